@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+/**
+ * Every error Keyhold returns carries one of these stable codes. Clients branch on the code,
+ * never on the human message. Adding a code is fine; renaming or removing one is a breaking change.
+ */
+export const ERROR_CODES = {
+  VALIDATION_FAILED: 400,
+  INVALID_JSON: 400,
+  UNKNOWN_PROVIDER: 400,
+  UNAUTHENTICATED: 401,
+  TOKEN_INVALID: 401,
+  TOKEN_EXPIRED: 401,
+  FORBIDDEN: 403,
+  TENANT_SUSPENDED: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
+  QUOTA_EXCEEDED: 409,
+  ACCOUNT_ALREADY_CONNECTED: 409,
+  INTEGRATION_NEEDS_REAUTH: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  DECRYPTION_FAILED: 422,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  INTEGRATION_UNAVAILABLE: 503,
+  NOT_READY: 503,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export const ErrorCodeSchema = z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]);
+
+/** The HTTP status a code normally maps to; `AppError` may override it where a route documents why. */
+export function defaultStatusFor(code: ErrorCode): number {
+  return ERROR_CODES[code];
+}
+
+export const ErrorActionSchema = z.object({
+  label: z.string(),
+  url: z.string(),
+});
+export type ErrorAction = z.infer<typeof ErrorActionSchema>;
+
+/** The body of every failed response. */
+export const ErrorEnvelopeSchema = z.object({
+  success: z.literal(false),
+  error: z.string().describe('Human-readable message; safe to show to a user'),
+  code: ErrorCodeSchema,
+  actions: z.array(ErrorActionSchema).optional(),
+  requestId: z.string(),
+});
+export type ErrorEnvelope = z.infer<typeof ErrorEnvelopeSchema>;

@@ -1,0 +1,2 @@
+// The sandbox package arrives with the proxy and sandbox issues; this shell keeps the workspace whole.
+export {};

@@ -1,0 +1,41 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Logger } from './platform/logger.js';
+import { installErrorHandling } from './platform/http/error-handler.js';
+import { type HealthDeps, healthRoutes } from './platform/http/health.routes.js';
+import { installOpenApi } from './platform/http/openapi.js';
+import { requestIdFor } from './platform/http/request-id.js';
+
+export type AppDeps = HealthDeps & {
+  logger: Logger;
+  trustProxy: boolean;
+};
+
+/**
+ * The HTTP application, fully wired but not listening. No I/O happens here or at import, so tests
+ * build as many apps as they like and drive them with `inject()`.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    genReqId: requestIdFor,
+    trustProxy: deps.trustProxy,
+    bodyLimit: 1_048_576,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(app);
+
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    // API responses may carry credentials metadata; nothing under /api is cacheable.
+    if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+  });
+
+  await installOpenApi(app, deps.version);
+  healthRoutes(app, deps);
+  return app;
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../platform/config.js';
+import { createLogger } from '../platform/logger.js';
+import { runAuditVerify } from './audit-verify.js';
+import { generateKey } from './generate-key.js';
+import { runMigrate } from './migrate.js';
+import { runStart } from './start.js';
+
+const USAGE = `Usage: keyhold <command> [options]
+
+Commands:
+  start                       Start the server (embedded Postgres unless DATABASE_URL is set)
+  migrate                     Apply pending database migrations and exit
+  generate-key                Print a new random 32-byte key, base64
+  audit verify [--tenant T]   Recompute audit hash chains (all, or one tenant by id or slug)
+                              and report the first broken link; --json for machine output
+
+Configuration comes from environment variables; see README.md.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: { tenant: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [command, sub] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(`${USAGE}\n`);
+    return command || values.help ? 0 : 2;
+  }
+  if (command === 'generate-key') {
+    process.stdout.write(`${generateKey()}\n`);
+    return 0;
+  }
+  const config = loadConfig();
+  const log = createLogger({ level: config.logLevel });
+  switch (command) {
+    case 'start':
+      return runStart(config, log);
+    case 'migrate':
+      return runMigrate(config, log);
+    case 'audit':
+      if (sub === 'verify') return runAuditVerify(config, log, { tenant: values.tenant, json: values.json ?? false });
+      break;
+  }
+  process.stderr.write(`Unknown command: ${positionals.join(' ')}\n\n${USAGE}\n`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // `start` keeps running until a signal; every other command exits with its status.
+    if (code !== -1) process.exit(code);
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+    } else if (err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${err.message}\n\n${USAGE}\n`);
+      process.exit(2);
+    } else {
+      process.stderr.write(`keyhold: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+    process.exit(1);
+  },
+);

@@ -1,0 +1,66 @@
+import type { Insertable, Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { AuditLogsTable, Database } from '../../platform/db/schema.js';
+import type { ScopedTx } from '../../platform/db/tenancy.js';
+import { GENESIS_HASH } from './canonical.js';
+
+export type ChainHead = { lastSeq: number; lastHash: string };
+
+export function createAuditRepo(db: Kysely<Database>) {
+  const chainOf = (tenantId: string | null) => (tenantId === null ? sql<boolean>`tenant_id is null` : sql<boolean>`tenant_id = ${tenantId}`);
+
+  return {
+    /** Locks the chain's head row for the rest of the transaction, creating it on first use. */
+    async lockHead(tx: ScopedTx, tenantId: string | null): Promise<ChainHead> {
+      await tx
+        .insertInto('audit_chain_heads')
+        .values({ tenant_id: tenantId, last_seq: 0, last_hash: GENESIS_HASH })
+        .onConflict((oc) => oc.constraint('audit_chain_heads_tenant').doNothing())
+        .execute();
+      const head = await tx
+        .selectFrom('audit_chain_heads')
+        .select(['last_seq', 'last_hash'])
+        .where(chainOf(tenantId))
+        .forUpdate()
+        .executeTakeFirstOrThrow();
+      return { lastSeq: Number(head.last_seq), lastHash: head.last_hash };
+    },
+
+    async getHead(tx: ScopedTx, tenantId: string | null): Promise<ChainHead | undefined> {
+      const head = await tx.selectFrom('audit_chain_heads').select(['last_seq', 'last_hash']).where(chainOf(tenantId)).executeTakeFirst();
+      return head && { lastSeq: Number(head.last_seq), lastHash: head.last_hash };
+    },
+
+    async append(tx: ScopedTx, row: Insertable<AuditLogsTable>) {
+      await tx.insertInto('audit_logs').values(row).execute();
+    },
+
+    async advanceHead(tx: ScopedTx, tenantId: string | null, head: ChainHead) {
+      await tx
+        .updateTable('audit_chain_heads')
+        .set({ last_seq: head.lastSeq, last_hash: head.lastHash, updated_at: new Date() })
+        .where(chainOf(tenantId))
+        .execute();
+    },
+
+    /** One page of a chain in order, for verification. */
+    pageChain(tx: ScopedTx, tenantId: string | null, afterSeq: number, limit: number) {
+      return tx
+        .selectFrom('audit_logs')
+        .selectAll()
+        .where(chainOf(tenantId))
+        .where('seq', '>', String(afterSeq))
+        .orderBy('seq')
+        .limit(limit)
+        .execute();
+    },
+
+    /** Every tenant with an audit chain (ids only, via the SECURITY DEFINER function). */
+    async chainTenantIds(): Promise<string[]> {
+      const { rows } = await sql<{ id: string }>`select keyhold_audit_chain_tenant_ids() as id`.execute(db);
+      return rows.map((r) => r.id);
+    },
+  };
+}
+
+export type AuditRepo = ReturnType<typeof createAuditRepo>;

@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../../platform/clock.js';
+import type { PrincipalCtx } from '../../platform/context.js';
+import type { ScopedTx, Tenancy } from '../../platform/db/tenancy.js';
+import { scopeTenantId } from '../../platform/db/tenancy.js';
+import { scrubSecrets } from '../../platform/secrets.js';
+import { type ChainedEntry, GENESIS_HASH, entryHash } from './canonical.js';
+import type { AuditRepo } from './audit.repo.js';
+
+export type AuditEntryInput = {
+  /** `<entity>.<verb>`, e.g. `api_credentials.reveal`. */
+  action: string;
+  entity?: { type: string; id: string };
+  /** Context for humans. Secret-named fields are replaced by `[REDACTED]` before storage. */
+  metadata?: Record<string, unknown>;
+};
+
+export type AuditDeps = {
+  repo: AuditRepo;
+  tenancy: Tenancy;
+  clock: Clock;
+  newId?: () => string;
+};
+
+export type BrokenLink = {
+  seq: number;
+  /** The entry at which verification failed (absent when entries are missing from the end). */
+  id?: string;
+  reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'missing_entries' | 'head_mismatch';
+  detail: string;
+};
+
+export type ChainReport = { tenantId: string | null; entries: number; ok: boolean; firstBroken?: BrokenLink };
+
+const ACTION = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+const VERIFY_PAGE = 1000;
+
+export function createAuditService(deps: AuditDeps) {
+  const newId = deps.newId ?? randomUUID;
+
+  /**
+   * Appends an entry to the principal's chain. Pass the caller's transaction so the entry commits
+   * or rolls back with the action it describes; without one, it commits on its own.
+   */
+  async function record(ctx: PrincipalCtx, input: AuditEntryInput, tx?: ScopedTx): Promise<{ id: string; seq: number }> {
+    if (!ACTION.test(input.action)) throw new Error(`audit action '${input.action}' is not <entity>.<verb>`);
+    if (tx && scopeTenantId(tx) !== ctx.tenantId) throw new Error('audit entry tenant differs from the transaction tenant');
+    if (!tx) {
+      return ctx.tenantId === null
+        ? deps.tenancy.withPlatform((t) => record(ctx, input, t))
+        : deps.tenancy.withTenant(ctx.tenantId, (t) => record(ctx, input, t));
+    }
+    const head = await deps.repo.lockHead(tx, ctx.tenantId);
+    const entry: ChainedEntry = {
+      id: newId(),
+      tenantId: ctx.tenantId,
+      seq: head.lastSeq + 1,
+      actorType: ctx.actor.type,
+      actorId: ctx.actor.id,
+      action: input.action,
+      entityType: input.entity?.type ?? null,
+      entityId: input.entity?.id ?? null,
+      ip: ctx.ip ?? null,
+      userAgent: ctx.userAgent?.slice(0, 512) ?? null,
+      requestId: ctx.requestId ?? null,
+      metadata: (scrubSecrets(input.metadata ?? {}) as Record<string, unknown>),
+      createdAt: deps.clock().toISOString(),
+    };
+    const hash = entryHash(head.lastHash, entry);
+    await deps.repo.append(tx, {
+      id: entry.id,
+      tenant_id: entry.tenantId,
+      seq: entry.seq,
+      actor_type: entry.actorType,
+      actor_id: entry.actorId,
+      action: entry.action,
+      entity_type: entry.entityType,
+      entity_id: entry.entityId,
+      ip: entry.ip,
+      user_agent: entry.userAgent,
+      request_id: entry.requestId,
+      metadata: JSON.stringify(entry.metadata),
+      created_at: entry.createdAt,
+      prev_hash: head.lastHash,
+      hash,
+    });
+    await deps.repo.advanceHead(tx, ctx.tenantId, { lastSeq: entry.seq, lastHash: hash });
+    return { id: entry.id, seq: entry.seq };
+  }
+
+  /** Recomputes one chain from its first entry and reports the first broken link. */
+  async function verifyChain(tenantId: string | null): Promise<ChainReport> {
+    const run = (fn: (tx: ScopedTx) => Promise<ChainReport>) =>
+      tenantId === null ? deps.tenancy.withPlatform(fn) : deps.tenancy.withTenant(tenantId, fn);
+    return run(async (tx) => {
+      let prevHash = GENESIS_HASH;
+      let prevId: string | undefined;
+      let expectedSeq = 1;
+      let entries = 0;
+      const broken = (firstBroken: BrokenLink): ChainReport => ({ tenantId, entries, ok: false, firstBroken });
+      for (;;) {
+        const rows = await deps.repo.pageChain(tx, tenantId, expectedSeq - 1, VERIFY_PAGE);
+        for (const row of rows) {
+          const seq = Number(row.seq);
+          if (seq !== expectedSeq) {
+            return broken({ seq: expectedSeq, id: row.id, reason: 'missing_entries', detail: `entries ${expectedSeq}..${seq - 1} are missing before entry ${seq} (${row.id})` });
+          }
+          if (row.prev_hash !== prevHash) {
+            return broken({
+              seq: seq - 1,
+              id: prevId ?? row.id,
+              reason: 'prev_hash_mismatch',
+              detail: seq === 1
+                ? `entry 1 (${row.id}) does not start from the genesis hash`
+                : `entry ${seq - 1} (${prevId}) was altered or replaced: entry ${seq} (${row.id}) no longer links to it`,
+            });
+          }
+          const recomputed = entryHash(prevHash, toChainedEntry(row));
+          if (recomputed !== row.hash) {
+            return broken({ seq, id: row.id, reason: 'hash_mismatch', detail: `entry ${seq} (${row.id}) was altered after it was written` });
+          }
+          prevHash = row.hash;
+          prevId = row.id;
+          expectedSeq = seq + 1;
+          entries++;
+        }
+        if (rows.length < VERIFY_PAGE) break;
+      }
+      const head = await deps.repo.getHead(tx, tenantId);
+      const lastSeq = expectedSeq - 1;
+      if (head && (head.lastSeq !== lastSeq || head.lastHash !== prevHash)) {
+        return broken({ seq: lastSeq + 1, reason: 'head_mismatch', detail: `the chain head records ${head.lastSeq} entries but ${lastSeq} remain: entries were removed from the end` });
+      }
+      if (!head && entries > 0) {
+        return broken({ seq: 1, reason: 'head_mismatch', detail: 'the chain head is missing' });
+      }
+      return { tenantId, entries, ok: true };
+    });
+  }
+
+  /** Verifies one tenant's chain, or every tenant's chain and the platform chain. */
+  async function verify(opts: { tenantId?: string } = {}): Promise<ChainReport[]> {
+    if (opts.tenantId) return [await verifyChain(opts.tenantId)];
+    const reports: ChainReport[] = [await verifyChain(null)];
+    for (const id of await deps.repo.chainTenantIds()) reports.push(await verifyChain(id));
+    return reports;
+  }
+
+  return { record, verify };
+}
+
+export type AuditService = ReturnType<typeof createAuditService>;
+
+function toChainedEntry(row: {
+  id: string; tenant_id: string | null; seq: string; actor_type: string; actor_id: string | null; action: string;
+  entity_type: string | null; entity_id: string | null; ip: string | null; user_agent: string | null;
+  request_id: string | null; metadata: Record<string, unknown>; created_at: Date;
+}): ChainedEntry {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    seq: Number(row.seq),
+    actorType: row.actor_type,
+    actorId: row.actor_id,
+    action: row.action,
+    entityType: row.entity_type,
+    entityId: row.entity_id,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    requestId: row.request_id,
+    metadata: row.metadata,
+    createdAt: row.created_at.toISOString(),
+  };
+}

@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+
+/** JSON with object keys sorted at every level, so the same entry always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** The fields an entry's hash covers; any change to one of them breaks the chain at that entry. */
+export type ChainedEntry = {
+  id: string;
+  tenantId: string | null;
+  seq: number;
+  actorType: string;
+  actorId: string | null;
+  action: string;
+  entityType: string | null;
+  entityId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+  metadata: Record<string, unknown>;
+  createdAt: string;
+};
+
+export function entryHash(prevHash: string, entry: ChainedEntry): string {
+  return createHash('sha256').update(`${prevHash}\n${canonicalJson({ v: 1, ...entry })}`).digest('hex');
+}

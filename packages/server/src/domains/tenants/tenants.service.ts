@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Clock } from '../../platform/clock.js';
+import type { PrincipalCtx } from '../../platform/context.js';
+import { isUniqueViolation } from '../../platform/db/errors.js';
+import { TENANT_PLANS, TENANT_STATUSES } from '../../platform/db/schema.js';
+import type { Tenancy } from '../../platform/db/tenancy.js';
+import { AppError, notFound } from '../../platform/errors.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { TenantRow, TenantsRepo } from './tenants.repo.js';
+
+export const SLUG_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const TRIAL_DAYS = 14;
+
+export const CreateTenantInput = z.object({
+  slug: z.string().trim().toLowerCase().regex(SLUG_PATTERN, 'lowercase letters, digits and inner hyphens, 1–63 characters'),
+  name: z.string().trim().min(1).max(200),
+  plan: z.enum(TENANT_PLANS).default('starter'),
+  status: z.enum(TENANT_STATUSES).default('trial'),
+  maxUsers: z.number().int().min(1).max(100_000).default(5),
+  maxConnections: z.number().int().min(1).max(100_000).default(10),
+  features: z.record(z.string(), z.unknown()).default({}),
+});
+export type CreateTenantInput = z.input<typeof CreateTenantInput>;
+
+export type Tenant = {
+  id: string;
+  slug: string;
+  name: string;
+  plan: TenantRow['plan'];
+  status: TenantRow['status'];
+  trialEndsAt: string | null;
+  maxUsers: number;
+  maxConnections: number;
+  features: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+};
+
+export type TenantsDeps = {
+  repo: TenantsRepo;
+  tenancy: Tenancy;
+  audit: Pick<AuditService, 'record'>;
+  clock: Clock;
+};
+
+export function createTenantsService(deps: TenantsDeps) {
+  /** Creates a tenant; a trial tenant's trial ends 14 days from now. */
+  async function create(ctx: Omit<PrincipalCtx, 'tenantId'>, input: CreateTenantInput): Promise<Tenant> {
+    const data = CreateTenantInput.parse(input);
+    const id = randomUUID();
+    const now = deps.clock();
+    const trialEndsAt = data.status === 'trial' ? new Date(now.getTime() + TRIAL_DAYS * 86_400_000) : null;
+    try {
+      return await deps.tenancy.withTenant(id, async (tx) => {
+        const row = await deps.repo.insert(tx, {
+          id,
+          slug: data.slug,
+          name: data.name,
+          plan: data.plan,
+          status: data.status,
+          trial_ends_at: trialEndsAt,
+          max_users: data.maxUsers,
+          max_connections: data.maxConnections,
+          features: JSON.stringify(data.features),
+          created_at: now,
+          updated_at: now,
+        });
+        await deps.audit.record(
+          { ...ctx, tenantId: id },
+          { action: 'tenant.create', entity: { type: 'tenant', id }, metadata: { slug: data.slug, plan: data.plan, status: data.status } },
+          tx,
+        );
+        return toTenant(row);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err, 'tenants_slug_key')) throw new AppError('CONFLICT', 409, `A tenant with slug '${data.slug}' already exists`);
+      throw err;
+    }
+  }
+
+  async function get(tenantId: string): Promise<Tenant> {
+    const row = await deps.tenancy.withTenant(tenantId, (tx) => deps.repo.current(tx));
+    if (!row) throw notFound('Tenant');
+    return toTenant(row);
+  }
+
+  /** Resolves a slug to a tenant id for sign-in and CLI commands; undefined when none. */
+  const idBySlug = (slug: string) => deps.repo.idBySlug(slug.trim().toLowerCase());
+
+  return { create, get, idBySlug };
+}
+
+export type TenantsService = ReturnType<typeof createTenantsService>;
+
+function toTenant(row: TenantRow): Tenant {
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    plan: row.plan,
+    status: row.status,
+    trialEndsAt: row.trial_ends_at?.toISOString() ?? null,
+    maxUsers: row.max_users,
+    maxConnections: row.max_connections,
+    features: row.features,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}

@@ -1,0 +1,64 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import { createServices } from './deps.js';
+import { systemClock } from './platform/clock.js';
+import type { Config } from './platform/config.js';
+import { createDb } from './platform/db/database.js';
+import { openDatabaseEndpoint } from './platform/db/database.js';
+import { migrate, readMigrations } from './platform/db/migrate.js';
+import type { Logger } from './platform/logger.js';
+import { VERSION } from './version.js';
+
+export type RunningKeyhold = {
+  app: FastifyInstance;
+  url: string;
+  /** Stops accepting requests, drains, ends the pool, then stops the embedded Postgres. */
+  stop(): Promise<void>;
+};
+
+/** Boots a Keyhold server: database (embedded unless DATABASE_URL), migrations, HTTP. */
+export async function startKeyhold(config: Config, log: Logger): Promise<RunningKeyhold> {
+  const startedAt = new Date();
+  const endpoint = await openDatabaseEndpoint(config.database, log);
+  const dbReadyMs = Date.now() - startedAt.getTime();
+  try {
+    await migrate({ adminUrl: endpoint.adminUrl, appPassword: endpoint.appPassword, log });
+  } catch (err) {
+    await endpoint.stop();
+    throw err;
+  }
+  const db = createDb({ url: endpoint.appUrl, poolMax: config.database.poolMax, log });
+  const services = createServices(db, systemClock);
+  const expectedMigrations = (await readMigrations()).map((m) => m.name);
+  const app = await buildApp({ logger: log, trustProxy: config.trustProxy, version: VERSION, startedAt, expectedMigrations, db });
+  app.addHook('onClose', async () => {
+    await db.close();
+  });
+  void services; // domain routes arrive with the identity issue; services are wired and ready.
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await app.close();
+    await endpoint.stop();
+    throw err;
+  }
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+  log.info(
+    {
+      url,
+      database: endpoint.mode,
+      firstStart: endpoint.created,
+      dbReadyMs,
+      startupMs: Date.now() - startedAt.getTime(),
+    },
+    `Keyhold ${VERSION} listening on ${url}`,
+  );
+  return {
+    app,
+    url,
+    async stop() {
+      await app.close();
+      await endpoint.stop();
+    },
+  };
+}

@@ -1,0 +1,124 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Keyhold's whole configuration, parsed once at boot from the environment and then passed
+ * explicitly to whatever needs it. Nothing reads `process.env` after this.
+ */
+const port = z.coerce.number().int().min(1).max(65535);
+const postgresUrl = z
+  .string()
+  .url()
+  .refine((u) => /^postgres(ql)?:\/\//.test(u), 'must start with postgres:// or postgresql://');
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  KEYHOLD_HOST: z.string().min(1).default('127.0.0.1'),
+  KEYHOLD_PORT: port.optional(),
+  PORT: port.optional(),
+  KEYHOLD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KEYHOLD_DATA_DIR: z.string().min(1).default('./.keyhold'),
+  KEYHOLD_PG_DATA_DIR: z.string().min(1).optional(),
+  KEYHOLD_PG_PORT: port.default(54329),
+  DATABASE_URL: postgresUrl.optional(),
+  KEYHOLD_APP_DATABASE_URL: postgresUrl.optional(),
+  KEYHOLD_DB_APP_PASSWORD: z.string().min(16, 'must be at least 16 characters').optional(),
+  KEYHOLD_DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  KEYHOLD_TRUST_PROXY: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+});
+
+/** Variables whose values must never be echoed back in an error message. */
+const SECRET_VARS = new Set(['DATABASE_URL', 'KEYHOLD_APP_DATABASE_URL', 'KEYHOLD_DB_APP_PASSWORD']);
+
+export type Config = {
+  env: 'development' | 'test' | 'production';
+  host: string;
+  port: number;
+  logLevel: z.infer<typeof EnvSchema>['KEYHOLD_LOG_LEVEL'];
+  dataDir: string;
+  trustProxy: boolean;
+  database: DatabaseConfig;
+};
+
+export type DatabaseConfig =
+  | {
+      mode: 'external';
+      /** Migrator connection: creates roles, owns nothing at run time. */
+      adminUrl: string;
+      /** Connection as the RLS-bound app role. */
+      appUrl: string;
+      /** Set on the app role by `migrate` when Keyhold manages the role's password. */
+      appPassword?: string;
+      poolMax: number;
+    }
+  | { mode: 'embedded'; pgDataDir: string; pgPort: number; poolMax: number };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? 'environment');
+        const value = env[name];
+        const shown = value === undefined || SECRET_VARS.has(name) ? '' : ` (got ${JSON.stringify(value)})`;
+        return `${name}: ${issue.message}${shown}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(cwd, e.KEYHOLD_DATA_DIR);
+  return {
+    env: e.NODE_ENV,
+    host: e.KEYHOLD_HOST,
+    port: e.KEYHOLD_PORT ?? e.PORT ?? 3000,
+    logLevel: e.KEYHOLD_LOG_LEVEL,
+    dataDir,
+    trustProxy: e.KEYHOLD_TRUST_PROXY,
+    database: databaseConfig(e, dataDir, cwd),
+  };
+}
+
+function databaseConfig(e: z.infer<typeof EnvSchema>, dataDir: string, cwd: string): DatabaseConfig {
+  const poolMax = e.KEYHOLD_DB_POOL_MAX;
+  if (!e.DATABASE_URL) {
+    const pgDataDir = e.KEYHOLD_PG_DATA_DIR ? path.resolve(cwd, e.KEYHOLD_PG_DATA_DIR) : path.join(dataDir, 'pg');
+    return { mode: 'embedded', pgDataDir, pgPort: e.KEYHOLD_PG_PORT, poolMax };
+  }
+  if (e.KEYHOLD_APP_DATABASE_URL) {
+    return { mode: 'external', adminUrl: e.DATABASE_URL, appUrl: e.KEYHOLD_APP_DATABASE_URL, appPassword: e.KEYHOLD_DB_APP_PASSWORD, poolMax };
+  }
+  if (!e.KEYHOLD_DB_APP_PASSWORD) {
+    throw new ConfigError([
+      'KEYHOLD_DB_APP_PASSWORD: required when DATABASE_URL is set without KEYHOLD_APP_DATABASE_URL ' +
+        '(Keyhold serves requests as the keyhold_app role and needs its password)',
+    ]);
+  }
+  return {
+    mode: 'external',
+    adminUrl: e.DATABASE_URL,
+    appUrl: appRoleUrl(e.DATABASE_URL, e.KEYHOLD_DB_APP_PASSWORD),
+    appPassword: e.KEYHOLD_DB_APP_PASSWORD,
+    poolMax,
+  };
+}
+
+export const APP_ROLE = 'keyhold_app';
+export const OWNER_ROLE = 'keyhold_owner';
+
+/** The same server and database as `adminUrl`, logged in as the app role. */
+export function appRoleUrl(adminUrl: string, appPassword: string): string {
+  const url = new URL(adminUrl);
+  url.username = APP_ROLE;
+  url.password = appPassword;
+  return url.toString();
+}

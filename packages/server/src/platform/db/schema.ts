@@ -1,0 +1,65 @@
+import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+
+/** Kysely's view of Keyhold's tables. The SQL in `migrations/` is the source of truth. */
+export type Database = {
+  tenants: TenantsTable;
+  audit_logs: AuditLogsTable;
+  audit_chain_heads: AuditChainHeadsTable;
+  keyhold_migrations: MigrationsTable;
+};
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+/** pg returns int8 as a string so no precision is lost. */
+type Int8 = ColumnType<string, string | number | bigint, string | number | bigint>;
+
+export const TENANT_PLANS = ['starter', 'professional', 'performance', 'enterprise'] as const;
+export type TenantPlan = (typeof TENANT_PLANS)[number];
+export const TENANT_STATUSES = ['active', 'trial', 'suspended', 'cancelled', 'trial_expired'] as const;
+export type TenantStatus = (typeof TENANT_STATUSES)[number];
+
+export type TenantsTable = {
+  id: string;
+  slug: string;
+  name: string;
+  plan: ColumnType<TenantPlan, TenantPlan | undefined, TenantPlan>;
+  status: ColumnType<TenantStatus, TenantStatus | undefined, TenantStatus>;
+  trial_ends_at: Timestamp | null;
+  max_users: ColumnType<number, number | undefined, number>;
+  max_connections: ColumnType<number, number | undefined, number>;
+  features: JSONColumnType<Record<string, unknown>, string | undefined, string>;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+  deleted_at: Timestamp | null;
+};
+
+export type AuditLogsTable = {
+  id: string;
+  tenant_id: string | null;
+  seq: Int8;
+  actor_type: string;
+  actor_id: string | null;
+  action: string;
+  entity_type: string | null;
+  entity_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  metadata: JSONColumnType<Record<string, unknown>, string, never>;
+  created_at: Timestamp;
+  prev_hash: string;
+  hash: string;
+};
+
+export type AuditChainHeadsTable = {
+  tenant_id: string | null;
+  last_seq: Int8;
+  last_hash: string;
+  updated_at: DefaultTimestamp;
+};
+
+export type MigrationsTable = {
+  name: string;
+  checksum: string;
+  applied_at: Generated<Date>;
+};

@@ -1,0 +1,6 @@
+import type { Pagination } from '@keyhold/contract';
+
+/** `{ success: true, data }` — route handlers return this, never a bare object. */
+export function ok<T>(data: T, extra: { pagination?: Pagination; message?: string } = {}) {
+  return { success: true as const, data, ...extra };
+}
