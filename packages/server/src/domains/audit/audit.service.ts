@@ -4,7 +4,7 @@ import type { PrincipalCtx } from '../../platform/context.js';
 import type { ScopedTx, Tenancy } from '../../platform/db/tenancy.js';
 import { scopeTenantId } from '../../platform/db/tenancy.js';
 import { scrubSecrets } from '../../platform/secrets.js';
-import { type ChainedEntry, GENESIS_HASH, entryHash } from './canonical.js';
+import { type ChainedEntry, GENESIS_HASH, chainedEntryFromRow, entryHash } from './canonical.js';
 import type { AuditRepo } from './audit.repo.js';
 
 export type AuditEntryInput = {
@@ -115,7 +115,7 @@ export function createAuditService(deps: AuditDeps) {
                 : `entry ${seq - 1} (${prevId}) was altered or replaced: entry ${seq} (${row.id}) no longer links to it`,
             });
           }
-          const recomputed = entryHash(prevHash, toChainedEntry(row));
+          const recomputed = entryHash(prevHash, chainedEntryFromRow(row));
           if (recomputed !== row.hash) {
             return broken({ seq, id: row.id, reason: 'hash_mismatch', detail: `entry ${seq} (${row.id}) was altered after it was written` });
           }
@@ -150,25 +150,3 @@ export function createAuditService(deps: AuditDeps) {
 }
 
 export type AuditService = ReturnType<typeof createAuditService>;
-
-function toChainedEntry(row: {
-  id: string; tenant_id: string | null; seq: string; actor_type: string; actor_id: string | null; action: string;
-  entity_type: string | null; entity_id: string | null; ip: string | null; user_agent: string | null;
-  request_id: string | null; metadata: Record<string, unknown>; created_at: Date;
-}): ChainedEntry {
-  return {
-    id: row.id,
-    tenantId: row.tenant_id,
-    seq: Number(row.seq),
-    actorType: row.actor_type,
-    actorId: row.actor_id,
-    action: row.action,
-    entityType: row.entity_type,
-    entityId: row.entity_id,
-    ip: row.ip,
-    userAgent: row.user_agent,
-    requestId: row.request_id,
-    metadata: row.metadata,
-    createdAt: row.created_at.toISOString(),
-  };
-}

@@ -32,3 +32,26 @@ export type ChainedEntry = {
 export function entryHash(prevHash: string, entry: ChainedEntry): string {
   return createHash('sha256').update(`${prevHash}\n${canonicalJson({ v: 1, ...entry })}`).digest('hex');
 }
+
+/** The hashed fields of a stored `audit_logs` row. */
+export function chainedEntryFromRow(row: {
+  id: string; tenant_id: string | null; seq: string; actor_type: string; actor_id: string | null; action: string;
+  entity_type: string | null; entity_id: string | null; ip: string | null; user_agent: string | null;
+  request_id: string | null; metadata: Record<string, unknown>; created_at: Date;
+}): ChainedEntry {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    seq: Number(row.seq),
+    actorType: row.actor_type,
+    actorId: row.actor_id,
+    action: row.action,
+    entityType: row.entity_type,
+    entityId: row.entity_id,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    requestId: row.request_id,
+    metadata: row.metadata,
+    createdAt: row.created_at.toISOString(),
+  };
+}

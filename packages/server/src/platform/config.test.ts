@@ -1,0 +1,50 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+const base = { NODE_ENV: 'test' } as NodeJS.ProcessEnv;
+
+describe('configuration', () => {
+  it('defaults to an embedded Postgres under ./.keyhold and port 3000 on loopback', () => {
+    const c = loadConfig(base, '/srv/app');
+    expect(c).toMatchObject({ host: '127.0.0.1', port: 3000, dataDir: '/srv/app/.keyhold' });
+    expect(c.database).toMatchObject({ mode: 'embedded', pgDataDir: path.join('/srv/app/.keyhold', 'pg') });
+  });
+
+  it('accepts KEYHOLD_PORT, falling back to PORT', () => {
+    expect(loadConfig({ ...base, PORT: '8080' }).port).toBe(8080);
+    expect(loadConfig({ ...base, PORT: '8080', KEYHOLD_PORT: '9090' }).port).toBe(9090);
+  });
+
+  it('names the bad variable and its value', () => {
+    const err = (() => {
+      try {
+        loadConfig({ ...base, KEYHOLD_PORT: 'eighty' });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(/KEYHOLD_PORT: .*\(got "eighty"\)/);
+  });
+
+  it('names a bad secret variable without echoing its value', () => {
+    const canary = 'mysql://root:canary-pw@db/x';
+    expect(() => loadConfig({ ...base, DATABASE_URL: canary })).toThrow(/DATABASE_URL: must start with postgres/);
+    try {
+      loadConfig({ ...base, DATABASE_URL: canary });
+    } catch (e) {
+      expect((e as Error).message).not.toContain('canary-pw');
+    }
+  });
+
+  it('requires the app role password with an external DATABASE_URL', () => {
+    expect(() => loadConfig({ ...base, DATABASE_URL: 'postgres://admin:pw@db:5432/keyhold' })).toThrow(/KEYHOLD_DB_APP_PASSWORD: required/);
+    const c = loadConfig({ ...base, DATABASE_URL: 'postgres://admin:pw@db:5432/keyhold', KEYHOLD_DB_APP_PASSWORD: 'a-long-app-password-123' });
+    expect(c.database).toMatchObject({ mode: 'external', appUrl: 'postgres://keyhold_app:a-long-app-password-123@db:5432/keyhold' });
+  });
+
+  it('rejects unknown enum values with the allowed list', () => {
+    expect(() => loadConfig({ ...base, KEYHOLD_LOG_LEVEL: 'loud' })).toThrow(/KEYHOLD_LOG_LEVEL: .*"info"/);
+  });
+});

@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { systemClock } from '../platform/clock.js';
+import { type Db, createDb } from '../platform/db/database.js';
+import { createLogger } from '../platform/logger.js';
+import { createServices } from '../deps.js';
+import { systemActor } from '../platform/context.js';
+
+export { freePort } from './free-port.js';
+
+/** A logger that writes JSON lines into memory, so tests can grep what a run logged. */
+export function captureLogger(level = 'info') {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  return { log: createLogger({ level, destination }), lines, text: () => lines.join('\n') };
+}
+
+export const silentLogger = () => createLogger({ level: 'silent' });
+
+/** The app role's view of the test database, exactly as the server sees it. */
+export function testDb(): Db {
+  return createDb({ url: inject('appUrl'), poolMax: 4, log: silentLogger() });
+}
+
+/** A migrator (owner-level) client, for tests that tamper with data or inspect the catalog. */
+export async function adminClient(): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: inject('adminUrl') });
+  c.on('error', () => undefined);
+  await c.connect();
+  return c;
+}
+
+/** A direct client logged in as the app role, for tests of what that role may not do. */
+export async function appClient(): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: inject('appUrl') });
+  c.on('error', () => undefined);
+  await c.connect();
+  return c;
+}
+
+export const uniqueSlug = (prefix = 't') => `${prefix}-${randomBytes(5).toString('hex')}`;
+
+/** Services over the test database plus a helper that seeds a fresh tenant. */
+export function testServices(db: Db) {
+  const services = createServices(db, systemClock);
+  const newTenant = (prefix?: string) =>
+    services.tenants.create({ actor: systemActor }, { slug: uniqueSlug(prefix), name: 'Test tenant' });
+  return { ...services, newTenant };
+}
+
+/** A brand-new empty database on the test cluster, for tests of migrations themselves. */
+export async function scratchDatabase(): Promise<{ adminUrl: string; drop(): Promise<void> }> {
+  const name = `scratch_${randomBytes(5).toString('hex')}`;
+  const admin = await adminClient();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(inject('adminUrl'));
+  url.pathname = `/${name}`;
+  return {
+    adminUrl: url.toString(),
+    async drop() {
+      const c = await adminClient();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
