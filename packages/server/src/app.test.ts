@@ -34,6 +34,9 @@ beforeAll(async () => {
     const e = new Error('connect ECONNREFUSED 10.0.0.7:5432 password=hunter2-internal');
     throw e;
   });
+  r.get('/test/service-validation', async () => {
+    z.object({ slug: z.string().regex(/^[a-z]+$/, 'lowercase letters only') }).parse({ slug: 'No Good' });
+  });
   r.post('/test/echo', { schema: { body: z.object({ email: z.string().email(), age: z.number().int() }) } }, async (req) => ({
     success: true,
     data: req.body,
@@ -85,6 +88,12 @@ describe('JSON envelope and errors', () => {
     expect(body.code).toBe('VALIDATION_FAILED');
     expect(body.error).toContain('body.email');
     expect(body.error).toContain('body.age');
+  });
+
+  it("a service's own validation failure is a 400 naming the field", async () => {
+    const res = await app.inject({ method: 'GET', url: '/test/service-validation' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'VALIDATION_FAILED', error: 'slug: lowercase letters only' });
   });
 
   it('malformed JSON is a 400 INVALID_JSON', async () => {

@@ -1,6 +1,7 @@
 import type { ErrorCode, ErrorEnvelope } from '@keyhold/contract';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { ZodError } from 'zod';
 import { AppError } from '../errors.js';
 
 /** Fastify's own error codes that map to a stable Keyhold code. */
@@ -34,6 +35,11 @@ export function installErrorHandling(app: FastifyInstance) {
         const field = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
         return `${where}${field ? `.${field}` : ''}: ${v.message}`;
       });
+      return reply.code(400).send(envelope(req, 'VALIDATION_FAILED', problems.join('; ')));
+    }
+    if ((err as unknown) instanceof ZodError) {
+      // A service validated its own input (services are called by jobs and the CLI too).
+      const problems = (err as unknown as ZodError).issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`);
       return reply.code(400).send(envelope(req, 'VALIDATION_FAILED', problems.join('; ')));
     }
     const known = err.code ? FASTIFY_CODES[err.code] : undefined;
