@@ -1,3 +1,4 @@
 export * from './errors.js';
 export * from './envelope.js';
 export * from './health.js';
+export * from './identity.js';

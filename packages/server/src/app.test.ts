@@ -7,7 +7,7 @@ import { buildApp } from './app.js';
 import { createDb } from './platform/db/database.js';
 import { readMigrations } from './platform/db/migrate.js';
 import { AppError } from './platform/errors.js';
-import { captureLogger, freePort, silentLogger, testDb } from './test-support/index.js';
+import { captureLogger, freePort, silentLogger, testDb, testServices } from './test-support/index.js';
 
 const db = testDb();
 const logs = captureLogger();
@@ -15,7 +15,7 @@ let app: FastifyInstance;
 let expectedMigrations: string[];
 
 async function appWith(overrides: Partial<Parameters<typeof buildApp>[0]> = {}) {
-  return buildApp({ logger: logs.log, trustProxy: false, version: '9.9.9', startedAt: new Date(), expectedMigrations, db, ...overrides });
+  return buildApp({ logger: logs.log, trustProxy: false, version: '9.9.9', startedAt: new Date(), expectedMigrations, db, services: testServices(db), ...overrides });
 }
 
 beforeAll(async () => {

@@ -1,5 +1,10 @@
+import cookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Services } from './deps.js';
+import { authRoutes } from './domains/identity/auth.routes.js';
+import { createAuthHooks } from './domains/identity/identity.http.js';
+import { usersRoutes } from './domains/identity/users.routes.js';
 import type { Logger } from './platform/logger.js';
 import { installErrorHandling } from './platform/http/error-handler.js';
 import { type HealthDeps, healthRoutes } from './platform/http/health.routes.js';
@@ -9,6 +14,7 @@ import { requestIdFor } from './platform/http/request-id.js';
 export type AppDeps = HealthDeps & {
   logger: Logger;
   trustProxy: boolean;
+  services: Services;
 };
 
 /**
@@ -35,7 +41,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
   });
 
+  await app.register(cookie);
   await installOpenApi(app, deps.version);
   healthRoutes(app, deps);
+  const { services } = deps;
+  const hooks = createAuthHooks(services);
+  authRoutes(app, { auth: services.auth, mfa: services.mfa, hooks });
+  usersRoutes(app, { users: services.users, hooks });
   return app;
 }

@@ -1,15 +1,45 @@
 import type { Clock } from './platform/clock.js';
 import type { Db } from './platform/db/database.js';
+import type { JwtKeys } from './platform/dev-keys.js';
 import { createAuditRepo } from './domains/audit/audit.repo.js';
 import { createAuditService } from './domains/audit/audit.service.js';
+import { createAttemptLimiter } from './domains/identity/attempts.js';
+import { createAttemptsRepo } from './domains/identity/attempts.repo.js';
+import { createAuthService } from './domains/identity/auth.service.js';
+import { createIdentityRepo } from './domains/identity/identity.repo.js';
+import { createMfaService } from './domains/identity/mfa.service.js';
+import { createTokenSigner } from './domains/identity/tokens.js';
+import { createUsersService } from './domains/identity/users.service.js';
 import { createTenantsRepo } from './domains/tenants/tenants.repo.js';
 import { createTenantsService } from './domains/tenants/tenants.service.js';
 
-/** The composition root: the only place that wires services together. */
-export function createServices(db: Db, clock: Clock) {
+export type ServiceDeps = { db: Db; clock: Clock; keys: JwtKeys };
+
+/** Services that need nothing but the database (CLI maintenance commands use only these). */
+export function createCoreServices({ db, clock }: Pick<ServiceDeps, 'db' | 'clock'>) {
   const audit = createAuditService({ repo: createAuditRepo(db.kysely), tenancy: db, clock });
   const tenants = createTenantsService({ repo: createTenantsRepo(db.kysely), tenancy: db, audit, clock });
   return { audit, tenants };
+}
+
+/** The composition root: the only place that wires services together. */
+export function createServices({ db, clock, keys }: ServiceDeps) {
+  const { audit, tenants } = createCoreServices({ db, clock });
+  const identityRepo = createIdentityRepo(db.kysely);
+  const attempts = createAttemptLimiter({ repo: createAttemptsRepo(db.kysely), clock });
+  const mfa = createMfaService({ repo: identityRepo, tenancy: db, audit, attempts, clock });
+  const auth = createAuthService({
+    repo: identityRepo,
+    tenancy: db,
+    tenants,
+    audit,
+    attempts,
+    mfa,
+    signer: createTokenSigner('tenant', keys.tenantKey, clock),
+    clock,
+  });
+  const users = createUsersService({ repo: identityRepo, tenancy: db, audit, clock });
+  return { audit, tenants, auth, mfa, users };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -6,6 +6,7 @@ import type { Config } from './platform/config.js';
 import { createDb } from './platform/db/database.js';
 import { openDatabaseEndpoint } from './platform/db/database.js';
 import { migrate, readMigrations } from './platform/db/migrate.js';
+import { resolveJwtKeys } from './platform/dev-keys.js';
 import type { Logger } from './platform/logger.js';
 import { VERSION } from './version.js';
 
@@ -27,14 +28,14 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
     await endpoint.stop();
     throw err;
   }
+  const keys = await resolveJwtKeys(config, log);
   const db = createDb({ url: endpoint.appUrl, poolMax: config.database.poolMax, log });
-  const services = createServices(db, systemClock);
+  const services = createServices({ db, clock: systemClock, keys });
   const expectedMigrations = (await readMigrations()).map((m) => m.name);
-  const app = await buildApp({ logger: log, trustProxy: config.trustProxy, version: VERSION, startedAt, expectedMigrations, db });
+  const app = await buildApp({ logger: log, trustProxy: config.trustProxy, version: VERSION, startedAt, expectedMigrations, db, services });
   app.addHook('onClose', async () => {
     await db.close();
   });
-  void services; // domain routes arrive with the identity issue; services are wired and ready.
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {

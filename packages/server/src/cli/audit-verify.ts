@@ -1,4 +1,4 @@
-import { createServices } from '../deps.js';
+import { createCoreServices } from '../deps.js';
 import { systemClock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
 import { createDb, openDatabaseEndpoint } from '../platform/db/database.js';
@@ -11,7 +11,7 @@ export async function runAuditVerify(config: Config, log: Logger, opts: { tenant
   const endpoint = await openDatabaseEndpoint(config.database, log, { attachToRunning: true });
   const db = createDb({ url: endpoint.appUrl, poolMax: 2, log });
   try {
-    const services = createServices(db, systemClock);
+    const services = createCoreServices({ db, clock: systemClock });
     let tenantId: string | undefined;
     if (opts.tenant) {
       tenantId = isUuid(opts.tenant) ? opts.tenant : await services.tenants.idBySlug(opts.tenant);

@@ -11,6 +11,10 @@ const postgresUrl = z
   .url()
   .refine((u) => /^postgres(ql)?:\/\//.test(u), 'must start with postgres:// or postgresql://');
 
+const base64Key = z
+  .string()
+  .refine((v) => /^[A-Za-z0-9+/_-]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length >= 32, 'must be at least 32 bytes, base64 (keyhold generate-key)');
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   KEYHOLD_HOST: z.string().min(1).default('127.0.0.1'),
@@ -24,6 +28,8 @@ const EnvSchema = z.object({
   KEYHOLD_APP_DATABASE_URL: postgresUrl.optional(),
   KEYHOLD_DB_APP_PASSWORD: z.string().min(16, 'must be at least 16 characters').optional(),
   KEYHOLD_DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  KEYHOLD_JWT_SECRET: base64Key.optional(),
+  KEYHOLD_ADMIN_JWT_SECRET: base64Key.optional(),
   KEYHOLD_TRUST_PROXY: z
     .enum(['true', 'false'])
     .default('false')
@@ -31,7 +37,7 @@ const EnvSchema = z.object({
 });
 
 /** Variables whose values must never be echoed back in an error message. */
-const SECRET_VARS = new Set(['DATABASE_URL', 'KEYHOLD_APP_DATABASE_URL', 'KEYHOLD_DB_APP_PASSWORD']);
+const SECRET_VARS = new Set(['DATABASE_URL', 'KEYHOLD_APP_DATABASE_URL', 'KEYHOLD_DB_APP_PASSWORD', 'KEYHOLD_JWT_SECRET', 'KEYHOLD_ADMIN_JWT_SECRET']);
 
 export type Config = {
   env: 'development' | 'test' | 'production';
@@ -41,6 +47,8 @@ export type Config = {
   dataDir: string;
   trustProxy: boolean;
   database: DatabaseConfig;
+  /** Signing keys for tenant and platform-admin tokens; generated in dev when absent (see dev-keys.ts). */
+  jwt: { tenantKey?: Buffer; platformKey?: Buffer };
 };
 
 export type DatabaseConfig =
@@ -85,6 +93,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     dataDir,
     trustProxy: e.KEYHOLD_TRUST_PROXY,
     database: databaseConfig(e, dataDir, cwd),
+    jwt: {
+      ...(e.KEYHOLD_JWT_SECRET ? { tenantKey: Buffer.from(e.KEYHOLD_JWT_SECRET, 'base64') } : {}),
+      ...(e.KEYHOLD_ADMIN_JWT_SECRET ? { platformKey: Buffer.from(e.KEYHOLD_ADMIN_JWT_SECRET, 'base64') } : {}),
+    },
   };
 }
 

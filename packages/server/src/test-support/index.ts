@@ -10,6 +10,9 @@ import { systemActor } from '../platform/context.js';
 
 export { freePort } from './free-port.js';
 
+/** Signing keys for a test run (random per process; nothing outside the run trusts them). */
+export const TEST_KEYS = { tenantKey: randomBytes(32), platformKey: randomBytes(32) };
+
 /** A logger that writes JSON lines into memory, so tests can grep what a run logged. */
 export function captureLogger(level = 'info') {
   const lines: string[] = [];
@@ -48,8 +51,8 @@ export async function appClient(): Promise<pg.Client> {
 export const uniqueSlug = (prefix = 't') => `${prefix}-${randomBytes(5).toString('hex')}`;
 
 /** Services over the test database plus a helper that seeds a fresh tenant. */
-export function testServices(db: Db) {
-  const services = createServices(db, systemClock);
+export function testServices(db: Db, clock = systemClock) {
+  const services = createServices({ db, clock, keys: TEST_KEYS });
   const newTenant = (prefix?: string) =>
     services.tenants.create({ actor: systemActor }, { slug: uniqueSlug(prefix), name: 'Test tenant' });
   return { ...services, newTenant };
@@ -69,6 +72,41 @@ export async function scratchDatabase(): Promise<{ adminUrl: string; drop(): Pro
       const c = await adminClient();
       await c.query(`drop database if exists ${name} with (force)`);
       await c.end();
+    },
+  };
+}
+
+/** A clock tests can move: `clock.advance(ms)`. */
+export function movableClock(start = Date.now()) {
+  let now = start;
+  const clock = () => new Date(now);
+  return Object.assign(clock, {
+    advance: (ms: number) => {
+      now += ms;
+    },
+    set: (ms: number) => {
+      now = ms;
+    },
+  });
+}
+
+/** The whole HTTP app over the test database, with services on a movable clock and captured logs. */
+export async function testApp() {
+  const { buildApp } = await import('../app.js');
+  const db = testDb();
+  const clock = movableClock();
+  const services = testServices(db, clock);
+  const logs = captureLogger('debug');
+  const app = await buildApp({ logger: logs.log, trustProxy: false, version: 'test', startedAt: new Date(), expectedMigrations: [], db, services });
+  return {
+    app,
+    db,
+    clock,
+    services,
+    logs,
+    async close() {
+      await app.close();
+      await db.close();
     },
   };
 }

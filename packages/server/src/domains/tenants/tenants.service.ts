@@ -4,7 +4,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { PrincipalCtx } from '../../platform/context.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
 import { TENANT_PLANS, TENANT_STATUSES } from '../../platform/db/schema.js';
-import type { Tenancy } from '../../platform/db/tenancy.js';
+import { type Tenancy, type TenantTx, scopeTenantId } from '../../platform/db/tenancy.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { TenantRow, TenantsRepo } from './tenants.repo.js';
@@ -45,38 +45,40 @@ export type TenantsDeps = {
 };
 
 export function createTenantsService(deps: TenantsDeps) {
-  /** Creates a tenant; a trial tenant's trial ends 14 days from now. */
-  async function create(ctx: Omit<PrincipalCtx, 'tenantId'>, input: CreateTenantInput): Promise<Tenant> {
+  /**
+   * Inserts a tenant whose id is the tenant of `tx` (so RLS admits the row) and audits it, inside
+   * the caller's transaction: sign-up creates the tenant and its owner atomically.
+   */
+  async function createInTx(tx: TenantTx, ctx: Omit<PrincipalCtx, 'tenantId'>, input: CreateTenantInput): Promise<Tenant> {
     const data = CreateTenantInput.parse(input);
-    const id = randomUUID();
+    const id = scopeTenantId(tx)!;
     const now = deps.clock();
     const trialEndsAt = data.status === 'trial' ? new Date(now.getTime() + TRIAL_DAYS * 86_400_000) : null;
-    try {
-      return await deps.tenancy.withTenant(id, async (tx) => {
-        const row = await deps.repo.insert(tx, {
-          id,
-          slug: data.slug,
-          name: data.name,
-          plan: data.plan,
-          status: data.status,
-          trial_ends_at: trialEndsAt,
-          max_users: data.maxUsers,
-          max_connections: data.maxConnections,
-          features: JSON.stringify(data.features),
-          created_at: now,
-          updated_at: now,
-        });
-        await deps.audit.record(
-          { ...ctx, tenantId: id },
-          { action: 'tenant.create', entity: { type: 'tenant', id }, metadata: { slug: data.slug, plan: data.plan, status: data.status } },
-          tx,
-        );
-        return toTenant(row);
-      });
-    } catch (err) {
-      if (isUniqueViolation(err, 'tenants_slug_key')) throw new AppError('CONFLICT', 409, `A tenant with slug '${data.slug}' already exists`);
-      throw err;
-    }
+    const row = await deps.repo.insert(tx, {
+      id,
+      slug: data.slug,
+      name: data.name,
+      plan: data.plan,
+      status: data.status,
+      trial_ends_at: trialEndsAt,
+      max_users: data.maxUsers,
+      max_connections: data.maxConnections,
+      features: JSON.stringify(data.features),
+      created_at: now,
+      updated_at: now,
+    });
+    await deps.audit.record(
+      { ...ctx, tenantId: id },
+      { action: 'tenant.create', entity: { type: 'tenant', id }, metadata: { slug: data.slug, plan: data.plan, status: data.status } },
+      tx,
+    );
+    return toTenant(row);
+  }
+
+  /** Creates a tenant; a trial tenant's trial ends 14 days from now. */
+  async function create(ctx: Omit<PrincipalCtx, 'tenantId'>, input: CreateTenantInput): Promise<Tenant> {
+    const slug = CreateTenantInput.parse(input).slug;
+    return withSlugConflict(slug, () => deps.tenancy.withTenant(randomUUID(), (tx) => createInTx(tx, ctx, input)));
   }
 
   async function get(tenantId: string): Promise<Tenant> {
@@ -88,10 +90,20 @@ export function createTenantsService(deps: TenantsDeps) {
   /** Resolves a slug to a tenant id for sign-in and CLI commands; undefined when none. */
   const idBySlug = (slug: string) => deps.repo.idBySlug(slug.trim().toLowerCase());
 
-  return { create, get, idBySlug };
+  return { create, createInTx, get, idBySlug };
 }
 
 export type TenantsService = ReturnType<typeof createTenantsService>;
+
+/** Runs `fn`, turning a duplicate slug into a 409 the user can act on. */
+export async function withSlugConflict<T>(slug: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isUniqueViolation(err, 'tenants_slug_key')) throw new AppError('CONFLICT', 409, `A tenant with slug '${slug}' already exists`);
+    throw err;
+  }
+}
 
 function toTenant(row: TenantRow): Tenant {
   return {

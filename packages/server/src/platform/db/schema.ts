@@ -6,6 +6,11 @@ export type Database = {
   audit_logs: AuditLogsTable;
   audit_chain_heads: AuditChainHeadsTable;
   keyhold_migrations: MigrationsTable;
+  users: UsersTable;
+  mfa_recovery_codes: MfaRecoveryCodesTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  auth_attempts: AuthAttemptsTable;
 };
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -62,4 +67,65 @@ export type MigrationsTable = {
   name: string;
   checksum: string;
   applied_at: Generated<Date>;
+};
+
+export const USER_ROLES = ['owner', 'admin', 'member', 'viewer'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+export type UsersTable = {
+  id: Generated<string>;
+  tenant_id: string;
+  email: string;
+  password_hash: string | null;
+  role: UserRole;
+  is_active: ColumnType<boolean, boolean | undefined, boolean>;
+  must_change_password: ColumnType<boolean, boolean | undefined, boolean>;
+  invite_token_hash: string | null;
+  invite_expires_at: Timestamp | null;
+  mfa_pending_secret: string | null;
+  mfa_secret: string | null;
+  mfa_last_step: Int8 | null;
+  last_login_at: Timestamp | null;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+};
+
+export type MfaRecoveryCodesTable = {
+  id: Generated<string>;
+  tenant_id: string;
+  user_id: string;
+  code_hash: string;
+  used_at: Timestamp | null;
+  created_at: DefaultTimestamp;
+};
+
+export type SessionRevokedReason = 'logout' | 'revoked_by_user' | 'refresh_token_reuse' | 'user_disabled' | 'password_changed';
+
+export type SessionsTable = {
+  id: Generated<string>;
+  tenant_id: string;
+  user_id: string;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: DefaultTimestamp;
+  last_used_at: DefaultTimestamp;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+  revoked_reason: SessionRevokedReason | null;
+};
+
+export type RefreshTokensTable = {
+  id: Generated<string>;
+  tenant_id: string;
+  session_id: string;
+  token_hash: string;
+  created_at: DefaultTimestamp;
+  expires_at: Timestamp;
+  rotated_at: Timestamp | null;
+};
+
+export type AuthAttemptsTable = {
+  key_hash: string;
+  window_started_at: Timestamp;
+  failures: number;
 };

@@ -1,0 +1,245 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Clock } from '../../platform/clock.js';
+import type { RequestMeta } from '../../platform/context.js';
+import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
+import { isUuid } from '../../platform/db/tenancy.js';
+import { AppError } from '../../platform/errors.js';
+import type { AuditService } from '../audit/audit.service.js';
+import { SLUG_PATTERN, type Tenant, type TenantsService, withSlugConflict } from '../tenants/tenants.service.js';
+import { type AttemptLimiter, attemptKeys } from './attempts.js';
+import type { IdentityRepo, UserRow } from './identity.repo.js';
+import type { MfaService } from './mfa.service.js';
+import { assertPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
+import type { TenantPrincipal } from './principal.js';
+import { ACCESS_TTL_SECONDS, type TokenSigner, newOpaqueToken, sha256 } from './tokens.js';
+import { type User, toUser } from './users.view.js';
+
+export const REFRESH_TTL_MS = 7 * 86_400_000;
+const SESSION_MAX_MS = 30 * 86_400_000;
+const email = z.string().trim().toLowerCase().email().max(254);
+
+export const SignupInput = z.object({
+  organizationName: z.string().trim().min(1).max(200),
+  slug: z.string().trim().toLowerCase().regex(SLUG_PATTERN, 'lowercase letters, digits and inner hyphens, 1–63 characters').optional(),
+  email,
+  password: z.string(),
+});
+export const LoginInput = z.object({ tenant: z.string().trim().toLowerCase().min(1).max(63), email, password: z.string().max(1024) });
+export const MfaLoginInput = z.object({ mfaToken: z.string().min(1).max(4096), code: z.string().trim().min(1).max(64) });
+
+export type TokenPair = { accessToken: string; refreshToken: string; tokenType: 'Bearer'; expiresIn: number };
+export type SignedIn = TokenPair & { user: User; tenant: Pick<Tenant, 'id' | 'slug' | 'name' | 'status'> };
+export type LoginResult = SignedIn | { mfaRequired: true; mfaToken: string };
+
+export type AuthDeps = {
+  repo: IdentityRepo;
+  tenancy: Tenancy;
+  tenants: Pick<TenantsService, 'createInTx' | 'idBySlug' | 'get'>;
+  audit: Pick<AuditService, 'record'>;
+  attempts: AttemptLimiter;
+  mfa: Pick<MfaService, 'acceptCode'>;
+  signer: TokenSigner;
+  clock: Clock;
+};
+
+const LOCKED_OUT = new Set(['suspended', 'cancelled']);
+const invalidCredentials = () => new AppError('INVALID_CREDENTIALS', 401, 'The email or password is incorrect');
+const suspended = () => new AppError('TENANT_SUSPENDED', 403, 'This organization is suspended; contact your administrator');
+const sessionEnded = () => new AppError('TOKEN_INVALID', 401, 'This session has ended; sign in again');
+
+export function createAuthService(deps: AuthDeps) {
+  const { repo, tenancy, audit, clock } = deps;
+
+  /** One sign-in: a session row, its first refresh token and an access token. */
+  async function startSession(tx: TenantTx, user: UserRow, meta: RequestMeta): Promise<TokenPair> {
+    const now = clock();
+    const session = await repo.insertSession(tx, {
+      tenant_id: user.tenant_id,
+      user_id: user.id,
+      ip: meta.ip ?? null,
+      user_agent: meta.userAgent?.slice(0, 512) ?? null,
+      expires_at: new Date(now.getTime() + SESSION_MAX_MS),
+    });
+    await repo.updateUser(tx, user.id, { last_login_at: now });
+    return issueTokens(tx, user, session.id);
+  }
+
+  async function issueTokens(tx: TenantTx, user: Pick<UserRow, 'id' | 'tenant_id' | 'role'>, sessionId: string): Promise<TokenPair> {
+    const refresh = newOpaqueToken('khr_');
+    await repo.insertRefreshToken(tx, {
+      tenant_id: user.tenant_id,
+      session_id: sessionId,
+      token_hash: refresh.hash,
+      expires_at: new Date(clock().getTime() + REFRESH_TTL_MS),
+    });
+    const accessToken = await deps.signer.signAccess({ sub: user.id, tid: user.tenant_id, role: user.role, sid: sessionId });
+    return { accessToken, refreshToken: refresh.token, tokenType: 'Bearer', expiresIn: ACCESS_TTL_SECONDS };
+  }
+
+  const tenantView = (t: Tenant) => ({ id: t.id, slug: t.slug, name: t.name, status: t.status });
+  const userCtx = (user: Pick<UserRow, 'id' | 'tenant_id'>, meta: RequestMeta) => ({ ...meta, tenantId: user.tenant_id, actor: { type: 'user' as const, id: user.id } });
+
+  /** Creates a trial tenant and its owner, signed in. */
+  async function signup(meta: RequestMeta, input: z.input<typeof SignupInput>): Promise<SignedIn> {
+    const data = SignupInput.parse(input);
+    assertPasswordPolicy(data.password);
+    const slug = data.slug ?? slugFrom(data.organizationName);
+    const passwordHash = await hashPassword(data.password);
+    const tenantId = randomUUID();
+    const userId = randomUUID();
+    return withSlugConflict(slug, () =>
+      tenancy.withTenant(tenantId, async (tx) => {
+        const ctx = userCtx({ id: userId, tenant_id: tenantId }, meta);
+        const tenant = await deps.tenants.createInTx(tx, ctx, { slug, name: data.organizationName, status: 'trial' });
+        const user = await repo.insertUser(tx, { id: userId, tenant_id: tenantId, email: data.email, password_hash: passwordHash, role: 'owner' });
+        await audit.record(ctx, { action: 'user.signup', entity: { type: 'user', id: userId }, metadata: { email: data.email, role: 'owner' } }, tx);
+        const tokens = await startSession(tx, user, meta);
+        return { ...tokens, user: toUser(user), tenant: tenantView(tenant) };
+      }),
+    );
+  }
+
+  async function login(meta: RequestMeta, input: z.input<typeof LoginInput>): Promise<LoginResult> {
+    const data = LoginInput.parse(input);
+    const accountKey = attemptKeys.account(data.tenant, data.email);
+    const keys = [accountKey, attemptKeys.ip(meta.ip)];
+    await deps.attempts.assertAllowed(keys);
+    const tenantId = await deps.tenants.idBySlug(data.tenant);
+    const user = tenantId ? await tenancy.withTenant(tenantId, (tx) => repo.userByEmail(tx, data.email)) : undefined;
+    const passwordOk = await verifyPassword(user?.password_hash ?? null, data.password);
+    if (!user || !passwordOk || !user.is_active) {
+      await deps.attempts.recordFailure(keys);
+      if (user) await audit.record(userCtx(user, meta), { action: 'auth.login_failed', entity: { type: 'user', id: user.id }, metadata: { reason: passwordOk ? 'inactive' : 'password' } });
+      throw invalidCredentials();
+    }
+    await deps.attempts.reset([accountKey]);
+    const tenant = await deps.tenants.get(user.tenant_id);
+    if (LOCKED_OUT.has(tenant.status)) throw suspended();
+    if (user.mfa_secret) {
+      return { mfaRequired: true, mfaToken: await deps.signer.signMfa({ sub: user.id, tid: user.tenant_id }) };
+    }
+    return tenancy.withTenant(user.tenant_id, async (tx) => {
+      await audit.record(userCtx(user, meta), { action: 'auth.login', entity: { type: 'user', id: user.id }, metadata: { mfa: false } }, tx);
+      return { ...(await startSession(tx, user, meta)), user: toUser(user), tenant: tenantView(tenant) };
+    });
+  }
+
+  /** Second step of a sign-in with MFA: a TOTP or a recovery code. */
+  async function completeMfaLogin(meta: RequestMeta, input: z.input<typeof MfaLoginInput>): Promise<SignedIn> {
+    const data = MfaLoginInput.parse(input);
+    const claims = await deps.signer.verifyMfa(data.mfaToken);
+    if (!claims.tid || !isUuid(claims.tid)) throw new AppError('TOKEN_INVALID', 401, 'The token is not valid');
+    const tenantId = claims.tid;
+    const keys = [attemptKeys.mfa(claims.sub), attemptKeys.ip(meta.ip)];
+    await deps.attempts.assertAllowed(keys);
+    const tenant = await deps.tenants.get(tenantId);
+    if (LOCKED_OUT.has(tenant.status)) throw suspended();
+    const result = await tenancy.withTenant(tenantId, async (tx) => {
+      const user = await repo.userById(tx, claims.sub, { lock: true });
+      if (!user?.is_active || !user.mfa_secret) return undefined;
+      const method = await deps.mfa.acceptCode(tx, user, data.code);
+      if (!method) return undefined;
+      await audit.record(userCtx(user, meta), { action: 'auth.login', entity: { type: 'user', id: user.id }, metadata: { mfa: true, method } }, tx);
+      return { ...(await startSession(tx, user, meta)), user: toUser(user), tenant: tenantView(tenant) };
+    });
+    if (!result) {
+      await deps.attempts.recordFailure(keys);
+      throw new AppError('INVALID_CREDENTIALS', 401, 'The verification code is not valid');
+    }
+    return result;
+  }
+
+  /**
+   * Exchanges a refresh token for a new pair. The old token dies; presenting it again means it was
+   * stolen or replayed, and ends the whole session (every token rotated from that sign-in).
+   */
+  async function refresh(meta: RequestMeta, refreshToken: string | undefined): Promise<TokenPair> {
+    if (!refreshToken?.startsWith('khr_') || refreshToken.length > 200) throw new AppError('TOKEN_INVALID', 401, 'The refresh token is not valid');
+    const hash = sha256(refreshToken);
+    const tenantId = await repo.refreshTokenTenant(hash);
+    if (!tenantId) throw new AppError('TOKEN_INVALID', 401, 'The refresh token is not valid');
+    const now = clock();
+    const outcome = await tenancy.withTenant(tenantId, async (tx): Promise<TokenPair | 'invalid' | 'reused' | 'suspended'> => {
+      const row = await repo.refreshTokenForUpdate(tx, hash);
+      if (!row) return 'invalid';
+      if (row.rotated_at) {
+        await repo.revokeSession(tx, row.session_id, 'refresh_token_reuse', now);
+        await audit.record({ ...meta, tenantId, actor: { type: 'user', id: row.user_id } }, { action: 'auth.refresh_token_reuse', entity: { type: 'session', id: row.session_id } }, tx);
+        return 'reused';
+      }
+      if (row.revoked_at || row.expires_at <= now || row.session_expires_at <= now) return 'invalid';
+      const state = await repo.principalState(tx, row.user_id, row.session_id);
+      if (!state?.is_active || state.tenant_deleted_at) return 'invalid';
+      if (LOCKED_OUT.has(state.tenant_status)) return 'suspended';
+      await repo.markRotated(tx, row.id, now);
+      await repo.touchSession(tx, row.session_id, now);
+      await audit.record({ ...meta, tenantId, actor: { type: 'user', id: row.user_id } }, { action: 'auth.refresh', entity: { type: 'session', id: row.session_id } }, tx);
+      return issueTokens(tx, { id: row.user_id, tenant_id: tenantId, role: state.role }, row.session_id);
+    });
+    if (outcome === 'suspended') throw suspended();
+    if (outcome === 'reused') throw new AppError('TOKEN_INVALID', 401, 'This refresh token was already used; the session has been ended for safety. Sign in again.');
+    if (outcome === 'invalid') throw sessionEnded();
+    return outcome;
+  }
+
+  /** Resolves an access token to its principal, checking session, user and tenant on every call. */
+  async function authenticate(token: string, meta: RequestMeta): Promise<TenantPrincipal> {
+    const claims = await deps.signer.verifyAccess(token);
+    if (!claims.tid || !isUuid(claims.tid) || !isUuid(claims.sub) || !isUuid(claims.sid)) throw new AppError('TOKEN_INVALID', 401, 'The token is not valid');
+    const state = await tenancy.withTenant(claims.tid, (tx) => repo.principalState(tx, claims.sub, claims.sid));
+    const now = clock();
+    if (!state?.session_id || state.revoked_at || !state.session_expires_at || state.session_expires_at <= now || !state.is_active || state.tenant_deleted_at) {
+      throw sessionEnded();
+    }
+    if (LOCKED_OUT.has(state.tenant_status)) throw suspended();
+    return { ...meta, tenantId: claims.tid, actor: { type: 'user', id: claims.sub }, role: state.role, userId: claims.sub, sessionId: claims.sid };
+  }
+
+  async function logout(p: TenantPrincipal) {
+    if (!p.sessionId) return;
+    await tenancy.withTenant(p.tenantId, async (tx) => {
+      await repo.revokeSession(tx, p.sessionId!, 'logout', clock());
+      await audit.record(p, { action: 'auth.logout', entity: { type: 'session', id: p.sessionId! } }, tx);
+    });
+  }
+
+  async function listSessions(p: TenantPrincipal) {
+    if (!p.userId) return [];
+    const rows = await tenancy.withTenant(p.tenantId, (tx) => repo.activeSessions(tx, p.userId!, clock()));
+    return rows.map((r) => ({
+      id: r.id,
+      current: r.id === p.sessionId,
+      ip: r.ip,
+      userAgent: r.user_agent,
+      createdAt: r.created_at.toISOString(),
+      lastUsedAt: r.last_used_at.toISOString(),
+      expiresAt: r.expires_at.toISOString(),
+    }));
+  }
+
+  /** Ends one of the caller's own sessions; anyone else's session id answers 404. */
+  async function revokeSession(p: TenantPrincipal, sessionId: string) {
+    const own = (await listSessions(p)).some((s) => s.id === sessionId);
+    if (!own) throw new AppError('NOT_FOUND', 404, 'Session not found');
+    await tenancy.withTenant(p.tenantId, async (tx) => {
+      await repo.revokeSession(tx, sessionId, 'revoked_by_user', clock());
+      await audit.record(p, { action: 'auth.session_revoke', entity: { type: 'session', id: sessionId } }, tx);
+    });
+  }
+
+  async function me(p: TenantPrincipal) {
+    const tenant = await deps.tenants.get(p.tenantId);
+    const user = p.userId ? await tenancy.withTenant(p.tenantId, (tx) => repo.userById(tx, p.userId!)) : undefined;
+    return { user: user ? toUser(user) : null, tenant: tenantView(tenant), role: p.role, scopes: p.scopes ? [...p.scopes] : null };
+  }
+
+  return { signup, login, completeMfaLogin, refresh, authenticate, logout, listSessions, revokeSession, me };
+}
+export type AuthService = ReturnType<typeof createAuthService>;
+
+/** A URL-safe slug from an organization name, with a random suffix so it is free almost surely. */
+function slugFrom(name: string): string {
+  const base = name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50) || 'org';
+  return `${base}-${randomUUID().slice(0, 6)}`;
+}

@@ -1,0 +1,52 @@
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { RequestMeta } from '../../platform/context.js';
+import type { UserRole } from '../../platform/db/schema.js';
+import { AppError } from '../../platform/errors.js';
+import type { AuthService } from './auth.service.js';
+import type { MfaService } from './mfa.service.js';
+import { type ApiKeyScope, type TenantPrincipal, assertRole, assertScope } from './principal.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: TenantPrincipal;
+  }
+}
+
+export const REFRESH_COOKIE = 'keyhold_refresh';
+
+export function requestMeta(req: FastifyRequest): RequestMeta {
+  const ua = req.headers['user-agent'];
+  return { requestId: req.id, ip: req.ip, ...(typeof ua === 'string' ? { userAgent: ua } : {}) };
+}
+
+/** The authenticated principal of a request that passed `authenticate`. */
+export function principalOf(req: FastifyRequest): TenantPrincipal {
+  if (!req.principal) throw new AppError('UNAUTHENTICATED', 401, 'Sign in first');
+  return req.principal;
+}
+
+export type AuthHooks = ReturnType<typeof createAuthHooks>;
+
+/**
+ * preHandlers for routes: `authenticate` sets `req.principal` from the bearer token (the only
+ * source of the tenant); `requireRole`, `requireScope` and `requireMfa` then gate the route.
+ */
+export function createAuthHooks(deps: { auth: Pick<AuthService, 'authenticate'>; mfa: Pick<MfaService, 'verifyStepUp'> }) {
+  const authenticate: preHandlerAsyncHookHandler = async (req: FastifyRequest) => {
+    const header = req.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    if (!match) throw new AppError('UNAUTHENTICATED', 401, 'Send an access token: Authorization: Bearer <token>');
+    req.principal = await deps.auth.authenticate(match[1]!, requestMeta(req));
+  };
+
+  const requireRole = (min: UserRole): preHandlerAsyncHookHandler => async (req: FastifyRequest) => assertRole(principalOf(req), min);
+  const requireScope = (scope: ApiKeyScope): preHandlerAsyncHookHandler => async (req: FastifyRequest) => assertScope(principalOf(req), scope);
+
+  /** Step-up: the request must carry a fresh TOTP or a recovery code in `X-MFA-Code`. */
+  const requireMfa = (): preHandlerAsyncHookHandler => async (req: FastifyRequest, _reply: FastifyReply) => {
+    const code = req.headers['x-mfa-code'];
+    await deps.mfa.verifyStepUp(principalOf(req), typeof code === 'string' ? code : undefined);
+  };
+
+  return { authenticate, requireRole, requireScope, requireMfa };
+}

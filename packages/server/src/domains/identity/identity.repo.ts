@@ -1,0 +1,102 @@
+import { type Insertable, type Kysely, type Selectable, type Updateable, sql } from 'kysely';
+import type { Database, SessionRevokedReason, UsersTable } from '../../platform/db/schema.js';
+import type { TenantTx } from '../../platform/db/tenancy.js';
+
+export type UserRow = Selectable<UsersTable>;
+
+/** SQL for users, sessions, refresh tokens and recovery codes — always inside a tenant's transaction. */
+export function createIdentityRepo(db: Kysely<Database>) {
+  return {
+    // users
+    insertUser: (tx: TenantTx, row: Omit<Insertable<UsersTable>, 'tenant_id'> & { tenant_id: string }) =>
+      tx.insertInto('users').values(row).returningAll().executeTakeFirstOrThrow(),
+    userById: (tx: TenantTx, id: string, opts: { lock?: boolean } = {}) => {
+      const q = tx.selectFrom('users').selectAll().where('id', '=', id);
+      return (opts.lock ? q.forUpdate() : q).executeTakeFirst();
+    },
+    userByEmail: (tx: TenantTx, email: string) => tx.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst(),
+    userByInviteHash: (tx: TenantTx, hash: string) =>
+      tx.selectFrom('users').selectAll().where('invite_token_hash', '=', hash).forUpdate().executeTakeFirst(),
+    updateUser: (tx: TenantTx, id: string, set: Updateable<UsersTable>) =>
+      tx.updateTable('users').set({ ...set, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow(),
+    deleteUser: (tx: TenantTx, id: string) => tx.deleteFrom('users').where('id', '=', id).execute(),
+    listUsers: (tx: TenantTx, limit: number, offset: number) =>
+      tx.selectFrom('users').selectAll().orderBy('created_at').orderBy('id').limit(limit).offset(offset).execute(),
+    countUsers: async (tx: TenantTx) =>
+      Number((await tx.selectFrom('users').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n),
+    /** Active owners, locked: changes that could remove the last owner serialise on these rows. */
+    lockActiveOwners: (tx: TenantTx) =>
+      tx.selectFrom('users').select('id').where('role', '=', 'owner').where('is_active', '=', true).forUpdate().execute(),
+
+    // sessions and refresh tokens
+    insertSession: (tx: TenantTx, row: { tenant_id: string; user_id: string; ip: string | null; user_agent: string | null; expires_at: Date }) =>
+      tx.insertInto('sessions').values(row).returning('id').executeTakeFirstOrThrow(),
+    insertRefreshToken: (tx: TenantTx, row: { tenant_id: string; session_id: string; token_hash: string; expires_at: Date }) =>
+      tx.insertInto('refresh_tokens').values(row).execute(),
+    refreshTokenForUpdate: (tx: TenantTx, hash: string) =>
+      tx
+        .selectFrom('refresh_tokens as r')
+        .innerJoin('sessions as s', 's.id', 'r.session_id')
+        .select(['r.id', 'r.session_id', 'r.expires_at', 'r.rotated_at', 's.user_id', 's.revoked_at', 's.expires_at as session_expires_at'])
+        .where('r.token_hash', '=', hash)
+        .forUpdate()
+        .executeTakeFirst(),
+    markRotated: (tx: TenantTx, id: string, at: Date) => tx.updateTable('refresh_tokens').set({ rotated_at: at }).where('id', '=', id).execute(),
+    touchSession: (tx: TenantTx, id: string, at: Date) => tx.updateTable('sessions').set({ last_used_at: at }).where('id', '=', id).execute(),
+    revokeSession: (tx: TenantTx, id: string, reason: SessionRevokedReason, at: Date) =>
+      tx.updateTable('sessions').set({ revoked_at: at, revoked_reason: reason }).where('id', '=', id).where('revoked_at', 'is', null).execute(),
+    revokeUserSessions: (tx: TenantTx, userId: string, reason: SessionRevokedReason, at: Date) =>
+      tx.updateTable('sessions').set({ revoked_at: at, revoked_reason: reason }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute(),
+    activeSessions: (tx: TenantTx, userId: string, now: Date) =>
+      tx
+        .selectFrom('sessions')
+        .select(['id', 'ip', 'user_agent', 'created_at', 'last_used_at', 'expires_at'])
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .orderBy('last_used_at', 'desc')
+        .execute(),
+    /** Everything an authenticated request needs, in one round trip. */
+    principalState: (tx: TenantTx, userId: string, sessionId: string) =>
+      tx
+        .selectFrom('users as u')
+        .innerJoin('tenants as t', 't.id', 'u.tenant_id')
+        .leftJoin('sessions as s', (j) => j.onRef('s.user_id', '=', 'u.id').on('s.id', '=', sessionId))
+        .select(['u.role', 'u.is_active', 't.status as tenant_status', 't.deleted_at as tenant_deleted_at', 's.revoked_at', 's.expires_at as session_expires_at', 's.id as session_id'])
+        .where('u.id', '=', userId)
+        .executeTakeFirst(),
+
+    // recovery codes
+    replaceRecoveryCodes: async (tx: TenantTx, tenantId: string, userId: string, hashes: string[]) => {
+      await tx.deleteFrom('mfa_recovery_codes').where('user_id', '=', userId).execute();
+      await tx.insertInto('mfa_recovery_codes').values(hashes.map((code_hash) => ({ tenant_id: tenantId, user_id: userId, code_hash }))).execute();
+    },
+    useRecoveryCode: async (tx: TenantTx, userId: string, hash: string, at: Date) =>
+      (
+        await tx
+          .updateTable('mfa_recovery_codes')
+          .set({ used_at: at })
+          .where('user_id', '=', userId)
+          .where('code_hash', '=', hash)
+          .where('used_at', 'is', null)
+          .executeTakeFirst()
+      ).numUpdatedRows > 0n,
+    deleteRecoveryCodes: (tx: TenantTx, userId: string) => tx.deleteFrom('mfa_recovery_codes').where('user_id', '=', userId).execute(),
+
+    /** The tenant's user quota, locked so concurrent invitations cannot both take the last seat. */
+    tenantMaxUsersForUpdate: async (tx: TenantTx) =>
+      (await tx.selectFrom('tenants').select('max_users').forUpdate().executeTakeFirstOrThrow()).max_users,
+
+    async inviteTenant(hash: string): Promise<string | undefined> {
+      const { rows } = await sql<{ id: string | null }>`select keyhold_invite_tenant(${hash}) as id`.execute(db);
+      return rows[0]?.id ?? undefined;
+    },
+
+    /** The tenant a refresh token belongs to (SECURITY DEFINER; id only). */
+    async refreshTokenTenant(hash: string): Promise<string | undefined> {
+      const { rows } = await sql<{ id: string | null }>`select keyhold_refresh_token_tenant(${hash}) as id`.execute(db);
+      return rows[0]?.id ?? undefined;
+    },
+  };
+}
+export type IdentityRepo = ReturnType<typeof createIdentityRepo>;

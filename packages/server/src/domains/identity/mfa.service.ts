@@ -1,0 +1,118 @@
+import type { Clock } from '../../platform/clock.js';
+import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
+import { AppError } from '../../platform/errors.js';
+import type { AuditService } from '../audit/audit.service.js';
+import { type AttemptLimiter, attemptKeys } from './attempts.js';
+import type { IdentityRepo, UserRow } from './identity.repo.js';
+import type { TenantPrincipal } from './principal.js';
+import { RECOVERY_CODE, acceptTotp, hashRecoveryCode, newRecoveryCodes, newTotpSecret, otpauthUrl } from './totp.js';
+
+export type MfaDeps = {
+  repo: IdentityRepo;
+  tenancy: Tenancy;
+  audit: Pick<AuditService, 'record'>;
+  attempts: AttemptLimiter;
+  clock: Clock;
+};
+
+export type MfaMethod = 'totp' | 'recovery_code';
+
+const needsUser = () => new AppError('FORBIDDEN', 403, 'Only a signed-in user can manage MFA');
+const badCode = () => new AppError('MFA_REQUIRED', 403, 'The verification code is not valid');
+
+export function createMfaService(deps: MfaDeps) {
+  const { repo, tenancy, audit, clock } = deps;
+
+  /**
+   * Accepts a TOTP (newer than the last accepted step) or an unused recovery code for `user`,
+   * whose row the caller has locked. Records what it consumed; returns how, or null.
+   */
+  async function acceptCode(tx: TenantTx, user: UserRow, code: string): Promise<MfaMethod | null> {
+    if (!user.mfa_secret) return null;
+    const trimmed = code.trim().toLowerCase();
+    if (RECOVERY_CODE.test(trimmed)) {
+      return (await repo.useRecoveryCode(tx, user.id, hashRecoveryCode(trimmed), clock())) ? 'recovery_code' : null;
+    }
+    const lastStep = user.mfa_last_step === null ? null : Number(user.mfa_last_step);
+    const step = await acceptTotp(user.mfa_secret, trimmed, lastStep, clock());
+    if (step === null) return null;
+    await repo.updateUser(tx, user.id, { mfa_last_step: step });
+    return 'totp';
+  }
+
+  /** Starts enrolment: a new secret, shown once, that `enable` confirms. */
+  async function setup(p: TenantPrincipal) {
+    if (!p.userId) throw needsUser();
+    return tenancy.withTenant(p.tenantId, async (tx) => {
+      const user = await repo.userById(tx, p.userId!, { lock: true });
+      if (!user) throw new AppError('NOT_FOUND', 404, 'User not found');
+      if (user.mfa_secret) throw new AppError('CONFLICT', 409, 'MFA is already enabled; disable it first to enrol a new device');
+      const secret = newTotpSecret();
+      await repo.updateUser(tx, user.id, { mfa_pending_secret: secret });
+      await audit.record(p, { action: 'mfa.setup', entity: { type: 'user', id: user.id } }, tx);
+      return { secret, otpauthUrl: otpauthUrl(user.email, secret) };
+    });
+  }
+
+  /** Confirms enrolment with a code from the new device; returns ten single-use recovery codes. */
+  async function enable(p: TenantPrincipal, code: string) {
+    if (!p.userId) throw needsUser();
+    const keys = [attemptKeys.mfa(p.userId)];
+    await deps.attempts.assertAllowed(keys);
+    const result = await tenancy.withTenant(p.tenantId, async (tx) => {
+      const user = await repo.userById(tx, p.userId!, { lock: true });
+      if (!user?.mfa_pending_secret) throw new AppError('CONFLICT', 409, 'Start with POST /api/auth/mfa/setup');
+      const step = await acceptTotp(user.mfa_pending_secret, code.trim(), null, clock());
+      if (step === null) return null;
+      const recovery = newRecoveryCodes();
+      await repo.updateUser(tx, user.id, { mfa_secret: user.mfa_pending_secret, mfa_pending_secret: null, mfa_last_step: step });
+      await repo.replaceRecoveryCodes(tx, p.tenantId, user.id, recovery.hashes);
+      await audit.record(p, { action: 'mfa.enable', entity: { type: 'user', id: user.id } }, tx);
+      return { recoveryCodes: recovery.codes };
+    });
+    if (!result) {
+      await deps.attempts.recordFailure(keys);
+      throw badCode();
+    }
+    return result;
+  }
+
+  async function disable(p: TenantPrincipal, code: string) {
+    if (!p.userId) throw needsUser();
+    await verifyStepUp(p, code, async (tx, user) => {
+      await repo.updateUser(tx, user.id, { mfa_secret: null, mfa_pending_secret: null, mfa_last_step: null });
+      await repo.deleteRecoveryCodes(tx, user.id);
+      await audit.record(p, { action: 'mfa.disable', entity: { type: 'user', id: user.id } }, tx);
+    });
+  }
+
+  /**
+   * Step-up for sensitive actions: the caller must be enrolled and present a fresh code.
+   * `then` runs in the same transaction once the code is accepted.
+   */
+  async function verifyStepUp(p: TenantPrincipal, code: string | undefined, then?: (tx: TenantTx, user: UserRow) => Promise<void>) {
+    if (!p.userId) throw new AppError('MFA_ENROLLMENT_REQUIRED', 403, 'This action needs a signed-in user with MFA enabled');
+    const keys = [attemptKeys.mfa(p.userId)];
+    await deps.attempts.assertAllowed(keys);
+    const ok = await tenancy.withTenant(p.tenantId, async (tx) => {
+      const user = await repo.userById(tx, p.userId!, { lock: true });
+      if (!user?.mfa_secret) {
+        throw new AppError('MFA_ENROLLMENT_REQUIRED', 403, 'Enable two-factor authentication to perform this action', {
+          actions: [{ label: 'Set up MFA', url: '/admin/settings/security' }],
+        });
+      }
+      if (!code) throw new AppError('MFA_REQUIRED', 403, 'This action needs a current verification code in the X-MFA-Code header');
+      const method = await acceptCode(tx, user, code);
+      if (!method) return false;
+      await then?.(tx, user);
+      return true;
+    });
+    if (!ok) {
+      await deps.attempts.recordFailure(keys);
+      throw badCode();
+    }
+  }
+
+  return { acceptCode, setup, enable, disable, verifyStepUp };
+}
+export type MfaService = ReturnType<typeof createMfaService>;

@@ -1,0 +1,31 @@
+import type { PrincipalCtx } from '../../platform/context.js';
+import type { UserRole } from '../../platform/db/schema.js';
+import { AppError } from '../../platform/errors.js';
+
+export const ROLE_RANK: Record<UserRole, number> = { viewer: 1, member: 2, admin: 3, owner: 4 };
+
+export const API_KEY_SCOPES = ['credentials:read', 'credentials:write', 'proxy', 'syncs:run', 'audit:read'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+/** An authenticated caller acting inside one tenant. Built by `authenticate`, never from input. */
+export type TenantPrincipal = PrincipalCtx & {
+  tenantId: string;
+  role: UserRole;
+  /** Set for a signed-in user. */
+  userId?: string;
+  sessionId?: string;
+  /** Set for an API key: what it may do. A user session is not limited by scopes. */
+  scopes?: readonly ApiKeyScope[];
+};
+
+export function assertRole(p: TenantPrincipal, min: UserRole) {
+  if (ROLE_RANK[p.role] < ROLE_RANK[min]) {
+    throw new AppError('FORBIDDEN', 403, `This action requires the ${min} role${min === 'owner' ? '' : ' or higher'}`);
+  }
+}
+
+export function assertScope(p: TenantPrincipal, scope: ApiKeyScope) {
+  if (p.scopes && !p.scopes.includes(scope)) {
+    throw new AppError('FORBIDDEN', 403, `This API key lacks the '${scope}' scope`);
+  }
+}

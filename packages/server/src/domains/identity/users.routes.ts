@@ -1,0 +1,56 @@
+import { PAGINATION_MAX_LIMIT, UserRoleSchema, UserSchema, pagedEnvelope, successEnvelope } from '@keyhold/contract';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ok, page } from '../../platform/http/envelope.js';
+import { type AuthHooks, principalOf, requestMeta } from './identity.http.js';
+import type { UsersService } from './users.service.js';
+
+const InviteBody = z.object({
+  email: z.string().email().max(254),
+  role: UserRoleSchema.default('member'),
+  method: z.enum(['temporary_password', 'invite_token']).default('invite_token').describe('How the new user gets in; the secret is shown once'),
+});
+const InviteResult = z.object({ user: UserSchema, temporaryPassword: z.string().optional(), inviteToken: z.string().optional() });
+const UpdateBody = z.object({ role: UserRoleSchema.optional(), isActive: z.boolean().optional() });
+const IdParams = z.object({ id: z.string().uuid() });
+const PageQuery = z.object({
+  page: z.coerce.number().int().min(1).default(1),
+  limit: z.coerce.number().int().min(1).max(PAGINATION_MAX_LIMIT).default(20),
+});
+
+export function usersRoutes(app: FastifyInstance, { users, hooks }: { users: UsersService; hooks: AuthHooks }) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['users'];
+  const admins = [hooks.authenticate, hooks.requireRole('admin')];
+
+  r.get('/api/users', {
+    schema: { tags, summary: 'Users of the organization (owner, admin)', querystring: PageQuery, response: { 200: pagedEnvelope(UserSchema) } },
+    preHandler: admins,
+  }, async (req) => {
+    const { items, pagination } = await users.list(principalOf(req), req.query.page, req.query.limit);
+    return page(items, pagination);
+  });
+
+  r.post('/api/users', {
+    schema: { tags, summary: 'Invite a user with a temporary password or an invitation token (owner, admin)', body: InviteBody, response: { 201: successEnvelope(InviteResult) } },
+    preHandler: admins,
+  }, async (req, reply) => reply.code(201).send(ok(await users.invite(principalOf(req), req.body))));
+
+  r.patch('/api/users/:id', {
+    schema: { tags, summary: "Change a user's role or active flag (owner, admin)", params: IdParams, body: UpdateBody, response: { 200: successEnvelope(UserSchema) } },
+    preHandler: admins,
+  }, async (req) => ok(await users.update(principalOf(req), req.params.id, req.body)));
+
+  r.delete('/api/users/:id', {
+    schema: { tags, summary: 'Remove a user (owner, admin)', params: IdParams, response: { 200: successEnvelope(z.object({ deleted: z.literal(true) })) } },
+    preHandler: admins,
+  }, async (req) => {
+    await users.remove(principalOf(req), req.params.id);
+    return ok({ deleted: true as const });
+  });
+
+  r.post('/api/auth/invite/accept', {
+    schema: { tags: ['auth'], summary: 'Accept an invitation by choosing a password', body: z.object({ token: z.string(), password: z.string() }), response: { 200: successEnvelope(UserSchema) } },
+  }, async (req) => ok(await users.acceptInvite(requestMeta(req), req.body)));
+}
