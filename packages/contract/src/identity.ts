@@ -45,7 +45,7 @@ export const LoginBody = z.object({
   password: z.string().max(1024),
 });
 export const MfaVerifyBody = z.object({ mfaToken: z.string().min(1), code: z.string().min(1).max(64) });
-export const RefreshBody = z.object({ refreshToken: z.string().max(200).optional() }).optional();
+export const RefreshBody = z.object({ refreshToken: z.string().max(200).optional() }).nullish();
 export const MfaCodeBody = z.object({ code: z.string().min(1).max(64) });
 
 export const SessionSchema = z.object({

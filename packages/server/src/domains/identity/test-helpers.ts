@@ -1,0 +1,26 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { generate } from 'otplib';
+import { uniqueSlug } from '../../test-support/index.js';
+
+export const STRONG_PASSWORD = () => `Kh-${randomBytes(9).toString('base64url')}-pass`;
+
+let ipCounter = 1;
+/** A distinct client address per test, so per-IP limits of one test never touch another. */
+export const freshIp = () => `10.${(ipCounter >> 16) & 255}.${(ipCounter >> 8) & 255}.${ipCounter++ & 255}`;
+
+export type Account = { slug: string; email: string; password: string; accessToken: string; refreshToken: string; tenantId: string; userId: string };
+
+export async function signup(app: FastifyInstance, opts: { slug?: string } = {}): Promise<Account> {
+  const slug = opts.slug ?? uniqueSlug('org');
+  const email = `owner-${randomBytes(3).toString('hex')}@example.com`;
+  const password = STRONG_PASSWORD();
+  const res = await app.inject({ method: 'POST', url: '/api/auth/signup', payload: { organizationName: 'Acme', slug, email, password } });
+  if (res.statusCode !== 201) throw new Error(`signup failed: ${res.body}`);
+  const d = res.json().data;
+  return { slug, email, password, accessToken: d.accessToken, refreshToken: d.refreshToken, tenantId: d.tenant.id, userId: d.user.id };
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+export const totpAt = (secret: string, at: Date) => generate({ secret, epoch: Math.floor(at.getTime() / 1000) });
