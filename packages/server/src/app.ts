@@ -2,6 +2,8 @@ import cookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Services } from './deps.js';
+import { apiKeysRoutes } from './domains/api-keys/api-keys.routes.js';
+import { auditRoutes } from './domains/audit/audit.routes.js';
 import { authRoutes } from './domains/identity/auth.routes.js';
 import { createAuthHooks } from './domains/identity/identity.http.js';
 import { usersRoutes } from './domains/identity/users.routes.js';
@@ -48,5 +50,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const hooks = createAuthHooks(services);
   authRoutes(app, { auth: services.auth, mfa: services.mfa, hooks });
   usersRoutes(app, { users: services.users, hooks });
+  apiKeysRoutes(app, { apiKeys: services.apiKeys, hooks });
+  auditRoutes(app, { audit: services.audit, hooks });
   return app;
 }

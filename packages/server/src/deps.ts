@@ -1,6 +1,8 @@
 import type { Clock } from './platform/clock.js';
 import type { Db } from './platform/db/database.js';
 import type { JwtKeys } from './platform/dev-keys.js';
+import { createApiKeysRepo } from './domains/api-keys/api-keys.repo.js';
+import { createApiKeysService } from './domains/api-keys/api-keys.service.js';
 import { createAuditRepo } from './domains/audit/audit.repo.js';
 import { createAuditService } from './domains/audit/audit.service.js';
 import { createAttemptLimiter } from './domains/identity/attempts.js';
@@ -39,7 +41,8 @@ export function createServices({ db, clock, keys }: ServiceDeps) {
     clock,
   });
   const users = createUsersService({ repo: identityRepo, tenancy: db, audit, clock });
-  return { audit, tenants, auth, mfa, users };
+  const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db.kysely), tenancy: db, tenants, audit, clock });
+  return { audit, tenants, auth, mfa, users, apiKeys };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -55,6 +55,17 @@ export function createAuditRepo(db: Kysely<Database>) {
         .execute();
     },
 
+    /** Newest first, for people reading the log. */
+    async page(tx: ScopedTx, opts: { limit: number; offset: number; action?: string }) {
+      let q = tx.selectFrom('audit_logs');
+      if (opts.action) q = q.where('action', '=', opts.action);
+      const [rows, total] = await Promise.all([
+        q.selectAll().orderBy('seq', 'desc').limit(opts.limit).offset(opts.offset).execute(),
+        q.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+      ]);
+      return { rows, total: Number(total.n) };
+    },
+
     /** Every tenant with an audit chain (ids only, via the SECURITY DEFINER function). */
     async chainTenantIds(): Promise<string[]> {
       const { rows } = await sql<{ id: string }>`select keyhold_audit_chain_tenant_ids() as id`.execute(db);

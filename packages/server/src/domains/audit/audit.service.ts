@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { paginate } from '@keyhold/contract';
 import type { Clock } from '../../platform/clock.js';
 import type { PrincipalCtx } from '../../platform/context.js';
 import type { ScopedTx, Tenancy } from '../../platform/db/tenancy.js';
@@ -146,7 +147,29 @@ export function createAuditService(deps: AuditDeps) {
     return reports;
   }
 
-  return { record, verify };
+  /** A page of the tenant's audit log, newest first. */
+  async function list(tenantId: string, opts: { page: number; limit: number; action?: string }) {
+    const { rows, total } = await deps.tenancy.withTenant(tenantId, (tx) =>
+      deps.repo.page(tx, { limit: opts.limit, offset: (opts.page - 1) * opts.limit, ...(opts.action ? { action: opts.action } : {}) }),
+    );
+    return {
+      items: rows.map((r) => ({
+        id: r.id,
+        seq: Number(r.seq),
+        action: r.action,
+        actor: { type: r.actor_type, id: r.actor_id },
+        entity: r.entity_type ? { type: r.entity_type, id: r.entity_id } : null,
+        ip: r.ip,
+        userAgent: r.user_agent,
+        requestId: r.request_id,
+        metadata: r.metadata,
+        createdAt: r.created_at.toISOString(),
+      })),
+      pagination: paginate(opts.page, opts.limit, total),
+    };
+  }
+
+  return { record, verify, list };
 }
 
 export type AuditService = ReturnType<typeof createAuditService>;

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'f
 import type { RequestMeta } from '../../platform/context.js';
 import type { UserRole } from '../../platform/db/schema.js';
 import { AppError } from '../../platform/errors.js';
+import { API_KEY_PREFIX, type ApiKeysService } from '../api-keys/api-keys.service.js';
 import type { AuthService } from './auth.service.js';
 import type { MfaService } from './mfa.service.js';
 import { type ApiKeyScope, type TenantPrincipal, assertRole, assertScope } from './principal.js';
@@ -31,12 +32,22 @@ export type AuthHooks = ReturnType<typeof createAuthHooks>;
  * preHandlers for routes: `authenticate` sets `req.principal` from the bearer token (the only
  * source of the tenant); `requireRole`, `requireScope` and `requireMfa` then gate the route.
  */
-export function createAuthHooks(deps: { auth: Pick<AuthService, 'authenticate'>; mfa: Pick<MfaService, 'verifyStepUp'> }) {
+export function createAuthHooks(deps: {
+  auth: Pick<AuthService, 'authenticate'>;
+  mfa: Pick<MfaService, 'verifyStepUp'>;
+  apiKeys: Pick<ApiKeysService, 'authenticate'>;
+}) {
   const authenticate: preHandlerAsyncHookHandler = async (req: FastifyRequest) => {
     const header = req.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    if (!match) throw new AppError('UNAUTHENTICATED', 401, 'Send an access token: Authorization: Bearer <token>');
-    req.principal = await deps.auth.authenticate(match[1]!, requestMeta(req));
+    if (!match) throw new AppError('UNAUTHENTICATED', 401, 'Send an access token or API key: Authorization: Bearer <token>');
+    const token = match[1]!;
+    if (token.startsWith(API_KEY_PREFIX)) {
+      const tenant = req.headers['x-keyhold-tenant'];
+      req.principal = await deps.apiKeys.authenticate(token, { ...requestMeta(req), method: req.method, url: req.url }, typeof tenant === 'string' ? tenant : undefined);
+    } else {
+      req.principal = await deps.auth.authenticate(token, requestMeta(req));
+    }
   };
 
   const requireRole = (min: UserRole): preHandlerAsyncHookHandler => async (req: FastifyRequest) => assertRole(principalOf(req), min);

@@ -11,6 +11,8 @@ export type Database = {
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;
   auth_attempts: AuthAttemptsTable;
+  api_keys: ApiKeysTable;
+  platform_api_keys: PlatformApiKeysTable;
 };
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -129,3 +131,19 @@ export type AuthAttemptsTable = {
   window_started_at: Timestamp;
   failures: number;
 };
+
+export type ApiKeysTable = {
+  id: Generated<string>;
+  tenant_id: string;
+  name: string;
+  prefix: string;
+  key_hash: string;
+  role: 'admin' | 'member' | 'viewer';
+  scopes: string[];
+  created_by: string | null;
+  created_at: DefaultTimestamp;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+};
+
+export type PlatformApiKeysTable = Omit<ApiKeysTable, 'tenant_id' | 'role'>;

@@ -1,0 +1,48 @@
+import { successEnvelope } from '@keyhold/contract';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ok } from '../../platform/http/envelope.js';
+import { type AuthHooks, principalOf } from '../identity/identity.http.js';
+import { API_KEY_SCOPES } from '../identity/principal.js';
+import type { ApiKeysService } from './api-keys.service.js';
+
+export const ApiKeySchema = z.object({
+  id: z.string().uuid(),
+  name: z.string(),
+  prefix: z.string().describe('First characters of the key, to recognise it'),
+  scopes: z.array(z.string()),
+  role: z.string().nullable(),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+});
+export const CreatedApiKeySchema = ApiKeySchema.extend({ key: z.string().describe('The key itself. Shown once; store it now') });
+export const CreateApiKeyBody = z.object({
+  name: z.string().min(1).max(100),
+  scopes: z.array(z.enum(API_KEY_SCOPES)).min(1),
+  role: z.enum(['admin', 'member', 'viewer']).default('member').describe('The role the key acts with (at most your own)'),
+});
+
+export function apiKeysRoutes(app: FastifyInstance, { apiKeys, hooks }: { apiKeys: ApiKeysService; hooks: AuthHooks }) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['api-keys'];
+  const admins = [hooks.authenticate, hooks.requireRole('admin')];
+
+  r.post('/api/api-keys', {
+    schema: { tags, summary: 'Create an API key (owner, admin); the key is shown once', body: CreateApiKeyBody, response: { 201: successEnvelope(CreatedApiKeySchema) } },
+    preHandler: admins,
+  }, async (req, reply) => reply.code(201).send(ok(await apiKeys.create(principalOf(req), req.body))));
+
+  r.get('/api/api-keys', {
+    schema: { tags, summary: 'API keys of the organization (prefix, name, scopes, last use)', response: { 200: successEnvelope(z.array(ApiKeySchema)) } },
+    preHandler: admins,
+  }, async (req) => ok(await apiKeys.list(principalOf(req))));
+
+  r.delete('/api/api-keys/:id', {
+    schema: { tags, summary: 'Revoke an API key', params: z.object({ id: z.string().uuid() }), response: { 200: successEnvelope(z.object({ revoked: z.literal(true) })) } },
+    preHandler: admins,
+  }, async (req) => {
+    await apiKeys.revoke(principalOf(req), req.params.id);
+    return ok({ revoked: true as const });
+  });
+}

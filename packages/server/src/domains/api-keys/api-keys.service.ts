@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import type { Clock } from '../../platform/clock.js';
+import type { PrincipalCtx, RequestMeta } from '../../platform/context.js';
+import { type Tenancy, isUuid } from '../../platform/db/tenancy.js';
+import { AppError } from '../../platform/errors.js';
+import type { AuditService } from '../audit/audit.service.js';
+import { API_KEY_SCOPES, ROLE_RANK, type TenantPrincipal, assertRole } from '../identity/principal.js';
+import { newOpaqueToken, sha256 } from '../identity/tokens.js';
+import type { TenantsService } from '../tenants/tenants.service.js';
+import type { ApiKeysRepo } from './api-keys.repo.js';
+
+export const API_KEY_PREFIX = 'kh_';
+
+export const CreateApiKeyInput = z.object({
+  name: z.string().trim().min(1).max(100),
+  scopes: z.array(z.enum(API_KEY_SCOPES)).min(1).transform((s) => [...new Set(s)]),
+  role: z.enum(['admin', 'member', 'viewer']).default('member'),
+});
+export const CreatePlatformApiKeyInput = CreateApiKeyInput.omit({ role: true });
+
+export type ApiKeyView = { id: string; name: string; prefix: string; scopes: string[]; role: string | null; createdAt: string; lastUsedAt: string | null };
+
+export type ApiKeysDeps = {
+  repo: ApiKeysRepo;
+  tenancy: Tenancy;
+  tenants: Pick<TenantsService, 'get' | 'idBySlug'>;
+  audit: Pick<AuditService, 'record'>;
+  clock: Clock;
+};
+
+const LOCKED_OUT = new Set(['suspended', 'cancelled']);
+const invalidKey = () => new AppError('TOKEN_INVALID', 401, 'The API key is not valid');
+
+function view(row: { id: string; name: string; prefix: string; scopes: string[]; role?: string; created_at: Date; last_used_at: Date | null }): ApiKeyView {
+  return { id: row.id, name: row.name, prefix: row.prefix, scopes: row.scopes, role: row.role ?? null, createdAt: row.created_at.toISOString(), lastUsedAt: row.last_used_at?.toISOString() ?? null };
+}
+
+export function createApiKeysService(deps: ApiKeysDeps) {
+  const { repo, tenancy, audit, clock } = deps;
+
+  /** A tenant key, shown once. Only a signed-in admin creates keys, never stronger than themselves. */
+  async function create(p: TenantPrincipal, input: z.input<typeof CreateApiKeyInput>) {
+    if (p.scopes) throw new AppError('FORBIDDEN', 403, 'API keys cannot create API keys');
+    assertRole(p, 'admin');
+    const data = CreateApiKeyInput.parse(input);
+    if (ROLE_RANK[data.role] > ROLE_RANK[p.role]) assertRole(p, data.role);
+    const key = newOpaqueToken(API_KEY_PREFIX);
+    const row = await tenancy.withTenant(p.tenantId, async (tx) => {
+      const inserted = await repo.insert(tx, {
+        tenant_id: p.tenantId,
+        name: data.name,
+        prefix: key.token.slice(0, 10),
+        key_hash: key.hash,
+        role: data.role,
+        scopes: data.scopes,
+        created_by: p.userId ?? null,
+      });
+      await audit.record(p, { action: 'api_key.create', entity: { type: 'api_key', id: inserted.id }, metadata: { name: data.name, scopes: data.scopes, role: data.role } }, tx);
+      return inserted;
+    });
+    return { ...view(row), key: key.token };
+  }
+
+  async function list(p: TenantPrincipal) {
+    assertRole(p, 'admin');
+    return (await tenancy.withTenant(p.tenantId, (tx) => repo.list(tx))).map(view);
+  }
+
+  async function revoke(p: TenantPrincipal, id: string) {
+    assertRole(p, 'admin');
+    await tenancy.withTenant(p.tenantId, async (tx) => {
+      if (!(await repo.revoke(tx, id, clock()))) throw new AppError('NOT_FOUND', 404, 'API key not found');
+      await audit.record(p, { action: 'api_key.revoke', entity: { type: 'api_key', id } }, tx);
+    });
+  }
+
+  /**
+   * A tenant key acts in its own tenant; a platform key acts in the tenant named by
+   * `X-Keyhold-Tenant` (id or slug), and each such use is audited in that tenant's chain.
+   */
+  async function authenticate(token: string, meta: RequestMeta & { method?: string; url?: string }, tenantHeader?: string): Promise<TenantPrincipal> {
+    if (!token.startsWith(API_KEY_PREFIX) || token.length > 200) throw invalidKey();
+    const hash = sha256(token);
+    const now = clock();
+    const tenantId = await repo.tenantOf(hash);
+    if (tenantId) {
+      const key = await tenancy.withTenant(tenantId, async (tx) => {
+        const row = await repo.byHash(tx, hash);
+        if (row && !row.revoked_at) await repo.touch(tx, row.id, now);
+        return row;
+      });
+      if (!key || key.revoked_at) throw invalidKey();
+      await assertTenantOpen(tenantId);
+      return { ...meta, tenantId, actor: { type: 'api_key', id: key.id }, role: key.role, scopes: key.scopes as TenantPrincipal['scopes'] };
+    }
+    const platformKey = await repo.platformByHash(hash);
+    if (!platformKey || platformKey.revoked_at) throw invalidKey();
+    if (!tenantHeader) throw new AppError('VALIDATION_FAILED', 400, 'headers.x-keyhold-tenant: a platform API key must name the tenant it acts for');
+    const target = isUuid(tenantHeader) ? tenantHeader : await deps.tenants.idBySlug(tenantHeader);
+    if (!target) throw new AppError('NOT_FOUND', 404, 'Tenant not found');
+    await assertTenantOpen(target);
+    await repo.touchPlatform(platformKey.id, now);
+    const principal: TenantPrincipal = {
+      ...meta,
+      tenantId: target,
+      actor: { type: 'api_key', id: `platform:${platformKey.id}` },
+      role: 'admin',
+      scopes: platformKey.scopes as TenantPrincipal['scopes'],
+    };
+    await audit.record(principal, { action: 'platform_api_key.use', entity: { type: 'platform_api_key', id: platformKey.id }, metadata: { method: meta.method, path: meta.url?.split('?')[0] } });
+    return principal;
+  }
+
+  async function assertTenantOpen(tenantId: string) {
+    const tenant = await deps.tenants.get(tenantId).catch(() => undefined);
+    if (!tenant) throw new AppError('NOT_FOUND', 404, 'Tenant not found');
+    if (LOCKED_OUT.has(tenant.status)) throw new AppError('TENANT_SUSPENDED', 403, 'This organization is suspended; contact your administrator');
+  }
+
+  /** Platform keys: created by platform admins (platform-scope audit). */
+  async function createPlatformKey(ctx: PrincipalCtx, input: z.input<typeof CreatePlatformApiKeyInput>) {
+    const data = CreatePlatformApiKeyInput.parse(input);
+    const key = newOpaqueToken(API_KEY_PREFIX);
+    const row = await repo.insertPlatform({ name: data.name, prefix: key.token.slice(0, 10), key_hash: key.hash, scopes: data.scopes, created_by: ctx.actor.id });
+    await audit.record({ ...ctx, tenantId: null }, { action: 'platform_api_key.create', entity: { type: 'platform_api_key', id: row.id }, metadata: { name: data.name, scopes: data.scopes } });
+    return { ...view(row), key: key.token };
+  }
+
+  const listPlatformKeys = async () => (await repo.listPlatform()).map(view);
+
+  async function revokePlatformKey(ctx: PrincipalCtx, id: string) {
+    if (!(await repo.revokePlatform(id, clock()))) throw new AppError('NOT_FOUND', 404, 'API key not found');
+    await audit.record({ ...ctx, tenantId: null }, { action: 'platform_api_key.revoke', entity: { type: 'platform_api_key', id } });
+  }
+
+  return { create, list, revoke, authenticate, createPlatformKey, listPlatformKeys, revokePlatformKey };
+}
+export type ApiKeysService = ReturnType<typeof createApiKeysService>;
