@@ -5,9 +5,11 @@ import { uniqueSlug } from '../../test-support/index.js';
 
 export const STRONG_PASSWORD = () => `Kh-${randomBytes(9).toString('base64url')}-pass`;
 
-let ipCounter = 1;
-/** A distinct client address per test, so per-IP limits of one test never touch another. */
-export const freshIp = () => `10.${(ipCounter >> 16) & 255}.${(ipCounter >> 8) & 255}.${ipCounter++ & 255}`;
+/**
+ * A distinct client address per call, so per-IP limits of one test never touch another — also
+ * across test files running in parallel against the same database (hence random, not a counter).
+ */
+export const freshIp = () => `10.${randomBytes(3).join('.')}`;
 
 export type Account = { slug: string; email: string; password: string; accessToken: string; refreshToken: string; tenantId: string; userId: string };
 
