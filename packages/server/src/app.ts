@@ -6,6 +6,7 @@ import { apiKeysRoutes } from './domains/api-keys/api-keys.routes.js';
 import { auditRoutes } from './domains/audit/audit.routes.js';
 import { authRoutes } from './domains/identity/auth.routes.js';
 import { createAuthHooks } from './domains/identity/identity.http.js';
+import { adminRoutes } from './domains/platform-admins/admin.routes.js';
 import { usersRoutes } from './domains/identity/users.routes.js';
 import type { Logger } from './platform/logger.js';
 import { installErrorHandling } from './platform/http/error-handler.js';
@@ -52,5 +53,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   usersRoutes(app, { users: services.users, hooks });
   apiKeysRoutes(app, { apiKeys: services.apiKeys, hooks });
   auditRoutes(app, { audit: services.audit, hooks });
+  adminRoutes(app, { adminAuth: services.adminAuth, tenants: services.tenants, apiKeys: services.apiKeys });
   return app;
 }

@@ -12,6 +12,8 @@ import { createIdentityRepo } from './domains/identity/identity.repo.js';
 import { createMfaService } from './domains/identity/mfa.service.js';
 import { createTokenSigner } from './domains/identity/tokens.js';
 import { createUsersService } from './domains/identity/users.service.js';
+import { createAdminAuthService } from './domains/platform-admins/admin-auth.service.js';
+import { createPlatformAdminsRepo } from './domains/platform-admins/platform-admins.repo.js';
 import { createTenantsRepo } from './domains/tenants/tenants.repo.js';
 import { createTenantsService } from './domains/tenants/tenants.service.js';
 
@@ -42,7 +44,14 @@ export function createServices({ db, clock, keys }: ServiceDeps) {
   });
   const users = createUsersService({ repo: identityRepo, tenancy: db, audit, clock });
   const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db.kysely), tenancy: db, tenants, audit, clock });
-  return { audit, tenants, auth, mfa, users, apiKeys };
+  const adminAuth = createAdminAuthService({
+    repo: createPlatformAdminsRepo(db.kysely),
+    audit,
+    attempts,
+    signer: createTokenSigner('platform', keys.platformKey, clock),
+    clock,
+  });
+  return { audit, tenants, auth, mfa, users, apiKeys, adminAuth };
 }
 
 export type Services = ReturnType<typeof createServices>;

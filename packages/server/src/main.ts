@@ -6,7 +6,9 @@ import type { Config } from './platform/config.js';
 import { createDb } from './platform/db/database.js';
 import { openDatabaseEndpoint } from './platform/db/database.js';
 import { migrate, readMigrations } from './platform/db/migrate.js';
+import { registerTenantJobs } from './domains/tenants/tenants.jobs.js';
 import { resolveJwtKeys } from './platform/dev-keys.js';
+import { startJobRunner } from './platform/jobs.js';
 import type { Logger } from './platform/logger.js';
 import { VERSION } from './version.js';
 
@@ -33,7 +35,10 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
   const services = createServices({ db, clock: systemClock, keys });
   const expectedMigrations = (await readMigrations()).map((m) => m.name);
   const app = await buildApp({ logger: log, trustProxy: config.trustProxy, version: VERSION, startedAt, expectedMigrations, db, services });
+  const jobs = await startJobRunner({ url: endpoint.adminUrl, log });
+  await registerTenantJobs(jobs, services.tenants);
   app.addHook('onClose', async () => {
+    await jobs.stop();
     await db.close();
   });
   try {

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
+import { runAdminCreate } from './admin-create.js';
 import { runAuditVerify } from './audit-verify.js';
 import { generateKey } from './generate-key.js';
 import { runMigrate } from './migrate.js';
@@ -14,6 +15,8 @@ Commands:
   generate-key                Print a new random 32-byte key, base64
   audit verify [--tenant T]   Recompute audit hash chains (all, or one tenant by id or slug)
                               and report the first broken link; --json for machine output
+  admin create --email E --role R [--password P]
+                              Create a platform admin (prompts for the password when omitted)
 
 Configuration comes from environment variables; see README.md.`;
 
@@ -22,7 +25,14 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { tenant: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      tenant: { type: 'string' },
+      json: { type: 'boolean' },
+      email: { type: 'string' },
+      role: { type: 'string' },
+      password: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   const [command, sub] = positionals;
   if (values.help || !command) {
@@ -42,6 +52,9 @@ async function main(argv: string[]): Promise<number> {
       return runMigrate(config, log);
     case 'audit':
       if (sub === 'verify') return runAuditVerify(config, log, { tenant: values.tenant, json: values.json ?? false });
+      break;
+    case 'admin':
+      if (sub === 'create') return runAdminCreate(config, log, { email: values.email, role: values.role, password: values.password });
       break;
   }
   process.stderr.write(`Unknown command: ${positionals.join(' ')}\n\n${USAGE}\n`);

@@ -1,4 +1,4 @@
-import { type Insertable, type Kysely, type Selectable, sql } from 'kysely';
+import { type Insertable, type Kysely, type Selectable, type Updateable, sql } from 'kysely';
 import type { Database, TenantsTable } from '../../platform/db/schema.js';
 import type { TenantTx } from '../../platform/db/tenancy.js';
 
@@ -11,6 +11,20 @@ export function createTenantsRepo(db: Kysely<Database>) {
 
     /** The tenant of the transaction (RLS shows no other). */
     current: (tx: TenantTx) => tx.selectFrom('tenants').selectAll().where('deleted_at', 'is', null).executeTakeFirst(),
+
+    updateCurrent: (tx: TenantTx, set: Updateable<TenantsTable>) =>
+      tx.updateTable('tenants').set({ ...set, updated_at: new Date() }).where('deleted_at', 'is', null).returningAll().executeTakeFirst(),
+
+    /** Platform search: ids and the total only (SECURITY DEFINER); rows are read per tenant. */
+    async searchIds(f: { status?: string; plan?: string; search?: string; limit: number; offset: number }) {
+      const { rows } = await sql<{ id: string; total: string }>`select * from keyhold_search_tenant_ids(${f.status ?? null}, ${f.plan ?? null}, ${f.search ?? null}, ${f.limit}, ${f.offset})`.execute(db);
+      return { ids: rows.map((r) => r.id), total: Number(rows[0]?.total ?? 0) };
+    },
+
+    async expiredTrialIds(now: Date): Promise<string[]> {
+      const { rows } = await sql<{ id: string }>`select keyhold_expired_trial_ids(${now}) as id`.execute(db);
+      return rows.map((r) => r.id);
+    },
 
     /** Cross-tenant lookup through the SECURITY DEFINER function: an id, nothing else. */
     async idBySlug(slug: string): Promise<string | undefined> {

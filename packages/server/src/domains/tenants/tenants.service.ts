@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { Clock } from '../../platform/clock.js';
 import type { PrincipalCtx } from '../../platform/context.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
-import { TENANT_PLANS, TENANT_STATUSES } from '../../platform/db/schema.js';
+import { TENANT_PLANS, TENANT_STATUSES, type TenantStatus } from '../../platform/db/schema.js';
+import { paginate } from '@keyhold/contract';
 import { type Tenancy, type TenantTx, scopeTenantId } from '../../platform/db/tenancy.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
@@ -22,6 +23,15 @@ export const CreateTenantInput = z.object({
   features: z.record(z.string(), z.unknown()).default({}),
 });
 export type CreateTenantInput = z.input<typeof CreateTenantInput>;
+
+export const UpdateTenantInput = z.object({
+  name: z.string().trim().min(1).max(200).optional(),
+  plan: z.enum(TENANT_PLANS).optional(),
+  maxUsers: z.number().int().min(1).max(100_000).optional(),
+  maxConnections: z.number().int().min(1).max(100_000).optional(),
+  features: z.record(z.string(), z.unknown()).optional(),
+  trialEndsAt: z.coerce.date().nullable().optional(),
+});
 
 export type Tenant = {
   id: string;
@@ -90,7 +100,51 @@ export function createTenantsService(deps: TenantsDeps) {
   /** Resolves a slug to a tenant id for sign-in and CLI commands; undefined when none. */
   const idBySlug = (slug: string) => deps.repo.idBySlug(slug.trim().toLowerCase());
 
-  return { create, createInTx, get, idBySlug };
+  async function search(f: { status?: string; plan?: string; search?: string; page: number; limit: number }) {
+    // ILIKE wildcards in the search text are matched literally.
+    const search = f.search?.replace(/[\\%_]/g, (c) => `\\${c}`);
+    const { ids, total } = await deps.repo.searchIds({ ...f, ...(search ? { search } : {}), offset: (f.page - 1) * f.limit });
+    const items = await Promise.all(ids.map((id) => get(id)));
+    return { items, pagination: paginate(f.page, f.limit, total) };
+  }
+
+  async function update(ctx: Omit<PrincipalCtx, 'tenantId'>, tenantId: string, input: z.input<typeof UpdateTenantInput>): Promise<Tenant> {
+    const data = UpdateTenantInput.parse(input);
+    return deps.tenancy.withTenant(tenantId, async (tx) => {
+      const row = await deps.repo.updateCurrent(tx, {
+        ...(data.name ? { name: data.name } : {}),
+        ...(data.plan ? { plan: data.plan } : {}),
+        ...(data.maxUsers ? { max_users: data.maxUsers } : {}),
+        ...(data.maxConnections ? { max_connections: data.maxConnections } : {}),
+        ...(data.features ? { features: JSON.stringify(data.features) } : {}),
+        ...(data.trialEndsAt !== undefined ? { trial_ends_at: data.trialEndsAt } : {}),
+      });
+      if (!row) throw notFound('Tenant');
+      await deps.audit.record({ ...ctx, tenantId }, { action: 'tenant.update', entity: { type: 'tenant', id: tenantId }, metadata: { changes: data } }, tx);
+      return toTenant(row);
+    });
+  }
+
+  /** Suspends, reactivates, cancels or expires a tenant; suspension takes effect on the next request. */
+  async function setStatus(ctx: Omit<PrincipalCtx, 'tenantId'>, tenantId: string, status: TenantStatus, reason?: string): Promise<Tenant> {
+    return deps.tenancy.withTenant(tenantId, async (tx) => {
+      const before = await deps.repo.current(tx);
+      if (!before) throw notFound('Tenant');
+      const row = await deps.repo.updateCurrent(tx, { status, ...(status === 'cancelled' ? { deleted_at: deps.clock() } : {}) });
+      const action = { suspended: 'tenant.suspend', active: 'tenant.reactivate', cancelled: 'tenant.delete', trial_expired: 'tenant.trial_expire', trial: 'tenant.update' }[status];
+      await deps.audit.record({ ...ctx, tenantId }, { action, entity: { type: 'tenant', id: tenantId }, metadata: { from: before.status, to: status, ...(reason ? { reason } : {}) } }, tx);
+      return toTenant(row ?? before);
+    });
+  }
+
+  /** Moves every trial past its end date to `trial_expired` (the scheduled job). */
+  async function expireTrials(ctx: Omit<PrincipalCtx, 'tenantId'>): Promise<string[]> {
+    const ids = await deps.repo.expiredTrialIds(deps.clock());
+    for (const id of ids) await setStatus(ctx, id, 'trial_expired');
+    return ids;
+  }
+
+  return { create, createInTx, get, idBySlug, search, update, setStatus, expireTrials };
 }
 
 export type TenantsService = ReturnType<typeof createTenantsService>;

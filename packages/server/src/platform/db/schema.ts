@@ -13,6 +13,9 @@ export type Database = {
   auth_attempts: AuthAttemptsTable;
   api_keys: ApiKeysTable;
   platform_api_keys: PlatformApiKeysTable;
+  platform_admins: PlatformAdminsTable;
+  platform_sessions: PlatformSessionsTable;
+  platform_refresh_tokens: PlatformRefreshTokensTable;
 };
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -147,3 +150,41 @@ export type ApiKeysTable = {
 };
 
 export type PlatformApiKeysTable = Omit<ApiKeysTable, 'tenant_id' | 'role'>;
+
+export const PLATFORM_ROLES = ['SUPER_ADMIN', 'ADMIN', 'DEVELOPER', 'SUPPORT', 'MARKETING', 'FINANCE', 'SALES'] as const;
+export type PlatformRole = (typeof PLATFORM_ROLES)[number];
+
+export type PlatformAdminsTable = {
+  id: Generated<string>;
+  email: string;
+  password_hash: string;
+  role: PlatformRole;
+  is_active: ColumnType<boolean, boolean | undefined, boolean>;
+  mfa_pending_secret: string | null;
+  mfa_secret: string | null;
+  mfa_last_step: Int8 | null;
+  last_login_at: Timestamp | null;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+};
+
+export type PlatformSessionsTable = {
+  id: Generated<string>;
+  admin_id: string;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: DefaultTimestamp;
+  last_used_at: DefaultTimestamp;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+  revoked_reason: string | null;
+};
+
+export type PlatformRefreshTokensTable = {
+  id: Generated<string>;
+  session_id: string;
+  token_hash: string;
+  created_at: DefaultTimestamp;
+  expires_at: Timestamp;
+  rotated_at: Timestamp | null;
+};

@@ -1,0 +1,166 @@
+import { z } from 'zod';
+import type { Clock } from '../../platform/clock.js';
+import type { PrincipalCtx, RequestMeta } from '../../platform/context.js';
+import { isUniqueViolation } from '../../platform/db/errors.js';
+import { PLATFORM_ROLES, type PlatformRole } from '../../platform/db/schema.js';
+import { isUuid } from '../../platform/db/tenancy.js';
+import { AppError } from '../../platform/errors.js';
+import type { AuditService } from '../audit/audit.service.js';
+import { type AttemptLimiter, attemptKeys } from '../identity/attempts.js';
+import { REFRESH_TTL_MS, type TokenPair } from '../identity/auth.service.js';
+import { assertPasswordPolicy, hashPassword, verifyPassword } from '../identity/passwords.js';
+import { ACCESS_TTL_SECONDS, type TokenSigner, newOpaqueToken, sha256 } from '../identity/tokens.js';
+import { acceptTotp, newTotpSecret, otpauthUrl } from '../identity/totp.js';
+import type { PlatformAdminRow, PlatformAdminsRepo } from './platform-admins.repo.js';
+
+const SESSION_MAX_MS = 7 * 86_400_000;
+
+/** An authenticated platform admin. Never acts inside a tenant's context by itself. */
+export type AdminPrincipal = PrincipalCtx & { tenantId: null; adminId: string; role: PlatformRole; sessionId: string };
+
+export const CreateAdminInput = z.object({
+  email: z.string().trim().toLowerCase().email().max(254),
+  role: z.enum(PLATFORM_ROLES),
+  password: z.string(),
+});
+
+export type AdminView = { id: string; email: string; role: PlatformRole; mfaEnabled: boolean; lastLoginAt: string | null };
+const view = (a: PlatformAdminRow): AdminView => ({ id: a.id, email: a.email, role: a.role, mfaEnabled: a.mfa_secret !== null, lastLoginAt: a.last_login_at?.toISOString() ?? null });
+
+export type AdminAuthDeps = { repo: PlatformAdminsRepo; audit: Pick<AuditService, 'record'>; attempts: AttemptLimiter; signer: TokenSigner; clock: Clock };
+
+const invalidCredentials = () => new AppError('INVALID_CREDENTIALS', 401, 'The email or password is incorrect');
+
+/**
+ * Platform-admin sign-in, mirroring the tenant flow with its own tables, signing key and audience
+ * (so a tenant token is never accepted here, nor an admin token by tenant routes).
+ */
+export function createAdminAuthService(deps: AdminAuthDeps) {
+  const { repo, audit, clock } = deps;
+  const ctxOf = (adminId: string, meta: RequestMeta): PrincipalCtx => ({ ...meta, tenantId: null, actor: { type: 'platform_admin', id: adminId } });
+
+  async function create(ctx: PrincipalCtx, input: z.input<typeof CreateAdminInput>): Promise<AdminView> {
+    const data = CreateAdminInput.parse(input);
+    assertPasswordPolicy(data.password);
+    try {
+      const row = await repo.insert({ email: data.email, role: data.role, password_hash: await hashPassword(data.password) });
+      await audit.record({ ...ctx, tenantId: null }, { action: 'platform_admin.create', entity: { type: 'platform_admin', id: row.id }, metadata: { email: data.email, role: data.role } });
+      return view(row);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new AppError('CONFLICT', 409, `A platform admin with email '${data.email}' already exists`);
+      throw err;
+    }
+  }
+
+  async function startSession(admin: PlatformAdminRow, meta: RequestMeta): Promise<TokenPair & { admin: AdminView }> {
+    const now = clock();
+    const session = await repo.insertSession({ admin_id: admin.id, ip: meta.ip ?? null, user_agent: meta.userAgent?.slice(0, 512) ?? null, expires_at: new Date(now.getTime() + SESSION_MAX_MS) });
+    await repo.update(admin.id, { last_login_at: now });
+    await audit.record(ctxOf(admin.id, meta), { action: 'platform_admin.login', entity: { type: 'platform_admin', id: admin.id }, metadata: { mfa: admin.mfa_secret !== null } });
+    return { ...(await issue(admin.id, admin.role, session.id)), admin: view(admin) };
+  }
+
+  async function issue(adminId: string, role: PlatformRole, sessionId: string): Promise<TokenPair> {
+    const refresh = newOpaqueToken('khr_');
+    await repo.insertRefreshToken({ session_id: sessionId, token_hash: refresh.hash, expires_at: new Date(clock().getTime() + REFRESH_TTL_MS) });
+    const accessToken = await deps.signer.signAccess({ sub: adminId, role, sid: sessionId });
+    return { accessToken, refreshToken: refresh.token, tokenType: 'Bearer', expiresIn: ACCESS_TTL_SECONDS };
+  }
+
+  async function login(meta: RequestMeta, input: { email: string; password: string }) {
+    const email = input.email.trim().toLowerCase();
+    const keys = [attemptKeys.account('platform', email), attemptKeys.ip(meta.ip)];
+    await deps.attempts.assertAllowed(keys);
+    const admin = await repo.byEmail(email);
+    const ok = await verifyPassword(admin?.password_hash ?? null, input.password);
+    if (!admin || !ok || !admin.is_active) {
+      await deps.attempts.recordFailure(keys);
+      throw invalidCredentials();
+    }
+    await deps.attempts.reset([keys[0]!]);
+    if (admin.mfa_secret) return { mfaRequired: true as const, mfaToken: await deps.signer.signMfa({ sub: admin.id }) };
+    return startSession(admin, meta);
+  }
+
+  async function completeMfaLogin(meta: RequestMeta, input: { mfaToken: string; code: string }) {
+    const claims = await deps.signer.verifyMfa(input.mfaToken);
+    const keys = [attemptKeys.mfa(claims.sub), attemptKeys.ip(meta.ip)];
+    await deps.attempts.assertAllowed(keys);
+    const admin = isUuid(claims.sub) ? await repo.byId(claims.sub) : undefined;
+    const step = admin?.mfa_secret && admin.is_active
+      ? await acceptTotp(admin.mfa_secret, input.code.trim(), admin.mfa_last_step === null ? null : Number(admin.mfa_last_step), clock())
+      : null;
+    if (!admin || step === null) {
+      await deps.attempts.recordFailure(keys);
+      throw new AppError('INVALID_CREDENTIALS', 401, 'The verification code is not valid');
+    }
+    await repo.update(admin.id, { mfa_last_step: step });
+    return startSession(admin, meta);
+  }
+
+  async function refresh(meta: RequestMeta, token: string | undefined): Promise<TokenPair> {
+    if (!token?.startsWith('khr_') || token.length > 200) throw new AppError('TOKEN_INVALID', 401, 'The refresh token is not valid');
+    const now = clock();
+    type Outcome = { kind: 'ok'; sessionId: string; admin: PlatformAdminRow } | { kind: 'invalid' } | { kind: 'reused' };
+    const outcome = await repo.transaction(async (tx): Promise<Outcome> => {
+      const row = await repo.refreshTokenForUpdate(tx, sha256(token));
+      if (!row) return { kind: 'invalid' };
+      if (row.rotated_at) {
+        await repo.revokeSession(tx, row.session_id, 'refresh_token_reuse', now);
+        return { kind: 'reused' };
+      }
+      if (row.revoked_at || row.expires_at <= now || row.session_expires_at <= now) return { kind: 'invalid' };
+      const admin = await repo.byId(row.admin_id);
+      if (!admin?.is_active) return { kind: 'invalid' };
+      await repo.markRotated(tx, row.id, now);
+      return { kind: 'ok', sessionId: row.session_id, admin };
+    });
+    if (outcome.kind === 'reused') {
+      await audit.record({ ...meta, tenantId: null, actor: { type: 'system', id: null } }, { action: 'platform_admin.refresh_token_reuse' });
+      throw new AppError('TOKEN_INVALID', 401, 'This refresh token was already used; the session has been ended for safety. Sign in again.');
+    }
+    if (outcome.kind === 'invalid') throw new AppError('TOKEN_INVALID', 401, 'This session has ended; sign in again');
+    return issue(outcome.admin.id, outcome.admin.role, outcome.sessionId);
+  }
+
+  async function authenticate(token: string, meta: RequestMeta): Promise<AdminPrincipal> {
+    const claims = await deps.signer.verifyAccess(token);
+    if (!isUuid(claims.sub) || !isUuid(claims.sid)) throw new AppError('TOKEN_INVALID', 401, 'The token is not valid');
+    const state = await repo.sessionState(claims.sub, claims.sid);
+    if (!state || !state.is_active || state.revoked_at || state.expires_at <= clock()) throw new AppError('TOKEN_INVALID', 401, 'This session has ended; sign in again');
+    return { ...ctxOf(claims.sub, meta), tenantId: null, adminId: claims.sub, role: state.role, sessionId: claims.sid };
+  }
+
+  async function logout(p: AdminPrincipal) {
+    await repo.transaction((tx) => repo.revokeSession(tx, p.sessionId, 'logout', clock()));
+    await audit.record(p, { action: 'platform_admin.logout', entity: { type: 'platform_session', id: p.sessionId } });
+  }
+
+  async function me(p: AdminPrincipal): Promise<AdminView> {
+    const admin = await repo.byId(p.adminId);
+    if (!admin) throw new AppError('NOT_FOUND', 404, 'Admin not found');
+    return view(admin);
+  }
+
+  async function mfaSetup(p: AdminPrincipal) {
+    const admin = await me(p);
+    if (admin.mfaEnabled) throw new AppError('CONFLICT', 409, 'MFA is already enabled');
+    const secret = newTotpSecret();
+    await repo.update(p.adminId, { mfa_pending_secret: secret });
+    await audit.record(p, { action: 'platform_admin.mfa_setup', entity: { type: 'platform_admin', id: p.adminId } });
+    return { secret, otpauthUrl: otpauthUrl(admin.email, secret) };
+  }
+
+  async function mfaEnable(p: AdminPrincipal, code: string) {
+    const admin = await repo.byId(p.adminId);
+    if (!admin?.mfa_pending_secret) throw new AppError('CONFLICT', 409, 'Start with POST /api/admin/auth/mfa/setup');
+    const step = await acceptTotp(admin.mfa_pending_secret, code.trim(), null, clock());
+    if (step === null) throw new AppError('MFA_REQUIRED', 403, 'The verification code is not valid');
+    await repo.update(admin.id, { mfa_secret: admin.mfa_pending_secret, mfa_pending_secret: null, mfa_last_step: step });
+    await audit.record(p, { action: 'platform_admin.mfa_enable', entity: { type: 'platform_admin', id: admin.id } });
+    return { mfaEnabled: true as const };
+  }
+
+  return { create, login, completeMfaLogin, refresh, authenticate, logout, me, mfaSetup, mfaEnable };
+}
+export type AdminAuthService = ReturnType<typeof createAdminAuthService>;

@@ -1,0 +1,134 @@
+import {
+  LoginBody, MfaCodeBody, MfaSetupSchema, MfaVerifyBody, PAGINATION_MAX_LIMIT, RefreshBody, TenantStatusSchema,
+  TokenPairSchema, pagedEnvelope, successEnvelope,
+} from '@keyhold/contract';
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { TENANT_PLANS } from '../../platform/db/schema.js';
+import { AppError } from '../../platform/errors.js';
+import { ok, page } from '../../platform/http/envelope.js';
+import { ApiKeySchema, CreateApiKeyBody, CreatedApiKeySchema } from '../api-keys/api-keys.routes.js';
+import type { ApiKeysService } from '../api-keys/api-keys.service.js';
+import { requestMeta } from '../identity/identity.http.js';
+import type { TenantsService } from '../tenants/tenants.service.js';
+import type { AdminAuthService, AdminPrincipal } from './admin-auth.service.js';
+import { type PlatformPermission, assertPermission } from './permissions.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    admin?: AdminPrincipal;
+  }
+}
+
+const adminOf = (req: FastifyRequest): AdminPrincipal => {
+  if (!req.admin) throw new AppError('UNAUTHENTICATED', 401, 'Sign in as a platform admin first');
+  return req.admin;
+};
+
+const AdminSchema = z.object({ id: z.string().uuid(), email: z.string(), role: z.string(), mfaEnabled: z.boolean(), lastLoginAt: z.string().nullable() });
+const AdminSignedIn = TokenPairSchema.extend({ admin: AdminSchema });
+const AdminLoginResponse = z.union([AdminSignedIn, z.object({ mfaRequired: z.literal(true), mfaToken: z.string() })]);
+const AdminLoginBody = LoginBody.omit({ tenant: true });
+const TenantSchema = z.object({
+  id: z.string().uuid(),
+  slug: z.string(),
+  name: z.string(),
+  plan: z.enum(TENANT_PLANS),
+  status: TenantStatusSchema,
+  trialEndsAt: z.string().nullable(),
+  maxUsers: z.number().int(),
+  maxConnections: z.number().int(),
+  features: z.record(z.string(), z.unknown()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+const IdParams = z.object({ id: z.string().uuid() });
+const TenantCreateBody = z.object({
+  slug: z.string().max(63),
+  name: z.string().min(1).max(200),
+  plan: z.enum(TENANT_PLANS).optional(),
+  status: z.enum(['active', 'trial']).optional(),
+  maxUsers: z.number().int().min(1).optional(),
+  maxConnections: z.number().int().min(1).optional(),
+  features: z.record(z.string(), z.unknown()).optional(),
+});
+const TenantPatchBody = TenantCreateBody.omit({ slug: true, status: true }).partial().extend({ trialEndsAt: z.string().datetime().nullable().optional() });
+
+export type AdminRoutesDeps = { adminAuth: AdminAuthService; tenants: TenantsService; apiKeys: ApiKeysService };
+
+export function adminRoutes(app: FastifyInstance, { adminAuth, tenants, apiKeys }: AdminRoutesDeps) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const authTags = ['admin-auth'];
+  const tags = ['admin'];
+
+  const authenticate: preHandlerAsyncHookHandler = async (req) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''));
+    if (!match) throw new AppError('UNAUTHENTICATED', 401, 'Send a platform admin access token: Authorization: Bearer <token>');
+    req.admin = await adminAuth.authenticate(match[1]!, requestMeta(req));
+  };
+  const can = (permission: PlatformPermission): preHandlerAsyncHookHandler[] => [authenticate, async (req) => assertPermission(adminOf(req).role, permission)];
+
+  r.post('/api/admin/auth/login', { schema: { tags: authTags, body: AdminLoginBody, response: { 200: successEnvelope(AdminLoginResponse) } } },
+    async (req) => ok(await adminAuth.login(requestMeta(req), req.body)));
+  r.post('/api/admin/auth/mfa/verify', { schema: { tags: authTags, body: MfaVerifyBody, response: { 200: successEnvelope(AdminSignedIn) } } },
+    async (req) => ok(await adminAuth.completeMfaLogin(requestMeta(req), req.body)));
+  r.post('/api/admin/auth/refresh', { schema: { tags: authTags, body: RefreshBody, response: { 200: successEnvelope(TokenPairSchema) } } },
+    async (req) => ok(await adminAuth.refresh(requestMeta(req), req.body?.refreshToken)));
+  r.post('/api/admin/auth/logout', { schema: { tags: authTags, response: { 200: successEnvelope(z.object({ loggedOut: z.literal(true) })) } }, preHandler: authenticate },
+    async (req) => {
+      await adminAuth.logout(adminOf(req));
+      return ok({ loggedOut: true as const });
+    });
+  r.get('/api/admin/auth/me', { schema: { tags: authTags, response: { 200: successEnvelope(AdminSchema) } }, preHandler: authenticate },
+    async (req) => ok(await adminAuth.me(adminOf(req))));
+  r.post('/api/admin/auth/mfa/setup', { schema: { tags: authTags, response: { 200: successEnvelope(MfaSetupSchema) } }, preHandler: authenticate },
+    async (req) => ok(await adminAuth.mfaSetup(adminOf(req))));
+  r.post('/api/admin/auth/mfa/enable', { schema: { tags: authTags, body: MfaCodeBody, response: { 200: successEnvelope(z.object({ mfaEnabled: z.literal(true) })) } }, preHandler: authenticate },
+    async (req) => ok(await adminAuth.mfaEnable(adminOf(req), req.body.code)));
+
+  r.get('/api/admin/tenants', {
+    schema: {
+      tags,
+      summary: 'Search tenants',
+      querystring: z.object({
+        status: TenantStatusSchema.optional(),
+        plan: z.enum(TENANT_PLANS).optional(),
+        search: z.string().max(100).optional(),
+        page: z.coerce.number().int().min(1).default(1),
+        limit: z.coerce.number().int().min(1).max(PAGINATION_MAX_LIMIT).default(20),
+      }),
+      response: { 200: pagedEnvelope(TenantSchema) },
+    },
+    preHandler: can('tenants:read'),
+  }, async (req) => {
+    const { items, pagination } = await tenants.search(req.query);
+    return page(items, pagination);
+  });
+  r.post('/api/admin/tenants', { schema: { tags, body: TenantCreateBody, response: { 201: successEnvelope(TenantSchema) } }, preHandler: can('tenants:create') },
+    async (req, reply) => reply.code(201).send(ok(await tenants.create(adminOf(req), req.body))));
+  r.get('/api/admin/tenants/:id', { schema: { tags, params: IdParams, response: { 200: successEnvelope(TenantSchema) } }, preHandler: can('tenants:read') },
+    async (req) => ok(await tenants.get(req.params.id)));
+  r.patch('/api/admin/tenants/:id', { schema: { tags, params: IdParams, body: TenantPatchBody, response: { 200: successEnvelope(TenantSchema) } }, preHandler: can('tenants:update') },
+    async (req) => ok(await tenants.update(adminOf(req), req.params.id, req.body)));
+  r.post('/api/admin/tenants/:id/suspend', {
+    schema: { tags, summary: 'Suspend: every session and key of the tenant stops working at once', params: IdParams, body: z.object({ reason: z.string().min(1).max(500) }), response: { 200: successEnvelope(TenantSchema) } },
+    preHandler: can('tenants:suspend'),
+  }, async (req) => ok(await tenants.setStatus(adminOf(req), req.params.id, 'suspended', req.body.reason)));
+  r.post('/api/admin/tenants/:id/reactivate', { schema: { tags, params: IdParams, response: { 200: successEnvelope(TenantSchema) } }, preHandler: can('tenants:suspend') },
+    async (req) => ok(await tenants.setStatus(adminOf(req), req.params.id, 'active')));
+  r.delete('/api/admin/tenants/:id', { schema: { tags, summary: 'Soft-delete (cancel) a tenant', params: IdParams, response: { 200: successEnvelope(TenantSchema) } }, preHandler: can('tenants:delete') },
+    async (req) => ok(await tenants.setStatus(adminOf(req), req.params.id, 'cancelled')));
+
+  r.post('/api/admin/api-keys', {
+    schema: { tags, summary: 'Create a platform API key (acts for the tenant named in X-Keyhold-Tenant); shown once', body: CreateApiKeyBody.omit({ role: true }), response: { 201: successEnvelope(CreatedApiKeySchema) } },
+    preHandler: can('api_keys:manage'),
+  }, async (req, reply) => reply.code(201).send(ok(await apiKeys.createPlatformKey(adminOf(req), req.body))));
+  r.get('/api/admin/api-keys', { schema: { tags, response: { 200: successEnvelope(z.array(ApiKeySchema)) } }, preHandler: can('api_keys:manage') },
+    async () => ok(await apiKeys.listPlatformKeys()));
+  r.delete('/api/admin/api-keys/:id', { schema: { tags, params: IdParams, response: { 200: successEnvelope(z.object({ revoked: z.literal(true) })) } }, preHandler: can('api_keys:manage') },
+    async (req) => {
+      await apiKeys.revokePlatformKey(adminOf(req), req.params.id);
+      return ok({ revoked: true as const });
+    });
+}

@@ -1,0 +1,20 @@
+import type { PlatformRole } from '../../platform/db/schema.js';
+import { AppError } from '../../platform/errors.js';
+
+/** Which platform roles may do what. The README shows the same table; tests enforce it. */
+export const PLATFORM_PERMISSIONS = {
+  'tenants:read': ['SUPER_ADMIN', 'ADMIN', 'DEVELOPER', 'SUPPORT', 'MARKETING', 'FINANCE', 'SALES'],
+  'tenants:create': ['SUPER_ADMIN', 'ADMIN', 'SALES'],
+  'tenants:update': ['SUPER_ADMIN', 'ADMIN', 'FINANCE', 'SALES'],
+  'tenants:suspend': ['SUPER_ADMIN', 'ADMIN', 'SUPPORT'],
+  'tenants:delete': ['SUPER_ADMIN'],
+  'api_keys:manage': ['SUPER_ADMIN', 'ADMIN', 'DEVELOPER'],
+} as const satisfies Record<string, readonly PlatformRole[]>;
+
+export type PlatformPermission = keyof typeof PLATFORM_PERMISSIONS;
+
+export function assertPermission(role: PlatformRole, permission: PlatformPermission) {
+  if (!(PLATFORM_PERMISSIONS[permission] as readonly PlatformRole[]).includes(role)) {
+    throw new AppError('FORBIDDEN', 403, `Your platform role (${role}) does not allow '${permission}'`);
+  }
+}

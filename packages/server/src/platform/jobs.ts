@@ -1,0 +1,36 @@
+import PgBoss from 'pg-boss';
+import type { Logger } from './logger.js';
+
+/**
+ * Background jobs on pg-boss: queues live in Postgres (schema `pgboss`), so any number of nodes
+ * share them, cron schedules fire once across the cluster, and failed jobs are retried.
+ * pg-boss manages its own schema, so it connects with the migrator login; tenant work inside a
+ * job still goes through the app role and `withTenant`.
+ */
+export type JobRunner = {
+  /** Runs `handler` on `cron` (UTC), once across every node. */
+  every(name: string, cron: string, handler: () => Promise<unknown>): Promise<void>;
+  /** Queues a run now (operators, tests). */
+  runNow(name: string): Promise<string | null>;
+  stop(): Promise<void>;
+};
+
+export async function startJobRunner(opts: { url: string; log: Logger }): Promise<JobRunner> {
+  const boss = new PgBoss({ connectionString: opts.url, application_name: 'keyhold-jobs', max: 3 });
+  boss.on('error', (err) => opts.log.error({ err: { message: err.message } }, 'job runner error'));
+  await boss.start();
+  return {
+    async every(name, cron, handler) {
+      await boss.createQueue(name);
+      await boss.schedule(name, cron, {}, { tz: 'UTC' });
+      await boss.work(name, async () => {
+        const started = Date.now();
+        const result = await handler();
+        opts.log.info({ job: name, ms: Date.now() - started }, 'job finished');
+        return result;
+      });
+    },
+    runNow: (name) => boss.send(name, {}),
+    stop: () => boss.stop({ graceful: true, timeout: 10_000 }),
+  };
+}
