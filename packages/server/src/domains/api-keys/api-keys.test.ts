@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../platform/context.js';
 import { adminClient, testApp } from '../../test-support/index.js';
-import { type Account, bearer, signup } from '../identity/test-helpers.js';
+import { type Account, bearer, signup } from '../../test-support/accounts.js';
 
 let t: Awaited<ReturnType<typeof testApp>>;
 beforeAll(async () => {

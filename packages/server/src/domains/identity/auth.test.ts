@@ -1,7 +1,7 @@
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KEYS, adminClient, testApp } from '../../test-support/index.js';
-import { type Account, STRONG_PASSWORD, bearer, freshIp, signup } from './test-helpers.js';
+import { type Account, STRONG_PASSWORD, bearer, freshIp, signup } from '../../test-support/accounts.js';
 
 let t: Awaited<ReturnType<typeof testApp>>;
 beforeAll(async () => {

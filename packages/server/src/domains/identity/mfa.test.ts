@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp } from '../../test-support/index.js';
 import { createAuthHooks, principalOf } from './identity.http.js';
-import { type Account, bearer, freshIp, signup, totpAt } from './test-helpers.js';
+import { type Account, bearer, freshIp, signup, totpAt } from '../../test-support/accounts.js';
 
 let t: Awaited<ReturnType<typeof testApp>>;
 let app: FastifyInstance;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../platform/context.js';
 import { adminClient, testApp } from '../../test-support/index.js';
-import { bearer, freshIp, totpAt } from './test-helpers.js';
+import { bearer, freshIp, totpAt } from '../../test-support/accounts.js';
 
 let t: Awaited<ReturnType<typeof testApp>>;
 beforeAll(async () => {

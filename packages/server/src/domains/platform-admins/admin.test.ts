@@ -4,7 +4,7 @@ import type { PlatformRole } from '../../platform/db/schema.js';
 import { startJobRunner } from '../../platform/jobs.js';
 import { silentLogger, testApp, uniqueSlug } from '../../test-support/index.js';
 import { inject } from 'vitest';
-import { STRONG_PASSWORD, bearer, freshIp, signup, totpAt } from '../identity/test-helpers.js';
+import { STRONG_PASSWORD, bearer, freshIp, signup, totpAt } from '../../test-support/accounts.js';
 import { EXPIRE_TRIALS_JOB, registerTenantJobs } from '../tenants/tenants.jobs.js';
 
 let t: Awaited<ReturnType<typeof testApp>>;

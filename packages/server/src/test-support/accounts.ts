@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { generate } from 'otplib';
-import { uniqueSlug } from '../../test-support/index.js';
+import { uniqueSlug } from './index.js';
 
 export const STRONG_PASSWORD = () => `Kh-${randomBytes(9).toString('base64url')}-pass`;
 
