@@ -1,0 +1,69 @@
+// Shared helpers for Keyhold benchmarks: a real embedded Postgres, the real app on loopback,
+// and a closed-loop load generator. Benchmarks print figures as ratios against a baseline
+// measured side by side in the same run.
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Agent, request } from 'undici';
+
+const dist = (p) => new URL(`../packages/server/dist/${p}`, import.meta.url).href;
+
+export async function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts Keyhold (embedded Postgres in a temp dir) listening on 127.0.0.1. */
+export async function startKeyholdForBench() {
+  const { loadConfig } = await import(dist('platform/config.js'));
+  const { createLogger } = await import(dist('platform/logger.js'));
+  const { startKeyhold } = await import(dist('main.js'));
+  const dir = await mkdtemp(path.join(tmpdir(), 'keyhold-bench-'));
+  await chmod(dir, 0o755);
+  const port = await freePort();
+  const config = loadConfig({ NODE_ENV: 'development', KEYHOLD_DATA_DIR: dir, KEYHOLD_PORT: String(port), KEYHOLD_PG_PORT: String(await freePort()), KEYHOLD_DB_POOL_MAX: '10' });
+  const running = await startKeyhold(config, createLogger({ level: 'warn' }));
+  return {
+    url: running.url,
+    async stop() {
+      await running.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Closed-loop load: `concurrency` workers each send requests back to back for `seconds`.
+ * Returns throughput and latency percentiles; any non-2xx response counts as an error.
+ */
+export async function load({ url, method = 'GET', headers = {}, body, concurrency = 8, seconds = 5, expectStatus = 200 }) {
+  const dispatcher = new Agent({ connections: concurrency, pipelining: 1 });
+  const latencies = [];
+  let errors = 0;
+  const end = performance.now() + seconds * 1000;
+  const payload = body === undefined ? undefined : typeof body === 'function' ? body : () => JSON.stringify(body);
+  const worker = async () => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      const res = await request(url, { method, headers: { 'content-type': 'application/json', ...headers }, body: payload?.(), dispatcher });
+      await res.body.dump();
+      latencies.push(performance.now() - t0);
+      if (res.statusCode !== expectStatus) errors++;
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const elapsed = (performance.now() - t0) / 1000;
+  await dispatcher.close();
+  latencies.sort((a, b) => a - b);
+  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
+  return { requests: latencies.length, errors, rps: latencies.length / elapsed, p50: pct(50), p99: pct(99) };
+}
+
+export const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : String(n));
