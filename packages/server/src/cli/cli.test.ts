@@ -114,6 +114,26 @@ describe('keyhold audit verify', () => {
   });
 });
 
+describe('keyhold admin create', () => {
+  it('creates a platform admin who can sign in, and refuses a duplicate or a bad role', async () => {
+    const env = { DATABASE_URL: inject('adminUrl'), KEYHOLD_APP_DATABASE_URL: inject('appUrl'), KEYHOLD_LOG_LEVEL: 'warn', KEYHOLD_DATA_DIR: path.join(dir, 'admin-cli') };
+    const email = `ops-${Date.now()}@keyhold.example`;
+    const password = 'a-long-operator-passphrase';
+    const created = await runCli(['admin', 'create', '--email', email, '--role', 'ADMIN', '--password', password], env);
+    expect(created.code, created.output).toBe(0);
+    expect(created.output).toMatch(new RegExp(`Created platform admin ${email} \\(ADMIN\\)`));
+    expect(created.output).not.toContain(password);
+    const dup = await runCli(['admin', 'create', '--email', email, '--role', 'ADMIN', '--password', password], env);
+    expect(dup.code).toBe(1);
+    expect(dup.output).toContain('already exists');
+    const badRole = await runCli(['admin', 'create', '--email', `x${email}`, '--role', 'KING', '--password', password], env);
+    expect(badRole.code).toBe(1);
+    expect(badRole.output).toMatch(/invalid input: role:/);
+    const missing = await runCli(['admin', 'create', '--email', email], env);
+    expect(missing.code).toBe(2);
+  });
+});
+
 async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();

@@ -44,6 +44,19 @@ describe('configuration', () => {
     expect(c.database).toMatchObject({ mode: 'external', appUrl: 'postgres://keyhold_app:a-long-app-password-123@db:5432/keyhold' });
   });
 
+  it('refuses the same signing key for tenant and admin tokens', async () => {
+    const { resolveJwtKeys } = await import('./dev-keys.js');
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const c = loadConfig({ ...base, KEYHOLD_JWT_SECRET: key, KEYHOLD_ADMIN_JWT_SECRET: key });
+    await expect(resolveJwtKeys(c, (await import('../test-support/index.js')).silentLogger())).rejects.toThrow(/KEYHOLD_ADMIN_JWT_SECRET: must differ/);
+  });
+
+  it('requires signing keys in production, naming them', async () => {
+    const { resolveJwtKeys } = await import('./dev-keys.js');
+    const c = loadConfig({ ...base, NODE_ENV: 'production' });
+    await expect(resolveJwtKeys(c, (await import('../test-support/index.js')).silentLogger())).rejects.toThrow(/KEYHOLD_JWT_SECRET: required in production[\s\S]*KEYHOLD_ADMIN_JWT_SECRET/);
+  });
+
   it('rejects unknown enum values with the allowed list', () => {
     expect(() => loadConfig({ ...base, KEYHOLD_LOG_LEVEL: 'loud' })).toThrow(/KEYHOLD_LOG_LEVEL: .*"info"/);
   });

@@ -15,6 +15,9 @@ const FILE = 'jwt-keys.json';
  */
 export async function resolveJwtKeys(config: Pick<Config, 'env' | 'dataDir' | 'jwt'>, log: Logger): Promise<JwtKeys> {
   const { tenantKey, platformKey } = config.jwt;
+  if (tenantKey && platformKey && tenantKey.equals(platformKey)) {
+    throw new ConfigError(['KEYHOLD_ADMIN_JWT_SECRET: must differ from KEYHOLD_JWT_SECRET (tenant and admin tokens are signed apart)']);
+  }
   if (tenantKey && platformKey) return { tenantKey, platformKey };
   if (config.env === 'production') {
     const missing = [!tenantKey && 'KEYHOLD_JWT_SECRET', !platformKey && 'KEYHOLD_ADMIN_JWT_SECRET'].filter(Boolean);

@@ -88,6 +88,19 @@ export function authRoutes(app: FastifyInstance, { auth, mfa, hooks }: AuthRoute
     return ok({ revoked: true as const });
   });
 
+  r.post('/api/auth/password', {
+    schema: {
+      tags,
+      summary: 'Change your password; your other sessions end',
+      body: z.object({ currentPassword: z.string().max(1024), newPassword: z.string().max(1024) }),
+      response: { 200: successEnvelope(z.object({ changed: z.literal(true) })) },
+    },
+    preHandler: signedIn,
+  }, async (req) => {
+    await auth.changePassword(principalOf(req), req.body);
+    return ok({ changed: true as const });
+  });
+
   r.post('/api/auth/mfa/setup', {
     schema: { tags, summary: 'Start TOTP enrolment: a secret and otpauth URL, shown once', response: { 200: successEnvelope(MfaSetupSchema) } },
     preHandler: signedIn,

@@ -234,7 +234,26 @@ export function createAuthService(deps: AuthDeps) {
     return { user: user ? toUser(user) : null, tenant: tenantView(tenant), role: p.role, scopes: p.scopes ? [...p.scopes] : null };
   }
 
-  return { signup, login, completeMfaLogin, refresh, authenticate, logout, listSessions, revokeSession, me };
+  /** Changes the caller's password; every other session of the user ends. */
+  async function changePassword(p: TenantPrincipal, input: { currentPassword: string; newPassword: string }) {
+    if (!p.userId) throw new AppError('FORBIDDEN', 403, 'Only a signed-in user can change a password');
+    assertPasswordPolicy(input.newPassword, 'newPassword');
+    const user = await tenancy.withTenant(p.tenantId, (tx) => repo.userById(tx, p.userId!));
+    const keys = [attemptKeys.mfa(p.userId)];
+    await deps.attempts.assertAllowed(keys);
+    if (!user || !(await verifyPassword(user.password_hash, input.currentPassword))) {
+      await deps.attempts.recordFailure(keys);
+      throw new AppError('INVALID_CREDENTIALS', 401, 'The current password is incorrect');
+    }
+    const passwordHash = await hashPassword(input.newPassword);
+    await tenancy.withTenant(p.tenantId, async (tx) => {
+      await repo.updateUser(tx, user.id, { password_hash: passwordHash, must_change_password: false });
+      await repo.revokeUserSessions(tx, user.id, 'password_changed', clock(), p.sessionId);
+      await audit.record(p, { action: 'user.password_change', entity: { type: 'user', id: user.id } }, tx);
+    });
+  }
+
+  return { signup, login, completeMfaLogin, refresh, authenticate, logout, listSessions, revokeSession, me, changePassword };
 }
 export type AuthService = ReturnType<typeof createAuthService>;
 

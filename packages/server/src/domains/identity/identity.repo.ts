@@ -45,8 +45,12 @@ export function createIdentityRepo(db: Kysely<Database>) {
     touchSession: (tx: TenantTx, id: string, at: Date) => tx.updateTable('sessions').set({ last_used_at: at }).where('id', '=', id).execute(),
     revokeSession: (tx: TenantTx, id: string, reason: SessionRevokedReason, at: Date) =>
       tx.updateTable('sessions').set({ revoked_at: at, revoked_reason: reason }).where('id', '=', id).where('revoked_at', 'is', null).execute(),
-    revokeUserSessions: (tx: TenantTx, userId: string, reason: SessionRevokedReason, at: Date) =>
-      tx.updateTable('sessions').set({ revoked_at: at, revoked_reason: reason }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute(),
+    /** Ends every session of a user, except `keep` (the caller's own, when changing a password). */
+    revokeUserSessions: (tx: TenantTx, userId: string, reason: SessionRevokedReason, at: Date, keep?: string) => {
+      let q = tx.updateTable('sessions').set({ revoked_at: at, revoked_reason: reason }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+      if (keep) q = q.where('id', '<>', keep);
+      return q.execute();
+    },
     activeSessions: (tx: TenantTx, userId: string, now: Date) =>
       tx
         .selectFrom('sessions')

@@ -105,6 +105,28 @@ describe('owners, quota and isolation', () => {
   });
 });
 
+describe('passwords', () => {
+  it('a user with a temporary password changes it; other sessions end, this one stays', async () => {
+    const owner = await signup(t.app);
+    const res = await call('POST', '/api/users', owner.accessToken, { email: 'temp@example.com', method: 'temporary_password' });
+    const { temporaryPassword, user } = res.json().data;
+    expect(user.mustChangePassword).toBe(true);
+    const signIn = (password: string) =>
+      t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { tenant: owner.slug, email: 'temp@example.com', password }, remoteAddress: freshIp() });
+    const a = (await signIn(temporaryPassword)).json().data.accessToken;
+    const b = (await signIn(temporaryPassword)).json().data.accessToken;
+    const weak = await call('POST', '/api/auth/password', a, { currentPassword: temporaryPassword, newPassword: 'short' });
+    expect(weak.json().error).toBe('newPassword: must be at least 12 characters');
+    expect((await call('POST', '/api/auth/password', a, { currentPassword: 'not-the-password', newPassword: STRONG_PASSWORD() })).statusCode).toBe(401);
+    const next = STRONG_PASSWORD();
+    expect((await call('POST', '/api/auth/password', a, { currentPassword: temporaryPassword, newPassword: next })).statusCode).toBe(200);
+    expect((await call('GET', '/api/auth/me', a)).json().data.user.mustChangePassword).toBe(false);
+    expect((await call('GET', '/api/auth/me', b)).statusCode).toBe(401);
+    expect((await signIn(temporaryPassword)).statusCode).toBe(401);
+    expect((await signIn(next)).statusCode).toBe(200);
+  });
+});
+
 describe('invitations', () => {
   it('an invited user sets a password with the token, once', async () => {
     const owner = await signup(t.app);
