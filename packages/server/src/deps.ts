@@ -51,7 +51,7 @@ export function createServices({ db, clock, keys }: ServiceDeps) {
     signer: createTokenSigner('platform', keys.platformKey, clock),
     clock,
   });
-  return { audit, tenants, auth, mfa, users, apiKeys, adminAuth };
+  return { audit, tenants, auth, mfa, users, apiKeys, adminAuth, attempts };
 }
 
 export type Services = ReturnType<typeof createServices>;

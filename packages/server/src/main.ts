@@ -6,6 +6,7 @@ import type { Config } from './platform/config.js';
 import { createDb } from './platform/db/database.js';
 import { openDatabaseEndpoint } from './platform/db/database.js';
 import { migrate, readMigrations } from './platform/db/migrate.js';
+import { registerIdentityJobs } from './domains/identity/identity.jobs.js';
 import { registerTenantJobs } from './domains/tenants/tenants.jobs.js';
 import { resolveJwtKeys } from './platform/dev-keys.js';
 import { startJobRunner } from './platform/jobs.js';
@@ -37,6 +38,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
   const app = await buildApp({ logger: log, trustProxy: config.trustProxy, version: VERSION, startedAt, expectedMigrations, db, services });
   const jobs = await startJobRunner({ url: endpoint.adminUrl, log });
   await registerTenantJobs(jobs, services.tenants);
+  await registerIdentityJobs(jobs, services.attempts);
   app.addHook('onClose', async () => {
     await jobs.stop();
     await db.close();

@@ -24,6 +24,11 @@ export function createAttemptsRepo(db: Db) {
             window_started_at = case when auth_attempts.window_started_at > ${windowStart} then auth_attempts.window_started_at else ${now} end`.execute(db);
       }
     },
+    /** Drops counters whose window ended before `before`; returns how many. */
+    async prune(before: Date) {
+      const res = await db.deleteFrom('auth_attempts').where('window_started_at', '<', before).executeTakeFirst();
+      return Number(res.numDeletedRows);
+    },
     async clear(keyHashes: string[]) {
       if (keyHashes.length) await db.deleteFrom('auth_attempts').where('key_hash', 'in', keyHashes).execute();
     },

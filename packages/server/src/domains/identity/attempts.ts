@@ -45,6 +45,8 @@ export function createAttemptLimiter(deps: { repo: AttemptsRepo; clock: Clock; w
     async reset(keys: AttemptKey[]) {
       await deps.repo.clear(hashes(keys));
     },
+    /** Forgets counters of windows that have ended (the hourly job). */
+    prune: () => deps.repo.prune(new Date(deps.clock().getTime() - windowMs)),
   };
 }
 export type AttemptLimiter = ReturnType<typeof createAttemptLimiter>;

@@ -1,6 +1,8 @@
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KEYS, adminClient, testApp } from '../../test-support/index.js';
+import { createAttemptLimiter } from './attempts.js';
+import { createAttemptsRepo } from './attempts.repo.js';
 import { type Account, STRONG_PASSWORD, bearer, freshIp, signup } from '../../test-support/accounts.js';
 
 let t: Awaited<ReturnType<typeof testApp>>;
@@ -95,6 +97,19 @@ describe('sign-in', () => {
     expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(800);
     t.clock.advance(15 * 60_000 + 1000);
     expect((await login({ tenant: victim.slug, email: victim.email, password: victim.password })).statusCode).toBe(200);
+  });
+
+  it('prunes counters whose window has ended, and only those', async () => {
+    const admin = await adminClient();
+    const old = `test-old-${crypto.randomUUID()}`;
+    const fresh = `test-fresh-${crypto.randomUUID()}`;
+    await admin.query(`insert into auth_attempts values ($1, now() - interval '1 hour', 3), ($2, now(), 3)`, [old, fresh]);
+    // Real time, not the test clock: other test files' counters are recent and must survive.
+    const limiter = createAttemptLimiter({ repo: createAttemptsRepo(t.db.kysely), clock: () => new Date() });
+    await limiter.prune();
+    const { rows } = await admin.query('select key_hash from auth_attempts where key_hash = any($1)', [[old, fresh]]);
+    await admin.end();
+    expect(rows.map((r) => r.key_hash)).toEqual([fresh]);
   });
 
   it('limits failures per client address across accounts', async () => {
