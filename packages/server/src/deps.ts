@@ -14,10 +14,14 @@ import { createTokenSigner } from './domains/identity/tokens.js';
 import { createUsersService } from './domains/identity/users.service.js';
 import { createAdminAuthService } from './domains/platform-admins/admin-auth.service.js';
 import { createPlatformAdminsRepo } from './domains/platform-admins/platform-admins.repo.js';
+import { createDekCache } from './domains/vault/dek-cache.js';
+import type { KeyRing } from './domains/vault/kek.js';
+import { createVaultRepo } from './domains/vault/vault.repo.js';
+import { createVault } from './domains/vault/vault.service.js';
 import { createTenantsRepo } from './domains/tenants/tenants.repo.js';
 import { createTenantsService } from './domains/tenants/tenants.service.js';
 
-export type ServiceDeps = { db: Db; clock: Clock; keys: JwtKeys };
+export type ServiceDeps = { db: Db; clock: Clock; keys: JwtKeys; ring: KeyRing };
 
 /** Services that need nothing but the database (CLI maintenance commands use only these). */
 export function createCoreServices({ db, clock }: Pick<ServiceDeps, 'db' | 'clock'>) {
@@ -27,11 +31,12 @@ export function createCoreServices({ db, clock }: Pick<ServiceDeps, 'db' | 'cloc
 }
 
 /** The composition root: the only place that wires services together. */
-export function createServices({ db, clock, keys }: ServiceDeps) {
+export function createServices({ db, clock, keys, ring }: ServiceDeps) {
   const { audit, tenants } = createCoreServices({ db, clock });
+  const vault = createVault({ repo: createVaultRepo(db.kysely), ring, cache: createDekCache(), clock });
   const identityRepo = createIdentityRepo(db.kysely);
   const attempts = createAttemptLimiter({ repo: createAttemptsRepo(db.kysely), clock });
-  const mfa = createMfaService({ repo: identityRepo, tenancy: db, audit, attempts, clock });
+  const mfa = createMfaService({ repo: identityRepo, vault, tenancy: db, audit, attempts, clock });
   const auth = createAuthService({
     repo: identityRepo,
     tenancy: db,
@@ -49,9 +54,11 @@ export function createServices({ db, clock, keys }: ServiceDeps) {
     audit,
     attempts,
     signer: createTokenSigner('platform', keys.platformKey, clock),
+    tenancy: db,
+    vault,
     clock,
   });
-  return { audit, tenants, auth, mfa, users, apiKeys, adminAuth, attempts };
+  return { audit, tenants, auth, mfa, users, apiKeys, adminAuth, attempts, vault };
 }
 
 export type Services = ReturnType<typeof createServices>;

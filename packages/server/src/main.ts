@@ -8,6 +8,7 @@ import { openDatabaseEndpoint } from './platform/db/database.js';
 import { migrate, readMigrations } from './platform/db/migrate.js';
 import { registerIdentityJobs } from './domains/identity/identity.jobs.js';
 import { registerTenantJobs } from './domains/tenants/tenants.jobs.js';
+import { loadKeyRing } from './domains/vault/kek.js';
 import { resolveJwtKeys } from './platform/dev-keys.js';
 import { startJobRunner } from './platform/jobs.js';
 import type { Logger } from './platform/logger.js';
@@ -32,8 +33,9 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
     throw err;
   }
   const keys = await resolveJwtKeys(config, log);
+  const ring = await loadKeyRing(config, log);
   const db = createDb({ url: endpoint.appUrl, poolMax: config.database.poolMax, log });
-  const services = createServices({ db, clock: systemClock, keys });
+  const services = createServices({ db, clock: systemClock, keys, ring });
   const expectedMigrations = (await readMigrations()).map((m) => m.name);
   const app = await buildApp({ logger: log, trustProxy: config.trustProxy, version: VERSION, startedAt, expectedMigrations, db, services });
   const jobs = await startJobRunner({ url: endpoint.adminUrl, log });

@@ -30,6 +30,8 @@ const EnvSchema = z.object({
   KEYHOLD_DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   KEYHOLD_JWT_SECRET: base64Key.optional(),
   KEYHOLD_ADMIN_JWT_SECRET: base64Key.optional(),
+  KEYHOLD_MASTER_KEYS: z.string().min(1).optional(),
+  KEYHOLD_MASTER_KEY_FILE: z.string().min(1).optional(),
   KEYHOLD_TRUST_PROXY: z
     .enum(['true', 'false'])
     .default('false')
@@ -37,7 +39,7 @@ const EnvSchema = z.object({
 });
 
 /** Variables whose values must never be echoed back in an error message. */
-const SECRET_VARS = new Set(['DATABASE_URL', 'KEYHOLD_APP_DATABASE_URL', 'KEYHOLD_DB_APP_PASSWORD', 'KEYHOLD_JWT_SECRET', 'KEYHOLD_ADMIN_JWT_SECRET']);
+const SECRET_VARS = new Set(['DATABASE_URL', 'KEYHOLD_APP_DATABASE_URL', 'KEYHOLD_DB_APP_PASSWORD', 'KEYHOLD_JWT_SECRET', 'KEYHOLD_ADMIN_JWT_SECRET', 'KEYHOLD_MASTER_KEYS']);
 
 export type Config = {
   env: 'development' | 'test' | 'production';
@@ -49,6 +51,9 @@ export type Config = {
   database: DatabaseConfig;
   /** Signing keys for tenant and platform-admin tokens; generated in dev when absent (see dev-keys.ts). */
   jwt: { tenantKey?: Buffer; platformKey?: Buffer };
+  /** Master keys (KEKs) for the vault; see domains/vault/kek.ts. */
+  masterKeys?: string;
+  masterKeyFile?: string;
 };
 
 export type DatabaseConfig =
@@ -93,6 +98,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     dataDir,
     trustProxy: e.KEYHOLD_TRUST_PROXY,
     database: databaseConfig(e, dataDir, cwd),
+    ...(e.KEYHOLD_MASTER_KEYS ? { masterKeys: e.KEYHOLD_MASTER_KEYS } : {}),
+    ...(e.KEYHOLD_MASTER_KEY_FILE ? { masterKeyFile: path.resolve(cwd, e.KEYHOLD_MASTER_KEY_FILE) } : {}),
     jwt: {
       ...(e.KEYHOLD_JWT_SECRET ? { tenantKey: Buffer.from(e.KEYHOLD_JWT_SECRET, 'base64') } : {}),
       ...(e.KEYHOLD_ADMIN_JWT_SECRET ? { platformKey: Buffer.from(e.KEYHOLD_ADMIN_JWT_SECRET, 'base64') } : {}),

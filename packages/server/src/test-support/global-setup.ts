@@ -17,6 +17,8 @@ declare module 'vitest' {
     /** Connection as the RLS-bound app role, as the server runs. */
     appUrl: string;
     appPassword: string;
+    /** One master key for the whole run, so every worker can unwrap every tenant's DEKs. */
+    masterKeys: string;
   }
 }
 
@@ -55,6 +57,7 @@ export default async function setup(project: TestProject) {
   project.provide('adminUrl', adminUrl);
   project.provide('appUrl', appRoleUrl(adminUrl, appPassword));
   project.provide('appPassword', appPassword);
+  project.provide('masterKeys', `test-1:${randomBytes(32).toString('base64')}`);
   return teardown;
 }
 

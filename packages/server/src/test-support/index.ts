@@ -7,6 +7,7 @@ import { type Db, createDb } from '../platform/db/database.js';
 import { createLogger } from '../platform/logger.js';
 import { createServices } from '../deps.js';
 import { systemActor } from '../platform/context.js';
+import { keyRing, parseMasterKeys } from '../domains/vault/kek.js';
 
 export { freePort } from './free-port.js';
 
@@ -51,8 +52,12 @@ export async function appClient(): Promise<pg.Client> {
 export const uniqueSlug = (prefix = 't') => `${prefix}-${randomBytes(5).toString('hex')}`;
 
 /** Services over the test database plus a helper that seeds a fresh tenant. */
+export function testRing() {
+  return keyRing(parseMasterKeys(inject('masterKeys'), 'test'));
+}
+
 export function testServices(db: Db, clock = systemClock) {
-  const services = createServices({ db, clock, keys: TEST_KEYS });
+  const services = createServices({ db, clock, keys: TEST_KEYS, ring: testRing() });
   const newTenant = (prefix?: string) =>
     services.tenants.create({ actor: systemActor }, { slug: uniqueSlug(prefix), name: 'Test tenant' });
   return { ...services, newTenant };

@@ -2,6 +2,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
+import type { Vault } from '../vault/vault.service.js';
 import { type AttemptLimiter, attemptKeys } from './attempts.js';
 import type { IdentityRepo, UserRow } from './identity.repo.js';
 import type { TenantPrincipal } from './principal.js';
@@ -9,6 +10,7 @@ import { RECOVERY_CODE, acceptTotp, hashRecoveryCode, newRecoveryCodes, newTotpS
 
 export type MfaDeps = {
   repo: IdentityRepo;
+  vault: Pick<Vault, 'encrypt' | 'decrypt'>;
   tenancy: Tenancy;
   audit: Pick<AuditService, 'record'>;
   attempts: AttemptLimiter;
@@ -16,6 +18,9 @@ export type MfaDeps = {
 };
 
 export type MfaMethod = 'totp' | 'recovery_code';
+
+/** Vault purposes of a user's TOTP secret while enrolling and once active (they bind the AAD). */
+export const TOTP_PURPOSE = { pending: 'user.mfa_pending_secret', active: 'user.mfa_secret' } as const;
 
 const needsUser = () => new AppError('FORBIDDEN', 403, 'Only a signed-in user can manage MFA');
 const badCode = () => new AppError('MFA_REQUIRED', 403, 'The verification code is not valid');
@@ -34,7 +39,8 @@ export function createMfaService(deps: MfaDeps) {
       return (await repo.useRecoveryCode(tx, user.id, hashRecoveryCode(trimmed), clock())) ? 'recovery_code' : null;
     }
     const lastStep = user.mfa_last_step === null ? null : Number(user.mfa_last_step);
-    const step = await acceptTotp(user.mfa_secret, trimmed, lastStep, clock());
+    const secret = await deps.vault.decrypt(tx, TOTP_PURPOSE.active, user.id, user.mfa_secret);
+    const step = await acceptTotp(secret, trimmed, lastStep, clock());
     if (step === null) return null;
     await repo.updateUser(tx, user.id, { mfa_last_step: step });
     return 'totp';
@@ -48,9 +54,9 @@ export function createMfaService(deps: MfaDeps) {
       if (!user) throw new AppError('NOT_FOUND', 404, 'User not found');
       if (user.mfa_secret) throw new AppError('CONFLICT', 409, 'MFA is already enabled; disable it first to enrol a new device');
       const secret = newTotpSecret();
-      await repo.updateUser(tx, user.id, { mfa_pending_secret: secret });
+      await repo.updateUser(tx, user.id, { mfa_pending_secret: await deps.vault.encrypt(tx, TOTP_PURPOSE.pending, user.id, secret) });
       await audit.record(p, { action: 'mfa.setup', entity: { type: 'user', id: user.id } }, tx);
-      return { secret, otpauthUrl: otpauthUrl(user.email, secret) };
+      return { secret: secret.reveal(), otpauthUrl: otpauthUrl(user.email, secret) };
     });
   }
 
@@ -62,10 +68,12 @@ export function createMfaService(deps: MfaDeps) {
     const result = await tenancy.withTenant(p.tenantId, async (tx) => {
       const user = await repo.userById(tx, p.userId!, { lock: true });
       if (!user?.mfa_pending_secret) throw new AppError('CONFLICT', 409, 'Start with POST /api/auth/mfa/setup');
-      const step = await acceptTotp(user.mfa_pending_secret, code.trim(), null, clock());
+      const secret = await deps.vault.decrypt(tx, TOTP_PURPOSE.pending, user.id, user.mfa_pending_secret);
+      const step = await acceptTotp(secret, code.trim(), null, clock());
       if (step === null) return null;
       const recovery = newRecoveryCodes();
-      await repo.updateUser(tx, user.id, { mfa_secret: user.mfa_pending_secret, mfa_pending_secret: null, mfa_last_step: step });
+      const active = await deps.vault.encrypt(tx, TOTP_PURPOSE.active, user.id, secret);
+      await repo.updateUser(tx, user.id, { mfa_secret: active, mfa_pending_secret: null, mfa_last_step: step });
       await repo.replaceRecoveryCodes(tx, p.tenantId, user.id, recovery.hashes);
       await audit.record(p, { action: 'mfa.enable', entity: { type: 'user', id: user.id } }, tx);
       return { recoveryCodes: recovery.codes };

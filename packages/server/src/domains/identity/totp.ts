@@ -1,23 +1,24 @@
 import { randomInt } from 'node:crypto';
 import { generateSecret, generateURI, verify } from 'otplib';
+import { Secret } from '../../platform/crypto/secret.js';
 import { sha256 } from './tokens.js';
 
 /** RFC 6238: 30 s steps, 6 digits, SHA-1 (what authenticator apps expect); ±1 step of drift. */
 const STEP_SECONDS = 30;
 
-export const newTotpSecret = () => generateSecret();
+export const newTotpSecret = () => new Secret(generateSecret());
 
-export const otpauthUrl = (account: string, secret: string) =>
-  generateURI({ issuer: 'Keyhold', label: account, secret });
+export const otpauthUrl = (account: string, secret: Secret) =>
+  generateURI({ issuer: 'Keyhold', label: account, secret: secret.reveal() });
 
 /**
  * The time step of a valid code newer than `lastStep`, or null. Refusing steps at or before the
  * last accepted one makes every code — and every code of an earlier step — single use.
  */
-export async function acceptTotp(secret: string, code: string, lastStep: number | null, now: Date): Promise<number | null> {
+export async function acceptTotp(secret: Secret, code: string, lastStep: number | null, now: Date): Promise<number | null> {
   if (!/^\d{6}$/.test(code)) return null;
   const result = await verify({
-    secret,
+    secret: secret.reveal(),
     token: code,
     epoch: Math.floor(now.getTime() / 1000),
     epochTolerance: STEP_SECONDS,

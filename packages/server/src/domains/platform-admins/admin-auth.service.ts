@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import type { Clock } from '../../platform/clock.js';
 import type { PrincipalCtx, RequestMeta } from '../../platform/context.js';
+import type { Secret } from '../../platform/crypto/secret.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
 import { PLATFORM_ROLES, type PlatformRole } from '../../platform/db/schema.js';
-import { isUuid } from '../../platform/db/tenancy.js';
+import { type Tenancy, isUuid } from '../../platform/db/tenancy.js';
+import type { Vault } from '../vault/vault.service.js';
 import { AppError } from '../../platform/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { type AttemptLimiter, attemptKeys } from '../identity/attempts.js';
@@ -27,7 +29,18 @@ export const CreateAdminInput = z.object({
 export type AdminView = { id: string; email: string; role: PlatformRole; mfaEnabled: boolean; lastLoginAt: string | null };
 const view = (a: PlatformAdminRow): AdminView => ({ id: a.id, email: a.email, role: a.role, mfaEnabled: a.mfa_secret !== null, lastLoginAt: a.last_login_at?.toISOString() ?? null });
 
-export type AdminAuthDeps = { repo: PlatformAdminsRepo; audit: Pick<AuditService, 'record'>; attempts: AttemptLimiter; signer: TokenSigner; clock: Clock };
+export type AdminAuthDeps = {
+  repo: PlatformAdminsRepo;
+  audit: Pick<AuditService, 'record'>;
+  attempts: AttemptLimiter;
+  signer: TokenSigner;
+  /** Admin TOTP secrets are platform-scope vault records. */
+  tenancy: Pick<Tenancy, 'withPlatform'>;
+  vault: Pick<Vault, 'encrypt' | 'decrypt'>;
+  clock: Clock;
+};
+
+export const ADMIN_TOTP_PURPOSE = { pending: 'platform_admin.mfa_pending_secret', active: 'platform_admin.mfa_secret' } as const;
 
 const invalidCredentials = () => new AppError('INVALID_CREDENTIALS', 401, 'The email or password is incorrect');
 
@@ -37,6 +50,10 @@ const invalidCredentials = () => new AppError('INVALID_CREDENTIALS', 401, 'The e
  */
 export function createAdminAuthService(deps: AdminAuthDeps) {
   const { repo, audit, clock } = deps;
+  const encryptSecret = (adminId: string, kind: keyof typeof ADMIN_TOTP_PURPOSE, secret: Secret) =>
+    deps.tenancy.withPlatform((tx) => deps.vault.encrypt(tx, ADMIN_TOTP_PURPOSE[kind], adminId, secret));
+  const decryptSecret = (adminId: string, kind: keyof typeof ADMIN_TOTP_PURPOSE, ciphertext: string) =>
+    deps.tenancy.withPlatform((tx) => deps.vault.decrypt(tx, ADMIN_TOTP_PURPOSE[kind], adminId, ciphertext));
   const ctxOf = (adminId: string, meta: RequestMeta): PrincipalCtx => ({ ...meta, tenantId: null, actor: { type: 'platform_admin', id: adminId } });
 
   async function create(ctx: PrincipalCtx, input: z.input<typeof CreateAdminInput>): Promise<AdminView> {
@@ -88,7 +105,7 @@ export function createAdminAuthService(deps: AdminAuthDeps) {
     await deps.attempts.assertAllowed(keys);
     const admin = isUuid(claims.sub) ? await repo.byId(claims.sub) : undefined;
     const step = admin?.mfa_secret && admin.is_active
-      ? await acceptTotp(admin.mfa_secret, input.code.trim(), admin.mfa_last_step === null ? null : Number(admin.mfa_last_step), clock())
+      ? await acceptTotp(await decryptSecret(admin.id, 'active', admin.mfa_secret), input.code.trim(), admin.mfa_last_step === null ? null : Number(admin.mfa_last_step), clock())
       : null;
     if (!admin || step === null) {
       await deps.attempts.recordFailure(keys);
@@ -146,17 +163,18 @@ export function createAdminAuthService(deps: AdminAuthDeps) {
     const admin = await me(p);
     if (admin.mfaEnabled) throw new AppError('CONFLICT', 409, 'MFA is already enabled');
     const secret = newTotpSecret();
-    await repo.update(p.adminId, { mfa_pending_secret: secret });
+    await repo.update(p.adminId, { mfa_pending_secret: await encryptSecret(p.adminId, 'pending', secret) });
     await audit.record(p, { action: 'platform_admin.mfa_setup', entity: { type: 'platform_admin', id: p.adminId } });
-    return { secret, otpauthUrl: otpauthUrl(admin.email, secret) };
+    return { secret: secret.reveal(), otpauthUrl: otpauthUrl(admin.email, secret) };
   }
 
   async function mfaEnable(p: AdminPrincipal, code: string) {
     const admin = await repo.byId(p.adminId);
     if (!admin?.mfa_pending_secret) throw new AppError('CONFLICT', 409, 'Start with POST /api/admin/auth/mfa/setup');
-    const step = await acceptTotp(admin.mfa_pending_secret, code.trim(), null, clock());
+    const secret = await decryptSecret(admin.id, 'pending', admin.mfa_pending_secret);
+    const step = await acceptTotp(secret, code.trim(), null, clock());
     if (step === null) throw new AppError('MFA_REQUIRED', 403, 'The verification code is not valid');
-    await repo.update(admin.id, { mfa_secret: admin.mfa_pending_secret, mfa_pending_secret: null, mfa_last_step: step });
+    await repo.update(admin.id, { mfa_secret: await encryptSecret(admin.id, 'active', secret), mfa_pending_secret: null, mfa_last_step: step });
     await audit.record(p, { action: 'platform_admin.mfa_enable', entity: { type: 'platform_admin', id: admin.id } });
     return { mfaEnabled: true as const };
   }

@@ -16,6 +16,7 @@ export type Database = {
   platform_admins: PlatformAdminsTable;
   platform_sessions: PlatformSessionsTable;
   platform_refresh_tokens: PlatformRefreshTokensTable;
+  tenant_keys: TenantKeysTable;
 };
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -187,4 +188,14 @@ export type PlatformRefreshTokensTable = {
   created_at: DefaultTimestamp;
   expires_at: Timestamp;
   rotated_at: Timestamp | null;
+};
+
+export type TenantKeysTable = {
+  tenant_id: string | null;
+  version: number;
+  wrapped_dek: string;
+  kek_id: string;
+  state: ColumnType<'active' | 'retired', 'active' | 'retired' | undefined, 'active' | 'retired'>;
+  created_at: DefaultTimestamp;
+  retired_at: Timestamp | null;
 };
