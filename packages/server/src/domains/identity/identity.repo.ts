@@ -96,6 +96,22 @@ export function createIdentityRepo(db: Kysely<Database>) {
       return rows[0]?.id ?? undefined;
     },
 
+    /** Tenants whose users hold TOTP secrets stored before the vault (ids only). */
+    async tenantsWithPlainTotp(): Promise<string[]> {
+      const { rows } = await sql<{ id: string }>`select keyhold_tenants_with_plain_totp() as id`.execute(db);
+      return rows.map((r) => r.id);
+    },
+    usersWithPlainTotp: (tx: TenantTx) =>
+      tx
+        .selectFrom('users')
+        .select(['id', 'mfa_secret', 'mfa_pending_secret'])
+        .where((eb) => eb.or([
+          eb.and([eb('mfa_secret', 'is not', null), eb('mfa_secret', 'not like', 'kh1.%')]),
+          eb.and([eb('mfa_pending_secret', 'is not', null), eb('mfa_pending_secret', 'not like', 'kh1.%')]),
+        ]))
+        .forUpdate()
+        .execute(),
+
     /** The tenant a refresh token belongs to (SECURITY DEFINER; id only). */
     async refreshTokenTenant(hash: string): Promise<string | undefined> {
       const { rows } = await sql<{ id: string | null }>`select keyhold_refresh_token_tenant(${hash}) as id`.execute(db);

@@ -2,7 +2,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
-import type { Vault } from '../vault/vault.service.js';
+import { type Vault, isCiphertext } from '../vault/vault.service.js';
 import { type AttemptLimiter, attemptKeys } from './attempts.js';
 import type { IdentityRepo, UserRow } from './identity.repo.js';
 import type { TenantPrincipal } from './principal.js';
@@ -121,6 +121,26 @@ export function createMfaService(deps: MfaDeps) {
     }
   }
 
-  return { acceptCode, setup, enable, disable, verifyStepUp };
+  /**
+   * Moves TOTP secrets stored in clear (before the vault existed) under the vault. Idempotent;
+   * runs at start, tenant by tenant.
+   */
+  async function encryptLegacySecrets(): Promise<number> {
+    let moved = 0;
+    for (const tenantId of await repo.tenantsWithPlainTotp()) {
+      moved += await tenancy.withTenant(tenantId, async (tx) => {
+        const users = await repo.usersWithPlainTotp(tx);
+        for (const u of users) {
+          const seal = async (kind: keyof typeof TOTP_PURPOSE, value: string | null) =>
+            value === null || isCiphertext(value) ? value : deps.vault.encrypt(tx, TOTP_PURPOSE[kind], u.id, value);
+          await repo.updateUser(tx, u.id, { mfa_secret: await seal('active', u.mfa_secret), mfa_pending_secret: await seal('pending', u.mfa_pending_secret) });
+        }
+        return users.length;
+      });
+    }
+    return moved;
+  }
+
+  return { acceptCode, setup, enable, disable, verifyStepUp, encryptLegacySecrets };
 }
 export type MfaService = ReturnType<typeof createMfaService>;

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { Clock } from '../../platform/clock.js';
 import type { PrincipalCtx, RequestMeta } from '../../platform/context.js';
-import type { Secret } from '../../platform/crypto/secret.js';
+import { Secret } from '../../platform/crypto/secret.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
 import { PLATFORM_ROLES, type PlatformRole } from '../../platform/db/schema.js';
 import { type Tenancy, isUuid } from '../../platform/db/tenancy.js';
-import type { Vault } from '../vault/vault.service.js';
+import { type Vault, isCiphertext } from '../vault/vault.service.js';
 import { AppError } from '../../platform/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { type AttemptLimiter, attemptKeys } from '../identity/attempts.js';
@@ -179,6 +179,17 @@ export function createAdminAuthService(deps: AdminAuthDeps) {
     return { mfaEnabled: true as const };
   }
 
-  return { create, login, completeMfaLogin, refresh, authenticate, logout, me, mfaSetup, mfaEnable };
+  /** Moves admin TOTP secrets stored in clear before the vault under it (idempotent, at start). */
+  async function encryptLegacySecrets(): Promise<number> {
+    const admins = await repo.withPlainTotp();
+    for (const a of admins) {
+      const seal = async (kind: keyof typeof ADMIN_TOTP_PURPOSE, value: string | null) =>
+        value === null || isCiphertext(value) ? value : encryptSecret(a.id, kind, new Secret(value));
+      await repo.update(a.id, { mfa_secret: await seal('active', a.mfa_secret), mfa_pending_secret: await seal('pending', a.mfa_pending_secret) });
+    }
+    return admins.length;
+  }
+
+  return { encryptLegacySecrets, create, login, completeMfaLogin, refresh, authenticate, logout, me, mfaSetup, mfaEnable };
 }
 export type AdminAuthService = ReturnType<typeof createAdminAuthService>;

@@ -12,6 +12,15 @@ export function createPlatformAdminsRepo(db: Kysely<Database>) {
     update: (id: string, set: Updateable<PlatformAdminsTable>) =>
       db.updateTable('platform_admins').set({ ...set, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow(),
 
+    withPlainTotp: () =>
+      db
+        .selectFrom('platform_admins')
+        .select(['id', 'mfa_secret', 'mfa_pending_secret'])
+        .where((eb) => eb.or([
+          eb.and([eb('mfa_secret', 'is not', null), eb('mfa_secret', 'not like', 'kh1.%')]),
+          eb.and([eb('mfa_pending_secret', 'is not', null), eb('mfa_pending_secret', 'not like', 'kh1.%')]),
+        ]))
+        .execute(),
     insertSession: (row: { admin_id: string; ip: string | null; user_agent: string | null; expires_at: Date }) =>
       db.insertInto('platform_sessions').values(row).returning('id').executeTakeFirstOrThrow(),
     insertRefreshToken: (row: { session_id: string; token_hash: string; expires_at: Date }) => db.insertInto('platform_refresh_tokens').values(row).execute(),
