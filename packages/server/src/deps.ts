@@ -15,6 +15,7 @@ import { createUsersService } from './domains/identity/users.service.js';
 import { createAdminAuthService } from './domains/platform-admins/admin-auth.service.js';
 import { createPlatformAdminsRepo } from './domains/platform-admins/platform-admins.repo.js';
 import { createDekCache } from './domains/vault/dek-cache.js';
+import { createKeysService } from './domains/vault/keys.service.js';
 import type { KeyRing } from './domains/vault/kek.js';
 import { createVaultRepo } from './domains/vault/vault.repo.js';
 import { createVault } from './domains/vault/vault.service.js';
@@ -33,7 +34,10 @@ export function createCoreServices({ db, clock }: Pick<ServiceDeps, 'db' | 'cloc
 /** The composition root: the only place that wires services together. */
 export function createServices({ db, clock, keys, ring }: ServiceDeps) {
   const { audit, tenants } = createCoreServices({ db, clock });
-  const vault = createVault({ repo: createVaultRepo(db.kysely), ring, cache: createDekCache(), clock });
+  const vaultRepo = createVaultRepo(db.kysely);
+  const dekCache = createDekCache();
+  const vault = createVault({ repo: vaultRepo, ring, cache: dekCache, clock });
+  const vaultKeys = createKeysService({ repo: vaultRepo, vault, tenancy: db, ring, cache: dekCache, audit, clock });
   const identityRepo = createIdentityRepo(db.kysely);
   const attempts = createAttemptLimiter({ repo: createAttemptsRepo(db.kysely), clock });
   const mfa = createMfaService({ repo: identityRepo, vault, tenancy: db, audit, attempts, clock });
@@ -58,7 +62,7 @@ export function createServices({ db, clock, keys, ring }: ServiceDeps) {
     vault,
     clock,
   });
-  return { audit, tenants, auth, mfa, users, apiKeys, adminAuth, attempts, vault };
+  return { audit, tenants, auth, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -85,3 +85,6 @@ export async function loadKeyRing(cfg: MasterKeyConfig, log: Logger): Promise<Ke
   }
   return keyRing(parseMasterKeys(text!, file));
 }
+
+/** The AAD a data key is wrapped under: its scope (tenant id or `platform`) and version. */
+export const dekContextFor = (tenantId: string | null, version: number) => `keyhold:dek:${tenantId ?? 'platform'}:v${version}`;

@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../platform/db/schema.js';
 import { type ScopedTx, scopeTenantId } from '../../platform/db/tenancy.js';
+import type { VaultRecordLocation } from './records.js';
 
 const ofScope = (tx: ScopedTx) => {
   const tenantId = scopeTenantId(tx);
@@ -28,6 +29,29 @@ export function createVaultRepo(db: Kysely<Database>) {
       tx.updateTable('tenant_keys').set({ state: 'retired', retired_at: at }).where(ofScope(tx)).where('version', '=', version).execute(),
     /** Serialises key creation and rotation within one scope. */
     lockScope: (tx: ScopedTx) => sql`select pg_advisory_xact_lock(hashtext('keyhold.vault:' || ${scopeTenantId(tx) ?? 'platform'}))`.execute(tx),
+
+    /** How many records of one location use each DEK version (in the transaction's scope). */
+    async countByVersion(tx: ScopedTx, loc: VaultRecordLocation): Promise<Map<number, number>> {
+      const col = sql.ref(loc.column);
+      const { rows } = await sql<{ version: number; n: number }>`
+        select split_part(${col}, '.', 2)::int as version, count(*)::int as n
+        from ${sql.table(loc.table)} where ${col} like 'kh1.%' group by 1`.execute(tx);
+      return new Map(rows.map((r) => [r.version, r.n]));
+    },
+    /** Rows of a location still on a version older than `latest`, locked, skipping rows others hold. */
+    async staleRows(tx: ScopedTx, loc: VaultRecordLocation, latest: number, limit: number) {
+      const col = sql.ref(loc.column);
+      const { rows } = await sql<{ id: string; value: string }>`
+        select id, ${col} as value from ${sql.table(loc.table)}
+        where ${col} like 'kh1.%' and split_part(${col}, '.', 2)::int < ${latest}
+        order by id limit ${limit} for update skip locked`.execute(tx);
+      return rows;
+    },
+    /** Compare-and-set, so a value rewritten meanwhile by its owner is left alone. */
+    async replaceCiphertext(tx: ScopedTx, loc: VaultRecordLocation, id: string, from: string, to: string) {
+      const col = sql.ref(loc.column);
+      await sql`update ${sql.table(loc.table)} set ${col} = ${to} where id = ${id} and ${col} = ${from}`.execute(tx);
+    },
 
     /** Every scope that holds keys (ids only; null = platform). */
     async scopes(): Promise<Array<string | null>> {

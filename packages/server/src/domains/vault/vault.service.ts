@@ -5,7 +5,7 @@ import { Secret } from '../../platform/crypto/secret.js';
 import { type ScopedTx, scopeTenantId } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
 import type { DekCache } from './dek-cache.js';
-import type { KeyRing } from './kek.js';
+import { type KeyRing, dekContextFor } from './kek.js';
 import type { VaultRepo } from './vault.repo.js';
 
 /** `kh1.<dek version>.<base64url(iv | ciphertext | tag)>` — see README. */
@@ -15,7 +15,6 @@ export const isCiphertext = (v: string) => FORMAT.test(v);
 export const scopeName = (tenantId: string | null) => tenantId ?? 'platform';
 /** What a ciphertext is bound to: tenant, purpose, record and key version. */
 export const aadFor = (scope: string, purpose: string, recordId: string, version: number) => Buffer.from(`kh1|${scope}|${purpose}|${recordId}|${version}`);
-export const dekContext = (scope: string, version: number) => `keyhold:dek:${scope}:v${version}`;
 
 const decryptionFailed = () => new AppError('DECRYPTION_FAILED', 422, 'A stored secret could not be decrypted; it may have been altered or moved');
 
@@ -28,10 +27,11 @@ export type VaultDeps = { repo: VaultRepo; ring: KeyRing; cache: DekCache; clock
 export function createVault(deps: VaultDeps) {
   const { repo, ring, cache } = deps;
 
-  async function unwrapRow(scope: string, row: { version: number; wrapped_dek: string; kek_id: string }): Promise<Buffer> {
+  async function unwrapRow(tenantId: string | null, row: { version: number; wrapped_dek: string; kek_id: string }): Promise<Buffer> {
+    const scope = scopeName(tenantId);
     const kek = ring.byId(row.kek_id);
     if (!kek) throw new AppError('DECRYPTION_FAILED', 422, `Master key '${row.kek_id}' is not configured; add it to KEYHOLD_MASTER_KEYS`);
-    const dek = await kek.unwrap(row.wrapped_dek, dekContext(scope, row.version)).catch(() => {
+    const dek = await kek.unwrap(row.wrapped_dek, dekContextFor(tenantId, row.version)).catch(() => {
       throw decryptionFailed();
     });
     cache.set(scope, row.version, dek);
@@ -40,7 +40,7 @@ export function createVault(deps: VaultDeps) {
 
   /** The newest active DEK of the scope, created (version 1) on first use. */
   async function activeDek(tx: ScopedTx): Promise<{ version: number; dek: Buffer }> {
-    const scope = scopeName(scopeTenantId(tx));
+    const tenantId = scopeTenantId(tx);
     let row = await repo.latestActive(tx);
     if (!row) {
       await repo.lockScope(tx);
@@ -50,13 +50,12 @@ export function createVault(deps: VaultDeps) {
         row = (await repo.latestActive(tx))!;
       }
     }
-    return { version: row.version, dek: cache.get(scope, row.version) ?? (await unwrapRow(scope, row)) };
+    return { version: row.version, dek: cache.get(scopeName(tenantId), row.version) ?? (await unwrapRow(tenantId, row)) };
   }
 
   async function createVersion(tx: ScopedTx, version: number) {
-    const scope = scopeName(scopeTenantId(tx));
     const dek = randomBytes(32);
-    await repo.insert(tx, { version, wrapped_dek: await ring.current.wrap(dek, dekContext(scope, version)), kek_id: ring.current.id });
+    await repo.insert(tx, { version, wrapped_dek: await ring.current.wrap(dek, dekContextFor(scopeTenantId(tx), version)), kek_id: ring.current.id });
     dek.fill(0);
   }
 
@@ -72,12 +71,13 @@ export function createVault(deps: VaultDeps) {
     const m = FORMAT.exec(ciphertext);
     if (!m) throw decryptionFailed();
     const version = Number(m[1]);
-    const scope = scopeName(scopeTenantId(tx));
+    const tenantId = scopeTenantId(tx);
+    const scope = scopeName(tenantId);
     let dek = cache.get(scope, version);
     if (!dek) {
       const row = await repo.byVersion(tx, version);
       if (!row || row.state === 'retired') throw decryptionFailed();
-      dek = await unwrapRow(scope, row);
+      dek = await unwrapRow(tenantId, row);
     }
     try {
       return new Secret(openGcm(dek, Buffer.from(m[2]!, 'base64url'), aadFor(scope, purpose, recordId, version)).toString('utf8'));

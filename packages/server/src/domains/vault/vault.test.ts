@@ -6,9 +6,9 @@ import { AppError } from '../../platform/errors.js';
 import { adminClient, silentLogger, testDb, testRing, testServices } from '../../test-support/index.js';
 import type { Tenant } from '../tenants/tenants.service.js';
 import { createDekCache } from './dek-cache.js';
-import { keyRing, loadKeyRing, localKek, parseMasterKeys } from './kek.js';
+import { dekContextFor as dekContext, keyRing, loadKeyRing, localKek, parseMasterKeys } from './kek.js';
 import { createVaultRepo } from './vault.repo.js';
-import { aadFor, createVault, dekContext } from './vault.service.js';
+import { aadFor, createVault } from './vault.service.js';
 
 const db = testDb();
 const services = testServices(db);

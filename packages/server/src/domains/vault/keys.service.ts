@@ -1,0 +1,155 @@
+import type { Clock } from '../../platform/clock.js';
+import { systemActor } from '../../platform/context.js';
+import type { ScopedTx, Tenancy } from '../../platform/db/tenancy.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { DekCache } from './dek-cache.js';
+import { type KeyRing, dekContextFor } from './kek.js';
+import { VAULT_RECORDS, type VaultRecordLocation } from './records.js';
+import type { VaultRepo } from './vault.repo.js';
+import { type Vault, scopeName } from './vault.service.js';
+
+export type KeyStatus = { scope: string; version: number; kekId: string; state: string; records: number };
+
+export type KeysDeps = {
+  repo: VaultRepo;
+  vault: Pick<Vault, 'encrypt' | 'decrypt' | 'createVersion'>;
+  tenancy: Tenancy;
+  ring: KeyRing;
+  cache: DekCache;
+  audit: Pick<AuditService, 'record'>;
+  clock: Clock;
+};
+
+type Progress = (message: string) => void;
+
+/**
+ * Online key rotation. Master-key rotation rewraps data keys only; data-key rotation adds a
+ * version, re-encrypts records in batches (resumable: each batch commits on its own), and
+ * `retire` retires old versions once no record uses them. Old versions stay readable until then,
+ * so reads never fail while a rotation runs.
+ */
+export function createKeysService(deps: KeysDeps) {
+  const { repo, tenancy, ring } = deps;
+  const inScope = <T>(tenantId: string | null, fn: (tx: ScopedTx) => Promise<T>) =>
+    tenantId === null ? tenancy.withPlatform(fn) : tenancy.withTenant(tenantId, fn);
+  const locationsFor = (tenantId: string | null) => VAULT_RECORDS.filter((l) => l.scope === (tenantId === null ? 'platform' : 'tenant'));
+  const ctxFor = (tenantId: string | null) => ({ tenantId, actor: systemActor });
+
+  async function recordCounts(tx: ScopedTx, tenantId: string | null) {
+    const total = new Map<number, number>();
+    for (const loc of locationsFor(tenantId)) {
+      for (const [v, n] of await repo.countByVersion(tx, loc)) total.set(v, (total.get(v) ?? 0) + n);
+    }
+    return total;
+  }
+
+  async function status(): Promise<KeyStatus[]> {
+    const out: KeyStatus[] = [];
+    for (const tenantId of await repo.scopes()) {
+      await inScope(tenantId, async (tx) => {
+        const counts = await recordCounts(tx, tenantId);
+        for (const k of await repo.all(tx)) {
+          out.push({ scope: scopeName(tenantId), version: k.version, kekId: k.kek_id, state: k.state, records: counts.get(k.version) ?? 0 });
+        }
+      });
+    }
+    return out;
+  }
+
+  /** Rewraps every data key not under the current master key. Safe to re-run after a crash. */
+  async function rotateMaster(progress: Progress = () => undefined) {
+    const scopes = await repo.scopes();
+    let rewrapped = 0;
+    for (const [i, tenantId] of scopes.entries()) {
+      rewrapped += await inScope(tenantId, async (tx) => {
+        await repo.lockScope(tx);
+        const stale = (await repo.all(tx)).filter((k) => k.kek_id !== ring.current.id);
+        for (const k of stale) {
+          const old = ring.byId(k.kek_id);
+          if (!old) throw new Error(`master key '${k.kek_id}' (used by ${scopeName(tenantId)} v${k.version}) is not configured`);
+          const context = dekContextFor(tenantId, k.version);
+          const dek = await old.unwrap(k.wrapped_dek, context);
+          await repo.rewrap(tx, k.version, k.kek_id, { wrapped_dek: await ring.current.wrap(dek, context), kek_id: ring.current.id });
+          dek.fill(0);
+        }
+        if (stale.length) {
+          await deps.audit.record(ctxFor(tenantId), { action: 'vault.kek_rotate', metadata: { to: ring.current.id, versions: stale.map((k) => ({ version: k.version, from: k.kek_id })) } }, tx);
+        }
+        return stale.length;
+      });
+      progress(`${i + 1}/${scopes.length} scopes, ${rewrapped} data keys rewrapped`);
+    }
+    return { scopes: scopes.length, rewrapped };
+  }
+
+  /** Adds a new data-key version for a tenant (null = platform); new writes use it at once. */
+  async function rotateScope(tenantId: string | null): Promise<{ version: number }> {
+    return inScope(tenantId, async (tx) => {
+      await repo.lockScope(tx);
+      const version = Math.max(0, ...(await repo.all(tx)).map((k) => k.version)) + 1;
+      await deps.vault.createVersion(tx, version);
+      await deps.audit.record(ctxFor(tenantId), { action: 'vault.dek_rotate', metadata: { version } }, tx);
+      return { version };
+    });
+  }
+
+  /**
+   * Re-encrypts records of a scope still on older versions, `batch` rows per transaction. Stops
+   * after `maxBatches` (tests simulate an interruption with it); run again to continue.
+   */
+  async function reencrypt(tenantId: string | null, opts: { batch?: number; maxBatches?: number; progress?: Progress } = {}) {
+    const batch = opts.batch ?? 200;
+    let done = 0;
+    let batches = 0;
+    for (const loc of locationsFor(tenantId)) {
+      for (;;) {
+        if (batches >= (opts.maxBatches ?? Number.POSITIVE_INFINITY)) return { reencrypted: done, finished: false };
+        const n = await inScope(tenantId, (tx) => reencryptBatch(tx, loc, batch));
+        batches++;
+        done += n;
+        if (n > 0) opts.progress?.(`${scopeName(tenantId)}: ${done} records re-encrypted`);
+        if (n < batch) break;
+      }
+    }
+    if (done > 0) await deps.audit.record(ctxFor(tenantId), { action: 'vault.reencrypt', metadata: { records: done } });
+    return { reencrypted: done, finished: true };
+  }
+
+  async function reencryptBatch(tx: ScopedTx, loc: VaultRecordLocation, batch: number): Promise<number> {
+    const latest = await repo.latestActive(tx);
+    if (!latest) return 0;
+    const rows = await repo.staleRows(tx, loc, latest.version, batch);
+    for (const row of rows) {
+      const plain = await deps.vault.decrypt(tx, loc.purpose, row.id, row.value);
+      await repo.replaceCiphertext(tx, loc, row.id, row.value, await deps.vault.encrypt(tx, loc.purpose, row.id, plain));
+    }
+    return rows.length;
+  }
+
+  /** Retires every version older than the newest that no record uses any more; reports the rest. */
+  async function retire(tenantId: string | null) {
+    const result = await inScope(tenantId, async (tx) => {
+      await repo.lockScope(tx);
+      const keys = await repo.all(tx);
+      const newest = Math.max(...keys.filter((k) => k.state === 'active').map((k) => k.version));
+      const counts = await recordCounts(tx, tenantId);
+      const retired: number[] = [];
+      const inUse: Array<{ version: number; records: number }> = [];
+      for (const k of keys.filter((k) => k.state === 'active' && k.version < newest)) {
+        const records = counts.get(k.version) ?? 0;
+        if (records > 0) inUse.push({ version: k.version, records });
+        else {
+          await repo.retire(tx, k.version, deps.clock());
+          retired.push(k.version);
+        }
+      }
+      if (retired.length) await deps.audit.record(ctxFor(tenantId), { action: 'vault.dek_retire', metadata: { versions: retired } }, tx);
+      return { retired, inUse };
+    });
+    deps.cache.forget(scopeName(tenantId));
+    return result;
+  }
+
+  return { status, rotateMaster, rotateScope, reencrypt, retire, scopes: () => repo.scopes() };
+}
+export type KeysService = ReturnType<typeof createKeysService>;

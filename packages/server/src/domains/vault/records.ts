@@ -1,0 +1,19 @@
+/**
+ * Every column that holds vault ciphertexts, with the purpose it was encrypted for. Key rotation
+ * re-encrypts and `keys status` / `keys retire` count through this list, so a domain that stores
+ * a secret adds its column here.
+ */
+export type VaultRecordLocation = {
+  table: 'users' | 'platform_admins';
+  column: string;
+  purpose: string;
+  /** `tenant`: rows are tenant-scoped (RLS); `platform`: rows use the platform scope's keys. */
+  scope: 'tenant' | 'platform';
+};
+
+export const VAULT_RECORDS: readonly VaultRecordLocation[] = [
+  { table: 'users', column: 'mfa_secret', purpose: 'user.mfa_secret', scope: 'tenant' },
+  { table: 'users', column: 'mfa_pending_secret', purpose: 'user.mfa_pending_secret', scope: 'tenant' },
+  { table: 'platform_admins', column: 'mfa_secret', purpose: 'platform_admin.mfa_secret', scope: 'platform' },
+  { table: 'platform_admins', column: 'mfa_pending_secret', purpose: 'platform_admin.mfa_pending_secret', scope: 'platform' },
+];
