@@ -9,6 +9,7 @@ import { migrate, readMigrations } from './platform/db/migrate.js';
 import { registerIdentityJobs } from './domains/identity/identity.jobs.js';
 import { registerTenantJobs } from './domains/tenants/tenants.jobs.js';
 import { loadKeyRing } from './domains/vault/kek.js';
+import { registerVaultJobs } from './domains/vault/vault.jobs.js';
 import { resolveJwtKeys } from './platform/dev-keys.js';
 import { startJobRunner } from './platform/jobs.js';
 import type { Logger } from './platform/logger.js';
@@ -43,6 +44,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
   const jobs = await startJobRunner({ url: endpoint.adminUrl, log });
   await registerTenantJobs(jobs, services.tenants);
   await registerIdentityJobs(jobs, services.attempts);
+  await registerVaultJobs(jobs, services.vaultKeys);
   app.addHook('onClose', async () => {
     await jobs.stop();
     await db.close();

@@ -1,10 +1,12 @@
 import { parseArgs } from 'node:util';
+import pino from 'pino';
 import { ZodError } from 'zod';
 import { ConfigError, loadConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
 import { runAdminCreate } from './admin-create.js';
 import { runAuditVerify } from './audit-verify.js';
 import { generateKey } from './generate-key.js';
+import { runKeys } from './keys.js';
 import { runMigrate } from './migrate.js';
 import { runStart } from './start.js';
 
@@ -18,6 +20,11 @@ Commands:
                               and report the first broken link; --json for machine output
   admin create --email E --role R [--password P]
                               Create a platform admin (prompts for the password when omitted)
+  keys status                 Master and data keys, and how many records use each
+  keys rotate-master          Rewrap every data key under the first KEYHOLD_MASTER_KEYS entry
+  keys rotate-tenant <T>|--all [--now]
+                              New data key version; records re-encrypted by the server (or now)
+  keys retire [<T>|--all]     Retire data key versions no record uses any more
 
 Configuration comes from environment variables; see README.md.`;
 
@@ -29,6 +36,8 @@ async function main(argv: string[]): Promise<number> {
     options: {
       tenant: { type: 'string' },
       json: { type: 'boolean' },
+      all: { type: 'boolean' },
+      now: { type: 'boolean' },
       email: { type: 'string' },
       role: { type: 'string' },
       password: { type: 'string' },
@@ -45,7 +54,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const config = loadConfig();
-  const log = createLogger({ level: config.logLevel });
+  // `start` logs to stdout like any server; one-shot commands keep stdout for their output.
+  const log = createLogger({ level: config.logLevel, ...(command === 'start' ? {} : { destination: pino.destination(2) }) });
   switch (command) {
     case 'start':
       return runStart(config, log);
@@ -54,6 +64,8 @@ async function main(argv: string[]): Promise<number> {
     case 'audit':
       if (sub === 'verify') return runAuditVerify(config, log, { tenant: values.tenant, json: values.json ?? false });
       break;
+    case 'keys':
+      return runKeys(config, log, { sub, target: positionals[2], all: values.all ?? false, now: values.now ?? false, json: values.json ?? false });
     case 'admin':
       if (sub === 'create') return runAdminCreate(config, log, { email: values.email, role: values.role, password: values.password });
       break;

@@ -12,6 +12,9 @@ export type JobRunner = {
   every(name: string, cron: string, handler: () => Promise<unknown>): Promise<void>;
   /** Queues a run now (operators, tests). */
   runNow(name: string): Promise<string | null>;
+  /** Handles jobs sent to `name` with `send` (retried by pg-boss on failure). */
+  handle<T extends object>(name: string, handler: (data: T) => Promise<unknown>): Promise<void>;
+  send(name: string, data: object, opts?: { singletonKey?: string }): Promise<string | null>;
   stop(): Promise<void>;
 };
 
@@ -31,6 +34,16 @@ export async function startJobRunner(opts: { url: string; log: Logger }): Promis
       });
     },
     runNow: (name) => boss.send(name, {}),
+    async handle(name, handler) {
+      await boss.createQueue(name);
+      await boss.work<object>(name, async (jobs) => {
+        for (const job of jobs) await handler(job.data as never);
+      });
+    },
+    async send(name, data, opts = {}) {
+      await boss.createQueue(name);
+      return boss.send(name, data, opts.singletonKey ? { singletonKey: opts.singletonKey } : {});
+    },
     stop: () => boss.stop({ graceful: true, timeout: 10_000 }),
   };
 }

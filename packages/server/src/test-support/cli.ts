@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 /** The built CLI (`npm test` builds first, as CI does). */
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
-export type RunningCli = { child: ChildProcess; output: () => string; exited: Promise<number | null> };
+export type RunningCli = { child: ChildProcess; output: () => string; stdout: () => string; exited: Promise<number | null> };
 
 export function spawnCli(args: string[], env: Record<string, string>): RunningCli {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first`);
@@ -14,17 +14,21 @@ export function spawnCli(args: string[], env: Record<string, string>): RunningCl
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
+  let stdout = '';
+  child.stdout!.on('data', (d) => {
+    out += d;
+    stdout += d;
+  });
   child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
+  return { child, output: () => out, stdout: () => stdout, exited };
 }
 
 /** Runs a CLI command to completion. */
 export async function runCli(args: string[], env: Record<string, string>) {
   const run = spawnCli(args, env);
   const code = await run.exited;
-  return { code, output: run.output() };
+  return { code, output: run.output(), stdout: run.stdout() };
 }
 
 export async function waitForHealth(port: number, run: RunningCli, timeoutMs = 60_000) {
