@@ -25,6 +25,9 @@ export type RunningKeyhold = {
 /** Boots a Keyhold server: database (embedded unless DATABASE_URL), migrations, HTTP. */
 export async function startKeyhold(config: Config, log: Logger): Promise<RunningKeyhold> {
   const startedAt = new Date();
+  // Keys first: a missing production key must stop start before anything else happens.
+  const keys = await resolveJwtKeys(config, log);
+  const ring = await loadKeyRing(config, log);
   const endpoint = await openDatabaseEndpoint(config.database, log);
   const dbReadyMs = Date.now() - startedAt.getTime();
   try {
@@ -33,8 +36,6 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
     await endpoint.stop();
     throw err;
   }
-  const keys = await resolveJwtKeys(config, log);
-  const ring = await loadKeyRing(config, log);
   const db = createDb({ url: endpoint.appUrl, poolMax: config.database.poolMax, log });
   const services = createServices({ db, clock: systemClock, keys, ring });
   const legacy = (await services.mfa.encryptLegacySecrets()) + (await services.adminAuth.encryptLegacySecrets());

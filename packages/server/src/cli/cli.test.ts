@@ -32,6 +32,18 @@ describe('keyhold CLI', () => {
     expect(existsSync(path.join(dir, 'never'))).toBe(false);
   });
 
+  it('in production, start refuses to run without signing and master keys, naming them', async () => {
+    const dataDir = path.join(dir, 'prod');
+    const noJwt = await runCli(['start'], { NODE_ENV: 'production', KEYHOLD_DATA_DIR: dataDir });
+    expect(noJwt.code).toBe(1);
+    expect(noJwt.output).toMatch(/KEYHOLD_JWT_SECRET: required in production/);
+    const jwt = { KEYHOLD_JWT_SECRET: Buffer.alloc(32, 1).toString('base64'), KEYHOLD_ADMIN_JWT_SECRET: Buffer.alloc(32, 2).toString('base64') };
+    const noKek = await runCli(['start'], { NODE_ENV: 'production', KEYHOLD_DATA_DIR: dataDir, ...jwt });
+    expect(noKek.code).toBe(1);
+    expect(noKek.output).toMatch(/KEYHOLD_MASTER_KEYS: required in production/);
+    expect(existsSync(path.join(dataDir, 'pg'))).toBe(false);
+  });
+
   it('an unknown command prints usage and exits 2', async () => {
     const { code, output } = await runCli(['frobnicate'], {});
     expect(code).toBe(2);
