@@ -27,10 +27,16 @@ export async function startKeyholdForBench() {
   const dir = await mkdtemp(path.join(tmpdir(), 'keyhold-bench-'));
   await chmod(dir, 0o755);
   const port = await freePort();
-  const config = loadConfig({ NODE_ENV: 'development', KEYHOLD_DATA_DIR: dir, KEYHOLD_PORT: String(port), KEYHOLD_PG_PORT: String(await freePort()), KEYHOLD_DB_POOL_MAX: '10' });
+  const { randomBytes } = await import('node:crypto');
+  const masterKeys = `bench-1:${randomBytes(32).toString('base64')}`;
+  const config = loadConfig({ NODE_ENV: 'development', KEYHOLD_DATA_DIR: dir, KEYHOLD_PORT: String(port), KEYHOLD_PG_PORT: String(await freePort()), KEYHOLD_DB_POOL_MAX: '10', KEYHOLD_MASTER_KEYS: masterKeys, KEYHOLD_JWT_SECRET: randomBytes(32).toString('base64'), KEYHOLD_ADMIN_JWT_SECRET: randomBytes(32).toString('base64') });
   const running = await startKeyhold(config, createLogger({ level: 'warn' }));
+  const { readFile } = await import('node:fs/promises');
+  const creds = JSON.parse(await readFile(path.join(dir, 'pg', 'keyhold-credentials.json'), 'utf8'));
   return {
     url: running.url,
+    masterKeys,
+    appUrl: `postgres://keyhold_app:${encodeURIComponent(creds.appPassword)}@127.0.0.1:${config.database.pgPort}/keyhold`,
     async stop() {
       await running.stop();
       await rm(dir, { recursive: true, force: true });
