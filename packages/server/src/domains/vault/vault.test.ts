@@ -69,11 +69,11 @@ describe('vault encryption', () => {
   it('refuses a ciphertext moved to another record, purpose or tenant', async () => {
     const ct = await inA((tx) => vault.encrypt(tx, 'connection.secrets', 'rec-1', 'whsec_canary'));
     const attempts = [
-      inA((tx) => vault.decrypt(tx, 'connection.secrets', 'rec-2', ct)),
-      inA((tx) => vault.decrypt(tx, 'user.mfa_secret', 'rec-1', ct)),
-      inB((tx) => vault.decrypt(tx, 'connection.secrets', 'rec-1', ct)),
+      () => inA((tx) => vault.decrypt(tx, 'connection.secrets', 'rec-2', ct)),
+      () => inA((tx) => vault.decrypt(tx, 'user.mfa_secret', 'rec-1', ct)),
+      () => inB((tx) => vault.decrypt(tx, 'connection.secrets', 'rec-1', ct)),
     ];
-    for (const attempt of attempts) await expect(attempt).rejects.toSatisfy(isDecryptionFailure);
+    for (const attempt of attempts) await expect(attempt()).rejects.toSatisfy(isDecryptionFailure);
   });
 
   it('rejects one flipped bit anywhere, and malformed input', async () => {
