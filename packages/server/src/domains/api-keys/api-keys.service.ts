@@ -6,7 +6,7 @@ import { AppError } from '../../platform/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { API_KEY_SCOPES, ROLE_RANK, type TenantPrincipal, assertRole } from '../identity/principal.js';
 import { newOpaqueToken, sha256 } from '../identity/tokens.js';
-import type { TenantsService } from '../tenants/tenants.service.js';
+import { type TenantsService, assertTenantOpen } from '../tenants/tenants.service.js';
 import type { ApiKeysRepo } from './api-keys.repo.js';
 
 export const API_KEY_PREFIX = 'kh_';
@@ -28,7 +28,6 @@ export type ApiKeysDeps = {
   clock: Clock;
 };
 
-const LOCKED_OUT = new Set(['suspended', 'cancelled']);
 const invalidKey = () => new AppError('TOKEN_INVALID', 401, 'The API key is not valid');
 
 function view(row: { id: string; name: string; prefix: string; scopes: string[]; role?: string; created_at: Date; last_used_at: Date | null }): ApiKeyView {
@@ -114,7 +113,7 @@ export function createApiKeysService(deps: ApiKeysDeps) {
   async function assertTenantOpen(tenantId: string) {
     const tenant = await deps.tenants.get(tenantId).catch(() => undefined);
     if (!tenant) throw new AppError('NOT_FOUND', 404, 'Tenant not found');
-    if (LOCKED_OUT.has(tenant.status)) throw new AppError('TENANT_SUSPENDED', 403, 'This organization is suspended; contact your administrator');
+    assertTenantOpen(tenant.status);
   }
 
   /** Platform keys: created by platform admins (platform-scope audit). */

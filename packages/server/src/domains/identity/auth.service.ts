@@ -6,7 +6,7 @@ import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
 import { isUuid } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
-import { SLUG_PATTERN, type Tenant, type TenantsService, withSlugConflict } from '../tenants/tenants.service.js';
+import { SLUG_PATTERN, type Tenant, type TenantsService, assertTenantOpen, isLockedOut, tenantSuspended, withSlugConflict } from '../tenants/tenants.service.js';
 import { type AttemptLimiter, attemptKeys } from './attempts.js';
 import type { IdentityRepo, UserRow } from './identity.repo.js';
 import type { MfaService } from './mfa.service.js';
@@ -43,9 +43,7 @@ export type AuthDeps = {
   clock: Clock;
 };
 
-const LOCKED_OUT = new Set(['suspended', 'cancelled']);
 const invalidCredentials = () => new AppError('INVALID_CREDENTIALS', 401, 'The email or password is incorrect');
-const suspended = () => new AppError('TENANT_SUSPENDED', 403, 'This organization is suspended; contact your administrator');
 const sessionEnded = () => new AppError('TOKEN_INVALID', 401, 'This session has ended; sign in again');
 
 export function createAuthService(deps: AuthDeps) {
@@ -115,7 +113,7 @@ export function createAuthService(deps: AuthDeps) {
     }
     await deps.attempts.reset([accountKey]);
     const tenant = await deps.tenants.get(user.tenant_id);
-    if (LOCKED_OUT.has(tenant.status)) throw suspended();
+    assertTenantOpen(tenant.status);
     if (user.mfa_secret) {
       return { mfaRequired: true, mfaToken: await deps.signer.signMfa({ sub: user.id, tid: user.tenant_id }) };
     }
@@ -134,7 +132,7 @@ export function createAuthService(deps: AuthDeps) {
     const keys = [attemptKeys.mfa(claims.sub), attemptKeys.ip(meta.ip)];
     await deps.attempts.assertAllowed(keys);
     const tenant = await deps.tenants.get(tenantId);
-    if (LOCKED_OUT.has(tenant.status)) throw suspended();
+    assertTenantOpen(tenant.status);
     const result = await tenancy.withTenant(tenantId, async (tx) => {
       const user = await repo.userById(tx, claims.sub, { lock: true });
       if (!user?.is_active || !user.mfa_secret) return undefined;
@@ -171,13 +169,13 @@ export function createAuthService(deps: AuthDeps) {
       if (row.revoked_at || row.expires_at <= now || row.session_expires_at <= now) return 'invalid';
       const state = await repo.principalState(tx, row.user_id, row.session_id);
       if (!state?.is_active || state.tenant_deleted_at) return 'invalid';
-      if (LOCKED_OUT.has(state.tenant_status)) return 'suspended';
+      if (isLockedOut(state.tenant_status)) return 'suspended';
       await repo.markRotated(tx, row.id, now);
       await repo.touchSession(tx, row.session_id, now);
       await audit.record({ ...meta, tenantId, actor: { type: 'user', id: row.user_id } }, { action: 'auth.refresh', entity: { type: 'session', id: row.session_id } }, tx);
       return issueTokens(tx, { id: row.user_id, tenant_id: tenantId, role: state.role }, row.session_id);
     });
-    if (outcome === 'suspended') throw suspended();
+    if (outcome === 'suspended') throw tenantSuspended();
     if (outcome === 'reused') throw new AppError('TOKEN_INVALID', 401, 'This refresh token was already used; the session has been ended for safety. Sign in again.');
     if (outcome === 'invalid') throw sessionEnded();
     return outcome;
@@ -192,7 +190,7 @@ export function createAuthService(deps: AuthDeps) {
     if (!state?.session_id || state.revoked_at || !state.session_expires_at || state.session_expires_at <= now || !state.is_active || state.tenant_deleted_at) {
       throw sessionEnded();
     }
-    if (LOCKED_OUT.has(state.tenant_status)) throw suspended();
+    assertTenantOpen(state.tenant_status);
     return { ...meta, tenantId: claims.tid, actor: { type: 'user', id: claims.sub }, role: state.role, userId: claims.sub, sessionId: claims.sid };
   }
 

@@ -26,6 +26,14 @@ export function principalOf(req: FastifyRequest): TenantPrincipal {
   return req.principal;
 }
 
+/** The bearer credential of a request, or a 401 saying how to send one. */
+export function bearerToken(req: FastifyRequest, what = 'an access token or API key'): string {
+  const header = req.headers.authorization;
+  const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  if (!match) throw new AppError('UNAUTHENTICATED', 401, `Send ${what}: Authorization: Bearer <token>`);
+  return match[1]!;
+}
+
 export type AuthHooks = ReturnType<typeof createAuthHooks>;
 
 /**
@@ -38,10 +46,7 @@ export function createAuthHooks(deps: {
   apiKeys: Pick<ApiKeysService, 'authenticate'>;
 }) {
   const authenticate: preHandlerAsyncHookHandler = async (req: FastifyRequest) => {
-    const header = req.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    if (!match) throw new AppError('UNAUTHENTICATED', 401, 'Send an access token or API key: Authorization: Bearer <token>');
-    const token = match[1]!;
+    const token = bearerToken(req);
     if (token.startsWith(API_KEY_PREFIX)) {
       const tenant = req.headers['x-keyhold-tenant'];
       req.principal = await deps.apiKeys.authenticate(token, { ...requestMeta(req), method: req.method, url: req.url }, typeof tenant === 'string' ? tenant : undefined);

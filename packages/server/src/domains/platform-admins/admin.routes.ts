@@ -10,7 +10,7 @@ import { AppError } from '../../platform/errors.js';
 import { ok, page } from '../../platform/http/envelope.js';
 import { ApiKeySchema, CreateApiKeyBody, CreatedApiKeySchema } from '../api-keys/api-keys.routes.js';
 import type { ApiKeysService } from '../api-keys/api-keys.service.js';
-import { requestMeta } from '../identity/identity.http.js';
+import { bearerToken, requestMeta } from '../identity/identity.http.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import type { AdminAuthService, AdminPrincipal } from './admin-auth.service.js';
 import { type PlatformPermission, assertPermission } from './permissions.js';
@@ -63,9 +63,7 @@ export function adminRoutes(app: FastifyInstance, { adminAuth, tenants, apiKeys 
   const tags = ['admin'];
 
   const authenticate: preHandlerAsyncHookHandler = async (req) => {
-    const match = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''));
-    if (!match) throw new AppError('UNAUTHENTICATED', 401, 'Send a platform admin access token: Authorization: Bearer <token>');
-    req.admin = await adminAuth.authenticate(match[1]!, requestMeta(req));
+    req.admin = await adminAuth.authenticate(bearerToken(req, 'a platform admin access token'), requestMeta(req));
   };
   const can = (permission: PlatformPermission): preHandlerAsyncHookHandler[] => [authenticate, async (req) => assertPermission(adminOf(req).role, permission)];
 

@@ -149,6 +149,18 @@ export function createTenantsService(deps: TenantsDeps) {
 
 export type TenantsService = ReturnType<typeof createTenantsService>;
 
+/** Statuses in which a tenant's sessions and keys stop working. */
+const LOCKED_OUT_STATUSES: ReadonlySet<string> = new Set(['suspended', 'cancelled']);
+
+export const tenantSuspended = () => new AppError('TENANT_SUSPENDED', 403, 'This organization is suspended; contact your administrator');
+
+export const isLockedOut = (status: string) => LOCKED_OUT_STATUSES.has(status);
+
+/** Throws 403 TENANT_SUSPENDED for a suspended or cancelled tenant. */
+export function assertTenantOpen(status: string) {
+  if (isLockedOut(status)) throw tenantSuspended();
+}
+
 /** Runs `fn`, turning a duplicate slug into a 409 the user can act on. */
 export async function withSlugConflict<T>(slug: string, fn: () => Promise<T>): Promise<T> {
   try {
