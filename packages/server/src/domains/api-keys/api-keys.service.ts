@@ -89,7 +89,7 @@ export function createApiKeysService(deps: ApiKeysDeps) {
         return row;
       });
       if (!key || key.revoked_at) throw invalidKey();
-      await assertTenantOpen(tenantId);
+      await assertTenantUsable(tenantId);
       return { ...meta, tenantId, actor: { type: 'api_key', id: key.id }, role: key.role, scopes: key.scopes as TenantPrincipal['scopes'] };
     }
     const platformKey = await repo.platformByHash(hash);
@@ -97,7 +97,7 @@ export function createApiKeysService(deps: ApiKeysDeps) {
     if (!tenantHeader) throw new AppError('VALIDATION_FAILED', 400, 'headers.x-keyhold-tenant: a platform API key must name the tenant it acts for');
     const target = isUuid(tenantHeader) ? tenantHeader : await deps.tenants.idBySlug(tenantHeader);
     if (!target) throw new AppError('NOT_FOUND', 404, 'Tenant not found');
-    await assertTenantOpen(target);
+    await assertTenantUsable(target);
     await repo.touchPlatform(platformKey.id, now);
     const principal: TenantPrincipal = {
       ...meta,
@@ -110,7 +110,7 @@ export function createApiKeysService(deps: ApiKeysDeps) {
     return principal;
   }
 
-  async function assertTenantOpen(tenantId: string) {
+  async function assertTenantUsable(tenantId: string) {
     const tenant = await deps.tenants.get(tenantId).catch(() => undefined);
     if (!tenant) throw new AppError('NOT_FOUND', 404, 'Tenant not found');
     assertTenantOpen(tenant.status);
