@@ -13,13 +13,14 @@ const { keyRing, parseMasterKeys } = await import(dist('domains/vault/kek.js'));
 const { createDekCache } = await import(dist('domains/vault/dek-cache.js'));
 const { createVault } = await import(dist('domains/vault/vault.service.js'));
 const { createVaultRepo } = await import(dist('domains/vault/vault.repo.js'));
+const { loadCatalog } = await import(dist('domains/catalog/catalog.js'));
 
 const kh = await startKeyholdForBench();
 const log = createLogger({ level: 'warn' });
 try {
   const db = createDb({ url: kh.appUrl, poolMax: 4, log });
   const ring = keyRing(parseMasterKeys(kh.masterKeys, 'bench'));
-  const services = createServices({ db, clock: () => new Date(), keys: { tenantKey: randomBytes(32), platformKey: randomBytes(32) }, ring });
+  const services = createServices({ db, clock: () => new Date(), keys: { tenantKey: randomBytes(32), platformKey: randomBytes(32) }, ring, catalog: loadCatalog() });
   const tenant = await services.tenants.create({ actor: { type: 'system', id: null } }, { slug: 'vault-bench', name: 'Vault bench' });
   const secret = 'sk_live_51Hbench0000000000000000000000000000000000';
   const ct = await db.withTenant(tenant.id, (tx) => services.vault.encrypt(tx, 'bench.secret', 'rec-1', secret));

@@ -14,6 +14,7 @@ import { createTokenSigner } from './domains/identity/tokens.js';
 import { createUsersService } from './domains/identity/users.service.js';
 import { createAdminAuthService } from './domains/platform-admins/admin-auth.service.js';
 import { createPlatformAdminsRepo } from './domains/platform-admins/platform-admins.repo.js';
+import type { Catalog } from './domains/catalog/catalog.js';
 import { createDekCache } from './domains/vault/dek-cache.js';
 import { createKeysService } from './domains/vault/keys.service.js';
 import type { KeyRing } from './domains/vault/kek.js';
@@ -22,7 +23,7 @@ import { createVault } from './domains/vault/vault.service.js';
 import { createTenantsRepo } from './domains/tenants/tenants.repo.js';
 import { createTenantsService } from './domains/tenants/tenants.service.js';
 
-export type ServiceDeps = { db: Db; clock: Clock; keys: JwtKeys; ring: KeyRing };
+export type ServiceDeps = { db: Db; clock: Clock; keys: JwtKeys; ring: KeyRing; catalog: Catalog };
 
 /** Services that need nothing but the database (CLI maintenance commands use only these). */
 export function createCoreServices({ db, clock }: Pick<ServiceDeps, 'db' | 'clock'>) {
@@ -32,7 +33,7 @@ export function createCoreServices({ db, clock }: Pick<ServiceDeps, 'db' | 'cloc
 }
 
 /** The composition root: the only place that wires services together. */
-export function createServices({ db, clock, keys, ring }: ServiceDeps) {
+export function createServices({ db, clock, keys, ring, catalog }: ServiceDeps) {
   const { audit, tenants } = createCoreServices({ db, clock });
   const vaultRepo = createVaultRepo(db.kysely);
   const dekCache = createDekCache();
@@ -62,7 +63,7 @@ export function createServices({ db, clock, keys, ring }: ServiceDeps) {
     vault,
     clock,
   });
-  return { audit, tenants, auth, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys };
+  return { audit, tenants, auth, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog };
 }
 
 export type Services = ReturnType<typeof createServices>;

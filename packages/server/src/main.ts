@@ -8,6 +8,7 @@ import { openDatabaseEndpoint } from './platform/db/database.js';
 import { migrate, readMigrations } from './platform/db/migrate.js';
 import { registerIdentityJobs } from './domains/identity/identity.jobs.js';
 import { registerTenantJobs } from './domains/tenants/tenants.jobs.js';
+import { loadCatalog } from './domains/catalog/catalog.js';
 import { loadKeyRing } from './domains/vault/kek.js';
 import { registerVaultJobs } from './domains/vault/vault.jobs.js';
 import { resolveJwtKeys } from './platform/dev-keys.js';
@@ -28,6 +29,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
   // Keys first: a missing production key must stop start before anything else happens.
   const keys = await resolveJwtKeys(config, log);
   const ring = await loadKeyRing(config, log);
+  const catalog = loadCatalog({ baseUrlOverrides: config.providerBaseUrls });
   const endpoint = await openDatabaseEndpoint(config.database, log);
   const dbReadyMs = Date.now() - startedAt.getTime();
   try {
@@ -37,7 +39,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
     throw err;
   }
   const db = createDb({ url: endpoint.appUrl, poolMax: config.database.poolMax, log });
-  const services = createServices({ db, clock: systemClock, keys, ring });
+  const services = createServices({ db, clock: systemClock, keys, ring, catalog });
   const legacy = (await services.mfa.encryptLegacySecrets()) + (await services.adminAuth.encryptLegacySecrets());
   if (legacy > 0) log.info({ secrets: legacy }, 'moved TOTP secrets stored before the vault under it');
   const expectedMigrations = (await readMigrations()).map((m) => m.name);

@@ -5,6 +5,7 @@ import type { Config } from '../platform/config.js';
 import { systemActor } from '../platform/context.js';
 import { createDb, openDatabaseEndpoint } from '../platform/db/database.js';
 import { migrate } from '../platform/db/migrate.js';
+import { loadCatalog } from '../domains/catalog/catalog.js';
 import { loadKeyRing } from '../domains/vault/kek.js';
 import { resolveJwtKeys } from '../platform/dev-keys.js';
 import type { Logger } from '../platform/logger.js';
@@ -20,7 +21,7 @@ export async function runAdminCreate(config: Config, log: Logger, opts: { email?
   const db = createDb({ url: endpoint.appUrl, poolMax: 2, log });
   try {
     await migrate({ adminUrl: endpoint.adminUrl, appPassword: endpoint.appPassword, log });
-    const services = createServices({ db, clock: systemClock, keys: await resolveJwtKeys(config, log), ring: await loadKeyRing(config, log) });
+    const services = createServices({ db, clock: systemClock, keys: await resolveJwtKeys(config, log), ring: await loadKeyRing(config, log), catalog: loadCatalog({ baseUrlOverrides: config.providerBaseUrls }) });
     const admin = await services.adminAuth.create({ tenantId: null, actor: systemActor }, { email: opts.email, role: opts.role as never, password });
     process.stdout.write(`Created platform admin ${admin.email} (${admin.role}), id ${admin.id}\n`);
     return 0;

@@ -4,19 +4,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { createServices } from '../deps.js';
 import { TOTP_PURPOSE } from '../domains/identity/mfa.service.js';
 import { keyRing, parseMasterKeys } from '../domains/vault/kek.js';
 import type { KeyStatus } from '../domains/vault/keys.service.js';
 import { registerVaultJobs } from '../domains/vault/vault.jobs.js';
-import { systemClock } from '../platform/clock.js';
 import { appRoleUrl } from '../platform/config.js';
 import { systemActor } from '../platform/context.js';
 import { createDb } from '../platform/db/database.js';
 import { migrate } from '../platform/db/migrate.js';
 import { startJobRunner } from '../platform/jobs.js';
 import { runCli } from '../test-support/cli.js';
-import { TEST_KEYS, scratchDatabase, silentLogger } from '../test-support/index.js';
+import { nodeServices, scratchDatabase, silentLogger } from '../test-support/index.js';
 
 // Rotation touches every scope of a database, so these commands run on a database of their own.
 let scratch: Awaited<ReturnType<typeof scratchDatabase>>;
@@ -40,7 +38,7 @@ afterAll(async () => {
 /** A tenant with `n` users whose TOTP secrets are vault records under the old master key. */
 async function seed(n: number) {
   const db = createDb({ url: env.KEYHOLD_APP_DATABASE_URL!, poolMax: 2, log: silentLogger() });
-  const services = createServices({ db, clock: systemClock, keys: TEST_KEYS, ring: keyRing(parseMasterKeys(oldKey, 'test')) });
+  const services = nodeServices(db, keyRing(parseMasterKeys(oldKey, 'test')));
   const tenant = await services.tenants.create({ actor: systemActor }, { slug: `keys-${randomBytes(3).toString('hex')}`, name: 'Keys' });
   await db.withTenant(tenant.id, async (tx) => {
     for (let i = 0; i < n; i++) {
@@ -88,7 +86,7 @@ describe('keyhold keys', () => {
     expect(early.output).toContain('v1 still used by 3 record(s)');
 
     const db = createDb({ url: e.KEYHOLD_APP_DATABASE_URL!, poolMax: 2, log: silentLogger() });
-    const services = createServices({ db, clock: systemClock, keys: TEST_KEYS, ring: keyRing(parseMasterKeys(`${newKey},${oldKey}`, 'test')) });
+    const services = nodeServices(db, keyRing(parseMasterKeys(`${newKey},${oldKey}`, 'test')));
     const jobs = await startJobRunner({ url: scratch.adminUrl, log: silentLogger() });
     try {
       await registerVaultJobs(jobs, services.vaultKeys);

@@ -1,4 +1,5 @@
 import { createServices } from '../deps.js';
+import { loadCatalog } from '../domains/catalog/catalog.js';
 import { loadKeyRing } from '../domains/vault/kek.js';
 import { queueReencrypt } from '../domains/vault/vault.jobs.js';
 import { systemClock } from '../platform/clock.js';
@@ -27,7 +28,7 @@ export async function runKeys(config: Config, log: Logger, cmd: KeysCommand): Pr
   const db = createDb({ url: endpoint.appUrl, poolMax: 4, log });
   const out = (line: string) => process.stdout.write(`${line}\n`);
   try {
-    const services = createServices({ db, clock: systemClock, keys: await resolveJwtKeys(config, log), ring: await loadKeyRing(config, log) });
+    const services = createServices({ db, clock: systemClock, keys: await resolveJwtKeys(config, log), ring: await loadKeyRing(config, log), catalog: loadCatalog({ baseUrlOverrides: config.providerBaseUrls }) });
     const keys = services.vaultKeys;
     const resolve = async (t: string): Promise<string | null> => {
       if (t === 'platform') return null;

@@ -51,6 +51,8 @@ export type Config = {
   database: DatabaseConfig;
   /** Signing keys for tenant and platform-admin tokens; generated in dev when absent (see dev-keys.ts). */
   jwt: { tenantKey?: Buffer; platformKey?: Buffer };
+  /** Provider base URL overrides by provider id, from KEYHOLD_PROVIDER_<ID>_BASE_URL. */
+  providerBaseUrls: Record<string, string>;
   /** Master keys (KEKs) for the vault; see domains/vault/kek.ts. */
   masterKeys?: string;
   masterKeyFile?: string;
@@ -90,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
   const e = parsed.data;
   const dataDir = path.resolve(cwd, e.KEYHOLD_DATA_DIR);
+  const providerBaseUrls = providerOverrides(env);
   return {
     env: e.NODE_ENV,
     host: e.KEYHOLD_HOST,
@@ -98,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     dataDir,
     trustProxy: e.KEYHOLD_TRUST_PROXY,
     database: databaseConfig(e, dataDir, cwd),
+    providerBaseUrls,
     ...(e.KEYHOLD_MASTER_KEYS ? { masterKeys: e.KEYHOLD_MASTER_KEYS } : {}),
     ...(e.KEYHOLD_MASTER_KEY_FILE ? { masterKeyFile: path.resolve(cwd, e.KEYHOLD_MASTER_KEY_FILE) } : {}),
     jwt: {
@@ -129,6 +133,20 @@ function databaseConfig(e: z.infer<typeof EnvSchema>, dataDir: string, cwd: stri
     appPassword: e.KEYHOLD_DB_APP_PASSWORD,
     poolMax,
   };
+}
+
+const PROVIDER_URL_VAR = /^KEYHOLD_PROVIDER_([A-Z0-9_]+)_BASE_URL$/;
+
+/** `KEYHOLD_PROVIDER_AMAZON_SP_API_BASE_URL=http://127.0.0.1:4010` → `{ 'amazon-sp-api': 'http://127.0.0.1:4010' }`. */
+function providerOverrides(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    const m = PROVIDER_URL_VAR.exec(name);
+    if (!m || !value) continue;
+    if (!/^https?:\/\/[^\s]+$/.test(value)) throw new ConfigError([`${name}: must be an http(s) URL (got ${JSON.stringify(value)})`]);
+    out[m[1]!.toLowerCase().replaceAll('_', '-')] = value;
+  }
+  return out;
 }
 
 export const APP_ROLE = 'keyhold_app';

@@ -7,7 +7,8 @@ import { type Db, createDb } from '../platform/db/database.js';
 import { createLogger } from '../platform/logger.js';
 import { createServices } from '../deps.js';
 import { systemActor } from '../platform/context.js';
-import { keyRing, parseMasterKeys } from '../domains/vault/kek.js';
+import { loadCatalog } from '../domains/catalog/catalog.js';
+import { type KeyRing, keyRing, parseMasterKeys } from '../domains/vault/kek.js';
 
 export { freePort } from './free-port.js';
 
@@ -56,8 +57,13 @@ export function testRing() {
   return keyRing(parseMasterKeys(inject('masterKeys'), 'test'));
 }
 
+/** Services as one server node configured with `ring` would have them (own DEK cache). */
+export function nodeServices(db: Db, ring: KeyRing, clock = systemClock) {
+  return createServices({ db, clock, keys: TEST_KEYS, ring, catalog: loadCatalog() });
+}
+
 export function testServices(db: Db, clock = systemClock) {
-  const services = createServices({ db, clock, keys: TEST_KEYS, ring: testRing() });
+  const services = nodeServices(db, testRing(), clock);
   const newTenant = (prefix?: string) =>
     services.tenants.create({ actor: systemActor }, { slug: uniqueSlug(prefix), name: 'Test tenant' });
   return { ...services, newTenant };

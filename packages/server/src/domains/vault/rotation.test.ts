@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { createServices } from '../../deps.js';
-import { systemClock } from '../../platform/clock.js';
-import { TEST_KEYS, adminClient, testDb, testServices } from '../../test-support/index.js';
+import { adminClient, nodeServices, testDb, testServices } from '../../test-support/index.js';
 import type { Tenant } from '../tenants/tenants.service.js';
 import { keyRing, parseMasterKeys } from './kek.js';
 import { TOTP_PURPOSE } from '../identity/mfa.service.js';
@@ -65,7 +63,7 @@ describe('online key rotation', () => {
     const newSpec = `test-2:${randomBytes(32).toString('base64')},${oldSpec}`;
     // Every node has the new master key first in its list before rotation starts (the
     // documented procedure); each node here has its own DEK cache, warmed before the rotation.
-    const node = () => createServices({ db, clock: systemClock, keys: TEST_KEYS, ring: keyRing(parseMasterKeys(newSpec, 'test')) });
+    const node = () => nodeServices(db, keyRing(parseMasterKeys(newSpec, 'test')));
     const after = node();
     const readers = [readLoop(node()), readLoop(node()), readLoop(after)];
     await new Promise((r) => setTimeout(r, 50));

@@ -1,0 +1,59 @@
+import { successEnvelope } from '@keyhold/contract';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ok } from '../../platform/http/envelope.js';
+import type { AuthHooks } from '../identity/identity.http.js';
+import { CATEGORIES, type Catalog } from './catalog.js';
+
+const FieldSchema = z.object({
+  name: z.string(),
+  label: z.string(),
+  secret: z.boolean(),
+  required: z.boolean(),
+  pattern: z.string().optional(),
+  example: z.string().optional(),
+  help: z.string().optional(),
+});
+
+/** What a UI or SDK needs to render a connect form; no credential and no OAuth client data. */
+export const ProviderSchema = z.object({
+  id: z.string(),
+  displayName: z.string(),
+  category: z.enum(CATEGORIES),
+  description: z.string().optional(),
+  docsUrl: z.string().optional(),
+  authMode: z.string(),
+  credentialFields: z.array(FieldSchema),
+  configFields: z.array(FieldSchema),
+  canTestConnection: z.boolean(),
+  rateLimits: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
+  webhooks: z.boolean(),
+});
+
+export function catalogRoutes(app: FastifyInstance, { catalog, hooks }: { catalog: Catalog; hooks: AuthHooks }) {
+  app.withTypeProvider<ZodTypeProvider>().get('/api/providers', {
+    schema: {
+      tags: ['providers'],
+      summary: 'The provider catalog: what each provider needs to connect',
+      response: { 200: successEnvelope(z.object({ categories: z.array(z.enum(CATEGORIES)), providers: z.array(ProviderSchema) })) },
+    },
+    preHandler: [hooks.authenticate],
+  }, async () => {
+    const field = (f: { name: string; label: string; secret: boolean; required?: boolean; pattern?: string; example?: string; help?: string }) => ({ ...f, required: f.required ?? true });
+    const providers = catalog.list().map((p) => ({
+      id: p.id,
+      displayName: p.displayName,
+      category: p.category,
+      ...(p.description ? { description: p.description } : {}),
+      ...(p.docsUrl ? { docsUrl: p.docsUrl } : {}),
+      authMode: p.authMode,
+      credentialFields: p.credentialFields.map(field),
+      configFields: (p.configFields ?? []).map(field),
+      canTestConnection: p.verify !== undefined,
+      ...(p.rateLimits ? { rateLimits: p.rateLimits } : {}),
+      webhooks: p.webhooks !== undefined,
+    }));
+    return ok({ categories: CATEGORIES.filter((c) => providers.some((p) => p.category === c)), providers });
+  });
+}
