@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Services } from './deps.js';
 import { apiKeysRoutes } from './domains/api-keys/api-keys.routes.js';
+import { connectionsRoutes } from './domains/connections/connections.routes.js';
 import { catalogRoutes } from './domains/catalog/catalog.routes.js';
 import { auditRoutes } from './domains/audit/audit.routes.js';
 import { authRoutes } from './domains/identity/auth.routes.js';
@@ -55,6 +56,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   apiKeysRoutes(app, { apiKeys: services.apiKeys, hooks });
   auditRoutes(app, { audit: services.audit, hooks });
   catalogRoutes(app, { catalog: services.catalog, hooks });
+  connectionsRoutes(app, { connections: services.connections, hooks });
   adminRoutes(app, { adminAuth: services.adminAuth, tenants: services.tenants, apiKeys: services.apiKeys });
   return app;
 }

@@ -15,6 +15,8 @@ import { createUsersService } from './domains/identity/users.service.js';
 import { createAdminAuthService } from './domains/platform-admins/admin-auth.service.js';
 import { createPlatformAdminsRepo } from './domains/platform-admins/platform-admins.repo.js';
 import type { Catalog } from './domains/catalog/catalog.js';
+import { createConnectionsRepo } from './domains/connections/connections.repo.js';
+import { createConnectionsService } from './domains/connections/connections.service.js';
 import { createDekCache } from './domains/vault/dek-cache.js';
 import { createKeysService } from './domains/vault/keys.service.js';
 import type { KeyRing } from './domains/vault/kek.js';
@@ -63,7 +65,8 @@ export function createServices({ db, clock, keys, ring, catalog }: ServiceDeps) 
     vault,
     clock,
   });
-  return { audit, tenants, auth, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog };
+  const connections = createConnectionsService({ repo: createConnectionsRepo(), tenancy: db, vault, catalog, audit, mfa, clock });
+  return { audit, tenants, auth, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, connections };
 }
 
 export type Services = ReturnType<typeof createServices>;

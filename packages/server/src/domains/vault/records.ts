@@ -4,7 +4,7 @@
  * a secret adds its column here.
  */
 export type VaultRecordLocation = {
-  table: 'users' | 'platform_admins';
+  table: 'users' | 'platform_admins' | 'connections';
   column: string;
   purpose: string;
   /** `tenant`: rows are tenant-scoped (RLS); `platform`: rows use the platform scope's keys. */
@@ -12,6 +12,7 @@ export type VaultRecordLocation = {
 };
 
 export const VAULT_RECORDS: readonly VaultRecordLocation[] = [
+  { table: 'connections', column: 'secrets', purpose: 'connection.secrets', scope: 'tenant' },
   { table: 'users', column: 'mfa_secret', purpose: 'user.mfa_secret', scope: 'tenant' },
   { table: 'users', column: 'mfa_pending_secret', purpose: 'user.mfa_pending_secret', scope: 'tenant' },
   { table: 'platform_admins', column: 'mfa_secret', purpose: 'platform_admin.mfa_secret', scope: 'platform' },

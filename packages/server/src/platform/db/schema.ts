@@ -17,6 +17,7 @@ export type Database = {
   platform_sessions: PlatformSessionsTable;
   platform_refresh_tokens: PlatformRefreshTokensTable;
   tenant_keys: TenantKeysTable;
+  connections: ConnectionsTable;
 };
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -198,4 +199,28 @@ export type TenantKeysTable = {
   state: ColumnType<'active' | 'retired', 'active' | 'retired' | undefined, 'active' | 'retired'>;
   created_at: DefaultTimestamp;
   retired_at: Timestamp | null;
+};
+
+export const CONNECTION_STATUSES = ['active', 'needs_reauth', 'degraded', 'disabled', 'error'] as const;
+export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
+
+export type ConnectionsTable = {
+  id: Generated<string>;
+  tenant_id: string;
+  provider: string;
+  label: ColumnType<string, string | undefined, string>;
+  auth_mode: string;
+  secrets: string;
+  config: JSONColumnType<Record<string, string>, string | undefined, string>;
+  routing_key: string | null;
+  status: ColumnType<ConnectionStatus, ConnectionStatus | undefined, ConnectionStatus>;
+  is_active: ColumnType<boolean, boolean | undefined, boolean>;
+  credential_version: ColumnType<number, number | undefined, number>;
+  token_expires_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+  last_verified_at: Timestamp | null;
+  last_synced_at: Timestamp | null;
+  created_by: string | null;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
 };

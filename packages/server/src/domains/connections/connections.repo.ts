@@ -1,0 +1,32 @@
+import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { ConnectionsTable } from '../../platform/db/schema.js';
+import type { TenantTx } from '../../platform/db/tenancy.js';
+
+export type ConnectionRow = Selectable<ConnectionsTable>;
+
+export function createConnectionsRepo() {
+  return {
+    insert: (tx: TenantTx, row: Insertable<ConnectionsTable>) => tx.insertInto('connections').values(row).returningAll().executeTakeFirstOrThrow(),
+    byId: (tx: TenantTx, id: string, opts: { lock?: boolean } = {}) => {
+      const q = tx.selectFrom('connections').selectAll().where('id', '=', id);
+      return (opts.lock ? q.forUpdate() : q).executeTakeFirst();
+    },
+    async page(tx: TenantTx, f: { provider?: string; isActive?: boolean; limit: number; offset: number }) {
+      let q = tx.selectFrom('connections');
+      if (f.provider) q = q.where('provider', '=', f.provider);
+      if (f.isActive !== undefined) q = q.where('is_active', '=', f.isActive);
+      const [rows, total] = await Promise.all([
+        q.selectAll().orderBy('created_at').orderBy('id').limit(f.limit).offset(f.offset).execute(),
+        q.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+      ]);
+      return { rows, total: Number(total.n) };
+    },
+    count: async (tx: TenantTx) => Number((await tx.selectFrom('connections').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n),
+    /** The tenant's connection quota, locked so concurrent creations cannot both take the last slot. */
+    maxConnectionsForUpdate: async (tx: TenantTx) => (await tx.selectFrom('tenants').select('max_connections').forUpdate().executeTakeFirstOrThrow()).max_connections,
+    update: (tx: TenantTx, id: string, set: Updateable<ConnectionsTable>) =>
+      tx.updateTable('connections').set({ ...set, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow(),
+    remove: (tx: TenantTx, id: string) => tx.deleteFrom('connections').where('id', '=', id).execute(),
+  };
+}
+export type ConnectionsRepo = ReturnType<typeof createConnectionsRepo>;

@@ -1,0 +1,100 @@
+import { PAGINATION_MAX_LIMIT, pagedEnvelope, successEnvelope } from '@keyhold/contract';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ok, page } from '../../platform/http/envelope.js';
+import { type AuthHooks, principalOf } from '../identity/identity.http.js';
+import type { ConnectionsService } from './connections.service.js';
+
+/** The masked shape: its fields are the guarantee that no secret can be serialized. */
+export const MaskedCredentialSchema = z.object({
+  id: z.string().uuid(),
+  service_name: z.string(),
+  label: z.string(),
+  api_key: z.string().describe('Masked: first 3 and last 4 characters'),
+  api_secret: z.literal('***').nullable(),
+  config: z.record(z.string(), z.string()).describe('Non-secret configuration'),
+  status: z.string(),
+  is_active: z.boolean(),
+  last_used: z.string().nullable(),
+  last_verified: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+const RevealedSchema = z.object({
+  id: z.string().uuid(),
+  service_name: z.string(),
+  label: z.string(),
+  api_key: z.string(),
+  api_secret: z.string().nullable(),
+  credentials: z.record(z.string(), z.string()),
+  config: z.record(z.string(), z.string()),
+  is_active: z.boolean(),
+});
+const CreateBody = z.object({
+  serviceName: z.string().min(1).max(100).describe('Provider id from GET /api/providers'),
+  apiKey: z.string().min(1).max(4096),
+  apiSecret: z.string().min(1).max(4096).optional(),
+  additionalConfig: z.record(z.string(), z.unknown()).optional().describe('Other credential and config fields, by their catalog names'),
+  isActive: z.boolean().optional(),
+  label: z.string().max(63).optional().describe("Several accounts at one provider: a label per account (default 'default')"),
+});
+const UpdateBody = CreateBody.omit({ serviceName: true, label: true }).partial();
+const IdParams = z.object({ id: z.string().uuid() });
+const ListQuery = z.object({
+  page: z.coerce.number().int().min(1).default(1),
+  limit: z.coerce.number().int().min(1).max(PAGINATION_MAX_LIMIT).default(20),
+  serviceName: z.string().max(100).optional(),
+  isActive: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+});
+
+export function connectionsRoutes(app: FastifyInstance, { connections, hooks }: { connections: ConnectionsService; hooks: AuthHooks }) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['api-credentials'];
+  const admins = [hooks.authenticate, hooks.requireRole('admin')];
+  const ownersWithMfa = [hooks.authenticate, hooks.requireRole('owner'), hooks.requireMfa()];
+
+  r.get('/api/api-credentials', {
+    schema: { tags, summary: "The organization's credentials, masked (owner, admin)", querystring: ListQuery, response: { 200: pagedEnvelope(MaskedCredentialSchema) } },
+    preHandler: admins,
+  }, async (req) => {
+    const { items, pagination } = await connections.list(principalOf(req), req.query);
+    return page(items, pagination);
+  });
+
+  r.post('/api/api-credentials', {
+    schema: { tags, summary: 'Connect an account by API key (owner, admin)', body: CreateBody, response: { 201: successEnvelope(MaskedCredentialSchema) } },
+    preHandler: admins,
+  }, async (req, reply) => reply.code(201).send(ok(await connections.create(principalOf(req), req.body), { message: 'API credentials created successfully' })));
+
+  r.get('/api/api-credentials/:id', {
+    schema: { tags, summary: 'One credential, masked (owner, admin)', params: IdParams, response: { 200: successEnvelope(MaskedCredentialSchema) } },
+    preHandler: admins,
+  }, async (req) => ok(await connections.get(principalOf(req), req.params.id)));
+
+  r.get('/api/api-credentials/:id/reveal', {
+    schema: {
+      tags,
+      summary: 'The plaintext credential (owner only, with X-MFA-Code); audited',
+      params: IdParams,
+      response: { 200: successEnvelope(RevealedSchema).extend({ warning: z.string() }) },
+    },
+    preHandler: ownersWithMfa,
+  }, async (req) => ({ ...ok(await connections.reveal(principalOf(req), req.params.id)), warning: 'These are sensitive credentials. Handle with care.' }));
+
+  r.put('/api/api-credentials/:id', {
+    schema: { tags, summary: 'Update; changing a secret is a rotation and needs X-MFA-Code (owner, admin)', params: IdParams, body: UpdateBody, response: { 200: successEnvelope(MaskedCredentialSchema) } },
+    preHandler: admins,
+  }, async (req) => {
+    const code = req.headers['x-mfa-code'];
+    return ok(await connections.update(principalOf(req), req.params.id, req.body, typeof code === 'string' ? { mfaCode: code } : {}));
+  });
+
+  r.delete('/api/api-credentials/:id', {
+    schema: { tags, summary: 'Delete a credential (owner only, with X-MFA-Code); audited', params: IdParams, response: { 200: successEnvelope(z.object({ deleted: z.literal(true) })) } },
+    preHandler: ownersWithMfa,
+  }, async (req) => {
+    await connections.remove(principalOf(req), req.params.id);
+    return ok({ deleted: true as const });
+  });
+}

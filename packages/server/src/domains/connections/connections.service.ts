@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto';
+import { type Pagination, paginate } from '@keyhold/contract';
+import { z } from 'zod';
+import type { Clock } from '../../platform/clock.js';
+import { mask } from '../../platform/crypto/secret.js';
+import { isUniqueViolation } from '../../platform/db/errors.js';
+import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
+import { AppError } from '../../platform/errors.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { Catalog, Provider } from '../catalog/catalog.js';
+import type { MfaService } from '../identity/mfa.service.js';
+import { type TenantPrincipal, assertRole } from '../identity/principal.js';
+import type { Vault } from '../vault/vault.service.js';
+import type { ConnectionRow, ConnectionsRepo } from './connections.repo.js';
+import { primaryField, secondaryField, splitInput } from './fields.js';
+
+export const SECRETS_PURPOSE = 'connection.secrets';
+
+const Label = z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/, 'letters, digits, space, . _ -; up to 63 characters');
+const Config = z.record(z.string(), z.unknown());
+export const CreateCredentialInput = z.object({
+  serviceName: z.string().trim().min(1).max(100),
+  apiKey: z.string().min(1).max(4096),
+  apiSecret: z.string().min(1).max(4096).optional(),
+  additionalConfig: Config.optional(),
+  isActive: z.boolean().default(true),
+  label: Label.default('default'),
+});
+export const UpdateCredentialInput = z
+  .object({ apiKey: z.string().min(1).max(4096).optional(), apiSecret: z.string().min(1).max(4096).optional(), additionalConfig: Config.optional(), isActive: z.boolean().optional() })
+  .refine((v) => Object.values(v).some((x) => x !== undefined), 'give at least one of apiKey, apiSecret, additionalConfig, isActive');
+
+/** What every response but reveal shows: secrets masked, never whole. */
+export type MaskedCredential = {
+  id: string;
+  service_name: string;
+  label: string;
+  api_key: string;
+  api_secret: '***' | null;
+  config: Record<string, string>;
+  status: string;
+  is_active: boolean;
+  last_used: string | null;
+  last_verified: string | null;
+  created_at: string;
+  updated_at: string;
+};
+
+export type ConnectionsDeps = {
+  repo: ConnectionsRepo;
+  tenancy: Tenancy;
+  vault: Pick<Vault, 'encrypt' | 'decrypt'>;
+  catalog: Pick<Catalog, 'get'>;
+  audit: Pick<AuditService, 'record'>;
+  mfa: Pick<MfaService, 'verifyStepUp'>;
+  clock: Clock;
+};
+
+const notFound = () => new AppError('NOT_FOUND', 404, 'Credential not found');
+
+export function createConnectionsService(deps: ConnectionsDeps) {
+  const { repo, tenancy, vault, audit } = deps;
+
+  const readSecrets = async (tx: TenantTx, row: ConnectionRow) =>
+    JSON.parse((await vault.decrypt(tx, SECRETS_PURPOSE, row.id, row.secrets)).reveal()) as Record<string, string>;
+
+  async function toMasked(tx: TenantTx, row: ConnectionRow): Promise<MaskedCredential> {
+    const provider = deps.catalog.get(row.provider);
+    const secrets = await readSecrets(tx, row);
+    const secondary = secondaryField(provider);
+    return {
+      id: row.id,
+      service_name: row.provider,
+      label: row.label,
+      api_key: mask(secrets[primaryField(provider).name] ?? ''),
+      api_secret: secondary && secrets[secondary.name] !== undefined ? ('***' as const) : null,
+      config: row.config,
+      status: row.status,
+      is_active: row.is_active,
+      last_used: row.last_used_at?.toISOString() ?? null,
+      last_verified: row.last_verified_at?.toISOString() ?? null,
+      created_at: row.created_at.toISOString(),
+      updated_at: row.updated_at.toISOString(),
+    };
+  }
+
+  const conflict = (provider: string, label: string) =>
+    new AppError('CONFLICT', 409, `Credentials for service '${provider}' already exist${label === 'default' ? '' : ` with label '${label}'`}`);
+
+  async function create(p: TenantPrincipal, input: z.input<typeof CreateCredentialInput>): Promise<MaskedCredential> {
+    assertRole(p, 'admin');
+    const data = CreateCredentialInput.parse(input);
+    const provider = deps.catalog.get(data.serviceName);
+    const { credentials, config } = splitInput(provider, data);
+    const id = randomUUID();
+    try {
+      return await tenancy.withTenant(p.tenantId, async (tx) => {
+        const max = await repo.maxConnectionsForUpdate(tx);
+        if ((await repo.count(tx)) >= max) throw new AppError('QUOTA_EXCEEDED', 409, `Your plan allows ${max} connections; remove one or upgrade to add more`);
+        const row = await repo.insert(tx, {
+          id,
+          tenant_id: p.tenantId,
+          provider: provider.id,
+          label: data.label,
+          auth_mode: provider.authMode,
+          secrets: await vault.encrypt(tx, SECRETS_PURPOSE, id, JSON.stringify(credentials)),
+          config: JSON.stringify(config),
+          is_active: data.isActive,
+          status: data.isActive ? 'active' : 'disabled',
+          created_by: p.actor.id,
+        });
+        await audit.record(p, { action: 'api_credentials.create', entity: { type: 'connection', id }, metadata: { serviceName: provider.id, label: data.label, fields: Object.keys(credentials) } }, tx);
+        return toMasked(tx, row);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err, 'connections_tenant_provider_label')) throw conflict(provider.id, data.label);
+      throw err;
+    }
+  }
+
+  async function list(p: TenantPrincipal, f: { page: number; limit: number; serviceName?: string; isActive?: boolean }): Promise<{ items: MaskedCredential[]; pagination: Pagination }> {
+    assertRole(p, 'admin');
+    return tenancy.withTenant(p.tenantId, async (tx) => {
+      const { rows, total } = await repo.page(tx, { limit: f.limit, offset: (f.page - 1) * f.limit, ...(f.serviceName ? { provider: f.serviceName } : {}), ...(f.isActive !== undefined ? { isActive: f.isActive } : {}) });
+      const items: MaskedCredential[] = [];
+      for (const row of rows) items.push(await toMasked(tx, row));
+      return { items, pagination: paginate(f.page, f.limit, total) };
+    });
+  }
+
+  async function get(p: TenantPrincipal, id: string): Promise<MaskedCredential> {
+    assertRole(p, 'admin');
+    return tenancy.withTenant(p.tenantId, async (tx) => {
+      const row = await repo.byId(tx, id);
+      if (!row) throw notFound();
+      return toMasked(tx, row);
+    });
+  }
+
+  /** Owner only, after step-up MFA (enforced by the route); audited. */
+  async function reveal(p: TenantPrincipal, id: string) {
+    assertRole(p, 'owner');
+    return tenancy.withTenant(p.tenantId, async (tx) => {
+      const row = await repo.byId(tx, id);
+      if (!row) throw notFound();
+      const provider = deps.catalog.get(row.provider);
+      const secrets = await readSecrets(tx, row);
+      const secondary = secondaryField(provider);
+      await audit.record(p, { action: 'api_credentials.reveal', entity: { type: 'connection', id }, metadata: { serviceName: row.provider, label: row.label } }, tx);
+      return {
+        id: row.id,
+        service_name: row.provider,
+        label: row.label,
+        api_key: secrets[primaryField(provider).name] ?? '',
+        api_secret: secondary ? (secrets[secondary.name] ?? null) : null,
+        credentials: secrets,
+        config: row.config,
+        is_active: row.is_active,
+      };
+    });
+  }
+
+  /** A change of any secret is a rotation: it needs a step-up code (`mfaCode`). */
+  async function update(p: TenantPrincipal, id: string, input: z.input<typeof UpdateCredentialInput>, opts: { mfaCode?: string } = {}): Promise<MaskedCredential> {
+    assertRole(p, 'admin');
+    const data = UpdateCredentialInput.parse(input);
+    const current = await tenancy.withTenant(p.tenantId, (tx) => repo.byId(tx, id));
+    if (!current) throw notFound();
+    const provider: Provider = deps.catalog.get(current.provider);
+    const { credentials, config } = splitInput(provider, data, { partial: true });
+    const rotates = Object.keys(credentials).length > 0;
+    if (rotates) await deps.mfa.verifyStepUp(p, opts.mfaCode);
+    return tenancy.withTenant(p.tenantId, async (tx) => {
+      const row = await repo.byId(tx, id, { lock: true });
+      if (!row) throw notFound();
+      const merged = rotates ? { ...(await readSecrets(tx, row)), ...credentials } : undefined;
+      const updated = await repo.update(tx, id, {
+        ...(merged ? { secrets: await vault.encrypt(tx, SECRETS_PURPOSE, id, JSON.stringify(merged)), credential_version: row.credential_version + 1 } : {}),
+        ...(Object.keys(config).length ? { config: JSON.stringify({ ...row.config, ...config }) } : {}),
+        ...(data.isActive !== undefined ? { is_active: data.isActive, status: data.isActive ? 'active' : 'disabled' } : {}),
+      });
+      await audit.record(p, {
+        action: rotates ? 'api_credentials.rotate' : 'api_credentials.update',
+        entity: { type: 'connection', id },
+        metadata: { serviceName: row.provider, label: row.label, changedFields: [...Object.keys(credentials), ...Object.keys(config), ...(data.isActive !== undefined ? ['isActive'] : [])] },
+      }, tx);
+      return toMasked(tx, updated);
+    });
+  }
+
+  /** Owner only, after step-up MFA (enforced by the route); audited. */
+  async function remove(p: TenantPrincipal, id: string): Promise<void> {
+    assertRole(p, 'owner');
+    await tenancy.withTenant(p.tenantId, async (tx) => {
+      const row = await repo.byId(tx, id, { lock: true });
+      if (!row) throw notFound();
+      await repo.remove(tx, id);
+      await audit.record(p, { action: 'api_credentials.delete', entity: { type: 'connection', id }, metadata: { serviceName: row.provider, label: row.label } }, tx);
+    });
+  }
+
+  return { create, list, get, reveal, update, remove };
+}
+export type ConnectionsService = ReturnType<typeof createConnectionsService>;
