@@ -105,7 +105,7 @@ export function createKeysService(deps: KeysDeps) {
       for (;;) {
         if (batches >= (opts.maxBatches ?? Number.POSITIVE_INFINITY)) return { reencrypted: done, finished: false };
         const n = await inScope(tenantId, (tx) => reencryptBatch(tx, loc, batch));
-        batches++;
+        if (n > 0) batches++; // an empty batch did no work and does not count
         done += n;
         if (n > 0) opts.progress?.(`${scopeName(tenantId)}: ${done} records re-encrypted`);
         if (n < batch) break;
