@@ -6,7 +6,10 @@ const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 export default defineConfig({
   resolve: {
     // Tests run the workspace packages from source; the build uses their dist/.
-    alias: { '@keyhold/contract': src('./packages/contract/src/index.ts') },
+    alias: {
+      '@keyhold/contract': src('./packages/contract/src/index.ts'),
+      '@keyhold/sandbox': src('./packages/sandbox/src/index.ts'),
+    },
   },
   test: {
     include: ['packages/*/src/**/*.test.ts'],

@@ -1,2 +1,2 @@
-// The sandbox package arrives with the proxy and sandbox issues; this shell keeps the workspace whole.
-export {};
+export { createSandbox, type Sandbox } from './server.js';
+export { unleashedSignature } from './unleashed.js';

@@ -1,10 +1,11 @@
 import { PAGINATION_MAX_LIMIT, pagedEnvelope, successEnvelope } from '@keyhold/contract';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ok, page } from '../../platform/http/envelope.js';
 import { type AuthHooks, principalOf } from '../identity/identity.http.js';
 import type { ConnectionsService } from './connections.service.js';
+import type { VerifyResult } from './verify.js';
 
 /** The masked shape: its fields are the guarantee that no secret can be serialized. */
 export const MaskedCredentialSchema = z.object({
@@ -48,6 +49,36 @@ const ListQuery = z.object({
   isActive: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });
 
+const TestResult = z.object({
+  success: z.literal(true),
+  message: z.string(),
+  data: z.object({ serviceName: z.string(), connectionStatus: z.literal('active'), testedAt: z.string() }),
+});
+const TestFailure = z.object({
+  success: z.literal(false),
+  message: z.string(),
+  error: z.string(),
+  code: z.enum(['CONNECTION_TEST_FAILED', 'INTEGRATION_UNAVAILABLE']),
+  data: z.object({ serviceName: z.string(), providerStatus: z.number().nullable(), testedAt: z.string() }),
+  requestId: z.string(),
+});
+
+/** The documented test-connection answers: 200 on success, 422 rejected, 502 unreachable. */
+function testReply(reply: FastifyReply, requestId: string, t: { serviceName: string; result: VerifyResult; testedAt: string }) {
+  if (t.result.ok) {
+    return reply.code(200).send({ success: true as const, message: 'Connection test successful', data: { serviceName: t.serviceName, connectionStatus: 'active' as const, testedAt: t.testedAt } });
+  }
+  const unreachable = t.result.reason === 'unreachable';
+  return reply.code(unreachable ? 502 : 422).send({
+    success: false as const,
+    message: unreachable ? `Could not reach ${t.serviceName}; try again later` : 'Invalid API credentials',
+    error: 'Connection test failed',
+    code: unreachable ? ('INTEGRATION_UNAVAILABLE' as const) : ('CONNECTION_TEST_FAILED' as const),
+    data: { serviceName: t.serviceName, providerStatus: t.result.status, testedAt: t.testedAt },
+    requestId,
+  });
+}
+
 export function connectionsRoutes(app: FastifyInstance, { connections, hooks }: { connections: ConnectionsService; hooks: AuthHooks }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['api-credentials'];
@@ -66,6 +97,21 @@ export function connectionsRoutes(app: FastifyInstance, { connections, hooks }: 
     schema: { tags, summary: 'Connect an account by API key (owner, admin)', body: CreateBody, response: { 201: successEnvelope(MaskedCredentialSchema) } },
     preHandler: admins,
   }, async (req, reply) => reply.code(201).send(ok(await connections.create(principalOf(req), req.body), { message: 'API credentials created successfully' })));
+
+  r.post('/api/api-credentials/test-connection', {
+    schema: {
+      tags,
+      summary: "Run the provider's verify request with these credentials, without saving (owner, admin)",
+      body: CreateBody.omit({ isActive: true, label: true }),
+      response: { 200: TestResult, 422: TestFailure, 502: TestFailure },
+    },
+    preHandler: admins,
+  }, async (req, reply) => testReply(reply, req.id, await connections.testConnection(principalOf(req), req.body)));
+
+  r.post('/api/api-credentials/:id/test', {
+    schema: { tags, summary: 'Test a saved credential; updates its status and last_verified (owner, admin)', params: IdParams, response: { 200: TestResult, 422: TestFailure, 502: TestFailure } },
+    preHandler: admins,
+  }, async (req, reply) => testReply(reply, req.id, await connections.testSaved(principalOf(req), req.params.id)));
 
   r.get('/api/api-credentials/:id', {
     schema: { tags, summary: 'One credential, masked (owner, admin)', params: IdParams, response: { 200: successEnvelope(MaskedCredentialSchema) } },

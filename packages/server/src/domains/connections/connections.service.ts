@@ -13,6 +13,7 @@ import { type TenantPrincipal, assertRole } from '../identity/principal.js';
 import type { Vault } from '../vault/vault.service.js';
 import type { ConnectionRow, ConnectionsRepo } from './connections.repo.js';
 import { primaryField, secondaryField, splitInput } from './fields.js';
+import { verifyCredentials } from './verify.js';
 
 export const SECRETS_PURPOSE = 'connection.secrets';
 
@@ -26,6 +27,7 @@ export const CreateCredentialInput = z.object({
   isActive: z.boolean().default(true),
   label: Label.default('default'),
 });
+export const TestConnectionInput = CreateCredentialInput.pick({ serviceName: true, apiKey: true, apiSecret: true, additionalConfig: true });
 export const UpdateCredentialInput = z
   .object({ apiKey: z.string().min(1).max(4096).optional(), apiSecret: z.string().min(1).max(4096).optional(), additionalConfig: Config.optional(), isActive: z.boolean().optional() })
   .refine((v) => Object.values(v).some((x) => x !== undefined), 'give at least one of apiKey, apiSecret, additionalConfig, isActive');
@@ -199,6 +201,36 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     });
   }
 
-  return { create, list, get, reveal, update, remove };
+  /** Runs the provider's verify request with unsaved credentials (nothing is stored). */
+  async function testConnection(p: TenantPrincipal, input: z.input<typeof TestConnectionInput>) {
+    assertRole(p, 'admin');
+    const data = TestConnectionInput.parse(input);
+    const provider = deps.catalog.get(data.serviceName);
+    const { credentials, config } = splitInput(provider, data);
+    const result = await verifyCredentials(provider, { ...config, ...credentials });
+    await audit.record(p, { action: 'api_credentials.test', metadata: { serviceName: provider.id, ok: result.ok, status: result.status } });
+    return { serviceName: provider.id, result, testedAt: deps.clock().toISOString() };
+  }
+
+  /** Tests a saved connection and records the outcome (status, last_verified). */
+  async function testSaved(p: TenantPrincipal, id: string) {
+    assertRole(p, 'admin');
+    const loaded = await tenancy.withTenant(p.tenantId, async (tx) => {
+      const row = await repo.byId(tx, id);
+      if (!row) throw notFound();
+      return { row, secrets: await readSecrets(tx, row) };
+    });
+    const provider = deps.catalog.get(loaded.row.provider);
+    // The provider call happens outside any transaction; the outcome is written after.
+    const result = await verifyCredentials(provider, { ...loaded.row.config, ...loaded.secrets });
+    const testedAt = deps.clock();
+    await tenancy.withTenant(p.tenantId, async (tx) => {
+      await repo.update(tx, id, result.ok ? { status: 'active', last_verified_at: testedAt } : { status: result.reason === 'unreachable' ? 'degraded' : 'error' });
+      await audit.record(p, { action: 'api_credentials.test', entity: { type: 'connection', id }, metadata: { serviceName: provider.id, ok: result.ok, status: result.status } }, tx);
+    });
+    return { serviceName: provider.id, result, testedAt: testedAt.toISOString() };
+  }
+
+  return { create, list, get, reveal, update, remove, testConnection, testSaved };
 }
 export type ConnectionsService = ReturnType<typeof createConnectionsService>;

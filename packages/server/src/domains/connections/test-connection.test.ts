@@ -1,0 +1,105 @@
+import { type Sandbox, createSandbox } from '@keyhold/sandbox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Account, bearer, signup } from '../../test-support/accounts.js';
+import { testApp } from '../../test-support/index.js';
+import { loadCatalog } from '../catalog/catalog.js';
+import { buildProviderRequest, unleashedSignature } from './provider-request.js';
+
+let sandbox: Sandbox;
+let t: Awaited<ReturnType<typeof testApp>>;
+let acct: Account;
+const API_KEY_MODES = new Set(['api_key', 'basic', 'hmac_unleashed']);
+/** Every API-key provider of the catalog (custom excluded: its base URL is the tenant's own). */
+const apiKeyProviders = loadCatalog().list().filter((p) => API_KEY_MODES.has(p.authMode));
+
+/** Valid-looking credentials per provider, by catalog field name; the sandbox is seeded with them. */
+function credentialsFor(id: string): { body: Record<string, unknown>; seed: Record<string, string> } {
+  const rnd = crypto.randomUUID().replaceAll('-', '');
+  switch (id) {
+    case 'stripe': return { body: { apiKey: `sk_test_${rnd}` }, seed: { apiKey: `sk_test_${rnd}` } };
+    case 'resend': return { body: { apiKey: `re_${rnd}` }, seed: { apiKey: `re_${rnd}` } };
+    case 'openai': return { body: { apiKey: `sk-proj-${rnd}` }, seed: { apiKey: `sk-proj-${rnd}` } };
+    case 'anthropic': return { body: { apiKey: `sk-ant-api03-${rnd}` }, seed: { apiKey: `sk-ant-api03-${rnd}` } };
+    case 'assemblyai': return { body: { apiKey: rnd }, seed: { apiKey: rnd } };
+    case 'mux': return { body: { apiKey: `tok-${rnd.slice(0, 8)}`, apiSecret: `sec-${rnd}` }, seed: { apiKey: `tok-${rnd.slice(0, 8)}`, apiSecret: `sec-${rnd}` } };
+    case 'wise': return { body: { apiKey: rnd, additionalConfig: { profileId: '12345678' } }, seed: { apiKey: rnd } };
+    case 'kustomer': return { body: { apiKey: rnd, additionalConfig: { orgSubdomain: 'acme' } }, seed: { apiKey: rnd } };
+    case 'capricorn': return { body: { apiKey: rnd, additionalConfig: { customerId: 'C-100' } }, seed: { apiKey: rnd, customerId: 'C-100' } };
+    case 'unleashed': {
+      const apiId = crypto.randomUUID();
+      return { body: { apiKey: `${rnd}==`, additionalConfig: { apiId } }, seed: { apiId, apiKey: `${rnd}==` } };
+    }
+    default: throw new Error(`no sandbox credentials for '${id}': add them here and a verify route to packages/sandbox`);
+  }
+}
+
+beforeAll(async () => {
+  sandbox = await createSandbox();
+  t = await testApp({ providerBaseUrls: Object.fromEntries(apiKeyProviders.map((p) => [p.id, sandbox.baseUrlFor(p.id)])) });
+  acct = await signup(t.app);
+});
+afterAll(async () => {
+  await t.close();
+  await sandbox.close();
+});
+
+const testConnection = (body: object) => t.app.inject({ method: 'POST', url: '/api/api-credentials/test-connection', headers: bearer(acct.accessToken), payload: body });
+
+describe('test-connection for every API-key provider of the catalog', () => {
+  it('covers every API-key provider with a sandbox counterpart', () => {
+    expect(apiKeyProviders.map((p) => p.id).sort()).toEqual(sandbox.providers().sort());
+  });
+
+  for (const provider of apiKeyProviders) {
+    it(`${provider.id}: valid credentials pass, invalid ones fail, nothing is saved`, async () => {
+      const { body, seed } = credentialsFor(provider.id);
+      sandbox.seed(provider.id, seed);
+      const good = await testConnection({ serviceName: provider.id, ...body });
+      expect(good.statusCode, good.body).toBe(200);
+      expect(good.json()).toMatchObject({ success: true, message: 'Connection test successful', data: { serviceName: provider.id, connectionStatus: 'active' } });
+      const key = String(body.apiKey);
+      const wrong = { ...body, apiKey: `${key.slice(0, -4)}${key.endsWith('ffff') ? 'eeee' : 'ffff'}` };
+      const bad = await testConnection({ serviceName: provider.id, ...wrong });
+      expect(bad.statusCode, bad.body).toBe(422);
+      expect(bad.json()).toMatchObject({ success: false, message: 'Invalid API credentials', error: 'Connection test failed', code: 'CONNECTION_TEST_FAILED' });
+      expect(bad.body).not.toContain(String(wrong.apiKey));
+    });
+  }
+
+  it('an unreachable or failing provider is 502 INTEGRATION_UNAVAILABLE, not a credential error', async () => {
+    const { body, seed } = credentialsFor('stripe');
+    sandbox.seed('stripe', seed);
+    sandbox.fail('stripe', { status: 503, times: 1 });
+    const down = await testConnection({ serviceName: 'stripe', ...body });
+    expect(down.statusCode).toBe(502);
+    expect(down.json()).toMatchObject({ code: 'INTEGRATION_UNAVAILABLE', data: { providerStatus: 503 } });
+    expect((await testConnection({ serviceName: 'stripe', ...body })).statusCode).toBe(200); // healed after one failure
+    const nowhere = await testApp({ providerBaseUrls: { stripe: 'http://127.0.0.1:9' } });
+    const other = await signup(nowhere.app);
+    const res = await nowhere.app.inject({ method: 'POST', url: '/api/api-credentials/test-connection', headers: bearer(other.accessToken), payload: { serviceName: 'stripe', ...body } });
+    await nowhere.close();
+    expect(res.statusCode).toBe(502);
+    expect(res.json().code).toBe('INTEGRATION_UNAVAILABLE');
+  });
+
+  it('a saved credential test updates status and last_verified', async () => {
+    const { body, seed } = credentialsFor('openai');
+    sandbox.seed('openai', seed);
+    const { id } = (await t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(acct.accessToken), payload: { serviceName: 'openai', ...body } })).json().data;
+    const res = await t.app.inject({ method: 'POST', url: `/api/api-credentials/${id}/test`, headers: bearer(acct.accessToken) });
+    expect(res.statusCode, res.body).toBe(200);
+    const after = (await t.app.inject({ method: 'GET', url: `/api/api-credentials/${id}`, headers: bearer(acct.accessToken) })).json().data;
+    expect(after.last_verified).not.toBeNull();
+    expect(after.status).toBe('active');
+  });
+});
+
+describe('Unleashed request signing', () => {
+  it('matches a known vector and signs the query string of each request', () => {
+    expect(unleashedSignature('KeyholdTestApiKey==', 'customerCode=ACME&pageSize=200')).toBe('fvh1WjxoteJlvrGxA3iDPqBEhcpXlUvUNA0phsFci+0=');
+    expect(unleashedSignature('KeyholdTestApiKey==', '')).toBe('DeiopYfEHzTbNH8tisnJXUKhwTrO2ZMdMyI+ogwB7FA=');
+    const unleashed = loadCatalog().get('unleashed');
+    const req = buildProviderRequest(unleashed, { apiId: 'id-1', apiKey: 'KeyholdTestApiKey==' }, '/Customers?customerCode=ACME&pageSize=200');
+    expect(req.headers).toMatchObject({ 'api-auth-id': 'id-1', 'api-auth-signature': 'fvh1WjxoteJlvrGxA3iDPqBEhcpXlUvUNA0phsFci+0=', 'client-type': 'keyhold/integration', accept: 'application/json' });
+  });
+});

@@ -1,0 +1,31 @@
+import { request } from 'undici';
+import type { Provider } from '../catalog/catalog.js';
+import { buildProviderRequest } from './provider-request.js';
+
+export type VerifyResult = { ok: boolean; status: number | null; reason?: 'rejected' | 'unreachable' | 'no_verify_request' };
+
+/** Provider trouble (5xx, rate limit) says nothing about the credentials. */
+const providerTrouble = (status: number) => status >= 500 || status === 429;
+
+/**
+ * Runs the catalog's verify request with these credentials. Never throws for a provider answer;
+ * the response body is discarded (it may echo what was sent).
+ */
+export async function verifyCredentials(provider: Provider, values: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<VerifyResult> {
+  if (!provider.verify) return { ok: false, status: null, reason: 'no_verify_request' };
+  const { url, headers } = buildProviderRequest(provider, values, provider.verify.path);
+  try {
+    const res = await request(url, {
+      method: provider.verify.method,
+      headers: { accept: 'application/json', ...headers },
+      headersTimeout: opts.timeoutMs ?? 10_000,
+      bodyTimeout: opts.timeoutMs ?? 10_000,
+    });
+    await res.body.dump();
+    const ok = (provider.verify.expectStatus ?? [200]).includes(res.statusCode);
+    if (ok) return { ok, status: res.statusCode };
+    return { ok, status: res.statusCode, reason: providerTrouble(res.statusCode) ? 'unreachable' : 'rejected' };
+  } catch {
+    return { ok: false, status: null, reason: 'unreachable' };
+  }
+}
