@@ -129,11 +129,18 @@ export function connectionsRoutes(app: FastifyInstance, { connections, hooks }: 
   }, async (req) => ({ ...ok(await connections.reveal(principalOf(req), req.params.id)), warning: 'These are sensitive credentials. Handle with care.' }));
 
   r.put('/api/api-credentials/:id', {
-    schema: { tags, summary: 'Update; changing a secret is a rotation and needs X-MFA-Code (owner, admin)', params: IdParams, body: UpdateBody, response: { 200: successEnvelope(MaskedCredentialSchema) } },
+    schema: {
+      tags,
+      summary: 'Update; changing a secret is a rotation: X-MFA-Code, and the new secret is verified first unless ?verify=false (owner, admin)',
+      params: IdParams,
+      querystring: z.object({ verify: z.enum(['true', 'false']).default('true') }),
+      body: UpdateBody,
+      response: { 200: successEnvelope(MaskedCredentialSchema) },
+    },
     preHandler: admins,
   }, async (req) => {
     const code = req.headers['x-mfa-code'];
-    return ok(await connections.update(principalOf(req), req.params.id, req.body, typeof code === 'string' ? { mfaCode: code } : {}));
+    return ok(await connections.update(principalOf(req), req.params.id, req.body, { verify: req.query.verify === 'true', ...(typeof code === 'string' ? { mfaCode: code } : {}) }));
   });
 
   r.delete('/api/api-credentials/:id', {

@@ -162,24 +162,48 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     });
   }
 
-  /** A change of any secret is a rotation: it needs a step-up code (`mfaCode`). */
-  async function update(p: TenantPrincipal, id: string, input: z.input<typeof UpdateCredentialInput>, opts: { mfaCode?: string } = {}): Promise<MaskedCredential> {
+  /**
+   * A change of any secret is a rotation: it needs a step-up code (`mfaCode`), and the new
+   * credentials are verified with the provider first (unless `verify: false`). The old ones stay
+   * in place until the new ones pass, so the connection is never left broken.
+   */
+  async function update(
+    p: TenantPrincipal,
+    id: string,
+    input: z.input<typeof UpdateCredentialInput>,
+    opts: { mfaCode?: string; verify?: boolean } = {},
+  ): Promise<MaskedCredential> {
     assertRole(p, 'admin');
     const data = UpdateCredentialInput.parse(input);
-    const current = await tenancy.withTenant(p.tenantId, (tx) => repo.byId(tx, id));
+    const current = await tenancy.withTenant(p.tenantId, async (tx) => {
+      const row = await repo.byId(tx, id);
+      return row && { row, secrets: await readSecrets(tx, row) };
+    });
     if (!current) throw notFound();
-    const provider: Provider = deps.catalog.get(current.provider);
+    const provider: Provider = deps.catalog.get(current.row.provider);
     const { credentials, config } = splitInput(provider, data, { partial: true });
     const rotates = Object.keys(credentials).length > 0;
     if (rotates) await deps.mfa.verifyStepUp(p, opts.mfaCode);
+    const merged = { ...current.secrets, ...credentials };
+    const mergedConfig = { ...current.row.config, ...config };
+    if (rotates && provider.verify && opts.verify !== false) {
+      const result = await verifyCredentials(provider, { ...mergedConfig, ...merged });
+      if (!result.ok) {
+        throw new AppError(result.reason === 'unreachable' ? 'INTEGRATION_UNAVAILABLE' : 'CONNECTION_TEST_FAILED', result.reason === 'unreachable' ? 502 : 422,
+          `${provider.displayName} did not accept the new credentials; the current ones stay in use`);
+      }
+    }
     return tenancy.withTenant(p.tenantId, async (tx) => {
       const row = await repo.byId(tx, id, { lock: true });
       if (!row) throw notFound();
-      const merged = rotates ? { ...(await readSecrets(tx, row)), ...credentials } : undefined;
+      if (row.credential_version !== current.row.credential_version) {
+        throw new AppError('CONFLICT', 409, 'This credential changed while you were updating it; reload and try again');
+      }
       const updated = await repo.update(tx, id, {
-        ...(merged ? { secrets: await vault.encrypt(tx, SECRETS_PURPOSE, id, JSON.stringify(merged)), credential_version: row.credential_version + 1 } : {}),
-        ...(Object.keys(config).length ? { config: JSON.stringify({ ...row.config, ...config }) } : {}),
-        ...(data.isActive !== undefined ? { is_active: data.isActive, status: data.isActive ? 'active' : 'disabled' } : {}),
+        ...(rotates ? { secrets: await vault.encrypt(tx, SECRETS_PURPOSE, id, JSON.stringify(merged)), credential_version: row.credential_version + 1 } : {}),
+        ...(rotates && provider.verify && opts.verify !== false ? { last_verified_at: deps.clock(), status: 'active' as const } : {}),
+        ...(Object.keys(config).length ? { config: JSON.stringify(mergedConfig) } : {}),
+        ...(data.isActive !== undefined ? { is_active: data.isActive, status: data.isActive ? ('active' as const) : ('disabled' as const) } : {}),
       });
       await audit.record(p, {
         action: rotates ? 'api_credentials.rotate' : 'api_credentials.update',

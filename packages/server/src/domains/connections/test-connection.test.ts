@@ -1,6 +1,6 @@
 import { type Sandbox, createSandbox } from '@keyhold/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, bearer, signup } from '../../test-support/accounts.js';
+import { type Account, bearer, signup, totpAt } from '../../test-support/accounts.js';
 import { testApp } from '../../test-support/index.js';
 import { loadCatalog } from '../catalog/catalog.js';
 import { buildProviderRequest, unleashedSignature } from './provider-request.js';
@@ -91,6 +91,34 @@ describe('test-connection for every API-key provider of the catalog', () => {
     const after = (await t.app.inject({ method: 'GET', url: `/api/api-credentials/${id}`, headers: bearer(acct.accessToken) })).json().data;
     expect(after.last_verified).not.toBeNull();
     expect(after.status).toBe('active');
+  });
+});
+
+describe('rotation verifies the new secret first', () => {
+  it('keeps the old secret when the provider rejects the new one, and switches when it accepts', async () => {
+    const owner = await signup(t.app);
+    const { secret } = (await t.app.inject({ method: 'POST', url: '/api/auth/mfa/setup', headers: bearer(owner.accessToken) })).json().data;
+    await t.app.inject({ method: 'POST', url: '/api/auth/mfa/enable', headers: bearer(owner.accessToken), payload: { code: await totpAt(secret, t.clock()) } });
+    const nextCode = async () => {
+      t.clock.advance(30_000);
+      return totpAt(secret, t.clock());
+    };
+    const old = credentialsFor('resend');
+    sandbox.seed('resend', old.seed);
+    const { id } = (await t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(owner.accessToken), payload: { serviceName: 'resend', ...old.body } })).json().data;
+    const put = async (apiKey: string) =>
+      t.app.inject({ method: 'PUT', url: `/api/api-credentials/${id}`, headers: { ...bearer(owner.accessToken), 'x-mfa-code': await nextCode() }, payload: { apiKey } });
+    const rejected = await put('re_not_seeded_anywhere');
+    expect(rejected.statusCode).toBe(422);
+    expect(rejected.json()).toMatchObject({ code: 'CONNECTION_TEST_FAILED', error: 'Resend did not accept the new credentials; the current ones stay in use' });
+    const reveal = async () => (await t.app.inject({ method: 'GET', url: `/api/api-credentials/${id}/reveal`, headers: { ...bearer(owner.accessToken), 'x-mfa-code': await nextCode() } })).json().data.api_key;
+    expect(await reveal()).toBe(old.body.apiKey);
+    const fresh = credentialsFor('resend');
+    sandbox.seed('resend', fresh.seed);
+    const accepted = await put(String(fresh.body.apiKey));
+    expect(accepted.statusCode, accepted.body).toBe(200);
+    expect(accepted.json().data.last_verified).not.toBeNull();
+    expect(await reveal()).toBe(fresh.body.apiKey);
   });
 });
 
