@@ -55,6 +55,18 @@ export function createAuditRepo(db: Kysely<Database>) {
         .execute();
     },
 
+    /** Whether this actor already has an entry for this action and entity since `since`. */
+    recentExists: async (tx: ScopedTx, f: { action: string; entityId: string; actorId: string | null; since: Date }) =>
+      (await tx
+        .selectFrom('audit_logs')
+        .select('id')
+        .where('action', '=', f.action)
+        .where('entity_id', '=', f.entityId)
+        .where((eb) => (f.actorId === null ? eb('actor_id', 'is', null) : eb('actor_id', '=', f.actorId)))
+        .where('created_at', '>', f.since)
+        .limit(1)
+        .executeTakeFirst()) !== undefined,
+
     /** Newest first, for people reading the log. */
     async page(tx: ScopedTx, opts: { limit: number; offset: number; action?: string }) {
       let q = tx.selectFrom('audit_logs');

@@ -89,6 +89,16 @@ export function createAuditService(deps: AuditDeps) {
     return { id: entry.id, seq: entry.seq };
   }
 
+  /**
+   * Records an entry unless the same actor already has one for this action and entity within
+   * `windowMs` — for high-volume machine reads, which are audited hourly, not per call.
+   */
+  async function recordAtMostEvery(windowMs: number, ctx: PrincipalCtx, input: AuditEntryInput & { entity: { type: string; id: string } }, tx: ScopedTx) {
+    const since = new Date(deps.clock().getTime() - windowMs);
+    if (await deps.repo.recentExists(tx, { action: input.action, entityId: input.entity.id, actorId: ctx.actor.id, since })) return;
+    await record(ctx, input, tx);
+  }
+
   /** Recomputes one chain from its first entry and reports the first broken link. */
   async function verifyChain(tenantId: string | null): Promise<ChainReport> {
     const run = (fn: (tx: ScopedTx) => Promise<ChainReport>) =>
@@ -169,7 +179,7 @@ export function createAuditService(deps: AuditDeps) {
     };
   }
 
-  return { record, verify, list };
+  return { record, recordAtMostEvery, verify, list };
 }
 
 export type AuditService = ReturnType<typeof createAuditService>;

@@ -26,6 +26,13 @@ export function createConnectionsRepo() {
     maxConnectionsForUpdate: async (tx: TenantTx) => (await tx.selectFrom('tenants').select('max_connections').forUpdate().executeTakeFirstOrThrow()).max_connections,
     update: (tx: TenantTx, id: string, set: Updateable<ConnectionsTable>) =>
       tx.updateTable('connections').set({ ...set, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow(),
+    byProviderLabel: (tx: TenantTx, provider: string, label: string) =>
+      tx.selectFrom('connections').selectAll().where('provider', '=', provider).where('label', '=', label).executeTakeFirst(),
+    /** Records use at most once a minute, so a busy integration does not write on every read. */
+    touchLastUsed: (tx: TenantTx, id: string, at: Date) =>
+      tx.updateTable('connections').set({ last_used_at: at }).where('id', '=', id)
+        .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', new Date(at.getTime() - 60_000))]))
+        .execute(),
     remove: (tx: TenantTx, id: string) => tx.deleteFrom('connections').where('id', '=', id).execute(),
   };
 }

@@ -113,6 +113,27 @@ export function connectionsRoutes(app: FastifyInstance, { connections, hooks }: 
     preHandler: admins,
   }, async (req, reply) => testReply(reply, req.id, await connections.testSaved(principalOf(req), req.params.id)));
 
+  r.get('/api/connections/:provider/credentials', {
+    schema: {
+      tags: ['connections'],
+      summary: "Plaintext credentials of one connection, for business code (API key with 'credentials:read')",
+      params: z.object({ provider: z.string().max(100) }),
+      querystring: z.object({ label: z.string().max(63).default('default') }),
+      response: {
+        200: successEnvelope(z.object({
+          id: z.string().uuid(),
+          provider: z.string(),
+          label: z.string(),
+          credentials: z.record(z.string(), z.string()),
+          config: z.record(z.string(), z.string()),
+          credentialVersion: z.number().int().describe('Changes whenever the secret rotates; cache clients per version'),
+          status: z.string(),
+        })),
+      },
+    },
+    preHandler: [hooks.authenticate],
+  }, async (req) => ok(await connections.readForMachine(principalOf(req), req.params.provider, req.query.label)));
+
   r.get('/api/api-credentials/:id', {
     schema: { tags, summary: 'One credential, masked (owner, admin)', params: IdParams, response: { 200: successEnvelope(MaskedCredentialSchema) } },
     preHandler: admins,

@@ -9,7 +9,7 @@ import { AppError } from '../../platform/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { Catalog, Provider } from '../catalog/catalog.js';
 import type { MfaService } from '../identity/mfa.service.js';
-import { type TenantPrincipal, assertRole } from '../identity/principal.js';
+import { type TenantPrincipal, assertRole, assertScope } from '../identity/principal.js';
 import type { Vault } from '../vault/vault.service.js';
 import type { ConnectionRow, ConnectionsRepo } from './connections.repo.js';
 import { primaryField, secondaryField, splitInput } from './fields.js';
@@ -53,7 +53,7 @@ export type ConnectionsDeps = {
   tenancy: Tenancy;
   vault: Pick<Vault, 'encrypt' | 'decrypt'>;
   catalog: Pick<Catalog, 'get'>;
-  audit: Pick<AuditService, 'record'>;
+  audit: Pick<AuditService, 'record' | 'recordAtMostEvery'>;
   mfa: Pick<MfaService, 'verifyStepUp'>;
   clock: Clock;
 };
@@ -255,6 +255,30 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     return { serviceName: provider.id, result, testedAt: testedAt.toISOString() };
   }
 
-  return { create, list, get, reveal, update, remove, testConnection, testSaved };
+  /**
+   * Machine access for business code (the SDK): an API key with `credentials:read` gets the
+   * plaintext credentials and config of one connection. Audited once per key and connection per
+   * hour; `last_used` written at most once a minute.
+   */
+  async function readForMachine(p: TenantPrincipal, providerId: string, label = 'default') {
+    if (!p.scopes) throw new AppError('FORBIDDEN', 403, "Use an API key with the 'credentials:read' scope; people use reveal");
+    assertScope(p, 'credentials:read');
+    const provider = deps.catalog.get(providerId);
+    return tenancy.withTenant(p.tenantId, async (tx) => {
+      const row = await repo.byProviderLabel(tx, provider.id, label);
+      if (!row) {
+        throw new AppError('NOT_FOUND', 404, `No ${provider.displayName} connection${label === 'default' ? '' : ` labelled '${label}'`} for this organization`, {
+          actions: [{ label: `Connect ${provider.displayName}`, url: `/admin/integrations?connect=${provider.id}` }],
+        });
+      }
+      if (!row.is_active) throw new AppError('INTEGRATION_UNAVAILABLE', 503, `The ${provider.displayName} connection is disabled`);
+      const credentials = await readSecrets(tx, row);
+      await repo.touchLastUsed(tx, row.id, deps.clock());
+      await audit.recordAtMostEvery(3_600_000, p, { action: 'api_credentials.machine_read', entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label } }, tx);
+      return { id: row.id, provider: provider.id, label: row.label, credentials, config: row.config, credentialVersion: row.credential_version, status: row.status };
+    });
+  }
+
+  return { create, list, get, reveal, update, remove, testConnection, testSaved, readForMachine };
 }
 export type ConnectionsService = ReturnType<typeof createConnectionsService>;
