@@ -73,6 +73,13 @@ export const VERIFY_ROUTES: Record<string, { method: string; path: string; check
       ? { status: 200, body: { customerId: header(req, 'x-customer-id') } }
       : { status: 401, body: { message: 'Unauthorized' } },
   },
+  // A tenant-defined API (Keyhold's `custom` provider), keyed by the header name the test chose.
+  custom: {
+    method: 'GET', path: '/v1/me',
+    check: (req, _u, keys) => keys.some((k) => k.apiKey !== undefined && header(req, k.headerName ?? 'authorization') === `${k.prefix ?? ''}${k.apiKey}`)
+      ? { status: 200, body: { ok: true } }
+      : { status: 401, body: { error: 'unauthorized' } },
+  },
   unleashed: {
     method: 'GET', path: '/Currencies',
     check: (req, url, keys) => {

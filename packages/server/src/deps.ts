@@ -25,7 +25,7 @@ import { createVault } from './domains/vault/vault.service.js';
 import { createTenantsRepo } from './domains/tenants/tenants.repo.js';
 import { createTenantsService } from './domains/tenants/tenants.service.js';
 
-export type ServiceDeps = { db: Db; clock: Clock; keys: JwtKeys; ring: KeyRing; catalog: Catalog };
+export type ServiceDeps = { db: Db; clock: Clock; keys: JwtKeys; ring: KeyRing; catalog: Catalog; allowPrivateProviderUrls?: boolean };
 
 /** Services that need nothing but the database (CLI maintenance commands use only these). */
 export function createCoreServices({ db, clock }: Pick<ServiceDeps, 'db' | 'clock'>) {
@@ -35,7 +35,7 @@ export function createCoreServices({ db, clock }: Pick<ServiceDeps, 'db' | 'cloc
 }
 
 /** The composition root: the only place that wires services together. */
-export function createServices({ db, clock, keys, ring, catalog }: ServiceDeps) {
+export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false }: ServiceDeps) {
   const { audit, tenants } = createCoreServices({ db, clock });
   const vaultRepo = createVaultRepo(db.kysely);
   const dekCache = createDekCache();
@@ -65,7 +65,7 @@ export function createServices({ db, clock, keys, ring, catalog }: ServiceDeps) 
     vault,
     clock,
   });
-  const connections = createConnectionsService({ repo: createConnectionsRepo(), tenancy: db, vault, catalog, audit, mfa, clock });
+  const connections = createConnectionsService({ repo: createConnectionsRepo(), tenancy: db, vault, catalog, audit, mfa, clock, allowPrivateUrls: allowPrivateProviderUrls });
   return { audit, tenants, auth, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, connections };
 }
 

@@ -32,6 +32,10 @@ const EnvSchema = z.object({
   KEYHOLD_ADMIN_JWT_SECRET: base64Key.optional(),
   KEYHOLD_MASTER_KEYS: z.string().min(1).optional(),
   KEYHOLD_MASTER_KEY_FILE: z.string().min(1).optional(),
+  KEYHOLD_ALLOW_PRIVATE_PROVIDER_URLS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   KEYHOLD_TRUST_PROXY: z
     .enum(['true', 'false'])
     .default('false')
@@ -48,6 +52,8 @@ export type Config = {
   logLevel: z.infer<typeof EnvSchema>['KEYHOLD_LOG_LEVEL'];
   dataDir: string;
   trustProxy: boolean;
+  /** Let custom providers use private/loopback URLs (local development only). */
+  allowPrivateProviderUrls: boolean;
   database: DatabaseConfig;
   /** Signing keys for tenant and platform-admin tokens; generated in dev when absent (see dev-keys.ts). */
   jwt: { tenantKey?: Buffer; platformKey?: Buffer };
@@ -100,6 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logLevel: e.KEYHOLD_LOG_LEVEL,
     dataDir,
     trustProxy: e.KEYHOLD_TRUST_PROXY,
+    allowPrivateProviderUrls: e.KEYHOLD_ALLOW_PRIVATE_PROVIDER_URLS,
     database: databaseConfig(e, dataDir, cwd),
     providerBaseUrls,
     ...(e.KEYHOLD_MASTER_KEYS ? { masterKeys: e.KEYHOLD_MASTER_KEYS } : {}),

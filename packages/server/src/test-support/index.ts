@@ -58,12 +58,14 @@ export function testRing() {
 }
 
 /** Services as one server node configured with `ring` would have them (own DEK cache). */
-export function nodeServices(db: Db, ring: KeyRing, clock = systemClock, providerBaseUrls: Record<string, string> = {}) {
-  return createServices({ db, clock, keys: TEST_KEYS, ring, catalog: loadCatalog({ baseUrlOverrides: providerBaseUrls }) });
+export type TestOptions = { providerBaseUrls?: Record<string, string>; allowPrivateProviderUrls?: boolean };
+
+export function nodeServices(db: Db, ring: KeyRing, clock = systemClock, opts: TestOptions = {}) {
+  return createServices({ db, clock, keys: TEST_KEYS, ring, catalog: loadCatalog({ baseUrlOverrides: opts.providerBaseUrls ?? {} }), allowPrivateProviderUrls: opts.allowPrivateProviderUrls ?? false });
 }
 
-export function testServices(db: Db, clock = systemClock, providerBaseUrls: Record<string, string> = {}) {
-  const services = nodeServices(db, testRing(), clock, providerBaseUrls);
+export function testServices(db: Db, clock = systemClock, opts: TestOptions = {}) {
+  const services = nodeServices(db, testRing(), clock, opts);
   const newTenant = (prefix?: string) =>
     services.tenants.create({ actor: systemActor }, { slug: uniqueSlug(prefix), name: 'Test tenant' });
   return { ...services, newTenant };
@@ -102,11 +104,11 @@ export function movableClock(start = Date.now()) {
 }
 
 /** The whole HTTP app over the test database, with services on a movable clock and captured logs. */
-export async function testApp(opts: { providerBaseUrls?: Record<string, string> } = {}) {
+export async function testApp(opts: TestOptions = {}) {
   const { buildApp } = await import('../app.js');
   const db = testDb();
   const clock = movableClock();
-  const services = testServices(db, clock, opts.providerBaseUrls);
+  const services = testServices(db, clock, opts);
   const logs = captureLogger('debug');
   const app = await buildApp({ logger: logs.log, trustProxy: false, version: 'test', startedAt: new Date(), expectedMigrations: [], db, services });
   return {

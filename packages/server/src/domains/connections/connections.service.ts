@@ -14,6 +14,7 @@ import type { Vault } from '../vault/vault.service.js';
 import type { ConnectionRow, ConnectionsRepo } from './connections.repo.js';
 import { primaryField, secondaryField, splitInput } from './fields.js';
 import { verifyCredentials } from './verify.js';
+import { assertPublicHttpsUrl } from '../../platform/http/ssrf.js';
 
 export const SECRETS_PURPOSE = 'connection.secrets';
 
@@ -56,12 +57,20 @@ export type ConnectionsDeps = {
   audit: Pick<AuditService, 'record' | 'recordAtMostEvery'>;
   mfa: Pick<MfaService, 'verifyStepUp'>;
   clock: Clock;
+  /** Operator setting: custom providers may use private/loopback URLs (local development). */
+  allowPrivateUrls?: boolean;
 };
 
 const notFound = () => new AppError('NOT_FOUND', 404, 'Credential not found');
 
 export function createConnectionsService(deps: ConnectionsDeps) {
   const { repo, tenancy, vault, audit } = deps;
+  const guard = (url: string, field = 'additionalConfig.baseUrl') => assertPublicHttpsUrl(url, { field, allowPrivate: deps.allowPrivateUrls ?? false });
+  /** A custom provider's base URL is the tenant's: checked when saved and before every call. */
+  const checkCustom = async (provider: Provider, config: Record<string, string>) => {
+    if (provider.authMode === 'custom' && config.baseUrl !== undefined) await guard(config.baseUrl);
+  };
+  const verifyOpts = (provider: Provider) => (provider.authMode === 'custom' ? { guardUrl: (u: string) => guard(u, 'baseUrl') } : {});
 
   const readSecrets = async (tx: TenantTx, row: ConnectionRow) =>
     JSON.parse((await vault.decrypt(tx, SECRETS_PURPOSE, row.id, row.secrets)).reveal()) as Record<string, string>;
@@ -94,6 +103,7 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     const data = CreateCredentialInput.parse(input);
     const provider = deps.catalog.get(data.serviceName);
     const { credentials, config } = splitInput(provider, data);
+    await checkCustom(provider, config);
     const id = randomUUID();
     try {
       return await tenancy.withTenant(p.tenantId, async (tx) => {
@@ -182,12 +192,13 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     if (!current) throw notFound();
     const provider: Provider = deps.catalog.get(current.row.provider);
     const { credentials, config } = splitInput(provider, data, { partial: true });
+    await checkCustom(provider, config);
     const rotates = Object.keys(credentials).length > 0;
     if (rotates) await deps.mfa.verifyStepUp(p, opts.mfaCode);
     const merged = { ...current.secrets, ...credentials };
     const mergedConfig = { ...current.row.config, ...config };
     if (rotates && provider.verify && opts.verify !== false) {
-      const result = await verifyCredentials(provider, { ...mergedConfig, ...merged });
+      const result = await verifyCredentials(provider, { ...mergedConfig, ...merged }, verifyOpts(provider));
       if (!result.ok) {
         throw new AppError(result.reason === 'unreachable' ? 'INTEGRATION_UNAVAILABLE' : 'CONNECTION_TEST_FAILED', result.reason === 'unreachable' ? 502 : 422,
           `${provider.displayName} did not accept the new credentials; the current ones stay in use`);
@@ -231,7 +242,8 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     const data = TestConnectionInput.parse(input);
     const provider = deps.catalog.get(data.serviceName);
     const { credentials, config } = splitInput(provider, data);
-    const result = await verifyCredentials(provider, { ...config, ...credentials });
+    await checkCustom(provider, config);
+    const result = await verifyCredentials(provider, { ...config, ...credentials }, verifyOpts(provider));
     await audit.record(p, { action: 'api_credentials.test', metadata: { serviceName: provider.id, ok: result.ok, status: result.status } });
     return { serviceName: provider.id, result, testedAt: deps.clock().toISOString() };
   }
@@ -246,7 +258,7 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     });
     const provider = deps.catalog.get(loaded.row.provider);
     // The provider call happens outside any transaction; the outcome is written after.
-    const result = await verifyCredentials(provider, { ...loaded.row.config, ...loaded.secrets });
+    const result = await verifyCredentials(provider, { ...loaded.row.config, ...loaded.secrets }, verifyOpts(provider));
     const testedAt = deps.clock();
     await tenancy.withTenant(p.tenantId, async (tx) => {
       await repo.update(tx, id, result.ok ? { status: 'active', last_verified_at: testedAt } : { status: result.reason === 'unreachable' ? 'degraded' : 'error' });

@@ -20,6 +20,11 @@ export function unleashedSignature(apiKey: string, query: string): string {
  * from the catalog entry (header templates, HTTP Basic, or the Unleashed per-request HMAC).
  */
 export function buildProviderRequest(provider: Provider, values: Record<string, string>, path: string): { url: string; headers: Record<string, string> } {
+  if (provider.authMode === 'custom') {
+    // The tenant defined this API: base URL, header name and value template come from its config.
+    const url = new URL(`${(values.baseUrl ?? '').replace(/\/+$/, '')}${path}`);
+    return { url: url.toString(), headers: { [(values.headerName ?? 'authorization').toLowerCase()]: fillTemplate(values.headerTemplate ?? '{{apiKey}}', { apiKey: values.apiKey ?? '' }) } };
+  }
   const base = fillTemplate(provider.baseUrl, values).replace(/\/+$/, '');
   const url = new URL(`${base}${fillTemplate(path, values)}`);
   const headers: Record<string, string> = {};

@@ -47,7 +47,7 @@ const testConnection = (body: object) => t.app.inject({ method: 'POST', url: '/a
 
 describe('test-connection for every API-key provider of the catalog', () => {
   it('covers every API-key provider with a sandbox counterpart', () => {
-    expect(apiKeyProviders.map((p) => p.id).sort()).toEqual(sandbox.providers().sort());
+    expect([...apiKeyProviders.map((p) => p.id), 'custom'].sort()).toEqual(sandbox.providers().sort());
   });
 
   for (const provider of apiKeyProviders) {
@@ -91,6 +91,33 @@ describe('test-connection for every API-key provider of the catalog', () => {
     const after = (await t.app.inject({ method: 'GET', url: `/api/api-credentials/${id}`, headers: bearer(acct.accessToken) })).json().data;
     expect(after.last_verified).not.toBeNull();
     expect(after.status).toBe('active');
+  });
+});
+
+describe('custom providers', () => {
+  it('refuse non-https, loopback, private and metadata base URLs', async () => {
+    for (const baseUrl of ['http://127.0.0.1', 'https://169.254.169.254', 'https://10.0.0.1', 'https://[::1]', 'https://localhost']) {
+      const res = await t.app.inject({
+        method: 'POST', url: '/api/api-credentials', headers: bearer(acct.accessToken),
+        payload: { serviceName: 'custom', apiKey: 'k', label: `c${Math.random().toString(36).slice(2, 8)}`, additionalConfig: { baseUrl, headerName: 'X-Key', headerTemplate: '{{apiKey}}' } },
+      });
+      expect(res.statusCode, baseUrl).toBe(400);
+      expect(res.json().error).toMatch(/^additionalConfig\.baseUrl: (must use https|must be a public address)/);
+    }
+  });
+
+  it('call the tenant-defined API with its header template (private URLs allowed by the operator)', async () => {
+    const local = await testApp({ allowPrivateProviderUrls: true });
+    try {
+      const owner = await signup(local.app);
+      sandbox.seed('custom', { apiKey: 'custom-secret-1', headerName: 'x-custom-key', prefix: 'Token ' });
+      const body = (apiKey: string) => ({ serviceName: 'custom', apiKey, additionalConfig: { baseUrl: sandbox.baseUrlFor('custom'), headerName: 'X-Custom-Key', headerTemplate: 'Token {{apiKey}}', verifyPath: '/v1/me' } });
+      const test = (apiKey: string) => local.app.inject({ method: 'POST', url: '/api/api-credentials/test-connection', headers: bearer(owner.accessToken), payload: body(apiKey) });
+      expect((await test('custom-secret-1')).statusCode).toBe(200);
+      expect((await test('custom-secret-2')).statusCode).toBe(422);
+    } finally {
+      await local.close();
+    }
   });
 });
 

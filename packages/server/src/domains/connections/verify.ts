@@ -11,18 +11,24 @@ const providerTrouble = (status: number) => status >= 500 || status === 429;
  * Runs the catalog's verify request with these credentials. Never throws for a provider answer;
  * the response body is discarded (it may echo what was sent).
  */
-export async function verifyCredentials(provider: Provider, values: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<VerifyResult> {
-  if (!provider.verify) return { ok: false, status: null, reason: 'no_verify_request' };
-  const { url, headers } = buildProviderRequest(provider, values, provider.verify.path);
+export async function verifyCredentials(
+  provider: Provider,
+  values: Record<string, string>,
+  opts: { timeoutMs?: number; guardUrl?: (url: string) => Promise<unknown> } = {},
+): Promise<VerifyResult> {
+  const verify = provider.authMode === 'custom' ? { method: 'GET' as const, path: values.verifyPath ?? '/', expectStatus: [200] } : provider.verify;
+  if (!verify) return { ok: false, status: null, reason: 'no_verify_request' };
+  const { url, headers } = buildProviderRequest(provider, values, verify.path);
+  await opts.guardUrl?.(url);
   try {
     const res = await request(url, {
-      method: provider.verify.method,
+      method: verify.method,
       headers: { accept: 'application/json', ...headers },
       headersTimeout: opts.timeoutMs ?? 10_000,
       bodyTimeout: opts.timeoutMs ?? 10_000,
     });
     await res.body.dump();
-    const ok = (provider.verify.expectStatus ?? [200]).includes(res.statusCode);
+    const ok = (verify.expectStatus ?? [200]).includes(res.statusCode);
     if (ok) return { ok, status: res.statusCode };
     return { ok, status: res.statusCode, reason: providerTrouble(res.statusCode) ? 'unreachable' : 'rejected' };
   } catch {
