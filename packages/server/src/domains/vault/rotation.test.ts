@@ -1,19 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { adminClient, nodeServices, testDb, testServices } from '../../test-support/index.js';
+import pg from 'pg';
+import { appRoleUrl } from '../../platform/config.js';
+import { type Db, createDb } from '../../platform/db/database.js';
+import { migrate } from '../../platform/db/migrate.js';
+import { nodeServices, scratchDatabase, silentLogger, testServices } from '../../test-support/index.js';
 import type { Tenant } from '../tenants/tenants.service.js';
 import { keyRing, parseMasterKeys } from './kek.js';
 import { TOTP_PURPOSE } from '../identity/mfa.service.js';
 import type { Vault } from './vault.service.js';
 
-const db = testDb();
+// Master-key rotation rewraps every scope of a database, so this test has a database of its own
+// (on the shared one it would rewrap other test files' keys mid-run).
+let scratch: Awaited<ReturnType<typeof scratchDatabase>>;
+let db: Db;
 let tenant: Tenant;
 const N = 40;
 const userIds: string[] = [];
 
 /** Plants N users whose TOTP secret is a vault record, the thing rotation must carry along. */
 beforeAll(async () => {
+  scratch = await scratchDatabase();
+  await migrate({ adminUrl: scratch.adminUrl, log: silentLogger() });
+  db = createDb({ url: appRoleUrl(scratch.adminUrl, inject('appPassword')), poolMax: 6, log: silentLogger() });
   const services = testServices(db);
   tenant = await services.newTenant('rotate');
   await db.withTenant(tenant.id, async (tx) => {
@@ -26,7 +36,10 @@ beforeAll(async () => {
     }
   });
 });
-afterAll(() => db.close());
+afterAll(async () => {
+  await db.close();
+  await scratch.drop();
+});
 
 /** Reads every record in a loop until stopped; returns how many reads ran and any failure. */
 function readLoop(services: { vault: Pick<Vault, 'decrypt'> }) {
@@ -50,7 +63,8 @@ function readLoop(services: { vault: Pick<Vault, 'decrypt'> }) {
 }
 
 async function versionsInUse() {
-  const c = await adminClient();
+  const c = new pg.Client({ connectionString: scratch.adminUrl });
+  await c.connect();
   const { rows } = await c.query(`select split_part(mfa_secret, '.', 2)::int as v, count(*)::int as n from users where tenant_id = $1 and mfa_secret is not null group by 1 order by 1`, [tenant.id]);
   const keys = await c.query('select version, kek_id, state from tenant_keys where tenant_id = $1 order by version', [tenant.id]);
   await c.end();
