@@ -9,6 +9,7 @@ export default defineConfig({
     alias: {
       '@keyhold/contract': src('./packages/contract/src/index.ts'),
       '@keyhold/sandbox': src('./packages/sandbox/src/index.ts'),
+      '@keyhold/sdk': src('./packages/sdk/src/index.ts'),
     },
   },
   test: {

@@ -1,2 +1,83 @@
-// The sdk package arrives with the proxy and sandbox issues; this shell keeps the workspace whole.
-export {};
+/**
+ * Keyhold's TypeScript client for business code: read a tenant's credentials for a provider
+ * with an API key, without ever handling another tenant's.
+ *
+ * @example
+ * ```ts
+ * import { Keyhold } from '@keyhold/sdk';
+ * const keyhold = new Keyhold({ baseUrl: 'http://127.0.0.1:3000', apiKey: process.env.KEYHOLD_API_KEY! });
+ * const stripe = await keyhold.credentials('stripe');              // the key's own tenant
+ * const eu = await keyhold.credentials('stripe', { label: 'eu' }); // one of several accounts
+ * // A platform key acts for the tenant it names:
+ * const theirs = await keyhold.credentials('xero', { tenant: 'acme' });
+ * ```
+ */
+export type KeyholdOptions = {
+  /** Where Keyhold runs, e.g. `https://keyhold.internal`. */
+  baseUrl: string;
+  /** A tenant API key (`kh_…`) with the `credentials:read` scope, or a platform key. */
+  apiKey: string;
+  /** Defaults to the global fetch (Node 20+). */
+  fetch?: typeof fetch;
+};
+
+export type ConnectionCredentials = {
+  id: string;
+  provider: string;
+  label: string;
+  /** Plaintext credential fields by their catalog names (e.g. `apiKey`, `accessToken`). */
+  credentials: Record<string, string>;
+  /** Non-secret configuration (e.g. `storeDomain`, `realmId`). */
+  config: Record<string, string>;
+  /** Changes when the secret rotates: cache clients per (tenant, connection, version). */
+  credentialVersion: number;
+  status: string;
+};
+
+/** A Keyhold error with its stable code (`NOT_FOUND`, `FORBIDDEN`, `TENANT_SUSPENDED`…). */
+export class KeyholdError extends Error {
+  override name = 'KeyholdError';
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+    readonly requestId?: string,
+    readonly actions?: Array<{ label: string; url: string }>,
+  ) {
+    super(message);
+  }
+}
+
+/** The tenant has no such connection yet: show the `actions` (e.g. "Connect Stripe"). */
+export class IntegrationNotConfigured extends KeyholdError {
+  override name = 'IntegrationNotConfigured';
+}
+
+export class Keyhold {
+  readonly #baseUrl: string;
+  readonly #apiKey: string;
+  readonly #fetch: typeof fetch;
+
+  constructor(opts: KeyholdOptions) {
+    if (!opts.apiKey.startsWith('kh_')) throw new TypeError('apiKey must be a Keyhold API key (kh_…)');
+    this.#baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.#apiKey = opts.apiKey;
+    this.#fetch = opts.fetch ?? fetch;
+  }
+
+  /** The credentials of the tenant's connection to `provider` (`label` picks among several). */
+  async credentials(provider: string, opts: { label?: string; tenant?: string } = {}): Promise<ConnectionCredentials> {
+    const query = opts.label ? `?label=${encodeURIComponent(opts.label)}` : '';
+    return this.#get<ConnectionCredentials>(`/api/connections/${encodeURIComponent(provider)}/credentials${query}`, opts.tenant);
+  }
+
+  async #get<T>(path: string, tenant?: string): Promise<T> {
+    const res = await this.#fetch(`${this.#baseUrl}${path}`, {
+      headers: { authorization: `Bearer ${this.#apiKey}`, accept: 'application/json', ...(tenant ? { 'x-keyhold-tenant': tenant } : {}) },
+    });
+    const body = (await res.json().catch(() => ({}))) as { success?: boolean; data?: T; code?: string; error?: string; requestId?: string; actions?: Array<{ label: string; url: string }> };
+    if (res.ok && body.success) return body.data as T;
+    const Err = res.status === 404 && body.code === 'NOT_FOUND' ? IntegrationNotConfigured : KeyholdError;
+    throw new Err(body.code ?? 'HTTP_ERROR', res.status, body.error ?? `Keyhold answered ${res.status}`, body.requestId, body.actions);
+  }
+}
