@@ -77,9 +77,10 @@ export function createAdminAuthService(deps: AdminAuthDeps) {
     return { ...(await issue(admin.id, admin.role, session.id)), admin: view(admin) };
   }
 
-  async function issue(adminId: string, role: PlatformRole, sessionId: string): Promise<TokenPair> {
+  /** `tx`: the rotation's transaction, so the old token dies only together with the new one's birth. */
+  async function issue(adminId: string, role: PlatformRole, sessionId: string, tx?: Parameters<PlatformAdminsRepo['markRotated']>[0]): Promise<TokenPair> {
     const refresh = newOpaqueToken('khr_');
-    await repo.insertRefreshToken({ session_id: sessionId, token_hash: refresh.hash, expires_at: new Date(clock().getTime() + REFRESH_TTL_MS) });
+    await repo.insertRefreshToken({ session_id: sessionId, token_hash: refresh.hash, expires_at: new Date(clock().getTime() + REFRESH_TTL_MS) }, tx);
     const accessToken = await deps.signer.signAccess({ sub: adminId, role, sid: sessionId });
     return { accessToken, refreshToken: refresh.token, tokenType: 'Bearer', expiresIn: ACCESS_TTL_SECONDS };
   }
@@ -118,7 +119,7 @@ export function createAdminAuthService(deps: AdminAuthDeps) {
   async function refresh(meta: RequestMeta, token: string | undefined): Promise<TokenPair> {
     if (!token?.startsWith('khr_') || token.length > 200) throw new AppError('TOKEN_INVALID', 401, 'The refresh token is not valid');
     const now = clock();
-    type Outcome = { kind: 'ok'; sessionId: string; admin: PlatformAdminRow } | { kind: 'invalid' } | { kind: 'reused' };
+    type Outcome = { kind: 'ok'; tokens: TokenPair } | { kind: 'invalid' } | { kind: 'reused' };
     const outcome = await repo.transaction(async (tx): Promise<Outcome> => {
       const row = await repo.refreshTokenForUpdate(tx, sha256(token));
       if (!row) return { kind: 'invalid' };
@@ -130,14 +131,14 @@ export function createAdminAuthService(deps: AdminAuthDeps) {
       const admin = await repo.byId(row.admin_id);
       if (!admin?.is_active) return { kind: 'invalid' };
       await repo.markRotated(tx, row.id, now);
-      return { kind: 'ok', sessionId: row.session_id, admin };
+      return { kind: 'ok', tokens: await issue(admin.id, admin.role, row.session_id, tx) };
     });
     if (outcome.kind === 'reused') {
       await audit.record({ ...meta, tenantId: null, actor: { type: 'system', id: null } }, { action: 'platform_admin.refresh_token_reuse' });
       throw new AppError('TOKEN_INVALID', 401, 'This refresh token was already used; the session has been ended for safety. Sign in again.');
     }
     if (outcome.kind === 'invalid') throw new AppError('TOKEN_INVALID', 401, 'This session has ended; sign in again');
-    return issue(outcome.admin.id, outcome.admin.role, outcome.sessionId);
+    return outcome.tokens;
   }
 
   async function authenticate(token: string, meta: RequestMeta): Promise<AdminPrincipal> {

@@ -23,7 +23,8 @@ export function createPlatformAdminsRepo(db: Kysely<Database>) {
         .execute(),
     insertSession: (row: { admin_id: string; ip: string | null; user_agent: string | null; expires_at: Date }) =>
       db.insertInto('platform_sessions').values(row).returning('id').executeTakeFirstOrThrow(),
-    insertRefreshToken: (row: { session_id: string; token_hash: string; expires_at: Date }) => db.insertInto('platform_refresh_tokens').values(row).execute(),
+    insertRefreshToken: (row: { session_id: string; token_hash: string; expires_at: Date }, tx: Kysely<Database> = db) =>
+      tx.insertInto('platform_refresh_tokens').values(row).execute(),
 
     /** Locks the token row: one refresh at a time per token, so a replay is always seen as one. */
     refreshTokenForUpdate: (tx: Kysely<Database>, hash: string) =>
