@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
-import { createServices } from './deps.js';
+import { type Services, createServices } from './deps.js';
 import { systemClock } from './platform/clock.js';
 import type { Config } from './platform/config.js';
 import { createDb } from './platform/db/database.js';
@@ -19,6 +19,7 @@ import { VERSION } from './version.js';
 export type RunningKeyhold = {
   app: FastifyInstance;
   url: string;
+  services: Services;
   /** Stops accepting requests, drains, ends the pool, then stops the embedded Postgres. */
   stop(): Promise<void>;
 };
@@ -73,6 +74,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
   return {
     app,
     url,
+    services,
     async stop() {
       await app.close();
       await endpoint.stop();

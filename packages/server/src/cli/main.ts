@@ -6,6 +6,7 @@ import { createLogger } from '../platform/logger.js';
 import { runAdminCreate } from './admin-create.js';
 import { runAuditVerify } from './audit-verify.js';
 import { generateKey } from './generate-key.js';
+import { runDemo } from './demo.js';
 import { runKeys } from './keys.js';
 import { runMigrate } from './migrate.js';
 import { runStart } from './start.js';
@@ -14,6 +15,7 @@ const USAGE = `Usage: keyhold <command> [options]
 
 Commands:
   start                       Start the server (embedded Postgres unless DATABASE_URL is set)
+  demo                        Start with the provider sandbox and a demo tenant (offline try-out)
   migrate                     Apply pending database migrations and exit
   generate-key                Print a new random 32-byte key, base64
   audit verify [--tenant T]   Recompute audit hash chains (all, or one tenant by id or slug)
@@ -55,10 +57,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig();
   // `start` logs to stdout like any server; one-shot commands keep stdout for their output.
-  const log = createLogger({ level: config.logLevel, ...(command === 'start' ? {} : { destination: pino.destination(2) }) });
+  const log = createLogger({ level: config.logLevel, ...(command === 'start' || command === 'demo' ? {} : { destination: pino.destination(2) }) });
   switch (command) {
     case 'start':
       return runStart(config, log);
+    case 'demo':
+      return runDemo(config, log);
     case 'migrate':
       return runMigrate(config, log);
     case 'audit':

@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { createSandbox } from '@keyhold/sandbox';
+import type { Config } from '../platform/config.js';
+import type { Logger } from '../platform/logger.js';
+import { runStart } from './start.js';
+
+const DEMO_SLUG = 'demo';
+const DEMO_EMAIL = 'owner@demo.keyhold.test';
+
+/**
+ * `npm run demo`: Keyhold on its own embedded Postgres (`<data dir>/demo`), with the provider
+ * sandbox in-process and every provider's base URL pointed at it, plus a demo tenant. Offline.
+ */
+export async function runDemo(config: Config, log: Logger): Promise<number> {
+  const sandbox = await createSandbox();
+  const providerBaseUrls = Object.fromEntries(sandbox.providers().map((id) => [id, sandbox.baseUrlFor(id)]));
+  const demoConfig: Config = {
+    ...config,
+    dataDir: path.join(config.dataDir, 'demo'),
+    database: config.database.mode === 'embedded' ? { ...config.database, pgDataDir: path.join(config.dataDir, 'demo', 'pg'), pgPort: config.database.pgPort + 1 } : config.database,
+    providerBaseUrls: { ...providerBaseUrls, ...config.providerBaseUrls },
+    allowPrivateProviderUrls: true,
+  };
+  const stripeKey = `sk_test_demo${randomBytes(12).toString('hex')}`;
+  sandbox.seed('stripe', { apiKey: stripeKey });
+  sandbox.seed('openai', { apiKey: 'sk-demo-openai' });
+  return runStart(demoConfig, log, {
+    async afterStart({ services, url }) {
+      const lines = [`Keyhold demo running on ${url} (providers played by the sandbox at ${sandbox.url})`];
+      if (await services.tenants.idBySlug(DEMO_SLUG)) {
+        lines.push(`Demo tenant '${DEMO_SLUG}' exists (owner ${DEMO_EMAIL}; password as printed at its creation).`);
+      } else {
+        const password = `demo-${randomBytes(9).toString('base64url')}`;
+        await services.auth.signup({ requestId: 'demo', ip: '127.0.0.1' }, { organizationName: 'Demo Company', slug: DEMO_SLUG, email: DEMO_EMAIL, password });
+        lines.push(`Created demo tenant '${DEMO_SLUG}': owner ${DEMO_EMAIL} / ${password}  (shown once)`);
+      }
+      lines.push(`Sandbox Stripe key valid for this run: ${stripeKey}`, 'Walkthrough: see "Try it offline" in README.md.');
+      process.stdout.write(`\n${lines.join('\n')}\n\n`);
+    },
+    afterStop: () => sandbox.close(),
+  });
+}
