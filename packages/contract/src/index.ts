@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './envelope.js';
 export * from './health.js';
 export * from './identity.js';
+export * from './providers.js';

@@ -16,7 +16,21 @@ const same = (a: string, b: string) => a.length === b.length && timingSafeEqual(
  * Each provider's verify endpoint, auth scheme and error replies as the provider documents them.
  * `keys` holds the credentials seeded by a test for that provider.
  */
-export const VERIFY_ROUTES: Record<string, { method: string; path: string; check(req: IncomingMessage, url: URL, keys: Array<Record<string, string>>): Reply }> = {
+export type VerifyRoute = {
+  method: string;
+  /** A fixed path, or a pattern whose first group the check receives (e.g. a Shopify store domain). */
+  path: string | RegExp;
+  check(req: IncomingMessage, url: URL, keys: Array<Record<string, string>>, match?: string): Reply;
+};
+
+export const VERIFY_ROUTES: Record<string, VerifyRoute> = {
+  // Shopify serves each store at its own domain; the sandbox takes it as the first path segment.
+  shopify: {
+    method: 'GET', path: /^\/([a-zA-Z0-9][a-zA-Z0-9-_]*\.myshopify\.com)\/admin\/api\/\d{4}-\d{2}\/shop\.json$/,
+    check: (req, _u, keys, store) => keys.some((k) => k.accessToken === header(req, 'x-shopify-access-token') && k.storeDomain === store)
+      ? { status: 200, body: { shop: { myshopify_domain: store, name: 'Sandbox store' } }, headers: { 'x-shopify-shop-api-call-limit': '1/40' } }
+      : { status: 401, body: { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' } },
+  },
   stripe: {
     method: 'GET', path: '/v1/balance',
     check: (req, _u, keys) => keys.some((k) => k.apiKey === bearer(req))

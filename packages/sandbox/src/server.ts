@@ -31,8 +31,9 @@ export async function createSandbox(opts: { port?: number } = {}) {
       if (failure.status) return send({ status: failure.status, body: { error: 'injected failure' } });
     }
     const route = VERIFY_ROUTES[provider];
-    if (!route || route.method !== req.method || route.path !== path) return send({ status: 404, body: { error: 'not found' } });
-    return send(route.check(req, url, seeded.get(provider) ?? []));
+    const match = route && (typeof route.path === 'string' ? (route.path === path ? [path] : null) : route.path.exec(path));
+    if (!route || route.method !== req.method || !match) return send({ status: 404, body: { error: 'not found' } });
+    return send(route.check(req, url, seeded.get(provider) ?? [], match[1]));
   }
 
   const server = createServer((req, res) => {
@@ -46,8 +47,8 @@ export async function createSandbox(opts: { port?: number } = {}) {
 
   return {
     url,
-    /** The base URL to configure for one provider. */
-    baseUrlFor: (provider: string) => `${url}/${provider}`,
+    /** The base URL to configure for one provider (Shopify's keeps its store-domain placeholder). */
+    baseUrlFor: (provider: string) => (provider === 'shopify' ? `${url}/shopify/{{storeDomain}}` : `${url}/${provider}`),
     providers: () => Object.keys(VERIFY_ROUTES),
     /** Makes these credentials valid for `provider` (field names as in Keyhold's catalog). */
     seed(provider: string, credentials: Record<string, string>) {

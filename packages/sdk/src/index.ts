@@ -12,6 +12,8 @@
  * const theirs = await keyhold.credentials('xero', { tenant: 'acme' });
  * ```
  */
+import type { ProviderConfig, ProviderCredentials, ProviderId } from '@keyhold/contract';
+
 export type KeyholdOptions = {
   /** Where Keyhold runs, e.g. `https://keyhold.internal`. */
   baseUrl: string;
@@ -21,14 +23,16 @@ export type KeyholdOptions = {
   fetch?: typeof fetch;
 };
 
-export type ConnectionCredentials = {
+export type { ProviderId } from '@keyhold/contract';
+
+export type ConnectionCredentials<P extends ProviderId = ProviderId> = {
   id: string;
-  provider: string;
+  provider: P;
   label: string;
   /** Plaintext credential fields by their catalog names (e.g. `apiKey`, `accessToken`). */
-  credentials: Record<string, string>;
+  credentials: ProviderCredentials<P>;
   /** Non-secret configuration (e.g. `storeDomain`, `realmId`). */
-  config: Record<string, string>;
+  config: ProviderConfig<P>;
   /** Changes when the secret rotates: cache clients per (tenant, connection, version). */
   credentialVersion: number;
   status: string;
@@ -66,9 +70,9 @@ export class Keyhold {
   }
 
   /** The credentials of the tenant's connection to `provider` (`label` picks among several). */
-  async credentials(provider: string, opts: { label?: string; tenant?: string } = {}): Promise<ConnectionCredentials> {
+  async credentials<P extends ProviderId>(provider: P, opts: { label?: string; tenant?: string } = {}): Promise<ConnectionCredentials<P>> {
     const query = opts.label ? `?label=${encodeURIComponent(opts.label)}` : '';
-    return this.#get<ConnectionCredentials>(`/api/connections/${encodeURIComponent(provider)}/credentials${query}`, opts.tenant);
+    return this.#get<ConnectionCredentials<P>>(`/api/connections/${encodeURIComponent(provider)}/credentials${query}`, opts.tenant);
   }
 
   async #get<T>(path: string, tenant?: string): Promise<T> {

@@ -21,6 +21,15 @@ describe('provider catalog', () => {
     expect(catalog.get('shopify').configFields?.find((f) => f.name === 'storeDomain')?.pattern).toBe('^[a-zA-Z0-9][a-zA-Z0-9-_]*\\.myshopify\\.com$');
   });
 
+  it('matches the field names the contract (and so the SDK types) declare', async () => {
+    const { PROVIDER_FIELDS } = await import('@keyhold/contract');
+    const fromCatalog = Object.fromEntries(loadCatalog().list().map((p) => [p.id, {
+      credentials: Object.fromEntries(p.credentialFields.map((f) => [f.name, f.required !== false])),
+      config: Object.fromEntries((p.configFields ?? []).map((f) => [f.name, f.required !== false])),
+    }]));
+    expect(fromCatalog).toEqual(PROVIDER_FIELDS);
+  });
+
   it('refuses an invalid entry at load, naming the file and the problem', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'keyhold-catalog-'));
     await cp(CATALOG_DIR, dir, { recursive: true });

@@ -20,6 +20,8 @@ describe('@keyhold/sdk against a running Keyhold', () => {
 
     const keyhold = new Keyhold({ baseUrl, apiKey });
     const stripe = await keyhold.credentials('stripe');
+    const typedKey: string = stripe.credentials.apiKey; // typed per provider from the contract
+    expect(typedKey).toBe(key);
     expect(stripe).toMatchObject({ provider: 'stripe', label: 'default', credentials: { apiKey: key }, credentialVersion: 1 });
 
     const missing = await keyhold.credentials('openai').catch((e) => e);

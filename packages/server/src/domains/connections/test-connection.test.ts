@@ -35,7 +35,7 @@ function credentialsFor(id: string): { body: Record<string, unknown>; seed: Reco
 
 beforeAll(async () => {
   sandbox = await createSandbox();
-  t = await testApp({ providerBaseUrls: Object.fromEntries(apiKeyProviders.map((p) => [p.id, sandbox.baseUrlFor(p.id)])) });
+  t = await testApp({ providerBaseUrls: Object.fromEntries([...apiKeyProviders.map((p) => p.id), 'shopify'].map((id) => [id, sandbox.baseUrlFor(id)])) });
   acct = await signup(t.app);
 });
 afterAll(async () => {
@@ -47,7 +47,7 @@ const testConnection = (body: object) => t.app.inject({ method: 'POST', url: '/a
 
 describe('test-connection for every API-key provider of the catalog', () => {
   it('covers every API-key provider with a sandbox counterpart', () => {
-    expect([...apiKeyProviders.map((p) => p.id), 'custom'].sort()).toEqual(sandbox.providers().sort());
+    expect([...apiKeyProviders.map((p) => p.id), 'custom', 'shopify'].sort()).toEqual(sandbox.providers().sort());
   });
 
   for (const provider of apiKeyProviders) {
@@ -91,6 +91,18 @@ describe('test-connection for every API-key provider of the catalog', () => {
     const after = (await t.app.inject({ method: 'GET', url: `/api/api-credentials/${id}`, headers: bearer(acct.accessToken) })).json().data;
     expect(after.last_verified).not.toBeNull();
     expect(after.status).toBe('active');
+  });
+});
+
+describe('Shopify admin API tokens', () => {
+  it('verify against the token\'s own store: another store domain is refused', async () => {
+    const token = `shpat_${crypto.randomUUID().replaceAll('-', '')}`;
+    sandbox.seed('shopify', { accessToken: token, storeDomain: 'acme.myshopify.com' });
+    const body = (storeDomain: string) => ({ serviceName: 'shopify', apiKey: token, additionalConfig: { storeDomain } });
+    const good = await testConnection(body('acme.myshopify.com'));
+    expect(good.statusCode, good.body).toBe(200);
+    expect((await testConnection(body('other.myshopify.com'))).statusCode).toBe(422);
+    expect((await testConnection(body('acme.example.com'))).statusCode).toBe(400);
   });
 });
 
