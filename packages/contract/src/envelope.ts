@@ -34,3 +34,11 @@ export function paginate(page: number, limit: number, total: number): Pagination
   const totalPages = Math.ceil(total / limit);
   return { page, limit, total, totalPages, hasMore: page < totalPages };
 }
+
+/** `?page=&limit=` of every list route: page ≥ 1, limit 1–500. */
+export function pageQuery(defaultLimit = 20) {
+  return z.object({
+    page: z.coerce.number().int().min(1).default(1),
+    limit: z.coerce.number().int().min(1).max(PAGINATION_MAX_LIMIT).default(defaultLimit),
+  });
+}

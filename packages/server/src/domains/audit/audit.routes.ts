@@ -1,4 +1,4 @@
-import { PAGINATION_MAX_LIMIT, pagedEnvelope } from '@keyhold/contract';
+import { pageQuery, pagedEnvelope } from '@keyhold/contract';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -24,11 +24,7 @@ export function auditRoutes(app: FastifyInstance, { audit, hooks }: { audit: Aud
     schema: {
       tags: ['audit'],
       summary: "The organization's audit log, newest first (owner, admin; API keys need 'audit:read')",
-      querystring: z.object({
-        page: z.coerce.number().int().min(1).default(1),
-        limit: z.coerce.number().int().min(1).max(PAGINATION_MAX_LIMIT).default(50),
-        action: z.string().max(100).optional(),
-      }),
+      querystring: pageQuery(50).extend({ action: z.string().max(100).optional() }),
       response: { 200: pagedEnvelope(AuditEntrySchema) },
     },
     preHandler: [hooks.authenticate, hooks.requireRole('admin'), hooks.requireScope('audit:read')],

@@ -1,4 +1,4 @@
-import { PAGINATION_MAX_LIMIT, pagedEnvelope, successEnvelope } from '@keyhold/contract';
+import { pageQuery, pagedEnvelope, successEnvelope } from '@keyhold/contract';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -42,9 +42,7 @@ const CreateBody = z.object({
 });
 const UpdateBody = CreateBody.omit({ serviceName: true, label: true }).partial();
 const IdParams = z.object({ id: z.string().uuid() });
-const ListQuery = z.object({
-  page: z.coerce.number().int().min(1).default(1),
-  limit: z.coerce.number().int().min(1).max(PAGINATION_MAX_LIMIT).default(20),
+const ListQuery = pageQuery().extend({
   serviceName: z.string().max(100).optional(),
   isActive: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });

@@ -1,4 +1,4 @@
-import { PAGINATION_MAX_LIMIT, UserRoleSchema, UserSchema, pagedEnvelope, successEnvelope } from '@keyhold/contract';
+import { UserRoleSchema, UserSchema, pageQuery, pagedEnvelope, successEnvelope } from '@keyhold/contract';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -14,10 +14,6 @@ const InviteBody = z.object({
 const InviteResult = z.object({ user: UserSchema, temporaryPassword: z.string().optional(), inviteToken: z.string().optional() });
 const UpdateBody = z.object({ role: UserRoleSchema.optional(), isActive: z.boolean().optional() });
 const IdParams = z.object({ id: z.string().uuid() });
-const PageQuery = z.object({
-  page: z.coerce.number().int().min(1).default(1),
-  limit: z.coerce.number().int().min(1).max(PAGINATION_MAX_LIMIT).default(20),
-});
 
 export function usersRoutes(app: FastifyInstance, { users, hooks }: { users: UsersService; hooks: AuthHooks }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -25,7 +21,7 @@ export function usersRoutes(app: FastifyInstance, { users, hooks }: { users: Use
   const admins = [hooks.authenticate, hooks.requireRole('admin')];
 
   r.get('/api/users', {
-    schema: { tags, summary: 'Users of the organization (owner, admin)', querystring: PageQuery, response: { 200: pagedEnvelope(UserSchema) } },
+    schema: { tags, summary: 'Users of the organization (owner, admin)', querystring: pageQuery(), response: { 200: pagedEnvelope(UserSchema) } },
     preHandler: admins,
   }, async (req) => {
     const { items, pagination } = await users.list(principalOf(req), req.query.page, req.query.limit);

@@ -1,6 +1,6 @@
 import {
-  LoginBody, MfaCodeBody, MfaSetupSchema, MfaVerifyBody, PAGINATION_MAX_LIMIT, RefreshBody, TenantStatusSchema,
-  TokenPairSchema, pagedEnvelope, successEnvelope,
+  LoginBody, MfaCodeBody, MfaSetupSchema, MfaVerifyBody, RefreshBody, TenantStatusSchema,
+  TokenPairSchema, pageQuery, pagedEnvelope, successEnvelope,
 } from '@keyhold/contract';
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -89,12 +89,10 @@ export function adminRoutes(app: FastifyInstance, { adminAuth, tenants, apiKeys 
     schema: {
       tags,
       summary: 'Search tenants',
-      querystring: z.object({
+      querystring: pageQuery().extend({
         status: TenantStatusSchema.optional(),
         plan: z.enum(TENANT_PLANS).optional(),
         search: z.string().max(100).optional(),
-        page: z.coerce.number().int().min(1).default(1),
-        limit: z.coerce.number().int().min(1).max(PAGINATION_MAX_LIMIT).default(20),
       }),
       response: { 200: pagedEnvelope(TenantSchema) },
     },
