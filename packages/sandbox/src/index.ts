@@ -1,2 +1,6 @@
-export { createSandbox, type Sandbox } from './server.js';
+export { createSandbox, type Failure, type Sandbox } from './server.js';
 export { unleashedSignature } from './unleashed.js';
+export {
+  type AccountIds, type MintedGrant, type OAuthApp, type OAuthProvider, type OAuthStats, type ProviderConfig, type SandboxOAuth,
+  shopifyCallbackHmac,
+} from './oauth/index.js';

@@ -1,8 +1,16 @@
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createOAuth } from './oauth/index.js';
+import { readBody } from './oauth/http.js';
 import { VERIFY_ROUTES, type Reply, type Seeded } from './providers.js';
 
-export type Failure = { status?: number; latencyMs?: number; times?: number };
+/**
+ * `path` limits the failure to requests under that prefix, relative to the provider prefix
+ * (e.g. `/connect/token`; for Shopify either with or without the store segment).
+ */
+export type Failure = { status?: number; latencyMs?: number; times?: number; path?: string };
+
+const SHOPIFY_STORE = /^\/[a-zA-Z0-9][a-zA-Z0-9-_]*\.myshopify\.com(?=\/)/;
 
 /**
  * A local stand-in for every provider, on loopback. Tests seed valid credentials per provider
@@ -12,8 +20,22 @@ export type Failure = { status?: number; latencyMs?: number; times?: number };
  */
 export async function createSandbox(opts: { port?: number } = {}) {
   const seeded: Seeded = new Map();
-  const failures = new Map<string, Failure>();
+  // Per provider, path-scoped failures first so they win over a provider-wide one.
+  const failures = new Map<string, Failure[]>();
   const requests: Array<{ provider: string; method: string; path: string }> = [];
+  const oauth = createOAuth();
+
+  function takeFailure(provider: string, path: string): Failure | undefined {
+    const list = failures.get(provider);
+    if (!list) return undefined;
+    const rel = provider === 'shopify' ? path.replace(SHOPIFY_STORE, '') : path;
+    const failure = list.find((f) => f.path === undefined || path.startsWith(f.path) || rel.startsWith(f.path));
+    if (failure?.times !== undefined && --failure.times <= 0) {
+      list.splice(list.indexOf(failure), 1);
+      if (list.length === 0) failures.delete(provider);
+    }
+    return failure;
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://sandbox');
@@ -21,15 +43,23 @@ export async function createSandbox(opts: { port?: number } = {}) {
     const path = `/${rest.join('/')}`;
     requests.push({ provider, method: req.method ?? 'GET', path });
     const send = (r: Reply) => {
+      // Bodiless replies (redirects, revocations) carry no content type: clients must not parse them.
+      if (r.body === undefined) {
+        res.writeHead(r.status, { 'content-length': '0', ...r.headers });
+        return res.end();
+      }
       res.writeHead(r.status, { 'content-type': 'application/json', ...r.headers });
       res.end(JSON.stringify(r.body));
     };
-    const failure = failures.get(provider);
+    const failure = takeFailure(provider, path);
     if (failure) {
-      if (failure.times !== undefined && --failure.times <= 0) failures.delete(provider);
       if (failure.latencyMs) await new Promise((r) => setTimeout(r, failure.latencyMs));
       if (failure.status) return send({ status: failure.status, body: { error: 'injected failure' } });
     }
+    const body = req.method === 'GET' || req.method === 'HEAD' ? '' : await readBody(req);
+    if (body === null) return send({ status: 413, body: { error: 'request body too large' } });
+    const oauthReply = oauth.handle(provider, path, req, url, body, seeded.get(provider) ?? []);
+    if (oauthReply) return send(oauthReply);
     const route = VERIFY_ROUTES[provider];
     const match = route && (typeof route.path === 'string' ? (route.path === path ? [path] : null) : route.path.exec(path));
     if (!route || route.method !== req.method || !match) return send({ status: 404, body: { error: 'not found' } });
@@ -38,7 +68,7 @@ export async function createSandbox(opts: { port?: number } = {}) {
 
   const server = createServer((req, res) => {
     handle(req, res).catch(() => {
-      res.writeHead(500);
+      if (!res.headersSent) res.writeHead(500);
       res.end();
     });
   });
@@ -49,17 +79,31 @@ export async function createSandbox(opts: { port?: number } = {}) {
     url,
     /** The base URL to configure for one provider (Shopify's keeps its store-domain placeholder). */
     baseUrlFor: (provider: string) => (provider === 'shopify' ? `${url}/shopify/{{storeDomain}}` : `${url}/${provider}`),
+    /** Providers with a verify route for seeded credentials (OAuth-only ones: `oauth.providers()`). */
     providers: () => Object.keys(VERIFY_ROUTES),
     /** Makes these credentials valid for `provider` (field names as in Keyhold's catalog). */
     seed(provider: string, credentials: Record<string, string>) {
       seeded.set(provider, [...(seeded.get(provider) ?? []), credentials]);
     },
-    /** The next `times` requests (default: all) to `provider` fail as described. */
+    /** The next `times` requests (default: all) to `provider` (under `path`, if given) fail as described. */
     fail(provider: string, failure: Failure) {
-      failures.set(provider, { ...failure });
+      const list = (failures.get(provider) ?? []).filter((f) => f.path !== failure.path);
+      list.push({ ...failure });
+      list.sort((a, b) => (b.path?.length ?? -1) - (a.path?.length ?? -1));
+      failures.set(provider, list);
     },
-    heal: (provider: string) => failures.delete(provider),
+    /** Ends injected failures of `provider` (only the one for `path`, if given). */
+    heal(provider: string, path?: string) {
+      if (path === undefined) return failures.delete(provider);
+      const list = failures.get(provider) ?? [];
+      const kept = list.filter((f) => f.path !== path);
+      if (kept.length) failures.set(provider, kept);
+      else failures.delete(provider);
+      return kept.length !== list.length;
+    },
     requests: () => [...requests],
+    /** OAuth authorization servers for xero, quickbooks, shopify, amazon-sp-api and messenger. */
+    oauth: oauth.api,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -4,6 +4,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { Services } from './deps.js';
 import { apiKeysRoutes } from './domains/api-keys/api-keys.routes.js';
 import { connectionsRoutes } from './domains/connections/connections.routes.js';
+import { oauthRoutes } from './domains/oauth/oauth.routes.js';
 import { catalogRoutes } from './domains/catalog/catalog.routes.js';
 import { auditRoutes } from './domains/audit/audit.routes.js';
 import { authRoutes } from './domains/identity/auth.routes.js';
@@ -57,6 +58,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   auditRoutes(app, { audit: services.audit, hooks });
   catalogRoutes(app, { catalog: services.catalog, hooks });
   connectionsRoutes(app, { connections: services.connections, hooks });
+  oauthRoutes(app, { authorize: services.authorize, disconnect: services.disconnect, hooks });
   adminRoutes(app, { adminAuth: services.adminAuth, tenants: services.tenants, apiKeys: services.apiKeys });
   return app;
 }

@@ -22,10 +22,31 @@ import { createKeysService } from './domains/vault/keys.service.js';
 import type { KeyRing } from './domains/vault/kek.js';
 import { createVaultRepo } from './domains/vault/vault.repo.js';
 import { createVault } from './domains/vault/vault.service.js';
+import { createAuthorizeService } from './domains/oauth/authorize.service.js';
+import { createDisconnectService } from './domains/oauth/disconnect.service.js';
+import { createOAuthClient } from './domains/oauth/oauth-client.js';
+import { createOAuthRepo } from './domains/oauth/oauth.repo.js';
+import { createTokenRefresher } from './domains/oauth/refresh.service.js';
+import type { OAuthAppConfig } from './platform/config.js';
+import type { Logger } from './platform/logger.js';
 import { createTenantsRepo } from './domains/tenants/tenants.repo.js';
 import { createTenantsService } from './domains/tenants/tenants.service.js';
 
-export type ServiceDeps = { db: Db; clock: Clock; keys: JwtKeys; ring: KeyRing; catalog: Catalog; allowPrivateProviderUrls?: boolean };
+export type ServiceDeps = {
+  db: Db;
+  clock: Clock;
+  keys: JwtKeys;
+  ring: KeyRing;
+  catalog: Catalog;
+  allowPrivateProviderUrls?: boolean;
+  /** The platform's OAuth app per provider (client id/secret). */
+  oauthApps?: Record<string, OAuthAppConfig>;
+  /** Where browsers reach Keyhold (OAuth redirect URIs). */
+  publicUrl?: string;
+  log?: Logger;
+  /** Tests only: a crash injected between a token endpoint's answer and the write. */
+  afterProviderAnswer?: (connectionId: string) => void;
+};
 
 /** Services that need nothing but the database (CLI maintenance commands use only these). */
 export function createCoreServices({ db, clock }: Pick<ServiceDeps, 'db' | 'clock'>) {
@@ -35,7 +56,7 @@ export function createCoreServices({ db, clock }: Pick<ServiceDeps, 'db' | 'cloc
 }
 
 /** The composition root: the only place that wires services together. */
-export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false }: ServiceDeps) {
+export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer }: ServiceDeps) {
   const { audit, tenants } = createCoreServices({ db, clock });
   const vaultRepo = createVaultRepo(db.kysely);
   const dekCache = createDekCache();
@@ -65,8 +86,26 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     vault,
     clock,
   });
-  const connections = createConnectionsService({ repo: createConnectionsRepo(), tenancy: db, vault, catalog, audit, mfa, clock, allowPrivateUrls: allowPrivateProviderUrls });
-  return { audit, tenants, auth, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, connections };
+  const connectionsRepo = createConnectionsRepo();
+  const oauthRepo = createOAuthRepo(db.kysely);
+  const oauthClient = createOAuthClient({ apps: oauthApps });
+  const oauthDeps = { repo: oauthRepo, tenancy: db, vault, catalog, client: oauthClient, audit, clock, ...(log ? { log } : {}) };
+  const tokens = createTokenRefresher({ ...oauthDeps, ...(afterProviderAnswer ? { afterProviderAnswer } : {}) });
+  const disconnect = createDisconnectService(oauthDeps);
+  const authorize = createAuthorizeService({ ...oauthDeps, connectionsRepo, publicUrl });
+  const connections = createConnectionsService({
+    repo: connectionsRepo,
+    tenancy: db,
+    vault,
+    catalog,
+    audit,
+    mfa,
+    clock,
+    allowPrivateUrls: allowPrivateProviderUrls,
+    fresh: tokens.fresh,
+    revokeAtProvider: disconnect.revokeAtProvider,
+  });
+  return { audit, tenants, auth, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, connections, authorize, disconnect, tokens };
 }
 
 export type Services = ReturnType<typeof createServices>;

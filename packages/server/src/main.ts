@@ -8,6 +8,7 @@ import { openDatabaseEndpoint } from './platform/db/database.js';
 import { migrate, readMigrations } from './platform/db/migrate.js';
 import { registerIdentityJobs } from './domains/identity/identity.jobs.js';
 import { registerTenantJobs } from './domains/tenants/tenants.jobs.js';
+import { registerOAuthJobs } from './domains/oauth/oauth.jobs.js';
 import { loadCatalog } from './domains/catalog/catalog.js';
 import { loadKeyRing } from './domains/vault/kek.js';
 import { registerVaultJobs } from './domains/vault/vault.jobs.js';
@@ -30,7 +31,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
   // Keys first: a missing production key must stop start before anything else happens.
   const keys = await resolveJwtKeys(config, log);
   const ring = await loadKeyRing(config, log);
-  const catalog = loadCatalog({ baseUrlOverrides: config.providerBaseUrls });
+  const catalog = loadCatalog({ baseUrlOverrides: config.providerBaseUrls, authUrlOverrides: config.providerAuthUrls });
   const endpoint = await openDatabaseEndpoint(config.database, log);
   const dbReadyMs = Date.now() - startedAt.getTime();
   try {
@@ -40,7 +41,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
     throw err;
   }
   const db = createDb({ url: endpoint.appUrl, poolMax: config.database.poolMax, log });
-  const services = createServices({ db, clock: systemClock, keys, ring, catalog, allowPrivateProviderUrls: config.allowPrivateProviderUrls });
+  const services = createServices({ db, clock: systemClock, keys, ring, catalog, allowPrivateProviderUrls: config.allowPrivateProviderUrls, oauthApps: config.oauthApps, publicUrl: config.publicUrl, log });
   const legacy = (await services.mfa.encryptLegacySecrets()) + (await services.adminAuth.encryptLegacySecrets());
   if (legacy > 0) log.info({ secrets: legacy }, 'moved TOTP secrets stored before the vault under it');
   const expectedMigrations = (await readMigrations()).map((m) => m.name);
@@ -49,6 +50,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
   await registerTenantJobs(jobs, services.tenants);
   await registerIdentityJobs(jobs, services.attempts);
   await registerVaultJobs(jobs, services.vaultKeys);
+  await registerOAuthJobs(jobs, services);
   app.addHook('onClose', async () => {
     await jobs.stop();
     await db.close();

@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { createSandbox } from '@keyhold/sandbox';
 import type { Config } from '../platform/config.js';
+import { Secret } from '../platform/crypto/secret.js';
 import type { Logger } from '../platform/logger.js';
 import { runStart } from './start.js';
 
 const DEMO_SLUG = 'demo';
 const DEMO_EMAIL = 'owner@demo.keyhold.test';
+
 
 /**
  * `npm run demo`: Keyhold on its own embedded Postgres (`<data dir>/demo`), with the provider
@@ -15,11 +17,22 @@ const DEMO_EMAIL = 'owner@demo.keyhold.test';
 export async function runDemo(config: Config, log: Logger): Promise<number> {
   const sandbox = await createSandbox();
   const providerBaseUrls = Object.fromEntries(sandbox.providers().map((id) => [id, sandbox.baseUrlFor(id)]));
+  // Keyhold's own OAuth app at each sandbox provider, registered with this run's redirect URIs.
+  const oauthApps: Config['oauthApps'] = {};
+  const providerAuthUrls: Record<string, string> = {};
+  for (const id of sandbox.oauth.providers()) {
+    const app = { clientId: `keyhold-demo-${id}`, clientSecret: randomBytes(24).toString('base64url') };
+    sandbox.oauth.registerApp(id, { ...app, redirectUri: `${config.publicUrl}/api/integrations/${id}/callback` });
+    oauthApps[id] = { clientId: app.clientId, clientSecret: new Secret(app.clientSecret) };
+    providerAuthUrls[id] = sandbox.baseUrlFor(id);
+  }
   const demoConfig: Config = {
     ...config,
     dataDir: path.join(config.dataDir, 'demo'),
     database: config.database.mode === 'embedded' ? { ...config.database, pgDataDir: path.join(config.dataDir, 'demo', 'pg'), pgPort: config.database.pgPort + 1 } : config.database,
     providerBaseUrls: { ...providerBaseUrls, ...config.providerBaseUrls },
+    providerAuthUrls: { ...providerAuthUrls, ...config.providerAuthUrls },
+    oauthApps: { ...oauthApps, ...config.oauthApps },
     allowPrivateProviderUrls: true,
   };
   const stripeKey = `sk_test_demo${randomBytes(12).toString('hex')}`;

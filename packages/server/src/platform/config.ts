@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { Secret } from './crypto/secret.js';
 
 /**
  * Keyhold's whole configuration, parsed once at boot from the environment and then passed
@@ -36,6 +37,7 @@ const EnvSchema = z.object({
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
+  KEYHOLD_PUBLIC_URL: z.string().regex(/^https?:\/\/[^\s/?#]+$/, 'must be an origin like https://keyhold.example.com (no path)').optional(),
   KEYHOLD_TRUST_PROXY: z
     .enum(['true', 'false'])
     .default('false')
@@ -59,9 +61,22 @@ export type Config = {
   jwt: { tenantKey?: Buffer; platformKey?: Buffer };
   /** Provider base URL overrides by provider id, from KEYHOLD_PROVIDER_<ID>_BASE_URL. */
   providerBaseUrls: Record<string, string>;
+  /** OAuth URL origin overrides by provider id, from KEYHOLD_PROVIDER_<ID>_AUTH_URL (paths are kept). */
+  providerAuthUrls: Record<string, string>;
+  /** The platform's own OAuth app per provider, from KEYHOLD_OAUTH_<ID>_CLIENT_ID / _CLIENT_SECRET. */
+  oauthApps: Record<string, OAuthAppConfig>;
+  /** Where browsers reach Keyhold; OAuth redirect URIs are built from it. */
+  publicUrl: string;
   /** Master keys (KEKs) for the vault; see domains/vault/kek.ts. */
   masterKeys?: string;
   masterKeyFile?: string;
+};
+
+export type OAuthAppConfig = {
+  clientId: string;
+  clientSecret: Secret;
+  /** Amazon SP-API: the app's solution id used on the consent page, when it differs from the LWA client id. */
+  applicationId?: string;
 };
 
 export type DatabaseConfig =
@@ -98,17 +113,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
   const e = parsed.data;
   const dataDir = path.resolve(cwd, e.KEYHOLD_DATA_DIR);
-  const providerBaseUrls = providerOverrides(env);
+  const providerBaseUrls = providerOverrides(env, PROVIDER_URL_VAR);
+  const port = e.KEYHOLD_PORT ?? e.PORT ?? 3000;
   return {
     env: e.NODE_ENV,
     host: e.KEYHOLD_HOST,
-    port: e.KEYHOLD_PORT ?? e.PORT ?? 3000,
+    port,
     logLevel: e.KEYHOLD_LOG_LEVEL,
     dataDir,
     trustProxy: e.KEYHOLD_TRUST_PROXY,
     allowPrivateProviderUrls: e.KEYHOLD_ALLOW_PRIVATE_PROVIDER_URLS,
     database: databaseConfig(e, dataDir, cwd),
     providerBaseUrls,
+    providerAuthUrls: providerOverrides(env, PROVIDER_AUTH_URL_VAR),
+    oauthApps: oauthApps(env),
+    publicUrl: e.KEYHOLD_PUBLIC_URL ?? `http://${e.KEYHOLD_HOST === '0.0.0.0' ? '127.0.0.1' : e.KEYHOLD_HOST}:${port}`,
     ...(e.KEYHOLD_MASTER_KEYS ? { masterKeys: e.KEYHOLD_MASTER_KEYS } : {}),
     ...(e.KEYHOLD_MASTER_KEY_FILE ? { masterKeyFile: path.resolve(cwd, e.KEYHOLD_MASTER_KEY_FILE) } : {}),
     jwt: {
@@ -143,16 +162,39 @@ function databaseConfig(e: z.infer<typeof EnvSchema>, dataDir: string, cwd: stri
 }
 
 const PROVIDER_URL_VAR = /^KEYHOLD_PROVIDER_([A-Z0-9_]+)_BASE_URL$/;
+const PROVIDER_AUTH_URL_VAR = /^KEYHOLD_PROVIDER_([A-Z0-9_]+)_AUTH_URL$/;
+const OAUTH_APP_VAR = /^KEYHOLD_OAUTH_([A-Z0-9_]+)_(CLIENT_ID|CLIENT_SECRET|APPLICATION_ID)$/;
+const providerIdOf = (envPart: string) => envPart.toLowerCase().replaceAll('_', '-');
 
 /** `KEYHOLD_PROVIDER_AMAZON_SP_API_BASE_URL=http://127.0.0.1:4010` → `{ 'amazon-sp-api': 'http://127.0.0.1:4010' }`. */
-function providerOverrides(env: NodeJS.ProcessEnv): Record<string, string> {
+function providerOverrides(env: NodeJS.ProcessEnv, pattern: RegExp): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    const m = PROVIDER_URL_VAR.exec(name);
+    const m = pattern.exec(name);
     if (!m || !value) continue;
     if (!/^https?:\/\/[^\s]+$/.test(value)) throw new ConfigError([`${name}: must be an http(s) URL (got ${JSON.stringify(value)})`]);
-    out[m[1]!.toLowerCase().replaceAll('_', '-')] = value;
+    out[providerIdOf(m[1]!)] = value;
   }
+  return out;
+}
+
+/** `KEYHOLD_OAUTH_XERO_CLIENT_ID` + `KEYHOLD_OAUTH_XERO_CLIENT_SECRET` → `{ xero: {...} }`; both or neither. */
+function oauthApps(env: NodeJS.ProcessEnv): Record<string, OAuthAppConfig> {
+  const parts: Record<string, Partial<Record<'CLIENT_ID' | 'CLIENT_SECRET' | 'APPLICATION_ID', string>>> = {};
+  for (const [name, value] of Object.entries(env)) {
+    const m = OAUTH_APP_VAR.exec(name);
+    if (m && value) (parts[m[1]!] ??= {})[m[2] as 'CLIENT_ID'] = value;
+  }
+  const out: Record<string, OAuthAppConfig> = {};
+  const problems: string[] = [];
+  for (const [envId, p] of Object.entries(parts)) {
+    if (!p.CLIENT_ID || !p.CLIENT_SECRET) {
+      problems.push(`KEYHOLD_OAUTH_${envId}_CLIENT_ID and KEYHOLD_OAUTH_${envId}_CLIENT_SECRET: set both (or neither)`);
+      continue;
+    }
+    out[providerIdOf(envId)] = { clientId: p.CLIENT_ID, clientSecret: new Secret(p.CLIENT_SECRET), ...(p.APPLICATION_ID ? { applicationId: p.APPLICATION_ID } : {}) };
+  }
+  if (problems.length) throw new ConfigError(problems);
   return out;
 }
 

@@ -67,7 +67,7 @@ export function scrubSecrets(value: unknown, depth = 0): unknown {
 }
 
 /** Query parameters that carry credentials or one-time grants and never belong in a log line. */
-const SECRET_QUERY_PARAMS = /^(code|state|token|access_token|refresh_token|id_token|hmac|signature|key|api_key|apikey|password|secret|client_secret|hub\.verify_token)$/i;
+const SECRET_QUERY_PARAMS = /^(code|spapi_oauth_code|state|token|access_token|refresh_token|id_token|hmac|signature|key|api_key|apikey|password|secret|client_secret|hub\.verify_token)$/i;
 
 /** The URL with the values of credential-bearing query parameters replaced. */
 export function redactUrl(url: string): string {

@@ -26,3 +26,21 @@ export async function signup(app: FastifyInstance, opts: { slug?: string } = {})
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 export const totpAt = (secret: string, at: Date) => generate({ secret, epoch: Math.floor(at.getTime() / 1000) });
+
+/** Enrols TOTP for the account; returns a function giving the next valid step-up code (moves the clock 30 s). */
+export async function enrolMfa(app: FastifyInstance, clock: { (): Date; advance(ms: number): void }, acct: Account) {
+  const { secret } = (await app.inject({ method: 'POST', url: '/api/auth/mfa/setup', headers: bearer(acct.accessToken), payload: {} })).json().data;
+  await app.inject({ method: 'POST', url: '/api/auth/mfa/enable', headers: bearer(acct.accessToken), payload: { code: await totpAt(secret, clock()) } });
+  return async () => {
+    clock.advance(30_000);
+    return totpAt(secret, clock());
+  };
+}
+
+/** Adds a user with `role` to the owner's organization and signs them in; returns their access token. */
+export async function addMember(app: FastifyInstance, owner: Account, role: string): Promise<string> {
+  const email = `${role}-${randomBytes(4).toString('hex')}@example.com`;
+  const { temporaryPassword } = (await app.inject({ method: 'POST', url: '/api/users', headers: bearer(owner.accessToken), payload: { email, role, method: 'temporary_password' } })).json().data;
+  const login = await app.inject({ method: 'POST', url: '/api/auth/login', remoteAddress: freshIp(), payload: { tenant: owner.slug, email, password: temporaryPassword } });
+  return login.json().data.accessToken as string;
+}

@@ -4,10 +4,11 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { systemClock } from '../platform/clock.js';
 import { type Db, createDb } from '../platform/db/database.js';
-import { createLogger } from '../platform/logger.js';
+import { type Logger, createLogger } from '../platform/logger.js';
 import { createServices } from '../deps.js';
 import { systemActor } from '../platform/context.js';
-import { loadCatalog } from '../domains/catalog/catalog.js';
+import { type Catalog, loadCatalog } from '../domains/catalog/catalog.js';
+import type { OAuthAppConfig } from '../platform/config.js';
 import { type KeyRing, keyRing, parseMasterKeys } from '../domains/vault/kek.js';
 
 export { freePort } from './free-port.js';
@@ -58,10 +59,36 @@ export function testRing() {
 }
 
 /** Services as one server node configured with `ring` would have them (own DEK cache). */
-export type TestOptions = { providerBaseUrls?: Record<string, string>; allowPrivateProviderUrls?: boolean };
+export type TestOptions = {
+  providerBaseUrls?: Record<string, string>;
+  /** OAuth URL origins per provider (KEYHOLD_PROVIDER_<ID>_AUTH_URL). */
+  providerAuthUrls?: Record<string, string>;
+  allowPrivateProviderUrls?: boolean;
+  oauthApps?: Record<string, OAuthAppConfig>;
+  publicUrl?: string;
+  /** Replaces the catalog (e.g. to add a provider played by a real authorization server). */
+  catalog?: Catalog;
+  afterProviderAnswer?: (connectionId: string) => void;
+  log?: Logger;
+  /** testApp: serve this database instead of the shared test database (see migratedScratch). */
+  db?: Db;
+};
+
+export const TEST_PUBLIC_URL = 'http://keyhold.test';
 
 export function nodeServices(db: Db, ring: KeyRing, clock = systemClock, opts: TestOptions = {}) {
-  return createServices({ db, clock, keys: TEST_KEYS, ring, catalog: loadCatalog({ baseUrlOverrides: opts.providerBaseUrls ?? {} }), allowPrivateProviderUrls: opts.allowPrivateProviderUrls ?? false });
+  return createServices({
+    db,
+    clock,
+    keys: TEST_KEYS,
+    ring,
+    catalog: opts.catalog ?? loadCatalog({ baseUrlOverrides: opts.providerBaseUrls ?? {}, authUrlOverrides: opts.providerAuthUrls ?? {} }),
+    allowPrivateProviderUrls: opts.allowPrivateProviderUrls ?? false,
+    oauthApps: opts.oauthApps ?? {},
+    publicUrl: opts.publicUrl ?? TEST_PUBLIC_URL,
+    ...(opts.afterProviderAnswer ? { afterProviderAnswer: opts.afterProviderAnswer } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
+  });
 }
 
 export function testServices(db: Db, clock = systemClock, opts: TestOptions = {}) {
@@ -89,6 +116,19 @@ export async function scratchDatabase(): Promise<{ adminUrl: string; drop(): Pro
   };
 }
 
+/**
+ * A migrated scratch database and the app role's pool on it: for tests whose cross-tenant work
+ * (schedulers, sweeps) must not touch rows other test files create in parallel.
+ */
+export async function migratedScratch() {
+  const { migrate } = await import('../platform/db/migrate.js');
+  const { appRoleUrl } = await import('../platform/config.js');
+  const scratch = await scratchDatabase();
+  await migrate({ adminUrl: scratch.adminUrl, log: silentLogger() });
+  const appUrl = appRoleUrl(scratch.adminUrl, inject('appPassword'));
+  return { ...scratch, appUrl, db: createDb({ url: appUrl, poolMax: 6, log: silentLogger() }) };
+}
+
 /** A clock tests can move: `clock.advance(ms)`. */
 export function movableClock(start = Date.now()) {
   let now = start;
@@ -106,10 +146,10 @@ export function movableClock(start = Date.now()) {
 /** The whole HTTP app over the test database, with services on a movable clock and captured logs. */
 export async function testApp(opts: TestOptions = {}) {
   const { buildApp } = await import('../app.js');
-  const db = testDb();
+  const db = opts.db ?? testDb();
   const clock = movableClock();
-  const services = testServices(db, clock, opts);
   const logs = captureLogger('debug');
+  const services = testServices(db, clock, { log: logs.log, ...opts });
   const app = await buildApp({ logger: logs.log, trustProxy: false, version: 'test', startedAt: new Date(), expectedMigrations: [], db, services });
   return {
     app,

@@ -26,7 +26,31 @@ export type Provider = {
   verify?: { method: 'GET' | 'POST'; path: string; expectStatus?: number[] };
   rateLimits?: { perSecond?: number; burst?: number; perMinute?: number; perHour?: number; perDay?: number; concurrent?: number; notes?: string };
   webhooks?: { scheme: string; signatureHeader?: string; routingKey: string };
-  oauth?: { authorizeUrl: string; tokenUrl: string; revokeUrl?: string; scopes: string[]; pkce?: boolean; clientAuth?: 'basic' | 'post'; refreshMarginSeconds?: number; accessTokenTtlSeconds?: number };
+  oauth?: OAuthSpec;
+};
+
+export type OAuthSpec = {
+  authorizeUrl: string;
+  tokenUrl: string;
+  revokeUrl?: string;
+  scopes: string[];
+  /** PKCE S256 unless the provider refuses it. */
+  pkce?: boolean;
+  clientAuth?: 'basic' | 'post';
+  /** Refresh this long before the access token expires (default 300 s). */
+  refreshMarginSeconds?: number;
+  accessTokenTtlSeconds?: number;
+  /** Provider-specific steps around the standard code flow (see domains/oauth/flows.ts). */
+  flow?: 'standard' | 'xero' | 'quickbooks' | 'shopify' | 'amazon_lwa' | 'messenger';
+  scopeSeparator?: string;
+  /** How long a used refresh token stays valid at the provider (rotation grace window). */
+  refreshTokenGraceSeconds?: number;
+  revokeFormat?: 'form' | 'json';
+  /** The config field that identifies the provider account (webhook routing key; unique across tenants). */
+  routingKeyField?: string;
+  refreshNotes?: string;
+  /** Extra authorize parameters the provider needs (e.g. `prompt: consent` to get a refresh token). */
+  authorizeParams?: Record<string, string>;
 };
 
 export class CatalogError extends Error {
@@ -38,7 +62,7 @@ export class CatalogError extends Error {
  * inside it named. `baseUrlOverrides` (from KEYHOLD_PROVIDER_<ID>_BASE_URL) point providers at the
  * sandbox in tests and the demo, or at a regional endpoint in production.
  */
-export function loadCatalog(opts: { dir?: string; baseUrlOverrides?: Record<string, string> } = {}) {
+export function loadCatalog(opts: { dir?: string; baseUrlOverrides?: Record<string, string>; authUrlOverrides?: Record<string, string> } = {}) {
   const dir = opts.dir ?? CATALOG_DIR;
   const schema = JSON.parse(readFileSync(path.join(dir, 'provider.schema.json'), 'utf8'));
   const validate = new Ajv({ allErrors: true, strict: false }).compile<Provider>(schema);
@@ -66,6 +90,11 @@ export function loadCatalog(opts: { dir?: string; baseUrlOverrides?: Record<stri
     if (!p) throw new CatalogError(`KEYHOLD_PROVIDER_${id.toUpperCase().replaceAll('-', '_')}_BASE_URL: no provider '${id}' in the catalog`);
     providers.set(id, { ...p, baseUrl: url.replace(/\/+$/, '') });
   }
+  for (const [id, origin] of Object.entries(opts.authUrlOverrides ?? {})) {
+    const p = providers.get(id);
+    if (!p?.oauth) throw new CatalogError(`KEYHOLD_PROVIDER_${id.toUpperCase().replaceAll('-', '_')}_AUTH_URL: no OAuth provider '${id}' in the catalog`);
+    providers.set(id, { ...p, oauth: rebaseOAuth(p.oauth, origin.replace(/\/+$/, '')) });
+  }
   return {
     /** Throws 400 UNKNOWN_PROVIDER for an id the catalog does not have. */
     get(id: string): Provider {
@@ -77,3 +106,9 @@ export function loadCatalog(opts: { dir?: string; baseUrlOverrides?: Record<stri
   };
 }
 export type Catalog = ReturnType<typeof loadCatalog>;
+
+/** Keeps each OAuth URL's path and swaps its origin (`https://{{storeDomain}}` counts as one). */
+function rebaseOAuth(oauth: OAuthSpec, origin: string): OAuthSpec {
+  const rebase = (u: string) => origin + u.replace(/^https?:\/\/[^/]+/, '');
+  return { ...oauth, authorizeUrl: rebase(oauth.authorizeUrl), tokenUrl: rebase(oauth.tokenUrl), ...(oauth.revokeUrl ? { revokeUrl: rebase(oauth.revokeUrl) } : {}) };
+}

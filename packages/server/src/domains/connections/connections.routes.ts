@@ -126,6 +126,7 @@ export function connectionsRoutes(app: FastifyInstance, { connections, hooks }: 
           config: z.record(z.string(), z.string()),
           credentialVersion: z.number().int().describe('Changes whenever the secret rotates; cache clients per version'),
           status: z.string(),
+          expiresAt: z.string().nullable().describe('When the OAuth access token expires (never less than the refresh margin away); null when it does not expire'),
         })),
       },
     },

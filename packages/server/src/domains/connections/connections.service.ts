@@ -59,6 +59,10 @@ export type ConnectionsDeps = {
   clock: Clock;
   /** Operator setting: custom providers may use private/loopback URLs (local development). */
   allowPrivateUrls?: boolean;
+  /** OAuth: refreshes an access token about to expire before it is handed out. */
+  fresh?: (tenantId: string, current: { row: ConnectionRow; secrets: Record<string, string> }) => Promise<{ row: ConnectionRow; secrets: Record<string, string> }>;
+  /** OAuth: revokes the grant at the provider before a connection is deleted. */
+  revokeAtProvider?: (provider: Provider, config: Record<string, string>, secrets: Record<string, string>) => Promise<string>;
 };
 
 const notFound = () => new AppError('NOT_FOUND', 404, 'Credential not found');
@@ -228,11 +232,20 @@ export function createConnectionsService(deps: ConnectionsDeps) {
   /** Owner only, after step-up MFA (enforced by the route); audited. */
   async function remove(p: TenantPrincipal, id: string): Promise<void> {
     assertRole(p, 'owner');
+    // An OAuth grant is revoked at the provider first (outside the transaction), so a deleted
+    // connection leaves no live token behind.
+    const loaded = await tenancy.withTenant(p.tenantId, async (tx) => {
+      const row = await repo.byId(tx, id);
+      return row && { row, secrets: await readSecrets(tx, row) };
+    });
+    if (!loaded) throw notFound();
+    const provider = deps.catalog.get(loaded.row.provider);
+    const revocation = provider.oauth && deps.revokeAtProvider ? await deps.revokeAtProvider(provider, loaded.row.config, loaded.secrets) : 'not_supported';
     await tenancy.withTenant(p.tenantId, async (tx) => {
       const row = await repo.byId(tx, id, { lock: true });
       if (!row) throw notFound();
       await repo.remove(tx, id);
-      await audit.record(p, { action: 'api_credentials.delete', entity: { type: 'connection', id }, metadata: { serviceName: row.provider, label: row.label } }, tx);
+      await audit.record(p, { action: 'api_credentials.delete', entity: { type: 'connection', id }, metadata: { serviceName: row.provider, label: row.label, revocation } }, tx);
     });
   }
 
@@ -276,7 +289,7 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     if (!p.scopes) throw new AppError('FORBIDDEN', 403, "Use an API key with the 'credentials:read' scope; people use reveal");
     assertScope(p, 'credentials:read');
     const provider = deps.catalog.get(providerId);
-    return tenancy.withTenant(p.tenantId, async (tx) => {
+    const loaded = await tenancy.withTenant(p.tenantId, async (tx) => {
       const row = await repo.byProviderLabel(tx, provider.id, label);
       if (!row) {
         throw new AppError('NOT_FOUND', 404, `No ${provider.displayName} connection${label === 'default' ? '' : ` labelled '${label}'`} for this organization`, {
@@ -284,11 +297,23 @@ export function createConnectionsService(deps: ConnectionsDeps) {
         });
       }
       if (!row.is_active) throw new AppError('INTEGRATION_UNAVAILABLE', 503, `The ${provider.displayName} connection is disabled`);
-      const credentials = await readSecrets(tx, row);
+      const secrets = await readSecrets(tx, row);
       await repo.touchLastUsed(tx, row.id, deps.clock());
       await audit.recordAtMostEvery(3_600_000, p, { action: 'api_credentials.machine_read', entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label } }, tx);
-      return { id: row.id, provider: provider.id, label: row.label, credentials, config: row.config, credentialVersion: row.credential_version, status: row.status };
+      return { row, secrets };
     });
+    // Outside the transaction: a refresh may call the provider.
+    const { row, secrets } = deps.fresh ? await deps.fresh(p.tenantId, loaded) : loaded;
+    return {
+      id: row.id,
+      provider: provider.id,
+      label: row.label,
+      credentials: secrets,
+      config: row.config,
+      credentialVersion: row.credential_version,
+      status: row.status,
+      expiresAt: row.token_expires_at?.toISOString() ?? null,
+    };
   }
 
   return { create, list, get, reveal, update, remove, testConnection, testSaved, readForMachine };

@@ -1,7 +1,7 @@
 import { successEnvelope } from '@keyhold/contract';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, bearer, freshIp, signup, totpAt } from '../../test-support/accounts.js';
+import { type Account, addMember, bearer, enrolMfa as enrolMfaWith, signup } from '../../test-support/accounts.js';
 import { adminClient, testApp } from '../../test-support/index.js';
 import { MaskedCredentialSchema } from './connections.routes.js';
 
@@ -20,21 +20,8 @@ const STRIPE_KEY = () => `sk_test_${crypto.randomUUID().replaceAll('-', '')}c123
 const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, token: string, payload?: object, headers: Record<string, string> = {}) =>
   t.app.inject({ method, url, headers: { ...bearer(token), ...headers }, ...(payload ? { payload } : {}) });
 
-async function enrolMfa(acct: Account) {
-  const { secret } = (await call('POST', '/api/auth/mfa/setup', acct.accessToken)).json().data;
-  await call('POST', '/api/auth/mfa/enable', acct.accessToken, { code: await totpAt(secret, t.clock()) });
-  return async () => {
-    t.clock.advance(30_000);
-    return totpAt(secret, t.clock());
-  };
-}
-
-async function member(owner: Account, role: string) {
-  const email = `${role}-${Math.random().toString(36).slice(2, 8)}@example.com`;
-  const { temporaryPassword } = (await call('POST', '/api/users', owner.accessToken, { email, role, method: 'temporary_password' })).json().data;
-  const login = await t.app.inject({ method: 'POST', url: '/api/auth/login', remoteAddress: freshIp(), payload: { tenant: owner.slug, email, password: temporaryPassword } });
-  return login.json().data.accessToken as string;
-}
+const enrolMfa = (acct: Account) => enrolMfaWith(t.app, t.clock, acct);
+const member = (owner: Account, role: string) => addMember(t.app, owner, role);
 
 describe('creating credentials', () => {
   it('stores a Stripe key and answers it masked, with the documented shape', async () => {

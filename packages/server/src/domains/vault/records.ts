@@ -4,7 +4,7 @@
  * a secret adds its column here.
  */
 export type VaultRecordLocation = {
-  table: 'users' | 'platform_admins' | 'connections';
+  table: 'users' | 'platform_admins' | 'connections' | 'oauth_states' | 'oauth_pending';
   column: string;
   purpose: string;
   /** `tenant`: rows are tenant-scoped (RLS); `platform`: rows use the platform scope's keys. */
@@ -13,6 +13,8 @@ export type VaultRecordLocation = {
 
 export const VAULT_RECORDS: readonly VaultRecordLocation[] = [
   { table: 'connections', column: 'secrets', purpose: 'connection.secrets', scope: 'tenant' },
+  { table: 'oauth_states', column: 'code_verifier', purpose: 'oauth_state.code_verifier', scope: 'tenant' },
+  { table: 'oauth_pending', column: 'secrets', purpose: 'oauth_pending.secrets', scope: 'tenant' },
   { table: 'users', column: 'mfa_secret', purpose: 'user.mfa_secret', scope: 'tenant' },
   { table: 'users', column: 'mfa_pending_secret', purpose: 'user.mfa_pending_secret', scope: 'tenant' },
   { table: 'platform_admins', column: 'mfa_secret', purpose: 'platform_admin.mfa_secret', scope: 'platform' },

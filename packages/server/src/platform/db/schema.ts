@@ -18,6 +18,9 @@ export type Database = {
   platform_refresh_tokens: PlatformRefreshTokensTable;
   tenant_keys: TenantKeysTable;
   connections: ConnectionsTable;
+  oauth_states: OAuthStatesTable;
+  oauth_pending: OAuthPendingTable;
+  connection_events: ConnectionEventsTable;
 };
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -223,4 +226,48 @@ export type ConnectionsTable = {
   created_by: string | null;
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
+  refresh_lease_owner: string | null;
+  refresh_lease_until: Timestamp | null;
+  refresh_failures: ColumnType<number, number | undefined, number>;
+  next_refresh_at: Timestamp | null;
+};
+
+export type OAuthStatesTable = {
+  id: string;
+  state_hash: string;
+  tenant_id: string;
+  user_id: string;
+  provider: string;
+  label: string;
+  browser_hash: string;
+  code_verifier: string | null;
+  redirect_uri: string;
+  return_to: string | null;
+  params: JSONColumnType<Record<string, string>, string | undefined, string>;
+  expires_at: Timestamp;
+  created_at: DefaultTimestamp;
+};
+
+export type OAuthChoice = { id: string; name: string };
+export type OAuthPendingTable = {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  provider: string;
+  label: string;
+  secrets: string;
+  choices: JSONColumnType<OAuthChoice[], string, string>;
+  return_to: string | null;
+  expires_at: Timestamp;
+  created_at: DefaultTimestamp;
+};
+
+export const CONNECTION_EVENT_TYPES = ['connected', 'reconnected', 'needs_reauth', 'degraded', 'recovered', 'disconnected'] as const;
+export type ConnectionEventsTable = {
+  id: Generated<string>;
+  tenant_id: string;
+  connection_id: string;
+  type: (typeof CONNECTION_EVENT_TYPES)[number];
+  detail: JSONColumnType<Record<string, unknown>, string | undefined, string>;
+  created_at: DefaultTimestamp;
 };

@@ -1,0 +1,110 @@
+import type { Reply } from '../providers.js';
+import { accountIds, messengerUserId, randomUuid, xeroConnectionId } from './ids.js';
+import { bearer, header, json } from './http.js';
+import type { RouteContext } from './routes.js';
+import type { AccessToken, OAuthState } from './state.js';
+
+type Rejection = 'unknown' | 'expired' | 'revoked';
+
+/** Each provider's own reply to a missing, unknown, revoked or expired access token. */
+const UNAUTHORIZED: Record<string, (why: Rejection) => Reply> = {
+  xero: (why) => json(401, { Type: null, Title: 'Unauthorized', Status: 401, Detail: why === 'expired' ? 'TokenExpired: token expired' : 'AuthenticationUnsuccessful', Instance: randomUuid(), Extensions: {} },
+    { 'www-authenticate': `Bearer error="invalid_token"` }),
+  quickbooks: () => json(401, { fault: { error: [{ message: 'message=AuthenticationFailed; errorCode=003200; statusCode=401', code: '3200' }], type: 'AUTHENTICATION' } }),
+  shopify: () => json(401, { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' }),
+  'amazon-sp-api': () => json(403, { errors: [{ code: 'Unauthorized', message: 'Access to requested resource is denied.', details: '' }] }),
+  messenger: (why) => json(401, { error: graphTokenError(why) }),
+};
+
+function graphTokenError(why: Rejection) {
+  const message = why === 'expired' ? 'Error validating access token: Session has expired.'
+    : why === 'revoked' ? 'Error validating access token: The user has not authorized application.'
+      : 'Invalid OAuth access token - Cannot parse access token';
+  return { message, type: 'OAuthException', code: 190, ...(why === 'expired' ? { error_subcode: 463 } : why === 'revoked' ? { error_subcode: 458 } : {}), fbtrace_id: 'sandbox' };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '');
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * The data (and verify) routes that accept OAuth access tokens. Null when the path is not one of
+ * them, or (Shopify) when the token was not issued here and the seeded credentials should decide.
+ */
+export function dataRoute(state: OAuthState, ctx: RouteContext, seededShopToken: (token: string) => boolean): Reply | null {
+  const { provider, path, req, url, now } = ctx;
+  if (req.method !== 'GET') return null;
+  const authorized = (token: string | undefined, check?: (a: AccessToken) => boolean): AccessToken | Reply => {
+    const r = state.checkAccess(provider, token, now);
+    const why = 'access' in r ? (check && !check(r.access) ? 'unknown' : null) : r.reason;
+    if (!why) return (r as { access: AccessToken }).access;
+    state.countRejected(provider, why);
+    return UNAUTHORIZED[provider]!(why);
+  };
+  const isReply = (v: AccessToken | Reply): v is Reply => 'status' in v;
+
+  switch (provider) {
+    case 'xero': {
+      if (path !== '/connections') return null;
+      const a = authorized(bearer(req));
+      if (isReply(a)) return a;
+      const g = a.grant;
+      return json(200, range(g.count).map((i) => {
+        const ids = accountIds('xero', g.account, i);
+        return { id: xeroConnectionId(g.account, i, g.clientId), authEventId: g.authEventId, tenantId: ids.xeroTenantId, tenantType: 'ORGANISATION', tenantName: ids.name, createdDateUtc: iso(g.createdAt), updatedDateUtc: iso(g.createdAt) };
+      }));
+    }
+    case 'quickbooks': {
+      const m = /^\/v3\/company\/([0-9]+)\/companyinfo\/([0-9]+)$/.exec(path);
+      if (!m) return null;
+      const realm = m[1]!;
+      if (m[2] !== realm) return json(400, { Fault: { Error: [{ Message: 'Object Not Found', code: '610' }], type: 'ValidationFault' } });
+      const a = authorized(bearer(req), (t) => accountIds('quickbooks', t.grant.account).realmId === realm);
+      if (isReply(a)) return a;
+      const ids = accountIds('quickbooks', a.grant.account);
+      return json(200, { CompanyInfo: { CompanyName: ids.name, LegalName: ids.name, Country: 'US', Id: realm, SyncToken: '0' }, time: new Date(now).toISOString() });
+    }
+    case 'shopify': {
+      if (!/^\/admin\/api\/\d{4}-\d{2}\/shop\.json$/.test(path)) return null;
+      const token = header(req, 'x-shopify-access-token');
+      if (!state.isKnownAccessToken(token)) {
+        // Seeded (custom-app) tokens are checked by the verify route; only strangers are counted.
+        if (!token || !seededShopToken(token)) state.countRejected('shopify', 'unknown');
+        return null;
+      }
+      const a = authorized(token, (t) => t.grant.store === ctx.store);
+      if (isReply(a)) return a;
+      return json(200, { shop: { myshopify_domain: ctx.store, name: 'Sandbox store' } }, { 'x-shopify-shop-api-call-limit': '1/40' });
+    }
+    case 'amazon-sp-api': {
+      if (path !== '/sellers/v1/marketplaceParticipations') return null;
+      const a = authorized(header(req, 'x-amz-access-token'));
+      if (isReply(a)) return a;
+      return json(200, {
+        payload: [{
+          marketplace: { id: 'ATVPDKIKX0DER', countryCode: 'US', name: 'Amazon.com', defaultCurrencyCode: 'USD', defaultLanguageCode: 'en_US', domainName: 'www.amazon.com' },
+          participation: { isParticipating: true, hasSuspendedListings: false },
+        }],
+      });
+    }
+    case 'messenger': {
+      if (path !== '/me' && path !== '/me/accounts') return null;
+      const a = authorized(bearer(req) ?? url.searchParams.get('access_token') ?? undefined);
+      if (isReply(a)) return a;
+      const g = a.grant;
+      if (path === '/me/accounts') {
+        if (a.page !== undefined) return json(400, { error: { message: '(#100) Tried accessing nonexisting field (accounts) on node type (Page)', type: 'OAuthException', code: 100, fbtrace_id: 'sandbox' } });
+        const data = range(g.count).map((i) => {
+          const ids = accountIds('messenger', g.account, i);
+          return { id: ids.pageId, name: ids.name, access_token: g.pageTokens[i], category: 'Business', category_list: [{ id: '2500', name: 'Business' }], tasks: ['MANAGE', 'MESSAGING'] };
+        });
+        const cursor = (i: number) => Buffer.from(String(i)).toString('base64url');
+        return json(200, { data, paging: { cursors: { before: cursor(0), after: cursor(Math.max(0, data.length - 1)) } } });
+      }
+      const page = a.page !== undefined ? accountIds('messenger', g.account, a.page) : undefined;
+      const me = page ? { id: page.pageId!, name: page.name } : { id: messengerUserId(g.account), name: `${g.account} user` };
+      const fields = (url.searchParams.get('fields') ?? 'id,name').split(',').map((f) => f.trim());
+      return json(200, Object.fromEntries(Object.entries(me).filter(([k]) => k === 'id' || fields.includes(k))));
+    }
+  }
+  return null;
+}

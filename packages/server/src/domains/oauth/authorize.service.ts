@@ -1,0 +1,266 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import * as oauth from 'oauth4webapi';
+import { z } from 'zod';
+import type { Clock } from '../../platform/clock.js';
+import { isUniqueViolation } from '../../platform/db/errors.js';
+import type { OAuthChoice } from '../../platform/db/schema.js';
+import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
+import { AppError } from '../../platform/errors.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { Catalog, Provider } from '../catalog/catalog.js';
+import type { ConnectionsRepo } from '../connections/connections.repo.js';
+import { SECRETS_PURPOSE } from '../connections/connections.service.js';
+import { fillTemplate } from '../connections/provider-request.js';
+import { type TenantPrincipal, assertRole } from '../identity/principal.js';
+import type { Vault } from '../vault/vault.service.js';
+import { type Account, type FlowContext, flowFor, isShopDomain } from './flows.js';
+import { type OAuthClient, type TokenSet, TokenRequestError } from './oauth-client.js';
+import type { OAuthRepo } from './oauth.repo.js';
+
+export const STATE_TTL_MS = 10 * 60_000;
+const VERIFIER_PURPOSE = 'oauth_state.code_verifier';
+const PENDING_PURPOSE = 'oauth_pending.secrets';
+
+export const sha256 = (v: string) => createHash('sha256').update(v).digest('hex');
+/** The browser-binding cookie is per state, so two flows in one browser do not collide. */
+export const bindingCookieName = (state: string) => `keyhold_oauth_${sha256(state).slice(0, 16)}`;
+
+const Label = z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/, 'letters, digits, space, . _ -; up to 63 characters');
+export const AuthorizeInput = z.object({
+  label: Label.default('default'),
+  returnTo: z.string().max(500).optional(),
+  shop: z.string().max(255).optional().describe('Shopify: the store domain, e.g. acme.myshopify.com'),
+  region: z.enum(['na', 'eu', 'fe']).optional().describe('Amazon: selling region'),
+  marketplaceId: z.string().regex(/^[A-Z0-9]{10,14}$/).optional().describe('Amazon: marketplace id'),
+});
+
+/** Only a path of Keyhold's own admin UI: no scheme, no host, no `//` or `\` tricks. */
+export function safeReturnTo(value: string | undefined): string | null {
+  if (value === undefined || value === '') return null;
+  const ok = /^\/admin(\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?(\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$/.test(value) && !value.includes('//') && !value.includes('\\');
+  if (!ok) throw new AppError('VALIDATION_FAILED', 400, "returnTo must be a path of Keyhold's admin UI, starting with /admin");
+  return value;
+}
+
+export type AuthorizeDeps = {
+  repo: OAuthRepo;
+  connectionsRepo: Pick<ConnectionsRepo, 'count' | 'maxConnectionsForUpdate'>;
+  tenancy: Tenancy;
+  vault: Pick<Vault, 'encrypt' | 'decrypt'>;
+  catalog: Pick<Catalog, 'get'>;
+  client: OAuthClient;
+  audit: Pick<AuditService, 'record'>;
+  clock: Clock;
+  /** Where browsers reach Keyhold; the redirect URI is `<publicUrl>/api/integrations/<provider>/callback`. */
+  publicUrl: string;
+};
+
+type CallbackOutcome = { redirect: string };
+
+export function createAuthorizeService(deps: AuthorizeDeps) {
+  const { repo, tenancy, vault, catalog, client, audit } = deps;
+  const redirectUriFor = (provider: Provider) => `${deps.publicUrl}/api/integrations/${provider.id}/callback`;
+  const ctxFor = (provider: Provider, params: Record<string, string>): FlowContext => {
+    const app = client.app(provider);
+    return { provider, params, app: { clientId: app.clientId, clientSecret: app.clientSecret.reveal(), ...(app.applicationId ? { applicationId: app.applicationId } : {}) }, now: deps.clock() };
+  };
+  const invalidState = (why: string) => new AppError('OAUTH_STATE_INVALID', 400, `This connection attempt cannot be completed: ${why}. Start connecting again`);
+
+  /** Starts a connection: returns the provider's consent URL and the browser-binding cookie. */
+  async function start(p: TenantPrincipal, providerId: string, input: z.input<typeof AuthorizeInput>) {
+    assertRole(p, 'admin');
+    if (!p.userId) throw new AppError('FORBIDDEN', 403, 'Connecting an account by OAuth needs a signed-in user (a browser), not an API key');
+    const data = AuthorizeInput.parse(input);
+    const provider = catalog.get(providerId);
+    const returnTo = safeReturnTo(data.returnTo);
+    const params: Record<string, string> = {};
+    if (provider.oauth?.flow === 'shopify') {
+      if (!data.shop || !isShopDomain(data.shop)) throw new AppError('VALIDATION_FAILED', 400, 'shop: give the store domain, like acme.myshopify.com');
+      params.storeDomain = data.shop.toLowerCase();
+    }
+    if (data.region) params.region = data.region;
+    if (data.marketplaceId) params.marketplaceId = data.marketplaceId;
+    const ctx = ctxFor(provider, params);
+    const spec = provider.oauth!;
+
+    const state = oauth.generateRandomState();
+    const browser = randomBytes(32).toString('base64url');
+    const verifier = spec.pkce === false ? null : oauth.generateRandomCodeVerifier();
+    const url = new URL(fillTemplate(spec.authorizeUrl, params));
+    url.searchParams.set('client_id', ctx.app.clientId);
+    url.searchParams.set('redirect_uri', redirectUriFor(provider));
+    url.searchParams.set('response_type', 'code');
+    if (spec.scopes.length) url.searchParams.set('scope', spec.scopes.join(spec.scopeSeparator ?? ' '));
+    for (const [k, v] of Object.entries(spec.authorizeParams ?? {})) url.searchParams.set(k, v);
+    url.searchParams.set('state', state);
+    if (verifier) {
+      url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(verifier));
+      url.searchParams.set('code_challenge_method', 'S256');
+    }
+    flowFor(provider).authorizeUrl?.(url, ctx);
+
+    const id = randomUUID();
+    await tenancy.withTenant(p.tenantId, async (tx) => {
+      await repo.insertState(tx, {
+        id,
+        state_hash: sha256(state),
+        tenant_id: p.tenantId,
+        user_id: p.userId!,
+        provider: provider.id,
+        label: data.label,
+        browser_hash: sha256(browser),
+        code_verifier: verifier ? await vault.encrypt(tx, VERIFIER_PURPOSE, id, verifier) : null,
+        redirect_uri: redirectUriFor(provider),
+        return_to: returnTo,
+        params: JSON.stringify(params),
+        expires_at: new Date(deps.clock().getTime() + STATE_TTL_MS),
+      });
+      await audit.record(p, { action: 'oauth.authorize_started', metadata: { serviceName: provider.id, label: data.label } }, tx);
+    });
+    return {
+      authUrl: url.toString(),
+      cookie: { name: bindingCookieName(state), value: browser, path: `/api/integrations/${provider.id}/callback`, maxAgeSeconds: STATE_TTL_MS / 1000, secure: deps.publicUrl.startsWith('https:') },
+    };
+  }
+
+  /**
+   * The provider's redirect back. The state is the only credential: it must exist, be unexpired,
+   * unused, issued for this provider, and match the browser-binding cookie. It is deleted first,
+   * so a replayed callback finds nothing.
+   */
+  async function callback(providerId: string, query: Record<string, string>, cookies: Record<string, string | undefined>): Promise<CallbackOutcome> {
+    const provider = catalog.get(providerId);
+    const state = query.state;
+    if (!state || state.length > 512) throw invalidState('the state is missing');
+    const stateHash = sha256(state);
+    const tenantId = await repo.stateTenant(stateHash);
+    if (!tenantId) throw invalidState('it is unknown, expired or already used');
+    const claimed = await tenancy.withTenant(tenantId, async (tx) => {
+      const row = await repo.consumeState(tx, stateHash);
+      if (!row) return null;
+      const verifier = row.code_verifier ? (await vault.decrypt(tx, VERIFIER_PURPOSE, row.id, row.code_verifier)).reveal() : null;
+      return { row, verifier };
+    });
+    if (!claimed) throw invalidState('it is unknown, expired or already used');
+    const { row } = claimed;
+    const principal = { tenantId, actor: { type: 'user' as const, id: row.user_id } };
+    if (row.provider !== provider.id) throw invalidState('it was issued for another provider');
+    if (row.expires_at.getTime() < deps.clock().getTime()) throw invalidState('it has expired');
+    const cookie = cookies[bindingCookieName(state)];
+    if (!cookie || !timingSafeEqual(Buffer.from(sha256(cookie)), Buffer.from(row.browser_hash))) throw invalidState('it was started in another browser');
+
+    const done = (qs: string) => ({ redirect: withQuery(row.return_to ?? '/admin/integrations', qs) });
+    if (query.error) {
+      await audit.record(principal, { action: 'oauth.denied', metadata: { serviceName: provider.id, label: row.label, error: query.error.slice(0, 64) } });
+      throw new AppError('OAUTH_ACCESS_DENIED', 400, `${provider.displayName} did not grant access (${query.error.slice(0, 64)})`, { actions: [{ label: 'Try again', url: `/admin/integrations?connect=${provider.id}` }] });
+    }
+    const flow = flowFor(provider);
+    const ctx = ctxFor(provider, row.params);
+    const callbackParams = flow.callback ? flow.callback(query, ctx) : new URLSearchParams(query);
+    let tokens: TokenSet;
+    try {
+      tokens = await client.exchangeCode(provider, row.params, callbackParams, row.redirect_uri, claimed.verifier);
+    } catch (err) {
+      if (!(err instanceof TokenRequestError)) throw err;
+      await audit.record(principal, { action: 'oauth.exchange_failed', metadata: { serviceName: provider.id, label: row.label, reason: err.kind, providerError: err.providerError ?? null } });
+      throw new AppError('OAUTH_EXCHANGE_FAILED', 502, `${provider.displayName} did not accept the authorization; start connecting again`);
+    }
+    const accounts = await flow.accounts(tokens, query, ctx);
+    if (accounts.length === 0) throw new AppError('OAUTH_CALLBACK_INVALID', 400, `No ${provider.displayName} account was authorised`);
+    if (accounts.length > 1) {
+      const pendingId = randomUUID();
+      await tenancy.withTenant(tenantId, async (tx) => {
+        await repo.insertPending(tx, {
+          id: pendingId,
+          tenant_id: tenantId,
+          user_id: row.user_id,
+          provider: provider.id,
+          label: row.label,
+          secrets: await vault.encrypt(tx, PENDING_PURPOSE, pendingId, JSON.stringify({ tokens, accounts })),
+          choices: JSON.stringify(accounts.map((a): OAuthChoice => ({ id: a.id!, name: a.name }))),
+          return_to: row.return_to,
+          expires_at: new Date(deps.clock().getTime() + STATE_TTL_MS),
+        });
+      });
+      return done(`${provider.id}=choose&pending=${pendingId}`);
+    }
+    await saveAccount(principal, provider, row.label, accounts[0]!, tokens);
+    return done(`${provider.id}=configured`);
+  }
+
+  /** The accounts waiting for the user's choice (only the user who connected sees them). */
+  async function pending(p: TenantPrincipal, id: string) {
+    assertRole(p, 'admin');
+    const row = await tenancy.withTenant(p.tenantId, (tx) => repo.pending(tx, id));
+    if (!row || row.user_id !== p.userId || row.expires_at < deps.clock()) throw new AppError('NOT_FOUND', 404, 'Nothing is waiting for a choice here; start connecting again');
+    return { id: row.id, provider: row.provider, label: row.label, choices: row.choices, expiresAt: row.expires_at.toISOString() };
+  }
+
+  async function choose(p: TenantPrincipal, id: string, choiceId: string) {
+    assertRole(p, 'admin');
+    const got = await tenancy.withTenant(p.tenantId, async (tx) => {
+      const row = await repo.consumePending(tx, id);
+      if (!row || row.user_id !== p.userId || row.expires_at < deps.clock()) return null;
+      return { row, data: JSON.parse((await vault.decrypt(tx, PENDING_PURPOSE, row.id, row.secrets)).reveal()) as { tokens: TokenSet; accounts: Account[] } };
+    });
+    if (!got) throw new AppError('NOT_FOUND', 404, 'Nothing is waiting for a choice here; start connecting again');
+    const account = got.data.accounts.find((a) => a.id === choiceId);
+    if (!account) throw new AppError('VALIDATION_FAILED', 400, 'choiceId: not one of the offered accounts; start connecting again');
+    const provider = catalog.get(got.row.provider);
+    const saved = await saveAccount(p, provider, got.row.label, account, got.data.tokens);
+    return { connectionId: saved.id, provider: provider.id, label: got.row.label, returnTo: withQuery(got.row.return_to ?? '/admin/integrations', `${provider.id}=configured`) };
+  }
+
+  /**
+   * Stores the tokens for one account. Reconnecting (same provider + label) keeps the connection
+   * id; the routing key's unique index refuses an account another connection already holds.
+   */
+  async function saveAccount(p: { tenantId: string; actor: TenantPrincipal['actor'] }, provider: Provider, label: string, account: Account, tokens: TokenSet) {
+    const secrets = account.secrets ?? { accessToken: tokens.accessToken, ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}) };
+    const expiresAt = account.neverExpires || account.secrets || tokens.expiresIn === undefined ? null : new Date(deps.clock().getTime() + tokens.expiresIn * 1000);
+    try {
+      return await tenancy.withTenant(p.tenantId, async (tx) => {
+        const existing = await repo.byProviderLabel(tx, provider.id, label, { lock: true });
+        const id = existing?.id ?? randomUUID();
+        const fields = {
+          secrets: await vault.encrypt(tx, SECRETS_PURPOSE, id, JSON.stringify(secrets)),
+          config: JSON.stringify({ ...(existing?.config ?? {}), ...account.config }),
+          routing_key: account.id,
+          auth_mode: provider.authMode,
+          status: 'active' as const,
+          is_active: true,
+          token_expires_at: expiresAt,
+          refresh_failures: 0,
+          next_refresh_at: null,
+          refresh_lease_owner: null,
+          refresh_lease_until: null,
+        };
+        const saved = existing
+          ? await repo.updateConnection(tx, id, { ...fields, credential_version: existing.credential_version + 1 })
+          : await insertWithinQuota(tx, { id, tenant_id: p.tenantId, provider: provider.id, label, created_by: p.actor.id, ...fields });
+        await repo.insertEvent(tx, { tenant_id: p.tenantId, connection_id: id, type: existing ? 'reconnected' : 'connected', detail: JSON.stringify({ account: account.name }) });
+        await audit.record(p, { action: 'oauth.connected', entity: { type: 'connection', id }, metadata: { serviceName: provider.id, label, account: account.id, reconnect: Boolean(existing) } }, tx);
+        return saved;
+      });
+    } catch (err) {
+      if (isUniqueViolation(err, 'connections_routing_key')) {
+        throw new AppError('ACCOUNT_ALREADY_CONNECTED', 409, `This ${provider.displayName} account is already connected (here or in another organization); disconnect it there first`);
+      }
+      throw err;
+    }
+  }
+
+  async function insertWithinQuota(tx: TenantTx, row: Parameters<OAuthRepo['insertConnection']>[1]) {
+    const max = await deps.connectionsRepo.maxConnectionsForUpdate(tx);
+    if ((await deps.connectionsRepo.count(tx)) >= max) throw new AppError('QUOTA_EXCEEDED', 409, `Your plan allows ${max} connections; remove one or upgrade to add more`);
+    return repo.insertConnection(tx, row);
+  }
+
+  /** Deletes expired states and abandoned choices (all tenants; a job). */
+  const purgeExpired = () => repo.purgeExpired(deps.clock());
+
+  return { start, callback, pending, choose, saveAccount, redirectUriFor, purgeExpired };
+}
+export type AuthorizeService = ReturnType<typeof createAuthorizeService>;
+
+const withQuery = (path: string, qs: string) => `${path}${path.includes('?') ? '&' : '?'}${qs}`;

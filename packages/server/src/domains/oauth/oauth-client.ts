@@ -1,0 +1,156 @@
+import * as oauth from 'oauth4webapi';
+import type { OAuthAppConfig } from '../../platform/config.js';
+import { AppError } from '../../platform/errors.js';
+import type { OAuthSpec, Provider } from '../catalog/catalog.js';
+import { fillTemplate } from '../connections/provider-request.js';
+
+/** What a token endpoint answered, normalised across providers. */
+export type TokenSet = { accessToken: string; refreshToken?: string; expiresIn?: number; scope?: string };
+
+/**
+ * Why a token request failed. `invalid_grant`: the grant is gone (revoked, expired, reused) and
+ * only the user can fix it. `transient`: 5xx, 429, timeouts, network — retry later. `rejected`:
+ * anything else (e.g. `invalid_client`, a malformed answer) — an operator has to look.
+ */
+export class TokenRequestError extends Error {
+  override name = 'TokenRequestError';
+  constructor(readonly kind: 'invalid_grant' | 'transient' | 'rejected', readonly providerError: string | undefined, readonly status: number | undefined) {
+    super(`token request failed: ${kind}${providerError ? ` (${providerError})` : ''}${status ? ` HTTP ${status}` : ''}`);
+  }
+}
+
+const TIMEOUT_MS = 10_000;
+const isLoopback = (url: string) => /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//.test(url);
+
+/**
+ * Some providers answer a successful token request in a shape oauth4webapi (rightly) refuses:
+ * Shopify omits `token_type`, Slack says `"token_type": "bot"` and reports errors as 200 with
+ * `ok: false`. This rewrites such answers into RFC 6749 form before oauth4webapi checks them.
+ */
+const normalizingFetch: typeof fetch = async (input, init) => {
+  const res = await fetch(input, init);
+  if (!(res.headers.get('content-type') ?? '').includes('json')) return res;
+  const body = (await res.json()) as Record<string, unknown>;
+  let status = res.status;
+  if (body.ok === false && typeof body.error === 'string') status = 400;
+  else if (res.ok && typeof body.access_token === 'string' && (typeof body.token_type !== 'string' || body.token_type === 'bot')) body.token_type = 'bearer';
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+};
+
+function classify(err: unknown): TokenRequestError {
+  if (err instanceof TokenRequestError) return err;
+  if (err instanceof oauth.ResponseBodyError) {
+    if (err.status >= 500 || err.status === 429) return new TokenRequestError('transient', err.error, err.status);
+    return new TokenRequestError(err.error === 'invalid_grant' ? 'invalid_grant' : 'rejected', err.error, err.status);
+  }
+  if (err instanceof oauth.OperationProcessingError) {
+    const status = (err.cause as Response | undefined)?.status;
+    if (typeof status === 'number' && (status >= 500 || status === 429)) return new TokenRequestError('transient', undefined, status);
+    return new TokenRequestError('rejected', err.code, typeof status === 'number' ? status : undefined);
+  }
+  // fetch failed, timed out, connection refused…
+  return new TokenRequestError('transient', undefined, undefined);
+}
+
+/** The platform's OAuth client for every catalog provider, on oauth4webapi. */
+export function createOAuthClient(deps: { apps: Record<string, OAuthAppConfig> }) {
+  function spec(provider: Provider): OAuthSpec {
+    if (!provider.oauth) throw new AppError('OAUTH_NOT_SUPPORTED', 400, `${provider.displayName} connects with credentials, not OAuth; use POST /api/api-credentials`);
+    return provider.oauth;
+  }
+
+  function app(provider: Provider): OAuthAppConfig {
+    spec(provider);
+    const a = deps.apps[provider.id];
+    if (!a) {
+      const env = `KEYHOLD_OAUTH_${provider.id.toUpperCase().replaceAll('-', '_')}`;
+      throw new AppError('OAUTH_NOT_CONFIGURED', 503, `Connecting ${provider.displayName} needs the platform's OAuth app: the operator sets ${env}_CLIENT_ID and ${env}_CLIENT_SECRET`);
+    }
+    return a;
+  }
+
+  /** Authorization server metadata; per-store URLs (Shopify) are filled from the connection's config. */
+  function server(provider: Provider, config: Record<string, string>): oauth.AuthorizationServer {
+    const s = spec(provider);
+    const tokenUrl = fillTemplate(s.tokenUrl, config);
+    return {
+      issuer: new URL(tokenUrl).origin,
+      authorization_endpoint: fillTemplate(s.authorizeUrl, config),
+      token_endpoint: tokenUrl,
+      ...(s.revokeUrl ? { revocation_endpoint: fillTemplate(s.revokeUrl, config) } : {}),
+    };
+  }
+
+  function options(as: oauth.AuthorizationServer) {
+    return {
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+      [oauth.customFetch]: normalizingFetch,
+      ...(isLoopback(as.token_endpoint!) ? { [oauth.allowInsecureRequests]: true } : {}),
+    };
+  }
+
+  function clientAuth(provider: Provider) {
+    const secret = app(provider).clientSecret.reveal();
+    return spec(provider).clientAuth === 'basic' ? oauth.ClientSecretBasic(secret) : oauth.ClientSecretPost(secret);
+  }
+
+  const toTokenSet = (r: oauth.TokenEndpointResponse): TokenSet => ({
+    accessToken: r.access_token,
+    ...(typeof r.refresh_token === 'string' ? { refreshToken: r.refresh_token } : {}),
+    ...(typeof r.expires_in === 'number' ? { expiresIn: r.expires_in } : {}),
+    ...(typeof r.scope === 'string' ? { scope: r.scope } : {}),
+  });
+
+  return {
+    app,
+    server,
+    /** Exchanges an authorization code (already checked against its state) for tokens. */
+    async exchangeCode(provider: Provider, config: Record<string, string>, callback: URLSearchParams, redirectUri: string, codeVerifier: string | null): Promise<TokenSet> {
+      const as = server(provider, config);
+      const client: oauth.Client = { client_id: app(provider).clientId };
+      try {
+        const params = oauth.validateAuthResponse(as, client, callback, oauth.skipStateCheck);
+        const res = await oauth.authorizationCodeGrantRequest(as, client, clientAuth(provider), params, redirectUri, codeVerifier ?? oauth.nopkce, options(as));
+        return toTokenSet(await oauth.processAuthorizationCodeResponse(as, client, res, { requireIdToken: false }));
+      } catch (err) {
+        throw classify(err);
+      }
+    },
+    async refresh(provider: Provider, config: Record<string, string>, refreshToken: string): Promise<TokenSet> {
+      const as = server(provider, config);
+      const client: oauth.Client = { client_id: app(provider).clientId };
+      try {
+        const res = await oauth.refreshTokenGrantRequest(as, client, clientAuth(provider), refreshToken, options(as));
+        return toTokenSet(await oauth.processRefreshTokenResponse(as, client, res));
+      } catch (err) {
+        throw classify(err);
+      }
+    },
+    /** Revokes a token where the provider has a revocation endpoint; false when it has none. */
+    async revoke(provider: Provider, config: Record<string, string>, token: string): Promise<boolean> {
+      const s = spec(provider);
+      if (!s.revokeUrl) return false;
+      const as = server(provider, config);
+      const client: oauth.Client = { client_id: app(provider).clientId };
+      try {
+        if (s.revokeFormat === 'json') {
+          // Intuit's revocation endpoint takes JSON, not the RFC 7009 form body.
+          const a = app(provider);
+          const res = await fetch(as.revocation_endpoint!, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Basic ${Buffer.from(`${a.clientId}:${a.clientSecret.reveal()}`).toString('base64')}` },
+            body: JSON.stringify({ token }),
+            signal: AbortSignal.timeout(TIMEOUT_MS),
+          });
+          if (!res.ok) throw new TokenRequestError(res.status >= 500 ? 'transient' : 'rejected', undefined, res.status);
+          return true;
+        }
+        await oauth.processRevocationResponse(await oauth.revocationRequest(as, client, clientAuth(provider), token, options(as)));
+        return true;
+      } catch (err) {
+        throw classify(err);
+      }
+    },
+  };
+}
+export type OAuthClient = ReturnType<typeof createOAuthClient>;

@@ -1,0 +1,247 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Clock } from '../../platform/clock.js';
+import { type PrincipalCtx, systemActor } from '../../platform/context.js';
+import type { ConnectionStatus } from '../../platform/db/schema.js';
+import type { Tenancy } from '../../platform/db/tenancy.js';
+import { AppError } from '../../platform/errors.js';
+import type { Logger } from '../../platform/logger.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { Catalog, Provider } from '../catalog/catalog.js';
+import type { ConnectionRow } from '../connections/connections.repo.js';
+import { SECRETS_PURPOSE } from '../connections/connections.service.js';
+import type { Vault } from '../vault/vault.service.js';
+import { type OAuthClient, type TokenSet, TokenRequestError } from './oauth-client.js';
+import type { OAuthRepo } from './oauth.repo.js';
+
+export const DEFAULT_REFRESH_MARGIN_S = 300;
+/** Longer than the token request timeout (10 s), so a live refresh never loses its lease. */
+const LEASE_MS = 30_000;
+/** How long a reader waits for another node's refresh before answering 503. */
+const WAIT_FOR_OTHER_MS = 15_000;
+/** Consecutive transient failures before the connection shows as `degraded`. */
+export const DEGRADED_AFTER = 3;
+
+export type Fresh = { row: ConnectionRow; secrets: Record<string, string> };
+
+export type RefreshDeps = {
+  repo: OAuthRepo;
+  tenancy: Tenancy;
+  vault: Pick<Vault, 'encrypt' | 'decrypt'>;
+  catalog: Pick<Catalog, 'get'>;
+  client: Pick<OAuthClient, 'refresh'>;
+  audit: Pick<AuditService, 'record'>;
+  clock: Clock;
+  log?: Pick<Logger, 'warn' | 'info' | 'debug'>;
+  /** Tests inject a crash between the provider's answer and the write. */
+  afterProviderAnswer?: (connectionId: string) => void;
+};
+
+/** Exponential backoff with jitter: 30 s, 60 s, 120 s… capped at 30 min, each × [0.5, 1). */
+export function backoffMs(failures: number, random = Math.random): number {
+  const base = Math.min(30_000 * 2 ** Math.max(0, failures - 1), 30 * 60_000);
+  return Math.round(base * (0.5 + random() / 2));
+}
+
+export const refreshMarginMs = (provider: Provider) => (provider.oauth?.refreshMarginSeconds ?? DEFAULT_REFRESH_MARGIN_S) * 1000;
+
+/**
+ * Keeps OAuth access tokens fresh. One refresh per connection at a time across every process:
+ * a node refreshes only while it holds the row's lease (owner + expiry, taken with a conditional
+ * UPDATE), calls the provider outside any transaction, and writes the new tokens only if it still
+ * holds the lease (the fence). Everyone else waits and re-reads the row.
+ */
+export function createTokenRefresher(deps: RefreshDeps) {
+  const { repo, tenancy, vault, catalog } = deps;
+  const now = () => deps.clock();
+  const system = (tenantId: string): PrincipalCtx => ({ tenantId, actor: systemActor });
+
+  const needsRefresh = (row: ConnectionRow, provider: Provider) =>
+    row.token_expires_at !== null && row.token_expires_at.getTime() - now().getTime() < refreshMarginMs(provider);
+  const isExpired = (row: ConnectionRow) => row.token_expires_at !== null && row.token_expires_at.getTime() <= now().getTime();
+  const reconnect = (provider: Provider) => [{ label: `Reconnect ${provider.displayName}`, url: `/admin/integrations?connect=${provider.id}` }];
+  const needsReauth = (provider: Provider) =>
+    new AppError('INTEGRATION_NEEDS_REAUTH', 409, `The ${provider.displayName} connection was revoked or expired; an admin has to reconnect it`, { actions: reconnect(provider) });
+  const tokenExpired = (provider: Provider, retryAfterS: number) =>
+    new AppError('INTEGRATION_TOKEN_EXPIRED', 503, `The ${provider.displayName} access token expired and could not be refreshed yet; try again shortly`, {
+      actions: reconnect(provider),
+      headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterS))) },
+    });
+
+  const decrypt = async (tenantId: string, row: ConnectionRow) =>
+    tenancy.withTenant(tenantId, async (tx) => JSON.parse((await vault.decrypt(tx, SECRETS_PURPOSE, row.id, row.secrets)).reveal()) as Record<string, string>);
+
+  /**
+   * The connection with an access token that is not about to expire: refreshed first when needed
+   * (or when `force`, after the provider rejected the token). Never returns an expired token.
+   */
+  async function fresh(tenantId: string, current: Fresh, opts: { force?: boolean } = {}): Promise<Fresh> {
+    const provider = catalog.get(current.row.provider);
+    if (!provider.oauth) return current;
+    if (current.row.status === 'needs_reauth') throw needsReauth(provider);
+    if (!opts.force && !needsRefresh(current.row, provider)) return current;
+    const backoffUntil = current.row.next_refresh_at?.getTime() ?? 0;
+    if (!opts.force && backoffUntil > now().getTime()) {
+      // Backing off after failures: no call to the provider until then.
+      if (!isExpired(current.row)) return current;
+      throw tokenExpired(provider, (backoffUntil - now().getTime()) / 1000);
+    }
+    if (!current.secrets.refreshToken) {
+      if (isExpired(current.row) || opts.force) throw needsReauth(provider);
+      return current;
+    }
+    const deadline = Date.now() + WAIT_FOR_OTHER_MS;
+    let seen = current;
+    for (;;) {
+      const lease = randomUUID();
+      const leased = await tenancy.withTenant(tenantId, async (tx) => {
+        const row = await repo.acquireLease(tx, seen.row.id, lease, now(), new Date(now().getTime() + LEASE_MS));
+        return row && { row, secrets: JSON.parse((await vault.decrypt(tx, SECRETS_PURPOSE, row.id, row.secrets)).reveal()) as Record<string, string> };
+      });
+      if (leased) {
+        // Fencing: someone may have refreshed between our read and the lease; use their tokens.
+        const refreshedMeanwhile = leased.row.credential_version !== current.row.credential_version;
+        if (refreshedMeanwhile && !needsRefresh(leased.row, provider)) return release(tenantId, leased, lease);
+        return refreshHeld(tenantId, provider, leased, lease);
+      }
+      await sleep(25 + Math.random() * 50);
+      const row = await tenancy.withTenant(tenantId, (tx) => repo.byId(tx, seen.row.id));
+      if (!row) throw new AppError('NOT_FOUND', 404, 'Connection not found');
+      if (row.status === 'needs_reauth') throw needsReauth(provider);
+      if (row.credential_version !== seen.row.credential_version) {
+        seen = { row, secrets: await decrypt(tenantId, row) };
+        if (!needsRefresh(row, provider)) return seen;
+      }
+      if (Date.now() > deadline) {
+        if (!isExpired(seen.row)) return seen;
+        throw tokenExpired(provider, 5);
+      }
+    }
+  }
+
+  async function release(tenantId: string, held: Fresh, lease: string): Promise<Fresh> {
+    const row = await tenancy.withTenant(tenantId, (tx) => repo.writeUnderLease(tx, held.row.id, lease, {}));
+    return { row: row ?? held.row, secrets: held.secrets };
+  }
+
+  /** Refreshes a connection whose lease this node holds, and writes the outcome under the fence. */
+  async function refreshHeld(tenantId: string, provider: Provider, held: Fresh, lease: string): Promise<Fresh> {
+    const { row, secrets } = held;
+    if (!secrets.refreshToken) {
+      // Nothing to refresh with: check again when it expires; then only reconnecting helps.
+      if (isExpired(row)) return failed(tenantId, provider, held, lease, new TokenRequestError('invalid_grant', 'no_refresh_token', undefined));
+      const u = await tenancy.withTenant(tenantId, (tx) => repo.writeUnderLease(tx, row.id, lease, { next_refresh_at: row.token_expires_at }));
+      return { row: u ?? row, secrets };
+    }
+    let tokens: TokenSet;
+    try {
+      tokens = await deps.client.refresh(provider, row.config, secrets.refreshToken!);
+    } catch (err) {
+      // An OAuth app the operator removed from the config fails like a rejected request: backoff.
+      if (err instanceof AppError) return failed(tenantId, provider, held, lease, new TokenRequestError('rejected', err.code, undefined));
+      if (!(err instanceof TokenRequestError)) throw err;
+      return failed(tenantId, provider, held, lease, err);
+    }
+    deps.afterProviderAnswer?.(row.id);
+    // Providers without rotation (Amazon) send no new refresh token: keep the one we have.
+    const next = { ...secrets, accessToken: tokens.accessToken, ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}) };
+    const expiresAt = tokens.expiresIn === undefined ? null : new Date(now().getTime() + tokens.expiresIn * 1000);
+    const written = await tenancy.withTenant(tenantId, async (tx) => {
+      const updated = await repo.writeUnderLease(tx, row.id, lease, {
+        secrets: await vault.encrypt(tx, SECRETS_PURPOSE, row.id, JSON.stringify(next)),
+        token_expires_at: expiresAt,
+        credential_version: row.credential_version + 1,
+        refresh_failures: 0,
+        next_refresh_at: null,
+        status: 'active',
+      });
+      if (updated && row.status === 'degraded') {
+        await repo.insertEvent(tx, { tenant_id: tenantId, connection_id: row.id, type: 'recovered', detail: '{}' });
+        await deps.audit.record(system(tenantId), { action: 'oauth.refresh_recovered', entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label: row.label } }, tx);
+      }
+      return updated;
+    });
+    if (!written) {
+      // The lease expired and another node took over; its write wins. With a rotation grace
+      // window the provider still honours the token it holds.
+      deps.log?.warn({ connectionId: row.id, provider: provider.id }, 'refresh lease lost before the write; using the other node\'s result');
+      const latest = await tenancy.withTenant(tenantId, (tx) => repo.byId(tx, row.id));
+      if (!latest) throw new AppError('NOT_FOUND', 404, 'Connection not found');
+      return { row: latest, secrets: await decrypt(tenantId, latest) };
+    }
+    deps.log?.debug({ connectionId: row.id, provider: provider.id }, 'access token refreshed');
+    return { row: written, secrets: next };
+  }
+
+  async function failed(tenantId: string, provider: Provider, held: Fresh, lease: string, err: TokenRequestError): Promise<Fresh> {
+    const { row } = held;
+    if (err.kind === 'invalid_grant') {
+      await tenancy.withTenant(tenantId, async (tx) => {
+        await repo.writeUnderLease(tx, row.id, lease, { status: 'needs_reauth', next_refresh_at: null });
+        await repo.insertEvent(tx, { tenant_id: tenantId, connection_id: row.id, type: 'needs_reauth', detail: JSON.stringify({ reason: err.providerError ?? 'invalid_grant' }) });
+        await deps.audit.record(system(tenantId), { action: 'oauth.refresh_failed', entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label: row.label, reason: 'invalid_grant', status: 'needs_reauth' } }, tx);
+      });
+      throw needsReauth(provider);
+    }
+    const failures = row.refresh_failures + 1;
+    const waitMs = backoffMs(failures);
+    const status: ConnectionStatus = failures >= DEGRADED_AFTER ? 'degraded' : row.status;
+    const updated = await tenancy.withTenant(tenantId, async (tx) => {
+      const u = await repo.writeUnderLease(tx, row.id, lease, { refresh_failures: failures, next_refresh_at: new Date(now().getTime() + waitMs), status });
+      if (status === 'degraded' && row.status !== 'degraded') {
+        await repo.insertEvent(tx, { tenant_id: tenantId, connection_id: row.id, type: 'degraded', detail: JSON.stringify({ failures }) });
+        await deps.audit.record(system(tenantId), { action: 'oauth.refresh_failed', entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label: row.label, reason: err.kind, status: 'degraded', failures } }, tx);
+      }
+      return u;
+    });
+    deps.log?.warn({ connectionId: row.id, provider: provider.id, reason: err.kind, httpStatus: err.status ?? null, failures }, 'token refresh failed');
+    // A token that is still valid stays usable; an expired one is never handed out.
+    if (!isExpired(row)) return { row: updated ?? row, secrets: held.secrets };
+    throw tokenExpired(provider, waitMs / 1000);
+  }
+
+  /**
+   * Background refresh: leases batches of connections expiring within the margin (across tenants,
+   * ids only) and refreshes each in its tenant's context. Safe to run on every node at once.
+   */
+  async function sweep(opts: { batch?: number; concurrency?: number; marginMs?: number; maxMs?: number } = {}) {
+    const started = Date.now();
+    const stats = { claimed: 0, refreshed: 0, failed: 0 };
+    for (;;) {
+      const t = now();
+      // One lease id per batch: the claim took it, each refresh's write is fenced on it.
+      const lease = randomUUID();
+      const claimed = await repo.claimBatch(lease, t, new Date(t.getTime() + (opts.marginMs ?? DEFAULT_REFRESH_MARGIN_S * 1000)), new Date(t.getTime() + LEASE_MS), opts.batch ?? 100);
+      if (claimed.length === 0) break;
+      stats.claimed += claimed.length;
+      await eachLimited(claimed, opts.concurrency ?? 16, async ({ id, tenant_id }) => {
+        try {
+          const held = await tenancy.withTenant(tenant_id, async (tx) => {
+            const row = await repo.byId(tx, id);
+            return row && { row, secrets: JSON.parse((await vault.decrypt(tx, SECRETS_PURPOSE, row.id, row.secrets)).reveal()) as Record<string, string> };
+          });
+          // A batch that took longer than the lease has lost it for the rest: leave those to others.
+          if (!held || held.row.refresh_lease_owner !== lease || (held.row.refresh_lease_until?.getTime() ?? 0) <= now().getTime()) return;
+          const out = await refreshHeld(tenant_id, catalog.get(held.row.provider), held, lease);
+          if (out.row.credential_version !== held.row.credential_version) stats.refreshed++;
+        } catch (err) {
+          stats.failed++;
+          if (!(err instanceof AppError)) deps.log?.warn({ connectionId: id, err: { message: (err as Error).message } }, 'background refresh failed');
+        }
+      });
+      if (opts.maxMs !== undefined && Date.now() - started > opts.maxMs) break;
+    }
+    return stats;
+  }
+
+  return { fresh, sweep };
+}
+export type TokenRefresher = ReturnType<typeof createTokenRefresher>;
+
+async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
