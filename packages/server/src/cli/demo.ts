@@ -16,7 +16,7 @@ const DEMO_EMAIL = 'owner@demo.keyhold.test';
  */
 export async function runDemo(config: Config, log: Logger): Promise<number> {
   const sandbox = await createSandbox();
-  const providerBaseUrls = Object.fromEntries(sandbox.providers().map((id) => [id, sandbox.baseUrlFor(id)]));
+  const providerBaseUrls = Object.fromEntries([...sandbox.providers(), ...sandbox.oauth.providers()].map((id) => [id, sandbox.baseUrlFor(id)]));
   // Keyhold's own OAuth app at each sandbox provider, registered with this run's redirect URIs.
   const oauthApps: Config['oauthApps'] = {};
   const providerAuthUrls: Record<string, string> = {};
