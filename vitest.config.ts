@@ -6,11 +6,12 @@ const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 export default defineConfig({
   resolve: {
     // Tests run the workspace packages from source; the build uses their dist/.
-    alias: {
-      '@keyhold/contract': src('./packages/contract/src/index.ts'),
-      '@keyhold/sandbox': src('./packages/sandbox/src/index.ts'),
-      '@keyhold/sdk': src('./packages/sdk/src/index.ts'),
-    },
+    alias: [
+      { find: /^@keyhold\/contract$/, replacement: src('./packages/contract/src/index.ts') },
+      { find: /^@keyhold\/sandbox$/, replacement: src('./packages/sandbox/src/index.ts') },
+      { find: /^@keyhold\/sdk$/, replacement: src('./packages/sdk/src/index.ts') },
+      { find: /^@keyhold\/sdk\/(stripe|openai|anthropic|resend)$/, replacement: `${src('./packages/sdk/src')}/$1.ts` },
+    ],
   },
   test: {
     include: ['packages/*/src/**/*.test.ts'],

@@ -36,6 +36,8 @@ export type ConnectionCredentials<P extends ProviderId = ProviderId> = {
   /** Changes when the secret rotates: cache clients per (tenant, connection, version). */
   credentialVersion: number;
   status: string;
+  /** When an OAuth access token expires (Keyhold refreshes it before); null when it does not. */
+  expiresAt: string | null;
 };
 
 /** A Keyhold error with its stable code (`NOT_FOUND`, `FORBIDDEN`, `TENANT_SUSPENDED`…). */
@@ -75,13 +77,40 @@ export class Keyhold {
     return this.#get<ConnectionCredentials<P>>(`/api/connections/${encodeURIComponent(provider)}/credentials${query}`, opts.tenant);
   }
 
+  /**
+   * Calls the provider's API through Keyhold's proxy as the tenant: Keyhold injects the
+   * credentials and keeps to the provider's rate limits. Returns the provider's response as is;
+   * Keyhold's own refusals (no connection, rate limited, provider paused) throw `KeyholdError`.
+   *
+   * @example
+   * const res = await keyhold.proxyFetch('xero', '/api.xro/2.0/Invoices', {}, { tenant: 'acme' });
+   */
+  async proxyFetch(provider: ProviderId, path: string, init: RequestInit = {}, opts: { label?: string; tenant?: string; maxWaitMs?: number } = {}): Promise<Response> {
+    if (!path.startsWith('/')) throw new TypeError("path must start with '/'");
+    const headers = new Headers(init.headers);
+    headers.set('authorization', `Bearer ${this.#apiKey}`);
+    if (opts.tenant) headers.set('x-keyhold-tenant', opts.tenant);
+    if (opts.label) headers.set('x-connection-label', opts.label);
+    if (opts.maxWaitMs !== undefined) headers.set('x-keyhold-max-wait', String(opts.maxWaitMs));
+    const res = await this.#fetch(`${this.#baseUrl}/api/proxy/${encodeURIComponent(provider)}${path}`, { ...init, headers });
+    if (!res.headers.has('x-keyhold-error')) return res;
+    throw await errorOf(res);
+  }
+
   async #get<T>(path: string, tenant?: string): Promise<T> {
     const res = await this.#fetch(`${this.#baseUrl}${path}`, {
       headers: { authorization: `Bearer ${this.#apiKey}`, accept: 'application/json', ...(tenant ? { 'x-keyhold-tenant': tenant } : {}) },
     });
-    const body = (await res.json().catch(() => ({}))) as { success?: boolean; data?: T; code?: string; error?: string; requestId?: string; actions?: Array<{ label: string; url: string }> };
-    if (res.ok && body.success) return body.data as T;
-    const Err = res.status === 404 && body.code === 'NOT_FOUND' ? IntegrationNotConfigured : KeyholdError;
-    throw new Err(body.code ?? 'HTTP_ERROR', res.status, body.error ?? `Keyhold answered ${res.status}`, body.requestId, body.actions);
+    if (res.ok) {
+      const body = (await res.clone().json().catch(() => ({}))) as { success?: boolean; data?: T };
+      if (body.success) return body.data as T;
+    }
+    throw await errorOf(res);
   }
+}
+
+async function errorOf(res: Response): Promise<KeyholdError> {
+  const body = (await res.json().catch(() => ({}))) as { code?: string; error?: string; requestId?: string; actions?: Array<{ label: string; url: string }> };
+  const Err = res.status === 404 && body.code === 'NOT_FOUND' ? IntegrationNotConfigured : KeyholdError;
+  return new Err(body.code ?? 'HTTP_ERROR', res.status, body.error ?? `Keyhold answered ${res.status}`, body.requestId, body.actions);
 }

@@ -4,6 +4,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { Services } from './deps.js';
 import { apiKeysRoutes } from './domains/api-keys/api-keys.routes.js';
 import { connectionsRoutes } from './domains/connections/connections.routes.js';
+import { proxyRoutes } from './domains/proxy/proxy.routes.js';
 import { oauthRoutes } from './domains/oauth/oauth.routes.js';
 import { catalogRoutes } from './domains/catalog/catalog.routes.js';
 import { auditRoutes } from './domains/audit/audit.routes.js';
@@ -59,6 +60,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   catalogRoutes(app, { catalog: services.catalog, hooks });
   connectionsRoutes(app, { connections: services.connections, hooks });
   oauthRoutes(app, { authorize: services.authorize, disconnect: services.disconnect, hooks });
+  proxyRoutes(app, { proxy: services.proxy, hooks, metrics: services.metrics });
   adminRoutes(app, { adminAuth: services.adminAuth, tenants: services.tenants, apiKeys: services.apiKeys });
   return app;
 }

@@ -29,6 +29,12 @@ import { createOAuthRepo } from './domains/oauth/oauth.repo.js';
 import { createTokenRefresher } from './domains/oauth/refresh.service.js';
 import type { OAuthAppConfig } from './platform/config.js';
 import type { Logger } from './platform/logger.js';
+import { createBreakers } from './domains/proxy/breaker.js';
+import { createRateLimiter } from './domains/proxy/limits.js';
+import { createLimitsRepo } from './domains/proxy/limits.repo.js';
+import { createProxyService } from './domains/proxy/proxy.service.js';
+import { assertPublicHttpsUrl } from './platform/http/ssrf.js';
+import { createMetrics } from './platform/metrics.js';
 import { createTenantsRepo } from './domains/tenants/tenants.repo.js';
 import { createTenantsService } from './domains/tenants/tenants.service.js';
 
@@ -44,6 +50,8 @@ export type ServiceDeps = {
   /** Where browsers reach Keyhold (OAuth redirect URIs). */
   publicUrl?: string;
   log?: Logger;
+  /** The proxy's circuit breaker (defaults: open after 5 failures, 30 s cooldown). */
+  breaker?: { threshold: number; cooldownMs: number };
   /** Tests only: a crash injected between a token endpoint's answer and the write. */
   afterProviderAnswer?: (connectionId: string) => void;
 };
@@ -56,7 +64,7 @@ export function createCoreServices({ db, clock }: Pick<ServiceDeps, 'db' | 'cloc
 }
 
 /** The composition root: the only place that wires services together. */
-export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer }: ServiceDeps) {
+export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker }: ServiceDeps) {
   const { audit, tenants } = createCoreServices({ db, clock });
   const vaultRepo = createVaultRepo(db.kysely);
   const dekCache = createDekCache();
@@ -105,7 +113,19 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     fresh: tokens.fresh,
     revokeAtProvider: disconnect.revokeAtProvider,
   });
-  return { audit, tenants, auth, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, connections, authorize, disconnect, tokens };
+  const metrics = createMetrics({ defaultMetrics: Boolean(log) });
+  const breakers = createBreakers(breaker ?? {});
+  const limiter = createRateLimiter({ repo: createLimitsRepo(), tenancy: db, onLimited: (provider, source) => metrics.rateLimited.inc({ provider, source }) });
+  const proxy = createProxyService({
+    connections,
+    catalog,
+    limiter,
+    breakers,
+    metrics,
+    guardCustomUrl: (url) => assertPublicHttpsUrl(url, { field: 'baseUrl', allowPrivate: allowPrivateProviderUrls }),
+    ...(log ? { log } : {}),
+  });
+  return { audit, tenants, auth, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, connections, authorize, disconnect, tokens, metrics, proxy };
 }
 
 export type Services = ReturnType<typeof createServices>;

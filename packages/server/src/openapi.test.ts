@@ -14,6 +14,7 @@ describe('OpenAPI document', () => {
     for (const [path, ops] of Object.entries<Record<string, { responses?: Record<string, { content?: unknown }> }>>(spec.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         documented.add(`${method.toUpperCase()} ${path}`);
+        if (path.startsWith('/api/proxy/')) continue; // passes the provider's answer through: no schema of ours
         // A browser-facing route answers with a documented redirect instead.
         const success = Object.entries(op.responses ?? {}).find(([code]) => code.startsWith('2') || code === '302');
         expect(success?.[0] === '302' ? success[1] : success?.[1].content, `${method} ${path} has no success schema`).toBeDefined();

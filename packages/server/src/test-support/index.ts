@@ -70,6 +70,7 @@ export type TestOptions = {
   catalog?: Catalog;
   afterProviderAnswer?: (connectionId: string) => void;
   log?: Logger;
+  breaker?: { threshold: number; cooldownMs: number };
   /** testApp: serve this database instead of the shared test database (see migratedScratch). */
   db?: Db;
 };
@@ -88,6 +89,7 @@ export function nodeServices(db: Db, ring: KeyRing, clock = systemClock, opts: T
     publicUrl: opts.publicUrl ?? TEST_PUBLIC_URL,
     ...(opts.afterProviderAnswer ? { afterProviderAnswer: opts.afterProviderAnswer } : {}),
     ...(opts.log ? { log: opts.log } : {}),
+    ...(opts.breaker ? { breaker: opts.breaker } : {}),
   });
 }
 

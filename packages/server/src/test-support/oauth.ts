@@ -13,12 +13,13 @@ export const appFor = (provider: string) => ({ clientId: `keyhold-${provider}-ap
 /** Points every OAuth provider's API and OAuth URLs at the sandbox and registers Keyhold's app there. */
 export function oauthOptions(sandbox: Sandbox, publicUrl = TEST_PUBLIC_URL): TestOptions {
   const urls = Object.fromEntries(OAUTH_PROVIDERS.map((p) => [p, sandbox.baseUrlFor(p)]));
+  const apiUrls = Object.fromEntries(sandbox.providers().map((p) => [p, sandbox.baseUrlFor(p)]));
   for (const p of OAUTH_PROVIDERS) {
     const app = appFor(p);
     sandbox.oauth.registerApp(p, { ...app, redirectUri: `${publicUrl}/api/integrations/${p}/callback` });
   }
   return {
-    providerBaseUrls: urls,
+    providerBaseUrls: { ...apiUrls, ...urls },
     providerAuthUrls: urls,
     allowPrivateProviderUrls: true,
     publicUrl,

@@ -89,6 +89,11 @@ export function createApiKeysService(deps: ApiKeysDeps) {
         return row;
       });
       if (!key || key.revoked_at) throw invalidKey();
+      // A tenant key acts only for its own tenant: naming another one is a mistake worth a loud no,
+      // not a silent answer about the key's own tenant.
+      if (tenantHeader && tenantHeader !== tenantId && (await deps.tenants.idBySlug(tenantHeader)) !== tenantId) {
+        throw new AppError('FORBIDDEN', 403, 'This API key belongs to another organization than x-keyhold-tenant names');
+      }
       await assertTenantUsable(tenantId);
       return { ...meta, tenantId, actor: { type: 'api_key', id: key.id }, role: key.role, scopes: key.scopes as TenantPrincipal['scopes'] };
     }

@@ -42,9 +42,12 @@ describe('tenant API keys', () => {
     const ids = new Set(res.json().data.map((e: { actor: { id: string } }) => e.actor.id));
     expect(ids.has(b.userId)).toBe(false);
     expect(ids.has(a.userId)).toBe(true);
-    // A tenant key ignores X-Keyhold-Tenant: it can only ever act in its own tenant.
-    const pinned = await auditLogs(key, { 'x-keyhold-tenant': b.tenantId });
-    expect(pinned.json().data.every((e: { actor: { id: string } }) => e.actor.id !== b.userId)).toBe(true);
+    // A tenant key acts only in its own tenant: naming another one is refused, naming its own is fine.
+    for (const other of [b.tenantId, b.slug]) {
+      const pinned = await auditLogs(key, { 'x-keyhold-tenant': other });
+      expect([pinned.statusCode, pinned.json().code]).toEqual([403, 'FORBIDDEN']);
+    }
+    for (const own of [a.tenantId, a.slug]) expect((await auditLogs(key, { 'x-keyhold-tenant': own })).statusCode).toBe(200);
   });
 
   it('without the scope → 403 naming it; with a too-weak role → 403', async () => {

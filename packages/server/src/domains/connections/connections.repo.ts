@@ -34,6 +34,11 @@ export function createConnectionsRepo() {
         .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', new Date(at.getTime() - 60_000))]))
         .execute(),
     remove: (tx: TenantTx, id: string) => tx.deleteFrom('connections').where('id', '=', id).execute(),
+    /** Health transitions seen by the proxy's circuit breaker: status plus an event row. */
+    async setHealth(tx: TenantTx, id: string, status: 'active' | 'degraded', event: 'degraded' | 'recovered') {
+      const r = await tx.updateTable('connections').set({ status, updated_at: new Date() }).where('id', '=', id).where('status', 'in', ['active', 'degraded']).returning('tenant_id').executeTakeFirst();
+      if (r) await tx.insertInto('connection_events').values({ tenant_id: r.tenant_id, connection_id: id, type: event, detail: JSON.stringify({ source: 'proxy' }) }).execute();
+    },
   };
 }
 export type ConnectionsRepo = ReturnType<typeof createConnectionsRepo>;

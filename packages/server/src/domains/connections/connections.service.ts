@@ -60,12 +60,15 @@ export type ConnectionsDeps = {
   /** Operator setting: custom providers may use private/loopback URLs (local development). */
   allowPrivateUrls?: boolean;
   /** OAuth: refreshes an access token about to expire before it is handed out. */
-  fresh?: (tenantId: string, current: { row: ConnectionRow; secrets: Record<string, string> }) => Promise<{ row: ConnectionRow; secrets: Record<string, string> }>;
+  fresh?: (tenantId: string, current: InUse, opts?: { force?: boolean }) => Promise<InUse>;
   /** OAuth: revokes the grant at the provider before a connection is deleted. */
   revokeAtProvider?: (provider: Provider, config: Record<string, string>, secrets: Record<string, string>) => Promise<string>;
 };
 
 const notFound = () => new AppError('NOT_FOUND', 404, 'Credential not found');
+
+/** A connection's row and decrypted secrets, for the duration of one use. */
+export type InUse = { row: ConnectionRow; secrets: Record<string, string> };
 
 export function createConnectionsService(deps: ConnectionsDeps) {
   const { repo, tenancy, vault, audit } = deps;
@@ -289,21 +292,7 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     if (!p.scopes) throw new AppError('FORBIDDEN', 403, "Use an API key with the 'credentials:read' scope; people use reveal");
     assertScope(p, 'credentials:read');
     const provider = deps.catalog.get(providerId);
-    const loaded = await tenancy.withTenant(p.tenantId, async (tx) => {
-      const row = await repo.byProviderLabel(tx, provider.id, label);
-      if (!row) {
-        throw new AppError('NOT_FOUND', 404, `No ${provider.displayName} connection${label === 'default' ? '' : ` labelled '${label}'`} for this organization`, {
-          actions: [{ label: `Connect ${provider.displayName}`, url: `/admin/integrations?connect=${provider.id}` }],
-        });
-      }
-      if (!row.is_active) throw new AppError('INTEGRATION_UNAVAILABLE', 503, `The ${provider.displayName} connection is disabled`);
-      const secrets = await readSecrets(tx, row);
-      await repo.touchLastUsed(tx, row.id, deps.clock());
-      await audit.recordAtMostEvery(3_600_000, p, { action: 'api_credentials.machine_read', entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label } }, tx);
-      return { row, secrets };
-    });
-    // Outside the transaction: a refresh may call the provider.
-    const { row, secrets } = deps.fresh ? await deps.fresh(p.tenantId, loaded) : loaded;
+    const { row, secrets } = await forUse(p, provider, label, 'api_credentials.machine_read');
     return {
       id: row.id,
       provider: provider.id,
@@ -316,6 +305,36 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     };
   }
 
-  return { create, list, get, reveal, update, remove, testConnection, testSaved, readForMachine };
+  /**
+   * One connection of the principal's tenant, ready to use: active, its OAuth token refreshed
+   * when about to expire. Audited once per principal and connection per hour (`action`);
+   * `last_used` written at most once a minute.
+   */
+  async function forUse(p: TenantPrincipal, provider: Provider, label: string, action: string): Promise<InUse> {
+    const loaded = await tenancy.withTenant(p.tenantId, async (tx) => {
+      const row = await repo.byProviderLabel(tx, provider.id, label);
+      if (!row) {
+        throw new AppError('NOT_FOUND', 404, `No ${provider.displayName} connection${label === 'default' ? '' : ` labelled '${label}'`} for this organization`, {
+          actions: [{ label: `Connect ${provider.displayName}`, url: `/admin/integrations?connect=${provider.id}` }],
+        });
+      }
+      if (!row.is_active) throw new AppError('INTEGRATION_UNAVAILABLE', 503, `The ${provider.displayName} connection is disabled`);
+      const secrets = await readSecrets(tx, row);
+      await repo.touchLastUsed(tx, row.id, deps.clock());
+      await audit.recordAtMostEvery(3_600_000, p, { action, entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label } }, tx);
+      return { row, secrets };
+    });
+    // Outside the transaction: a refresh may call the provider.
+    return deps.fresh ? deps.fresh(p.tenantId, loaded) : loaded;
+  }
+
+  /** After the provider refused the token (401): one forced refresh, shared with other nodes. */
+  const forceRefresh = (tenantId: string, current: InUse) => (deps.fresh ? deps.fresh(tenantId, current, { force: true }) : Promise.resolve(current));
+
+  /** The proxy's breaker opened (`degraded`) or closed (`active`) for this connection. */
+  const setHealth = (tenantId: string, id: string, healthy: boolean) =>
+    tenancy.withTenant(tenantId, (tx) => repo.setHealth(tx, id, healthy ? 'active' : 'degraded', healthy ? 'recovered' : 'degraded'));
+
+  return { create, list, get, reveal, update, remove, testConnection, testSaved, readForMachine, forUse, forceRefresh, setHealth };
 }
 export type ConnectionsService = ReturnType<typeof createConnectionsService>;

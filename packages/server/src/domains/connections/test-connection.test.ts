@@ -1,6 +1,7 @@
 import { type Sandbox, createSandbox } from '@keyhold/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, bearer, signup, totpAt } from '../../test-support/accounts.js';
+import { credentialsFor } from '../../test-support/credentials.js';
 import { testApp } from '../../test-support/index.js';
 import { loadCatalog } from '../catalog/catalog.js';
 import { buildProviderRequest, unleashedSignature } from './provider-request.js';
@@ -11,27 +12,6 @@ let acct: Account;
 const API_KEY_MODES = new Set(['api_key', 'basic', 'hmac_unleashed']);
 /** Every API-key provider of the catalog (custom excluded: its base URL is the tenant's own). */
 const apiKeyProviders = loadCatalog().list().filter((p) => API_KEY_MODES.has(p.authMode));
-
-/** Valid-looking credentials per provider, by catalog field name; the sandbox is seeded with them. */
-function credentialsFor(id: string): { body: Record<string, unknown>; seed: Record<string, string> } {
-  const rnd = crypto.randomUUID().replaceAll('-', '');
-  switch (id) {
-    case 'stripe': return { body: { apiKey: `sk_test_${rnd}` }, seed: { apiKey: `sk_test_${rnd}` } };
-    case 'resend': return { body: { apiKey: `re_${rnd}` }, seed: { apiKey: `re_${rnd}` } };
-    case 'openai': return { body: { apiKey: `sk-proj-${rnd}` }, seed: { apiKey: `sk-proj-${rnd}` } };
-    case 'anthropic': return { body: { apiKey: `sk-ant-api03-${rnd}` }, seed: { apiKey: `sk-ant-api03-${rnd}` } };
-    case 'assemblyai': return { body: { apiKey: rnd }, seed: { apiKey: rnd } };
-    case 'mux': return { body: { apiKey: `tok-${rnd.slice(0, 8)}`, apiSecret: `sec-${rnd}` }, seed: { apiKey: `tok-${rnd.slice(0, 8)}`, apiSecret: `sec-${rnd}` } };
-    case 'wise': return { body: { apiKey: rnd, additionalConfig: { profileId: '12345678' } }, seed: { apiKey: rnd } };
-    case 'kustomer': return { body: { apiKey: rnd, additionalConfig: { orgSubdomain: 'acme' } }, seed: { apiKey: rnd } };
-    case 'capricorn': return { body: { apiKey: rnd, additionalConfig: { customerId: 'C-100' } }, seed: { apiKey: rnd, customerId: 'C-100' } };
-    case 'unleashed': {
-      const apiId = crypto.randomUUID();
-      return { body: { apiKey: `${rnd}==`, additionalConfig: { apiId } }, seed: { apiId, apiKey: `${rnd}==` } };
-    }
-    default: throw new Error(`no sandbox credentials for '${id}': add them here and a verify route to packages/sandbox`);
-  }
-}
 
 beforeAll(async () => {
   sandbox = await createSandbox();

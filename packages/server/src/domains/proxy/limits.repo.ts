@@ -1,0 +1,78 @@
+import { sql } from 'kysely';
+import type { TenantTx } from '../../platform/db/tenancy.js';
+import type { BucketSpec } from './limits.js';
+
+export type Taken = { name: string; granted: number; tokens: number; rate: number; blockedUntil: Date | null };
+
+/** All SQL of the rate limiter. Times are the database's (`now()`), shared by every process. */
+export function createLimitsRepo() {
+  /**
+   * Refills and takes up to `want` whole tokens from each listed bucket in one statement. The
+   * rows are locked first (FOR UPDATE returns their newest version), so two processes never
+   * grant the same tokens. Returns fewer rows than buckets when some do not exist yet.
+   */
+  async function takeExisting(tx: TenantTx, connectionId: string, buckets: BucketSpec[], want: number): Promise<Taken[]> {
+    const { rows } = await sql<{ name: string; granted: number; tokens: number; rate: number; blocked_until: Date | null }>`
+      with spec as (
+        select * from unnest(${buckets.map((b) => b.name)}::text[], ${buckets.map((b) => b.capacity)}::float8[], ${buckets.map((b) => b.rate)}::float8[]) as s(name, capacity, rate)
+      ), cur as (
+        select b.connection_id, b.name, spec.capacity, spec.rate,
+               least(spec.capacity, b.tokens + greatest(0, extract(epoch from (now() - b.updated_at))) * spec.rate) as r,
+               coalesce(b.blocked_until > now(), false) as blocked
+        from rate_buckets b join spec using (name)
+        where b.connection_id = ${connectionId}
+        for update of b
+      )
+      update rate_buckets b set tokens = cur.r - g.granted, capacity = cur.capacity, rate = cur.rate, updated_at = now()
+      from cur cross join lateral (select case when cur.blocked then 0 else least(${want}::float8, floor(cur.r)) end as granted) g
+      where b.connection_id = cur.connection_id and b.name = cur.name
+      returning b.name, g.granted, b.tokens, b.rate, b.blocked_until`.execute(tx);
+    return rows.map((r) => ({ name: r.name, granted: Number(r.granted), tokens: Number(r.tokens), rate: Number(r.rate), blockedUntil: r.blocked_until }));
+  }
+
+  return {
+    async take(tx: TenantTx, tenantId: string, connectionId: string, buckets: BucketSpec[], want: number): Promise<Taken[]> {
+      const taken = await takeExisting(tx, connectionId, buckets, want);
+      if (taken.length === buckets.length) return taken;
+      for (const b of buckets) {
+        await sql`insert into rate_buckets (tenant_id, connection_id, name, capacity, rate, tokens, updated_at)
+                  values (${tenantId}, ${connectionId}, ${b.name}, ${b.capacity}, ${b.rate}, ${b.capacity}, now())
+                  on conflict do nothing`.execute(tx);
+      }
+      return takeExisting(tx, connectionId, buckets, want);
+    },
+    /** Gives back tokens taken from one bucket but not usable because another bucket was empty. */
+    giveBack: (tx: TenantTx, connectionId: string, name: string, n: number) =>
+      sql`update rate_buckets set tokens = least(capacity, tokens + ${n}) where connection_id = ${connectionId} and name = ${name}`.execute(tx),
+    /** What the provider said: at most `tokens` left, and/or nothing until `blockedForMs` passed. */
+    clamp: (tx: TenantTx, connectionId: string, name: string | null, tokens: number | null, blockedForMs: number | null) =>
+      sql`update rate_buckets set
+            tokens = case when ${tokens}::float8 is null then tokens else least(tokens, ${tokens}::float8) end,
+            blocked_until = case when ${blockedForMs}::float8 is null then blocked_until
+                                 else greatest(coalesce(blocked_until, now()), now() + make_interval(secs => ${blockedForMs}::float8 / 1000)) end
+          where connection_id = ${connectionId} and (${name}::text is null or name = ${name})`.execute(tx),
+
+    /** Takes a free concurrency slot (creating the connection's slots on first use); null when all are held. */
+    async takeSlot(tx: TenantTx, tenantId: string, connectionId: string, slots: number, holder: string, leaseMs: number): Promise<number | null> {
+      const attempt = () => sql<{ slot: number }>`
+        update rate_slots set holder = ${holder}, held_until = now() + make_interval(secs => ${leaseMs}::float8 / 1000)
+        where (connection_id, slot) = (
+          select connection_id, slot from rate_slots
+          where connection_id = ${connectionId} and slot < ${slots} and held_until < now()
+          limit 1 for update skip locked)
+        returning slot`.execute(tx);
+      let { rows } = await attempt();
+      if (rows.length === 0) {
+        const { rows: exist } = await sql<{ n: number }>`select count(*)::int as n from rate_slots where connection_id = ${connectionId}`.execute(tx);
+        if ((exist[0]?.n ?? 0) >= slots) return null;
+        await sql`insert into rate_slots (tenant_id, connection_id, slot)
+                  select ${tenantId}, ${connectionId}, g from generate_series(0, ${slots - 1}) g on conflict do nothing`.execute(tx);
+        ({ rows } = await attempt());
+      }
+      return rows[0]?.slot ?? null;
+    },
+    releaseSlot: (tx: TenantTx, connectionId: string, holder: string) =>
+      sql`update rate_slots set holder = null, held_until = '-infinity' where connection_id = ${connectionId} and holder = ${holder}`.execute(tx),
+  };
+}
+export type LimitsRepo = ReturnType<typeof createLimitsRepo>;

@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Tenancy } from '../../platform/db/tenancy.js';
+import { AppError } from '../../platform/errors.js';
+import type { Provider } from '../catalog/catalog.js';
+import type { LimitsRepo } from './limits.repo.js';
+
+/** A token bucket: holds up to `capacity`, refills at `rate` tokens per second. */
+export type BucketSpec = { name: string; capacity: number; rate: number };
+export type LimitPlan = { buckets: BucketSpec[]; concurrent?: number };
+
+/**
+ * Turns the catalog's limits into buckets that can never exceed them in any window. A leaky
+ * bucket (Shopify: 40, 2/s) is mirrored as is. "L per window W" becomes a burst B plus a refill
+ * of (L - B)/W, so even a burst followed by the refill stays within L in every window of length W
+ * (B = 20 % of L: Xero's 60/min allows 12 at once, then one every 1.25 s).
+ */
+export function limitPlan(provider: Provider): LimitPlan {
+  const r = provider.rateLimits ?? {};
+  const buckets: BucketSpec[] = [];
+  if (r.perSecond) buckets.push({ name: 'second', capacity: r.burst ?? Math.max(1, Math.floor(r.perSecond)), rate: r.perSecond });
+  const windows: Array<[string, number | undefined, number]> = [['minute', r.perMinute, 60], ['hour', r.perHour, 3600], ['day', r.perDay, 86_400]];
+  for (const [name, limit, seconds] of windows) {
+    if (!limit) continue;
+    const burst = Math.max(1, Math.floor(limit * 0.2));
+    buckets.push({ name, capacity: burst, rate: (limit - burst) / seconds });
+  }
+  return { buckets, ...(r.concurrent ? { concurrent: r.concurrent } : {}) };
+}
+
+/** How many tokens one process leases at a time: ~200 ms of refill, at least 1, at most a quarter of the bucket. */
+const leaseSize = (b: BucketSpec) => Math.max(1, Math.min(Math.floor(b.rate * 0.2), Math.floor(b.capacity / 4)));
+/** Leased tokens not used within this time are dropped (never given back: the total stays within the limit). */
+const LEASE_MS = 1000;
+const SLOT_LEASE_MS = 120_000;
+
+export type Permit = { release(): Promise<void> };
+
+export type LimiterDeps = { repo: LimitsRepo; tenancy: Tenancy; onLimited?: (provider: string, source: 'keyhold' | 'provider') => void };
+
+/**
+ * Proactive rate limits per connection, shared by every Keyhold process through Postgres.
+ * Each process leases a few tokens at a time (one round trip per lease) and spends them locally.
+ */
+export function createRateLimiter(deps: LimiterDeps) {
+  const { repo, tenancy } = deps;
+  const leases = new Map<string, { tokens: number; until: number }>();
+
+  /** Takes one token from the local lease, or leases more from Postgres. Returns ms to wait when empty. */
+  async function takeToken(tenantId: string, connectionId: string, plan: LimitPlan): Promise<number> {
+    const local = leases.get(connectionId);
+    if (local && local.tokens >= 1 && local.until > Date.now()) {
+      local.tokens -= 1;
+      return 0;
+    }
+    const want = Math.min(...plan.buckets.map(leaseSize));
+    const taken = await tenancy.withTenant(tenantId, async (tx) => {
+      const t = await repo.take(tx, tenantId, connectionId, plan.buckets, want);
+      const granted = Math.min(...t.map((x) => x.granted));
+      for (const x of t) if (x.granted > granted) await repo.giveBack(tx, connectionId, x.name, x.granted - granted);
+      return { granted, t };
+    });
+    if (taken.granted >= 1) {
+      leases.set(connectionId, { tokens: taken.granted - 1, until: Date.now() + LEASE_MS });
+      return 0;
+    }
+    leases.delete(connectionId);
+    // The longest of: each empty bucket's time to one token, or the provider's block.
+    return Math.max(1, ...taken.t.map((x) => Math.max(x.blockedUntil ? x.blockedUntil.getTime() - Date.now() : 0, x.tokens >= 1 ? 0 : ((1 - x.tokens) / x.rate) * 1000)));
+  }
+
+  /**
+   * Waits (up to `maxWaitMs`) for room under every limit of the connection, then holds a
+   * concurrency slot where the provider limits concurrency. Throws 429 RATE_LIMITED otherwise.
+   */
+  async function acquire(tenantId: string, connectionId: string, provider: Provider, opts: { maxWaitMs: number }): Promise<Permit> {
+    const plan = limitPlan(provider);
+    const deadline = Date.now() + opts.maxWaitMs;
+    const limited = (waitMs: number, what: string) => {
+      deps.onLimited?.(provider.id, 'keyhold');
+      const s = Math.max(1, Math.ceil(waitMs / 1000));
+      return new AppError('RATE_LIMITED', 429, `${provider.displayName} allows ${what}; retry in ${s} s or send X-Keyhold-Max-Wait to let Keyhold wait`, { headers: { 'retry-after': String(s) } });
+    };
+    if (plan.buckets.length) {
+      for (;;) {
+        const wait = await takeToken(tenantId, connectionId, plan);
+        if (wait === 0) break;
+        if (Date.now() + wait > deadline) throw limited(wait, 'no more requests right now');
+        await sleep(wait);
+      }
+    }
+    if (!plan.concurrent) return { release: async () => undefined };
+    const holder = randomUUID();
+    for (;;) {
+      const slot = await tenancy.withTenant(tenantId, (tx) => repo.takeSlot(tx, tenantId, connectionId, plan.concurrent!, holder, SLOT_LEASE_MS));
+      if (slot !== null) break;
+      if (Date.now() + 100 > deadline) throw limited(1000, `${plan.concurrent} requests at a time`);
+      await sleep(50 + Math.random() * 50);
+    }
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        await tenancy.withTenant(tenantId, (tx) => repo.releaseSlot(tx, connectionId, holder));
+      },
+    };
+  }
+
+  /**
+   * Reactive: what the provider's answer says about its limits. A 429 (Retry-After) blocks every
+   * bucket; Xero's X-MinLimit-Remaining / X-DayLimit-Remaining and Shopify's call-limit header
+   * clamp the matching bucket. Local leases are dropped so every process sees it at once.
+   */
+  async function observe(tenantId: string, connectionId: string, provider: Provider, status: number, headers: Record<string, string | string[] | undefined>) {
+    const h = (name: string) => {
+      const v = headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    };
+    const plan = limitPlan(provider);
+    const clamps: Array<{ name: string | null; tokens: number | null; blockedForMs: number | null }> = [];
+    if (status === 429) {
+      deps.onLimited?.(provider.id, 'provider');
+      clamps.push({ name: null, tokens: 0, blockedForMs: retryAfterMs(h('retry-after')) ?? 1000 });
+    }
+    const has = (n: string) => plan.buckets.some((b) => b.name === n);
+    const minute = Number(h('x-minlimit-remaining'));
+    if (has('minute') && h('x-minlimit-remaining') !== undefined && Number.isFinite(minute)) clamps.push({ name: 'minute', tokens: minute, blockedForMs: null });
+    const day = Number(h('x-daylimit-remaining'));
+    if (has('day') && h('x-daylimit-remaining') !== undefined && Number.isFinite(day)) clamps.push({ name: 'day', tokens: day, blockedForMs: null });
+    const callLimit = /^(\d+)\/(\d+)$/.exec(h('x-shopify-shop-api-call-limit') ?? '');
+    if (has('second') && callLimit) clamps.push({ name: 'second', tokens: Number(callLimit[2]) - Number(callLimit[1]), blockedForMs: null });
+    // Only a clamp that tightens matters; plain successes stay off the database.
+    const tight = clamps.filter((c) => c.blockedForMs !== null || (c.tokens !== null && c.tokens < 2));
+    if (!tight.length || !plan.buckets.length) return;
+    leases.delete(connectionId);
+    await tenancy.withTenant(tenantId, async (tx) => {
+      for (const c of tight) await repo.clamp(tx, connectionId, c.name, c.tokens, c.blockedForMs);
+    });
+  }
+
+  return { acquire, observe };
+}
+export type RateLimiter = ReturnType<typeof createRateLimiter>;
+
+/** `Retry-After` as seconds or an HTTP date, in ms. */
+export function retryAfterMs(value: string | undefined): number | null {
+  if (!value) return null;
+  const s = Number(value);
+  if (Number.isFinite(s)) return Math.max(0, s * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
+}

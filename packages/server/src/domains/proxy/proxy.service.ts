@@ -1,0 +1,149 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+import { AppError } from '../../platform/errors.js';
+import type { Logger } from '../../platform/logger.js';
+import { type Metrics, statusClass } from '../../platform/metrics.js';
+import type { Catalog, Provider } from '../catalog/catalog.js';
+import type { ConnectionsService, InUse } from '../connections/connections.service.js';
+import { buildProviderRequest } from '../connections/provider-request.js';
+import type { TenantPrincipal } from '../identity/principal.js';
+import type { Breakers } from './breaker.js';
+import { assertUnderBase, forwardableRequestHeaders, forwardableResponseHeaders } from './headers.js';
+import { type RateLimiter, retryAfterMs } from './limits.js';
+
+export type ProxyRequest = {
+  method: string;
+  /** Path and query relative to the provider's base URL, starting with `/`. */
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** A Buffer can be sent again (refresh-and-retry, idempotent retries); a stream only once. */
+  body?: Buffer | Readable;
+};
+export type ProxyResponse = { status: number; headers: Record<string, string | string[]>; body: Readable };
+
+export type ProxyDeps = {
+  connections: Pick<ConnectionsService, 'forUse' | 'forceRefresh' | 'setHealth'>;
+  catalog: Pick<Catalog, 'get'>;
+  limiter: RateLimiter;
+  breakers: Breakers;
+  metrics: Metrics;
+  /** Custom providers: the tenant's base URL is checked before every call (SSRF). */
+  guardCustomUrl: (url: string) => Promise<unknown>;
+  log?: Pick<Logger, 'warn'>;
+};
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+const RETRY_STATUS = new Set([429, 502, 503, 504]);
+const MAX_RETRIES = 2;
+const backoff = (attempt: number) => Math.round(200 * 2 ** attempt * (0.5 + Math.random() / 2));
+
+/**
+ * Calls a provider as the principal's tenant: its connection's credentials are injected per the
+ * catalog, within the provider's rate limits, behind a circuit breaker. The response streams back.
+ */
+export function createProxyService(deps: ProxyDeps) {
+  const { metrics, breakers, limiter } = deps;
+  const unavailable = (provider: Provider, retryInMs: number, why: string) =>
+    new AppError('INTEGRATION_UNAVAILABLE', 503, `${provider.displayName} ${why}; Keyhold pauses calls to it for a moment`, {
+      headers: { 'retry-after': String(Math.max(1, Math.ceil(retryInMs / 1000))) },
+      actions: [{ label: 'Check the connection', url: `/admin/integrations?provider=${provider.id}` }],
+    });
+
+  async function attempt(provider: Provider, conn: InUse, req: ProxyRequest) {
+    const values = { ...conn.row.config, ...conn.secrets };
+    const { url, headers: injected } = buildProviderRequest(provider, values, req.path);
+    assertUnderBase(url, buildProviderRequest(provider, values, '/').url);
+    if (provider.authMode === 'custom') await deps.guardCustomUrl(url);
+    const started = performance.now();
+    const res = await request(url, {
+      method: req.method as 'GET',
+      headers: { ...forwardableRequestHeaders(req.headers, injected), ...injected },
+      body: req.body ?? null,
+      headersTimeout: 30_000,
+      bodyTimeout: 60_000,
+    });
+    metrics.proxyLatency.observe({ provider: provider.id }, (performance.now() - started) / 1000);
+    return res;
+  }
+
+  async function send(p: TenantPrincipal, providerId: string, req: ProxyRequest, opts: { label?: string; maxWaitMs?: number } = {}): Promise<ProxyResponse> {
+    const provider = deps.catalog.get(providerId);
+    const maxWaitMs = opts.maxWaitMs ?? 0;
+    let conn = await deps.connections.forUse(p, provider, opts.label ?? 'default', 'proxy.use');
+    const connectionId = conn.row.id;
+    const gate = breakers.check(connectionId);
+    if (!gate.allowed) throw unavailable(provider, gate.retryInMs, 'has been failing');
+    const permit = await limiter.acquire(p.tenantId, connectionId, provider, { maxWaitMs });
+    const replayable = req.body === undefined || Buffer.isBuffer(req.body);
+    const canRetry = replayable && IDEMPOTENT.has(req.method.toUpperCase());
+    let refreshed = false;
+    try {
+      for (let n = 0; ; n++) {
+        let res: Awaited<ReturnType<typeof attempt>>;
+        try {
+          res = await attempt(provider, conn, req);
+        } catch (err) {
+          if (err instanceof AppError) throw err;
+          failure(p.tenantId, provider, connectionId);
+          if (canRetry && n < MAX_RETRIES) {
+            metrics.retries.inc({ provider: provider.id, reason: 'network' });
+            await sleep(backoff(n));
+            continue;
+          }
+          throw unavailable(provider, 5000, 'did not answer');
+        }
+        metrics.proxyRequests.inc({ provider: provider.id, status: statusClass(res.statusCode) });
+        await limiter.observe(p.tenantId, connectionId, provider, res.statusCode, res.headers);
+        if (res.statusCode >= 500) failure(p.tenantId, provider, connectionId);
+        else success(p.tenantId, provider, connectionId);
+        // The provider refused the token: refresh once (shared with other nodes) and try again.
+        if (res.statusCode === 401 && provider.oauth && !refreshed && replayable && conn.secrets.refreshToken) {
+          await res.body.dump();
+          refreshed = true;
+          metrics.retries.inc({ provider: provider.id, reason: 'token_refresh' });
+          conn = await deps.connections.forceRefresh(p.tenantId, conn);
+          continue;
+        }
+        if (RETRY_STATUS.has(res.statusCode) && canRetry && n < MAX_RETRIES) {
+          const wait = res.statusCode === 429 ? (retryAfterMs(headerOf(res.headers, 'retry-after')) ?? 1000) : backoff(n);
+          if (res.statusCode !== 429 || wait <= maxWaitMs) {
+            await res.body.dump();
+            metrics.retries.inc({ provider: provider.id, reason: String(res.statusCode) });
+            await sleep(wait);
+            continue;
+          }
+        }
+        res.body.once('close', () => void permit.release().catch(() => undefined));
+        return { status: res.statusCode, headers: forwardableResponseHeaders(res.headers), body: res.body };
+      }
+    } catch (err) {
+      await permit.release().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  function failure(tenantId: string, provider: Provider, connectionId: string) {
+    const before = breakers.state(connectionId);
+    breakers.failure(connectionId);
+    if (before === 'closed' && breakers.state(connectionId) !== 'closed') {
+      metrics.breakerOpen.inc({ provider: provider.id });
+      void deps.connections.setHealth(tenantId, connectionId, false).catch((err) => deps.log?.warn({ err: { message: (err as Error).message } }, 'could not record degraded status'));
+    }
+  }
+  function success(tenantId: string, provider: Provider, connectionId: string) {
+    if (breakers.state(connectionId) === 'closed') return;
+    breakers.success(connectionId);
+    metrics.breakerOpen.dec({ provider: provider.id });
+    void deps.connections.setHealth(tenantId, connectionId, true).catch(() => undefined);
+  }
+
+  return { send };
+}
+export type ProxyService = ReturnType<typeof createProxyService>;
+
+const headerOf = (h: Record<string, string | string[] | undefined>, name: string) => {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+};

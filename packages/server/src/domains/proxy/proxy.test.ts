@@ -1,0 +1,163 @@
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemActor } from '../../platform/context.js';
+import { type Account, addMember, bearer, signup } from '../../test-support/accounts.js';
+import { credentialsFor } from '../../test-support/credentials.js';
+import { oauthHarness } from '../../test-support/oauth.js';
+
+let h: Awaited<ReturnType<typeof oauthHarness>>;
+const API_KEY_PROVIDERS = ['stripe', 'anthropic', 'mux', 'unleashed', 'resend', 'openai'];
+beforeAll(async () => {
+  h = await oauthHarness({ scratch: true, breaker: { threshold: 5, cooldownMs: 300 } });
+});
+afterAll(() => h.close());
+
+const proxy = (acct: { accessToken: string } | string, path: string, init: { method?: string; headers?: Record<string, string>; payload?: string } = {}) =>
+  h.t.app.inject({
+    method: (init.method ?? 'GET') as 'GET',
+    url: `/api/proxy${path}`,
+    headers: { ...bearer(typeof acct === 'string' ? acct : acct.accessToken), ...init.headers },
+    ...(init.payload !== undefined ? { payload: init.payload } : {}),
+  });
+
+async function connectApiKey(acct: Account, provider: string, label?: string) {
+  const { body, seed } = credentialsFor(provider);
+  h.sandbox.seed(provider, seed);
+  const res = await h.t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(acct.accessToken), payload: { serviceName: provider, ...body, ...(label ? { label } : {}) } });
+  if (res.statusCode !== 201) throw new Error(res.body);
+  return seed;
+}
+
+describe('proxy: credentials injected per auth mode', () => {
+  it('Bearer, x-api-key, Basic and the Unleashed per-request HMAC reach the provider; the answer streams back', async () => {
+    const acct = await signup(h.t.app);
+    for (const p of API_KEY_PROVIDERS) await connectApiKey(acct, p);
+    expect((await proxy(acct, '/stripe/v1/balance')).json()).toMatchObject({ object: 'balance' });
+    const anthropic = await proxy(acct, '/anthropic/v1/models', { headers: { 'anthropic-version': '2023-06-01' } });
+    expect(anthropic.statusCode, anthropic.body).toBe(200);
+    expect((await proxy(acct, '/mux/video/v1/assets?limit=1')).statusCode).toBe(200);
+    // The signature covers the query string, so it is computed for this very request.
+    expect((await proxy(acct, '/unleashed/Currencies?pageSize=5&page=1')).statusCode).toBe(200);
+    expect((await proxy(acct, '/unleashed/Currencies')).statusCode).toBe(200);
+  });
+
+  it('OAuth: Bearer + xero-tenant-id; a 401 from the provider triggers one refresh and a retry', async () => {
+    const acct = await signup(h.t.app);
+    const res = await h.connect(acct, 'xero', { consent: { sandbox_account: `acct-${crypto.randomUUID()}` } });
+    expect(res.statusCode).toBe(302);
+    expect((await proxy(acct, '/xero/connections')).statusCode).toBe(200);
+    // Make the stored access token one the provider no longer accepts (a revoked token, say).
+    const xero = h.t.services.catalog.get('xero');
+    const row = (await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('connections').selectAll().where('provider', '=', 'xero').executeTakeFirstOrThrow()));
+    const secrets = JSON.parse((await h.t.db.withTenant(acct.tenantId, (tx) => h.t.services.vault.decrypt(tx, 'connection.secrets', row.id, row.secrets))).reveal());
+    await h.t.services.authorize.saveAccount({ tenantId: acct.tenantId, actor: systemActor }, xero, 'default', { id: row.routing_key, name: 'org', config: row.config }, { accessToken: 'stale-token', refreshToken: secrets.refreshToken, expiresIn: 1800 });
+    const before = h.sandbox.oauth.stats().xero.refresh;
+    const retried = await proxy(acct, '/xero/connections');
+    expect(retried.statusCode).toBe(200);
+    expect(h.sandbox.oauth.stats().xero.refresh).toBe(before + 1);
+  });
+});
+
+describe('proxy: isolation and safety', () => {
+  it("a client's Authorization never reaches the provider; Keyhold headers and cookies stay home", async () => {
+    const acct = await signup(h.t.app);
+    const seed = await connectApiKey(acct, 'anthropic');
+    await proxy(acct, '/anthropic/v1/models', { headers: { 'anthropic-version': '2023-06-01', cookie: 'keyhold_refresh=abc', 'x-keyhold-max-wait': '0', 'x-api-key': 'client-supplied' } });
+    const seen = h.sandbox.requests().filter((r) => r.provider === 'anthropic').at(-1)!;
+    const headers = (seen as { headers?: Record<string, string> }).headers ?? {};
+    expect(headers['x-api-key']).toBe(seed.apiKey);
+    expect(headers.authorization).toBeUndefined();
+    expect(headers.cookie).toBeUndefined();
+    expect(Object.keys(headers).filter((k) => k.startsWith('x-keyhold'))).toEqual([]);
+  });
+
+  it("tenant A never reaches tenant B's connection through any path or label trick", async () => {
+    const a = await signup(h.t.app);
+    const b = await signup(h.t.app);
+    const bStripe = await connectApiKey(b, 'stripe', 'billing');
+    await connectApiKey(a, 'stripe');
+    const origin = await h.t.app.listen({ host: '127.0.0.1', port: 0 });
+    // Sent byte for byte (no client-side normalisation), as an attacker would.
+    const raw = async (path: string, headers: Record<string, string> = {}) => {
+      const res = await request(origin, { path: `/api/proxy${path}`, headers: { ...bearer(a.accessToken), ...headers } });
+      return { status: res.statusCode, body: await res.body.text() };
+    };
+    for (const [path, headers] of [
+      ['/stripe/v1/balance', { 'x-connection-label': 'billing' }],
+      ['/stripe/../stripe/v1/balance', { 'x-connection-label': 'billing' }],
+      ['/stripe/v1/../../../api/auth/me', {}],
+      ['/stripe/%2e%2e/v1/balance', {}],
+      ['/stripe//evil.example/v1/balance', {}],
+      ['/stripe/v1/..%2fbalance', {}],
+      ['/stripe/v1\\..\\balance', {}],
+      ['/openai/v1/models', {}],
+    ] as const) {
+      const res = await raw(path, headers);
+      expect([400, 403, 404], `${path} ${res.body}`).toContain(res.status);
+    }
+    expect((await raw('/stripe/v1/balance')).status).toBe(200);
+    // A session ignores X-Keyhold-Tenant: still A's own connection.
+    expect((await raw(`/stripe/v1/balance?tenant=${b.tenantId}`, { 'x-keyhold-tenant': b.tenantId })).status).toBe(200);
+    const leaked = h.sandbox.requests().filter((r) => JSON.stringify((r as { headers?: unknown }).headers ?? {}).includes(bStripe.apiKey!));
+    expect(leaked).toEqual([]);
+  });
+
+  it('needs member+ (viewer 403) or an API key with the proxy scope', async () => {
+    const acct = await signup(h.t.app);
+    await connectApiKey(acct, 'stripe');
+    const viewer = await addMember(h.t.app, acct, 'viewer');
+    expect((await proxy(viewer, '/stripe/v1/balance')).statusCode).toBe(403);
+    const member = await addMember(h.t.app, acct, 'member');
+    expect((await proxy(member, '/stripe/v1/balance')).statusCode).toBe(200);
+    const key = async (scopes: string[]) => (await h.t.app.inject({ method: 'POST', url: '/api/api-keys', headers: bearer(acct.accessToken), payload: { name: 'k', scopes } })).json().data.key as string;
+    expect((await proxy(await key(['credentials:read']), '/stripe/v1/balance')).statusCode).toBe(403);
+    expect((await proxy(await key(['proxy']), '/stripe/v1/balance')).statusCode).toBe(200);
+  });
+});
+
+const status = async (acct: Account) =>
+  (await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('connections').select('status').where('provider', '=', 'openai').executeTakeFirstOrThrow())).status;
+
+describe('proxy: limits and breaker', () => {
+  it('refuses over the limit with 429 RATE_LIMITED and Retry-After, or waits when X-Keyhold-Max-Wait allows', async () => {
+    const acct = await signup(h.t.app);
+    await connectApiKey(acct, 'unleashed'); // 200/hour: a burst of 40, then one every 22.5 s
+    const results = [];
+    for (let i = 0; i < 41; i++) results.push((await proxy(acct, '/unleashed/Currencies')).statusCode);
+    expect(results.filter((s) => s === 200)).toHaveLength(40);
+    const limited = await proxy(acct, '/unleashed/Currencies');
+    expect([limited.statusCode, limited.json().code]).toEqual([429, 'RATE_LIMITED']);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(10);
+    const metrics = await h.t.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toMatch(/keyhold_proxy_rate_limited_total\{provider="unleashed",source="keyhold"\} [1-9]/);
+    expect(metrics.body).not.toContain(acct.tenantId);
+  });
+
+  it('opens the breaker after repeated 5xx (degraded, 503 without calling), probes, and closes on recovery', async () => {
+    const acct = await signup(h.t.app);
+    await connectApiKey(acct, 'openai');
+    h.sandbox.fail('openai', { status: 500 });
+    try {
+      for (let i = 0; i < 5; i++) expect((await proxy(acct, '/openai/v1/models', { method: 'POST', payload: '{}' })).statusCode).toBe(500);
+      const calls = h.sandbox.requests().length;
+      const open = await proxy(acct, '/openai/v1/models');
+      expect([open.statusCode, open.json().code]).toEqual([503, 'INTEGRATION_UNAVAILABLE']);
+      expect(h.sandbox.requests().length).toBe(calls);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await status(acct)).toBe('degraded');
+      // Still failing when the cooldown ends: the single probe fails and the breaker opens again.
+      await new Promise((r) => setTimeout(r, 350));
+      expect((await proxy(acct, '/openai/v1/models')).statusCode).toBe(500);
+      expect((await proxy(acct, '/openai/v1/models')).statusCode).toBe(503);
+    } finally {
+      h.sandbox.heal('openai');
+    }
+    await new Promise((r) => setTimeout(r, 350));
+    expect((await proxy(acct, '/openai/v1/models')).statusCode).toBe(200); // the probe succeeds
+    expect((await proxy(acct, '/openai/v1/models')).statusCode).toBe(200);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await status(acct)).toBe('active');
+    const events = await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('connection_events').select('type').orderBy('id').execute());
+    expect(events.map((e) => e.type)).toEqual(['degraded', 'recovered']);
+  });
+});
