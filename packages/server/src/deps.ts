@@ -35,6 +35,7 @@ import { createLimitsRepo } from './domains/proxy/limits.repo.js';
 import { createProxyService } from './domains/proxy/proxy.service.js';
 import { assertPublicHttpsUrl } from './platform/http/ssrf.js';
 import { createMetrics } from './platform/metrics.js';
+import { readAsTenant } from './platform/db/one-trip.js';
 import { createTenantsRepo } from './domains/tenants/tenants.repo.js';
 import { createTenantsService } from './domains/tenants/tenants.service.js';
 
@@ -112,6 +113,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     allowPrivateUrls: allowPrivateProviderUrls,
     fresh: tokens.fresh,
     revokeAtProvider: disconnect.revokeAtProvider,
+    readAsTenant: (tenantId, select) => readAsTenant(db.pool, tenantId, select),
   });
   const metrics = createMetrics({ defaultMetrics: Boolean(log) });
   const breakers = createBreakers(breaker ?? {});

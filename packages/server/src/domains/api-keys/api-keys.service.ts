@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import type { Clock } from '../../platform/clock.js';
+import { boundedMap } from '../../platform/bounded-map.js';
+
+const VERIFIED_MS = 10_000;
 import type { PrincipalCtx, RequestMeta } from '../../platform/context.js';
 import { type Tenancy, isUuid } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
@@ -71,7 +74,15 @@ export function createApiKeysService(deps: ApiKeysDeps) {
       if (!(await repo.revoke(tx, id, clock()))) throw new AppError('NOT_FOUND', 404, 'API key not found');
       await audit.record(p, { action: 'api_key.revoke', entity: { type: 'api_key', id } }, tx);
     });
+    verified.clear();
   }
+
+  /**
+   * Tenant keys verified in the last few seconds, by key hash (+ tenant header): a busy
+   * integration does not pay a transaction per request. A revocation here takes effect at once;
+   * on other nodes, and for a tenant's suspension, within VERIFIED_MS.
+   */
+  const verified = boundedMap<string, { tenantId: string; keyId: string; role: TenantPrincipal['role']; scopes: TenantPrincipal['scopes']; at: number }>(10_000);
 
   /**
    * A tenant key acts in its own tenant; a platform key acts in the tenant named by
@@ -81,6 +92,9 @@ export function createApiKeysService(deps: ApiKeysDeps) {
     if (!token.startsWith(API_KEY_PREFIX) || token.length > 200) throw invalidKey();
     const hash = sha256(token);
     const now = clock();
+    const cacheKey = `${hash}\u0000${tenantHeader ?? ''}`;
+    const hit = verified.get(cacheKey);
+    if (hit && Date.now() - hit.at < VERIFIED_MS) return { ...meta, tenantId: hit.tenantId, actor: { type: 'api_key', id: hit.keyId }, role: hit.role, scopes: hit.scopes };
     const tenantId = await repo.tenantOf(hash);
     if (tenantId) {
       const key = await tenancy.withTenant(tenantId, async (tx) => {
@@ -95,7 +109,9 @@ export function createApiKeysService(deps: ApiKeysDeps) {
         throw new AppError('FORBIDDEN', 403, 'This API key belongs to another organization than x-keyhold-tenant names');
       }
       await assertTenantUsable(tenantId);
-      return { ...meta, tenantId, actor: { type: 'api_key', id: key.id }, role: key.role, scopes: key.scopes as TenantPrincipal['scopes'] };
+      const scopes = key.scopes as TenantPrincipal['scopes'];
+      verified.set(cacheKey, { tenantId, keyId: key.id, role: key.role, scopes, at: Date.now() });
+      return { ...meta, tenantId, actor: { type: 'api_key', id: key.id }, role: key.role, scopes };
     }
     const platformKey = await repo.platformByHash(hash);
     if (!platformKey || platformKey.revoked_at) throw invalidKey();

@@ -15,6 +15,8 @@ import type { ConnectionRow, ConnectionsRepo } from './connections.repo.js';
 import { primaryField, secondaryField, splitInput } from './fields.js';
 import { verifyCredentials } from './verify.js';
 import { assertPublicHttpsUrl } from '../../platform/http/ssrf.js';
+import { literal } from '../../platform/db/one-trip.js';
+import { boundedMap } from '../../platform/bounded-map.js';
 
 export const SECRETS_PURPOSE = 'connection.secrets';
 
@@ -61,6 +63,8 @@ export type ConnectionsDeps = {
   allowPrivateUrls?: boolean;
   /** OAuth: refreshes an access token about to expire before it is handed out. */
   fresh?: (tenantId: string, current: InUse, opts?: { force?: boolean }) => Promise<InUse>;
+  /** One-round-trip read in a tenant's RLS context (platform/db/one-trip.ts), for warm reads. */
+  readAsTenant?: <T>(tenantId: string, select: string) => Promise<T[]>;
   /** OAuth: revokes the grant at the provider before a connection is deleted. */
   revokeAtProvider?: (provider: Provider, config: Record<string, string>, secrets: Record<string, string>) => Promise<string>;
 };
@@ -70,8 +74,14 @@ const notFound = () => new AppError('NOT_FOUND', 404, 'Credential not found');
 /** A connection's row and decrypted secrets, for the duration of one use. */
 export type InUse = { row: ConnectionRow; secrets: Record<string, string> };
 
+/** How long a decrypted connection may be reused from this process's memory (always re-validated first). */
+const WARM_MS = 60_000;
+const WARM_MAX = 10_000;
+
 export function createConnectionsService(deps: ConnectionsDeps) {
   const { repo, tenancy, vault, audit } = deps;
+  const warm = boundedMap<string, InUse & { cachedAt: number }>(WARM_MAX);
+  const noted = boundedMap<string, number>(WARM_MAX);
   const guard = (url: string, field = 'additionalConfig.baseUrl') => assertPublicHttpsUrl(url, { field, allowPrivate: deps.allowPrivateUrls ?? false });
   /** A custom provider's base URL is the tenant's: checked when saved and before every call. */
   const checkCustom = async (provider: Provider, config: Record<string, string>) => {
@@ -311,7 +321,36 @@ export function createConnectionsService(deps: ConnectionsDeps) {
    * `last_used` written at most once a minute.
    */
   async function forUse(p: TenantPrincipal, provider: Provider, label: string, action: string): Promise<InUse> {
-    const loaded = await tenancy.withTenant(p.tenantId, async (tx) => {
+    const key = `${p.tenantId}\u0000${provider.id}\u0000${label}`;
+    const current = (await warmRead(p, key, provider, label)) ?? (await coldRead(p, provider, label, action));
+    if (!current.warm) warm.set(key, { ...current.inUse, cachedAt: Date.now() });
+    else await noteUse(p, current.inUse.row, provider, label, action);
+    // Outside any transaction: a refresh may call the provider.
+    const used = deps.fresh ? await deps.fresh(p.tenantId, current.inUse) : current.inUse;
+    if (used !== current.inUse) warm.set(key, { ...used, cachedAt: Date.now() });
+    return used;
+  }
+
+  /**
+   * Warm path: the decrypted connection from this process's cache (at most a minute old), after
+   * one round trip confirms it is still the same row, version and state. Anything else: null.
+   */
+  async function warmRead(p: TenantPrincipal, key: string, provider: Provider, label: string) {
+    const hit = warm.get(key);
+    if (!hit || !deps.readAsTenant || Date.now() - hit.cachedAt > WARM_MS) return null;
+    const [state] = await deps.readAsTenant<{ id: string; updated_at: Date; status: ConnectionRow['status']; is_active: boolean; token_expires_at: Date | null }>(
+      p.tenantId,
+      `select id, updated_at, status, is_active, token_expires_at from connections where provider = ${literal(provider.id)} and label = ${literal(label)}`,
+    );
+    if (!state || state.id !== hit.row.id || state.updated_at.getTime() !== hit.row.updated_at.getTime() || !state.is_active) {
+      warm.delete(key);
+      return null;
+    }
+    return { warm: true, inUse: { row: { ...hit.row, status: state.status, token_expires_at: state.token_expires_at }, secrets: hit.secrets } };
+  }
+
+  async function coldRead(p: TenantPrincipal, provider: Provider, label: string, action: string) {
+    const inUse = await tenancy.withTenant(p.tenantId, async (tx) => {
       const row = await repo.byProviderLabel(tx, provider.id, label);
       if (!row) {
         throw new AppError('NOT_FOUND', 404, `No ${provider.displayName} connection${label === 'default' ? '' : ` labelled '${label}'`} for this organization`, {
@@ -320,12 +359,22 @@ export function createConnectionsService(deps: ConnectionsDeps) {
       }
       if (!row.is_active) throw new AppError('INTEGRATION_UNAVAILABLE', 503, `The ${provider.displayName} connection is disabled`);
       const secrets = await readSecrets(tx, row);
-      await repo.touchLastUsed(tx, row.id, deps.clock());
-      await audit.recordAtMostEvery(3_600_000, p, { action, entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label } }, tx);
+      await recordUse(tx, p, row, provider, label, action);
       return { row, secrets };
     });
-    // Outside the transaction: a refresh may call the provider.
-    return deps.fresh ? deps.fresh(p.tenantId, loaded) : loaded;
+    return { warm: false, inUse };
+  }
+
+  /** `last_used` at most once a minute, the audit entry at most once an hour (both also deduplicated in SQL). */
+  async function recordUse(tx: TenantTx, p: TenantPrincipal, row: ConnectionRow, provider: Provider, label: string, action: string) {
+    noted.set(`${p.actor.id}\u0000${row.id}`, deps.clock().getTime());
+    await repo.touchLastUsed(tx, row.id, deps.clock());
+    await audit.recordAtMostEvery(3_600_000, p, { action, entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label } }, tx);
+  }
+  async function noteUse(p: TenantPrincipal, row: ConnectionRow, provider: Provider, label: string, action: string) {
+    const last = noted.get(`${p.actor.id}\u0000${row.id}`) ?? 0;
+    if (deps.clock().getTime() - last < 60_000) return;
+    await tenancy.withTenant(p.tenantId, (tx) => recordUse(tx, p, row, provider, label, action));
   }
 
   /** After the provider refused the token (401): one forced refresh, shared with other nodes. */

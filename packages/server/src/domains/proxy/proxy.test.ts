@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../platform/context.js';
 import { type Account, addMember, bearer, signup } from '../../test-support/accounts.js';
@@ -78,10 +78,17 @@ describe('proxy: isolation and safety', () => {
     await connectApiKey(a, 'stripe');
     const origin = await h.t.app.listen({ host: '127.0.0.1', port: 0 });
     // Sent byte for byte (no client-side normalisation), as an attacker would.
-    const raw = async (path: string, headers: Record<string, string> = {}) => {
-      const res = await request(origin, { path: `/api/proxy${path}`, headers: { ...bearer(a.accessToken), ...headers } });
-      return { status: res.statusCode, body: await res.body.text() };
-    };
+    const raw = (path: string, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const { port } = new URL(origin);
+        const req = httpRequest({ host: '127.0.0.1', port, path: `/api/proxy${path}`, headers: { ...bearer(a.accessToken), ...headers } }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
     for (const [path, headers] of [
       ['/stripe/v1/balance', { 'x-connection-label': 'billing' }],
       ['/stripe/../stripe/v1/balance', { 'x-connection-label': 'billing' }],
