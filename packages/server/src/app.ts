@@ -16,6 +16,7 @@ import type { Logger } from './platform/logger.js';
 import { installErrorHandling } from './platform/http/error-handler.js';
 import { type HealthDeps, healthRoutes } from './platform/http/health.routes.js';
 import { installOpenApi } from './platform/http/openapi.js';
+import { lazyChildLogger } from './platform/http/lazy-logger.js';
 import { requestIdFor } from './platform/http/request-id.js';
 
 export type AppDeps = HealthDeps & {
@@ -32,6 +33,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     genReqId: requestIdFor,
+    childLoggerFactory: lazyChildLogger,
     trustProxy: deps.trustProxy,
     bodyLimit: 1_048_576,
     routerOptions: { ignoreTrailingSlash: true },

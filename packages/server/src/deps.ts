@@ -17,6 +17,7 @@ import { createPlatformAdminsRepo } from './domains/platform-admins/platform-adm
 import type { Catalog } from './domains/catalog/catalog.js';
 import { createConnectionsRepo } from './domains/connections/connections.repo.js';
 import { createConnectionsService } from './domains/connections/connections.service.js';
+import { createWarmCache } from './domains/connections/warm-cache.js';
 import { createDekCache } from './domains/vault/dek-cache.js';
 import { createKeysService } from './domains/vault/keys.service.js';
 import type { KeyRing } from './domains/vault/kek.js';
@@ -98,7 +99,8 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const connectionsRepo = createConnectionsRepo();
   const oauthRepo = createOAuthRepo(db.kysely);
   const oauthClient = createOAuthClient({ apps: oauthApps });
-  const oauthDeps = { repo: oauthRepo, tenancy: db, vault, catalog, client: oauthClient, audit, clock, ...(log ? { log } : {}) };
+  const warm = createWarmCache();
+  const oauthDeps = { repo: oauthRepo, tenancy: db, vault, catalog, client: oauthClient, audit, clock, warm, ...(log ? { log } : {}) };
   const tokens = createTokenRefresher({ ...oauthDeps, ...(afterProviderAnswer ? { afterProviderAnswer } : {}) });
   const disconnect = createDisconnectService(oauthDeps);
   const authorize = createAuthorizeService({ ...oauthDeps, connectionsRepo, publicUrl });
@@ -114,6 +116,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     fresh: tokens.fresh,
     revokeAtProvider: disconnect.revokeAtProvider,
     readAsTenant: (tenantId, select) => readAsTenant(db.pool, tenantId, select),
+    warm,
   });
   const metrics = createMetrics({ defaultMetrics: Boolean(log) });
   const breakers = createBreakers(breaker ?? {});

@@ -17,6 +17,7 @@ import { verifyCredentials } from './verify.js';
 import { assertPublicHttpsUrl } from '../../platform/http/ssrf.js';
 import { literal } from '../../platform/db/one-trip.js';
 import { boundedMap } from '../../platform/bounded-map.js';
+import { type WarmCache, createWarmCache } from './warm-cache.js';
 
 export const SECRETS_PURPOSE = 'connection.secrets';
 
@@ -65,6 +66,8 @@ export type ConnectionsDeps = {
   fresh?: (tenantId: string, current: InUse, opts?: { force?: boolean }) => Promise<InUse>;
   /** One-round-trip read in a tenant's RLS context (platform/db/one-trip.ts), for warm reads. */
   readAsTenant?: <T>(tenantId: string, select: string) => Promise<T[]>;
+  /** This process's warm connections (shared with the OAuth services, which drop entries they change). */
+  warm?: WarmCache;
   /** OAuth: revokes the grant at the provider before a connection is deleted. */
   revokeAtProvider?: (provider: Provider, config: Record<string, string>, secrets: Record<string, string>) => Promise<string>;
 };
@@ -76,12 +79,14 @@ export type InUse = { row: ConnectionRow; secrets: Record<string, string> };
 
 /** How long a decrypted connection may be reused from this process's memory (always re-validated first). */
 const WARM_MS = 60_000;
-const WARM_MAX = 10_000;
+const NOTED_MAX = 10_000;
+/** How long a warm entry is trusted without asking the database again. */
+const REVALIDATE_MS = 1000;
 
 export function createConnectionsService(deps: ConnectionsDeps) {
   const { repo, tenancy, vault, audit } = deps;
-  const warm = boundedMap<string, InUse & { cachedAt: number }>(WARM_MAX);
-  const noted = boundedMap<string, number>(WARM_MAX);
+  const warm = deps.warm ?? createWarmCache();
+  const noted = boundedMap<string, number>(NOTED_MAX);
   const guard = (url: string, field = 'additionalConfig.baseUrl') => assertPublicHttpsUrl(url, { field, allowPrivate: deps.allowPrivateUrls ?? false });
   /** A custom provider's base URL is the tenant's: checked when saved and before every call. */
   const checkCustom = async (provider: Provider, config: Record<string, string>) => {
@@ -227,6 +232,7 @@ export function createConnectionsService(deps: ConnectionsDeps) {
       if (row.credential_version !== current.row.credential_version) {
         throw new AppError('CONFLICT', 409, 'This credential changed while you were updating it; reload and try again');
       }
+      warm.invalidate(p.tenantId, row.provider, row.label);
       const updated = await repo.update(tx, id, {
         ...(rotates ? { secrets: await vault.encrypt(tx, SECRETS_PURPOSE, id, JSON.stringify(merged)), credential_version: row.credential_version + 1 } : {}),
         ...(rotates && provider.verify && opts.verify !== false ? { last_verified_at: deps.clock(), status: 'active' as const } : {}),
@@ -258,6 +264,7 @@ export function createConnectionsService(deps: ConnectionsDeps) {
       const row = await repo.byId(tx, id, { lock: true });
       if (!row) throw notFound();
       await repo.remove(tx, id);
+      warm.invalidate(p.tenantId, row.provider, row.label);
       await audit.record(p, { action: 'api_credentials.delete', entity: { type: 'connection', id }, metadata: { serviceName: row.provider, label: row.label, revocation } }, tx);
     });
   }
@@ -321,13 +328,19 @@ export function createConnectionsService(deps: ConnectionsDeps) {
    * `last_used` written at most once a minute.
    */
   async function forUse(p: TenantPrincipal, provider: Provider, label: string, action: string): Promise<InUse> {
-    const key = `${p.tenantId}\u0000${provider.id}\u0000${label}`;
+    const key = warm.keyOf(p.tenantId, provider.id, label);
     const current = (await warmRead(p, key, provider, label)) ?? (await coldRead(p, provider, label, action));
-    if (!current.warm) warm.set(key, { ...current.inUse, cachedAt: Date.now() });
+    if (!current.warm) warm.set(key, { ...current.inUse, cachedAt: Date.now(), checkedAt: Date.now() });
     else await noteUse(p, current.inUse.row, provider, label, action);
     // Outside any transaction: a refresh may call the provider.
-    const used = deps.fresh ? await deps.fresh(p.tenantId, current.inUse) : current.inUse;
-    if (used !== current.inUse) warm.set(key, { ...used, cachedAt: Date.now() });
+    let used: InUse;
+    try {
+      used = deps.fresh ? await deps.fresh(p.tenantId, current.inUse) : current.inUse;
+    } catch (err) {
+      warm.delete(key); // e.g. now needs_reauth: the next use reads the row again
+      throw err;
+    }
+    if (used !== current.inUse) warm.set(key, { ...used, cachedAt: Date.now(), checkedAt: Date.now() });
     return used;
   }
 
@@ -338,6 +351,8 @@ export function createConnectionsService(deps: ConnectionsDeps) {
   async function warmRead(p: TenantPrincipal, key: string, provider: Provider, label: string) {
     const hit = warm.get(key);
     if (!hit || !deps.readAsTenant || Date.now() - hit.cachedAt > WARM_MS) return null;
+    // Checked within the last second: trusted as is (a change made on another node shows within 1 s).
+    if (Date.now() - hit.checkedAt < REVALIDATE_MS) return { warm: true, inUse: { row: hit.row, secrets: hit.secrets } };
     const [state] = await deps.readAsTenant<{ id: string; updated_at: Date; status: ConnectionRow['status']; is_active: boolean; token_expires_at: Date | null }>(
       p.tenantId,
       `select id, updated_at, status, is_active, token_expires_at from connections where provider = ${literal(provider.id)} and label = ${literal(label)}`,
@@ -346,7 +361,9 @@ export function createConnectionsService(deps: ConnectionsDeps) {
       warm.delete(key);
       return null;
     }
-    return { warm: true, inUse: { row: { ...hit.row, status: state.status, token_expires_at: state.token_expires_at }, secrets: hit.secrets } };
+    hit.checkedAt = Date.now();
+    hit.row = { ...hit.row, status: state.status, token_expires_at: state.token_expires_at };
+    return { warm: true, inUse: { row: hit.row, secrets: hit.secrets } };
   }
 
   async function coldRead(p: TenantPrincipal, provider: Provider, label: string, action: string) {

@@ -13,6 +13,7 @@ import { SECRETS_PURPOSE } from '../connections/connections.service.js';
 import { fillTemplate } from '../connections/provider-request.js';
 import { type TenantPrincipal, assertRole } from '../identity/principal.js';
 import type { Vault } from '../vault/vault.service.js';
+import type { WarmCache } from '../connections/warm-cache.js';
 import { type Account, type FlowContext, flowFor, isShopDomain } from './flows.js';
 import { type OAuthClient, type TokenSet, TokenRequestError } from './oauth-client.js';
 import type { OAuthRepo } from './oauth.repo.js';
@@ -51,6 +52,8 @@ export type AuthorizeDeps = {
   client: OAuthClient;
   audit: Pick<AuditService, 'record'>;
   clock: Clock;
+  /** Drops this process's warm copy of a connection the service just changed. */
+  warm?: Pick<WarmCache, 'invalidate'>;
   /** Where browsers reach Keyhold; the redirect URI is `<publicUrl>/api/integrations/<provider>/callback`. */
   publicUrl: string;
 };
@@ -240,6 +243,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
           : await insertWithinQuota(tx, { id, tenant_id: p.tenantId, provider: provider.id, label, created_by: p.actor.id, ...fields });
         await repo.insertEvent(tx, { tenant_id: p.tenantId, connection_id: id, type: existing ? 'reconnected' : 'connected', detail: JSON.stringify({ account: account.name }) });
         await audit.record(p, { action: 'oauth.connected', entity: { type: 'connection', id }, metadata: { serviceName: provider.id, label, account: account.id, reconnect: Boolean(existing) } }, tx);
+        deps.warm?.invalidate(p.tenantId, provider.id, label);
         return saved;
       });
     } catch (err) {

@@ -7,6 +7,7 @@ import type { Catalog, Provider } from '../catalog/catalog.js';
 import { SECRETS_PURPOSE } from '../connections/connections.service.js';
 import { type TenantPrincipal, assertRole } from '../identity/principal.js';
 import type { Vault } from '../vault/vault.service.js';
+import type { WarmCache } from '../connections/warm-cache.js';
 import type { OAuthClient } from './oauth-client.js';
 import type { OAuthRepo } from './oauth.repo.js';
 
@@ -18,6 +19,8 @@ export type DisconnectDeps = {
   client: Pick<OAuthClient, 'revoke'>;
   audit: Pick<AuditService, 'record'>;
   clock: Clock;
+  /** Drops this process's warm copy of a connection the service just changed. */
+  warm?: Pick<WarmCache, 'invalidate'>;
   log?: Pick<Logger, 'warn'>;
 };
 
@@ -63,6 +66,7 @@ export function createDisconnectService(deps: DisconnectDeps) {
       });
       await repo.insertEvent(tx, { tenant_id: p.tenantId, connection_id: id, type: 'disconnected', detail: JSON.stringify({ revocation }) });
       await deps.audit.record(p, { action: 'oauth.disconnected', entity: { type: 'connection', id }, metadata: { serviceName: provider.id, label: loaded.row.label, revocation } }, tx);
+      deps.warm?.invalidate(p.tenantId, provider.id, loaded.row.label);
       return updated;
     });
     return { id: row.id, provider: row.provider, label: row.label, status: row.status, revocation };
