@@ -18,14 +18,30 @@ export type JobRunner = {
   stop(): Promise<void>;
 };
 
+/**
+ * pg-boss creates its schema and one table per queue on first use; several nodes starting at the
+ * same moment can deadlock on that DDL. Postgres picks a victim and says so (40P01): try again.
+ */
+async function retryOnDeadlock<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if ((err as { code?: string }).code !== '40P01' || attempt >= 8) throw err;
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 200 * (attempt + 1)));
+    }
+  }
+}
+
 export async function startJobRunner(opts: { url: string; log: Logger }): Promise<JobRunner> {
   const boss = new PgBoss({ connectionString: opts.url, application_name: 'keyhold-jobs', max: 3 });
   boss.on('error', (err) => opts.log.error({ err: { message: err.message } }, 'job runner error'));
-  await boss.start();
+  await retryOnDeadlock(() => boss.start());
+  const createQueue = (name: string) => retryOnDeadlock(() => boss.createQueue(name));
   return {
     async every(name, cron, handler) {
-      await boss.createQueue(name);
-      await boss.schedule(name, cron, {}, { tz: 'UTC' });
+      await createQueue(name);
+      await retryOnDeadlock(() => boss.schedule(name, cron, {}, { tz: 'UTC' }));
       await boss.work(name, async () => {
         const started = Date.now();
         const result = await handler();
@@ -35,13 +51,13 @@ export async function startJobRunner(opts: { url: string; log: Logger }): Promis
     },
     runNow: (name) => boss.send(name, {}),
     async handle(name, handler) {
-      await boss.createQueue(name);
+      await createQueue(name);
       await boss.work<object>(name, async (jobs) => {
         for (const job of jobs) await handler(job.data as never);
       });
     },
     async send(name, data, opts = {}) {
-      await boss.createQueue(name);
+      await createQueue(name);
       return boss.send(name, data, opts.singletonKey ? { singletonKey: opts.singletonKey } : {});
     },
     stop: () => boss.stop({ graceful: true, timeout: 10_000 }),

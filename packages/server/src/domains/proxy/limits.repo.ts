@@ -9,21 +9,23 @@ export function createLimitsRepo() {
   /**
    * Refills and takes up to `want` whole tokens from each listed bucket in one statement. The
    * rows are locked first (FOR UPDATE returns their newest version), so two processes never
-   * grant the same tokens. Returns fewer rows than buckets when some do not exist yet.
+   * grant the same tokens. Time is the wall clock at the moment of the lock (not the
+   * transaction start), and `updated_at` never moves back, so no interval is refilled twice.
+   * Returns fewer rows than buckets when some do not exist yet.
    */
   async function takeExisting(tx: TenantTx, connectionId: string, buckets: BucketSpec[], want: number): Promise<Taken[]> {
     const { rows } = await sql<{ name: string; granted: number; tokens: number; rate: number; blocked_until: Date | null }>`
       with spec as (
         select * from unnest(${buckets.map((b) => b.name)}::text[], ${buckets.map((b) => b.capacity)}::float8[], ${buckets.map((b) => b.rate)}::float8[]) as s(name, capacity, rate)
       ), cur as (
-        select b.connection_id, b.name, spec.capacity, spec.rate,
-               least(spec.capacity, b.tokens + greatest(0, extract(epoch from (now() - b.updated_at))) * spec.rate) as r,
-               coalesce(b.blocked_until > now(), false) as blocked
-        from rate_buckets b join spec using (name)
+        select b.connection_id, b.name, spec.capacity, spec.rate, t.ts,
+               least(spec.capacity, b.tokens + greatest(0, extract(epoch from (t.ts - b.updated_at))) * spec.rate) as r,
+               coalesce(b.blocked_until > t.ts, false) as blocked
+        from rate_buckets b join spec using (name) cross join (select clock_timestamp() as ts) t
         where b.connection_id = ${connectionId}
         for update of b
       )
-      update rate_buckets b set tokens = cur.r - g.granted, capacity = cur.capacity, rate = cur.rate, updated_at = now()
+      update rate_buckets b set tokens = cur.r - g.granted, capacity = cur.capacity, rate = cur.rate, updated_at = greatest(b.updated_at, cur.ts)
       from cur cross join lateral (select case when cur.blocked then 0 else least(${want}::float8, floor(cur.r)) end as granted) g
       where b.connection_id = cur.connection_id and b.name = cur.name
       returning b.name, g.granted, b.tokens, b.rate, b.blocked_until`.execute(tx);

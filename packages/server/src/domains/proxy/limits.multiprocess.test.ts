@@ -1,0 +1,72 @@
+import { type Sandbox, createSandbox } from '@keyhold/sandbox';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type RunningCli, spawnCli, waitForHealth } from '../../test-support/cli.js';
+import { freePort, migratedScratch } from '../../test-support/index.js';
+
+/**
+ * Three Keyhold server processes on one Postgres share each connection's limits: together they
+ * never send a store more than Shopify's bucket allows (40 at once, then 2 per second).
+ */
+let sandbox: Sandbox;
+let scratch: Awaited<ReturnType<typeof migratedScratch>>;
+const servers: Array<{ run: RunningCli; url: string }> = [];
+
+beforeAll(async () => {
+  sandbox = await createSandbox();
+  scratch = await migratedScratch();
+  for (let i = 0; i < 3; i++) {
+    const port = await freePort();
+    const run = spawnCli(['start'], {
+      DATABASE_URL: scratch.adminUrl,
+      KEYHOLD_DB_APP_PASSWORD: inject('appPassword'),
+      KEYHOLD_PORT: String(port),
+      KEYHOLD_MASTER_KEYS: inject('masterKeys'),
+      KEYHOLD_JWT_SECRET: Buffer.alloc(32, 7).toString('base64'),
+      KEYHOLD_ADMIN_JWT_SECRET: Buffer.alloc(32, 8).toString('base64'),
+      KEYHOLD_PROVIDER_SHOPIFY_BASE_URL: sandbox.baseUrlFor('shopify'),
+      KEYHOLD_LOG_LEVEL: 'warn',
+    });
+    servers.push({ run, url: `http://127.0.0.1:${port}` });
+  }
+  await Promise.all(servers.map((s) => waitForHealth(Number(new URL(s.url).port), s.run)));
+}, 120_000);
+afterAll(async () => {
+  for (const s of servers) s.run.child.kill('SIGTERM');
+  await Promise.all(servers.map((s) => s.run.exited));
+  await scratch.db.close();
+  await scratch.drop();
+  await sandbox.close();
+});
+
+const json = async (res: Response) => ((await res.json()) as { data: Record<string, unknown> }).data;
+
+describe('rate limits across processes', () => {
+  it('3 servers × 50 concurrent calls to one Shopify store: at most 40 + 2/s reach it, the rest are 429 RATE_LIMITED', async () => {
+    const K = servers[0]!.url;
+    const post = (url: string, body: object, token?: string) =>
+      fetch(`${K}${url}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+    const owner = await json(await post('/api/auth/signup', { organizationName: 'Limits', slug: `limits-${Date.now()}`, email: 'o@limits.example', password: `Limits-${crypto.randomUUID()}` }));
+    const token = owner.accessToken as string;
+    const store = `limits-${Date.now()}.myshopify.com`;
+    const accessToken = `shpat_${crypto.randomUUID().replaceAll('-', '')}`;
+    sandbox.seed('shopify', { accessToken, storeDomain: store });
+    const created = await post('/api/api-credentials', { serviceName: 'shopify', apiKey: accessToken, additionalConfig: { storeDomain: store } }, token);
+    expect(created.status).toBe(201);
+    const key = (await json(await post('/api/api-keys', { name: 'limits', scopes: ['proxy'] }, token))).key as string;
+
+    const before = sandbox.requests().filter((r) => r.provider === 'shopify').length;
+    const started = Date.now();
+    const calls = servers.flatMap((s) =>
+      Array.from({ length: 50 }, () => fetch(`${s.url}/api/proxy/shopify/admin/api/2025-07/shop.json`, { headers: { authorization: `Bearer ${key}` } }).then(async (r) => ({ status: r.status, code: r.status === 429 ? ((await r.json()) as { code: string }).code : null }))),
+    );
+    const results = await Promise.all(calls);
+    const seconds = (Date.now() - started) / 1000;
+    const reached = sandbox.requests().filter((r) => r.provider === 'shopify').length - before;
+    const ok = results.filter((r) => r.status === 200).length;
+    expect(ok).toBe(reached);
+    expect(reached).toBeGreaterThanOrEqual(30);
+    expect(reached).toBeLessThanOrEqual(40 + Math.ceil(2 * seconds));
+    expect(results.filter((r) => r.status === 429).every((r) => r.code === 'RATE_LIMITED')).toBe(true);
+    expect(ok + results.filter((r) => r.status === 429).length).toBe(150);
+  }, 60_000);
+});
