@@ -96,7 +96,9 @@ try {
   const input = { mode: 'sweep', appUrl: endpoint.appUrl, masterKeys, sandboxUrl: sandbox.url, apps: { xero: app }, batch: 200, concurrency: 24, poolMax: 8 };
   const k0 = performance.now();
   const results = await Promise.all(Array.from({ length: WORKERS }, () => new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [worker, JSON.stringify(input)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // KEYHOLD_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the workers.
+    const nodeArgs = (process.env.KEYHOLD_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, worker, JSON.stringify(input)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim())) : reject(new Error(`worker exited ${code}`))));
