@@ -56,6 +56,20 @@ describe('proxy: credentials injected per auth mode', () => {
     expect(retried.statusCode).toBe(200);
     expect(h.sandbox.oauth.stats().xero.refresh).toBe(before + 1);
   });
+
+  it('OAuth: Amazon x-amz-access-token, QuickBooks Bearer on its realm path, Shopify per store', async () => {
+    const acct = await signup(h.t.app);
+    const name = `acct-${crypto.randomUUID()}`;
+    for (const p of ['amazon-sp-api', 'quickbooks'] as const) expect((await h.connect(acct, p, { consent: { sandbox_account: name } })).statusCode).toBe(302);
+    expect((await proxy(acct, '/amazon-sp-api/sellers/v1/marketplaceParticipations')).statusCode).toBe(200);
+    const realm = h.sandbox.oauth.accountIds('quickbooks', name).realmId;
+    expect((await proxy(acct, `/quickbooks/v3/company/${realm}/companyinfo/${realm}`)).statusCode).toBe(200);
+    const shop = `proxy-${Date.now()}.myshopify.com`;
+    h.t.clock.set(Date.now());
+    expect((await h.connect(acct, 'shopify', { shop })).statusCode).toBe(302);
+    const res = await proxy(acct, '/shopify/admin/api/2025-07/shop.json');
+    expect(res.json()).toMatchObject({ shop: { myshopify_domain: shop } });
+  });
 });
 
 describe('proxy: isolation and safety', () => {
@@ -135,6 +149,17 @@ describe('proxy: limits and breaker', () => {
     const limited = await proxy(acct, '/unleashed/Currencies');
     expect([limited.statusCode, limited.json().code]).toEqual([429, 'RATE_LIMITED']);
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(10);
+    // Shopify's bucket refills 2 per second: with a wait allowed, the 41st call goes out ~0.5 s later.
+    const store = `wait-${Date.now()}.myshopify.com`;
+    const token = `shpat_${crypto.randomUUID().replaceAll('-', '')}`;
+    h.sandbox.seed('shopify', { accessToken: token, storeDomain: store });
+    await h.t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(acct.accessToken), payload: { serviceName: 'shopify', apiKey: token, additionalConfig: { storeDomain: store } } });
+    for (let i = 0; i < 40; i++) expect((await proxy(acct, '/shopify/admin/api/2025-07/shop.json')).statusCode).toBe(200);
+    expect((await proxy(acct, '/shopify/admin/api/2025-07/shop.json')).statusCode).toBe(429);
+    const started = Date.now();
+    const waited = await proxy(acct, '/shopify/admin/api/2025-07/shop.json', { headers: { 'x-keyhold-max-wait': '3000' } });
+    expect(waited.statusCode).toBe(200);
+    expect(Date.now() - started).toBeGreaterThan(100);
     const metrics = await h.t.app.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.body).toMatch(/keyhold_proxy_rate_limited_total\{provider="unleashed",source="keyhold"\} [1-9]/);
     expect(metrics.body).not.toContain(acct.tenantId);
