@@ -34,6 +34,7 @@ import { createBreakers } from './domains/proxy/breaker.js';
 import { createRateLimiter } from './domains/proxy/limits.js';
 import { createLimitsRepo } from './domains/proxy/limits.repo.js';
 import { createProxyService } from './domains/proxy/proxy.service.js';
+import { createTenantClients } from './domains/proxy/tenant-clients.js';
 import { assertPublicHttpsUrl } from './platform/http/ssrf.js';
 import { createMetrics } from './platform/metrics.js';
 import { readAsTenant } from './platform/db/one-trip.js';
@@ -130,7 +131,8 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     guardCustomUrl: (url) => assertPublicHttpsUrl(url, { field: 'baseUrl', allowPrivate: allowPrivateProviderUrls }),
     ...(log ? { log } : {}),
   });
-  return { audit, tenants, auth, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, connections, authorize, disconnect, tokens, metrics, proxy };
+  const tenantClients = createTenantClients({ proxy, connections, catalog });
+  return { audit, tenants, auth, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, connections, authorize, disconnect, tokens, metrics, proxy, tenantClients };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../platform/context.js';
-import { type Account, addMember, bearer, signup } from '../../test-support/accounts.js';
+import { type Account, addMember, bearer, enrolMfa, signup } from '../../test-support/accounts.js';
 import { credentialsFor } from '../../test-support/credentials.js';
 import { oauthHarness } from '../../test-support/oauth.js';
 
@@ -191,5 +191,31 @@ describe('proxy: limits and breaker', () => {
     expect(await status(acct)).toBe('active');
     const events = await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('connection_events').select('type').orderBy('id').execute());
     expect(events.map((e) => e.type)).toEqual(['degraded', 'recovered']);
+  });
+});
+
+describe('in-process helpers for Keyhold jobs', () => {
+  it('fetch as a tenant, and official clients cached per tenant + credential version', async () => {
+    const a = await signup(h.t.app);
+    const b = await signup(h.t.app);
+    await connectApiKey(a, 'stripe');
+    const res = await h.t.services.tenantClients.fetch(a.tenantId, 'stripe', '/v1/balance');
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { object: string }).object).toBe('balance');
+    await expect(h.t.services.tenantClients.fetch(b.tenantId, 'stripe', '/v1/balance')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    const build = (c: { secrets: Record<string, string> }) => ({ key: c.secrets.apiKey });
+    const first = await h.t.services.tenantClients.client(a.tenantId, 'stripe', build);
+    expect(await h.t.services.tenantClients.client(a.tenantId, 'stripe', build)).toBe(first);
+    await connectApiKey(b, 'stripe');
+    expect(await h.t.services.tenantClients.client(b.tenantId, 'stripe', build)).not.toBe(first);
+    // A rotation (here: without verification) yields a new client with the new key.
+    const id = (await h.t.app.inject({ method: 'GET', url: '/api/api-credentials', headers: bearer(a.accessToken) })).json().data[0].id;
+    const code = await enrolMfa(h.t.app, h.t.clock, a);
+    const rotated = await h.t.app.inject({ method: 'PUT', url: `/api/api-credentials/${id}?verify=false`, headers: { ...bearer(a.accessToken), 'x-mfa-code': await code() }, payload: { apiKey: 'sk_test_rotated000000000000' } });
+    expect(rotated.statusCode, rotated.body).toBe(200);
+    const next = await h.t.services.tenantClients.client(a.tenantId, 'stripe', build);
+    expect(next).not.toBe(first);
+    expect(next.key).toBe('sk_test_rotated000000000000');
   });
 });
