@@ -4,3 +4,5 @@ export {
   type AccountIds, type MintedGrant, type OAuthApp, type OAuthProvider, type OAuthStats, type ProviderConfig, type SandboxOAuth,
   shopifyCallbackHmac,
 } from './oauth/index.js';
+export type { SandboxRequest } from './server.js';
+export type { LimitSettings } from './limits.js';

@@ -28,7 +28,7 @@ export const VERIFY_ROUTES: Record<string, VerifyRoute> = {
   shopify: {
     method: 'GET', path: /^\/([a-zA-Z0-9][a-zA-Z0-9-_]*\.myshopify\.com)\/admin\/api\/\d{4}-\d{2}\/shop\.json$/,
     check: (req, _u, keys, store) => keys.some((k) => k.accessToken === header(req, 'x-shopify-access-token') && k.storeDomain === store)
-      ? { status: 200, body: { shop: { myshopify_domain: store, name: 'Sandbox store' } }, headers: { 'x-shopify-shop-api-call-limit': '1/40' } }
+      ? { status: 200, body: { shop: { myshopify_domain: store, name: 'Sandbox store' } } }
       : { status: 401, body: { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' } },
   },
   stripe: {
@@ -53,7 +53,8 @@ export const VERIFY_ROUTES: Record<string, VerifyRoute> = {
     method: 'GET', path: '/v1/models',
     check: (req, _u, keys) => !header(req, 'anthropic-version')
       ? { status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: 'anthropic-version header is required' } } }
-      : keys.some((k) => k.apiKey === header(req, 'x-api-key'))
+      // The API takes the key as `x-api-key`; newer official clients send it as a Bearer token.
+      : keys.some((k) => k.apiKey === header(req, 'x-api-key') || k.apiKey === bearer(req))
         ? { status: 200, body: { data: [{ id: 'claude-sonnet-4-5', type: 'model' }], has_more: false } }
         : { status: 401, body: { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } } },
   },

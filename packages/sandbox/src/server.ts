@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { createOAuth } from './oauth/index.js';
 import { readBody } from './oauth/http.js';
 import { VERIFY_ROUTES, type Reply, type Seeded } from './providers.js';
+import { apiRoute, newApiState } from './apis.js';
+import { createLimits, limitKey } from './limits.js';
 
 /**
  * `path` limits the failure to requests under that prefix, relative to the provider prefix
@@ -11,6 +13,21 @@ import { VERIFY_ROUTES, type Reply, type Seeded } from './providers.js';
 export type Failure = { status?: number; latencyMs?: number; times?: number; path?: string };
 
 const SHOPIFY_STORE = /^\/[a-zA-Z0-9][a-zA-Z0-9-_]*\.myshopify\.com(?=\/)/;
+
+export type SandboxRequest = { provider: string; method: string; path: string; query: string; headers: Record<string, string>; status: number };
+
+/** Which paths are a provider's rate-limited API (OAuth and identity endpoints are not). */
+const LIMITED_PATH: Record<string, RegExp> = {
+  xero: /^\/api\.xro\//,
+  quickbooks: /^\/v3\/company\//,
+  shopify: /^\/[^/]+\.myshopify\.com\/admin\/api\//,
+  'amazon-sp-api': /^\/fba\//,
+  unleashed: /^\/(StockOnHand|Currencies)/,
+  stripe: /^\/v1\//,
+  resend: /^\/(emails|domains)/,
+  openai: /^\/v1\//,
+  anthropic: /^\/v1\//,
+};
 
 /**
  * A local stand-in for every provider, on loopback. Tests seed valid credentials per provider
@@ -22,8 +39,10 @@ export async function createSandbox(opts: { port?: number } = {}) {
   const seeded: Seeded = new Map();
   // Per provider, path-scoped failures first so they win over a provider-wide one.
   const failures = new Map<string, Failure[]>();
-  const requests: Array<{ provider: string; method: string; path: string }> = [];
+  const requests: SandboxRequest[] = [];
   const oauth = createOAuth();
+  const limits = createLimits();
+  const apiState = newApiState();
 
   function takeFailure(provider: string, path: string): Failure | undefined {
     const list = failures.get(provider);
@@ -39,33 +58,51 @@ export async function createSandbox(opts: { port?: number } = {}) {
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://sandbox');
-    const [, provider = '', ...rest] = url.pathname.split('/');
+    let [, provider = '', ...rest] = url.pathname.split('/');
+    // The official Stripe client calls /v1/… at the host's root.
+    if (provider === 'v1') [provider, rest] = ['stripe', ['v1', ...rest]];
     const path = `/${rest.join('/')}`;
-    requests.push({ provider, method: req.method ?? 'GET', path });
+    const seen: SandboxRequest = { provider, method: req.method ?? 'GET', path, query: url.search, headers: { ...req.headers } as Record<string, string>, status: 0 };
+    requests.push(seen);
+    let release: () => void = () => undefined;
+    let extraHeaders: Record<string, string> = {};
     const send = (r: Reply) => {
+      seen.status = r.status;
+      release();
+      const headers = { ...extraHeaders, ...r.headers };
       // Bodiless replies (redirects, revocations) carry no content type: clients must not parse them.
       if (r.body === undefined) {
-        res.writeHead(r.status, { 'content-length': '0', ...r.headers });
+        res.writeHead(r.status, { 'content-length': '0', ...headers });
         return res.end();
       }
-      res.writeHead(r.status, { 'content-type': 'application/json', ...r.headers });
+      res.writeHead(r.status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(r.body));
     };
     const failure = takeFailure(provider, path);
+    // The provider's own rate limits apply to its API calls (not to OAuth endpoints). Injected
+    // latency counts as time in flight (concurrency limits), an injected status is sent at once.
+    if (LIMITED_PATH[provider]?.test(path) && !failure?.status) {
+      const verdict = limits.admit(provider, limitKey(provider, req, SHOPIFY_STORE.exec(path)?.[0].slice(1)));
+      if (!verdict.ok) return send(verdict.reply);
+      release = verdict.done;
+      extraHeaders = verdict.headers;
+    }
     if (failure) {
       if (failure.latencyMs) await new Promise((r) => setTimeout(r, failure.latencyMs));
       if (failure.status) return send({ status: failure.status, body: { error: 'injected failure' } });
     }
     const body = req.method === 'GET' || req.method === 'HEAD' ? '' : await readBody(req);
     if (body === null) return send({ status: 413, body: { error: 'request body too large' } });
-    const oauthReply = oauth.handle(provider, path, req, url, body, seeded.get(provider) ?? []);
+    const keys = seeded.get(provider) ?? [];
+    const oauthReply = oauth.handle(provider, path, req, url, body, keys);
     if (oauthReply) return send(oauthReply);
+    const api = apiRoute(provider, path, { req, url, body, state: apiState }, keys);
+    if (api) return send(api);
     const route = VERIFY_ROUTES[provider];
     const match = route && (typeof route.path === 'string' ? (route.path === path ? [path] : null) : route.path.exec(path));
     if (!route || route.method !== req.method || !match) return send({ status: 404, body: { error: 'not found' } });
-    return send(route.check(req, url, seeded.get(provider) ?? [], match[1]));
+    return send(route.check(req, url, keys, match[1]));
   }
-
   const server = createServer((req, res) => {
     handle(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500);
@@ -101,7 +138,10 @@ export async function createSandbox(opts: { port?: number } = {}) {
       else failures.delete(provider);
       return kept.length !== list.length;
     },
+    /** Every request served: provider, method, path, query, request headers and the status answered. */
     requests: () => [...requests],
+    /** The providers' rate limits (documented values by default): `configure(provider, …)`, `reset()`. */
+    limits: limits.api,
     /** OAuth authorization servers for xero, quickbooks, shopify, amazon-sp-api and messenger. */
     oauth: oauth.api,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

@@ -44,6 +44,7 @@ export function dataRoute(state: OAuthState, ctx: RouteContext, seededShopToken:
 
   switch (provider) {
     case 'xero': {
+      if (path === '/api.xro/2.0/Invoices') return xeroInvoices(authorized(bearer(req)), isReply, header(req, 'xero-tenant-id'), url);
       if (path !== '/connections') return null;
       const a = authorized(bearer(req));
       if (isReply(a)) return a;
@@ -54,6 +55,11 @@ export function dataRoute(state: OAuthState, ctx: RouteContext, seededShopToken:
       }));
     }
     case 'quickbooks': {
+      const q = /^\/v3\/company\/([0-9]+)\/query$/.exec(path);
+      if (q) {
+        const a = authorized(bearer(req), (t) => accountIds('quickbooks', t.grant.account).realmId === q[1]);
+        return isReply(a) ? a : quickbooksQuery(url.searchParams.get('query') ?? '', now);
+      }
       const m = /^\/v3\/company\/([0-9]+)\/companyinfo\/([0-9]+)$/.exec(path);
       if (!m) return null;
       const realm = m[1]!;
@@ -64,7 +70,8 @@ export function dataRoute(state: OAuthState, ctx: RouteContext, seededShopToken:
       return json(200, { CompanyInfo: { CompanyName: ids.name, LegalName: ids.name, Country: 'US', Id: realm, SyncToken: '0' }, time: new Date(now).toISOString() });
     }
     case 'shopify': {
-      if (!/^\/admin\/api\/\d{4}-\d{2}\/shop\.json$/.test(path)) return null;
+      const resource = /^\/admin\/api\/\d{4}-\d{2}\/(shop|orders|products|inventory_levels)\.json$/.exec(path)?.[1];
+      if (!resource) return null;
       const token = header(req, 'x-shopify-access-token');
       if (!state.isKnownAccessToken(token)) {
         // Seeded (custom-app) tokens are checked by the verify route; only strangers are counted.
@@ -73,9 +80,13 @@ export function dataRoute(state: OAuthState, ctx: RouteContext, seededShopToken:
       }
       const a = authorized(token, (t) => t.grant.store === ctx.store);
       if (isReply(a)) return a;
-      return json(200, { shop: { myshopify_domain: ctx.store, name: 'Sandbox store' } }, { 'x-shopify-shop-api-call-limit': '1/40' });
+      return shopifyResource(resource, ctx.store ?? '');
     }
     case 'amazon-sp-api': {
+      if (path === '/fba/inventory/v1/summaries') {
+        const a = authorized(header(req, 'x-amz-access-token'));
+        return isReply(a) ? a : fbaInventory(url);
+      }
       if (path !== '/sellers/v1/marketplaceParticipations') return null;
       const a = authorized(header(req, 'x-amz-access-token'));
       if (isReply(a)) return a;
@@ -107,4 +118,45 @@ export function dataRoute(state: OAuthState, ctx: RouteContext, seededShopToken:
     }
   }
   return null;
+}
+
+/** Xero invoices of one organisation the token's grant covers (`xero-tenant-id`), ACCREC/ACCPAY. */
+function xeroInvoices(a: AccessToken | Reply, isReply: (v: AccessToken | Reply) => v is Reply, tenantId: string | undefined, url: URL): Reply {
+  if (isReply(a)) return a;
+  const orgs = range(a.grant.count).map((i) => accountIds('xero', a.grant.account, i).xeroTenantId);
+  if (!tenantId || !orgs.includes(tenantId)) return json(403, { Type: null, Title: 'Forbidden', Status: 403, Detail: 'AuthorizationUnsuccessful', Instance: randomUuid(), Extensions: {} });
+  const all = range(6).map((i) => ({
+    InvoiceID: randomUuid(), Type: i % 2 ? 'ACCPAY' : 'ACCREC', InvoiceNumber: `INV-${1000 + i}`, Contact: { Name: i % 2 ? `Supplier ${i}` : `Customer ${i}` },
+    AmountDue: 100 * (i + 1), Total: 120 * (i + 1), CurrencyCode: 'AUD', Status: i % 3 ? 'AUTHORISED' : 'SUBMITTED', DueDate: '2026-12-31T00:00:00',
+  }));
+  const type = /Type=="(ACCREC|ACCPAY)"/.exec(url.searchParams.get('where') ?? '')?.[1];
+  return json(200, { Invoices: type ? all.filter((x) => x.Type === type) : all });
+}
+
+function quickbooksQuery(query: string, now: number): Reply {
+  const entity = /from\s+(invoice|bill|exchangerate)\b/i.exec(query)?.[1]?.toLowerCase();
+  if (!entity) return json(400, { Fault: { Error: [{ Message: 'Error parsing query', code: '4000' }], type: 'ValidationFault' } });
+  const rows = entity === 'exchangerate'
+    ? [{ SourceCurrencyCode: 'EUR', TargetCurrencyCode: 'USD', Rate: 1.08, AsOfDate: '2026-11-22' }]
+    : range(3).map((i) => ({ Id: String(100 + i), DocNumber: `${entity === 'bill' ? 'B' : 'I'}-${100 + i}`, Balance: 50 * (i + 1), TotalAmt: 75 * (i + 1), CurrencyRef: { value: 'USD' }, DueDate: '2026-12-31' }));
+  const key = entity === 'exchangerate' ? 'ExchangeRate' : entity === 'bill' ? 'Bill' : 'Invoice';
+  return json(200, { QueryResponse: { [key]: rows, startPosition: 1, maxResults: rows.length }, time: new Date(now).toISOString() });
+}
+
+function shopifyResource(resource: string, store: string): Reply {
+  const bodies: Record<string, unknown> = {
+    shop: { shop: { myshopify_domain: store, name: 'Sandbox store' } },
+    orders: { orders: range(3).map((i) => ({ id: 5000 + i, name: `#${1000 + i}`, total_price: (19.99 * (i + 1)).toFixed(2), currency: 'USD', financial_status: 'paid', created_at: '2026-11-20T10:00:00Z' })) },
+    products: { products: range(2).map((i) => ({ id: 7000 + i, title: `Product ${i}`, variants: [{ id: 9000 + i, sku: `SKU-${i}`, inventory_item_id: 8000 + i }] })) },
+    inventory_levels: { inventory_levels: range(2).map((i) => ({ inventory_item_id: 8000 + i, location_id: 1, available: 10 * (i + 1) })) },
+  };
+  return json(200, bodies[resource]);
+}
+
+function fbaInventory(url: URL): Reply {
+  if (!url.searchParams.get('marketplaceIds')) return json(400, { errors: [{ code: 'InvalidInput', message: 'marketplaceIds is required', details: '' }] });
+  return json(200, {
+    payload: { granularity: { granularityType: 'Marketplace', granularityId: url.searchParams.get('granularityId') ?? '' }, inventorySummaries: range(2).map((i) => ({ asin: `B0SANDBOX${i}`, fnSku: `X00SANDBOX${i}`, sellerSku: `SKU-${i}`, totalQuantity: 25 * (i + 1), inventoryDetails: { fulfillableQuantity: 20 * (i + 1) } })) },
+    pagination: {},
+  });
 }
