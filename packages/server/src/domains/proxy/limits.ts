@@ -12,18 +12,23 @@ export type LimitPlan = { buckets: BucketSpec[]; concurrent?: number };
 /**
  * Turns the catalog's limits into buckets that can never exceed them in any window. A leaky
  * bucket (Shopify: 40, 2/s) is mirrored as is. "L per window W" becomes a burst B plus a refill
- * of (L - B)/W, so even a burst followed by the refill stays within L in every window of length W
- * (B = 20 % of L: Xero's 60/min allows 12 at once, then one every 1.25 s).
+ * of (L - B - 1)/W, so even a burst followed by the refill stays within L in every window of length W
+ * (B = 20 % of L: Xero's 60/min allows 12 at once, then one every ~1.28 s).
  */
 export function limitPlan(provider: Provider): LimitPlan {
   const r = provider.rateLimits ?? {};
   const buckets: BucketSpec[] = [];
-  if (r.perSecond) buckets.push({ name: 'second', capacity: r.burst ?? Math.max(1, Math.floor(r.perSecond)), rate: r.perSecond });
+  // A request granted here reaches the provider a little later, and not always in grant order:
+  // one call of headroom keeps that jitter from ever showing up as the provider's own 429.
+  if (r.perSecond) {
+    const burst = r.burst ?? Math.max(1, Math.floor(r.perSecond));
+    buckets.push({ name: 'second', capacity: Math.max(1, burst - 1), rate: r.perSecond });
+  }
   const windows: Array<[string, number | undefined, number]> = [['minute', r.perMinute, 60], ['hour', r.perHour, 3600], ['day', r.perDay, 86_400]];
   for (const [name, limit, seconds] of windows) {
     if (!limit) continue;
     const burst = Math.max(1, Math.floor(limit * 0.2));
-    buckets.push({ name, capacity: burst, rate: (limit - burst) / seconds });
+    buckets.push({ name, capacity: burst, rate: Math.max(1, limit - burst - 1) / seconds });
   }
   return { buckets, ...(r.concurrent ? { concurrent: r.concurrent } : {}) };
 }

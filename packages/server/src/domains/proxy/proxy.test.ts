@@ -149,12 +149,12 @@ describe('proxy: limits and breaker', () => {
     const limited = await proxy(acct, '/unleashed/Currencies');
     expect([limited.statusCode, limited.json().code]).toEqual([429, 'RATE_LIMITED']);
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(10);
-    // Shopify's bucket refills 2 per second: with a wait allowed, the 41st call goes out ~0.5 s later.
+    // Shopify's bucket (40, one kept as headroom) refills 2 per second: with a wait allowed, the next call goes out ~0.5 s later.
     const store = `wait-${Date.now()}.myshopify.com`;
     const token = `shpat_${crypto.randomUUID().replaceAll('-', '')}`;
     h.sandbox.seed('shopify', { accessToken: token, storeDomain: store });
     await h.t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(acct.accessToken), payload: { serviceName: 'shopify', apiKey: token, additionalConfig: { storeDomain: store } } });
-    for (let i = 0; i < 40; i++) expect((await proxy(acct, '/shopify/admin/api/2025-07/shop.json')).statusCode).toBe(200);
+    for (let i = 0; i < 39; i++) expect((await proxy(acct, '/shopify/admin/api/2025-07/shop.json')).statusCode).toBe(200);
     expect((await proxy(acct, '/shopify/admin/api/2025-07/shop.json')).statusCode).toBe(429);
     const started = Date.now();
     const waited = await proxy(acct, '/shopify/admin/api/2025-07/shop.json', { headers: { 'x-keyhold-max-wait': '3000' } });
