@@ -165,6 +165,29 @@ describe('proxy: limits and breaker', () => {
     expect(metrics.body).not.toContain(acct.tenantId);
   });
 
+  it("reacts to the provider's own 429: its Retry-After holds later calls at Keyhold; with a wait allowed they go out after it", async () => {
+    const acct = await signup(h.t.app);
+    await connectApiKey(acct, 'stripe');
+    h.sandbox.limits.configure('stripe', { windows: [{ name: 'second', limit: 2, windowMs: 1000 }] }); // stricter than the catalog
+    try {
+      const before = h.sandbox.requests().filter((r) => r.provider === 'stripe').length;
+      expect((await proxy(acct, '/stripe/v1/balance')).statusCode).toBe(200);
+      expect((await proxy(acct, '/stripe/v1/balance')).statusCode).toBe(200);
+      const third = await proxy(acct, '/stripe/v1/balance');
+      expect(third.statusCode).toBe(429); // Stripe's own answer, passed through
+      expect(third.headers['x-keyhold-error']).toBeUndefined();
+      const held = await proxy(acct, '/stripe/v1/balance');
+      expect([held.statusCode, held.headers['x-keyhold-error']]).toEqual([429, 'RATE_LIMITED']);
+      expect(h.sandbox.requests().filter((r) => r.provider === 'stripe').length - before).toBe(3);
+      const waited = await proxy(acct, '/stripe/v1/balance', { headers: { 'x-keyhold-max-wait': '3000' } });
+      expect(waited.statusCode).toBe(200);
+    } finally {
+      h.sandbox.limits.reset();
+    }
+    const metrics = (await h.t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/keyhold_proxy_rate_limited_total\{provider="stripe",source="provider"\} [1-9]/);
+  });
+
   it('opens the breaker after repeated 5xx (degraded, 503 without calling), probes, and closes on recovery', async () => {
     const acct = await signup(h.t.app);
     await connectApiKey(acct, 'openai');
