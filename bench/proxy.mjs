@@ -5,7 +5,7 @@
 //       upstream at the same concurrency (autocannon on loopback, time-bounded).
 // Run: npm run bench:proxy   (builds first)   BENCH_SECONDS=8 BENCH_CONNECTIONS=32
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import crypto, { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -104,6 +104,19 @@ try {
   console.log(`server in-process helper            ${fmt(helperUs, 0).padStart(7)} µs   ratio ${fmt(helperUs / base, 2)} (goal <= 1.3; served from memory, checked once a second)`);
   console.log(`  its once-a-second check           ${fmt(revalidateUs, 0).padStart(7)} µs   ratio ${fmt(revalidateUs / base, 2)} (one round trip, RLS context set)`);
   console.log(`SDK over HTTP (API key, loopback)   ${fmt(sdkUs, 0).padStart(7)} µs   ratio ${fmt(sdkUs / base, 2)}`);
+  // ---- Rate limiter cost (ADR 0003): a take from the Postgres bucket vs a token from the local lease.
+  const { createRateLimiter } = await import(dist('domains/proxy/limits.js'));
+  const { createLimitsRepo } = await import(dist('domains/proxy/limits.repo.js'));
+  const limiter = createRateLimiter({ repo: createLimitsRepo(), tenancy: db });
+  const limited = (perSecond, burst) => ({ ...services.catalog.get('custom'), id: 'custom', rateLimits: { perSecond, burst } });
+  // 5/s with a huge bucket: every request leases a single token, i.e. one database round trip each.
+  const perCallUs = await timeOps(3000, () => limiter.acquire(owner.tenant.id, conn.id, limited(5, 1e9), { maxWaitMs: 0 }));
+  // 100,000/s: leases of ~200 ms of refill, spent locally.
+  const busyConnection = crypto.randomUUID(); // a bucket of its own
+  const leasedUs = await timeOps(20000, () => limiter.acquire(owner.tenant.id, busyConnection, limited(100_000, 1e9), { maxWaitMs: 0 }));
+  console.log('# rate limiter per request (µs, in-process, same database)');
+  console.log(`token taken from Postgres each time ${fmt(perCallUs, 0).padStart(7)} µs   ratio ${fmt(perCallUs / base, 2)} vs the bare SELECT`);
+  console.log(`token from the local lease          ${fmt(leasedUs, 1).padStart(7)} µs`);
   await bare.end();
   await db.close();
 

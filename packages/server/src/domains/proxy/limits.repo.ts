@@ -33,6 +33,11 @@ export function createLimitsRepo() {
   }
 
   return {
+    /**
+     * Bucket state is worth a round trip, not a disk flush: these transactions commit without
+     * waiting for the WAL (a database crash could forget the last few milliseconds of takes).
+     */
+    relaxDurability: (tx: TenantTx) => sql`set local synchronous_commit = off`.execute(tx),
     async take(tx: TenantTx, tenantId: string, connectionId: string, buckets: BucketSpec[], want: number): Promise<Taken[]> {
       const taken = await takeExisting(tx, connectionId, buckets, want);
       if (taken.length === buckets.length) return taken;

@@ -60,6 +60,7 @@ export function createRateLimiter(deps: LimiterDeps) {
     }
     const want = Math.min(...plan.buckets.map(leaseSize));
     const taken = await tenancy.withTenant(tenantId, async (tx) => {
+      await repo.relaxDurability(tx);
       const t = await repo.take(tx, tenantId, connectionId, plan.buckets, want);
       const granted = Math.min(...t.map((x) => x.granted));
       for (const x of t) if (x.granted > granted) await repo.giveBack(tx, connectionId, x.name, x.granted - granted);
@@ -97,7 +98,10 @@ export function createRateLimiter(deps: LimiterDeps) {
     if (!plan.concurrent) return { release: async () => undefined };
     const holder = randomUUID();
     for (;;) {
-      const slot = await tenancy.withTenant(tenantId, (tx) => repo.takeSlot(tx, tenantId, connectionId, plan.concurrent!, holder, SLOT_LEASE_MS));
+      const slot = await tenancy.withTenant(tenantId, async (tx) => {
+        await repo.relaxDurability(tx);
+        return repo.takeSlot(tx, tenantId, connectionId, plan.concurrent!, holder, SLOT_LEASE_MS);
+      });
       if (slot !== null) break;
       if (Date.now() + 100 > deadline) throw limited(1000, `${plan.concurrent} requests at a time`);
       await sleep(50 + Math.random() * 50);
@@ -107,7 +111,10 @@ export function createRateLimiter(deps: LimiterDeps) {
       release: async () => {
         if (released) return;
         released = true;
-        await tenancy.withTenant(tenantId, (tx) => repo.releaseSlot(tx, connectionId, holder));
+        await tenancy.withTenant(tenantId, async (tx) => {
+          await repo.relaxDurability(tx);
+          await repo.releaseSlot(tx, connectionId, holder);
+        });
       },
     };
   }
