@@ -99,6 +99,10 @@ export function createTokenRefresher(deps: RefreshDeps) {
         return row && { row, secrets: JSON.parse((await vault.decrypt(tx, SECRETS_PURPOSE, row.id, row.secrets)).reveal()) as Record<string, string> };
       });
       if (leased) {
+        if (leased.row.status === 'needs_reauth') {
+          await release(tenantId, leased, lease);
+          throw needsReauth(provider);
+        }
         // Fencing: someone may have refreshed between our read and the lease; use their tokens.
         const refreshedMeanwhile = leased.row.credential_version !== current.row.credential_version;
         if (refreshedMeanwhile && !needsRefresh(leased.row, provider)) return release(tenantId, leased, lease);
