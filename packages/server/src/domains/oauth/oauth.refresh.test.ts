@@ -161,6 +161,19 @@ describe('background refresh', () => {
   });
 });
 
+describe('background refresh, failures', () => {
+  it('a revoked grant in a swept batch becomes needs_reauth; the others are refreshed', async () => {
+    const [ok, revoked] = await Promise.all([connected(), connected()]);
+    h.sandbox.oauth.revoke('xero', { account: revoked.account });
+    h.t.clock.advance(4000 * 1000);
+    const stats = await h.t.services.tokens.sweep();
+    expect(stats.failed).toBeGreaterThanOrEqual(1);
+    expect((await rowOf(revoked.acct.tenantId, 'xero')).status).toBe('needs_reauth');
+    expect((await ok.read()).statusCode).toBe(200);
+    expect((await rowOf(ok.acct.tenantId, 'xero')).status).toBe('active');
+  });
+});
+
 describe('disconnect', () => {
   async function withMfa(): Promise<{ acct: Account; code: () => Promise<string> }> {
     const acct = await signup(h.t.app);

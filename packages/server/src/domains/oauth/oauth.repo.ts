@@ -26,6 +26,7 @@ export function createOAuthRepo(db: Kysely<Database>) {
       return (opts.lock ? q.forUpdate() : q).executeTakeFirst();
     },
     byId: (tx: TenantTx, id: string) => tx.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst(),
+    byIds: (tx: TenantTx, ids: string[]) => tx.selectFrom('connections').selectAll().where('id', 'in', ids).execute(),
     insertConnection: (tx: TenantTx, row: Insertable<ConnectionsTable>) => tx.insertInto('connections').values(row).returningAll().executeTakeFirstOrThrow(),
     updateConnection: (tx: TenantTx, id: string, set: Updateable<ConnectionsTable>) =>
       tx.updateTable('connections').set({ ...set, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow(),

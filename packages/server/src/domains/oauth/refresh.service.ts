@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../../platform/clock.js';
 import { type PrincipalCtx, systemActor } from '../../platform/context.js';
 import type { ConnectionStatus } from '../../platform/db/schema.js';
-import type { Tenancy } from '../../platform/db/tenancy.js';
+import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { AuditService } from '../audit/audit.service.js';
@@ -41,6 +41,13 @@ export type RefreshDeps = {
 export function backoffMs(failures: number, random = Math.random): number {
   const base = Math.min(30_000 * 2 ** Math.max(0, failures - 1), 30 * 60_000);
   return Math.round(base * (0.5 + random() / 2));
+}
+
+/** An OAuth app the operator removed from the config fails like a rejected request: backoff. */
+function asTokenError(err: unknown): TokenRequestError {
+  if (err instanceof TokenRequestError) return err;
+  if (err instanceof AppError) return new TokenRequestError('rejected', err.code, undefined);
+  throw err;
 }
 
 export const refreshMarginMs = (provider: Provider) => (provider.oauth?.refreshMarginSeconds ?? DEFAULT_REFRESH_MARGIN_S) * 1000;
@@ -141,30 +148,10 @@ export function createTokenRefresher(deps: RefreshDeps) {
     try {
       tokens = await deps.client.refresh(provider, row.config, secrets.refreshToken!);
     } catch (err) {
-      // An OAuth app the operator removed from the config fails like a rejected request: backoff.
-      if (err instanceof AppError) return failed(tenantId, provider, held, lease, new TokenRequestError('rejected', err.code, undefined));
-      if (!(err instanceof TokenRequestError)) throw err;
-      return failed(tenantId, provider, held, lease, err);
+      return failed(tenantId, provider, held, lease, asTokenError(err));
     }
     deps.afterProviderAnswer?.(row.id);
-    // Providers without rotation (Amazon) send no new refresh token: keep the one we have.
-    const next = { ...secrets, accessToken: tokens.accessToken, ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}) };
-    const expiresAt = tokens.expiresIn === undefined ? null : new Date(now().getTime() + tokens.expiresIn * 1000);
-    const written = await tenancy.withTenant(tenantId, async (tx) => {
-      const updated = await repo.writeUnderLease(tx, row.id, lease, {
-        secrets: await vault.encrypt(tx, SECRETS_PURPOSE, row.id, JSON.stringify(next)),
-        token_expires_at: expiresAt,
-        credential_version: row.credential_version + 1,
-        refresh_failures: 0,
-        next_refresh_at: null,
-        status: 'active',
-      });
-      if (updated && row.status === 'degraded') {
-        await repo.insertEvent(tx, { tenant_id: tenantId, connection_id: row.id, type: 'recovered', detail: '{}' });
-        await deps.audit.record(system(tenantId), { action: 'oauth.refresh_recovered', entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label: row.label } }, tx);
-      }
-      return updated;
-    });
+    const written = await tenancy.withTenant(tenantId, (tx) => writeRefreshed(tx, tenantId, provider, held, lease, tokens));
     if (!written) {
       // The lease expired and another node took over; its write wins. With a rotation grace
       // window the provider still honours the token it holds.
@@ -174,7 +161,31 @@ export function createTokenRefresher(deps: RefreshDeps) {
       return { row: latest, secrets: await decrypt(tenantId, latest) };
     }
     deps.log?.debug({ connectionId: row.id, provider: provider.id }, 'access token refreshed');
-    return { row: written, secrets: next };
+    return written;
+  }
+
+  /**
+   * Persists a provider's answer: new access token, the rotated refresh token (kept when the
+   * provider sends none), expiry and version, atomically, fenced on the lease. Undefined when the
+   * lease was lost.
+   */
+  async function writeRefreshed(tx: TenantTx, tenantId: string, provider: Provider, held: Fresh, lease: string, tokens: TokenSet): Promise<Fresh | undefined> {
+    const { row, secrets } = held;
+    const next = { ...secrets, accessToken: tokens.accessToken, ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}) };
+    const updated = await repo.writeUnderLease(tx, row.id, lease, {
+      secrets: await vault.encrypt(tx, SECRETS_PURPOSE, row.id, JSON.stringify(next)),
+      token_expires_at: tokens.expiresIn === undefined ? null : new Date(now().getTime() + tokens.expiresIn * 1000),
+      credential_version: row.credential_version + 1,
+      refresh_failures: 0,
+      next_refresh_at: null,
+      status: 'active',
+    });
+    if (!updated) return undefined;
+    if (row.status === 'degraded') {
+      await repo.insertEvent(tx, { tenant_id: tenantId, connection_id: row.id, type: 'recovered', detail: '{}' });
+      await deps.audit.record(system(tenantId), { action: 'oauth.refresh_recovered', entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label: row.label } }, tx);
+    }
+    return { row: updated, secrets: next };
   }
 
   async function failed(tenantId: string, provider: Provider, held: Fresh, lease: string, err: TokenRequestError): Promise<Fresh> {
@@ -218,24 +229,60 @@ export function createTokenRefresher(deps: RefreshDeps) {
       const claimed = await repo.claimBatch(lease, t, new Date(t.getTime() + (opts.marginMs ?? DEFAULT_REFRESH_MARGIN_S * 1000)), new Date(t.getTime() + LEASE_MS), opts.batch ?? 100);
       if (claimed.length === 0) break;
       stats.claimed += claimed.length;
-      await eachLimited(claimed, opts.concurrency ?? 16, async ({ id, tenant_id }) => {
+      const byTenant = new Map<string, string[]>();
+      for (const c of claimed) byTenant.set(c.tenant_id, [...(byTenant.get(c.tenant_id) ?? []), c.id]);
+      await eachLimited([...byTenant], Math.max(1, Math.ceil((opts.concurrency ?? 16) / 4)), async ([tenantId, ids]) => {
         try {
-          const held = await tenancy.withTenant(tenant_id, async (tx) => {
-            const row = await repo.byId(tx, id);
-            return row && { row, secrets: JSON.parse((await vault.decrypt(tx, SECRETS_PURPOSE, row.id, row.secrets)).reveal()) as Record<string, string> };
-          });
-          // A batch that took longer than the lease has lost it for the rest: leave those to others.
-          if (!held || held.row.refresh_lease_owner !== lease || (held.row.refresh_lease_until?.getTime() ?? 0) <= now().getTime()) return;
-          const out = await refreshHeld(tenant_id, catalog.get(held.row.provider), held, lease);
-          if (out.row.credential_version !== held.row.credential_version) stats.refreshed++;
+          await refreshGroup(tenantId, ids, lease, stats, Math.min(opts.concurrency ?? 16, 16));
         } catch (err) {
-          stats.failed++;
-          if (!(err instanceof AppError)) deps.log?.warn({ connectionId: id, err: { message: (err as Error).message } }, 'background refresh failed');
+          stats.failed += ids.length;
+          deps.log?.warn({ tenantId, err: { message: (err as Error).message } }, 'background refresh failed');
         }
       });
       if (opts.maxMs !== undefined && Date.now() - started > opts.maxMs) break;
     }
     return stats;
+  }
+
+  /**
+   * One tenant's share of a claimed batch: read once, call the provider for up to `width` at a
+   * time, and write each such chunk in one transaction (each row still fenced on the lease), so a
+   * crash can lose at most one chunk's answers — recoverable where the provider has a grace window.
+   */
+  async function refreshGroup(tenantId: string, ids: string[], lease: string, stats: { refreshed: number; failed: number }, width: number) {
+    const held = await tenancy.withTenant(tenantId, async (tx) => {
+      const out: Fresh[] = [];
+      for (const row of await repo.byIds(tx, ids)) out.push({ row, secrets: JSON.parse((await vault.decrypt(tx, SECRETS_PURPOSE, row.id, row.secrets)).reveal()) as Record<string, string> });
+      return out;
+    });
+    // A batch that took longer than the lease has lost it for the rest: leave those to others.
+    const mine = held.filter((h) => h.row.refresh_lease_owner === lease && (h.row.refresh_lease_until?.getTime() ?? 0) > now().getTime());
+    for (let i = 0; i < mine.length; i += width) {
+      const answers = await Promise.all(mine.slice(i, i + width).map(async (h) => {
+        const provider = catalog.get(h.row.provider);
+        try {
+          if (!h.secrets.refreshToken) {
+            await refreshHeld(tenantId, provider, h, lease);
+            return null;
+          }
+          const tokens = await deps.client.refresh(provider, h.row.config, h.secrets.refreshToken);
+          deps.afterProviderAnswer?.(h.row.id);
+          return { h, provider, tokens };
+        } catch (err) {
+          stats.failed++;
+          await failed(tenantId, provider, h, lease, asTokenError(err)).catch(() => undefined);
+          return null;
+        }
+      }));
+      const ok = answers.filter((a): a is NonNullable<typeof a> => a !== null);
+      if (ok.length === 0) continue;
+      const written = await tenancy.withTenant(tenantId, async (tx) => {
+        let n = 0;
+        for (const a of ok) if (await writeRefreshed(tx, tenantId, a.provider, a.h, lease, a.tokens)) n++;
+        return n;
+      });
+      stats.refreshed += written;
+    }
   }
 
   return { fresh, sweep };
