@@ -38,8 +38,23 @@ export function createVault(deps: VaultDeps) {
     return dek;
   }
 
+  /**
+   * The newest active DEK, looked up once per transaction: a transaction that encrypts many
+   * records (a refresh batch, a re-encryption batch) asks the database once, not per record.
+   */
+  const activeInTx = new WeakMap<object, Promise<{ version: number; dek: Buffer }>>();
+  function activeDek(tx: ScopedTx): Promise<{ version: number; dek: Buffer }> {
+    let found = activeInTx.get(tx);
+    if (!found) {
+      found = lookupActiveDek(tx);
+      activeInTx.set(tx, found);
+      found.catch(() => activeInTx.delete(tx));
+    }
+    return found;
+  }
+
   /** The newest active DEK of the scope, created (version 1) on first use. */
-  async function activeDek(tx: ScopedTx): Promise<{ version: number; dek: Buffer }> {
+  async function lookupActiveDek(tx: ScopedTx): Promise<{ version: number; dek: Buffer }> {
     const tenantId = scopeTenantId(tx);
     let row = await repo.latestActive(tx);
     if (!row) {
@@ -54,6 +69,7 @@ export function createVault(deps: VaultDeps) {
   }
 
   async function createVersion(tx: ScopedTx, version: number) {
+    activeInTx.delete(tx);
     const dek = randomBytes(32);
     await repo.insert(tx, { version, wrapped_dek: await ring.current.wrap(dek, dekContextFor(scopeTenantId(tx), version)), kek_id: ring.current.id });
     dek.fill(0);
