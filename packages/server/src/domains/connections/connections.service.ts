@@ -328,6 +328,10 @@ export function createConnectionsService(deps: ConnectionsDeps) {
    * `last_used` written at most once a minute.
    */
   async function forUse(p: TenantPrincipal, provider: Provider, label: string, action: string): Promise<InUse> {
+    // Labels come from headers and queries; one that no connection could have is simply not found.
+    if (!Label.safeParse(label).success || label !== label.trim()) {
+      throw new AppError('NOT_FOUND', 404, `No ${provider.displayName} connection labelled like that for this organization`);
+    }
     const key = warm.keyOf(p.tenantId, provider.id, label);
     const current = (await warmRead(p, key, provider, label)) ?? (await coldRead(p, provider, label, action));
     if (!current.warm) warm.set(key, { ...current.inUse, cachedAt: Date.now(), checkedAt: Date.now() });

@@ -105,6 +105,7 @@ describe('proxy: isolation and safety', () => {
       });
     for (const [path, headers] of [
       ['/stripe/v1/balance', { 'x-connection-label': 'billing' }],
+      ['/stripe/v1/balance', { 'x-connection-label': "default' or label = 'billing" }],
       ['/stripe/../stripe/v1/balance', { 'x-connection-label': 'billing' }],
       ['/stripe/v1/../../../api/auth/me', {}],
       ['/stripe/%2e%2e/v1/balance', {}],
