@@ -32,6 +32,7 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
  */
 export function dataRoute(state: OAuthState, ctx: RouteContext, seededShopToken: (token: string) => boolean): Reply | null {
   const { provider, path, req, url, now } = ctx;
+  if (provider === 'slack') return slackApi(state, ctx);
   if (req.method !== 'GET') return null;
   const authorized = (token: string | undefined, check?: (a: AccessToken) => boolean): AccessToken | Reply => {
     const r = state.checkAccess(provider, token, now);
@@ -159,4 +160,17 @@ function fbaInventory(url: URL): Reply {
     payload: { granularity: { granularityType: 'Marketplace', granularityId: url.searchParams.get('granularityId') ?? '' }, inventorySummaries: range(2).map((i) => ({ asin: `B0SANDBOX${i}`, fnSku: `X00SANDBOX${i}`, sellerSku: `SKU-${i}`, totalQuantity: 25 * (i + 1), inventoryDetails: { fulfillableQuantity: 20 * (i + 1) } })) },
     pagination: {},
   });
+}
+
+/** Slack's Web API: HTTP 200 always, `ok` says whether the call worked. */
+function slackApi(state: OAuthState, ctx: RouteContext): Reply | null {
+  if (ctx.req.method !== 'POST' || (ctx.path !== '/api/auth.test' && ctx.path !== '/api/chat.postMessage')) return null;
+  const r = state.checkAccess('slack', bearer(ctx.req), ctx.now);
+  if (!('access' in r)) {
+    state.countRejected('slack', r.reason);
+    return json(200, { ok: false, error: r.reason === 'revoked' ? 'token_revoked' : 'invalid_auth' });
+  }
+  const team = accountIds('slack', r.access.grant.account);
+  if (ctx.path === '/api/auth.test') return json(200, { ok: true, url: `https://${team.teamId!.toLowerCase()}.slack.com/`, team: team.name, user: 'keyhold', team_id: team.teamId, user_id: 'U0SANDBOXBOT', bot_id: 'B0SANDBOX', is_enterprise_install: false });
+  return json(200, { ok: true, channel: 'C0SANDBOX', ts: `${Math.floor(ctx.now / 1000)}.000100`, message: { type: 'message', text: 'sent' } });
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-export const OAUTH_PROVIDERS = ['xero', 'quickbooks', 'shopify', 'amazon-sp-api', 'messenger'] as const;
+export const OAUTH_PROVIDERS = ['xero', 'quickbooks', 'shopify', 'amazon-sp-api', 'messenger', 'slack'] as const;
 export type OAuthProvider = (typeof OAUTH_PROVIDERS)[number];
 export const isOAuthProvider = (p: string): p is OAuthProvider => (OAUTH_PROVIDERS as readonly string[]).includes(p);
 
@@ -17,6 +17,7 @@ export type AccountIds = {
   sellingPartnerId?: string;
   pageId?: string;
   storeDomain?: string;
+  teamId?: string;
   /** Messenger: the Page's own (non-expiring) token, as /me/accounts lists it. */
   pageAccessToken?: string;
 };
@@ -61,6 +62,10 @@ export function accountIds(provider: string, account: string, index = 0): Accoun
     case 'messenger': {
       const pageId = digits(h, '1', 15);
       return { id: pageId, name: `${account} page ${index + 1}`, pageId };
+    }
+    case 'slack': {
+      const teamId = `T${[...h.subarray(0, 10)].map((b) => ALNUM[b % ALNUM.length]).join('')}`;
+      return { id: teamId, name: `${account} workspace`, teamId };
     }
     case 'shopify':
       // A Shopify token is for one store; the store domain is the account.

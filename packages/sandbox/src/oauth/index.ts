@@ -49,6 +49,11 @@ const ROUTES: Record<OAuthProvider, Route[]> = {
     { method: GET, path: '/dialog/oauth', run: authorize },
     { method: ['GET', 'POST'], path: '/oauth/access_token', run: token },
   ],
+  slack: [
+    { method: GET, path: '/oauth/v2/authorize', run: authorize },
+    { method: POST, path: '/api/oauth.v2.access', run: token },
+    { method: POST, path: '/api/auth.revoke', run: revoke },
+  ],
 };
 
 const STORE = /^\/([a-zA-Z0-9][a-zA-Z0-9-_]*\.myshopify\.com)(\/.*)$/;

@@ -79,6 +79,8 @@ function authenticate(state: OAuthState, provider: OAuthProvider, req: IncomingM
 
 /** Facebook answers token errors in Graph's shape; everyone else in RFC 6749's. */
 function tokenError(provider: OAuthProvider, status: number, error: string, description: string): Reply {
+  // Slack: HTTP 200, `ok: false` and its own error names.
+  if (SPECS[provider].okEnvelope) return json(200, { ok: false, error: error === 'invalid_grant' ? 'invalid_code' : error }, NO_STORE);
   if (!SPECS[provider].graphErrors) return oauthError(status, error, description);
   const code = error === 'invalid_client' ? 1 : 100;
   return json(status, { error: { message: description, type: 'OAuthException', code, fbtrace_id: 'sandbox' } }, NO_STORE);
@@ -101,6 +103,10 @@ function tokenReply(provider: OAuthProvider, t: Issued): Reply {
         return { access_token: t.accessToken, refresh_token: t.refreshToken, token_type: 'bearer', expires_in: t.expiresIn };
       case 'messenger':
         return { access_token: t.accessToken, token_type: 'bearer', expires_in: t.expiresIn };
+      case 'slack': {
+        const team = accountIds('slack', g.account);
+        return { ok: true, app_id: 'A0SANDBOX', authed_user: { id: 'U0SANDBOX' }, scope: g.scope, token_type: 'bot', access_token: t.accessToken, bot_user_id: 'U0SANDBOXBOT', team: { id: team.teamId, name: team.name }, enterprise: null, is_enterprise_install: false };
+      }
     }
   })();
   return json(200, body, NO_STORE);
@@ -142,5 +148,5 @@ export function revoke(state: OAuthState, ctx: RouteContext): Reply {
   if (!app) return oauthError(401, 'invalid_client', 'Client authentication failed');
   if (!params.token) return oauthError(400, 'invalid_request', 'token is required');
   if (state.revokeToken(provider, params.token, app.clientId) === 'other_client') return oauthError(400, 'unauthorized_client', 'The token was issued to another client');
-  return { status: 200, body: undefined };
+  return SPECS[provider].okEnvelope ? json(200, { ok: true, revoked: true }) : { status: 200, body: undefined };
 }

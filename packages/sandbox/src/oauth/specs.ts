@@ -25,6 +25,8 @@ export type Spec = {
   refreshTokenTtlSeconds?: number;
   /** Facebook answers in Graph's error shape, even at its token endpoint. */
   graphErrors: boolean;
+  /** Slack answers every Web API call with HTTP 200 and `ok: true|false`. */
+  okEnvelope?: boolean;
   defaultScope: string;
   defaults: ProviderConfig;
   newAccessToken(): string;
@@ -72,6 +74,15 @@ export const SPECS: Record<OAuthProvider, Spec> = {
     defaultScope: 'pages_show_list,pages_messaging,pages_manage_metadata',
     defaults: { ...base, accessTokenTtlSeconds: 5183944 },
     newAccessToken: () => `EAA${randomHex(40)}`,
+    newRefreshToken: () => '',
+  },
+  // Slack bot tokens (oauth.v2.access) do not expire unless token rotation is turned on.
+  slack: {
+    clientIdParam: 'client_id', codeParam: 'code', clientAuth: 'body', pkce: false, strictAuthorize: false, redirectUriAtToken: true,
+    rotatesRefreshTokens: false, graphErrors: false, okEnvelope: true,
+    defaultScope: 'chat:write',
+    defaults: { ...base, accessTokenTtlSeconds: 0 },
+    newAccessToken: () => `xoxb-${randomHex(6)}-${randomHex(6)}-${randomB64(18).replace(/[-_]/g, 'x')}`,
     newRefreshToken: () => '',
   },
 };

@@ -57,7 +57,8 @@ export function createOAuthState() {
 
   function issueAccess(grant: Grant, now: number): Pick<Issued, 'accessToken' | 'expiresIn'> {
     const spec = SPECS[grant.provider];
-    const nonExpiring = grant.provider === 'shopify' && !grant.expiring;
+    // Shopify's offline tokens and Slack's bot tokens (without rotation) never expire.
+    const nonExpiring = (grant.provider === 'shopify' && !grant.expiring) || grant.provider === 'slack';
     const ttl = nonExpiring ? undefined : (grant.ttlSeconds ?? cfg(grant.provider).accessTokenTtlSeconds);
     const accessToken = spec.newAccessToken();
     access.set(accessToken, { grant, expiresAt: ttl === undefined ? Infinity : now + ttl * 1000 });

@@ -4,7 +4,7 @@ import { Secret } from '../platform/crypto/secret.js';
 import { type Account, bearer } from './accounts.js';
 import { TEST_PUBLIC_URL, type TestOptions, migratedScratch, testApp } from './index.js';
 
-export const OAUTH_PROVIDERS = ['xero', 'quickbooks', 'shopify', 'amazon-sp-api', 'messenger'] as const;
+export const OAUTH_PROVIDERS = ['xero', 'quickbooks', 'shopify', 'amazon-sp-api', 'messenger', 'slack'] as const;
 export type OAuthProviderId = (typeof OAUTH_PROVIDERS)[number];
 
 /** The platform's OAuth app at each sandbox provider (client id/secret), as an operator configures it. */

@@ -23,7 +23,7 @@ export type Provider = {
   credentialFields: CatalogField[];
   configFields?: CatalogField[];
   inject: { headers?: Record<string, string>; basicAuth?: { username: string; password: string }; scheme?: 'unleashed_hmac' };
-  verify?: { method: 'GET' | 'POST'; path: string; expectStatus?: number[] };
+  verify?: { method: 'GET' | 'POST'; path: string; expectStatus?: number[]; expectJson?: Record<string, unknown> };
   rateLimits?: { perSecond?: number; burst?: number; perMinute?: number; perHour?: number; perDay?: number; concurrent?: number; notes?: string };
   webhooks?: { scheme: string; signatureHeader?: string; routingKey: string };
   oauth?: OAuthSpec;
@@ -41,7 +41,7 @@ export type OAuthSpec = {
   refreshMarginSeconds?: number;
   accessTokenTtlSeconds?: number;
   /** Provider-specific steps around the standard code flow (see domains/oauth/flows.ts). */
-  flow?: 'standard' | 'xero' | 'quickbooks' | 'shopify' | 'amazon_lwa' | 'messenger';
+  flow?: 'standard' | 'xero' | 'quickbooks' | 'shopify' | 'amazon_lwa' | 'messenger' | 'slack';
   scopeSeparator?: string;
   /** How long a used refresh token stays valid at the provider (rotation grace window). */
   refreshTokenGraceSeconds?: number;

@@ -27,8 +27,15 @@ export async function verifyCredentials(
       headersTimeout: opts.timeoutMs ?? 10_000,
       bodyTimeout: opts.timeoutMs ?? 10_000,
     });
-    await res.body.dump();
-    const ok = (verify.expectStatus ?? [200]).includes(res.statusCode);
+    let ok = (verify.expectStatus ?? [200]).includes(res.statusCode);
+    if (ok && 'expectJson' in verify && verify.expectJson) {
+      // Only the expected fields are looked at; the rest of the answer (which may echo what was sent) is dropped.
+      const body = (await res.body.json().catch(() => ({}))) as Record<string, unknown>;
+      ok = Object.entries(verify.expectJson).every(([k, v]) => body[k] === v);
+      if (!ok) return { ok, status: res.statusCode, reason: 'rejected' };
+    } else {
+      await res.body.dump();
+    }
     if (ok) return { ok, status: res.statusCode };
     return { ok, status: res.statusCode, reason: providerTrouble(res.statusCode) ? 'unreachable' : 'rejected' };
   } catch {

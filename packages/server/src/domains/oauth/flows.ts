@@ -94,6 +94,13 @@ export const FLOWS: Record<NonNullable<OAuthSpec['flow']>, Flow> = {
       return [{ id, name: `Selling partner ${id}`, config: { sellingPartnerId: id, marketplaceId: params.marketplaceId ?? 'ATVPDKIKX0DER', region: params.region ?? 'na' } }];
     },
   },
+  slack: {
+    // oauth.v2.access names the workspace the bot token is for.
+    async accounts(tokens) {
+      if (!tokens.team) throw new AppError('OAUTH_EXCHANGE_FAILED', 502, 'Slack did not say which workspace was connected; try again');
+      return [{ id: tokens.team.id, name: tokens.team.name, config: { teamId: tokens.team.id }, neverExpires: tokens.expiresIn === undefined }];
+    },
+  },
   messenger: {
     // The user token lists the Pages the user manages; each Page has its own (non-expiring) token.
     async accounts(tokens, _q, { provider }) {

@@ -6,7 +6,14 @@ import type { OAuthSpec, Provider } from '../catalog/catalog.js';
 import { fillTemplate } from '../connections/provider-request.js';
 
 /** What a token endpoint answered, normalised across providers. */
-export type TokenSet = { accessToken: string; refreshToken?: string; expiresIn?: number; scope?: string };
+export type TokenSet = {
+  accessToken: string;
+  refreshToken?: string;
+  expiresIn?: number;
+  scope?: string;
+  /** The workspace a Slack token is for (Slack names it in the token response). */
+  team?: { id: string; name: string };
+};
 
 /**
  * Why a token request failed. `invalid_grant`: the grant is gone (revoked, expired, reused) and
@@ -55,6 +62,8 @@ const normalizingFetch = (async (input: string | URL, init: RequestInit = {}) =>
   else if (status < 300 && typeof body.access_token === 'string' && (typeof body.token_type !== 'string' || body.token_type === 'bot')) body.token_type = 'bearer';
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 }) as typeof fetch;
+
+const isTeam = (v: unknown): v is { id: string; name?: string } => typeof v === 'object' && v !== null && typeof (v as { id?: unknown }).id === 'string';
 
 function classify(err: unknown): TokenRequestError {
   if (err instanceof TokenRequestError) return err;
@@ -118,6 +127,7 @@ export function createOAuthClient(deps: { apps: Record<string, OAuthAppConfig> }
     ...(typeof r.refresh_token === 'string' ? { refreshToken: r.refresh_token } : {}),
     ...(typeof r.expires_in === 'number' ? { expiresIn: r.expires_in } : {}),
     ...(typeof r.scope === 'string' ? { scope: r.scope } : {}),
+    ...(isTeam(r.team) ? { team: { id: r.team.id, name: r.team.name ?? r.team.id } } : {}),
   });
 
   return {

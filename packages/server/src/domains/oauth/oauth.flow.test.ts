@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, signup } from '../../test-support/accounts.js';
-import { adminClient } from '../../test-support/index.js';
+import { adminClient, testApp } from '../../test-support/index.js';
 import { appFor, callbackWith, consentAt, oauthHarness, startConnect } from '../../test-support/oauth.js';
 
 let h: Awaited<ReturnType<typeof oauthHarness>>;
@@ -43,7 +43,16 @@ describe('OAuth authorize (RFC 9700 client checklist)', () => {
     const acct = await signup(h.t.app);
     const res = (url: string, token = acct.accessToken) => h.t.app.inject({ method: 'GET', url, headers: bearer(token) });
     expect((await res('/api/integrations/stripe/authorize')).json().code).toBe('OAUTH_NOT_SUPPORTED');
-    expect((await res('/api/integrations/slack/authorize')).json()).toMatchObject({ code: 'OAUTH_NOT_CONFIGURED' });
+    // A Keyhold without the platform's Xero app configured says what the operator has to set.
+    const bare = await testApp();
+    try {
+      const other = await signup(bare.app);
+      const notConfigured = (await bare.app.inject({ method: 'GET', url: '/api/integrations/xero/authorize', headers: bearer(other.accessToken) })).json();
+      expect(notConfigured).toMatchObject({ code: 'OAUTH_NOT_CONFIGURED' });
+      expect(notConfigured.error).toContain('KEYHOLD_OAUTH_XERO_CLIENT_ID');
+    } finally {
+      await bare.close();
+    }
     expect((await res('/api/integrations/shopify/authorize?shop=evil.com')).statusCode).toBe(400);
     for (const returnTo of ['//evil.example/x', 'https://evil.example', '/api/auth/me', '/admin\\@evil', 'javascript:alert(1)']) {
       const r = await res(`/api/integrations/xero/authorize?returnTo=${encodeURIComponent(returnTo)}`);
@@ -244,5 +253,21 @@ describe('provider specifics', () => {
     expect(row).toMatchObject({ routing_key: page, config: { pageId: page }, token_expires_at: null });
     const test = await h.t.app.inject({ method: 'POST', url: `/api/api-credentials/${row.id}/test`, headers: bearer(acct.accessToken) });
     expect(test.statusCode).toBe(200);
+  });
+
+  it("Slack: the workspace from oauth.v2.access is the routing key; the bot token does not expire; verify reads Slack's ok flag", async () => {
+    const acct = await signup(h.t.app);
+    const name = account();
+    expect((await h.connect(acct, 'slack', { consent: { sandbox_account: name } })).statusCode).toBe(302);
+    const teamId = h.sandbox.oauth.accountIds('slack', name).teamId;
+    const row = await connectionRow(acct.tenantId, 'slack');
+    expect(row).toMatchObject({ routing_key: teamId, config: { teamId }, token_expires_at: null, status: 'active' });
+    const test = () => h.t.app.inject({ method: 'POST', url: `/api/api-credentials/${row.id}/test`, headers: bearer(acct.accessToken) });
+    expect((await test()).statusCode).toBe(200);
+    h.sandbox.oauth.revoke('slack', { account: name });
+    expect((await test()).statusCode).toBe(422); // Slack answers 200 with ok: false
+    // Slack reports a bad code as 200 + ok:false; Keyhold treats it as the refusal it is.
+    const replayed = await h.connect(acct, 'slack', { label: 'again', tamper: (q) => q.set('code', 'not-a-code') });
+    expect([replayed.statusCode, replayed.json().code]).toEqual([502, 'OAUTH_EXCHANGE_FAILED']);
   });
 });
