@@ -46,6 +46,20 @@ export function createOAuthRepo(db: Kysely<Database>) {
       tx.updateTable('connections').set({ ...set, refresh_lease_owner: null, refresh_lease_until: null, updated_at: new Date() })
         .where('id', '=', id).where('refresh_lease_owner', '=', owner)
         .returningAll().executeTakeFirst(),
+    /**
+     * The refreshed tokens of several connections in one statement, each row still fenced on the
+     * lease. Returns the ids written (a row whose lease was lost is left alone).
+     */
+    async writeManyUnderLease(tx: TenantTx, lease: string, items: Array<{ id: string; secrets: string; expiresAt: Date | null; version: number }>): Promise<string[]> {
+      const { rows } = await sql<{ id: string }>`
+        update connections c set secrets = u.secrets, token_expires_at = u.expires_at, credential_version = u.version,
+               refresh_failures = 0, next_refresh_at = null, status = 'active', refresh_lease_owner = null, refresh_lease_until = null, updated_at = now()
+        from unnest(${items.map((i) => i.id)}::uuid[], ${items.map((i) => i.secrets)}::text[], ${items.map((i) => i.expiresAt)}::timestamptz[], ${items.map((i) => i.version)}::int[])
+             as u(id, secrets, expires_at, version)
+        where c.id = u.id and c.refresh_lease_owner = ${lease}::uuid
+        returning c.id`.execute(tx);
+      return rows.map((r) => r.id);
+    },
     /** Scheduler: leases a batch of expiring connections across tenants (ids and tenants only). */
     async claimBatch(owner: string, now: Date, before: Date, leaseUntil: Date, limit: number) {
       const { rows } = await sql<{ id: string; tenant_id: string }>`

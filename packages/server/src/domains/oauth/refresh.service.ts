@@ -181,11 +181,13 @@ export function createTokenRefresher(deps: RefreshDeps) {
       status: 'active',
     });
     if (!updated) return undefined;
-    if (row.status === 'degraded') {
-      await repo.insertEvent(tx, { tenant_id: tenantId, connection_id: row.id, type: 'recovered', detail: '{}' });
-      await deps.audit.record(system(tenantId), { action: 'oauth.refresh_recovered', entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label: row.label } }, tx);
-    }
+    if (row.status === 'degraded') await noteRecovered(tx, tenantId, provider, row);
     return { row: updated, secrets: next };
+  }
+
+  async function noteRecovered(tx: TenantTx, tenantId: string, provider: Provider, row: ConnectionRow) {
+    await repo.insertEvent(tx, { tenant_id: tenantId, connection_id: row.id, type: 'recovered', detail: '{}' });
+    await deps.audit.record(system(tenantId), { action: 'oauth.refresh_recovered', entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label: row.label } }, tx);
   }
 
   async function failed(tenantId: string, provider: Provider, held: Fresh, lease: string, err: TokenRequestError): Promise<Fresh> {
@@ -246,7 +248,7 @@ export function createTokenRefresher(deps: RefreshDeps) {
 
   /**
    * One tenant's share of a claimed batch: read once, call the provider for up to `width` at a
-   * time, and write each such chunk in one transaction (each row still fenced on the lease), so a
+   * time, and write each such chunk in one statement (each row still fenced on the lease), so a
    * crash can lose at most one chunk's answers — recoverable where the provider has a grace window.
    */
   async function refreshGroup(tenantId: string, ids: string[], lease: string, stats: { refreshed: number; failed: number }, width: number) {
@@ -277,9 +279,19 @@ export function createTokenRefresher(deps: RefreshDeps) {
       const ok = answers.filter((a): a is NonNullable<typeof a> => a !== null);
       if (ok.length === 0) continue;
       const written = await tenancy.withTenant(tenantId, async (tx) => {
-        let n = 0;
-        for (const a of ok) if (await writeRefreshed(tx, tenantId, a.provider, a.h, lease, a.tokens)) n++;
-        return n;
+        const items = [];
+        for (const a of ok) {
+          const next = { ...a.h.secrets, accessToken: a.tokens.accessToken, ...(a.tokens.refreshToken ? { refreshToken: a.tokens.refreshToken } : {}) };
+          items.push({
+            id: a.h.row.id,
+            secrets: await vault.encrypt(tx, SECRETS_PURPOSE, a.h.row.id, JSON.stringify(next)),
+            expiresAt: a.tokens.expiresIn === undefined ? null : new Date(now().getTime() + a.tokens.expiresIn * 1000),
+            version: a.h.row.credential_version + 1,
+          });
+        }
+        const ids = new Set(await repo.writeManyUnderLease(tx, lease, items));
+        for (const a of ok) if (ids.has(a.h.row.id) && a.h.row.status === 'degraded') await noteRecovered(tx, tenantId, a.provider, a.h.row);
+        return ids.size;
       });
       stats.refreshed += written;
     }
