@@ -93,7 +93,7 @@ try {
   // Keyhold: 2 worker processes sweep until nothing is left.
   sandbox.oauth.resetStats();
   const worker = fileURLToPath(new URL('../packages/server/test-fixtures/refresh-worker.mjs', import.meta.url));
-  const input = { mode: 'sweep', appUrl: endpoint.appUrl, masterKeys, sandboxUrl: sandbox.url, apps: { xero: app }, batch: 200, concurrency: 24, poolMax: 8 };
+  const input = { mode: 'sweep', appUrl: endpoint.appUrl, masterKeys, sandboxUrl: sandbox.url, apps: { xero: app }, batch: 200, concurrency: 32, poolMax: 8 };
   const k0 = performance.now();
   const results = await Promise.all(Array.from({ length: WORKERS }, () => new Promise((resolve, reject) => {
     // KEYHOLD_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the workers.
