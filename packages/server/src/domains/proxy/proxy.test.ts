@@ -189,6 +189,25 @@ describe('proxy: limits and breaker', () => {
     expect(metrics).toMatch(/keyhold_proxy_rate_limited_total\{provider="stripe",source="provider"\} [1-9]/);
   });
 
+  it("follows Xero's X-MinLimit-Remaining: when the organisation's minute runs out, Keyhold stops sending", async () => {
+    const acct = await signup(h.t.app);
+    const name = `acct-${crypto.randomUUID()}`;
+    expect((await h.connect(acct, 'xero', { consent: { sandbox_account: name } })).statusCode).toBe(302);
+    h.sandbox.limits.configure('xero', { windows: [{ name: 'minute', limit: 3, windowMs: 60_000 }] }); // another app used the rest
+    try {
+      const org = h.sandbox.oauth.accountIds('xero', name).xeroTenantId;
+      const before = h.sandbox.requests().filter((r) => r.path.startsWith('/api.xro/') && r.headers['xero-tenant-id'] === org).length;
+      const statuses = [];
+      for (let i = 0; i < 5; i++) statuses.push((await proxy(acct, '/xero/api.xro/2.0/Invoices')).statusCode);
+      expect(statuses).toEqual([200, 200, 200, 429, 429]);
+      const reached = h.sandbox.requests().filter((r) => r.path.startsWith('/api.xro/') && r.headers['xero-tenant-id'] === org);
+      expect(reached.length - before).toBe(3); // the 4th and 5th were held back by Keyhold
+      expect(reached.every((r) => r.status === 200)).toBe(true);
+    } finally {
+      h.sandbox.limits.reset();
+    }
+  });
+
   it('opens the breaker after repeated 5xx (degraded, 503 without calling), probes, and closes on recovery', async () => {
     const acct = await signup(h.t.app);
     await connectApiKey(acct, 'openai');
