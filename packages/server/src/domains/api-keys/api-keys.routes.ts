@@ -26,21 +26,20 @@ export const CreateApiKeyBody = z.object({
 export function apiKeysRoutes(app: FastifyInstance, { apiKeys, hooks }: { apiKeys: ApiKeysService; hooks: AuthHooks }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['api-keys'];
-  const admins = [hooks.authenticate, hooks.requireRole('admin')];
 
   r.post('/api/api-keys', {
     schema: { tags, summary: 'Create an API key (owner, admin); the key is shown once', body: CreateApiKeyBody, response: { 201: successEnvelope(CreatedApiKeySchema) } },
-    preHandler: admins,
+    preHandler: hooks.authenticate,
   }, async (req, reply) => reply.code(201).send(ok(await apiKeys.create(principalOf(req), req.body))));
 
   r.get('/api/api-keys', {
     schema: { tags, summary: 'API keys of the organization (prefix, name, scopes, last use)', response: { 200: successEnvelope(z.array(ApiKeySchema)) } },
-    preHandler: admins,
+    preHandler: hooks.authenticate,
   }, async (req) => ok(await apiKeys.list(principalOf(req))));
 
   r.delete('/api/api-keys/:id', {
     schema: { tags, summary: 'Revoke an API key', params: z.object({ id: z.string().uuid() }), response: { 200: successEnvelope(z.object({ revoked: z.literal(true) })) } },
-    preHandler: admins,
+    preHandler: hooks.authenticate,
   }, async (req) => {
     await apiKeys.revoke(principalOf(req), req.params.id);
     return ok({ revoked: true as const });

@@ -7,6 +7,7 @@ import type { PrincipalCtx, RequestMeta } from '../../platform/context.js';
 import { type Tenancy, isUuid } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
+import { mayGrant } from '../identity/access.js';
 import { API_KEY_SCOPES, ROLE_RANK, type TenantPrincipal, assertRole } from '../identity/principal.js';
 import { newOpaqueToken, sha256 } from '../identity/tokens.js';
 import { type TenantsService, assertTenantOpen } from '../tenants/tenants.service.js';
@@ -40,12 +41,17 @@ function view(row: { id: string; name: string; prefix: string; scopes: string[];
 export function createApiKeysService(deps: ApiKeysDeps) {
   const { repo, tenancy, audit, clock } = deps;
 
-  /** A tenant key, shown once. Only a signed-in admin creates keys, never stronger than themselves. */
+  /**
+   * A tenant key, shown once. Its creator (an admin, or a key with 'api_keys:write') can never make
+   * it stronger than itself: at most the creator's role, and a key's scopes within its own.
+   */
   async function create(p: TenantPrincipal, input: z.input<typeof CreateApiKeyInput>) {
-    if (p.scopes) throw new AppError('FORBIDDEN', 403, 'API keys cannot create API keys');
     assertRole(p, 'admin');
     const data = CreateApiKeyInput.parse(input);
     if (ROLE_RANK[data.role] > ROLE_RANK[p.role]) assertRole(p, data.role);
+    if (!mayGrant(p, { role: data.role, scopes: data.scopes })) {
+      throw new AppError('FORBIDDEN', 403, 'An API key can only create keys with scopes it holds itself');
+    }
     const key = newOpaqueToken(API_KEY_PREFIX);
     const row = await tenancy.withTenant(p.tenantId, async (tx) => {
       const inserted = await repo.insert(tx, {

@@ -77,7 +77,7 @@ describe('tenant API keys', () => {
   it("tenant A's key gets 404 for tenant B's user ids", async () => {
     const a = await signup(t.app);
     const b = await signup(t.app);
-    const key = (await createKey(a, { name: 'admin key', scopes: ['audit:read'], role: 'admin' })).key;
+    const key = (await createKey(a, { name: 'admin key', scopes: ['users:write'], role: 'admin' })).key;
     const res = await t.app.inject({ method: 'PATCH', url: `/api/users/${b.userId}`, headers: bearer(key), payload: { role: 'viewer' } });
     expect(res.statusCode).toBe(404);
   });

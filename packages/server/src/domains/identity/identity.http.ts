@@ -1,11 +1,11 @@
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { RequestMeta } from '../../platform/context.js';
-import type { UserRole } from '../../platform/db/schema.js';
 import { AppError } from '../../platform/errors.js';
 import { API_KEY_PREFIX, type ApiKeysService } from '../api-keys/api-keys.service.js';
 import type { AuthService } from './auth.service.js';
 import type { MfaService } from './mfa.service.js';
-import { type ApiKeyScope, type TenantPrincipal, assertRole, assertScope } from './principal.js';
+import { accessOf } from './access.js';
+import { type TenantPrincipal, assertRole, assertScope } from './principal.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -36,9 +36,14 @@ export function bearerToken(req: FastifyRequest, what = 'an access token or API 
 
 export type AuthHooks = ReturnType<typeof createAuthHooks>;
 
+/** The access rule of the route serving `req` (see access.ts); undefined when it has none. */
+export const routeAccess = (req: FastifyRequest) => accessOf(req.method, req.routeOptions.url ?? '');
+
 /**
- * preHandlers for routes: `authenticate` sets `req.principal` from the bearer token (the only
- * source of the tenant); `requireRole`, `requireScope` and `requireMfa` then gate the route.
+ * The tenant auth edge. `authenticate` sets `req.principal` from the bearer token (the only source
+ * of the tenant), then enforces the route's entry in OPERATION_ACCESS: role, the API key's scope
+ * (tenant and platform keys alike), people-only and keys-only operations, and MFA step-up.
+ * A route without an entry is refused to everyone.
  */
 export function createAuthHooks(deps: {
   auth: Pick<AuthService, 'authenticate'>;
@@ -53,16 +58,24 @@ export function createAuthHooks(deps: {
     } else {
       req.principal = await deps.auth.authenticate(token, requestMeta(req));
     }
+    await authorize(req, req.principal);
   };
 
-  const requireRole = (min: UserRole): preHandlerAsyncHookHandler => async (req: FastifyRequest) => assertRole(principalOf(req), min);
-  const requireScope = (scope: ApiKeyScope): preHandlerAsyncHookHandler => async (req: FastifyRequest) => assertScope(principalOf(req), scope);
+  async function authorize(req: FastifyRequest, p: TenantPrincipal) {
+    const access = routeAccess(req);
+    if (access?.kind !== 'tenant') throw new AppError('FORBIDDEN', 403, 'This operation is not open to organization principals');
+    assertRole(p, access.role);
+    if (p.scopes) {
+      if (access.scope === null || access.stepUp) throw new AppError('FORBIDDEN', 403, 'API keys cannot perform this operation; a signed-in person must');
+      if (access.scope !== 'any') assertScope(p, access.scope);
+    } else if (access.keysOnly) {
+      throw new AppError('FORBIDDEN', 403, "Use an API key with the 'credentials:read' scope; people use reveal");
+    }
+    if (access.stepUp) {
+      const code = req.headers['x-mfa-code'];
+      await deps.mfa.verifyStepUp(p, typeof code === 'string' ? code : undefined);
+    }
+  }
 
-  /** Step-up: the request must carry a fresh TOTP or a recovery code in `X-MFA-Code`. */
-  const requireMfa = (): preHandlerAsyncHookHandler => async (req: FastifyRequest, _reply: FastifyReply) => {
-    const code = req.headers['x-mfa-code'];
-    await deps.mfa.verifyStepUp(principalOf(req), typeof code === 'string' ? code : undefined);
-  };
-
-  return { authenticate, requireRole, requireScope, requireMfa };
+  return { authenticate };
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp } from '../../test-support/index.js';
-import { createAuthHooks, principalOf } from './identity.http.js';
+import { randomUUID } from 'node:crypto';
 import { type Account, bearer, freshIp, signup, totpAt } from '../../test-support/accounts.js';
 
 let t: Awaited<ReturnType<typeof testApp>>;
@@ -9,13 +9,12 @@ let app: FastifyInstance;
 beforeAll(async () => {
   t = await testApp();
   app = t.app;
-  // A sensitive route guarded by step-up, as reveal/rotate/delete will be.
-  const hooks = createAuthHooks(t.services);
-  app.post('/test/sensitive', { preHandler: [hooks.authenticate, hooks.requireMfa()] }, async (req) => ({ success: true, data: { by: principalOf(req).userId } }));
 });
 afterAll(() => t.close());
 
 const STEP = 30_000;
+/** A step-up route (disconnect); past the MFA check it answers 404 for this unknown connection. */
+const sensitive = () => `/api/integrations/${randomUUID()}/disconnect`;
 const post = (url: string, token: string, payload?: object, headers: Record<string, string> = {}) =>
   app.inject({ method: 'POST', url, headers: { ...bearer(token), ...headers }, ...(payload ? { payload } : {}) });
 
@@ -114,26 +113,26 @@ describe('TOTP enrolment and sign-in', () => {
   });
 });
 
-describe('step-up (requireMfa)', () => {
+describe('step-up (X-MFA-Code)', () => {
   it('without MFA enrolled → 403 MFA_ENROLLMENT_REQUIRED', async () => {
     const acct = await signup(app);
-    const res = await post('/test/sensitive', acct.accessToken);
+    const res = await post(sensitive(), acct.accessToken);
     expect(res.statusCode).toBe(403);
     expect(res.json().code).toBe('MFA_ENROLLMENT_REQUIRED');
   });
 
   it('missing or wrong code → 403 MFA_REQUIRED; a fresh code passes once', async () => {
     const { acct, secret } = await enrolled();
-    expect((await post('/test/sensitive', acct.accessToken)).json().code).toBe('MFA_REQUIRED');
-    expect((await post('/test/sensitive', acct.accessToken, undefined, { 'x-mfa-code': '111111' })).json().code).toBe('MFA_REQUIRED');
+    expect((await post(sensitive(), acct.accessToken)).json().code).toBe('MFA_REQUIRED');
+    expect((await post(sensitive(), acct.accessToken, undefined, { 'x-mfa-code': '111111' })).json().code).toBe('MFA_REQUIRED');
     const code = await totpAt(secret, t.clock());
-    const ok = await post('/test/sensitive', acct.accessToken, undefined, { 'x-mfa-code': code });
-    expect(ok.statusCode, ok.body).toBe(200);
-    expect((await post('/test/sensitive', acct.accessToken, undefined, { 'x-mfa-code': code })).json().code).toBe('MFA_REQUIRED');
+    const ok = await post(sensitive(), acct.accessToken, undefined, { 'x-mfa-code': code });
+    expect(ok.statusCode, ok.body).toBe(404);
+    expect((await post(sensitive(), acct.accessToken, undefined, { 'x-mfa-code': code })).json().code).toBe('MFA_REQUIRED');
   });
 
   it('accepts a recovery code for step-up', async () => {
     const { acct, recoveryCodes } = await enrolled();
-    expect((await post('/test/sensitive', acct.accessToken, undefined, { 'x-mfa-code': recoveryCodes[0]! })).statusCode).toBe(200);
+    expect((await post(sensitive(), acct.accessToken, undefined, { 'x-mfa-code': recoveryCodes[0]! })).statusCode).toBe(404);
   });
 });

@@ -4,7 +4,14 @@ import { AppError } from '../../platform/errors.js';
 
 export const ROLE_RANK: Record<UserRole, number> = { viewer: 1, member: 2, admin: 3, owner: 4 };
 
-export const API_KEY_SCOPES = ['credentials:read', 'credentials:write', 'proxy', 'syncs:run', 'audit:read'] as const;
+/**
+ * What an API key may do, on top of its role. Managing people and keys has scopes of its own,
+ * never implied by the role. `docs/security-model.md` lists which operation needs which.
+ */
+export const API_KEY_SCOPES = [
+  'credentials:read', 'credentials:write', 'proxy', 'syncs:run', 'audit:read',
+  'users:read', 'users:write', 'api_keys:read', 'api_keys:write',
+] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 /** An authenticated caller acting inside one tenant. Built by `authenticate`, never from input. */

@@ -10,6 +10,7 @@ import { AppError } from '../../platform/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { IdentityRepo, UserRow } from './identity.repo.js';
 import { assertPasswordPolicy, hashPassword } from './passwords.js';
+import { mayGrant } from './access.js';
 import { ROLE_RANK, type TenantPrincipal, assertRole } from './principal.js';
 import { newOpaqueToken, sha256 } from './tokens.js';
 import { type User, toUser } from './users.view.js';
@@ -46,6 +47,14 @@ export function createUsersService(deps: UsersDeps) {
     if (roles.some((r) => ROLE_RANK[r] > ROLE_RANK[p.role])) assertRole(p, 'owner');
   }
 
+  /** Giving someone a usable role (invite, promotion, reactivation) must not out-power the giver. */
+  function assertMayGrant(p: TenantPrincipal, role: UserRole) {
+    if (mayGrant(p, { role })) return;
+    throw new AppError('FORBIDDEN', 403, p.scopes
+      ? `An API key can give the ${role} role only when it holds every scope that role would use`
+      : `You cannot give the ${role} role`);
+  }
+
   /** Refuses a change that would leave the tenant without an active owner. */
   async function assertKeepsAnOwner(tx: TenantTx, target: UserRow, stillOwner: boolean) {
     if (target.role !== 'owner' || !target.is_active || stillOwner) return;
@@ -65,6 +74,7 @@ export function createUsersService(deps: UsersDeps) {
   async function invite(p: TenantPrincipal, input: z.input<typeof InviteUserInput>) {
     const data = InviteUserInput.parse(input);
     assertMayManage(p, data.role);
+    assertMayGrant(p, data.role);
     const temporaryPassword = data.method === 'temporary_password' ? randomBytes(15).toString('base64url') : undefined;
     const passwordHash = temporaryPassword ? await hashPassword(temporaryPassword) : null;
     const invite = data.method === 'invite_token' ? newOpaqueToken('khi_') : undefined;
@@ -98,6 +108,7 @@ export function createUsersService(deps: UsersDeps) {
       const target = await repo.userById(tx, id, { lock: true });
       if (!target) throw notFound();
       assertMayManage(p, target.role, ...(data.role ? [data.role] : []));
+      if (data.role || (data.isActive === true && !target.is_active)) assertMayGrant(p, data.role ?? target.role);
       await assertKeepsAnOwner(tx, target, (data.role ?? target.role) === 'owner' && (data.isActive ?? target.is_active));
       const row = await repo.updateUser(tx, id, { ...(data.role ? { role: data.role } : {}), ...(data.isActive !== undefined ? { is_active: data.isActive } : {}) });
       if (data.isActive === false) await repo.revokeUserSessions(tx, id, 'user_disabled', clock());

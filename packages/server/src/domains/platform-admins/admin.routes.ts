@@ -10,10 +10,10 @@ import { AppError } from '../../platform/errors.js';
 import { ok, page } from '../../platform/http/envelope.js';
 import { ApiKeySchema, CreateApiKeyBody, CreatedApiKeySchema } from '../api-keys/api-keys.routes.js';
 import type { ApiKeysService } from '../api-keys/api-keys.service.js';
-import { bearerToken, requestMeta } from '../identity/identity.http.js';
+import { bearerToken, requestMeta, routeAccess } from '../identity/identity.http.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import type { AdminAuthService, AdminPrincipal } from './admin-auth.service.js';
-import { type PlatformPermission, assertPermission } from './permissions.js';
+import { assertPermission } from './permissions.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -62,10 +62,13 @@ export function adminRoutes(app: FastifyInstance, { adminAuth, tenants, apiKeys 
   const authTags = ['admin-auth'];
   const tags = ['admin'];
 
+  // The platform auth edge: the admin's token, then the route's permission from OPERATION_ACCESS.
   const authenticate: preHandlerAsyncHookHandler = async (req) => {
     req.admin = await adminAuth.authenticate(bearerToken(req, 'a platform admin access token'), requestMeta(req));
+    const access = routeAccess(req);
+    if (access?.kind !== 'platform') throw new AppError('FORBIDDEN', 403, 'This operation is not open to platform admins');
+    if (access.permission !== 'signed-in') assertPermission(req.admin.role, access.permission);
   };
-  const can = (permission: PlatformPermission): preHandlerAsyncHookHandler[] => [authenticate, async (req) => assertPermission(adminOf(req).role, permission)];
 
   r.post('/api/admin/auth/login', { schema: { tags: authTags, body: AdminLoginBody, response: { 200: successEnvelope(AdminLoginResponse) } } },
     async (req) => ok(await adminAuth.login(requestMeta(req), req.body)));
@@ -96,33 +99,33 @@ export function adminRoutes(app: FastifyInstance, { adminAuth, tenants, apiKeys 
       }),
       response: { 200: pagedEnvelope(TenantSchema) },
     },
-    preHandler: can('tenants:read'),
+    preHandler: authenticate,
   }, async (req) => {
     const { items, pagination } = await tenants.search(req.query);
     return page(items, pagination);
   });
-  r.post('/api/admin/tenants', { schema: { tags, body: TenantCreateBody, response: { 201: successEnvelope(TenantSchema) } }, preHandler: can('tenants:create') },
+  r.post('/api/admin/tenants', { schema: { tags, body: TenantCreateBody, response: { 201: successEnvelope(TenantSchema) } }, preHandler: authenticate },
     async (req, reply) => reply.code(201).send(ok(await tenants.create(adminOf(req), req.body))));
-  r.get('/api/admin/tenants/:id', { schema: { tags, params: IdParams, response: { 200: successEnvelope(TenantSchema) } }, preHandler: can('tenants:read') },
+  r.get('/api/admin/tenants/:id', { schema: { tags, params: IdParams, response: { 200: successEnvelope(TenantSchema) } }, preHandler: authenticate },
     async (req) => ok(await tenants.get(req.params.id)));
-  r.patch('/api/admin/tenants/:id', { schema: { tags, params: IdParams, body: TenantPatchBody, response: { 200: successEnvelope(TenantSchema) } }, preHandler: can('tenants:update') },
+  r.patch('/api/admin/tenants/:id', { schema: { tags, params: IdParams, body: TenantPatchBody, response: { 200: successEnvelope(TenantSchema) } }, preHandler: authenticate },
     async (req) => ok(await tenants.update(adminOf(req), req.params.id, req.body)));
   r.post('/api/admin/tenants/:id/suspend', {
     schema: { tags, summary: 'Suspend: every session and key of the tenant stops working at once', params: IdParams, body: z.object({ reason: z.string().min(1).max(500) }), response: { 200: successEnvelope(TenantSchema) } },
-    preHandler: can('tenants:suspend'),
+    preHandler: authenticate,
   }, async (req) => ok(await tenants.setStatus(adminOf(req), req.params.id, 'suspended', req.body.reason)));
-  r.post('/api/admin/tenants/:id/reactivate', { schema: { tags, params: IdParams, response: { 200: successEnvelope(TenantSchema) } }, preHandler: can('tenants:suspend') },
+  r.post('/api/admin/tenants/:id/reactivate', { schema: { tags, params: IdParams, response: { 200: successEnvelope(TenantSchema) } }, preHandler: authenticate },
     async (req) => ok(await tenants.setStatus(adminOf(req), req.params.id, 'active')));
-  r.delete('/api/admin/tenants/:id', { schema: { tags, summary: 'Soft-delete (cancel) a tenant', params: IdParams, response: { 200: successEnvelope(TenantSchema) } }, preHandler: can('tenants:delete') },
+  r.delete('/api/admin/tenants/:id', { schema: { tags, summary: 'Soft-delete (cancel) a tenant', params: IdParams, response: { 200: successEnvelope(TenantSchema) } }, preHandler: authenticate },
     async (req) => ok(await tenants.setStatus(adminOf(req), req.params.id, 'cancelled')));
 
   r.post('/api/admin/api-keys', {
     schema: { tags, summary: 'Create a platform API key (acts for the tenant named in X-Keyhold-Tenant); shown once', body: CreateApiKeyBody.omit({ role: true }), response: { 201: successEnvelope(CreatedApiKeySchema) } },
-    preHandler: can('api_keys:manage'),
+    preHandler: authenticate,
   }, async (req, reply) => reply.code(201).send(ok(await apiKeys.createPlatformKey(adminOf(req), req.body))));
-  r.get('/api/admin/api-keys', { schema: { tags, response: { 200: successEnvelope(z.array(ApiKeySchema)) } }, preHandler: can('api_keys:manage') },
+  r.get('/api/admin/api-keys', { schema: { tags, response: { 200: successEnvelope(z.array(ApiKeySchema)) } }, preHandler: authenticate },
     async () => ok(await apiKeys.listPlatformKeys()));
-  r.delete('/api/admin/api-keys/:id', { schema: { tags, params: IdParams, response: { 200: successEnvelope(z.object({ revoked: z.literal(true) })) } }, preHandler: can('api_keys:manage') },
+  r.delete('/api/admin/api-keys/:id', { schema: { tags, params: IdParams, response: { 200: successEnvelope(z.object({ revoked: z.literal(true) })) } }, preHandler: authenticate },
     async (req) => {
       await apiKeys.revokePlatformKey(adminOf(req), req.params.id);
       return ok({ revoked: true as const });

@@ -1,0 +1,136 @@
+import type { UserRole } from '../../platform/db/schema.js';
+import type { PlatformPermission } from '../platform-admins/permissions.js';
+import { type ApiKeyScope, ROLE_RANK } from './principal.js';
+
+/**
+ * Who may call an operation. The one table the auth edge enforces for every request; routes do
+ * not repeat it. An operation missing here is refused to everyone (and a test fails).
+ *
+ * - `public`: no principal (sign-in, health, provider callbacks).
+ * - `platform`: a platform admin's token with this permission (API keys never reach these).
+ * - `tenant`: a tenant principal of at least `role`, and:
+ *     `scope` — the scope an API key (tenant or platform) must hold; `'any'` lets every key in,
+ *     `null` refuses keys (the operation is about a person: password, sessions, MFA, reveal);
+ *     `keysOnly` — people are refused (they use the audited reveal instead);
+ *     `stepUp` — a fresh MFA code in `X-MFA-Code` (people only, so keys are refused too).
+ */
+export type Access =
+  | { kind: 'public' }
+  | { kind: 'platform'; permission: PlatformPermission | 'signed-in' }
+  | { kind: 'tenant'; role: UserRole; scope: ApiKeyScope | 'any' | null; keysOnly?: true; stepUp?: true; note?: string };
+
+const pub: Access = { kind: 'public' };
+const platform = (permission: PlatformPermission | 'signed-in'): Access => ({ kind: 'platform', permission });
+const tenant = (role: UserRole, scope: ApiKeyScope | 'any' | null, more: { keysOnly?: true; stepUp?: true; note?: string } = {}): Access => ({ kind: 'tenant', role, scope, ...more });
+const PROXY_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+
+/** Operations by `METHOD /path` as the OpenAPI document names them (`{id}` for path parameters). */
+export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
+  'GET /health': pub,
+  'GET /ready': pub,
+  'POST /api/auth/signup': pub,
+  'POST /api/auth/login': pub,
+  'POST /api/auth/mfa/verify': pub,
+  'POST /api/auth/refresh': pub,
+  'POST /api/auth/invite/accept': pub,
+  'GET /api/integrations/{provider}/callback': pub,
+
+  'GET /api/auth/me': tenant('viewer', 'any'),
+  'POST /api/auth/logout': tenant('viewer', null),
+  'GET /api/auth/sessions': tenant('viewer', null),
+  'DELETE /api/auth/sessions/{id}': tenant('viewer', null),
+  'POST /api/auth/password': tenant('viewer', null),
+  'POST /api/auth/mfa/setup': tenant('viewer', null),
+  'POST /api/auth/mfa/enable': tenant('viewer', null),
+  'POST /api/auth/mfa/disable': tenant('viewer', null),
+
+  'GET /api/users': tenant('admin', 'users:read'),
+  'POST /api/users': tenant('admin', 'users:write', { note: 'a key grants a role only when it could do everything that role can' }),
+  'PATCH /api/users/{id}': tenant('admin', 'users:write', { note: 'as POST for a role change' }),
+  'DELETE /api/users/{id}': tenant('admin', 'users:write'),
+
+  'GET /api/api-keys': tenant('admin', 'api_keys:read'),
+  'POST /api/api-keys': tenant('admin', 'api_keys:write', { note: "a key creates keys only with a subset of its scopes and at most its role" }),
+  'DELETE /api/api-keys/{id}': tenant('admin', 'api_keys:write'),
+
+  'GET /api/audit-logs': tenant('admin', 'audit:read'),
+  'GET /api/providers': tenant('viewer', 'any'),
+
+  'GET /api/api-credentials': tenant('admin', 'credentials:read'),
+  'GET /api/api-credentials/{id}': tenant('admin', 'credentials:read'),
+  'POST /api/api-credentials': tenant('admin', 'credentials:write'),
+  'POST /api/api-credentials/test-connection': tenant('admin', 'credentials:write'),
+  'POST /api/api-credentials/{id}/test': tenant('admin', 'credentials:write'),
+  'PUT /api/api-credentials/{id}': tenant('admin', 'credentials:write', {
+    note: 'changing a secret, or where or how one is sent, needs the owner and X-MFA-Code (so no key)',
+  }),
+  'DELETE /api/api-credentials/{id}': tenant('owner', null, { stepUp: true }),
+  'GET /api/api-credentials/{id}/reveal': tenant('owner', null, { stepUp: true }),
+  'GET /api/connections/{provider}/credentials': tenant('viewer', 'credentials:read', { keysOnly: true }),
+
+  'GET /api/integrations/{provider}/authorize': tenant('admin', 'credentials:write'),
+  'GET /api/integrations/pending/{id}': tenant('admin', 'credentials:write'),
+  'POST /api/integrations/pending/{id}/select': tenant('admin', 'credentials:write'),
+  'POST /api/integrations/{id}/disconnect': tenant('owner', null, { stepUp: true }),
+
+  ...Object.fromEntries(PROXY_METHODS.map((m) => [`${m} /api/proxy/{provider}/{*}`, tenant('member', 'proxy')])),
+
+  'POST /api/admin/auth/login': pub,
+  'POST /api/admin/auth/mfa/verify': pub,
+  'POST /api/admin/auth/refresh': pub,
+  'POST /api/admin/auth/logout': platform('signed-in'),
+  'GET /api/admin/auth/me': platform('signed-in'),
+  'POST /api/admin/auth/mfa/setup': platform('signed-in'),
+  'POST /api/admin/auth/mfa/enable': platform('signed-in'),
+  'GET /api/admin/tenants': platform('tenants:read'),
+  'POST /api/admin/tenants': platform('tenants:create'),
+  'GET /api/admin/tenants/{id}': platform('tenants:read'),
+  'PATCH /api/admin/tenants/{id}': platform('tenants:update'),
+  'DELETE /api/admin/tenants/{id}': platform('tenants:delete'),
+  'POST /api/admin/tenants/{id}/suspend': platform('tenants:suspend'),
+  'POST /api/admin/tenants/{id}/reactivate': platform('tenants:suspend'),
+  'GET /api/admin/api-keys': platform('api_keys:manage'),
+  'POST /api/admin/api-keys': platform('api_keys:manage'),
+  'DELETE /api/admin/api-keys/{id}': platform('api_keys:manage'),
+};
+
+/** The table's key for a Fastify route: `HEAD` answers as `GET`, `:id` is `{id}`, `*` is `{*}`. */
+export function operationKey(method: string, url: string): string {
+  const m = method.toUpperCase();
+  const path = url.replace(/:([A-Za-z0-9_]+)/g, '{$1}').replace(/\*$/, '{*}');
+  const key = `${m} ${path}`;
+  return m === 'HEAD' && !(key in OPERATION_ACCESS) ? `GET ${path}` : key;
+}
+
+export function accessOf(method: string, url: string): Access | undefined {
+  return OPERATION_ACCESS[operationKey(method, url)];
+}
+
+/** What a principal is: a person (no scopes) or an API key (role + scopes). */
+export type Powers = { role: UserRole; scopes?: readonly ApiKeyScope[] | undefined };
+
+/** Whether `who` may call an operation with tenant access `a` (role, scope and key rules; not MFA). */
+export function allows(a: Extract<Access, { kind: 'tenant' }>, who: Powers): boolean {
+  if (ROLE_RANK[who.role] < ROLE_RANK[a.role]) return false;
+  if (!who.scopes) return !a.keysOnly;
+  if (a.scope === null || a.stepUp) return false;
+  return a.scope === 'any' || who.scopes.includes(a.scope);
+}
+
+const tenantOps = () => Object.values(OPERATION_ACCESS).filter((a): a is Extract<Access, { kind: 'tenant' }> => a.kind === 'tenant');
+
+/**
+ * Whether an API key may create a principal with `granted` powers: only if everything the new
+ * principal could do, the key can do already (a person is unscoped, so a key creates a person only
+ * when it holds every scope that person's role would use). People are bound by roles alone.
+ */
+export function mayGrant(granter: Powers, granted: Powers): boolean {
+  if (!granter.scopes) return true;
+  // Scopes no operation uses yet still count: a key never hands out a scope it lacks.
+  if (granted.scopes && !granted.scopes.every((s) => granter.scopes!.includes(s))) return false;
+  return tenantOps().every((a) => {
+    // Operations about one's own person (password, sessions, MFA) are no power over the tenant.
+    if (a.scope === null && !a.stepUp) return true;
+    return !allows(a, granted) || allows(a, granter);
+  });
+}
