@@ -29,17 +29,17 @@ export function apiKeysRoutes(app: FastifyInstance, { apiKeys, hooks }: { apiKey
 
   r.post('/api/api-keys', {
     schema: { tags, summary: 'Create an API key (owner, admin); the key is shown once', body: CreateApiKeyBody, response: { 201: successEnvelope(CreatedApiKeySchema) } },
-    preHandler: hooks.authenticate,
+    preValidation: hooks.authenticate,
   }, async (req, reply) => reply.code(201).send(ok(await apiKeys.create(principalOf(req), req.body))));
 
   r.get('/api/api-keys', {
     schema: { tags, summary: 'API keys of the organization (prefix, name, scopes, last use)', response: { 200: successEnvelope(z.array(ApiKeySchema)) } },
-    preHandler: hooks.authenticate,
+    preValidation: hooks.authenticate,
   }, async (req) => ok(await apiKeys.list(principalOf(req))));
 
   r.delete('/api/api-keys/:id', {
     schema: { tags, summary: 'Revoke an API key', params: z.object({ id: z.string().uuid() }), response: { 200: successEnvelope(z.object({ revoked: z.literal(true) })) } },
-    preHandler: hooks.authenticate,
+    preValidation: hooks.authenticate,
   }, async (req) => {
     await apiKeys.revoke(principalOf(req), req.params.id);
     return ok({ revoked: true as const });

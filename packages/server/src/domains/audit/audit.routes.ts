@@ -27,7 +27,7 @@ export function auditRoutes(app: FastifyInstance, { audit, hooks }: { audit: Aud
       querystring: pageQuery(50).extend({ action: z.string().max(100).optional() }),
       response: { 200: pagedEnvelope(AuditEntrySchema) },
     },
-    preHandler: [hooks.authenticate],
+    preValidation: hooks.authenticate,
   }, async (req) => {
     const { items, pagination } = await audit.list(principalOf(req).tenantId, req.query);
     return page(items, pagination);

@@ -38,7 +38,7 @@ export function catalogRoutes(app: FastifyInstance, { catalog, hooks }: { catalo
       summary: 'The provider catalog: what each provider needs to connect',
       response: { 200: successEnvelope(z.object({ categories: z.array(z.enum(CATEGORIES)), providers: z.array(ProviderSchema) })) },
     },
-    preHandler: [hooks.authenticate],
+    preValidation: hooks.authenticate,
   }, async () => {
     const field = (f: { name: string; label: string; secret: boolean; required?: boolean; pattern?: string; example?: string; help?: string }) => ({ ...f, required: f.required ?? true });
     const providers = catalog.list().map((p) => ({

@@ -27,7 +27,6 @@ function setRefreshCookie(req: FastifyRequest, reply: FastifyReply, token: strin
 export function authRoutes(app: FastifyInstance, { auth, mfa, hooks }: AuthRoutesDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['auth'];
-  const signedIn = [hooks.authenticate];
 
   r.post('/api/auth/signup', {
     schema: { tags, summary: 'Create an organization (trial) and its owner, signed in', body: SignupBody, response: { 201: successEnvelope(SignedInSchema) } },
@@ -63,7 +62,7 @@ export function authRoutes(app: FastifyInstance, { auth, mfa, hooks }: AuthRoute
 
   r.post('/api/auth/logout', {
     schema: { tags, summary: 'End the current session', response: { 200: successEnvelope(z.object({ loggedOut: z.literal(true) })) } },
-    preHandler: signedIn,
+    preValidation: hooks.authenticate,
   }, async (req, reply) => {
     await auth.logout(principalOf(req));
     reply.clearCookie(REFRESH_COOKIE, { path: '/api/auth' });
@@ -72,17 +71,17 @@ export function authRoutes(app: FastifyInstance, { auth, mfa, hooks }: AuthRoute
 
   r.get('/api/auth/me', {
     schema: { tags, summary: 'The signed-in user, tenant and role', response: { 200: successEnvelope(MeSchema) } },
-    preHandler: signedIn,
+    preValidation: hooks.authenticate,
   }, async (req) => ok(await auth.me(principalOf(req))));
 
   r.get('/api/auth/sessions', {
     schema: { tags, summary: "The caller's active sessions", response: { 200: successEnvelope(z.array(SessionSchema)) } },
-    preHandler: signedIn,
+    preValidation: hooks.authenticate,
   }, async (req) => ok(await auth.listSessions(principalOf(req))));
 
   r.delete('/api/auth/sessions/:id', {
     schema: { tags, summary: "End one of the caller's sessions", params: z.object({ id: z.string().uuid() }), response: { 200: successEnvelope(z.object({ revoked: z.literal(true) })) } },
-    preHandler: signedIn,
+    preValidation: hooks.authenticate,
   }, async (req) => {
     await auth.revokeSession(principalOf(req), req.params.id);
     return ok({ revoked: true as const });
@@ -95,7 +94,7 @@ export function authRoutes(app: FastifyInstance, { auth, mfa, hooks }: AuthRoute
       body: z.object({ currentPassword: z.string().max(1024), newPassword: z.string().max(1024) }),
       response: { 200: successEnvelope(z.object({ changed: z.literal(true) })) },
     },
-    preHandler: signedIn,
+    preValidation: hooks.authenticate,
   }, async (req) => {
     await auth.changePassword(principalOf(req), req.body);
     return ok({ changed: true as const });
@@ -103,17 +102,17 @@ export function authRoutes(app: FastifyInstance, { auth, mfa, hooks }: AuthRoute
 
   r.post('/api/auth/mfa/setup', {
     schema: { tags, summary: 'Start TOTP enrolment: a secret and otpauth URL, shown once', response: { 200: successEnvelope(MfaSetupSchema) } },
-    preHandler: signedIn,
+    preValidation: hooks.authenticate,
   }, async (req) => ok(await mfa.setup(principalOf(req))));
 
   r.post('/api/auth/mfa/enable', {
     schema: { tags, summary: 'Confirm enrolment with a code; returns 10 single-use recovery codes', body: MfaCodeBody, response: { 200: successEnvelope(RecoveryCodesSchema) } },
-    preHandler: signedIn,
+    preValidation: hooks.authenticate,
   }, async (req) => ok(await mfa.enable(principalOf(req), req.body.code)));
 
   r.post('/api/auth/mfa/disable', {
     schema: { tags, summary: 'Turn MFA off (needs a current code or a recovery code)', body: MfaCodeBody, response: { 200: successEnvelope(z.object({ mfaEnabled: z.literal(false) })) } },
-    preHandler: signedIn,
+    preValidation: hooks.authenticate,
   }, async (req) => {
     await mfa.disable(principalOf(req), req.body.code);
     return ok({ mfaEnabled: false as const });

@@ -1,4 +1,4 @@
-import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
 import type { RequestMeta } from '../../platform/context.js';
 import { AppError } from '../../platform/errors.js';
 import { API_KEY_PREFIX, type ApiKeysService } from '../api-keys/api-keys.service.js';
@@ -50,7 +50,7 @@ export function createAuthHooks(deps: {
   mfa: Pick<MfaService, 'verifyStepUp'>;
   apiKeys: Pick<ApiKeysService, 'authenticate'>;
 }) {
-  const authenticate: preHandlerAsyncHookHandler = async (req: FastifyRequest) => {
+  const authenticate: preValidationAsyncHookHandler = async (req: FastifyRequest) => {
     const token = bearerToken(req);
     if (token.startsWith(API_KEY_PREFIX)) {
       const tenant = req.headers['x-keyhold-tenant'];

@@ -21,7 +21,7 @@ export function usersRoutes(app: FastifyInstance, { users, hooks }: { users: Use
 
   r.get('/api/users', {
     schema: { tags, summary: 'Users of the organization (owner, admin)', querystring: pageQuery(), response: { 200: pagedEnvelope(UserSchema) } },
-    preHandler: hooks.authenticate,
+    preValidation: hooks.authenticate,
   }, async (req) => {
     const { items, pagination } = await users.list(principalOf(req), req.query.page, req.query.limit);
     return page(items, pagination);
@@ -29,17 +29,17 @@ export function usersRoutes(app: FastifyInstance, { users, hooks }: { users: Use
 
   r.post('/api/users', {
     schema: { tags, summary: 'Invite a user with a temporary password or an invitation token (owner, admin)', body: InviteBody, response: { 201: successEnvelope(InviteResult) } },
-    preHandler: hooks.authenticate,
+    preValidation: hooks.authenticate,
   }, async (req, reply) => reply.code(201).send(ok(await users.invite(principalOf(req), req.body))));
 
   r.patch('/api/users/:id', {
     schema: { tags, summary: "Change a user's role or active flag (owner, admin)", params: IdParams, body: UpdateBody, response: { 200: successEnvelope(UserSchema) } },
-    preHandler: hooks.authenticate,
+    preValidation: hooks.authenticate,
   }, async (req) => ok(await users.update(principalOf(req), req.params.id, req.body)));
 
   r.delete('/api/users/:id', {
     schema: { tags, summary: 'Remove a user (owner, admin)', params: IdParams, response: { 200: successEnvelope(z.object({ deleted: z.literal(true) })) } },
-    preHandler: hooks.authenticate,
+    preValidation: hooks.authenticate,
   }, async (req) => {
     await users.remove(principalOf(req), req.params.id);
     return ok({ deleted: true as const });

@@ -40,7 +40,7 @@ export function oauthRoutes(app: FastifyInstance, deps: { authorize: AuthorizeSe
       querystring: AuthorizeInput,
       response: { 200: successEnvelope(z.object({ authUrl: z.string().url() })) },
     },
-    preHandler: [hooks.authenticate],
+    preValidation: hooks.authenticate,
   }, async (req, reply) => {
     const { authUrl, cookie } = await deps.authorize.start(principalOf(req), req.params.provider, req.query);
     reply.setCookie(cookie.name, cookie.value, { path: cookie.path, httpOnly: true, sameSite: 'lax', secure: cookie.secure, maxAge: cookie.maxAgeSeconds });
@@ -74,7 +74,7 @@ export function oauthRoutes(app: FastifyInstance, deps: { authorize: AuthorizeSe
       params: IdParams,
       response: { 200: successEnvelope(z.object({ id: z.string(), provider: z.string(), label: z.string(), choices: z.array(z.object({ id: z.string(), name: z.string() })), expiresAt: z.string() })) },
     },
-    preHandler: [hooks.authenticate],
+    preValidation: hooks.authenticate,
   }, async (req) => ok(await deps.authorize.pending(principalOf(req), req.params.id)));
 
   r.post('/api/integrations/pending/:id/select', {
@@ -85,7 +85,7 @@ export function oauthRoutes(app: FastifyInstance, deps: { authorize: AuthorizeSe
       body: z.object({ choiceId: z.string().min(1).max(200) }),
       response: { 201: successEnvelope(z.object({ connectionId: z.string().uuid(), provider: z.string(), label: z.string(), returnTo: z.string() })) },
     },
-    preHandler: [hooks.authenticate],
+    preValidation: hooks.authenticate,
   }, async (req, reply) => reply.code(201).send(ok(await deps.authorize.choose(principalOf(req), req.params.id, req.body.choiceId))));
 
   r.post('/api/integrations/:id/disconnect', {
@@ -97,6 +97,6 @@ export function oauthRoutes(app: FastifyInstance, deps: { authorize: AuthorizeSe
         200: successEnvelope(z.object({ id: z.string(), provider: z.string(), label: z.string(), status: z.string(), revocation: z.enum(['revoked', 'not_supported', 'failed']) })),
       },
     },
-    preHandler: [hooks.authenticate],
+    preValidation: hooks.authenticate,
   }, async (req) => ok(await deps.disconnect.disconnect(principalOf(req), req.params.id)));
 }

@@ -45,7 +45,7 @@ export function proxyRoutes(app: FastifyInstance, deps: { proxy: ProxyService; h
         description: 'Headers: X-Connection-Label picks the connection (default "default"); X-Keyhold-Max-Wait (ms, ≤ 30000) lets Keyhold wait for the rate limit instead of answering 429. The provider\'s answer streams back unchanged, without its cookies.',
         hide: false,
       },
-      preHandler: [hooks.authenticate],
+      preValidation: hooks.authenticate,
       handler: async (req, reply) => {
         const provider = ProviderParam.safeParse((req.params as { provider: string }).provider);
         if (!provider.success) throw new AppError('UNKNOWN_PROVIDER', 400, 'Unknown provider in the proxy path');
