@@ -68,9 +68,10 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'GET /api/api-credentials/{id}/reveal': tenant('owner', null, { stepUp: true }),
   'GET /api/connections/{provider}/credentials': tenant('viewer', 'credentials:read', { keysOnly: true }),
 
-  'GET /api/integrations/{provider}/authorize': tenant('admin', 'credentials:write'),
-  'GET /api/integrations/pending/{id}': tenant('admin', 'credentials:write'),
-  'POST /api/integrations/pending/{id}/select': tenant('admin', 'credentials:write'),
+  // OAuth consent happens in a person's browser; the pending choice belongs to that person.
+  'GET /api/integrations/{provider}/authorize': tenant('admin', null),
+  'GET /api/integrations/pending/{id}': tenant('admin', null),
+  'POST /api/integrations/pending/{id}/select': tenant('admin', null),
   'POST /api/integrations/{id}/disconnect': tenant('owner', null, { stepUp: true }),
 
   ...Object.fromEntries(PROXY_METHODS.map((m) => [`${m} /api/proxy/{provider}/{*}`, tenant('member', 'proxy')])),

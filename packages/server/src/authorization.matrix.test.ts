@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPERATION_ACCESS, type Access, allows } from './domains/identity/access.js';
+import { API_KEY_SCOPES, type ApiKeyScope } from './domains/identity/principal.js';
+import { PLATFORM_PERMISSIONS } from './domains/platform-admins/permissions.js';
+import { systemActor } from './platform/context.js';
+import { PLATFORM_ROLES, type PlatformRole, type UserRole } from './platform/db/schema.js';
+import { type Account, STRONG_PASSWORD, addMember, bearer, freshIp, signup } from './test-support/accounts.js';
+import { testApp } from './test-support/index.js';
+
+/**
+ * The authorization matrix, generated from the OpenAPI document: every operation × every kind of
+ * principal (people of each role, tenant keys of each role × each scope, platform keys of each
+ * scope, platform admins of each role). Each request carries input the operation refuses, so an
+ * allowed call stops at validation (or at MFA) and nothing is changed; a refused one is a 403
+ * FORBIDDEN (or 401 for the wrong kind of token) from the auth edge.
+ */
+
+let t: Awaited<ReturnType<typeof testApp>>;
+let owner: Account;
+type Principal = { name: string; headers: Record<string, string>; tenant?: { role: UserRole; scopes?: ApiKeyScope[] }; platformRole?: PlatformRole };
+const principals: Principal[] = [];
+let operations: Array<{ method: string; path: string; hasBody: boolean }> = [];
+
+beforeAll(async () => {
+  t = await testApp();
+  owner = await signup(t.app);
+  principals.push({ name: 'owner session', headers: bearer(owner.accessToken), tenant: { role: 'owner' } });
+  for (const role of ['admin', 'member', 'viewer'] as const) {
+    principals.push({ name: `${role} session`, headers: bearer(await addMember(t.app, owner, role)), tenant: { role } });
+  }
+  for (const role of ['admin', 'member', 'viewer'] as const) {
+    for (const scopes of [...API_KEY_SCOPES.map((s) => [s]), [...API_KEY_SCOPES]]) {
+      const res = await t.app.inject({ method: 'POST', url: '/api/api-keys', headers: bearer(owner.accessToken), payload: { name: 'matrix', role, scopes } });
+      expect(res.statusCode, res.body).toBe(201);
+      principals.push({ name: `${role} key [${scopes.join(' ')}]`, headers: bearer(res.json().data.key), tenant: { role, scopes } });
+    }
+  }
+  for (const scopes of [...API_KEY_SCOPES.map((s) => [s]), [...API_KEY_SCOPES]]) {
+    const { key } = await t.services.apiKeys.createPlatformKey({ tenantId: null, actor: systemActor }, { name: 'matrix', scopes });
+    principals.push({ name: `platform key [${scopes.join(' ')}]`, headers: { ...bearer(key), 'x-keyhold-tenant': owner.slug }, tenant: { role: 'admin', scopes } });
+  }
+  for (const role of PLATFORM_ROLES) {
+    const email = `${role.toLowerCase()}-${randomBytes(4).toString('hex')}@keyhold.example`;
+    const password = STRONG_PASSWORD();
+    await t.services.adminAuth.create({ tenantId: null, actor: systemActor }, { email, role, password });
+    const login = await t.app.inject({ method: 'POST', url: '/api/admin/auth/login', payload: { email, password }, remoteAddress: freshIp() });
+    principals.push({ name: `platform ${role}`, headers: bearer(login.json().data.accessToken), platformRole: role });
+  }
+  const spec = (await t.app.inject({ method: 'GET', url: '/api/openapi.json' })).json();
+  operations = Object.entries<Record<string, { requestBody?: unknown }>>(spec.paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]) => ({ method: method.toUpperCase(), path, hasBody: op.requestBody !== undefined })),
+  );
+}, 120_000);
+afterAll(() => t.close());
+
+/** A request the operation must refuse as input: ids that are no uuid, names too long, bad pages. */
+function invalidRequest(op: { method: string; path: string; hasBody: boolean }) {
+  const url = op.path
+    .replace('{*}', 'x')
+    .replace('{provider}', 'no-such-provider')
+    .replace(/\{[a-z]+\}/gi, 'not-a-uuid');
+  return { method: op.method as 'GET', url: `${url}?page=0&limit=0&verify=maybe`, ...(op.hasBody ? { payload: { unexpected: [] } } : {}) };
+}
+
+function expected(access: Access, p: Principal): 'allowed' | 'forbidden' | 'unauthenticated' {
+  if (access.kind === 'platform') {
+    if (!p.platformRole) return 'unauthenticated';
+    return access.permission === 'signed-in' || (PLATFORM_PERMISSIONS[access.permission] as readonly string[]).includes(p.platformRole) ? 'allowed' : 'forbidden';
+  }
+  if (access.kind === 'tenant') {
+    if (!p.tenant) return 'unauthenticated';
+    return allows(access, p.tenant) ? 'allowed' : 'forbidden';
+  }
+  return 'allowed';
+}
+
+function outcome(res: LightMyRequestResponse): 'allowed' | 'forbidden' | 'unauthenticated' {
+  if (res.statusCode === 401) return 'unauthenticated';
+  // HEAD answers carry no body; the proxy marks Keyhold's own refusals in a header.
+  const code = res.body ? res.json().code : res.headers['x-keyhold-error'];
+  if (res.statusCode === 403 && code === 'FORBIDDEN') return 'forbidden';
+  return 'allowed';
+}
+
+describe('authorization matrix (from the OpenAPI document)', () => {
+  it('every operation has exactly one entry in the access table, and every entry is an operation', () => {
+    const documented = operations.map((o) => `${o.method} ${o.path}`);
+    const missing = documented.filter((k) => !(k in OPERATION_ACCESS));
+    expect(missing, 'operations without an access rule').toEqual([]);
+    expect(Object.keys(OPERATION_ACCESS).filter((k) => !documented.includes(k)), 'rules for no operation').toEqual([]);
+  });
+
+  it('every operation × every principal: the auth edge answers what the table says, never a 5xx', async () => {
+    const mismatches: string[] = [];
+    let requests = 0;
+    for (const op of operations) {
+      const access = OPERATION_ACCESS[`${op.method} ${op.path}`]!;
+      if (access.kind === 'public') continue;
+      // Signing out ends the caller's session; it gets fresh sessions of its own below.
+      if (op.path === '/api/auth/logout' || op.path === '/api/admin/auth/logout') continue;
+      const results = await Promise.all(principals.map(async (p) => {
+        const res = await t.app.inject({ ...invalidRequest(op), headers: p.headers });
+        return { p, res };
+      }));
+      for (const { p, res } of results) {
+        requests++;
+        expect(res.statusCode, `${op.method} ${op.path} as ${p.name}: ${res.body}`).toBeLessThan(500);
+        const want = expected(access, p);
+        const got = outcome(res);
+        if (want !== got) mismatches.push(`${op.method} ${op.path} as ${p.name}: expected ${want}, got ${res.statusCode} ${res.body.slice(0, 160)}`);
+      }
+    }
+    expect(mismatches.slice(0, 40)).toEqual([]);
+    // 35 tenant and 11 platform operations × 50 principals
+    expect(requests).toBeGreaterThan(2000);
+  }, 120_000);
+
+  it('sign-out is for people only, each kind at its own door', async () => {
+    for (const p of principals.filter((x) => x.tenant?.scopes)) {
+      const res = await t.app.inject({ method: 'POST', url: '/api/auth/logout', headers: p.headers });
+      expect([res.statusCode, res.json().code], p.name).toEqual([403, 'FORBIDDEN']);
+    }
+    const person = await addMember(t.app, owner, 'viewer');
+    expect((await t.app.inject({ method: 'POST', url: '/api/auth/logout', headers: bearer(person) })).statusCode).toBe(200);
+    for (const p of principals.filter((x) => x.tenant)) {
+      expect((await t.app.inject({ method: 'POST', url: '/api/admin/auth/logout', headers: p.headers })).statusCode, p.name).toBe(401);
+    }
+  });
+});
