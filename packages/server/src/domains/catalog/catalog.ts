@@ -9,7 +9,11 @@ export const CATALOG_DIR = fileURLToPath(new URL('../../../catalog', import.meta
 
 export const CATEGORIES = ['Accounting', 'E-commerce', 'ERP', 'Payments', 'Email', 'Media', 'AI', 'Messaging', 'Support', 'EDI', 'Custom'] as const;
 
-export type CatalogField = { name: string; label: string; secret: boolean; required?: boolean; pattern?: string; example?: string; help?: string };
+export type CatalogField = {
+  name: string; label: string; secret: boolean; required?: boolean; pattern?: string; example?: string; help?: string;
+  /** A non-secret field that decides where or how the secrets are sent, beyond what the templates show. */
+  destination?: boolean;
+};
 
 /** One provider, as `catalog/providers/<id>.yaml` describes it (validated by provider.schema.json). */
 export type Provider = {

@@ -34,6 +34,9 @@ export function createConnectionsRepo() {
         .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', new Date(at.getTime() - 60_000))]))
         .execute(),
     remove: (tx: TenantTx, id: string) => tx.deleteFrom('connections').where('id', '=', id).execute(),
+    /** A change the tenant's owners must hear about (secret rotated, secrets sent elsewhere). */
+    insertEvent: (tx: TenantTx, row: { tenant_id: string; connection_id: string; type: 'rotated' | 'destination_changed'; detail: Record<string, unknown> }) =>
+      tx.insertInto('connection_events').values({ ...row, detail: JSON.stringify(row.detail) }).execute(),
     /** Health transitions seen by the proxy's circuit breaker: status plus an event row. */
     async setHealth(tx: TenantTx, id: string, status: 'active' | 'degraded', event: 'degraded' | 'recovered') {
       const r = await tx.updateTable('connections').set({ status, updated_at: new Date() }).where('id', '=', id).where('status', 'in', ['active', 'degraded']).returning('tenant_id').executeTakeFirst();

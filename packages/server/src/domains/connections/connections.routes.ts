@@ -149,7 +149,7 @@ export function connectionsRoutes(app: FastifyInstance, { connections, hooks }: 
   r.put('/api/api-credentials/:id', {
     schema: {
       tags,
-      summary: 'Update; changing a secret is a rotation: X-MFA-Code, and the new secret is verified first unless ?verify=false (owner, admin)',
+      summary: 'Update; changing a secret, or where or how it is sent (base URL, store domain, header, verify path…), needs X-MFA-Code; a new secret is verified first unless ?verify=false (owner, admin)',
       params: IdParams,
       querystring: z.object({ verify: z.enum(['true', 'false']).default('true') }),
       body: UpdateBody,

@@ -8,6 +8,7 @@ import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { Catalog, Provider } from '../catalog/catalog.js';
+import { destinationFields } from '../catalog/destinations.js';
 import type { MfaService } from '../identity/mfa.service.js';
 import { type TenantPrincipal, assertRole, assertScope } from '../identity/principal.js';
 import type { Vault } from '../vault/vault.service.js';
@@ -197,7 +198,9 @@ export function createConnectionsService(deps: ConnectionsDeps) {
   /**
    * A change of any secret is a rotation: it needs a step-up code (`mfaCode`), and the new
    * credentials are verified with the provider first (unless `verify: false`). The old ones stay
-   * in place until the new ones pass, so the connection is never left broken.
+   * in place until the new ones pass, so the connection is never left broken. Changing where or
+   * how the secrets are sent (base URL, store domain, header name or template, verify path…) is as
+   * sensitive as a rotation: the same step-up, audited, and an event for the tenant's owners.
    */
   async function update(
     p: TenantPrincipal,
@@ -216,7 +219,9 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     const { credentials, config } = splitInput(provider, data, { partial: true });
     await checkCustom(provider, config);
     const rotates = Object.keys(credentials).length > 0;
-    if (rotates) await deps.mfa.verifyStepUp(p, opts.mfaCode);
+    const destinations = destinationFields(provider);
+    const redirected = Object.keys(config).filter((k) => destinations.has(k) && config[k] !== current.row.config[k]);
+    if (rotates || redirected.length > 0) await deps.mfa.verifyStepUp(p, opts.mfaCode);
     const merged = { ...current.secrets, ...credentials };
     const mergedConfig = { ...current.row.config, ...config };
     if (rotates && provider.verify && opts.verify !== false) {
@@ -240,10 +245,18 @@ export function createConnectionsService(deps: ConnectionsDeps) {
         ...(data.isActive !== undefined ? { is_active: data.isActive, status: data.isActive ? ('active' as const) : ('disabled' as const) } : {}),
       });
       await audit.record(p, {
-        action: rotates ? 'api_credentials.rotate' : 'api_credentials.update',
+        action: rotates ? 'api_credentials.rotate' : redirected.length > 0 ? 'api_credentials.redirect' : 'api_credentials.update',
         entity: { type: 'connection', id },
-        metadata: { serviceName: row.provider, label: row.label, changedFields: [...Object.keys(credentials), ...Object.keys(config), ...(data.isActive !== undefined ? ['isActive'] : [])] },
+        metadata: {
+          serviceName: row.provider,
+          label: row.label,
+          changedFields: [...Object.keys(credentials), ...Object.keys(config), ...(data.isActive !== undefined ? ['isActive'] : [])],
+          ...(redirected.length > 0 ? { destinationFields: redirected } : {}),
+        },
       }, tx);
+      const by = { type: p.actor.type, id: p.actor.id };
+      if (rotates) await repo.insertEvent(tx, { tenant_id: p.tenantId, connection_id: id, type: 'rotated', detail: { fields: Object.keys(credentials), by } });
+      if (redirected.length > 0) await repo.insertEvent(tx, { tenant_id: p.tenantId, connection_id: id, type: 'destination_changed', detail: { fields: redirected, by } });
       return toMasked(tx, updated);
     });
   }

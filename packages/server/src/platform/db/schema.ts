@@ -262,7 +262,7 @@ export type OAuthPendingTable = {
   created_at: DefaultTimestamp;
 };
 
-export const CONNECTION_EVENT_TYPES = ['connected', 'reconnected', 'needs_reauth', 'degraded', 'recovered', 'disconnected'] as const;
+export const CONNECTION_EVENT_TYPES = ['connected', 'reconnected', 'needs_reauth', 'degraded', 'recovered', 'disconnected', 'rotated', 'destination_changed'] as const;
 export type ConnectionEventsTable = {
   id: Generated<string>;
   tenant_id: string;
