@@ -18,6 +18,7 @@ import { type HealthDeps, healthRoutes } from './platform/http/health.routes.js'
 import { installOpenApi } from './platform/http/openapi.js';
 import { lazyChildLogger } from './platform/http/lazy-logger.js';
 import { requestIdFor } from './platform/http/request-id.js';
+import { refuseUnstorableText } from './platform/http/text-guard.js';
 
 export type AppDeps = HealthDeps & {
   logger: Logger;
@@ -49,6 +50,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // API responses may carry credentials metadata; nothing under /api is cacheable.
     if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
   });
+
+  app.addHook('preValidation', async (req) => refuseUnstorableText(req));
 
   await app.register(cookie);
   await installOpenApi(app, deps.version);
