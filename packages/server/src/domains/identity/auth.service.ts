@@ -101,17 +101,17 @@ export function createAuthService(deps: AuthDeps) {
   async function login(meta: RequestMeta, input: z.input<typeof LoginInput>): Promise<LoginResult> {
     const data = LoginInput.parse(input);
     const accountKey = attemptKeys.account(data.tenant, data.email);
-    const keys = [accountKey, attemptKeys.ip(meta.ip)];
-    await deps.attempts.assertAllowed(keys);
+    // Counted before the check, so parallel guesses count against each other; a wrong password
+    // leaves it counted, a right one releases it.
+    const attempt = await deps.attempts.reserve([accountKey, attemptKeys.ip(meta.ip)]);
     const tenantId = await deps.tenants.idBySlug(data.tenant);
     const user = tenantId ? await tenancy.withTenant(tenantId, (tx) => repo.userByEmail(tx, data.email)) : undefined;
     const passwordOk = await verifyPassword(user?.password_hash ?? null, data.password);
     if (!user || !passwordOk || !user.is_active) {
-      await deps.attempts.recordFailure(keys);
       if (user) await audit.record(userCtx(user, meta), { action: 'auth.login_failed', entity: { type: 'user', id: user.id }, metadata: { reason: passwordOk ? 'inactive' : 'password' } });
       throw invalidCredentials();
     }
-    await deps.attempts.reset([accountKey]);
+    await attempt.release({ reset: [accountKey] });
     const tenant = await deps.tenants.get(user.tenant_id);
     assertTenantOpen(tenant.status);
     if (user.mfa_secret) {
@@ -129,10 +129,9 @@ export function createAuthService(deps: AuthDeps) {
     const claims = await deps.signer.verifyMfa(data.mfaToken);
     if (!claims.tid || !isUuid(claims.tid)) throw new AppError('TOKEN_INVALID', 401, 'The token is not valid');
     const tenantId = claims.tid;
-    const keys = [attemptKeys.mfa(claims.sub), attemptKeys.ip(meta.ip)];
-    await deps.attempts.assertAllowed(keys);
     const tenant = await deps.tenants.get(tenantId);
     assertTenantOpen(tenant.status);
+    const attempt = await deps.attempts.reserve([attemptKeys.mfa(claims.sub), attemptKeys.ip(meta.ip)]);
     const result = await tenancy.withTenant(tenantId, async (tx) => {
       const user = await repo.userById(tx, claims.sub, { lock: true });
       if (!user?.is_active || !user.mfa_secret) return undefined;
@@ -140,11 +139,9 @@ export function createAuthService(deps: AuthDeps) {
       if (!method) return undefined;
       await audit.record(userCtx(user, meta), { action: 'auth.login', entity: { type: 'user', id: user.id }, metadata: { mfa: true, method } }, tx);
       return { ...(await startSession(tx, user, meta)), user: toUser(user), tenant: tenantView(tenant) };
-    });
-    if (!result) {
-      await deps.attempts.recordFailure(keys);
-      throw new AppError('INVALID_CREDENTIALS', 401, 'The verification code is not valid');
-    }
+    }).catch(attempt.releaseAndThrow);
+    if (!result) throw new AppError('INVALID_CREDENTIALS', 401, 'The verification code is not valid');
+    await attempt.release();
     return result;
   }
 
@@ -237,12 +234,11 @@ export function createAuthService(deps: AuthDeps) {
     if (!p.userId) throw new AppError('FORBIDDEN', 403, 'Only a signed-in user can change a password');
     assertPasswordPolicy(input.newPassword, 'newPassword');
     const user = await tenancy.withTenant(p.tenantId, (tx) => repo.userById(tx, p.userId!));
-    const keys = [attemptKeys.mfa(p.userId)];
-    await deps.attempts.assertAllowed(keys);
+    const attempt = await deps.attempts.reserve([attemptKeys.mfa(p.userId)]);
     if (!user || !(await verifyPassword(user.password_hash, input.currentPassword))) {
-      await deps.attempts.recordFailure(keys);
       throw new AppError('INVALID_CREDENTIALS', 401, 'The current password is incorrect');
     }
+    await attempt.release();
     const passwordHash = await hashPassword(input.newPassword);
     await tenancy.withTenant(p.tenantId, async (tx) => {
       await repo.updateUser(tx, user.id, { password_hash: passwordHash, must_change_password: false });

@@ -63,8 +63,7 @@ export function createMfaService(deps: MfaDeps) {
   /** Confirms enrolment with a code from the new device; returns ten single-use recovery codes. */
   async function enable(p: TenantPrincipal, code: string) {
     if (!p.userId) throw needsUser();
-    const keys = [attemptKeys.mfa(p.userId)];
-    await deps.attempts.assertAllowed(keys);
+    const attempt = await deps.attempts.reserve([attemptKeys.mfa(p.userId)]);
     const result = await tenancy.withTenant(p.tenantId, async (tx) => {
       const user = await repo.userById(tx, p.userId!, { lock: true });
       if (!user?.mfa_pending_secret) throw new AppError('CONFLICT', 409, 'Start with POST /api/auth/mfa/setup');
@@ -77,11 +76,9 @@ export function createMfaService(deps: MfaDeps) {
       await repo.replaceRecoveryCodes(tx, p.tenantId, user.id, recovery.hashes);
       await audit.record(p, { action: 'mfa.enable', entity: { type: 'user', id: user.id } }, tx);
       return { recoveryCodes: recovery.codes };
-    });
-    if (!result) {
-      await deps.attempts.recordFailure(keys);
-      throw badCode();
-    }
+    }).catch(attempt.releaseAndThrow);
+    if (!result) throw badCode();
+    await attempt.release();
     return result;
   }
 
@@ -100,8 +97,9 @@ export function createMfaService(deps: MfaDeps) {
    */
   async function verifyStepUp(p: TenantPrincipal, code: string | undefined, then?: (tx: TenantTx, user: UserRow) => Promise<void>) {
     if (!p.userId) throw new AppError('MFA_ENROLLMENT_REQUIRED', 403, 'This action needs a signed-in user with MFA enabled');
-    const keys = [attemptKeys.mfa(p.userId)];
-    await deps.attempts.assertAllowed(keys);
+    // Counted before the check; only a wrong code leaves it counted (a missing code or enrolment
+    // throws before any code is checked, and releases it).
+    const attempt = await deps.attempts.reserve([attemptKeys.mfa(p.userId)]);
     const ok = await tenancy.withTenant(p.tenantId, async (tx) => {
       const user = await repo.userById(tx, p.userId!, { lock: true });
       if (!user?.mfa_secret) {
@@ -114,11 +112,9 @@ export function createMfaService(deps: MfaDeps) {
       if (!method) return false;
       await then?.(tx, user);
       return true;
-    });
-    if (!ok) {
-      await deps.attempts.recordFailure(keys);
-      throw badCode();
-    }
+    }).catch(attempt.releaseAndThrow);
+    if (!ok) throw badCode();
+    await attempt.release();
   }
 
   /**

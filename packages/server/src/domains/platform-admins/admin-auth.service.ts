@@ -87,31 +87,26 @@ export function createAdminAuthService(deps: AdminAuthDeps) {
 
   async function login(meta: RequestMeta, input: { email: string; password: string }) {
     const email = input.email.trim().toLowerCase();
-    const keys = [attemptKeys.account('platform', email), attemptKeys.ip(meta.ip)];
-    await deps.attempts.assertAllowed(keys);
+    const accountKey = attemptKeys.account('platform', email);
+    // Counted before the check (see AttemptLimiter); a wrong password leaves it counted.
+    const attempt = await deps.attempts.reserve([accountKey, attemptKeys.ip(meta.ip)]);
     const admin = await repo.byEmail(email);
     const ok = await verifyPassword(admin?.password_hash ?? null, input.password);
-    if (!admin || !ok || !admin.is_active) {
-      await deps.attempts.recordFailure(keys);
-      throw invalidCredentials();
-    }
-    await deps.attempts.reset([keys[0]!]);
+    if (!admin || !ok || !admin.is_active) throw invalidCredentials();
+    await attempt.release({ reset: [accountKey] });
     if (admin.mfa_secret) return { mfaRequired: true as const, mfaToken: await deps.signer.signMfa({ sub: admin.id }) };
     return startSession(admin, meta);
   }
 
   async function completeMfaLogin(meta: RequestMeta, input: { mfaToken: string; code: string }) {
     const claims = await deps.signer.verifyMfa(input.mfaToken);
-    const keys = [attemptKeys.mfa(claims.sub), attemptKeys.ip(meta.ip)];
-    await deps.attempts.assertAllowed(keys);
+    const attempt = await deps.attempts.reserve([attemptKeys.mfa(claims.sub), attemptKeys.ip(meta.ip)]);
     const admin = isUuid(claims.sub) ? await repo.byId(claims.sub) : undefined;
     const step = admin?.mfa_secret && admin.is_active
       ? await acceptTotp(await decryptSecret(admin.id, 'active', admin.mfa_secret), input.code.trim(), admin.mfa_last_step === null ? null : Number(admin.mfa_last_step), clock())
       : null;
-    if (!admin || step === null) {
-      await deps.attempts.recordFailure(keys);
-      throw new AppError('INVALID_CREDENTIALS', 401, 'The verification code is not valid');
-    }
+    if (!admin || step === null) throw new AppError('INVALID_CREDENTIALS', 401, 'The verification code is not valid');
+    await attempt.release();
     await repo.update(admin.id, { mfa_last_step: step });
     return startSession(admin, meta);
   }
