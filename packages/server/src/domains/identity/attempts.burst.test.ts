@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../platform/context.js';
 import { testApp } from '../../test-support/index.js';
 import { type Account, STRONG_PASSWORD, bearer, freshIp, signup, totpAt } from '../../test-support/accounts.js';
-import { createAuthHooks, principalOf } from './identity.http.js';
+import { randomUUID } from 'node:crypto';
 import { sha256 } from './tokens.js';
 
 // Brute-force limits under parallel bursts. A 401 means the credential was checked (argon2 or
@@ -15,8 +15,6 @@ let app: FastifyInstance;
 beforeAll(async () => {
   t = await testApp();
   app = t.app;
-  const hooks = createAuthHooks(t.services);
-  app.post('/test/sensitive', { preHandler: [hooks.authenticate, hooks.requireMfa()] }, async (req) => ({ success: true, data: { by: principalOf(req).userId } }));
 });
 afterAll(() => t.close());
 
@@ -103,7 +101,7 @@ describe('tenant sign-in under parallel bursts', () => {
   it('300 parallel wrong step-up codes: 10 are checked', async () => {
     const { acct, secret } = await enrolledUser();
     const codes = await wrongCodes(secret, 300);
-    const counts = await burst(300, (i) => post('/test/sensitive', acct.accessToken, undefined, { 'x-mfa-code': codes[i]! }));
+    const counts = await burst(300, (i) => post(`/api/integrations/${randomUUID()}/disconnect`, acct.accessToken, undefined, { 'x-mfa-code': codes[i]! }));
     expect(counts).toEqual({ 403: 10, 429: 290 });
   });
 });

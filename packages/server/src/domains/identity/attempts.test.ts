@@ -5,15 +5,12 @@ import { movableClock, testApp } from '../../test-support/index.js';
 import { bearer, freshIp, signup, totpAt } from '../../test-support/accounts.js';
 import { type AttemptKey, createAttemptLimiter } from './attempts.js';
 import { createAttemptsRepo } from './attempts.repo.js';
-import { createAuthHooks } from './identity.http.js';
 
 let t: Awaited<ReturnType<typeof testApp>>;
 let app: FastifyInstance;
 beforeAll(async () => {
   t = await testApp();
   app = t.app;
-  const hooks = createAuthHooks(t.services);
-  app.post('/test/sensitive', { preHandler: [hooks.authenticate, hooks.requireMfa()] }, async () => ({ success: true, data: {} }));
 });
 afterAll(() => t.close());
 
@@ -115,14 +112,15 @@ describe('what does not count as a failure', () => {
 
   it('step-up successes, missing codes and a missing enrolment never lock a user out', async () => {
     const acct = await signup(app);
-    const sensitive = (headers: Record<string, string> = {}) => app.inject({ method: 'POST', url: '/test/sensitive', headers: { ...bearer(acct.accessToken), ...headers } });
+    const sensitive = (headers: Record<string, string> = {}) => app.inject({ method: 'POST', url: `/api/integrations/${randomUUID()}/disconnect`, headers: { ...bearer(acct.accessToken), ...headers } });
     for (let i = 0; i < 12; i++) expect((await sensitive()).json().code).toBe('MFA_ENROLLMENT_REQUIRED');
     const { secret } = (await app.inject({ method: 'POST', url: '/api/auth/mfa/setup', headers: bearer(acct.accessToken) })).json().data;
     await app.inject({ method: 'POST', url: '/api/auth/mfa/enable', headers: bearer(acct.accessToken), payload: { code: await totpAt(secret, t.clock()) } });
     for (let i = 0; i < 12; i++) expect((await sensitive()).json().code).toBe('MFA_REQUIRED');
     for (let i = 0; i < 12; i++) {
       t.clock.advance(30_000);
-      expect((await sensitive({ 'x-mfa-code': await totpAt(secret, t.clock()) })).statusCode).toBe(200);
+      // Past the step-up, disconnecting an unknown connection is a 404.
+      expect((await sensitive({ 'x-mfa-code': await totpAt(secret, t.clock()) })).statusCode).toBe(404);
     }
   });
 });
