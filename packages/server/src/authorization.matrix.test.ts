@@ -129,3 +129,28 @@ describe('authorization matrix (from the OpenAPI document)', () => {
     }
   });
 });
+
+/** The table as docs/security-model.md shows it, between its markers. */
+function renderAccessTable(): string {
+  const rows = Object.entries(OPERATION_ACCESS).map(([op, a]) => {
+    if (a.kind === 'public') return `| \`${op}\` | anyone | — |`;
+    if (a.kind === 'platform') return `| \`${op}\` | platform admin${a.permission === 'signed-in' ? '' : ` with \`${a.permission}\``} | no API key |`;
+    const who = `${a.role}${a.role === 'owner' ? '' : '+'}${a.stepUp ? ', `X-MFA-Code`' : ''}${a.keysOnly ? ' (API keys only)' : ''}`;
+    const scope = a.scope === null || a.stepUp ? 'no API key' : a.scope === 'any' ? 'any key' : `\`${a.scope}\``;
+    return `| \`${op}\` | ${who} | ${scope}${a.note ? `; ${a.note}` : ''} |`;
+  });
+  return ['| Operation | Who (role) | API-key scope |', '|---|---|---|', ...rows].join('\n');
+}
+
+describe('docs/security-model.md', () => {
+  it('shows the access table as enforced (KEYHOLD_UPDATE_DOCS=1 rewrites it)', async () => {
+    const { readFile, writeFile } = await import('node:fs/promises');
+    const file = new URL('../../../docs/security-model.md', import.meta.url);
+    const doc = await readFile(file, 'utf8');
+    const [start, end] = ['<!-- access-table:start -->', '<!-- access-table:end -->'];
+    const [from, to] = [doc.indexOf(start) + start.length, doc.indexOf(end)];
+    const table = `\n${renderAccessTable()}\n`;
+    if (process.env.KEYHOLD_UPDATE_DOCS === '1') return writeFile(file, doc.slice(0, from) + table + doc.slice(to));
+    expect(doc.slice(from, to)).toBe(table);
+  });
+});

@@ -62,7 +62,7 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'POST /api/api-credentials/test-connection': tenant('admin', 'credentials:write'),
   'POST /api/api-credentials/{id}/test': tenant('admin', 'credentials:write'),
   'PUT /api/api-credentials/{id}': tenant('admin', 'credentials:write', {
-    note: 'changing a secret, or where or how one is sent, needs the owner and X-MFA-Code (so no key)',
+    note: 'changing a secret, or where or how one is sent, needs X-MFA-Code from a person (so no key)',
   }),
   'DELETE /api/api-credentials/{id}': tenant('owner', null, { stepUp: true }),
   'GET /api/api-credentials/{id}/reveal': tenant('owner', null, { stepUp: true }),
