@@ -14,7 +14,7 @@ export type Failure = { status?: number; latencyMs?: number; times?: number; pat
 
 const SHOPIFY_STORE = /^\/[a-zA-Z0-9][a-zA-Z0-9-_]*\.myshopify\.com(?=\/)/;
 
-export type SandboxRequest = { provider: string; method: string; path: string; query: string; headers: Record<string, string>; status: number };
+export type SandboxRequest = { provider: string; method: string; path: string; query: string; headers: Record<string, string>; body: string; status: number };
 
 /** Which paths are a provider's rate-limited API (OAuth and identity endpoints are not). */
 const LIMITED_PATH: Record<string, RegExp> = {
@@ -62,7 +62,7 @@ export async function createSandbox(opts: { port?: number } = {}) {
     // The official Stripe client calls /v1/… at the host's root.
     if (provider === 'v1') [provider, rest] = ['stripe', ['v1', ...rest]];
     const path = `/${rest.join('/')}`;
-    const seen: SandboxRequest = { provider, method: req.method ?? 'GET', path, query: url.search, headers: { ...req.headers } as Record<string, string>, status: 0 };
+    const seen: SandboxRequest = { provider, method: req.method ?? 'GET', path, query: url.search, headers: { ...req.headers } as Record<string, string>, body: '', status: 0 };
     requests.push(seen);
     let release: () => void = () => undefined;
     let extraHeaders: Record<string, string> = {};
@@ -93,6 +93,7 @@ export async function createSandbox(opts: { port?: number } = {}) {
     }
     const body = req.method === 'GET' || req.method === 'HEAD' ? '' : await readBody(req);
     if (body === null) return send({ status: 413, body: { error: 'request body too large' } });
+    seen.body = body;
     const keys = seeded.get(provider) ?? [];
     const oauthReply = oauth.handle(provider, path, req, url, body, keys);
     if (oauthReply) return send(oauthReply);
@@ -138,7 +139,7 @@ export async function createSandbox(opts: { port?: number } = {}) {
       else failures.delete(provider);
       return kept.length !== list.length;
     },
-    /** Every request served: provider, method, path, query, request headers and the status answered. */
+    /** Every request served: provider, method, path, query, request headers, body and the status answered. */
     requests: () => [...requests],
     /** The providers' rate limits (documented values by default): `configure(provider, …)`, `reset()`. */
     limits: limits.api,

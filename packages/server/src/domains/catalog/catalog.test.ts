@@ -37,6 +37,27 @@ describe('provider catalog', () => {
     expect(() => loadCatalog({ dir })).toThrow(/catalog\/providers\/broken.yaml: .*category.*|catalog\/providers\/broken.yaml: .*baseUrl/);
   });
 
+  it('refuses an entry whose URL templates name a secret, so no secret can ever be put into a URL', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'keyhold-catalog-'));
+    await cp(CATALOG_DIR, dir, { recursive: true });
+    const entry = (over: string) => `id: leaky\ndisplayName: Leaky\ncategory: Payments\nauthMode: api_key\ncredentialFields:\n  - { name: apiKey, label: Key, secret: true }\nconfigFields:\n  - { name: region, label: Region, secret: false }\n${over}`;
+    const leaky = path.join(dir, 'providers', 'leaky.yaml');
+    const cases: Array<[string, RegExp]> = [
+      ["baseUrl: 'https://{{apiKey}}.example.com'\ninject: {}\n", /leaky.yaml: baseUrl may only name non-secret config fields, not 'apiKey'/],
+      ["baseUrl: https://api.example.com\ninject: {}\nverify: { method: GET, path: '/v1/me?key={{apiKey}}' }\n", /verify.path may only name non-secret config fields, not 'apiKey'/],
+      ["baseUrl: https://api.example.com\ninject: { headers: { 'x-{{apiKey}}': '1' } }\n", /inject.headers name .* not 'apiKey'/],
+      ["baseUrl: https://api.example.com\ninject: { headers: { authorization: 'Bearer {{apiKy}}' } }\n", /inject names 'apiKy', which is not a field/],
+    ];
+    for (const [over, problem] of cases) {
+      await writeFile(leaky, entry(over));
+      expect(() => loadCatalog({ dir })).toThrow(problem);
+    }
+    await writeFile(leaky, entry("baseUrl: 'https://{{region}}.example.com'\ninject: { headers: { authorization: 'Bearer {{apiKey}}' } }\nverify: { method: GET, path: '/v1/{{region}}/me' }\n"));
+    expect(loadCatalog({ dir }).get('leaky').baseUrl).toBe('https://{{region}}.example.com');
+    // An operator's override is held to the same rule.
+    expect(() => loadCatalog({ baseUrlOverrides: { shopify: 'https://{{accessToken}}.example.com' } })).toThrow(/KEYHOLD_PROVIDER_SHOPIFY_BASE_URL: baseUrl may only name non-secret config fields, not 'accessToken'/);
+  });
+
   it('answers 400 UNKNOWN_PROVIDER for an unknown id', () => {
     expect(() => loadCatalog().get('myspace')).toThrow(expect.objectContaining({ code: 'UNKNOWN_PROVIDER', httpStatus: 400 }));
   });

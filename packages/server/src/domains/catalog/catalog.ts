@@ -61,6 +61,39 @@ export class CatalogError extends Error {
   override name = 'CatalogError';
 }
 
+/** The catalog's template language: `{{field}}` names a credential or config field. */
+export const PLACEHOLDER = /\{\{([a-zA-Z][a-zA-Z0-9_]*)\}\}/g;
+export const placeholdersOf = (template: string): string[] => [...template.matchAll(PLACEHOLDER)].map((m) => m[1]!);
+
+/** OAuth connections hold their tokens under these names, next to the catalog's credential fields. */
+const TOKEN_NAMES = ['accessToken', 'refreshToken'];
+
+/**
+ * Where a placeholder may point. URLs (base URL, verify path, OAuth endpoints) and header names
+ * take non-secret config only, so no entry can put a secret into a URL; injected header values
+ * and Basic auth may use any declared field. Returns the first problem, or null.
+ */
+export function templateProblem(p: Pick<Provider, 'baseUrl' | 'credentialFields' | 'configFields' | 'inject' | 'verify' | 'oauth'>): string | null {
+  const credentials = new Set([...p.credentialFields.map((f) => f.name), ...(p.oauth ? TOKEN_NAMES : [])]);
+  const config = p.configFields ?? [];
+  const clash = config.find((f) => credentials.has(f.name));
+  if (clash) return `config field '${clash.name}' has the name of a credential`;
+  const urlSafe = new Set(config.filter((f) => !f.secret).map((f) => f.name));
+  const declared = new Set([...credentials, ...config.map((f) => f.name)]);
+  const urls: Array<[string, string | undefined]> = [
+    ['baseUrl', p.baseUrl], ['verify.path', p.verify?.path],
+    ['oauth.authorizeUrl', p.oauth?.authorizeUrl], ['oauth.tokenUrl', p.oauth?.tokenUrl], ['oauth.revokeUrl', p.oauth?.revokeUrl],
+    ...Object.keys(p.inject.headers ?? {}).map((name): [string, string] => [`inject.headers name '${name}'`, name]),
+  ];
+  for (const [where, template] of urls) {
+    const bad = placeholdersOf(template ?? '').find((n) => !urlSafe.has(n));
+    if (bad) return `${where} may only name non-secret config fields, not '${bad}'`;
+  }
+  const values = [...Object.values(p.inject.headers ?? {}), p.inject.basicAuth?.username ?? '', p.inject.basicAuth?.password ?? ''];
+  const unknown = values.flatMap(placeholdersOf).find((n) => !declared.has(n));
+  return unknown ? `inject names '${unknown}', which is not a field of this provider` : null;
+}
+
 /**
  * Reads and validates every provider file; a bad entry stops start with the file and the path
  * inside it named. `baseUrlOverrides` (from KEYHOLD_PROVIDER_<ID>_BASE_URL) point providers at the
@@ -87,17 +120,25 @@ export function loadCatalog(opts: { dir?: string; baseUrlOverrides?: Record<stri
         }
       }
     }
+    const problem = templateProblem(entry);
+    if (problem) throw new CatalogError(`catalog/providers/${file}: ${problem}`);
     providers.set(entry.id, entry);
   }
+  const override = (id: string, what: 'BASE' | 'AUTH', p: Provider) => {
+    const name = `KEYHOLD_PROVIDER_${id.toUpperCase().replaceAll('-', '_')}_${what}_URL`;
+    const problem = templateProblem(p);
+    if (problem) throw new CatalogError(`${name}: ${problem}`);
+    providers.set(id, p);
+  };
   for (const [id, url] of Object.entries(opts.baseUrlOverrides ?? {})) {
     const p = providers.get(id);
     if (!p) throw new CatalogError(`KEYHOLD_PROVIDER_${id.toUpperCase().replaceAll('-', '_')}_BASE_URL: no provider '${id}' in the catalog`);
-    providers.set(id, { ...p, baseUrl: url.replace(/\/+$/, '') });
+    override(id, 'BASE', { ...p, baseUrl: url.replace(/\/+$/, '') });
   }
   for (const [id, origin] of Object.entries(opts.authUrlOverrides ?? {})) {
     const p = providers.get(id);
     if (!p?.oauth) throw new CatalogError(`KEYHOLD_PROVIDER_${id.toUpperCase().replaceAll('-', '_')}_AUTH_URL: no OAuth provider '${id}' in the catalog`);
-    providers.set(id, { ...p, oauth: rebaseOAuth(p.oauth, origin.replace(/\/+$/, '')) });
+    override(id, 'AUTH', { ...p, oauth: rebaseOAuth(p.oauth, origin.replace(/\/+$/, '')) });
   }
   return {
     /** Throws 400 UNKNOWN_PROVIDER for an id the catalog does not have. */

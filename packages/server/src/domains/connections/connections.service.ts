@@ -225,7 +225,7 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     const merged = { ...current.secrets, ...credentials };
     const mergedConfig = { ...current.row.config, ...config };
     if (rotates && provider.verify && opts.verify !== false) {
-      const result = await verifyCredentials(provider, { ...mergedConfig, ...merged }, verifyOpts(provider));
+      const result = await verifyCredentials(provider, { config: mergedConfig, secrets: merged }, verifyOpts(provider));
       if (!result.ok) {
         throw new AppError(result.reason === 'unreachable' ? 'INTEGRATION_UNAVAILABLE' : 'CONNECTION_TEST_FAILED', result.reason === 'unreachable' ? 502 : 422,
           `${provider.displayName} did not accept the new credentials; the current ones stay in use`);
@@ -289,7 +289,7 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     const provider = deps.catalog.get(data.serviceName);
     const { credentials, config } = splitInput(provider, data);
     await checkCustom(provider, config);
-    const result = await verifyCredentials(provider, { ...config, ...credentials }, verifyOpts(provider));
+    const result = await verifyCredentials(provider, { config, secrets: credentials }, verifyOpts(provider));
     await audit.record(p, { action: 'api_credentials.test', metadata: { serviceName: provider.id, ok: result.ok, status: result.status } });
     return { serviceName: provider.id, result, testedAt: deps.clock().toISOString() };
   }
@@ -304,7 +304,7 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     });
     const provider = deps.catalog.get(loaded.row.provider);
     // The provider call happens outside any transaction; the outcome is written after.
-    const result = await verifyCredentials(provider, { ...loaded.row.config, ...loaded.secrets }, verifyOpts(provider));
+    const result = await verifyCredentials(provider, { config: loaded.row.config, secrets: loaded.secrets }, verifyOpts(provider));
     const testedAt = deps.clock();
     await tenancy.withTenant(p.tenantId, async (tx) => {
       await repo.update(tx, id, result.ok ? { status: 'active', last_verified_at: testedAt } : { status: result.reason === 'unreachable' ? 'degraded' : 'error' });

@@ -1,14 +1,21 @@
 import { createHmac } from 'node:crypto';
-import type { Provider } from '../catalog/catalog.js';
+import { AppError } from '../../platform/errors.js';
+import { PLACEHOLDER, type Provider } from '../catalog/catalog.js';
 
-/** Fills `{{field}}` placeholders from the connection's credentials and config. */
+/** Fills `{{field}}` placeholders from `values` (OAuth endpoint URLs, from non-secret config). */
 export function fillTemplate(template: string, values: Record<string, string>): string {
-  return template.replace(/\{\{([a-zA-Z][a-zA-Z0-9_]*)\}\}/g, (_, name: string) => {
+  return template.replace(PLACEHOLDER, (_, name: string) => {
     const v = values[name];
     if (v === undefined) throw new Error(`missing value for {{${name}}}`);
     return v;
   });
 }
+
+/**
+ * A connection's values, kept apart on purpose: secrets go only where the catalog's injection
+ * puts them (headers, Basic auth, signatures), never into a URL.
+ */
+export type ConnectionValues = { config: Record<string, string>; secrets: Record<string, string> };
 
 /** Unleashed: base64(HMAC-SHA256(key = API key, message = the query string without '?')). */
 export function unleashedSignature(apiKey: string, query: string): string {
@@ -16,24 +23,72 @@ export function unleashedSignature(apiKey: string, query: string): string {
 }
 
 /**
- * The URL and headers of a request to `provider` carrying the connection's credentials, built
- * from the catalog entry (header templates, HTTP Basic, or the Unleashed per-request HMAC).
+ * What a URL template may be filled from: the connection's config fields the catalog declares
+ * non-secret. A credential's name, or anything in the secrets object, is never among them, so a
+ * base URL or verify path cannot carry a secret even if the catalog asked for one.
  */
-export function buildProviderRequest(provider: Provider, values: Record<string, string>, path: string): { url: string; headers: Record<string, string> } {
-  if (provider.authMode === 'custom') {
-    // The tenant defined this API: base URL, header name and value template come from its config.
-    const url = new URL(`${(values.baseUrl ?? '').replace(/\/+$/, '')}${path}`);
-    return { url: url.toString(), headers: { [(values.headerName ?? 'authorization').toLowerCase()]: fillTemplate(values.headerTemplate ?? '{{apiKey}}', { apiKey: values.apiKey ?? '' }) } };
+function urlValues(provider: Provider, values: ConnectionValues): Record<string, string> {
+  const credential = new Set([...provider.credentialFields.map((f) => f.name), ...Object.keys(values.secrets)]);
+  const out: Record<string, string> = {};
+  for (const f of provider.configFields ?? []) {
+    const v = values.config[f.name];
+    if (!f.secret && !credential.has(f.name) && v !== undefined) out[f.name] = v;
   }
-  const base = fillTemplate(provider.baseUrl, values).replace(/\/+$/, '');
-  const url = new URL(`${base}${fillTemplate(path, values)}`);
+  return out;
+}
+
+/** Fills a catalog template; a value the connection lacks is a 400 naming the field (never a value). */
+function fill(provider: Provider, template: string, values: Record<string, string>): string {
+  return template.replace(PLACEHOLDER, (_, name: string) => {
+    const v = values[name];
+    if (v === undefined) {
+      throw new AppError('VALIDATION_FAILED', 400, `${name}: this ${provider.displayName} connection has no value for it; update the connection`, {
+        actions: [{ label: `Update the ${provider.displayName} connection`, url: `/admin/integrations?provider=${provider.id}` }],
+      });
+    }
+    return v;
+  });
+}
+
+/** The provider's API base URL for this connection, without a trailing slash. */
+export function providerBaseUrl(provider: Provider, values: ConnectionValues): string {
+  // A custom provider's base URL is the tenant's own config (checked against SSRF where it is used).
+  const template = provider.authMode === 'custom' ? '{{baseUrl}}' : provider.baseUrl;
+  return fill(provider, template, urlValues(provider, values)).replace(/\/+$/, '');
+}
+
+/** A path the catalog wrote (the verify request): placeholders from non-secret config only. */
+export function catalogPath(provider: Provider, values: ConnectionValues, template: string): string {
+  return fill(provider, template, urlValues(provider, values));
+}
+
+/**
+ * The URL and headers of a request to `provider` carrying the connection's credentials. `path`
+ * (with its query) is appended to the base URL exactly as given: it is never templated, since it
+ * may come from a client. Credentials are placed only by the catalog's injection (header
+ * templates, HTTP Basic, or the Unleashed per-request HMAC).
+ */
+export function buildProviderRequest(provider: Provider, values: ConnectionValues, path: string): { url: string; headers: Record<string, string> } {
+  let url: URL;
+  try {
+    url = new URL(`${providerBaseUrl(provider, values)}${path}`);
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw new AppError('VALIDATION_FAILED', 400, `path: does not make a valid ${provider.displayName} URL`);
+  }
+  const all = { ...values.config, ...values.secrets };
+  if (provider.authMode === 'custom') {
+    // The tenant defined this API: header name and value template come from its config.
+    const name = (values.config.headerName ?? 'authorization').toLowerCase();
+    return { url: url.toString(), headers: { [name]: fill(provider, values.config.headerTemplate ?? '{{apiKey}}', { apiKey: values.secrets.apiKey ?? '' }) } };
+  }
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(provider.inject.headers ?? {})) headers[fillTemplate(name, values).toLowerCase()] = fillTemplate(value, values);
+  for (const [name, value] of Object.entries(provider.inject.headers ?? {})) headers[fill(provider, name, urlValues(provider, values)).toLowerCase()] = fill(provider, value, all);
   if (provider.inject.basicAuth) {
-    const user = fillTemplate(provider.inject.basicAuth.username, values);
-    const pass = fillTemplate(provider.inject.basicAuth.password, values);
+    const user = fill(provider, provider.inject.basicAuth.username, all);
+    const pass = fill(provider, provider.inject.basicAuth.password, all);
     headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
   }
-  if (provider.inject.scheme === 'unleashed_hmac') headers['api-auth-signature'] = unleashedSignature(values.apiKey ?? '', url.search);
+  if (provider.inject.scheme === 'unleashed_hmac') headers['api-auth-signature'] = unleashedSignature(values.secrets.apiKey ?? '', url.search);
   return { url: url.toString(), headers };
 }

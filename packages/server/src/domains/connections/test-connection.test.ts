@@ -107,6 +107,10 @@ describe('custom providers', () => {
       const test = (apiKey: string) => local.app.inject({ method: 'POST', url: '/api/api-credentials/test-connection', headers: bearer(owner.accessToken), payload: body(apiKey) });
       expect((await test('custom-secret-1')).statusCode).toBe(200);
       expect((await test('custom-secret-2')).statusCode).toBe(422);
+      // The tenant's verify path is used as written: a placeholder in it is never filled with the key.
+      const templated = await local.app.inject({ method: 'POST', url: '/api/api-credentials/test-connection', headers: bearer(owner.accessToken), payload: { ...body('custom-secret-1'), additionalConfig: { ...body('').additionalConfig, verifyPath: '/v1/me?k={{apiKey}}' } } });
+      expect(templated.statusCode).toBe(200);
+      expect(sandbox.requests().at(-1)).toMatchObject({ provider: 'custom', path: '/v1/me', query: '?k={{apiKey}}' });
     } finally {
       await local.close();
     }
@@ -146,7 +150,7 @@ describe('Unleashed request signing', () => {
     expect(unleashedSignature('KeyholdTestApiKey==', 'customerCode=ACME&pageSize=200')).toBe('fvh1WjxoteJlvrGxA3iDPqBEhcpXlUvUNA0phsFci+0=');
     expect(unleashedSignature('KeyholdTestApiKey==', '')).toBe('DeiopYfEHzTbNH8tisnJXUKhwTrO2ZMdMyI+ogwB7FA=');
     const unleashed = loadCatalog().get('unleashed');
-    const req = buildProviderRequest(unleashed, { apiId: 'id-1', apiKey: 'KeyholdTestApiKey==' }, '/Customers?customerCode=ACME&pageSize=200');
+    const req = buildProviderRequest(unleashed, { config: {}, secrets: { apiId: 'id-1', apiKey: 'KeyholdTestApiKey==' } }, '/Customers?customerCode=ACME&pageSize=200');
     expect(req.headers).toMatchObject({ 'api-auth-id': 'id-1', 'api-auth-signature': 'fvh1WjxoteJlvrGxA3iDPqBEhcpXlUvUNA0phsFci+0=', 'client-type': 'keyhold/integration', accept: 'application/json' });
   });
 });

@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import type { Provider } from '../catalog/catalog.js';
-import { buildProviderRequest } from './provider-request.js';
+import { type ConnectionValues, buildProviderRequest, catalogPath } from './provider-request.js';
 
 export type VerifyResult = { ok: boolean; status: number | null; reason?: 'rejected' | 'unreachable' | 'no_verify_request' };
 
@@ -13,12 +13,14 @@ const providerTrouble = (status: number) => status >= 500 || status === 429;
  */
 export async function verifyCredentials(
   provider: Provider,
-  values: Record<string, string>,
+  values: ConnectionValues,
   opts: { timeoutMs?: number; guardUrl?: (url: string) => Promise<unknown> } = {},
 ): Promise<VerifyResult> {
-  const verify = provider.authMode === 'custom' ? { method: 'GET' as const, path: values.verifyPath ?? '/', expectStatus: [200] } : provider.verify;
+  const verify = provider.authMode === 'custom' ? { method: 'GET' as const, path: values.config.verifyPath ?? '/', expectStatus: [200] } : provider.verify;
   if (!verify) return { ok: false, status: null, reason: 'no_verify_request' };
-  const { url, headers } = buildProviderRequest(provider, values, verify.path);
+  // The catalog's verify path may name non-secret config (QuickBooks' realm); a tenant's own is used as written.
+  const path = provider.authMode === 'custom' ? verify.path : catalogPath(provider, values, verify.path);
+  const { url, headers } = buildProviderRequest(provider, values, path);
   await opts.guardUrl?.(url);
   try {
     const res = await request(url, {

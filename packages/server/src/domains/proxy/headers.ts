@@ -1,8 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { AppError } from '../../platform/errors.js';
 
-/** RFC 9110 §7.6.1 hop-by-hop headers, plus those a proxy must set itself. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length']);
+/**
+ * RFC 9110 §7.6.1 hop-by-hop headers, plus those a proxy must set itself, plus `Expect`: Keyhold's
+ * server already answered the client's 100-continue, and the upstream client cannot send it.
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'expect']);
 /** Keyhold's own credentials and controls: they are for Keyhold, never for the provider. */
 const KEYHOLD_ONLY = new Set(['authorization', 'cookie', 'x-mfa-code', 'x-connection-label', 'forwarded', 'x-real-ip']);
 const isKeyholdOnly = (name: string) => KEYHOLD_ONLY.has(name) || name.startsWith('x-keyhold-') || name.startsWith('x-forwarded-');

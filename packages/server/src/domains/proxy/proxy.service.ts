@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { AppError } from '../../platform/errors.js';
@@ -7,7 +7,7 @@ import type { Logger } from '../../platform/logger.js';
 import { type Metrics, statusClass } from '../../platform/metrics.js';
 import type { Catalog, Provider } from '../catalog/catalog.js';
 import type { ConnectionsService, InUse } from '../connections/connections.service.js';
-import { buildProviderRequest } from '../connections/provider-request.js';
+import { buildProviderRequest, providerBaseUrl } from '../connections/provider-request.js';
 import type { TenantPrincipal } from '../identity/principal.js';
 import type { Breakers } from './breaker.js';
 import { assertUnderBase, forwardableRequestHeaders, forwardableResponseHeaders } from './headers.js';
@@ -51,16 +51,25 @@ export function createProxyService(deps: ProxyDeps) {
       actions: [{ label: 'Check the connection', url: `/admin/integrations?provider=${provider.id}` }],
     });
 
-  async function attempt(provider: Provider, conn: InUse, req: ProxyRequest) {
-    const values = { ...conn.row.config, ...conn.secrets };
-    const { url, headers: injected } = buildProviderRequest(provider, values, req.path);
-    assertUnderBase(url, buildProviderRequest(provider, values, '/').url);
-    if (provider.authMode === 'custom') await deps.guardCustomUrl(url);
+  /**
+   * The provider request for this connection: the client's path and query as written (never
+   * templated), credentials only where the catalog injects them. Anything thrown here is about
+   * the request or the connection, not the provider: it never reaches the breaker.
+   */
+  async function target(provider: Provider, conn: InUse, path: string) {
+    const values = { config: conn.row.config, secrets: conn.secrets };
+    const built = buildProviderRequest(provider, values, path);
+    assertUnderBase(built.url, providerBaseUrl(provider, values));
+    if (provider.authMode === 'custom') await deps.guardCustomUrl(built.url);
+    return built;
+  }
+
+  async function attempt(provider: Provider, built: { url: string; headers: Record<string, string> }, req: ProxyRequest, body: Buffer | Readable | null) {
     const started = performance.now();
-    const res = await request(url, {
+    const res = await request(built.url, {
       method: req.method as 'GET',
-      headers: { ...forwardableRequestHeaders(req.headers, injected), ...injected },
-      body: req.body ?? null,
+      headers: { ...forwardableRequestHeaders(req.headers, built.headers), ...built.headers },
+      body,
       headersTimeout: 30_000,
       bodyTimeout: 60_000,
     });
@@ -75,17 +84,21 @@ export function createProxyService(deps: ProxyDeps) {
     const connectionId = conn.row.id;
     const gate = breakers.check(connectionId);
     if (!gate.allowed) throw unavailable(provider, gate.retryInMs, 'has been failing');
+    let built = await target(provider, conn, req.path);
     const permit = await limiter.acquire(p.tenantId, connectionId, provider, { maxWaitMs });
     const replayable = req.body === undefined || Buffer.isBuffer(req.body);
     const canRetry = replayable && IDEMPOTENT.has(req.method.toUpperCase());
+    const streamed = req.body !== undefined && !Buffer.isBuffer(req.body) ? ownedBody(req.body) : null;
     let refreshed = false;
     try {
       for (let n = 0; ; n++) {
         let res: Awaited<ReturnType<typeof attempt>>;
         try {
-          res = await attempt(provider, conn, req);
+          res = await attempt(provider, built, req, streamed?.stream ?? (req.body as Buffer | undefined) ?? null);
         } catch (err) {
-          if (err instanceof AppError) throw err;
+          const cause = notTheProvider(err, streamed);
+          if (cause === 'client') throw new AppError('VALIDATION_FAILED', 400, `This request cannot be sent to ${provider.displayName}: ${clientMistake(err, streamed)}`);
+          if (cause === 'keyhold') throw err;
           failure(p.tenantId, provider, connectionId);
           if (canRetry && n < MAX_RETRIES) {
             metrics.retries.inc({ provider: provider.id, reason: 'network' });
@@ -104,6 +117,7 @@ export function createProxyService(deps: ProxyDeps) {
           refreshed = true;
           metrics.retries.inc({ provider: provider.id, reason: 'token_refresh' });
           conn = await deps.connections.forceRefresh(p.tenantId, conn);
+          built = await target(provider, conn, req.path);
           continue;
         }
         if (RETRY_STATUS.has(res.statusCode) && canRetry && n < MAX_RETRIES) {
@@ -142,6 +156,41 @@ export function createProxyService(deps: ProxyDeps) {
   return { send };
 }
 export type ProxyService = ReturnType<typeof createProxyService>;
+
+/**
+ * A streamed body as Keyhold's own stream: when the client's upload fails, the source errors;
+ * when the provider fails, the HTTP client destroys only this copy. So the two stay apart.
+ */
+function ownedBody(source: Readable) {
+  const stream = new PassThrough();
+  let failed = false;
+  source.once('error', (err) => {
+    failed = true;
+    stream.destroy(err);
+  });
+  source.pipe(stream);
+  return { stream, failed: () => failed };
+}
+
+/** undici's refusals of a request it was handed (a header it cannot send, say): nothing reached the provider. */
+const REFUSED_BY_CLIENT = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH']);
+
+/**
+ * Whether a failed send is someone else's fault than the provider's: the client's (its upload
+ * broke off, or undici refused what it asked for) or Keyhold's own (an error with no network
+ * code is a bug, left to the error handler to log). Only the rest is the provider not answering.
+ */
+function notTheProvider(err: unknown, streamed: { failed(): boolean } | null): 'client' | 'keyhold' | null {
+  if (err instanceof AppError) return 'keyhold';
+  if (streamed?.failed()) return 'client';
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return 'keyhold';
+  return REFUSED_BY_CLIENT.has(code) ? 'client' : null;
+}
+
+/** undici's messages name a header or a rule, never a value, so they can be shown. */
+const clientMistake = (err: unknown, streamed: { failed(): boolean } | null) =>
+  streamed?.failed() ? 'the request body ended before it was complete' : (err as Error).message;
 
 const headerOf = (h: Record<string, string | string[] | undefined>, name: string) => {
   const v = h[name];
