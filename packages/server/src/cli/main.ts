@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
-import pino from 'pino';
 import { ZodError } from 'zod';
 import { ConfigError, loadConfig } from '../platform/config.js';
-import { createLogger } from '../platform/logger.js';
+import { createLogger, stdioLogDestination } from '../platform/logger.js';
 import { runAdminCreate } from './admin-create.js';
 import { runAuditVerify } from './audit-verify.js';
 import { generateKey } from './generate-key.js';
@@ -57,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig();
   // `start` logs to stdout like any server; one-shot commands keep stdout for their output.
-  const log = createLogger({ level: config.logLevel, ...(command === 'start' || command === 'demo' ? {} : { destination: pino.destination(2) }) });
+  const log = createLogger({ level: config.logLevel, destination: stdioLogDestination(command === 'start' || command === 'demo' ? 1 : 2) });
   switch (command) {
     case 'start':
       return runStart(config, log);

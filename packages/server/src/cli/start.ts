@@ -1,30 +1,49 @@
+import { constants } from 'node:os';
 import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import { type RunningKeyhold, startKeyhold } from '../main.js';
 
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const FORCE_EXIT_MS = 20_000;
 
-/** Runs the server until a signal; returns -1 so the CLI leaves the process alive. */
+/** Logging is best effort here: a shutdown must never wait on, or fail with, its own log. */
+function note(write: () => void) {
+  try {
+    write();
+  } catch {
+    // nothing to do: the log output is gone
+  }
+}
+
+/**
+ * Runs the server until a signal; returns -1 so the CLI leaves the process alive. The first
+ * signal drains (HTTP, jobs, pool, then the embedded Postgres) with a 20 s limit; a second one
+ * exits at once. Either way the embedded Postgres is stopped (by its exit hook if not before).
+ */
 export async function runStart(config: Config, log: Logger, hooks: { afterStart?: (k: RunningKeyhold) => Promise<void>; afterStop?: () => Promise<void> } = {}): Promise<number> {
   const running = await startKeyhold(config, log);
   await hooks.afterStart?.(running);
   let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
+  const shutdown = (signal: (typeof SHUTDOWN_SIGNALS)[number]) => {
+    if (stopping) {
+      note(() => log.warn({ signal }, 'second signal; exiting without waiting for the shutdown'));
+      process.exit(128 + constants.signals[signal]);
+    }
     stopping = true;
-    log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => {
-      log.error('shutdown took longer than 20 s; exiting');
+    // Armed before anything that could stall (a log write included), and unref'd so it never
+    // keeps an otherwise finished process alive.
+    setTimeout(() => {
+      note(() => log.error(`shutdown took longer than ${FORCE_EXIT_MS / 1000} s; exiting`));
       process.exit(1);
-    }, 20_000);
-    force.unref();
+    }, FORCE_EXIT_MS).unref();
+    note(() => log.info({ signal }, 'shutting down'));
     running.stop().then(() => hooks.afterStop?.()).then(
       () => {
-        log.info('stopped');
+        note(() => log.info('stopped'));
         process.exit(0);
       },
       (err: unknown) => {
-        log.error({ err }, 'shutdown failed');
+        note(() => log.error({ err }, 'shutdown failed'));
         process.exit(1);
       },
     );

@@ -1,5 +1,7 @@
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { captureLogger } from '../test-support/index.js';
+import { createLogger } from './logger.js';
 import { redactUrl, scrubSecrets } from './secrets.js';
 
 describe('log redaction', () => {
@@ -33,5 +35,40 @@ describe('log redaction', () => {
       apiSecret: '[REDACTED]',
       list: [{ password: '[REDACTED]', name: 'n' }],
     });
+  });
+});
+
+describe('logging never throws and never writes raw bytes', () => {
+  it('logs binary, huge, cyclic and exotic values as bounded plain JSON, redacting secrets at any depth', () => {
+    const canary = `canary-${crypto.randomUUID()}`;
+    const { log, lines } = captureLogger('trace');
+    const cyclic: Record<string, unknown> = { name: 'loop' };
+    cyclic.self = cyclic;
+    const throwing = Object.defineProperty({}, 'boom', { enumerable: true, get: () => { throw new Error('getter'); } });
+    const clientError = Object.assign(new Error('Parse Error: Invalid URL'), { code: 'HPE_INVALID_URL', rawPacket: Buffer.from(`GET /nope/\xe9${canary}`, 'latin1') });
+    log.trace({ err: clientError }, 'client error');
+    log.info({ a: { b: { c: { body: Buffer.from(canary) } } }, arr: new Uint8Array(8), big: 'x'.repeat(100_000) }, 'binary and huge');
+    log.info({ cyclic, throwing, url: new URL(`https://x.example/cb?code=${canary}`), when: new Date(0), map: new Map([['k', 1]]) }, 'exotic');
+    log.info({ l1: { l2: { l3: { l4: { l5: { password: canary, apiKey: canary } } } } } }, 'deep secrets');
+    log.info(Object.assign(new Error('plain'), { rawPacket: Buffer.from(canary) }));
+    expect(lines).toHaveLength(5);
+    const text = lines.join('\n');
+    expect(text).not.toContain(canary);
+    expect(text).not.toContain('rawPacket');
+    expect(text).toContain('HPE_INVALID_URL');
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThan(20_000);
+    const binary = JSON.parse(lines[1]!);
+    expect(binary.a.b.c.body).toBe(`[binary ${canary.length} bytes]`);
+    expect(binary.arr).toBe('[binary 8 bytes]');
+    const exotic = JSON.parse(lines[2]!);
+    expect(exotic).toMatchObject({ cyclic: { name: 'loop', self: '[Circular]' }, throwing: { boom: '[unloggable]' }, when: '1970-01-01T00:00:00.000Z' });
+    expect(exotic.url).toBe('https://x.example/cb?code=%5BREDACTED%5D');
+  });
+
+  it('a logger whose output fails drops the line instead of throwing', () => {
+    const broken = new Writable({ write: () => { throw new Error('EPIPE'); } });
+    const log = createLogger({ level: 'trace', destination: broken });
+    expect(() => log.info({ x: 1 }, 'lost')).not.toThrow();
+    expect(() => log.child({ reqId: 'r1' }).error(new Error('lost too'))).not.toThrow();
   });
 });

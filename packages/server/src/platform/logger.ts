@@ -1,38 +1,73 @@
-import pino, { type DestinationStream, type Logger } from 'pino';
-import { REDACTED, SECRET_FIELD_NAMES, redactUrl } from './secrets.js';
+import pino, { type DestinationStream, type LogFn, type Logger } from 'pino';
+import { isPostgresError, loggable, loggableFields, postgresMessageForLog } from './log-values.js';
+import { redactUrl } from './secrets.js';
 
 export type { Logger };
 
-/** pino redaction paths for every secret-looking field name, up to four levels deep. */
-function redactPaths(): string[] {
-  const paths: string[] = [];
-  for (const name of SECRET_FIELD_NAMES) {
-    const key = /^[A-Za-z_$][\w$]*$/.test(name) ? name : `["${name}"]`;
-    const join = (prefix: string) => (key.startsWith('[') ? `${prefix}${key}` : `${prefix}.${key}`);
-    paths.push(key.startsWith('[') ? `*${key}` : key);
-    paths.push(join('*'), join('*.*'), join('*.*.*'));
-  }
-  return paths;
-}
-
 export type LoggerOptions = { level: string; destination?: DestinationStream };
 
+/** Keys with their own serializer below; every other field goes through `loggable` first. */
+const SERIALIZED_KEYS: ReadonlySet<string> = new Set(['req', 'res', 'err']);
+
+/**
+ * The Keyhold logger. Logging is never allowed to hurt the process: every value is made plain,
+ * bounded and redacted before pino stringifies it (see log-values.ts), and a log call that fails
+ * anyway is dropped rather than thrown into a request, a socket handler or a shutdown.
+ */
 export function createLogger(opts: LoggerOptions): Logger {
   return pino(
     {
       level: opts.level,
-      redact: { paths: redactPaths(), censor: REDACTED },
+      formatters: {
+        log: (obj) => loggableFields(obj, SERIALIZED_KEYS),
+        bindings: (bindings) => loggableFields(bindings, SERIALIZED_KEYS),
+      },
       serializers: {
-        req: (req: { id?: string; method?: string; url?: string; ip?: string }) => ({
-          id: req.id,
-          method: req.method,
-          url: req.url ? redactUrl(req.url) : undefined,
-          ip: req.ip,
-        }),
-        res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
-        err: pino.stdSerializers.err,
+        req: (req: { id?: unknown; method?: unknown; url?: unknown; ip?: unknown }) =>
+          loggable({ id: req?.id, method: req?.method, url: typeof req?.url === 'string' ? redactUrl(req.url) : undefined, ip: req?.ip }),
+        res: (res: { statusCode?: unknown }) => ({ statusCode: loggable(res?.statusCode) }),
+        err: loggable,
+      },
+      hooks: {
+        logMethod(args, method) {
+          try {
+            method.apply(this, withoutPostgresValues(args));
+          } catch {
+            // A log line is never worth a failed request or a dead process.
+          }
+        },
       },
     },
-    opts.destination,
+    opts.destination ?? stdioLogDestination(1),
   );
 }
+
+/**
+ * pino uses an error's message as the line's `msg` when none is given (and Fastify passes it
+ * explicitly); a Postgres message can quote a row value, so its value-free form is used instead.
+ */
+function withoutPostgresValues(args: Parameters<LogFn>): Parameters<LogFn> {
+  const [first, msg] = args as unknown[];
+  const err = first instanceof Error ? first : (first as { err?: unknown } | null)?.err;
+  if (!isPostgresError(err) || (msg !== undefined && msg !== err.message)) return args;
+  return [first, postgresMessageForLog(err), ...args.slice(2)] as Parameters<LogFn>;
+}
+
+/**
+ * The server's log output on stdout (1) or stderr (2). Writes are synchronous, so nothing is in
+ * flight at exit, but never block: a reader that stalls makes the write fail with EAGAIN (the
+ * line stays buffered, up to 4 MiB, and goes out with the next one) and a reader that went away
+ * (EPIPE) silences the log. Neither stops a request or a shutdown.
+ */
+export function stdioLogDestination(fd: 1 | 2): DestinationStream {
+  let out = stdioDestinations.get(fd);
+  if (out) return out;
+  // Opening Node's stream puts a pipe into non-blocking mode (a blocking write(2) to a full pipe
+  // would freeze the process), and its listener keeps a vanished reader from being an uncaught error.
+  (fd === 1 ? process.stdout : process.stderr).on('error', () => undefined);
+  out = pino.destination({ dest: fd, sync: true, minLength: 0, maxLength: 4 * 1024 * 1024, retryEAGAIN: () => false });
+  out.on('error', () => undefined);
+  stdioDestinations.set(fd, out);
+  return out;
+}
+const stdioDestinations = new Map<1 | 2, ReturnType<typeof pino.destination>>();

@@ -5,7 +5,8 @@ import { AppError } from '../../platform/errors.js';
 /**
  * Access and MFA tokens are HS256 JWTs with the algorithm pinned on verify. Tenant and platform
  * tokens are signed with different keys and carry different audiences, so neither verifies as
- * the other.
+ * the other. Every token must carry `exp` and `iat`, and is refused once older than its type's
+ * lifetime whatever its `exp` says: a token minted without an expiry never becomes a permanent key.
  */
 export const ALG = 'HS256';
 export const ISSUER = 'keyhold';
@@ -16,6 +17,7 @@ export type TokenRealm = 'tenant' | 'platform';
 export type TokenType = 'access' | 'mfa';
 
 const audience = (realm: TokenRealm, typ: TokenType) => `keyhold:${realm}${typ === 'mfa' ? ':mfa' : ''}`;
+const TTL_SECONDS: Record<TokenType, number> = { access: ACCESS_TTL_SECONDS, mfa: MFA_TTL_SECONDS };
 
 export type AccessClaims = { sub: string; tid?: string; role: string; sid: string };
 export type MfaClaims = { sub: string; tid?: string };
@@ -42,6 +44,8 @@ export function createTokenSigner(realm: TokenRealm, key: Uint8Array, clock: () 
         audience: audience(realm, typ),
         currentDate: clock(),
         typ: 'JWT',
+        requiredClaims: ['exp', 'iat'],
+        maxTokenAge: TTL_SECONDS[typ],
       });
       if (payload.typ !== typ) throw new AppError('TOKEN_INVALID', 401, 'The token is not valid here');
       return payload as T & { exp: number };
@@ -53,9 +57,9 @@ export function createTokenSigner(realm: TokenRealm, key: Uint8Array, clock: () 
   }
 
   return {
-    signAccess: (c: AccessClaims) => sign('access', c, ACCESS_TTL_SECONDS),
+    signAccess: (c: AccessClaims) => sign('access', c, TTL_SECONDS.access),
     verifyAccess: (t: string) => verify<AccessClaims>('access', t),
-    signMfa: (c: MfaClaims) => sign('mfa', c, MFA_TTL_SECONDS),
+    signMfa: (c: MfaClaims) => sign('mfa', c, TTL_SECONDS.mfa),
     verifyMfa: (t: string) => verify<MfaClaims>('mfa', t),
   };
 }

@@ -42,6 +42,12 @@ export function installErrorHandling(app: FastifyInstance) {
       const problems = (err as unknown as ZodError).issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`);
       return reply.code(400).send(envelope(req, 'VALIDATION_FAILED', problems.join('; ')));
     }
+    if (err.code === 'ECONNRESET') {
+      // The client went away mid-body: nobody waits for this answer and it is no server fault,
+      // so it must not become an error line anyone can produce at will.
+      req.log.debug({ err }, 'client closed the connection mid-request');
+      return reply.code(400).send(envelope(req, 'VALIDATION_FAILED', 'The request ended before its body was complete'));
+    }
     const known = err.code ? FASTIFY_CODES[err.code] : undefined;
     if (known) return reply.code(err.statusCode ?? 400).send(envelope(req, known.code, known.message));
     if (isResponseSerializationError(err)) {
