@@ -4,7 +4,7 @@ import { type Services, createServices } from './deps.js';
 import { systemClock } from './platform/clock.js';
 import type { Config } from './platform/config.js';
 import { createDb } from './platform/db/database.js';
-import { openDatabaseEndpoint } from './platform/db/database.js';
+import { openDatabaseEndpoint, requireJobsUrl } from './platform/db/database.js';
 import { migrate, readMigrations } from './platform/db/migrate.js';
 import { registerIdentityJobs } from './domains/identity/identity.jobs.js';
 import { registerTenantJobs } from './domains/tenants/tenants.jobs.js';
@@ -34,8 +34,10 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
   const catalog = loadCatalog({ baseUrlOverrides: config.providerBaseUrls, authUrlOverrides: config.providerAuthUrls });
   const endpoint = await openDatabaseEndpoint(config.database, log);
   const dbReadyMs = Date.now() - startedAt.getTime();
+  let jobsUrl: string;
   try {
-    await migrate({ adminUrl: endpoint.adminUrl, appPassword: endpoint.appPassword, log });
+    jobsUrl = requireJobsUrl(endpoint);
+    await migrate({ adminUrl: endpoint.adminUrl, appPassword: endpoint.appPassword, jobsPassword: endpoint.jobsPassword, log });
   } catch (err) {
     await endpoint.stop();
     throw err;
@@ -46,7 +48,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
   if (legacy > 0) log.info({ secrets: legacy }, 'moved TOTP secrets stored before the vault under it');
   const expectedMigrations = (await readMigrations()).map((m) => m.name);
   const app = await buildApp({ logger: log, trustProxy: config.trustProxy, version: VERSION, startedAt, expectedMigrations, db, services });
-  const jobs = await startJobRunner({ url: endpoint.adminUrl, log });
+  const jobs = await startJobRunner({ url: jobsUrl, log });
   await registerTenantJobs(jobs, services.tenants);
   await registerIdentityJobs(jobs, services.attempts);
   await registerVaultJobs(jobs, services.vaultKeys);

@@ -20,7 +20,7 @@ export async function runAdminCreate(config: Config, log: Logger, opts: { email?
   const endpoint = await openDatabaseEndpoint(config.database, log, { attachToRunning: true });
   const db = createDb({ url: endpoint.appUrl, poolMax: 2, log });
   try {
-    await migrate({ adminUrl: endpoint.adminUrl, appPassword: endpoint.appPassword, log });
+    await migrate({ adminUrl: endpoint.adminUrl, appPassword: endpoint.appPassword, jobsPassword: endpoint.jobsPassword, log });
     const services = createServices({ db, clock: systemClock, keys: await resolveJwtKeys(config, log), ring: await loadKeyRing(config, log), catalog: loadCatalog({ baseUrlOverrides: config.providerBaseUrls }) });
     const admin = await services.adminAuth.create({ tenantId: null, actor: systemActor }, { email: opts.email, role: opts.role as never, password });
     process.stdout.write(`Created platform admin ${admin.email} (${admin.role}), id ${admin.id}\n`);

@@ -8,7 +8,7 @@ import { TOTP_PURPOSE } from '../domains/identity/mfa.service.js';
 import { keyRing, parseMasterKeys } from '../domains/vault/kek.js';
 import type { KeyStatus } from '../domains/vault/keys.service.js';
 import { registerVaultJobs } from '../domains/vault/vault.jobs.js';
-import { appRoleUrl } from '../platform/config.js';
+import { appRoleUrl, jobsRoleUrl } from '../platform/config.js';
 import { systemActor } from '../platform/context.js';
 import { createDb } from '../platform/db/database.js';
 import { migrate } from '../platform/db/migrate.js';
@@ -28,7 +28,7 @@ beforeAll(async () => {
   await migrate({ adminUrl: scratch.adminUrl, log: silentLogger() });
   dir = await mkdtemp(path.join(tmpdir(), 'keyhold-keys-cli-'));
   await chmod(dir, 0o755);
-  env = { DATABASE_URL: scratch.adminUrl, KEYHOLD_APP_DATABASE_URL: appRoleUrl(scratch.adminUrl, inject('appPassword')), KEYHOLD_DATA_DIR: dir, KEYHOLD_LOG_LEVEL: 'warn', KEYHOLD_MASTER_KEYS: oldKey };
+  env = { DATABASE_URL: scratch.adminUrl, KEYHOLD_APP_DATABASE_URL: appRoleUrl(scratch.adminUrl, inject('appPassword')), KEYHOLD_JOBS_DATABASE_URL: jobsRoleUrl(scratch.adminUrl, inject('jobsPassword')), KEYHOLD_DATA_DIR: dir, KEYHOLD_LOG_LEVEL: 'warn', KEYHOLD_MASTER_KEYS: oldKey };
 });
 afterAll(async () => {
   await scratch.drop();
@@ -87,7 +87,7 @@ describe('keyhold keys', () => {
 
     const db = createDb({ url: e.KEYHOLD_APP_DATABASE_URL!, poolMax: 2, log: silentLogger() });
     const services = nodeServices(db, keyRing(parseMasterKeys(`${newKey},${oldKey}`, 'test')));
-    const jobs = await startJobRunner({ url: scratch.adminUrl, log: silentLogger() });
+    const jobs = await startJobRunner({ url: e.KEYHOLD_JOBS_DATABASE_URL!, log: silentLogger() });
     try {
       await registerVaultJobs(jobs, services.vaultKeys);
       const deadline = Date.now() + 20_000;

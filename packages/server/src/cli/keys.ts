@@ -4,7 +4,7 @@ import { loadKeyRing } from '../domains/vault/kek.js';
 import { queueReencrypt } from '../domains/vault/vault.jobs.js';
 import { systemClock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
-import { createDb, openDatabaseEndpoint } from '../platform/db/database.js';
+import { createDb, openDatabaseEndpoint, requireJobsUrl } from '../platform/db/database.js';
 import { isUuid } from '../platform/db/tenancy.js';
 import { resolveJwtKeys } from '../platform/dev-keys.js';
 import { startJobRunner } from '../platform/jobs.js';
@@ -59,7 +59,7 @@ export async function runKeys(config: Config, log: Logger, cmd: KeysCommand): Pr
           process.stderr.write(`${USAGE}\n`);
           return 2;
         }
-        const jobs = cmd.now ? undefined : await startJobRunner({ url: endpoint.adminUrl, log });
+        const jobs = cmd.now ? undefined : await startJobRunner({ url: requireJobsUrl(endpoint), log });
         try {
           for (const tenantId of scopes) {
             const { version } = await keys.rotateScope(tenantId);

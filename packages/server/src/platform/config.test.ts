@@ -44,6 +44,18 @@ describe('configuration', () => {
     expect(c.database).toMatchObject({ mode: 'external', appUrl: 'postgres://keyhold_app:a-long-app-password-123@db:5432/keyhold' });
   });
 
+  it('runs jobs as the jobs role with an external DATABASE_URL, asking for its password only where jobs run', async () => {
+    const { requireJobsUrl } = await import('./db/database.js');
+    const db = { DATABASE_URL: 'postgres://admin:pw@db:5432/keyhold', KEYHOLD_DB_APP_PASSWORD: 'a-long-app-password-123' };
+    const withoutJobs = loadConfig({ ...base, ...db }).database;
+    expect(() => requireJobsUrl(withoutJobs as { jobsUrl?: string })).toThrow(/KEYHOLD_DB_JOBS_PASSWORD: required when DATABASE_URL is set/);
+    const c = loadConfig({ ...base, ...db, KEYHOLD_DB_JOBS_PASSWORD: 'a-long-jobs-password-45' });
+    expect(c.database).toMatchObject({ jobsUrl: 'postgres://keyhold_jobs:a-long-jobs-password-45@db:5432/keyhold', jobsPassword: 'a-long-jobs-password-45' });
+    const own = loadConfig({ ...base, ...db, KEYHOLD_JOBS_DATABASE_URL: 'postgres://jobs:secret-jobs-pw@pool:6432/keyhold' });
+    expect(own.database).toMatchObject({ jobsUrl: 'postgres://jobs:secret-jobs-pw@pool:6432/keyhold' });
+    expect(() => loadConfig({ ...base, ...db, KEYHOLD_DB_JOBS_PASSWORD: 'short-canary' })).toThrow(/KEYHOLD_DB_JOBS_PASSWORD: must be at least 16 characters$/m);
+  });
+
   it('refuses the same signing key for tenant and admin tokens', async () => {
     const { resolveJwtKeys } = await import('./dev-keys.js');
     const key = Buffer.alloc(32, 7).toString('base64');

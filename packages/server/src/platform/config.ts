@@ -28,6 +28,8 @@ const EnvSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   KEYHOLD_APP_DATABASE_URL: postgresUrl.optional(),
   KEYHOLD_DB_APP_PASSWORD: z.string().min(16, 'must be at least 16 characters').optional(),
+  KEYHOLD_JOBS_DATABASE_URL: postgresUrl.optional(),
+  KEYHOLD_DB_JOBS_PASSWORD: z.string().min(16, 'must be at least 16 characters').optional(),
   KEYHOLD_DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   KEYHOLD_JWT_SECRET: base64Key.optional(),
   KEYHOLD_ADMIN_JWT_SECRET: base64Key.optional(),
@@ -45,7 +47,7 @@ const EnvSchema = z.object({
 });
 
 /** Variables whose values must never be echoed back in an error message. */
-const SECRET_VARS = new Set(['DATABASE_URL', 'KEYHOLD_APP_DATABASE_URL', 'KEYHOLD_DB_APP_PASSWORD', 'KEYHOLD_JWT_SECRET', 'KEYHOLD_ADMIN_JWT_SECRET', 'KEYHOLD_MASTER_KEYS']);
+const SECRET_VARS = new Set(['DATABASE_URL', 'KEYHOLD_APP_DATABASE_URL', 'KEYHOLD_DB_APP_PASSWORD', 'KEYHOLD_JOBS_DATABASE_URL', 'KEYHOLD_DB_JOBS_PASSWORD', 'KEYHOLD_JWT_SECRET', 'KEYHOLD_ADMIN_JWT_SECRET', 'KEYHOLD_MASTER_KEYS']);
 
 export type Config = {
   env: 'development' | 'test' | 'production';
@@ -88,6 +90,10 @@ export type DatabaseConfig =
       appUrl: string;
       /** Set on the app role by `migrate` when Keyhold manages the role's password. */
       appPassword?: string;
+      /** Connection as the jobs role (pg-boss); required only where jobs run (see `requireJobsUrl`). */
+      jobsUrl?: string;
+      /** Set on the jobs role by `migrate` when Keyhold manages the role's password. */
+      jobsPassword?: string;
       poolMax: number;
     }
   | { mode: 'embedded'; pgDataDir: string; pgPort: number; poolMax: number };
@@ -143,8 +149,10 @@ function databaseConfig(e: z.infer<typeof EnvSchema>, dataDir: string, cwd: stri
     const pgDataDir = e.KEYHOLD_PG_DATA_DIR ? path.resolve(cwd, e.KEYHOLD_PG_DATA_DIR) : path.join(dataDir, 'pg');
     return { mode: 'embedded', pgDataDir, pgPort: e.KEYHOLD_PG_PORT, poolMax };
   }
+  const jobsUrl = e.KEYHOLD_JOBS_DATABASE_URL ?? (e.KEYHOLD_DB_JOBS_PASSWORD ? jobsRoleUrl(e.DATABASE_URL, e.KEYHOLD_DB_JOBS_PASSWORD) : undefined);
+  const jobs = { ...(jobsUrl ? { jobsUrl } : {}), ...(e.KEYHOLD_DB_JOBS_PASSWORD ? { jobsPassword: e.KEYHOLD_DB_JOBS_PASSWORD } : {}) };
   if (e.KEYHOLD_APP_DATABASE_URL) {
-    return { mode: 'external', adminUrl: e.DATABASE_URL, appUrl: e.KEYHOLD_APP_DATABASE_URL, appPassword: e.KEYHOLD_DB_APP_PASSWORD, poolMax };
+    return { mode: 'external', adminUrl: e.DATABASE_URL, appUrl: e.KEYHOLD_APP_DATABASE_URL, appPassword: e.KEYHOLD_DB_APP_PASSWORD, ...jobs, poolMax };
   }
   if (!e.KEYHOLD_DB_APP_PASSWORD) {
     throw new ConfigError([
@@ -157,9 +165,15 @@ function databaseConfig(e: z.infer<typeof EnvSchema>, dataDir: string, cwd: stri
     adminUrl: e.DATABASE_URL,
     appUrl: appRoleUrl(e.DATABASE_URL, e.KEYHOLD_DB_APP_PASSWORD),
     appPassword: e.KEYHOLD_DB_APP_PASSWORD,
+    ...jobs,
     poolMax,
   };
 }
+
+/** Background jobs need the jobs role's login; commands that run none (audit verify, migrate) do not. */
+export const JOBS_LOGIN_REQUIRED =
+  'KEYHOLD_DB_JOBS_PASSWORD: required when DATABASE_URL is set without KEYHOLD_JOBS_DATABASE_URL ' +
+  '(background jobs run as the keyhold_jobs role and need its password)';
 
 const PROVIDER_URL_VAR = /^KEYHOLD_PROVIDER_([A-Z0-9_]+)_BASE_URL$/;
 const PROVIDER_AUTH_URL_VAR = /^KEYHOLD_PROVIDER_([A-Z0-9_]+)_AUTH_URL$/;
@@ -200,11 +214,19 @@ function oauthApps(env: NodeJS.ProcessEnv): Record<string, OAuthAppConfig> {
 
 export const APP_ROLE = 'keyhold_app';
 export const OWNER_ROLE = 'keyhold_owner';
+/** pg-boss's login: owns the job schema, has no right on Keyhold's tables. */
+export const JOBS_ROLE = 'keyhold_jobs';
 
-/** The same server and database as `adminUrl`, logged in as the app role. */
-export function appRoleUrl(adminUrl: string, appPassword: string): string {
+/** The same server and database as `adminUrl`, logged in as `role`. */
+function roleUrl(adminUrl: string, role: string, password: string): string {
   const url = new URL(adminUrl);
-  url.username = APP_ROLE;
-  url.password = appPassword;
+  url.username = role;
+  url.password = password;
   return url.toString();
 }
+
+/** The same server and database as `adminUrl`, logged in as the app role. */
+export const appRoleUrl = (adminUrl: string, appPassword: string) => roleUrl(adminUrl, APP_ROLE, appPassword);
+
+/** The same server and database as `adminUrl`, logged in as the jobs role. */
+export const jobsRoleUrl = (adminUrl: string, jobsPassword: string) => roleUrl(adminUrl, JOBS_ROLE, jobsPassword);

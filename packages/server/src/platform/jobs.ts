@@ -1,11 +1,12 @@
 import PgBoss from 'pg-boss';
+import { JOBS_SCHEMA } from './db/job-schema.js';
 import type { Logger } from './logger.js';
 
 /**
  * Background jobs on pg-boss: queues live in Postgres (schema `pgboss`), so any number of nodes
  * share them, cron schedules fire once across the cluster, and failed jobs are retried.
- * pg-boss manages its own schema, so it connects with the migrator login; tenant work inside a
- * job still goes through the app role and `withTenant`.
+ * pg-boss logs in as the jobs role, which owns its schema and nothing else (see
+ * db/job-schema.ts); tenant work inside a job goes through the app role and `withTenant`.
  */
 export type JobRunner = {
   /** Runs `handler` on `cron` (UTC), once across every node. */
@@ -14,13 +15,33 @@ export type JobRunner = {
   runNow(name: string): Promise<string | null>;
   /** Handles jobs sent to `name` with `send` (retried by pg-boss on failure). */
   handle<T extends object>(name: string, handler: (data: T) => Promise<unknown>): Promise<void>;
-  send(name: string, data: object, opts?: { singletonKey?: string }): Promise<string | null>;
+  send(name: string, data: object, opts?: { singletonKey?: string; policy?: JobPolicy }): Promise<string | null>;
   stop(): Promise<void>;
 };
 
 /**
- * pg-boss creates its schema and one table per queue on first use; several nodes starting at the
- * same moment can deadlock on that DDL. Postgres picks a victim and says so (40P01): try again.
+ * How long a run may stay `active` and how it is retried. pg-boss gives up on a handler after
+ * `expireInSeconds` and its maintenance puts a job whose process died back in the queue once that
+ * time has passed, so a short expiration is what makes work resume soon after a crash.
+ */
+export type JobPolicy = { expireInSeconds: number; retryLimit: number; retryDelaySeconds: number; retryBackoff: boolean };
+
+export type JobRunnerOptions = {
+  /** The jobs role's login. */
+  url: string;
+  log: Logger;
+  /**
+   * How often (across the cluster) pg-boss's maintenance requeues expired jobs. pg-boss's own
+   * default is 120 s; 10 s keeps recovery after a crash within a minute.
+   */
+  maintenanceIntervalSeconds?: number;
+  /** How often an idle worker looks for jobs (pg-boss default 2 s). */
+  pollingIntervalSeconds?: number;
+};
+
+/**
+ * pg-boss creates one table per queue on first use; several nodes starting at the same moment
+ * can deadlock on that DDL. Postgres picks a victim and says so (40P01): try again.
  */
 async function retryOnDeadlock<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
@@ -33,16 +54,27 @@ async function retryOnDeadlock<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function startJobRunner(opts: { url: string; log: Logger }): Promise<JobRunner> {
-  const boss = new PgBoss({ connectionString: opts.url, application_name: 'keyhold-jobs', max: 3 });
+export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner> {
+  const boss = new PgBoss({
+    connectionString: opts.url,
+    schema: JOBS_SCHEMA,
+    application_name: 'keyhold-jobs',
+    max: 3,
+    maintenanceIntervalSeconds: opts.maintenanceIntervalSeconds ?? 10,
+    ...(opts.pollingIntervalSeconds ? { pollingIntervalSeconds: opts.pollingIntervalSeconds } : {}),
+  });
   boss.on('error', (err) => opts.log.error({ err: { message: err.message } }, 'job runner error'));
   await retryOnDeadlock(() => boss.start());
+  // Requeue at once what a crashed process left active past its expiration, instead of waiting
+  // for the first maintenance tick: a restarted node resumes that work immediately.
+  await boss.expire().catch((err: Error) => opts.log.warn({ err: { message: err.message } }, 'could not expire stale jobs at start'));
   const createQueue = (name: string) => retryOnDeadlock(() => boss.createQueue(name));
+  const work = opts.pollingIntervalSeconds ? { pollingIntervalSeconds: opts.pollingIntervalSeconds } : {};
   return {
     async every(name, cron, handler) {
       await createQueue(name);
       await retryOnDeadlock(() => boss.schedule(name, cron, {}, { tz: 'UTC' }));
-      await boss.work(name, async () => {
+      await boss.work(name, work, async () => {
         const started = Date.now();
         const result = await handler();
         opts.log.info({ job: name, ms: Date.now() - started }, 'job finished');
@@ -52,13 +84,18 @@ export async function startJobRunner(opts: { url: string; log: Logger }): Promis
     runNow: (name) => boss.send(name, {}),
     async handle(name, handler) {
       await createQueue(name);
-      await boss.work<object>(name, async (jobs) => {
+      await boss.work<object>(name, work, async (jobs) => {
         for (const job of jobs) await handler(job.data as never);
       });
     },
-    async send(name, data, opts = {}) {
+    async send(name, data, { singletonKey, policy } = {}) {
       await createQueue(name);
-      return boss.send(name, data, opts.singletonKey ? { singletonKey: opts.singletonKey } : {});
+      return boss.send(name, data, {
+        ...(singletonKey ? { singletonKey } : {}),
+        ...(policy
+          ? { expireInSeconds: policy.expireInSeconds, retryLimit: policy.retryLimit, retryDelay: policy.retryDelaySeconds, retryBackoff: policy.retryBackoff }
+          : {}),
+      });
     },
     stop: () => boss.stop({ graceful: true, timeout: 10_000 }),
   };

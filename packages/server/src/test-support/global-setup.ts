@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { appRoleUrl } from '../platform/config.js';
+import { appRoleUrl, jobsRoleUrl } from '../platform/config.js';
 import { startEmbeddedPostgres } from '../platform/db/embedded.js';
 import { migrate } from '../platform/db/migrate.js';
 import { createLogger } from '../platform/logger.js';
@@ -17,6 +17,9 @@ declare module 'vitest' {
     /** Connection as the RLS-bound app role, as the server runs. */
     appUrl: string;
     appPassword: string;
+    /** Connection as the jobs role (pg-boss's login), as the server runs its jobs. */
+    jobsUrl: string;
+    jobsPassword: string;
     /** One master key for the whole run, so every worker can unwrap every tenant's DEKs. */
     masterKeys: string;
   }
@@ -31,10 +34,12 @@ export default async function setup(project: TestProject) {
   const log = createLogger({ level: 'warn' });
   let adminUrl: string;
   let appPassword: string;
+  let jobsPassword: string;
   let teardown: () => Promise<void>;
 
   if (process.env.DATABASE_URL) {
     appPassword = process.env.KEYHOLD_DB_APP_PASSWORD ?? randomBytes(18).toString('base64url');
+    jobsPassword = process.env.KEYHOLD_DB_JOBS_PASSWORD ?? randomBytes(18).toString('base64url');
     const name = `keyhold_test_${randomBytes(4).toString('hex')}`;
     await adminQuery(process.env.DATABASE_URL, `create database ${name}`);
     const url = new URL(process.env.DATABASE_URL);
@@ -47,16 +52,19 @@ export default async function setup(project: TestProject) {
     const server = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: await freePort(), log });
     adminUrl = server.adminUrl;
     appPassword = server.appPassword;
+    jobsPassword = server.jobsPassword;
     teardown = async () => {
       await server.stop();
       await rm(dir, { recursive: true, force: true });
     };
   }
 
-  await migrate({ adminUrl, appPassword, log });
+  await migrate({ adminUrl, appPassword, jobsPassword, log });
   project.provide('adminUrl', adminUrl);
   project.provide('appUrl', appRoleUrl(adminUrl, appPassword));
   project.provide('appPassword', appPassword);
+  project.provide('jobsUrl', jobsRoleUrl(adminUrl, jobsPassword));
+  project.provide('jobsPassword', jobsPassword);
   project.provide('masterKeys', `test-1:${randomBytes(32).toString('base64')}`);
   return teardown;
 }

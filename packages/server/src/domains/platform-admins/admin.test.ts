@@ -131,7 +131,7 @@ describe('tenant lifecycle', () => {
     const tenant = await signup(t.app);
     const admin = await adminToken('ADMIN');
     await call('PATCH', `/api/admin/tenants/${tenant.tenantId}`, admin.token, { trialEndsAt: new Date(Date.now() - 60_000).toISOString() });
-    const jobs = await startJobRunner({ url: inject('adminUrl'), log: silentLogger() });
+    const jobs = await startJobRunner({ url: inject('jobsUrl'), log: silentLogger() });
     try {
       await registerTenantJobs(jobs, t.services.tenants);
       await jobs.runNow(EXPIRE_TRIALS_JOB);

@@ -19,6 +19,7 @@ beforeAll(async () => {
     const run = spawnCli(['start'], {
       DATABASE_URL: scratch.adminUrl,
       KEYHOLD_DB_APP_PASSWORD: inject('appPassword'),
+      KEYHOLD_DB_JOBS_PASSWORD: inject('jobsPassword'),
       KEYHOLD_PORT: String(port),
       KEYHOLD_MASTER_KEYS: inject('masterKeys'),
       KEYHOLD_JWT_SECRET: Buffer.alloc(32, 7).toString('base64'),

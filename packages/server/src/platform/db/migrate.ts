@@ -3,8 +3,9 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { APP_ROLE, OWNER_ROLE } from '../config.js';
+import { APP_ROLE, JOBS_ROLE, OWNER_ROLE } from '../config.js';
 import type { Logger } from '../logger.js';
+import { prepareJobSchema } from './job-schema.js';
 
 /** `packages/server/migrations`, both from `src/` (tests) and from `dist/` (built). */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations', import.meta.url));
@@ -31,6 +32,8 @@ export type MigrateOptions = {
   adminUrl: string;
   /** When Keyhold manages the app role's password, `migrate` (re)sets it. */
   appPassword?: string;
+  /** Likewise for the jobs role (pg-boss's login). */
+  jobsPassword?: string;
   log: Logger;
   dir?: string;
 };
@@ -70,7 +73,9 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
       await applyOne(client, f);
       opts.log.info({ migration: f.name, ms: Date.now() - started }, 'migration applied');
     }
-    if (opts.appPassword) await setAppRolePassword(client, opts.appPassword);
+    await prepareJobSchema(client);
+    if (opts.appPassword) await setRolePassword(client, APP_ROLE, opts.appPassword);
+    if (opts.jobsPassword) await setRolePassword(client, JOBS_ROLE, opts.jobsPassword);
     return { applied: pending.map((f) => f.name), alreadyApplied: files.length - pending.length };
   } finally {
     await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
@@ -93,9 +98,9 @@ async function applyOne(client: pg.Client, f: MigrationFile) {
   }
 }
 
-async function setAppRolePassword(client: pg.Client, password: string) {
+async function setRolePassword(client: pg.Client, role: string, password: string) {
   // format(%L) quotes the literal server-side; ALTER ROLE takes no bind parameters.
-  const { rows } = await client.query<{ stmt: string }>(`select format('alter role ${APP_ROLE} with login password %L', $1::text) as stmt`, [password]);
+  const { rows } = await client.query<{ stmt: string }>(`select format('alter role ${role} with login password %L', $1::text) as stmt`, [password]);
   await client.query(rows[0]!.stmt);
 }
 
