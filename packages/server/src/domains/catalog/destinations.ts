@@ -1,7 +1,6 @@
-import type { Provider } from './catalog.js';
+import { type Provider, placeholdersOf } from './catalog.js';
 
-const PLACEHOLDER = /\{\{([a-zA-Z][a-zA-Z0-9_]*)\}\}/g;
-const referenced = (template: string | undefined) => [...(template ?? '').matchAll(PLACEHOLDER)].map((m) => m[1]!);
+const referenced = (template: string | undefined) => placeholdersOf(template ?? '');
 
 /**
  * The config fields that decide where, or how, a connection's secrets are sent: every field the
