@@ -9,7 +9,7 @@ import { oauthRoutes } from './domains/oauth/oauth.routes.js';
 import { catalogRoutes } from './domains/catalog/catalog.routes.js';
 import { auditRoutes } from './domains/audit/audit.routes.js';
 import { authRoutes } from './domains/identity/auth.routes.js';
-import { createAuthHooks } from './domains/identity/identity.http.js';
+import { assertRouteGuarded, createAuthHooks } from './domains/identity/identity.http.js';
 import { adminRoutes } from './domains/platform-admins/admin.routes.js';
 import { usersRoutes } from './domains/identity/users.routes.js';
 import type { Logger } from './platform/logger.js';
@@ -51,13 +51,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
   });
 
-  app.addHook('preValidation', async (req) => refuseUnstorableText(req));
-
+  app.addHook('onRoute', (route) => assertRouteGuarded(route));
   await app.register(cookie);
   await installOpenApi(app, deps.version);
   healthRoutes(app, deps);
   const { services } = deps;
   const hooks = createAuthHooks(services);
+  // After authentication (a route's preValidation) and schema validation, before any handler:
+  // the text rule for every input, then the step-up the operation table asks for.
+  app.addHook('preHandler', async (req) => refuseUnstorableText(req));
+  app.addHook('preHandler', hooks.stepUp);
   authRoutes(app, { auth: services.auth, mfa: services.mfa, hooks });
   usersRoutes(app, { users: services.users, hooks });
   apiKeysRoutes(app, { apiKeys: services.apiKeys, hooks });

@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATION_ACCESS, type Access, allows } from './domains/identity/access.js';
+import { assertRouteGuarded } from './domains/identity/identity.http.js';
 import { API_KEY_SCOPES, type ApiKeyScope } from './domains/identity/principal.js';
 import { PLATFORM_PERMISSIONS } from './domains/platform-admins/permissions.js';
 import { systemActor } from './platform/context.js';
 import { PLATFORM_ROLES, type PlatformRole, type UserRole } from './platform/db/schema.js';
-import { type Account, STRONG_PASSWORD, addMember, bearer, freshIp, signup } from './test-support/accounts.js';
+import { type Account, STRONG_PASSWORD, addMember, bearer, createApiKey, freshIp, signup } from './test-support/accounts.js';
 import { testApp } from './test-support/index.js';
 
 /**
@@ -32,12 +33,13 @@ beforeAll(async () => {
   }
   for (const role of ['admin', 'member', 'viewer'] as const) {
     for (const scopes of [...API_KEY_SCOPES.map((s) => [s]), [...API_KEY_SCOPES]]) {
-      const res = await t.app.inject({ method: 'POST', url: '/api/api-keys', headers: bearer(owner.accessToken), payload: { name: 'matrix', role, scopes } });
-      expect(res.statusCode, res.body).toBe(201);
-      principals.push({ name: `${role} key [${scopes.join(' ')}]`, headers: bearer(res.json().data.key), tenant: { role, scopes } });
+      const { key } = await createApiKey(t.app, t.clock, owner, { name: 'matrix', role, scopes });
+      principals.push({ name: `${role} key [${scopes.join(' ')}]`, headers: bearer(key), tenant: { role, scopes } });
     }
   }
-  for (const scopes of [...API_KEY_SCOPES.map((s) => [s]), [...API_KEY_SCOPES]]) {
+  // Platform keys never manage a tenant's people or keys.
+  const platformScopes = API_KEY_SCOPES.filter((s) => !s.startsWith('users:') && !s.startsWith('api_keys:'));
+  for (const scopes of [...platformScopes.map((s) => [s]), [...platformScopes]]) {
     const { key } = await t.services.apiKeys.createPlatformKey({ tenantId: null, actor: systemActor }, { name: 'matrix', scopes });
     principals.push({ name: `platform key [${scopes.join(' ')}]`, headers: { ...bearer(key), 'x-keyhold-tenant': owner.slug }, tenant: { role: 'admin', scopes } });
   }
@@ -90,6 +92,31 @@ describe('authorization matrix (from the OpenAPI document)', () => {
     const missing = documented.filter((k) => !(k in OPERATION_ACCESS));
     expect(missing, 'operations without an access rule').toEqual([]);
     expect(Object.keys(OPERATION_ACCESS).filter((k) => !documented.includes(k)), 'rules for no operation').toEqual([]);
+  });
+
+  it('the sensitive rows say what the security model promises (written out, not derived)', () => {
+    const rule = (op: string) => { const a = OPERATION_ACCESS[op] as Record<string, unknown>; return { role: a.role, scope: a.scope, stepUp: a.stepUp ?? false, keysOnly: a.keysOnly ?? false }; };
+    expect(rule('GET /api/api-credentials/{id}/reveal')).toEqual({ role: 'owner', scope: null, stepUp: true, keysOnly: false });
+    expect(rule('DELETE /api/api-credentials/{id}')).toEqual({ role: 'owner', scope: null, stepUp: true, keysOnly: false });
+    expect(rule('POST /api/integrations/{id}/disconnect')).toEqual({ role: 'owner', scope: null, stepUp: true, keysOnly: false });
+    expect(rule('GET /api/connections/{provider}/credentials')).toEqual({ role: 'viewer', scope: 'credentials:read', stepUp: false, keysOnly: true });
+    expect(rule('POST /api/users')).toEqual({ role: 'admin', scope: 'users:write', stepUp: false, keysOnly: false });
+    expect(rule('POST /api/api-keys')).toEqual({ role: 'admin', scope: 'api_keys:write', stepUp: false, keysOnly: false });
+    expect(rule('GET /api/api-credentials')).toEqual({ role: 'admin', scope: 'credentials:read', stepUp: false, keysOnly: false });
+    expect(rule('PUT /api/api-credentials/{id}')).toEqual({ role: 'admin', scope: 'credentials:write', stepUp: false, keysOnly: false });
+    expect(rule('GET /api/audit-logs')).toEqual({ role: 'admin', scope: 'audit:read', stepUp: false, keysOnly: false });
+    expect(rule('POST /api/proxy/{provider}/{*}')).toEqual({ role: 'member', scope: 'proxy', stepUp: false, keysOnly: false });
+  });
+
+  it('a route without an access rule, or a guarded one without authentication, cannot be registered', async () => {
+    const fresh = await testApp();
+    try {
+      expect(() => fresh.app.get('/api/not-in-the-table', async () => ({}))).toThrow(/no entry in OPERATION_ACCESS/);
+      expect(() => assertRouteGuarded({ method: 'GET', url: '/api/users' })).toThrow(/without an authentication hook/);
+      expect(() => assertRouteGuarded({ method: 'GET', url: '/api/users', preValidation: () => undefined })).not.toThrow();
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('every operation × every principal: the auth edge answers what the table says, never a 5xx', async () => {

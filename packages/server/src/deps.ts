@@ -87,7 +87,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     clock,
   });
   const users = createUsersService({ repo: identityRepo, tenancy: db, audit, clock });
-  const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db.kysely), tenancy: db, tenants, audit, clock });
+  const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db.kysely), tenancy: db, tenants, audit, mfa, clock });
   const adminAuth = createAdminAuthService({
     repo: createPlatformAdminsRepo(db.kysely),
     audit,

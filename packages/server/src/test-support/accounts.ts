@@ -27,8 +27,21 @@ export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 export const totpAt = (secret: string, at: Date) => generate({ secret, epoch: Math.floor(at.getTime() / 1000) });
 
-/** Enrols TOTP for the account; returns a function giving the next valid step-up code (moves the clock 30 s). */
+const codesFor = new Map<string, () => Promise<string>>();
+
+/**
+ * Enrols TOTP for the account (once; later calls return the same generator); returns a function
+ * giving the next valid step-up code (moves the clock 30 s).
+ */
 export async function enrolMfa(app: FastifyInstance, clock: { (): Date; advance(ms: number): void }, acct: Account) {
+  const known = codesFor.get(acct.userId);
+  if (known) return known;
+  const next = await enrolMfaOnce(app, clock, acct);
+  codesFor.set(acct.userId, next);
+  return next;
+}
+
+async function enrolMfaOnce(app: FastifyInstance, clock: { (): Date; advance(ms: number): void }, acct: Account) {
   const { secret } = (await app.inject({ method: 'POST', url: '/api/auth/mfa/setup', headers: bearer(acct.accessToken), payload: {} })).json().data;
   await app.inject({ method: 'POST', url: '/api/auth/mfa/enable', headers: bearer(acct.accessToken), payload: { code: await totpAt(secret, clock()) } });
   return async () => {
@@ -43,4 +56,23 @@ export async function addMember(app: FastifyInstance, owner: Account, role: stri
   const { temporaryPassword } = (await app.inject({ method: 'POST', url: '/api/users', headers: bearer(owner.accessToken), payload: { email, role, method: 'temporary_password' } })).json().data;
   const login = await app.inject({ method: 'POST', url: '/api/auth/login', remoteAddress: freshIp(), payload: { tenant: owner.slug, email, password: temporaryPassword } });
   return login.json().data.accessToken as string;
+}
+
+/**
+ * Creates an API key as the owner and returns it. A key with 'credentials:read' reads plaintext
+ * secrets, so its creation needs the owner's step-up: MFA is enrolled once per account for that.
+ */
+export async function createApiKey(
+  app: FastifyInstance,
+  clock: { (): Date; advance(ms: number): void },
+  owner: Account,
+  body: { name?: string; scopes: string[]; role?: string },
+): Promise<{ key: string; id: string }> {
+  const headers: Record<string, string> = bearer(owner.accessToken);
+  if (body.scopes.includes('credentials:read')) {
+    headers['x-mfa-code'] = await (await enrolMfa(app, clock, owner))();
+  }
+  const res = await app.inject({ method: 'POST', url: '/api/api-keys', headers, payload: { name: 'test key', ...body } });
+  if (res.statusCode !== 201) throw new Error(`API key not created: ${res.body}`);
+  return res.json().data;
 }

@@ -6,11 +6,23 @@ const LAST_USED_RESOLUTION = sql`interval '1 minute'`;
 
 export function createApiKeysRepo(db: Kysely<Database>) {
   return {
-    insert: (tx: TenantTx, row: Omit<ApiKeysTable, 'id' | 'created_at' | 'last_used_at' | 'revoked_at'>) =>
+    insert: (tx: TenantTx, row: Omit<ApiKeysTable, 'id' | 'created_at' | 'last_used_at' | 'revoked_at' | 'created_by_key'> & { created_by_key: string | null }) =>
       tx.insertInto('api_keys').values(row).returningAll().executeTakeFirstOrThrow(),
     list: (tx: TenantTx) => tx.selectFrom('api_keys').selectAll().where('revoked_at', 'is', null).orderBy('created_at').execute(),
-    revoke: async (tx: TenantTx, id: string, at: Date) =>
-      (await tx.updateTable('api_keys').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst()).numUpdatedRows > 0n,
+    /** Revokes the key and every key created from it, down the line; returns how many. */
+    async revokeWithDescendants(tx: TenantTx, tenantId: string, id: string, at: Date): Promise<number> {
+      const { rows } = await sql<{ n: string }>`
+        with recursive line(id) as (
+          select id from api_keys where tenant_id = ${tenantId} and id = ${id} and revoked_at is null
+          union
+          select k.id from api_keys k join line on k.created_by_key = line.id where k.tenant_id = ${tenantId}
+        )
+        , revoked as (
+          update api_keys set revoked_at = ${at} where tenant_id = ${tenantId} and id in (select id from line) and revoked_at is null returning 1
+        )
+        select count(*) as n from revoked`.execute(tx);
+      return Number(rows[0]?.n ?? 0);
+    },
     byHash: (tx: TenantTx, hash: string) => tx.selectFrom('api_keys').selectAll().where('key_hash', '=', hash).executeTakeFirst(),
     /** Records use at most once a minute per key, so a busy key does not write on every request. */
     touch: (tx: TenantTx, id: string, at: Date) =>

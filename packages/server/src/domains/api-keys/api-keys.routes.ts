@@ -28,9 +28,12 @@ export function apiKeysRoutes(app: FastifyInstance, { apiKeys, hooks }: { apiKey
   const tags = ['api-keys'];
 
   r.post('/api/api-keys', {
-    schema: { tags, summary: 'Create an API key (owner, admin); the key is shown once', body: CreateApiKeyBody, response: { 201: successEnvelope(CreatedApiKeySchema) } },
+    schema: { tags, summary: "Create an API key (owner, admin); shown once. A key with 'credentials:read' needs the owner and X-MFA-Code", body: CreateApiKeyBody, response: { 201: successEnvelope(CreatedApiKeySchema) } },
     preValidation: hooks.authenticate,
-  }, async (req, reply) => reply.code(201).send(ok(await apiKeys.create(principalOf(req), req.body))));
+  }, async (req, reply) => {
+    const code = req.headers['x-mfa-code'];
+    return reply.code(201).send(ok(await apiKeys.create(principalOf(req), req.body, typeof code === 'string' ? { mfaCode: code } : {})));
+  });
 
   r.get('/api/api-keys', {
     schema: { tags, summary: 'API keys of the organization (prefix, name, scopes, last use)', response: { 200: successEnvelope(z.array(ApiKeySchema)) } },

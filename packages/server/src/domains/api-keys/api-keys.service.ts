@@ -7,6 +7,9 @@ import type { PrincipalCtx, RequestMeta } from '../../platform/context.js';
 import { type Tenancy, isUuid } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
+import type { MfaService } from '../identity/mfa.service.js';
+import type { PlatformRole } from '../../platform/db/schema.js';
+import { assertPermission } from '../platform-admins/permissions.js';
 import { mayGrant } from '../identity/access.js';
 import { API_KEY_SCOPES, ROLE_RANK, type TenantPrincipal, assertRole } from '../identity/principal.js';
 import { newOpaqueToken, sha256 } from '../identity/tokens.js';
@@ -20,7 +23,14 @@ export const CreateApiKeyInput = z.object({
   scopes: z.array(z.enum(API_KEY_SCOPES)).min(1).transform((s) => [...new Set(s)]),
   role: z.enum(['admin', 'member', 'viewer']).default('member'),
 });
-export const CreatePlatformApiKeyInput = CreateApiKeyInput.omit({ role: true });
+/** Platform keys act in every tenant; managing a tenant's people and keys is the tenant's own business. */
+const TENANT_MANAGEMENT_SCOPES: readonly string[] = ['users:read', 'users:write', 'api_keys:read', 'api_keys:write'];
+export const CreatePlatformApiKeyInput = CreateApiKeyInput.omit({ role: true }).refine(
+  (v) => !v.scopes.some((s) => TENANT_MANAGEMENT_SCOPES.includes(s)),
+  { message: `platform keys cannot hold ${TENANT_MANAGEMENT_SCOPES.join(', ')}`, path: ['scopes'] },
+);
+/** A key holding it reads plaintext secrets: creating one is as sensitive as a reveal. */
+const READS_SECRETS = 'credentials:read';
 
 export type ApiKeyView = { id: string; name: string; prefix: string; scopes: string[]; role: string | null; createdAt: string; lastUsedAt: string | null };
 
@@ -29,6 +39,7 @@ export type ApiKeysDeps = {
   tenancy: Tenancy;
   tenants: Pick<TenantsService, 'get' | 'idBySlug'>;
   audit: Pick<AuditService, 'record'>;
+  mfa: Pick<MfaService, 'verifyStepUp'>;
   clock: Clock;
 };
 
@@ -45,13 +56,19 @@ export function createApiKeysService(deps: ApiKeysDeps) {
    * A tenant key, shown once. Its creator (an admin, or a key with 'api_keys:write') can never make
    * it stronger than itself: at most the creator's role, and a key's scopes within its own.
    */
-  async function create(p: TenantPrincipal, input: z.input<typeof CreateApiKeyInput>) {
+  async function create(p: TenantPrincipal, input: z.input<typeof CreateApiKeyInput>, opts: { mfaCode?: string } = {}) {
     assertRole(p, 'admin');
     const data = CreateApiKeyInput.parse(input);
     if (ROLE_RANK[data.role] > ROLE_RANK[p.role]) assertRole(p, data.role);
     if (!mayGrant(p, { role: data.role, scopes: data.scopes })) {
       throw new AppError('FORBIDDEN', 403, 'An API key can only create keys with scopes it holds itself');
     }
+    // A person who could not reveal a secret must not be able to mint a key that reads them all.
+    if (!p.scopes && data.scopes.includes(READS_SECRETS)) {
+      if (p.role !== 'owner') throw new AppError('FORBIDDEN', 403, `Only the owner creates keys with '${READS_SECRETS}': they read plaintext secrets`);
+      await deps.mfa.verifyStepUp(p, opts.mfaCode);
+    }
+    const parentKey = p.actor.type === 'api_key' && p.actor.id && isUuid(p.actor.id) ? p.actor.id : null;
     const key = newOpaqueToken(API_KEY_PREFIX);
     const row = await tenancy.withTenant(p.tenantId, async (tx) => {
       const inserted = await repo.insert(tx, {
@@ -62,6 +79,7 @@ export function createApiKeysService(deps: ApiKeysDeps) {
         role: data.role,
         scopes: data.scopes,
         created_by: p.userId ?? null,
+        created_by_key: parentKey,
       });
       await audit.record(p, { action: 'api_key.create', entity: { type: 'api_key', id: inserted.id }, metadata: { name: data.name, scopes: data.scopes, role: data.role } }, tx);
       return inserted;
@@ -77,8 +95,9 @@ export function createApiKeysService(deps: ApiKeysDeps) {
   async function revoke(p: TenantPrincipal, id: string) {
     assertRole(p, 'admin');
     await tenancy.withTenant(p.tenantId, async (tx) => {
-      if (!(await repo.revoke(tx, id, clock()))) throw new AppError('NOT_FOUND', 404, 'API key not found');
-      await audit.record(p, { action: 'api_key.revoke', entity: { type: 'api_key', id } }, tx);
+      const revoked = await repo.revokeWithDescendants(tx, p.tenantId, id, clock());
+      if (revoked === 0) throw new AppError('NOT_FOUND', 404, 'API key not found');
+      await audit.record(p, { action: 'api_key.revoke', entity: { type: 'api_key', id }, metadata: { keysCreatedFromIt: revoked - 1 } }, tx);
     });
     verified.clear();
   }
@@ -144,8 +163,10 @@ export function createApiKeysService(deps: ApiKeysDeps) {
   }
 
   /** Platform keys: created by platform admins (platform-scope audit). */
-  async function createPlatformKey(ctx: PrincipalCtx, input: z.input<typeof CreatePlatformApiKeyInput>) {
+  async function createPlatformKey(ctx: PrincipalCtx & { role?: PlatformRole }, input: z.input<typeof CreatePlatformApiKeyInput>) {
     const data = CreatePlatformApiKeyInput.parse(input);
+    // Such a key reads every tenant's plaintext secrets: only a super admin makes one.
+    if (ctx.actor.type === 'platform_admin' && data.scopes.includes(READS_SECRETS)) assertPermission(ctx.role ?? 'SALES', 'api_keys:read_secrets');
     const key = newOpaqueToken(API_KEY_PREFIX);
     const row = await repo.insertPlatform({ name: data.name, prefix: key.token.slice(0, 10), key_hash: key.hash, scopes: data.scopes, created_by: ctx.actor.id });
     await audit.record({ ...ctx, tenantId: null }, { action: 'platform_api_key.create', entity: { type: 'platform_api_key', id: row.id }, metadata: { name: data.name, scopes: data.scopes } });

@@ -234,7 +234,9 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     return tenancy.withTenant(p.tenantId, async (tx) => {
       const row = await repo.byId(tx, id, { lock: true });
       if (!row) throw notFound();
-      if (row.credential_version !== current.row.credential_version) {
+      // Decisions above (step-up, merged config) were made on what was read first: a concurrent
+      // change of secrets or config would be undone by this write, so it is refused instead.
+      if (row.credential_version !== current.row.credential_version || JSON.stringify(row.config) !== JSON.stringify(current.row.config)) {
         throw new AppError('CONFLICT', 409, 'This credential changed while you were updating it; reload and try again');
       }
       warm.invalidate(p.tenantId, row.provider, row.label);

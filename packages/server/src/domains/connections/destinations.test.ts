@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../catalog/catalog.js';
 import { destinationFields } from '../catalog/destinations.js';
 import { API_KEY_SCOPES } from '../identity/principal.js';
-import { type Account, addMember, bearer, enrolMfa, signup } from '../../test-support/accounts.js';
+import { type Account, addMember, bearer, createApiKey, enrolMfa, signup } from '../../test-support/accounts.js';
 import { adminClient, testApp } from '../../test-support/index.js';
 
 /**
@@ -69,8 +69,7 @@ describe('fields that decide where secrets go', () => {
   it('each one needs the step-up of a rotation: an admin without MFA and an admin key holding every scope are refused, nothing changes', async () => {
     const owner = await signup(t.app);
     const admin = bearer(await addMember(t.app, owner, 'admin'));
-    const keyRes = await t.app.inject({ method: 'POST', url: '/api/api-keys', headers: bearer(owner.accessToken), payload: { name: 'all', role: 'admin', scopes: [...API_KEY_SCOPES] } });
-    const key = bearer(keyRes.json().data.key);
+    const key = bearer((await createApiKey(t.app, t.clock, owner, { name: 'all', role: 'admin', scopes: [...API_KEY_SCOPES] })).key);
     const catalog = loadCatalog();
     let checked = 0;
     for (const provider of Object.keys(FIXTURES)) {
@@ -111,6 +110,25 @@ describe('fields that decide where secrets go', () => {
     const events = await db.query('select type, detail from connection_events where tenant_id = $1 and connection_id = $2', [owner.tenantId, conn.id]);
     await db.end();
     expect(events.rows).toEqual([{ type: 'destination_changed', detail: { fields: ['storeDomain'], by: { type: 'user', id: owner.userId } } }]);
+  });
+
+  it('an ordinary edit racing an approved redirect never undoes it: the stale one is refused', async () => {
+    const owner = await signup(t.app);
+    const admin = bearer(await addMember(t.app, owner, 'admin'));
+    const code = await enrolMfa(t.app, t.clock, owner);
+    for (let round = 0; round < 5; round++) {
+      const conn = await connection(owner, 'shopify');
+      const target = `moved-${round}.myshopify.com`;
+      const mfa = await code();
+      const [approved, ...edits] = await Promise.all([
+        put(conn.id, { ...bearer(owner.accessToken), 'x-mfa-code': mfa }, { storeDomain: target }),
+        ...Array.from({ length: 12 }, (_, i) => put(conn.id, admin, { apiVersion: `2026-0${(i % 9) + 1}` })),
+      ]);
+      expect(edits.every((r) => r.statusCode === 200 || r.statusCode === 409), edits.map((r) => r.statusCode).join()).toBe(true);
+      const after = await t.app.inject({ method: 'GET', url: `/api/api-credentials/${conn.id}`, headers: bearer(owner.accessToken) });
+      if (approved.statusCode === 200) expect(after.json().data.config.storeDomain).toBe(target);
+      else expect([approved.statusCode, after.json().data.config.storeDomain]).toEqual([409, 'acme.myshopify.com']);
+    }
   });
 
   it('the reported attack no longer delivers the key: a custom connection cannot be pointed elsewhere without the step-up', async () => {

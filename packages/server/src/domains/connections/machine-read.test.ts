@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, signup } from '../../test-support/accounts.js';
+import { bearer, signup, type Account, createApiKey } from '../../test-support/accounts.js';
 import { adminClient, testApp } from '../../test-support/index.js';
 
 let t: Awaited<ReturnType<typeof testApp>>;
@@ -8,8 +8,8 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function keyFor(token: string, scopes: string[]) {
-  return (await t.app.inject({ method: 'POST', url: '/api/api-keys', headers: bearer(token), payload: { name: 'svc', scopes, role: 'member' } })).json().data.key as string;
+async function keyFor(owner: Account, scopes: string[]) {
+  return (await createApiKey(t.app, t.clock, owner, { name: 'svc', scopes, role: 'member' })).key;
 }
 
 describe('GET /api/connections/:provider/credentials', () => {
@@ -19,7 +19,7 @@ describe('GET /api/connections/:provider/credentials', () => {
     const eu = `sk_test_${crypto.randomUUID().replaceAll('-', '')}`;
     await t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(a.accessToken), payload: { serviceName: 'stripe', apiKey: key } });
     await t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(a.accessToken), payload: { serviceName: 'stripe', apiKey: eu, label: 'eu' } });
-    const apiKey = await keyFor(a.accessToken, ['credentials:read']);
+    const apiKey = await keyFor(a, ['credentials:read']);
     const read = await t.app.inject({ method: 'GET', url: '/api/connections/stripe/credentials', headers: bearer(apiKey) });
     expect(read.statusCode, read.body).toBe(200);
     expect(read.json().data).toMatchObject({ provider: 'stripe', label: 'default', credentials: { apiKey: key }, credentialVersion: 1 });
@@ -35,9 +35,9 @@ describe('GET /api/connections/:provider/credentials', () => {
     const b = await signup(t.app);
     await t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(a.accessToken), payload: { serviceName: 'resend', apiKey: 're_tenant_a_key' } });
     expect((await t.app.inject({ method: 'GET', url: '/api/connections/resend/credentials', headers: bearer(a.accessToken) })).statusCode).toBe(403);
-    const proxyOnly = await keyFor(a.accessToken, ['proxy']);
+    const proxyOnly = await keyFor(a, ['proxy']);
     expect((await t.app.inject({ method: 'GET', url: '/api/connections/resend/credentials', headers: bearer(proxyOnly) })).json().error).toBe("This API key lacks the 'credentials:read' scope");
-    const bKey = await keyFor(b.accessToken, ['credentials:read']);
+    const bKey = await keyFor(b, ['credentials:read']);
     const cross = await t.app.inject({ method: 'GET', url: '/api/connections/resend/credentials', headers: bearer(bKey) });
     expect(cross.statusCode).toBe(404);
     expect(cross.body).not.toContain('re_tenant_a_key');
@@ -46,7 +46,7 @@ describe('GET /api/connections/:provider/credentials', () => {
   it('audits reads once per key and connection per hour and coalesces last_used', async () => {
     const a = await signup(t.app);
     const { id } = (await t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(a.accessToken), payload: { serviceName: 'openai', apiKey: 'sk-proj-machine' } })).json().data;
-    const apiKey = await keyFor(a.accessToken, ['credentials:read']);
+    const apiKey = await keyFor(a, ['credentials:read']);
     for (let i = 0; i < 5; i++) await t.app.inject({ method: 'GET', url: '/api/connections/openai/credentials', headers: bearer(apiKey) });
     const reads = async () =>
       (await t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('audit_logs').select('id').where('action', '=', 'api_credentials.machine_read').execute())).length;

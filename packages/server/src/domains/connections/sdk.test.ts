@@ -1,6 +1,6 @@
 import { IntegrationNotConfigured, Keyhold, KeyholdError } from '@keyhold/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, signup } from '../../test-support/accounts.js';
+import { bearer, signup, createApiKey } from '../../test-support/accounts.js';
 import { testApp } from '../../test-support/index.js';
 
 let t: Awaited<ReturnType<typeof testApp>>;
@@ -16,7 +16,7 @@ describe('@keyhold/sdk against a running Keyhold', () => {
     const acct = await signup(t.app);
     const key = `sk_test_${crypto.randomUUID().replaceAll('-', '')}`;
     await t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(acct.accessToken), payload: { serviceName: 'stripe', apiKey: key } });
-    const apiKey = (await t.app.inject({ method: 'POST', url: '/api/api-keys', headers: bearer(acct.accessToken), payload: { name: 'sdk', scopes: ['credentials:read'] } })).json().data.key;
+    const apiKey = (await createApiKey(t.app, t.clock, acct, { name: 'sdk', scopes: ['credentials:read'] })).key;
 
     const keyhold = new Keyhold({ baseUrl, apiKey });
     const stripe = await keyhold.credentials('stripe');

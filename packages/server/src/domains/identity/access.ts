@@ -1,6 +1,6 @@
 import type { UserRole } from '../../platform/db/schema.js';
 import type { PlatformPermission } from '../platform-admins/permissions.js';
-import { type ApiKeyScope, ROLE_RANK } from './principal.js';
+import { API_KEY_SCOPES, type ApiKeyScope, ROLE_RANK } from './principal.js';
 
 /**
  * Who may call an operation. The one table the auth edge enforces for every request; routes do
@@ -17,11 +17,19 @@ import { type ApiKeyScope, ROLE_RANK } from './principal.js';
 export type Access =
   | { kind: 'public' }
   | { kind: 'platform'; permission: PlatformPermission | 'signed-in' }
-  | { kind: 'tenant'; role: UserRole; scope: ApiKeyScope | 'any' | null; keysOnly?: true; stepUp?: true; note?: string };
+  | { kind: 'tenant'; role: UserRole; scope: ApiKeyScope | 'any' | null } & TenantMore;
+
+/**
+ * `self`: about the caller's own person (password, sessions, MFA), no power over the tenant.
+ * `grantScope`: a people-only operation's worth in scopes — a key gives a person this power only
+ * if it holds that scope (OAuth consent creates connections, as `credentials:write` does).
+ */
+type TenantMore = { keysOnly?: true; stepUp?: true; self?: true; grantScope?: ApiKeyScope; note?: string };
 
 const pub: Access = { kind: 'public' };
 const platform = (permission: PlatformPermission | 'signed-in'): Access => ({ kind: 'platform', permission });
-const tenant = (role: UserRole, scope: ApiKeyScope | 'any' | null, more: { keysOnly?: true; stepUp?: true; note?: string } = {}): Access => ({ kind: 'tenant', role, scope, ...more });
+const tenant = (role: UserRole, scope: ApiKeyScope | 'any' | null, more: TenantMore = {}): Access => ({ kind: 'tenant', role, scope, ...more });
+const self = (): Access => tenant('viewer', null, { self: true });
 const PROXY_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 
 /** Operations by `METHOD /path` as the OpenAPI document names them (`{id}` for path parameters). */
@@ -36,21 +44,23 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'GET /api/integrations/{provider}/callback': pub,
 
   'GET /api/auth/me': tenant('viewer', 'any'),
-  'POST /api/auth/logout': tenant('viewer', null),
-  'GET /api/auth/sessions': tenant('viewer', null),
-  'DELETE /api/auth/sessions/{id}': tenant('viewer', null),
-  'POST /api/auth/password': tenant('viewer', null),
-  'POST /api/auth/mfa/setup': tenant('viewer', null),
-  'POST /api/auth/mfa/enable': tenant('viewer', null),
-  'POST /api/auth/mfa/disable': tenant('viewer', null),
+  'POST /api/auth/logout': self(),
+  'GET /api/auth/sessions': self(),
+  'DELETE /api/auth/sessions/{id}': self(),
+  'POST /api/auth/password': self(),
+  'POST /api/auth/mfa/setup': self(),
+  'POST /api/auth/mfa/enable': self(),
+  'POST /api/auth/mfa/disable': self(),
 
   'GET /api/users': tenant('admin', 'users:read'),
   'POST /api/users': tenant('admin', 'users:write', { note: 'a key grants a role only when it could do everything that role can' }),
-  'PATCH /api/users/{id}': tenant('admin', 'users:write', { note: 'as POST for a role change' }),
-  'DELETE /api/users/{id}': tenant('admin', 'users:write'),
+  'PATCH /api/users/{id}': tenant('admin', 'users:write', { note: 'a key changes or disables only people it could have created' }),
+  'DELETE /api/users/{id}': tenant('admin', 'users:write', { note: 'a key removes only people it could have created' }),
 
   'GET /api/api-keys': tenant('admin', 'api_keys:read'),
-  'POST /api/api-keys': tenant('admin', 'api_keys:write', { note: "a key creates keys only with a subset of its scopes and at most its role" }),
+  'POST /api/api-keys': tenant('admin', 'api_keys:write', {
+    note: "a key creates keys only with a subset of its scopes and at most its role; a key with 'credentials:read' (plaintext secrets) is created by the owner with X-MFA-Code, like a reveal",
+  }),
   'DELETE /api/api-keys/{id}': tenant('admin', 'api_keys:write'),
 
   'GET /api/audit-logs': tenant('admin', 'audit:read'),
@@ -69,9 +79,9 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'GET /api/connections/{provider}/credentials': tenant('viewer', 'credentials:read', { keysOnly: true }),
 
   // OAuth consent happens in a person's browser; the pending choice belongs to that person.
-  'GET /api/integrations/{provider}/authorize': tenant('admin', null),
-  'GET /api/integrations/pending/{id}': tenant('admin', null),
-  'POST /api/integrations/pending/{id}/select': tenant('admin', null),
+  'GET /api/integrations/{provider}/authorize': tenant('admin', null, { grantScope: 'credentials:write' }),
+  'GET /api/integrations/pending/{id}': tenant('admin', null, { grantScope: 'credentials:write' }),
+  'POST /api/integrations/pending/{id}/select': tenant('admin', null, { grantScope: 'credentials:write' }),
   'POST /api/integrations/{id}/disconnect': tenant('owner', null, { stepUp: true }),
 
   ...Object.fromEntries(PROXY_METHODS.map((m) => [`${m} /api/proxy/{provider}/{*}`, tenant('member', 'proxy')])),
@@ -111,27 +121,35 @@ export function accessOf(method: string, url: string): Access | undefined {
 export type Powers = { role: UserRole; scopes?: readonly ApiKeyScope[] | undefined };
 
 /** Whether `who` may call an operation with tenant access `a` (role, scope and key rules; not MFA). */
-export function allows(a: Extract<Access, { kind: 'tenant' }>, who: Powers): boolean {
+type TenantAccess = Extract<Access, { kind: 'tenant' }>;
+
+export function allows(a: TenantAccess, who: Powers): boolean {
   if (ROLE_RANK[who.role] < ROLE_RANK[a.role]) return false;
   if (!who.scopes) return !a.keysOnly;
   if (a.scope === null || a.stepUp) return false;
   return a.scope === 'any' || who.scopes.includes(a.scope);
 }
 
-const tenantOps = () => Object.values(OPERATION_ACCESS).filter((a): a is Extract<Access, { kind: 'tenant' }> => a.kind === 'tenant');
+const tenantOps = () => Object.values(OPERATION_ACCESS).filter((a): a is TenantAccess => a.kind === 'tenant');
 
 /**
- * Whether an API key may create a principal with `granted` powers: only if everything the new
- * principal could do, the key can do already (a person is unscoped, so a key creates a person only
- * when it holds every scope that person's role would use). People are bound by roles alone.
+ * Whether an API key may create (or act on) a principal with `granted` powers: only if everything
+ * that principal could do, the key can do already. People are bound by roles alone.
+ * - a key it creates holds a subset of its scopes (also scopes no operation uses yet);
+ * - a person who may create API keys could mint any scope, so only a key holding every scope may
+ *   give someone that role;
+ * - every other operation the principal could call, the key could call too (people-only
+ *   operations count as their `grantScope`; operations about one's own person do not count).
  */
 export function mayGrant(granter: Powers, granted: Powers): boolean {
-  if (!granter.scopes) return true;
-  // Scopes no operation uses yet still count: a key never hands out a scope it lacks.
-  if (granted.scopes && !granted.scopes.every((s) => granter.scopes!.includes(s))) return false;
+  const keyScopes = granter.scopes;
+  if (!keyScopes) return true;
+  if (granted.scopes && !granted.scopes.every((s) => keyScopes.includes(s))) return false;
+  const mintsKeys = OPERATION_ACCESS['POST /api/api-keys'] as TenantAccess;
+  if (!granted.scopes && allows(mintsKeys, granted) && !API_KEY_SCOPES.every((s) => keyScopes.includes(s))) return false;
   return tenantOps().every((a) => {
-    // Operations about one's own person (password, sessions, MFA) are no power over the tenant.
-    if (a.scope === null && !a.stepUp) return true;
-    return !allows(a, granted) || allows(a, granter);
+    if (a.self || !allows(a, granted)) return true;
+    if (a.scope === null && a.grantScope) return ROLE_RANK[granter.role] >= ROLE_RANK[a.role] && keyScopes.includes(a.grantScope);
+    return allows(a, granter);
   });
 }

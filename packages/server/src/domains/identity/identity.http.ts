@@ -1,4 +1,4 @@
-import type { FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
+import type { FastifyRequest, preHandlerAsyncHookHandler, preValidationAsyncHookHandler } from 'fastify';
 import type { RequestMeta } from '../../platform/context.js';
 import { AppError } from '../../platform/errors.js';
 import { API_KEY_PREFIX, type ApiKeysService } from '../api-keys/api-keys.service.js';
@@ -42,7 +42,8 @@ export const routeAccess = (req: FastifyRequest) => accessOf(req.method, req.rou
 /**
  * The tenant auth edge. `authenticate` sets `req.principal` from the bearer token (the only source
  * of the tenant), then enforces the route's entry in OPERATION_ACCESS: role, the API key's scope
- * (tenant and platform keys alike), people-only and keys-only operations, and MFA step-up.
+ * (tenant and platform keys alike), people-only and keys-only operations; `stepUp` then asks for
+ * MFA after validation.
  * A route without an entry is refused to everyone.
  */
 export function createAuthHooks(deps: {
@@ -69,13 +70,35 @@ export function createAuthHooks(deps: {
       if (access.scope === null || access.stepUp) throw new AppError('FORBIDDEN', 403, 'API keys cannot perform this operation; a signed-in person must');
       if (access.scope !== 'any') assertScope(p, access.scope);
     } else if (access.keysOnly) {
-      throw new AppError('FORBIDDEN', 403, "Use an API key with the 'credentials:read' scope; people use reveal");
-    }
-    if (access.stepUp) {
-      const code = req.headers['x-mfa-code'];
-      await deps.mfa.verifyStepUp(p, typeof code === 'string' ? code : undefined);
+      throw new AppError('FORBIDDEN', 403, `Use an API key with the '${access.scope}' scope; people use reveal`);
     }
   }
 
-  return { authenticate };
+  /**
+   * Step-up for the operations that need it, once the input is valid: a one-time code (TOTP step
+   * or recovery code) is never spent on a request that fails validation.
+   */
+  const stepUp: preHandlerAsyncHookHandler = async (req: FastifyRequest) => {
+    const access = routeAccess(req);
+    if (!req.principal || access?.kind !== 'tenant' || !access.stepUp) return;
+    const code = req.headers['x-mfa-code'];
+    await deps.mfa.verifyStepUp(req.principal, typeof code === 'string' ? code : undefined);
+  };
+
+  return { authenticate, stepUp };
+}
+
+/**
+ * Checked as each route is registered (Fastify `onRoute`): a documented route without an entry in
+ * OPERATION_ACCESS, or a non-public one without an authentication hook, stops the server at start
+ * instead of serving an unguarded operation. Hidden routes (API docs, metrics) are outside the API.
+ */
+export function assertRouteGuarded(route: { method: string | string[]; url: string; schema?: { hide?: boolean }; preValidation?: unknown }) {
+  if (route.schema?.hide || route.url.startsWith('/docs')) return;
+  for (const method of [route.method].flat()) {
+    const access = accessOf(method, route.url);
+    if (!access) throw new Error(`${method} ${route.url} has no entry in OPERATION_ACCESS`);
+    const hooks = [route.preValidation].flat().filter(Boolean);
+    if (access.kind !== 'public' && hooks.length === 0) throw new Error(`${method} ${route.url} is a ${access.kind} operation without an authentication hook`);
+  }
 }

@@ -47,11 +47,11 @@ export function createUsersService(deps: UsersDeps) {
     if (roles.some((r) => ROLE_RANK[r] > ROLE_RANK[p.role])) assertRole(p, 'owner');
   }
 
-  /** Giving someone a usable role (invite, promotion, reactivation) must not out-power the giver. */
+  /** Giving someone a role, or acting on someone who holds one, must not out-power the caller. */
   function assertMayGrant(p: TenantPrincipal, role: UserRole) {
     if (mayGrant(p, { role })) return;
     throw new AppError('FORBIDDEN', 403, p.scopes
-      ? `An API key can give the ${role} role only when it holds every scope that role would use`
+      ? `An API key can give, change or remove the ${role} role only when it could do everything that role can`
       : `You cannot give the ${role} role`);
   }
 
@@ -108,7 +108,9 @@ export function createUsersService(deps: UsersDeps) {
       const target = await repo.userById(tx, id, { lock: true });
       if (!target) throw notFound();
       assertMayManage(p, target.role, ...(data.role ? [data.role] : []));
-      if (data.role || (data.isActive === true && !target.is_active)) assertMayGrant(p, data.role ?? target.role);
+      // A key acts only on people it could have created, and gives only roles it could give.
+      assertMayGrant(p, target.role);
+      if (data.role) assertMayGrant(p, data.role);
       await assertKeepsAnOwner(tx, target, (data.role ?? target.role) === 'owner' && (data.isActive ?? target.is_active));
       const row = await repo.updateUser(tx, id, { ...(data.role ? { role: data.role } : {}), ...(data.isActive !== undefined ? { is_active: data.isActive } : {}) });
       if (data.isActive === false) await repo.revokeUserSessions(tx, id, 'user_disabled', clock());
@@ -122,6 +124,7 @@ export function createUsersService(deps: UsersDeps) {
       const target = await repo.userById(tx, id, { lock: true });
       if (!target) throw notFound();
       assertMayManage(p, target.role);
+      assertMayGrant(p, target.role);
       await assertKeepsAnOwner(tx, target, false);
       await repo.deleteUser(tx, id);
       await audit.record(p, { action: 'user.delete', entity: { type: 'user', id }, metadata: { email: target.email, role: target.role } }, tx);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, signup } from '../../test-support/accounts.js';
+import { bearer, signup, createApiKey } from '../../test-support/accounts.js';
 import { adminClient, testApp } from '../../test-support/index.js';
 import { appFor, callbackWith, consentAt, oauthHarness, startConnect } from '../../test-support/oauth.js';
 
@@ -58,7 +58,7 @@ describe('OAuth authorize (RFC 9700 client checklist)', () => {
       const r = await res(`/api/integrations/xero/authorize?returnTo=${encodeURIComponent(returnTo)}`);
       expect([r.statusCode, r.json().code]).toEqual([400, 'VALIDATION_FAILED']);
     }
-    const key = (await h.t.app.inject({ method: 'POST', url: '/api/api-keys', headers: bearer(acct.accessToken), payload: { name: 'k', scopes: ['credentials:read'] } })).json().data.key;
+    const key = (await createApiKey(h.t.app, h.t.clock, acct, { name: 'k', scopes: ['credentials:read'] })).key;
     expect((await res('/api/integrations/xero/authorize', key)).statusCode).toBe(403);
   });
 });
@@ -77,7 +77,7 @@ describe('OAuth callback', () => {
     // The sandbox saw the PKCE verifier and Basic client auth; the code is single use.
     expect(h.sandbox.oauth.stats().xero?.authorizationCode).toBeGreaterThan(0);
 
-    const key = (await h.t.app.inject({ method: 'POST', url: '/api/api-keys', headers: bearer(acct.accessToken), payload: { name: 'sdk', scopes: ['credentials:read'] } })).json().data.key;
+    const key = (await createApiKey(h.t.app, h.t.clock, acct, { name: 'sdk', scopes: ['credentials:read'] })).key;
     const read = (await h.t.app.inject({ method: 'GET', url: '/api/connections/xero/credentials', headers: bearer(key) })).json().data;
     expect(row.secrets).not.toContain(read.credentials.accessToken);
     expect(row.secrets).not.toContain(read.credentials.refreshToken);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, addMember, bearer, enrolMfa, signup } from '../../test-support/accounts.js';
+import { type Account, addMember, bearer, enrolMfa, signup, createApiKey } from '../../test-support/accounts.js';
 import pg from 'pg';
 import { oauthHarness } from '../../test-support/oauth.js';
 
@@ -34,7 +34,7 @@ async function connected(provider: 'xero' | 'quickbooks' | 'amazon-sp-api' = 'xe
   const account = `acct-${crypto.randomUUID()}`;
   const res = await h.connect(acct, provider, { consent: { sandbox_account: account } });
   if (res.statusCode !== 302) throw new Error(res.body);
-  const key = (await h.t.app.inject({ method: 'POST', url: '/api/api-keys', headers: bearer(acct.accessToken), payload: { name: 'sdk', scopes: ['credentials:read'] } })).json().data.key as string;
+  const key = (await createApiKey(h.t.app, h.t.clock, acct, { name: 'sdk', scopes: ['credentials:read'] })).key as string;
   const read = () => h.t.app.inject({ method: 'GET', url: `/api/connections/${provider}/credentials`, headers: bearer(key) });
   return { acct, read, account };
 }
@@ -149,7 +149,8 @@ describe('on-demand refresh', () => {
 
 describe('background refresh', () => {
   it('sweeps every connection expiring within the margin, once, across tenants', async () => {
-    const conns = await Promise.all([connected(), connected(), connected('quickbooks')]);
+    // One after the other: each sign-up enrols MFA on the shared test clock.
+    const conns = [await connected(), await connected(), await connected('quickbooks')];
     h.t.clock.advance(4000 * 1000); // every token above is now past its refresh point
     const before = refreshes() + refreshes('quickbooks');
     const [a, b] = await Promise.all([h.t.services.tokens.sweep(), h.t.services.tokens.sweep()]);
@@ -163,7 +164,7 @@ describe('background refresh', () => {
 
 describe('background refresh, failures', () => {
   it('a revoked grant in a swept batch becomes needs_reauth; the others are refreshed', async () => {
-    const [ok, revoked] = await Promise.all([connected(), connected()]);
+    const [ok, revoked] = [await connected(), await connected()];
     h.sandbox.oauth.revoke('xero', { account: revoked.account });
     h.t.clock.advance(4000 * 1000);
     const stats = await h.t.services.tokens.sweep();

@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../platform/crypto/secret.js';
-import { bearer, signup } from '../../test-support/accounts.js';
+import { bearer, signup, createApiKey } from '../../test-support/accounts.js';
 import { TEST_PUBLIC_URL, testApp } from '../../test-support/index.js';
 import { callbackWith, startConnect } from '../../test-support/oauth.js';
 import { type Provider as CatalogProvider, loadCatalog } from '../catalog/catalog.js';
@@ -101,7 +101,7 @@ describe('generic OAuth 2.0 against oidc-provider', () => {
     expect(res.headers.location).toBe('/admin/integrations?acme-oidc=configured');
     expect(tokenRequests).toEqual(['authorization_code']);
 
-    const key = (await t.app.inject({ method: 'POST', url: '/api/api-keys', headers: bearer(acct.accessToken), payload: { name: 'sdk', scopes: ['credentials:read'] } })).json().data.key;
+    const key = (await createApiKey(t.app, t.clock, acct, { name: 'sdk', scopes: ['credentials:read'] })).key;
     const read = async () => (await t.app.inject({ method: 'GET', url: '/api/connections/acme-oidc/credentials', headers: bearer(key) })).json().data;
     const first = await read();
     expect(first.credentials.refreshToken).toBeTruthy();

@@ -9,6 +9,8 @@ export const PLATFORM_PERMISSIONS = {
   'tenants:suspend': ['SUPER_ADMIN', 'ADMIN', 'SUPPORT'],
   'tenants:delete': ['SUPER_ADMIN'],
   'api_keys:manage': ['SUPER_ADMIN', 'ADMIN', 'DEVELOPER'],
+  /** Platform keys with 'credentials:read' read every tenant's plaintext secrets. */
+  'api_keys:read_secrets': ['SUPER_ADMIN'],
 } as const satisfies Record<string, readonly PlatformRole[]>;
 
 export type PlatformPermission = keyof typeof PLATFORM_PERMISSIONS;

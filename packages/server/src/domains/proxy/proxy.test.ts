@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../platform/context.js';
-import { type Account, addMember, bearer, enrolMfa, signup } from '../../test-support/accounts.js';
+import { type Account, addMember, bearer, enrolMfa, signup, createApiKey } from '../../test-support/accounts.js';
 import { credentialsFor } from '../../test-support/credentials.js';
 import { oauthHarness } from '../../test-support/oauth.js';
 
@@ -131,7 +131,7 @@ describe('proxy: isolation and safety', () => {
     expect((await proxy(viewer, '/stripe/v1/balance')).statusCode).toBe(403);
     const member = await addMember(h.t.app, acct, 'member');
     expect((await proxy(member, '/stripe/v1/balance')).statusCode).toBe(200);
-    const key = async (scopes: string[]) => (await h.t.app.inject({ method: 'POST', url: '/api/api-keys', headers: bearer(acct.accessToken), payload: { name: 'k', scopes } })).json().data.key as string;
+    const key = async (scopes: string[]) => (await createApiKey(h.t.app, h.t.clock, acct, { name: 'k', scopes })).key as string;
     expect((await proxy(await key(['credentials:read']), '/stripe/v1/balance')).statusCode).toBe(403);
     expect((await proxy(await key(['proxy']), '/stripe/v1/balance')).statusCode).toBe(200);
   });

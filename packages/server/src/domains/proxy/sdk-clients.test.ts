@@ -5,7 +5,7 @@ import { getTenantOpenAIClient } from '@keyhold/sdk/openai';
 import { requireTenantResendClient } from '@keyhold/sdk/resend';
 import { getTenantStripeClient, requireTenantStripeClient } from '@keyhold/sdk/stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, bearer, enrolMfa, signup } from '../../test-support/accounts.js';
+import { type Account, bearer, enrolMfa, signup, createApiKey } from '../../test-support/accounts.js';
 import { credentialsFor } from '../../test-support/credentials.js';
 import { testApp } from '../../test-support/index.js';
 
@@ -34,7 +34,7 @@ async function tenantWith(providers: string[]) {
     const res = await t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(acct.accessToken), payload: { serviceName: p, ...body } });
     if (res.statusCode !== 201) throw new Error(res.body);
   }
-  const apiKey = (await t.app.inject({ method: 'POST', url: '/api/api-keys', headers: bearer(acct.accessToken), payload: { name: 'sdk', scopes: ['credentials:read', 'proxy'] } })).json().data.key as string;
+  const apiKey = (await createApiKey(t.app, t.clock, acct, { name: 'sdk', scopes: ['credentials:read', 'proxy'] })).key as string;
   return { acct, keys, keyhold: new Keyhold({ baseUrl, apiKey }) };
 }
 

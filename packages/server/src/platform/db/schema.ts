@@ -149,12 +149,14 @@ export type ApiKeysTable = {
   role: 'admin' | 'member' | 'viewer';
   scopes: string[];
   created_by: string | null;
+  /** The key that created this one (revoked with it). */
+  created_by_key: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: DefaultTimestamp;
   last_used_at: Timestamp | null;
   revoked_at: Timestamp | null;
 };
 
-export type PlatformApiKeysTable = Omit<ApiKeysTable, 'tenant_id' | 'role'>;
+export type PlatformApiKeysTable = Omit<ApiKeysTable, 'tenant_id' | 'role' | 'created_by_key'>;
 
 export const PLATFORM_ROLES = ['SUPER_ADMIN', 'ADMIN', 'DEVELOPER', 'SUPPORT', 'MARKETING', 'FINANCE', 'SALES'] as const;
 export type PlatformRole = (typeof PLATFORM_ROLES)[number];
