@@ -35,7 +35,8 @@ import { createRateLimiter } from './domains/proxy/limits.js';
 import { createLimitsRepo } from './domains/proxy/limits.repo.js';
 import { createProxyService } from './domains/proxy/proxy.service.js';
 import { createTenantClients } from './domains/proxy/tenant-clients.js';
-import { assertPublicHttpsUrl } from './platform/http/ssrf.js';
+import { createTenantUrlGuard } from './platform/http/public-dispatcher.js';
+import type { Resolve } from './platform/http/ssrf.js';
 import { createMetrics } from './platform/metrics.js';
 import { readAsTenant } from './platform/db/one-trip.js';
 import { createTenantsRepo } from './domains/tenants/tenants.repo.js';
@@ -57,6 +58,8 @@ export type ServiceDeps = {
   breaker?: { threshold: number; cooldownMs: number };
   /** Tests only: a crash injected between a token endpoint's answer and the write. */
   afterProviderAnswer?: (connectionId: string) => void;
+  /** Tests only: how tenant-supplied host names resolve (DNS by default). */
+  resolveHost?: Resolve;
 };
 
 /** Services that need nothing but the database (CLI maintenance commands use only these). */
@@ -67,7 +70,7 @@ export function createCoreServices({ db, clock }: Pick<ServiceDeps, 'db' | 'cloc
 }
 
 /** The composition root: the only place that wires services together. */
-export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker }: ServiceDeps) {
+export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker, resolveHost }: ServiceDeps) {
   const { audit, tenants } = createCoreServices({ db, clock });
   const vaultRepo = createVaultRepo(db.kysely);
   const dekCache = createDekCache();
@@ -105,6 +108,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const tokens = createTokenRefresher({ ...oauthDeps, ...(afterProviderAnswer ? { afterProviderAnswer } : {}) });
   const disconnect = createDisconnectService(oauthDeps);
   const authorize = createAuthorizeService({ ...oauthDeps, connectionsRepo, publicUrl });
+  const tenantUrls = createTenantUrlGuard({ allowPrivate: allowPrivateProviderUrls, ...(resolveHost ? { resolve: resolveHost } : {}) });
   const connections = createConnectionsService({
     repo: connectionsRepo,
     tenancy: db,
@@ -113,7 +117,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     audit,
     mfa,
     clock,
-    allowPrivateUrls: allowPrivateProviderUrls,
+    tenantUrls,
     fresh: tokens.fresh,
     revokeAtProvider: disconnect.revokeAtProvider,
     readAsTenant: (tenantId, select) => readAsTenant(db.pool, tenantId, select),
@@ -128,7 +132,8 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     limiter,
     breakers,
     metrics,
-    guardCustomUrl: (url) => assertPublicHttpsUrl(url, { field: 'baseUrl', allowPrivate: allowPrivateProviderUrls }),
+    guardCustomUrl: (url) => tenantUrls.check(url),
+    customDispatcher: tenantUrls.dispatcher,
     ...(log ? { log } : {}),
   });
   const tenantClients = createTenantClients({ proxy, connections, catalog });

@@ -9,6 +9,7 @@ import { createServices } from '../deps.js';
 import { systemActor } from '../platform/context.js';
 import { type Catalog, loadCatalog } from '../domains/catalog/catalog.js';
 import type { OAuthAppConfig } from '../platform/config.js';
+import type { Resolve } from '../platform/http/ssrf.js';
 import { type KeyRing, keyRing, parseMasterKeys } from '../domains/vault/kek.js';
 
 export { freePort } from './free-port.js';
@@ -71,6 +72,8 @@ export type TestOptions = {
   afterProviderAnswer?: (connectionId: string) => void;
   log?: Logger;
   breaker?: { threshold: number; cooldownMs: number };
+  /** How tenant-supplied host names resolve (a name the test controls, e.g. one that rebinds). */
+  resolveHost?: Resolve;
   /** testApp: serve this database instead of the shared test database (see migratedScratch). */
   db?: Db;
 };
@@ -90,6 +93,7 @@ export function nodeServices(db: Db, ring: KeyRing, clock = systemClock, opts: T
     ...(opts.afterProviderAnswer ? { afterProviderAnswer: opts.afterProviderAnswer } : {}),
     ...(opts.log ? { log: opts.log } : {}),
     ...(opts.breaker ? { breaker: opts.breaker } : {}),
+    ...(opts.resolveHost ? { resolveHost: opts.resolveHost } : {}),
   });
 }
 

@@ -15,7 +15,7 @@ import type { Vault } from '../vault/vault.service.js';
 import type { ConnectionRow, ConnectionsRepo } from './connections.repo.js';
 import { primaryField, secondaryField, splitInput } from './fields.js';
 import { verifyCredentials } from './verify.js';
-import { assertPublicHttpsUrl } from '../../platform/http/ssrf.js';
+import type { TenantUrlGuard } from '../../platform/http/public-dispatcher.js';
 import { literal } from '../../platform/db/one-trip.js';
 import { boundedMap } from '../../platform/bounded-map.js';
 import { type WarmCache, createWarmCache } from './warm-cache.js';
@@ -61,8 +61,8 @@ export type ConnectionsDeps = {
   audit: Pick<AuditService, 'record' | 'recordAtMostEvery'>;
   mfa: Pick<MfaService, 'verifyStepUp'>;
   clock: Clock;
-  /** Operator setting: custom providers may use private/loopback URLs (local development). */
-  allowPrivateUrls?: boolean;
+  /** Custom providers' base URLs are the tenant's: checked (SSRF) and sent to public addresses only, unless the operator allows private ones. */
+  tenantUrls: Pick<TenantUrlGuard, 'check' | 'dispatcher'>;
   /** OAuth: refreshes an access token about to expire before it is handed out. */
   fresh?: (tenantId: string, current: InUse, opts?: { force?: boolean }) => Promise<InUse>;
   /** One-round-trip read in a tenant's RLS context (platform/db/one-trip.ts), for warm reads. */
@@ -88,12 +88,13 @@ export function createConnectionsService(deps: ConnectionsDeps) {
   const { repo, tenancy, vault, audit } = deps;
   const warm = deps.warm ?? createWarmCache();
   const noted = boundedMap<string, number>(NOTED_MAX);
-  const guard = (url: string, field = 'additionalConfig.baseUrl') => assertPublicHttpsUrl(url, { field, allowPrivate: deps.allowPrivateUrls ?? false });
+  const guard = (url: string, field = 'additionalConfig.baseUrl') => deps.tenantUrls.check(url, field);
   /** A custom provider's base URL is the tenant's: checked when saved and before every call. */
   const checkCustom = async (provider: Provider, config: Record<string, string>) => {
     if (provider.authMode === 'custom' && config.baseUrl !== undefined) await guard(config.baseUrl);
   };
-  const verifyOpts = (provider: Provider) => (provider.authMode === 'custom' ? { guardUrl: (u: string) => guard(u, 'baseUrl') } : {});
+  const verifyOpts = (provider: Provider) =>
+    provider.authMode === 'custom' ? { guardUrl: (u: string) => guard(u, 'baseUrl'), dispatcher: deps.tenantUrls.dispatcher } : {};
 
   const readSecrets = async (tx: TenantTx, row: ConnectionRow) =>
     JSON.parse((await vault.decrypt(tx, SECRETS_PURPOSE, row.id, row.secrets)).reveal()) as Record<string, string>;

@@ -1,4 +1,5 @@
-import { request } from 'undici';
+import { type Dispatcher, request } from 'undici';
+import { AppError } from '../../platform/errors.js';
 import type { Provider } from '../catalog/catalog.js';
 import { type ConnectionValues, buildProviderRequest, catalogPath } from './provider-request.js';
 
@@ -9,12 +10,14 @@ const providerTrouble = (status: number) => status >= 500 || status === 429;
 
 /**
  * Runs the catalog's verify request with these credentials. Never throws for a provider answer;
- * the response body is discarded (it may echo what was sent).
+ * the response body is discarded (it may echo what was sent). A tenant-supplied URL is checked by
+ * `guardUrl` and sent through `dispatcher`, which refuses at connect time what the check refuses;
+ * those refusals are thrown (they are about the URL, not the credentials or the provider).
  */
 export async function verifyCredentials(
   provider: Provider,
   values: ConnectionValues,
-  opts: { timeoutMs?: number; guardUrl?: (url: string) => Promise<unknown> } = {},
+  opts: { timeoutMs?: number; guardUrl?: (url: string) => Promise<unknown>; dispatcher?: Dispatcher } = {},
 ): Promise<VerifyResult> {
   const verify = provider.authMode === 'custom' ? { method: 'GET' as const, path: values.config.verifyPath ?? '/', expectStatus: [200] } : provider.verify;
   if (!verify) return { ok: false, status: null, reason: 'no_verify_request' };
@@ -28,6 +31,7 @@ export async function verifyCredentials(
       headers: { accept: 'application/json', ...headers },
       headersTimeout: opts.timeoutMs ?? 10_000,
       bodyTimeout: opts.timeoutMs ?? 10_000,
+      ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
     });
     let ok = (verify.expectStatus ?? [200]).includes(res.statusCode);
     if (ok && 'expectJson' in verify && verify.expectJson) {
@@ -40,7 +44,8 @@ export async function verifyCredentials(
     }
     if (ok) return { ok, status: res.statusCode };
     return { ok, status: res.statusCode, reason: providerTrouble(res.statusCode) ? 'unreachable' : 'rejected' };
-  } catch {
+  } catch (err) {
+    if (err instanceof AppError) throw err;
     return { ok: false, status: null, reason: 'unreachable' };
   }
 }

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request } from 'undici';
+import { type Dispatcher, request } from 'undici';
 import { AppError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import { type Metrics, statusClass } from '../../platform/metrics.js';
@@ -31,6 +31,11 @@ export type ProxyDeps = {
   metrics: Metrics;
   /** Custom providers: the tenant's base URL is checked before every call (SSRF). */
   guardCustomUrl: (url: string) => Promise<unknown>;
+  /**
+   * Custom providers: sends only to addresses it judged public when connecting, so a name that
+   * answers differently to the check and to the connection (DNS rebinding) reaches nothing.
+   */
+  customDispatcher: Dispatcher;
   log?: Pick<Logger, 'warn'>;
 };
 
@@ -72,6 +77,7 @@ export function createProxyService(deps: ProxyDeps) {
       body,
       headersTimeout: 30_000,
       bodyTimeout: 60_000,
+      ...(provider.authMode === 'custom' ? { dispatcher: deps.customDispatcher } : {}),
     });
     metrics.proxyLatency.observe({ provider: provider.id }, (performance.now() - started) / 1000);
     return res;
@@ -177,8 +183,10 @@ const REFUSED_BY_CLIENT = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED
 
 /**
  * Whether a failed send is someone else's fault than the provider's: the client's (its upload
- * broke off, or undici refused what it asked for) or Keyhold's own (an error with no network
- * code is a bug, left to the error handler to log). Only the rest is the provider not answering.
+ * broke off, or undici refused what it asked for) or Keyhold's own (an AppError, such as the
+ * custom dispatcher refusing a base URL that resolved to a non-public address, is answered as is;
+ * an error with no network code is a bug, left to the error handler to log). Only the rest is the
+ * provider not answering.
  */
 function notTheProvider(err: unknown, streamed: { failed(): boolean } | null): 'client' | 'keyhold' | null {
   if (err instanceof AppError) return 'keyhold';

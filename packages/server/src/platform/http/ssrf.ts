@@ -1,3 +1,4 @@
+import type { LookupAddress } from 'node:dns';
 import { lookup } from 'node:dns/promises';
 import ipaddr from 'ipaddr.js';
 import { AppError } from '../errors.js';
@@ -48,14 +49,19 @@ export function isPublicAddress(ip: string): boolean {
   return addr.range() === 'unicast';
 }
 
+/** How a host name becomes addresses (node's `dns.promises.lookup` by default; tests give their own). */
+export type Resolve = (hostname: string, options: { all: true; family?: number; hints?: number }) => Promise<LookupAddress[]>;
+
 const refuse = (field: string, why: string) => new AppError('VALIDATION_FAILED', 400, `${field}: ${why}`);
 
 /**
  * A URL supplied by a tenant (custom providers) must be https and resolve only to public
  * addresses, unless the operator allows private ones (KEYHOLD_ALLOW_PRIVATE_PROVIDER_URLS).
- * Checked when saved and again before each request (DNS may change in between).
+ * Checked when saved and again before each request, for a clear 400; since DNS may answer
+ * differently when the request connects, requests go through `createPublicOnlyDispatcher`
+ * (public-dispatcher.ts), which judges the addresses it actually connects to.
  */
-export async function assertPublicHttpsUrl(raw: string, opts: { field: string; allowPrivate?: boolean; resolve?: typeof lookup }): Promise<URL> {
+export async function assertPublicHttpsUrl(raw: string, opts: { field: string; allowPrivate?: boolean; resolve?: Resolve }): Promise<URL> {
   let url: URL;
   try {
     url = new URL(raw);
@@ -67,7 +73,8 @@ export async function assertPublicHttpsUrl(raw: string, opts: { field: string; a
   if (opts.allowPrivate) return url;
   const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (host === 'localhost' || host.endsWith('.localhost') || host === 'metadata.google.internal') throw refuse(opts.field, 'must be a public address');
-  const addresses = ipaddr.isValid(host) ? [host] : (await (opts.resolve ?? lookup)(host, { all: true }).catch(() => [])).map((a) => a.address);
+  const resolve: Resolve = opts.resolve ?? lookup;
+  const addresses = ipaddr.isValid(host) ? [host] : (await resolve(host, { all: true }).catch(() => [])).map((a) => a.address);
   if (addresses.length === 0) throw refuse(opts.field, 'does not resolve');
   if (!addresses.every(isPublicAddress)) throw refuse(opts.field, 'must be a public address (loopback, private, link-local and metadata addresses are refused)');
   return url;
