@@ -21,7 +21,7 @@ export async function verifyCredentials(
 ): Promise<VerifyResult> {
   const verify = provider.authMode === 'custom' ? { method: 'GET' as const, path: values.config.verifyPath ?? '/', expectStatus: [200] } : provider.verify;
   if (!verify) return { ok: false, status: null, reason: 'no_verify_request' };
-  // The catalog's verify path may name non-secret config (QuickBooks' realm); a tenant's own is used as written.
+  // The catalog's verify path may name non-secret config (an account id in the path); a tenant's own is used as written.
   const path = provider.authMode === 'custom' ? verify.path : catalogPath(provider, values, verify.path);
   const { url, headers } = buildProviderRequest(provider, values, path);
   await opts.guardUrl?.(url);
