@@ -1,15 +1,13 @@
 import pg from 'pg';
-import { REDACTED, SECRET_FIELD_NAMES, redactUrl } from './secrets.js';
+import { REDACTED, isSecretFieldName, redactUrlSecrets } from './secrets.js';
 
 /**
  * Everything handed to the logger is turned into plain JSON data here before pino sees it, so a
  * log line can neither throw (exotic objects, getters, cycles) nor carry what it must not:
- * secret-named fields at any depth, raw bytes (a client's malformed request), megabytes of text,
- * or the row values Postgres puts in its error context.
+ * secret-named fields at any depth (the one rule of `isSecretFieldName`), credentials in URLs
+ * and query strings inside any text, raw bytes (a client's malformed request), megabytes of
+ * text, or the row values Postgres puts in its error context.
  */
-
-const SECRET_NAMES = new Set<string>(SECRET_FIELD_NAMES.map((n) => n.toLowerCase()));
-export const isSecretLogKey = (key: string) => SECRET_NAMES.has(key.toLowerCase());
 
 const MAX_DEPTH = 8;
 const MAX_STRING = 8 * 1024;
@@ -33,7 +31,7 @@ export function loggableFields(obj: Record<string, unknown>, serializedKeys: Rea
   const out: Record<string, unknown> = {};
   try {
     for (const key of Object.keys(obj)) {
-      out[key] = isSecretLogKey(key) ? REDACTED : serializedKeys.has(key) ? obj[key] : loggable(obj[key]);
+      out[key] = isSecretFieldName(key) ? REDACTED : serializedKeys.has(key) ? obj[key] : loggable(obj[key]);
     }
   } catch {
     return { logFields: UNLOGGABLE };
@@ -44,7 +42,7 @@ export function loggableFields(obj: Record<string, unknown>, serializedKeys: Rea
 function walk(value: unknown, depth: number, ancestors: object[]): unknown {
   switch (typeof value) {
     case 'string':
-      return truncate(value);
+      return loggableText(value);
     case 'number':
     case 'boolean':
     case 'undefined':
@@ -66,9 +64,9 @@ function walk(value: unknown, depth: number, ancestors: object[]): unknown {
   const next = (v: unknown) => walk(v, depth + 1, inner);
   if (obj instanceof Error) return errorFields(obj, next);
   if (obj instanceof Date) return Number.isNaN(obj.getTime()) ? 'Invalid Date' : obj.toISOString();
-  if (obj instanceof URL) return redactUrl(obj.href);
+  if (obj instanceof URL) return loggableText(obj.href);
   if (Array.isArray(obj)) return items(obj, next);
-  if (obj instanceof Map) return items([...obj.entries()], next);
+  if (obj instanceof Map) return items([...obj.entries()].map(([k, v]) => [k, typeof k === 'string' && isSecretFieldName(k) ? REDACTED : v]), next);
   if (obj instanceof Set) return items([...obj], next);
   const toJSON = (obj as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === 'function') return next(toJSON.call(obj));
@@ -77,6 +75,14 @@ function walk(value: unknown, depth: number, ancestors: object[]): unknown {
 
 function truncate(s: string): string {
   return s.length <= MAX_STRING ? s : `${s.slice(0, MAX_STRING)}…[${s.length - MAX_STRING} more characters]`;
+}
+
+/**
+ * Text as it may be logged: bounded, then with credentials in any URL or query string in it
+ * redacted (cut first, so the scan stays cheap; a value cut in half is still replaced).
+ */
+export function loggableText(s: string): string {
+  return redactUrlSecrets(truncate(s));
 }
 
 function items(list: readonly unknown[], next: (v: unknown) => unknown): unknown[] {
@@ -91,7 +97,7 @@ function fields(obj: Record<string, unknown>, next: (v: unknown) => unknown, ski
   for (const key of keys.slice(0, MAX_ITEMS)) {
     if (skip?.has(key)) continue;
     try {
-      out[key] = isSecretLogKey(key) ? REDACTED : next(obj[key]);
+      out[key] = isSecretFieldName(key) ? REDACTED : next(obj[key]);
     } catch {
       out[key] = UNLOGGABLE; // a throwing getter
     }
@@ -104,15 +110,20 @@ function errorFields(err: Error, next: (v: unknown) => unknown): Record<string, 
   if (isPostgresError(err)) return postgresErrorFields(err);
   const out: Record<string, unknown> = {
     type: err.constructor?.name || err.name || 'Error',
-    message: truncate(String(err.message)),
-    stack: truncate(String(err.stack ?? '')),
+    message: loggableText(String(err.message)),
+    stack: loggableText(String(err.stack ?? '')),
     ...fields(err as unknown as Record<string, unknown>, next, DROPPED_ERROR_FIELDS),
   };
+  // An error's `code` names its kind (ECONNRESET, FST_ERR_…, NOT_FOUND); the name rule would hide it.
+  const { code } = err as { code?: unknown };
+  if (isErrorKindCode(code)) out.code = code;
   // `cause` set through the Error constructor is not enumerable; it is often the real story.
   if (err.cause !== undefined && !('cause' in out)) out.cause = next(err.cause);
   if (err instanceof AggregateError && !('errors' in out)) out.errors = next(err.errors);
   return out;
 }
+
+const isErrorKindCode = (code: unknown) => typeof code === 'number' || (typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,63}$/.test(code));
 
 type PostgresError = Error & { code: string; severity: string } & Record<string, unknown>;
 
@@ -145,7 +156,7 @@ export function postgresMessageForLog(err: PostgresError): string {
 }
 
 function postgresErrorFields(err: PostgresError): Record<string, unknown> {
-  const message = postgresMessageForLog(err);
+  const message = loggableText(postgresMessageForLog(err));
   const out: Record<string, unknown> = { type: 'DatabaseError', message };
   for (const key of POSTGRES_LOGGED_FIELDS) {
     if (err[key] !== undefined) out[key] = truncate(String(err[key]));

@@ -1,6 +1,5 @@
 import pino, { type DestinationStream, type LogFn, type Logger } from 'pino';
-import { isPostgresError, loggable, loggableFields, postgresMessageForLog } from './log-values.js';
-import { redactUrl } from './secrets.js';
+import { isPostgresError, loggable, loggableFields, loggableText, postgresMessageForLog } from './log-values.js';
 
 export type { Logger };
 
@@ -15,7 +14,7 @@ const SERIALIZED_KEYS: ReadonlySet<string> = new Set(['req', 'res', 'err']);
  * anyway is dropped rather than thrown into a request, a socket handler or a shutdown.
  */
 export function createLogger(opts: LoggerOptions): Logger {
-  return pino(
+  const logger = pino(
     {
       level: opts.level,
       formatters: {
@@ -24,14 +23,14 @@ export function createLogger(opts: LoggerOptions): Logger {
       },
       serializers: {
         req: (req: { id?: unknown; method?: unknown; url?: unknown; ip?: unknown }) =>
-          loggable({ id: req?.id, method: req?.method, url: typeof req?.url === 'string' ? redactUrl(req.url) : undefined, ip: req?.ip }),
+          loggable({ id: req?.id, method: req?.method, url: typeof req?.url === 'string' ? req.url : undefined, ip: req?.ip }),
         res: (res: { statusCode?: unknown }) => ({ statusCode: loggable(res?.statusCode) }),
         err: loggable,
       },
       hooks: {
         logMethod(args, method) {
           try {
-            method.apply(this, withoutPostgresValues(args));
+            method.apply(this, loggableMessage(args));
           } catch {
             // A log line is never worth a failed request or a dead process.
           }
@@ -40,17 +39,29 @@ export function createLogger(opts: LoggerOptions): Logger {
     },
     opts.destination ?? stdioLogDestination(1),
   );
+  // pino applies the bindings formatter to the root's bindings only, not to a child's
+  // (`log.child({ … })`, Fastify's per-request logger); children inherit this `child`.
+  const child = logger.child;
+  logger.child = function loggableChild(this: Logger, bindings, options) {
+    return child.call(this, loggableFields(bindings, SERIALIZED_KEYS), options);
+  } as typeof logger.child;
+  return logger;
 }
 
 /**
- * pino uses an error's message as the line's `msg` when none is given (and Fastify passes it
- * explicitly); a Postgres message can quote a row value, so its value-free form is used instead.
+ * The line's `msg` and format arguments (`log.info('calling %s', url)`) are text like any other.
+ * pino uses an error's message as `msg` when none is given (and Fastify passes it explicitly),
+ * so that message is made loggable here too; a Postgres message can quote a row value, so its
+ * value-free form is used instead.
  */
-function withoutPostgresValues(args: Parameters<LogFn>): Parameters<LogFn> {
+function loggableMessage(args: Parameters<LogFn>): Parameters<LogFn> {
   const [first, msg] = args as unknown[];
   const err = first instanceof Error ? first : (first as { err?: unknown } | null)?.err;
-  if (!isPostgresError(err) || (msg !== undefined && msg !== err.message)) return args;
-  return [first, postgresMessageForLog(err), ...args.slice(2)] as Parameters<LogFn>;
+  const texts = args.map((a) => (typeof a === 'string' ? loggableText(a) : a));
+  if (err instanceof Error && (msg === undefined || msg === err.message)) {
+    texts[1] = loggableText(isPostgresError(err) ? postgresMessageForLog(err) : String(err.message));
+  }
+  return texts as Parameters<LogFn>;
 }
 
 /**

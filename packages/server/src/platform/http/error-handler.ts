@@ -13,6 +13,14 @@ const FASTIFY_CODES: Record<string, { code: ErrorCode; message: string }> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'VALIDATION_FAILED', message: 'The Content-Length header does not match the body' },
 };
 
+/**
+ * A reset of the request's own stream before its body ended: the client dropped the connection.
+ * The same code from anywhere else (a database socket, an upstream call) is a server failure.
+ */
+function clientAbortedBody(err: FastifyError, req: FastifyRequest): boolean {
+  return err.code === 'ECONNRESET' && (req.raw.errored === err || req.raw.readableAborted);
+}
+
 function envelope(req: FastifyRequest, code: ErrorCode, error: string, actions?: AppError['actions']): ErrorEnvelope {
   return { success: false, error, code, ...(actions ? { actions } : {}), requestId: req.id };
 }
@@ -42,7 +50,7 @@ export function installErrorHandling(app: FastifyInstance) {
       const problems = (err as unknown as ZodError).issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`);
       return reply.code(400).send(envelope(req, 'VALIDATION_FAILED', problems.join('; ')));
     }
-    if (err.code === 'ECONNRESET') {
+    if (clientAbortedBody(err, req)) {
       // The client went away mid-body: nobody waits for this answer and it is no server fault,
       // so it must not become an error line anyone can produce at will.
       req.log.debug({ err }, 'client closed the connection mid-request');
