@@ -22,22 +22,22 @@ beforeAll(async () => {
   expectedMigrations = (await readMigrations()).map((m) => m.name);
   app = await appWith();
   const r = app.withTypeProvider<ZodTypeProvider>();
-  r.get('/test/app-error', async () => {
+  r.get('/test/app-error', { schema: { hide: true } }, async () => {
     throw new AppError('INTEGRATION_NEEDS_REAUTH', 409, 'Your Xero connection needs to be reconnected.', {
       actions: [{ label: 'Reconnect Xero', url: '/admin/integrations?reconnect=xero' }],
     });
   });
-  r.get('/test/rate-limited', async () => {
+  r.get('/test/rate-limited', { schema: { hide: true } }, async () => {
     throw new AppError('RATE_LIMITED', 429, 'Too many attempts', { headers: { 'retry-after': '30' } });
   });
-  r.get('/test/crash', async () => {
+  r.get('/test/crash', { schema: { hide: true } }, async () => {
     const e = new Error('connect ECONNREFUSED 10.0.0.7:5432 password=hunter2-internal');
     throw e;
   });
-  r.get('/test/service-validation', async () => {
+  r.get('/test/service-validation', { schema: { hide: true } }, async () => {
     z.object({ slug: z.string().regex(/^[a-z]+$/, 'lowercase letters only') }).parse({ slug: 'No Good' });
   });
-  r.post('/test/echo', { schema: { body: z.object({ email: z.string().email(), age: z.number().int() }) } }, async (req) => ({
+  r.post('/test/echo', { schema: { hide: true, body: z.object({ email: z.string().email(), age: z.number().int() }) } }, async (req) => ({
     success: true,
     data: req.body,
   }));

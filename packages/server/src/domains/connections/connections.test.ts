@@ -9,7 +9,7 @@ let t: Awaited<ReturnType<typeof testApp>>;
 beforeAll(async () => {
   t = await testApp();
   // A deliberately wrong route: it tries to put a secret in the masked shape.
-  t.app.withTypeProvider<ZodTypeProvider>().get('/test/leaky', { schema: { response: { 200: successEnvelope(MaskedCredentialSchema) } } }, async () => ({
+  t.app.withTypeProvider<ZodTypeProvider>().get('/test/leaky', { schema: { hide: true, response: { 200: successEnvelope(MaskedCredentialSchema) } } }, async () => ({
     success: true as const,
     data: { id: crypto.randomUUID(), service_name: 'stripe', label: 'default', api_key: 'sk_****1234', api_secret: 'sk_live_LEAKED' as '***', config: {}, status: 'active', is_active: true, last_used: null, last_verified: null, created_at: '', updated_at: '', secrets: 'sk_live_LEAKED' },
   }));

@@ -39,7 +39,7 @@ async function failOn(kind: string, value: string): Promise<never> {
 beforeAll(async () => {
   client = await adminClient();
   t = await testApp();
-  t.app.post<{ Body: { kind: string; value: string; wrap?: boolean } }>('/test/database-failure', async (req) => {
+  t.app.post<{ Body: { kind: string; value: string; wrap?: boolean } }>('/test/database-failure', { schema: { hide: true } }, async (req) => {
     try {
       return await failOn(req.body.kind, req.body.value);
     } catch (err) {
