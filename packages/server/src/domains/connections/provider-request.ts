@@ -2,11 +2,18 @@ import { createHmac } from 'node:crypto';
 import { AppError } from '../../platform/errors.js';
 import { PLACEHOLDER, type Provider } from '../catalog/catalog.js';
 
-/** Fills `{{field}}` placeholders from `values` (OAuth endpoint URLs, from non-secret config). */
-export function fillTemplate(template: string, values: Record<string, string>): string {
+/**
+ * Fills `{{field}}` placeholders from `values` (OAuth endpoint URLs, from non-secret config). A
+ * missing value is a client-facing 400 naming the field, never its value and never a 500.
+ */
+export function fillTemplate(
+  template: string,
+  values: Record<string, string>,
+  missing: (name: string) => AppError = (name) => new AppError('VALIDATION_FAILED', 400, `${name}: this connection has no value for it`),
+): string {
   return template.replace(PLACEHOLDER, (_, name: string) => {
     const v = values[name];
-    if (v === undefined) throw new Error(`missing value for {{${name}}}`);
+    if (v === undefined) throw missing(name);
     return v;
   });
 }
@@ -39,15 +46,10 @@ function urlValues(provider: Provider, values: ConnectionValues): Record<string,
 
 /** Fills a catalog template; a value the connection lacks is a 400 naming the field (never a value). */
 function fill(provider: Provider, template: string, values: Record<string, string>): string {
-  return template.replace(PLACEHOLDER, (_, name: string) => {
-    const v = values[name];
-    if (v === undefined) {
-      throw new AppError('VALIDATION_FAILED', 400, `${name}: this ${provider.displayName} connection has no value for it; update the connection`, {
-        actions: [{ label: `Update the ${provider.displayName} connection`, url: `/admin/integrations?provider=${provider.id}` }],
-      });
-    }
-    return v;
-  });
+  return fillTemplate(template, values, (name) =>
+    new AppError('VALIDATION_FAILED', 400, `${name}: this ${provider.displayName} connection has no value for it; update the connection`, {
+      actions: [{ label: `Update the ${provider.displayName} connection`, url: `/admin/integrations?provider=${provider.id}` }],
+    }));
 }
 
 /** The provider's API base URL for this connection, without a trailing slash. */
