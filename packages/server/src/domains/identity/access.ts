@@ -130,6 +130,14 @@ export function allows(a: TenantAccess, who: Powers): boolean {
   return a.scope === 'any' || who.scopes.includes(a.scope);
 }
 
+/** Why `allows` said no, for the caller. */
+export function refusal(a: TenantAccess, who: Powers): string {
+  if (ROLE_RANK[who.role] < ROLE_RANK[a.role]) return `This action requires the ${a.role} role${a.role === 'owner' ? '' : ' or higher'}`;
+  if (!who.scopes) return `Use an API key with the '${a.scope}' scope; people use reveal`;
+  if (a.scope === null || a.stepUp) return 'API keys cannot perform this operation; a signed-in person must';
+  return `This API key lacks the '${a.scope}' scope`;
+}
+
 const tenantOps = () => Object.values(OPERATION_ACCESS).filter((a): a is TenantAccess => a.kind === 'tenant');
 
 /**

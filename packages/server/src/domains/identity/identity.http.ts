@@ -4,8 +4,8 @@ import { AppError } from '../../platform/errors.js';
 import { API_KEY_PREFIX, type ApiKeysService } from '../api-keys/api-keys.service.js';
 import type { AuthService } from './auth.service.js';
 import type { MfaService } from './mfa.service.js';
-import { accessOf } from './access.js';
-import { type TenantPrincipal, assertRole, assertScope } from './principal.js';
+import { accessOf, allows, refusal } from './access.js';
+import type { TenantPrincipal } from './principal.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -65,13 +65,7 @@ export function createAuthHooks(deps: {
   async function authorize(req: FastifyRequest, p: TenantPrincipal) {
     const access = routeAccess(req);
     if (access?.kind !== 'tenant') throw new AppError('FORBIDDEN', 403, 'This operation is not open to organization principals');
-    assertRole(p, access.role);
-    if (p.scopes) {
-      if (access.scope === null || access.stepUp) throw new AppError('FORBIDDEN', 403, 'API keys cannot perform this operation; a signed-in person must');
-      if (access.scope !== 'any') assertScope(p, access.scope);
-    } else if (access.keysOnly) {
-      throw new AppError('FORBIDDEN', 403, `Use an API key with the '${access.scope}' scope; people use reveal`);
-    }
+    if (!allows(access, p)) throw new AppError('FORBIDDEN', 403, refusal(access, p));
   }
 
   /**
