@@ -23,12 +23,12 @@ beforeAll(async () => {
   app = await appWith();
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.get('/test/app-error', { schema: { hide: true } }, async () => {
-    throw new AppError('INTEGRATION_NEEDS_REAUTH', 409, 'Your Xero connection needs to be reconnected.', {
+    throw new AppError('INTEGRATION_NEEDS_REAUTH', 'Your Xero connection needs to be reconnected.', {
       actions: [{ label: 'Reconnect Xero', url: '/admin/integrations?reconnect=xero' }],
     });
   });
   r.get('/test/rate-limited', { schema: { hide: true } }, async () => {
-    throw new AppError('RATE_LIMITED', 429, 'Too many attempts', { headers: { 'retry-after': '30' } });
+    throw new AppError('RATE_LIMITED', 'Too many attempts', { headers: { 'retry-after': '30' } });
   });
   r.get('/test/crash', { schema: { hide: true } }, async () => {
     const e = new Error('connect ECONNREFUSED 10.0.0.7:5432 password=hunter2-internal');

@@ -1,4 +1,4 @@
-import type { ErrorAction, ErrorCode } from '@keyhold/contract';
+import { type ErrorAction, type ErrorCode, defaultStatusFor } from '@keyhold/contract';
 
 export type { ErrorCode };
 
@@ -10,18 +10,20 @@ export class AppError extends Error {
   readonly actions?: ErrorAction[];
   /** Headers the response must carry (e.g. `Retry-After`). */
   readonly headers?: Record<string, string>;
+  /** From the code (`ERROR_CODES` in contract), unless a route documents another (`status`). */
+  readonly httpStatus: number;
 
   constructor(
     readonly code: ErrorCode,
-    readonly httpStatus: number,
     message: string,
-    opts: { actions?: ErrorAction[]; cause?: unknown; headers?: Record<string, string> } = {},
+    opts: { actions?: ErrorAction[]; cause?: unknown; headers?: Record<string, string>; status?: number } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.httpStatus = opts.status ?? defaultStatusFor(code);
     this.name = 'AppError';
     if (opts.actions) this.actions = opts.actions;
     if (opts.headers) this.headers = opts.headers;
   }
 }
 
-export const notFound = (what: string) => new AppError('NOT_FOUND', 404, `${what} not found`);
+export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);

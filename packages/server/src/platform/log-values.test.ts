@@ -95,7 +95,7 @@ describe('secret-named fields in logs', () => {
   it("an error's own code and status stay readable, a secret under another name does not", () => {
     const { log, lines } = captureLogger();
     log.error({ err: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', statusCode: 502, accessToken: 'canary-err' }) }, 'x');
-    log.error({ err: new AppError('INTEGRATION_NEEDS_REAUTH', 409, 'Reconnect') }, 'y');
+    log.error({ err: new AppError('INTEGRATION_NEEDS_REAUTH', 'Reconnect') }, 'y');
     log.error({ err: Object.assign(new Error('grant failed'), { code: 'a1b2-canary-grant' }) }, 'z');
     const [plain, app, grant] = lines.map((l) => JSON.parse(l));
     expect(plain.err).toMatchObject({ code: 'ECONNRESET', statusCode: 502, accessToken: '[REDACTED]' });

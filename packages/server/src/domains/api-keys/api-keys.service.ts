@@ -43,7 +43,7 @@ export type ApiKeysDeps = {
   clock: Clock;
 };
 
-const invalidKey = () => new AppError('TOKEN_INVALID', 401, 'The API key is not valid');
+const invalidKey = () => new AppError('TOKEN_INVALID', 'The API key is not valid');
 
 function view(row: { id: string; name: string; prefix: string; scopes: string[]; role?: string; created_at: Date; last_used_at: Date | null }): ApiKeyView {
   return { id: row.id, name: row.name, prefix: row.prefix, scopes: row.scopes, role: row.role ?? null, createdAt: row.created_at.toISOString(), lastUsedAt: row.last_used_at?.toISOString() ?? null };
@@ -61,11 +61,11 @@ export function createApiKeysService(deps: ApiKeysDeps) {
     const data = CreateApiKeyInput.parse(input);
     if (ROLE_RANK[data.role] > ROLE_RANK[p.role]) assertRole(p, data.role);
     if (!mayGrant(p, { role: data.role, scopes: data.scopes })) {
-      throw new AppError('FORBIDDEN', 403, 'An API key can only create keys with scopes it holds itself');
+      throw new AppError('FORBIDDEN', 'An API key can only create keys with scopes it holds itself');
     }
     // A person who could not reveal a secret must not be able to mint a key that reads them all.
     if (!p.scopes && data.scopes.includes(READS_SECRETS)) {
-      if (p.role !== 'owner') throw new AppError('FORBIDDEN', 403, `Only the owner creates keys with '${READS_SECRETS}': they read plaintext secrets`);
+      if (p.role !== 'owner') throw new AppError('FORBIDDEN', `Only the owner creates keys with '${READS_SECRETS}': they read plaintext secrets`);
       await deps.mfa.verifyStepUp(p, opts.mfaCode);
     }
     const parentKey = p.actor.type === 'api_key' && p.actor.id && isUuid(p.actor.id) ? p.actor.id : null;
@@ -96,7 +96,7 @@ export function createApiKeysService(deps: ApiKeysDeps) {
     assertRole(p, 'admin');
     await tenancy.withTenant(p.tenantId, async (tx) => {
       const revoked = await repo.revokeWithDescendants(tx, p.tenantId, id, clock());
-      if (revoked === 0) throw new AppError('NOT_FOUND', 404, 'API key not found');
+      if (revoked === 0) throw new AppError('NOT_FOUND', 'API key not found');
       await audit.record(p, { action: 'api_key.revoke', entity: { type: 'api_key', id }, metadata: { keysCreatedFromIt: revoked - 1 } }, tx);
     });
     verified.clear();
@@ -131,7 +131,7 @@ export function createApiKeysService(deps: ApiKeysDeps) {
       // A tenant key acts only for its own tenant: naming another one is a mistake worth a loud no,
       // not a silent answer about the key's own tenant.
       if (tenantHeader && tenantHeader !== tenantId && (await deps.tenants.idBySlug(tenantHeader)) !== tenantId) {
-        throw new AppError('FORBIDDEN', 403, 'This API key belongs to another organization than x-keyhold-tenant names');
+        throw new AppError('FORBIDDEN', 'This API key belongs to another organization than x-keyhold-tenant names');
       }
       await assertTenantUsable(tenantId);
       const scopes = key.scopes as TenantPrincipal['scopes'];
@@ -140,9 +140,9 @@ export function createApiKeysService(deps: ApiKeysDeps) {
     }
     const platformKey = await repo.platformByHash(hash);
     if (!platformKey || platformKey.revoked_at) throw invalidKey();
-    if (!tenantHeader) throw new AppError('VALIDATION_FAILED', 400, 'headers.x-keyhold-tenant: a platform API key must name the tenant it acts for');
+    if (!tenantHeader) throw new AppError('VALIDATION_FAILED', 'headers.x-keyhold-tenant: a platform API key must name the tenant it acts for');
     const target = isUuid(tenantHeader) ? tenantHeader : await deps.tenants.idBySlug(tenantHeader);
-    if (!target) throw new AppError('NOT_FOUND', 404, 'Tenant not found');
+    if (!target) throw new AppError('NOT_FOUND', 'Tenant not found');
     await assertTenantUsable(target);
     await repo.touchPlatform(platformKey.id, now);
     const principal: TenantPrincipal = {
@@ -158,7 +158,7 @@ export function createApiKeysService(deps: ApiKeysDeps) {
 
   async function assertTenantUsable(tenantId: string) {
     const tenant = await deps.tenants.get(tenantId).catch(() => undefined);
-    if (!tenant) throw new AppError('NOT_FOUND', 404, 'Tenant not found');
+    if (!tenant) throw new AppError('NOT_FOUND', 'Tenant not found');
     assertTenantOpen(tenant.status);
   }
 
@@ -176,7 +176,7 @@ export function createApiKeysService(deps: ApiKeysDeps) {
   const listPlatformKeys = async () => (await repo.listPlatform()).map(view);
 
   async function revokePlatformKey(ctx: PrincipalCtx, id: string) {
-    if (!(await repo.revokePlatform(id, clock()))) throw new AppError('NOT_FOUND', 404, 'API key not found');
+    if (!(await repo.revokePlatform(id, clock()))) throw new AppError('NOT_FOUND', 'API key not found');
     await audit.record({ ...ctx, tenantId: null }, { action: 'platform_api_key.revoke', entity: { type: 'platform_api_key', id } });
   }
 

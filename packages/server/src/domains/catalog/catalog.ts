@@ -144,7 +144,7 @@ export function loadCatalog(opts: { dir?: string; baseUrlOverrides?: Record<stri
     /** Throws 400 UNKNOWN_PROVIDER for an id the catalog does not have. */
     get(id: string): Provider {
       const p = providers.get(id);
-      if (!p) throw new AppError('UNKNOWN_PROVIDER', 400, `Unknown provider '${id}'. GET /api/providers lists the supported ones`);
+      if (!p) throw new AppError('UNKNOWN_PROVIDER', `Unknown provider '${id}'. GET /api/providers lists the supported ones`);
       return p;
     },
     list: (): Provider[] => [...providers.values()],

@@ -73,7 +73,7 @@ export type ConnectionsDeps = {
   revokeAtProvider?: (provider: Provider, config: Record<string, string>, secrets: Record<string, string>) => Promise<string>;
 };
 
-const notFound = () => new AppError('NOT_FOUND', 404, 'Credential not found');
+const notFound = () => new AppError('NOT_FOUND', 'Credential not found');
 
 /** A connection's row and decrypted secrets, for the duration of one use. */
 export type InUse = { row: ConnectionRow; secrets: Record<string, string> };
@@ -120,7 +120,7 @@ export function createConnectionsService(deps: ConnectionsDeps) {
   }
 
   const conflict = (provider: string, label: string) =>
-    new AppError('CONFLICT', 409, `Credentials for service '${provider}' already exist${label === 'default' ? '' : ` with label '${label}'`}`);
+    new AppError('CONFLICT', `Credentials for service '${provider}' already exist${label === 'default' ? '' : ` with label '${label}'`}`);
 
   async function create(p: TenantPrincipal, input: z.input<typeof CreateCredentialInput>): Promise<MaskedCredential> {
     assertRole(p, 'admin');
@@ -132,7 +132,7 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     try {
       return await tenancy.withTenant(p.tenantId, async (tx) => {
         const max = await repo.maxConnectionsForUpdate(tx);
-        if ((await repo.count(tx)) >= max) throw new AppError('QUOTA_EXCEEDED', 409, `Your plan allows ${max} connections; remove one or upgrade to add more`);
+        if ((await repo.count(tx)) >= max) throw new AppError('QUOTA_EXCEEDED', `Your plan allows ${max} connections; remove one or upgrade to add more`);
         const row = await repo.insert(tx, {
           id,
           tenant_id: p.tenantId,
@@ -228,8 +228,9 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     if (rotates && provider.verify && opts.verify !== false) {
       const result = await verifyCredentials(provider, { config: mergedConfig, secrets: merged }, verifyOpts(provider));
       if (!result.ok) {
-        throw new AppError(result.reason === 'unreachable' ? 'INTEGRATION_UNAVAILABLE' : 'CONNECTION_TEST_FAILED', result.reason === 'unreachable' ? 502 : 422,
-          `${provider.displayName} did not accept the new credentials; the current ones stay in use`);
+        // A provider that cannot be reached answers 502 here, as the test-connection route documents.
+        throw new AppError(result.reason === 'unreachable' ? 'INTEGRATION_UNAVAILABLE' : 'CONNECTION_TEST_FAILED',
+          `${provider.displayName} did not accept the new credentials; the current ones stay in use`, result.reason === 'unreachable' ? { status: 502 } : {});
       }
     }
     return tenancy.withTenant(p.tenantId, async (tx) => {
@@ -238,7 +239,7 @@ export function createConnectionsService(deps: ConnectionsDeps) {
       // Decisions above (step-up, merged config) were made on what was read first: a concurrent
       // change of secrets or config would be undone by this write, so it is refused instead.
       if (row.credential_version !== current.row.credential_version || JSON.stringify(row.config) !== JSON.stringify(current.row.config)) {
-        throw new AppError('CONFLICT', 409, 'This credential changed while you were updating it; reload and try again');
+        throw new AppError('CONFLICT', 'This credential changed while you were updating it; reload and try again');
       }
       warm.invalidate(p.tenantId, row.provider, row.label);
       const updated = await repo.update(tx, id, {
@@ -322,7 +323,7 @@ export function createConnectionsService(deps: ConnectionsDeps) {
    * hour; `last_used` written at most once a minute.
    */
   async function readForMachine(p: TenantPrincipal, providerId: string, label = 'default') {
-    if (!p.scopes) throw new AppError('FORBIDDEN', 403, "Use an API key with the 'credentials:read' scope; people use reveal");
+    if (!p.scopes) throw new AppError('FORBIDDEN', "Use an API key with the 'credentials:read' scope; people use reveal");
     assertScope(p, 'credentials:read');
     const provider = deps.catalog.get(providerId);
     const { row, secrets } = await forUse(p, provider, label, 'api_credentials.machine_read');
@@ -346,7 +347,7 @@ export function createConnectionsService(deps: ConnectionsDeps) {
   async function forUse(p: TenantPrincipal, provider: Provider, label: string, action: string): Promise<InUse> {
     // Labels come from headers and queries; one that no connection could have is simply not found.
     if (!Label.safeParse(label).success || label !== label.trim()) {
-      throw new AppError('NOT_FOUND', 404, `No ${provider.displayName} connection labelled like that for this organization`);
+      throw new AppError('NOT_FOUND', `No ${provider.displayName} connection labelled like that for this organization`);
     }
     const key = warm.keyOf(p.tenantId, provider.id, label);
     const current = (await warmRead(p, key, provider, label)) ?? (await coldRead(p, provider, label, action));
@@ -390,11 +391,11 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     const inUse = await tenancy.withTenant(p.tenantId, async (tx) => {
       const row = await repo.byProviderLabel(tx, provider.id, label);
       if (!row) {
-        throw new AppError('NOT_FOUND', 404, `No ${provider.displayName} connection${label === 'default' ? '' : ` labelled '${label}'`} for this organization`, {
+        throw new AppError('NOT_FOUND', `No ${provider.displayName} connection${label === 'default' ? '' : ` labelled '${label}'`} for this organization`, {
           actions: [{ label: `Connect ${provider.displayName}`, url: `/admin/integrations?connect=${provider.id}` }],
         });
       }
-      if (!row.is_active) throw new AppError('INTEGRATION_UNAVAILABLE', 503, `The ${provider.displayName} connection is disabled`);
+      if (!row.is_active) throw new AppError('INTEGRATION_UNAVAILABLE', `The ${provider.displayName} connection is disabled`);
       const secrets = await readSecrets(tx, row);
       await recordUse(tx, p, row, provider, label, action);
       return { row, secrets };

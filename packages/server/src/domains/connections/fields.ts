@@ -19,7 +19,7 @@ export function secondaryField(p: Provider): CatalogField | undefined {
 export type CredentialInput = { apiKey?: string; apiSecret?: string; additionalConfig?: Record<string, unknown> };
 export type SplitInput = { credentials: Record<string, string>; config: Record<string, string> };
 
-const invalid = (field: string, rule: string) => new AppError('VALIDATION_FAILED', 400, `${field}: ${rule}`);
+const invalid = (field: string, rule: string) => new AppError('VALIDATION_FAILED', `${field}: ${rule}`);
 
 /** Splits and validates input against the catalog; `partial` for updates (only what is given). */
 export function splitInput(p: Provider, input: CredentialInput, opts: { partial?: boolean } = {}): SplitInput {

@@ -9,7 +9,7 @@ import { PLACEHOLDER, type Provider } from '../catalog/catalog.js';
 export function fillTemplate(
   template: string,
   values: Record<string, string>,
-  missing: (name: string) => AppError = (name) => new AppError('VALIDATION_FAILED', 400, `${name}: this connection has no value for it`),
+  missing: (name: string) => AppError = (name) => new AppError('VALIDATION_FAILED', `${name}: this connection has no value for it`),
 ): string {
   return template.replace(PLACEHOLDER, (_, name: string) => {
     const v = values[name];
@@ -47,7 +47,7 @@ function urlValues(provider: Provider, values: ConnectionValues): Record<string,
 /** Fills a catalog template; a value the connection lacks is a 400 naming the field (never a value). */
 function fill(provider: Provider, template: string, values: Record<string, string>): string {
   return fillTemplate(template, values, (name) =>
-    new AppError('VALIDATION_FAILED', 400, `${name}: this ${provider.displayName} connection has no value for it; update the connection`, {
+    new AppError('VALIDATION_FAILED', `${name}: this ${provider.displayName} connection has no value for it; update the connection`, {
       actions: [{ label: `Update the ${provider.displayName} connection`, url: `/admin/integrations?provider=${provider.id}` }],
     }));
 }
@@ -76,7 +76,7 @@ export function buildProviderRequest(provider: Provider, values: ConnectionValue
     url = new URL(`${providerBaseUrl(provider, values)}${path}`);
   } catch (err) {
     if (err instanceof AppError) throw err;
-    throw new AppError('VALIDATION_FAILED', 400, `path: does not make a valid ${provider.displayName} URL`);
+    throw new AppError('VALIDATION_FAILED', `path: does not make a valid ${provider.displayName} URL`);
   }
   const all = { ...values.config, ...values.secrets };
   if (provider.authMode === 'custom') {

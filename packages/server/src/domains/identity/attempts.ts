@@ -45,7 +45,7 @@ export function createAttemptLimiter(deps: { repo: AttemptsRepo; clock: Clock; w
   function rateLimited(blocked: AttemptCount[], now: Date): AppError {
     const until = Math.max(...blocked.map((r) => r.window_started_at.getTime() + windowMs));
     const retryAfter = Math.max(1, Math.ceil((until - now.getTime()) / 1000));
-    return new AppError('RATE_LIMITED', 429, `Too many failed attempts; try again in ${Math.ceil(retryAfter / 60)} minute(s)`, {
+    return new AppError('RATE_LIMITED', `Too many failed attempts; try again in ${Math.ceil(retryAfter / 60)} minute(s)`, {
       headers: { 'retry-after': String(retryAfter) },
     });
   }

@@ -43,8 +43,8 @@ export type AuthDeps = {
   clock: Clock;
 };
 
-const invalidCredentials = () => new AppError('INVALID_CREDENTIALS', 401, 'The email or password is incorrect');
-const sessionEnded = () => new AppError('TOKEN_INVALID', 401, 'This session has ended; sign in again');
+const invalidCredentials = () => new AppError('INVALID_CREDENTIALS', 'The email or password is incorrect');
+const sessionEnded = () => new AppError('TOKEN_INVALID', 'This session has ended; sign in again');
 
 export function createAuthService(deps: AuthDeps) {
   const { repo, tenancy, audit, clock } = deps;
@@ -127,7 +127,7 @@ export function createAuthService(deps: AuthDeps) {
   async function completeMfaLogin(meta: RequestMeta, input: z.input<typeof MfaLoginInput>): Promise<SignedIn> {
     const data = MfaLoginInput.parse(input);
     const claims = await deps.signer.verifyMfa(data.mfaToken);
-    if (!claims.tid || !isUuid(claims.tid)) throw new AppError('TOKEN_INVALID', 401, 'The token is not valid');
+    if (!claims.tid || !isUuid(claims.tid)) throw new AppError('TOKEN_INVALID', 'The token is not valid');
     const tenantId = claims.tid;
     const tenant = await deps.tenants.get(tenantId);
     assertTenantOpen(tenant.status);
@@ -140,7 +140,7 @@ export function createAuthService(deps: AuthDeps) {
       await audit.record(userCtx(user, meta), { action: 'auth.login', entity: { type: 'user', id: user.id }, metadata: { mfa: true, method } }, tx);
       return { ...(await startSession(tx, user, meta)), user: toUser(user), tenant: tenantView(tenant) };
     }).catch(attempt.releaseAndThrow);
-    if (!result) throw new AppError('INVALID_CREDENTIALS', 401, 'The verification code is not valid');
+    if (!result) throw new AppError('INVALID_CREDENTIALS', 'The verification code is not valid');
     await attempt.release();
     return result;
   }
@@ -150,10 +150,10 @@ export function createAuthService(deps: AuthDeps) {
    * stolen or replayed, and ends the whole session (every token rotated from that sign-in).
    */
   async function refresh(meta: RequestMeta, refreshToken: string | undefined): Promise<TokenPair> {
-    if (!refreshToken?.startsWith('khr_') || refreshToken.length > 200) throw new AppError('TOKEN_INVALID', 401, 'The refresh token is not valid');
+    if (!refreshToken?.startsWith('khr_') || refreshToken.length > 200) throw new AppError('TOKEN_INVALID', 'The refresh token is not valid');
     const hash = sha256(refreshToken);
     const tenantId = await repo.refreshTokenTenant(hash);
-    if (!tenantId) throw new AppError('TOKEN_INVALID', 401, 'The refresh token is not valid');
+    if (!tenantId) throw new AppError('TOKEN_INVALID', 'The refresh token is not valid');
     const now = clock();
     const outcome = await tenancy.withTenant(tenantId, async (tx): Promise<TokenPair | 'invalid' | 'reused' | 'suspended'> => {
       const row = await repo.refreshTokenForUpdate(tx, hash);
@@ -173,7 +173,7 @@ export function createAuthService(deps: AuthDeps) {
       return issueTokens(tx, { id: row.user_id, tenant_id: tenantId, role: state.role }, row.session_id);
     });
     if (outcome === 'suspended') throw tenantSuspended();
-    if (outcome === 'reused') throw new AppError('TOKEN_INVALID', 401, 'This refresh token was already used; the session has been ended for safety. Sign in again.');
+    if (outcome === 'reused') throw new AppError('TOKEN_INVALID', 'This refresh token was already used; the session has been ended for safety. Sign in again.');
     if (outcome === 'invalid') throw sessionEnded();
     return outcome;
   }
@@ -181,7 +181,7 @@ export function createAuthService(deps: AuthDeps) {
   /** Resolves an access token to its principal, checking session, user and tenant on every call. */
   async function authenticate(token: string, meta: RequestMeta): Promise<TenantPrincipal> {
     const claims = await deps.signer.verifyAccess(token);
-    if (!claims.tid || !isUuid(claims.tid) || !isUuid(claims.sub) || !isUuid(claims.sid)) throw new AppError('TOKEN_INVALID', 401, 'The token is not valid');
+    if (!claims.tid || !isUuid(claims.tid) || !isUuid(claims.sub) || !isUuid(claims.sid)) throw new AppError('TOKEN_INVALID', 'The token is not valid');
     const state = await tenancy.withTenant(claims.tid, (tx) => repo.principalState(tx, claims.sub, claims.sid));
     const now = clock();
     if (!state?.session_id || state.revoked_at || !state.session_expires_at || state.session_expires_at <= now || !state.is_active || state.tenant_deleted_at) {
@@ -216,7 +216,7 @@ export function createAuthService(deps: AuthDeps) {
   /** Ends one of the caller's own sessions; anyone else's session id answers 404. */
   async function revokeSession(p: TenantPrincipal, sessionId: string) {
     const own = (await listSessions(p)).some((s) => s.id === sessionId);
-    if (!own) throw new AppError('NOT_FOUND', 404, 'Session not found');
+    if (!own) throw new AppError('NOT_FOUND', 'Session not found');
     await tenancy.withTenant(p.tenantId, async (tx) => {
       await repo.revokeSession(tx, sessionId, 'revoked_by_user', clock());
       await audit.record(p, { action: 'auth.session_revoke', entity: { type: 'session', id: sessionId } }, tx);
@@ -231,12 +231,12 @@ export function createAuthService(deps: AuthDeps) {
 
   /** Changes the caller's password; every other session of the user ends. */
   async function changePassword(p: TenantPrincipal, input: { currentPassword: string; newPassword: string }) {
-    if (!p.userId) throw new AppError('FORBIDDEN', 403, 'Only a signed-in user can change a password');
+    if (!p.userId) throw new AppError('FORBIDDEN', 'Only a signed-in user can change a password');
     assertPasswordPolicy(input.newPassword, 'newPassword');
     const user = await tenancy.withTenant(p.tenantId, (tx) => repo.userById(tx, p.userId!));
     const attempt = await deps.attempts.reserve([attemptKeys.mfa(p.userId)]);
     if (!user || !(await verifyPassword(user.password_hash, input.currentPassword))) {
-      throw new AppError('INVALID_CREDENTIALS', 401, 'The current password is incorrect');
+      throw new AppError('INVALID_CREDENTIALS', 'The current password is incorrect');
     }
     await attempt.release();
     const passwordHash = await hashPassword(input.newPassword);

@@ -22,7 +22,7 @@ export function requestMeta(req: FastifyRequest): RequestMeta {
 
 /** The authenticated principal of a request that passed `authenticate`. */
 export function principalOf(req: FastifyRequest): TenantPrincipal {
-  if (!req.principal) throw new AppError('UNAUTHENTICATED', 401, 'Sign in first');
+  if (!req.principal) throw new AppError('UNAUTHENTICATED', 'Sign in first');
   return req.principal;
 }
 
@@ -30,7 +30,7 @@ export function principalOf(req: FastifyRequest): TenantPrincipal {
 export function bearerToken(req: FastifyRequest, what = 'an access token or API key'): string {
   const header = req.headers.authorization;
   const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-  if (!match) throw new AppError('UNAUTHENTICATED', 401, `Send ${what}: Authorization: Bearer <token>`);
+  if (!match) throw new AppError('UNAUTHENTICATED', `Send ${what}: Authorization: Bearer <token>`);
   return match[1]!;
 }
 
@@ -64,8 +64,8 @@ export function createAuthHooks(deps: {
 
   async function authorize(req: FastifyRequest, p: TenantPrincipal) {
     const access = routeAccess(req);
-    if (access?.kind !== 'tenant') throw new AppError('FORBIDDEN', 403, 'This operation is not open to organization principals');
-    if (!allows(access, p)) throw new AppError('FORBIDDEN', 403, refusal(access, p));
+    if (access?.kind !== 'tenant') throw new AppError('FORBIDDEN', 'This operation is not open to organization principals');
+    if (!allows(access, p)) throw new AppError('FORBIDDEN', refusal(access, p));
   }
 
   /**

@@ -22,8 +22,8 @@ export type MfaMethod = 'totp' | 'recovery_code';
 /** Vault purposes of a user's TOTP secret while enrolling and once active (they bind the AAD). */
 export const TOTP_PURPOSE = { pending: 'user.mfa_pending_secret', active: 'user.mfa_secret' } as const;
 
-const needsUser = () => new AppError('FORBIDDEN', 403, 'Only a signed-in user can manage MFA');
-const badCode = () => new AppError('MFA_REQUIRED', 403, 'The verification code is not valid');
+const needsUser = () => new AppError('FORBIDDEN', 'Only a signed-in user can manage MFA');
+const badCode = () => new AppError('MFA_REQUIRED', 'The verification code is not valid');
 
 export function createMfaService(deps: MfaDeps) {
   const { repo, tenancy, audit, clock } = deps;
@@ -51,8 +51,8 @@ export function createMfaService(deps: MfaDeps) {
     if (!p.userId) throw needsUser();
     return tenancy.withTenant(p.tenantId, async (tx) => {
       const user = await repo.userById(tx, p.userId!, { lock: true });
-      if (!user) throw new AppError('NOT_FOUND', 404, 'User not found');
-      if (user.mfa_secret) throw new AppError('CONFLICT', 409, 'MFA is already enabled; disable it first to enrol a new device');
+      if (!user) throw new AppError('NOT_FOUND', 'User not found');
+      if (user.mfa_secret) throw new AppError('CONFLICT', 'MFA is already enabled; disable it first to enrol a new device');
       const secret = newTotpSecret();
       await repo.updateUser(tx, user.id, { mfa_pending_secret: await deps.vault.encrypt(tx, TOTP_PURPOSE.pending, user.id, secret) });
       await audit.record(p, { action: 'mfa.setup', entity: { type: 'user', id: user.id } }, tx);
@@ -66,7 +66,7 @@ export function createMfaService(deps: MfaDeps) {
     const attempt = await deps.attempts.reserve([attemptKeys.mfa(p.userId)]);
     const result = await tenancy.withTenant(p.tenantId, async (tx) => {
       const user = await repo.userById(tx, p.userId!, { lock: true });
-      if (!user?.mfa_pending_secret) throw new AppError('CONFLICT', 409, 'Start with POST /api/auth/mfa/setup');
+      if (!user?.mfa_pending_secret) throw new AppError('CONFLICT', 'Start with POST /api/auth/mfa/setup');
       const secret = await deps.vault.decrypt(tx, TOTP_PURPOSE.pending, user.id, user.mfa_pending_secret);
       const step = await acceptTotp(secret, code.trim(), null, clock());
       if (step === null) return null;
@@ -96,18 +96,18 @@ export function createMfaService(deps: MfaDeps) {
    * `then` runs in the same transaction once the code is accepted.
    */
   async function verifyStepUp(p: TenantPrincipal, code: string | undefined, then?: (tx: TenantTx, user: UserRow) => Promise<void>) {
-    if (!p.userId) throw new AppError('MFA_ENROLLMENT_REQUIRED', 403, 'This action needs a signed-in user with MFA enabled');
+    if (!p.userId) throw new AppError('MFA_ENROLLMENT_REQUIRED', 'This action needs a signed-in user with MFA enabled');
     // Counted before the check; only a wrong code leaves it counted (a missing code or enrolment
     // throws before any code is checked, and releases it).
     const attempt = await deps.attempts.reserve([attemptKeys.mfa(p.userId)]);
     const ok = await tenancy.withTenant(p.tenantId, async (tx) => {
       const user = await repo.userById(tx, p.userId!, { lock: true });
       if (!user?.mfa_secret) {
-        throw new AppError('MFA_ENROLLMENT_REQUIRED', 403, 'Enable two-factor authentication to perform this action', {
+        throw new AppError('MFA_ENROLLMENT_REQUIRED', 'Enable two-factor authentication to perform this action', {
           actions: [{ label: 'Set up MFA', url: '/admin/settings/security' }],
         });
       }
-      if (!code) throw new AppError('MFA_REQUIRED', 403, 'This action needs a current verification code in the X-MFA-Code header');
+      if (!code) throw new AppError('MFA_REQUIRED', 'This action needs a current verification code in the X-MFA-Code header');
       const method = await acceptCode(tx, user, code);
       if (!method) return false;
       await then?.(tx, user);

@@ -20,7 +20,7 @@ function commonPasswords(): Set<string> {
 /** Throws a 400 naming the rule the password breaks. */
 export function assertPasswordPolicy(password: string, field = 'password'): void {
   const fail = (rule: string) => {
-    throw new AppError('VALIDATION_FAILED', 400, `${field}: ${rule}`);
+    throw new AppError('VALIDATION_FAILED', `${field}: ${rule}`);
   };
   if (password.length < PASSWORD_MIN) fail(`must be at least ${PASSWORD_MIN} characters`);
   if (password.length > PASSWORD_MAX) fail(`must be at most ${PASSWORD_MAX} characters`);

@@ -27,12 +27,12 @@ export type TenantPrincipal = PrincipalCtx & {
 
 export function assertRole(p: TenantPrincipal, min: UserRole) {
   if (ROLE_RANK[p.role] < ROLE_RANK[min]) {
-    throw new AppError('FORBIDDEN', 403, `This action requires the ${min} role${min === 'owner' ? '' : ' or higher'}`);
+    throw new AppError('FORBIDDEN', `This action requires the ${min} role${min === 'owner' ? '' : ' or higher'}`);
   }
 }
 
 export function assertScope(p: TenantPrincipal, scope: ApiKeyScope) {
   if (p.scopes && !p.scopes.includes(scope)) {
-    throw new AppError('FORBIDDEN', 403, `This API key lacks the '${scope}' scope`);
+    throw new AppError('FORBIDDEN', `This API key lacks the '${scope}' scope`);
   }
 }

@@ -47,12 +47,12 @@ export function createTokenSigner(realm: TokenRealm, key: Uint8Array, clock: () 
         requiredClaims: ['exp', 'iat'],
         maxTokenAge: TTL_SECONDS[typ],
       });
-      if (payload.typ !== typ) throw new AppError('TOKEN_INVALID', 401, 'The token is not valid here');
+      if (payload.typ !== typ) throw new AppError('TOKEN_INVALID', 'The token is not valid here');
       return payload as T & { exp: number };
     } catch (err) {
       if (err instanceof AppError) throw err;
-      if (err instanceof errors.JWTExpired) throw new AppError('TOKEN_EXPIRED', 401, 'The token has expired; refresh it or sign in again');
-      throw new AppError('TOKEN_INVALID', 401, 'The token is not valid');
+      if (err instanceof errors.JWTExpired) throw new AppError('TOKEN_EXPIRED', 'The token has expired; refresh it or sign in again');
+      throw new AppError('TOKEN_INVALID', 'The token is not valid');
     }
   }
 

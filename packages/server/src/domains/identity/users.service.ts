@@ -34,8 +34,8 @@ export type UsersDeps = {
   clock: Clock;
 };
 
-const notFound = () => new AppError('NOT_FOUND', 404, 'User not found');
-const lastOwner = () => new AppError('CONFLICT', 409, 'An organization must keep at least one active owner');
+const notFound = () => new AppError('NOT_FOUND', 'User not found');
+const lastOwner = () => new AppError('CONFLICT', 'An organization must keep at least one active owner');
 
 export function createUsersService(deps: UsersDeps) {
   const { repo, tenancy, audit, clock } = deps;
@@ -50,7 +50,7 @@ export function createUsersService(deps: UsersDeps) {
   /** Giving someone a role, or acting on someone who holds one, must not out-power the caller. */
   function assertMayGrant(p: TenantPrincipal, role: UserRole) {
     if (mayGrant(p, { role })) return;
-    throw new AppError('FORBIDDEN', 403, p.scopes
+    throw new AppError('FORBIDDEN', p.scopes
       ? `An API key can give, change or remove the ${role} role only when it could do everything that role can`
       : `You cannot give the ${role} role`);
   }
@@ -82,7 +82,7 @@ export function createUsersService(deps: UsersDeps) {
       return await tenancy.withTenant(p.tenantId, async (tx) => {
         const max = await repo.tenantMaxUsersForUpdate(tx);
         if ((await repo.countUsers(tx)) >= max) {
-          throw new AppError('QUOTA_EXCEEDED', 409, `Your plan allows ${max} users; remove one or upgrade to add more`);
+          throw new AppError('QUOTA_EXCEEDED', `Your plan allows ${max} users; remove one or upgrade to add more`);
         }
         const row = await repo.insertUser(tx, {
           tenant_id: p.tenantId,
@@ -97,7 +97,7 @@ export function createUsersService(deps: UsersDeps) {
         return { user: toUser(row), ...(temporaryPassword ? { temporaryPassword } : {}), ...(invite ? { inviteToken: invite.token } : {}) };
       });
     } catch (err) {
-      if (isUniqueViolation(err, 'users_email_per_tenant')) throw new AppError('CONFLICT', 409, `A user with email '${data.email}' already exists`);
+      if (isUniqueViolation(err, 'users_email_per_tenant')) throw new AppError('CONFLICT', `A user with email '${data.email}' already exists`);
       throw err;
     }
   }
@@ -137,7 +137,7 @@ export function createUsersService(deps: UsersDeps) {
     assertPasswordPolicy(data.password);
     const hash = sha256(data.token);
     const tenantId = await repo.inviteTenant(hash);
-    const invalid = new AppError('TOKEN_INVALID', 401, 'This invitation is not valid or has expired');
+    const invalid = new AppError('TOKEN_INVALID', 'This invitation is not valid or has expired');
     if (!tenantId) throw invalid;
     const passwordHash = await hashPassword(data.password);
     return tenancy.withTenant(tenantId, async (tx) => {

@@ -39,7 +39,7 @@ export const AuthorizeInput = z.object({
 export function safeReturnTo(value: string | undefined): string | null {
   if (value === undefined || value === '') return null;
   const ok = /^\/admin(\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?(\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$/.test(value) && !value.includes('//') && !value.includes('\\');
-  if (!ok) throw new AppError('VALIDATION_FAILED', 400, "returnTo must be a path of Keyhold's admin UI, starting with /admin");
+  if (!ok) throw new AppError('VALIDATION_FAILED', "returnTo must be a path of Keyhold's admin UI, starting with /admin");
   return value;
 }
 
@@ -67,18 +67,18 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     const app = client.app(provider);
     return { provider, params, app: { clientId: app.clientId, clientSecret: app.clientSecret.reveal(), ...(app.applicationId ? { applicationId: app.applicationId } : {}) }, now: deps.clock() };
   };
-  const invalidState = (why: string) => new AppError('OAUTH_STATE_INVALID', 400, `This connection attempt cannot be completed: ${why}. Start connecting again`);
+  const invalidState = (why: string) => new AppError('OAUTH_STATE_INVALID', `This connection attempt cannot be completed: ${why}. Start connecting again`);
 
   /** Starts a connection: returns the provider's consent URL and the browser-binding cookie. */
   async function start(p: TenantPrincipal, providerId: string, input: z.input<typeof AuthorizeInput>) {
     assertRole(p, 'admin');
-    if (!p.userId) throw new AppError('FORBIDDEN', 403, 'Connecting an account by OAuth needs a signed-in user (a browser), not an API key');
+    if (!p.userId) throw new AppError('FORBIDDEN', 'Connecting an account by OAuth needs a signed-in user (a browser), not an API key');
     const data = AuthorizeInput.parse(input);
     const provider = catalog.get(providerId);
     const returnTo = safeReturnTo(data.returnTo);
     const params: Record<string, string> = {};
     if (provider.oauth?.flow === 'shopify') {
-      if (!data.shop || !isShopDomain(data.shop)) throw new AppError('VALIDATION_FAILED', 400, 'shop: give the store domain, like acme.myshopify.com');
+      if (!data.shop || !isShopDomain(data.shop)) throw new AppError('VALIDATION_FAILED', 'shop: give the store domain, like acme.myshopify.com');
       params.storeDomain = data.shop.toLowerCase();
     }
     if (data.region) params.region = data.region;
@@ -155,7 +155,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     const done = (qs: string) => ({ redirect: withQuery(row.return_to ?? '/admin/integrations', qs) });
     if (query.error) {
       await audit.record(principal, { action: 'oauth.denied', metadata: { serviceName: provider.id, label: row.label, error: query.error.slice(0, 64) } });
-      throw new AppError('OAUTH_ACCESS_DENIED', 400, `${provider.displayName} did not grant access (${query.error.slice(0, 64)})`, { actions: [{ label: 'Try again', url: `/admin/integrations?connect=${provider.id}` }] });
+      throw new AppError('OAUTH_ACCESS_DENIED', `${provider.displayName} did not grant access (${query.error.slice(0, 64)})`, { actions: [{ label: 'Try again', url: `/admin/integrations?connect=${provider.id}` }] });
     }
     const flow = flowFor(provider);
     const ctx = ctxFor(provider, row.params);
@@ -166,10 +166,10 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     } catch (err) {
       if (!(err instanceof TokenRequestError)) throw err;
       await audit.record(principal, { action: 'oauth.exchange_failed', metadata: { serviceName: provider.id, label: row.label, reason: err.kind, providerError: err.providerError ?? null } });
-      throw new AppError('OAUTH_EXCHANGE_FAILED', 502, `${provider.displayName} did not accept the authorization; start connecting again`);
+      throw new AppError('OAUTH_EXCHANGE_FAILED', `${provider.displayName} did not accept the authorization; start connecting again`);
     }
     const accounts = await flow.accounts(tokens, query, ctx);
-    if (accounts.length === 0) throw new AppError('OAUTH_CALLBACK_INVALID', 400, `No ${provider.displayName} account was authorised`);
+    if (accounts.length === 0) throw new AppError('OAUTH_CALLBACK_INVALID', `No ${provider.displayName} account was authorised`);
     if (accounts.length > 1) {
       const pendingId = randomUUID();
       await tenancy.withTenant(tenantId, async (tx) => {
@@ -195,7 +195,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
   async function pending(p: TenantPrincipal, id: string) {
     assertRole(p, 'admin');
     const row = await tenancy.withTenant(p.tenantId, (tx) => repo.pending(tx, id));
-    if (!row || row.user_id !== p.userId || row.expires_at < deps.clock()) throw new AppError('NOT_FOUND', 404, 'Nothing is waiting for a choice here; start connecting again');
+    if (!row || row.user_id !== p.userId || row.expires_at < deps.clock()) throw new AppError('NOT_FOUND', 'Nothing is waiting for a choice here; start connecting again');
     return { id: row.id, provider: row.provider, label: row.label, choices: row.choices, expiresAt: row.expires_at.toISOString() };
   }
 
@@ -206,9 +206,9 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
       if (!row || row.user_id !== p.userId || row.expires_at < deps.clock()) return null;
       return { row, data: JSON.parse((await vault.decrypt(tx, PENDING_PURPOSE, row.id, row.secrets)).reveal()) as { tokens: TokenSet; accounts: Account[] } };
     });
-    if (!got) throw new AppError('NOT_FOUND', 404, 'Nothing is waiting for a choice here; start connecting again');
+    if (!got) throw new AppError('NOT_FOUND', 'Nothing is waiting for a choice here; start connecting again');
     const account = got.data.accounts.find((a) => a.id === choiceId);
-    if (!account) throw new AppError('VALIDATION_FAILED', 400, 'choiceId: not one of the offered accounts; start connecting again');
+    if (!account) throw new AppError('VALIDATION_FAILED', 'choiceId: not one of the offered accounts; start connecting again');
     const provider = catalog.get(got.row.provider);
     const saved = await saveAccount(p, provider, got.row.label, account, got.data.tokens);
     return { connectionId: saved.id, provider: provider.id, label: got.row.label, returnTo: withQuery(got.row.return_to ?? '/admin/integrations', `${provider.id}=configured`) };
@@ -248,7 +248,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
       });
     } catch (err) {
       if (isUniqueViolation(err, 'connections_routing_key')) {
-        throw new AppError('ACCOUNT_ALREADY_CONNECTED', 409, `This ${provider.displayName} account is already connected (here or in another organization); disconnect it there first`);
+        throw new AppError('ACCOUNT_ALREADY_CONNECTED', `This ${provider.displayName} account is already connected (here or in another organization); disconnect it there first`);
       }
       throw err;
     }
@@ -256,7 +256,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
 
   async function insertWithinQuota(tx: TenantTx, row: Parameters<OAuthRepo['insertConnection']>[1]) {
     const max = await deps.connectionsRepo.maxConnectionsForUpdate(tx);
-    if ((await deps.connectionsRepo.count(tx)) >= max) throw new AppError('QUOTA_EXCEEDED', 409, `Your plan allows ${max} connections; remove one or upgrade to add more`);
+    if ((await deps.connectionsRepo.count(tx)) >= max) throw new AppError('QUOTA_EXCEEDED', `Your plan allows ${max} connections; remove one or upgrade to add more`);
     return repo.insertConnection(tx, row);
   }
 

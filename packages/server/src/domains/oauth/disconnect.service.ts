@@ -50,7 +50,7 @@ export function createDisconnectService(deps: DisconnectDeps) {
       const row = await repo.byId(tx, id);
       return row && { row, secrets: JSON.parse((await vault.decrypt(tx, SECRETS_PURPOSE, row.id, row.secrets)).reveal()) as Record<string, string> };
     });
-    if (!loaded) throw new AppError('NOT_FOUND', 404, 'Connection not found');
+    if (!loaded) throw new AppError('NOT_FOUND', 'Connection not found');
     const provider = catalog.get(loaded.row.provider);
     const revocation = await revokeAtProvider(provider, loaded.row.config, loaded.secrets);
     const row = await tenancy.withTenant(p.tenantId, async (tx) => {

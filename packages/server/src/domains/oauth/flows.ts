@@ -31,13 +31,13 @@ export type Flow = {
 const SHOP_DOMAIN = /^[a-zA-Z0-9][a-zA-Z0-9-_]*\.myshopify\.com$/;
 export const isShopDomain = (v: string) => SHOP_DOMAIN.test(v);
 
-const callbackInvalid = (msg: string) => new AppError('OAUTH_CALLBACK_INVALID', 400, msg);
+const callbackInvalid = (msg: string) => new AppError('OAUTH_CALLBACK_INVALID', msg);
 
 async function getJson(url: string, headers: Record<string, string>): Promise<unknown> {
   const res = await request(url, { headers: { accept: 'application/json', ...headers }, headersTimeout: 10_000, bodyTimeout: 10_000 }).catch(() => null);
   if (!res || res.statusCode !== 200) {
     await res?.body.dump();
-    throw new AppError('OAUTH_EXCHANGE_FAILED', 502, 'The provider did not list the authorised accounts; try connecting again');
+    throw new AppError('OAUTH_EXCHANGE_FAILED', 'The provider did not list the authorised accounts; try connecting again');
   }
   return res.body.json();
 }
@@ -97,7 +97,7 @@ export const FLOWS: Record<NonNullable<OAuthSpec['flow']>, Flow> = {
   slack: {
     // oauth.v2.access names the workspace the bot token is for.
     async accounts(tokens) {
-      if (!tokens.team) throw new AppError('OAUTH_EXCHANGE_FAILED', 502, 'Slack did not say which workspace was connected; try again');
+      if (!tokens.team) throw new AppError('OAUTH_EXCHANGE_FAILED', 'Slack did not say which workspace was connected; try again');
       return [{ id: tokens.team.id, name: tokens.team.name, config: { teamId: tokens.team.id }, neverExpires: tokens.expiresIn === undefined }];
     },
   },

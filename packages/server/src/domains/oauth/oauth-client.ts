@@ -83,7 +83,7 @@ function classify(err: unknown): TokenRequestError {
 /** The platform's OAuth client for every catalog provider, on oauth4webapi. */
 export function createOAuthClient(deps: { apps: Record<string, OAuthAppConfig> }) {
   function spec(provider: Provider): OAuthSpec {
-    if (!provider.oauth) throw new AppError('OAUTH_NOT_SUPPORTED', 400, `${provider.displayName} connects with credentials, not OAuth; use POST /api/api-credentials`);
+    if (!provider.oauth) throw new AppError('OAUTH_NOT_SUPPORTED', `${provider.displayName} connects with credentials, not OAuth; use POST /api/api-credentials`);
     return provider.oauth;
   }
 
@@ -92,7 +92,7 @@ export function createOAuthClient(deps: { apps: Record<string, OAuthAppConfig> }
     const a = deps.apps[provider.id];
     if (!a) {
       const env = `KEYHOLD_OAUTH_${provider.id.toUpperCase().replaceAll('-', '_')}`;
-      throw new AppError('OAUTH_NOT_CONFIGURED', 503, `Connecting ${provider.displayName} needs the platform's OAuth app: the operator sets ${env}_CLIENT_ID and ${env}_CLIENT_SECRET`);
+      throw new AppError('OAUTH_NOT_CONFIGURED', `Connecting ${provider.displayName} needs the platform's OAuth app: the operator sets ${env}_CLIENT_ID and ${env}_CLIENT_SECRET`);
     }
     return a;
   }

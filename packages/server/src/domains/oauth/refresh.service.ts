@@ -68,9 +68,9 @@ export function createTokenRefresher(deps: RefreshDeps) {
   const isExpired = (row: ConnectionRow) => row.token_expires_at !== null && row.token_expires_at.getTime() <= now().getTime();
   const reconnect = (provider: Provider) => [{ label: `Reconnect ${provider.displayName}`, url: `/admin/integrations?connect=${provider.id}` }];
   const needsReauth = (provider: Provider) =>
-    new AppError('INTEGRATION_NEEDS_REAUTH', 409, `The ${provider.displayName} connection was revoked or expired; an admin has to reconnect it`, { actions: reconnect(provider) });
+    new AppError('INTEGRATION_NEEDS_REAUTH', `The ${provider.displayName} connection was revoked or expired; an admin has to reconnect it`, { actions: reconnect(provider) });
   const tokenExpired = (provider: Provider, retryAfterS: number) =>
-    new AppError('INTEGRATION_TOKEN_EXPIRED', 503, `The ${provider.displayName} access token expired and could not be refreshed yet; try again shortly`, {
+    new AppError('INTEGRATION_TOKEN_EXPIRED', `The ${provider.displayName} access token expired and could not be refreshed yet; try again shortly`, {
       actions: reconnect(provider),
       headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterS))) },
     });
@@ -117,7 +117,7 @@ export function createTokenRefresher(deps: RefreshDeps) {
       }
       await sleep(25 + Math.random() * 50);
       const row = await tenancy.withTenant(tenantId, (tx) => repo.byId(tx, seen.row.id));
-      if (!row) throw new AppError('NOT_FOUND', 404, 'Connection not found');
+      if (!row) throw new AppError('NOT_FOUND', 'Connection not found');
       if (row.status === 'needs_reauth') throw needsReauth(provider);
       if (row.credential_version !== seen.row.credential_version) {
         seen = { row, secrets: await decrypt(tenantId, row) };
@@ -157,7 +157,7 @@ export function createTokenRefresher(deps: RefreshDeps) {
       // window the provider still honours the token it holds.
       deps.log?.warn({ connectionId: row.id, provider: provider.id }, 'refresh lease lost before the write; using the other node\'s result');
       const latest = await tenancy.withTenant(tenantId, (tx) => repo.byId(tx, row.id));
-      if (!latest) throw new AppError('NOT_FOUND', 404, 'Connection not found');
+      if (!latest) throw new AppError('NOT_FOUND', 'Connection not found');
       return { row: latest, secrets: await decrypt(tenantId, latest) };
     }
     deps.log?.debug({ connectionId: row.id, provider: provider.id }, 'access token refreshed');

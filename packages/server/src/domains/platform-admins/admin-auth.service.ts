@@ -42,7 +42,7 @@ export type AdminAuthDeps = {
 
 export const ADMIN_TOTP_PURPOSE = { pending: 'platform_admin.mfa_pending_secret', active: 'platform_admin.mfa_secret' } as const;
 
-const invalidCredentials = () => new AppError('INVALID_CREDENTIALS', 401, 'The email or password is incorrect');
+const invalidCredentials = () => new AppError('INVALID_CREDENTIALS', 'The email or password is incorrect');
 
 /**
  * Platform-admin sign-in, mirroring the tenant flow with its own tables, signing key and audience
@@ -64,7 +64,7 @@ export function createAdminAuthService(deps: AdminAuthDeps) {
       await audit.record({ ...ctx, tenantId: null }, { action: 'platform_admin.create', entity: { type: 'platform_admin', id: row.id }, metadata: { email: data.email, role: data.role } });
       return view(row);
     } catch (err) {
-      if (isUniqueViolation(err)) throw new AppError('CONFLICT', 409, `A platform admin with email '${data.email}' already exists`);
+      if (isUniqueViolation(err)) throw new AppError('CONFLICT', `A platform admin with email '${data.email}' already exists`);
       throw err;
     }
   }
@@ -105,14 +105,14 @@ export function createAdminAuthService(deps: AdminAuthDeps) {
     const step = admin?.mfa_secret && admin.is_active
       ? await acceptTotp(await decryptSecret(admin.id, 'active', admin.mfa_secret), input.code.trim(), admin.mfa_last_step === null ? null : Number(admin.mfa_last_step), clock())
       : null;
-    if (!admin || step === null) throw new AppError('INVALID_CREDENTIALS', 401, 'The verification code is not valid');
+    if (!admin || step === null) throw new AppError('INVALID_CREDENTIALS', 'The verification code is not valid');
     await attempt.release();
     await repo.update(admin.id, { mfa_last_step: step });
     return startSession(admin, meta);
   }
 
   async function refresh(meta: RequestMeta, token: string | undefined): Promise<TokenPair> {
-    if (!token?.startsWith('khr_') || token.length > 200) throw new AppError('TOKEN_INVALID', 401, 'The refresh token is not valid');
+    if (!token?.startsWith('khr_') || token.length > 200) throw new AppError('TOKEN_INVALID', 'The refresh token is not valid');
     const now = clock();
     type Outcome = { kind: 'ok'; tokens: TokenPair } | { kind: 'invalid' } | { kind: 'reused' };
     const outcome = await repo.transaction(async (tx): Promise<Outcome> => {
@@ -130,17 +130,17 @@ export function createAdminAuthService(deps: AdminAuthDeps) {
     });
     if (outcome.kind === 'reused') {
       await audit.record({ ...meta, tenantId: null, actor: { type: 'system', id: null } }, { action: 'platform_admin.refresh_token_reuse' });
-      throw new AppError('TOKEN_INVALID', 401, 'This refresh token was already used; the session has been ended for safety. Sign in again.');
+      throw new AppError('TOKEN_INVALID', 'This refresh token was already used; the session has been ended for safety. Sign in again.');
     }
-    if (outcome.kind === 'invalid') throw new AppError('TOKEN_INVALID', 401, 'This session has ended; sign in again');
+    if (outcome.kind === 'invalid') throw new AppError('TOKEN_INVALID', 'This session has ended; sign in again');
     return outcome.tokens;
   }
 
   async function authenticate(token: string, meta: RequestMeta): Promise<AdminPrincipal> {
     const claims = await deps.signer.verifyAccess(token);
-    if (!isUuid(claims.sub) || !isUuid(claims.sid)) throw new AppError('TOKEN_INVALID', 401, 'The token is not valid');
+    if (!isUuid(claims.sub) || !isUuid(claims.sid)) throw new AppError('TOKEN_INVALID', 'The token is not valid');
     const state = await repo.sessionState(claims.sub, claims.sid);
-    if (!state || !state.is_active || state.revoked_at || state.expires_at <= clock()) throw new AppError('TOKEN_INVALID', 401, 'This session has ended; sign in again');
+    if (!state || !state.is_active || state.revoked_at || state.expires_at <= clock()) throw new AppError('TOKEN_INVALID', 'This session has ended; sign in again');
     return { ...ctxOf(claims.sub, meta), tenantId: null, adminId: claims.sub, role: state.role, sessionId: claims.sid };
   }
 
@@ -151,13 +151,13 @@ export function createAdminAuthService(deps: AdminAuthDeps) {
 
   async function me(p: AdminPrincipal): Promise<AdminView> {
     const admin = await repo.byId(p.adminId);
-    if (!admin) throw new AppError('NOT_FOUND', 404, 'Admin not found');
+    if (!admin) throw new AppError('NOT_FOUND', 'Admin not found');
     return view(admin);
   }
 
   async function mfaSetup(p: AdminPrincipal) {
     const admin = await me(p);
-    if (admin.mfaEnabled) throw new AppError('CONFLICT', 409, 'MFA is already enabled');
+    if (admin.mfaEnabled) throw new AppError('CONFLICT', 'MFA is already enabled');
     const secret = newTotpSecret();
     await repo.update(p.adminId, { mfa_pending_secret: await encryptSecret(p.adminId, 'pending', secret) });
     await audit.record(p, { action: 'platform_admin.mfa_setup', entity: { type: 'platform_admin', id: p.adminId } });
@@ -166,10 +166,10 @@ export function createAdminAuthService(deps: AdminAuthDeps) {
 
   async function mfaEnable(p: AdminPrincipal, code: string) {
     const admin = await repo.byId(p.adminId);
-    if (!admin?.mfa_pending_secret) throw new AppError('CONFLICT', 409, 'Start with POST /api/admin/auth/mfa/setup');
+    if (!admin?.mfa_pending_secret) throw new AppError('CONFLICT', 'Start with POST /api/admin/auth/mfa/setup');
     const secret = await decryptSecret(admin.id, 'pending', admin.mfa_pending_secret);
     const step = await acceptTotp(secret, code.trim(), null, clock());
-    if (step === null) throw new AppError('MFA_REQUIRED', 403, 'The verification code is not valid');
+    if (step === null) throw new AppError('MFA_REQUIRED', 'The verification code is not valid');
     await repo.update(admin.id, { mfa_secret: await encryptSecret(admin.id, 'active', secret), mfa_pending_secret: null, mfa_last_step: step });
     await audit.record(p, { action: 'platform_admin.mfa_enable', entity: { type: 'platform_admin', id: admin.id } });
     return { mfaEnabled: true as const };

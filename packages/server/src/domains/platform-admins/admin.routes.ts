@@ -22,7 +22,7 @@ declare module 'fastify' {
 }
 
 const adminOf = (req: FastifyRequest): AdminPrincipal => {
-  if (!req.admin) throw new AppError('UNAUTHENTICATED', 401, 'Sign in as a platform admin first');
+  if (!req.admin) throw new AppError('UNAUTHENTICATED', 'Sign in as a platform admin first');
   return req.admin;
 };
 
@@ -66,7 +66,7 @@ export function adminRoutes(app: FastifyInstance, { adminAuth, tenants, apiKeys 
   const authenticate: preValidationAsyncHookHandler = async (req) => {
     req.admin = await adminAuth.authenticate(bearerToken(req, 'a platform admin access token'), requestMeta(req));
     const access = routeAccess(req);
-    if (access?.kind !== 'platform') throw new AppError('FORBIDDEN', 403, 'This operation is not open to platform admins');
+    if (access?.kind !== 'platform') throw new AppError('FORBIDDEN', 'This operation is not open to platform admins');
     if (access.permission !== 'signed-in') assertPermission(req.admin.role, access.permission);
   };
 

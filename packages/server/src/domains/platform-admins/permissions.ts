@@ -17,6 +17,6 @@ export type PlatformPermission = keyof typeof PLATFORM_PERMISSIONS;
 
 export function assertPermission(role: PlatformRole, permission: PlatformPermission) {
   if (!(PLATFORM_PERMISSIONS[permission] as readonly PlatformRole[]).includes(role)) {
-    throw new AppError('FORBIDDEN', 403, `Your platform role (${role}) does not allow '${permission}'`);
+    throw new AppError('FORBIDDEN', `Your platform role (${role}) does not allow '${permission}'`);
   }
 }

@@ -45,7 +45,7 @@ export function upstreamPath(rawUrl: string, prefix: string): string {
   const rest = rawUrl.slice(prefix.length);
   const path = rest.split('?')[0] ?? '';
   const bad = !path.startsWith('/') || path.startsWith('//') || /(^|\/)\.\.?(\/|$)/.test(path) || /%2e|%2f|%5c|\\/i.test(path) || /[\u0000-\u001f\u007f]/.test(rest);
-  if (bad) throw new AppError('VALIDATION_FAILED', 400, 'path: give the provider API path, like /v1/customers (no dot segments or encoded slashes)');
+  if (bad) throw new AppError('VALIDATION_FAILED', 'path: give the provider API path, like /v1/customers (no dot segments or encoded slashes)');
   return rest;
 }
 
@@ -55,6 +55,6 @@ export function assertUnderBase(url: string, base: string) {
   const b = new URL(base);
   const basePath = b.pathname.replace(/\/+$/, '');
   if (u.origin !== b.origin || !(u.pathname === basePath || u.pathname.startsWith(`${basePath}/`))) {
-    throw new AppError('VALIDATION_FAILED', 400, "path: leaves the provider's API");
+    throw new AppError('VALIDATION_FAILED', "path: leaves the provider's API");
   }
 }

@@ -85,7 +85,7 @@ export function createRateLimiter(deps: LimiterDeps) {
     const limited = (waitMs: number, what: string) => {
       deps.onLimited?.(provider.id, 'keyhold');
       const s = Math.max(1, Math.ceil(waitMs / 1000));
-      return new AppError('RATE_LIMITED', 429, `${provider.displayName} allows ${what}; retry in ${s} s or send X-Keyhold-Max-Wait to let Keyhold wait`, { headers: { 'retry-after': String(s) } });
+      return new AppError('RATE_LIMITED', `${provider.displayName} allows ${what}; retry in ${s} s or send X-Keyhold-Max-Wait to let Keyhold wait`, { headers: { 'retry-after': String(s) } });
     };
     if (plan.buckets.length) {
       for (;;) {

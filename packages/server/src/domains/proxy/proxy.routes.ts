@@ -20,7 +20,7 @@ async function bodyOf(stream: Readable, length: number | undefined): Promise<Buf
   let size = 0;
   for await (const chunk of stream) {
     size += (chunk as Buffer).length;
-    if (size > REPLAYABLE_BYTES * 64) throw new AppError('PAYLOAD_TOO_LARGE', 413, 'Request bodies through the proxy are limited to 16 MiB');
+    if (size > REPLAYABLE_BYTES * 64) throw new AppError('PAYLOAD_TOO_LARGE', 'Request bodies through the proxy are limited to 16 MiB');
     chunks.push(chunk as Buffer);
   }
   return chunks.length ? Buffer.concat(chunks) : undefined;
@@ -48,7 +48,7 @@ export function proxyRoutes(app: FastifyInstance, deps: { proxy: ProxyService; h
       preValidation: hooks.authenticate,
       handler: async (req, reply) => {
         const provider = ProviderParam.safeParse((req.params as { provider: string }).provider);
-        if (!provider.success) throw new AppError('UNKNOWN_PROVIDER', 400, 'Unknown provider in the proxy path');
+        if (!provider.success) throw new AppError('UNKNOWN_PROVIDER', 'Unknown provider in the proxy path');
         const path = upstreamPath(req.raw.url ?? '', `/api/proxy/${provider.data}`);
         const label = req.headers['x-connection-label'];
         const wait = Number(req.headers['x-keyhold-max-wait'] ?? 0);

@@ -51,7 +51,7 @@ const backoff = (attempt: number) => Math.round(200 * 2 ** attempt * (0.5 + Math
 export function createProxyService(deps: ProxyDeps) {
   const { metrics, breakers, limiter } = deps;
   const unavailable = (provider: Provider, retryInMs: number, why: string) =>
-    new AppError('INTEGRATION_UNAVAILABLE', 503, `${provider.displayName} ${why}; Keyhold pauses calls to it for a moment`, {
+    new AppError('INTEGRATION_UNAVAILABLE', `${provider.displayName} ${why}; Keyhold pauses calls to it for a moment`, {
       headers: { 'retry-after': String(Math.max(1, Math.ceil(retryInMs / 1000))) },
       actions: [{ label: 'Check the connection', url: `/admin/integrations?provider=${provider.id}` }],
     });
@@ -103,7 +103,7 @@ export function createProxyService(deps: ProxyDeps) {
           res = await attempt(provider, built, req, streamed?.stream ?? (req.body as Buffer | undefined) ?? null);
         } catch (err) {
           const cause = notTheProvider(err, streamed);
-          if (cause === 'client') throw new AppError('VALIDATION_FAILED', 400, `This request cannot be sent to ${provider.displayName}: ${clientMistake(err, streamed)}`);
+          if (cause === 'client') throw new AppError('VALIDATION_FAILED', `This request cannot be sent to ${provider.displayName}: ${clientMistake(err, streamed)}`);
           if (cause === 'keyhold') throw err;
           failure(p.tenantId, provider, connectionId);
           if (canRetry && n < MAX_RETRIES) {

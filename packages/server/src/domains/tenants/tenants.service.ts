@@ -152,7 +152,7 @@ export type TenantsService = ReturnType<typeof createTenantsService>;
 /** Statuses in which a tenant's sessions and keys stop working. */
 const LOCKED_OUT_STATUSES: ReadonlySet<string> = new Set(['suspended', 'cancelled']);
 
-export const tenantSuspended = () => new AppError('TENANT_SUSPENDED', 403, 'This organization is suspended; contact your administrator');
+export const tenantSuspended = () => new AppError('TENANT_SUSPENDED', 'This organization is suspended; contact your administrator');
 
 export const isLockedOut = (status: string) => LOCKED_OUT_STATUSES.has(status);
 
@@ -166,7 +166,7 @@ export async function withSlugConflict<T>(slug: string, fn: () => Promise<T>): P
   try {
     return await fn();
   } catch (err) {
-    if (isUniqueViolation(err, 'tenants_slug_key')) throw new AppError('CONFLICT', 409, `A tenant with slug '${slug}' already exists`);
+    if (isUniqueViolation(err, 'tenants_slug_key')) throw new AppError('CONFLICT', `A tenant with slug '${slug}' already exists`);
     throw err;
   }
 }

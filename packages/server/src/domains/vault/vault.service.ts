@@ -16,7 +16,7 @@ export const scopeName = (tenantId: string | null) => tenantId ?? 'platform';
 /** What a ciphertext is bound to: tenant, purpose, record and key version. */
 export const aadFor = (scope: string, purpose: string, recordId: string, version: number) => Buffer.from(`kh1|${scope}|${purpose}|${recordId}|${version}`);
 
-const decryptionFailed = () => new AppError('DECRYPTION_FAILED', 422, 'A stored secret could not be decrypted; it may have been altered or moved');
+const decryptionFailed = () => new AppError('DECRYPTION_FAILED', 'A stored secret could not be decrypted; it may have been altered or moved');
 
 export type VaultDeps = { repo: VaultRepo; ring: KeyRing; cache: DekCache; clock: Clock };
 
@@ -30,7 +30,7 @@ export function createVault(deps: VaultDeps) {
   async function unwrapRow(tenantId: string | null, row: { version: number; wrapped_dek: string; kek_id: string }): Promise<Buffer> {
     const scope = scopeName(tenantId);
     const kek = ring.byId(row.kek_id);
-    if (!kek) throw new AppError('DECRYPTION_FAILED', 422, `Master key '${row.kek_id}' is not configured; add it to KEYHOLD_MASTER_KEYS`);
+    if (!kek) throw new AppError('DECRYPTION_FAILED', `Master key '${row.kek_id}' is not configured; add it to KEYHOLD_MASTER_KEYS`);
     const dek = await kek.unwrap(row.wrapped_dek, dekContextFor(tenantId, row.version)).catch(() => {
       throw decryptionFailed();
     });

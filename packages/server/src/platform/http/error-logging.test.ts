@@ -43,7 +43,7 @@ beforeAll(async () => {
     try {
       return await failOn(req.body.kind, req.body.value);
     } catch (err) {
-      if (req.body.wrap) throw new AppError('INTERNAL_ERROR', 500, 'Could not save the record', { cause: err });
+      if (req.body.wrap) throw new AppError('INTERNAL_ERROR', 'Could not save the record', { cause: err });
       throw err;
     }
   });

@@ -13,7 +13,7 @@ import { type Resolve, assertPublicHttpsUrl, isPublicAddress } from './ssrf.js';
  * internal DNS.
  */
 export const notPublicAtConnect = (field: string) =>
-  new AppError('VALIDATION_FAILED', 400, `${field}: must be a public address (the host resolved to a loopback, private, link-local or metadata address when Keyhold connected)`);
+  new AppError('VALIDATION_FAILED', `${field}: must be a public address (the host resolved to a loopback, private, link-local or metadata address when Keyhold connected)`);
 
 /**
  * A `lookup` for net/tls connect that resolves the host itself and hands the socket only the

@@ -52,7 +52,7 @@ export function isPublicAddress(ip: string): boolean {
 /** How a host name becomes addresses (node's `dns.promises.lookup` by default; tests give their own). */
 export type Resolve = (hostname: string, options: { all: true; family?: number; hints?: number }) => Promise<LookupAddress[]>;
 
-const refuse = (field: string, why: string) => new AppError('VALIDATION_FAILED', 400, `${field}: ${why}`);
+const refuse = (field: string, why: string) => new AppError('VALIDATION_FAILED', `${field}: ${why}`);
 
 /**
  * A URL supplied by a tenant (custom providers) must be https and resolve only to public

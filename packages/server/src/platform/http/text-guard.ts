@@ -35,7 +35,7 @@ function find(value: unknown, path: string, depth: number): string | undefined {
  */
 export function refuseUnstorableText(req: FastifyRequest): void {
   const hit = find(req.params, 'params', 0) ?? find(req.query, 'querystring', 0) ?? (isParsed(req.body) ? find(req.body, 'body', 0) : undefined);
-  if (hit) throw new AppError('VALIDATION_FAILED', 400, `${hit}: must not contain NUL characters or unpaired surrogates`);
+  if (hit) throw new AppError('VALIDATION_FAILED', `${hit}: must not contain NUL characters or unpaired surrogates`);
 }
 
 /** The proxy passes bodies through as streams; those are the provider's business, not ours. */
