@@ -4,17 +4,11 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ok } from '../../platform/http/envelope.js';
 import type { AuthHooks } from '../identity/identity.http.js';
-import { CATEGORIES, type Catalog } from './catalog.js';
+import { CATEGORIES, type Catalog, type CatalogField } from './catalog.js';
+import { AUTH_MODES, CatalogFieldSchema } from './catalog.schema.js';
 
-const FieldSchema = z.object({
-  name: z.string(),
-  label: z.string(),
-  secret: z.boolean(),
-  required: z.boolean(),
-  pattern: z.string().optional(),
-  example: z.string().optional(),
-  help: z.string().optional(),
-});
+/** A catalog field as a form shows it: `required` spelled out, `destination` left to the server. */
+const FieldSchema = CatalogFieldSchema.omit({ destination: true }).extend({ required: z.boolean() });
 
 /** What a UI or SDK needs to render a connect form; no credential and no OAuth client data. */
 export const ProviderSchema = z.object({
@@ -23,7 +17,7 @@ export const ProviderSchema = z.object({
   category: z.enum(CATEGORIES),
   description: z.string().optional(),
   docsUrl: z.string().optional(),
-  authMode: z.string(),
+  authMode: z.enum(AUTH_MODES),
   credentialFields: z.array(FieldSchema),
   configFields: z.array(FieldSchema),
   canTestConnection: z.boolean(),
@@ -40,7 +34,7 @@ export function catalogRoutes(app: FastifyInstance, { catalog, hooks }: { catalo
     },
     preValidation: hooks.authenticate,
   }, async () => {
-    const field = (f: { name: string; label: string; secret: boolean; required?: boolean; pattern?: string; example?: string; help?: string }) => ({ ...f, required: f.required ?? true });
+    const field = ({ destination: _, ...f }: CatalogField) => ({ ...f, required: f.required ?? true });
     const providers = catalog.list().map((p) => ({
       id: p.id,
       displayName: p.displayName,

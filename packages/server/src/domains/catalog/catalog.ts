@@ -1,61 +1,13 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { AppError } from '../../platform/errors.js';
+import { type OAuthSpec, type Provider, validateProvider } from './catalog.schema.js';
+
+export { CATEGORIES, type CatalogField, type OAuthSpec, type Provider } from './catalog.schema.js';
 
 export const CATALOG_DIR = fileURLToPath(new URL('../../../catalog', import.meta.url));
-
-export const CATEGORIES = ['Accounting', 'E-commerce', 'ERP', 'Payments', 'Email', 'Media', 'AI', 'Messaging', 'Support', 'EDI', 'Custom'] as const;
-
-export type CatalogField = {
-  name: string; label: string; secret: boolean; required?: boolean; pattern?: string; example?: string; help?: string;
-  /** A non-secret field that decides where or how the secrets are sent, beyond what the templates show. */
-  destination?: boolean;
-};
-
-/** One provider, as `catalog/providers/<id>.yaml` describes it (validated by provider.schema.json). */
-export type Provider = {
-  id: string;
-  displayName: string;
-  category: (typeof CATEGORIES)[number];
-  description?: string;
-  docsUrl?: string;
-  authMode: 'oauth2' | 'api_key' | 'basic' | 'hmac_unleashed' | 'lwa_oauth2' | 'custom';
-  baseUrl: string;
-  credentialFields: CatalogField[];
-  configFields?: CatalogField[];
-  inject: { headers?: Record<string, string>; basicAuth?: { username: string; password: string }; scheme?: 'unleashed_hmac' };
-  verify?: { method: 'GET' | 'POST'; path: string; expectStatus?: number[]; expectJson?: Record<string, unknown> };
-  rateLimits?: { perSecond?: number; burst?: number; perMinute?: number; perHour?: number; perDay?: number; concurrent?: number; notes?: string };
-  webhooks?: { scheme: string; signatureHeader?: string; routingKey: string };
-  oauth?: OAuthSpec;
-};
-
-export type OAuthSpec = {
-  authorizeUrl: string;
-  tokenUrl: string;
-  revokeUrl?: string;
-  scopes: string[];
-  /** PKCE S256 unless the provider refuses it. */
-  pkce?: boolean;
-  clientAuth?: 'basic' | 'post';
-  /** Refresh this long before the access token expires (default 300 s). */
-  refreshMarginSeconds?: number;
-  accessTokenTtlSeconds?: number;
-  /** Provider-specific steps around the standard code flow (see domains/oauth/flows.ts). */
-  flow?: 'standard' | 'xero' | 'quickbooks' | 'shopify' | 'amazon_lwa' | 'messenger' | 'slack';
-  scopeSeparator?: string;
-  /** How long a used refresh token stays valid at the provider (rotation grace window). */
-  refreshTokenGraceSeconds?: number;
-  revokeFormat?: 'form' | 'json';
-  /** The config field that identifies the provider account (webhook routing key; unique across tenants). */
-  routingKeyField?: string;
-  refreshNotes?: string;
-  /** Extra authorize parameters the provider needs (e.g. `prompt: consent` to get a refresh token). */
-  authorizeParams?: Record<string, string>;
-};
 
 export class CatalogError extends Error {
   override name = 'CatalogError';
@@ -101,25 +53,12 @@ export function templateProblem(p: Pick<Provider, 'baseUrl' | 'credentialFields'
  */
 export function loadCatalog(opts: { dir?: string; baseUrlOverrides?: Record<string, string>; authUrlOverrides?: Record<string, string> } = {}) {
   const dir = opts.dir ?? CATALOG_DIR;
-  const schema = JSON.parse(readFileSync(path.join(dir, 'provider.schema.json'), 'utf8'));
-  const validate = new Ajv({ allErrors: true, strict: false }).compile<Provider>(schema);
   const providers = new Map<string, Provider>();
   for (const file of readdirSync(path.join(dir, 'providers')).filter((f) => f.endsWith('.yaml')).sort()) {
-    const entry = parse(readFileSync(path.join(dir, 'providers', file), 'utf8')) as unknown;
-    if (!validate(entry)) {
-      const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
-      throw new CatalogError(`catalog/providers/${file}: ${problems}`);
-    }
+    const checked = validateProvider(parse(readFileSync(path.join(dir, 'providers', file), 'utf8')));
+    if (!checked.ok) throw new CatalogError(`catalog/providers/${file}: ${checked.problems}`);
+    const entry = checked.provider;
     if (`${entry.id}.yaml` !== file) throw new CatalogError(`catalog/providers/${file}: id '${entry.id}' must match the file name`);
-    for (const f of [...entry.credentialFields, ...(entry.configFields ?? [])]) {
-      if (f.pattern) {
-        try {
-          new RegExp(f.pattern);
-        } catch {
-          throw new CatalogError(`catalog/providers/${file}: field '${f.name}' has an invalid pattern`);
-        }
-      }
-    }
     const problem = templateProblem(entry);
     if (problem) throw new CatalogError(`catalog/providers/${file}: ${problem}`);
     providers.set(entry.id, entry);

@@ -1,0 +1,132 @@
+import { z } from 'zod';
+
+/*
+ * The one source of truth for a catalog entry (`catalog/providers/<id>.yaml`). The loader validates
+ * with it, the `Provider` type is inferred from it, and `npm run catalog:generate` writes
+ * `catalog/provider.schema.json` (for editors) and the contract's `PROVIDER_FIELDS` from it.
+ * Every enum below is a closed list: a value is added here together with the code that handles it.
+ */
+
+export const CATEGORIES = ['Accounting', 'E-commerce', 'ERP', 'Payments', 'Email', 'Media', 'AI', 'Messaging', 'Support', 'EDI', 'Custom'] as const;
+export const AUTH_MODES = ['oauth2', 'api_key', 'basic', 'hmac_unleashed', 'lwa_oauth2', 'custom'] as const;
+/** Request-signing schemes beyond header templates and HTTP Basic. */
+export const INJECT_SCHEMES = ['unleashed_hmac'] as const;
+/** Provider-specific steps around the standard authorization code flow. */
+export const OAUTH_FLOWS = ['standard', 'xero', 'quickbooks', 'shopify', 'amazon_lwa', 'messenger', 'slack'] as const;
+export const OAUTH_CLIENT_AUTH = ['basic', 'post'] as const;
+export const REVOKE_FORMATS = ['form', 'json'] as const;
+/** Inbound webhook signature schemes the catalog uses. */
+export const WEBHOOK_SCHEMES = ['xero_hmac_base64', 'intuit_hmac_base64', 'shopify_hmac_base64', 'stripe_signature', 'meta_hub_sha256'] as const;
+
+const isRegExp = (source: string) => {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const positiveInt = () => z.number().int().min(1);
+
+export const CatalogFieldSchema = z.strictObject({
+  name: z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/),
+  label: z.string().min(1),
+  secret: z.boolean(),
+  required: z.boolean().optional().meta({ default: true }),
+  pattern: z.string().refine(isRegExp, 'is not a valid regular expression').optional().describe('Regular expression the value must match'),
+  example: z.string().optional(),
+  help: z.string().optional(),
+  destination: z.boolean().optional().describe('A non-secret field that decides where or how the secrets are sent beyond what the templates show; changing it needs the same step-up as a rotation'),
+}).describe('A credential or config field a tenant supplies');
+
+const InjectSchema = z.strictObject({
+  headers: z.record(z.string(), z.string()).optional().describe('Header name → value template over {{field}} values'),
+  basicAuth: z.strictObject({ username: z.string(), password: z.string() }).optional(),
+  scheme: z.enum(INJECT_SCHEMES).optional().describe('A signing scheme implemented in code, applied after the headers'),
+}).describe('How credentials go on a provider request: header templates over {{field}} values, HTTP Basic, or a named scheme');
+
+const VerifySchema = z.strictObject({
+  method: z.enum(['GET', 'POST']),
+  path: z.string().regex(/^\//),
+  expectStatus: z.array(z.number().int().min(100).max(599)).min(1).optional(),
+  expectJson: z.record(z.string(), z.unknown()).optional().describe('Top-level fields the answer must have (Slack answers 200 with ok: false)'),
+}).describe('The request test-connection sends to check a credential');
+
+const RateLimitsSchema = z.strictObject({
+  perSecond: z.number().positive().optional(),
+  burst: positiveInt().optional(),
+  perMinute: positiveInt().optional(),
+  perHour: positiveInt().optional(),
+  perDay: positiveInt().optional(),
+  concurrent: positiveInt().optional(),
+  notes: z.string().optional(),
+});
+
+const WebhooksSchema = z.strictObject({
+  scheme: z.enum(WEBHOOK_SCHEMES),
+  signatureHeader: z.string().optional(),
+  routingKey: z.string()
+    .regex(/^(endpoint|header:[A-Za-z0-9-]+|[A-Za-z_]\w*(\[\])?(\.[A-Za-z_]\w*(\[\])?)*)$/)
+    .describe("Where the owning connection is found: a payload path ('events[].tenantId'), a header ('header:X-Shop-Domain'), or 'endpoint' (connection id in the URL)"),
+});
+
+const OAuthSchema = z.strictObject({
+  authorizeUrl: z.string(),
+  tokenUrl: z.string(),
+  revokeUrl: z.string().optional(),
+  scopes: z.array(z.string()),
+  pkce: z.boolean().optional().describe('PKCE S256 unless the provider refuses it').meta({ default: true }),
+  clientAuth: z.enum(OAUTH_CLIENT_AUTH).optional(),
+  refreshMarginSeconds: z.number().int().min(0).optional().describe('Refresh this long before the access token expires (default 300 s)'),
+  flow: z.enum(OAUTH_FLOWS).optional().describe('Provider-specific steps around the standard code flow').meta({ default: 'standard' }),
+  scopeSeparator: z.string().optional().meta({ default: ' ' }),
+  revokeFormat: z.enum(REVOKE_FORMATS).optional().meta({ default: 'form' }),
+  routingKeyField: z.string().optional().describe(
+    'The non-secret config field that identifies the account at the provider (shop domain, realm id, organisation id, page id, team id). '
+    + 'The connection store derives a connection\'s routing key from it on every write; it is unique across tenants and routes inbound webhooks',
+  ),
+  refreshNotes: z.string().optional().describe('How the provider refreshes and rotates tokens (access token lifetime, rotation, grace window), for operators'),
+  authorizeParams: z.record(z.string(), z.string()).optional().describe('Extra authorize parameters the provider needs (e.g. prompt: consent to get a refresh token)'),
+});
+
+export const CatalogEntrySchema = z.strictObject({
+  id: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/),
+  displayName: z.string().min(1),
+  category: z.enum(CATEGORIES),
+  description: z.string().optional(),
+  docsUrl: z.string().regex(/^https:\/\//).optional(),
+  authMode: z.enum(AUTH_MODES),
+  baseUrl: z.string()
+    .regex(/^(https:\/\/\S+|\{\{[a-zA-Z]+\}\})$/)
+    .describe('Default API base URL; override with KEYHOLD_PROVIDER_<ID>_BASE_URL. May contain {{config field}} placeholders.'),
+  credentialFields: z.array(CatalogFieldSchema),
+  configFields: z.array(CatalogFieldSchema).optional(),
+  inject: InjectSchema,
+  verify: VerifySchema.optional(),
+  rateLimits: RateLimitsSchema.optional(),
+  webhooks: WebhooksSchema.optional(),
+  oauth: OAuthSchema.optional(),
+}).superRefine((p, ctx) => {
+  const key = p.oauth?.routingKeyField;
+  if (key !== undefined && !(p.configFields ?? []).some((f) => f.name === key && !f.secret)) {
+    ctx.addIssue({ code: 'custom', path: ['oauth', 'routingKeyField'], message: `'${key}' is not a non-secret config field of this provider` });
+  }
+}).meta({ title: 'Keyhold provider catalog entry' });
+
+export type CatalogField = z.infer<typeof CatalogFieldSchema>;
+/** One provider, as `catalog/providers/<id>.yaml` describes it. */
+export type Provider = z.infer<typeof CatalogEntrySchema>;
+export type OAuthSpec = z.infer<typeof OAuthSchema>;
+
+/** `credentialFields[0].name`: where in an entry a problem is. */
+export const issuePath = (path: ReadonlyArray<PropertyKey>) =>
+  path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
+
+/** Validates one parsed entry; the problems name the path inside the entry. */
+export function validateProvider(entry: unknown): { ok: true; provider: Provider } | { ok: false; problems: string } {
+  const result = CatalogEntrySchema.safeParse(entry);
+  if (result.success) return { ok: true, provider: result.data };
+  const problems = result.error.issues.map((i) => (i.path.length ? `${issuePath(i.path)}: ${i.message}` : i.message)).join('; ');
+  return { ok: false, problems };
+}
