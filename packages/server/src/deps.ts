@@ -132,8 +132,8 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     limiter,
     breakers,
     metrics,
-    guardCustomUrl: (url) => tenantUrls.check(url),
-    customDispatcher: tenantUrls.dispatcher,
+    guardTenantUrl: (url) => tenantUrls.check(url),
+    tenantUrlDispatcher: tenantUrls.dispatcher,
     ...(log ? { log } : {}),
   });
   const tenantClients = createTenantClients({ proxy, connections, catalog });
