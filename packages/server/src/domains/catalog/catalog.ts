@@ -44,7 +44,7 @@ export type OAuthSpec = {
   /** Refresh this long before the access token expires (default 300 s). */
   refreshMarginSeconds?: number;
   accessTokenTtlSeconds?: number;
-  /** Provider-specific steps around the standard code flow (see domains/oauth/flows.ts). */
+  /** Provider-specific steps around the standard code flow (implemented in providers/<id>/). */
   flow?: 'standard' | 'xero' | 'quickbooks' | 'shopify' | 'amazon_lwa' | 'messenger' | 'slack';
   scopeSeparator?: string;
   /** How long a used refresh token stays valid at the provider (rotation grace window). */
