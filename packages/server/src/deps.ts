@@ -41,6 +41,7 @@ import { createMetrics } from './platform/metrics.js';
 import { readAsTenant } from './platform/db/one-trip.js';
 import { createTenantsRepo } from './domains/tenants/tenants.repo.js';
 import { createTenantsService } from './domains/tenants/tenants.service.js';
+import { assertAdaptersCoverCatalog } from './providers/check.js';
 
 export type ServiceDeps = {
   db: Db;
@@ -71,6 +72,8 @@ export function createCoreServices({ db, clock }: Pick<ServiceDeps, 'db' | 'cloc
 
 /** The composition root: the only place that wires services together. */
 export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker, resolveHost }: ServiceDeps) {
+  // A catalog value that picks code nobody wrote stops start, naming the file and the value.
+  assertAdaptersCoverCatalog(catalog.list());
   const { audit, tenants } = createCoreServices({ db, clock });
   const vaultRepo = createVaultRepo(db.kysely);
   const dekCache = createDekCache();
@@ -132,8 +135,8 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     limiter,
     breakers,
     metrics,
-    guardCustomUrl: (url) => tenantUrls.check(url),
-    customDispatcher: tenantUrls.dispatcher,
+    guardTenantUrl: (url) => tenantUrls.check(url),
+    tenantUrlDispatcher: tenantUrls.dispatcher,
     ...(log ? { log } : {}),
   });
   const tenantClients = createTenantClients({ proxy, connections, catalog });

@@ -10,6 +10,7 @@ import { registerIdentityJobs } from './domains/identity/identity.jobs.js';
 import { registerTenantJobs } from './domains/tenants/tenants.jobs.js';
 import { registerOAuthJobs } from './domains/oauth/oauth.jobs.js';
 import { loadCatalog } from './domains/catalog/catalog.js';
+import { assertAdaptersCoverCatalog } from './providers/check.js';
 import { loadKeyRing } from './domains/vault/kek.js';
 import { registerVaultJobs } from './domains/vault/vault.jobs.js';
 import { resolveJwtKeys } from './platform/dev-keys.js';
@@ -32,6 +33,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
   const keys = await resolveJwtKeys(config, log);
   const ring = await loadKeyRing(config, log);
   const catalog = loadCatalog({ baseUrlOverrides: config.providerBaseUrls, authUrlOverrides: config.providerAuthUrls });
+  assertAdaptersCoverCatalog(catalog.list()); // again in createServices; here it stops start before the database opens
   const endpoint = await openDatabaseEndpoint(config.database, log);
   const dbReadyMs = Date.now() - startedAt.getTime();
   let jobsUrl: string;

@@ -6,7 +6,7 @@ const referenced = (template: string | undefined) => placeholdersOf(template ?? 
  * The config fields that decide where, or how, a connection's secrets are sent: every field the
  * base URL, the OAuth URLs, the verify request or the credential injection (header names and
  * values, HTTP Basic) refer to, and fields the catalog marks `destination: true` (used by code,
- * such as a custom API's verify path). Changing one is as sensitive as rotating the secret.
+ * such as a tenant-defined API's verify path). Changing one is as sensitive as rotating the secret.
  */
 export function destinationFields(p: Provider): Set<string> {
   const configNames = new Set((p.configFields ?? []).map((f) => f.name));

@@ -14,6 +14,7 @@ import { type TenantPrincipal, assertRole, assertScope } from '../identity/princ
 import type { Vault } from '../vault/vault.service.js';
 import type { ConnectionRow, ConnectionsRepo } from './connections.repo.js';
 import { primaryField, secondaryField, splitInput } from './fields.js';
+import { tenantBaseUrlField } from './provider-request.js';
 import { verifyCredentials } from './verify.js';
 import type { TenantUrlGuard } from '../../platform/http/public-dispatcher.js';
 import { literal } from '../../platform/db/one-trip.js';
@@ -61,7 +62,7 @@ export type ConnectionsDeps = {
   audit: Pick<AuditService, 'record' | 'recordAtMostEvery'>;
   mfa: Pick<MfaService, 'verifyStepUp'>;
   clock: Clock;
-  /** Custom providers' base URLs are the tenant's: checked (SSRF) and sent to public addresses only, unless the operator allows private ones. */
+  /** Base URLs a tenant supplies: checked (SSRF) and sent to public addresses only, unless the operator allows private ones. */
   tenantUrls: Pick<TenantUrlGuard, 'check' | 'dispatcher'>;
   /** OAuth: refreshes an access token about to expire before it is handed out. */
   fresh?: (tenantId: string, current: InUse, opts?: { force?: boolean }) => Promise<InUse>;
@@ -89,12 +90,15 @@ export function createConnectionsService(deps: ConnectionsDeps) {
   const warm = deps.warm ?? createWarmCache();
   const noted = boundedMap<string, number>(NOTED_MAX);
   const guard = (url: string, field = 'additionalConfig.baseUrl') => deps.tenantUrls.check(url, field);
-  /** A custom provider's base URL is the tenant's: checked when saved and before every call. */
-  const checkCustom = async (provider: Provider, config: Record<string, string>) => {
-    if (provider.authMode === 'custom' && config.baseUrl !== undefined) await guard(config.baseUrl);
+  /** A base URL the tenant supplies is checked when saved and before every call. */
+  const checkTenantBaseUrl = async (provider: Provider, config: Record<string, string>) => {
+    const field = tenantBaseUrlField(provider);
+    if (field && config[field] !== undefined) await guard(config[field], `additionalConfig.${field}`);
   };
-  const verifyOpts = (provider: Provider) =>
-    provider.authMode === 'custom' ? { guardUrl: (u: string) => guard(u, 'baseUrl'), dispatcher: deps.tenantUrls.dispatcher } : {};
+  const verifyOpts = (provider: Provider) => {
+    const field = tenantBaseUrlField(provider);
+    return field ? { guardUrl: (u: string) => guard(u, field), dispatcher: deps.tenantUrls.dispatcher } : {};
+  };
 
   const readSecrets = async (tx: TenantTx, row: ConnectionRow) =>
     JSON.parse((await vault.decrypt(tx, SECRETS_PURPOSE, row.id, row.secrets)).reveal()) as Record<string, string>;
@@ -127,7 +131,7 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     const data = CreateCredentialInput.parse(input);
     const provider = deps.catalog.get(data.serviceName);
     const { credentials, config } = splitInput(provider, data);
-    await checkCustom(provider, config);
+    await checkTenantBaseUrl(provider, config);
     const id = randomUUID();
     try {
       return await tenancy.withTenant(p.tenantId, async (tx) => {
@@ -218,7 +222,7 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     if (!current) throw notFound();
     const provider: Provider = deps.catalog.get(current.row.provider);
     const { credentials, config } = splitInput(provider, data, { partial: true });
-    await checkCustom(provider, config);
+    await checkTenantBaseUrl(provider, config);
     const rotates = Object.keys(credentials).length > 0;
     const destinations = destinationFields(provider);
     const redirected = Object.keys(config).filter((k) => destinations.has(k) && config[k] !== current.row.config[k]);
@@ -292,7 +296,7 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     const data = TestConnectionInput.parse(input);
     const provider = deps.catalog.get(data.serviceName);
     const { credentials, config } = splitInput(provider, data);
-    await checkCustom(provider, config);
+    await checkTenantBaseUrl(provider, config);
     const result = await verifyCredentials(provider, { config, secrets: credentials }, verifyOpts(provider));
     await audit.record(p, { action: 'api_credentials.test', metadata: { serviceName: provider.id, ok: result.ok, status: result.status } });
     return { serviceName: provider.id, result, testedAt: deps.clock().toISOString() };

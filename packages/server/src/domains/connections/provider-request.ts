@@ -1,5 +1,6 @@
-import { createHmac } from 'node:crypto';
 import { AppError } from '../../platform/errors.js';
+import type { ConnectionValues } from '../../providers/adapter.js';
+import { adapterFor } from '../../providers/registry.js';
 import { PLACEHOLDER, type Provider } from '../catalog/catalog.js';
 
 /**
@@ -22,12 +23,7 @@ export function fillTemplate(
  * A connection's values, kept apart on purpose: secrets go only where the catalog's injection
  * puts them (headers, Basic auth, signatures), never into a URL.
  */
-export type ConnectionValues = { config: Record<string, string>; secrets: Record<string, string> };
-
-/** Unleashed: base64(HMAC-SHA256(key = API key, message = the query string without '?')). */
-export function unleashedSignature(apiKey: string, query: string): string {
-  return createHmac('sha256', apiKey).update(query.replace(/^\?/, '')).digest('base64');
-}
+export type { ConnectionValues };
 
 /**
  * What a URL template may be filled from: the connection's config fields the catalog declares
@@ -52,10 +48,16 @@ function fill(provider: Provider, template: string, values: Record<string, strin
     }));
 }
 
+/**
+ * The config field holding a base URL the tenant supplies (checked against SSRF where it is
+ * used), or null when the base URL is the catalog's.
+ */
+export const tenantBaseUrlField = (provider: Provider): string | null => adapterFor(provider).request?.tenantBaseUrl?.field ?? null;
+
 /** The provider's API base URL for this connection, without a trailing slash. */
 export function providerBaseUrl(provider: Provider, values: ConnectionValues): string {
-  // A custom provider's base URL is the tenant's own config (checked against SSRF where it is used).
-  const template = provider.authMode === 'custom' ? '{{baseUrl}}' : provider.baseUrl;
+  const tenantField = tenantBaseUrlField(provider);
+  const template = tenantField ? `{{${tenantField}}}` : provider.baseUrl;
   return fill(provider, template, urlValues(provider, values)).replace(/\/+$/, '');
 }
 
@@ -68,7 +70,7 @@ export function catalogPath(provider: Provider, values: ConnectionValues, templa
  * The URL and headers of a request to `provider` carrying the connection's credentials. `path`
  * (with its query) is appended to the base URL exactly as given: it is never templated, since it
  * may come from a client. Credentials are placed only by the catalog's injection (header
- * templates, HTTP Basic, or the Unleashed per-request HMAC).
+ * templates, HTTP Basic) or the provider's adapter (its own injection, per-request signatures).
  */
 export function buildProviderRequest(provider: Provider, values: ConnectionValues, path: string): { url: string; headers: Record<string, string> } {
   let url: URL;
@@ -79,11 +81,8 @@ export function buildProviderRequest(provider: Provider, values: ConnectionValue
     throw new AppError('VALIDATION_FAILED', `path: does not make a valid ${provider.displayName} URL`);
   }
   const all = { ...values.config, ...values.secrets };
-  if (provider.authMode === 'custom') {
-    // The tenant defined this API: header name and value template come from its config.
-    const name = (values.config.headerName ?? 'authorization').toLowerCase();
-    return { url: url.toString(), headers: { [name]: fill(provider, values.config.headerTemplate ?? '{{apiKey}}', { apiKey: values.secrets.apiKey ?? '' }) } };
-  }
+  const hooks = adapterFor(provider).request;
+  if (hooks?.inject) return { url: url.toString(), headers: hooks.inject(values, (template, from) => fill(provider, template, from)) };
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(provider.inject.headers ?? {})) headers[fill(provider, name, urlValues(provider, values)).toLowerCase()] = fill(provider, value, all);
   if (provider.inject.basicAuth) {
@@ -91,6 +90,6 @@ export function buildProviderRequest(provider: Provider, values: ConnectionValue
     const pass = fill(provider, provider.inject.basicAuth.password, all);
     headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
   }
-  if (provider.inject.scheme === 'unleashed_hmac') headers['api-auth-signature'] = unleashedSignature(values.secrets.apiKey ?? '', url.search);
+  if (hooks?.sign) Object.assign(headers, hooks.sign({ url, values }));
   return { url: url.toString(), headers };
 }

@@ -4,7 +4,8 @@ import { type Account, bearer, signup, totpAt } from '../../test-support/account
 import { credentialsFor } from '../../test-support/credentials.js';
 import { testApp } from '../../test-support/index.js';
 import { loadCatalog } from '../catalog/catalog.js';
-import { buildProviderRequest, unleashedSignature } from './provider-request.js';
+import { unleashedSignature } from '../../providers/unleashed/index.js';
+import { buildProviderRequest } from './provider-request.js';
 
 let sandbox: Sandbox;
 let t: Awaited<ReturnType<typeof testApp>>;

@@ -1,5 +1,6 @@
 import { type Dispatcher, request } from 'undici';
 import { AppError } from '../../platform/errors.js';
+import { adapterFor } from '../../providers/registry.js';
 import type { Provider } from '../catalog/catalog.js';
 import { type ConnectionValues, buildProviderRequest, catalogPath } from './provider-request.js';
 
@@ -19,10 +20,11 @@ export async function verifyCredentials(
   values: ConnectionValues,
   opts: { timeoutMs?: number; guardUrl?: (url: string) => Promise<unknown>; dispatcher?: Dispatcher } = {},
 ): Promise<VerifyResult> {
-  const verify = provider.authMode === 'custom' ? { method: 'GET' as const, path: values.config.verifyPath ?? '/', expectStatus: [200] } : provider.verify;
+  const own = adapterFor(provider).request?.verify?.(values);
+  const verify = own ?? provider.verify;
   if (!verify) return { ok: false, status: null, reason: 'no_verify_request' };
   // The catalog's verify path may name non-secret config (an account id in the path); a tenant's own is used as written.
-  const path = provider.authMode === 'custom' ? verify.path : catalogPath(provider, values, verify.path);
+  const path = own ? own.path : catalogPath(provider, values, verify.path);
   const { url, headers } = buildProviderRequest(provider, values, path);
   await opts.guardUrl?.(url);
   try {

@@ -14,7 +14,8 @@ import { fillTemplate } from '../connections/provider-request.js';
 import { type TenantPrincipal, assertRole } from '../identity/principal.js';
 import type { Vault } from '../vault/vault.service.js';
 import type { WarmCache } from '../connections/warm-cache.js';
-import { type Account, type FlowContext, flowFor, isShopDomain } from './flows.js';
+import type { Account, OAuthContext } from '../../providers/adapter.js';
+import { adapterFor } from '../../providers/registry.js';
 import { type OAuthClient, type TokenSet, TokenRequestError } from './oauth-client.js';
 import type { OAuthRepo } from './oauth.repo.js';
 
@@ -30,9 +31,9 @@ const Label = z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/, 'let
 export const AuthorizeInput = z.object({
   label: Label.default('default'),
   returnTo: z.string().max(500).optional(),
-  shop: z.string().max(255).optional().describe('Shopify: the store domain, e.g. acme.myshopify.com'),
-  region: z.enum(['na', 'eu', 'fe']).optional().describe('Amazon: selling region'),
-  marketplaceId: z.string().regex(/^[A-Z0-9]{10,14}$/).optional().describe('Amazon: marketplace id'),
+  shop: z.string().max(255).optional().describe('The store domain, for providers that connect one store at a time'),
+  region: z.enum(['na', 'eu', 'fe']).optional().describe('The selling region, for providers with regional accounts'),
+  marketplaceId: z.string().regex(/^[A-Z0-9]{10,14}$/).optional().describe('The marketplace id, for providers with marketplaces'),
 });
 
 /** Only a path of Keyhold's own admin UI: no scheme, no host, no `//` or `\` tricks. */
@@ -63,7 +64,7 @@ type CallbackOutcome = { redirect: string };
 export function createAuthorizeService(deps: AuthorizeDeps) {
   const { repo, tenancy, vault, catalog, client, audit } = deps;
   const redirectUriFor = (provider: Provider) => `${deps.publicUrl}/api/integrations/${provider.id}/callback`;
-  const ctxFor = (provider: Provider, params: Record<string, string>): FlowContext => {
+  const ctxFor = (provider: Provider, params: Record<string, string>): OAuthContext => {
     const app = client.app(provider);
     return { provider, params, app: { clientId: app.clientId, clientSecret: app.clientSecret.reveal(), ...(app.applicationId ? { applicationId: app.applicationId } : {}) }, now: deps.clock() };
   };
@@ -76,13 +77,8 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     const data = AuthorizeInput.parse(input);
     const provider = catalog.get(providerId);
     const returnTo = safeReturnTo(data.returnTo);
-    const params: Record<string, string> = {};
-    if (provider.oauth?.flow === 'shopify') {
-      if (!data.shop || !isShopDomain(data.shop)) throw new AppError('VALIDATION_FAILED', 'shop: give the store domain, like acme.myshopify.com');
-      params.storeDomain = data.shop.toLowerCase();
-    }
-    if (data.region) params.region = data.region;
-    if (data.marketplaceId) params.marketplaceId = data.marketplaceId;
+    const hooks = adapterFor(provider).oauth;
+    const params = hooks?.authorizeParams?.(data) ?? {};
     const ctx = ctxFor(provider, params);
     const spec = provider.oauth!;
 
@@ -100,7 +96,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
       url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(verifier));
       url.searchParams.set('code_challenge_method', 'S256');
     }
-    flowFor(provider).authorizeUrl?.(url, ctx);
+    hooks?.authorizeUrl?.(url, ctx);
 
     const id = randomUUID();
     await tenancy.withTenant(p.tenantId, async (tx) => {
@@ -157,18 +153,20 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
       await audit.record(principal, { action: 'oauth.denied', metadata: { serviceName: provider.id, label: row.label, error: query.error.slice(0, 64) } });
       throw new AppError('OAUTH_ACCESS_DENIED', `${provider.displayName} did not grant access (${query.error.slice(0, 64)})`, { actions: [{ label: 'Try again', url: `/admin/integrations?connect=${provider.id}` }] });
     }
-    const flow = flowFor(provider);
+    const hooks = adapterFor(provider).oauth;
     const ctx = ctxFor(provider, row.params);
-    const callbackParams = flow.callback ? flow.callback(query, ctx) : new URLSearchParams(query);
+    const callbackParams = hooks?.callback ? hooks.callback(query, ctx) : new URLSearchParams(query);
     let tokens: TokenSet;
+    let response: Record<string, unknown>;
     try {
-      tokens = await client.exchangeCode(provider, row.params, callbackParams, row.redirect_uri, claimed.verifier);
+      ({ tokens, response } = await client.exchangeCode(provider, row.params, callbackParams, row.redirect_uri, claimed.verifier));
     } catch (err) {
       if (!(err instanceof TokenRequestError)) throw err;
       await audit.record(principal, { action: 'oauth.exchange_failed', metadata: { serviceName: provider.id, label: row.label, reason: err.kind, providerError: err.providerError ?? null } });
       throw new AppError('OAUTH_EXCHANGE_FAILED', `${provider.displayName} did not accept the authorization; start connecting again`);
     }
-    const accounts = await flow.accounts(tokens, query, ctx);
+    // Without an adapter saying otherwise, the tokens are for one account the provider does not name.
+    const accounts = hooks?.accounts ? await hooks.accounts({ tokens, response, query }, ctx) : [{ id: null, name: provider.displayName, config: {} }];
     if (accounts.length === 0) throw new AppError('OAUTH_CALLBACK_INVALID', `No ${provider.displayName} account was authorised`);
     if (accounts.length > 1) {
       const pendingId = randomUUID();

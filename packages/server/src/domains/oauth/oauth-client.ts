@@ -2,6 +2,8 @@ import * as oauth from 'oauth4webapi';
 import { request } from 'undici';
 import type { OAuthAppConfig } from '../../platform/config.js';
 import { AppError } from '../../platform/errors.js';
+import type { OAuthHooks } from '../../providers/adapter.js';
+import { adapterFor } from '../../providers/registry.js';
 import type { OAuthSpec, Provider } from '../catalog/catalog.js';
 import { fillTemplate } from '../connections/provider-request.js';
 
@@ -11,8 +13,6 @@ export type TokenSet = {
   refreshToken?: string;
   expiresIn?: number;
   scope?: string;
-  /** The workspace a Slack token is for (Slack names it in the token response). */
-  team?: { id: string; name: string };
 };
 
 /**
@@ -33,12 +33,10 @@ const isLoopback = (url: string) => /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(
 /**
  * oauth4webapi's HTTP calls, made with undici's request API (a third of the CPU of the global
  * fetch per token request, which matters when thousands of tokens refresh each minute). Token
- * answers are small, so they are read whole. Some providers answer a successful token request in
- * a shape oauth4webapi (rightly) refuses: Shopify omits `token_type`, Slack says
- * `"token_type": "bot"` and reports errors as 200 with `ok: false`. Those are rewritten into
- * RFC 6749 form before oauth4webapi checks them.
+ * answers are small, so they are read whole. A provider whose answers oauth4webapi (rightly)
+ * refuses has its adapter's `tokenResponse` rewrite them into RFC 6749 form first.
  */
-const normalizingFetch = (async (input: string | URL, init: RequestInit = {}) => {
+const normalizingFetch = (rewrite: OAuthHooks['tokenResponse']) => (async (input: string | URL, init: RequestInit = {}) => {
   const res = await request(String(input), {
     method: (init.method ?? 'GET') as 'GET',
     headers: init.headers as Record<string, string>,
@@ -51,19 +49,16 @@ const normalizingFetch = (async (input: string | URL, init: RequestInit = {}) =>
   const contentType = String(res.headers['content-type'] ?? '');
   const headers = { 'content-type': contentType || 'application/octet-stream' };
   if (!contentType.includes('json') || text === '') return new Response(res.statusCode === 204 || text === '' ? null : text, { status: res.statusCode, headers });
+  if (!rewrite) return new Response(text, { status: res.statusCode, headers });
   let body: Record<string, unknown>;
   try {
     body = JSON.parse(text) as Record<string, unknown>;
   } catch {
     return new Response(text, { status: res.statusCode, headers });
   }
-  let status = res.statusCode;
-  if (body.ok === false && typeof body.error === 'string') status = 400;
-  else if (status < 300 && typeof body.access_token === 'string' && (typeof body.token_type !== 'string' || body.token_type === 'bot')) body.token_type = 'bearer';
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+  const answer = typeof body === 'object' && body !== null && !Array.isArray(body) ? rewrite({ status: res.statusCode, body }) : { status: res.statusCode, body };
+  return new Response(JSON.stringify(answer.body), { status: answer.status, headers: { 'content-type': 'application/json' } });
 }) as typeof fetch;
-
-const isTeam = (v: unknown): v is { id: string; name?: string } => typeof v === 'object' && v !== null && typeof (v as { id?: unknown }).id === 'string';
 
 function classify(err: unknown): TokenRequestError {
   if (err instanceof TokenRequestError) return err;
@@ -97,7 +92,7 @@ export function createOAuthClient(deps: { apps: Record<string, OAuthAppConfig> }
     return a;
   }
 
-  /** Authorization server metadata; per-store URLs (Shopify) are filled from the connection's config. */
+  /** Authorization server metadata; per-account URLs (`{{field}}` templates) are filled from the connection's config. */
   function server(provider: Provider, config: Record<string, string>): oauth.AuthorizationServer {
     const s = spec(provider);
     const tokenUrl = fillTemplate(s.tokenUrl, config);
@@ -109,10 +104,10 @@ export function createOAuthClient(deps: { apps: Record<string, OAuthAppConfig> }
     };
   }
 
-  function options(as: oauth.AuthorizationServer) {
+  function options(provider: Provider, as: oauth.AuthorizationServer) {
     return {
       signal: AbortSignal.timeout(TIMEOUT_MS),
-      [oauth.customFetch]: normalizingFetch,
+      [oauth.customFetch]: normalizingFetch(adapterFor(provider).oauth?.tokenResponse),
       ...(isLoopback(as.token_endpoint!) ? { [oauth.allowInsecureRequests]: true } : {}),
     };
   }
@@ -127,20 +122,23 @@ export function createOAuthClient(deps: { apps: Record<string, OAuthAppConfig> }
     ...(typeof r.refresh_token === 'string' ? { refreshToken: r.refresh_token } : {}),
     ...(typeof r.expires_in === 'number' ? { expiresIn: r.expires_in } : {}),
     ...(typeof r.scope === 'string' ? { scope: r.scope } : {}),
-    ...(isTeam(r.team) ? { team: { id: r.team.id, name: r.team.name ?? r.team.id } } : {}),
   });
 
   return {
     app,
     server,
-    /** Exchanges an authorization code (already checked against its state) for tokens. */
-    async exchangeCode(provider: Provider, config: Record<string, string>, callback: URLSearchParams, redirectUri: string, codeVerifier: string | null): Promise<TokenSet> {
+    /**
+     * Exchanges an authorization code (already checked against its state) for tokens; `response`
+     * is the token endpoint's whole answer (some name the account the tokens are for).
+     */
+    async exchangeCode(provider: Provider, config: Record<string, string>, callback: URLSearchParams, redirectUri: string, codeVerifier: string | null): Promise<{ tokens: TokenSet; response: Record<string, unknown> }> {
       const as = server(provider, config);
       const client: oauth.Client = { client_id: app(provider).clientId };
       try {
         const params = oauth.validateAuthResponse(as, client, callback, oauth.skipStateCheck);
-        const res = await oauth.authorizationCodeGrantRequest(as, client, clientAuth(provider), params, redirectUri, codeVerifier ?? oauth.nopkce, options(as));
-        return toTokenSet(await oauth.processAuthorizationCodeResponse(as, client, res, { requireIdToken: false }));
+        const res = await oauth.authorizationCodeGrantRequest(as, client, clientAuth(provider), params, redirectUri, codeVerifier ?? oauth.nopkce, options(provider, as));
+        const response = await oauth.processAuthorizationCodeResponse(as, client, res, { requireIdToken: false });
+        return { tokens: toTokenSet(response), response: { ...response } };
       } catch (err) {
         throw classify(err);
       }
@@ -149,7 +147,7 @@ export function createOAuthClient(deps: { apps: Record<string, OAuthAppConfig> }
       const as = server(provider, config);
       const client: oauth.Client = { client_id: app(provider).clientId };
       try {
-        const res = await oauth.refreshTokenGrantRequest(as, client, clientAuth(provider), refreshToken, options(as));
+        const res = await oauth.refreshTokenGrantRequest(as, client, clientAuth(provider), refreshToken, options(provider, as));
         return toTokenSet(await oauth.processRefreshTokenResponse(as, client, res));
       } catch (err) {
         throw classify(err);
@@ -161,20 +159,15 @@ export function createOAuthClient(deps: { apps: Record<string, OAuthAppConfig> }
       if (!s.revokeUrl) return false;
       const as = server(provider, config);
       const client: oauth.Client = { client_id: app(provider).clientId };
+      const own = adapterFor(provider).revoke;
       try {
-        if (s.revokeFormat === 'json') {
-          // Intuit's revocation endpoint takes JSON, not the RFC 7009 form body.
+        if (own) {
           const a = app(provider);
-          const res = await fetch(as.revocation_endpoint!, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Basic ${Buffer.from(`${a.clientId}:${a.clientSecret.reveal()}`).toString('base64')}` },
-            body: JSON.stringify({ token }),
-            signal: AbortSignal.timeout(TIMEOUT_MS),
-          });
-          if (!res.ok) throw new TokenRequestError(res.status >= 500 ? 'transient' : 'rejected', undefined, res.status);
+          const status = await own.send({ endpoint: as.revocation_endpoint!, token, clientId: a.clientId, clientSecret: a.clientSecret.reveal(), timeoutMs: TIMEOUT_MS });
+          if (status < 200 || status >= 300) throw new TokenRequestError(status >= 500 ? 'transient' : 'rejected', undefined, status);
           return true;
         }
-        await oauth.processRevocationResponse(await oauth.revocationRequest(as, client, clientAuth(provider), token, options(as)));
+        await oauth.processRevocationResponse(await oauth.revocationRequest(as, client, clientAuth(provider), token, options(provider, as)));
         return true;
       } catch (err) {
         throw classify(err);

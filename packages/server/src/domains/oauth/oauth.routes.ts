@@ -70,7 +70,7 @@ export function oauthRoutes(app: FastifyInstance, deps: { authorize: AuthorizeSe
   r.get('/api/integrations/pending/:id', {
     schema: {
       tags,
-      summary: 'Accounts waiting for a choice after OAuth (several Xero organisations, Facebook Pages)',
+      summary: 'Accounts waiting for a choice after OAuth (several organisations or pages authorised at once)',
       params: IdParams,
       response: { 200: successEnvelope(z.object({ id: z.string(), provider: z.string(), label: z.string(), choices: z.array(z.object({ id: z.string(), name: z.string() })), expiresAt: z.string() })) },
     },

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Tenancy } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
+import { adapterFor } from '../../providers/registry.js';
 import type { Provider } from '../catalog/catalog.js';
 import type { LimitsRepo } from './limits.repo.js';
 
@@ -11,9 +12,9 @@ export type LimitPlan = { buckets: BucketSpec[]; concurrent?: number };
 
 /**
  * Turns the catalog's limits into buckets that can never exceed them in any window. A leaky
- * bucket (Shopify: 40, 2/s) is mirrored as is. "L per window W" becomes a burst B plus a refill
+ * bucket (e.g. 40, 2/s) is mirrored as is. "L per window W" becomes a burst B plus a refill
  * of (L - B - 1)/W, so even a burst followed by the refill stays within L in every window of length W
- * (B = 20 % of L: Xero's 60/min allows 12 at once, then one every ~1.28 s).
+ * (B = 20 % of L: 60/min allows 12 at once, then one every ~1.28 s).
  */
 export function limitPlan(provider: Provider): LimitPlan {
   const r = provider.rateLimits ?? {};
@@ -121,7 +122,7 @@ export function createRateLimiter(deps: LimiterDeps) {
 
   /**
    * Reactive: what the provider's answer says about its limits. A 429 (Retry-After) blocks every
-   * bucket; Xero's X-MinLimit-Remaining / X-DayLimit-Remaining and Shopify's call-limit header
+   * bucket; the remaining calls the provider's own headers report (its adapter's `rateSignals`)
    * clamp the matching bucket. Local leases are dropped so every process sees it at once.
    */
   async function observe(tenantId: string, connectionId: string, provider: Provider, status: number, headers: Record<string, string | string[] | undefined>) {
@@ -136,12 +137,7 @@ export function createRateLimiter(deps: LimiterDeps) {
       clamps.push({ name: null, tokens: 0, blockedForMs: retryAfterMs(h('retry-after')) ?? 1000 });
     }
     const has = (n: string) => plan.buckets.some((b) => b.name === n);
-    const minute = Number(h('x-minlimit-remaining'));
-    if (has('minute') && h('x-minlimit-remaining') !== undefined && Number.isFinite(minute)) clamps.push({ name: 'minute', tokens: minute, blockedForMs: null });
-    const day = Number(h('x-daylimit-remaining'));
-    if (has('day') && h('x-daylimit-remaining') !== undefined && Number.isFinite(day)) clamps.push({ name: 'day', tokens: day, blockedForMs: null });
-    const callLimit = /^(\d+)\/(\d+)$/.exec(h('x-shopify-shop-api-call-limit') ?? '');
-    if (has('second') && callLimit) clamps.push({ name: 'second', tokens: Number(callLimit[2]) - Number(callLimit[1]), blockedForMs: null });
+    for (const s of adapterFor(provider).rateSignals?.(h) ?? []) if (has(s.bucket)) clamps.push({ name: s.bucket, tokens: s.remaining, blockedForMs: null });
     // Only a clamp that tightens matters; plain successes stay off the database.
     const tight = clamps.filter((c) => c.blockedForMs !== null || (c.tokens !== null && c.tokens < 2));
     if (!tight.length || !plan.buckets.length) return;

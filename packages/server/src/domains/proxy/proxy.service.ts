@@ -7,7 +7,7 @@ import type { Logger } from '../../platform/logger.js';
 import { type Metrics, statusClass } from '../../platform/metrics.js';
 import type { Catalog, Provider } from '../catalog/catalog.js';
 import type { ConnectionsService, InUse } from '../connections/connections.service.js';
-import { buildProviderRequest, providerBaseUrl } from '../connections/provider-request.js';
+import { buildProviderRequest, providerBaseUrl, tenantBaseUrlField } from '../connections/provider-request.js';
 import type { TenantPrincipal } from '../identity/principal.js';
 import type { Breakers } from './breaker.js';
 import { assertUnderBase, forwardableRequestHeaders, forwardableResponseHeaders } from './headers.js';
@@ -29,13 +29,13 @@ export type ProxyDeps = {
   limiter: RateLimiter;
   breakers: Breakers;
   metrics: Metrics;
-  /** Custom providers: the tenant's base URL is checked before every call (SSRF). */
-  guardCustomUrl: (url: string) => Promise<unknown>;
+  /** A base URL the tenant supplied is checked before every call (SSRF). */
+  guardTenantUrl: (url: string) => Promise<unknown>;
   /**
-   * Custom providers: sends only to addresses it judged public when connecting, so a name that
-   * answers differently to the check and to the connection (DNS rebinding) reaches nothing.
+   * For tenant-supplied base URLs: sends only to addresses it judged public when connecting, so a
+   * name that answers differently to the check and to the connection (DNS rebinding) reaches nothing.
    */
-  customDispatcher: Dispatcher;
+  tenantUrlDispatcher: Dispatcher;
   log?: Pick<Logger, 'warn'>;
 };
 
@@ -65,7 +65,7 @@ export function createProxyService(deps: ProxyDeps) {
     const values = { config: conn.row.config, secrets: conn.secrets };
     const built = buildProviderRequest(provider, values, path);
     assertUnderBase(built.url, providerBaseUrl(provider, values));
-    if (provider.authMode === 'custom') await deps.guardCustomUrl(built.url);
+    if (tenantBaseUrlField(provider)) await deps.guardTenantUrl(built.url);
     return built;
   }
 
@@ -77,7 +77,7 @@ export function createProxyService(deps: ProxyDeps) {
       body,
       headersTimeout: 30_000,
       bodyTimeout: 60_000,
-      ...(provider.authMode === 'custom' ? { dispatcher: deps.customDispatcher } : {}),
+      ...(tenantBaseUrlField(provider) ? { dispatcher: deps.tenantUrlDispatcher } : {}),
     });
     metrics.proxyLatency.observe({ provider: provider.id }, (performance.now() - started) / 1000);
     return res;
@@ -184,7 +184,7 @@ const REFUSED_BY_CLIENT = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED
 /**
  * Whether a failed send is someone else's fault than the provider's: the client's (its upload
  * broke off, or undici refused what it asked for) or Keyhold's own (an AppError, such as the
- * custom dispatcher refusing a base URL that resolved to a non-public address, is answered as is;
+ * tenant URL dispatcher refusing a base URL that resolved to a non-public address, is answered as is;
  * an error with no network code is a bug, left to the error handler to log). Only the rest is the
  * provider not answering.
  */

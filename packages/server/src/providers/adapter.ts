@@ -1,0 +1,117 @@
+import type { Provider } from '../domains/catalog/catalog.js';
+import type { TokenSet } from '../domains/oauth/oauth-client.js';
+
+/**
+ * The code a provider needs beyond its catalog entry. Every hook is optional: a provider the
+ * catalog describes fully as data has no adapter at all. Generic domains reach adapters only
+ * through `adapterFor()` (registry.ts) and never name a provider.
+ */
+export type ProviderAdapter = {
+  /** The catalog id (`catalog/providers/<id>.yaml`). */
+  id: string;
+  oauth?: OAuthHooks;
+  /** Token revocation in a shape other than RFC 7009's form body. */
+  revoke?: RevokeHook;
+  request?: RequestHooks;
+  /** What the provider's response headers say about its remaining quota (Retry-After stays generic). */
+  rateSignals?: (header: HeaderReader) => RateSignal[];
+  /** Inbound webhooks: typed here, implemented when inbound webhooks land. */
+  webhooks?: WebhookHooks;
+  /** Sync readers by model name: typed here, implemented when syncs land. */
+  syncs?: Record<string, SyncReader>;
+};
+
+/** One provider account the user authorised. `id` is the routing key (unique across tenants). */
+export type Account = {
+  id: string | null;
+  name: string;
+  /** Non-secret config kept on the connection (account ids the API needs). */
+  config: Record<string, string>;
+  /** Replaces the token set where the account has its own token. */
+  secrets?: Record<string, string>;
+  neverExpires?: boolean;
+};
+
+/** What a hook knows about the authorization in progress. */
+export type OAuthContext = {
+  provider: Provider;
+  /** Non-secret inputs kept from the authorize call (what `authorizeParams` returned). */
+  params: Record<string, string>;
+  app: { clientId: string; clientSecret: string; applicationId?: string };
+  now: Date;
+};
+
+/** The optional inputs of `POST /api/integrations/:provider/authorize` an adapter may use. */
+export type AuthorizeInputs = { shop?: string | undefined; region?: string | undefined; marketplaceId?: string | undefined };
+
+/** Steps around the standard authorization code flow (RFC 6749 §4.1); absent ones are standard. */
+export type OAuthHooks = {
+  /** The catalog's `oauth.flow` value these hooks implement. */
+  flow: string;
+  /** Checks the inputs this provider needs and returns the ones to keep with the state. Throws AppError VALIDATION_FAILED. */
+  authorizeParams?(input: AuthorizeInputs): Record<string, string>;
+  /** Adjusts the consent URL after the standard parameters are set. */
+  authorizeUrl?(url: URL, ctx: OAuthContext): void;
+  /** Checks the callback beyond state and returns it in RFC 6749 form. Throws AppError OAUTH_CALLBACK_INVALID. */
+  callback?(query: Record<string, string>, ctx: OAuthContext): URLSearchParams;
+  /** Rewrites a token endpoint answer into RFC 6749 §5 form before it is checked. */
+  tokenResponse?(answer: TokenAnswer): TokenAnswer;
+  /** Which provider account(s) the tokens give access to (default: one account, no routing key). */
+  accounts?(grant: Grant, ctx: OAuthContext): Promise<Account[]>;
+};
+
+export type TokenAnswer = { status: number; body: Record<string, unknown> };
+export type Grant = { tokens: TokenSet; /** The token endpoint's whole answer. */ response: Record<string, unknown>; query: Record<string, string> };
+
+export type RevokeHook = {
+  /** The catalog's `oauth.revokeFormat` value this hook implements. */
+  format: string;
+  /** Sends the revocation; returns the HTTP status (a network failure throws). */
+  send(req: { endpoint: string; token: string; clientId: string; clientSecret: string; timeoutMs: number }): Promise<number>;
+};
+
+/** A connection's values: non-secret config and the secrets (kept apart on purpose). */
+export type ConnectionValues = { config: Record<string, string>; secrets: Record<string, string> };
+/** Fills `{{field}}` placeholders; a missing value is a 400 naming the field. */
+export type Fill = (template: string, values: Record<string, string>) => string;
+
+export type RequestHooks = {
+  /** The catalog's `inject.scheme` value `sign` implements. */
+  scheme?: string;
+  /** The catalog's `authMode` value these hooks implement, when it is not plain data. */
+  authMode?: string;
+  /**
+   * The base URL is the tenant's own, from this non-secret config field: it is checked against
+   * SSRF on save and before every call and sent only to the addresses that check approved.
+   */
+  tenantBaseUrl?: { field: string };
+  /** Headers carrying the credentials, replacing the catalog's header/Basic injection. */
+  inject?(values: ConnectionValues, fill: Fill): Record<string, string>;
+  /** Headers computed from each request (signatures), added after the catalog's injection. */
+  sign?(req: { url: URL; values: ConnectionValues }): Record<string, string>;
+  /** The verify request, when the tenant defines it; its path is used as written. */
+  verify?(values: ConnectionValues): { method: 'GET' | 'POST'; path: string; expectStatus: number[] };
+};
+
+export type HeaderReader = (name: string) => string | undefined;
+/** A limit bucket of the catalog's `rateLimits` and how many calls the provider says are left in it. */
+export type RateSignal = { bucket: 'second' | 'minute' | 'hour' | 'day'; remaining: number };
+
+/** An inbound webhook request as received (raw bytes: signatures are over them). */
+export type InboundWebhook = { raw: Buffer; headers: Record<string, string | undefined> };
+export type WebhookEvent = { id: string; type: string; routingKey: string; payload: unknown };
+export type WebhookHooks = {
+  /** The catalog's `webhooks.scheme` value these hooks implement. */
+  scheme: string;
+  /** Constant-time check of the signature with any of the current secrets. */
+  verify(req: InboundWebhook, secrets: readonly string[]): boolean;
+  /** The routing keys the request is for (ids only; the owning connection is looked up by them). */
+  route(req: InboundWebhook): string[];
+  events(req: InboundWebhook): WebhookEvent[];
+};
+
+export type SyncRecord = { id: string; updatedAt: string; data: Record<string, unknown> };
+export type SyncReader = {
+  /** Reads one page after `cursor`; `next: null` ends the run. Calls go through the proxy's rate-limited path. */
+  read(ctx: { cursor: string | null; call: (path: string) => Promise<unknown> }): Promise<{ records: SyncRecord[]; next: string | null }>;
+};

@@ -1,0 +1,17 @@
+import type { ProviderAdapter } from './adapter.js';
+import { amazonSpApi } from './amazon-sp-api/index.js';
+import { custom } from './custom/index.js';
+import { messenger } from './messenger/index.js';
+import { quickbooks } from './quickbooks/index.js';
+import { shopify } from './shopify/index.js';
+import { slack } from './slack/index.js';
+import { unleashed } from './unleashed/index.js';
+import { xero } from './xero/index.js';
+
+/** Catalog id → adapter, for the providers that need code. Add a provider's adapter here. */
+export const ADAPTERS: ReadonlyMap<string, ProviderAdapter> = new Map(
+  [amazonSpApi, custom, messenger, quickbooks, shopify, slack, unleashed, xero].map((a) => [a.id, a]),
+);
+
+/** The provider's adapter; a provider the catalog describes fully as data gets one with no hooks. */
+export const adapterFor = (provider: { id: string }): ProviderAdapter => ADAPTERS.get(provider.id) ?? { id: provider.id };

@@ -1,0 +1,20 @@
+import { request } from 'undici';
+import { AppError } from '../../platform/errors.js';
+
+const TIMEOUT_MS = 10_000;
+
+/** GET with a bearer token during account discovery; anything but a 200 JSON answer ends the connect attempt. */
+export async function getJson(url: string, accessToken: string): Promise<unknown> {
+  const res = await request(url, {
+    headers: { accept: 'application/json', authorization: `Bearer ${accessToken}` },
+    headersTimeout: TIMEOUT_MS,
+    bodyTimeout: TIMEOUT_MS,
+  }).catch(() => null);
+  if (!res || res.statusCode !== 200) {
+    await res?.body.dump();
+    throw new AppError('OAUTH_EXCHANGE_FAILED', 'The provider did not list the authorised accounts; try connecting again');
+  }
+  return res.body.json();
+}
+
+export const callbackInvalid = (message: string) => new AppError('OAUTH_CALLBACK_INVALID', message);

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { CALLBACK_MAX_AGE_SECONDS, callbackHmac, verifyCallback } from './callback-hmac.js';
+import { shopifyRateSignals, shopifyTokenAnswer } from './index.js';
+
+/** The worked example of Shopify's OAuth documentation (app secret `hush`). */
+const DOCS_QUERY = { code: '0907a61c0c8d55e99db179b68161bc00', shop: 'some-shop.myshopify.com', state: '0.6784241404160823', timestamp: '1337178173' };
+const DOCS_HMAC = '700e2dadb827fcc8609e9d5ce208b2e9cdaab9df07390d2cbca10d7c328fc4bf';
+const at = (seconds: number) => new Date(seconds * 1000);
+
+describe('callback HMAC', () => {
+  it("matches the documentation's vector, whatever the parameter order, without hmac or signature", () => {
+    expect(callbackHmac(DOCS_QUERY, 'hush')).toBe(DOCS_HMAC);
+    const shuffled = { timestamp: DOCS_QUERY.timestamp, state: DOCS_QUERY.state, hmac: DOCS_HMAC, signature: 'legacy', shop: DOCS_QUERY.shop, code: DOCS_QUERY.code };
+    expect(callbackHmac(shuffled, 'hush')).toBe(DOCS_HMAC);
+  });
+
+  it('accepts a fresh callback signed with the client secret (any hex case)', () => {
+    const now = at(Number(DOCS_QUERY.timestamp) + 5);
+    expect(verifyCallback({ ...DOCS_QUERY, hmac: DOCS_HMAC }, 'hush', now)).toBe(true);
+    expect(verifyCallback({ ...DOCS_QUERY, hmac: DOCS_HMAC.toUpperCase() }, 'hush', now)).toBe(true);
+  });
+
+  it('refuses a wrong secret, a changed parameter, a missing or malformed hmac', () => {
+    const now = at(Number(DOCS_QUERY.timestamp));
+    expect(verifyCallback({ ...DOCS_QUERY, hmac: DOCS_HMAC }, 'not-hush', now)).toBe(false);
+    expect(verifyCallback({ ...DOCS_QUERY, shop: 'other-shop.myshopify.com', hmac: DOCS_HMAC }, 'hush', now)).toBe(false);
+    expect(verifyCallback({ ...DOCS_QUERY, extra: '1', hmac: DOCS_HMAC }, 'hush', now)).toBe(false);
+    expect(verifyCallback(DOCS_QUERY, 'hush', now)).toBe(false);
+    expect(verifyCallback({ ...DOCS_QUERY, hmac: DOCS_HMAC.slice(0, 63) }, 'hush', now)).toBe(false);
+  });
+
+  it('refuses a replayed (old) or future-dated callback', () => {
+    const ts = Number(DOCS_QUERY.timestamp);
+    const signed = { ...DOCS_QUERY, hmac: DOCS_HMAC };
+    expect(verifyCallback(signed, 'hush', at(ts + CALLBACK_MAX_AGE_SECONDS))).toBe(true);
+    expect(verifyCallback(signed, 'hush', at(ts + CALLBACK_MAX_AGE_SECONDS + 1))).toBe(false);
+    expect(verifyCallback(signed, 'hush', at(ts - CALLBACK_MAX_AGE_SECONDS - 1))).toBe(false);
+  });
+});
+
+describe('call-limit header', () => {
+  const reader = (v: string | undefined) => (name: string) => (name === 'x-shopify-shop-api-call-limit' ? v : undefined);
+  it('reads <used>/<bucket> as the calls left in the per-second bucket', () => {
+    expect(shopifyRateSignals(reader('32/40'))).toEqual([{ bucket: 'second', remaining: 8 }]);
+    expect(shopifyRateSignals(reader('40/40'))).toEqual([{ bucket: 'second', remaining: 0 }]);
+  });
+  it('ignores an absent or malformed header', () => {
+    for (const v of [undefined, '', '32', '32/', 'a/40', '32/40/1']) expect(shopifyRateSignals(reader(v))).toEqual([]);
+  });
+});
+
+describe('token answer', () => {
+  it('gives a successful answer without token_type the bearer type, and leaves errors alone', () => {
+    expect(shopifyTokenAnswer({ status: 200, body: { access_token: 'shpat_x', scope: 'read_orders' } })).toEqual({ status: 200, body: { access_token: 'shpat_x', scope: 'read_orders', token_type: 'bearer' } });
+    expect(shopifyTokenAnswer({ status: 400, body: { error: 'invalid_request' } })).toEqual({ status: 400, body: { error: 'invalid_request' } });
+  });
+});

@@ -1,0 +1,19 @@
+import { createHmac } from 'node:crypto';
+import type { ProviderAdapter } from '../adapter.js';
+
+/**
+ * Each request is signed: base64(HMAC-SHA256(key = the API key, message = the query string
+ * without `?`, empty when there is none)), sent as `api-auth-signature` next to `api-auth-id`.
+ * https://apidocs.unleashedsoftware.com/AuthenticationHelp
+ */
+export function unleashedSignature(apiKey: string, query: string): string {
+  return createHmac('sha256', apiKey).update(query.replace(/^\?/, '')).digest('base64');
+}
+
+export const unleashed: ProviderAdapter = {
+  id: 'unleashed',
+  request: {
+    scheme: 'unleashed_hmac',
+    sign: ({ url, values }) => ({ 'api-auth-signature': unleashedSignature(values.secrets.apiKey ?? '', url.search) }),
+  },
+};
