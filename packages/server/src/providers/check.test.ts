@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CATALOG_DIR, CatalogError, type Provider, loadCatalog } from '../domains/catalog/catalog.js';
+import { CatalogError, type Provider, loadCatalog } from '../domains/catalog/catalog.js';
+import { AUTH_MODES, INJECT_SCHEMES, OAUTH_FLOWS, REVOKE_FORMATS } from '../domains/catalog/catalog.schema.js';
 import { nodeServices, testDb, testRing } from '../test-support/index.js';
 import type { ProviderAdapter } from './adapter.js';
 import { adapterProblems, assertAdaptersCoverCatalog } from './check.js';
@@ -10,12 +9,11 @@ import { ADAPTERS, adapterFor } from './registry.js';
 const catalog = loadCatalog();
 const entry = (id: string) => structuredClone(catalog.get(id));
 
-/** The values the catalog's schema allows for a field (what an entry may say), from the editors' JSON schema. */
-function schemaEnum(...at: string[]): string[] {
-  let node = JSON.parse(readFileSync(path.join(CATALOG_DIR, 'provider.schema.json'), 'utf8')) as Record<string, unknown>;
-  for (const key of at) node = (node.properties as Record<string, Record<string, unknown>>)[key]!;
-  return node.enum as string[];
-}
+/** The values the catalog's schema allows for a field (what an entry may say). */
+const SCHEMA_ENUMS: Record<string, readonly string[]> = {
+  'oauth.flow': OAUTH_FLOWS, 'oauth.revokeFormat': REVOKE_FORMATS, 'inject.scheme': INJECT_SCHEMES, authMode: AUTH_MODES,
+};
+const schemaEnum = (...at: string[]): string[] => [...SCHEMA_ENUMS[at.join('.')]!];
 const implemented = (pick: (a: ProviderAdapter) => string | undefined) =>
   new Set([...ADAPTERS.values()].map(pick).filter((v): v is string => v !== undefined));
 
