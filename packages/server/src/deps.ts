@@ -128,7 +128,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   });
   const metrics = createMetrics({ defaultMetrics: Boolean(log) });
   const breakers = createBreakers(breaker ?? {});
-  const limiter = createRateLimiter({ repo: createLimitsRepo(), tenancy: db, onLimited: (provider, source) => metrics.rateLimited.inc({ provider, source }) });
+  const limiter = createRateLimiter({ repo: createLimitsRepo(), tenancy: db, clock, onLimited: (provider, source) => metrics.rateLimited.inc({ provider, source }) });
   const proxy = createProxyService({
     connections,
     catalog,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Clock, systemClock } from '../../platform/clock.js';
 import type { Tenancy } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
 import { adapterFor } from '../../providers/registry.js';
@@ -42,7 +43,13 @@ const SLOT_LEASE_MS = 120_000;
 
 export type Permit = { release(): Promise<void> };
 
-export type LimiterDeps = { repo: LimitsRepo; tenancy: Tenancy; onLimited?: (provider: string, source: 'keyhold' | 'provider') => void };
+export type LimiterDeps = {
+  repo: LimitsRepo;
+  tenancy: Tenancy;
+  /** The injected clock (lease expiry, deadlines, HTTP-date Retry-After); the wall clock by default. */
+  clock?: Clock;
+  onLimited?: (provider: string, source: 'keyhold' | 'provider') => void;
+};
 
 /**
  * Proactive rate limits per connection, shared by every Keyhold process through Postgres.
@@ -50,12 +57,13 @@ export type LimiterDeps = { repo: LimitsRepo; tenancy: Tenancy; onLimited?: (pro
  */
 export function createRateLimiter(deps: LimiterDeps) {
   const { repo, tenancy } = deps;
+  const now = () => (deps.clock ?? systemClock)().getTime();
   const leases = new Map<string, { tokens: number; until: number }>();
 
   /** Takes one token from the local lease, or leases more from Postgres. Returns ms to wait when empty. */
   async function takeToken(tenantId: string, connectionId: string, plan: LimitPlan): Promise<number> {
     const local = leases.get(connectionId);
-    if (local && local.tokens >= 1 && local.until > Date.now()) {
+    if (local && local.tokens >= 1 && local.until > now()) {
       local.tokens -= 1;
       return 0;
     }
@@ -68,12 +76,12 @@ export function createRateLimiter(deps: LimiterDeps) {
       return { granted, t };
     });
     if (taken.granted >= 1) {
-      leases.set(connectionId, { tokens: taken.granted - 1, until: Date.now() + LEASE_MS });
+      leases.set(connectionId, { tokens: taken.granted - 1, until: now() + LEASE_MS });
       return 0;
     }
     leases.delete(connectionId);
     // The longest of: each empty bucket's time to one token, or the provider's block.
-    return Math.max(1, ...taken.t.map((x) => Math.max(x.blockedUntil ? x.blockedUntil.getTime() - Date.now() : 0, x.tokens >= 1 ? 0 : ((1 - x.tokens) / x.rate) * 1000)));
+    return Math.max(1, ...taken.t.map((x) => Math.max(x.blockedUntil ? x.blockedUntil.getTime() - now() : 0, x.tokens >= 1 ? 0 : ((1 - x.tokens) / x.rate) * 1000)));
   }
 
   /**
@@ -82,7 +90,7 @@ export function createRateLimiter(deps: LimiterDeps) {
    */
   async function acquire(tenantId: string, connectionId: string, provider: Provider, opts: { maxWaitMs: number }): Promise<Permit> {
     const plan = limitPlan(provider);
-    const deadline = Date.now() + opts.maxWaitMs;
+    const deadline = now() + opts.maxWaitMs;
     const limited = (waitMs: number, what: string) => {
       deps.onLimited?.(provider.id, 'keyhold');
       const s = Math.max(1, Math.ceil(waitMs / 1000));
@@ -92,7 +100,7 @@ export function createRateLimiter(deps: LimiterDeps) {
       for (;;) {
         const wait = await takeToken(tenantId, connectionId, plan);
         if (wait === 0) break;
-        if (Date.now() + wait > deadline) throw limited(wait, 'no more requests right now');
+        if (now() + wait > deadline) throw limited(wait, 'no more requests right now');
         await sleep(wait);
       }
     }
@@ -104,7 +112,7 @@ export function createRateLimiter(deps: LimiterDeps) {
         return repo.takeSlot(tx, tenantId, connectionId, plan.concurrent!, holder, SLOT_LEASE_MS);
       });
       if (slot !== null) break;
-      if (Date.now() + 100 > deadline) throw limited(1000, `${plan.concurrent} requests at a time`);
+      if (now() + 100 > deadline) throw limited(1000, `${plan.concurrent} requests at a time`);
       await sleep(50 + Math.random() * 50);
     }
     let released = false;
@@ -134,7 +142,7 @@ export function createRateLimiter(deps: LimiterDeps) {
     const clamps: Array<{ name: string | null; tokens: number | null; blockedForMs: number | null }> = [];
     if (status === 429) {
       deps.onLimited?.(provider.id, 'provider');
-      clamps.push({ name: null, tokens: 0, blockedForMs: retryAfterMs(h('retry-after')) ?? 1000 });
+      clamps.push({ name: null, tokens: 0, blockedForMs: retryAfterMs(h('retry-after'), now()) ?? 1000 });
     }
     const has = (n: string) => plan.buckets.some((b) => b.name === n);
     for (const s of adapterFor(provider).rateSignals?.(h) ?? []) if (has(s.bucket)) clamps.push({ name: s.bucket, tokens: s.remaining, blockedForMs: null });
@@ -152,10 +160,10 @@ export function createRateLimiter(deps: LimiterDeps) {
 export type RateLimiter = ReturnType<typeof createRateLimiter>;
 
 /** `Retry-After` as seconds or an HTTP date, in ms. */
-export function retryAfterMs(value: string | undefined): number | null {
+export function retryAfterMs(value: string | undefined, nowMs = Date.now()): number | null {
   if (!value) return null;
   const s = Number(value);
   if (Number.isFinite(s)) return Math.max(0, s * 1000);
   const at = Date.parse(value);
-  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
+  return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
 }
