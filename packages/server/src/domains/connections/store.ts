@@ -50,7 +50,7 @@ export type ConnectionChange = {
 };
 
 /** The outbox event of each connection event. */
-const OUTBOX: Record<ConnectionEventType, { type: EventType; change?: UpdateChange }> = {
+export const OUTBOX_EVENT_OF: Record<ConnectionEventType, { type: EventType; change?: UpdateChange }> = {
   connected: { type: 'connection.created' },
   reconnected: { type: 'connection.updated', change: 'reconnected' },
   updated: { type: 'connection.updated', change: 'config' },
@@ -110,7 +110,7 @@ export function createConnectionStore(deps: ConnectionStoreDeps) {
 
   /** The connection event and its outbox event, from one payload (the contract checks it). */
   async function note(tx: TenantTx, row: ConnectionRow, from: ConnectionStatus | null, to: ConnectionStatus | null, { reason, detail }: Note) {
-    const { type, change } = OUTBOX[reason];
+    const { type, change } = OUTBOX_EVENT_OF[reason];
     const payload = { from, to, ...(change ? { change } : {}), ...detail };
     await outbox.append(tx, type, { connectionId: row.id, provider: row.provider, label: row.label }, payload as never);
     await repo.insertEvent(tx, { tenant_id: row.tenant_id, connection_id: row.id, type: reason, detail: payload });

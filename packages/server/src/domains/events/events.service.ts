@@ -49,10 +49,13 @@ export function createEventsService(deps: EventsDeps) {
    */
   async function drain(opts: { batch?: number; tenants?: number; maxMs?: number } = {}) {
     const started = Date.now();
-    const stats = { tenants: 0, dispatched: 0 };
+    const stats = { tenants: 0, dispatched: 0, failed: 0 };
+    // A tenant whose consumer failed is left for the next run (its events stay pending), not retried in a loop.
+    const failed = new Set<string>();
     for (;;) {
       let progressed = false;
-      for (const tenantId of await repo.pendingTenants(opts.tenants ?? 50)) {
+      for (const tenantId of await repo.pendingTenants((opts.tenants ?? 50) + failed.size)) {
+        if (failed.has(tenantId)) continue;
         const n = await tenancy.withTenant(tenantId, async (tx) => {
           const rows = await repo.pending(tx, opts.batch ?? 200);
           if (rows.length === 0) return 0;
@@ -60,6 +63,11 @@ export function createEventsService(deps: EventsDeps) {
           for (const consume of consumers) await consume(tx, events);
           await repo.markDispatched(tx, rows.map((r) => r.id), deps.clock());
           return rows.length;
+        }).catch((err: unknown) => {
+          failed.add(tenantId);
+          stats.failed++;
+          deps.log?.warn({ tenantId, err: { message: (err as Error).message } }, 'an event consumer failed; the events stay pending');
+          return 0;
         });
         if (n > 0) {
           progressed = true;
