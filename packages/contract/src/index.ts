@@ -3,3 +3,4 @@ export * from './envelope.js';
 export * from './health.js';
 export * from './identity.js';
 export * from './providers.js';
+export * from './events.js';

@@ -8,6 +8,7 @@ import { proxyRoutes } from './domains/proxy/proxy.routes.js';
 import { oauthRoutes } from './domains/oauth/oauth.routes.js';
 import { catalogRoutes } from './domains/catalog/catalog.routes.js';
 import { auditRoutes } from './domains/audit/audit.routes.js';
+import { eventsRoutes } from './domains/events/events.routes.js';
 import { authRoutes } from './domains/identity/auth.routes.js';
 import { assertRouteGuarded, createAuthHooks } from './domains/identity/identity.http.js';
 import { adminRoutes } from './domains/platform-admins/admin.routes.js';
@@ -65,6 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   usersRoutes(app, { users: services.users, hooks });
   apiKeysRoutes(app, { apiKeys: services.apiKeys, hooks });
   auditRoutes(app, { audit: services.audit, hooks });
+  eventsRoutes(app, { events: services.events, hooks });
   catalogRoutes(app, { catalog: services.catalog, hooks });
   connectionsRoutes(app, { connections: services.connections, hooks });
   oauthRoutes(app, { authorize: services.authorize, disconnect: services.disconnect, hooks });

@@ -18,6 +18,10 @@ import type { Catalog } from './domains/catalog/catalog.js';
 import { createConnectionsRepo } from './domains/connections/connections.repo.js';
 import { createConnectionsService } from './domains/connections/connections.service.js';
 import { createWarmCache } from './domains/connections/warm-cache.js';
+import { createConnectionStore } from './domains/connections/store.js';
+import { type EventConsumer, createEventsService } from './domains/events/events.service.js';
+import { createEventsRepo } from './domains/events/events.repo.js';
+import { createOutbox } from './domains/events/outbox.js';
 import { createDekCache } from './domains/vault/dek-cache.js';
 import { createKeysService } from './domains/vault/keys.service.js';
 import type { KeyRing } from './domains/vault/kek.js';
@@ -61,6 +65,8 @@ export type ServiceDeps = {
   afterProviderAnswer?: (connectionId: string) => void;
   /** Tests only: how tenant-supplied host names resolve (DNS by default). */
   resolveHost?: Resolve;
+  /** What acts on drained outbox events (none yet outside tests). */
+  eventConsumers?: EventConsumer[];
 };
 
 /** Services that need nothing but the database (CLI maintenance commands use only these). */
@@ -71,7 +77,7 @@ export function createCoreServices({ db, clock }: Pick<ServiceDeps, 'db' | 'cloc
 }
 
 /** The composition root: the only place that wires services together. */
-export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker, resolveHost }: ServiceDeps) {
+export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker, resolveHost, eventConsumers }: ServiceDeps) {
   // A catalog value that picks code nobody wrote stops start, naming the file and the value.
   assertAdaptersCoverCatalog(catalog.list());
   const { audit, tenants } = createCoreServices({ db, clock });
@@ -103,19 +109,19 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     vault,
     clock,
   });
-  const connectionsRepo = createConnectionsRepo();
-  const oauthRepo = createOAuthRepo(db.kysely);
-  const oauthClient = createOAuthClient({ apps: oauthApps });
+  const eventsRepo = createEventsRepo(db.kysely);
+  const events = createEventsService({ repo: eventsRepo, tenancy: db, clock, consumers: eventConsumers ?? [], ...(log ? { log } : {}) });
   const warm = createWarmCache();
-  const oauthDeps = { repo: oauthRepo, tenancy: db, vault, catalog, client: oauthClient, audit, clock, warm, ...(log ? { log } : {}) };
+  const store = createConnectionStore({ repo: createConnectionsRepo(db.kysely), vault, catalog, outbox: createOutbox({ repo: eventsRepo, clock }), clock, warm });
+  const oauthClient = createOAuthClient({ apps: oauthApps });
+  const oauthDeps = { store, tenancy: db, vault, catalog, client: oauthClient, audit, clock, ...(log ? { log } : {}) };
   const tokens = createTokenRefresher({ ...oauthDeps, ...(afterProviderAnswer ? { afterProviderAnswer } : {}) });
   const disconnect = createDisconnectService(oauthDeps);
-  const authorize = createAuthorizeService({ ...oauthDeps, connectionsRepo, publicUrl });
+  const authorize = createAuthorizeService({ ...oauthDeps, repo: createOAuthRepo(db.kysely), publicUrl });
   const tenantUrls = createTenantUrlGuard({ allowPrivate: allowPrivateProviderUrls, ...(resolveHost ? { resolve: resolveHost } : {}) });
   const connections = createConnectionsService({
-    repo: connectionsRepo,
+    store,
     tenancy: db,
-    vault,
     catalog,
     audit,
     mfa,
@@ -140,7 +146,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     ...(log ? { log } : {}),
   });
   const tenantClients = createTenantClients({ proxy, connections, catalog });
-  return { audit, tenants, auth, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, connections, authorize, disconnect, tokens, metrics, proxy, tenantClients };
+  return { audit, tenants, auth, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
 }
 
 export type Services = ReturnType<typeof createServices>;

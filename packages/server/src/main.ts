@@ -9,6 +9,7 @@ import { migrate, readMigrations } from './platform/db/migrate.js';
 import { registerIdentityJobs } from './domains/identity/identity.jobs.js';
 import { registerTenantJobs } from './domains/tenants/tenants.jobs.js';
 import { registerOAuthJobs } from './domains/oauth/oauth.jobs.js';
+import { registerEventJobs } from './domains/events/events.jobs.js';
 import { loadCatalog } from './domains/catalog/catalog.js';
 import { assertAdaptersCoverCatalog } from './providers/check.js';
 import { loadKeyRing } from './domains/vault/kek.js';
@@ -55,6 +56,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
   await registerIdentityJobs(jobs, services.attempts);
   await registerVaultJobs(jobs, services.vaultKeys);
   await registerOAuthJobs(jobs, services);
+  await registerEventJobs(jobs, services.events);
   app.addHook('onClose', async () => {
     await jobs.stop();
     await db.close();

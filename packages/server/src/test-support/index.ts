@@ -11,6 +11,7 @@ import { type Catalog, loadCatalog } from '../domains/catalog/catalog.js';
 import type { OAuthAppConfig } from '../platform/config.js';
 import type { Resolve } from '../platform/http/ssrf.js';
 import { type KeyRing, keyRing, parseMasterKeys } from '../domains/vault/kek.js';
+import type { EventConsumer } from '../domains/events/events.service.js';
 
 export { freePort } from './free-port.js';
 
@@ -76,6 +77,8 @@ export type TestOptions = {
   resolveHost?: Resolve;
   /** testApp: serve this database instead of the shared test database (see migratedScratch). */
   db?: Db;
+  /** What acts on drained outbox events. */
+  eventConsumers?: EventConsumer[];
 };
 
 export const TEST_PUBLIC_URL = 'http://keyhold.test';
@@ -94,6 +97,7 @@ export function nodeServices(db: Db, ring: KeyRing, clock = systemClock, opts: T
     ...(opts.log ? { log: opts.log } : {}),
     ...(opts.breaker ? { breaker: opts.breaker } : {}),
     ...(opts.resolveHost ? { resolveHost: opts.resolveHost } : {}),
+    ...(opts.eventConsumers ? { eventConsumers: opts.eventConsumers } : {}),
   });
 }
 

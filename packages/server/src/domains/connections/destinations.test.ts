@@ -32,25 +32,27 @@ afterAll(async () => {
 });
 
 const u = () => crypto.randomUUID();
+/** A provider account id no other test holds (account ids are unique across tenants). */
+const digits = () => String(Math.floor(Math.random() * 1e12));
 /** A valid connection of each provider with destination fields, and another valid value for each such field. */
-const FIXTURES: Record<string, { body: Record<string, unknown>; other: Record<string, string> }> = {
-  xero: { body: { apiKey: 'xero-access', apiSecret: 'xero-refresh', additionalConfig: { xeroTenantId: u() } }, other: { xeroTenantId: u() } },
-  quickbooks: { body: { apiKey: 'qb-access', apiSecret: 'qb-refresh', additionalConfig: { realmId: '1234' } }, other: { realmId: '98765' } },
-  kustomer: { body: { apiKey: 'k-key', additionalConfig: { orgSubdomain: 'acme' } }, other: { orgSubdomain: 'evil' } },
-  capricorn: { body: { apiKey: 'c-key', additionalConfig: { customerId: 'C-1' } }, other: { customerId: 'C-2' } },
-  shopify: { body: { apiKey: 'shpat_abc123', additionalConfig: { storeDomain: 'acme.myshopify.com' } }, other: { storeDomain: 'evil.myshopify.com' } },
+const FIXTURES: Record<string, { body: () => Record<string, unknown>; other: Record<string, string> }> = {
+  xero: { body: () => ({ apiKey: 'xero-access', apiSecret: 'xero-refresh', additionalConfig: { xeroTenantId: u() } }), other: { xeroTenantId: u() } },
+  quickbooks: { body: () => ({ apiKey: 'qb-access', apiSecret: 'qb-refresh', additionalConfig: { realmId: digits() } }), other: { realmId: digits() } },
+  kustomer: { body: () => ({ apiKey: 'k-key', additionalConfig: { orgSubdomain: 'acme' } }), other: { orgSubdomain: 'evil' } },
+  capricorn: { body: () => ({ apiKey: 'c-key', additionalConfig: { customerId: 'C-1' } }), other: { customerId: 'C-2' } },
+  shopify: { body: () => ({ apiKey: 'shpat_abc123', additionalConfig: { storeDomain: `acme-${u().slice(0, 8)}.myshopify.com` } }), other: { storeDomain: `evil-${u().slice(0, 8)}.myshopify.com` } },
   'amazon-sp-api': {
-    body: { apiKey: 'lwa-access', apiSecret: 'Atzr|refresh', additionalConfig: { sellingPartnerId: 'A1', marketplaceId: 'ATVPDKIKX0DER', region: 'na' } },
+    body: () => ({ apiKey: 'lwa-access', apiSecret: 'Atzr|refresh', additionalConfig: { sellingPartnerId: `A${digits()}`, marketplaceId: 'ATVPDKIKX0DER', region: 'na' } }),
     other: { region: 'eu' },
   },
   custom: {
-    body: { apiKey: 'custom-key', additionalConfig: { baseUrl: 'https://api.example.com', headerName: 'Authorization', headerTemplate: 'Bearer {{apiKey}}', verifyPath: '/v1/me' } },
+    body: () => ({ apiKey: 'custom-key', additionalConfig: { baseUrl: 'https://api.example.com', headerName: 'Authorization', headerTemplate: 'Bearer {{apiKey}}', verifyPath: '/v1/me' } }),
     other: { baseUrl: 'https://attacker.example/x', headerName: 'X-Stolen', headerTemplate: '{{apiKey}}', verifyPath: '/steal' },
   },
 };
 
 async function connection(owner: Account, provider: string) {
-  const res = await t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(owner.accessToken), payload: { serviceName: provider, label: `l-${u().slice(0, 8)}`, ...FIXTURES[provider]!.body } });
+  const res = await t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(owner.accessToken), payload: { serviceName: provider, label: `l-${u().slice(0, 8)}`, ...FIXTURES[provider]!.body() } });
   expect(res.statusCode, `${provider}: ${res.body}`).toBe(201);
   return res.json().data as { id: string; config: Record<string, string> };
 }
@@ -107,9 +109,10 @@ describe('fields that decide where secrets go', () => {
     expect(audit.json().data[0]).toMatchObject({ entity: { id: conn.id }, metadata: { destinationFields: ['storeDomain'] } });
     expect(JSON.stringify(audit.json().data)).not.toContain('other.myshopify.com');
     const db = await adminClient();
-    const events = await db.query('select type, detail from connection_events where tenant_id = $1 and connection_id = $2', [owner.tenantId, conn.id]);
+    const events = await db.query('select type, detail from connection_events where tenant_id = $1 and connection_id = $2 order by id', [owner.tenantId, conn.id]);
     await db.end();
-    expect(events.rows).toEqual([{ type: 'destination_changed', detail: { fields: ['storeDomain'], by: { type: 'user', id: owner.userId } } }]);
+    expect(events.rows.map((e) => e.type)).toEqual(['connected', 'destination_changed']);
+    expect(events.rows[1].detail).toEqual({ from: 'active', to: 'active', change: 'destination_changed', source: 'credentials', fields: ['storeDomain'], by: { type: 'user', id: owner.userId } });
   });
 
   it('an ordinary edit racing an approved redirect never undoes it: the stale one is refused', async () => {
@@ -127,7 +130,7 @@ describe('fields that decide where secrets go', () => {
       expect(edits.every((r) => r.statusCode === 200 || r.statusCode === 409), edits.map((r) => r.statusCode).join()).toBe(true);
       const after = await t.app.inject({ method: 'GET', url: `/api/api-credentials/${conn.id}`, headers: bearer(owner.accessToken) });
       if (approved.statusCode === 200) expect(after.json().data.config.storeDomain).toBe(target);
-      else expect([approved.statusCode, after.json().data.config.storeDomain]).toEqual([409, 'acme.myshopify.com']);
+      else expect([approved.statusCode, after.json().data.config.storeDomain]).toEqual([409, conn.config.storeDomain]);
     }
   });
 

@@ -64,6 +64,7 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'DELETE /api/api-keys/{id}': tenant('admin', 'api_keys:write'),
 
   'GET /api/audit-logs': tenant('admin', 'audit:read'),
+  'GET /api/events': tenant('admin', 'events:read'),
   'GET /api/providers': tenant('viewer', 'any'),
 
   'GET /api/api-credentials': tenant('admin', 'credentials:read'),

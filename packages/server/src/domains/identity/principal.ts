@@ -9,7 +9,7 @@ export const ROLE_RANK: Record<UserRole, number> = { viewer: 1, member: 2, admin
  * never implied by the role. `docs/security-model.md` lists which operation needs which.
  */
 export const API_KEY_SCOPES = [
-  'credentials:read', 'credentials:write', 'proxy', 'syncs:run', 'audit:read',
+  'credentials:read', 'credentials:write', 'proxy', 'syncs:run', 'audit:read', 'events:read',
   'users:read', 'users:write', 'api_keys:read', 'api_keys:write',
 ] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];

@@ -2,18 +2,15 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import * as oauth from 'oauth4webapi';
 import { z } from 'zod';
 import type { Clock } from '../../platform/clock.js';
-import { isUniqueViolation } from '../../platform/db/errors.js';
 import type { OAuthChoice } from '../../platform/db/schema.js';
-import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
+import type { Tenancy } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { Catalog, Provider } from '../catalog/catalog.js';
-import type { ConnectionsRepo } from '../connections/connections.repo.js';
-import { SECRETS_PURPOSE } from '../connections/connections.service.js';
+import type { ConnectionStore } from '../connections/store.js';
 import { fillTemplate } from '../connections/provider-request.js';
 import { type TenantPrincipal, assertRole } from '../identity/principal.js';
 import type { Vault } from '../vault/vault.service.js';
-import type { WarmCache } from '../connections/warm-cache.js';
 import type { Account, OAuthContext } from '../../providers/adapter.js';
 import { adapterFor } from '../../providers/registry.js';
 import { type OAuthClient, type TokenSet, TokenRequestError } from './oauth-client.js';
@@ -46,15 +43,14 @@ export function safeReturnTo(value: string | undefined): string | null {
 
 export type AuthorizeDeps = {
   repo: OAuthRepo;
-  connectionsRepo: Pick<ConnectionsRepo, 'count' | 'maxConnectionsForUpdate'>;
+  /** The one writer of connections (routing key, quota, events). */
+  store: Pick<ConnectionStore, 'byProviderLabel' | 'create' | 'update' | 'conflictOf'>;
   tenancy: Tenancy;
   vault: Pick<Vault, 'encrypt' | 'decrypt'>;
   catalog: Pick<Catalog, 'get'>;
   client: OAuthClient;
   audit: Pick<AuditService, 'record'>;
   clock: Clock;
-  /** Drops this process's warm copy of a connection the service just changed. */
-  warm?: Pick<WarmCache, 'invalidate'>;
   /** Where browsers reach Keyhold; the redirect URI is `<publicUrl>/api/integrations/<provider>/callback`. */
   publicUrl: string;
 };
@@ -214,48 +210,31 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
 
   /**
    * Stores the tokens for one account. Reconnecting (same provider + label) keeps the connection
-   * id; the routing key's unique index refuses an account another connection already holds.
+   * id; the routing key (derived by the store from the account's config) refuses an account
+   * another connection already holds.
    */
   async function saveAccount(p: { tenantId: string; actor: TenantPrincipal['actor'] }, provider: Provider, label: string, account: Account, tokens: TokenSet) {
     const secrets = account.secrets ?? { accessToken: tokens.accessToken, ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}) };
     const expiresAt = account.neverExpires || account.secrets || tokens.expiresIn === undefined ? null : new Date(deps.clock().getTime() + tokens.expiresIn * 1000);
+    const detail = { source: 'oauth' as const, by: { type: p.actor.type, id: p.actor.id }, account: account.name.slice(0, 200) };
     try {
       return await tenancy.withTenant(p.tenantId, async (tx) => {
-        const existing = await repo.byProviderLabel(tx, provider.id, label, { lock: true });
-        const id = existing?.id ?? randomUUID();
-        const fields = {
-          secrets: await vault.encrypt(tx, SECRETS_PURPOSE, id, JSON.stringify(secrets)),
-          config: JSON.stringify({ ...(existing?.config ?? {}), ...account.config }),
-          routing_key: account.id,
-          auth_mode: provider.authMode,
-          status: 'active' as const,
-          is_active: true,
-          token_expires_at: expiresAt,
-          refresh_failures: 0,
-          next_refresh_at: null,
-          refresh_lease_owner: null,
-          refresh_lease_until: null,
-        };
+        const existing = await deps.store.byProviderLabel(tx, provider.id, label, { lock: true });
         const saved = existing
-          ? await repo.updateConnection(tx, id, { ...fields, credential_version: existing.credential_version + 1 })
-          : await insertWithinQuota(tx, { id, tenant_id: p.tenantId, provider: provider.id, label, created_by: p.actor.id, ...fields });
-        await repo.insertEvent(tx, { tenant_id: p.tenantId, connection_id: id, type: existing ? 'reconnected' : 'connected', detail: JSON.stringify({ account: account.name }) });
-        await audit.record(p, { action: 'oauth.connected', entity: { type: 'connection', id }, metadata: { serviceName: provider.id, label, account: account.id, reconnect: Boolean(existing) } }, tx);
-        deps.warm?.invalidate(p.tenantId, provider.id, label);
+          ? (await deps.store.update(tx, existing, {
+              secrets,
+              config: { ...existing.config, ...account.config },
+              authMode: provider.authMode,
+              tokenExpiresAt: expiresAt,
+              resetRefresh: true,
+            }, { reason: 'reconnected', detail, to: 'active' }))!
+          : await deps.store.create(tx, { tenantId: p.tenantId, provider, label, secrets, config: account.config, status: 'active', createdBy: p.actor.id, tokenExpiresAt: expiresAt }, detail);
+        await audit.record(p, { action: 'oauth.connected', entity: { type: 'connection', id: saved.id }, metadata: { serviceName: provider.id, label, account: account.id, reconnect: Boolean(existing) } }, tx);
         return saved;
       });
     } catch (err) {
-      if (isUniqueViolation(err, 'connections_routing_key')) {
-        throw new AppError('ACCOUNT_ALREADY_CONNECTED', `This ${provider.displayName} account is already connected (here or in another organization); disconnect it there first`);
-      }
-      throw err;
+      throw deps.store.conflictOf(err, provider, label) ?? err;
     }
-  }
-
-  async function insertWithinQuota(tx: TenantTx, row: Parameters<OAuthRepo['insertConnection']>[1]) {
-    const max = await deps.connectionsRepo.maxConnectionsForUpdate(tx);
-    if ((await deps.connectionsRepo.count(tx)) >= max) throw new AppError('QUOTA_EXCEEDED', `Your plan allows ${max} connections; remove one or upgrade to add more`);
-    return repo.insertConnection(tx, row);
   }
 
   /** Deletes expired states and abandoned choices (all tenants; a job). */

@@ -4,35 +4,29 @@ import { AppError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { Catalog, Provider } from '../catalog/catalog.js';
-import { SECRETS_PURPOSE } from '../connections/connections.service.js';
+import type { ConnectionStore, Revocation } from '../connections/store.js';
 import { type TenantPrincipal, assertRole } from '../identity/principal.js';
-import type { Vault } from '../vault/vault.service.js';
-import type { WarmCache } from '../connections/warm-cache.js';
 import type { OAuthClient } from './oauth-client.js';
-import type { OAuthRepo } from './oauth.repo.js';
 
 export type DisconnectDeps = {
-  repo: OAuthRepo;
+  store: Pick<ConnectionStore, 'byId' | 'secretsOf' | 'disconnect'>;
   tenancy: Tenancy;
-  vault: Pick<Vault, 'encrypt' | 'decrypt'>;
   catalog: Pick<Catalog, 'get'>;
   client: Pick<OAuthClient, 'revoke'>;
   audit: Pick<AuditService, 'record'>;
   clock: Clock;
-  /** Drops this process's warm copy of a connection the service just changed. */
-  warm?: Pick<WarmCache, 'invalidate'>;
   log?: Pick<Logger, 'warn'>;
 };
 
 export function createDisconnectService(deps: DisconnectDeps) {
-  const { repo, tenancy, vault, catalog } = deps;
+  const { store, tenancy, catalog } = deps;
 
   /**
    * Revokes the grant at the provider where it has a revocation endpoint (the refresh token
    * revokes the whole grant; else the access token). Never throws: a provider that is down must
    * not keep a tenant from disconnecting; the outcome is reported and audited.
    */
-  async function revokeAtProvider(provider: Provider, config: Record<string, string>, secrets: Record<string, string>): Promise<'revoked' | 'not_supported' | 'failed'> {
+  async function revokeAtProvider(provider: Provider, config: Record<string, string>, secrets: Record<string, string>): Promise<Revocation> {
     const token = secrets.refreshToken ?? secrets.accessToken;
     if (!provider.oauth?.revokeUrl || !token) return 'not_supported';
     try {
@@ -47,26 +41,16 @@ export function createDisconnectService(deps: DisconnectDeps) {
   async function disconnect(p: TenantPrincipal, id: string) {
     assertRole(p, 'owner');
     const loaded = await tenancy.withTenant(p.tenantId, async (tx) => {
-      const row = await repo.byId(tx, id);
-      return row && { row, secrets: JSON.parse((await vault.decrypt(tx, SECRETS_PURPOSE, row.id, row.secrets)).reveal()) as Record<string, string> };
+      const row = await store.byId(tx, id);
+      return row && { row, secrets: await store.secretsOf(tx, row) };
     });
     if (!loaded) throw new AppError('NOT_FOUND', 'Connection not found');
     const provider = catalog.get(loaded.row.provider);
     const revocation = await revokeAtProvider(provider, loaded.row.config, loaded.secrets);
     const row = await tenancy.withTenant(p.tenantId, async (tx) => {
-      const updated = await repo.updateConnection(tx, id, {
-        secrets: await vault.encrypt(tx, SECRETS_PURPOSE, id, '{}'),
-        status: 'disabled',
-        is_active: false,
-        token_expires_at: null,
-        routing_key: null,
-        credential_version: loaded.row.credential_version + 1,
-        refresh_lease_owner: null,
-        refresh_lease_until: null,
-      });
-      await repo.insertEvent(tx, { tenant_id: p.tenantId, connection_id: id, type: 'disconnected', detail: JSON.stringify({ revocation }) });
+      const updated = await store.disconnect(tx, { id }, { source: 'oauth', by: { type: p.actor.type, id: p.actor.id }, revocation });
+      if (!updated) throw new AppError('NOT_FOUND', 'Connection not found');
       await deps.audit.record(p, { action: 'oauth.disconnected', entity: { type: 'connection', id }, metadata: { serviceName: provider.id, label: loaded.row.label, revocation } }, tx);
-      deps.warm?.invalidate(p.tenantId, provider.id, loaded.row.label);
       return updated;
     });
     return { id: row.id, provider: row.provider, label: row.label, status: row.status, revocation };

@@ -112,7 +112,8 @@ describe('on-demand refresh', () => {
     expect(healed.statusCode).toBe(200);
     expect(await rowOf(acct.tenantId, 'xero')).toMatchObject({ status: 'active', refresh_failures: 0 });
     const events = await query('select type from connection_events where tenant_id = $1 order by id', [acct.tenantId]);
-    expect(events.map((e) => e.type)).toEqual(['connected', 'degraded', 'recovered']);
+    // Each failure is noted; the third degrades the connection, the fourth (token expired) is noted again.
+    expect(events.map((e) => e.type)).toEqual(['connected', 'refresh_failed', 'refresh_failed', 'degraded', 'refresh_failed', 'recovered']);
   });
 
   it('recovers from a crash between the provider answer and the write, inside Xero\'s grace window', async () => {

@@ -2,17 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../../platform/clock.js';
 import { type PrincipalCtx, systemActor } from '../../platform/context.js';
-import type { ConnectionStatus } from '../../platform/db/schema.js';
 import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { Catalog, Provider } from '../catalog/catalog.js';
 import type { ConnectionRow } from '../connections/connections.repo.js';
-import { SECRETS_PURPOSE } from '../connections/connections.service.js';
-import type { Vault } from '../vault/vault.service.js';
+import { type ConnectionStore, asErrorCode } from '../connections/store.js';
 import { type OAuthClient, type TokenSet, TokenRequestError } from './oauth-client.js';
-import type { OAuthRepo } from './oauth.repo.js';
 
 export const DEFAULT_REFRESH_MARGIN_S = 300;
 /** Longer than the token request timeout (10 s), so a live refresh never loses its lease. */
@@ -25,9 +22,9 @@ export const DEGRADED_AFTER = 3;
 export type Fresh = { row: ConnectionRow; secrets: Record<string, string> };
 
 export type RefreshDeps = {
-  repo: OAuthRepo;
+  /** Every connection write goes through the store (fenced on the refresh lease here). */
+  store: Pick<ConnectionStore, 'byId' | 'byIds' | 'secretsOf' | 'takeRefreshLease' | 'releaseRefreshLease' | 'writeRefreshed' | 'transition' | 'update' | 'claimRefreshBatch'>;
   tenancy: Tenancy;
-  vault: Pick<Vault, 'encrypt' | 'decrypt'>;
   catalog: Pick<Catalog, 'get'>;
   client: Pick<OAuthClient, 'refresh'>;
   audit: Pick<AuditService, 'record'>;
@@ -59,7 +56,7 @@ export const refreshMarginMs = (provider: Provider) => (provider.oauth?.refreshM
  * holds the lease (the fence). Everyone else waits and re-reads the row.
  */
 export function createTokenRefresher(deps: RefreshDeps) {
-  const { repo, tenancy, vault, catalog } = deps;
+  const { store, tenancy, catalog } = deps;
   const now = () => deps.clock();
   const system = (tenantId: string): PrincipalCtx => ({ tenantId, actor: systemActor });
 
@@ -76,7 +73,7 @@ export function createTokenRefresher(deps: RefreshDeps) {
     });
 
   const decrypt = async (tenantId: string, row: ConnectionRow) =>
-    tenancy.withTenant(tenantId, async (tx) => JSON.parse((await vault.decrypt(tx, SECRETS_PURPOSE, row.id, row.secrets)).reveal()) as Record<string, string>);
+    tenancy.withTenant(tenantId, (tx) => store.secretsOf(tx, row));
 
   /**
    * The connection with an access token that is not about to expire: refreshed first when needed
@@ -101,10 +98,7 @@ export function createTokenRefresher(deps: RefreshDeps) {
     let seen = current;
     for (;;) {
       const lease = randomUUID();
-      const leased = await tenancy.withTenant(tenantId, async (tx) => {
-        const row = await repo.acquireLease(tx, seen.row.id, lease, now(), new Date(now().getTime() + LEASE_MS));
-        return row && { row, secrets: JSON.parse((await vault.decrypt(tx, SECRETS_PURPOSE, row.id, row.secrets)).reveal()) as Record<string, string> };
-      });
+      const leased = await tenancy.withTenant(tenantId, (tx) => store.takeRefreshLease(tx, seen.row.id, lease, now(), new Date(now().getTime() + LEASE_MS)));
       if (leased) {
         if (leased.row.status === 'needs_reauth') {
           await release(tenantId, leased, lease);
@@ -116,7 +110,7 @@ export function createTokenRefresher(deps: RefreshDeps) {
         return refreshHeld(tenantId, provider, leased, lease);
       }
       await sleep(25 + Math.random() * 50);
-      const row = await tenancy.withTenant(tenantId, (tx) => repo.byId(tx, seen.row.id));
+      const row = await tenancy.withTenant(tenantId, (tx) => store.byId(tx, seen.row.id));
       if (!row) throw new AppError('NOT_FOUND', 'Connection not found');
       if (row.status === 'needs_reauth') throw needsReauth(provider);
       if (row.credential_version !== seen.row.credential_version) {
@@ -131,7 +125,7 @@ export function createTokenRefresher(deps: RefreshDeps) {
   }
 
   async function release(tenantId: string, held: Fresh, lease: string): Promise<Fresh> {
-    const row = await tenancy.withTenant(tenantId, (tx) => repo.writeUnderLease(tx, held.row.id, lease, {}));
+    const row = await tenancy.withTenant(tenantId, (tx) => store.releaseRefreshLease(tx, held.row.id, lease));
     return { row: row ?? held.row, secrets: held.secrets };
   }
 
@@ -141,7 +135,7 @@ export function createTokenRefresher(deps: RefreshDeps) {
     if (!secrets.refreshToken) {
       // Nothing to refresh with: check again when it expires; then only reconnecting helps.
       if (isExpired(row)) return failed(tenantId, provider, held, lease, new TokenRequestError('invalid_grant', 'no_refresh_token', undefined));
-      const u = await tenancy.withTenant(tenantId, (tx) => repo.writeUnderLease(tx, row.id, lease, { next_refresh_at: row.token_expires_at }));
+      const u = await tenancy.withTenant(tenantId, (tx) => store.releaseRefreshLease(tx, row.id, lease, { nextRefreshAt: row.token_expires_at }));
       return { row: u ?? row, secrets };
     }
     let tokens: TokenSet;
@@ -156,7 +150,7 @@ export function createTokenRefresher(deps: RefreshDeps) {
       // The lease expired and another node took over; its write wins. With a rotation grace
       // window the provider still honours the token it holds.
       deps.log?.warn({ connectionId: row.id, provider: provider.id }, 'refresh lease lost before the write; using the other node\'s result');
-      const latest = await tenancy.withTenant(tenantId, (tx) => repo.byId(tx, row.id));
+      const latest = await tenancy.withTenant(tenantId, (tx) => store.byId(tx, row.id));
       if (!latest) throw new AppError('NOT_FOUND', 'Connection not found');
       return { row: latest, secrets: await decrypt(tenantId, latest) };
     }
@@ -172,41 +166,43 @@ export function createTokenRefresher(deps: RefreshDeps) {
   async function writeRefreshed(tx: TenantTx, tenantId: string, provider: Provider, held: Fresh, lease: string, tokens: TokenSet): Promise<Fresh | undefined> {
     const { row, secrets } = held;
     const next = { ...secrets, accessToken: tokens.accessToken, ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}) };
-    const updated = await repo.writeUnderLease(tx, row.id, lease, {
-      secrets: await vault.encrypt(tx, SECRETS_PURPOSE, row.id, JSON.stringify(next)),
-      token_expires_at: tokens.expiresIn === undefined ? null : new Date(now().getTime() + tokens.expiresIn * 1000),
-      credential_version: row.credential_version + 1,
-      refresh_failures: 0,
-      next_refresh_at: null,
-      status: 'active',
-    });
-    if (!updated) return undefined;
-    if (row.status === 'degraded') await noteRecovered(tx, tenantId, provider, row);
-    return { row: updated, secrets: next };
+    const expiresAt = tokens.expiresIn === undefined ? null : new Date(now().getTime() + tokens.expiresIn * 1000);
+    const written = await store.writeRefreshed(tx, lease, [{ row, secrets: next, expiresAt }]);
+    if (!written.has(row.id)) return undefined;
+    const updated = (await noteRecovered(tx, tenantId, provider, row)) ?? (await store.byId(tx, row.id));
+    return updated && { row: updated, secrets: next };
   }
 
+  /** A working refresh heals a degraded (or failed) connection; a disabled or needs_reauth one stays as it is. */
   async function noteRecovered(tx: TenantTx, tenantId: string, provider: Provider, row: ConnectionRow) {
-    await repo.insertEvent(tx, { tenant_id: tenantId, connection_id: row.id, type: 'recovered', detail: '{}' });
-    await deps.audit.record(system(tenantId), { action: 'oauth.refresh_recovered', entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label: row.label } }, tx);
+    if (row.status !== 'degraded' && row.status !== 'error') return undefined;
+    const healed = await store.transition(tx, row, 'active', { reason: 'recovered', detail: { source: 'refresh' }, onlyFrom: ['degraded', 'error'] });
+    if (healed) await deps.audit.record(system(tenantId), { action: 'oauth.refresh_recovered', entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label: row.label } }, tx);
+    return healed;
   }
 
   async function failed(tenantId: string, provider: Provider, held: Fresh, lease: string, err: TokenRequestError): Promise<Fresh> {
     const { row } = held;
     if (err.kind === 'invalid_grant') {
       await tenancy.withTenant(tenantId, async (tx) => {
-        await repo.writeUnderLease(tx, row.id, lease, { status: 'needs_reauth', next_refresh_at: null });
-        await repo.insertEvent(tx, { tenant_id: tenantId, connection_id: row.id, type: 'needs_reauth', detail: JSON.stringify({ reason: err.providerError ?? 'invalid_grant' }) });
+        const error = asErrorCode(err.providerError, 'invalid_grant');
+        const moved = await store.transition(tx, row, 'needs_reauth', { reason: 'needs_reauth', detail: { source: 'refresh', error }, change: { nextRefreshAt: null }, lease });
+        if (!moved) return; // the lease was lost: whoever holds it now decides
         await deps.audit.record(system(tenantId), { action: 'oauth.refresh_failed', entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label: row.label, reason: 'invalid_grant', status: 'needs_reauth' } }, tx);
       });
       throw needsReauth(provider);
     }
     const failures = row.refresh_failures + 1;
     const waitMs = backoffMs(failures);
-    const status: ConnectionStatus = failures >= DEGRADED_AFTER ? 'degraded' : row.status;
+    const nextRefreshAt = new Date(now().getTime() + waitMs);
+    const change = { refreshFailures: failures, nextRefreshAt };
     const updated = await tenancy.withTenant(tenantId, async (tx) => {
-      const u = await repo.writeUnderLease(tx, row.id, lease, { refresh_failures: failures, next_refresh_at: new Date(now().getTime() + waitMs), status });
-      if (status === 'degraded' && row.status !== 'degraded') {
-        await repo.insertEvent(tx, { tenant_id: tenantId, connection_id: row.id, type: 'degraded', detail: JSON.stringify({ failures }) });
+      // The failure that crosses the threshold degrades the connection; every other one is noted as such.
+      const degrades = failures >= DEGRADED_AFTER && row.status !== 'degraded';
+      const u = degrades
+        ? await store.transition(tx, row, 'degraded', { reason: 'degraded', detail: { source: 'refresh', failures, error: err.kind }, change, lease })
+        : await store.update(tx, row, change, { reason: 'refresh_failed', detail: { source: 'refresh', failures, error: err.kind, nextAttemptAt: nextRefreshAt.toISOString() }, lease });
+      if (u && degrades) {
         await deps.audit.record(system(tenantId), { action: 'oauth.refresh_failed', entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label: row.label, reason: err.kind, status: 'degraded', failures } }, tx);
       }
       return u;
@@ -228,7 +224,7 @@ export function createTokenRefresher(deps: RefreshDeps) {
       const t = now();
       // One lease id per batch: the claim took it, each refresh's write is fenced on it.
       const lease = randomUUID();
-      const claimed = await repo.claimBatch(lease, t, new Date(t.getTime() + (opts.marginMs ?? DEFAULT_REFRESH_MARGIN_S * 1000)), new Date(t.getTime() + LEASE_MS), opts.batch ?? 100);
+      const claimed = await store.claimRefreshBatch(lease, t, new Date(t.getTime() + (opts.marginMs ?? DEFAULT_REFRESH_MARGIN_S * 1000)), new Date(t.getTime() + LEASE_MS), opts.batch ?? 100);
       if (claimed.length === 0) break;
       stats.claimed += claimed.length;
       const byTenant = new Map<string, string[]>();
@@ -254,7 +250,7 @@ export function createTokenRefresher(deps: RefreshDeps) {
   async function refreshGroup(tenantId: string, ids: string[], lease: string, stats: { refreshed: number; failed: number }, width: number) {
     const held = await tenancy.withTenant(tenantId, async (tx) => {
       const out: Fresh[] = [];
-      for (const row of await repo.byIds(tx, ids)) out.push({ row, secrets: JSON.parse((await vault.decrypt(tx, SECRETS_PURPOSE, row.id, row.secrets)).reveal()) as Record<string, string> });
+      for (const row of await store.byIds(tx, ids)) out.push({ row, secrets: await store.secretsOf(tx, row) });
       return out;
     });
     // A batch that took longer than the lease has lost it for the rest: leave those to others.
@@ -279,18 +275,12 @@ export function createTokenRefresher(deps: RefreshDeps) {
       const ok = answers.filter((a): a is NonNullable<typeof a> => a !== null);
       if (ok.length === 0) continue;
       const written = await tenancy.withTenant(tenantId, async (tx) => {
-        const items = [];
-        for (const a of ok) {
-          const next = { ...a.h.secrets, accessToken: a.tokens.accessToken, ...(a.tokens.refreshToken ? { refreshToken: a.tokens.refreshToken } : {}) };
-          items.push({
-            id: a.h.row.id,
-            secrets: await vault.encrypt(tx, SECRETS_PURPOSE, a.h.row.id, JSON.stringify(next)),
-            expiresAt: a.tokens.expiresIn === undefined ? null : new Date(now().getTime() + a.tokens.expiresIn * 1000),
-            version: a.h.row.credential_version + 1,
-          });
-        }
-        const ids = new Set(await repo.writeManyUnderLease(tx, lease, items));
-        for (const a of ok) if (ids.has(a.h.row.id) && a.h.row.status === 'degraded') await noteRecovered(tx, tenantId, a.provider, a.h.row);
+        const ids = await store.writeRefreshed(tx, lease, ok.map((a) => ({
+          row: a.h.row,
+          secrets: { ...a.h.secrets, accessToken: a.tokens.accessToken, ...(a.tokens.refreshToken ? { refreshToken: a.tokens.refreshToken } : {}) },
+          expiresAt: a.tokens.expiresIn === undefined ? null : new Date(now().getTime() + a.tokens.expiresIn * 1000),
+        })));
+        for (const a of ok) if (ids.has(a.h.row.id)) await noteRecovered(tx, tenantId, a.provider, a.h.row);
         return ids.size;
       });
       stats.refreshed += written;

@@ -50,6 +50,9 @@ function configFor(p: Provider, run: string): Record<string, string> {
     storeDomain: `c${run}.myshopify.com`, baseUrl: h.sandbox.baseUrlFor('custom'), headerName: 'X-Custom-Key',
     headerTemplate: 'Token {{apiKey}}', verifyPath: '/v1/me', customerId: 'C-100', orgSubdomain: 'acme', region: 'na',
   };
+  // The provider account (routing key) is unique across connections: digits of this run's own.
+  const account = p.oauth?.routingKeyField;
+  if (account && account !== 'storeDomain') values[account] = String(parseInt(run, 16));
   return Object.fromEntries((p.configFields ?? []).map((f) => [f.name, values[f.name] ?? f.example ?? '12345']));
 }
 
@@ -74,10 +77,10 @@ describe('proxy: a client placeholder is never filled with a secret', () => {
       // Word characters only, so a provider answer that echoes an id (Stripe's "No such customer: 'cus_…'") would carry it.
       const secrets = Object.fromEntries(secretNames(p).map((f) => [f, `CANARY_${p.id.replaceAll('-', '_')}_${f}_${randomBytes(12).toString('hex')}`]));
       for (const f of p.credentialFields) secrets[f.name] ??= `plain_${f.name}_${run}`;
-      const config = configFor(p, run);
       for (const field of secretNames(p)) {
         for (const vector of vectors) {
           const label = `${field}-${vector}`.toLowerCase();
+          const config = configFor(p, randomBytes(4).toString('hex'));
           await plant(acct, p, label, secrets, config);
           cases.push({ p, field, vector, label, marker: `probe-${run}-${label}`, canaries: secretNames(p).map((n) => secrets[n]!), injected: injectedHeaderNames(p, config) });
         }
@@ -147,7 +150,7 @@ describe('proxy: client mistakes never count against the connection', () => {
     expect((await proxy(acct.accessToken, '/openai/v1/models')).statusCode).toBe(200);
     await new Promise((r) => setTimeout(r, 50));
     expect(await statusOf(acct, 'openai')).toBe('active');
-    expect(await eventsOf(acct)).toEqual([]);
+    expect(await eventsOf(acct)).toEqual(['connected']); // only its creation
   });
 
   it('a request Keyhold cannot build (non-secret config missing) is a 400 with a stable code, never a provider failure', async () => {
@@ -205,7 +208,7 @@ describe('proxy: client mistakes never count against the connection', () => {
     expect((await proxy(acct.accessToken, '/openai/v1/models')).statusCode).toBe(200);
     await new Promise((r) => setTimeout(r, 50));
     expect(await statusOf(acct, 'openai')).toBe('active');
-    expect(await eventsOf(acct)).toEqual([]);
+    expect(await eventsOf(acct)).toEqual(['connected']); // only its creation
   });
 
   it("an unexpected error of Keyhold's own is a logged 500, never counted against the provider", async () => {

@@ -233,7 +233,7 @@ describe('proxy: limits and breaker', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(await status(acct)).toBe('active');
     const events = await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('connection_events').select('type').orderBy('id').execute());
-    expect(events.map((e) => e.type)).toEqual(['degraded', 'recovered']);
+    expect(events.map((e) => e.type)).toEqual(['connected', 'degraded', 'recovered']);
   });
 });
 

@@ -21,6 +21,7 @@ export type Database = {
   oauth_states: OAuthStatesTable;
   oauth_pending: OAuthPendingTable;
   connection_events: ConnectionEventsTable;
+  events: EventsTable;
 };
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -264,12 +265,26 @@ export type OAuthPendingTable = {
   created_at: DefaultTimestamp;
 };
 
-export const CONNECTION_EVENT_TYPES = ['connected', 'reconnected', 'needs_reauth', 'degraded', 'recovered', 'disconnected', 'rotated', 'destination_changed'] as const;
+export const CONNECTION_EVENT_TYPES = [
+  'connected', 'reconnected', 'updated', 'rotated', 'destination_changed', 'enabled', 'disabled',
+  'needs_reauth', 'degraded', 'recovered', 'refresh_failed', 'verification_failed', 'disconnected', 'deleted',
+] as const;
+export type ConnectionEventType = (typeof CONNECTION_EVENT_TYPES)[number];
 export type ConnectionEventsTable = {
   id: Generated<string>;
   tenant_id: string;
   connection_id: string;
-  type: (typeof CONNECTION_EVENT_TYPES)[number];
+  type: ConnectionEventType;
   detail: JSONColumnType<Record<string, unknown>, string | undefined, string>;
   created_at: DefaultTimestamp;
+};
+
+export type EventsTable = {
+  id: string;
+  tenant_id: string;
+  type: string;
+  subject: JSONColumnType<Record<string, unknown>, string, never>;
+  payload: JSONColumnType<Record<string, unknown>, string, never>;
+  created_at: Timestamp;
+  dispatched_at: Timestamp | null;
 };

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+
+/**
+ * Keyhold's outbox events: what happened to a tenant's objects, in the order it happened. Read by
+ * `GET /api/events` and drained by workers (outbound webhooks, notifications, syncs). Every
+ * payload schema is strict and its strings are names, codes or enums: an event never carries a
+ * secret, and a payload with a field not listed here is refused before it is written.
+ */
+export const CONNECTION_STATUSES = ['active', 'needs_reauth', 'degraded', 'disabled', 'error'] as const;
+export const ConnectionStatusSchema = z.enum(CONNECTION_STATUSES);
+export type ConnectionStatus = z.infer<typeof ConnectionStatusSchema>;
+
+export const EVENT_TYPES = [
+  'connection.created',
+  'connection.updated',
+  'connection.deleted',
+  'connection.needs_reauth',
+  'connection.degraded',
+  'connection.recovered',
+  'connection.refresh_failed',
+  'connection.rotated',
+  'connection.disconnected',
+] as const;
+export const EventTypeSchema = z.enum(EVENT_TYPES);
+export type EventType = z.infer<typeof EventTypeSchema>;
+
+/** The connection an event is about: ids and names only. */
+export const ConnectionSubjectSchema = z.strictObject({
+  connectionId: z.string().uuid(),
+  provider: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/),
+  label: z.string().max(63),
+});
+export type ConnectionSubject = z.infer<typeof ConnectionSubjectSchema>;
+
+/** Catalog field names (never values). */
+const FieldNames = z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/)).max(50);
+/** A machine-readable error: an OAuth error code (`invalid_grant`) or a failure kind (`unreachable`). */
+const ErrorCode = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/);
+const Actor = z.strictObject({ type: z.enum(['user', 'platform_admin', 'api_key', 'system']), id: z.string().max(100).nullable() });
+/** What observed the change. */
+export const EventSourceSchema = z.enum(['credentials', 'oauth', 'refresh', 'proxy', 'test']);
+export type EventSource = z.infer<typeof EventSourceSchema>;
+const Revocation = z.enum(['revoked', 'not_supported', 'failed']);
+/** The provider account's display name (an organisation, store or Page name): not a secret. */
+const AccountName = z.string().max(200);
+/**
+ * Every payload: the connection's status before and after (`from` is null for a new connection,
+ * `to` for a deleted one), what observed the change, and who made it when a person or key did.
+ */
+const base = { from: ConnectionStatusSchema.nullable(), to: ConnectionStatusSchema.nullable(), source: EventSourceSchema, by: Actor.optional() };
+
+/**
+ * `connection.updated` covers every change that is neither a status of its own nor a rotation:
+ * a reconnect, a config edit, a change of where secrets are sent (`destination_changed`, which the
+ * owners must hear of: it is its own `change`, not a separate type), enabling/disabling, and a
+ * saved connection that failed its test.
+ */
+export const UPDATE_CHANGES = ['reconnected', 'config', 'destination_changed', 'enabled', 'disabled', 'verification_failed'] as const;
+export type UpdateChange = (typeof UPDATE_CHANGES)[number];
+
+export const EventPayloadSchemas = {
+  'connection.created': z.strictObject({ ...base, account: AccountName.optional() }),
+  'connection.updated': z.strictObject({ ...base, change: z.enum(UPDATE_CHANGES), fields: FieldNames.optional(), account: AccountName.optional(), error: ErrorCode.optional() }),
+  'connection.deleted': z.strictObject({ ...base, revocation: Revocation }),
+  'connection.needs_reauth': z.strictObject({ ...base, error: ErrorCode }),
+  'connection.degraded': z.strictObject({ ...base, failures: z.number().int().min(0).optional(), error: ErrorCode.optional() }),
+  'connection.recovered': z.strictObject(base),
+  'connection.refresh_failed': z.strictObject({ ...base, failures: z.number().int().min(1), error: ErrorCode, nextAttemptAt: z.string().datetime() }),
+  'connection.rotated': z.strictObject({ ...base, fields: FieldNames }),
+  'connection.disconnected': z.strictObject({ ...base, revocation: Revocation }),
+} as const satisfies Record<EventType, z.ZodType>;
+export type EventPayload<T extends EventType> = z.infer<(typeof EventPayloadSchemas)[T]>;
+
+/** One event as `GET /api/events` answers it. */
+export const EventSchema = z.object({
+  id: z.string().uuid().describe('Time-ordered (UUIDv7)'),
+  type: EventTypeSchema,
+  subject: ConnectionSubjectSchema,
+  payload: z.record(z.string(), z.unknown()).describe('Per type, see the contract package (EventPayloadSchemas)'),
+  createdAt: z.string(),
+});
+export type KeyholdEvent = z.infer<typeof EventSchema>;

@@ -1,0 +1,257 @@
+import { randomUUID } from 'node:crypto';
+import type { EventSource, EventType, UpdateChange } from '@keyhold/contract';
+import type { Updateable } from 'kysely';
+import type { Clock } from '../../platform/clock.js';
+import type { Actor } from '../../platform/context.js';
+import type { ConnectionEventType, ConnectionStatus, ConnectionsTable } from '../../platform/db/schema.js';
+import { isUniqueViolation } from '../../platform/db/errors.js';
+import type { TenantTx } from '../../platform/db/tenancy.js';
+import { AppError } from '../../platform/errors.js';
+import type { Catalog, Provider } from '../catalog/catalog.js';
+import type { Outbox } from '../events/outbox.js';
+import type { Vault } from '../vault/vault.service.js';
+import type { ConnectionRow, ConnectionsRepo } from './connections.repo.js';
+import type { WarmCache } from './warm-cache.js';
+
+/** The vault purpose of a connection's secrets blob (AAD-bound to the row id). */
+export const SECRETS_PURPOSE = 'connection.secrets';
+
+export type Secrets = Record<string, string>;
+/** A connection's row and decrypted secrets, for the duration of one use. */
+export type InUse = { row: ConnectionRow; secrets: Secrets };
+
+/** What an event says beyond the status change: names, codes and counts, never values. */
+export type Revocation = 'revoked' | 'not_supported' | 'failed';
+export type EventDetail = {
+  source: EventSource;
+  by?: Actor;
+  fields?: string[];
+  account?: string;
+  error?: string;
+  failures?: number;
+  nextAttemptAt?: string;
+  revocation?: Revocation;
+};
+export type Note = { reason: ConnectionEventType; detail: EventDetail };
+
+/** What a change may write besides the status. Secrets are encrypted here, nowhere else. */
+export type ConnectionChange = {
+  /** The complete new secrets (a rotation: `credential_version` + 1). */
+  secrets?: Secrets;
+  /** The complete new config; the routing key is derived from it again. */
+  config?: Record<string, string>;
+  authMode?: string;
+  tokenExpiresAt?: Date | null;
+  lastVerifiedAt?: Date;
+  refreshFailures?: number;
+  nextRefreshAt?: Date | null;
+  /** Back to a clean refresh state (a new grant): no failures, no backoff, no lease. */
+  resetRefresh?: boolean;
+};
+
+/** The outbox event of each connection event. */
+export const OUTBOX_EVENT_OF: Record<ConnectionEventType, { type: EventType; change?: UpdateChange }> = {
+  connected: { type: 'connection.created' },
+  reconnected: { type: 'connection.updated', change: 'reconnected' },
+  updated: { type: 'connection.updated', change: 'config' },
+  destination_changed: { type: 'connection.updated', change: 'destination_changed' },
+  enabled: { type: 'connection.updated', change: 'enabled' },
+  disabled: { type: 'connection.updated', change: 'disabled' },
+  verification_failed: { type: 'connection.updated', change: 'verification_failed' },
+  rotated: { type: 'connection.rotated' },
+  needs_reauth: { type: 'connection.needs_reauth' },
+  degraded: { type: 'connection.degraded' },
+  recovered: { type: 'connection.recovered' },
+  refresh_failed: { type: 'connection.refresh_failed' },
+  disconnected: { type: 'connection.disconnected' },
+  deleted: { type: 'connection.deleted' },
+};
+
+/** Reasons that only say "the status became X": asking for the status it already has records nothing. */
+const STATUS_ONLY = new Set<ConnectionEventType>(['needs_reauth', 'degraded', 'recovered', 'enabled', 'disabled']);
+
+/**
+ * The provider account a connection holds (shop domain, realm id, Xero organisation, Page,
+ * workspace…): the config field the catalog names, or null when the provider has none.
+ * Unique per provider across tenants, ignoring case (migrations 0008, 0016).
+ */
+export function routingKeyOf(provider: Provider, config: Record<string, string>): string | null {
+  const field = provider.oauth?.routingKeyField;
+  const value = field ? config[field]?.trim() : undefined;
+  return value ? value : null;
+}
+
+const ERROR_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** A provider's error string as an event may carry it: a plain code, else `fallback`. */
+export const asErrorCode = (value: string | undefined, fallback: string) => (value !== undefined && ERROR_CODE.test(value) ? value : fallback);
+
+export type ConnectionStoreDeps = {
+  repo: ConnectionsRepo;
+  vault: Pick<Vault, 'encrypt' | 'decrypt'>;
+  catalog: Pick<Catalog, 'get'>;
+  outbox: Pick<Outbox, 'append'>;
+  clock: Clock;
+  /** This process's warm connections: an entry is dropped whenever its row changes. */
+  warm?: Pick<WarmCache, 'invalidate'>;
+};
+
+/**
+ * The one module that writes connections. Every change of a connection is one `transition()` (or
+ * `create`/`remove`, which end in the same note): in the caller's tenant transaction it writes the
+ * row, a `connection_events` row and an outbox event, so all three exist or none does. Secrets are
+ * encrypted and decrypted only here. Other domains reach connections through this store.
+ */
+export function createConnectionStore(deps: ConnectionStoreDeps) {
+  const { repo, vault, outbox } = deps;
+
+  const secretsOf = async (tx: TenantTx, row: ConnectionRow): Promise<Secrets> =>
+    JSON.parse((await vault.decrypt(tx, SECRETS_PURPOSE, row.id, row.secrets)).reveal()) as Secrets;
+  const seal = (tx: TenantTx, id: string, secrets: Secrets) => vault.encrypt(tx, SECRETS_PURPOSE, id, JSON.stringify(secrets));
+
+  /** The connection event and its outbox event, from one payload (the contract checks it). */
+  async function note(tx: TenantTx, row: ConnectionRow, from: ConnectionStatus | null, to: ConnectionStatus | null, { reason, detail }: Note) {
+    const { type, change } = OUTBOX_EVENT_OF[reason];
+    const payload = { from, to, ...(change ? { change } : {}), ...detail };
+    await outbox.append(tx, type, { connectionId: row.id, provider: row.provider, label: row.label }, payload as never);
+    await repo.insertEvent(tx, { tenant_id: row.tenant_id, connection_id: row.id, type: reason, detail: payload });
+  }
+
+  async function fieldsOf(tx: TenantTx, row: ConnectionRow, change: ConnectionChange): Promise<Updateable<ConnectionsTable>> {
+    return {
+      ...(change.secrets ? { secrets: await seal(tx, row.id, change.secrets), credential_version: row.credential_version + 1 } : {}),
+      ...(change.config ? { config: JSON.stringify(change.config), routing_key: routingKeyOf(deps.catalog.get(row.provider), change.config) } : {}),
+      ...(change.authMode !== undefined ? { auth_mode: change.authMode } : {}),
+      ...(change.tokenExpiresAt !== undefined ? { token_expires_at: change.tokenExpiresAt } : {}),
+      ...(change.lastVerifiedAt ? { last_verified_at: change.lastVerifiedAt } : {}),
+      ...(change.refreshFailures !== undefined ? { refresh_failures: change.refreshFailures } : {}),
+      ...(change.nextRefreshAt !== undefined ? { next_refresh_at: change.nextRefreshAt } : {}),
+      ...(change.resetRefresh ? { refresh_failures: 0, next_refresh_at: null, refresh_lease_owner: null, refresh_lease_until: null } : {}),
+    };
+  }
+
+  /** A new connection, within the tenant's quota (counted under a lock on the tenant row). */
+  async function create(
+    tx: TenantTx,
+    input: { id?: string; tenantId: string; provider: Provider; label: string; secrets: Secrets; config: Record<string, string>; status: 'active' | 'disabled'; createdBy: string | null; tokenExpiresAt?: Date | null },
+    detail: EventDetail,
+  ): Promise<ConnectionRow> {
+    const max = await repo.maxConnectionsForUpdate(tx);
+    if ((await repo.count(tx)) >= max) throw new AppError('QUOTA_EXCEEDED', `Your plan allows ${max} connections; remove one or upgrade to add more`);
+    const id = input.id ?? randomUUID();
+    const row = await repo.insert(tx, {
+      id,
+      tenant_id: input.tenantId,
+      provider: input.provider.id,
+      label: input.label,
+      auth_mode: input.provider.authMode,
+      secrets: await seal(tx, id, input.secrets),
+      config: JSON.stringify(input.config),
+      routing_key: routingKeyOf(input.provider, input.config),
+      status: input.status,
+      is_active: input.status !== 'disabled',
+      token_expires_at: input.tokenExpiresAt ?? null,
+      created_by: input.createdBy,
+    });
+    await note(tx, row, null, row.status, { reason: 'connected', detail });
+    deps.warm?.invalidate(row.tenant_id, row.provider, row.label);
+    return row;
+  }
+
+  type WriteOpts = Note & { change?: ConnectionChange; onlyFrom?: readonly ConnectionStatus[]; lease?: string; extra?: Updateable<ConnectionsTable> };
+
+  /**
+   * Moves a connection to `to` (with the fields of `change`) and records why. Locks the row and
+   * reads its current status first, so the event's `from` is the truth, not the caller's copy.
+   * Returns undefined (and writes nothing) when the row is gone, its status is not in `onlyFrom`,
+   * or `lease` is given and no longer held. A status-only reason (`degraded`, `recovered`, …) for
+   * the status the connection already has records nothing; every other reason always records.
+   */
+  const transition = (tx: TenantTx, conn: Pick<ConnectionRow, 'id'>, to: ConnectionStatus, opts: WriteOpts) => write(tx, conn, to, opts);
+
+  /** A change that keeps the current status unless `to` says otherwise (config edit, rotation…): always one event. */
+  const update = (tx: TenantTx, conn: Pick<ConnectionRow, 'id'>, change: ConnectionChange, why: Note & { to?: ConnectionStatus; lease?: string }) =>
+    write(tx, conn, why.to, { reason: why.reason, detail: why.detail, change, ...(why.lease ? { lease: why.lease } : {}) });
+
+  async function write(tx: TenantTx, conn: Pick<ConnectionRow, 'id'>, target: ConnectionStatus | undefined, opts: WriteOpts): Promise<ConnectionRow | undefined> {
+    const current = await repo.byId(tx, conn.id, { lock: true });
+    if (!current) return undefined;
+    if (opts.onlyFrom && !opts.onlyFrom.includes(current.status)) return undefined;
+    if (opts.lease && current.refresh_lease_owner !== opts.lease) return undefined;
+    const to = target ?? current.status;
+    const changed = current.status !== to;
+    const records = changed || !STATUS_ONLY.has(opts.reason);
+    if (!records && !opts.change && !opts.lease) return current;
+    const set = { ...(await fieldsOf(tx, current, opts.change ?? {})), ...opts.extra, status: to, is_active: to !== 'disabled' };
+    const row = await repo.update(tx, current.id, set, opts.lease ? { lease: opts.lease } : {});
+    if (!row) return undefined;
+    if (records) await note(tx, row, current.status, to, opts);
+    deps.warm?.invalidate(row.tenant_id, row.provider, row.label);
+    return row;
+  }
+
+  /** Keeps the row (same id on reconnect) but no secrets, no token, no account: the routing key is free again. */
+  const disconnect = (tx: TenantTx, conn: Pick<ConnectionRow, 'id'>, detail: EventDetail) =>
+    transition(tx, conn, 'disabled', { reason: 'disconnected', detail, change: { secrets: {}, tokenExpiresAt: null, resetRefresh: true }, extra: { routing_key: null } });
+
+  async function remove(tx: TenantTx, conn: Pick<ConnectionRow, 'id'>, detail: EventDetail): Promise<ConnectionRow | undefined> {
+    const current = await repo.byId(tx, conn.id, { lock: true });
+    if (!current) return undefined;
+    await repo.remove(tx, current.id);
+    await note(tx, current, current.status, null, { reason: 'deleted', detail });
+    deps.warm?.invalidate(current.tenant_id, current.provider, current.label);
+    return current;
+  }
+
+  /** The refresh lease and the connection as of taking it (with its secrets), or undefined if someone holds it. */
+  async function takeRefreshLease(tx: TenantTx, id: string, lease: string, now: Date, until: Date): Promise<InUse | undefined> {
+    const row = await repo.acquireLease(tx, id, lease, now, until);
+    return row && { row, secrets: await secretsOf(tx, row) };
+  }
+
+  /** Gives the lease back, optionally with when to try next; no event (nothing the tenant sees changed). */
+  const releaseRefreshLease = (tx: TenantTx, id: string, lease: string, set: { nextRefreshAt?: Date | null } = {}) =>
+    repo.update(tx, id, set.nextRefreshAt !== undefined ? { next_refresh_at: set.nextRefreshAt } : {}, { lease });
+
+  /**
+   * Routine refreshes: new tokens, expiry and version for several connections in one statement,
+   * each fenced on the lease. No event (a refresh is routine); a recovery is a transition of its own.
+   */
+  async function writeRefreshed(tx: TenantTx, lease: string, items: Array<{ row: ConnectionRow; secrets: Secrets; expiresAt: Date | null }>): Promise<Set<string>> {
+    const sealed = [];
+    for (const i of items) sealed.push({ id: i.row.id, secrets: await seal(tx, i.row.id, i.secrets), expiresAt: i.expiresAt, version: i.row.credential_version + 1 });
+    return new Set(await repo.writeManyUnderLease(tx, lease, sealed));
+  }
+
+  /** Maps the unique violations of a connection write to what the caller did wrong. */
+  function conflictOf(err: unknown, provider: Provider, label: string): AppError | null {
+    if (isUniqueViolation(err, 'connections_routing_key')) {
+      return new AppError('ACCOUNT_ALREADY_CONNECTED', `This ${provider.displayName} account is already connected (here or in another organization); disconnect it there first`);
+    }
+    if (isUniqueViolation(err, 'connections_tenant_provider_label')) {
+      return new AppError('CONFLICT', `Credentials for service '${provider.id}' already exist${label === 'default' ? '' : ` with label '${label}'`}`);
+    }
+    return null;
+  }
+
+  return {
+    secretsOf,
+    byId: repo.byId,
+    byIds: repo.byIds,
+    byProviderLabel: repo.byProviderLabel,
+    page: repo.page,
+    events: repo.events,
+    create,
+    transition,
+    update,
+    disconnect,
+    remove,
+    touchUsed: repo.touchLastUsed,
+    touchVerified: repo.touchVerified,
+    takeRefreshLease,
+    releaseRefreshLease,
+    writeRefreshed,
+    claimRefreshBatch: repo.claimRefreshBatch,
+    conflictOf,
+  };
+}
+export type ConnectionStore = ReturnType<typeof createConnectionStore>;

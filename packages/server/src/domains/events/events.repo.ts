@@ -1,0 +1,37 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Database, EventsTable } from '../../platform/db/schema.js';
+import type { TenantTx } from '../../platform/db/tenancy.js';
+
+export type EventRow = Selectable<EventsTable>;
+
+/** The only SQL for `events`. Rows are appended and marked dispatched, never edited or deleted. */
+export function createEventsRepo(db: Kysely<Database>) {
+  return {
+    insert: (tx: TenantTx, row: { id: string; tenant_id: string; type: string; subject: object; payload: object; created_at: Date }) =>
+      tx.insertInto('events').values({ ...row, subject: JSON.stringify(row.subject), payload: JSON.stringify(row.payload) }).execute(),
+
+    /** Newest first; `since` is inclusive. */
+    async page(tx: TenantTx, f: { type?: string; since?: Date; limit: number; offset: number }) {
+      let q = tx.selectFrom('events');
+      if (f.type) q = q.where('type', '=', f.type);
+      if (f.since) q = q.where('created_at', '>=', f.since);
+      const [rows, total] = await Promise.all([
+        q.selectAll().orderBy('id', 'desc').limit(f.limit).offset(f.offset).execute(),
+        q.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+      ]);
+      return { rows, total: Number(total.n) };
+    },
+
+    /** Drain: tenants with undispatched events, across tenants (ids only, SECURITY DEFINER). */
+    async pendingTenants(limit: number): Promise<string[]> {
+      const { rows } = await sql<{ id: string }>`select keyhold_tenants_with_pending_events(${limit}) as id`.execute(db);
+      return rows.map((r) => r.id);
+    },
+    /** The oldest undispatched events of the tenant, locked; another drainer skips them. */
+    pending: (tx: TenantTx, limit: number) =>
+      tx.selectFrom('events').selectAll().where('dispatched_at', 'is', null).orderBy('id').limit(limit).forUpdate().skipLocked().execute(),
+    markDispatched: (tx: TenantTx, ids: string[], at: Date) =>
+      tx.updateTable('events').set({ dispatched_at: at }).where('id', 'in', ids).execute(),
+  };
+}
+export type EventsRepo = ReturnType<typeof createEventsRepo>;

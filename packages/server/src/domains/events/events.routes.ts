@@ -1,0 +1,28 @@
+import { EVENT_TYPES, EventSchema, pageQuery, pagedEnvelope } from '@keyhold/contract';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { page } from '../../platform/http/envelope.js';
+import { type AuthHooks, principalOf } from '../identity/identity.http.js';
+import type { EventsService } from './events.service.js';
+
+export const EventsQuery = pageQuery(50).extend({
+  type: z.enum(EVENT_TYPES).optional().describe('Only events of this type'),
+  since: z.iso.datetime({ offset: true }).optional().describe('Only events created at or after this time (ISO 8601)'),
+});
+
+export function eventsRoutes(app: FastifyInstance, { events, hooks }: { events: EventsService; hooks: AuthHooks }) {
+  app.withTypeProvider<ZodTypeProvider>().get('/api/events', {
+    schema: {
+      tags: ['events'],
+      summary: "The organization's events (connection changes), newest first (owner, admin; API keys need 'events:read')",
+      querystring: EventsQuery,
+      response: { 200: pagedEnvelope(EventSchema) },
+    },
+    preValidation: hooks.authenticate,
+  }, async (req) => {
+    const { since, ...rest } = req.query;
+    const { items, pagination } = await events.list(principalOf(req), { ...rest, ...(since ? { since: new Date(since) } : {}) });
+    return page(items, pagination);
+  });
+}

@@ -1,0 +1,84 @@
+import { type EventType, type KeyholdEvent, paginate } from '@keyhold/contract';
+import type { Clock } from '../../platform/clock.js';
+import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
+import type { Logger } from '../../platform/logger.js';
+import { type TenantPrincipal, assertRole } from '../identity/principal.js';
+import type { EventRow, EventsRepo } from './events.repo.js';
+
+/**
+ * Something that acts on drained events (outbound webhooks, notifications, sync triggers). It
+ * runs inside the tenant's transaction that marks the events dispatched, so what it writes (a
+ * delivery row, a job) exists exactly when the events count as handed over. No network calls here:
+ * a consumer writes work for its own worker.
+ */
+export type EventConsumer = (tx: TenantTx, events: KeyholdEvent[]) => Promise<void>;
+
+export type EventsDeps = {
+  repo: EventsRepo;
+  tenancy: Tenancy;
+  clock: Clock;
+  consumers?: EventConsumer[];
+  log?: Pick<Logger, 'warn'>;
+};
+
+const toEvent = (r: EventRow): KeyholdEvent => ({
+  id: r.id,
+  type: r.type as EventType,
+  subject: r.subject as KeyholdEvent['subject'],
+  payload: r.payload,
+  createdAt: r.created_at.toISOString(),
+});
+
+export function createEventsService(deps: EventsDeps) {
+  const { repo, tenancy } = deps;
+  const consumers = deps.consumers ?? [];
+
+  /** The tenant's events, newest first (admin and up; keys need `events:read`, checked at the edge). */
+  async function list(p: TenantPrincipal, q: { page: number; limit: number; type?: EventType; since?: Date }) {
+    assertRole(p, 'admin');
+    const { rows, total } = await tenancy.withTenant(p.tenantId, (tx) =>
+      repo.page(tx, { limit: q.limit, offset: (q.page - 1) * q.limit, ...(q.type ? { type: q.type } : {}), ...(q.since ? { since: q.since } : {}) }),
+    );
+    return { items: rows.map(toEvent), pagination: paginate(q.page, q.limit, total) };
+  }
+
+  /**
+   * Hands undispatched events to the consumers and marks them, tenant by tenant (oldest waiting
+   * first), `batch` at a time. Safe on every node at once: a tenant's pending rows are taken with
+   * FOR UPDATE SKIP LOCKED, so two drainers never hand over the same event.
+   */
+  async function drain(opts: { batch?: number; tenants?: number; maxMs?: number } = {}) {
+    const started = Date.now();
+    const stats = { tenants: 0, dispatched: 0, failed: 0 };
+    // A tenant whose consumer failed is left for the next run (its events stay pending), not retried in a loop.
+    const failed = new Set<string>();
+    for (;;) {
+      let progressed = false;
+      for (const tenantId of await repo.pendingTenants((opts.tenants ?? 50) + failed.size)) {
+        if (failed.has(tenantId)) continue;
+        const n = await tenancy.withTenant(tenantId, async (tx) => {
+          const rows = await repo.pending(tx, opts.batch ?? 200);
+          if (rows.length === 0) return 0;
+          const events = rows.map(toEvent);
+          for (const consume of consumers) await consume(tx, events);
+          await repo.markDispatched(tx, rows.map((r) => r.id), deps.clock());
+          return rows.length;
+        }).catch((err: unknown) => {
+          failed.add(tenantId);
+          stats.failed++;
+          deps.log?.warn({ tenantId, err: { message: (err as Error).message } }, 'an event consumer failed; the events stay pending');
+          return 0;
+        });
+        if (n > 0) {
+          progressed = true;
+          stats.tenants++;
+          stats.dispatched += n;
+        }
+      }
+      if (!progressed || (opts.maxMs !== undefined && Date.now() - started > opts.maxMs)) return stats;
+    }
+  }
+
+  return { list, drain };
+}
+export type EventsService = ReturnType<typeof createEventsService>;
