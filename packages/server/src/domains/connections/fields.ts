@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AppError } from '../../platform/errors.js';
 import type { CatalogField, Provider } from '../catalog/catalog.js';
 
-/** A connection's label: several accounts of one provider (two Shopify stores) are told apart by it. */
+/** A connection's label: several accounts of one provider (two stores of one shop platform) are told apart by it. */
 export const Label = z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/, 'letters, digits, space, . _ -; up to 63 characters');
 
 /**

@@ -71,7 +71,7 @@ export const OUTBOX_EVENT_OF: Record<ConnectionEventType, { type: EventType; cha
 const STATUS_ONLY = new Set<ConnectionEventType>(['needs_reauth', 'degraded', 'recovered', 'enabled', 'disabled']);
 
 /**
- * The provider account a connection holds (shop domain, realm id, Xero organisation, Page,
+ * The provider account a connection holds (shop domain, realm id, accounting organisation, Page,
  * workspace…): the config field the catalog names, or null when the provider has none.
  * Unique per provider across tenants, ignoring case (migrations 0008, 0016).
  */
