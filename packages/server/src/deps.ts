@@ -14,6 +14,10 @@ import { createTokenSigner } from './domains/identity/tokens.js';
 import { createUsersService } from './domains/identity/users.service.js';
 import { createAdminAuthService } from './domains/platform-admins/admin-auth.service.js';
 import { createPlatformAdminsRepo } from './domains/platform-admins/platform-admins.repo.js';
+import { platformSessionKind } from './domains/platform-admins/platform-sessions.js';
+import { PLATFORM_SESSION_TABLES, TENANT_SESSION_TABLES, createSessionsRepo } from './domains/sessions/sessions.repo.js';
+import { createSessions } from './domains/sessions/sessions.service.js';
+import { tenantSessionKind } from './domains/identity/tenant-sessions.js';
 import type { Catalog } from './domains/catalog/catalog.js';
 import { createConnectionsRepo } from './domains/connections/connections.repo.js';
 import { createConnectionsService } from './domains/connections/connections.service.js';
@@ -79,27 +83,27 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const identityRepo = createIdentityRepo(db.kysely);
   const attempts = createAttemptLimiter({ repo: createAttemptsRepo(db.kysely), clock });
   const mfa = createMfaService({ repo: identityRepo, vault, tenancy: db, audit, attempts, clock });
-  const auth = createAuthService({
-    repo: identityRepo,
+  const tenantSigner = createTokenSigner('tenant', keys.tenantKey, clock);
+  const userSessions = createSessions({
+    repo: createSessionsRepo(db.kysely, TENANT_SESSION_TABLES),
     tenancy: db,
-    tenants,
     audit,
-    attempts,
-    mfa,
-    signer: createTokenSigner('tenant', keys.tenantKey, clock),
     clock,
+    kind: tenantSessionKind(identityRepo, tenantSigner),
   });
-  const users = createUsersService({ repo: identityRepo, tenancy: db, audit, clock });
+  const auth = createAuthService({ repo: identityRepo, tenancy: db, tenants, audit, attempts, mfa, signer: tenantSigner, sessions: userSessions, clock });
+  const users = createUsersService({ repo: identityRepo, tenancy: db, audit, sessions: userSessions, clock });
   const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db.kysely), tenancy: db, tenants, audit, mfa, clock });
-  const adminAuth = createAdminAuthService({
-    repo: createPlatformAdminsRepo(db.kysely),
-    audit,
-    attempts,
-    signer: createTokenSigner('platform', keys.platformKey, clock),
+  const adminsRepo = createPlatformAdminsRepo(db.kysely);
+  const platformSigner = createTokenSigner('platform', keys.platformKey, clock);
+  const adminSessions = createSessions({
+    repo: createSessionsRepo(db.kysely, PLATFORM_SESSION_TABLES),
     tenancy: db,
-    vault,
+    audit,
     clock,
+    kind: platformSessionKind(adminsRepo, platformSigner),
   });
+  const adminAuth = createAdminAuthService({ repo: adminsRepo, audit, attempts, signer: platformSigner, sessions: adminSessions, tenancy: db, vault, clock });
   const connectionsRepo = createConnectionsRepo();
   const oauthRepo = createOAuthRepo(db.kysely);
   const oauthClient = createOAuthClient({ apps: oauthApps });

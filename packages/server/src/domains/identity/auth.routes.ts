@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ok } from '../../platform/http/envelope.js';
-import { REFRESH_TTL_MS } from './auth.service.js';
+import { REFRESH_TTL_MS } from '../sessions/sessions.service.js';
 import type { AuthService } from './auth.service.js';
 import { type AuthHooks, REFRESH_COOKIE, principalOf, requestMeta } from './identity.http.js';
 import type { MfaService } from './mfa.service.js';
