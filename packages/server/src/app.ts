@@ -13,11 +13,13 @@ import { accessOf, allows, platformRefusal, refusal } from './domains/identity/a
 import { API_KEY_PREFIX } from './domains/api-keys/api-keys.service.js';
 import { adminRoutes } from './domains/platform-admins/admin.routes.js';
 import { usersRoutes } from './domains/identity/users.routes.js';
+import type { MetricsAccess } from './platform/config.js';
 import type { Logger } from './platform/logger.js';
 import { installErrorHandling } from './platform/http/error-handler.js';
 import { type HealthDeps, healthRoutes } from './platform/http/health.routes.js';
 import { installOpenApi } from './platform/http/openapi.js';
 import { lazyChildLogger } from './platform/http/lazy-logger.js';
+import { metricsPlugin } from './platform/http/metrics-plugin.js';
 import { requestIdFor } from './platform/http/request-id.js';
 import { type AuthPluginOptions, authPlugin } from './platform/http/auth-plugin.js';
 
@@ -25,6 +27,8 @@ export type AppDeps = HealthDeps & {
   logger: Logger;
   trustProxy: boolean;
   services: Services;
+  /** Who may scrape `/metrics` (KEYHOLD_METRICS). */
+  metricsAccess: MetricsAccess;
 };
 
 /**
@@ -58,6 +62,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(cookie);
   await installOpenApi(app, deps.version);
   healthRoutes(app, deps);
+  await app.register(metricsPlugin, { registry: services.metrics.registry, access: deps.metricsAccess });
   authRoutes(app, { auth: services.auth, mfa: services.mfa });
   usersRoutes(app, { users: services.users });
   apiKeysRoutes(app, { apiKeys: services.apiKeys });
@@ -65,7 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   catalogRoutes(app, { catalog: services.catalog });
   connectionsRoutes(app, { connections: services.connections });
   oauthRoutes(app, { authorize: services.authorize, disconnect: services.disconnect });
-  proxyRoutes(app, { proxy: services.proxy, metrics: services.metrics });
+  proxyRoutes(app, { proxy: services.proxy });
   adminRoutes(app, { adminAuth: services.adminAuth, tenants: services.tenants, apiKeys: services.apiKeys });
   return app;
 }

@@ -47,7 +47,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
   const legacy = (await services.mfa.encryptLegacySecrets()) + (await services.adminAuth.encryptLegacySecrets());
   if (legacy > 0) log.info({ count: legacy }, 'moved TOTP secrets stored before the vault under it');
   const expectedMigrations = (await readMigrations()).map((m) => m.name);
-  const app = await buildApp({ logger: log, trustProxy: config.trustProxy, version: VERSION, startedAt, expectedMigrations, db, services });
+  const app = await buildApp({ logger: log, trustProxy: config.trustProxy, version: VERSION, startedAt, expectedMigrations, db, services, metricsAccess: config.metrics });
   const jobs = await startJobRunner({ url: jobsUrl, log });
   await registerTenantJobs(jobs, services.tenants);
   await registerIdentityJobs(jobs, services.attempts);

@@ -8,7 +8,7 @@ import { type Logger, createLogger } from '../platform/logger.js';
 import { createServices } from '../deps.js';
 import { systemActor } from '../platform/context.js';
 import { type Catalog, loadCatalog } from '../domains/catalog/catalog.js';
-import type { OAuthAppConfig } from '../platform/config.js';
+import type { MetricsAccess, OAuthAppConfig } from '../platform/config.js';
 import type { Resolve } from '../platform/http/ssrf.js';
 import { type KeyRing, keyRing, parseMasterKeys } from '../domains/vault/kek.js';
 
@@ -76,6 +76,8 @@ export type TestOptions = {
   resolveHost?: Resolve;
   /** testApp: serve this database instead of the shared test database (see migratedScratch). */
   db?: Db;
+  /** testApp: who may scrape /metrics (default: loopback, as in development; inject() comes from 127.0.0.1). */
+  metricsAccess?: MetricsAccess;
 };
 
 export const TEST_PUBLIC_URL = 'http://keyhold.test';
@@ -156,7 +158,7 @@ export async function testApp(opts: TestOptions = {}) {
   const clock = movableClock();
   const logs = captureLogger('debug');
   const services = testServices(db, clock, { log: logs.log, ...opts });
-  const app = await buildApp({ logger: logs.log, trustProxy: false, version: 'test', startedAt: new Date(), expectedMigrations: [], db, services });
+  const app = await buildApp({ logger: logs.log, trustProxy: false, version: 'test', startedAt: new Date(), expectedMigrations: [], db, services, metricsAccess: opts.metricsAccess ?? { mode: 'loopback' } });
   return {
     app,
     db,

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { AppError } from '../../platform/errors.js';
-import type { Metrics } from '../../platform/metrics.js';
 import { principalOf } from '../../platform/http/principals.js';
 import { upstreamPath } from './headers.js';
 import type { ProxyService } from './proxy.service.js';
@@ -26,7 +25,7 @@ async function bodyOf(stream: Readable, length: number | undefined): Promise<Buf
   return chunks.length ? Buffer.concat(chunks) : undefined;
 }
 
-export function proxyRoutes(app: FastifyInstance, deps: { proxy: ProxyService; metrics: Metrics }) {
+export function proxyRoutes(app: FastifyInstance, deps: { proxy: ProxyService }) {
   // Own scope: bodies are not parsed here, they are passed to the provider as they came.
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
@@ -66,8 +65,4 @@ export function proxyRoutes(app: FastifyInstance, deps: { proxy: ProxyService; m
     });
   });
 
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
-    reply.header('content-type', deps.metrics.registry.contentType);
-    return deps.metrics.registry.metrics();
-  });
 }
