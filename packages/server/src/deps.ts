@@ -10,6 +10,7 @@ import { createAttemptsRepo } from './domains/identity/attempts.repo.js';
 import { createAuthService } from './domains/identity/auth.service.js';
 import { createIdentityRepo } from './domains/identity/identity.repo.js';
 import { createMfaService } from './domains/identity/mfa.service.js';
+import { createSignupInvitations } from './domains/identity/signup-invitations.js';
 import { createTokenSigner } from './domains/identity/tokens.js';
 import { createUsersService } from './domains/identity/users.service.js';
 import { createAdminAuthService } from './domains/platform-admins/admin-auth.service.js';
@@ -32,7 +33,7 @@ import { createDisconnectService } from './domains/oauth/disconnect.service.js';
 import { createOAuthClient } from './domains/oauth/oauth-client.js';
 import { createOAuthRepo } from './domains/oauth/oauth.repo.js';
 import { createTokenRefresher } from './domains/oauth/refresh.service.js';
-import type { OAuthAppConfig } from './platform/config.js';
+import type { OAuthAppConfig, SignupMode } from './platform/config.js';
 import type { Logger } from './platform/logger.js';
 import { createBreakers } from './domains/proxy/breaker.js';
 import { createRateLimiter } from './domains/proxy/limits.js';
@@ -64,18 +65,22 @@ export type ServiceDeps = {
   afterProviderAnswer?: (connectionId: string) => void;
   /** Tests only: how tenant-supplied host names resolve (DNS by default). */
   resolveHost?: Resolve;
+  /** Who may create an organization (KEYHOLD_SIGNUP; default open). */
+  signup?: SignupMode;
+  /** Length of a new organization's trial in days (KEYHOLD_TRIAL_DAYS; default 14, 0: none). */
+  trialDays?: number;
 };
 
 /** Services that need nothing but the database (CLI maintenance commands use only these). */
-export function createCoreServices({ db, clock }: Pick<ServiceDeps, 'db' | 'clock'>) {
+export function createCoreServices({ db, clock, trialDays }: Pick<ServiceDeps, 'db' | 'clock' | 'trialDays'>) {
   const audit = createAuditService({ repo: createAuditRepo(db.kysely), tenancy: db, clock });
-  const tenants = createTenantsService({ repo: createTenantsRepo(db.kysely), tenancy: db, audit, clock });
+  const tenants = createTenantsService({ repo: createTenantsRepo(db.kysely), tenancy: db, audit, clock, ...(trialDays === undefined ? {} : { trialDays }) });
   return { audit, tenants };
 }
 
 /** The composition root: the only place that wires services together. */
-export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker, resolveHost }: ServiceDeps) {
-  const { audit, tenants } = createCoreServices({ db, clock });
+export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker, resolveHost, signup = 'open', trialDays }: ServiceDeps) {
+  const { audit, tenants } = createCoreServices({ db, clock, trialDays });
   const vaultRepo = createVaultRepo(db.kysely);
   const dekCache = createDekCache();
   const vault = createVault({ repo: vaultRepo, ring, cache: dekCache, clock });
@@ -91,7 +96,19 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     clock,
     kind: tenantSessionKind(identityRepo, tenantSigner),
   });
-  const auth = createAuthService({ repo: identityRepo, tenancy: db, tenants, audit, attempts, mfa, signer: tenantSigner, sessions: userSessions, clock });
+  const signupInvitations = createSignupInvitations({ repo: identityRepo, tenancy: db, audit, clock });
+  const auth = createAuthService({
+    repo: identityRepo,
+    tenancy: db,
+    tenants,
+    audit,
+    attempts,
+    mfa,
+    signer: tenantSigner,
+    sessions: userSessions,
+    signup: { mode: signup, invitations: signupInvitations },
+    clock,
+  });
   const users = createUsersService({ repo: identityRepo, tenancy: db, audit, sessions: userSessions, clock });
   const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db.kysely), tenancy: db, tenants, audit, mfa, clock });
   const adminsRepo = createPlatformAdminsRepo(db.kysely);
@@ -141,7 +158,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     ...(log ? { log } : {}),
   });
   const tenantClients = createTenantClients({ proxy, connections, catalog });
-  return { audit, tenants, auth, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, connections, authorize, disconnect, tokens, metrics, proxy, tenantClients };
+  return { audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, connections, authorize, disconnect, tokens, metrics, proxy, tenantClients };
 }
 
 export type Services = ReturnType<typeof createServices>;

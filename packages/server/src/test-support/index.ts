@@ -8,7 +8,7 @@ import { type Logger, createLogger } from '../platform/logger.js';
 import { createServices } from '../deps.js';
 import { systemActor } from '../platform/context.js';
 import { type Catalog, loadCatalog } from '../domains/catalog/catalog.js';
-import type { MetricsAccess, OAuthAppConfig } from '../platform/config.js';
+import type { MetricsAccess, OAuthAppConfig, SignupMode } from '../platform/config.js';
 import type { Resolve } from '../platform/http/ssrf.js';
 import { type KeyRing, keyRing, parseMasterKeys } from '../domains/vault/kek.js';
 
@@ -74,6 +74,9 @@ export type TestOptions = {
   breaker?: { threshold: number; cooldownMs: number };
   /** How tenant-supplied host names resolve (a name the test controls, e.g. one that rebinds). */
   resolveHost?: Resolve;
+  /** Who may create an organization (default open, as in development). */
+  signup?: SignupMode;
+  trialDays?: number;
   /** testApp: serve this database instead of the shared test database (see migratedScratch). */
   db?: Db;
   /** testApp: who may scrape /metrics (default: loopback, as in development; inject() comes from 127.0.0.1). */
@@ -96,6 +99,8 @@ export function nodeServices(db: Db, ring: KeyRing, clock = systemClock, opts: T
     ...(opts.log ? { log: opts.log } : {}),
     ...(opts.breaker ? { breaker: opts.breaker } : {}),
     ...(opts.resolveHost ? { resolveHost: opts.resolveHost } : {}),
+    ...(opts.signup ? { signup: opts.signup } : {}),
+    ...(opts.trialDays === undefined ? {} : { trialDays: opts.trialDays }),
   });
 }
 

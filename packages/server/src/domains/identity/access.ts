@@ -102,6 +102,7 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'DELETE /api/admin/tenants/{id}': platform('tenants:delete'),
   'POST /api/admin/tenants/{id}/suspend': platform('tenants:suspend'),
   'POST /api/admin/tenants/{id}/reactivate': platform('tenants:suspend'),
+  'POST /api/admin/signup-invitations': platform('tenants:create'),
   'GET /api/admin/api-keys': platform('api_keys:manage'),
   'POST /api/admin/api-keys': platform('api_keys:manage'),
   'DELETE /api/admin/api-keys/{id}': platform('api_keys:manage'),

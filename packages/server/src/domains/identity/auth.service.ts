@@ -6,12 +6,14 @@ import type { UserRole } from '../../platform/db/schema.js';
 import { type Tenancy, type TenantTx, isUuid } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
+import type { SignupMode } from '../../platform/config.js';
 import type { Sessions, TokenPair } from '../sessions/sessions.service.js';
 import { SLUG_PATTERN, type Tenant, type TenantsService, assertTenantOpen, withSlugConflict } from '../tenants/tenants.service.js';
 import { type AttemptLimiter, attemptKeys } from './attempts.js';
 import type { IdentityRepo, UserRow } from './identity.repo.js';
 import type { MfaService } from './mfa.service.js';
 import { assertPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
+import type { SignupInvitations } from './signup-invitations.js';
 import type { TenantPrincipal } from './principal.js';
 import type { TokenSigner } from './tokens.js';
 import { type User, toUser } from './users.view.js';
@@ -23,6 +25,7 @@ export const SignupInput = z.object({
   slug: z.string().trim().toLowerCase().regex(SLUG_PATTERN, 'lowercase letters, digits and inner hyphens, 1–63 characters').optional(),
   email,
   password: z.string(),
+  invitation: z.string().max(200).optional(),
 });
 export const LoginInput = z.object({ tenant: z.string().trim().toLowerCase().min(1).max(63), email, password: z.string().max(1024) });
 export const MfaLoginInput = z.object({ mfaToken: z.string().min(1).max(4096), code: z.string().trim().min(1).max(64) });
@@ -40,6 +43,8 @@ export type AuthDeps = {
   /** Signs MFA challenge tokens; access tokens are the sessions' business. */
   signer: Pick<TokenSigner, 'signMfa' | 'verifyMfa'>;
   sessions: Sessions;
+  /** Who may create an organization (KEYHOLD_SIGNUP). */
+  signup: { mode: SignupMode; invitations: Pick<SignupInvitations, 'use'> };
   clock: Clock;
 };
 
@@ -57,9 +62,15 @@ export function createAuthService(deps: AuthDeps) {
   const tenantView = (t: Tenant) => ({ id: t.id, slug: t.slug, name: t.name, status: t.status });
   const userCtx = (user: Pick<UserRow, 'id' | 'tenant_id'>, meta: RequestMeta) => ({ ...meta, tenantId: user.tenant_id, actor: { type: 'user' as const, id: user.id } });
 
-  /** Creates a trial tenant and its owner, signed in. */
+  /**
+   * Creates a tenant (on a trial, unless trials are off) and its owner, signed in — when the
+   * operator lets anyone sign up, or the caller holds a platform-issued invitation.
+   */
   async function signup(meta: RequestMeta, input: z.input<typeof SignupInput>): Promise<SignedIn> {
+    const { mode, invitations } = deps.signup;
+    if (mode === 'closed') throw new AppError('SIGNUP_CLOSED', 'Sign-up is closed on this Keyhold; its operator creates organizations');
     const data = SignupInput.parse(input);
+    if (mode === 'invite' && !data.invitation) throw new AppError('SIGNUP_CLOSED', 'Sign-up on this Keyhold needs an invitation from its operator (invitation)');
     assertPasswordPolicy(data.password);
     const slug = data.slug ?? slugFrom(data.organizationName);
     const passwordHash = await hashPassword(data.password);
@@ -68,8 +79,9 @@ export function createAuthService(deps: AuthDeps) {
     return withSlugConflict(slug, () =>
       tenancy.withTenant(tenantId, async (tx) => {
         const ctx = userCtx({ id: userId, tenant_id: tenantId }, meta);
-        const tenant = await deps.tenants.createInTx(tx, ctx, { slug, name: data.organizationName, status: 'trial' });
+        const tenant = await deps.tenants.createInTx(tx, ctx, { slug, name: data.organizationName });
         const user = await repo.insertUser(tx, { id: userId, tenant_id: tenantId, email: data.email, password_hash: passwordHash, role: 'owner' });
+        if (mode === 'invite') await invitations.use(tx, data.invitation!, data.email, tenantId);
         await audit.record(ctx, { action: 'user.signup', entity: { type: 'user', id: userId }, metadata: { email: data.email, role: 'owner' } }, tx);
         const tokens = await startSession(tx, user, meta);
         return { ...tokens, user: toUser(user), tenant: tenantView(tenant) };

@@ -1,6 +1,6 @@
 import { type Insertable, type Kysely, type Selectable, type Updateable, sql } from 'kysely';
-import type { Database, UsersTable } from '../../platform/db/schema.js';
-import type { TenantTx } from '../../platform/db/tenancy.js';
+import type { Database, SignupInvitationsTable, UsersTable } from '../../platform/db/schema.js';
+import type { PlatformTx, TenantTx } from '../../platform/db/tenancy.js';
 
 export type UserRow = Selectable<UsersTable>;
 
@@ -64,6 +64,22 @@ export function createIdentityRepo(db: Kysely<Database>) {
       const { rows } = await sql<{ id: string | null }>`select keyhold_invite_tenant(${hash}) as id`.execute(db);
       return rows[0]?.id ?? undefined;
     },
+
+    // signup invitations (platform-level: no tenant exists yet when one is issued)
+    insertSignupInvitation: (tx: PlatformTx, row: Insertable<SignupInvitationsTable>) =>
+      tx.insertInto('signup_invitations').values(row).returning(['id', 'email']).executeTakeFirstOrThrow(),
+    /** Marks an invitation used by `tenantId`, if it is unused, unexpired and (when it names one) for `email`. */
+    useSignupInvitation: async (tx: TenantTx, v: { hash: string; email: string; tenantId: string; now: Date }) =>
+      (
+        await tx
+          .updateTable('signup_invitations')
+          .set({ used_at: v.now, used_by_tenant: v.tenantId })
+          .where('token_hash', '=', v.hash)
+          .where('used_at', 'is', null)
+          .where('expires_at', '>', v.now)
+          .where((eb) => eb.or([eb('email', 'is', null), eb('email', '=', v.email)]))
+          .executeTakeFirst()
+      ).numUpdatedRows > 0n,
 
     /** Tenants whose users hold TOTP secrets stored before the vault (ids only). */
     async tenantsWithPlainTotp(): Promise<string[]> {

@@ -10,6 +10,7 @@ import { ok, page } from '../../platform/http/envelope.js';
 import { adminOf, requestMeta } from '../../platform/http/principals.js';
 import { ApiKeySchema, CreateApiKeyBody, CreatedApiKeySchema } from '../api-keys/api-keys.routes.js';
 import type { ApiKeysService } from '../api-keys/api-keys.service.js';
+import type { SignupInvitations } from '../identity/signup-invitations.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import type { AdminAuthService } from './admin-auth.service.js';
 
@@ -42,9 +43,20 @@ const TenantCreateBody = z.object({
 });
 const TenantPatchBody = TenantCreateBody.omit({ slug: true, status: true }).partial().extend({ trialEndsAt: z.string().datetime().nullable().optional() });
 
-export type AdminRoutesDeps = { adminAuth: AdminAuthService; tenants: TenantsService; apiKeys: ApiKeysService };
+const SignupInvitationBody = z.object({
+  email: z.string().email().max(254).optional().describe('Only this address may use the invitation'),
+  expiresInDays: z.number().int().min(1).max(30).optional().describe('Default 7'),
+});
+const SignupInvitationSchema = z.object({
+  id: z.string().uuid(),
+  token: z.string().describe('Shown once: the invitation to pass as `invitation` to POST /api/auth/signup'),
+  email: z.string().nullable(),
+  expiresAt: z.string(),
+});
 
-export function adminRoutes(app: FastifyInstance, { adminAuth, tenants, apiKeys }: AdminRoutesDeps) {
+export type AdminRoutesDeps = { adminAuth: AdminAuthService; tenants: TenantsService; apiKeys: ApiKeysService; signupInvitations: Pick<SignupInvitations, 'issue'> };
+
+export function adminRoutes(app: FastifyInstance, { adminAuth, tenants, apiKeys, signupInvitations }: AdminRoutesDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const authTags = ['admin-auth'];
   const tags = ['admin'];
@@ -95,6 +107,10 @@ export function adminRoutes(app: FastifyInstance, { adminAuth, tenants, apiKeys 
     async (req) => ok(await tenants.setStatus(adminOf(req), req.params.id, 'active')));
   r.delete('/api/admin/tenants/:id', { schema: { tags, summary: 'Soft-delete (cancel) a tenant', params: IdParams, response: { 200: successEnvelope(TenantSchema) } } },
     async (req) => ok(await tenants.setStatus(adminOf(req), req.params.id, 'cancelled')));
+
+  r.post('/api/admin/signup-invitations', {
+    schema: { tags, summary: 'Invite someone to create an organization (sign-up by invitation); the token is shown once', body: SignupInvitationBody, response: { 201: successEnvelope(SignupInvitationSchema) } },
+  }, async (req, reply) => reply.code(201).send(ok(await signupInvitations.issue(adminOf(req), req.body))));
 
   r.post('/api/admin/api-keys', {
     schema: { tags, summary: 'Create a platform API key (acts for the tenant named in X-Keyhold-Tenant); shown once', body: CreateApiKeyBody.omit({ role: true }), response: { 201: successEnvelope(CreatedApiKeySchema) } },
