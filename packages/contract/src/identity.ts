@@ -38,6 +38,7 @@ export const SignupBody = z.object({
   slug: z.string().max(63).optional().describe('Workspace address; derived from the name when omitted'),
   email: z.string().email().max(254),
   password: z.string().min(1).max(1024),
+  invitation: z.string().max(200).optional().describe('An invitation from the operator (khs_…); needed when sign-up is by invitation'),
 });
 export const LoginBody = z.object({
   tenant: z.string().min(1).max(63).describe('Tenant slug'),

@@ -6,6 +6,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { buildApp } from './app.js';
 import { createDb } from './platform/db/database.js';
 import { readMigrations } from './platform/db/migrate.js';
+import { Secret } from './platform/crypto/secret.js';
 import { AppError } from './platform/errors.js';
 import { captureLogger, freePort, silentLogger, testDb, testServices } from './test-support/index.js';
 
@@ -15,7 +16,7 @@ let app: FastifyInstance;
 let expectedMigrations: string[];
 
 async function appWith(overrides: Partial<Parameters<typeof buildApp>[0]> = {}) {
-  return buildApp({ logger: logs.log, trustProxy: false, version: '9.9.9', startedAt: new Date(), expectedMigrations, db, services: testServices(db), ...overrides });
+  return buildApp({ logger: logs.log, trustProxy: false, version: '9.9.9', startedAt: new Date(), expectedMigrations, db, services: testServices(db), metricsAccess: { mode: 'loopback' }, ...overrides });
 }
 
 beforeAll(async () => {
@@ -160,5 +161,21 @@ describe('health, readiness and docs', () => {
     expect(docs.headers['content-type']).toContain('text/html');
     const asset = await app.inject({ method: 'GET', url: '/docs/static/swagger-ui-bundle.js' });
     expect(asset.statusCode).toBe(200);
+  });
+});
+
+describe('/metrics', () => {
+  it('is served by the platform with the operator token, outside the API and its reference', async () => {
+    const token = 'an-operator-metrics-token-of-40-characters';
+    const guarded = await appWith({ metricsAccess: { mode: 'token', token: new Secret(token) } });
+    try {
+      expect((await guarded.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401);
+      const res = await guarded.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${token}` } });
+      expect(res.statusCode).toBe(200);
+      expect(res.body).toContain('# HELP keyhold_proxy_requests_total');
+      expect(Object.keys((await guarded.inject({ method: 'GET', url: '/api/openapi.json' })).json().paths)).not.toContain('/metrics');
+    } finally {
+      await guarded.close();
+    }
   });
 });

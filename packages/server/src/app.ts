@@ -10,21 +10,26 @@ import { catalogRoutes } from './domains/catalog/catalog.routes.js';
 import { auditRoutes } from './domains/audit/audit.routes.js';
 import { eventsRoutes } from './domains/events/events.routes.js';
 import { authRoutes } from './domains/identity/auth.routes.js';
-import { assertRouteGuarded, createAuthHooks } from './domains/identity/identity.http.js';
+import { accessOf, allows, platformRefusal, refusal } from './domains/identity/access.js';
+import { API_KEY_PREFIX } from './domains/api-keys/api-keys.service.js';
 import { adminRoutes } from './domains/platform-admins/admin.routes.js';
 import { usersRoutes } from './domains/identity/users.routes.js';
+import type { MetricsAccess } from './platform/config.js';
 import type { Logger } from './platform/logger.js';
 import { installErrorHandling } from './platform/http/error-handler.js';
 import { type HealthDeps, healthRoutes } from './platform/http/health.routes.js';
 import { installOpenApi } from './platform/http/openapi.js';
 import { lazyChildLogger } from './platform/http/lazy-logger.js';
+import { metricsPlugin } from './platform/http/metrics-plugin.js';
 import { requestIdFor } from './platform/http/request-id.js';
-import { refuseUnstorableText } from './platform/http/text-guard.js';
+import { type AuthPluginOptions, authPlugin } from './platform/http/auth-plugin.js';
 
 export type AppDeps = HealthDeps & {
   logger: Logger;
   trustProxy: boolean;
   services: Services;
+  /** Who may scrape `/metrics` (KEYHOLD_METRICS). */
+  metricsAccess: MetricsAccess;
 };
 
 /**
@@ -52,25 +57,37 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
   });
 
-  app.addHook('onRoute', (route) => assertRouteGuarded(route));
+  const { services } = deps;
+  // First, so that every route registered after it is checked against the table and guarded.
+  await app.register(authPlugin, authEdge(services));
   await app.register(cookie);
   await installOpenApi(app, deps.version);
   healthRoutes(app, deps);
-  const { services } = deps;
-  const hooks = createAuthHooks(services);
-  // After authentication (a route's preValidation) and schema validation, before any handler:
-  // the text rule for every input, then the step-up the operation table asks for.
-  app.addHook('preHandler', async (req) => refuseUnstorableText(req));
-  app.addHook('preHandler', hooks.stepUp);
-  authRoutes(app, { auth: services.auth, mfa: services.mfa, hooks });
-  usersRoutes(app, { users: services.users, hooks });
-  apiKeysRoutes(app, { apiKeys: services.apiKeys, hooks });
-  auditRoutes(app, { audit: services.audit, hooks });
-  eventsRoutes(app, { events: services.events, hooks });
-  catalogRoutes(app, { catalog: services.catalog, hooks });
-  connectionsRoutes(app, { connections: services.connections, hooks });
-  oauthRoutes(app, { authorize: services.authorize, disconnect: services.disconnect, hooks });
-  proxyRoutes(app, { proxy: services.proxy, hooks, metrics: services.metrics });
-  adminRoutes(app, { adminAuth: services.adminAuth, tenants: services.tenants, apiKeys: services.apiKeys });
+  await app.register(metricsPlugin, { registry: services.metrics.registry, access: deps.metricsAccess });
+  authRoutes(app, { auth: services.auth, mfa: services.mfa });
+  usersRoutes(app, { users: services.users });
+  apiKeysRoutes(app, { apiKeys: services.apiKeys });
+  auditRoutes(app, { audit: services.audit });
+  eventsRoutes(app, { events: services.events });
+  catalogRoutes(app, { catalog: services.catalog });
+  connectionsRoutes(app, { connections: services.connections });
+  oauthRoutes(app, { authorize: services.authorize, disconnect: services.disconnect });
+  proxyRoutes(app, { proxy: services.proxy });
+  adminRoutes(app, { adminAuth: services.adminAuth, tenants: services.tenants, apiKeys: services.apiKeys, signupInvitations: services.signupInvitations });
   return app;
+}
+
+/** The auth edge's view of the domains: the operation table and who a bearer credential is. */
+function authEdge(services: Services): AuthPluginOptions {
+  return {
+    accessOf,
+    tenantPrincipal: (token, call) =>
+      token.startsWith(API_KEY_PREFIX)
+        ? services.apiKeys.authenticate(token, { ...call.meta, method: call.method, url: call.url }, call.tenantHeader)
+        : services.auth.authenticate(token, call.meta),
+    platformAdmin: (token, meta) => services.adminAuth.authenticate(token, meta),
+    tenantRefusal: (access, p) => (allows(access, p) ? null : refusal(access, p)),
+    platformRefusal: (access, admin) => platformRefusal(access, admin.role),
+    verifyStepUp: (p, code) => services.mfa.verifyStepUp(p, code),
+  };
 }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPERATION_ACCESS, type Access, allows } from './domains/identity/access.js';
-import { assertRouteGuarded } from './domains/identity/identity.http.js';
+import { OPERATION_ACCESS, type Access, accessOf, allows } from './domains/identity/access.js';
+import { assertRouteGuarded } from './platform/http/auth-plugin.js';
 import { API_KEY_SCOPES, type ApiKeyScope } from './domains/identity/principal.js';
 import { PLATFORM_PERMISSIONS } from './domains/platform-admins/permissions.js';
 import { systemActor } from './platform/context.js';
@@ -108,12 +108,14 @@ describe('authorization matrix (from the OpenAPI document)', () => {
     expect(rule('POST /api/proxy/{provider}/{*}')).toEqual({ role: 'member', scope: 'proxy', stepUp: false, keysOnly: false });
   });
 
-  it('a route without an access rule, or a guarded one without authentication, cannot be registered', async () => {
+  it('a route without an access rule cannot be registered; one with a rule needs nothing else (the auth plugin guards it)', async () => {
     const fresh = await testApp();
     try {
       expect(() => fresh.app.get('/api/not-in-the-table', async () => ({}))).toThrow(/no entry in OPERATION_ACCESS/);
-      expect(() => assertRouteGuarded({ method: 'GET', url: '/api/users' })).toThrow(/without an authentication hook/);
-      expect(() => assertRouteGuarded({ method: 'GET', url: '/api/users', preValidation: () => undefined })).not.toThrow();
+      expect(() => fresh.app.register(async (scope) => { scope.post('/api/also-not-in-the-table', async () => ({})); })).not.toThrow();
+      await expect(fresh.app.ready()).rejects.toThrow(/POST \/api\/also-not-in-the-table has no entry in OPERATION_ACCESS/);
+      expect(() => assertRouteGuarded({ method: 'GET', url: '/api/users' }, accessOf)).not.toThrow();
+      expect(() => assertRouteGuarded({ method: ['GET', 'PUT'], url: '/api/users' }, accessOf)).toThrow(/PUT \/api\/users has no entry/);
     } finally {
       await fresh.close();
     }

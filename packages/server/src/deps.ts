@@ -10,10 +10,15 @@ import { createAttemptsRepo } from './domains/identity/attempts.repo.js';
 import { createAuthService } from './domains/identity/auth.service.js';
 import { createIdentityRepo } from './domains/identity/identity.repo.js';
 import { createMfaService } from './domains/identity/mfa.service.js';
+import { createSignupInvitations } from './domains/identity/signup-invitations.js';
 import { createTokenSigner } from './domains/identity/tokens.js';
 import { createUsersService } from './domains/identity/users.service.js';
 import { createAdminAuthService } from './domains/platform-admins/admin-auth.service.js';
 import { createPlatformAdminsRepo } from './domains/platform-admins/platform-admins.repo.js';
+import { platformSessionKind } from './domains/platform-admins/platform-sessions.js';
+import { PLATFORM_SESSION_TABLES, TENANT_SESSION_TABLES, createSessionsRepo } from './domains/sessions/sessions.repo.js';
+import { createSessions } from './domains/sessions/sessions.service.js';
+import { tenantSessionKind } from './domains/identity/tenant-sessions.js';
 import type { Catalog } from './domains/catalog/catalog.js';
 import { createConnectionsRepo } from './domains/connections/connections.repo.js';
 import { createConnectionsService } from './domains/connections/connections.service.js';
@@ -32,7 +37,7 @@ import { createDisconnectService } from './domains/oauth/disconnect.service.js';
 import { createOAuthClient } from './domains/oauth/oauth-client.js';
 import { createOAuthRepo } from './domains/oauth/oauth.repo.js';
 import { createTokenRefresher } from './domains/oauth/refresh.service.js';
-import type { OAuthAppConfig } from './platform/config.js';
+import type { OAuthAppConfig, SignupMode } from './platform/config.js';
 import type { Logger } from './platform/logger.js';
 import { createBreakers } from './domains/proxy/breaker.js';
 import { createRateLimiter } from './domains/proxy/limits.js';
@@ -67,20 +72,24 @@ export type ServiceDeps = {
   resolveHost?: Resolve;
   /** What acts on drained outbox events (none yet outside tests). */
   eventConsumers?: EventConsumer[];
+  /** Who may create an organization (KEYHOLD_SIGNUP; default open). */
+  signup?: SignupMode;
+  /** Length of a new organization's trial in days (KEYHOLD_TRIAL_DAYS; default 14, 0: none). */
+  trialDays?: number;
 };
 
 /** Services that need nothing but the database (CLI maintenance commands use only these). */
-export function createCoreServices({ db, clock }: Pick<ServiceDeps, 'db' | 'clock'>) {
+export function createCoreServices({ db, clock, trialDays }: Pick<ServiceDeps, 'db' | 'clock' | 'trialDays'>) {
   const audit = createAuditService({ repo: createAuditRepo(db.kysely), tenancy: db, clock });
-  const tenants = createTenantsService({ repo: createTenantsRepo(db.kysely), tenancy: db, audit, clock });
+  const tenants = createTenantsService({ repo: createTenantsRepo(db.kysely), tenancy: db, audit, clock, ...(trialDays === undefined ? {} : { trialDays }) });
   return { audit, tenants };
 }
 
 /** The composition root: the only place that wires services together. */
-export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker, resolveHost, eventConsumers }: ServiceDeps) {
+export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker, resolveHost, eventConsumers, signup = 'open', trialDays }: ServiceDeps) {
   // A catalog value that picks code nobody wrote stops start, naming the file and the value.
   assertAdaptersCoverCatalog(catalog.list());
-  const { audit, tenants } = createCoreServices({ db, clock });
+  const { audit, tenants } = createCoreServices({ db, clock, trialDays });
   const vaultRepo = createVaultRepo(db.kysely);
   const dekCache = createDekCache();
   const vault = createVault({ repo: vaultRepo, ring, cache: dekCache, clock });
@@ -88,6 +97,15 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const identityRepo = createIdentityRepo(db.kysely);
   const attempts = createAttemptLimiter({ repo: createAttemptsRepo(db.kysely), clock });
   const mfa = createMfaService({ repo: identityRepo, vault, tenancy: db, audit, attempts, clock });
+  const tenantSigner = createTokenSigner('tenant', keys.tenantKey, clock);
+  const userSessions = createSessions({
+    repo: createSessionsRepo(db.kysely, TENANT_SESSION_TABLES),
+    tenancy: db,
+    audit,
+    clock,
+    kind: tenantSessionKind(identityRepo, tenantSigner),
+  });
+  const signupInvitations = createSignupInvitations({ repo: identityRepo, tenancy: db, audit, clock });
   const auth = createAuthService({
     repo: identityRepo,
     tenancy: db,
@@ -95,20 +113,23 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     audit,
     attempts,
     mfa,
-    signer: createTokenSigner('tenant', keys.tenantKey, clock),
+    signer: tenantSigner,
+    sessions: userSessions,
+    signup: { mode: signup, invitations: signupInvitations },
     clock,
   });
-  const users = createUsersService({ repo: identityRepo, tenancy: db, audit, clock });
+  const users = createUsersService({ repo: identityRepo, tenancy: db, audit, sessions: userSessions, clock });
   const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db.kysely), tenancy: db, tenants, audit, mfa, clock });
-  const adminAuth = createAdminAuthService({
-    repo: createPlatformAdminsRepo(db.kysely),
-    audit,
-    attempts,
-    signer: createTokenSigner('platform', keys.platformKey, clock),
+  const adminsRepo = createPlatformAdminsRepo(db.kysely);
+  const platformSigner = createTokenSigner('platform', keys.platformKey, clock);
+  const adminSessions = createSessions({
+    repo: createSessionsRepo(db.kysely, PLATFORM_SESSION_TABLES),
     tenancy: db,
-    vault,
+    audit,
     clock,
+    kind: platformSessionKind(adminsRepo, platformSigner),
   });
+  const adminAuth = createAdminAuthService({ repo: adminsRepo, audit, attempts, signer: platformSigner, sessions: adminSessions, tenancy: db, vault, clock });
   const eventsRepo = createEventsRepo(db.kysely);
   const events = createEventsService({ repo: eventsRepo, tenancy: db, clock, consumers: eventConsumers ?? [], ...(log ? { log } : {}) });
   const warm = createWarmCache();
@@ -146,7 +167,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     ...(log ? { log } : {}),
   });
   const tenantClients = createTenantClients({ proxy, connections, catalog });
-  return { audit, tenants, auth, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
+  return { audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
 }
 
 export type Services = ReturnType<typeof createServices>;

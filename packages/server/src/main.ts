@@ -46,11 +46,11 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
     throw err;
   }
   const db = createDb({ url: endpoint.appUrl, poolMax: config.database.poolMax, log });
-  const services = createServices({ db, clock: systemClock, keys, ring, catalog, allowPrivateProviderUrls: config.allowPrivateProviderUrls, oauthApps: config.oauthApps, publicUrl: config.publicUrl, log });
+  const services = createServices({ db, clock: systemClock, keys, ring, catalog, allowPrivateProviderUrls: config.allowPrivateProviderUrls, oauthApps: config.oauthApps, publicUrl: config.publicUrl, log, signup: config.signup, trialDays: config.trialDays });
   const legacy = (await services.mfa.encryptLegacySecrets()) + (await services.adminAuth.encryptLegacySecrets());
   if (legacy > 0) log.info({ count: legacy }, 'moved TOTP secrets stored before the vault under it');
   const expectedMigrations = (await readMigrations()).map((m) => m.name);
-  const app = await buildApp({ logger: log, trustProxy: config.trustProxy, version: VERSION, startedAt, expectedMigrations, db, services });
+  const app = await buildApp({ logger: log, trustProxy: config.trustProxy, version: VERSION, startedAt, expectedMigrations, db, services, metricsAccess: config.metrics });
   const jobs = await startJobRunner({ url: jobsUrl, log });
   await registerTenantJobs(jobs, services.tenants);
   await registerIdentityJobs(jobs, services.attempts);

@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import { createServices } from '../deps.js';
+import { type Services, createServices } from '../deps.js';
 import { systemClock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
 import { systemActor } from '../platform/context.js';
@@ -17,14 +17,21 @@ export async function runAdminCreate(config: Config, log: Logger, opts: { email?
     return 2;
   }
   const password = opts.password ?? (await readPassword());
+  return withPlatformServices(config, log, async (services) => {
+    const admin = await services.adminAuth.create({ tenantId: null, actor: systemActor }, { email: opts.email!, role: opts.role as never, password });
+    process.stdout.write(`Created platform admin ${admin.email} (${admin.role}), id ${admin.id}\n`);
+    return 0;
+  });
+}
+
+/** Runs a platform command with the services, next to a running server (its embedded Postgres) or alone. */
+export async function withPlatformServices(config: Config, log: Logger, fn: (services: Services) => Promise<number>): Promise<number> {
   const endpoint = await openDatabaseEndpoint(config.database, log, { attachToRunning: true });
   const db = createDb({ url: endpoint.appUrl, poolMax: 2, log });
   try {
     await migrate({ adminUrl: endpoint.adminUrl, appPassword: endpoint.appPassword, jobsPassword: endpoint.jobsPassword, log });
     const services = createServices({ db, clock: systemClock, keys: await resolveJwtKeys(config, log), ring: await loadKeyRing(config, log), catalog: loadCatalog({ baseUrlOverrides: config.providerBaseUrls }) });
-    const admin = await services.adminAuth.create({ tenantId: null, actor: systemActor }, { email: opts.email, role: opts.role as never, password });
-    process.stdout.write(`Created platform admin ${admin.email} (${admin.role}), id ${admin.id}\n`);
-    return 0;
+    return await fn(services);
   } finally {
     await db.close();
     await endpoint.stop();

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { runCli, spawnCli, waitForHealth } from '../test-support/cli.js';
-import { freePort, testDb, testServices } from '../test-support/index.js';
+import { freePort, testApp, testDb, testServices, uniqueSlug } from '../test-support/index.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -143,6 +143,29 @@ describe('keyhold admin create', () => {
     expect(badRole.output).toMatch(/invalid input: role:/);
     const missing = await runCli(['admin', 'create', '--email', email], env);
     expect(missing.code).toBe(2);
+  });
+});
+
+describe('keyhold admin invite-org', () => {
+  it('prints a single-use invitation that opens sign-up by invitation once', async () => {
+    const env = { DATABASE_URL: inject('adminUrl'), KEYHOLD_APP_DATABASE_URL: inject('appUrl'), KEYHOLD_LOG_LEVEL: 'warn', KEYHOLD_DATA_DIR: path.join(dir, 'invite-cli') };
+    const email = `founder-${Date.now()}@example.com`;
+    const issued = await runCli(['admin', 'invite-org', '--email', email, '--days', '2'], env);
+    expect(issued.code, issued.output).toBe(0);
+    const token = issued.stdout.trim();
+    expect(token).toMatch(/^khs_[A-Za-z0-9_-]{43}$/);
+    expect(issued.output).toContain(`${email} only`);
+    const t = await testApp({ signup: 'invite' });
+    try {
+      const body = { organizationName: 'Founded', slug: uniqueSlug('cli'), email, password: 'a-long-founder-passphrase', invitation: token };
+      expect((await t.app.inject({ method: 'POST', url: '/api/auth/signup', payload: body })).statusCode).toBe(201);
+      expect((await t.app.inject({ method: 'POST', url: '/api/auth/signup', payload: { ...body, slug: uniqueSlug('cli') } })).json().code).toBe('TOKEN_INVALID');
+    } finally {
+      await t.close();
+    }
+    expect((await runCli(['admin', 'invite-org', '--days', 'soon'], env)).code).toBe(2);
+    const tooLong = await runCli(['admin', 'invite-org', '--days', '90'], env);
+    expect([tooLong.code, /expiresInDays/.test(tooLong.output)]).toEqual([1, true]);
   });
 });
 

@@ -3,6 +3,7 @@ import { ZodError } from 'zod';
 import { ConfigError, loadConfig } from '../platform/config.js';
 import { createLogger, stdioLogDestination } from '../platform/logger.js';
 import { runAdminCreate } from './admin-create.js';
+import { runAdminInviteOrg } from './admin-invite.js';
 import { runAuditVerify } from './audit-verify.js';
 import { generateKey } from './generate-key.js';
 import { runDemo } from './demo.js';
@@ -21,6 +22,9 @@ Commands:
                               and report the first broken link; --json for machine output
   admin create --email E --role R [--password P]
                               Create a platform admin (prompts for the password when omitted)
+  admin invite-org [--email E] [--days N]
+                              Print a single-use invitation to create an organization
+                              (for KEYHOLD_SIGNUP=invite; N days, default 7)
   keys status                 Master and data keys, and how many records use each
   keys rotate-master          Rewrap every data key under the first KEYHOLD_MASTER_KEYS entry
   keys rotate-tenant <T>|--all [--now]
@@ -42,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
       email: { type: 'string' },
       role: { type: 'string' },
       password: { type: 'string' },
+      days: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -71,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
       return runKeys(config, log, { sub, target: positionals[2], all: values.all ?? false, now: values.now ?? false, json: values.json ?? false });
     case 'admin':
       if (sub === 'create') return runAdminCreate(config, log, { email: values.email, role: values.role, password: values.password });
+      if (sub === 'invite-org') return runAdminInviteOrg(config, log, { email: values.email, days: values.days });
       break;
   }
   process.stderr.write(`Unknown command: ${positionals.join(' ')}\n\n${USAGE}\n`);

@@ -72,4 +72,29 @@ describe('configuration', () => {
   it('rejects unknown enum values with the allowed list', () => {
     expect(() => loadConfig({ ...base, KEYHOLD_LOG_LEVEL: 'loud' })).toThrow(/KEYHOLD_LOG_LEVEL: .*"info"/);
   });
+
+  it('metrics: loopback-only outside production, off in production, token when one is set; contradictions name the variable', () => {
+    expect(loadConfig({ ...base, NODE_ENV: 'development' }).metrics).toEqual({ mode: 'loopback' });
+    expect(loadConfig({ ...base, NODE_ENV: 'production' }).metrics).toEqual({ mode: 'off' });
+    expect(loadConfig({ ...base, NODE_ENV: 'production', KEYHOLD_METRICS: 'open' }).metrics).toEqual({ mode: 'open' });
+    const token = 'm'.repeat(40);
+    const c = loadConfig({ ...base, NODE_ENV: 'production', KEYHOLD_METRICS_TOKEN: token }).metrics;
+    expect(c.mode === 'token' && c.token.reveal()).toBe(token);
+    expect(JSON.stringify(c)).not.toContain(token);
+    expect(() => loadConfig({ ...base, KEYHOLD_METRICS: 'token' })).toThrow(/KEYHOLD_METRICS_TOKEN: required with KEYHOLD_METRICS=token/);
+    expect(() => loadConfig({ ...base, KEYHOLD_METRICS: 'open', KEYHOLD_METRICS_TOKEN: token })).toThrow(/KEYHOLD_METRICS_TOKEN: only used with KEYHOLD_METRICS=token/);
+    expect(() => loadConfig({ ...base, KEYHOLD_METRICS: 'public' })).toThrow(/KEYHOLD_METRICS: .*"loopback"/);
+    const short = (() => { try { loadConfig({ ...base, KEYHOLD_METRICS_TOKEN: 'short-canary' }); } catch (e) { return (e as Error).message; } return ''; })();
+    expect(short).toMatch(/KEYHOLD_METRICS_TOKEN: must be at least 32 characters/);
+    expect(short).not.toContain('short-canary');
+  });
+
+  it('sign-up: open outside production, closed in production; trials last 14 days unless KEYHOLD_TRIAL_DAYS says otherwise', () => {
+    expect(loadConfig({ ...base, NODE_ENV: 'development' })).toMatchObject({ signup: 'open', trialDays: 14 });
+    expect(loadConfig({ ...base, NODE_ENV: 'production' })).toMatchObject({ signup: 'closed' });
+    expect(loadConfig({ ...base, NODE_ENV: 'production', KEYHOLD_SIGNUP: 'invite', KEYHOLD_TRIAL_DAYS: '0' })).toMatchObject({ signup: 'invite', trialDays: 0 });
+    expect(() => loadConfig({ ...base, KEYHOLD_SIGNUP: 'maybe' })).toThrow(/KEYHOLD_SIGNUP: .*"invite".*\(got "maybe"\)/);
+    expect(() => loadConfig({ ...base, KEYHOLD_TRIAL_DAYS: '-1' })).toThrow(/KEYHOLD_TRIAL_DAYS: must be a whole number of days/);
+    expect(() => loadConfig({ ...base, KEYHOLD_TRIAL_DAYS: '9999' })).toThrow(/KEYHOLD_TRIAL_DAYS: must be at most 3650 days/);
+  });
 });

@@ -16,6 +16,14 @@ const base64Key = z
   .string()
   .refine((v) => /^[A-Za-z0-9+/_-]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length >= 32, 'must be at least 32 bytes, base64 (keyhold generate-key)');
 
+/**
+ * Who may scrape `/metrics`: `token` — callers with `Authorization: Bearer <KEYHOLD_METRICS_TOKEN>`;
+ * `loopback` — any caller from 127.0.0.1/::1; `open` — anyone; `off` — not served.
+ */
+export const METRICS_MODES = ['token', 'loopback', 'open', 'off'] as const;
+/** Who may create an organization: anyone, holders of a platform-issued invitation, or no one. */
+export const SIGNUP_MODES = ['open', 'invite', 'closed'] as const;
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   KEYHOLD_HOST: z.string().min(1).default('127.0.0.1'),
@@ -44,10 +52,22 @@ const EnvSchema = z.object({
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
+  KEYHOLD_METRICS: z.enum(METRICS_MODES).optional(),
+  KEYHOLD_METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters (keyhold generate-key)').optional(),
+  KEYHOLD_SIGNUP: z.enum(SIGNUP_MODES).optional(),
+  KEYHOLD_TRIAL_DAYS: z
+    .string()
+    .regex(/^\d{1,4}$/, 'must be a whole number of days (0: no trial)')
+    .transform(Number)
+    .pipe(z.number().max(3650, 'must be at most 3650 days'))
+    .default(14),
 });
 
 /** Variables whose values must never be echoed back in an error message. */
-const SECRET_VARS = new Set(['DATABASE_URL', 'KEYHOLD_APP_DATABASE_URL', 'KEYHOLD_DB_APP_PASSWORD', 'KEYHOLD_JOBS_DATABASE_URL', 'KEYHOLD_DB_JOBS_PASSWORD', 'KEYHOLD_JWT_SECRET', 'KEYHOLD_ADMIN_JWT_SECRET', 'KEYHOLD_MASTER_KEYS']);
+const SECRET_VARS = new Set([
+  'DATABASE_URL', 'KEYHOLD_APP_DATABASE_URL', 'KEYHOLD_DB_APP_PASSWORD', 'KEYHOLD_JOBS_DATABASE_URL', 'KEYHOLD_DB_JOBS_PASSWORD',
+  'KEYHOLD_JWT_SECRET', 'KEYHOLD_ADMIN_JWT_SECRET', 'KEYHOLD_MASTER_KEYS', 'KEYHOLD_METRICS_TOKEN',
+]);
 
 export type Config = {
   env: 'development' | 'test' | 'production';
@@ -72,7 +92,16 @@ export type Config = {
   /** Master keys (KEKs) for the vault; see domains/vault/kek.ts. */
   masterKeys?: string;
   masterKeyFile?: string;
+  /** Who may scrape `/metrics`. */
+  metrics: MetricsAccess;
+  /** Who may create an organization through `POST /api/auth/signup`. */
+  signup: SignupMode;
+  /** Length of a new organization's trial; 0: new organizations start active. */
+  trialDays: number;
 };
+
+export type MetricsAccess = { mode: 'token'; token: Secret } | { mode: Exclude<(typeof METRICS_MODES)[number], 'token'> };
+export type SignupMode = (typeof SIGNUP_MODES)[number];
 
 export type OAuthAppConfig = {
   clientId: string;
@@ -136,11 +165,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     publicUrl: e.KEYHOLD_PUBLIC_URL ?? `http://${e.KEYHOLD_HOST === '0.0.0.0' ? '127.0.0.1' : e.KEYHOLD_HOST}:${port}`,
     ...(e.KEYHOLD_MASTER_KEYS ? { masterKeys: e.KEYHOLD_MASTER_KEYS } : {}),
     ...(e.KEYHOLD_MASTER_KEY_FILE ? { masterKeyFile: path.resolve(cwd, e.KEYHOLD_MASTER_KEY_FILE) } : {}),
+    metrics: metricsAccess(e),
+    signup: e.KEYHOLD_SIGNUP ?? (e.NODE_ENV === 'production' ? 'closed' : 'open'),
+    trialDays: e.KEYHOLD_TRIAL_DAYS,
     jwt: {
       ...(e.KEYHOLD_JWT_SECRET ? { tenantKey: Buffer.from(e.KEYHOLD_JWT_SECRET, 'base64') } : {}),
       ...(e.KEYHOLD_ADMIN_JWT_SECRET ? { platformKey: Buffer.from(e.KEYHOLD_ADMIN_JWT_SECRET, 'base64') } : {}),
     },
   };
+}
+
+/** A token implies `token`; otherwise off in production and loopback-only elsewhere. */
+function metricsAccess(e: z.infer<typeof EnvSchema>): MetricsAccess {
+  const mode = e.KEYHOLD_METRICS ?? (e.KEYHOLD_METRICS_TOKEN ? 'token' : e.NODE_ENV === 'production' ? 'off' : 'loopback');
+  if (mode === 'token') {
+    if (!e.KEYHOLD_METRICS_TOKEN) throw new ConfigError(['KEYHOLD_METRICS_TOKEN: required with KEYHOLD_METRICS=token']);
+    return { mode, token: new Secret(e.KEYHOLD_METRICS_TOKEN) };
+  }
+  // A token that protects nothing would only give a false sense of safety.
+  if (e.KEYHOLD_METRICS_TOKEN) throw new ConfigError([`KEYHOLD_METRICS_TOKEN: only used with KEYHOLD_METRICS=token (KEYHOLD_METRICS is ${mode})`]);
+  return { mode };
 }
 
 function databaseConfig(e: z.infer<typeof EnvSchema>, dataDir: string, cwd: string): DatabaseConfig {

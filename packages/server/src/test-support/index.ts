@@ -8,7 +8,7 @@ import { type Logger, createLogger } from '../platform/logger.js';
 import { createServices } from '../deps.js';
 import { systemActor } from '../platform/context.js';
 import { type Catalog, loadCatalog } from '../domains/catalog/catalog.js';
-import type { OAuthAppConfig } from '../platform/config.js';
+import type { MetricsAccess, OAuthAppConfig, SignupMode } from '../platform/config.js';
 import type { Resolve } from '../platform/http/ssrf.js';
 import { type KeyRing, keyRing, parseMasterKeys } from '../domains/vault/kek.js';
 import type { EventConsumer } from '../domains/events/events.service.js';
@@ -75,10 +75,15 @@ export type TestOptions = {
   breaker?: { threshold: number; cooldownMs: number };
   /** How tenant-supplied host names resolve (a name the test controls, e.g. one that rebinds). */
   resolveHost?: Resolve;
+  /** Who may create an organization (default open, as in development). */
+  signup?: SignupMode;
+  trialDays?: number;
   /** testApp: serve this database instead of the shared test database (see migratedScratch). */
   db?: Db;
   /** What acts on drained outbox events. */
   eventConsumers?: EventConsumer[];
+  /** testApp: who may scrape /metrics (default: loopback, as in development; inject() comes from 127.0.0.1). */
+  metricsAccess?: MetricsAccess;
 };
 
 export const TEST_PUBLIC_URL = 'http://keyhold.test';
@@ -98,6 +103,8 @@ export function nodeServices(db: Db, ring: KeyRing, clock = systemClock, opts: T
     ...(opts.breaker ? { breaker: opts.breaker } : {}),
     ...(opts.resolveHost ? { resolveHost: opts.resolveHost } : {}),
     ...(opts.eventConsumers ? { eventConsumers: opts.eventConsumers } : {}),
+    ...(opts.signup ? { signup: opts.signup } : {}),
+    ...(opts.trialDays === undefined ? {} : { trialDays: opts.trialDays }),
   });
 }
 
@@ -160,7 +167,7 @@ export async function testApp(opts: TestOptions = {}) {
   const clock = movableClock();
   const logs = captureLogger('debug');
   const services = testServices(db, clock, { log: logs.log, ...opts });
-  const app = await buildApp({ logger: logs.log, trustProxy: false, version: 'test', startedAt: new Date(), expectedMigrations: [], db, services });
+  const app = await buildApp({ logger: logs.log, trustProxy: false, version: 'test', startedAt: new Date(), expectedMigrations: [], db, services, metricsAccess: opts.metricsAccess ?? { mode: 'loopback' } });
   return {
     app,
     db,

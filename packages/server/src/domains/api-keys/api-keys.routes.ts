@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ok } from '../../platform/http/envelope.js';
-import { type AuthHooks, principalOf } from '../identity/identity.http.js';
+import { principalOf } from '../../platform/http/principals.js';
 import { API_KEY_SCOPES } from '../identity/principal.js';
 import type { ApiKeysService } from './api-keys.service.js';
 
@@ -23,13 +23,12 @@ export const CreateApiKeyBody = z.object({
   role: z.enum(['admin', 'member', 'viewer']).default('member').describe('The role the key acts with (at most your own)'),
 });
 
-export function apiKeysRoutes(app: FastifyInstance, { apiKeys, hooks }: { apiKeys: ApiKeysService; hooks: AuthHooks }) {
+export function apiKeysRoutes(app: FastifyInstance, { apiKeys }: { apiKeys: ApiKeysService }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['api-keys'];
 
   r.post('/api/api-keys', {
     schema: { tags, summary: "Create an API key (owner, admin); shown once. A key with 'credentials:read' needs the owner and X-MFA-Code", body: CreateApiKeyBody, response: { 201: successEnvelope(CreatedApiKeySchema) } },
-    preValidation: hooks.authenticate,
   }, async (req, reply) => {
     const code = req.headers['x-mfa-code'];
     return reply.code(201).send(ok(await apiKeys.create(principalOf(req), req.body, typeof code === 'string' ? { mfaCode: code } : {})));
@@ -37,12 +36,10 @@ export function apiKeysRoutes(app: FastifyInstance, { apiKeys, hooks }: { apiKey
 
   r.get('/api/api-keys', {
     schema: { tags, summary: 'API keys of the organization (prefix, name, scopes, last use)', response: { 200: successEnvelope(z.array(ApiKeySchema)) } },
-    preValidation: hooks.authenticate,
   }, async (req) => ok(await apiKeys.list(principalOf(req))));
 
   r.delete('/api/api-keys/:id', {
     schema: { tags, summary: 'Revoke an API key', params: z.object({ id: z.string().uuid() }), response: { 200: successEnvelope(z.object({ revoked: z.literal(true) })) } },
-    preValidation: hooks.authenticate,
   }, async (req) => {
     await apiKeys.revoke(principalOf(req), req.params.id);
     return ok({ revoked: true as const });

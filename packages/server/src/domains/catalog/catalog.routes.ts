@@ -3,7 +3,6 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ok } from '../../platform/http/envelope.js';
-import type { AuthHooks } from '../identity/identity.http.js';
 import { CATEGORIES, type Catalog, type CatalogField } from './catalog.js';
 import { AUTH_MODES, CatalogFieldSchema } from './catalog.schema.js';
 
@@ -25,14 +24,13 @@ export const ProviderSchema = z.object({
   webhooks: z.boolean(),
 });
 
-export function catalogRoutes(app: FastifyInstance, { catalog, hooks }: { catalog: Catalog; hooks: AuthHooks }) {
+export function catalogRoutes(app: FastifyInstance, { catalog }: { catalog: Catalog }) {
   app.withTypeProvider<ZodTypeProvider>().get('/api/providers', {
     schema: {
       tags: ['providers'],
       summary: 'The provider catalog: what each provider needs to connect',
       response: { 200: successEnvelope(z.object({ categories: z.array(z.enum(CATEGORIES)), providers: z.array(ProviderSchema) })) },
     },
-    preValidation: hooks.authenticate,
   }, async () => {
     const field = ({ destination: _, ...f }: CatalogField) => ({ ...f, required: f.required ?? true });
     const providers = catalog.list().map((p) => ({

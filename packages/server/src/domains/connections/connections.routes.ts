@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ok, page } from '../../platform/http/envelope.js';
-import { type AuthHooks, principalOf } from '../identity/identity.http.js';
+import { principalOf } from '../../platform/http/principals.js';
 import type { ConnectionsService } from './connections.service.js';
 import type { VerifyResult } from './verify.js';
 
@@ -77,13 +77,12 @@ function testReply(reply: FastifyReply, requestId: string, t: { serviceName: str
   });
 }
 
-export function connectionsRoutes(app: FastifyInstance, { connections, hooks }: { connections: ConnectionsService; hooks: AuthHooks }) {
+export function connectionsRoutes(app: FastifyInstance, { connections }: { connections: ConnectionsService }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['api-credentials'];
 
   r.get('/api/api-credentials', {
     schema: { tags, summary: "The organization's credentials, masked (owner, admin)", querystring: ListQuery, response: { 200: pagedEnvelope(MaskedCredentialSchema) } },
-    preValidation: hooks.authenticate,
   }, async (req) => {
     const { items, pagination } = await connections.list(principalOf(req), req.query);
     return page(items, pagination);
@@ -91,7 +90,6 @@ export function connectionsRoutes(app: FastifyInstance, { connections, hooks }: 
 
   r.post('/api/api-credentials', {
     schema: { tags, summary: 'Connect an account by API key (owner, admin)', body: CreateBody, response: { 201: successEnvelope(MaskedCredentialSchema) } },
-    preValidation: hooks.authenticate,
   }, async (req, reply) => reply.code(201).send(ok(await connections.create(principalOf(req), req.body), { message: 'API credentials created successfully' })));
 
   r.post('/api/api-credentials/test-connection', {
@@ -101,12 +99,10 @@ export function connectionsRoutes(app: FastifyInstance, { connections, hooks }: 
       body: CreateBody.omit({ isActive: true, label: true }),
       response: { 200: TestResult, 422: TestFailure, 502: TestFailure },
     },
-    preValidation: hooks.authenticate,
   }, async (req, reply) => testReply(reply, req.id, await connections.testConnection(principalOf(req), req.body)));
 
   r.post('/api/api-credentials/:id/test', {
     schema: { tags, summary: 'Test a saved credential; updates its status and last_verified (owner, admin)', params: IdParams, response: { 200: TestResult, 422: TestFailure, 502: TestFailure } },
-    preValidation: hooks.authenticate,
   }, async (req, reply) => testReply(reply, req.id, await connections.testSaved(principalOf(req), req.params.id)));
 
   r.get('/api/connections/:provider/credentials', {
@@ -128,12 +124,10 @@ export function connectionsRoutes(app: FastifyInstance, { connections, hooks }: 
         })),
       },
     },
-    preValidation: hooks.authenticate,
   }, async (req) => ok(await connections.readForMachine(principalOf(req), req.params.provider, req.query.label)));
 
   r.get('/api/api-credentials/:id', {
     schema: { tags, summary: 'One credential, masked (owner, admin)', params: IdParams, response: { 200: successEnvelope(MaskedCredentialSchema) } },
-    preValidation: hooks.authenticate,
   }, async (req) => ok(await connections.get(principalOf(req), req.params.id)));
 
   r.get('/api/api-credentials/:id/reveal', {
@@ -143,7 +137,6 @@ export function connectionsRoutes(app: FastifyInstance, { connections, hooks }: 
       params: IdParams,
       response: { 200: successEnvelope(RevealedSchema).extend({ warning: z.string() }) },
     },
-    preValidation: hooks.authenticate,
   }, async (req) => ({ ...ok(await connections.reveal(principalOf(req), req.params.id)), warning: 'These are sensitive credentials. Handle with care.' }));
 
   r.put('/api/api-credentials/:id', {
@@ -155,7 +148,6 @@ export function connectionsRoutes(app: FastifyInstance, { connections, hooks }: 
       body: UpdateBody,
       response: { 200: successEnvelope(MaskedCredentialSchema) },
     },
-    preValidation: hooks.authenticate,
   }, async (req) => {
     const code = req.headers['x-mfa-code'];
     return ok(await connections.update(principalOf(req), req.params.id, req.body, { verify: req.query.verify === 'true', ...(typeof code === 'string' ? { mfaCode: code } : {}) }));
@@ -163,7 +155,6 @@ export function connectionsRoutes(app: FastifyInstance, { connections, hooks }: 
 
   r.delete('/api/api-credentials/:id', {
     schema: { tags, summary: 'Delete a credential (owner only, with X-MFA-Code); audited', params: IdParams, response: { 200: successEnvelope(z.object({ deleted: z.literal(true) })) } },
-    preValidation: hooks.authenticate,
   }, async (req) => {
     await connections.remove(principalOf(req), req.params.id);
     return ok({ deleted: true as const });

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { page } from '../../platform/http/envelope.js';
-import { type AuthHooks, principalOf } from '../identity/identity.http.js';
+import { principalOf } from '../../platform/http/principals.js';
 import type { EventsService } from './events.service.js';
 
 export const EventsQuery = pageQuery(50).extend({
@@ -11,7 +11,7 @@ export const EventsQuery = pageQuery(50).extend({
   since: z.iso.datetime({ offset: true }).optional().describe('Only events created at or after this time (ISO 8601)'),
 });
 
-export function eventsRoutes(app: FastifyInstance, { events, hooks }: { events: EventsService; hooks: AuthHooks }) {
+export function eventsRoutes(app: FastifyInstance, { events }: { events: EventsService }) {
   app.withTypeProvider<ZodTypeProvider>().get('/api/events', {
     schema: {
       tags: ['events'],
@@ -19,7 +19,6 @@ export function eventsRoutes(app: FastifyInstance, { events, hooks }: { events: 
       querystring: EventsQuery,
       response: { 200: pagedEnvelope(EventSchema) },
     },
-    preValidation: hooks.authenticate,
   }, async (req) => {
     const { since, ...rest } = req.query;
     const { items, pagination } = await events.list(principalOf(req), { ...rest, ...(since ? { since: new Date(since) } : {}) });

@@ -1,10 +1,12 @@
-import type { UserRole } from '../../platform/db/schema.js';
-import type { PlatformPermission } from '../platform-admins/permissions.js';
+import type { PlatformRole, UserRole } from '../../platform/db/schema.js';
+import { PLATFORM_PERMISSIONS, type PlatformPermission } from '../platform-admins/permissions.js';
 import { API_KEY_SCOPES, type ApiKeyScope, ROLE_RANK } from './principal.js';
 
 /**
- * Who may call an operation. The one table the auth edge enforces for every request; routes do
- * not repeat it. An operation missing here is refused to everyone (and a test fails).
+ * Who may call an operation. The one table the auth edge (platform/http/auth-plugin.ts, handed
+ * this table by app.ts) enforces for every request; routes do not repeat it. It lives here because
+ * it speaks of roles and scopes, and `mayGrant` below derives from it. An operation missing here
+ * cannot be registered.
  *
  * - `public`: no principal (sign-in, health, provider callbacks).
  * - `platform`: a platform admin's token with this permission (API keys never reach these).
@@ -101,6 +103,7 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'DELETE /api/admin/tenants/{id}': platform('tenants:delete'),
   'POST /api/admin/tenants/{id}/suspend': platform('tenants:suspend'),
   'POST /api/admin/tenants/{id}/reactivate': platform('tenants:suspend'),
+  'POST /api/admin/signup-invitations': platform('tenants:create'),
   'GET /api/admin/api-keys': platform('api_keys:manage'),
   'POST /api/admin/api-keys': platform('api_keys:manage'),
   'DELETE /api/admin/api-keys/{id}': platform('api_keys:manage'),
@@ -121,9 +124,10 @@ export function accessOf(method: string, url: string): Access | undefined {
 /** What a principal is: a person (no scopes) or an API key (role + scopes). */
 export type Powers = { role: UserRole; scopes?: readonly ApiKeyScope[] | undefined };
 
-/** Whether `who` may call an operation with tenant access `a` (role, scope and key rules; not MFA). */
-type TenantAccess = Extract<Access, { kind: 'tenant' }>;
+export type TenantAccess = Extract<Access, { kind: 'tenant' }>;
+export type PlatformAccess = Extract<Access, { kind: 'platform' }>;
 
+/** Whether `who` may call an operation with tenant access `a` (role, scope and key rules; not MFA). */
 export function allows(a: TenantAccess, who: Powers): boolean {
   if (ROLE_RANK[who.role] < ROLE_RANK[a.role]) return false;
   if (!who.scopes) return !a.keysOnly;
@@ -137,6 +141,12 @@ export function refusal(a: TenantAccess, who: Powers): string {
   if (!who.scopes) return `Use an API key with the '${a.scope}' scope; people use reveal`;
   if (a.scope === null || a.stepUp) return 'API keys cannot perform this operation; a signed-in person must';
   return `This API key lacks the '${a.scope}' scope`;
+}
+
+/** Why a platform admin of `role` may not call `a`; null when the role holds the permission. */
+export function platformRefusal(a: PlatformAccess, role: PlatformRole): string | null {
+  if (a.permission === 'signed-in' || (PLATFORM_PERMISSIONS[a.permission] as readonly PlatformRole[]).includes(role)) return null;
+  return `Your platform role (${role}) does not allow '${a.permission}'`;
 }
 
 const tenantOps = () => Object.values(OPERATION_ACCESS).filter((a): a is TenantAccess => a.kind === 'tenant');

@@ -7,12 +7,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ok } from '../../platform/http/envelope.js';
-import { REFRESH_TTL_MS } from './auth.service.js';
+import { principalOf, requestMeta } from '../../platform/http/principals.js';
+import { REFRESH_TTL_MS } from '../sessions/sessions.service.js';
 import type { AuthService } from './auth.service.js';
-import { type AuthHooks, REFRESH_COOKIE, principalOf, requestMeta } from './identity.http.js';
 import type { MfaService } from './mfa.service.js';
 
-export type AuthRoutesDeps = { auth: AuthService; mfa: MfaService; hooks: AuthHooks };
+export type AuthRoutesDeps = { auth: AuthService; mfa: MfaService };
+
+export const REFRESH_COOKIE = 'keyhold_refresh';
 
 function setRefreshCookie(req: FastifyRequest, reply: FastifyReply, token: string) {
   reply.setCookie(REFRESH_COOKIE, token, {
@@ -24,7 +26,7 @@ function setRefreshCookie(req: FastifyRequest, reply: FastifyReply, token: strin
   });
 }
 
-export function authRoutes(app: FastifyInstance, { auth, mfa, hooks }: AuthRoutesDeps) {
+export function authRoutes(app: FastifyInstance, { auth, mfa }: AuthRoutesDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['auth'];
 
@@ -62,7 +64,6 @@ export function authRoutes(app: FastifyInstance, { auth, mfa, hooks }: AuthRoute
 
   r.post('/api/auth/logout', {
     schema: { tags, summary: 'End the current session', response: { 200: successEnvelope(z.object({ loggedOut: z.literal(true) })) } },
-    preValidation: hooks.authenticate,
   }, async (req, reply) => {
     await auth.logout(principalOf(req));
     reply.clearCookie(REFRESH_COOKIE, { path: '/api/auth' });
@@ -71,17 +72,14 @@ export function authRoutes(app: FastifyInstance, { auth, mfa, hooks }: AuthRoute
 
   r.get('/api/auth/me', {
     schema: { tags, summary: 'The signed-in user, tenant and role', response: { 200: successEnvelope(MeSchema) } },
-    preValidation: hooks.authenticate,
   }, async (req) => ok(await auth.me(principalOf(req))));
 
   r.get('/api/auth/sessions', {
     schema: { tags, summary: "The caller's active sessions", response: { 200: successEnvelope(z.array(SessionSchema)) } },
-    preValidation: hooks.authenticate,
   }, async (req) => ok(await auth.listSessions(principalOf(req))));
 
   r.delete('/api/auth/sessions/:id', {
     schema: { tags, summary: "End one of the caller's sessions", params: z.object({ id: z.string().uuid() }), response: { 200: successEnvelope(z.object({ revoked: z.literal(true) })) } },
-    preValidation: hooks.authenticate,
   }, async (req) => {
     await auth.revokeSession(principalOf(req), req.params.id);
     return ok({ revoked: true as const });
@@ -94,7 +92,6 @@ export function authRoutes(app: FastifyInstance, { auth, mfa, hooks }: AuthRoute
       body: z.object({ currentPassword: z.string().max(1024), newPassword: z.string().max(1024) }),
       response: { 200: successEnvelope(z.object({ changed: z.literal(true) })) },
     },
-    preValidation: hooks.authenticate,
   }, async (req) => {
     await auth.changePassword(principalOf(req), req.body);
     return ok({ changed: true as const });
@@ -102,17 +99,14 @@ export function authRoutes(app: FastifyInstance, { auth, mfa, hooks }: AuthRoute
 
   r.post('/api/auth/mfa/setup', {
     schema: { tags, summary: 'Start TOTP enrolment: a secret and otpauth URL, shown once', response: { 200: successEnvelope(MfaSetupSchema) } },
-    preValidation: hooks.authenticate,
   }, async (req) => ok(await mfa.setup(principalOf(req))));
 
   r.post('/api/auth/mfa/enable', {
     schema: { tags, summary: 'Confirm enrolment with a code; returns 10 single-use recovery codes', body: MfaCodeBody, response: { 200: successEnvelope(RecoveryCodesSchema) } },
-    preValidation: hooks.authenticate,
   }, async (req) => ok(await mfa.enable(principalOf(req), req.body.code)));
 
   r.post('/api/auth/mfa/disable', {
     schema: { tags, summary: 'Turn MFA off (needs a current code or a recovery code)', body: MfaCodeBody, response: { 200: successEnvelope(z.object({ mfaEnabled: z.literal(false) })) } },
-    preValidation: hooks.authenticate,
   }, async (req) => {
     await mfa.disable(principalOf(req), req.body.code);
     return ok({ mfaEnabled: false as const });

@@ -2,21 +2,22 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock } from '../../platform/clock.js';
 import type { RequestMeta } from '../../platform/context.js';
-import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
-import { isUuid } from '../../platform/db/tenancy.js';
+import type { UserRole } from '../../platform/db/schema.js';
+import { type Tenancy, type TenantTx, isUuid } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
-import { SLUG_PATTERN, type Tenant, type TenantsService, assertTenantOpen, isLockedOut, tenantSuspended, withSlugConflict } from '../tenants/tenants.service.js';
+import type { SignupMode } from '../../platform/config.js';
+import type { Sessions, TokenPair } from '../sessions/sessions.service.js';
+import { SLUG_PATTERN, type Tenant, type TenantsService, assertTenantOpen, withSlugConflict } from '../tenants/tenants.service.js';
 import { type AttemptLimiter, attemptKeys } from './attempts.js';
 import type { IdentityRepo, UserRow } from './identity.repo.js';
 import type { MfaService } from './mfa.service.js';
 import { assertPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
+import type { SignupInvitations } from './signup-invitations.js';
 import type { TenantPrincipal } from './principal.js';
-import { ACCESS_TTL_SECONDS, type TokenSigner, newOpaqueToken, sha256 } from './tokens.js';
+import type { TokenSigner } from './tokens.js';
 import { type User, toUser } from './users.view.js';
 
-export const REFRESH_TTL_MS = 7 * 86_400_000;
-const SESSION_MAX_MS = 30 * 86_400_000;
 const email = z.string().trim().toLowerCase().email().max(254);
 
 export const SignupInput = z.object({
@@ -24,11 +25,11 @@ export const SignupInput = z.object({
   slug: z.string().trim().toLowerCase().regex(SLUG_PATTERN, 'lowercase letters, digits and inner hyphens, 1–63 characters').optional(),
   email,
   password: z.string(),
+  invitation: z.string().max(200).optional(),
 });
 export const LoginInput = z.object({ tenant: z.string().trim().toLowerCase().min(1).max(63), email, password: z.string().max(1024) });
 export const MfaLoginInput = z.object({ mfaToken: z.string().min(1).max(4096), code: z.string().trim().min(1).max(64) });
 
-export type TokenPair = { accessToken: string; refreshToken: string; tokenType: 'Bearer'; expiresIn: number };
 export type SignedIn = TokenPair & { user: User; tenant: Pick<Tenant, 'id' | 'slug' | 'name' | 'status'> };
 export type LoginResult = SignedIn | { mfaRequired: true; mfaToken: string };
 
@@ -39,48 +40,37 @@ export type AuthDeps = {
   audit: Pick<AuditService, 'record'>;
   attempts: AttemptLimiter;
   mfa: Pick<MfaService, 'acceptCode'>;
-  signer: TokenSigner;
+  /** Signs MFA challenge tokens; access tokens are the sessions' business. */
+  signer: Pick<TokenSigner, 'signMfa' | 'verifyMfa'>;
+  sessions: Sessions;
+  /** Who may create an organization (KEYHOLD_SIGNUP). */
+  signup: { mode: SignupMode; invitations: Pick<SignupInvitations, 'use'> };
   clock: Clock;
 };
 
 const invalidCredentials = () => new AppError('INVALID_CREDENTIALS', 'The email or password is incorrect');
-const sessionEnded = () => new AppError('TOKEN_INVALID', 'This session has ended; sign in again');
 
 export function createAuthService(deps: AuthDeps) {
   const { repo, tenancy, audit, clock } = deps;
 
-  /** One sign-in: a session row, its first refresh token and an access token. */
+  /** One sign-in, in the caller's transaction. */
   async function startSession(tx: TenantTx, user: UserRow, meta: RequestMeta): Promise<TokenPair> {
-    const now = clock();
-    const session = await repo.insertSession(tx, {
-      tenant_id: user.tenant_id,
-      user_id: user.id,
-      ip: meta.ip ?? null,
-      user_agent: meta.userAgent?.slice(0, 512) ?? null,
-      expires_at: new Date(now.getTime() + SESSION_MAX_MS),
-    });
-    await repo.updateUser(tx, user.id, { last_login_at: now });
-    return issueTokens(tx, user, session.id);
-  }
-
-  async function issueTokens(tx: TenantTx, user: Pick<UserRow, 'id' | 'tenant_id' | 'role'>, sessionId: string): Promise<TokenPair> {
-    const refresh = newOpaqueToken('khr_');
-    await repo.insertRefreshToken(tx, {
-      tenant_id: user.tenant_id,
-      session_id: sessionId,
-      token_hash: refresh.hash,
-      expires_at: new Date(clock().getTime() + REFRESH_TTL_MS),
-    });
-    const accessToken = await deps.signer.signAccess({ sub: user.id, tid: user.tenant_id, role: user.role, sid: sessionId });
-    return { accessToken, refreshToken: refresh.token, tokenType: 'Bearer', expiresIn: ACCESS_TTL_SECONDS };
+    await repo.updateUser(tx, user.id, { last_login_at: clock() });
+    return deps.sessions.start(tx, { id: user.id, tenantId: user.tenant_id, role: user.role }, meta);
   }
 
   const tenantView = (t: Tenant) => ({ id: t.id, slug: t.slug, name: t.name, status: t.status });
   const userCtx = (user: Pick<UserRow, 'id' | 'tenant_id'>, meta: RequestMeta) => ({ ...meta, tenantId: user.tenant_id, actor: { type: 'user' as const, id: user.id } });
 
-  /** Creates a trial tenant and its owner, signed in. */
+  /**
+   * Creates a tenant (on a trial, unless trials are off) and its owner, signed in — when the
+   * operator lets anyone sign up, or the caller holds a platform-issued invitation.
+   */
   async function signup(meta: RequestMeta, input: z.input<typeof SignupInput>): Promise<SignedIn> {
+    const { mode, invitations } = deps.signup;
+    if (mode === 'closed') throw new AppError('SIGNUP_CLOSED', 'Sign-up is closed on this Keyhold; its operator creates organizations');
     const data = SignupInput.parse(input);
+    if (mode === 'invite' && !data.invitation) throw new AppError('SIGNUP_CLOSED', 'Sign-up on this Keyhold needs an invitation from its operator (invitation)');
     assertPasswordPolicy(data.password);
     const slug = data.slug ?? slugFrom(data.organizationName);
     const passwordHash = await hashPassword(data.password);
@@ -89,8 +79,9 @@ export function createAuthService(deps: AuthDeps) {
     return withSlugConflict(slug, () =>
       tenancy.withTenant(tenantId, async (tx) => {
         const ctx = userCtx({ id: userId, tenant_id: tenantId }, meta);
-        const tenant = await deps.tenants.createInTx(tx, ctx, { slug, name: data.organizationName, status: 'trial' });
+        const tenant = await deps.tenants.createInTx(tx, ctx, { slug, name: data.organizationName });
         const user = await repo.insertUser(tx, { id: userId, tenant_id: tenantId, email: data.email, password_hash: passwordHash, role: 'owner' });
+        if (mode === 'invite') await invitations.use(tx, data.invitation!, data.email, tenantId);
         await audit.record(ctx, { action: 'user.signup', entity: { type: 'user', id: userId }, metadata: { email: data.email, role: 'owner' } }, tx);
         const tokens = await startSession(tx, user, meta);
         return { ...tokens, user: toUser(user), tenant: tenantView(tenant) };
@@ -149,78 +140,26 @@ export function createAuthService(deps: AuthDeps) {
    * Exchanges a refresh token for a new pair. The old token dies; presenting it again means it was
    * stolen or replayed, and ends the whole session (every token rotated from that sign-in).
    */
-  async function refresh(meta: RequestMeta, refreshToken: string | undefined): Promise<TokenPair> {
-    if (!refreshToken?.startsWith('khr_') || refreshToken.length > 200) throw new AppError('TOKEN_INVALID', 'The refresh token is not valid');
-    const hash = sha256(refreshToken);
-    const tenantId = await repo.refreshTokenTenant(hash);
-    if (!tenantId) throw new AppError('TOKEN_INVALID', 'The refresh token is not valid');
-    const now = clock();
-    const outcome = await tenancy.withTenant(tenantId, async (tx): Promise<TokenPair | 'invalid' | 'reused' | 'suspended'> => {
-      const row = await repo.refreshTokenForUpdate(tx, hash);
-      if (!row) return 'invalid';
-      if (row.rotated_at) {
-        await repo.revokeSession(tx, row.session_id, 'refresh_token_reuse', now);
-        await audit.record({ ...meta, tenantId, actor: { type: 'user', id: row.user_id } }, { action: 'auth.refresh_token_reuse', entity: { type: 'session', id: row.session_id } }, tx);
-        return 'reused';
-      }
-      if (row.revoked_at || row.expires_at <= now || row.session_expires_at <= now) return 'invalid';
-      const state = await repo.principalState(tx, row.user_id, row.session_id);
-      if (!state?.is_active || state.tenant_deleted_at) return 'invalid';
-      if (isLockedOut(state.tenant_status)) return 'suspended';
-      await repo.markRotated(tx, row.id, now);
-      await repo.touchSession(tx, row.session_id, now);
-      await audit.record({ ...meta, tenantId, actor: { type: 'user', id: row.user_id } }, { action: 'auth.refresh', entity: { type: 'session', id: row.session_id } }, tx);
-      return issueTokens(tx, { id: row.user_id, tenant_id: tenantId, role: state.role }, row.session_id);
-    });
-    if (outcome === 'suspended') throw tenantSuspended();
-    if (outcome === 'reused') throw new AppError('TOKEN_INVALID', 'This refresh token was already used; the session has been ended for safety. Sign in again.');
-    if (outcome === 'invalid') throw sessionEnded();
-    return outcome;
-  }
+  const refresh = (meta: RequestMeta, refreshToken: string | undefined): Promise<TokenPair> => deps.sessions.refresh(meta, refreshToken);
 
   /** Resolves an access token to its principal, checking session, user and tenant on every call. */
   async function authenticate(token: string, meta: RequestMeta): Promise<TenantPrincipal> {
-    const claims = await deps.signer.verifyAccess(token);
-    if (!claims.tid || !isUuid(claims.tid) || !isUuid(claims.sub) || !isUuid(claims.sid)) throw new AppError('TOKEN_INVALID', 'The token is not valid');
-    const state = await tenancy.withTenant(claims.tid, (tx) => repo.principalState(tx, claims.sub, claims.sid));
-    const now = clock();
-    if (!state?.session_id || state.revoked_at || !state.session_expires_at || state.session_expires_at <= now || !state.is_active || state.tenant_deleted_at) {
-      throw sessionEnded();
-    }
-    assertTenantOpen(state.tenant_status);
-    return { ...meta, tenantId: claims.tid, actor: { type: 'user', id: claims.sub }, role: state.role, userId: claims.sub, sessionId: claims.sid };
+    const s = await deps.sessions.authenticate(token);
+    return { ...meta, tenantId: s.tenantId!, actor: { type: 'user', id: s.id }, role: s.role as UserRole, userId: s.id, sessionId: s.sessionId };
   }
 
   async function logout(p: TenantPrincipal) {
-    if (!p.sessionId) return;
-    await tenancy.withTenant(p.tenantId, async (tx) => {
-      await repo.revokeSession(tx, p.sessionId!, 'logout', clock());
-      await audit.record(p, { action: 'auth.logout', entity: { type: 'session', id: p.sessionId! } }, tx);
-    });
+    if (p.sessionId) await deps.sessions.logout(p, p.sessionId);
   }
 
   async function listSessions(p: TenantPrincipal) {
-    if (!p.userId) return [];
-    const rows = await tenancy.withTenant(p.tenantId, (tx) => repo.activeSessions(tx, p.userId!, clock()));
-    return rows.map((r) => ({
-      id: r.id,
-      current: r.id === p.sessionId,
-      ip: r.ip,
-      userAgent: r.user_agent,
-      createdAt: r.created_at.toISOString(),
-      lastUsedAt: r.last_used_at.toISOString(),
-      expiresAt: r.expires_at.toISOString(),
-    }));
+    return p.userId ? deps.sessions.list(p, p.userId, p.sessionId) : [];
   }
 
   /** Ends one of the caller's own sessions; anyone else's session id answers 404. */
   async function revokeSession(p: TenantPrincipal, sessionId: string) {
-    const own = (await listSessions(p)).some((s) => s.id === sessionId);
-    if (!own) throw new AppError('NOT_FOUND', 'Session not found');
-    await tenancy.withTenant(p.tenantId, async (tx) => {
-      await repo.revokeSession(tx, sessionId, 'revoked_by_user', clock());
-      await audit.record(p, { action: 'auth.session_revoke', entity: { type: 'session', id: sessionId } }, tx);
-    });
+    if (!p.userId) throw new AppError('NOT_FOUND', 'Session not found');
+    await deps.sessions.revoke(p, p.userId, sessionId);
   }
 
   async function me(p: TenantPrincipal) {
@@ -242,7 +181,7 @@ export function createAuthService(deps: AuthDeps) {
     const passwordHash = await hashPassword(input.newPassword);
     await tenancy.withTenant(p.tenantId, async (tx) => {
       await repo.updateUser(tx, user.id, { password_hash: passwordHash, must_change_password: false });
-      await repo.revokeUserSessions(tx, user.id, 'password_changed', clock(), p.sessionId);
+      await deps.sessions.endAll(tx, user.id, 'password_changed', p.sessionId);
       await audit.record(p, { action: 'user.password_change', entity: { type: 'user', id: user.id } }, tx);
     });
   }

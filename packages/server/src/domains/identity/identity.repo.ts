@@ -1,6 +1,6 @@
 import { type Insertable, type Kysely, type Selectable, type Updateable, sql } from 'kysely';
-import type { Database, SessionRevokedReason, UsersTable } from '../../platform/db/schema.js';
-import type { TenantTx } from '../../platform/db/tenancy.js';
+import type { Database, SignupInvitationsTable, UsersTable } from '../../platform/db/schema.js';
+import type { PlatformTx, TenantTx } from '../../platform/db/tenancy.js';
 
 export type UserRow = Selectable<UsersTable>;
 
@@ -28,38 +28,7 @@ export function createIdentityRepo(db: Kysely<Database>) {
     lockActiveOwners: (tx: TenantTx) =>
       tx.selectFrom('users').select('id').where('role', '=', 'owner').where('is_active', '=', true).forUpdate().execute(),
 
-    // sessions and refresh tokens
-    insertSession: (tx: TenantTx, row: { tenant_id: string; user_id: string; ip: string | null; user_agent: string | null; expires_at: Date }) =>
-      tx.insertInto('sessions').values(row).returning('id').executeTakeFirstOrThrow(),
-    insertRefreshToken: (tx: TenantTx, row: { tenant_id: string; session_id: string; token_hash: string; expires_at: Date }) =>
-      tx.insertInto('refresh_tokens').values(row).execute(),
-    refreshTokenForUpdate: (tx: TenantTx, hash: string) =>
-      tx
-        .selectFrom('refresh_tokens as r')
-        .innerJoin('sessions as s', 's.id', 'r.session_id')
-        .select(['r.id', 'r.session_id', 'r.expires_at', 'r.rotated_at', 's.user_id', 's.revoked_at', 's.expires_at as session_expires_at'])
-        .where('r.token_hash', '=', hash)
-        .forUpdate()
-        .executeTakeFirst(),
-    markRotated: (tx: TenantTx, id: string, at: Date) => tx.updateTable('refresh_tokens').set({ rotated_at: at }).where('id', '=', id).execute(),
-    touchSession: (tx: TenantTx, id: string, at: Date) => tx.updateTable('sessions').set({ last_used_at: at }).where('id', '=', id).execute(),
-    revokeSession: (tx: TenantTx, id: string, reason: SessionRevokedReason, at: Date) =>
-      tx.updateTable('sessions').set({ revoked_at: at, revoked_reason: reason }).where('id', '=', id).where('revoked_at', 'is', null).execute(),
-    /** Ends every session of a user, except `keep` (the caller's own, when changing a password). */
-    revokeUserSessions: (tx: TenantTx, userId: string, reason: SessionRevokedReason, at: Date, keep?: string) => {
-      let q = tx.updateTable('sessions').set({ revoked_at: at, revoked_reason: reason }).where('user_id', '=', userId).where('revoked_at', 'is', null);
-      if (keep) q = q.where('id', '<>', keep);
-      return q.execute();
-    },
-    activeSessions: (tx: TenantTx, userId: string, now: Date) =>
-      tx
-        .selectFrom('sessions')
-        .select(['id', 'ip', 'user_agent', 'created_at', 'last_used_at', 'expires_at'])
-        .where('user_id', '=', userId)
-        .where('revoked_at', 'is', null)
-        .where('expires_at', '>', now)
-        .orderBy('last_used_at', 'desc')
-        .execute(),
+    // sessions and refresh tokens are written by domains/sessions
     /** Everything an authenticated request needs, in one round trip. */
     principalState: (tx: TenantTx, userId: string, sessionId: string) =>
       tx
@@ -96,6 +65,22 @@ export function createIdentityRepo(db: Kysely<Database>) {
       return rows[0]?.id ?? undefined;
     },
 
+    // signup invitations (platform-level: no tenant exists yet when one is issued)
+    insertSignupInvitation: (tx: PlatformTx, row: Insertable<SignupInvitationsTable>) =>
+      tx.insertInto('signup_invitations').values(row).returning(['id', 'email']).executeTakeFirstOrThrow(),
+    /** Marks an invitation used by `tenantId`, if it is unused, unexpired and (when it names one) for `email`. */
+    useSignupInvitation: async (tx: TenantTx, v: { hash: string; email: string; tenantId: string; now: Date }) =>
+      (
+        await tx
+          .updateTable('signup_invitations')
+          .set({ used_at: v.now, used_by_tenant: v.tenantId })
+          .where('token_hash', '=', v.hash)
+          .where('used_at', 'is', null)
+          .where('expires_at', '>', v.now)
+          .where((eb) => eb.or([eb('email', 'is', null), eb('email', '=', v.email)]))
+          .executeTakeFirst()
+      ).numUpdatedRows > 0n,
+
     /** Tenants whose users hold TOTP secrets stored before the vault (ids only). */
     async tenantsWithPlainTotp(): Promise<string[]> {
       const { rows } = await sql<{ id: string }>`select keyhold_tenants_with_plain_totp() as id`.execute(db);
@@ -111,12 +96,6 @@ export function createIdentityRepo(db: Kysely<Database>) {
         ]))
         .forUpdate()
         .execute(),
-
-    /** The tenant a refresh token belongs to (SECURITY DEFINER; id only). */
-    async refreshTokenTenant(hash: string): Promise<string | undefined> {
-      const { rows } = await sql<{ id: string | null }>`select keyhold_refresh_token_tenant(${hash}) as id`.execute(db);
-      return rows[0]?.id ?? undefined;
-    },
   };
 }
 export type IdentityRepo = ReturnType<typeof createIdentityRepo>;

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ok, page } from '../../platform/http/envelope.js';
-import { type AuthHooks, principalOf, requestMeta } from './identity.http.js';
+import { principalOf, requestMeta } from '../../platform/http/principals.js';
 import type { UsersService } from './users.service.js';
 
 const InviteBody = z.object({
@@ -15,13 +15,12 @@ const InviteResult = z.object({ user: UserSchema, temporaryPassword: z.string().
 const UpdateBody = z.object({ role: UserRoleSchema.optional(), isActive: z.boolean().optional() });
 const IdParams = z.object({ id: z.string().uuid() });
 
-export function usersRoutes(app: FastifyInstance, { users, hooks }: { users: UsersService; hooks: AuthHooks }) {
+export function usersRoutes(app: FastifyInstance, { users }: { users: UsersService }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['users'];
 
   r.get('/api/users', {
     schema: { tags, summary: 'Users of the organization (owner, admin)', querystring: pageQuery(), response: { 200: pagedEnvelope(UserSchema) } },
-    preValidation: hooks.authenticate,
   }, async (req) => {
     const { items, pagination } = await users.list(principalOf(req), req.query.page, req.query.limit);
     return page(items, pagination);
@@ -29,17 +28,14 @@ export function usersRoutes(app: FastifyInstance, { users, hooks }: { users: Use
 
   r.post('/api/users', {
     schema: { tags, summary: 'Invite a user with a temporary password or an invitation token (owner, admin)', body: InviteBody, response: { 201: successEnvelope(InviteResult) } },
-    preValidation: hooks.authenticate,
   }, async (req, reply) => reply.code(201).send(ok(await users.invite(principalOf(req), req.body))));
 
   r.patch('/api/users/:id', {
     schema: { tags, summary: "Change a user's role or active flag (owner, admin)", params: IdParams, body: UpdateBody, response: { 200: successEnvelope(UserSchema) } },
-    preValidation: hooks.authenticate,
   }, async (req) => ok(await users.update(principalOf(req), req.params.id, req.body)));
 
   r.delete('/api/users/:id', {
     schema: { tags, summary: 'Remove a user (owner, admin)', params: IdParams, response: { 200: successEnvelope(z.object({ deleted: z.literal(true) })) } },
-    preValidation: hooks.authenticate,
   }, async (req) => {
     await users.remove(principalOf(req), req.params.id);
     return ok({ deleted: true as const });

@@ -8,6 +8,7 @@ import { USER_ROLES, type UserRole } from '../../platform/db/schema.js';
 import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
+import type { Sessions } from '../sessions/sessions.service.js';
 import type { IdentityRepo, UserRow } from './identity.repo.js';
 import { assertPasswordPolicy, hashPassword } from './passwords.js';
 import { mayGrant } from './access.js';
@@ -31,6 +32,7 @@ export type UsersDeps = {
   repo: IdentityRepo;
   tenancy: Tenancy;
   audit: Pick<AuditService, 'record'>;
+  sessions: Pick<Sessions, 'endAll'>;
   clock: Clock;
 };
 
@@ -113,7 +115,7 @@ export function createUsersService(deps: UsersDeps) {
       if (data.role) assertMayGrant(p, data.role);
       await assertKeepsAnOwner(tx, target, (data.role ?? target.role) === 'owner' && (data.isActive ?? target.is_active));
       const row = await repo.updateUser(tx, id, { ...(data.role ? { role: data.role } : {}), ...(data.isActive !== undefined ? { is_active: data.isActive } : {}) });
-      if (data.isActive === false) await repo.revokeUserSessions(tx, id, 'user_disabled', clock());
+      if (data.isActive === false) await deps.sessions.endAll(tx, id, 'user_disabled');
       await audit.record(p, { action: 'user.update', entity: { type: 'user', id }, metadata: { from: { role: target.role, isActive: target.is_active }, to: data } }, tx);
       return toUser(row);
     });

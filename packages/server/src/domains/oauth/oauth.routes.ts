@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../platform/errors.js';
 import { ok } from '../../platform/http/envelope.js';
-import { type AuthHooks, principalOf } from '../identity/identity.http.js';
+import { principalOf } from '../../platform/http/principals.js';
 import { AuthorizeInput, type AuthorizeService } from './authorize.service.js';
 import type { DisconnectService } from './disconnect.service.js';
 
@@ -27,10 +27,9 @@ function errorPage(reply: FastifyReply, provider: string, err: AppError, request
 <p><a href="${escapeHtml(back)}">Back to integrations</a></p></body></html>`);
 }
 
-export function oauthRoutes(app: FastifyInstance, deps: { authorize: AuthorizeService; disconnect: DisconnectService; hooks: AuthHooks }) {
+export function oauthRoutes(app: FastifyInstance, deps: { authorize: AuthorizeService; disconnect: DisconnectService }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['integrations'];
-  const { hooks } = deps;
 
   r.get('/api/integrations/:provider/authorize', {
     schema: {
@@ -40,7 +39,6 @@ export function oauthRoutes(app: FastifyInstance, deps: { authorize: AuthorizeSe
       querystring: AuthorizeInput,
       response: { 200: successEnvelope(z.object({ authUrl: z.string().url() })) },
     },
-    preValidation: hooks.authenticate,
   }, async (req, reply) => {
     const { authUrl, cookie } = await deps.authorize.start(principalOf(req), req.params.provider, req.query);
     reply.setCookie(cookie.name, cookie.value, { path: cookie.path, httpOnly: true, sameSite: 'lax', secure: cookie.secure, maxAge: cookie.maxAgeSeconds });
@@ -74,7 +72,6 @@ export function oauthRoutes(app: FastifyInstance, deps: { authorize: AuthorizeSe
       params: IdParams,
       response: { 200: successEnvelope(z.object({ id: z.string(), provider: z.string(), label: z.string(), choices: z.array(z.object({ id: z.string(), name: z.string() })), expiresAt: z.string() })) },
     },
-    preValidation: hooks.authenticate,
   }, async (req) => ok(await deps.authorize.pending(principalOf(req), req.params.id)));
 
   r.post('/api/integrations/pending/:id/select', {
@@ -85,7 +82,6 @@ export function oauthRoutes(app: FastifyInstance, deps: { authorize: AuthorizeSe
       body: z.object({ choiceId: z.string().min(1).max(200) }),
       response: { 201: successEnvelope(z.object({ connectionId: z.string().uuid(), provider: z.string(), label: z.string(), returnTo: z.string() })) },
     },
-    preValidation: hooks.authenticate,
   }, async (req, reply) => reply.code(201).send(ok(await deps.authorize.choose(principalOf(req), req.params.id, req.body.choiceId))));
 
   r.post('/api/integrations/:id/disconnect', {
@@ -97,6 +93,5 @@ export function oauthRoutes(app: FastifyInstance, deps: { authorize: AuthorizeSe
         200: successEnvelope(z.object({ id: z.string(), provider: z.string(), label: z.string(), status: z.string(), revocation: z.enum(['revoked', 'not_supported', 'failed']) })),
       },
     },
-    preValidation: hooks.authenticate,
   }, async (req) => ok(await deps.disconnect.disconnect(principalOf(req), req.params.id)));
 }

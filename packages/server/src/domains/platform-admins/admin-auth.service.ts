@@ -9,13 +9,11 @@ import { type Vault, isCiphertext } from '../vault/vault.service.js';
 import { AppError } from '../../platform/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { type AttemptLimiter, attemptKeys } from '../identity/attempts.js';
-import { REFRESH_TTL_MS, type TokenPair } from '../identity/auth.service.js';
 import { assertPasswordPolicy, hashPassword, verifyPassword } from '../identity/passwords.js';
-import { ACCESS_TTL_SECONDS, type TokenSigner, newOpaqueToken, sha256 } from '../identity/tokens.js';
+import type { TokenSigner } from '../identity/tokens.js';
+import type { Sessions, TokenPair } from '../sessions/sessions.service.js';
 import { acceptTotp, newTotpSecret, otpauthUrl } from '../identity/totp.js';
 import type { PlatformAdminRow, PlatformAdminsRepo } from './platform-admins.repo.js';
-
-const SESSION_MAX_MS = 7 * 86_400_000;
 
 /** An authenticated platform admin. Never acts inside a tenant's context by itself. */
 export type AdminPrincipal = PrincipalCtx & { tenantId: null; adminId: string; role: PlatformRole; sessionId: string };
@@ -33,8 +31,10 @@ export type AdminAuthDeps = {
   repo: PlatformAdminsRepo;
   audit: Pick<AuditService, 'record'>;
   attempts: AttemptLimiter;
-  signer: TokenSigner;
-  /** Admin TOTP secrets are platform-scope vault records. */
+  /** Signs MFA challenge tokens; access tokens are the sessions' business. */
+  signer: Pick<TokenSigner, 'signMfa' | 'verifyMfa'>;
+  sessions: Sessions;
+  /** Admin TOTP secrets are platform-scope vault records; sign-ins are written in the platform scope. */
   tenancy: Pick<Tenancy, 'withPlatform'>;
   vault: Pick<Vault, 'encrypt' | 'decrypt'>;
   clock: Clock;
@@ -69,20 +69,13 @@ export function createAdminAuthService(deps: AdminAuthDeps) {
     }
   }
 
+  /** One sign-in: the session, the admin's last sign-in time and its audit entry commit together. */
   async function startSession(admin: PlatformAdminRow, meta: RequestMeta): Promise<TokenPair & { admin: AdminView }> {
-    const now = clock();
-    const session = await repo.insertSession({ admin_id: admin.id, ip: meta.ip ?? null, user_agent: meta.userAgent?.slice(0, 512) ?? null, expires_at: new Date(now.getTime() + SESSION_MAX_MS) });
-    await repo.update(admin.id, { last_login_at: now });
-    await audit.record(ctxOf(admin.id, meta), { action: 'platform_admin.login', entity: { type: 'platform_admin', id: admin.id }, metadata: { mfa: admin.mfa_secret !== null } });
-    return { ...(await issue(admin.id, admin.role, session.id)), admin: view(admin) };
-  }
-
-  /** `tx`: the rotation's transaction, so the old token dies only together with the new one's birth. */
-  async function issue(adminId: string, role: PlatformRole, sessionId: string, tx?: Parameters<PlatformAdminsRepo['markRotated']>[0]): Promise<TokenPair> {
-    const refresh = newOpaqueToken('khr_');
-    await repo.insertRefreshToken({ session_id: sessionId, token_hash: refresh.hash, expires_at: new Date(clock().getTime() + REFRESH_TTL_MS) }, tx);
-    const accessToken = await deps.signer.signAccess({ sub: adminId, role, sid: sessionId });
-    return { accessToken, refreshToken: refresh.token, tokenType: 'Bearer', expiresIn: ACCESS_TTL_SECONDS };
+    return deps.tenancy.withPlatform(async (tx) => {
+      await repo.update(admin.id, { last_login_at: clock() }, tx);
+      await audit.record(ctxOf(admin.id, meta), { action: 'platform_admin.login', entity: { type: 'platform_admin', id: admin.id }, metadata: { mfa: admin.mfa_secret !== null } }, tx);
+      return { ...(await deps.sessions.start(tx, { id: admin.id, tenantId: null, role: admin.role }, meta)), admin: view(admin) };
+    });
   }
 
   async function login(meta: RequestMeta, input: { email: string; password: string }) {
@@ -111,43 +104,15 @@ export function createAdminAuthService(deps: AdminAuthDeps) {
     return startSession(admin, meta);
   }
 
-  async function refresh(meta: RequestMeta, token: string | undefined): Promise<TokenPair> {
-    if (!token?.startsWith('khr_') || token.length > 200) throw new AppError('TOKEN_INVALID', 'The refresh token is not valid');
-    const now = clock();
-    type Outcome = { kind: 'ok'; tokens: TokenPair } | { kind: 'invalid' } | { kind: 'reused' };
-    const outcome = await repo.transaction(async (tx): Promise<Outcome> => {
-      const row = await repo.refreshTokenForUpdate(tx, sha256(token));
-      if (!row) return { kind: 'invalid' };
-      if (row.rotated_at) {
-        await repo.revokeSession(tx, row.session_id, 'refresh_token_reuse', now);
-        return { kind: 'reused' };
-      }
-      if (row.revoked_at || row.expires_at <= now || row.session_expires_at <= now) return { kind: 'invalid' };
-      const admin = await repo.byId(row.admin_id);
-      if (!admin?.is_active) return { kind: 'invalid' };
-      await repo.markRotated(tx, row.id, now);
-      return { kind: 'ok', tokens: await issue(admin.id, admin.role, row.session_id, tx) };
-    });
-    if (outcome.kind === 'reused') {
-      await audit.record({ ...meta, tenantId: null, actor: { type: 'system', id: null } }, { action: 'platform_admin.refresh_token_reuse' });
-      throw new AppError('TOKEN_INVALID', 'This refresh token was already used; the session has been ended for safety. Sign in again.');
-    }
-    if (outcome.kind === 'invalid') throw new AppError('TOKEN_INVALID', 'This session has ended; sign in again');
-    return outcome.tokens;
-  }
+  /** Rotates an admin's refresh token; reuse of a rotated one ends the session (see domains/sessions). */
+  const refresh = (meta: RequestMeta, token: string | undefined): Promise<TokenPair> => deps.sessions.refresh(meta, token);
 
   async function authenticate(token: string, meta: RequestMeta): Promise<AdminPrincipal> {
-    const claims = await deps.signer.verifyAccess(token);
-    if (!isUuid(claims.sub) || !isUuid(claims.sid)) throw new AppError('TOKEN_INVALID', 'The token is not valid');
-    const state = await repo.sessionState(claims.sub, claims.sid);
-    if (!state || !state.is_active || state.revoked_at || state.expires_at <= clock()) throw new AppError('TOKEN_INVALID', 'This session has ended; sign in again');
-    return { ...ctxOf(claims.sub, meta), tenantId: null, adminId: claims.sub, role: state.role, sessionId: claims.sid };
+    const s = await deps.sessions.authenticate(token);
+    return { ...ctxOf(s.id, meta), tenantId: null, adminId: s.id, role: s.role as PlatformRole, sessionId: s.sessionId };
   }
 
-  async function logout(p: AdminPrincipal) {
-    await repo.transaction((tx) => repo.revokeSession(tx, p.sessionId, 'logout', clock()));
-    await audit.record(p, { action: 'platform_admin.logout', entity: { type: 'platform_session', id: p.sessionId } });
-  }
+  const logout = (p: AdminPrincipal) => deps.sessions.logout(p, p.sessionId);
 
   async function me(p: AdminPrincipal): Promise<AdminView> {
     const admin = await repo.byId(p.adminId);

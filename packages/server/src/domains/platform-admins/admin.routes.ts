@@ -2,29 +2,17 @@ import {
   LoginBody, MfaCodeBody, MfaSetupSchema, MfaVerifyBody, RefreshBody, TenantStatusSchema,
   TokenPairSchema, pageQuery, pagedEnvelope, successEnvelope,
 } from '@keyhold/contract';
-import type { FastifyInstance, FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { TENANT_PLANS } from '../../platform/db/schema.js';
-import { AppError } from '../../platform/errors.js';
 import { ok, page } from '../../platform/http/envelope.js';
+import { adminOf, requestMeta } from '../../platform/http/principals.js';
 import { ApiKeySchema, CreateApiKeyBody, CreatedApiKeySchema } from '../api-keys/api-keys.routes.js';
 import type { ApiKeysService } from '../api-keys/api-keys.service.js';
-import { bearerToken, requestMeta, routeAccess } from '../identity/identity.http.js';
+import type { SignupInvitations } from '../identity/signup-invitations.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
-import type { AdminAuthService, AdminPrincipal } from './admin-auth.service.js';
-import { assertPermission } from './permissions.js';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    admin?: AdminPrincipal;
-  }
-}
-
-const adminOf = (req: FastifyRequest): AdminPrincipal => {
-  if (!req.admin) throw new AppError('UNAUTHENTICATED', 'Sign in as a platform admin first');
-  return req.admin;
-};
+import type { AdminAuthService } from './admin-auth.service.js';
 
 const AdminSchema = z.object({ id: z.string().uuid(), email: z.string(), role: z.string(), mfaEnabled: z.boolean(), lastLoginAt: z.string().nullable() });
 const AdminSignedIn = TokenPairSchema.extend({ admin: AdminSchema });
@@ -55,20 +43,23 @@ const TenantCreateBody = z.object({
 });
 const TenantPatchBody = TenantCreateBody.omit({ slug: true, status: true }).partial().extend({ trialEndsAt: z.string().datetime().nullable().optional() });
 
-export type AdminRoutesDeps = { adminAuth: AdminAuthService; tenants: TenantsService; apiKeys: ApiKeysService };
+const SignupInvitationBody = z.object({
+  email: z.string().email().max(254).optional().describe('Only this address may use the invitation'),
+  expiresInDays: z.number().int().min(1).max(30).optional().describe('Default 7'),
+});
+const SignupInvitationSchema = z.object({
+  id: z.string().uuid(),
+  token: z.string().describe('Shown once: the invitation to pass as `invitation` to POST /api/auth/signup'),
+  email: z.string().nullable(),
+  expiresAt: z.string(),
+});
 
-export function adminRoutes(app: FastifyInstance, { adminAuth, tenants, apiKeys }: AdminRoutesDeps) {
+export type AdminRoutesDeps = { adminAuth: AdminAuthService; tenants: TenantsService; apiKeys: ApiKeysService; signupInvitations: Pick<SignupInvitations, 'issue'> };
+
+export function adminRoutes(app: FastifyInstance, { adminAuth, tenants, apiKeys, signupInvitations }: AdminRoutesDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const authTags = ['admin-auth'];
   const tags = ['admin'];
-
-  // The platform auth edge: the admin's token, then the route's permission from OPERATION_ACCESS.
-  const authenticate: preValidationAsyncHookHandler = async (req) => {
-    req.admin = await adminAuth.authenticate(bearerToken(req, 'a platform admin access token'), requestMeta(req));
-    const access = routeAccess(req);
-    if (access?.kind !== 'platform') throw new AppError('FORBIDDEN', 'This operation is not open to platform admins');
-    if (access.permission !== 'signed-in') assertPermission(req.admin.role, access.permission);
-  };
 
   r.post('/api/admin/auth/login', { schema: { tags: authTags, body: AdminLoginBody, response: { 200: successEnvelope(AdminLoginResponse) } } },
     async (req) => ok(await adminAuth.login(requestMeta(req), req.body)));
@@ -76,16 +67,16 @@ export function adminRoutes(app: FastifyInstance, { adminAuth, tenants, apiKeys 
     async (req) => ok(await adminAuth.completeMfaLogin(requestMeta(req), req.body)));
   r.post('/api/admin/auth/refresh', { schema: { tags: authTags, body: RefreshBody, response: { 200: successEnvelope(TokenPairSchema) } } },
     async (req) => ok(await adminAuth.refresh(requestMeta(req), req.body?.refreshToken)));
-  r.post('/api/admin/auth/logout', { schema: { tags: authTags, response: { 200: successEnvelope(z.object({ loggedOut: z.literal(true) })) } }, preValidation: authenticate },
+  r.post('/api/admin/auth/logout', { schema: { tags: authTags, response: { 200: successEnvelope(z.object({ loggedOut: z.literal(true) })) } } },
     async (req) => {
       await adminAuth.logout(adminOf(req));
       return ok({ loggedOut: true as const });
     });
-  r.get('/api/admin/auth/me', { schema: { tags: authTags, response: { 200: successEnvelope(AdminSchema) } }, preValidation: authenticate },
+  r.get('/api/admin/auth/me', { schema: { tags: authTags, response: { 200: successEnvelope(AdminSchema) } } },
     async (req) => ok(await adminAuth.me(adminOf(req))));
-  r.post('/api/admin/auth/mfa/setup', { schema: { tags: authTags, response: { 200: successEnvelope(MfaSetupSchema) } }, preValidation: authenticate },
+  r.post('/api/admin/auth/mfa/setup', { schema: { tags: authTags, response: { 200: successEnvelope(MfaSetupSchema) } } },
     async (req) => ok(await adminAuth.mfaSetup(adminOf(req))));
-  r.post('/api/admin/auth/mfa/enable', { schema: { tags: authTags, body: MfaCodeBody, response: { 200: successEnvelope(z.object({ mfaEnabled: z.literal(true) })) } }, preValidation: authenticate },
+  r.post('/api/admin/auth/mfa/enable', { schema: { tags: authTags, body: MfaCodeBody, response: { 200: successEnvelope(z.object({ mfaEnabled: z.literal(true) })) } } },
     async (req) => ok(await adminAuth.mfaEnable(adminOf(req), req.body.code)));
 
   r.get('/api/admin/tenants', {
@@ -99,33 +90,34 @@ export function adminRoutes(app: FastifyInstance, { adminAuth, tenants, apiKeys 
       }),
       response: { 200: pagedEnvelope(TenantSchema) },
     },
-    preValidation: authenticate,
   }, async (req) => {
     const { items, pagination } = await tenants.search(req.query);
     return page(items, pagination);
   });
-  r.post('/api/admin/tenants', { schema: { tags, body: TenantCreateBody, response: { 201: successEnvelope(TenantSchema) } }, preValidation: authenticate },
+  r.post('/api/admin/tenants', { schema: { tags, body: TenantCreateBody, response: { 201: successEnvelope(TenantSchema) } } },
     async (req, reply) => reply.code(201).send(ok(await tenants.create(adminOf(req), req.body))));
-  r.get('/api/admin/tenants/:id', { schema: { tags, params: IdParams, response: { 200: successEnvelope(TenantSchema) } }, preValidation: authenticate },
+  r.get('/api/admin/tenants/:id', { schema: { tags, params: IdParams, response: { 200: successEnvelope(TenantSchema) } } },
     async (req) => ok(await tenants.get(req.params.id)));
-  r.patch('/api/admin/tenants/:id', { schema: { tags, params: IdParams, body: TenantPatchBody, response: { 200: successEnvelope(TenantSchema) } }, preValidation: authenticate },
+  r.patch('/api/admin/tenants/:id', { schema: { tags, params: IdParams, body: TenantPatchBody, response: { 200: successEnvelope(TenantSchema) } } },
     async (req) => ok(await tenants.update(adminOf(req), req.params.id, req.body)));
   r.post('/api/admin/tenants/:id/suspend', {
     schema: { tags, summary: 'Suspend: every session and key of the tenant stops working at once', params: IdParams, body: z.object({ reason: z.string().min(1).max(500) }), response: { 200: successEnvelope(TenantSchema) } },
-    preValidation: authenticate,
   }, async (req) => ok(await tenants.setStatus(adminOf(req), req.params.id, 'suspended', req.body.reason)));
-  r.post('/api/admin/tenants/:id/reactivate', { schema: { tags, params: IdParams, response: { 200: successEnvelope(TenantSchema) } }, preValidation: authenticate },
+  r.post('/api/admin/tenants/:id/reactivate', { schema: { tags, params: IdParams, response: { 200: successEnvelope(TenantSchema) } } },
     async (req) => ok(await tenants.setStatus(adminOf(req), req.params.id, 'active')));
-  r.delete('/api/admin/tenants/:id', { schema: { tags, summary: 'Soft-delete (cancel) a tenant', params: IdParams, response: { 200: successEnvelope(TenantSchema) } }, preValidation: authenticate },
+  r.delete('/api/admin/tenants/:id', { schema: { tags, summary: 'Soft-delete (cancel) a tenant', params: IdParams, response: { 200: successEnvelope(TenantSchema) } } },
     async (req) => ok(await tenants.setStatus(adminOf(req), req.params.id, 'cancelled')));
+
+  r.post('/api/admin/signup-invitations', {
+    schema: { tags, summary: 'Invite someone to create an organization (sign-up by invitation); the token is shown once', body: SignupInvitationBody, response: { 201: successEnvelope(SignupInvitationSchema) } },
+  }, async (req, reply) => reply.code(201).send(ok(await signupInvitations.issue(adminOf(req), req.body))));
 
   r.post('/api/admin/api-keys', {
     schema: { tags, summary: 'Create a platform API key (acts for the tenant named in X-Keyhold-Tenant); shown once', body: CreateApiKeyBody.omit({ role: true }), response: { 201: successEnvelope(CreatedApiKeySchema) } },
-    preValidation: authenticate,
   }, async (req, reply) => reply.code(201).send(ok(await apiKeys.createPlatformKey(adminOf(req), req.body))));
-  r.get('/api/admin/api-keys', { schema: { tags, response: { 200: successEnvelope(z.array(ApiKeySchema)) } }, preValidation: authenticate },
+  r.get('/api/admin/api-keys', { schema: { tags, response: { 200: successEnvelope(z.array(ApiKeySchema)) } } },
     async () => ok(await apiKeys.listPlatformKeys()));
-  r.delete('/api/admin/api-keys/:id', { schema: { tags, params: IdParams, response: { 200: successEnvelope(z.object({ revoked: z.literal(true) })) } }, preValidation: authenticate },
+  r.delete('/api/admin/api-keys/:id', { schema: { tags, params: IdParams, response: { 200: successEnvelope(z.object({ revoked: z.literal(true) })) } } },
     async (req) => {
       await apiKeys.revokePlatformKey(adminOf(req), req.params.id);
       return ok({ revoked: true as const });

@@ -9,8 +9,8 @@ export function createPlatformAdminsRepo(db: Kysely<Database>) {
     insert: (row: Insertable<PlatformAdminsTable>) => db.insertInto('platform_admins').values(row).returningAll().executeTakeFirstOrThrow(),
     byEmail: (email: string) => db.selectFrom('platform_admins').selectAll().where('email', '=', email).executeTakeFirst(),
     byId: (id: string) => db.selectFrom('platform_admins').selectAll().where('id', '=', id).executeTakeFirst(),
-    update: (id: string, set: Updateable<PlatformAdminsTable>) =>
-      db.updateTable('platform_admins').set({ ...set, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow(),
+    update: (id: string, set: Updateable<PlatformAdminsTable>, tx: Kysely<Database> = db) =>
+      tx.updateTable('platform_admins').set({ ...set, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow(),
 
     withPlainTotp: () =>
       db
@@ -21,32 +21,16 @@ export function createPlatformAdminsRepo(db: Kysely<Database>) {
           eb.and([eb('mfa_pending_secret', 'is not', null), eb('mfa_pending_secret', 'not like', 'kh1.%')]),
         ]))
         .execute(),
-    insertSession: (row: { admin_id: string; ip: string | null; user_agent: string | null; expires_at: Date }) =>
-      db.insertInto('platform_sessions').values(row).returning('id').executeTakeFirstOrThrow(),
-    insertRefreshToken: (row: { session_id: string; token_hash: string; expires_at: Date }, tx: Kysely<Database> = db) =>
-      tx.insertInto('platform_refresh_tokens').values(row).execute(),
-
-    /** Locks the token row: one refresh at a time per token, so a replay is always seen as one. */
-    refreshTokenForUpdate: (tx: Kysely<Database>, hash: string) =>
+    // sessions and refresh tokens are written by domains/sessions
+    /** The admin and one of their sessions in one read, inside the caller's transaction. */
+    sessionState: (tx: Kysely<Database>, adminId: string, sessionId: string) =>
       tx
-        .selectFrom('platform_refresh_tokens as r')
-        .innerJoin('platform_sessions as s', 's.id', 'r.session_id')
-        .select(['r.id', 'r.session_id', 'r.expires_at', 'r.rotated_at', 's.admin_id', 's.revoked_at', 's.expires_at as session_expires_at'])
-        .where('r.token_hash', '=', hash)
-        .forUpdate()
-        .executeTakeFirst(),
-    markRotated: (tx: Kysely<Database>, id: string, at: Date) => tx.updateTable('platform_refresh_tokens').set({ rotated_at: at }).where('id', '=', id).execute(),
-    revokeSession: (tx: Kysely<Database>, id: string, reason: string, at: Date) =>
-      tx.updateTable('platform_sessions').set({ revoked_at: at, revoked_reason: reason }).where('id', '=', id).where('revoked_at', 'is', null).execute(),
-    sessionState: (adminId: string, sessionId: string) =>
-      db
         .selectFrom('platform_admins as a')
         .innerJoin('platform_sessions as s', 's.admin_id', 'a.id')
         .select(['a.role', 'a.is_active', 's.revoked_at', 's.expires_at'])
         .where('a.id', '=', adminId)
         .where('s.id', '=', sessionId)
         .executeTakeFirst(),
-    transaction: <T>(fn: (tx: Kysely<Database>) => Promise<T>) => db.transaction().execute(fn),
   };
 }
 export type PlatformAdminsRepo = ReturnType<typeof createPlatformAdminsRepo>;

@@ -2,8 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { AppError } from '../../platform/errors.js';
-import type { Metrics } from '../../platform/metrics.js';
-import { type AuthHooks, principalOf } from '../identity/identity.http.js';
+import { principalOf } from '../../platform/http/principals.js';
 import { upstreamPath } from './headers.js';
 import type { ProxyService } from './proxy.service.js';
 
@@ -26,8 +25,7 @@ async function bodyOf(stream: Readable, length: number | undefined): Promise<Buf
   return chunks.length ? Buffer.concat(chunks) : undefined;
 }
 
-export function proxyRoutes(app: FastifyInstance, deps: { proxy: ProxyService; hooks: AuthHooks; metrics: Metrics }) {
-  const { hooks } = deps;
+export function proxyRoutes(app: FastifyInstance, deps: { proxy: ProxyService }) {
   // Own scope: bodies are not parsed here, they are passed to the provider as they came.
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
@@ -45,7 +43,6 @@ export function proxyRoutes(app: FastifyInstance, deps: { proxy: ProxyService; h
         description: 'Headers: X-Connection-Label picks the connection (default "default"); X-Keyhold-Max-Wait (ms, ≤ 30000) lets Keyhold wait for the rate limit instead of answering 429. The provider\'s answer streams back unchanged, without its cookies.',
         hide: false,
       },
-      preValidation: hooks.authenticate,
       handler: async (req, reply) => {
         const provider = ProviderParam.safeParse((req.params as { provider: string }).provider);
         if (!provider.success) throw new AppError('UNKNOWN_PROVIDER', 'Unknown provider in the proxy path');
@@ -68,8 +65,4 @@ export function proxyRoutes(app: FastifyInstance, deps: { proxy: ProxyService; h
     });
   });
 
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
-    reply.header('content-type', deps.metrics.registry.contentType);
-    return deps.metrics.registry.metrics();
-  });
 }

@@ -11,13 +11,13 @@ import type { AuditService } from '../audit/audit.service.js';
 import type { TenantRow, TenantsRepo } from './tenants.repo.js';
 
 export const SLUG_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const TRIAL_DAYS = 14;
 
 export const CreateTenantInput = z.object({
   slug: z.string().trim().toLowerCase().regex(SLUG_PATTERN, 'lowercase letters, digits and inner hyphens, 1–63 characters'),
   name: z.string().trim().min(1).max(200),
   plan: z.enum(TENANT_PLANS).default('starter'),
-  status: z.enum(TENANT_STATUSES).default('trial'),
+  /** Default: `trial`, or `active` when trials are off. */
+  status: z.enum(TENANT_STATUSES).optional(),
   maxUsers: z.number().int().min(1).max(100_000).default(5),
   maxConnections: z.number().int().min(1).max(100_000).default(10),
   features: z.record(z.string(), z.unknown()).default({}),
@@ -52,9 +52,12 @@ export type TenantsDeps = {
   tenancy: Tenancy;
   audit: Pick<AuditService, 'record'>;
   clock: Clock;
+  /** Length of a new tenant's trial (KEYHOLD_TRIAL_DAYS); 0: new tenants start active. */
+  trialDays?: number;
 };
 
 export function createTenantsService(deps: TenantsDeps) {
+  const trialDays = deps.trialDays ?? 14;
   /**
    * Inserts a tenant whose id is the tenant of `tx` (so RLS admits the row) and audits it, inside
    * the caller's transaction: sign-up creates the tenant and its owner atomically.
@@ -63,13 +66,16 @@ export function createTenantsService(deps: TenantsDeps) {
     const data = CreateTenantInput.parse(input);
     const id = scopeTenantId(tx)!;
     const now = deps.clock();
-    const trialEndsAt = data.status === 'trial' ? new Date(now.getTime() + TRIAL_DAYS * 86_400_000) : null;
+    const status = data.status ?? (trialDays > 0 ? 'trial' : 'active');
+    // A trial needs an end, or `tenants.expire-trials` would never end it.
+    if (status === 'trial' && trialDays === 0) throw new AppError('VALIDATION_FAILED', 'status: trials are off on this Keyhold (KEYHOLD_TRIAL_DAYS=0)');
+    const trialEndsAt = status === 'trial' ? new Date(now.getTime() + trialDays * 86_400_000) : null;
     const row = await deps.repo.insert(tx, {
       id,
       slug: data.slug,
       name: data.name,
       plan: data.plan,
-      status: data.status,
+      status,
       trial_ends_at: trialEndsAt,
       max_users: data.maxUsers,
       max_connections: data.maxConnections,
@@ -79,13 +85,13 @@ export function createTenantsService(deps: TenantsDeps) {
     });
     await deps.audit.record(
       { ...ctx, tenantId: id },
-      { action: 'tenant.create', entity: { type: 'tenant', id }, metadata: { slug: data.slug, plan: data.plan, status: data.status } },
+      { action: 'tenant.create', entity: { type: 'tenant', id }, metadata: { slug: data.slug, plan: data.plan, status } },
       tx,
     );
     return toTenant(row);
   }
 
-  /** Creates a tenant; a trial tenant's trial ends 14 days from now. */
+  /** Creates a tenant; a trial ends `trialDays` from now. */
   async function create(ctx: Omit<PrincipalCtx, 'tenantId'>, input: CreateTenantInput): Promise<Tenant> {
     const slug = CreateTenantInput.parse(input).slug;
     return withSlugConflict(slug, () => deps.tenancy.withTenant(randomUUID(), (tx) => createInTx(tx, ctx, input)));

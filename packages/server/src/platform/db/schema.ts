@@ -16,6 +16,7 @@ export type Database = {
   platform_admins: PlatformAdminsTable;
   platform_sessions: PlatformSessionsTable;
   platform_refresh_tokens: PlatformRefreshTokensTable;
+  signup_invitations: SignupInvitationsTable;
   tenant_keys: TenantKeysTable;
   connections: ConnectionsTable;
   oauth_states: OAuthStatesTable;
@@ -195,6 +196,17 @@ export type PlatformRefreshTokensTable = {
   created_at: DefaultTimestamp;
   expires_at: Timestamp;
   rotated_at: Timestamp | null;
+};
+
+export type SignupInvitationsTable = {
+  id: Generated<string>;
+  token_hash: string;
+  email: string | null;
+  created_by: string | null;
+  created_at: DefaultTimestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  used_by_tenant: string | null;
 };
 
 export type TenantKeysTable = {

@@ -33,7 +33,7 @@ async function listeningApp(level: string): Promise<{ app: FastifyInstance; port
     },
   });
   const logger = createLogger({ level, destination });
-  const app = await buildApp({ logger, trustProxy: false, version: 'test', startedAt: new Date(), expectedMigrations: [], db, services });
+  const app = await buildApp({ logger, trustProxy: false, version: 'test', startedAt: new Date(), expectedMigrations: [], db, services, metricsAccess: { mode: 'loopback' } });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as { port: number };
   return { app, port, log: () => chunks.join('') };
