@@ -3,7 +3,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATION_ACCESS, type Access, accessOf, allows } from './domains/identity/access.js';
 import { assertRouteGuarded } from './platform/http/auth-plugin.js';
-import { API_KEY_SCOPES, type ApiKeyScope } from './domains/identity/principal.js';
+import { API_KEY_SCOPES, type ApiKeyScope, TENANT_KEY_SCOPES } from './domains/identity/principal.js';
 import { PLATFORM_PERMISSIONS } from './domains/platform-admins/permissions.js';
 import { systemActor } from './platform/context.js';
 import { PLATFORM_ROLES, type PlatformRole, type UserRole } from './platform/db/schema.js';
@@ -32,7 +32,7 @@ beforeAll(async () => {
     principals.push({ name: `${role} session`, headers: bearer(await addMember(t.app, owner, role)), tenant: { role } });
   }
   for (const role of ['admin', 'member', 'viewer'] as const) {
-    for (const scopes of [...API_KEY_SCOPES.map((s) => [s]), [...API_KEY_SCOPES]]) {
+    for (const scopes of [...TENANT_KEY_SCOPES.map((s) => [s]), [...TENANT_KEY_SCOPES]]) {
       const { key } = await createApiKey(t.app, t.clock, owner, { name: 'matrix', role, scopes });
       principals.push({ name: `${role} key [${scopes.join(' ')}]`, headers: bearer(key), tenant: { role, scopes } });
     }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATION_ACCESS } from './domains/identity/access.js';
 import { systemActor } from './platform/context.js';
 import { type Account, STRONG_PASSWORD, bearer, createApiKey, freshIp, signup } from './test-support/accounts.js';
-import { API_KEY_SCOPES } from './domains/identity/principal.js';
+import { TENANT_KEY_SCOPES } from './domains/identity/principal.js';
 import { testApp } from './test-support/index.js';
 
 /**
@@ -47,7 +47,7 @@ let admin: string;
 let machineKey: string;
 beforeAll(async () => {
   owner = await signup(t.app);
-  machineKey = (await createApiKey(t.app, t.clock, owner, { scopes: [...API_KEY_SCOPES], role: 'admin' })).key;
+  machineKey = (await createApiKey(t.app, t.clock, owner, { scopes: [...TENANT_KEY_SCOPES], role: 'admin' })).key;
   const email = `root-${randomBytes(4).toString('hex')}@keyhold.example`;
   const password = STRONG_PASSWORD();
   await t.services.adminAuth.create({ tenantId: null, actor: systemActor }, { email, role: 'SUPER_ADMIN', password });

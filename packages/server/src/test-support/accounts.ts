@@ -76,3 +76,17 @@ export async function createApiKey(
   if (res.statusCode !== 201) throw new Error(`API key not created: ${res.body}`);
   return res.json().data;
 }
+
+/**
+ * Reads a connection as the platform's back end would to see its refresh token: a platform key
+ * with 'credentials:read:refresh', naming the tenant, asking for `include=refreshToken`.
+ */
+export async function refreshTokenReader(
+  app: FastifyInstance,
+  apiKeys: { createPlatformKey(ctx: { tenantId: null; actor: { type: 'system'; id: null } }, input: { name: string; scopes: Array<'credentials:read' | 'credentials:read:refresh'> }): Promise<{ key: string }> },
+  owner: Account,
+  provider: string,
+) {
+  const { key } = await apiKeys.createPlatformKey({ tenantId: null, actor: { type: 'system', id: null } }, { name: 'refresh reader', scopes: ['credentials:read', 'credentials:read:refresh'] });
+  return () => app.inject({ method: 'GET', url: `/api/connections/${provider}/credentials?include=refreshToken`, headers: { ...bearer(key), 'x-keyhold-tenant': owner.tenantId } });
+}

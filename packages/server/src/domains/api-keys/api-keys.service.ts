@@ -18,14 +18,17 @@ import type { ApiKeysRepo } from './api-keys.repo.js';
 
 export const API_KEY_PREFIX = 'kh_';
 
+/** Machine reads with OAuth refresh tokens are for the platform's own back end only. */
+export const PLATFORM_ONLY_SCOPES: readonly string[] = ['credentials:read:refresh'];
+const ScopeList = z.array(z.enum(API_KEY_SCOPES)).min(1).transform((s) => [...new Set(s)]);
 export const CreateApiKeyInput = z.object({
   name: z.string().trim().min(1).max(100),
-  scopes: z.array(z.enum(API_KEY_SCOPES)).min(1).transform((s) => [...new Set(s)]),
+  scopes: ScopeList.refine((s) => !s.some((x) => PLATFORM_ONLY_SCOPES.includes(x)), `only platform keys can hold ${PLATFORM_ONLY_SCOPES.join(', ')}`),
   role: z.enum(['admin', 'member', 'viewer']).default('member'),
 });
 /** Platform keys act in every tenant; managing a tenant's people and keys is the tenant's own business. */
 const TENANT_MANAGEMENT_SCOPES: readonly string[] = ['users:read', 'users:write', 'api_keys:read', 'api_keys:write'];
-export const CreatePlatformApiKeyInput = CreateApiKeyInput.omit({ role: true }).refine(
+export const CreatePlatformApiKeyInput = z.object({ name: CreateApiKeyInput.shape.name, scopes: ScopeList }).refine(
   (v) => !v.scopes.some((s) => TENANT_MANAGEMENT_SCOPES.includes(s)),
   { message: `platform keys cannot hold ${TENANT_MANAGEMENT_SCOPES.join(', ')}`, path: ['scopes'] },
 );
@@ -166,7 +169,7 @@ export function createApiKeysService(deps: ApiKeysDeps) {
   async function createPlatformKey(ctx: PrincipalCtx & { role?: PlatformRole }, input: z.input<typeof CreatePlatformApiKeyInput>) {
     const data = CreatePlatformApiKeyInput.parse(input);
     // Such a key reads every tenant's plaintext secrets: only a super admin makes one.
-    if (ctx.actor.type === 'platform_admin' && data.scopes.includes(READS_SECRETS)) assertPermission(ctx.role ?? 'SALES', 'api_keys:read_secrets');
+    if (ctx.actor.type === 'platform_admin' && data.scopes.some((s) => s.startsWith(READS_SECRETS))) assertPermission(ctx.role ?? 'SALES', 'api_keys:read_secrets');
     const key = newOpaqueToken(API_KEY_PREFIX);
     const row = await repo.insertPlatform({ name: data.name, prefix: key.token.slice(0, 10), key_hash: key.hash, scopes: data.scopes, created_by: ctx.actor.id });
     await audit.record({ ...ctx, tenantId: null }, { action: 'platform_api_key.create', entity: { type: 'platform_api_key', id: row.id }, metadata: { name: data.name, scopes: data.scopes } });

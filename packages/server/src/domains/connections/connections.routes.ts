@@ -110,7 +110,10 @@ export function connectionsRoutes(app: FastifyInstance, { connections }: { conne
       tags: ['connections'],
       summary: "Plaintext credentials of one connection, for business code (API key with 'credentials:read')",
       params: z.object({ provider: z.string().max(100) }),
-      querystring: z.object({ label: z.string().max(63).default('default') }),
+      querystring: z.object({
+        label: z.string().max(63).default('default'),
+        include: z.literal('refreshToken').optional().describe("Also the OAuth refresh token (platform keys with 'credentials:read:refresh'; audited). Left out by default: Keyhold refreshes"),
+      }),
       response: {
         200: successEnvelope(z.object({
           id: z.string().uuid(),
@@ -124,7 +127,7 @@ export function connectionsRoutes(app: FastifyInstance, { connections }: { conne
         })),
       },
     },
-  }, async (req) => ok(await connections.readForMachine(principalOf(req), req.params.provider, req.query.label)));
+  }, async (req) => ok(await connections.readForMachine(principalOf(req), req.params.provider, req.query.label, { includeRefreshToken: req.query.include === 'refreshToken' })));
 
   r.get('/api/api-credentials/:id', {
     schema: { tags, summary: 'One credential, masked (owner, admin)', params: IdParams, response: { 200: successEnvelope(MaskedCredentialSchema) } },

@@ -347,16 +347,29 @@ export function createConnectionsService(deps: ConnectionsDeps) {
    * plaintext credentials and config of one connection. Audited once per key and connection per
    * hour; `last_used` written at most once a minute.
    */
-  async function readForMachine(p: TenantPrincipal, providerId: string, label = 'default') {
+  /**
+   * Plaintext credentials for business code. An OAuth refresh token is left out: code that
+   * refreshes on its own races Keyhold's fenced refresh and breaks rotating grants. Only a platform
+   * key with 'credentials:read:refresh' gets it, on request, and each such read is audited.
+   */
+  async function readForMachine(p: TenantPrincipal, providerId: string, label = 'default', opts: { includeRefreshToken?: boolean } = {}) {
     if (!p.scopes) throw new AppError('FORBIDDEN', "Use an API key with the 'credentials:read' scope; people use reveal");
     assertScope(p, 'credentials:read');
+    if (opts.includeRefreshToken) {
+      if (!p.actor.id?.startsWith('platform:')) throw new AppError('FORBIDDEN', 'Only a platform API key can read refresh tokens');
+      assertScope(p, 'credentials:read:refresh');
+    }
     const provider = deps.catalog.get(providerId);
     const { row, secrets } = await forUse(p, provider, label, 'api_credentials.machine_read');
+    const { refreshToken, ...credentials } = secrets;
+    if (opts.includeRefreshToken && refreshToken !== undefined) {
+      await tenancy.withTenant(p.tenantId, (tx) => audit.record(p, { action: 'api_credentials.refresh_token_read', entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label: row.label } }, tx));
+    }
     return {
       id: row.id,
       provider: provider.id,
       label: row.label,
-      credentials: secrets,
+      credentials: opts.includeRefreshToken && refreshToken !== undefined ? { ...credentials, refreshToken } : credentials,
       config: row.config,
       credentialVersion: row.credential_version,
       status: row.status,

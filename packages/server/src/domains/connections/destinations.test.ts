@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../catalog/catalog.js';
 import { destinationFields } from '../catalog/destinations.js';
-import { API_KEY_SCOPES } from '../identity/principal.js';
+import { TENANT_KEY_SCOPES } from '../identity/principal.js';
 import { type Account, addMember, bearer, createApiKey, enrolMfa, signup } from '../../test-support/accounts.js';
 import { adminClient, testApp } from '../../test-support/index.js';
 
@@ -71,7 +71,7 @@ describe('fields that decide where secrets go', () => {
   it('each one needs the step-up of a rotation: an admin without MFA and an admin key holding every scope are refused, nothing changes', async () => {
     const owner = await signup(t.app);
     const admin = bearer(await addMember(t.app, owner, 'admin'));
-    const key = bearer((await createApiKey(t.app, t.clock, owner, { name: 'all', role: 'admin', scopes: [...API_KEY_SCOPES] })).key);
+    const key = bearer((await createApiKey(t.app, t.clock, owner, { name: 'all', role: 'admin', scopes: [...TENANT_KEY_SCOPES] })).key);
     const catalog = loadCatalog();
     let checked = 0;
     for (const provider of Object.keys(FIXTURES)) {

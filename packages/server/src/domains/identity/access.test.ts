@@ -4,7 +4,7 @@ import { systemActor } from '../../platform/context.js';
 import type { PlatformRole } from '../../platform/db/schema.js';
 import { type Account, addMember, bearer, createApiKey, enrolMfa, freshIp, signup } from '../../test-support/accounts.js';
 import { testApp } from '../../test-support/index.js';
-import { API_KEY_SCOPES } from './principal.js';
+import { TENANT_KEY_SCOPES } from './principal.js';
 
 let t: Awaited<ReturnType<typeof testApp>>;
 let owner: Account;
@@ -66,7 +66,7 @@ describe('a key never creates a principal stronger than itself', () => {
   });
 
   it('a key holding every scope may add an admin, who can sign in', async () => {
-    const key = bearer(await tenantKey([...API_KEY_SCOPES]));
+    const key = bearer(await tenantKey([...TENANT_KEY_SCOPES]));
     const address = email();
     const res = await call('POST', '/api/users', key, { email: address, role: 'admin', method: 'temporary_password' });
     expect(res.statusCode, res.body).toBe(201);
@@ -113,7 +113,7 @@ describe('keys that read secrets, and the people keys act on', () => {
   });
 
   it('a key cannot launder a scope it lacks through a person: without every scope it adds no admin', async () => {
-    const almostAll = API_KEY_SCOPES.filter((s) => s !== 'syncs:run');
+    const almostAll = TENANT_KEY_SCOPES.filter((s) => s !== 'syncs:run');
     const key = bearer(await tenantKey([...almostAll]));
     const r = await call('POST', '/api/users', key, { email: email(), role: 'admin', method: 'temporary_password' });
     expect([r.statusCode, r.json().code], r.body).toEqual([403, 'FORBIDDEN']);

@@ -1,6 +1,6 @@
 import type { PlatformRole, UserRole } from '../../platform/db/schema.js';
 import { PLATFORM_PERMISSIONS, type PlatformPermission } from '../platform-admins/permissions.js';
-import { API_KEY_SCOPES, type ApiKeyScope, ROLE_RANK } from './principal.js';
+import { type ApiKeyScope, ROLE_RANK, TENANT_KEY_SCOPES } from './principal.js';
 
 /**
  * Who may call an operation. The one table the auth edge (platform/http/auth-plugin.ts, handed
@@ -165,7 +165,7 @@ export function mayGrant(granter: Powers, granted: Powers): boolean {
   if (!keyScopes) return true;
   if (granted.scopes && !granted.scopes.every((s) => keyScopes.includes(s))) return false;
   const mintsKeys = OPERATION_ACCESS['POST /api/api-keys'] as TenantAccess;
-  if (!granted.scopes && allows(mintsKeys, granted) && !API_KEY_SCOPES.every((s) => keyScopes.includes(s))) return false;
+  if (!granted.scopes && allows(mintsKeys, granted) && !TENANT_KEY_SCOPES.every((s) => keyScopes.includes(s))) return false;
   return tenantOps().every((a) => {
     if (a.self || !allows(a, granted)) return true;
     if (a.scope === null && a.grantScope) return ROLE_RANK[granter.role] >= ROLE_RANK[a.role] && keyScopes.includes(a.grantScope);

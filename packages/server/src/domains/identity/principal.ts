@@ -11,8 +11,13 @@ export const ROLE_RANK: Record<UserRole, number> = { viewer: 1, member: 2, admin
 export const API_KEY_SCOPES = [
   'credentials:read', 'credentials:write', 'proxy', 'syncs:run', 'audit:read', 'events:read',
   'users:read', 'users:write', 'api_keys:read', 'api_keys:write',
+  // Platform keys only: machine reads include OAuth refresh tokens (business code refreshing on its
+  // own races Keyhold's fenced refresh, so it must be asked for and is audited).
+  'credentials:read:refresh',
 ] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+/** What a tenant key may hold: every scope but the platform-only ones. */
+export const TENANT_KEY_SCOPES = API_KEY_SCOPES.filter((s) => s !== 'credentials:read:refresh');
 
 /** An authenticated caller acting inside one tenant. Built by `authenticate`, never from input. */
 export type TenantPrincipal = PrincipalCtx & {

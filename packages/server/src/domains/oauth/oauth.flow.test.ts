@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, signup, createApiKey } from '../../test-support/accounts.js';
+import { bearer, signup, createApiKey, refreshTokenReader } from '../../test-support/accounts.js';
 import { adminClient, testApp } from '../../test-support/index.js';
 import { appFor, callbackWith, consentAt, oauthHarness, startConnect } from '../../test-support/oauth.js';
 
@@ -78,7 +78,18 @@ describe('OAuth callback', () => {
     expect(h.sandbox.oauth.stats().xero?.authorizationCode).toBeGreaterThan(0);
 
     const key = (await createApiKey(h.t.app, h.t.clock, acct, { name: 'sdk', scopes: ['credentials:read'] })).key;
-    const read = (await h.t.app.inject({ method: 'GET', url: '/api/connections/xero/credentials', headers: bearer(key) })).json().data;
+    const business = (await h.t.app.inject({ method: 'GET', url: '/api/connections/xero/credentials', headers: bearer(key) })).json().data;
+    // Business code gets the access token, never the refresh token (Keyhold refreshes).
+    expect(Object.keys(business.credentials)).toEqual(['accessToken']);
+    const read = (await (await refreshTokenReader(h.t.app, h.t.services.apiKeys, acct, 'xero'))()).json().data;
+    expect(read.credentials.refreshToken).toBeTruthy();
+    const tenantAsk = await h.t.app.inject({ method: 'GET', url: '/api/connections/xero/credentials?include=refreshToken', headers: bearer(key) });
+    expect([tenantAsk.statusCode, tenantAsk.json().code]).toEqual([403, 'FORBIDDEN']);
+    const plain = await h.t.services.apiKeys.createPlatformKey({ tenantId: null, actor: { type: 'system', id: null } }, { name: 'reader', scopes: ['credentials:read'] });
+    const platformAsk = await h.t.app.inject({ method: 'GET', url: '/api/connections/xero/credentials?include=refreshToken', headers: { ...bearer(plain.key), 'x-keyhold-tenant': acct.slug } });
+    expect([platformAsk.statusCode, platformAsk.json().code]).toEqual([403, 'FORBIDDEN']);
+    const audited = await h.t.app.inject({ method: 'GET', url: '/api/audit-logs?action=api_credentials.refresh_token_read', headers: bearer(acct.accessToken) });
+    expect(audited.json().data).toHaveLength(1);
     expect(row.secrets).not.toContain(read.credentials.accessToken);
     expect(row.secrets).not.toContain(read.credentials.refreshToken);
     const orgs = await fetch(`${h.sandbox.baseUrlFor('xero')}/connections`, { headers: { authorization: `Bearer ${read.credentials.accessToken}` } });

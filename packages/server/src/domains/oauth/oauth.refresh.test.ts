@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, addMember, bearer, enrolMfa, signup, createApiKey } from '../../test-support/accounts.js';
+import { type Account, addMember, bearer, enrolMfa, signup, createApiKey, refreshTokenReader } from '../../test-support/accounts.js';
 import pg from 'pg';
 import { oauthHarness } from '../../test-support/oauth.js';
 
@@ -34,8 +34,8 @@ async function connected(provider: 'xero' | 'quickbooks' | 'amazon-sp-api' = 'xe
   const account = `acct-${crypto.randomUUID()}`;
   const res = await h.connect(acct, provider, { consent: { sandbox_account: account } });
   if (res.statusCode !== 302) throw new Error(res.body);
-  const key = (await createApiKey(h.t.app, h.t.clock, acct, { name: 'sdk', scopes: ['credentials:read'] })).key as string;
-  const read = () => h.t.app.inject({ method: 'GET', url: `/api/connections/${provider}/credentials`, headers: bearer(key) });
+  // These tests follow the refresh token's rotation, so they read it as the platform's back end would.
+  const read = await refreshTokenReader(h.t.app, h.t.services.apiKeys, acct, provider);
   return { acct, read, account };
 }
 const refreshes = (provider: 'xero' | 'quickbooks' = 'xero') => h.sandbox.oauth.stats()[provider].refresh;

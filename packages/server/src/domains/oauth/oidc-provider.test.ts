@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../platform/crypto/secret.js';
-import { bearer, signup, createApiKey } from '../../test-support/accounts.js';
+import { bearer, signup, refreshTokenReader } from '../../test-support/accounts.js';
 import { TEST_PUBLIC_URL, testApp } from '../../test-support/index.js';
 import { callbackWith, startConnect } from '../../test-support/oauth.js';
 import { type Provider as CatalogProvider, loadCatalog } from '../catalog/catalog.js';
@@ -101,8 +101,8 @@ describe('generic OAuth 2.0 against oidc-provider', () => {
     expect(res.headers.location).toBe('/admin/integrations?acme-oidc=configured');
     expect(tokenRequests).toEqual(['authorization_code']);
 
-    const key = (await createApiKey(t.app, t.clock, acct, { name: 'sdk', scopes: ['credentials:read'] })).key;
-    const read = async () => (await t.app.inject({ method: 'GET', url: '/api/connections/acme-oidc/credentials', headers: bearer(key) })).json().data;
+    const readWithRefresh = await refreshTokenReader(t.app, t.services.apiKeys, acct, 'acme-oidc');
+    const read = async () => (await readWithRefresh()).json().data;
     const first = await read();
     expect(first.credentials.refreshToken).toBeTruthy();
     // The token works at the authorization server's userinfo endpoint.
