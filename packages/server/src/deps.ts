@@ -35,6 +35,7 @@ import { createRateLimiter } from './domains/proxy/limits.js';
 import { createLimitsRepo } from './domains/proxy/limits.repo.js';
 import { createProxyService } from './domains/proxy/proxy.service.js';
 import { createTenantClients } from './domains/proxy/tenant-clients.js';
+import { createProviderHttp } from './platform/http/provider-http.js';
 import { createTenantUrlGuard } from './platform/http/public-dispatcher.js';
 import type { Resolve } from './platform/http/ssrf.js';
 import { createMetrics } from './platform/metrics.js';
@@ -105,13 +106,15 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   });
   const connectionsRepo = createConnectionsRepo();
   const oauthRepo = createOAuthRepo(db.kysely);
-  const oauthClient = createOAuthClient({ apps: oauthApps });
+  const tenantUrls = createTenantUrlGuard({ allowPrivate: allowPrivateProviderUrls, ...(resolveHost ? { resolve: resolveHost } : {}) });
+  // Every call to a provider goes through this one client (timeouts; tenant URLs guarded and pinned).
+  const http = createProviderHttp({ tenantUrls });
+  const oauthClient = createOAuthClient({ apps: oauthApps, http });
   const warm = createWarmCache();
   const oauthDeps = { repo: oauthRepo, tenancy: db, vault, catalog, client: oauthClient, audit, clock, warm, ...(log ? { log } : {}) };
   const tokens = createTokenRefresher({ ...oauthDeps, ...(afterProviderAnswer ? { afterProviderAnswer } : {}) });
   const disconnect = createDisconnectService(oauthDeps);
-  const authorize = createAuthorizeService({ ...oauthDeps, connectionsRepo, publicUrl });
-  const tenantUrls = createTenantUrlGuard({ allowPrivate: allowPrivateProviderUrls, ...(resolveHost ? { resolve: resolveHost } : {}) });
+  const authorize = createAuthorizeService({ ...oauthDeps, connectionsRepo, publicUrl, http });
   const connections = createConnectionsService({
     repo: connectionsRepo,
     tenancy: db,
@@ -121,6 +124,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     mfa,
     clock,
     tenantUrls,
+    http,
     fresh: tokens.fresh,
     revokeAtProvider: disconnect.revokeAtProvider,
     readAsTenant: (tenantId, select) => readAsTenant(db.pool, tenantId, select),
@@ -135,8 +139,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     limiter,
     breakers,
     metrics,
-    guardTenantUrl: (url) => tenantUrls.check(url),
-    tenantUrlDispatcher: tenantUrls.dispatcher,
+    http,
     ...(log ? { log } : {}),
   });
   const tenantClients = createTenantClients({ proxy, connections, catalog });

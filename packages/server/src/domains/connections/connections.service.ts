@@ -17,6 +17,7 @@ import { primaryField, secondaryField, splitInput } from './fields.js';
 import { tenantBaseUrlField } from './provider-request.js';
 import { verifyCredentials } from './verify.js';
 import type { TenantUrlGuard } from '../../platform/http/public-dispatcher.js';
+import type { ProviderHttp } from '../../platform/http/provider-http.js';
 import { literal } from '../../platform/db/one-trip.js';
 import { boundedMap } from '../../platform/bounded-map.js';
 import { type WarmCache, createWarmCache } from './warm-cache.js';
@@ -62,8 +63,10 @@ export type ConnectionsDeps = {
   audit: Pick<AuditService, 'record' | 'recordAtMostEvery'>;
   mfa: Pick<MfaService, 'verifyStepUp'>;
   clock: Clock;
-  /** Base URLs a tenant supplies: checked (SSRF) and sent to public addresses only, unless the operator allows private ones. */
-  tenantUrls: Pick<TenantUrlGuard, 'check' | 'dispatcher'>;
+  /** Base URLs a tenant supplies are checked (SSRF) when saved, unless the operator allows private addresses. */
+  tenantUrls: Pick<TenantUrlGuard, 'check'>;
+  /** Sends verify requests to providers. */
+  http: Pick<ProviderHttp, 'request'>;
   /** OAuth: refreshes an access token about to expire before it is handed out. */
   fresh?: (tenantId: string, current: InUse, opts?: { force?: boolean }) => Promise<InUse>;
   /** One-round-trip read in a tenant's RLS context (platform/db/one-trip.ts), for warm reads. */
@@ -95,10 +98,8 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     const field = tenantBaseUrlField(provider);
     if (field && config[field] !== undefined) await guard(config[field], `additionalConfig.${field}`);
   };
-  const verifyOpts = (provider: Provider) => {
-    const field = tenantBaseUrlField(provider);
-    return field ? { guardUrl: (u: string) => guard(u, field), dispatcher: deps.tenantUrls.dispatcher } : {};
-  };
+  /** The provider HTTP client guards a tenant-supplied base URL itself. */
+  const verifyOpts = (_provider: Provider) => ({ http: deps.http });
 
   const readSecrets = async (tx: TenantTx, row: ConnectionRow) =>
     JSON.parse((await vault.decrypt(tx, SECRETS_PURPOSE, row.id, row.secrets)).reveal()) as Record<string, string>;
