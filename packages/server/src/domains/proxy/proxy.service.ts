@@ -31,8 +31,20 @@ export type ProxyDeps = {
   metrics: Metrics;
   /** Sends to the provider; a tenant-supplied base URL is guarded there (SSRF, DNS rebinding). */
   http: Pick<ProviderHttp, 'request'>;
+  /**
+   * Told of every answer in which the provider itself refused the connection's credentials (its
+   * 401/403, after any refresh-and-retry), so the connection store can record it on the
+   * connection. Not awaited by the caller; a failure is logged and the answer still goes back.
+   */
+  onUpstreamRefusal?: (refusal: UpstreamRefusal) => Promise<void>;
   log?: Pick<Logger, 'warn'>;
 };
+
+/** The provider's own refusal of a connection's credentials (never its body: it may echo them). */
+export type UpstreamRefusal = { tenantId: string; connectionId: string; provider: string; status: 401 | 403 };
+
+/** Marks a provider's 401/403 as the provider's, so a client never takes it for Keyhold's own auth failure. */
+export const UPSTREAM_STATUS_HEADER = 'x-keyhold-upstream-status';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 const RETRY_STATUS = new Set([429, 502, 503, 504]);
@@ -130,7 +142,12 @@ export function createProxyService(deps: ProxyDeps) {
           }
         }
         res.body.once('close', () => void permit.release().catch(() => undefined));
-        return { status: res.statusCode, headers: forwardableResponseHeaders(res.headers), body: res.body };
+        const headers = forwardableResponseHeaders(res.headers);
+        if (res.statusCode === 401 || res.statusCode === 403) {
+          headers[UPSTREAM_STATUS_HEADER] = String(res.statusCode);
+          refusedByProvider({ tenantId: p.tenantId, connectionId, provider: provider.id, status: res.statusCode });
+        }
+        return { status: res.statusCode, headers, body: res.body };
       }
     } catch (err) {
       await permit.release().catch(() => undefined);
@@ -138,6 +155,9 @@ export function createProxyService(deps: ProxyDeps) {
     }
   }
 
+  function refusedByProvider(refusal: UpstreamRefusal) {
+    void deps.onUpstreamRefusal?.(refusal).catch((err) => deps.log?.warn({ err: { message: (err as Error).message } }, 'could not record the provider refusing the credentials'));
+  }
   function failure(tenantId: string, provider: Provider, connectionId: string) {
     const before = breakers.state(connectionId);
     breakers.failure(connectionId);
