@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
+import { generate } from 'otplib';
 import pg from 'pg';
 import { fmt, freePort } from './lib.mjs';
 
@@ -60,15 +61,19 @@ try {
     if ((await fetch(`${K}/ready`).catch(() => null))?.ok) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  const post = async (url, body, token) => {
-    const res = await fetch(`${K}${url}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+  const post = async (url, body, token, extra = {}) => {
+    const res = await fetch(`${K}${url}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra }, body: JSON.stringify(body) });
     const json = await res.json();
     if (!json.success) throw new Error(`${url}: ${JSON.stringify(json)}`);
     return json.data;
   };
   const owner = await post('/api/auth/signup', { organizationName: 'Bench', slug: 'bench', email: 'owner@bench.example', password: `Bench-${randomBytes(9).toString('base64url')}` });
   const conn = await post('/api/api-credentials', { serviceName: 'custom', apiKey: upstreamKey, additionalConfig: { baseUrl: upstream.url, headerName: 'Authorization', headerTemplate: 'Bearer {{apiKey}}', verifyPath: '/v1/me' } }, owner.accessToken);
-  const apiKey = (await post('/api/api-keys', { name: 'bench', scopes: ['proxy', 'credentials:read'] }, owner.accessToken)).key;
+  // A key that reads credentials needs the owner's step-up: enrol TOTP, then use the next step's code.
+  const totp = async (offsetSeconds) => generate({ secret: mfaSecret, epoch: Math.floor(Date.now() / 1000) + offsetSeconds });
+  const mfaSecret = (await post('/api/auth/mfa/setup', {}, owner.accessToken)).secret;
+  await post('/api/auth/mfa/enable', { code: await totp(0) }, owner.accessToken);
+  const apiKey = (await post('/api/api-keys', { name: 'bench', scopes: ['proxy', 'credentials:read'] }, owner.accessToken, { 'x-mfa-code': await totp(30) })).key;
 
   // ---- P1: credential read -------------------------------------------------------------
   const creds = JSON.parse(await readFile(path.join(dir, 'pg', 'keyhold-credentials.json'), 'utf8'));

@@ -44,6 +44,7 @@ import { createRateLimiter } from './domains/proxy/limits.js';
 import { createLimitsRepo } from './domains/proxy/limits.repo.js';
 import { createProxyService } from './domains/proxy/proxy.service.js';
 import { createTenantClients } from './domains/proxy/tenant-clients.js';
+import { createProviderHttp } from './platform/http/provider-http.js';
 import { createTenantUrlGuard } from './platform/http/public-dispatcher.js';
 import type { Resolve } from './platform/http/ssrf.js';
 import { createMetrics } from './platform/metrics.js';
@@ -132,14 +133,16 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const adminAuth = createAdminAuthService({ repo: adminsRepo, audit, attempts, signer: platformSigner, sessions: adminSessions, tenancy: db, vault, clock });
   const eventsRepo = createEventsRepo(db.kysely);
   const events = createEventsService({ repo: eventsRepo, tenancy: db, clock, consumers: eventConsumers ?? [], ...(log ? { log } : {}) });
+  const tenantUrls = createTenantUrlGuard({ allowPrivate: allowPrivateProviderUrls, ...(resolveHost ? { resolve: resolveHost } : {}) });
+  // Every call to a provider goes through this one client (timeouts; tenant URLs guarded and pinned).
+  const http = createProviderHttp({ tenantUrls });
   const warm = createWarmCache();
   const store = createConnectionStore({ repo: createConnectionsRepo(db.kysely), vault, catalog, outbox: createOutbox({ repo: eventsRepo, clock }), clock, warm });
-  const oauthClient = createOAuthClient({ apps: oauthApps });
+  const oauthClient = createOAuthClient({ apps: oauthApps, http });
   const oauthDeps = { store, tenancy: db, vault, catalog, client: oauthClient, audit, clock, ...(log ? { log } : {}) };
   const tokens = createTokenRefresher({ ...oauthDeps, ...(afterProviderAnswer ? { afterProviderAnswer } : {}) });
   const disconnect = createDisconnectService(oauthDeps);
-  const authorize = createAuthorizeService({ ...oauthDeps, repo: createOAuthRepo(db.kysely), publicUrl });
-  const tenantUrls = createTenantUrlGuard({ allowPrivate: allowPrivateProviderUrls, ...(resolveHost ? { resolve: resolveHost } : {}) });
+  const authorize = createAuthorizeService({ ...oauthDeps, repo: createOAuthRepo(db.kysely), publicUrl, http });
   const connections = createConnectionsService({
     store,
     tenancy: db,
@@ -148,6 +151,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     mfa,
     clock,
     tenantUrls,
+    http,
     fresh: tokens.fresh,
     revokeAtProvider: disconnect.revokeAtProvider,
     readAsTenant: (tenantId, select) => readAsTenant(db.pool, tenantId, select),
@@ -162,8 +166,8 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     limiter,
     breakers,
     metrics,
-    guardTenantUrl: (url) => tenantUrls.check(url),
-    tenantUrlDispatcher: tenantUrls.dispatcher,
+    http,
+    onUpstreamRefusal: (r) => connections.noteUpstreamRefusal(r, catalog.get(r.provider)),
     ...(log ? { log } : {}),
   });
   const tenantClients = createTenantClients({ proxy, connections, catalog });

@@ -1,5 +1,6 @@
 import type { Provider } from '../domains/catalog/catalog.js';
 import type { TokenSet } from '../domains/oauth/oauth-client.js';
+import type { ProviderHttp } from '../platform/http/provider-http.js';
 
 /**
  * The code a provider needs beyond its catalog entry. Every hook is optional: a provider the
@@ -39,6 +40,8 @@ export type OAuthContext = {
   params: Record<string, string>;
   app: { clientId: string; clientSecret: string; applicationId?: string };
   now: Date;
+  /** The only way an adapter calls the provider (account discovery). */
+  http: ProviderHttp;
 };
 
 /** The optional inputs of `POST /api/integrations/:provider/authorize` an adapter may use. */
@@ -67,7 +70,7 @@ export type RevokeHook = {
   /** The catalog's `oauth.revokeFormat` value this hook implements. */
   format: string;
   /** Sends the revocation; returns the HTTP status (a network failure throws). */
-  send(req: { endpoint: string; token: string; clientId: string; clientSecret: string; timeoutMs: number }): Promise<number>;
+  send(req: { endpoint: string; token: string; clientId: string; clientSecret: string; timeoutMs: number; http: ProviderHttp }): Promise<number>;
 };
 
 /** A connection's values: non-secret config and the secrets (kept apart on purpose). */

@@ -14,6 +14,7 @@ import { Label, primaryField, secondaryField, splitInput } from './fields.js';
 import { tenantBaseUrlField } from './provider-request.js';
 import { verifyCredentials } from './verify.js';
 import type { TenantUrlGuard } from '../../platform/http/public-dispatcher.js';
+import type { ProviderHttp } from '../../platform/http/provider-http.js';
 import { type WarmCache, createWarmCache } from './warm-cache.js';
 import { createConnectionUse } from './in-use.js';
 import type { ConnectionChange, ConnectionStore, EventDetail, InUse, Revocation } from './store.js';
@@ -57,8 +58,10 @@ export type ConnectionsDeps = {
   audit: Pick<AuditService, 'record' | 'recordAtMostEvery'>;
   mfa: Pick<MfaService, 'verifyStepUp'>;
   clock: Clock;
-  /** Base URLs a tenant supplies: checked (SSRF) and sent to public addresses only, unless the operator allows private ones. */
-  tenantUrls: Pick<TenantUrlGuard, 'check' | 'dispatcher'>;
+  /** Base URLs a tenant supplies are checked (SSRF) when saved, unless the operator allows private addresses. */
+  tenantUrls: Pick<TenantUrlGuard, 'check'>;
+  /** Sends verify requests to providers. */
+  http: Pick<ProviderHttp, 'request'>;
   /** OAuth: refreshes an access token about to expire before it is handed out. */
   fresh?: (tenantId: string, current: InUse, opts?: { force?: boolean }) => Promise<InUse>;
   /** One-round-trip read in a tenant's RLS context (platform/db/one-trip.ts), for warm reads. */
@@ -75,17 +78,15 @@ const madeBy = (p: TenantPrincipal): EventDetail => ({ source: 'credentials', by
 
 export function createConnectionsService(deps: ConnectionsDeps) {
   const { store, tenancy, audit } = deps;
-  const { forUse, forceRefresh, setHealth } = createConnectionUse({ ...deps, warm: deps.warm ?? createWarmCache() });
+  const { forUse, forceRefresh, setHealth, noteUpstreamRefusal } = createConnectionUse({ ...deps, warm: deps.warm ?? createWarmCache() });
   const guard = (url: string, field = 'additionalConfig.baseUrl') => deps.tenantUrls.check(url, field);
   /** A base URL the tenant supplies is checked when saved and before every call. */
   const checkTenantBaseUrl = async (provider: Provider, config: Record<string, string>) => {
     const field = tenantBaseUrlField(provider);
     if (field && config[field] !== undefined) await guard(config[field], `additionalConfig.${field}`);
   };
-  const verifyOpts = (provider: Provider) => {
-    const field = tenantBaseUrlField(provider);
-    return field ? { guardUrl: (u: string) => guard(u, field), dispatcher: deps.tenantUrls.dispatcher } : {};
-  };
+  /** The provider HTTP client guards a tenant-supplied base URL itself. */
+  const verifyOpts = (_provider: Provider) => ({ http: deps.http });
 
   const readSecrets = store.secretsOf;
 
@@ -377,6 +378,6 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     };
   }
 
-  return { create, list, get, reveal, update, remove, testConnection, testSaved, readForMachine, forUse, forceRefresh, setHealth };
+  return { create, list, get, reveal, update, remove, testConnection, testSaved, readForMachine, forUse, forceRefresh, setHealth, noteUpstreamRefusal };
 }
 export type ConnectionsService = ReturnType<typeof createConnectionsService>;

@@ -1,8 +1,8 @@
-import { type Dispatcher, request } from 'undici';
 import { AppError } from '../../platform/errors.js';
+import type { ProviderHttp } from '../../platform/http/provider-http.js';
 import { adapterFor } from '../../providers/registry.js';
 import type { Provider } from '../catalog/catalog.js';
-import { type ConnectionValues, buildProviderRequest, catalogPath } from './provider-request.js';
+import { type ConnectionValues, buildProviderRequest, catalogPath, tenantBaseUrlField } from './provider-request.js';
 
 export type VerifyResult = { ok: boolean; status: number | null; reason?: 'rejected' | 'unreachable' | 'no_verify_request' };
 
@@ -11,14 +11,14 @@ const providerTrouble = (status: number) => status >= 500 || status === 429;
 
 /**
  * Runs the catalog's verify request with these credentials. Never throws for a provider answer;
- * the response body is discarded (it may echo what was sent). A tenant-supplied URL is checked by
- * `guardUrl` and sent through `dispatcher`, which refuses at connect time what the check refuses;
- * those refusals are thrown (they are about the URL, not the credentials or the provider).
+ * the response body is discarded (it may echo what was sent). A tenant-supplied base URL is sent
+ * as one (`http` guards it); its refusals are thrown (they are about the URL, not the credentials
+ * or the provider).
  */
 export async function verifyCredentials(
   provider: Provider,
   values: ConnectionValues,
-  opts: { timeoutMs?: number; guardUrl?: (url: string) => Promise<unknown>; dispatcher?: Dispatcher } = {},
+  opts: { http: Pick<ProviderHttp, 'request'>; timeoutMs?: number },
 ): Promise<VerifyResult> {
   const own = adapterFor(provider).request?.verify?.(values);
   const verify = own ?? provider.verify;
@@ -26,14 +26,13 @@ export async function verifyCredentials(
   // The catalog's verify path may name non-secret config (an account id in the path); a tenant's own is used as written.
   const path = own ? own.path : catalogPath(provider, values, verify.path);
   const { url, headers } = buildProviderRequest(provider, values, path);
-  await opts.guardUrl?.(url);
+  const tenantField = tenantBaseUrlField(provider);
   try {
-    const res = await request(url, {
+    const res = await opts.http.request(url, {
       method: verify.method,
       headers: { accept: 'application/json', ...headers },
-      headersTimeout: opts.timeoutMs ?? 10_000,
-      bodyTimeout: opts.timeoutMs ?? 10_000,
-      ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(tenantField ? { tenantUrl: { field: tenantField } } : {}),
     });
     let ok = (verify.expectStatus ?? [200]).includes(res.statusCode);
     if (ok && 'expectJson' in verify && verify.expectJson) {

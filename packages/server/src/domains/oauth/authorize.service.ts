@@ -11,6 +11,7 @@ import type { ConnectionStore } from '../connections/store.js';
 import { fillTemplate } from '../connections/provider-request.js';
 import { type TenantPrincipal, assertRole } from '../identity/principal.js';
 import type { Vault } from '../vault/vault.service.js';
+import type { ProviderHttp } from '../../platform/http/provider-http.js';
 import type { Account, OAuthContext } from '../../providers/adapter.js';
 import { adapterFor } from '../../providers/registry.js';
 import { type OAuthClient, type TokenSet, TokenRequestError } from './oauth-client.js';
@@ -49,6 +50,8 @@ export type AuthorizeDeps = {
   vault: Pick<Vault, 'encrypt' | 'decrypt'>;
   catalog: Pick<Catalog, 'get'>;
   client: OAuthClient;
+  /** Handed to the provider's adapter for account discovery. */
+  http: ProviderHttp;
   audit: Pick<AuditService, 'record'>;
   clock: Clock;
   /** Where browsers reach Keyhold; the redirect URI is `<publicUrl>/api/integrations/<provider>/callback`. */
@@ -62,7 +65,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
   const redirectUriFor = (provider: Provider) => `${deps.publicUrl}/api/integrations/${provider.id}/callback`;
   const ctxFor = (provider: Provider, params: Record<string, string>): OAuthContext => {
     const app = client.app(provider);
-    return { provider, params, app: { clientId: app.clientId, clientSecret: app.clientSecret.reveal(), ...(app.applicationId ? { applicationId: app.applicationId } : {}) }, now: deps.clock() };
+    return { provider, params, app: { clientId: app.clientId, clientSecret: app.clientSecret.reveal(), ...(app.applicationId ? { applicationId: app.applicationId } : {}) }, now: deps.clock(), http: deps.http };
   };
   const invalidState = (why: string) => new AppError('OAUTH_STATE_INVALID', `This connection attempt cannot be completed: ${why}. Start connecting again`);
 

@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi';
-import { request } from 'undici';
 import type { OAuthAppConfig } from '../../platform/config.js';
 import { AppError } from '../../platform/errors.js';
+import type { ProviderHttp } from '../../platform/http/provider-http.js';
 import type { OAuthHooks } from '../../providers/adapter.js';
 import { adapterFor } from '../../providers/registry.js';
 import type { OAuthSpec, Provider } from '../catalog/catalog.js';
@@ -31,32 +31,23 @@ const TIMEOUT_MS = 10_000;
 const isLoopback = (url: string) => /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//.test(url);
 
 /**
- * oauth4webapi's HTTP calls, made with undici's request API (a third of the CPU of the global
- * fetch per token request, which matters when thousands of tokens refresh each minute). Token
- * answers are small, so they are read whole. A provider whose answers oauth4webapi (rightly)
- * refuses has its adapter's `tokenResponse` rewrite them into RFC 6749 form first.
+ * oauth4webapi's HTTP calls, through the provider HTTP client's fetch (undici underneath: about
+ * a third of the CPU of the global fetch per token request, which matters when thousands of
+ * tokens refresh each minute). A provider whose answers oauth4webapi (rightly) refuses has its
+ * adapter's `tokenResponse` rewrite them into RFC 6749 form first; only those answers are read
+ * here, the others go to oauth4webapi as they came.
  */
-const normalizingFetch = (rewrite: OAuthHooks['tokenResponse']) => (async (input: string | URL, init: RequestInit = {}) => {
-  const res = await request(String(input), {
-    method: (init.method ?? 'GET') as 'GET',
-    headers: init.headers as Record<string, string>,
-    body: init.body === undefined || init.body === null ? null : String(init.body),
-    signal: init.signal ?? undefined,
-    headersTimeout: TIMEOUT_MS,
-    bodyTimeout: TIMEOUT_MS,
-  });
-  const text = await res.body.text();
-  const contentType = String(res.headers['content-type'] ?? '');
-  const headers = { 'content-type': contentType || 'application/octet-stream' };
-  if (!contentType.includes('json') || text === '') return new Response(res.statusCode === 204 || text === '' ? null : text, { status: res.statusCode, headers });
-  if (!rewrite) return new Response(text, { status: res.statusCode, headers });
-  let body: Record<string, unknown>;
+const normalizingFetch = (http: Pick<ProviderHttp, 'fetch'>, rewrite: OAuthHooks['tokenResponse']) => (async (input: string | URL, init: RequestInit = {}) => {
+  const res = await http.fetch(input, { ...init, timeoutMs: TIMEOUT_MS });
+  if (!rewrite || !(res.headers.get('content-type') ?? '').includes('json')) return res;
+  const text = await res.text();
+  let body: unknown;
   try {
-    body = JSON.parse(text) as Record<string, unknown>;
+    body = JSON.parse(text);
   } catch {
-    return new Response(text, { status: res.statusCode, headers });
+    return new Response(text, { status: res.status, headers: res.headers });
   }
-  const answer = typeof body === 'object' && body !== null && !Array.isArray(body) ? rewrite({ status: res.statusCode, body }) : { status: res.statusCode, body };
+  const answer = typeof body === 'object' && body !== null && !Array.isArray(body) ? rewrite({ status: res.status, body: body as Record<string, unknown> }) : { status: res.status, body };
   return new Response(JSON.stringify(answer.body), { status: answer.status, headers: { 'content-type': 'application/json' } });
 }) as typeof fetch;
 
@@ -76,7 +67,7 @@ function classify(err: unknown): TokenRequestError {
 }
 
 /** The platform's OAuth client for every catalog provider, on oauth4webapi. */
-export function createOAuthClient(deps: { apps: Record<string, OAuthAppConfig> }) {
+export function createOAuthClient(deps: { apps: Record<string, OAuthAppConfig>; http: ProviderHttp }) {
   function spec(provider: Provider): OAuthSpec {
     if (!provider.oauth) throw new AppError('OAUTH_NOT_SUPPORTED', `${provider.displayName} connects with credentials, not OAuth; use POST /api/api-credentials`);
     return provider.oauth;
@@ -107,7 +98,7 @@ export function createOAuthClient(deps: { apps: Record<string, OAuthAppConfig> }
   function options(provider: Provider, as: oauth.AuthorizationServer) {
     return {
       signal: AbortSignal.timeout(TIMEOUT_MS),
-      [oauth.customFetch]: normalizingFetch(adapterFor(provider).oauth?.tokenResponse),
+      [oauth.customFetch]: normalizingFetch(deps.http, adapterFor(provider).oauth?.tokenResponse),
       ...(isLoopback(as.token_endpoint!) ? { [oauth.allowInsecureRequests]: true } : {}),
     };
   }
@@ -163,7 +154,7 @@ export function createOAuthClient(deps: { apps: Record<string, OAuthAppConfig> }
       try {
         if (own) {
           const a = app(provider);
-          const status = await own.send({ endpoint: as.revocation_endpoint!, token, clientId: a.clientId, clientSecret: a.clientSecret.reveal(), timeoutMs: TIMEOUT_MS });
+          const status = await own.send({ endpoint: as.revocation_endpoint!, token, clientId: a.clientId, clientSecret: a.clientSecret.reveal(), timeoutMs: TIMEOUT_MS, http: deps.http });
           if (status < 200 || status >= 300) throw new TokenRequestError(status >= 500 ? 'transient' : 'rejected', undefined, status);
           return true;
         }

@@ -25,12 +25,16 @@ export function forwardableRequestHeaders(headers: IncomingHttpHeaders, injected
   return out;
 }
 
-/** The provider's headers that may travel back: no hop-by-hop headers, no cookies for our origin. */
+/**
+ * The provider's headers that may travel back: no hop-by-hop headers, no cookies for our origin,
+ * and no `X-Keyhold-*`: those are Keyhold's marks (its own refusals, a provider's 401/403), which
+ * a provider must not be able to forge.
+ */
 export function forwardableResponseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [rawName, value] of Object.entries(headers)) {
     const name = rawName.toLowerCase();
-    if (value === undefined || (HOP_BY_HOP.has(name) && name !== 'content-length') || name === 'set-cookie') continue;
+    if (value === undefined || (HOP_BY_HOP.has(name) && name !== 'content-length') || name === 'set-cookie' || name.startsWith('x-keyhold-')) continue;
     out[name] = value;
   }
   return out;

@@ -40,7 +40,7 @@ export function proxyRoutes(app: FastifyInstance, deps: { proxy: ProxyService })
       schema: {
         tags: ['proxy'],
         summary: "Call the provider's API as this organization: credentials injected, rate limits respected (member+, or API key scope 'proxy')",
-        description: 'Headers: X-Connection-Label picks the connection (default "default"); X-Keyhold-Max-Wait (ms, ≤ 30000) lets Keyhold wait for the rate limit instead of answering 429. The provider\'s answer streams back unchanged, without its cookies.',
+        description: 'Headers: X-Connection-Label picks the connection (default "default"); X-Keyhold-Max-Wait (ms, ≤ 30000) lets Keyhold wait for the rate limit instead of answering 429. The provider\'s answer streams back unchanged, without its cookies; its own 401/403 carries X-Keyhold-Upstream-Status, Keyhold\'s own refusals X-Keyhold-Error.',
         hide: false,
       },
       handler: async (req, reply) => {

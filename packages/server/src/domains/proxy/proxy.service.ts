@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Dispatcher, request } from 'undici';
 import { AppError } from '../../platform/errors.js';
+import type { ProviderHttp } from '../../platform/http/provider-http.js';
 import type { Logger } from '../../platform/logger.js';
 import { type Metrics, statusClass } from '../../platform/metrics.js';
 import type { Catalog, Provider } from '../catalog/catalog.js';
@@ -29,15 +29,22 @@ export type ProxyDeps = {
   limiter: RateLimiter;
   breakers: Breakers;
   metrics: Metrics;
-  /** A base URL the tenant supplied is checked before every call (SSRF). */
-  guardTenantUrl: (url: string) => Promise<unknown>;
+  /** Sends to the provider; a tenant-supplied base URL is guarded there (SSRF, DNS rebinding). */
+  http: Pick<ProviderHttp, 'request'>;
   /**
-   * For tenant-supplied base URLs: sends only to addresses it judged public when connecting, so a
-   * name that answers differently to the check and to the connection (DNS rebinding) reaches nothing.
+   * Told of every answer in which the provider itself refused the connection's credentials (its
+   * 401/403, after any refresh-and-retry), so the connection store can record it on the
+   * connection. Not awaited by the caller; a failure is logged and the answer still goes back.
    */
-  tenantUrlDispatcher: Dispatcher;
+  onUpstreamRefusal?: (refusal: UpstreamRefusal) => Promise<void>;
   log?: Pick<Logger, 'warn'>;
 };
+
+/** The provider's own refusal of a connection's credentials (never its body: it may echo them). */
+export type UpstreamRefusal = { tenantId: string; connectionId: string; provider: string; status: 401 | 403 };
+
+/** Marks a provider's 401/403 as the provider's, so a client never takes it for Keyhold's own auth failure. */
+export const UPSTREAM_STATUS_HEADER = 'x-keyhold-upstream-status';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 const RETRY_STATUS = new Set([429, 502, 503, 504]);
@@ -61,23 +68,22 @@ export function createProxyService(deps: ProxyDeps) {
    * templated), credentials only where the catalog injects them. Anything thrown here is about
    * the request or the connection, not the provider: it never reaches the breaker.
    */
-  async function target(provider: Provider, conn: InUse, path: string) {
+  function target(provider: Provider, conn: InUse, path: string) {
     const values = { config: conn.row.config, secrets: conn.secrets };
     const built = buildProviderRequest(provider, values, path);
     assertUnderBase(built.url, providerBaseUrl(provider, values));
-    if (tenantBaseUrlField(provider)) await deps.guardTenantUrl(built.url);
     return built;
   }
 
   async function attempt(provider: Provider, built: { url: string; headers: Record<string, string> }, req: ProxyRequest, body: Buffer | Readable | null) {
     const started = performance.now();
-    const res = await request(built.url, {
-      method: req.method as 'GET',
+    const res = await deps.http.request(built.url, {
+      method: req.method,
       headers: { ...forwardableRequestHeaders(req.headers, built.headers), ...built.headers },
       body,
-      headersTimeout: 30_000,
-      bodyTimeout: 60_000,
-      ...(tenantBaseUrlField(provider) ? { dispatcher: deps.tenantUrlDispatcher } : {}),
+      timeoutMs: 30_000,
+      bodyTimeoutMs: 60_000,
+      ...(tenantBaseUrlField(provider) ? { tenantUrl: true } : {}),
     });
     metrics.proxyLatency.observe({ provider: provider.id }, (performance.now() - started) / 1000);
     return res;
@@ -90,7 +96,7 @@ export function createProxyService(deps: ProxyDeps) {
     const connectionId = conn.row.id;
     const gate = breakers.check(connectionId);
     if (!gate.allowed) throw unavailable(provider, gate.retryInMs, 'has been failing');
-    let built = await target(provider, conn, req.path);
+    let built = target(provider, conn, req.path);
     const permit = await limiter.acquire(p.tenantId, connectionId, provider, { maxWaitMs });
     const replayable = req.body === undefined || Buffer.isBuffer(req.body);
     const canRetry = replayable && IDEMPOTENT.has(req.method.toUpperCase());
@@ -123,7 +129,7 @@ export function createProxyService(deps: ProxyDeps) {
           refreshed = true;
           metrics.retries.inc({ provider: provider.id, reason: 'token_refresh' });
           conn = await deps.connections.forceRefresh(p.tenantId, conn);
-          built = await target(provider, conn, req.path);
+          built = target(provider, conn, req.path);
           continue;
         }
         if (RETRY_STATUS.has(res.statusCode) && canRetry && n < MAX_RETRIES) {
@@ -136,7 +142,12 @@ export function createProxyService(deps: ProxyDeps) {
           }
         }
         res.body.once('close', () => void permit.release().catch(() => undefined));
-        return { status: res.statusCode, headers: forwardableResponseHeaders(res.headers), body: res.body };
+        const headers = forwardableResponseHeaders(res.headers);
+        if (res.statusCode === 401 || res.statusCode === 403) {
+          headers[UPSTREAM_STATUS_HEADER] = String(res.statusCode);
+          refusedByProvider({ tenantId: p.tenantId, connectionId, provider: provider.id, status: res.statusCode });
+        }
+        return { status: res.statusCode, headers, body: res.body };
       }
     } catch (err) {
       await permit.release().catch(() => undefined);
@@ -144,6 +155,9 @@ export function createProxyService(deps: ProxyDeps) {
     }
   }
 
+  function refusedByProvider(refusal: UpstreamRefusal) {
+    void deps.onUpstreamRefusal?.(refusal).catch((err) => deps.log?.warn({ err: { message: (err as Error).message } }, 'could not record the provider refusing the credentials'));
+  }
   function failure(tenantId: string, provider: Provider, connectionId: string) {
     const before = breakers.state(connectionId);
     breakers.failure(connectionId);

@@ -13,10 +13,10 @@ export const messenger: ProviderAdapter = {
   id: 'messenger',
   oauth: {
     flow: 'messenger',
-    async accounts({ tokens }, { provider }) {
+    async accounts({ tokens }, { provider, http }) {
       // The Graph API version the catalog's verify request uses.
       const version = /\/(v\d+\.\d+)\//.exec(provider.verify?.path ?? '')?.[1] ?? 'v21.0';
-      const body = (await getJson(`${provider.baseUrl}/${version}/me/accounts`, tokens.accessToken)) as { data?: Page[] };
+      const body = (await getJson(http, `${provider.baseUrl}/${version}/me/accounts`, tokens.accessToken)) as { data?: Page[] };
       return (body.data ?? [])
         .filter((p) => typeof p.id === 'string' && typeof p.access_token === 'string')
         .map((p) => ({ id: p.id!, name: p.name ?? p.id!, config: { pageId: p.id! }, secrets: { accessToken: p.access_token! }, neverExpires: true }));

@@ -18,11 +18,12 @@ function company(query: Record<string, string>) {
  */
 export const jsonRevoke: RevokeHook = {
   format: 'json',
-  async send({ endpoint, token, clientId, clientSecret, timeoutMs }) {
-    const res = await fetch(endpoint, {
+  async send({ endpoint, token, clientId, clientSecret, timeoutMs, http }) {
+    const res = await http.fetch(endpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` },
       body: JSON.stringify({ token }),
+      timeoutMs,
       signal: AbortSignal.timeout(timeoutMs),
     });
     await res.body?.cancel();

@@ -1,14 +1,10 @@
-import { request } from 'undici';
 import { AppError } from '../../platform/errors.js';
-
-const TIMEOUT_MS = 10_000;
+import type { ProviderHttp } from '../../platform/http/provider-http.js';
 
 /** GET with a bearer token during account discovery; anything but a 200 JSON answer ends the connect attempt. */
-export async function getJson(url: string, accessToken: string): Promise<unknown> {
-  const res = await request(url, {
+export async function getJson(http: Pick<ProviderHttp, 'request'>, url: string, accessToken: string): Promise<unknown> {
+  const res = await http.request(url, {
     headers: { accept: 'application/json', authorization: `Bearer ${accessToken}` },
-    headersTimeout: TIMEOUT_MS,
-    bodyTimeout: TIMEOUT_MS,
   }).catch(() => null);
   if (!res || res.statusCode !== 200) {
     await res?.body.dump();

@@ -1,4 +1,4 @@
-import type { ProviderAdapter, RateSignal } from '../adapter.js';
+import type { OAuthContext, ProviderAdapter, RateSignal } from '../adapter.js';
 import { getJson } from '../shared/http.js';
 
 type XeroConnection = { tenantId?: string; tenantName?: string; tenantType?: string };
@@ -8,8 +8,8 @@ type XeroConnection = { tenantId?: string; tenantName?: string; tenantType?: str
  * organisations (not practices) are API accounts.
  * https://developer.xero.com/documentation/guides/oauth2/auth-flow/#5-check-the-tenants-youre-authorized-to-access
  */
-async function organisations(accessToken: string, baseUrl: string) {
-  const list = (await getJson(`${baseUrl}/connections`, accessToken)) as XeroConnection[];
+async function organisations(http: OAuthContext['http'], accessToken: string, baseUrl: string) {
+  const list = (await getJson(http, `${baseUrl}/connections`, accessToken)) as XeroConnection[];
   return (Array.isArray(list) ? list : [])
     .filter((c) => typeof c.tenantId === 'string' && (c.tenantType ?? 'ORGANISATION') === 'ORGANISATION')
     .map((c) => ({ id: c.tenantId!, name: c.tenantName ?? c.tenantId!, config: { xeroTenantId: c.tenantId! } }));
@@ -33,7 +33,7 @@ export const xero: ProviderAdapter = {
   id: 'xero',
   oauth: {
     flow: 'xero',
-    accounts: ({ tokens }, { provider }) => organisations(tokens.accessToken, provider.baseUrl),
+    accounts: ({ tokens }, { provider, http }) => organisations(http, tokens.accessToken, provider.baseUrl),
   },
   rateSignals: xeroRateSignals,
 };
