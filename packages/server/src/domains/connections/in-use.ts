@@ -23,6 +23,8 @@ const REVALIDATE_MS = 1000;
  */
 export function createConnectionUse(deps: Pick<ConnectionsDeps, 'store' | 'tenancy' | 'audit' | 'clock' | 'fresh' | 'readAsTenant'> & { warm: WarmCache }) {
   const { store, tenancy, audit, warm } = deps;
+  /** The injected clock: warm entries age and revalidate on it like everything else. */
+  const now = () => deps.clock().getTime();
   const noted = boundedMap<string, number>(NOTED_MAX);
   const readSecrets = store.secretsOf;
 
@@ -38,7 +40,7 @@ export function createConnectionUse(deps: Pick<ConnectionsDeps, 'store' | 'tenan
     }
     const key = warm.keyOf(p.tenantId, provider.id, label);
     const current = (await warmRead(p, key, provider, label)) ?? (await coldRead(p, provider, label, action));
-    if (!current.warm) warm.set(key, { ...current.inUse, cachedAt: Date.now(), checkedAt: Date.now() });
+    if (!current.warm) warm.set(key, { ...current.inUse, cachedAt: now(), checkedAt: now() });
     else await noteUse(p, current.inUse.row, provider, label, action);
     // Outside any transaction: a refresh may call the provider.
     let used: InUse;
@@ -48,7 +50,7 @@ export function createConnectionUse(deps: Pick<ConnectionsDeps, 'store' | 'tenan
       warm.delete(key); // e.g. now needs_reauth: the next use reads the row again
       throw err;
     }
-    if (used !== current.inUse) warm.set(key, { ...used, cachedAt: Date.now(), checkedAt: Date.now() });
+    if (used !== current.inUse) warm.set(key, { ...used, cachedAt: now(), checkedAt: now() });
     return used;
   }
 
@@ -58,9 +60,9 @@ export function createConnectionUse(deps: Pick<ConnectionsDeps, 'store' | 'tenan
    */
   async function warmRead(p: TenantPrincipal, key: string, provider: Provider, label: string) {
     const hit = warm.get(key);
-    if (!hit || !deps.readAsTenant || Date.now() - hit.cachedAt > WARM_MS) return null;
+    if (!hit || !deps.readAsTenant || now() - hit.cachedAt > WARM_MS) return null;
     // Checked within the last second: trusted as is (a change made on another node shows within 1 s).
-    if (Date.now() - hit.checkedAt < REVALIDATE_MS) return { warm: true, inUse: { row: hit.row, secrets: hit.secrets } };
+    if (now() - hit.checkedAt < REVALIDATE_MS) return { warm: true, inUse: { row: hit.row, secrets: hit.secrets } };
     const [state] = await deps.readAsTenant<{ id: string; updated_at: Date; status: ConnectionRow['status']; is_active: boolean; token_expires_at: Date | null }>(
       p.tenantId,
       `select id, updated_at, status, is_active, token_expires_at from connections where provider = ${literal(provider.id)} and label = ${literal(label)}`,
@@ -69,7 +71,7 @@ export function createConnectionUse(deps: Pick<ConnectionsDeps, 'store' | 'tenan
       warm.delete(key);
       return null;
     }
-    hit.checkedAt = Date.now();
+    hit.checkedAt = now();
     hit.row = { ...hit.row, status: state.status, token_expires_at: state.token_expires_at };
     return { warm: true, inUse: { row: hit.row, secrets: hit.secrets } };
   }
