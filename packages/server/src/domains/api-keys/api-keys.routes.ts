@@ -4,8 +4,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ok } from '../../platform/http/envelope.js';
 import { principalOf } from '../../platform/http/principals.js';
-import { API_KEY_SCOPES } from '../identity/principal.js';
-import type { ApiKeysService } from './api-keys.service.js';
+import { type ApiKeysService, CreateApiKeyInput, CreatePlatformApiKeyInput } from './api-keys.service.js';
+export { CreatePlatformApiKeyInput };
 
 export const ApiKeySchema = z.object({
   id: z.string().uuid(),
@@ -17,10 +17,9 @@ export const ApiKeySchema = z.object({
   lastUsedAt: z.string().nullable(),
 });
 export const CreatedApiKeySchema = ApiKeySchema.extend({ key: z.string().describe('The key itself. Shown once; store it now') });
-export const CreateApiKeyBody = z.object({
-  name: z.string().min(1).max(100),
-  scopes: z.array(z.enum(API_KEY_SCOPES)).min(1),
-  role: z.enum(['admin', 'member', 'viewer']).default('member').describe('The role the key acts with (at most your own)'),
+/** The service's own input schema: one definition for the route, the OpenAPI document and the service. */
+export const CreateApiKeyBody = CreateApiKeyInput.extend({
+  role: CreateApiKeyInput.shape.role.describe('The role the key acts with (at most your own)'),
 });
 
 export function apiKeysRoutes(app: FastifyInstance, { apiKeys }: { apiKeys: ApiKeysService }) {

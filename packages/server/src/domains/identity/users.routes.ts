@@ -1,18 +1,17 @@
-import { UserRoleSchema, UserSchema, pageQuery, pagedEnvelope, successEnvelope } from '@keyhold/contract';
+import { UserSchema, pageQuery, pagedEnvelope, successEnvelope } from '@keyhold/contract';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ok, page } from '../../platform/http/envelope.js';
 import { principalOf, requestMeta } from '../../platform/http/principals.js';
-import type { UsersService } from './users.service.js';
+import { AcceptInviteInput, InviteUserInput, UpdateUserInput, type UsersService } from './users.service.js';
 
-const InviteBody = z.object({
-  email: z.string().email().max(254),
-  role: UserRoleSchema.default('member'),
-  method: z.enum(['temporary_password', 'invite_token']).default('invite_token').describe('How the new user gets in; the secret is shown once'),
+// The services' own input schemas: one definition for the route, the OpenAPI document and the service.
+const InviteBody = InviteUserInput.extend({
+  method: InviteUserInput.shape.method.describe('How the new user gets in; the secret is shown once'),
 });
 const InviteResult = z.object({ user: UserSchema, temporaryPassword: z.string().optional(), inviteToken: z.string().optional() });
-const UpdateBody = z.object({ role: UserRoleSchema.optional(), isActive: z.boolean().optional() });
+const UpdateBody = UpdateUserInput;
 const IdParams = z.object({ id: z.string().uuid() });
 
 export function usersRoutes(app: FastifyInstance, { users }: { users: UsersService }) {
@@ -42,6 +41,6 @@ export function usersRoutes(app: FastifyInstance, { users }: { users: UsersServi
   });
 
   r.post('/api/auth/invite/accept', {
-    schema: { tags: ['auth'], summary: 'Accept an invitation by choosing a password', body: z.object({ token: z.string(), password: z.string() }), response: { 200: successEnvelope(UserSchema) } },
+    schema: { tags: ['auth'], summary: 'Accept an invitation by choosing a password', body: AcceptInviteInput, response: { 200: successEnvelope(UserSchema) } },
   }, async (req) => ok(await users.acceptInvite(requestMeta(req), req.body)));
 }

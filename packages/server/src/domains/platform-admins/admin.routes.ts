@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { TENANT_PLANS } from '../../platform/db/schema.js';
 import { ok, page } from '../../platform/http/envelope.js';
 import { adminOf, requestMeta } from '../../platform/http/principals.js';
-import { ApiKeySchema, CreateApiKeyBody, CreatedApiKeySchema } from '../api-keys/api-keys.routes.js';
+import { ApiKeySchema, CreatePlatformApiKeyInput, CreatedApiKeySchema } from '../api-keys/api-keys.routes.js';
 import type { ApiKeysService } from '../api-keys/api-keys.service.js';
 import type { SignupInvitations } from '../identity/signup-invitations.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
@@ -113,7 +113,7 @@ export function adminRoutes(app: FastifyInstance, { adminAuth, tenants, apiKeys,
   }, async (req, reply) => reply.code(201).send(ok(await signupInvitations.issue(adminOf(req), req.body))));
 
   r.post('/api/admin/api-keys', {
-    schema: { tags, summary: 'Create a platform API key (acts for the tenant named in X-Keyhold-Tenant); shown once', body: CreateApiKeyBody.omit({ role: true }), response: { 201: successEnvelope(CreatedApiKeySchema) } },
+    schema: { tags, summary: 'Create a platform API key (acts for the tenant named in X-Keyhold-Tenant); shown once', body: CreatePlatformApiKeyInput, response: { 201: successEnvelope(CreatedApiKeySchema) } },
   }, async (req, reply) => reply.code(201).send(ok(await apiKeys.createPlatformKey(adminOf(req), req.body))));
   r.get('/api/admin/api-keys', { schema: { tags, response: { 200: successEnvelope(z.array(ApiKeySchema)) } } },
     async () => ok(await apiKeys.listPlatformKeys()));
