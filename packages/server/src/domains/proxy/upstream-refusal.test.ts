@@ -11,7 +11,7 @@ import { oauthHarness } from '../../test-support/oauth.js';
 import { createBreakers } from './breaker.js';
 import { createRateLimiter } from './limits.js';
 import { createLimitsRepo } from './limits.repo.js';
-import { type UpstreamRefusal, createProxyService } from './proxy.service.js';
+import { type ProxyDeps, type UpstreamRefusal, createProxyService } from './proxy.service.js';
 
 let h: Awaited<ReturnType<typeof oauthHarness>>;
 beforeAll(async () => {
@@ -29,6 +29,18 @@ async function connectStripe(acct: Account) {
   expect(res.statusCode, res.body).toBe(201);
   return res.json().data.id as string;
 }
+
+/** A proxy over the test services with its own store hook (and logger). */
+const proxyWith = (extra: Pick<ProxyDeps, 'onUpstreamRefusal' | 'log'>) =>
+  createProxyService({
+    connections: h.t.services.connections,
+    catalog: h.t.services.catalog,
+    limiter: createRateLimiter({ repo: createLimitsRepo(), tenancy: h.t.db }),
+    breakers: createBreakers({}),
+    metrics: createMetrics({ defaultMetrics: false }),
+    http: createProviderHttp({ tenantUrls: createTenantUrlGuard({ allowPrivate: true }) }),
+    ...extra,
+  });
 
 describe("a provider's own 401/403 through the proxy", () => {
   it('is passed through unchanged but marked X-Keyhold-Upstream-Status, never X-Keyhold-Error', async () => {
@@ -99,18 +111,7 @@ describe("a provider's own 401/403 through the proxy", () => {
     const acct = await signup(h.t.app);
     const connectionId = await connectStripe(acct);
     const noted: UpstreamRefusal[] = [];
-    const { services, db } = h.t;
-    const proxyWithHook = createProxyService({
-      connections: services.connections,
-      catalog: services.catalog,
-      limiter: createRateLimiter({ repo: createLimitsRepo(), tenancy: db }),
-      breakers: createBreakers({}),
-      metrics: createMetrics({ defaultMetrics: false }),
-      http: createProviderHttp({ tenantUrls: createTenantUrlGuard({ allowPrivate: true }) }),
-      onUpstreamRefusal: async (r) => {
-        noted.push(r);
-      },
-    });
+    const proxyWithHook = proxyWith({ onUpstreamRefusal: async (r) => void noted.push(r) });
     const principal = { tenantId: acct.tenantId, role: 'admin' as const, actor: systemActor };
     h.sandbox.fail('stripe', { status: 403, times: 1, path: '/v1/balance' });
     const refused = await proxyWithHook.send(principal, 'stripe', { method: 'GET', path: '/v1/balance', headers: {} });
@@ -124,15 +125,8 @@ describe("a provider's own 401/403 through the proxy", () => {
   it('a store that fails to record the refusal does not change the answer', async () => {
     const acct = await signup(h.t.app);
     await connectStripe(acct);
-    const { services, db } = h.t;
     const warned: string[] = [];
-    const proxyWithHook = createProxyService({
-      connections: services.connections,
-      catalog: services.catalog,
-      limiter: createRateLimiter({ repo: createLimitsRepo(), tenancy: db }),
-      breakers: createBreakers({}),
-      metrics: createMetrics({ defaultMetrics: false }),
-      http: createProviderHttp({ tenantUrls: createTenantUrlGuard({ allowPrivate: true }) }),
+    const proxyWithHook = proxyWith({
       onUpstreamRefusal: async () => {
         throw new Error('store down');
       },
