@@ -92,8 +92,8 @@ export type RequestHooks = {
   inject?(values: ConnectionValues, fill: Fill): Record<string, string>;
   /** Headers computed from each request (signatures), added after the catalog's injection. */
   sign?(req: { url: URL; values: ConnectionValues }): Record<string, string>;
-  /** The verify request, when the tenant defines it; its path is used as written. */
-  verify?(values: ConnectionValues): { method: 'GET' | 'POST'; path: string; expectStatus: number[] };
+  /** The verify request, when the tenant defines it (undefined: none); its path is used as written. */
+  verify?(values: ConnectionValues): { method: 'GET' | 'POST'; path: string; expectStatus: number[] } | undefined;
 };
 
 export type HeaderReader = (name: string) => string | undefined;

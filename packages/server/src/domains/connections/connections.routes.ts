@@ -22,6 +22,10 @@ export const MaskedCredentialSchema = z.object({
   created_at: z.string(),
   updated_at: z.string(),
 });
+/** A new credential, masked, and whether the provider verified it before it was saved. */
+const CreatedCredentialSchema = MaskedCredentialSchema.extend({
+  verified: z.boolean().describe('false when saved with ?verify=false or the provider has no verify request'),
+});
 const RevealedSchema = z.object({
   id: z.string().uuid(),
   service_name: z.string(),
@@ -89,8 +93,14 @@ export function connectionsRoutes(app: FastifyInstance, { connections }: { conne
   });
 
   r.post('/api/api-credentials', {
-    schema: { tags, summary: 'Connect an account by API key (owner, admin)', body: CreateBody, response: { 201: successEnvelope(MaskedCredentialSchema) } },
-  }, async (req, reply) => reply.code(201).send(ok(await connections.create(principalOf(req), req.body), { message: 'API credentials created successfully' })));
+    schema: {
+      tags,
+      summary: 'Connect an account by API key; verified with the provider first unless ?verify=false: refused is 422, unreachable 502, nothing saved (owner, admin)',
+      querystring: z.object({ verify: z.enum(['true', 'false']).default('true') }),
+      body: CreateBody,
+      response: { 201: successEnvelope(CreatedCredentialSchema) },
+    },
+  }, async (req, reply) => reply.code(201).send(ok(await connections.create(principalOf(req), req.body, { verify: req.query.verify === 'true' }), { message: 'API credentials created successfully' })));
 
   r.post('/api/api-credentials/test-connection', {
     schema: {

@@ -51,6 +51,9 @@ export type MaskedCredential = {
   updated_at: string;
 };
 
+/** A newly saved credential, and whether the provider verified it before it was saved. */
+export type CreatedCredential = MaskedCredential & { verified: boolean };
+
 export type ConnectionsDeps = {
   store: ConnectionStore;
   tenancy: Tenancy;
@@ -110,12 +113,19 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     };
   }
 
-  async function create(p: TenantPrincipal, input: z.input<typeof CreateCredentialInput>): Promise<MaskedCredential> {
+  /**
+   * Saves a credential, verified with the provider first (unless `verify: false`): a key the
+   * provider refuses, or cannot be checked because the provider is unreachable, is not saved. The
+   * provider call happens before, and outside, the tenant transaction. A provider without a verify
+   * request is saved unverified.
+   */
+  async function create(p: TenantPrincipal, input: z.input<typeof CreateCredentialInput>, opts: { verify?: boolean } = {}): Promise<CreatedCredential> {
     assertRole(p, 'admin');
     const data = CreateCredentialInput.parse(input);
     const provider = deps.catalog.get(data.serviceName);
     const { credentials, config } = splitInput(provider, data);
     await checkTenantBaseUrl(provider, config);
+    const verified = opts.verify !== false && (await verifyBeforeSaving(provider, { config, secrets: credentials }));
     try {
       return await tenancy.withTenant(p.tenantId, async (tx) => {
         const row = await store.create(tx, {
@@ -126,13 +136,30 @@ export function createConnectionsService(deps: ConnectionsDeps) {
           config,
           status: data.isActive ? 'active' : 'disabled',
           createdBy: p.actor.id,
+          ...(verified ? { lastVerifiedAt: deps.clock() } : {}),
         }, madeBy(p));
-        await audit.record(p, { action: 'api_credentials.create', entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label: data.label, fields: Object.keys(credentials) } }, tx);
-        return toMasked(tx, row);
+        await audit.record(p, { action: 'api_credentials.create', entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label: data.label, fields: Object.keys(credentials), verified } }, tx);
+        return { ...(await toMasked(tx, row)), verified };
       });
     } catch (err) {
       throw store.conflictOf(err, provider, data.label) ?? err;
     }
+  }
+
+  /**
+   * True when the provider accepted the credentials, false when it has no verify request; throws
+   * when it refused them (422) or could not be reached (502). The error names the provider's HTTP
+   * status, never its body (which may echo the key).
+   */
+  async function verifyBeforeSaving(provider: Provider, values: { config: Record<string, string>; secrets: Record<string, string> }): Promise<boolean> {
+    const result = await verifyCredentials(provider, values, verifyOpts(provider));
+    if (result.ok) return true;
+    if (result.reason === 'no_verify_request') return false;
+    const status = result.status === null ? '' : ` (HTTP ${result.status})`;
+    if (result.reason === 'unreachable') {
+      throw new AppError('INTEGRATION_UNAVAILABLE', `Could not reach ${provider.displayName} to verify these credentials${status}; nothing was saved. Try again later, or save without verifying (?verify=false)`, { status: 502 });
+    }
+    throw new AppError('CONNECTION_TEST_FAILED', `${provider.displayName} refused these credentials${status}; nothing was saved`);
   }
 
   async function list(p: TenantPrincipal, f: { page: number; limit: number; serviceName?: string; isActive?: boolean }): Promise<{ items: MaskedCredential[]; pagination: Pagination }> {

@@ -27,15 +27,15 @@ describe('creating credentials', () => {
   it('stores a Stripe key and answers it masked, with the documented shape', async () => {
     const acct = await signup(t.app);
     const key = STRIPE_KEY();
-    const res = await call('POST', '/api/api-credentials', acct.accessToken, { serviceName: 'stripe', apiKey: key });
+    const res = await call('POST', '/api/api-credentials?verify=false', acct.accessToken, { serviceName: 'stripe', apiKey: key });
     expect(res.statusCode, res.body).toBe(201);
     expect(res.json()).toMatchObject({ success: true, message: 'API credentials created successfully' });
     expect(res.json().data).toMatchObject({ service_name: 'stripe', label: 'default', api_key: `sk_****${key.slice(-4)}`, api_secret: null, is_active: true, status: 'active' });
     expect(res.body).not.toContain(key);
-    const dup = await call('POST', '/api/api-credentials', acct.accessToken, { serviceName: 'stripe', apiKey: STRIPE_KEY() });
+    const dup = await call('POST', '/api/api-credentials?verify=false', acct.accessToken, { serviceName: 'stripe', apiKey: STRIPE_KEY() });
     expect(dup.statusCode).toBe(409);
     expect(dup.json()).toMatchObject({ success: false, code: 'CONFLICT', error: "Credentials for service 'stripe' already exist" });
-    const second = await call('POST', '/api/api-credentials', acct.accessToken, { serviceName: 'stripe', apiKey: STRIPE_KEY(), label: 'eu-account' });
+    const second = await call('POST', '/api/api-credentials?verify=false', acct.accessToken, { serviceName: 'stripe', apiKey: STRIPE_KEY(), label: 'eu-account' });
     expect(second.statusCode).toBe(201);
   });
 
@@ -50,7 +50,7 @@ describe('creating credentials', () => {
       [{ serviceName: 'stripe' }, 400, /apiKey/],
     ];
     for (const [body, status, expected] of cases) {
-      const res = await call('POST', '/api/api-credentials', acct.accessToken, body);
+      const res = await call('POST', '/api/api-credentials?verify=false', acct.accessToken, body);
       expect(res.statusCode, JSON.stringify(body)).toBe(status);
       const { code, error } = res.json();
       if (typeof expected === 'string' && /^[A-Z_]+$/.test(expected)) expect(code).toBe(expected);
@@ -66,8 +66,8 @@ describe('creating credentials', () => {
     const admin = await adminClient();
     await admin.query('update tenants set max_connections = 1 where id = $1', [acct.tenantId]);
     await admin.end();
-    expect((await call('POST', '/api/api-credentials', acct.accessToken, { serviceName: 'stripe', apiKey: STRIPE_KEY() })).statusCode).toBe(201);
-    const over = await call('POST', '/api/api-credentials', acct.accessToken, { serviceName: 'resend', apiKey: 're_abc123' });
+    expect((await call('POST', '/api/api-credentials?verify=false', acct.accessToken, { serviceName: 'stripe', apiKey: STRIPE_KEY() })).statusCode).toBe(201);
+    const over = await call('POST', '/api/api-credentials?verify=false', acct.accessToken, { serviceName: 'resend', apiKey: 're_abc123' });
     expect(over.statusCode).toBe(409);
     expect(over.json().code).toBe('QUOTA_EXCEEDED');
   });
@@ -76,9 +76,9 @@ describe('creating credentials', () => {
 describe('reading and access control', () => {
   it('lists with pagination and filters; members and viewers are refused; another tenant gets 404', async () => {
     const acct = await signup(t.app);
-    await call('POST', '/api/api-credentials', acct.accessToken, { serviceName: 'stripe', apiKey: STRIPE_KEY() });
-    await call('POST', '/api/api-credentials', acct.accessToken, { serviceName: 'resend', apiKey: 're_abc123456', isActive: false });
-    await call('POST', '/api/api-credentials', acct.accessToken, { serviceName: 'mux', apiKey: 'token-id-1', apiSecret: 'mux-secret-value' });
+    await call('POST', '/api/api-credentials?verify=false', acct.accessToken, { serviceName: 'stripe', apiKey: STRIPE_KEY() });
+    await call('POST', '/api/api-credentials?verify=false', acct.accessToken, { serviceName: 'resend', apiKey: 're_abc123456', isActive: false });
+    await call('POST', '/api/api-credentials?verify=false', acct.accessToken, { serviceName: 'mux', apiKey: 'token-id-1', apiSecret: 'mux-secret-value' });
     const page1 = (await call('GET', '/api/api-credentials?page=1&limit=2', acct.accessToken)).json();
     expect(page1.pagination).toEqual({ page: 1, limit: 2, total: 3, totalPages: 2, hasMore: true });
     const inactive = (await call('GET', '/api/api-credentials?isActive=false', acct.accessToken)).json().data;
@@ -88,7 +88,7 @@ describe('reading and access control', () => {
     for (const role of ['member', 'viewer']) {
       const token = await member(acct, role);
       expect((await call('GET', '/api/api-credentials', token)).statusCode).toBe(403);
-      expect((await call('POST', '/api/api-credentials', token, { serviceName: 'openai', apiKey: 'sk-abc' })).statusCode).toBe(403);
+      expect((await call('POST', '/api/api-credentials?verify=false', token, { serviceName: 'openai', apiKey: 'sk-abc' })).statusCode).toBe(403);
     }
     const other = await signup(t.app);
     const otherCode = await enrolMfa(other);
@@ -102,7 +102,7 @@ describe('reading and access control', () => {
   it('reveal: owner only, with MFA, audited; the plaintext comes back with a warning', async () => {
     const acct = await signup(t.app);
     const key = STRIPE_KEY();
-    const { id } = (await call('POST', '/api/api-credentials', acct.accessToken, { serviceName: 'stripe', apiKey: key })).json().data;
+    const { id } = (await call('POST', '/api/api-credentials?verify=false', acct.accessToken, { serviceName: 'stripe', apiKey: key })).json().data;
     expect((await call('GET', `/api/api-credentials/${id}/reveal`, acct.accessToken)).json().code).toBe('MFA_ENROLLMENT_REQUIRED');
     const adminToken = await member(acct, 'admin');
     expect((await call('GET', `/api/api-credentials/${id}/reveal`, adminToken)).json()).toMatchObject({ code: 'FORBIDDEN', error: 'This action requires the owner role' });
@@ -121,7 +121,7 @@ describe('updating and deleting', () => {
   it('needs a field; a secret change is a rotation that needs MFA; config and isActive do not', async () => {
     const acct = await signup(t.app);
     const nextCode = await enrolMfa(acct);
-    const { id } = (await call('POST', '/api/api-credentials', acct.accessToken, { serviceName: 'stripe', apiKey: STRIPE_KEY() })).json().data;
+    const { id } = (await call('POST', '/api/api-credentials?verify=false', acct.accessToken, { serviceName: 'stripe', apiKey: STRIPE_KEY() })).json().data;
     expect((await call('PUT', `/api/api-credentials/${id}`, acct.accessToken, {})).statusCode).toBe(400);
     const off = await call('PUT', `/api/api-credentials/${id}`, acct.accessToken, { isActive: false });
     expect(off.json().data).toMatchObject({ is_active: false, status: 'disabled' });
@@ -137,7 +137,7 @@ describe('updating and deleting', () => {
   it('delete: owner with MFA only', async () => {
     const acct = await signup(t.app);
     const nextCode = await enrolMfa(acct);
-    const { id } = (await call('POST', '/api/api-credentials', acct.accessToken, { serviceName: 'openai', apiKey: 'sk-proj-abc123def456' })).json().data;
+    const { id } = (await call('POST', '/api/api-credentials?verify=false', acct.accessToken, { serviceName: 'openai', apiKey: 'sk-proj-abc123def456' })).json().data;
     const adminToken = await member(acct, 'admin');
     expect((await call('DELETE', `/api/api-credentials/${id}`, adminToken)).statusCode).toBe(403);
     expect((await call('DELETE', `/api/api-credentials/${id}`, acct.accessToken)).json().code).toBe('MFA_REQUIRED');
@@ -157,7 +157,7 @@ describe('the masked schema cannot carry a secret', () => {
   it('a planted key appears in no list/get response, log line or audit entry', async () => {
     const acct = await signup(t.app);
     const key = STRIPE_KEY();
-    const { id } = (await call('POST', '/api/api-credentials', acct.accessToken, { serviceName: 'stripe', apiKey: key })).json().data;
+    const { id } = (await call('POST', '/api/api-credentials?verify=false', acct.accessToken, { serviceName: 'stripe', apiKey: key })).json().data;
     const bodies = [(await call('GET', '/api/api-credentials', acct.accessToken)).body, (await call('GET', `/api/api-credentials/${id}`, acct.accessToken)).body];
     const audit = await t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('audit_logs').selectAll().execute());
     for (const text of [...bodies, t.logs.text(), JSON.stringify(audit)]) expect(text).not.toContain(key);

@@ -52,7 +52,7 @@ const FIXTURES: Record<string, { body: () => Record<string, unknown>; other: Rec
 };
 
 async function connection(owner: Account, provider: string) {
-  const res = await t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(owner.accessToken), payload: { serviceName: provider, label: `l-${u().slice(0, 8)}`, ...FIXTURES[provider]!.body() } });
+  const res = await t.app.inject({ method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(owner.accessToken), payload: { serviceName: provider, label: `l-${u().slice(0, 8)}`, ...FIXTURES[provider]!.body() } });
   expect(res.statusCode, `${provider}: ${res.body}`).toBe(201);
   return res.json().data as { id: string; config: Record<string, string> };
 }
@@ -139,7 +139,7 @@ describe('fields that decide where secrets go', () => {
     const admin = bearer(await addMember(t.app, owner, 'admin'));
     const secret = `canary-${u()}`;
     const created = await t.app.inject({
-      method: 'POST', url: '/api/api-credentials', headers: bearer(owner.accessToken),
+      method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(owner.accessToken),
       payload: { serviceName: 'custom', apiKey: secret, additionalConfig: { baseUrl: 'https://api.example.com', headerName: 'Authorization', headerTemplate: 'Bearer {{apiKey}}' } },
     });
     const id = created.json().data.id;

@@ -17,8 +17,8 @@ describe('GET /api/connections/:provider/credentials', () => {
     const a = await signup(t.app);
     const key = `sk_test_${crypto.randomUUID().replaceAll('-', '')}`;
     const eu = `sk_test_${crypto.randomUUID().replaceAll('-', '')}`;
-    await t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(a.accessToken), payload: { serviceName: 'stripe', apiKey: key } });
-    await t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(a.accessToken), payload: { serviceName: 'stripe', apiKey: eu, label: 'eu' } });
+    await t.app.inject({ method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(a.accessToken), payload: { serviceName: 'stripe', apiKey: key } });
+    await t.app.inject({ method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(a.accessToken), payload: { serviceName: 'stripe', apiKey: eu, label: 'eu' } });
     const apiKey = await keyFor(a, ['credentials:read']);
     const read = await t.app.inject({ method: 'GET', url: '/api/connections/stripe/credentials', headers: bearer(apiKey) });
     expect(read.statusCode, read.body).toBe(200);
@@ -33,7 +33,7 @@ describe('GET /api/connections/:provider/credentials', () => {
   it('refuses people, keys without the scope, and never crosses tenants', async () => {
     const a = await signup(t.app);
     const b = await signup(t.app);
-    await t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(a.accessToken), payload: { serviceName: 'resend', apiKey: 're_tenant_a_key' } });
+    await t.app.inject({ method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(a.accessToken), payload: { serviceName: 'resend', apiKey: 're_tenant_a_key' } });
     expect((await t.app.inject({ method: 'GET', url: '/api/connections/resend/credentials', headers: bearer(a.accessToken) })).statusCode).toBe(403);
     const proxyOnly = await keyFor(a, ['proxy']);
     expect((await t.app.inject({ method: 'GET', url: '/api/connections/resend/credentials', headers: bearer(proxyOnly) })).json().error).toBe("This API key lacks the 'credentials:read' scope");
@@ -45,7 +45,7 @@ describe('GET /api/connections/:provider/credentials', () => {
 
   it('audits reads once per key and connection per hour and coalesces last_used', async () => {
     const a = await signup(t.app);
-    const { id } = (await t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(a.accessToken), payload: { serviceName: 'openai', apiKey: 'sk-proj-machine' } })).json().data;
+    const { id } = (await t.app.inject({ method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(a.accessToken), payload: { serviceName: 'openai', apiKey: 'sk-proj-machine' } })).json().data;
     const apiKey = await keyFor(a, ['credentials:read']);
     for (let i = 0; i < 5; i++) await t.app.inject({ method: 'GET', url: '/api/connections/openai/credentials', headers: bearer(apiKey) });
     const reads = async () =>

@@ -15,7 +15,7 @@ describe('@keyhold/sdk against a running Keyhold', () => {
   it("reads the tenant's credentials, per label, and raises typed errors", async () => {
     const acct = await signup(t.app);
     const key = `sk_test_${crypto.randomUUID().replaceAll('-', '')}`;
-    await t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(acct.accessToken), payload: { serviceName: 'stripe', apiKey: key } });
+    await t.app.inject({ method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(acct.accessToken), payload: { serviceName: 'stripe', apiKey: key } });
     const apiKey = (await createApiKey(t.app, t.clock, acct, { name: 'sdk', scopes: ['credentials:read'] })).key;
 
     const keyhold = new Keyhold({ baseUrl, apiKey });

@@ -59,6 +59,7 @@ describe('every status change path records one connection event and one outbox e
     await step(['recovered'], () => h.t.services.connections.setHealth(acct.tenantId, id, true));
 
     const resend = credentialsFor('resend');
+    h.sandbox.seed('resend', resend.seed);
     const r = await step(['connected'], () => ok(call(acct, 'POST', '/api/api-credentials', { serviceName: 'resend', ...resend.body }), 201));
     await step(['updated'], () => ok(call(acct, 'PUT', `/api/api-credentials/${JSON.parse(r.body).data.id}`, { additionalConfig: { fromName: 'Billing' } })));
 

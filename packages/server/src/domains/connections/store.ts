@@ -132,7 +132,7 @@ export function createConnectionStore(deps: ConnectionStoreDeps) {
   /** A new connection, within the tenant's quota (counted under a lock on the tenant row). */
   async function create(
     tx: TenantTx,
-    input: { id?: string; tenantId: string; provider: Provider; label: string; secrets: Secrets; config: Record<string, string>; status: 'active' | 'disabled'; createdBy: string | null; tokenExpiresAt?: Date | null },
+    input: { id?: string; tenantId: string; provider: Provider; label: string; secrets: Secrets; config: Record<string, string>; status: 'active' | 'disabled'; createdBy: string | null; tokenExpiresAt?: Date | null; lastVerifiedAt?: Date },
     detail: EventDetail,
   ): Promise<ConnectionRow> {
     const max = await repo.maxConnectionsForUpdate(tx);
@@ -150,6 +150,7 @@ export function createConnectionStore(deps: ConnectionStoreDeps) {
       status: input.status,
       is_active: input.status !== 'disabled',
       token_expires_at: input.tokenExpiresAt ?? null,
+      last_verified_at: input.lastVerifiedAt ?? null,
       created_by: input.createdBy,
     });
     await note(tx, row, null, row.status, { reason: 'connected', detail });

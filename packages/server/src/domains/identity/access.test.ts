@@ -23,13 +23,13 @@ const email = () => `u-${randomUUID().slice(0, 8)}@example.com`;
 
 describe('API-key scopes are enforced, whatever the key role', () => {
   it("an admin-role key with only 'proxy' cannot touch credentials, keys or people", async () => {
-    const created = await call('POST', '/api/api-credentials', bearer(owner.accessToken), { serviceName: 'stripe', apiKey: `sk_test_${'p'.repeat(24)}`, label: 'scoped' });
+    const created = await call('POST', '/api/api-credentials?verify=false', bearer(owner.accessToken), { serviceName: 'stripe', apiKey: `sk_test_${'p'.repeat(24)}`, label: 'scoped' });
     expect(created.statusCode, created.body).toBe(201);
     const other = (await call('POST', '/api/api-keys', bearer(owner.accessToken), { name: 'victim', scopes: ['audit:read'] })).json().data;
     const key = bearer(await tenantKey(['proxy']));
     const refused = [
       await call('GET', '/api/api-credentials', key),
-      await call('POST', '/api/api-credentials', key, { serviceName: 'openai', apiKey: 'sk-planted' }),
+      await call('POST', '/api/api-credentials?verify=false', key, { serviceName: 'openai', apiKey: 'sk-planted' }),
       await call('PUT', `/api/api-credentials/${created.json().data.id}?verify=false`, key, { isActive: false }),
       await call('DELETE', `/api/api-keys/${other.id}`, key),
       await call('POST', '/api/users', key, { email: email(), role: 'admin', method: 'temporary_password' }),

@@ -13,6 +13,7 @@ export const custom: ProviderAdapter = {
     inject: ({ config, secrets }, fill) => ({
       [(config.headerName ?? 'authorization').toLowerCase()]: fill(config.headerTemplate ?? '{{apiKey}}', { apiKey: secrets.apiKey ?? '' }),
     }),
-    verify: ({ config }) => ({ method: 'GET', path: config.verifyPath ?? '/', expectStatus: [200] }),
+    // Without a verify path there is nothing to verify: many APIs answer `/` whatever the key.
+    verify: ({ config }) => (config.verifyPath ? { method: 'GET', path: config.verifyPath, expectStatus: [200] } : undefined),
   },
 };
