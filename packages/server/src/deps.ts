@@ -49,6 +49,7 @@ import { createTenantUrlGuard } from './platform/http/public-dispatcher.js';
 import type { Resolve } from './platform/http/ssrf.js';
 import { createMetrics } from './platform/metrics.js';
 import { readAsTenant } from './platform/db/one-trip.js';
+import { preparingScopes } from './platform/db/tenancy.js';
 import { createTenantsRepo } from './domains/tenants/tenants.repo.js';
 import { createTenantsService } from './domains/tenants/tenants.service.js';
 import { assertAdaptersCoverCatalog } from './providers/check.js';
@@ -93,11 +94,14 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const { audit, tenants } = createCoreServices({ db, clock, trialDays });
   const vaultRepo = createVaultRepo(db.kysely);
   const dekCache = createDekCache();
-  const vault = createVault({ repo: vaultRepo, ring, cache: dekCache, clock });
-  const vaultKeys = createKeysService({ repo: vaultRepo, vault, tenancy: db, ring, cache: dekCache, audit, clock });
+  const vault = createVault({ repo: vaultRepo, ring, cache: dekCache, clock, tenancy: db });
+  // Services get transactions whose scope's data keys were unwrapped before they opened: a
+  // master key may be a remote KMS, and that call must not hold a transaction open.
+  const tenancy = preparingScopes(db, vault.prepare);
+  const vaultKeys = createKeysService({ repo: vaultRepo, vault, tenancy, ring, cache: dekCache, audit, clock });
   const identityRepo = createIdentityRepo(db.kysely);
   const attempts = createAttemptLimiter({ repo: createAttemptsRepo(db.kysely), clock });
-  const mfa = createMfaService({ repo: identityRepo, vault, tenancy: db, audit, attempts, clock });
+  const mfa = createMfaService({ repo: identityRepo, vault, tenancy, audit, attempts, clock });
   const tenantSigner = createTokenSigner('tenant', keys.tenantKey, clock);
   const userSessions = createSessions({
     repo: createSessionsRepo(db.kysely, TENANT_SESSION_TABLES),
@@ -109,7 +113,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const signupInvitations = createSignupInvitations({ repo: identityRepo, tenancy: db, audit, clock });
   const auth = createAuthService({
     repo: identityRepo,
-    tenancy: db,
+    tenancy,
     tenants,
     audit,
     attempts,
@@ -120,7 +124,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     clock,
   });
   const users = createUsersService({ repo: identityRepo, tenancy: db, audit, sessions: userSessions, clock });
-  const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db.kysely), tenancy: db, tenants, audit, mfa, clock });
+  const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db.kysely), tenancy, tenants, audit, mfa, clock });
   const adminsRepo = createPlatformAdminsRepo(db.kysely);
   const platformSigner = createTokenSigner('platform', keys.platformKey, clock);
   const adminSessions = createSessions({
@@ -130,7 +134,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     clock,
     kind: platformSessionKind(adminsRepo, platformSigner),
   });
-  const adminAuth = createAdminAuthService({ repo: adminsRepo, audit, attempts, signer: platformSigner, sessions: adminSessions, tenancy: db, vault, clock });
+  const adminAuth = createAdminAuthService({ repo: adminsRepo, audit, attempts, signer: platformSigner, sessions: adminSessions, tenancy, vault, clock });
   const eventsRepo = createEventsRepo(db.kysely);
   const events = createEventsService({ repo: eventsRepo, tenancy: db, clock, consumers: eventConsumers ?? [], ...(log ? { log } : {}) });
   const tenantUrls = createTenantUrlGuard({ allowPrivate: allowPrivateProviderUrls, ...(resolveHost ? { resolve: resolveHost } : {}) });
@@ -139,13 +143,13 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const warm = createWarmCache();
   const store = createConnectionStore({ repo: createConnectionsRepo(db.kysely), vault, catalog, outbox: createOutbox({ repo: eventsRepo, clock }), clock, warm });
   const oauthClient = createOAuthClient({ apps: oauthApps, http });
-  const oauthDeps = { store, tenancy: db, vault, catalog, client: oauthClient, audit, clock, ...(log ? { log } : {}) };
+  const oauthDeps = { store, tenancy, vault, catalog, client: oauthClient, audit, clock, ...(log ? { log } : {}) };
   const tokens = createTokenRefresher({ ...oauthDeps, ...(afterProviderAnswer ? { afterProviderAnswer } : {}) });
   const disconnect = createDisconnectService(oauthDeps);
   const authorize = createAuthorizeService({ ...oauthDeps, repo: createOAuthRepo(db.kysely), publicUrl, http });
   const connections = createConnectionsService({
     store,
-    tenancy: db,
+    tenancy,
     catalog,
     audit,
     mfa,

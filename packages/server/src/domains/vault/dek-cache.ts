@@ -16,14 +16,17 @@ export function createDekCache(opts: { max?: number; ttlMs?: number; now?: () =>
   };
 
   return {
-    get(scope: string, version: number): Buffer | undefined {
+    /** The key, unless it is missing or expires within `minLifeMs` (then it is due for a fresh unwrap). */
+    get(scope: string, version: number, minLifeMs = 0): Buffer | undefined {
       const id = `${scope}:${version}`;
       const e = entries.get(id);
       if (!e) return undefined;
-      if (e.expires <= now()) {
+      const t = now();
+      if (e.expires <= t) {
         evict(id);
         return undefined;
       }
+      if (e.expires <= t + minLifeMs) return undefined;
       entries.delete(id); // re-insert: Map order is the LRU order
       entries.set(id, e);
       return e.key;

@@ -12,7 +12,7 @@ export type KeyStatus = { scope: string; version: number; kekId: string; state: 
 
 export type KeysDeps = {
   repo: VaultRepo;
-  vault: Pick<Vault, 'encrypt' | 'decrypt' | 'createVersion'>;
+  vault: Pick<Vault, 'encrypt' | 'decrypt' | 'wrapNewKey' | 'adoptNewKey'>;
   tenancy: Tenancy;
   ring: KeyRing;
   cache: DekCache;
@@ -56,41 +56,67 @@ export function createKeysService(deps: KeysDeps) {
     return out;
   }
 
-  /** Rewraps every data key not under the current master key. Safe to re-run after a crash. */
+  /**
+   * Rewraps every data key not under the current master key. Safe to re-run after a crash. The
+   * master keys (possibly a remote KMS) are called between two short transactions, never in one;
+   * the write only replaces a wrapping still under the old key.
+   */
   async function rotateMaster(progress: Progress = () => undefined) {
     const scopes = await repo.scopes();
     let rewrapped = 0;
     for (const [i, tenantId] of scopes.entries()) {
+      const stale = (await inScope(tenantId, (tx) => repo.all(tx))).filter((k) => k.kek_id !== ring.current.id);
+      const rewraps: Array<{ version: number; from: string; wrapped_dek: string }> = [];
+      for (const k of stale) {
+        const old = ring.byId(k.kek_id);
+        if (!old) throw new Error(`master key '${k.kek_id}' (used by ${scopeName(tenantId)} v${k.version}) is not configured`);
+        const context = dekContextFor(tenantId, k.version);
+        const dek = await old.unwrap(k.wrapped_dek, context);
+        rewraps.push({ version: k.version, from: k.kek_id, wrapped_dek: await ring.current.wrap(dek, context) });
+        dek.fill(0);
+      }
+      if (rewraps.length === 0) {
+        progress(`${i + 1}/${scopes.length} scopes, ${rewrapped} data keys rewrapped`);
+        continue;
+      }
       rewrapped += await inScope(tenantId, async (tx) => {
         await repo.lockScope(tx);
-        const stale = (await repo.all(tx)).filter((k) => k.kek_id !== ring.current.id);
-        for (const k of stale) {
-          const old = ring.byId(k.kek_id);
-          if (!old) throw new Error(`master key '${k.kek_id}' (used by ${scopeName(tenantId)} v${k.version}) is not configured`);
-          const context = dekContextFor(tenantId, k.version);
-          const dek = await old.unwrap(k.wrapped_dek, context);
-          await repo.rewrap(tx, k.version, k.kek_id, { wrapped_dek: await ring.current.wrap(dek, context), kek_id: ring.current.id });
-          dek.fill(0);
+        const done: Array<{ version: number; from: string }> = [];
+        for (const r of rewraps) {
+          if (await repo.rewrap(tx, r.version, r.from, { wrapped_dek: r.wrapped_dek, kek_id: ring.current.id })) done.push({ version: r.version, from: r.from });
         }
-        if (stale.length) {
-          await deps.audit.record(ctxFor(tenantId), { action: 'vault.kek_rotate', metadata: { to: ring.current.id, versions: stale.map((k) => ({ version: k.version, from: k.kek_id })) } }, tx);
-        }
-        return stale.length;
+        if (done.length) await deps.audit.record(ctxFor(tenantId), { action: 'vault.kek_rotate', metadata: { to: ring.current.id, versions: done } }, tx);
+        return done.length;
       });
       progress(`${i + 1}/${scopes.length} scopes, ${rewrapped} data keys rewrapped`);
     }
     return { scopes: scopes.length, rewrapped };
   }
 
-  /** Adds a new data-key version for a tenant (null = platform); new writes use it at once. */
+  const nextVersion = (keys: Array<{ version: number }>) => Math.max(0, ...keys.map((k) => k.version)) + 1;
+
+  /**
+   * Adds a new data-key version for a tenant (null = platform); new writes use it at once. The
+   * key is wrapped before its transaction opens; if another rotation took that version
+   * meanwhile, it is wrapped again for the next one.
+   */
   async function rotateScope(tenantId: string | null): Promise<{ version: number }> {
-    return inScope(tenantId, async (tx) => {
-      await repo.lockScope(tx);
-      const version = Math.max(0, ...(await repo.all(tx)).map((k) => k.version)) + 1;
-      await deps.vault.createVersion(tx, version);
-      await deps.audit.record(ctxFor(tenantId), { action: 'vault.dek_rotate', metadata: { version } }, tx);
-      return { version };
-    });
+    for (;;) {
+      const version = nextVersion(await inScope(tenantId, (tx) => repo.all(tx)));
+      const fresh = await deps.vault.wrapNewKey(tenantId, version);
+      const added = await inScope(tenantId, async (tx) => {
+        await repo.lockScope(tx);
+        if (nextVersion(await repo.all(tx)) !== version) return false;
+        await repo.insert(tx, fresh.row);
+        await deps.audit.record(ctxFor(tenantId), { action: 'vault.dek_rotate', metadata: { version } }, tx);
+        return true;
+      });
+      if (added) {
+        deps.vault.adoptNewKey(tenantId, version, fresh.dek);
+        return { version };
+      }
+      fresh.dek.fill(0);
+    }
   }
 
   /**

@@ -23,8 +23,11 @@ export function createVaultRepo(db: Kysely<Database>) {
         .values({ tenant_id: scopeTenantId(tx), ...row })
         .onConflict((oc) => oc.constraint('tenant_keys_version').doNothing())
         .execute(),
-    rewrap: (tx: ScopedTx, version: number, fromKek: string, row: { wrapped_dek: string; kek_id: string }) =>
-      tx.updateTable('tenant_keys').set(row).where(ofScope(tx)).where('version', '=', version).where('kek_id', '=', fromKek).execute(),
+    /** Replaces a wrapping only while it is still under `fromKek`; true when it did. */
+    async rewrap(tx: ScopedTx, version: number, fromKek: string, row: { wrapped_dek: string; kek_id: string }): Promise<boolean> {
+      const r = await tx.updateTable('tenant_keys').set(row).where(ofScope(tx)).where('version', '=', version).where('kek_id', '=', fromKek).executeTakeFirst();
+      return r.numUpdatedRows > 0n;
+    },
     retire: (tx: ScopedTx, version: number, at: Date) =>
       tx.updateTable('tenant_keys').set({ state: 'retired', retired_at: at }).where(ofScope(tx)).where('version', '=', version).execute(),
     /** Serialises key creation and rotation within one scope. */

@@ -104,14 +104,15 @@ describe('vault encryption', () => {
   it('refuses to decrypt when the master key that wrapped the DEK is missing', async () => {
     const tenant = await services.newTenant('vault-kek');
     const ct = await db.withTenant(tenant.id, (tx) => vault.encrypt(tx, 'test.k', 'r', 'v'));
-    const other = createVault({ repo: createVaultRepo(db.kysely), ring: keyRing([localKek('other', randomBytes(32))]), cache: createDekCache(), clock: () => new Date() });
+    const other = createVault({ repo: createVaultRepo(db.kysely), ring: keyRing([localKek('other', randomBytes(32))]), cache: createDekCache(), clock: () => new Date(), tenancy: db });
     await expect(db.withTenant(tenant.id, (tx) => other.decrypt(tx, 'test.k', 'r', ct))).rejects.toThrow(/Master key 'test-1' is not configured/);
   });
 
   it('creates one DEK per tenant even under concurrent first use', async () => {
     const tenant = await services.newTenant('vault-race');
-    const fresh = () => createVault({ repo: createVaultRepo(db.kysely), ring: testRing(), cache: createDekCache(), clock: () => new Date() });
-    const cts = await Promise.all(Array.from({ length: 8 }, (_, i) => db.withTenant(tenant.id, (tx) => fresh().encrypt(tx, 'test.race', `r${i}`, `v${i}`))));
+    const fresh = () => createVault({ repo: createVaultRepo(db.kysely), ring: testRing(), cache: createDekCache(), clock: () => new Date(), tenancy: db });
+    const nodes = Array.from({ length: 8 }, fresh);
+    const cts = await Promise.all(nodes.map((node, i) => db.withTenant(tenant.id, (tx) => node.encrypt(tx, 'test.race', `r${i}`, `v${i}`))));
     const c = await adminClient();
     const { rows } = await c.query('select version from tenant_keys where tenant_id = $1', [tenant.id]);
     await c.end();

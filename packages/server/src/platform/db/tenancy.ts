@@ -1,4 +1,5 @@
 import { type Kysely, type Transaction, sql } from 'kysely';
+import { AppError } from '../errors.js';
 import type { Database } from './schema.js';
 
 const SCOPE = Symbol('keyhold.scope');
@@ -27,24 +28,72 @@ export type Tenancy = {
 };
 
 /**
+ * Thrown inside a scope's transaction by work that must not run inside one (a remote KMS call
+ * while the transaction holds its connection and locks): the transaction rolls back, `outside`
+ * runs with it closed, and the transaction's work runs again from the start.
+ */
+export class NeedsWorkOutsideTransaction extends Error {
+  constructor(readonly outside: () => Promise<void>) {
+    super('work needed outside the transaction');
+  }
+}
+
+/** A transaction is retried at most this often; more means something keeps undoing `outside`. */
+const OUTSIDE_ATTEMPTS = 3;
+
+async function runOutsideWhenAsked<T>(transaction: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction();
+    } catch (err) {
+      if (!(err instanceof NeedsWorkOutsideTransaction)) throw err;
+      if (attempt === OUTSIDE_ATTEMPTS) throw new AppError('INTERNAL_ERROR', 'The operation could not be completed; try again', { cause: err });
+      await err.outside();
+    }
+  }
+}
+
+/**
+ * `tenancy` with `prepare(scope)` awaited before each transaction opens (tenant id; null = the
+ * platform scope), so work a transaction will need that must not run inside one is done first.
+ */
+export function preparingScopes(tenancy: Tenancy, prepare: (tenantId: string | null) => Promise<void>): Tenancy {
+  return {
+    async withTenant(tenantId, fn) {
+      await prepare(tenantId);
+      return tenancy.withTenant(tenantId, fn);
+    },
+    async withPlatform(fn) {
+      await prepare(null);
+      return tenancy.withPlatform(fn);
+    },
+  };
+}
+
+/**
  * The only way services reach tenant data. `set_config(..., true)` is transaction-local, so the
  * setting dies with the transaction and a pooled connection never carries one tenant's context
- * into another's work.
+ * into another's work. Work that asks to run outside the transaction (`NeedsWorkOutsideTransaction`)
+ * gets the transaction rolled back, runs, and the transaction is retried.
  */
 export function createTenancy(db: Kysely<Database>): Tenancy {
   return {
     async withTenant(tenantId, fn) {
       if (!isUuid(tenantId)) throw new Error('withTenant needs a tenant uuid');
-      return db.transaction().execute(async (trx) => {
-        await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(trx);
-        return fn(Object.defineProperty(trx, SCOPE, { value: { tenantId } }) as TenantTx);
-      });
+      return runOutsideWhenAsked(() =>
+        db.transaction().execute(async (trx) => {
+          await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(trx);
+          return fn(Object.defineProperty(trx, SCOPE, { value: { tenantId } }) as TenantTx);
+        }),
+      );
     },
     async withPlatform(fn) {
-      return db.transaction().execute(async (trx) => {
-        await sql`select set_config('app.platform_scope', 'on', true)`.execute(trx);
-        return fn(Object.defineProperty(trx, SCOPE, { value: { tenantId: null } }) as PlatformTx);
-      });
+      return runOutsideWhenAsked(() =>
+        db.transaction().execute(async (trx) => {
+          await sql`select set_config('app.platform_scope', 'on', true)`.execute(trx);
+          return fn(Object.defineProperty(trx, SCOPE, { value: { tenantId: null } }) as PlatformTx);
+        }),
+      );
     },
   };
 }
