@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ok, page } from '../../platform/http/envelope.js';
 import { principalOf } from '../../platform/http/principals.js';
-import type { ConnectionsService } from './connections.service.js';
+import { type ConnectionsService, CreateCredentialInput, TestConnectionInput, UpdateCredentialInput } from './connections.service.js';
 import type { VerifyResult } from './verify.js';
 
 /** The masked shape: its fields are the guarantee that no secret can be serialized. */
@@ -36,15 +36,13 @@ const RevealedSchema = z.object({
   config: z.record(z.string(), z.string()),
   is_active: z.boolean(),
 });
-const CreateBody = z.object({
-  serviceName: z.string().min(1).max(100).describe('Provider id from GET /api/providers'),
-  apiKey: z.string().min(1).max(4096),
-  apiSecret: z.string().min(1).max(4096).optional(),
-  additionalConfig: z.record(z.string(), z.unknown()).optional().describe('Other credential and config fields, by their catalog names'),
-  isActive: z.boolean().optional(),
-  label: z.string().max(63).optional().describe("Several accounts at one provider: a label per account (default 'default')"),
+// The service's own input schemas, described for the OpenAPI document: one definition each.
+const CreateBody = CreateCredentialInput.extend({
+  serviceName: CreateCredentialInput.shape.serviceName.describe('Provider id from GET /api/providers'),
+  additionalConfig: CreateCredentialInput.shape.additionalConfig.describe('Other credential and config fields, by their catalog names'),
+  label: CreateCredentialInput.shape.label.describe("Several accounts at one provider: a label per account (default 'default')"),
 });
-const UpdateBody = CreateBody.omit({ serviceName: true, label: true }).partial();
+const UpdateBody = UpdateCredentialInput;
 const IdParams = z.object({ id: z.string().uuid() });
 const ListQuery = pageQuery().extend({
   serviceName: z.string().max(100).optional(),
@@ -106,7 +104,7 @@ export function connectionsRoutes(app: FastifyInstance, { connections }: { conne
     schema: {
       tags,
       summary: "Run the provider's verify request with these credentials, without saving (owner, admin)",
-      body: CreateBody.omit({ isActive: true, label: true }),
+      body: TestConnectionInput,
       response: { 200: TestResult, 422: TestFailure, 502: TestFailure },
     },
   }, async (req, reply) => testReply(reply, req.id, await connections.testConnection(principalOf(req), req.body)));
