@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { systemClock } from '../platform/clock.js';
 import { type Db, createDb } from '../platform/db/database.js';
 import { type Logger, createLogger } from '../platform/logger.js';
@@ -179,4 +179,16 @@ export async function testApp(opts: TestOptions = {}) {
       await db.close();
     },
   };
+}
+
+export type TestApp = Awaited<ReturnType<typeof testApp>>;
+
+/** One app for a test file: started before its tests, closed after them, handed over when ready. */
+export function useTestApp(ready: (t: TestApp) => void, opts: TestOptions = {}) {
+  let t: TestApp | undefined;
+  beforeAll(async () => {
+    t = await testApp(opts);
+    ready(t);
+  });
+  afterAll(() => t?.close());
 }

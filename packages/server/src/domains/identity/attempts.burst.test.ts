@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { systemActor } from '../../platform/context.js';
-import { testApp } from '../../test-support/index.js';
+import { type TestApp, useTestApp } from '../../test-support/index.js';
 import { type Account, STRONG_PASSWORD, bearer, freshIp, signup, totpAt } from '../../test-support/accounts.js';
 import { randomUUID } from 'node:crypto';
 import { sha256 } from './tokens.js';
@@ -10,13 +10,9 @@ import { sha256 } from './tokens.js';
 // TOTP) and found wrong; a 429 means it was refused unchecked. So the number of non-429 answers is
 // the number of guesses an attacker got evaluated.
 
-let t: Awaited<ReturnType<typeof testApp>>;
+let t: TestApp;
 let app: FastifyInstance;
-beforeAll(async () => {
-  t = await testApp();
-  app = t.app;
-});
-afterAll(() => t.close());
+useTestApp((started) => ((t = started), (app = started.app)));
 
 const WINDOW = 15 * 60_000;
 const login = (body: object, ip = freshIp()) => app.inject({ method: 'POST', url: '/api/auth/login', payload: body, remoteAddress: ip });

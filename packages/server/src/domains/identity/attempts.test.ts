@@ -1,18 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { movableClock, testApp } from '../../test-support/index.js';
+import { describe, expect, it } from 'vitest';
+import { movableClock, type TestApp, useTestApp } from '../../test-support/index.js';
 import { bearer, freshIp, signup, totpAt } from '../../test-support/accounts.js';
 import { type AttemptKey, createAttemptLimiter } from './attempts.js';
 import { createAttemptsRepo } from './attempts.repo.js';
 
-let t: Awaited<ReturnType<typeof testApp>>;
+let t: TestApp;
 let app: FastifyInstance;
-beforeAll(async () => {
-  t = await testApp();
-  app = t.app;
-});
-afterAll(() => t.close());
+useTestApp((started) => ((t = started), (app = started.app)));
 
 const WINDOW = 15 * 60_000;
 /** A limiter on its own clock, with keys no other test uses. */

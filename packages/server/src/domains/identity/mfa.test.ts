@@ -1,16 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testApp } from '../../test-support/index.js';
+import { describe, expect, it } from 'vitest';
+import { type TestApp, useTestApp } from '../../test-support/index.js';
 import { randomUUID } from 'node:crypto';
 import { type Account, bearer, freshIp, signup, totpAt } from '../../test-support/accounts.js';
 
-let t: Awaited<ReturnType<typeof testApp>>;
+let t: TestApp;
 let app: FastifyInstance;
-beforeAll(async () => {
-  t = await testApp();
-  app = t.app;
-});
-afterAll(() => t.close());
+useTestApp((started) => ((t = started), (app = started.app)));
 
 const STEP = 30_000;
 /** A step-up route (disconnect); past the MFA check it answers 404 for this unknown connection. */
