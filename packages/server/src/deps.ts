@@ -103,13 +103,10 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const attempts = createAttemptLimiter({ repo: createAttemptsRepo(db.kysely), clock });
   const mfa = createMfaService({ repo: identityRepo, vault, tenancy, audit, attempts, clock });
   const tenantSigner = createTokenSigner('tenant', keys.tenantKey, clock);
-  const userSessions = createSessions({
-    repo: createSessionsRepo(db.kysely, TENANT_SESSION_TABLES),
-    tenancy: db,
-    audit,
-    clock,
-    kind: tenantSessionKind(identityRepo, tenantSigner),
-  });
+  // One sessions module, one instance per kind of principal (its tables and its standing rule).
+  const sessionsOf = (tables: Parameters<typeof createSessionsRepo>[1], kind: Parameters<typeof createSessions>[0]['kind']) =>
+    createSessions({ repo: createSessionsRepo(db.kysely, tables), tenancy: db, audit, clock, kind });
+  const userSessions = sessionsOf(TENANT_SESSION_TABLES, tenantSessionKind(identityRepo, tenantSigner));
   const signupInvitations = createSignupInvitations({ repo: identityRepo, tenancy: db, audit, clock });
   const auth = createAuthService({
     repo: identityRepo,
@@ -127,13 +124,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db.kysely), tenancy, tenants, audit, mfa, clock });
   const adminsRepo = createPlatformAdminsRepo(db.kysely);
   const platformSigner = createTokenSigner('platform', keys.platformKey, clock);
-  const adminSessions = createSessions({
-    repo: createSessionsRepo(db.kysely, PLATFORM_SESSION_TABLES),
-    tenancy: db,
-    audit,
-    clock,
-    kind: platformSessionKind(adminsRepo, platformSigner),
-  });
+  const adminSessions = sessionsOf(PLATFORM_SESSION_TABLES, platformSessionKind(adminsRepo, platformSigner));
   const adminAuth = createAdminAuthService({ repo: adminsRepo, audit, attempts, signer: platformSigner, sessions: adminSessions, tenancy, vault, clock });
   const eventsRepo = createEventsRepo(db.kysely);
   const events = createEventsService({ repo: eventsRepo, tenancy: db, clock, consumers: eventConsumers ?? [], ...(log ? { log } : {}) });
