@@ -162,7 +162,6 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     breakers,
     metrics,
     http,
-    onUpstreamRefusal: (r) => connections.noteUpstreamRefusal(r, catalog.get(r.provider)),
     ...(log ? { log } : {}),
   });
   const tenantClients = createTenantClients({ proxy, connections, catalog });

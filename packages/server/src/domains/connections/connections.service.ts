@@ -81,7 +81,7 @@ const madeBy = (p: TenantPrincipal): EventDetail => ({ source: 'credentials', by
 
 export function createConnectionsService(deps: ConnectionsDeps) {
   const { store, tenancy, audit } = deps;
-  const { forUse, forceRefresh, setHealth, noteUpstreamRefusal } = createConnectionUse({ ...deps, warm: deps.warm ?? createWarmCache() });
+  const { forUse, forceRefresh, setHealth } = createConnectionUse({ ...deps, warm: deps.warm ?? createWarmCache() });
   const guard = (url: string, field = 'additionalConfig.baseUrl') => deps.tenantUrls.check(url, field);
   /** A base URL the tenant supplies is checked when saved and before every call. */
   const checkTenantBaseUrl = async (provider: Provider, config: Record<string, string>) => {
@@ -405,6 +405,6 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     };
   }
 
-  return { create, list, get, reveal, update, remove, testConnection, testSaved, readForMachine, forUse, forceRefresh, setHealth, noteUpstreamRefusal };
+  return { create, list, get, reveal, update, remove, testConnection, testSaved, readForMachine, forUse, forceRefresh, setHealth };
 }
 export type ConnectionsService = ReturnType<typeof createConnectionsService>;

@@ -112,16 +112,5 @@ export function createConnectionUse(deps: Pick<ConnectionsDeps, 'store' | 'tenan
     tenancy.withTenant(tenantId, (tx) =>
       store.transition(tx, { id }, healthy ? 'active' : 'degraded', { reason: healthy ? 'recovered' : 'degraded', detail: { source: 'proxy' }, onlyFrom: ['active', 'degraded'] }));
 
-  /**
-   * The provider refused an OAuth connection's token even after Keyhold refreshed it: the grant is
-   * gone, so the connection needs a reconnect (once; later refusals record nothing more). A 403,
-   * or a 401 for an API key, says no more than "not this request", so it changes nothing.
-   */
-  const noteUpstreamRefusal = (r: { tenantId: string; connectionId: string; status: number }, provider: Provider) =>
-    r.status === 401 && provider.oauth
-      ? tenancy.withTenant(r.tenantId, (tx) =>
-        store.transition(tx, { id: r.connectionId }, 'needs_reauth', { reason: 'needs_reauth', detail: { source: 'proxy', error: 'upstream_401_after_refresh' }, onlyFrom: ['active', 'degraded'] })).then(() => undefined)
-      : Promise.resolve();
-
-  return { forUse, forceRefresh, setHealth, noteUpstreamRefusal };
+  return { forUse, forceRefresh, setHealth };
 }
