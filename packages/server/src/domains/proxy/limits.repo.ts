@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import type { TenantTx } from '../../platform/db/tenancy.js';
 import type { BucketSpec } from './limits.js';
 
-export type Taken = { name: string; granted: number; tokens: number; rate: number; blockedUntil: Date | null };
+/** `blockedForMs`: how long the provider's block still lasts, measured by the database's clock. */
+export type Taken = { name: string; granted: number; tokens: number; rate: number; blockedForMs: number };
 
 /** All SQL of the rate limiter. Times are the database's (`now()`), shared by every process. */
 export function createLimitsRepo() {
@@ -14,7 +15,7 @@ export function createLimitsRepo() {
    * Returns fewer rows than buckets when some do not exist yet.
    */
   async function takeExisting(tx: TenantTx, connectionId: string, buckets: BucketSpec[], want: number): Promise<Taken[]> {
-    const { rows } = await sql<{ name: string; granted: number; tokens: number; rate: number; blocked_until: Date | null }>`
+    const { rows } = await sql<{ name: string; granted: number; tokens: number; rate: number; blocked_ms: number | string }>`
       with spec as (
         select * from unnest(${buckets.map((b) => b.name)}::text[], ${buckets.map((b) => b.capacity)}::float8[], ${buckets.map((b) => b.rate)}::float8[]) as s(name, capacity, rate)
       ), cur as (
@@ -28,8 +29,8 @@ export function createLimitsRepo() {
       update rate_buckets b set tokens = cur.r - g.granted, capacity = cur.capacity, rate = cur.rate, updated_at = greatest(b.updated_at, cur.ts)
       from cur cross join lateral (select case when cur.blocked then 0 else least(${want}::float8, floor(cur.r)) end as granted) g
       where b.connection_id = cur.connection_id and b.name = cur.name
-      returning b.name, g.granted, b.tokens, b.rate, b.blocked_until`.execute(tx);
-    return rows.map((r) => ({ name: r.name, granted: Number(r.granted), tokens: Number(r.tokens), rate: Number(r.rate), blockedUntil: r.blocked_until }));
+      returning b.name, g.granted, b.tokens, b.rate, greatest(0, coalesce(extract(epoch from (b.blocked_until - cur.ts)) * 1000, 0))::float8 as blocked_ms`.execute(tx);
+    return rows.map((r) => ({ name: r.name, granted: Number(r.granted), tokens: Number(r.tokens), rate: Number(r.rate), blockedForMs: Number(r.blocked_ms) }));
   }
 
   return {

@@ -81,7 +81,7 @@ export function createRateLimiter(deps: LimiterDeps) {
     }
     leases.delete(connectionId);
     // The longest of: each empty bucket's time to one token, or the provider's block.
-    return Math.max(1, ...taken.t.map((x) => Math.max(x.blockedUntil ? x.blockedUntil.getTime() - now() : 0, x.tokens >= 1 ? 0 : ((1 - x.tokens) / x.rate) * 1000)));
+    return Math.max(1, ...taken.t.map((x) => Math.max(x.blockedForMs, x.tokens >= 1 ? 0 : ((1 - x.tokens) / x.rate) * 1000)));
   }
 
   /**

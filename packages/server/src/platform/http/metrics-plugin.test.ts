@@ -8,10 +8,10 @@ import { metricsPlugin } from './metrics-plugin.js';
 
 const TOKEN = 'operator-metrics-token-0123456789abcdef';
 
-async function serve(access: MetricsAccess) {
+async function serve(access: MetricsAccess, opts: { trustProxy?: boolean } = {}) {
   const registry = new Registry();
   new Counter({ name: 'keyhold_test_total', help: 'a counter', registers: [registry] }).inc();
-  const app = Fastify({ logger: false });
+  const app = Fastify({ logger: false, trustProxy: opts.trustProxy ?? false });
   installErrorHandling(app);
   await app.register(metricsPlugin, { registry, access });
   await app.ready();
@@ -40,6 +40,13 @@ describe('/metrics', () => {
       const res = await scrape({ from });
       expect([res.statusCode, res.json().code], from).toEqual([403, 'FORBIDDEN']);
     }
+    await app.close();
+  });
+
+  it('loopback trusts the socket, not a forwarded-for header (even behind a trusted proxy)', async () => {
+    const { app } = await serve({ mode: 'loopback' }, { trustProxy: true });
+    const res = await app.inject({ method: 'GET', url: '/metrics', remoteAddress: '203.0.113.9', headers: { 'x-forwarded-for': '127.0.0.1' } });
+    expect([res.statusCode, res.json().code]).toEqual([403, 'FORBIDDEN']);
     await app.close();
   });
 

@@ -22,7 +22,8 @@ const isLoopback = (ip: string) => ipaddr.isValid(ip) && ipaddr.process(ip).rang
 export async function metricsPlugin(app: FastifyInstance, { registry, access }: MetricsPluginOptions) {
   if (access.mode === 'off') return;
   const guard = async (req: FastifyRequest) => {
-    if (access.mode === 'loopback' && !isLoopback(req.ip)) {
+    // The socket's peer, not req.ip: a forwarded-for header (KEYHOLD_TRUST_PROXY) must not make a caller local.
+    if (access.mode === 'loopback' && !isLoopback(req.socket.remoteAddress ?? '')) {
       throw new AppError('FORBIDDEN', 'Metrics are served to this machine only; set KEYHOLD_METRICS_TOKEN to scrape from elsewhere');
     }
     if (access.mode !== 'token') return;
