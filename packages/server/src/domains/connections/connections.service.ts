@@ -233,13 +233,17 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     if (rotates || redirected.length > 0) await deps.mfa.verifyStepUp(p, opts.mfaCode);
     const merged = { ...current.secrets, ...credentials };
     const mergedConfig = { ...current.row.config, ...config };
-    if (rotates && provider.verify && opts.verify !== false) {
+    // Verified the way a new credential is (also a tenant-defined API's own verify path); the
+    // old secret stays in use unless the new one passes.
+    let verified = false;
+    if (rotates && opts.verify !== false) {
       const result = await verifyCredentials(provider, { config: mergedConfig, secrets: merged }, verifyOpts(provider));
-      if (!result.ok) {
+      if (!result.ok && result.reason !== 'no_verify_request') {
         // A provider that cannot be reached answers 502 here, as the test-connection route documents.
         throw new AppError(result.reason === 'unreachable' ? 'INTEGRATION_UNAVAILABLE' : 'CONNECTION_TEST_FAILED',
           `${provider.displayName} did not accept the new credentials; the current ones stay in use`, result.reason === 'unreachable' ? { status: 502 } : {});
       }
+      verified = result.ok;
     }
     const change: PlannedUpdate = {
       credentials,
@@ -248,7 +252,7 @@ export function createConnectionsService(deps: ConnectionsDeps) {
       mergedConfig,
       redirected,
       edited: Object.keys(config).filter((k) => config[k] !== current.row.config[k] && !redirected.includes(k)),
-      verified: rotates && provider.verify !== undefined && opts.verify !== false,
+      verified,
       isActive: data.isActive,
     };
     try {

@@ -1,6 +1,6 @@
 import { type Sandbox, createSandbox } from '@keyhold/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, bearer, signup, totpAt } from '../../test-support/accounts.js';
+import { type Account, bearer, signup, totpAt, enrolMfa } from '../../test-support/accounts.js';
 import { credentialsFor } from '../../test-support/credentials.js';
 import { testApp } from '../../test-support/index.js';
 import { loadCatalog } from '../catalog/catalog.js';
@@ -112,6 +112,13 @@ describe('custom providers', () => {
       const templated = await local.app.inject({ method: 'POST', url: '/api/api-credentials/test-connection', headers: bearer(owner.accessToken), payload: { ...body('custom-secret-1'), additionalConfig: { ...body('').additionalConfig, verifyPath: '/v1/me?k={{apiKey}}' } } });
       expect(templated.statusCode).toBe(200);
       expect(sandbox.requests().at(-1)).toMatchObject({ provider: 'custom', path: '/v1/me', query: '?k={{apiKey}}' });
+      // Rotating a tenant-defined API's key is verified against its own verify path too.
+      const saved = (await local.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(owner.accessToken), payload: body('custom-secret-1') })).json().data;
+      const code = await enrolMfa(local.app, local.clock, owner);
+      const rotate = async (apiKey: string) => local.app.inject({ method: 'PUT', url: `/api/api-credentials/${saved.id}`, headers: { ...bearer(owner.accessToken), 'x-mfa-code': await code() }, payload: { apiKey } });
+      expect([(await rotate('custom-secret-2')).statusCode]).toEqual([422]);
+      const accepted = await rotate('custom-secret-1');
+      expect([accepted.statusCode, typeof accepted.json().data.last_verified]).toEqual([200, 'string']);
     } finally {
       await local.close();
     }
