@@ -78,6 +78,11 @@ export async function createSandbox(opts: { port?: number } = {}) {
       res.writeHead(r.status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(r.body));
     };
+    // Resend refuses requests without a User-Agent (403, error 1010):
+    // https://resend.com/docs/api-reference/introduction#user-agent
+    if (provider === 'resend' && !req.headers['user-agent']) {
+      return send({ status: 403, body: { name: 'missing_user_agent', message: 'error code: 1010', statusCode: 403 } });
+    }
     const failure = takeFailure(provider, path);
     // The provider's own rate limits apply to its API calls (not to OAuth endpoints). Injected
     // latency counts as time in flight (concurrency limits), an injected status is sent at once.

@@ -72,6 +72,15 @@ export function catalogPath(provider: Provider, values: ConnectionValues, templa
  * may come from a client. Credentials are placed only by the catalog's injection (header
  * templates, HTTP Basic) or the provider's adapter (its own injection, per-request signatures).
  */
+/**
+ * Injected headers whose catalog value is a constant (an API version, say) are defaults: a client
+ * that sends its own value keeps it (an official SDK pins the version it speaks). Headers built
+ * from the connection (credentials, account ids) are always Keyhold's.
+ */
+export function defaultHeaderNames(provider: Provider): string[] {
+  return Object.entries(provider.inject.headers ?? {}).filter(([name, value]) => !/\{\{/.test(name) && !/\{\{/.test(value)).map(([name]) => name.toLowerCase());
+}
+
 export function buildProviderRequest(provider: Provider, values: ConnectionValues, path: string): { url: string; headers: Record<string, string> } {
   let url: URL;
   try {

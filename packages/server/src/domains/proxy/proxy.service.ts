@@ -7,7 +7,7 @@ import type { Logger } from '../../platform/logger.js';
 import { type Metrics, statusClass } from '../../platform/metrics.js';
 import type { Catalog, Provider } from '../catalog/catalog.js';
 import type { ConnectionsService, InUse } from '../connections/connections.service.js';
-import { buildProviderRequest, providerBaseUrl, tenantBaseUrlField } from '../connections/provider-request.js';
+import { buildProviderRequest, defaultHeaderNames, providerBaseUrl, tenantBaseUrlField } from '../connections/provider-request.js';
 import type { TenantPrincipal } from '../identity/principal.js';
 import type { Breakers } from './breaker.js';
 import { assertUnderBase, forwardableRequestHeaders, forwardableResponseHeaders } from './headers.js';
@@ -79,7 +79,7 @@ export function createProxyService(deps: ProxyDeps) {
     const started = performance.now();
     const res = await deps.http.request(built.url, {
       method: req.method,
-      headers: { ...forwardableRequestHeaders(req.headers, built.headers), ...built.headers },
+      headers: withClientDefaults(provider, req.headers, built.headers),
       body,
       timeoutMs: 30_000,
       bodyTimeoutMs: 60_000,
@@ -218,3 +218,11 @@ const headerOf = (h: Record<string, string | string[] | undefined>, name: string
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
 };
+
+/** The client's headers (those it may send), Keyhold's injection on top; a catalog default only where the client sent none. */
+function withClientDefaults(provider: Provider, client: IncomingHttpHeaders, injected: Record<string, string>): Record<string, string> {
+  const defaults = new Set(defaultHeaderNames(provider));
+  const enforced = Object.fromEntries(Object.entries(injected).filter(([name]) => !defaults.has(name)));
+  const fallback = Object.fromEntries(Object.entries(injected).filter(([name]) => defaults.has(name)));
+  return { ...fallback, ...forwardableRequestHeaders(client, enforced), ...enforced };
+}

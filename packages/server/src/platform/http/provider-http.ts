@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher, request } from 'undici';
 import type { TenantUrlGuard } from './public-dispatcher.js';
+import { VERSION } from '../../version.js';
 
 /**
  * Every call Keyhold makes to a provider (proxy, verify, OAuth, account discovery, revocation;
@@ -43,6 +44,8 @@ export type ProviderResponse = Pick<Dispatcher.ResponseData, 'statusCode' | 'hea
 export type ProviderFetchInit = Omit<RequestInit, 'signal'> & Omit<ProviderCallOptions, 'signal'> & { signal?: AbortSignal | null };
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
+/** How Keyhold names itself to providers. */
+export const USER_AGENT = `Keyhold/${VERSION} (Language=Node.js/${process.versions.node})`;
 
 /** Statuses whose responses never have a body (the Fetch standard's "null body status"). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
@@ -62,9 +65,14 @@ export function createProviderHttp(deps: {
       dispatcher = deps.tenantUrls.dispatcher;
     }
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const headers = opts.headers ?? {};
     return request(url, {
       method: (opts.method ?? 'GET') as Dispatcher.HttpMethod,
-      headers: opts.headers ?? {},
+      // Providers refuse or cannot trace requests without one (Resend answers 403 — see
+      // https://resend.com/docs/api-reference/introduction#user-agent; SP-API asks for
+      // "App/version (Language=…)" — https://developer-docs.amazon.com/sp-api/docs/include-a-user-agent-header-in-all-requests).
+      // A client's own User-Agent (an official SDK through the proxy) is kept.
+      headers: Object.keys(headers).some((h) => h.toLowerCase() === 'user-agent') ? headers : { ...headers, 'user-agent': USER_AGENT },
       body: opts.body ?? null,
       headersTimeout: timeoutMs,
       bodyTimeout: opts.bodyTimeoutMs ?? timeoutMs,
