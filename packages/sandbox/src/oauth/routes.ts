@@ -124,7 +124,10 @@ export function token(state: OAuthState, ctx: RouteContext): Reply {
   let result;
   if (grantType === 'authorization_code') {
     if (!params.code) return tokenError(provider, 400, 'invalid_request', 'code is required');
-    const expiring = provider === 'shopify' && (state.cfg('shopify').shopifyExpiringTokens || params.expiring === '1');
+    // Shopify issues an expiring offline token only when the exchange asks for one (`expiring=1`);
+    // without it the token never expires, which public apps can no longer use:
+    // https://shopify.dev/docs/apps/build/authentication-authorization/access-tokens/offline-access-tokens
+    const expiring = provider === 'shopify' && params.expiring === '1';
     result = state.redeemCode(provider, {
       code: params.code, clientId: app.clientId, expiring,
       ...(params.redirect_uri !== undefined ? { redirectUri: params.redirect_uri } : {}),

@@ -4,7 +4,7 @@ export type ProviderConfig = {
   accessTokenTtlSeconds: number;
   /** How long a used (rotated) refresh token keeps working. */
   refreshGraceSeconds: number;
-  /** Shopify: issue expiring offline tokens (with a refresh token) instead of non-expiring ones. */
+  /** Shopify, `mintGrant` only: mint expiring offline tokens (a code exchange gets one only with `expiring=1`). */
   shopifyExpiringTokens: boolean;
 };
 

@@ -57,6 +57,8 @@ export type OAuthHooks = {
   authorizeUrl?(url: URL, ctx: OAuthContext): void;
   /** Checks the callback beyond state and returns it in RFC 6749 form. Throws AppError OAUTH_CALLBACK_INVALID. */
   callback?(query: Record<string, string>, ctx: OAuthContext): URLSearchParams;
+  /** Extra parameters of the authorization code exchange (beyond RFC 6749 §4.1.3). */
+  codeExchangeParams?(): Record<string, string>;
   /** Rewrites a token endpoint answer into RFC 6749 §5 form before it is checked. */
   tokenResponse?(answer: TokenAnswer): TokenAnswer;
   /** Which provider account(s) the tokens give access to (default: one account, no routing key). */

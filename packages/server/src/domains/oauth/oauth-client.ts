@@ -127,7 +127,11 @@ export function createOAuthClient(deps: { apps: Record<string, OAuthAppConfig>; 
       const client: oauth.Client = { client_id: app(provider).clientId };
       try {
         const params = oauth.validateAuthResponse(as, client, callback, oauth.skipStateCheck);
-        const res = await oauth.authorizationCodeGrantRequest(as, client, clientAuth(provider), params, redirectUri, codeVerifier ?? oauth.nopkce, options(provider, as));
+        const extra = adapterFor(provider).oauth?.codeExchangeParams?.();
+        const res = await oauth.authorizationCodeGrantRequest(as, client, clientAuth(provider), params, redirectUri, codeVerifier ?? oauth.nopkce, {
+          ...options(provider, as),
+          ...(extra ? { additionalParameters: extra } : {}),
+        });
         const response = await oauth.processAuthorizationCodeResponse(as, client, res, { requireIdToken: false });
         return { tokens: toTokenSet(response), response: { ...response } };
       } catch (err) {

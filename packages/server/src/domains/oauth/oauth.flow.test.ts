@@ -225,18 +225,13 @@ describe('provider specifics', () => {
 
     const ok = await h.connect(acct, 'shopify', { shop, label: 'main' });
     expect(ok.statusCode).toBe(302);
+    // Keyhold asks for an expiring offline token (public apps may not use non-expiring ones).
+    const exchange = h.sandbox.requests().filter((r) => r.provider === 'shopify' && r.method === 'POST' && r.path.endsWith('/admin/oauth/access_token')).at(-1)!;
+    expect(new URLSearchParams(exchange.body).get('expiring')).toBe('1');
     const row = await connectionRow(acct.tenantId, 'shopify', 'main');
-    expect(row).toMatchObject({ routing_key: shop, config: { storeDomain: shop }, token_expires_at: null });
-
-    h.sandbox.oauth.configure('shopify', { shopifyExpiringTokens: true });
-    try {
-      const shop2 = `exp-${shop}`;
-      expect((await h.connect(acct, 'shopify', { shop: shop2, label: 'expiring' })).statusCode).toBe(302);
-      const exp = await connectionRow(acct.tenantId, 'shopify', 'expiring');
-      expect(exp.token_expires_at).not.toBeNull();
-    } finally {
-      h.sandbox.oauth.configure('shopify', { shopifyExpiringTokens: false });
-    }
+    expect(row).toMatchObject({ routing_key: shop, config: { storeDomain: shop } });
+    expect(row.token_expires_at).not.toBeNull();
+    expect(row.secrets).not.toContain('shpat_'); // encrypted, and the refresh token with it
   });
 
   it('Amazon: LWA exchange with spapi_oauth_code; selling partner id as routing key', async () => {

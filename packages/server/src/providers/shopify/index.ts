@@ -40,6 +40,10 @@ export const shopify: ProviderAdapter = {
       if (!verifyCallback(query, app.clientSecret, now)) throw callbackInvalid('The Shopify callback signature (hmac) is missing, wrong or too old');
       return new URLSearchParams(query);
     },
+    // Expiring offline tokens (1 h, with a refresh token): required for public apps created since
+    // 2026-04-01 and for all public apps from 2027-01-01; without `expiring=1` Shopify issues a
+    // non-expiring token. https://shopify.dev/docs/apps/build/authentication-authorization/access-tokens/offline-access-tokens
+    codeExchangeParams: () => ({ expiring: '1' }),
     tokenResponse: shopifyTokenAnswer,
     accounts: async ({ tokens }, { params }) => [
       { id: params.storeDomain!.toLowerCase(), name: params.storeDomain!, config: { storeDomain: params.storeDomain! }, neverExpires: tokens.expiresIn === undefined },
