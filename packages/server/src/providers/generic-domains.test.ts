@@ -6,10 +6,13 @@ import { loadCatalog } from '../domains/catalog/catalog.js';
 
 const DOMAINS = fileURLToPath(new URL('../domains', import.meta.url));
 
-/** The catalog's own loader and schema list its enum values; nothing else in domains/ may. */
-const ALLOWED = [/^catalog\/catalog\.ts$/, /^catalog\/[a-z.-]*schema[a-z.-]*\.ts$/];
-/** Third-party API names that contain a provider id as an ordinary word (oauth4webapi's option). */
-const LIBRARY_NAMES = [/\bcustomFetch\b/g];
+/** The catalog's loader may point at a provider file in an error message; nothing else in domains/ names one. */
+const ALLOWED = [/^catalog\/catalog\.ts$/];
+/**
+ * Ordinary words that equal a provider id: oauth4webapi's `customFetch`, zod's issue code
+ * `'custom'`, and the catalog category "Custom" (a category, capitalised, not the provider).
+ */
+const LIBRARY_NAMES = [/\bcustomFetch\b/g, /code: 'custom'/g, /'Custom'(?=\] as const)/g];
 /** Companies behind a catalog provider whose name is neither its id nor its display name. */
 const MAKERS = ['intuit'];
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AUTH_MODES, INJECT_SCHEMES, OAUTH_FLOWS, REVOKE_FORMATS, WEBHOOK_SCHEMES } from '../../providers/values.js';
 
 /*
  * The one source of truth for a catalog entry (`catalog/providers/<id>.yaml`). The loader validates
@@ -8,15 +9,9 @@ import { z } from 'zod';
  */
 
 export const CATEGORIES = ['Accounting', 'E-commerce', 'ERP', 'Payments', 'Email', 'Media', 'AI', 'Messaging', 'Support', 'EDI', 'Custom'] as const;
-export const AUTH_MODES = ['oauth2', 'api_key', 'basic', 'hmac_unleashed', 'lwa_oauth2', 'custom'] as const;
-/** Request-signing schemes beyond header templates and HTTP Basic. */
-export const INJECT_SCHEMES = ['unleashed_hmac'] as const;
-/** Provider-specific steps around the standard authorization code flow. */
-export const OAUTH_FLOWS = ['standard', 'xero', 'quickbooks', 'shopify', 'amazon_lwa', 'messenger', 'slack'] as const;
 export const OAUTH_CLIENT_AUTH = ['basic', 'post'] as const;
-export const REVOKE_FORMATS = ['form', 'json'] as const;
-/** Inbound webhook signature schemes the catalog uses. */
-export const WEBHOOK_SCHEMES = ['xero_hmac_base64', 'intuit_hmac_base64', 'shopify_hmac_base64', 'stripe_signature', 'meta_hub_sha256'] as const;
+// Values that select provider code are listed with the adapters (no provider named here).
+export { AUTH_MODES, INJECT_SCHEMES, OAUTH_FLOWS, REVOKE_FORMATS, WEBHOOK_SCHEMES };
 
 const isRegExp = (source: string) => {
   try {
@@ -50,7 +45,7 @@ const VerifySchema = z.strictObject({
   method: z.enum(['GET', 'POST']),
   path: z.string().regex(/^\//),
   expectStatus: z.array(z.number().int().min(100).max(599)).min(1).optional(),
-  expectJson: z.record(z.string(), z.unknown()).optional().describe('Top-level fields the answer must have (Slack answers 200 with ok: false)'),
+  expectJson: z.record(z.string(), z.unknown()).optional().describe('Top-level fields the answer must have (some providers answer 200 with ok: false)'),
 }).describe('The request test-connection sends to check a credential');
 
 const RateLimitsSchema = z.strictObject({
