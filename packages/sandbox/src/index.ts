@@ -6,3 +6,4 @@ export {
 } from './oauth/index.js';
 export type { SandboxRequest } from './server.js';
 export type { LimitSettings } from './limits.js';
+export type { GraphqlLimits } from './shopify/graphql.js';

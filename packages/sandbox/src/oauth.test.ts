@@ -174,11 +174,24 @@ describe('shopify', () => {
     expect(query.hmac).not.toBe(shopifyCallbackHmac(query, 'another-secret'));
   });
 
-  it('issues a non-expiring token bound to its store', async () => {
+  it('issues a non-expiring token without expiring=1, which a public app created now may not use', async () => {
     const { json } = await connect();
     expect(json).toEqual({ access_token: expect.stringMatching(/^shpat_[0-9a-f]+$/), scope: 'read_orders' });
-    expect((await shop(json.access_token as string)).status).toBe(200);
+    const refused = await shop(json.access_token as string);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toEqual({ errors: expect.stringMatching(/^\[API\] Non-expiring access tokens are no longer accepted for the Admin API/) });
     expect((await shop(json.access_token as string, 'other.myshopify.com')).status).toBe(401);
+  });
+
+  it("a custom app's non-expiring token still works, bound to its store", async () => {
+    sandbox.oauth.registerApp('shopify', { ...app, distribution: 'custom' });
+    try {
+      const { json } = await connect();
+      expect((await shop(json.access_token as string)).status).toBe(200);
+      expect((await shop(json.access_token as string, 'other.myshopify.com')).status).toBe(401);
+    } finally {
+      sandbox.oauth.registerApp('shopify', app);
+    }
   });
 
   it('still accepts seeded tokens, and counts only strangers as unknown', async () => {
@@ -189,12 +202,29 @@ describe('shopify', () => {
     expect(sandbox.oauth.stats().shopify).toMatchObject({ unknownTokenUses: 1 });
   });
 
-  it('issues expiring tokens on request and rotates them without grace', async () => {
+  it('issues expiring tokens on request; a used refresh token works again until its replacement is used', async () => {
     const { json } = await connect({ expiring: '1' });
     expect(json).toMatchObject({ expires_in: 3600, refresh_token: expect.stringMatching(/^shprt_/), refresh_token_expires_in: 7776000 });
-    const refresh = () => form(`${base()}/admin/oauth/access_token`, { grant_type: 'refresh_token', client_id: app.clientId, client_secret: app.clientSecret, refresh_token: json.refresh_token as string });
-    expect((await refresh()).status).toBe(200);
-    expect(await (await refresh()).json()).toMatchObject({ error: 'invalid_grant' });
+    expect((await shop(json.access_token as string)).status).toBe(200);
+    const refresh = async (token: string) => (await (await form(`${base()}/admin/oauth/access_token`, { grant_type: 'refresh_token', client_id: app.clientId, client_secret: app.clientSecret, refresh_token: token })).json()) as Record<string, string>;
+    const lost = await refresh(json.refresh_token as string); // an answer the app never stored
+    const retried = await refresh(json.refresh_token as string);
+    expect(retried).toMatchObject({ access_token: expect.stringMatching(/^shpat_/), refresh_token: expect.stringMatching(/^shprt_/) });
+    expect(retried.refresh_token).not.toBe(lost.refresh_token);
+    expect(await refresh(retried.refresh_token!)).toMatchObject({ refresh_token: expect.stringMatching(/^shprt_/) });
+    expect(await refresh(json.refresh_token as string)).toMatchObject({ error: 'invalid_grant' }); // retired once its replacement was used
+  });
+
+  it('with the window configured shorter (Shopify before 2026-08-28: 60 minutes), a used token dies with it', async () => {
+    sandbox.oauth.configure('shopify', { refreshGraceSeconds: 0 });
+    try {
+      const { json } = await connect({ expiring: '1' });
+      const refresh = () => form(`${base()}/admin/oauth/access_token`, { grant_type: 'refresh_token', client_id: app.clientId, client_secret: app.clientSecret, refresh_token: json.refresh_token as string });
+      expect((await refresh()).status).toBe(200);
+      expect(await (await refresh()).json()).toMatchObject({ error: 'invalid_grant' });
+    } finally {
+      sandbox.oauth.configure('shopify', { refreshGraceSeconds: 30 * 86400 });
+    }
   });
 });
 

@@ -20,7 +20,8 @@ export type SandboxRequest = { provider: string; method: string; path: string; q
 const LIMITED_PATH: Record<string, RegExp> = {
   xero: /^\/api\.xro\//,
   quickbooks: /^\/v3\/company\//,
-  shopify: /^\/[^/]+\.myshopify\.com\/admin\/api\//,
+  // GraphQL has its own cost-based bucket (shopify/graphql.ts).
+  shopify: /^\/[^/]+\.myshopify\.com\/admin\/api\/(?!\d{4}-\d{2}\/graphql\.json$)/,
   'amazon-sp-api': /^\/fba\//,
   unleashed: /^\/(StockOnHand|Currencies)/,
   stripe: /^\/v1\//,
@@ -150,6 +151,8 @@ export async function createSandbox(opts: { port?: number } = {}) {
     limits: limits.api,
     /** OAuth authorization servers for xero, quickbooks, shopify, amazon-sp-api and messenger. */
     oauth: oauth.api,
+    /** Shopify's GraphQL Admin API cost bucket per store: `configure({ maximumAvailable, restoreRate })`, `reset()`. */
+    shopify: oauth.shopify,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

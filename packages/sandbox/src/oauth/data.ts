@@ -70,19 +70,6 @@ export function dataRoute(state: OAuthState, ctx: RouteContext, seededShopToken:
       const ids = accountIds('quickbooks', a.grant.account);
       return json(200, { CompanyInfo: { CompanyName: ids.name, LegalName: ids.name, Country: 'US', Id: realm, SyncToken: '0' }, time: new Date(now).toISOString() });
     }
-    case 'shopify': {
-      const resource = /^\/admin\/api\/\d{4}-\d{2}\/(shop|orders|products|inventory_levels)\.json$/.exec(path)?.[1];
-      if (!resource) return null;
-      const token = header(req, 'x-shopify-access-token');
-      if (!state.isKnownAccessToken(token)) {
-        // Seeded (custom-app) tokens are checked by the verify route; only strangers are counted.
-        if (!token || !seededShopToken(token)) state.countRejected('shopify', 'unknown');
-        return null;
-      }
-      const a = authorized(token, (t) => t.grant.store === ctx.store);
-      if (isReply(a)) return a;
-      return shopifyResource(resource, ctx.store ?? '');
-    }
     case 'amazon-sp-api': {
       if (path === '/fba/inventory/v1/summaries') {
         const a = authorized(header(req, 'x-amz-access-token'));
@@ -142,16 +129,6 @@ function quickbooksQuery(query: string, now: number): Reply {
     : range(3).map((i) => ({ Id: String(100 + i), DocNumber: `${entity === 'bill' ? 'B' : 'I'}-${100 + i}`, Balance: 50 * (i + 1), TotalAmt: 75 * (i + 1), CurrencyRef: { value: 'USD' }, DueDate: '2026-12-31' }));
   const key = entity === 'exchangerate' ? 'ExchangeRate' : entity === 'bill' ? 'Bill' : 'Invoice';
   return json(200, { QueryResponse: { [key]: rows, startPosition: 1, maxResults: rows.length }, time: new Date(now).toISOString() });
-}
-
-function shopifyResource(resource: string, store: string): Reply {
-  const bodies: Record<string, unknown> = {
-    shop: { shop: { myshopify_domain: store, name: 'Sandbox store' } },
-    orders: { orders: range(3).map((i) => ({ id: 5000 + i, name: `#${1000 + i}`, total_price: (19.99 * (i + 1)).toFixed(2), currency: 'USD', financial_status: 'paid', created_at: '2026-11-20T10:00:00Z' })) },
-    products: { products: range(2).map((i) => ({ id: 7000 + i, title: `Product ${i}`, variants: [{ id: 9000 + i, sku: `SKU-${i}`, inventory_item_id: 8000 + i }] })) },
-    inventory_levels: { inventory_levels: range(2).map((i) => ({ inventory_item_id: 8000 + i, location_id: 1, available: 10 * (i + 1) })) },
-  };
-  return json(200, bodies[resource]);
 }
 
 function fbaInventory(url: URL): Reply {

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Reply } from '../providers.js';
+import { createShopifyAdmin } from '../shopify/admin.js';
 import { dataRoute } from './data.js';
 import { type AccountIds, OAUTH_PROVIDERS, type OAuthProvider, accountIds, isOAuthProvider, randomAccount } from './ids.js';
 import { type RouteContext, authorize, revoke, token } from './routes.js';
@@ -66,6 +67,7 @@ function need(provider: string): OAuthProvider {
 /** The sandbox's OAuth authorization servers: `api` is for tests, `handle` for the HTTP server. */
 export function createOAuth() {
   const state = createOAuthState();
+  const shopifyAdmin = createShopifyAdmin(state);
 
   /** An OAuth (or OAuth-protected data) reply, or null when the request is not one of them. */
   function handle(provider: string, path: string, req: IncomingMessage, url: URL, body: string, seeded: Array<Record<string, string>>): Reply | null {
@@ -81,7 +83,9 @@ export function createOAuth() {
     const ctx: RouteContext = { provider, path, req, url, body, now: Date.now(), ...(store ? { store } : {}) };
     const route = ROUTES[provider].find((r) => r.path === path && r.method.includes(req.method ?? 'GET'));
     if (route) return route.run(state, ctx);
-    return dataRoute(state, ctx, (t) => seeded.some((k) => k.accessToken === t && k.storeDomain === store));
+    const seededShopToken = (t: string) => seeded.some((k) => k.accessToken === t && k.storeDomain === store);
+    if (provider === 'shopify') return shopifyAdmin.handle(ctx, seededShopToken);
+    return dataRoute(state, ctx, seededShopToken);
   }
 
   const api = {
@@ -141,6 +145,6 @@ export function createOAuth() {
     stats: (): Record<OAuthProvider, OAuthStats> => state.allStats(),
     resetStats: () => state.resetStats(),
   };
-  return { handle, api };
+  return { handle, api, shopify: shopifyAdmin.api };
 }
 export type SandboxOAuth = ReturnType<typeof createOAuth>['api'];

@@ -1,4 +1,6 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { shopifyCallbackHmac } from '../shopify/callback.js';
+import { TOKEN_EXCHANGE, migrateToExpiring } from '../shopify/tokens.js';
 import type { IncomingMessage } from 'node:http';
 import type { Reply } from '../providers.js';
 import { type OAuthProvider, accountIds, randomAccount } from './ids.js';
@@ -11,11 +13,7 @@ export type RouteContext = { provider: OAuthProvider; path: string; store?: stri
 const MAX_COUNT = 100;
 const same = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
-/** Shopify's callback signature: hex HMAC-SHA256 over the other parameters sorted by key, `k=v` joined by `&`. */
-export function shopifyCallbackHmac(params: Record<string, string>, clientSecret: string): string {
-  const message = Object.keys(params).filter((k) => k !== 'hmac' && k !== 'signature').sort().map((k) => `${k}=${params[k]}`).join('&');
-  return createHmac('sha256', clientSecret).update(message).digest('hex');
-}
+export { shopifyCallbackHmac } from '../shopify/callback.js';
 
 /** A consent page that cannot redirect (unknown app, unregistered redirect_uri) shows an error instead. */
 const authorizePageError = (description: string, error = 'invalid_request'): Reply => json(400, { error, error_description: description });
@@ -134,6 +132,9 @@ export function token(state: OAuthState, ctx: RouteContext): Reply {
       ...(params.code_verifier !== undefined ? { verifier: params.code_verifier } : {}),
       ...(store ? { store } : {}),
     }, now);
+    if (expiring && !('error' in result)) state.revokeOtherExpiring(result.grant);
+  } else if (grantType === TOKEN_EXCHANGE && provider === 'shopify') {
+    result = migrateToExpiring(state, params, app, store, now);
   } else if (grantType === 'refresh_token' && provider !== 'messenger') {
     if (!params.refresh_token) return tokenError(provider, 400, 'invalid_request', 'refresh_token is required');
     result = state.useRefreshToken(provider, { token: params.refresh_token, clientId: app.clientId, ...(store ? { store } : {}) }, now);

@@ -2,7 +2,7 @@ import { randomB64, randomHex, type OAuthProvider } from './ids.js';
 
 export type ProviderConfig = {
   accessTokenTtlSeconds: number;
-  /** How long a used (rotated) refresh token keeps working. */
+  /** How long a used (rotated) refresh token keeps working (Shopify: at most, and only until its replacement is used). */
   refreshGraceSeconds: number;
   /** Shopify, `mintGrant` only: mint expiring offline tokens (a code exchange gets one only with `expiring=1`). */
   shopifyExpiringTokens: boolean;
@@ -22,6 +22,8 @@ export type Spec = {
   /** Shopify's token request carries no redirect_uri; the others must repeat it. */
   redirectUriAtToken: boolean;
   rotatesRefreshTokens: boolean;
+  /** A used refresh token is retired as soon as one it was replaced by is used (Shopify since 2026-08-28). */
+  graceEndsWhenReplacementUsed?: boolean;
   refreshTokenTtlSeconds?: number;
   /** Facebook answers in Graph's error shape, even at its token endpoint. */
   graphErrors: boolean;
@@ -54,9 +56,11 @@ export const SPECS: Record<OAuthProvider, Spec> = {
   },
   shopify: {
     clientIdParam: 'client_id', codeParam: 'code', clientAuth: 'body', pkce: false, strictAuthorize: false, redirectUriAtToken: false,
-    rotatesRefreshTokens: true, refreshTokenTtlSeconds: 7776000, graphErrors: false,
+    // The refresh token lives 90 days; a used one can be retried until its replacement is used,
+    // for up to 30 days: https://shopify.dev/changelog/more-resilient-refreshes-for-expiring-offline-access-tokens
+    rotatesRefreshTokens: true, graceEndsWhenReplacementUsed: true, refreshTokenTtlSeconds: 7776000, graphErrors: false,
     defaultScope: 'read_orders,read_products,read_inventory',
-    defaults: { ...base, accessTokenTtlSeconds: 3600 },
+    defaults: { ...base, accessTokenTtlSeconds: 3600, refreshGraceSeconds: 30 * 86400 },
     newAccessToken: () => `shpat_${randomHex(16)}`,
     newRefreshToken: () => `shprt_${randomHex(16)}`,
   },

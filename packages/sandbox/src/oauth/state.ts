@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import { OAUTH_PROVIDERS, randomUuid, randomHex, type OAuthProvider } from './ids.js';
 import { SPECS, type ProviderConfig } from './specs.js';
 
-export type OAuthApp = { clientId: string; clientSecret: string; redirectUri: string; /** Amazon: the solution id on the consent URL, when it differs from the LWA client id. */ applicationId?: string };
+export type OAuthApp = {
+  clientId: string; clientSecret: string; redirectUri: string;
+  /** Amazon: the solution id on the consent URL, when it differs from the LWA client id. */ applicationId?: string;
+  /** Shopify: when the app was created (ISO date; default: now) and how it is distributed (default public), see shopify/tokens.ts. */
+  createdAt?: string; distribution?: 'public' | 'custom';
+};
 
 /** What one consent (or mintGrant) created: every token issued from it dies with it. */
 export type Grant = {
@@ -23,8 +28,8 @@ export type Grant = {
   fixedRefreshToken?: string;
   pageTokens: string[];
 };
-export type AccessToken = { grant: Grant; expiresAt: number; page?: number };
-type RefreshToken = { grant: Grant; expiresAt: number; usedAt?: number };
+export type AccessToken = { grant: Grant; expiresAt: number; page?: number; /** Shopify: exchanged for an expiring token (then refused). */ migrated?: { issued: Issued; at: number } };
+type RefreshToken = { grant: Grant; expiresAt: number; usedAt?: number; replaces?: RefreshToken; retired?: boolean };
 type Code = {
   provider: OAuthProvider; clientId: string; redirectUri: string; challenge?: string; expiresAt: number; store?: string;
   account: string; count: number; scope: string; used: boolean; grant?: Grant;
@@ -65,11 +70,11 @@ export function createOAuthState() {
     return { accessToken, ...(ttl === undefined ? {} : { expiresIn: ttl }) };
   }
 
-  function issueRefresh(grant: Grant, now: number): string {
+  function issueRefresh(grant: Grant, now: number, replaces?: RefreshToken): string {
     const spec = SPECS[grant.provider];
     const token = spec.newRefreshToken();
     const ttl = spec.refreshTokenTtlSeconds;
-    refresh.set(token, { grant, expiresAt: ttl === undefined ? Infinity : now + ttl * 1000 });
+    refresh.set(token, { grant, expiresAt: ttl === undefined ? Infinity : now + ttl * 1000, ...(replaces ? { replaces } : {}) });
     return token;
   }
 
@@ -158,9 +163,11 @@ export function createOAuthState() {
       let refreshToken = g.fixedRefreshToken;
       if (!refreshToken) {
         const graceMs = cfg(provider).refreshGraceSeconds * 1000;
-        if (r.usedAt !== undefined && now - r.usedAt >= graceMs) return invalidGrant('The refresh token has already been used');
+        if (r.retired || (r.usedAt !== undefined && now - r.usedAt >= graceMs)) return invalidGrant('The refresh token has already been used');
         r.usedAt ??= now;
-        refreshToken = issueRefresh(g, now);
+        // Using a replacement retires the token it replaced (and so ends that token's grace).
+        if (SPECS[provider].graceEndsWhenReplacementUsed && r.replaces) r.replaces.retired = true;
+        refreshToken = issueRefresh(g, now, r);
       }
       stats.get(provider)!.refresh++;
       return { ...issueAccess(g, now), refreshToken, grant: g };
@@ -186,10 +193,25 @@ export function createOAuthState() {
       const a = token === undefined ? undefined : access.get(token);
       if (!a || a.grant.provider !== provider) return { reason: 'unknown' };
       if (now >= a.expiresAt) return { reason: 'expired' };
-      if (a.grant.revoked) return { reason: 'revoked' };
+      if (a.grant.revoked || a.migrated) return { reason: 'revoked' };
       return { access: a };
     },
     isKnownAccessToken: (token: string | undefined) => token !== undefined && access.has(token),
+    /** Whether this refresh token was used (a migration retry no longer answers once its pair was refreshed). */
+    refreshUsed: (token: string | undefined) => token !== undefined && refresh.get(token)?.usedAt !== undefined,
+    /** The same access token, valid for a full lifetime again (a migration retry answers the same pair). */
+    extendAccess(t: Issued, now: number): { expiresIn?: number } {
+      const a = access.get(t.accessToken);
+      const ttl = cfg(t.grant.provider).accessTokenTtlSeconds;
+      if (a) a.expiresAt = now + ttl * 1000;
+      return { expiresIn: ttl };
+    },
+    /** The access token's record (Shopify's token exchange reads and marks it). */
+    accessRecord: (token: string) => access.get(token),
+    /** Shopify keeps one expiring offline token per app and store: a new one revokes the others. */
+    revokeOtherExpiring(grant: Grant) {
+      for (const g of grants.get(grant.provider) ?? []) if (g !== grant && g.expiring && g.clientId === grant.clientId && g.store === grant.store) g.revoked ??= 'A newer expiring offline token was issued for this store';
+    },
     countRejected(provider: OAuthProvider, reason: 'unknown' | 'expired' | 'revoked') {
       const s = stats.get(provider)!;
       if (reason === 'expired') s.expiredTokenUses++;

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CALLBACK_MAX_AGE_SECONDS, callbackHmac, verifyCallback } from './callback-hmac.js';
 import { shopifyRateSignals, shopifyTokenAnswer } from './index.js';
@@ -27,6 +28,31 @@ describe('callback HMAC', () => {
     expect(verifyCallback({ ...DOCS_QUERY, extra: '1', hmac: DOCS_HMAC }, 'hush', now)).toBe(false);
     expect(verifyCallback(DOCS_QUERY, 'hush', now)).toBe(false);
     expect(verifyCallback({ ...DOCS_QUERY, hmac: DOCS_HMAC.slice(0, 63) }, 'hush', now)).toBe(false);
+  });
+
+  // A state like `a+b/c=` arrives decoded (`+` is a space). The official libraries sign the
+  // form-encoded pairs: @shopify/shopify-api 13 and shopify-api-ruby write `a+b%2Fc%3D`.
+  const special = { ...DOCS_QUERY, state: 'a b/c=', host: 'YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvc29tZS1zaG9w' };
+  const sign = (message: string) => createHmac('sha256', 'hush').update(message).digest('hex');
+  const formEncoded = `code=${DOCS_QUERY.code}&host=${special.host}&shop=some-shop.myshopify.com&state=a+b%2Fc%3D&timestamp=${DOCS_QUERY.timestamp}`;
+
+  it('accepts a callback with reserved characters signed over the form-encoded pairs, a space written + or %20', () => {
+    const now = at(Number(DOCS_QUERY.timestamp));
+    // Parsed the way Keyhold's HTTP server parses the callback's query.
+    const parsed = Object.fromEntries(new URLSearchParams(`state=a+b/c=&code=${DOCS_QUERY.code}&shop=some-shop.myshopify.com&timestamp=${DOCS_QUERY.timestamp}&host=${special.host}`));
+    expect(parsed).toEqual(special);
+    expect(verifyCallback({ ...parsed, hmac: sign(formEncoded) }, 'hush', now)).toBe(true);
+    expect(verifyCallback({ ...parsed, hmac: sign(formEncoded.replace('a+b', 'a%20b')) }, 'hush', now)).toBe(true);
+  });
+
+  it('refuses the same callback signed over the raw decoded values, and a state changed after signing', () => {
+    const now = at(Number(DOCS_QUERY.timestamp));
+    const raw = `code=${DOCS_QUERY.code}&host=${special.host}&shop=some-shop.myshopify.com&state=a b/c=&timestamp=${DOCS_QUERY.timestamp}`;
+    expect(verifyCallback({ ...special, hmac: sign(raw) }, 'hush', now)).toBe(false);
+    expect(verifyCallback({ ...special, state: 'a+b/c=', hmac: sign(formEncoded) }, 'hush', now)).toBe(false);
+    // A `&` inside a value cannot pose as a parameter boundary.
+    const merged = { code: `${DOCS_QUERY.code}&host=${special.host}`, shop: special.shop, state: special.state, timestamp: special.timestamp };
+    expect(verifyCallback({ ...merged, hmac: sign(formEncoded) }, 'hush', now)).toBe(false);
   });
 
   it('refuses a replayed (old) or future-dated callback', () => {
