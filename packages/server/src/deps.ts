@@ -162,6 +162,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     breakers,
     metrics,
     http,
+    publicUrl,
     ...(log ? { log } : {}),
   });
   const tenantClients = createTenantClients({ proxy, connections, catalog });

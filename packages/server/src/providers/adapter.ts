@@ -94,6 +94,13 @@ export type RequestHooks = {
   inject?(values: ConnectionValues, fill: Fill): Record<string, string>;
   /** Headers computed from each request (signatures), added after the catalog's injection. */
   sign?(req: { url: URL; values: ConnectionValues }): Record<string, string>;
+  /**
+   * Rewrites the provider's response headers before they go back through Keyhold's proxy: URLs
+   * pointing at the provider (pagination `Link`s) are turned into Keyhold proxy URLs, so a client
+   * that follows them keeps going through Keyhold. `upstreamBase` is this connection's base URL,
+   * `proxyBase` Keyhold's (`<public URL>/api/proxy/<provider>`), both without a trailing slash.
+   */
+  responseHeaders?(headers: Record<string, string | string[]>, ctx: { values: ConnectionValues; upstreamBase: string; proxyBase: string }): Record<string, string | string[]>;
   /** The verify request, when the tenant defines it (undefined: none); its path is used as written. */
   verify?(values: ConnectionValues): { method: 'GET' | 'POST'; path: string; expectStatus: number[] } | undefined;
 };

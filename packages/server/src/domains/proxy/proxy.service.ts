@@ -9,6 +9,7 @@ import type { Catalog, Provider } from '../catalog/catalog.js';
 import type { ConnectionsService, InUse } from '../connections/connections.service.js';
 import { buildProviderRequest, defaultHeaderNames, providerBaseUrl, tenantBaseUrlField } from '../connections/provider-request.js';
 import type { TenantPrincipal } from '../identity/principal.js';
+import { adapterFor } from '../../providers/registry.js';
 import type { Breakers } from './breaker.js';
 import { assertUnderBase, forwardableRequestHeaders, forwardableResponseHeaders } from './headers.js';
 import { type RateLimiter, retryAfterMs } from './limits.js';
@@ -38,6 +39,8 @@ export type ProxyDeps = {
    */
   onUpstreamRefusal?: (refusal: UpstreamRefusal) => Promise<void>;
   log?: Pick<Logger, 'warn'>;
+  /** Keyhold's public URL: provider URLs in response headers are rewritten under its proxy path. */
+  publicUrl?: string;
 };
 
 /** The provider's own refusal of a connection's credentials (never its body: it may echo them). */
@@ -142,7 +145,7 @@ export function createProxyService(deps: ProxyDeps) {
           }
         }
         res.body.once('close', () => void permit.release().catch(() => undefined));
-        const headers = forwardableResponseHeaders(res.headers);
+        const headers = providerUrlsToProxy(provider, conn, forwardableResponseHeaders(res.headers));
         if (res.statusCode === 401 || res.statusCode === 403) {
           headers[UPSTREAM_STATUS_HEADER] = String(res.statusCode);
           refusedByProvider({ tenantId: p.tenantId, connectionId, provider: provider.id, status: res.statusCode });
@@ -153,6 +156,15 @@ export function createProxyService(deps: ProxyDeps) {
       await permit.release().catch(() => undefined);
       throw err;
     }
+  }
+
+  /** The adapter's rewrite of provider URLs in the answer's headers (pagination links) to Keyhold's proxy path. */
+  function providerUrlsToProxy(provider: Provider, conn: InUse, headers: Record<string, string | string[]>) {
+    const rewrite = adapterFor(provider).request?.responseHeaders;
+    if (!rewrite) return headers;
+    const values = { config: conn.row.config, secrets: conn.secrets };
+    const proxyBase = `${(deps.publicUrl ?? '').replace(/\/+$/, '')}/api/proxy/${provider.id}`;
+    return rewrite(headers, { values, upstreamBase: providerBaseUrl(provider, values), proxyBase });
   }
 
   function refusedByProvider(refusal: UpstreamRefusal) {

@@ -2,6 +2,7 @@ import { AppError } from '../../platform/errors.js';
 import type { ProviderAdapter, RateSignal, TokenAnswer } from '../adapter.js';
 import { callbackInvalid } from '../shared/http.js';
 import { verifyCallback } from './callback-hmac.js';
+import { linksToProxy } from './links.js';
 
 const SHOP_DOMAIN = /^[a-zA-Z0-9][a-zA-Z0-9-_]*\.myshopify\.com$/;
 
@@ -49,5 +50,6 @@ export const shopify: ProviderAdapter = {
       { id: params.storeDomain!.toLowerCase(), name: params.storeDomain!, config: { storeDomain: params.storeDomain! }, neverExpires: tokens.expiresIn === undefined },
     ],
   },
+  request: { responseHeaders: linksToProxy },
   rateSignals: shopifyRateSignals,
 };

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CALLBACK_MAX_AGE_SECONDS, callbackHmac, verifyCallback } from './callback-hmac.js';
 import { shopifyRateSignals, shopifyTokenAnswer } from './index.js';
+import { linksToProxy } from './links.js';
 
 /** The worked example of Shopify's OAuth documentation (app secret `hush`). */
 const DOCS_QUERY = { code: '0907a61c0c8d55e99db179b68161bc00', shop: 'some-shop.myshopify.com', state: '0.6784241404160823', timestamp: '1337178173' };
@@ -79,5 +80,25 @@ describe('token answer', () => {
   it('gives a successful answer without token_type the bearer type, and leaves errors alone', () => {
     expect(shopifyTokenAnswer({ status: 200, body: { access_token: 'shpat_x', scope: 'read_orders' } })).toEqual({ status: 200, body: { access_token: 'shpat_x', scope: 'read_orders', token_type: 'bearer' } });
     expect(shopifyTokenAnswer({ status: 400, body: { error: 'invalid_request' } })).toEqual({ status: 400, body: { error: 'invalid_request' } });
+  });
+});
+
+describe('pagination links through the proxy', () => {
+  const values = { config: { storeDomain: 'acme.myshopify.com' }, secrets: {} };
+  const ctx = { values, upstreamBase: 'https://acme.myshopify.com', proxyBase: 'https://keyhold.example/api/proxy/shopify' };
+  it("points the store's next and previous links at Keyhold's proxy, query kept as sent", () => {
+    const link = '<https://acme.myshopify.com/admin/api/2025-07/orders.json?page_info=abc&limit=50>; rel="previous", <https://ACME.myshopify.com/admin/api/2025-07/orders.json?page_info=def&limit=50>; rel="next"';
+    expect(linksToProxy({ link, 'x-other': 'x' }, ctx)).toEqual({
+      'x-other': 'x',
+      link: '<https://keyhold.example/api/proxy/shopify/admin/api/2025-07/orders.json?page_info=abc&limit=50>; rel="previous", <https://keyhold.example/api/proxy/shopify/admin/api/2025-07/orders.json?page_info=def&limit=50>; rel="next"',
+    });
+  });
+  it('leaves links to other hosts (or over plain http) and answers without links alone', () => {
+    const other = '<https://other.myshopify.com/admin/api/2025-07/orders.json?page_info=x>; rel="next", <http://acme.myshopify.com/x>; rel="previous"';
+    expect(linksToProxy({ link: other }, ctx)).toEqual({ link: other });
+    expect(linksToProxy({ 'content-type': 'application/json' }, ctx)).toEqual({ 'content-type': 'application/json' });
+    const base = { ...ctx, upstreamBase: 'http://127.0.0.1:4000/shopify/acme.myshopify.com' };
+    expect(linksToProxy({ link: '<http://127.0.0.1:4000/shopify/acme.myshopify.com/admin/api/2025-07/orders.json?page_info=y>; rel="next"' }, base).link)
+      .toBe('<https://keyhold.example/api/proxy/shopify/admin/api/2025-07/orders.json?page_info=y>; rel="next"');
   });
 });
