@@ -281,7 +281,7 @@ describe('messenger', () => {
     const { query } = await consent(`${sandbox.url}/messenger/v21.0/dialog/oauth?${q}`);
     const tq = new URLSearchParams({ client_id: app.clientId, client_secret: app.clientSecret, redirect_uri: app.redirectUri, code: query.code! });
     const user = (await (await fetch(`${sandbox.url}/messenger/v21.0/oauth/access_token?${tq}`)).json()) as Record<string, string>;
-    expect(user).toMatchObject({ access_token: expect.stringMatching(/^EAA/), token_type: 'bearer', expires_in: 5183944 });
+    expect(user).toMatchObject({ access_token: expect.stringMatching(/^EAA/), token_type: 'bearer', expires_in: 3600 }); // short-lived
     const pages = (await (await fetch(`${sandbox.url}/messenger/v21.0/me/accounts`, { headers: { authorization: `Bearer ${user.access_token}` } })).json()) as { data: Array<Record<string, string>> };
     expect(pages.data.map((p) => p.id)).toEqual([0, 1, 2].map((i) => sandbox.oauth.accountIds('messenger', 'shop', i).pageId));
     expect(pages.data[0]).toMatchObject({ id: expect.stringMatching(/^[0-9]{15}$/), access_token: expect.stringMatching(/^EAA/), tasks: ['MANAGE', 'MESSAGING'] });

@@ -5,6 +5,7 @@ import { readBody } from './oauth/http.js';
 import { VERIFY_ROUTES, type Reply, type Seeded } from './providers.js';
 import { apiRoute, newApiState } from './apis.js';
 import { createLimits, limitKey } from './limits.js';
+import { intuitHeaders } from './quickbooks/data.js';
 
 /**
  * `path` limits the failure to requests under that prefix, relative to the provider prefix
@@ -70,7 +71,7 @@ export async function createSandbox(opts: { port?: number } = {}) {
     const send = (r: Reply) => {
       seen.status = r.status;
       release();
-      const headers = { ...extraHeaders, ...r.headers };
+      const headers = { ...extraHeaders, ...(provider === 'quickbooks' ? intuitHeaders() : {}), ...r.headers };
       // Bodiless replies (redirects, revocations) carry no content type: clients must not parse them.
       if (r.body === undefined) {
         res.writeHead(r.status, { 'content-length': '0', ...headers });

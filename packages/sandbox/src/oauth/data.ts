@@ -3,6 +3,8 @@ import { accountIds, messengerUserId, randomUuid, xeroConnectionId } from './ids
 import { bearer, header, json } from './http.js';
 import type { RouteContext } from './routes.js';
 import type { AccessToken, OAuthState } from './state.js';
+import { pageAccounts } from '../messenger/graph.js';
+import { intuitTime, quickbooksExchangeRate, quickbooksQuery } from '../quickbooks/data.js';
 
 type Rejection = 'unknown' | 'expired' | 'revoked';
 
@@ -56,10 +58,11 @@ export function dataRoute(state: OAuthState, ctx: RouteContext, seededShopToken:
       }));
     }
     case 'quickbooks': {
-      const q = /^\/v3\/company\/([0-9]+)\/query$/.exec(path);
+      const q = /^\/v3\/company\/([0-9]+)\/(query|exchangerate)$/.exec(path);
       if (q) {
         const a = authorized(bearer(req), (t) => accountIds('quickbooks', t.grant.account).realmId === q[1]);
-        return isReply(a) ? a : quickbooksQuery(url.searchParams.get('query') ?? '', now);
+        if (isReply(a)) return a;
+        return q[2] === 'query' ? quickbooksQuery(url.searchParams.get('query') ?? '', now) : quickbooksExchangeRate(url, now);
       }
       const m = /^\/v3\/company\/([0-9]+)\/companyinfo\/([0-9]+)$/.exec(path);
       if (!m) return null;
@@ -68,7 +71,7 @@ export function dataRoute(state: OAuthState, ctx: RouteContext, seededShopToken:
       const a = authorized(bearer(req), (t) => accountIds('quickbooks', t.grant.account).realmId === realm);
       if (isReply(a)) return a;
       const ids = accountIds('quickbooks', a.grant.account);
-      return json(200, { CompanyInfo: { CompanyName: ids.name, LegalName: ids.name, Country: 'US', Id: realm, SyncToken: '0' }, time: new Date(now).toISOString() });
+      return json(200, { CompanyInfo: { CompanyName: ids.name, LegalName: ids.name, Country: 'US', Id: realm, SyncToken: '0' }, time: intuitTime(now) });
     }
     case 'amazon-sp-api': {
       if (path === '/fba/inventory/v1/summaries') {
@@ -87,18 +90,11 @@ export function dataRoute(state: OAuthState, ctx: RouteContext, seededShopToken:
     }
     case 'messenger': {
       if (path !== '/me' && path !== '/me/accounts') return null;
-      const a = authorized(bearer(req) ?? url.searchParams.get('access_token') ?? undefined);
+      const token = bearer(req) ?? url.searchParams.get('access_token') ?? undefined;
+      const a = authorized(token);
       if (isReply(a)) return a;
       const g = a.grant;
-      if (path === '/me/accounts') {
-        if (a.page !== undefined) return json(400, { error: { message: '(#100) Tried accessing nonexisting field (accounts) on node type (Page)', type: 'OAuthException', code: 100, fbtrace_id: 'sandbox' } });
-        const data = range(g.count).map((i) => {
-          const ids = accountIds('messenger', g.account, i);
-          return { id: ids.pageId, name: ids.name, access_token: g.pageTokens[i], category: 'Business', category_list: [{ id: '2500', name: 'Business' }], tasks: ['MANAGE', 'MESSAGING'] };
-        });
-        const cursor = (i: number) => Buffer.from(String(i)).toString('base64url');
-        return json(200, { data, paging: { cursors: { before: cursor(0), after: cursor(Math.max(0, data.length - 1)) } } });
-      }
+      if (path === '/me/accounts') return pageAccounts(state, a, req, url, token!);
       const page = a.page !== undefined ? accountIds('messenger', g.account, a.page) : undefined;
       const me = page ? { id: page.pageId!, name: page.name } : { id: messengerUserId(g.account), name: `${g.account} user` };
       const fields = (url.searchParams.get('fields') ?? 'id,name').split(',').map((f) => f.trim());
@@ -119,16 +115,6 @@ function xeroInvoices(a: AccessToken | Reply, isReply: (v: AccessToken | Reply) 
   }));
   const type = /Type=="(ACCREC|ACCPAY)"/.exec(url.searchParams.get('where') ?? '')?.[1];
   return json(200, { Invoices: type ? all.filter((x) => x.Type === type) : all });
-}
-
-function quickbooksQuery(query: string, now: number): Reply {
-  const entity = /from\s+(invoice|bill|exchangerate)\b/i.exec(query)?.[1]?.toLowerCase();
-  if (!entity) return json(400, { Fault: { Error: [{ Message: 'Error parsing query', code: '4000' }], type: 'ValidationFault' } });
-  const rows = entity === 'exchangerate'
-    ? [{ SourceCurrencyCode: 'EUR', TargetCurrencyCode: 'USD', Rate: 1.08, AsOfDate: '2026-11-22' }]
-    : range(3).map((i) => ({ Id: String(100 + i), DocNumber: `${entity === 'bill' ? 'B' : 'I'}-${100 + i}`, Balance: 50 * (i + 1), TotalAmt: 75 * (i + 1), CurrencyRef: { value: 'USD' }, DueDate: '2026-12-31' }));
-  const key = entity === 'exchangerate' ? 'ExchangeRate' : entity === 'bill' ? 'Bill' : 'Invoice';
-  return json(200, { QueryResponse: { [key]: rows, startPosition: 1, maxResults: rows.length }, time: new Date(now).toISOString() });
 }
 
 function fbaInventory(url: URL): Reply {

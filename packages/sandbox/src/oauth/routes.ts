@@ -4,9 +4,11 @@ import { TOKEN_EXCHANGE, migrateToExpiring } from '../shopify/tokens.js';
 import type { IncomingMessage } from 'node:http';
 import type { Reply } from '../providers.js';
 import { type OAuthProvider, accountIds, randomAccount } from './ids.js';
-import { NO_STORE, basicCredentials, bodyParams, json, oauthError, redirect } from './http.js';
+import { NO_STORE, basicCredentials, bodyParams, header, json, oauthError, redirect } from './http.js';
 import { SPECS } from './specs.js';
 import type { Issued, OAuthApp, OAuthState } from './state.js';
+import { exchangeForLongLived } from '../messenger/graph.js';
+import { intuitTokenBody } from '../quickbooks/tokens.js';
 
 export type RouteContext = { provider: OAuthProvider; path: string; store?: string; req: IncomingMessage; url: URL; body: string; now: number };
 
@@ -84,14 +86,14 @@ function tokenError(provider: OAuthProvider, status: number, error: string, desc
   return json(status, { error: { message: description, type: 'OAuthException', code, fbtrace_id: 'sandbox' } }, NO_STORE);
 }
 
-function tokenReply(provider: OAuthProvider, t: Issued): Reply {
+function tokenReply(provider: OAuthProvider, t: Issued, req: IncomingMessage, now: number): Reply {
   const g = t.grant;
   const body: Record<string, unknown> = (() => {
     switch (provider) {
       case 'xero':
         return { access_token: t.accessToken, expires_in: t.expiresIn, token_type: 'Bearer', ...(t.refreshToken ? { refresh_token: t.refreshToken } : {}), scope: g.scope };
       case 'quickbooks':
-        return { token_type: 'bearer', access_token: t.accessToken, refresh_token: t.refreshToken, expires_in: t.expiresIn, x_refresh_token_expires_in: SPECS.quickbooks.refreshTokenTtlSeconds };
+        return intuitTokenBody(t, now, header(req, 'x-include-refresh-token-hard-expires-in') === 'true');
       case 'shopify':
         // Shopify's non-expiring offline token has neither token_type nor expires_in.
         return g.expiring
@@ -117,6 +119,7 @@ export function token(state: OAuthState, ctx: RouteContext): Reply {
   const params = { ...(provider === 'messenger' ? Object.fromEntries(url.searchParams) : {}), ...bodyParams(req, ctx.body) };
   const app = authenticate(state, provider, req, params);
   if (!app) return tokenError(provider, 401, 'invalid_client', 'Client authentication failed');
+  if (provider === 'messenger' && params.grant_type === 'fb_exchange_token') return exchangeForLongLived(state, app, params, now);
   // Shopify's and Facebook's code exchanges carry no grant_type.
   const grantType = params.grant_type ?? (spec.clientAuth === 'body' && params.code ? 'authorization_code' : undefined);
   let result;
@@ -141,7 +144,7 @@ export function token(state: OAuthState, ctx: RouteContext): Reply {
   } else {
     return tokenError(provider, 400, grantType ? 'unsupported_grant_type' : 'invalid_request', grantType ? `grant_type ${grantType} is not supported` : 'grant_type is required');
   }
-  return 'error' in result ? tokenError(provider, 400, result.error, result.description) : tokenReply(provider, result);
+  return 'error' in result ? tokenError(provider, 400, result.error, result.description) : tokenReply(provider, result, req, now);
 }
 
 /** Xero takes RFC 7009's form body; Intuit a JSON `{"token"}`. Either way the whole grant goes. */

@@ -6,6 +6,11 @@ export type ProviderConfig = {
   refreshGraceSeconds: number;
   /** Shopify, `mintGrant` only: mint expiring offline tokens (a code exchange gets one only with `expiring=1`). */
   shopifyExpiringTokens: boolean;
+  /**
+   * A refresh within this many seconds of the refresh token's issue hands the same token back
+   * (Intuit: about 24 h); 0 rotates on every use.
+   */
+  refreshTokenReuseSeconds: number;
 };
 
 /** How one provider's authorization server differs from the others, as the provider documents it. */
@@ -25,6 +30,8 @@ export type Spec = {
   /** A used refresh token is retired as soon as one it was replaced by is used (Shopify since 2026-08-28). */
   graceEndsWhenReplacementUsed?: boolean;
   refreshTokenTtlSeconds?: number;
+  /** Counted from the consent: no refresh token of the grant outlives it (Intuit: 5 years). */
+  refreshTokenHardTtlSeconds?: number;
   /** Facebook answers in Graph's error shape, even at its token endpoint. */
   graphErrors: boolean;
   /** Slack answers every Web API call with HTTP 200 and `ok: true|false`. */
@@ -35,7 +42,7 @@ export type Spec = {
   newRefreshToken(): string;
 };
 
-const base = { refreshGraceSeconds: 0, shopifyExpiringTokens: false };
+const base = { refreshGraceSeconds: 0, shopifyExpiringTokens: false, refreshTokenReuseSeconds: 0 };
 
 export const SPECS: Record<OAuthProvider, Spec> = {
   xero: {
@@ -46,11 +53,16 @@ export const SPECS: Record<OAuthProvider, Spec> = {
     newAccessToken: () => `xat_${randomB64(32)}`,
     newRefreshToken: () => randomHex(32),
   },
+  // Intuit documents no PKCE and none of its OAuth clients sends it, so a challenge is not checked
+  // (docs/providers/quickbooks.md, "Known quirks"). Refresh tokens: rolling 100 days, the same
+  // value for about 24 h, at most 5 years from the consent —
+  // https://github.com/intuit/oauth-jsclient/issues/74,
+  // https://blogs.intuit.com/2025/11/12/important-changes-to-refresh-token-policy
   quickbooks: {
-    clientIdParam: 'client_id', codeParam: 'code', clientAuth: 'basic', pkce: true, strictAuthorize: true, redirectUriAtToken: true,
-    rotatesRefreshTokens: true, refreshTokenTtlSeconds: 8726400, graphErrors: false,
+    clientIdParam: 'client_id', codeParam: 'code', clientAuth: 'basic', pkce: false, strictAuthorize: true, redirectUriAtToken: true,
+    rotatesRefreshTokens: true, refreshTokenTtlSeconds: 8726400, refreshTokenHardTtlSeconds: 5 * 365 * 86400, graphErrors: false,
     defaultScope: 'com.intuit.quickbooks.accounting',
-    defaults: { ...base, accessTokenTtlSeconds: 3600 },
+    defaults: { ...base, accessTokenTtlSeconds: 3600, refreshTokenReuseSeconds: 86400 },
     newAccessToken: () => `eyJ${randomB64(48)}`,
     newRefreshToken: () => `AB11${randomHex(23)}`,
   },
@@ -72,11 +84,13 @@ export const SPECS: Record<OAuthProvider, Spec> = {
     newAccessToken: () => `Atza|${randomB64(48)}`,
     newRefreshToken: () => `Atzr|${randomB64(48)}`,
   },
+  // The code exchange gives a short-lived user token (1 h); `fb_exchange_token` a long-lived one
+  // (messenger/graph.ts): https://developers.facebook.com/docs/pages/access-tokens/
   messenger: {
     clientIdParam: 'client_id', codeParam: 'code', clientAuth: 'body', pkce: true, strictAuthorize: false, redirectUriAtToken: true,
     rotatesRefreshTokens: false, graphErrors: true,
     defaultScope: 'pages_show_list,pages_messaging,pages_manage_metadata',
-    defaults: { ...base, accessTokenTtlSeconds: 5183944 },
+    defaults: { ...base, accessTokenTtlSeconds: 3600 },
     newAccessToken: () => `EAA${randomHex(40)}`,
     newRefreshToken: () => '',
   },

@@ -28,13 +28,14 @@ export type Grant = {
   fixedRefreshToken?: string;
   pageTokens: string[];
 };
-export type AccessToken = { grant: Grant; expiresAt: number; page?: number; /** Shopify: exchanged for an expiring token (then refused). */ migrated?: { issued: Issued; at: number } };
-type RefreshToken = { grant: Grant; expiresAt: number; usedAt?: number; replaces?: RefreshToken; retired?: boolean };
+/** `longLived`: a Facebook user token from `fb_exchange_token` (Page tokens derived from it never expire). */
+export type AccessToken = { grant: Grant; expiresAt: number; page?: number; longLived?: boolean; /** Shopify: exchanged for an expiring token (then refused). */ migrated?: { issued: Issued; at: number } };
+type RefreshToken = { grant: Grant; expiresAt: number; issuedAt: number; usedAt?: number; replaces?: RefreshToken; retired?: boolean };
 type Code = {
   provider: OAuthProvider; clientId: string; redirectUri: string; challenge?: string; expiresAt: number; store?: string;
   account: string; count: number; scope: string; used: boolean; grant?: Grant;
 };
-export type Issued = { accessToken: string; expiresIn?: number; refreshToken?: string; grant: Grant };
+export type Issued = { accessToken: string; expiresIn?: number; refreshToken?: string; /** When that refresh token stops working (ms). */ refreshExpiresAt?: number; grant: Grant };
 export type GrantError = { error: string; description: string };
 export type OAuthStats = { authorizationCode: number; refresh: number; revocations: number; expiredTokenUses: number; unknownTokenUses: number };
 
@@ -70,12 +71,14 @@ export function createOAuthState() {
     return { accessToken, ...(ttl === undefined ? {} : { expiresIn: ttl }) };
   }
 
-  function issueRefresh(grant: Grant, now: number, replaces?: RefreshToken): string {
+  function issueRefresh(grant: Grant, now: number, replaces?: RefreshToken): { token: string; expiresAt: number } {
     const spec = SPECS[grant.provider];
     const token = spec.newRefreshToken();
     const ttl = spec.refreshTokenTtlSeconds;
-    refresh.set(token, { grant, expiresAt: ttl === undefined ? Infinity : now + ttl * 1000, ...(replaces ? { replaces } : {}) });
-    return token;
+    const hard = spec.refreshTokenHardTtlSeconds === undefined ? Infinity : grant.createdAt + spec.refreshTokenHardTtlSeconds * 1000;
+    const expiresAt = Math.min(ttl === undefined ? Infinity : now + ttl * 1000, hard);
+    refresh.set(token, { grant, expiresAt, issuedAt: now, ...(replaces ? { replaces } : {}) });
+    return { token, expiresAt };
   }
 
   const hasRefreshToken = (g: Grant) =>
@@ -95,9 +98,9 @@ export function createOAuthState() {
     let set = grants.get(grant.provider);
     if (!set) grants.set(grant.provider, (set = new Set()));
     set.add(grant);
-    const refreshToken = hasRefreshToken(grant) ? issueRefresh(grant, now) : undefined;
-    if (refreshToken && !SPECS[grant.provider].rotatesRefreshTokens) grant.fixedRefreshToken = refreshToken;
-    return { ...issueAccess(grant, now), ...(refreshToken ? { refreshToken } : {}), grant };
+    const r = hasRefreshToken(grant) ? issueRefresh(grant, now) : undefined;
+    if (r && !SPECS[grant.provider].rotatesRefreshTokens) grant.fixedRefreshToken = r.token;
+    return { ...issueAccess(grant, now), ...(r ? { refreshToken: r.token, refreshExpiresAt: r.expiresAt } : {}), grant };
   }
 
   return {
@@ -160,17 +163,23 @@ export function createOAuthState() {
       if (g.store !== p.store) return invalidGrant('The refresh token was issued for another store');
       if (g.revoked) return invalidGrant(g.revoked);
       if (now >= r.expiresAt) return invalidGrant('The refresh token has expired');
-      let refreshToken = g.fixedRefreshToken;
-      if (!refreshToken) {
+      let next = g.fixedRefreshToken ? { token: g.fixedRefreshToken, expiresAt: r.expiresAt } : undefined;
+      const reuseMs = cfg(provider).refreshTokenReuseSeconds * 1000;
+      if (!next && r.usedAt === undefined && now - r.issuedAt < reuseMs) {
+        // Intuit hands the same refresh token back for about a day, its expiry not extended:
+        // https://github.com/intuit/oauth-jsclient/issues/74
+        next = { token: p.token, expiresAt: r.expiresAt };
+      }
+      if (!next) {
         const graceMs = cfg(provider).refreshGraceSeconds * 1000;
         if (r.retired || (r.usedAt !== undefined && now - r.usedAt >= graceMs)) return invalidGrant('The refresh token has already been used');
         r.usedAt ??= now;
         // Using a replacement retires the token it replaced (and so ends that token's grace).
         if (SPECS[provider].graceEndsWhenReplacementUsed && r.replaces) r.replaces.retired = true;
-        refreshToken = issueRefresh(g, now, r);
+        next = issueRefresh(g, now, r);
       }
       stats.get(provider)!.refresh++;
-      return { ...issueAccess(g, now), refreshToken, grant: g };
+      return { ...issueAccess(g, now), refreshToken: next.token, refreshExpiresAt: next.expiresAt, grant: g };
     },
 
     /** RFC 7009: a token of another client is refused; an unknown one is silently accepted. */
@@ -188,6 +197,13 @@ export function createOAuthState() {
     },
 
     createGrant,
+
+    /** Another access token of `grant` (Facebook's long-lived user token and Page tokens). */
+    issueAccessToken(grant: Grant, opts: { expiresAt: number; page?: number; longLived?: boolean }): string {
+      const token = SPECS[grant.provider].newAccessToken();
+      access.set(token, { grant, expiresAt: opts.expiresAt, ...(opts.page !== undefined ? { page: opts.page } : {}), ...(opts.longLived ? { longLived: true } : {}) });
+      return token;
+    },
 
     checkAccess(provider: OAuthProvider, token: string | undefined, now: number): { access: AccessToken } | { reason: 'unknown' | 'expired' | 'revoked' } {
       const a = token === undefined ? undefined : access.get(token);

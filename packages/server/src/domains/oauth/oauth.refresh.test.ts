@@ -127,15 +127,49 @@ describe('on-demand refresh', () => {
     expect((await rowOf(acct.tenantId, 'xero')).status).toBe('active');
   });
 
-  it('QuickBooks has no grace window: the same crash leaves the connection needing a reconnect', async () => {
-    h.sandbox.oauth.configure('quickbooks', { refreshGraceSeconds: 0 });
+  it('QuickBooks, once it rotates the refresh token, has no grace window: the same crash leaves the connection needing a reconnect', async () => {
+    // Intuit rotates about once a day; the sandbox rotates on every use to reach that moment now.
+    h.sandbox.oauth.configure('quickbooks', { refreshGraceSeconds: 0, refreshTokenReuseSeconds: 0 });
+    try {
+      const { acct, read } = await connected('quickbooks');
+      h.t.clock.advance(3500 * 1000);
+      crashNext = true;
+      expect((await read()).statusCode).toBe(500);
+      h.t.clock.advance(31_000);
+      expect((await read()).json().code).toBe('INTEGRATION_NEEDS_REAUTH');
+      expect((await rowOf(acct.tenantId, 'quickbooks')).status).toBe('needs_reauth');
+    } finally {
+      h.sandbox.oauth.configure('quickbooks', { refreshTokenReuseSeconds: 86400 });
+    }
+  });
+
+  it('QuickBooks: Keyhold stores whichever refresh token comes back, the same one within a day or a rotated one', async () => {
+    const { read } = await connected('quickbooks');
+    const first = (await read()).json().data.credentials;
+    h.t.clock.advance(3500 * 1000);
+    const same = (await read()).json().data.credentials;
+    expect(same.accessToken).not.toBe(first.accessToken);
+    expect(same.refreshToken).toBe(first.refreshToken); // Intuit hands the same one back within about 24 h
+    h.sandbox.oauth.configure('quickbooks', { refreshTokenReuseSeconds: 0 });
+    try {
+      h.t.clock.advance(3500 * 1000);
+      const rotated = (await read()).json().data.credentials;
+      expect(rotated.refreshToken).not.toBe(first.refreshToken);
+      h.t.clock.advance(3500 * 1000);
+      expect((await read()).json().data.credentials.accessToken).not.toBe(rotated.accessToken); // the stored (new) one works
+    } finally {
+      h.sandbox.oauth.configure('quickbooks', { refreshTokenReuseSeconds: 86400 });
+    }
+  });
+
+  it('QuickBooks within the day it keeps the refresh token: a crash after the answer is recovered from', async () => {
     const { acct, read } = await connected('quickbooks');
     h.t.clock.advance(3500 * 1000);
     crashNext = true;
     expect((await read()).statusCode).toBe(500);
     h.t.clock.advance(31_000);
-    expect((await read()).json().code).toBe('INTEGRATION_NEEDS_REAUTH');
-    expect((await rowOf(acct.tenantId, 'quickbooks')).status).toBe('needs_reauth');
+    expect((await read()).statusCode).toBe(200);
+    expect((await rowOf(acct.tenantId, 'quickbooks')).status).toBe('active');
   });
 
   it('Amazon keeps its refresh token across refreshes', async () => {

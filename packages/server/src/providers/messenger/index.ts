@@ -1,24 +1,84 @@
-import type { ProviderAdapter } from '../adapter.js';
+import { AppError } from '../../platform/errors.js';
+import type { Account, OAuthContext, ProviderAdapter } from '../adapter.js';
 import { getJson } from '../shared/http.js';
 
 type Page = { id?: string; name?: string; access_token?: string };
+type PageList = { data?: Page[]; paging?: { next?: string } };
+
+/** At Graph's 25 per page, 1,000 Pages: far more than one person manages by hand. */
+const MAX_PAGE_REQUESTS = 40;
+
+const exchangeFailed = (why: string) => new AppError('OAUTH_EXCHANGE_FAILED', `Facebook ${why}; try connecting again`);
 
 /**
- * The user token lists the Pages the user manages (`/me/accounts`), each with its own Page token,
- * which is what the connection keeps; a Page token got from a long-lived user token does not expire.
- * https://developers.facebook.com/docs/graph-api/reference/user/accounts
+ * The code exchange gives a short-lived user token (about an hour), and a Page token listed with
+ * it expires with it. Exchanged first for a long-lived user token (`grant_type=fb_exchange_token`),
+ * the same listing gives Page tokens with no expiry date.
+ * https://developers.facebook.com/docs/pages/access-tokens/
  * https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived
+ * Meta documents the exchange as a GET with the app secret in the query; Graph takes the same
+ * parameters as a form POST (Facebook's own PHP SDK always POSTed its /oauth/access_token calls:
+ * https://github.com/facebookarchive/facebook-php-sdk/blob/master/src/base_facebook.php,
+ * `_oauthRequest`/`makeRequest`), which keeps the secret and both tokens out of URLs.
  */
+async function longLivedUserToken(shortLived: string, ctx: OAuthContext): Promise<string> {
+  const res = await ctx.http.request(ctx.provider.oauth!.tokenUrl, {
+    method: 'POST',
+    headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'fb_exchange_token', client_id: ctx.app.clientId, client_secret: ctx.app.clientSecret, fb_exchange_token: shortLived }).toString(),
+  }).catch(() => null);
+  if (!res || res.statusCode !== 200) {
+    await res?.body.dump();
+    throw exchangeFailed('did not extend the authorization');
+  }
+  const body = (await res.body.json().catch(() => null)) as { access_token?: unknown } | null;
+  if (typeof body?.access_token !== 'string' || body.access_token === '') throw exchangeFailed('did not extend the authorization');
+  return body.access_token;
+}
+
+/**
+ * Every Page of `/me/accounts`, following `paging.next` (25 per page by default):
+ * https://developers.facebook.com/docs/graph-api/results/
+ * The next link is Graph's own and carries the user token in its query; it is followed only on
+ * Graph's origin, with the token moved back into the Authorization header.
+ */
+async function allPages(userToken: string, ctx: OAuthContext): Promise<Page[]> {
+  // The Graph API version the catalog's verify request uses.
+  const version = /\/(v\d+\.\d+)\//.exec(ctx.provider.verify?.path ?? '')?.[1] ?? 'v21.0';
+  const origin = new URL(ctx.provider.baseUrl).origin;
+  const pages: Page[] = [];
+  let url: string | undefined = `${ctx.provider.baseUrl}/${version}/me/accounts`;
+  for (let i = 0; url; i++) {
+    if (i === MAX_PAGE_REQUESTS) throw exchangeFailed(`listed more than ${MAX_PAGE_REQUESTS * 25} Pages`);
+    const body = (await getJson(ctx.http, url, userToken)) as PageList;
+    pages.push(...(body.data ?? []));
+    url = nextLink(body.paging?.next, origin);
+  }
+  return pages;
+}
+
+function nextLink(next: string | undefined, origin: string): string | undefined {
+  if (typeof next !== 'string') return undefined;
+  let u: URL;
+  try {
+    u = new URL(next);
+  } catch {
+    throw exchangeFailed('answered with a malformed paging link');
+  }
+  if (u.origin !== origin) throw exchangeFailed('answered with a paging link to another host');
+  u.searchParams.delete('access_token');
+  return u.href;
+}
+
 export const messenger: ProviderAdapter = {
   id: 'messenger',
   oauth: {
     flow: 'messenger',
-    async accounts({ tokens }, { provider, http }) {
-      // The Graph API version the catalog's verify request uses.
-      const version = /\/(v\d+\.\d+)\//.exec(provider.verify?.path ?? '')?.[1] ?? 'v21.0';
-      const body = (await getJson(http, `${provider.baseUrl}/${version}/me/accounts`, tokens.accessToken)) as { data?: Page[] };
-      return (body.data ?? [])
+    async accounts({ tokens }, ctx): Promise<Account[]> {
+      const userToken = await longLivedUserToken(tokens.accessToken, ctx);
+      return (await allPages(userToken, ctx))
         .filter((p) => typeof p.id === 'string' && typeof p.access_token === 'string')
+        // Keyhold keeps only the Page token (no expiry); the user token (about 60 days) is not stored.
         .map((p) => ({ id: p.id!, name: p.name ?? p.id!, config: { pageId: p.id! }, secrets: { accessToken: p.access_token! }, neverExpires: true }));
     },
   },
