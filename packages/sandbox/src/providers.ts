@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { kustomerAuth } from './kustomer/auth.js';
 import { unleashedSignature } from './unleashed.js';
 
 export type Reply = { status: number; body: unknown; headers?: Record<string, string> };
@@ -76,12 +77,7 @@ export const VERIFY_ROUTES: Record<string, VerifyRoute> = {
       ? { status: 200, body: [{ id: 12345678, type: 'BUSINESS' }] }
       : { status: 401, body: { error: 'invalid_token', error_description: 'Invalid token' } },
   },
-  kustomer: {
-    method: 'GET', path: '/v1/users/current',
-    check: (req, _u, keys) => keys.some((k) => k.apiKey === bearer(req))
-      ? { status: 200, body: { data: { type: 'user', id: 'u1' } } }
-      : { status: 401, body: { errors: [{ status: 401, title: 'Unauthorized' }] } },
-  },
+  kustomer: kustomerAuth,
   capricorn: {
     method: 'GET', path: '/v1/account',
     check: (req, _u, keys) => keys.some((k) => k.apiKey === bearer(req) && k.customerId === header(req, 'x-customer-id'))

@@ -15,7 +15,7 @@ async function catalogWith(extra: { top?: string; field?: string; oauth?: string
   const dir = await mkdtemp(path.join(tmpdir(), 'keyhold-catalog-'));
   await cp(CATALOG_DIR, dir, { recursive: true });
   await writeFile(path.join(dir, 'providers', 'broken.yaml'), [
-    'id: broken', 'displayName: Broken', 'category: Accounting', 'authMode: oauth2', 'baseUrl: https://api.example.com',
+    'id: broken', 'displayName: Broken', 'category: Accounting', 'docs: docs/providers/broken.md', 'reviewedAt: 2026-11-27', 'authMode: oauth2', 'baseUrl: https://api.example.com',
     'credentialFields:', `  - { name: accessToken, label: Token, secret: true${extra.field ?? ''} }`,
     'configFields:', '  - { name: accountId, label: Account, secret: false }',
     `inject: { headers: { Authorization: 'Bearer {{accessToken}}' }${extra.inject ?? ''} }`,
@@ -59,6 +59,24 @@ describe('catalog schema', () => {
     for (const key of ['accessToken', 'acountId']) {
       await writeFile(file, entry.replace('routingKeyField: accountId', `routingKeyField: ${key}`));
       expect(() => loadCatalog({ dir })).toThrow(new RegExp(`broken\\.yaml: oauth\\.routingKeyField: '${key}' is not a non-secret config field`));
+    }
+  });
+
+  it('refuses an entry without its own guide or a real review date', async () => {
+    const dir = await catalogWith({});
+    const file = path.join(dir, 'providers', 'broken.yaml');
+    const entry = readFileSync(file, 'utf8');
+    const cases: Array<[string, RegExp]> = [
+      [entry.replace('docs: docs/providers/broken.md\n', ''), /broken\.yaml: docs: Invalid input/],
+      [entry.replace('docs/providers/broken.md', 'docs/providers/xero.md'), /broken\.yaml: docs: must be docs\/providers\/broken\.md/],
+      [entry.replace('docs/providers/broken.md', 'https://example.com/broken.md'), /broken\.yaml: docs: /],
+      [entry.replace('reviewedAt: 2026-11-27\n', ''), /broken\.yaml: reviewedAt: Invalid input/],
+      [entry.replace('reviewedAt: 2026-11-27', 'reviewedAt: 2026-13-01'), /broken\.yaml: reviewedAt: Invalid ISO date/],
+      [entry.replace('reviewedAt: 2026-11-27', 'reviewedAt: last week'), /broken\.yaml: reviewedAt: Invalid ISO date/],
+    ];
+    for (const [text, problem] of cases) {
+      await writeFile(file, text);
+      expect(() => loadCatalog({ dir }), String(problem)).toThrow(problem);
     }
   });
 

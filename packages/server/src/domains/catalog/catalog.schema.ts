@@ -91,6 +91,9 @@ export const CatalogEntrySchema = z.strictObject({
   category: z.enum(CATEGORIES),
   description: z.string().optional(),
   docsUrl: z.string().regex(/^https:\/\//).optional(),
+  docs: z.string().regex(/^docs\/providers\/[a-z][a-z0-9-]*\.md$/)
+    .describe("Keyhold's guide to this provider, relative to the repository root: docs/providers/<id>.md"),
+  reviewedAt: z.iso.date().describe('The day the guide and this entry were last checked against the provider\'s documentation (YYYY-MM-DD)'),
   authMode: z.enum(AUTH_MODES),
   baseUrl: z.string()
     .regex(/^(https:\/\/\S+|\{\{[a-zA-Z]+\}\})$/)
@@ -103,6 +106,7 @@ export const CatalogEntrySchema = z.strictObject({
   webhooks: WebhooksSchema.optional(),
   oauth: OAuthSchema.optional(),
 }).superRefine((p, ctx) => {
+  if (p.docs !== `docs/providers/${p.id}.md`) ctx.addIssue({ code: 'custom', path: ['docs'], message: `must be docs/providers/${p.id}.md` });
   const key = p.oauth?.routingKeyField;
   if (key !== undefined && !(p.configFields ?? []).some((f) => f.name === key && !f.secret)) {
     ctx.addIssue({ code: 'custom', path: ['oauth', 'routingKeyField'], message: `'${key}' is not a non-secret config field of this provider` });

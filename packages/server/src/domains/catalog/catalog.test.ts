@@ -40,7 +40,7 @@ describe('provider catalog', () => {
   it('refuses an entry whose URL templates name a secret, so no secret can ever be put into a URL', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'keyhold-catalog-'));
     await cp(CATALOG_DIR, dir, { recursive: true });
-    const entry = (over: string) => `id: leaky\ndisplayName: Leaky\ncategory: Payments\nauthMode: api_key\ncredentialFields:\n  - { name: apiKey, label: Key, secret: true }\nconfigFields:\n  - { name: region, label: Region, secret: false }\n${over}`;
+    const entry = (over: string) => `id: leaky\ndisplayName: Leaky\ncategory: Payments\ndocs: docs/providers/leaky.md\nreviewedAt: 2026-11-27\nauthMode: api_key\ncredentialFields:\n  - { name: apiKey, label: Key, secret: true }\nconfigFields:\n  - { name: region, label: Region, secret: false }\n${over}`;
     const leaky = path.join(dir, 'providers', 'leaky.yaml');
     const cases: Array<[string, RegExp]> = [
       ["baseUrl: 'https://{{apiKey}}.example.com'\ninject: {}\n", /leaky.yaml: baseUrl may only name non-secret config fields, not 'apiKey'/],
@@ -90,6 +90,7 @@ describe('GET /api/providers', () => {
     const stripe = providers.find((p: { id: string }) => p.id === 'stripe');
     expect(stripe).toMatchObject({ category: 'Payments', authMode: 'api_key', canTestConnection: true, webhooks: true });
     expect(stripe.credentialFields[0]).toMatchObject({ name: 'apiKey', secret: true, required: true });
+    expect(stripe).toMatchObject({ docs: 'docs/providers/stripe.md', reviewedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) });
     // Catalog routes expose what a form needs; never endpoints, header templates or OAuth data.
     expect(res.body).not.toMatch(/tokenUrl|authorizeUrl|"inject"|client_secret|api\.stripe\.com|identity\.xero\.com/);
   });

@@ -41,6 +41,8 @@ beforeAll(async () => {
     id: 'acme-oidc',
     displayName: 'Acme (OIDC)',
     category: 'Custom',
+    docs: 'docs/providers/acme-oidc.md',
+    reviewedAt: '2026-11-27',
     authMode: 'oauth2',
     baseUrl: issuer,
     credentialFields: [{ name: 'accessToken', label: 'Access token', secret: true }, { name: 'refreshToken', label: 'Refresh token', secret: true }],
