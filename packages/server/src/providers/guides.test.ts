@@ -18,8 +18,11 @@ const SECTIONS = [
   'Sources',
 ];
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-/** `- [title](https://…) — checked 2026-11-27`, or numbered (`1. […](…) — checked …`) when the text cites `[1]`. */
-const SOURCE = /^(?:-|(\d+)\.)\s+\[[^\]]+\]\(https?:\/\/[^)\s]+\)\s*[—–-]\s*checked (\d{4}-\d{2}-\d{2})\b/;
+/**
+ * `- [title](https://…) — checked 2026-11-27`; numbered (`1. […](…) — checked …`) when the text
+ * cites `[1]`, or labelled (`- [acg]: […](…) — checked …`) when it cites `[acg]`.
+ */
+const SOURCE = /^(?:-\s+(?:\[([a-z][\w-]*)\]:\s+)?|(\d+)\.\s+)\[[^\]]+\]\(https?:\/\/[^)\s]+\)\s*[—–-]\s*checked (\d{4}-\d{2}-\d{2})\b/;
 const today = () => new Date().toISOString().slice(0, 10);
 
 /** The guide's level-2 sections, in order, each with its lines. */
@@ -62,14 +65,22 @@ describe.each(loadCatalog().list().map((p) => [p.id, p] as const))('provider gui
     const sources = sectionsOf(text).find((s) => s.title === 'Sources')?.lines.filter((l) => l.trim() !== '') ?? [];
     expect(sources.length, 'no sources').toBeGreaterThan(0);
     const numbers = new Set<string>();
-    for (const line of sources) {
+    const labels = new Set<string>();
+    // Markdown link definitions (`[acg]: https://…`) serve `[text][acg]` links; each needs its dated entry.
+    const definitions = sources.filter((l) => /^\[[a-z][\w-]*\]:\s+https?:\/\//.test(l));
+    for (const line of sources.filter((l) => !definitions.includes(l))) {
       const m = SOURCE.exec(line);
       expect(m, `not "- [title](url) — checked YYYY-MM-DD": ${line}`).not.toBeNull();
-      expect(m![2]! <= today(), `checked in the future: ${line}`).toBe(true);
-      if (m![1]) numbers.add(m![1]);
+      expect(m![3]! <= today(), `checked in the future: ${line}`).toBe(true);
+      if (m![1]) labels.add(m![1]);
+      if (m![2]) numbers.add(m![2]);
     }
     const body = text.slice(0, text.indexOf('\n## Sources')).replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '');
     for (const [, n] of body.matchAll(/\[(\d+)\](?!\()/g)) expect(numbers.has(n!), `[${n}] is cited but not a numbered source`).toBe(true);
+    for (const d of definitions) expect(labels.has(/^\[([\w-]+)\]/.exec(d)![1]!), `${d} has no dated entry`).toBe(true);
+    for (const [, l] of body.matchAll(/\]\[([a-z][\w-]*)\]/g)) expect(labels.has(l!), `[…][${l}] links to no labelled source`).toBe(true);
+    // A labelled citation is `[label]` in running text (not a link's text, which is followed by `(`).
+    for (const [, l] of body.matchAll(/(?<!\])\[([a-z][\w-]*)\](?![(\[:])/g)) expect(labels.has(l!), `[${l}] is cited but not a labelled source`).toBe(true);
   });
 });
 
