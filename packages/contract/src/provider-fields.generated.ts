@@ -15,7 +15,7 @@ export const PROVIDER_FIELDS = {
   'resend': { credentials: { apiKey: true }, config: { fromAddress: false, fromName: false, replyTo: false } },
   'shopify': { credentials: { accessToken: true, refreshToken: false }, config: { storeDomain: true, apiVersion: false } },
   'slack': { credentials: { accessToken: true }, config: { teamId: false, channel: false } },
-  'stripe': { credentials: { apiKey: true, publishableKey: false, webhookSecret: false }, config: {} },
+  'stripe': { credentials: { apiKey: true, publishableKey: false, webhookSecret: false }, config: { apiVersion: false } },
   'unleashed': { credentials: { apiId: true, apiKey: true }, config: {} },
   'wise': { credentials: { apiKey: true, webhookSecret: false }, config: { profileId: true } },
   'xero': { credentials: { accessToken: true, refreshToken: true }, config: { xeroTenantId: true, region: false } },
