@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Reply } from './providers.js';
 import { stripeLimits, stripeRateLimited } from './stripe/api.js';
+import { slackLimits, slackRateLimited } from './slack/web-api.js';
 
 /**
  * Each provider's rate limits, enforced exactly as the provider documents them (real time), with
@@ -29,6 +30,8 @@ export const DEFAULT_LIMITS: Record<string, LimitSettings | ((key: string) => Li
   resend: { windows: [{ name: 'second', limit: 2, windowMs: 1000 }] },
   openai: { windows: [{ name: 'minute', limit: 500, windowMs: MINUTE }] },
   anthropic: { windows: [{ name: 'minute', limit: 50, windowMs: MINUTE }] },
+  // Web API methods are tiered per app and workspace; auth.test and most Keyhold calls are Tier 3 (50+/min).
+  slack: slackLimits,
 };
 
 type Verdict = { ok: true; headers: Record<string, string>; done: () => void } | { ok: false; reply: Reply };
@@ -128,6 +131,8 @@ function limited(provider: string, problem: string, retryAfterS: number, used: n
       return { status: 429, body: { Fault: { Error: [{ Message: 'message=ThrottleExceeded; errorCode=003001; statusCode=429', code: '3001' }], type: 'SERVICE' } }, headers: { 'retry-after': retry } };
     case 'stripe':
       return stripeRateLimited();
+    case 'slack':
+      return slackRateLimited(retry);
     case 'resend':
       return { status: 429, body: { statusCode: 429, name: 'rate_limit_exceeded', message: 'Too many requests. You can only make 2 requests per second.' }, headers: { 'retry-after': retry, 'ratelimit-remaining': '0' } };
     case 'openai':

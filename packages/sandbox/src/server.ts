@@ -27,6 +27,7 @@ const LIMITED_PATH: Record<string, RegExp> = {
   resend: /^\/(emails|domains)/,
   openai: /^\/v1\//,
   anthropic: /^\/v1\//,
+  slack: /^\/api\/(?!oauth\.)/,
 };
 
 /**

@@ -22,12 +22,14 @@ export type Grant = {
   /** LWA keeps one refresh token for the grant's whole life. */
   fixedRefreshToken?: string;
   pageTokens: string[];
+  /** Slack: installed on a whole Enterprise Grid organisation (`team: null`). */
+  enterprise?: boolean;
 };
 export type AccessToken = { grant: Grant; expiresAt: number; page?: number };
 type RefreshToken = { grant: Grant; expiresAt: number; usedAt?: number };
 type Code = {
   provider: OAuthProvider; clientId: string; redirectUri: string; challenge?: string; expiresAt: number; store?: string;
-  account: string; count: number; scope: string; used: boolean; grant?: Grant;
+  account: string; count: number; scope: string; used: boolean; grant?: Grant; enterprise?: boolean;
 };
 export type Issued = { accessToken: string; expiresIn?: number; refreshToken?: string; grant: Grant };
 export type GrantError = { error: string; description: string };
@@ -141,7 +143,7 @@ export function createOAuthState() {
           return invalidGrant('PKCE verification failed: code_verifier does not match code_challenge');
         }
       }
-      const issued = createGrant({ provider, clientId: c.clientId, account: c.account, count: c.count, scope: c.scope, expiring: p.expiring, ...(c.store ? { store: c.store } : {}) }, now);
+      const issued = createGrant({ provider, clientId: c.clientId, account: c.account, count: c.count, scope: c.scope, expiring: p.expiring, ...(c.store ? { store: c.store } : {}), ...(c.enterprise ? { enterprise: true } : {}) }, now);
       c.grant = issued.grant;
       stats.get(provider)!.authorizationCode++;
       return issued;
