@@ -14,7 +14,7 @@ export const PROVIDER_FIELDS = {
   'quickbooks': { credentials: { accessToken: true, refreshToken: true }, config: { realmId: true } },
   'resend': { credentials: { apiKey: true }, config: { fromAddress: false, fromName: false, replyTo: false } },
   'shopify': { credentials: { accessToken: true, refreshToken: false }, config: { storeDomain: true, apiVersion: false } },
-  'slack': { credentials: { accessToken: true }, config: { teamId: false, channel: false } },
+  'slack': { credentials: { accessToken: true }, config: { teamId: false, enterpriseId: false, orgWideInstall: false, channel: false } },
   'stripe': { credentials: { apiKey: true, publishableKey: false, webhookSecret: false }, config: { apiVersion: false } },
   'unleashed': { credentials: { apiId: true, apiKey: true }, config: {} },
   'wise': { credentials: { apiKey: true, webhookSecret: false }, config: { profileId: true } },
