@@ -178,8 +178,10 @@ export function stripeApi(req: IncomingMessage, url: URL, path: string, body: st
 
 /**
  * Stripe's limits per account and second: live mode 100, test mode (sandboxes) 25; a call over
- * them is a 429 with `Stripe-Rate-Limited-Reason` and no documented `Retry-After`.
- * https://docs.stripe.com/rate-limits — checked 2026-11-27
+ * them is a 429 (https://docs.stripe.com/rate-limits — checked 2026-11-27), with
+ * `Stripe-Rate-Limited-Reason` and no `Retry-After` as a secondary source reports
+ * (https://hivebook.wiki/wiki/stripe-api-rate-limits). No `Stripe-Should-Retry`: whether Stripe
+ * sends one on a rate limit is not documented, and stripe-node retries a 429 only when it does.
  */
 export const stripeLimits = (authorization: string): LimitSettings => ({
   windows: [{ name: 'second', limit: isTestKey(stripeKey(authorization) ?? '') ? 25 : 100, windowMs: 1000 }],
