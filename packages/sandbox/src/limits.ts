@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Reply } from './providers.js';
+import { stripeLimits, stripeRateLimited } from './stripe/api.js';
+import { slackLimits, slackRateLimited } from './slack/web-api.js';
 
 /**
  * Each provider's rate limits, enforced exactly as the provider documents them (real time), with
@@ -17,16 +19,19 @@ export type LimitSettings = {
 };
 
 const MINUTE = 60_000;
-export const DEFAULT_LIMITS: Record<string, LimitSettings> = {
+/** A provider's documented limits; a function where they depend on the key (Stripe's test mode). */
+export const DEFAULT_LIMITS: Record<string, LimitSettings | ((key: string) => LimitSettings)> = {
   xero: { windows: [{ name: 'minute', limit: 60, windowMs: MINUTE }, { name: 'day', limit: 5000, windowMs: 86_400_000 }], concurrent: 5 },
   quickbooks: { windows: [{ name: 'minute', limit: 500, windowMs: MINUTE }], concurrent: 10 },
   shopify: { bucket: 40, leakPerSecond: 2 },
   'amazon-sp-api': { bucket: 2, leakPerSecond: 2 },
   unleashed: { windows: [{ name: 'hour', limit: 200, windowMs: 3_600_000 }] },
-  stripe: { windows: [{ name: 'second', limit: 100, windowMs: 1000 }] },
+  stripe: stripeLimits,
   resend: { windows: [{ name: 'second', limit: 2, windowMs: 1000 }] },
   openai: { windows: [{ name: 'minute', limit: 500, windowMs: MINUTE }] },
   anthropic: { windows: [{ name: 'minute', limit: 50, windowMs: MINUTE }] },
+  // Web API methods are tiered per app and workspace; auth.test and most Keyhold calls are Tier 3 (50+/min).
+  slack: slackLimits,
 };
 
 type Verdict = { ok: true; headers: Record<string, string>; done: () => void } | { ok: false; reply: Reply };
@@ -36,11 +41,14 @@ export function createLimits() {
   const hits = new Map<string, number[]>();
   const buckets = new Map<string, { level: number; at: number }>();
   const inFlight = new Map<string, number>();
-  const cfg = (provider: string) => settings.get(provider) ?? DEFAULT_LIMITS[provider];
+  const cfg = (provider: string, key: string) => {
+    const s = settings.get(provider) ?? DEFAULT_LIMITS[provider];
+    return typeof s === 'function' ? s(key) : s;
+  };
 
   /** Counts one request for `key`; the caller must call `done()` when its answer is sent. */
   function admit(provider: string, key: string): Verdict {
-    const s = cfg(provider);
+    const s = cfg(provider, key);
     if (!s) return { ok: true, headers: {}, done: () => undefined };
     const now = Date.now();
     const k = `${provider}\u0000${key}`;
@@ -122,7 +130,9 @@ function limited(provider: string, problem: string, retryAfterS: number, used: n
     case 'quickbooks':
       return { status: 429, body: { Fault: { Error: [{ Message: 'message=ThrottleExceeded; errorCode=003001; statusCode=429', code: '3001' }], type: 'SERVICE' } }, headers: { 'retry-after': retry } };
     case 'stripe':
-      return { status: 429, body: { error: { type: 'rate_limit_error', message: 'Too many requests hit the API too quickly.' } }, headers: { 'retry-after': retry } };
+      return stripeRateLimited();
+    case 'slack':
+      return slackRateLimited(retry);
     case 'resend':
       return { status: 429, body: { statusCode: 429, name: 'rate_limit_exceeded', message: 'Too many requests. You can only make 2 requests per second.' }, headers: { 'retry-after': retry, 'ratelimit-remaining': '0' } };
     case 'openai':

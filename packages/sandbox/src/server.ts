@@ -29,6 +29,7 @@ const LIMITED_PATH: Record<string, RegExp> = {
   resend: /^\/(emails|domains)/,
   openai: /^\/v1\//,
   anthropic: /^\/v1\//,
+  slack: /^\/api\/(?!oauth\.)/,
 };
 
 /**

@@ -2,6 +2,7 @@ import type { Reply } from '../providers.js';
 import { accountIds, messengerUserId, randomUuid, xeroConnectionId } from './ids.js';
 import { bearer, header, json } from './http.js';
 import type { RouteContext } from './routes.js';
+import { slackApi } from '../slack/web-api.js';
 import type { AccessToken, OAuthState } from './state.js';
 import { pageAccounts } from '../messenger/graph.js';
 import { intuitTime, quickbooksExchangeRate, quickbooksQuery } from '../quickbooks/data.js';
@@ -123,17 +124,4 @@ function fbaInventory(url: URL): Reply {
     payload: { granularity: { granularityType: 'Marketplace', granularityId: url.searchParams.get('granularityId') ?? '' }, inventorySummaries: range(2).map((i) => ({ asin: `B0SANDBOX${i}`, fnSku: `X00SANDBOX${i}`, sellerSku: `SKU-${i}`, totalQuantity: 25 * (i + 1), inventoryDetails: { fulfillableQuantity: 20 * (i + 1) } })) },
     pagination: {},
   });
-}
-
-/** Slack's Web API: HTTP 200 always, `ok` says whether the call worked. */
-function slackApi(state: OAuthState, ctx: RouteContext): Reply | null {
-  if (ctx.req.method !== 'POST' || (ctx.path !== '/api/auth.test' && ctx.path !== '/api/chat.postMessage')) return null;
-  const r = state.checkAccess('slack', bearer(ctx.req), ctx.now);
-  if (!('access' in r)) {
-    state.countRejected('slack', r.reason);
-    return json(200, { ok: false, error: r.reason === 'revoked' ? 'token_revoked' : 'invalid_auth' });
-  }
-  const team = accountIds('slack', r.access.grant.account);
-  if (ctx.path === '/api/auth.test') return json(200, { ok: true, url: `https://${team.teamId!.toLowerCase()}.slack.com/`, team: team.name, user: 'keyhold', team_id: team.teamId, user_id: 'U0SANDBOXBOT', bot_id: 'B0SANDBOX', is_enterprise_install: false });
-  return json(200, { ok: true, channel: 'C0SANDBOX', ts: `${Math.floor(ctx.now / 1000)}.000100`, message: { type: 'message', text: 'sent' } });
 }

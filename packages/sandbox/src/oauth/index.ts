@@ -53,7 +53,7 @@ const ROUTES: Record<OAuthProvider, Route[]> = {
   slack: [
     { method: GET, path: '/oauth/v2/authorize', run: authorize },
     { method: POST, path: '/api/oauth.v2.access', run: token },
-    { method: POST, path: '/api/auth.revoke', run: revoke },
+    // auth.revoke is a Web API method authenticated by the token itself (slack/web-api.ts).
   ],
 };
 

@@ -6,6 +6,7 @@ import type { Reply } from '../providers.js';
 import { type OAuthProvider, accountIds, randomAccount } from './ids.js';
 import { NO_STORE, basicCredentials, bodyParams, header, json, oauthError, redirect } from './http.js';
 import { SPECS } from './specs.js';
+import { slackScopeProblem, slackTokenBody } from '../slack/web-api.js';
 import type { Issued, OAuthApp, OAuthState } from './state.js';
 import { exchangeForLongLived } from '../messenger/graph.js';
 import { intuitTokenBody } from '../quickbooks/tokens.js';
@@ -38,6 +39,8 @@ export function authorize(state: OAuthState, ctx: RouteContext): Reply {
     if (!q.scope) return back({ error: 'invalid_scope', error_description: 'scope is required' });
   }
   if (q.sandbox_deny === '1') return back({ error: 'access_denied', error_description: 'The user denied the request' });
+  const scopeProblem = provider === 'slack' ? slackScopeProblem(q.scope) : null;
+  if (scopeProblem) return back({ error: 'invalid_scope', error_description: scopeProblem });
 
   const account = store ?? q.sandbox_account ?? randomAccount();
   const count = Math.min(MAX_COUNT, Math.max(1, Number.parseInt(q.sandbox_count ?? '1', 10) || 1));
@@ -46,6 +49,8 @@ export function authorize(state: OAuthState, ctx: RouteContext): Reply {
     provider, clientId: app.clientId, redirectUri: app.redirectUri, account, count, scope,
     ...(spec.pkce && q.code_challenge ? { challenge: q.code_challenge } : {}),
     ...(store ? { store } : {}),
+    // Slack: `sandbox_enterprise=1` installs the app on a whole Enterprise Grid organisation.
+    ...(provider === 'slack' && q.sandbox_enterprise === '1' ? { enterprise: true } : {}),
   }, now);
   switch (provider) {
     case 'quickbooks':
@@ -103,10 +108,8 @@ function tokenReply(provider: OAuthProvider, t: Issued, req: IncomingMessage, no
         return { access_token: t.accessToken, refresh_token: t.refreshToken, token_type: 'bearer', expires_in: t.expiresIn };
       case 'messenger':
         return { access_token: t.accessToken, token_type: 'bearer', expires_in: t.expiresIn };
-      case 'slack': {
-        const team = accountIds('slack', g.account);
-        return { ok: true, app_id: 'A0SANDBOX', authed_user: { id: 'U0SANDBOX' }, scope: g.scope, token_type: 'bot', access_token: t.accessToken, bot_user_id: 'U0SANDBOXBOT', team: { id: team.teamId, name: team.name }, enterprise: null, is_enterprise_install: false };
-      }
+      case 'slack':
+        return slackTokenBody(t);
     }
   })();
   return json(200, body, NO_STORE);

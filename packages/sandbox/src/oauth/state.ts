@@ -27,13 +27,15 @@ export type Grant = {
   /** LWA keeps one refresh token for the grant's whole life. */
   fixedRefreshToken?: string;
   pageTokens: string[];
+  /** Slack: installed on a whole Enterprise Grid organisation (`team: null`). */
+  enterprise?: boolean;
 };
 /** `longLived`: a Facebook user token from `fb_exchange_token` (Page tokens derived from it never expire). */
 export type AccessToken = { grant: Grant; expiresAt: number; page?: number; longLived?: boolean; /** Shopify: exchanged for an expiring token (then refused). */ migrated?: { issued: Issued; at: number } };
 type RefreshToken = { grant: Grant; expiresAt: number; issuedAt: number; usedAt?: number; replaces?: RefreshToken; retired?: boolean };
 type Code = {
   provider: OAuthProvider; clientId: string; redirectUri: string; challenge?: string; expiresAt: number; store?: string;
-  account: string; count: number; scope: string; used: boolean; grant?: Grant;
+  account: string; count: number; scope: string; used: boolean; grant?: Grant; enterprise?: boolean;
 };
 export type Issued = { accessToken: string; expiresIn?: number; refreshToken?: string; /** When that refresh token stops working (ms). */ refreshExpiresAt?: number; grant: Grant };
 export type GrantError = { error: string; description: string };
@@ -149,7 +151,7 @@ export function createOAuthState() {
           return invalidGrant('PKCE verification failed: code_verifier does not match code_challenge');
         }
       }
-      const issued = createGrant({ provider, clientId: c.clientId, account: c.account, count: c.count, scope: c.scope, expiring: p.expiring, ...(c.store ? { store: c.store } : {}) }, now);
+      const issued = createGrant({ provider, clientId: c.clientId, account: c.account, count: c.count, scope: c.scope, expiring: p.expiring, ...(c.store ? { store: c.store } : {}), ...(c.enterprise ? { enterprise: true } : {}) }, now);
       c.grant = issued.grant;
       stats.get(provider)!.authorizationCode++;
       return issued;

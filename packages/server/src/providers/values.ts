@@ -8,6 +8,6 @@ export const AUTH_MODES = ['oauth2', 'api_key', 'basic', 'hmac_unleashed', 'lwa_
 export const INJECT_SCHEMES = ['unleashed_hmac'] as const;
 /** Provider-specific steps around the standard authorization code flow. */
 export const OAUTH_FLOWS = ['standard', 'xero', 'quickbooks', 'shopify', 'amazon_lwa', 'messenger', 'slack'] as const;
-export const REVOKE_FORMATS = ['form', 'json'] as const;
+export const REVOKE_FORMATS = ['form', 'json', 'slack'] as const;
 /** Inbound webhook signature schemes the catalog uses. */
 export const WEBHOOK_SCHEMES = ['xero_hmac_base64', 'intuit_hmac_base64', 'shopify_hmac_base64', 'stripe_signature', 'meta_hub_sha256'] as const;

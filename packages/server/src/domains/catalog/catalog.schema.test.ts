@@ -52,6 +52,17 @@ describe('catalog schema', () => {
     }
   });
 
+  it('a default belongs to non-secret config only, and a client-overridable header carries no secret', async () => {
+    const cases: Array<[Parameters<typeof catalogWith>[0], RegExp]> = [
+      [{ field: ', default: x' }, /broken\.yaml: credentialFields\[0\]\.default: only non-secret config fields may have a default/],
+      [{ inject: ", defaultHeaders: { X-Version: '{{accessToken}}' }" }, /broken\.yaml: inject\.defaultHeaders 'X-Version' may only name non-secret config fields, not 'accessToken'/],
+    ];
+    for (const [extra, problem] of cases) {
+      const dir = await catalogWith(extra);
+      expect(() => loadCatalog({ dir }), JSON.stringify(extra)).toThrow(problem);
+    }
+  });
+
   it('refuses a routing key field that is not a non-secret config field', async () => {
     const dir = await catalogWith({});
     const file = path.join(dir, 'providers', 'broken.yaml');

@@ -33,10 +33,17 @@ export const CatalogFieldSchema = z.strictObject({
   example: z.string().optional(),
   help: z.string().optional(),
   destination: z.boolean().optional().describe('A non-secret field that decides where or how the secrets are sent beyond what the templates show; changing it needs the same step-up as a rotation'),
+  default: z.string().min(1).optional().describe(
+    'Non-secret config only: the value a new connection gets when the tenant gives none. It is stored on the connection when saved, '
+    + 'so changing the default later leaves existing connections as they are (an API version stays pinned)',
+  ),
 }).describe('A credential or config field a tenant supplies');
 
 const InjectSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).optional().describe('Header name → value template over {{field}} values'),
+  defaultHeaders: z.record(z.string(), z.string()).optional().describe(
+    'Header name → value template over non-secret config fields (an API version), sent unless the client sends that header itself',
+  ),
   basicAuth: z.strictObject({ username: z.string(), password: z.string() }).optional(),
   scheme: z.enum(INJECT_SCHEMES).optional().describe('A signing scheme implemented in code, applied after the headers'),
 }).describe('How credentials go on a provider request: header templates over {{field}} values, HTTP Basic, or a named scheme');
@@ -107,6 +114,13 @@ export const CatalogEntrySchema = z.strictObject({
   oauth: OAuthSchema.optional(),
 }).superRefine((p, ctx) => {
   if (p.docs !== `docs/providers/${p.id}.md`) ctx.addIssue({ code: 'custom', path: ['docs'], message: `must be docs/providers/${p.id}.md` });
+  for (const [i, f] of p.credentialFields.entries()) {
+    if (f.default !== undefined) ctx.addIssue({ code: 'custom', path: ['credentialFields', i, 'default'], message: 'only non-secret config fields may have a default' });
+  }
+  for (const [i, f] of (p.configFields ?? []).entries()) {
+    if (f.default !== undefined && f.secret) ctx.addIssue({ code: 'custom', path: ['configFields', i, 'default'], message: 'only non-secret config fields may have a default' });
+    if (f.default !== undefined && f.pattern && !new RegExp(f.pattern).test(f.default)) ctx.addIssue({ code: 'custom', path: ['configFields', i, 'default'], message: 'does not match the field\'s pattern' });
+  }
   const key = p.oauth?.routingKeyField;
   if (key !== undefined && !(p.configFields ?? []).some((f) => f.name === key && !f.secret)) {
     ctx.addIssue({ code: 'custom', path: ['oauth', 'routingKeyField'], message: `'${key}' is not a non-secret config field of this provider` });

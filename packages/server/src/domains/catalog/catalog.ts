@@ -36,6 +36,8 @@ export function templateProblem(p: Pick<Provider, 'baseUrl' | 'credentialFields'
     ['baseUrl', p.baseUrl], ['verify.path', p.verify?.path],
     ['oauth.authorizeUrl', p.oauth?.authorizeUrl], ['oauth.tokenUrl', p.oauth?.tokenUrl], ['oauth.revokeUrl', p.oauth?.revokeUrl],
     ...Object.keys(p.inject.headers ?? {}).map((name): [string, string] => [`inject.headers name '${name}'`, name]),
+    // A header the client may replace carries nothing secret.
+    ...Object.entries(p.inject.defaultHeaders ?? {}).flatMap(([name, value]): Array<[string, string]> => [[`inject.defaultHeaders name '${name}'`, name], [`inject.defaultHeaders '${name}'`, value]]),
   ];
   for (const [where, template] of urls) {
     const bad = placeholdersOf(template ?? '').find((n) => !urlSafe.has(n));

@@ -44,6 +44,8 @@ export function splitInput(p: Provider, input: CredentialInput, opts: { partial?
     if (typeof value !== 'string' || value.length === 0 || value.length > 4096) throw invalid(`additionalConfig.${key}`, 'must be a non-empty string');
     where[key] = value;
   }
+  // A new connection pins the catalog's default (an API version) so a later catalog change leaves it as it is.
+  if (!opts.partial) for (const f of p.configFields ?? []) if (f.default !== undefined && config[f.name] === undefined) config[f.name] = f.default;
   const check = (fields: CatalogField[], values: Record<string, string>, prefix: (f: CatalogField) => string) => {
     for (const f of fields) {
       const v = values[f.name];

@@ -28,13 +28,14 @@ export type { ConnectionValues };
 /**
  * What a URL template may be filled from: the connection's config fields the catalog declares
  * non-secret. A credential's name, or anything in the secrets object, is never among them, so a
- * base URL or verify path cannot carry a secret even if the catalog asked for one.
+ * base URL or verify path cannot carry a secret even if the catalog asked for one. A field the
+ * connection lacks takes the catalog's default (connections saved before the field existed).
  */
 function urlValues(provider: Provider, values: ConnectionValues): Record<string, string> {
   const credential = new Set([...provider.credentialFields.map((f) => f.name), ...Object.keys(values.secrets)]);
   const out: Record<string, string> = {};
   for (const f of provider.configFields ?? []) {
-    const v = values.config[f.name];
+    const v = values.config[f.name] ?? f.default;
     if (!f.secret && !credential.has(f.name) && v !== undefined) out[f.name] = v;
   }
   return out;
@@ -73,12 +74,20 @@ export function catalogPath(provider: Provider, values: ConnectionValues, templa
  * templates, HTTP Basic) or the provider's adapter (its own injection, per-request signatures).
  */
 /**
- * Injected headers whose catalog value is a constant (an API version, say) are defaults: a client
- * that sends its own value keeps it (an official SDK pins the version it speaks). Headers built
- * from the connection (credentials, account ids) are always Keyhold's.
+ * Injected headers whose catalog value is a constant (an API version, say) are defaults, and so
+ * is every `inject.defaultHeaders` entry (a version pinned per connection): a client that sends
+ * its own value keeps it (an official SDK pins the version it speaks). Headers built from the
+ * connection's credentials or account ids are always Keyhold's.
  */
 export function defaultHeaderNames(provider: Provider): string[] {
-  return Object.entries(provider.inject.headers ?? {}).filter(([name, value]) => !/\{\{/.test(name) && !/\{\{/.test(value)).map(([name]) => name.toLowerCase());
+  const constants = Object.entries(provider.inject.headers ?? {}).filter(([name, value]) => !/\{\{/.test(name) && !/\{\{/.test(value)).map(([name]) => name);
+  return [...constants, ...Object.keys(provider.inject.defaultHeaders ?? {})].map((name) => name.toLowerCase());
+}
+
+/** `inject.defaultHeaders`, filled from non-secret config (or the catalog's defaults). */
+function defaultHeaders(provider: Provider, values: ConnectionValues): Record<string, string> {
+  const from = urlValues(provider, values);
+  return Object.fromEntries(Object.entries(provider.inject.defaultHeaders ?? {}).map(([name, value]) => [name.toLowerCase(), fill(provider, value, from)]));
 }
 
 export function buildProviderRequest(provider: Provider, values: ConnectionValues, path: string): { url: string; headers: Record<string, string> } {
@@ -91,8 +100,8 @@ export function buildProviderRequest(provider: Provider, values: ConnectionValue
   }
   const all = { ...values.config, ...values.secrets };
   const hooks = adapterFor(provider).request;
-  if (hooks?.inject) return { url: url.toString(), headers: hooks.inject(values, (template, from) => fill(provider, template, from)) };
-  const headers: Record<string, string> = {};
+  if (hooks?.inject) return { url: url.toString(), headers: { ...defaultHeaders(provider, values), ...hooks.inject(values, (template, from) => fill(provider, template, from)) } };
+  const headers: Record<string, string> = defaultHeaders(provider, values);
   for (const [name, value] of Object.entries(provider.inject.headers ?? {})) headers[fill(provider, name, urlValues(provider, values)).toLowerCase()] = fill(provider, value, all);
   if (provider.inject.basicAuth) {
     const user = fill(provider, provider.inject.basicAuth.username, all);
