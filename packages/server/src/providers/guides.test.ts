@@ -67,7 +67,7 @@ describe.each(loadCatalog().list().map((p) => [p.id, p] as const))('provider gui
     const numbers = new Set<string>();
     const labels = new Set<string>();
     // Markdown link definitions (`[acg]: https://…`) serve `[text][acg]` links; each needs its dated entry.
-    const definitions = sources.filter((l) => /^\[[a-z][\w-]*\]:\s+https?:\/\//.test(l));
+    const definitions = sources.filter((l) => /^\[[\w-]+\]:\s+https?:\/\//.test(l));
     for (const line of sources.filter((l) => !definitions.includes(l))) {
       const m = SOURCE.exec(line);
       expect(m, `not "- [title](url) — checked YYYY-MM-DD": ${line}`).not.toBeNull();
@@ -77,8 +77,11 @@ describe.each(loadCatalog().list().map((p) => [p.id, p] as const))('provider gui
     }
     const body = text.slice(0, text.indexOf('\n## Sources')).replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '');
     for (const [, n] of body.matchAll(/\[(\d+)\](?!\()/g)) expect(numbers.has(n!), `[${n}] is cited but not a numbered source`).toBe(true);
-    for (const d of definitions) expect(labels.has(/^\[([\w-]+)\]/.exec(d)![1]!), `${d} has no dated entry`).toBe(true);
-    for (const [, l] of body.matchAll(/\]\[([a-z][\w-]*)\]/g)) expect(labels.has(l!), `[…][${l}] links to no labelled source`).toBe(true);
+    for (const d of definitions) {
+      const label = /^\[([\w-]+)\]/.exec(d)![1]!;
+      expect(labels.has(label) || numbers.has(label), `${d} has no dated entry`).toBe(true);
+    }
+    for (const [, l] of body.matchAll(/\]\[([\w-]+)\]/g)) expect(labels.has(l!) || numbers.has(l!), `[…][${l}] links to no labelled source`).toBe(true);
     // A labelled citation is `[label]` in running text (not a link's text, which is followed by `(`).
     for (const [, l] of body.matchAll(/(?<!\])\[([a-z][\w-]*)\](?![(\[:])/g)) expect(labels.has(l!), `[${l}] is cited but not a labelled source`).toBe(true);
   });
