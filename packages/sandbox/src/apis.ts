@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { VERIFY_ROUTES, type Reply } from './providers.js';
+import { resendApi } from './resend/api.js';
 
 /**
  * Data endpoints of the API-key providers: enough of Stripe, Resend, OpenAI, Anthropic and
@@ -65,14 +66,6 @@ const ROUTES: Record<string, Route[]> = {
       return pi ? { status: 200, body: pi } : stripeError(404, `No such payment_intent: '${m[1]}'`, 'intent');
     } },
   ],
-  resend: [
-    { method: 'POST', path: /^\/emails$/, handle: ({ body }) => {
-      const b = parseJson(body);
-      const missing = ['from', 'to', 'subject'].find((k) => !b?.[k]);
-      if (missing || (!b?.html && !b?.text)) return { status: 422, body: { statusCode: 422, name: 'validation_error', message: `Missing \`${missing ?? 'html or text'}\` field.` } };
-      return { status: 200, body: { id: randomUUID() } };
-    } },
-  ],
   openai: [
     { method: 'POST', path: /^\/v1\/chat\/completions$/, handle: ({ body }) => {
       const b = parseJson(body);
@@ -108,6 +101,8 @@ const ROUTES: Record<string, Route[]> = {
 
 /** The reply of one API-key data route, or null when `path` is not one. */
 export function apiRoute(provider: string, path: string, ctx: Ctx, keys: Array<Record<string, string>>): Reply | null {
+  // Resend authorizes per endpoint (a sending-only key may send, nothing else).
+  if (provider === 'resend') return resendApi(ctx.req, path, ctx.body, keys);
   for (const r of ROUTES[provider] ?? []) {
     const m = r.method === ctx.req.method ? r.path.exec(path) : null;
     if (!m) continue;

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { resendApi } from './resend/api.js';
 import { unleashedSignature } from './unleashed.js';
 
 export type Reply = { status: number; body: unknown; headers?: Record<string, string> };
@@ -39,9 +40,7 @@ export const VERIFY_ROUTES: Record<string, VerifyRoute> = {
   },
   resend: {
     method: 'GET', path: '/domains',
-    check: (req, _u, keys) => keys.some((k) => k.apiKey === bearer(req))
-      ? { status: 200, body: { data: [] } }
-      : { status: 401, body: { statusCode: 401, name: 'validation_error', message: 'API key is invalid' } },
+    check: (req, _u, keys) => resendApi(req, '/domains', '', keys)!,
   },
   openai: {
     method: 'GET', path: '/v1/models',
