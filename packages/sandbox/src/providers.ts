@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { resendApi } from './resend/api.js';
-import { unleashedSignature } from './unleashed.js';
+import { receivedQuery, unleashedSignature } from './unleashed.js';
 
 export type Reply = { status: number; body: unknown; headers?: Record<string, string> };
 export type Seeded = Map<string, Array<Record<string, string>>>;
@@ -96,10 +96,10 @@ export const VERIFY_ROUTES: Record<string, VerifyRoute> = {
   },
   unleashed: {
     method: 'GET', path: '/Currencies',
-    check: (req, url, keys) => {
+    check: (req, _u, keys) => {
       const key = keys.find((k) => k.apiId === header(req, 'api-auth-id'));
       const sent = header(req, 'api-auth-signature') ?? '';
-      return key && same(sent, unleashedSignature(key.apiKey!, url.search))
+      return key && same(sent, unleashedSignature(key.apiKey!, receivedQuery(req)))
         ? { status: 200, body: { Pagination: { NumberOfItems: 0 }, Items: [] } }
         : { status: 403, body: { description: 'Forbidden', message: 'Invalid api-auth-signature' } };
     },
