@@ -1,6 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { VERIFY_ROUTES, type Reply } from './providers.js';
+import { ANTHROPIC_ROUTES } from './anthropic/api.js';
+import { OPENAI_ROUTES } from './openai/api.js';
 import { resendApi } from './resend/api.js';
 
 /**
@@ -8,8 +10,10 @@ import { resendApi } from './resend/api.js';
  * Unleashed for the official clients and Keyhold's proxy. Authentication is exactly the
  * provider's verify route's (same seeded credentials, same error replies).
  */
-type Route = { method: string; path: RegExp; handle(ctx: Ctx, m: RegExpExecArray): Reply };
-type Ctx = { req: IncomingMessage; url: URL; body: string; state: ApiState };
+export type ApiRoute = { method: string; path: RegExp; handle(ctx: ApiCtx, m: RegExpExecArray): Reply };
+export type ApiCtx = { req: IncomingMessage; url: URL; body: string; state: ApiState };
+type Route = ApiRoute;
+type Ctx = ApiCtx;
 export type ApiState = { customers: Map<string, Record<string, unknown>>; paymentIntents: Map<string, Record<string, unknown>> };
 
 const id = (prefix: string) => `${prefix}_${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x')}`;
@@ -66,28 +70,8 @@ const ROUTES: Record<string, Route[]> = {
       return pi ? { status: 200, body: pi } : stripeError(404, `No such payment_intent: '${m[1]}'`, 'intent');
     } },
   ],
-  openai: [
-    { method: 'POST', path: /^\/v1\/chat\/completions$/, handle: ({ body }) => {
-      const b = parseJson(body);
-      if (!b?.model || !Array.isArray(b.messages)) return { status: 400, body: { error: { message: "Missing required parameter: 'messages'.", type: 'invalid_request_error', param: 'messages', code: 'missing_required_parameter' } } };
-      return { status: 200, body: {
-        id: `chatcmpl-${randomBytes(12).toString('hex')}`, object: 'chat.completion', created: now(), model: b.model,
-        choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from the Keyhold sandbox.', refusal: null }, logprobs: null, finish_reason: 'stop' }],
-        usage: { prompt_tokens: b.messages.length * 8, completion_tokens: 7, total_tokens: b.messages.length * 8 + 7 },
-      } };
-    } },
-  ],
-  anthropic: [
-    { method: 'POST', path: /^\/v1\/messages$/, handle: ({ body }) => {
-      const b = parseJson(body);
-      if (!b?.model || !Array.isArray(b.messages) || typeof b.max_tokens !== 'number') return { status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: 'model, messages and max_tokens are required' } } };
-      return { status: 200, body: {
-        id: `msg_${randomBytes(12).toString('hex')}`, type: 'message', role: 'assistant', model: b.model,
-        content: [{ type: 'text', text: 'Hello from the Keyhold sandbox.' }], stop_reason: 'end_turn', stop_sequence: null,
-        usage: { input_tokens: b.messages.length * 8, output_tokens: 7 },
-      } };
-    } },
-  ],
+  openai: OPENAI_ROUTES,
+  anthropic: ANTHROPIC_ROUTES,
   unleashed: [
     { method: 'GET', path: /^\/StockOnHand(?:\/(\d+))?$/, handle: (_c, m) => ({ status: 200, body: {
       Pagination: { NumberOfItems: 2, PageSize: 200, PageNumber: Number(m[1] ?? 1), NumberOfPages: 1 },
