@@ -22,10 +22,10 @@ afterAll(() => s.close());
 
 describe('@anthropic-ai/sdk (official client) against the sandbox', () => {
   it('messages.create: a message; the client sends its own anthropic-version and the key', async () => {
-    const { data, response } = await client().messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Hello' }] }).withResponse();
+    const { data, response, request_id } = await client().messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Hello' }] }).withResponse();
     expect(data).toMatchObject({ type: 'message', role: 'assistant', stop_reason: 'end_turn' });
     expect(data.content[0]).toMatchObject({ type: 'text' });
-    expect(data._request_id).toMatch(/^req_/);
+    expect(request_id).toMatch(/^req_/);
     expect(response.headers.get('anthropic-ratelimit-requests-limit')).toBe('50');
     expect(response.headers.get('anthropic-ratelimit-requests-remaining')).toBe('49');
     expect(Date.parse(response.headers.get('anthropic-ratelimit-requests-reset')!)).toBeGreaterThan(Date.now());
