@@ -24,7 +24,7 @@ export const DEFAULT_LIMITS: Record<string, LimitSettings> = {
   'amazon-sp-api': { bucket: 2, leakPerSecond: 2 },
   unleashed: { windows: [{ name: 'hour', limit: 200, windowMs: 3_600_000 }] },
   stripe: { windows: [{ name: 'second', limit: 100, windowMs: 1000 }] },
-  resend: { windows: [{ name: 'second', limit: 2, windowMs: 1000 }] },
+  resend: { windows: [{ name: 'second', limit: 5, windowMs: 1000 }] }, // https://resend.com/docs/api-reference/rate-limit
   openai: { windows: [{ name: 'minute', limit: 500, windowMs: MINUTE }] },
   anthropic: { windows: [{ name: 'minute', limit: 50, windowMs: MINUTE }] },
 };
@@ -129,7 +129,7 @@ function limited(provider: string, problem: string, retryAfterS: number, used: n
     case 'stripe':
       return { status: 429, body: { error: { type: 'rate_limit_error', message: 'Too many requests hit the API too quickly.' } }, headers: { 'retry-after': retry } };
     case 'resend':
-      return { status: 429, body: { statusCode: 429, name: 'rate_limit_exceeded', message: 'Too many requests. You can only make 2 requests per second.' }, headers: { 'retry-after': retry, 'ratelimit-remaining': '0' } };
+      return { status: 429, body: { statusCode: 429, name: 'rate_limit_exceeded', message: `Too many requests. You can only make ${s.windows?.[0]?.limit ?? 5} requests per second. See rate limit response headers for more information. Or contact support to increase rate limit.` }, headers: { 'retry-after': retry, 'ratelimit-remaining': '0' } };
     case 'openai': {
       const limit = s.windows?.find((w) => w.name === problem)?.limit ?? 0;
       return {

@@ -11,7 +11,7 @@ import { oauthHarness } from '../../test-support/oauth.js';
 let h: Awaited<ReturnType<typeof oauthHarness>>;
 beforeAll(async () => {
   h = await oauthHarness();
-  // Resend allows 2 requests a second per key; these tests use one key several times at once.
+  // Resend allows 5 requests a second; these tests use one key several times in quick succession.
   h.sandbox.limits.configure('resend', { windows: [{ name: 'second', limit: 100, windowMs: 1000 }] });
 });
 afterAll(() => h.close());

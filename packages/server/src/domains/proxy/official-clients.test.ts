@@ -65,7 +65,7 @@ describe('official clients through the proxy', () => {
 
   it('resend: sends and lists domains; its User-Agent reaches Resend', async () => {
     const resend = new Resend(keyholdKey, { baseUrl: `${baseUrl}/api/proxy/resend` });
-    // Resend allows 2 requests a second and its client never retries: let Keyhold wait for a slot.
+    // Resend allows a few requests a second and its client never retries: let Keyhold wait for a slot.
     const wait = { headers: { 'x-keyhold-max-wait': '5000' } };
     const sent = await resend.emails.send({ from: 'billing@acme.example', to: 'buyer@example.com', subject: 'Invoice', text: 'Thanks' }, wait);
     expect(sent.error, JSON.stringify(sent.error)).toBeNull();
