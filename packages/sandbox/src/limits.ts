@@ -27,7 +27,7 @@ export const DEFAULT_LIMITS: Record<string, LimitSettings | ((key: string) => Li
   'amazon-sp-api': { bucket: 2, leakPerSecond: 2 },
   unleashed: { windows: [{ name: 'hour', limit: 200, windowMs: 3_600_000 }] },
   stripe: stripeLimits,
-  resend: { windows: [{ name: 'second', limit: 2, windowMs: 1000 }] },
+  resend: { windows: [{ name: 'second', limit: 5, windowMs: 1000 }] }, // https://resend.com/docs/api-reference/rate-limit
   openai: { windows: [{ name: 'minute', limit: 500, windowMs: MINUTE }] },
   anthropic: { windows: [{ name: 'minute', limit: 50, windowMs: MINUTE }] },
   // Web API methods are tiered per app and workspace; auth.test and most Keyhold calls are Tier 3 (50+/min).
@@ -71,7 +71,7 @@ export function createLimits() {
     for (const w of s.windows ?? []) {
       const list = hits.get(`${k}\u0000${w.name}`)!;
       list.push(now);
-      Object.assign(headers, remainingHeaders(provider, w.name, w.limit - list.length, w.limit));
+      Object.assign(headers, remainingHeaders(provider, w.name, w.limit - list.length, w.limit, list[0]! + w.windowMs - now));
     }
     if (provider === 'amazon-sp-api') headers['x-amzn-ratelimit-limit'] = `${(s.leakPerSecond ?? 1).toFixed(1)}`;
     inFlight.set(k, (inFlight.get(k) ?? 0) + 1);
@@ -103,14 +103,19 @@ export function createLimits() {
 }
 export type SandboxLimits = ReturnType<typeof createLimits>['api'];
 
-function remainingHeaders(provider: string, window: string, remaining: number, limit: number): Record<string, string> {
+/** OpenAI writes reset times as Go durations: `1s`, `6m0s`, `12ms`. */
+const goDuration = (ms: number) => (ms < 1000 ? `${Math.max(0, Math.round(ms))}ms` : ms < 60_000 ? `${+(ms / 1000).toFixed(3)}s` : `${Math.floor(ms / 60_000)}m${+((ms % 60_000) / 1000).toFixed(3)}s`);
+
+function remainingHeaders(provider: string, window: string, remaining: number, limit: number, resetMs: number): Record<string, string> {
   switch (provider) {
     case 'xero':
       return window === 'minute' ? { 'x-minlimit-remaining': String(remaining), 'x-applimit-remaining': '9999', 'x-appminlimit-remaining': '9999' } : { 'x-daylimit-remaining': String(remaining) };
+    // https://platform.openai.com/docs/guides/rate-limits#rate-limits-in-headers
     case 'openai':
-      return { 'x-ratelimit-limit-requests': String(limit), 'x-ratelimit-remaining-requests': String(remaining), 'x-ratelimit-reset-requests': '60s' };
+      return { 'x-ratelimit-limit-requests': String(limit), 'x-ratelimit-remaining-requests': String(remaining), 'x-ratelimit-reset-requests': goDuration(resetMs) };
+    // https://docs.anthropic.com/en/api/rate-limits#response-headers (reset in RFC 3339)
     case 'anthropic':
-      return { 'anthropic-ratelimit-requests-limit': String(limit), 'anthropic-ratelimit-requests-remaining': String(remaining), 'anthropic-ratelimit-requests-reset': new Date(Date.now() + 60_000).toISOString() };
+      return { 'anthropic-ratelimit-requests-limit': String(limit), 'anthropic-ratelimit-requests-remaining': String(remaining), 'anthropic-ratelimit-requests-reset': new Date(Date.now() + resetMs).toISOString().replace(/\.\d{3}Z$/, 'Z') };
     case 'resend':
       return { 'ratelimit-limit': String(limit), 'ratelimit-remaining': String(remaining), 'ratelimit-reset': '1' };
     default:
@@ -134,11 +139,23 @@ function limited(provider: string, problem: string, retryAfterS: number, used: n
     case 'slack':
       return slackRateLimited(retry);
     case 'resend':
-      return { status: 429, body: { statusCode: 429, name: 'rate_limit_exceeded', message: 'Too many requests. You can only make 2 requests per second.' }, headers: { 'retry-after': retry, 'ratelimit-remaining': '0' } };
-    case 'openai':
-      return { status: 429, body: { error: { message: 'Rate limit reached for requests', type: 'requests', code: 'rate_limit_exceeded' } }, headers: { 'retry-after': retry, 'x-ratelimit-remaining-requests': '0' } };
-    case 'anthropic':
-      return { status: 429, body: { type: 'error', error: { type: 'rate_limit_error', message: 'Number of requests has exceeded your rate limit.' } }, headers: { 'retry-after': retry } };
+      return { status: 429, body: { statusCode: 429, name: 'rate_limit_exceeded', message: `Too many requests. You can only make ${s.windows?.[0]?.limit ?? 5} requests per second. See rate limit response headers for more information. Or contact support to increase rate limit.` }, headers: { 'retry-after': retry, 'ratelimit-remaining': '0' } };
+    case 'openai': {
+      const limit = s.windows?.find((w) => w.name === problem)?.limit ?? 0;
+      return {
+        status: 429,
+        body: { error: { message: `Rate limit reached for requests per ${problem}: Limit ${limit}, Used ${limit}, Requested 1. Please try again in ${retry}s.`, type: 'requests', param: null, code: 'rate_limit_exceeded' } },
+        headers: { 'retry-after': retry, ...remainingHeaders(provider, problem, 0, limit, Number(retry) * 1000) },
+      };
+    }
+    case 'anthropic': {
+      const limit = s.windows?.find((w) => w.name === problem)?.limit ?? 0;
+      return {
+        status: 429,
+        body: { type: 'error', error: { type: 'rate_limit_error', message: 'Number of requests has exceeded your rate limit.' } },
+        headers: { 'retry-after': retry, ...remainingHeaders(provider, problem, 0, limit, Number(retry) * 1000) },
+      };
+    }
     default:
       return { status: 429, body: { error: 'rate limited' }, headers: { 'retry-after': retry } };
   }

@@ -1,7 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { kustomerAuth } from './kustomer/auth.js';
-import { unleashedSignature } from './unleashed.js';
+import { resendApi } from './resend/api.js';
+import { receivedQuery, unleashedSignature } from './unleashed.js';
 
 export type Reply = { status: number; body: unknown; headers?: Record<string, string> };
 export type Seeded = Map<string, Array<Record<string, string>>>;
@@ -40,9 +41,7 @@ export const VERIFY_ROUTES: Record<string, VerifyRoute> = {
   },
   resend: {
     method: 'GET', path: '/domains',
-    check: (req, _u, keys) => keys.some((k) => k.apiKey === bearer(req))
-      ? { status: 200, body: { data: [] } }
-      : { status: 401, body: { statusCode: 401, name: 'validation_error', message: 'API key is invalid' } },
+    check: (req, _u, keys) => resendApi(req, '/domains', '', keys)!,
   },
   openai: {
     method: 'GET', path: '/v1/models',
@@ -93,10 +92,10 @@ export const VERIFY_ROUTES: Record<string, VerifyRoute> = {
   },
   unleashed: {
     method: 'GET', path: '/Currencies',
-    check: (req, url, keys) => {
+    check: (req, _u, keys) => {
       const key = keys.find((k) => k.apiId === header(req, 'api-auth-id'));
       const sent = header(req, 'api-auth-signature') ?? '';
-      return key && same(sent, unleashedSignature(key.apiKey!, url.search))
+      return key && same(sent, unleashedSignature(key.apiKey!, receivedQuery(req)))
         ? { status: 200, body: { Pagination: { NumberOfItems: 0 }, Items: [] } }
         : { status: 403, body: { description: 'Forbidden', message: 'Invalid api-auth-signature' } };
     },

@@ -53,6 +53,11 @@ const VerifySchema = z.strictObject({
   path: z.string().regex(/^\//),
   expectStatus: z.array(z.number().int().min(100).max(599)).min(1).optional(),
   expectJson: z.record(z.string(), z.unknown()).optional().describe('Top-level fields the answer must have (some providers answer 200 with ok: false)'),
+  restrictedWhen: z.strictObject({
+    status: z.number().int().min(400).max(499),
+    json: z.record(z.string(), z.unknown()).describe('Top-level fields the refusal must have'),
+    note: z.string().min(1).describe('What such a credential cannot do, reported with the result'),
+  }).optional().describe('A refusal that still proves the credential valid but limited to part of the API (a send-only key, say): accepted and reported as restricted'),
 }).describe('The request test-connection sends to check a credential');
 
 const RateLimitsSchema = z.strictObject({

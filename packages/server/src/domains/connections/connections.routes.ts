@@ -25,6 +25,7 @@ export const MaskedCredentialSchema = z.object({
 /** A new credential, masked, and whether the provider verified it before it was saved. */
 const CreatedCredentialSchema = MaskedCredentialSchema.extend({
   verified: z.boolean().describe('false when saved with ?verify=false or the provider has no verify request'),
+  restricted: z.string().optional().describe('Present when the provider accepted the key but limits it to part of its API: what it cannot do'),
 });
 const RevealedSchema = z.object({
   id: z.string().uuid(),
@@ -52,7 +53,12 @@ const ListQuery = pageQuery().extend({
 const TestResult = z.object({
   success: z.literal(true),
   message: z.string(),
-  data: z.object({ serviceName: z.string(), connectionStatus: z.literal('active'), testedAt: z.string() }),
+  data: z.object({
+    serviceName: z.string(),
+    connectionStatus: z.literal('active'),
+    testedAt: z.string(),
+    restricted: z.string().optional().describe('Present when the provider accepted the key but limits it to part of its API: what it cannot do'),
+  }),
 });
 const TestFailure = z.object({
   success: z.literal(false),
@@ -66,7 +72,12 @@ const TestFailure = z.object({
 /** The documented test-connection answers: 200 on success, 422 rejected, 502 unreachable. */
 function testReply(reply: FastifyReply, requestId: string, t: { serviceName: string; result: VerifyResult; testedAt: string }) {
   if (t.result.ok) {
-    return reply.code(200).send({ success: true as const, message: 'Connection test successful', data: { serviceName: t.serviceName, connectionStatus: 'active' as const, testedAt: t.testedAt } });
+    const restricted = t.result.restricted;
+    return reply.code(200).send({
+      success: true as const,
+      message: restricted ? `Connection test successful; the key is restricted: ${restricted}` : 'Connection test successful',
+      data: { serviceName: t.serviceName, connectionStatus: 'active' as const, testedAt: t.testedAt, ...(restricted ? { restricted } : {}) },
+    });
   }
   const unreachable = t.result.reason === 'unreachable';
   return reply.code(unreachable ? 502 : 422).send({

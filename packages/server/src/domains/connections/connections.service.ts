@@ -52,7 +52,7 @@ export type MaskedCredential = {
 };
 
 /** A newly saved credential, and whether the provider verified it before it was saved. */
-export type CreatedCredential = MaskedCredential & { verified: boolean };
+export type CreatedCredential = MaskedCredential & { verified: boolean; restricted?: string };
 
 export type ConnectionsDeps = {
   store: ConnectionStore;
@@ -125,7 +125,8 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     const provider = deps.catalog.get(data.serviceName);
     const { credentials, config } = splitInput(provider, data);
     await checkTenantBaseUrl(provider, config);
-    const verified = opts.verify !== false && (await verifyBeforeSaving(provider, { config, secrets: credentials }));
+    const check: { verified: boolean; restricted?: string } = opts.verify !== false ? await verifyBeforeSaving(provider, { config, secrets: credentials }) : { verified: false };
+    const { verified } = check;
     try {
       return await tenancy.withTenant(p.tenantId, async (tx) => {
         const row = await store.create(tx, {
@@ -138,8 +139,8 @@ export function createConnectionsService(deps: ConnectionsDeps) {
           createdBy: p.actor.id,
           ...(verified ? { lastVerifiedAt: deps.clock() } : {}),
         }, madeBy(p));
-        await audit.record(p, { action: 'api_credentials.create', entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label: data.label, fields: Object.keys(credentials), verified } }, tx);
-        return { ...(await toMasked(tx, row)), verified };
+        await audit.record(p, { action: 'api_credentials.create', entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label: data.label, fields: Object.keys(credentials), verified, ...(check.restricted ? { restricted: true } : {}) } }, tx);
+        return { ...(await toMasked(tx, row)), verified, ...(check.restricted ? { restricted: check.restricted } : {}) };
       });
     } catch (err) {
       throw store.conflictOf(err, provider, data.label) ?? err;
@@ -151,10 +152,10 @@ export function createConnectionsService(deps: ConnectionsDeps) {
    * when it refused them (422) or could not be reached (502). The error names the provider's HTTP
    * status, never its body (which may echo the key).
    */
-  async function verifyBeforeSaving(provider: Provider, values: { config: Record<string, string>; secrets: Record<string, string> }): Promise<boolean> {
+  async function verifyBeforeSaving(provider: Provider, values: { config: Record<string, string>; secrets: Record<string, string> }): Promise<{ verified: boolean; restricted?: string }> {
     const result = await verifyCredentials(provider, values, verifyOpts(provider));
-    if (result.ok) return true;
-    if (result.reason === 'no_verify_request') return false;
+    if (result.ok) return { verified: true, ...(result.restricted ? { restricted: result.restricted } : {}) };
+    if (result.reason === 'no_verify_request') return { verified: false };
     const status = result.status === null ? '' : ` (HTTP ${result.status})`;
     if (result.reason === 'unreachable') {
       throw new AppError('INTEGRATION_UNAVAILABLE', `Could not reach ${provider.displayName} to verify these credentials${status}; nothing was saved. Try again later, or save without verifying (?verify=false)`, { status: 502 });

@@ -4,7 +4,11 @@ import { adapterFor } from '../../providers/registry.js';
 import type { Provider } from '../catalog/catalog.js';
 import { type ConnectionValues, buildProviderRequest, catalogPath, tenantBaseUrlField } from './provider-request.js';
 
-export type VerifyResult = { ok: boolean; status: number | null; reason?: 'rejected' | 'unreachable' | 'no_verify_request' };
+/**
+ * `restricted` (with `ok: true`): the provider recognised the credential but limits it to part of
+ * its API (the catalog's `verify.restrictedWhen`); says what it cannot do.
+ */
+export type VerifyResult = { ok: boolean; status: number | null; reason?: 'rejected' | 'unreachable' | 'no_verify_request'; restricted?: string };
 
 /** Provider trouble (5xx, rate limit) says nothing about the credentials. */
 const providerTrouble = (status: number) => status >= 500 || status === 429;
@@ -35,6 +39,13 @@ export async function verifyCredentials(
       ...(tenantField ? { tenantUrl: { field: tenantField } } : {}),
     });
     let ok = (verify.expectStatus ?? [200]).includes(res.statusCode);
+    const restricted = !own && provider.verify?.restrictedWhen;
+    if (!ok && restricted && restricted.status === res.statusCode) {
+      // Only the named fields are compared; the rest of the refusal is dropped.
+      const body = (await res.body.json().catch(() => ({}))) as Record<string, unknown>;
+      const matches = Object.entries(restricted.json).every(([k, v]) => body[k] === v);
+      return matches ? { ok: true, status: res.statusCode, restricted: restricted.note } : { ok: false, status: res.statusCode, reason: 'rejected' };
+    }
     if (ok && 'expectJson' in verify && verify.expectJson) {
       // Only the expected fields are looked at; the rest of the answer (which may echo what was sent) is dropped.
       const body = (await res.body.json().catch(() => ({}))) as Record<string, unknown>;

@@ -16,3 +16,19 @@ describe('request signature', () => {
     expect(sign({ url: new URL('https://api.unleashedsoftware.com/StockOnHand'), values })).toEqual({ 'api-auth-signature': 'DeiopYfEHzTbNH8tisnJXUKhwTrO2ZMdMyI+ogwB7FA=' });
   });
 });
+
+describe('special characters', () => {
+  const sign = unleashed.request!.sign!;
+  const values = { config: {}, secrets: { apiId: 'id-1', apiKey: 'KeyholdTestApiKey==' } };
+  it('signs the percent-encoded query exactly as the URL sends it, never a decoded form', () => {
+    const url = new URL('https://api.unleashedsoftware.com/Products?productDescription=Blue%20%26%20Green&code=A+B&name=Caf%C3%A9');
+    const signed = sign({ url, values })['api-auth-signature'];
+    expect(signed).toBe(unleashedSignature('KeyholdTestApiKey==', 'productDescription=Blue%20%26%20Green&code=A+B&name=Caf%C3%A9'));
+    expect(signed).not.toBe(unleashedSignature('KeyholdTestApiKey==', 'productDescription=Blue & Green&code=A B&name=Café'));
+  });
+  it('signs what the URL will send when it encodes characters itself', () => {
+    const url = new URL(`https://api.unleashedsoftware.com/Products?productCode=O'Brien`);
+    expect(url.toString()).toContain('O%27Brien');
+    expect(sign({ url, values })['api-auth-signature']).toBe(unleashedSignature('KeyholdTestApiKey==', 'productCode=O%27Brien'));
+  });
+});
