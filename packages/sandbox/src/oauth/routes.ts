@@ -6,7 +6,7 @@ import { NO_STORE, basicCredentials, bodyParams, json, oauthError, redirect } fr
 import { SPECS } from './specs.js';
 import type { Issued, OAuthApp, OAuthState } from './state.js';
 
-export type RouteContext = { provider: OAuthProvider; path: string; store?: string; req: IncomingMessage; url: URL; body: string; now: number };
+export type RouteContext = { provider: OAuthProvider; path: string; store?: string; /** Amazon: the regional endpoint or Seller Central region. */ region?: string; req: IncomingMessage; url: URL; body: string; now: number };
 
 const MAX_COUNT = 100;
 const same = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
@@ -46,6 +46,8 @@ export function authorize(state: OAuthState, ctx: RouteContext): Reply {
     provider, clientId: app.clientId, redirectUri: app.redirectUri, account, count, scope,
     ...(spec.pkce && q.code_challenge ? { challenge: q.code_challenge } : {}),
     ...(store ? { store } : {}),
+    // Amazon authorizations are regional: the Seller Central region the seller consented in.
+    ...(provider === 'amazon-sp-api' ? { region: ctx.region ?? 'na' } : {}),
   }, now);
   switch (provider) {
     case 'quickbooks':

@@ -12,6 +12,8 @@ export type Grant = {
   /** Xero organisations / Facebook Pages the account has. */
   count: number;
   store?: string;
+  /** Amazon: the selling region the seller authorised in (tokens work only at that region's endpoint). */
+  region?: string;
   scope: string;
   revoked?: string;
   /** Shopify: an expiring offline token (with a refresh token). */
@@ -26,7 +28,7 @@ export type Grant = {
 export type AccessToken = { grant: Grant; expiresAt: number; page?: number };
 type RefreshToken = { grant: Grant; expiresAt: number; usedAt?: number };
 type Code = {
-  provider: OAuthProvider; clientId: string; redirectUri: string; challenge?: string; expiresAt: number; store?: string;
+  provider: OAuthProvider; clientId: string; redirectUri: string; challenge?: string; expiresAt: number; store?: string; region?: string;
   account: string; count: number; scope: string; used: boolean; grant?: Grant;
 };
 export type Issued = { accessToken: string; expiresIn?: number; refreshToken?: string; grant: Grant };
@@ -141,7 +143,7 @@ export function createOAuthState() {
           return invalidGrant('PKCE verification failed: code_verifier does not match code_challenge');
         }
       }
-      const issued = createGrant({ provider, clientId: c.clientId, account: c.account, count: c.count, scope: c.scope, expiring: p.expiring, ...(c.store ? { store: c.store } : {}) }, now);
+      const issued = createGrant({ provider, clientId: c.clientId, account: c.account, count: c.count, scope: c.scope, expiring: p.expiring, ...(c.store ? { store: c.store } : {}), ...(c.region ? { region: c.region } : {}) }, now);
       c.grant = issued.grant;
       stats.get(provider)!.authorizationCode++;
       return issued;
