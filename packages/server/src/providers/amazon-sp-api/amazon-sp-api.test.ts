@@ -55,7 +55,7 @@ describe('Amazon SP-API regions', () => {
       const base = (region: string) => providerBaseUrl(amazon, { config: { region }, secrets: {} });
       expect([base('na'), base('eu'), base('fe')]).toEqual(['https://sellingpartnerapi-na.amazon.com', 'https://sellingpartnerapi-eu.amazon.com', 'https://sellingpartnerapi-fe.amazon.com']);
       // A region and a marketplace that disagree, an unknown marketplace, or Europe without one: 400, nothing stored.
-      for (const q of [{ region: 'na', marketplaceId: UK }, { marketplaceId: 'A0000000000000' }, { region: 'eu' }]) {
+      for (const q of [{ region: 'na', marketplaceId: UK }, { marketplaceId: 'A0000000000000' }, { region: 'eu' }] as Array<Record<string, string>>) {
         const res = await authorize(real.app, acct, q);
         expect([res.statusCode, res.json().code], JSON.stringify(q)).toEqual([400, 'VALIDATION_FAILED']);
       }
