@@ -25,6 +25,9 @@ describe('Amazon SP-API in the sandbox', () => {
   it('LWA exchanges a code without redirect_uri (as Amazon documents); one that is sent must still match', async () => {
     const ok = await form({ grant_type: 'authorization_code', code: await consent('na'), client_id: app.clientId, client_secret: app.clientSecret });
     expect(ok.status).toBe(200);
+    // The consent URL may leave redirect_uri out: Seller Central uses the app's registered one.
+    const bare = await fetch(`${s.url}/amazon-sp-api/apps/authorize/consent?${new URLSearchParams({ application_id: app.applicationId, state: 's' })}`, { redirect: 'manual' });
+    expect(bare.headers.get('location')).toMatch(/^https:\/\/keyhold\.test\/cb\/amazon\?spapi_oauth_code=/);
     const wrong = await form({ grant_type: 'authorization_code', code: await consent('na'), redirect_uri: 'https://elsewhere.test/cb', client_id: app.clientId, client_secret: app.clientSecret });
     expect([wrong.status, ((await wrong.json()) as { error: string }).error]).toEqual([400, 'invalid_grant']);
   });

@@ -27,7 +27,10 @@ export function authorize(state: OAuthState, ctx: RouteContext): Reply {
   state.lastAuthorize.set(provider, q);
   const app = state.appForAuthorize(provider, q[spec.clientIdParam] ?? '');
   if (!app) return authorizePageError(`Unknown ${spec.clientIdParam}`, 'invalid_client');
-  if (q.redirect_uri !== app.redirectUri) return authorizePageError('redirect_uri is not one registered for this app');
+  // Seller Central takes the app's first registered redirect URI when none is given (website
+  // authorization workflow, "redirect_uri … Optional"): https://developer-docs.amazon.com/sp-api/docs/website-authorization-workflow
+  const redirectUri = q.redirect_uri ?? (provider === 'amazon-sp-api' ? app.redirectUri : undefined);
+  if (redirectUri !== app.redirectUri) return authorizePageError('redirect_uri is not one registered for this app');
   if (spec.pkce && q.code_challenge !== undefined) {
     if (q.code_challenge_method !== 'S256') return authorizePageError('code_challenge_method must be S256');
     if (!/^[A-Za-z0-9_-]{43}$/.test(q.code_challenge)) return authorizePageError('code_challenge is not a base64url SHA-256 digest');

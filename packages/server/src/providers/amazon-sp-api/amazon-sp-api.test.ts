@@ -65,6 +65,21 @@ describe('Amazon SP-API regions', () => {
   });
 });
 
+describe('Amazon SP-API region is part of a host name', () => {
+  it('a region outside na|eu|fe is refused (400 naming the field), so no other host can be templated in', async () => {
+    const acct = await signup(h.t.app);
+    for (const region of ['eu.attacker.example/x', 'EU', 'eu#', '']) {
+      const res = await h.t.app.inject({
+        method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(acct.accessToken),
+        payload: { serviceName: 'amazon-sp-api', apiKey: 'Atza|x', apiSecret: 'Atzr|y', additionalConfig: { sellingPartnerId: 'A1B2C3D4E5F6G7', marketplaceId: UK, region } },
+      });
+      expect([res.statusCode, res.json().code, res.json().error], region).toEqual([400, 'VALIDATION_FAILED', expect.stringContaining('additionalConfig.region')]);
+    }
+    const rows = await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('connections').select('id').execute());
+    expect(rows).toEqual([]);
+  });
+});
+
 describe('Amazon SP-API limits per operation', () => {
   it("parallel bursts: each operation's burst holds exactly, an empty participations bucket leaves inventory alone, Amazon never has to refuse", async () => {
     const acct = await signup(h.t.app);
