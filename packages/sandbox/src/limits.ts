@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { quotaExceeded, rateLimitHeader } from './amazon/index.js';
 import type { Reply } from './providers.js';
 import { stripeLimits, stripeRateLimited } from './stripe/api.js';
 import { slackLimits, slackRateLimited } from './slack/web-api.js';
@@ -6,7 +7,8 @@ import { slackLimits, slackRateLimited } from './slack/web-api.js';
 /**
  * Each provider's rate limits, enforced exactly as the provider documents them (real time), with
  * the provider's own headers and 429 body. Keyed per what the provider limits: Xero per
- * organisation, Shopify per store, Stripe/OpenAI/Anthropic/Resend per key, Amazon per token.
+ * organisation, Shopify per store, Stripe/OpenAI/Anthropic/Resend per key, Amazon per token and
+ * operation (its settings come from `amazon/index.ts`).
  */
 export type LimitSettings = {
   /** Sliding-window limits: at most `limit` requests in any `windowMs`. */
@@ -24,7 +26,6 @@ export const DEFAULT_LIMITS: Record<string, LimitSettings | ((key: string) => Li
   xero: { windows: [{ name: 'minute', limit: 60, windowMs: MINUTE }, { name: 'day', limit: 5000, windowMs: 86_400_000 }], concurrent: 5 },
   quickbooks: { windows: [{ name: 'minute', limit: 500, windowMs: MINUTE }], concurrent: 10 },
   shopify: { bucket: 40, leakPerSecond: 2 },
-  'amazon-sp-api': { bucket: 2, leakPerSecond: 2 },
   unleashed: { windows: [{ name: 'hour', limit: 200, windowMs: 3_600_000 }] },
   stripe: stripeLimits,
   resend: { windows: [{ name: 'second', limit: 5, windowMs: 1000 }] }, // https://resend.com/docs/api-reference/rate-limit
@@ -46,9 +47,9 @@ export function createLimits() {
     return typeof s === 'function' ? s(key) : s;
   };
 
-  /** Counts one request for `key`; the caller must call `done()` when its answer is sent. */
-  function admit(provider: string, key: string): Verdict {
-    const s = cfg(provider, key);
+  /** Counts one request for `key` (under `own` settings, else the provider's); the caller must call `done()` when its answer is sent. */
+  function admit(provider: string, key: string, own?: LimitSettings): Verdict {
+    const s = own ?? cfg(provider, key);
     if (!s) return { ok: true, headers: {}, done: () => undefined };
     const now = Date.now();
     const k = `${provider}\u0000${key}`;
@@ -66,14 +67,14 @@ export function createLimits() {
       buckets.set(k, b);
       if (b.level + 1 > s.bucket) return { ok: false, reply: limited(provider, 'bucket', 1, Math.ceil(b.level), s) };
       b.level += 1;
-      headers['x-shopify-shop-api-call-limit'] = `${Math.ceil(b.level)}/${s.bucket}`;
+      if (provider === 'shopify') headers['x-shopify-shop-api-call-limit'] = `${Math.ceil(b.level)}/${s.bucket}`;
     }
     for (const w of s.windows ?? []) {
       const list = hits.get(`${k}\u0000${w.name}`)!;
       list.push(now);
       Object.assign(headers, remainingHeaders(provider, w.name, w.limit - list.length, w.limit, list[0]! + w.windowMs - now));
     }
-    if (provider === 'amazon-sp-api') headers['x-amzn-ratelimit-limit'] = `${(s.leakPerSecond ?? 1).toFixed(1)}`;
+    if (provider === 'amazon-sp-api') headers['x-amzn-ratelimit-limit'] = rateLimitHeader(s.leakPerSecond ?? 1);
     inFlight.set(k, (inFlight.get(k) ?? 0) + 1);
     let finished = false;
     return {
@@ -92,6 +93,8 @@ export function createLimits() {
     api: {
       /** Overrides a provider's limits (tests); `reset()` restores the documented ones. */
       configure: (provider: string, s: LimitSettings) => void settings.set(provider, s),
+      /** The settings a test configured for `provider`, if any. */
+      configured: (provider: string): LimitSettings | undefined => settings.get(provider),
       reset() {
         settings.clear();
         hits.clear();
@@ -131,7 +134,7 @@ function limited(provider: string, problem: string, retryAfterS: number, used: n
     case 'shopify':
       return { status: 429, body: { errors: 'Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.' }, headers: { 'retry-after': '1.0', 'x-shopify-shop-api-call-limit': `${used}/${s.bucket}` } };
     case 'amazon-sp-api':
-      return { status: 429, body: { errors: [{ code: 'QuotaExceeded', message: 'You exceeded your quota for the requested resource.', details: '' }] }, headers: { 'x-amzn-ratelimit-limit': `${(s.leakPerSecond ?? 1).toFixed(1)}` } };
+      return quotaExceeded();
     case 'quickbooks':
       return { status: 429, body: { Fault: { Error: [{ Message: 'message=ThrottleExceeded; errorCode=003001; statusCode=429', code: '3001' }], type: 'SERVICE' } }, headers: { 'retry-after': retry } };
     case 'stripe':

@@ -6,6 +6,7 @@ import { VERIFY_ROUTES, type Reply, type Seeded } from './providers.js';
 import { apiRoute, newApiState } from './apis.js';
 import { createLimits, limitKey } from './limits.js';
 import { intuitHeaders } from './quickbooks/data.js';
+import { amazonHostPath, amazonOperation, amazonRegion, requestIdHeader } from './amazon/index.js';
 
 /**
  * `path` limits the failure to requests under that prefix, relative to the provider prefix
@@ -15,7 +16,7 @@ export type Failure = { status?: number; latencyMs?: number; times?: number; pat
 
 const SHOPIFY_STORE = /^\/[a-zA-Z0-9][a-zA-Z0-9-_]*\.myshopify\.com(?=\/)/;
 
-export type SandboxRequest = { provider: string; method: string; path: string; query: string; headers: Record<string, string>; body: string; status: number };
+export type SandboxRequest = { provider: string; method: string; path: string; query: string; headers: Record<string, string>; body: string; status: number; /** Amazon: the regional endpoint called. */ region?: string };
 
 /** Which paths are a provider's rate-limited API (OAuth and identity endpoints are not). */
 const LIMITED_PATH: Record<string, RegExp> = {
@@ -23,7 +24,8 @@ const LIMITED_PATH: Record<string, RegExp> = {
   quickbooks: /^\/v3\/company\//,
   // GraphQL has its own cost-based bucket (shopify/graphql.ts).
   shopify: /^\/[^/]+\.myshopify\.com\/admin\/api\/(?!\d{4}-\d{2}\/graphql\.json$)/,
-  'amazon-sp-api': /^\/fba\//,
+  // Every SP-API operation, each in its own bucket (amazon/index.ts); not LWA or the consent page.
+  'amazon-sp-api': /^\/(?!auth\/|apps\/)/,
   unleashed: /^\/(StockOnHand|Currencies)/,
   stripe: /^\/v1\//,
   resend: /^\/(emails|domains)/,
@@ -61,11 +63,16 @@ export async function createSandbox(opts: { port?: number } = {}) {
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://sandbox');
+    // A client that hard-codes Amazon's hosts reaches the sandbox through a transport shim.
+    url.pathname = amazonHostPath(req.headers.host, url.pathname) ?? url.pathname;
     let [, provider = '', ...rest] = url.pathname.split('/');
     // The official Stripe client calls /v1/… at the host's root.
     if (provider === 'v1') [provider, rest] = ['stripe', ['v1', ...rest]];
-    const path = `/${rest.join('/')}`;
-    const seen: SandboxRequest = { provider, method: req.method ?? 'GET', path, query: url.search, headers: { ...req.headers } as Record<string, string>, body: '', status: 0 };
+    let path = `/${rest.join('/')}`;
+    // Amazon's regional endpoints: /amazon-sp-api/<na|eu|fe>/… (amazon/index.ts).
+    let region: string | undefined;
+    if (provider === 'amazon-sp-api') ({ region, path } = amazonRegion(path));
+    const seen: SandboxRequest = { provider, method: req.method ?? 'GET', path, query: url.search, headers: { ...req.headers } as Record<string, string>, body: '', status: 0, ...(region ? { region } : {}) };
     requests.push(seen);
     let release: () => void = () => undefined;
     let extraHeaders: Record<string, string> = {};
@@ -90,7 +97,9 @@ export async function createSandbox(opts: { port?: number } = {}) {
     // The provider's own rate limits apply to its API calls (not to OAuth endpoints). Injected
     // latency counts as time in flight (concurrency limits), an injected status is sent at once.
     if (LIMITED_PATH[provider]?.test(path) && !failure?.status) {
-      const verdict = limits.admit(provider, limitKey(provider, req, SHOPIFY_STORE.exec(path)?.[0].slice(1)));
+      const key = limitKey(provider, req, SHOPIFY_STORE.exec(path)?.[0].slice(1));
+      const op = provider === 'amazon-sp-api' ? amazonOperation(req.method ?? 'GET', path, limits.api.configured(provider)) : null;
+      const verdict = op ? limits.admit(provider, `${key}\u0000${op.name}`, op.settings) : limits.admit(provider, key);
       if (!verdict.ok) return send(verdict.reply);
       release = verdict.done;
       extraHeaders = verdict.headers;
@@ -103,7 +112,8 @@ export async function createSandbox(opts: { port?: number } = {}) {
     if (body === null) return send({ status: 413, body: { error: 'request body too large' } });
     seen.body = body;
     const keys = seeded.get(provider) ?? [];
-    const oauthReply = oauth.handle(provider, path, req, url, body, keys);
+    if (provider === 'amazon-sp-api') extraHeaders = { ...requestIdHeader(), ...extraHeaders };
+    const oauthReply = oauth.handle(provider, path, req, url, body, keys, region);
     if (oauthReply) return send(oauthReply);
     const api = apiRoute(provider, path, { req, url, body, state: apiState }, keys);
     if (api) return send(api);
@@ -123,8 +133,8 @@ export async function createSandbox(opts: { port?: number } = {}) {
 
   return {
     url,
-    /** The base URL to configure for one provider (Shopify's keeps its store-domain placeholder). */
-    baseUrlFor: (provider: string) => (provider === 'shopify' ? `${url}/shopify/{{storeDomain}}` : `${url}/${provider}`),
+    /** The base URL to configure for one provider (Shopify's keeps its store-domain placeholder, Amazon's its region). */
+    baseUrlFor: (provider: string) => (provider === 'shopify' ? `${url}/shopify/{{storeDomain}}` : provider === 'amazon-sp-api' ? `${url}/amazon-sp-api/{{region}}` : `${url}/${provider}`),
     /** Providers with a verify route for seeded credentials (OAuth-only ones: `oauth.providers()`). */
     providers: () => Object.keys(VERIFY_ROUTES),
     /** Makes these credentials valid for `provider` (field names as in Keyhold's catalog). */

@@ -1,3 +1,4 @@
+import { inventorySummaries, isRegion, participations } from '../amazon/index.js';
 import type { Reply } from '../providers.js';
 import { accountIds, messengerUserId, randomUuid, xeroConnectionId } from './ids.js';
 import { bearer, header, json } from './http.js';
@@ -15,7 +16,9 @@ const UNAUTHORIZED: Record<string, (why: Rejection) => Reply> = {
     { 'www-authenticate': `Bearer error="invalid_token"` }),
   quickbooks: () => json(401, { fault: { error: [{ message: 'message=AuthenticationFailed; errorCode=003200; statusCode=401', code: '3200' }], type: 'AUTHENTICATION' } }),
   shopify: () => json(401, { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' }),
-  'amazon-sp-api': () => json(403, { errors: [{ code: 'Unauthorized', message: 'Access to requested resource is denied.', details: '' }] }),
+  // SP-API refuses tokens with 403 Unauthorized; `details` says why (the amazon-sp-api client
+  // refreshes on /access token.*expired/): https://github.com/amzn/selling-partner-api-models/issues/2333
+  'amazon-sp-api': (why) => json(403, { errors: [{ code: 'Unauthorized', message: 'Access to requested resource is denied.', details: why === 'expired' ? 'The access token you provided has expired.' : 'The access token you provided is revoked, malformed or invalid.' }] }),
   messenger: (why) => json(401, { error: graphTokenError(why) }),
 };
 
@@ -75,19 +78,13 @@ export function dataRoute(state: OAuthState, ctx: RouteContext, seededShopToken:
       return json(200, { CompanyInfo: { CompanyName: ids.name, LegalName: ids.name, Country: 'US', Id: realm, SyncToken: '0' }, time: intuitTime(now) });
     }
     case 'amazon-sp-api': {
-      if (path === '/fba/inventory/v1/summaries') {
-        const a = authorized(header(req, 'x-amz-access-token'));
-        return isReply(a) ? a : fbaInventory(url);
-      }
-      if (path !== '/sellers/v1/marketplaceParticipations') return null;
+      if (path !== '/fba/inventory/v1/summaries' && path !== '/sellers/v1/marketplaceParticipations') return null;
       const a = authorized(header(req, 'x-amz-access-token'));
       if (isReply(a)) return a;
-      return json(200, {
-        payload: [{
-          marketplace: { id: 'ATVPDKIKX0DER', countryCode: 'US', name: 'Amazon.com', defaultCurrencyCode: 'USD', defaultLanguageCode: 'en_US', domainName: 'www.amazon.com' },
-          participation: { isParticipating: true, hasSuspendedListings: false },
-        }],
-      });
+      // Authorizations are regional: another region's endpoint does not know the grant.
+      const region = isRegion(ctx.region) ? ctx.region : 'na';
+      if ((a.grant.region ?? 'na') !== region) return json(403, { errors: [{ code: 'Unauthorized', message: 'Access to requested resource is denied.', details: '' }] });
+      return path === '/sellers/v1/marketplaceParticipations' ? json(200, participations(region)) : inventorySummaries(url, now);
     }
     case 'messenger': {
       if (path !== '/me' && path !== '/me/accounts') return null;
@@ -116,12 +113,4 @@ function xeroInvoices(a: AccessToken | Reply, isReply: (v: AccessToken | Reply) 
   }));
   const type = /Type=="(ACCREC|ACCPAY)"/.exec(url.searchParams.get('where') ?? '')?.[1];
   return json(200, { Invoices: type ? all.filter((x) => x.Type === type) : all });
-}
-
-function fbaInventory(url: URL): Reply {
-  if (!url.searchParams.get('marketplaceIds')) return json(400, { errors: [{ code: 'InvalidInput', message: 'marketplaceIds is required', details: '' }] });
-  return json(200, {
-    payload: { granularity: { granularityType: 'Marketplace', granularityId: url.searchParams.get('granularityId') ?? '' }, inventorySummaries: range(2).map((i) => ({ asin: `B0SANDBOX${i}`, fnSku: `X00SANDBOX${i}`, sellerSku: `SKU-${i}`, totalQuantity: 25 * (i + 1), inventoryDetails: { fulfillableQuantity: 20 * (i + 1) } })) },
-    pagination: {},
-  });
 }

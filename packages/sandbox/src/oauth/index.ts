@@ -70,7 +70,7 @@ export function createOAuth() {
   const shopifyAdmin = createShopifyAdmin(state);
 
   /** An OAuth (or OAuth-protected data) reply, or null when the request is not one of them. */
-  function handle(provider: string, path: string, req: IncomingMessage, url: URL, body: string, seeded: Array<Record<string, string>>): Reply | null {
+  function handle(provider: string, path: string, req: IncomingMessage, url: URL, body: string, seeded: Array<Record<string, string>>, region?: string): Reply | null {
     if (!isOAuthProvider(provider)) return null;
     let store: string | undefined;
     if (provider === 'shopify') {
@@ -80,7 +80,7 @@ export function createOAuth() {
     }
     // Graph paths carry an API version; the unversioned form is Graph's default version.
     if (provider === 'messenger') path = path.replace(/^\/v\d+\.\d+(?=\/)/, '');
-    const ctx: RouteContext = { provider, path, req, url, body, now: Date.now(), ...(store ? { store } : {}) };
+    const ctx: RouteContext = { provider, path, req, url, body, now: Date.now(), ...(store ? { store } : {}), ...(region ? { region } : {}) };
     const route = ROUTES[provider].find((r) => r.path === path && r.method.includes(req.method ?? 'GET'));
     if (route) return route.run(state, ctx);
     const seededShopToken = (t: string) => seeded.some((k) => k.accessToken === t && k.storeDomain === store);
@@ -111,7 +111,7 @@ export function createOAuth() {
      * connections. Defaults to the provider's first registered app and a fresh random account.
      * `accessTokenTtlSeconds` applies to the minted access token only, not to later refreshes.
      */
-    mintGrant(provider: OAuthProvider, opts: { account?: string; clientId?: string; accessTokenTtlSeconds?: number; store?: string; count?: number } = {}): MintedGrant {
+    mintGrant(provider: OAuthProvider, opts: { account?: string; clientId?: string; accessTokenTtlSeconds?: number; store?: string; count?: number; /** Amazon: the selling region consented in (default na). */ region?: string } = {}): MintedGrant {
       const p = need(provider);
       const clientId = opts.clientId ?? state.firstApp(p)?.clientId;
       if (!clientId) throw new Error(`mintGrant('${p}'): register an app first or pass clientId`);
@@ -123,6 +123,7 @@ export function createOAuth() {
         provider: p, clientId, account, count, scope: SPECS[p].defaultScope, expiring: p === 'shopify' && state.cfg(p).shopifyExpiringTokens,
         ...(opts.accessTokenTtlSeconds !== undefined ? { ttlSeconds: opts.accessTokenTtlSeconds } : {}),
         ...(store ? { store } : {}),
+        ...(p === 'amazon-sp-api' ? { region: opts.region ?? 'na' } : {}),
       }, Date.now());
       // The TTL shapes the minted token only; refreshed tokens get the provider's configured TTL.
       delete t.grant.ttlSeconds;

@@ -11,7 +11,7 @@ import type { Issued, OAuthApp, OAuthState } from './state.js';
 import { exchangeForLongLived } from '../messenger/graph.js';
 import { intuitTokenBody } from '../quickbooks/tokens.js';
 
-export type RouteContext = { provider: OAuthProvider; path: string; store?: string; req: IncomingMessage; url: URL; body: string; now: number };
+export type RouteContext = { provider: OAuthProvider; path: string; store?: string; /** Amazon: the regional endpoint or Seller Central region. */ region?: string; req: IncomingMessage; url: URL; body: string; now: number };
 
 const MAX_COUNT = 100;
 const same = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
@@ -28,7 +28,10 @@ export function authorize(state: OAuthState, ctx: RouteContext): Reply {
   state.lastAuthorize.set(provider, q);
   const app = state.appForAuthorize(provider, q[spec.clientIdParam] ?? '');
   if (!app) return authorizePageError(`Unknown ${spec.clientIdParam}`, 'invalid_client');
-  if (q.redirect_uri !== app.redirectUri) return authorizePageError('redirect_uri is not one registered for this app');
+  // Seller Central takes the app's first registered redirect URI when none is given (website
+  // authorization workflow, "redirect_uri … Optional"): https://developer-docs.amazon.com/sp-api/docs/website-authorization-workflow
+  const redirectUri = q.redirect_uri ?? (provider === 'amazon-sp-api' ? app.redirectUri : undefined);
+  if (redirectUri !== app.redirectUri) return authorizePageError('redirect_uri is not one registered for this app');
   if (spec.pkce && q.code_challenge !== undefined) {
     if (q.code_challenge_method !== 'S256') return authorizePageError('code_challenge_method must be S256');
     if (!/^[A-Za-z0-9_-]{43}$/.test(q.code_challenge)) return authorizePageError('code_challenge is not a base64url SHA-256 digest');
@@ -51,6 +54,8 @@ export function authorize(state: OAuthState, ctx: RouteContext): Reply {
     ...(store ? { store } : {}),
     // Slack: `sandbox_enterprise=1` installs the app on a whole Enterprise Grid organisation.
     ...(provider === 'slack' && q.sandbox_enterprise === '1' ? { enterprise: true } : {}),
+    // Amazon authorizations are regional: the Seller Central region the seller consented in.
+    ...(provider === 'amazon-sp-api' ? { region: ctx.region ?? 'na' } : {}),
   }, now);
   switch (provider) {
     case 'quickbooks':

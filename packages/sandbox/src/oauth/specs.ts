@@ -24,7 +24,7 @@ export type Spec = {
   pkce: boolean;
   /** Whether `response_type=code` and `scope` must be on the authorize URL. */
   strictAuthorize: boolean;
-  /** Shopify's token request carries no redirect_uri; the others must repeat it. */
+  /** Whether the code exchange must repeat redirect_uri (Shopify's and LWA's need not; one sent must still match). */
   redirectUriAtToken: boolean;
   rotatesRefreshTokens: boolean;
   /** A used refresh token is retired as soon as one it was replaced by is used (Shopify since 2026-08-28). */
@@ -76,8 +76,11 @@ export const SPECS: Record<OAuthProvider, Spec> = {
     newAccessToken: () => `shpat_${randomHex(16)}`,
     newRefreshToken: () => `shprt_${randomHex(16)}`,
   },
+  // LWA's code exchange needs no redirect_uri: Amazon's own example request sends grant_type, code,
+  // client_id and client_secret only, and so does the amazon-sp-api client's exchange()
+  // (https://developer-docs.amazon.com/sp-api/docs/website-authorization-workflow, step 4).
   'amazon-sp-api': {
-    clientIdParam: 'application_id', codeParam: 'spapi_oauth_code', clientAuth: 'body', pkce: false, strictAuthorize: false, redirectUriAtToken: true,
+    clientIdParam: 'application_id', codeParam: 'spapi_oauth_code', clientAuth: 'body', pkce: false, strictAuthorize: false, redirectUriAtToken: false,
     rotatesRefreshTokens: false, graphErrors: false,
     defaultScope: '',
     defaults: { ...base, accessTokenTtlSeconds: 3600 },

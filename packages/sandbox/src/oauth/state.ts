@@ -17,6 +17,8 @@ export type Grant = {
   /** Xero organisations / Facebook Pages the account has. */
   count: number;
   store?: string;
+  /** Amazon: the selling region the seller authorised in (tokens work only at that region's endpoint). */
+  region?: string;
   scope: string;
   revoked?: string;
   /** Shopify: an expiring offline token (with a refresh token). */
@@ -34,7 +36,7 @@ export type Grant = {
 export type AccessToken = { grant: Grant; expiresAt: number; page?: number; longLived?: boolean; /** Shopify: exchanged for an expiring token (then refused). */ migrated?: { issued: Issued; at: number } };
 type RefreshToken = { grant: Grant; expiresAt: number; issuedAt: number; usedAt?: number; replaces?: RefreshToken; retired?: boolean };
 type Code = {
-  provider: OAuthProvider; clientId: string; redirectUri: string; challenge?: string; expiresAt: number; store?: string;
+  provider: OAuthProvider; clientId: string; redirectUri: string; challenge?: string; expiresAt: number; store?: string; region?: string;
   account: string; count: number; scope: string; used: boolean; grant?: Grant; enterprise?: boolean;
 };
 export type Issued = { accessToken: string; expiresIn?: number; refreshToken?: string; /** When that refresh token stops working (ms). */ refreshExpiresAt?: number; grant: Grant };
@@ -151,7 +153,7 @@ export function createOAuthState() {
           return invalidGrant('PKCE verification failed: code_verifier does not match code_challenge');
         }
       }
-      const issued = createGrant({ provider, clientId: c.clientId, account: c.account, count: c.count, scope: c.scope, expiring: p.expiring, ...(c.store ? { store: c.store } : {}), ...(c.enterprise ? { enterprise: true } : {}) }, now);
+      const issued = createGrant({ provider, clientId: c.clientId, account: c.account, count: c.count, scope: c.scope, expiring: p.expiring, ...(c.store ? { store: c.store } : {}), ...(c.enterprise ? { enterprise: true } : {}), ...(c.region ? { region: c.region } : {}) }, now);
       c.grant = issued.grant;
       stats.get(provider)!.authorizationCode++;
       return issued;

@@ -47,7 +47,8 @@ export function catalogRoutes(app: FastifyInstance, { catalog }: { catalog: Cata
       credentialFields: p.credentialFields.map(field),
       configFields: (p.configFields ?? []).map(field),
       canTestConnection: p.verify !== undefined,
-      ...(p.rateLimits ? { rateLimits: p.rateLimits } : {}),
+      // The connection-wide figures; per-operation limits and per-connection overrides stay server-side.
+      ...(p.rateLimits ? { rateLimits: (({ operations: _o, fromConfig: _f, ...figures }) => figures)(p.rateLimits) } : {}),
       webhooks: p.webhooks !== undefined,
     }));
     return ok({ categories: CATEGORIES.filter((c) => providers.some((p) => p.category === c)), providers });

@@ -60,13 +60,31 @@ const VerifySchema = z.strictObject({
   }).optional().describe('A refusal that still proves the credential valid but limited to part of the API (a send-only key, say): accepted and reported as restricted'),
 }).describe('The request test-connection sends to check a credential');
 
-const RateLimitsSchema = z.strictObject({
+const bucketFigures = {
   perSecond: z.number().positive().optional(),
   burst: positiveInt().optional(),
   perMinute: positiveInt().optional(),
   perHour: positiveInt().optional(),
   perDay: positiveInt().optional(),
+};
+/** The catalog figures a connection's non-secret config may replace (`rateLimits.fromConfig`). */
+export const RATE_FIGURES = ['perSecond', 'burst', 'perMinute', 'perHour', 'perDay', 'concurrent'] as const;
+
+const OperationLimitSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/).describe("The provider's name for the operation (its own bucket per connection)"),
+  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
+  path: z.string().regex(/^(\/([A-Za-z0-9._~-]+|\*))+$/).describe('Path relative to the base URL, without query; `*` stands for exactly one path segment'),
+  ...bucketFigures,
+}).refine((o) => o.perSecond ?? o.perMinute ?? o.perHour ?? o.perDay, 'names no limit (perSecond, perMinute, perHour or perDay)')
+  .describe("A limit of one operation: calls matching it take from the operation's buckets, which replace the default figure of the same window; windows it does not name still apply");
+
+const RateLimitsSchema = z.strictObject({
+  ...bucketFigures,
   concurrent: positiveInt().optional(),
+  operations: z.array(OperationLimitSchema).optional(),
+  fromConfig: z.partialRecord(z.enum(RATE_FIGURES), z.string())
+    .optional()
+    .describe("Figures a connection sets itself: figure → non-secret config field whose positive number replaces the catalog's (e.g. a plan's daily limit)"),
   notes: z.string().optional(),
 });
 
@@ -130,6 +148,13 @@ export const CatalogEntrySchema = z.strictObject({
   if (key !== undefined && !(p.configFields ?? []).some((f) => f.name === key && !f.secret)) {
     ctx.addIssue({ code: 'custom', path: ['oauth', 'routingKeyField'], message: `'${key}' is not a non-secret config field of this provider` });
   }
+  const nonSecret = new Set((p.configFields ?? []).filter((f) => !f.secret).map((f) => f.name));
+  for (const [figure, field] of Object.entries(p.rateLimits?.fromConfig ?? {})) {
+    if (!nonSecret.has(field!)) ctx.addIssue({ code: 'custom', path: ['rateLimits', 'fromConfig', figure], message: `'${field}' is not a non-secret config field of this provider` });
+  }
+  const names = (p.rateLimits?.operations ?? []).map((o) => o.name);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice) ctx.addIssue({ code: 'custom', path: ['rateLimits', 'operations'], message: `operation '${twice}' is listed twice` });
 }).meta({ title: 'Keyhold provider catalog entry' });
 
 export type CatalogField = z.infer<typeof CatalogFieldSchema>;

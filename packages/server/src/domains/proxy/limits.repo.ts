@@ -52,10 +52,15 @@ export function createLimitsRepo() {
     /** Gives back tokens taken from one bucket but not usable because another bucket was empty. */
     giveBack: (tx: TenantTx, connectionId: string, name: string, n: number) =>
       sql`update rate_buckets set tokens = least(capacity, tokens + ${n}) where connection_id = ${connectionId} and name = ${name}`.execute(tx),
-    /** What the provider said: at most `tokens` left, and/or nothing until `blockedForMs` passed. */
+    /**
+     * What the provider said: at most `tokens` left, and/or nothing until `blockedForMs` passed.
+     * "At most N left" holds now, so the refill counts from now: otherwise the time the call spent
+     * at the provider would be refilled on top of the provider's own count.
+     */
     clamp: (tx: TenantTx, connectionId: string, name: string | null, tokens: number | null, blockedForMs: number | null) =>
       sql`update rate_buckets set
             tokens = case when ${tokens}::float8 is null then tokens else least(tokens, ${tokens}::float8) end,
+            updated_at = case when ${tokens}::float8 is null then updated_at else greatest(updated_at, clock_timestamp()) end,
             blocked_until = case when ${blockedForMs}::float8 is null then blocked_until
                                  else greatest(coalesce(blocked_until, now()), now() + make_interval(secs => ${blockedForMs}::float8 / 1000)) end
           where connection_id = ${connectionId} and (${name}::text is null or name = ${name})`.execute(tx),

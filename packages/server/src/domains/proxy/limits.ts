@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Clock, systemClock } from '../../platform/clock.js';
 import type { Tenancy } from '../../platform/db/tenancy.js';
@@ -7,32 +7,86 @@ import { adapterFor } from '../../providers/registry.js';
 import type { Provider } from '../catalog/catalog.js';
 import type { LimitsRepo } from './limits.repo.js';
 
-/** A token bucket: holds up to `capacity`, refills at `rate` tokens per second. */
-export type BucketSpec = { name: string; capacity: number; rate: number };
-export type LimitPlan = { buckets: BucketSpec[]; concurrent?: number };
+/** A token bucket: holds up to `capacity`, refills at `rate` tokens per second. `window`: the limit it mirrors. */
+export type BucketSpec = { name: string; capacity: number; rate: number; window: Window };
+/** `key` names the set of buckets a call takes from (leases are per set). */
+export type LimitPlan = { key: string; buckets: BucketSpec[]; concurrent?: number };
+/** What the limits of one call depend on: which operation it is and the connection's own figures. */
+export type LimitCall = { method?: string; path?: string; config?: Record<string, string> };
+type Window = 'second' | 'minute' | 'hour' | 'day';
+type Figures = { perSecond?: number | undefined; burst?: number | undefined; perMinute?: number | undefined; perHour?: number | undefined; perDay?: number | undefined };
 
 /**
- * Turns the catalog's limits into buckets that can never exceed them in any window. A leaky
+ * Turns catalog figures into buckets that can never exceed them in any window. A leaky
  * bucket (e.g. 40, 2/s) is mirrored as is. "L per window W" becomes a burst B plus a refill
  * of (L - B - 1)/W, so even a burst followed by the refill stays within L in every window of length W
  * (B = 20 % of L: 60/min allows 12 at once, then one every ~1.28 s).
  */
-export function limitPlan(provider: Provider): LimitPlan {
-  const r = provider.rateLimits ?? {};
+function bucketsOf(r: Figures, prefix: string): BucketSpec[] {
   const buckets: BucketSpec[] = [];
   // A request granted here reaches the provider a little later, and not always in grant order:
   // one call of headroom keeps that jitter from ever showing up as the provider's own 429.
   if (r.perSecond) {
     const burst = r.burst ?? Math.max(1, Math.floor(r.perSecond));
-    buckets.push({ name: 'second', capacity: Math.max(1, burst - 1), rate: r.perSecond });
+    buckets.push({ name: `${prefix}second`, window: 'second', capacity: Math.max(1, burst - 1), rate: r.perSecond });
   }
-  const windows: Array<[string, number | undefined, number]> = [['minute', r.perMinute, 60], ['hour', r.perHour, 3600], ['day', r.perDay, 86_400]];
-  for (const [name, limit, seconds] of windows) {
+  const windows: Array<[Window, number | undefined, number]> = [['minute', r.perMinute, 60], ['hour', r.perHour, 3600], ['day', r.perDay, 86_400]];
+  for (const [window, limit, seconds] of windows) {
     if (!limit) continue;
     const burst = Math.max(1, Math.floor(limit * 0.2));
-    buckets.push({ name, capacity: burst, rate: Math.max(1, limit - burst - 1) / seconds });
+    buckets.push({ name: `${prefix}${window}`, window, capacity: burst, rate: Math.max(1, limit - burst - 1) / seconds });
   }
-  return { buckets, ...(r.concurrent ? { concurrent: r.concurrent } : {}) };
+  return buckets;
+}
+
+/**
+ * The catalog's figures with the ones this connection sets itself (`rateLimits.fromConfig`: e.g.
+ * a daily limit that depends on the account's plan). A value that is not a positive number
+ * leaves the catalog's figure in force.
+ */
+function connectionFigures(provider: Provider, config: Record<string, string> | undefined) {
+  const r = { ...(provider.rateLimits ?? {}) };
+  for (const [figure, field] of Object.entries(r.fromConfig ?? {})) {
+    const v = Number(config?.[field!]);
+    if (!Number.isFinite(v) || v <= 0) continue;
+    r[figure as keyof Figures | 'concurrent'] = figure === 'perSecond' ? v : Math.max(1, Math.floor(v));
+  }
+  return r;
+}
+
+type Operation = NonNullable<NonNullable<Provider['rateLimits']>['operations']>[number];
+const patterns = new WeakMap<Operation, RegExp>();
+function matches(op: Operation, method: string, path: string) {
+  let re = patterns.get(op);
+  if (!re) {
+    // Segments are [A-Za-z0-9._~-] (the schema says so): only the dot needs escaping.
+    re = new RegExp(`^${op.path.split('/').map((seg) => (seg === '*' ? '[^/]+' : seg.replaceAll('.', '\\.'))).join('/')}/?$`);
+    patterns.set(op, re);
+  }
+  return op.method === method.toUpperCase() && re.test(path);
+}
+
+/**
+ * Bucket names are `[a-z_]` in the database: an operation's are `o_<10-letter digest of its
+ * name>_<window>`, stable as long as the catalog keeps the operation's name.
+ */
+const operationPrefix = (name: string) => `o_${[...createHash('sha256').update(name).digest().subarray(0, 10)].map((b) => String.fromCharCode(97 + (b % 26))).join('')}_`;
+
+/**
+ * The buckets one call takes from. A call matching one of the catalog's `operations` takes from
+ * that operation's own buckets (per connection), which replace the default figure of the same
+ * window; the default's other windows still apply. Every other call takes from the defaults.
+ */
+export function limitPlan(provider: Provider, call: LimitCall = {}): LimitPlan {
+  const r = connectionFigures(provider, call.config);
+  let buckets = bucketsOf(r, '');
+  const path = (call.path ?? '').split('?')[0]!;
+  const op = call.method ? r.operations?.find((o) => matches(o, call.method!, path)) : undefined;
+  if (op) {
+    const own = bucketsOf(op, operationPrefix(op.name));
+    buckets = [...buckets.filter((b) => !own.some((o) => o.window === b.window)), ...own];
+  }
+  return { key: buckets.map((b) => b.name).join(','), buckets, ...(r.concurrent ? { concurrent: r.concurrent } : {}) };
 }
 
 /** How many tokens one process leases at a time: ~200 ms of refill, at least 1, at most a quarter of the bucket. */
@@ -62,7 +116,8 @@ export function createRateLimiter(deps: LimiterDeps) {
 
   /** Takes one token from the local lease, or leases more from Postgres. Returns ms to wait when empty. */
   async function takeToken(tenantId: string, connectionId: string, plan: LimitPlan): Promise<number> {
-    const local = leases.get(connectionId);
+    const leaseKey = `${connectionId}\u0000${plan.key}`;
+    const local = leases.get(leaseKey);
     if (local && local.tokens >= 1 && local.until > now()) {
       local.tokens -= 1;
       return 0;
@@ -76,10 +131,10 @@ export function createRateLimiter(deps: LimiterDeps) {
       return { granted, t };
     });
     if (taken.granted >= 1) {
-      leases.set(connectionId, { tokens: taken.granted - 1, until: now() + LEASE_MS });
+      leases.set(leaseKey, { tokens: taken.granted - 1, until: now() + LEASE_MS });
       return 0;
     }
-    leases.delete(connectionId);
+    leases.delete(leaseKey);
     // The longest of: each empty bucket's time to one token, or the provider's block.
     return Math.max(1, ...taken.t.map((x) => Math.max(x.blockedForMs, x.tokens >= 1 ? 0 : ((1 - x.tokens) / x.rate) * 1000)));
   }
@@ -88,8 +143,8 @@ export function createRateLimiter(deps: LimiterDeps) {
    * Waits (up to `maxWaitMs`) for room under every limit of the connection, then holds a
    * concurrency slot where the provider limits concurrency. Throws 429 RATE_LIMITED otherwise.
    */
-  async function acquire(tenantId: string, connectionId: string, provider: Provider, opts: { maxWaitMs: number }): Promise<Permit> {
-    const plan = limitPlan(provider);
+  async function acquire(tenantId: string, connectionId: string, provider: Provider, opts: { maxWaitMs: number; call?: LimitCall }): Promise<Permit> {
+    const plan = limitPlan(provider, opts.call);
     const deadline = now() + opts.maxWaitMs;
     const limited = (waitMs: number, what: string) => {
       deps.onLimited?.(provider.id, 'keyhold');
@@ -129,27 +184,31 @@ export function createRateLimiter(deps: LimiterDeps) {
   }
 
   /**
-   * Reactive: what the provider's answer says about its limits. A 429 (Retry-After) blocks every
-   * bucket; the remaining calls the provider's own headers report (its adapter's `rateSignals`)
-   * clamp the matching bucket. Local leases are dropped so every process sees it at once.
+   * Reactive: what the provider's answer says about its limits. A 429 (Retry-After) blocks the
+   * buckets this call took from (an operation's 429 leaves the connection's other operations
+   * alone); the remaining calls the provider's own headers report (its adapter's `rateSignals`)
+   * clamp this call's bucket of that window. Local leases are dropped so every process sees it at once.
    */
-  async function observe(tenantId: string, connectionId: string, provider: Provider, status: number, headers: Record<string, string | string[] | undefined>) {
+  async function observe(tenantId: string, connectionId: string, provider: Provider, status: number, headers: Record<string, string | string[] | undefined>, call: LimitCall = {}) {
     const h = (name: string) => {
       const v = headers[name];
       return Array.isArray(v) ? v[0] : v;
     };
-    const plan = limitPlan(provider);
-    const clamps: Array<{ name: string | null; tokens: number | null; blockedForMs: number | null }> = [];
+    const plan = limitPlan(provider, call);
+    const clamps: Array<{ name: string; tokens: number | null; blockedForMs: number | null }> = [];
     if (status === 429) {
       deps.onLimited?.(provider.id, 'provider');
-      clamps.push({ name: null, tokens: 0, blockedForMs: retryAfterMs(h('retry-after'), now()) ?? 1000 });
+      const blockedForMs = retryAfterMs(h('retry-after'), now()) ?? 1000;
+      for (const b of plan.buckets) clamps.push({ name: b.name, tokens: 0, blockedForMs });
     }
-    const has = (n: string) => plan.buckets.some((b) => b.name === n);
-    for (const s of adapterFor(provider).rateSignals?.(h) ?? []) if (has(s.bucket)) clamps.push({ name: s.bucket, tokens: s.remaining, blockedForMs: null });
+    for (const s of adapterFor(provider).rateSignals?.(h) ?? []) {
+      const bucket = plan.buckets.find((b) => b.window === s.bucket);
+      if (bucket) clamps.push({ name: bucket.name, tokens: s.remaining, blockedForMs: null });
+    }
     // Only a clamp that tightens matters; plain successes stay off the database.
     const tight = clamps.filter((c) => c.blockedForMs !== null || (c.tokens !== null && c.tokens < 2));
-    if (!tight.length || !plan.buckets.length) return;
-    leases.delete(connectionId);
+    if (!tight.length) return;
+    for (const key of leases.keys()) if (key.startsWith(`${connectionId}\u0000`)) leases.delete(key);
     await tenancy.withTenant(tenantId, async (tx) => {
       for (const c of tight) await repo.clamp(tx, connectionId, c.name, c.tokens, c.blockedForMs);
     });

@@ -100,7 +100,9 @@ export function createProxyService(deps: ProxyDeps) {
     const gate = breakers.check(connectionId);
     if (!gate.allowed) throw unavailable(provider, gate.retryInMs, 'has been failing');
     let built = target(provider, conn, req.path);
-    const permit = await limiter.acquire(p.tenantId, connectionId, provider, { maxWaitMs });
+    // Limits may be per operation (method + path) and per connection (figures its config sets).
+    const call = { method: req.method, path: req.path, config: conn.row.config };
+    const permit = await limiter.acquire(p.tenantId, connectionId, provider, { maxWaitMs, call });
     const replayable = req.body === undefined || Buffer.isBuffer(req.body);
     const canRetry = replayable && IDEMPOTENT.has(req.method.toUpperCase());
     const streamed = req.body !== undefined && !Buffer.isBuffer(req.body) ? ownedBody(req.body) : null;
@@ -123,7 +125,7 @@ export function createProxyService(deps: ProxyDeps) {
           throw unavailable(provider, 5000, 'did not answer');
         }
         metrics.proxyRequests.inc({ provider: provider.id, status: statusClass(res.statusCode) });
-        await limiter.observe(p.tenantId, connectionId, provider, res.statusCode, res.headers);
+        await limiter.observe(p.tenantId, connectionId, provider, res.statusCode, res.headers, call);
         if (res.statusCode >= 500) failure(p.tenantId, provider, connectionId);
         else success(p.tenantId, provider, connectionId);
         // The provider refused the token: refresh once (shared with other nodes) and try again.
