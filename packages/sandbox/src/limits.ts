@@ -98,7 +98,9 @@ export type SandboxLimits = ReturnType<typeof createLimits>['api'];
 function remainingHeaders(provider: string, window: string, remaining: number, limit: number): Record<string, string> {
   switch (provider) {
     case 'xero':
-      return window === 'minute' ? { 'x-minlimit-remaining': String(remaining), 'x-applimit-remaining': '9999', 'x-appminlimit-remaining': '9999' } : { 'x-daylimit-remaining': String(remaining) };
+      // Every answer carries X-DayLimit-Remaining, X-MinLimit-Remaining and X-AppMinLimit-Remaining
+      // (the app-wide minute limit, 10,000, not modelled per app here): https://developer.xero.com/faq/limits
+      return window === 'minute' ? { 'x-minlimit-remaining': String(remaining), 'x-appminlimit-remaining': '9999' } : { 'x-daylimit-remaining': String(remaining) };
     case 'openai':
       return { 'x-ratelimit-limit-requests': String(limit), 'x-ratelimit-remaining-requests': String(remaining), 'x-ratelimit-reset-requests': '60s' };
     case 'anthropic':

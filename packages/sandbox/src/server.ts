@@ -5,6 +5,7 @@ import { readBody } from './oauth/http.js';
 import { VERIFY_ROUTES, type Reply, type Seeded } from './providers.js';
 import { apiRoute, newApiState } from './apis.js';
 import { createLimits, limitKey } from './limits.js';
+import { XERO_HOSTS } from './xero/openid.js';
 
 /**
  * `path` limits the failure to requests under that prefix, relative to the provider prefix
@@ -61,6 +62,8 @@ export async function createSandbox(opts: { port?: number } = {}) {
     let [, provider = '', ...rest] = url.pathname.split('/');
     // The official Stripe client calls /v1/… at the host's root.
     if (provider === 'v1') [provider, rest] = ['stripe', ['v1', ...rest]];
+    // xero-node fixes Xero's hosts; its contract test connects them here, Host header intact.
+    if (XERO_HOSTS.includes(String(req.headers.host))) [provider, rest] = ['xero', url.pathname.split('/').slice(1)];
     const path = `/${rest.join('/')}`;
     const seen: SandboxRequest = { provider, method: req.method ?? 'GET', path, query: url.search, headers: { ...req.headers } as Record<string, string>, body: '', status: 0 };
     requests.push(seen);

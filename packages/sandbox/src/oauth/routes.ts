@@ -4,6 +4,8 @@ import type { Reply } from '../providers.js';
 import { type OAuthProvider, accountIds, randomAccount } from './ids.js';
 import { NO_STORE, basicCredentials, bodyParams, json, oauthError, redirect } from './http.js';
 import { SPECS } from './specs.js';
+import { refusedXeroScopes } from '../xero/scopes.js';
+import { xeroIdToken } from '../xero/openid.js';
 import type { Issued, OAuthApp, OAuthState } from './state.js';
 
 export type RouteContext = { provider: OAuthProvider; path: string; store?: string; req: IncomingMessage; url: URL; body: string; now: number };
@@ -37,6 +39,8 @@ export function authorize(state: OAuthState, ctx: RouteContext): Reply {
     if (q.response_type !== 'code') return back({ error: 'unsupported_response_type', error_description: 'response_type must be code' });
     if (!q.scope) return back({ error: 'invalid_scope', error_description: 'scope is required' });
   }
+  // Xero refuses scopes the app may not request on its own error page, not by redirecting back.
+  if (provider === 'xero' && refusedXeroScopes(q.scope ?? '', app).length) return authorizePageError('Invalid scope for client', 'unauthorized_client');
   if (q.sandbox_deny === '1') return back({ error: 'access_denied', error_description: 'The user denied the request' });
 
   const account = store ?? q.sandbox_account ?? randomAccount();
@@ -90,8 +94,10 @@ function tokenReply(provider: OAuthProvider, t: Issued): Reply {
   const g = t.grant;
   const body: Record<string, unknown> = (() => {
     switch (provider) {
-      case 'xero':
-        return { access_token: t.accessToken, expires_in: t.expiresIn, token_type: 'Bearer', ...(t.refreshToken ? { refresh_token: t.refreshToken } : {}), scope: g.scope };
+      case 'xero': {
+        const idToken = g.scope.split(' ').includes('openid') ? { id_token: xeroIdToken({ clientId: g.clientId, account: g.account, accessToken: t.accessToken, scope: g.scope, authTime: g.createdAt, now: Date.now() }) } : {};
+        return { ...idToken, access_token: t.accessToken, expires_in: t.expiresIn, token_type: 'Bearer', ...(t.refreshToken ? { refresh_token: t.refreshToken } : {}), scope: g.scope };
+      }
       case 'quickbooks':
         return { token_type: 'bearer', access_token: t.accessToken, refresh_token: t.refreshToken, expires_in: t.expiresIn, x_refresh_token_expires_in: SPECS.quickbooks.refreshTokenTtlSeconds };
       case 'shopify':

@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import { OAUTH_PROVIDERS, randomUuid, randomHex, type OAuthProvider } from './ids.js';
 import { SPECS, type ProviderConfig } from './specs.js';
 
-export type OAuthApp = { clientId: string; clientSecret: string; redirectUri: string; /** Amazon: the solution id on the consent URL, when it differs from the LWA client id. */ applicationId?: string };
+export type OAuthApp = {
+  clientId: string; clientSecret: string; redirectUri: string;
+  /** Amazon: the solution id on the consent URL, when it differs from the LWA client id. */
+  applicationId?: string;
+  /** Xero: an app created before 2 March 2026, which may still request the broad (retired) scopes. */
+  legacyScopes?: boolean;
+};
 
 /** What one consent (or mintGrant) created: every token issued from it dies with it. */
 export type Grant = {
