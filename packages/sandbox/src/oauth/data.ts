@@ -125,6 +125,12 @@ export function dataRoute(state: OAuthState, ctx: RouteContext, seededShopToken:
 /** Xero invoices of one organisation the token's grant still reaches (`xero-tenant-id`). */
 function xeroInvoicesOf(a: AccessToken | Reply, isReply: (v: AccessToken | Reply) => v is Reply, tenantId: string | undefined, ctx: RouteContext): Reply {
   if (isReply(a)) return a;
+  // A token without an invoices scope: 401 naming insufficient_scope in WWW-Authenticate
+  // (https://community.xero.com/developer/discussion/119166525/).
+  const granted = a.grant.scope.split(' ');
+  if (!['accounting.invoices', 'accounting.invoices.read', 'accounting.transactions', 'accounting.transactions.read'].some((x) => granted.includes(x))) {
+    return json(401, { Type: null, Title: 'Unauthorized', Status: 401, Detail: 'AuthorizationUnsuccessful', Instance: randomUuid(), Extensions: {} }, { 'www-authenticate': 'Bearer error="insufficient_scope"' });
+  }
   if (!tenantId || !xeroTenants(a.grant).some((t) => t.tenantId === tenantId)) return json(403, { Type: null, Title: 'Forbidden', Status: 403, Detail: 'AuthorizationUnsuccessful', Instance: randomUuid(), Extensions: {} });
   return xeroInvoices(tenantId, ctx.url, header(ctx.req, 'if-modified-since'), ctx.now);
 }

@@ -77,6 +77,16 @@ describe('Xero invoices as the API sends them', () => {
     expect([bad.res.status, (bad.body as unknown as { Type: string }).Type]).toEqual([400, 'QueryParseException']);
   });
 
+  it('refuses a token without an invoices scope: 401 insufficient_scope', async () => {
+    const x = xero(s);
+    const { query } = await consent(x.authorizeUrl({ scope: 'offline_access accounting.contacts.read' }));
+    const { access_token } = (await (await x.exchange(query.code!)).json()) as { access_token: string };
+    const org = (await (await x.connections(access_token)).json()) as Array<{ tenantId: string }>;
+    const { res } = await invoices({ authorization: `Bearer ${access_token}`, 'xero-tenant-id': org[0]!.tenantId });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toContain('insufficient_scope');
+  });
+
   it('sends the real limit headers only (no x-applimit-remaining)', async () => {
     const { res } = await invoices(grant().headers);
     expect(res.headers.get('x-appminlimit-remaining')).not.toBeNull();
