@@ -1,7 +1,7 @@
 /**
  * The official `xero-node` client (v20) against the sandbox, as a web app uses it: OpenID
  * discovery, buildConsentUrl → consent → apiCallback (code exchange, id_token checked against
- * the JWKS), updateTenants (GET /connections), accountingApi.getInvoices (.NET dates parsed by
+ * the JWKS), updateTenants (GET /connections and /Organisation), accountingApi.getInvoices (.NET dates parsed by
  * the library, paging, filters, If-Modified-Since, rate-limit headers, 429), refreshToken,
  * disconnect (DELETE /connections/{id}) and revokeToken.
  *
@@ -21,7 +21,7 @@ import { XERO_HOSTS } from '../xero/openid.js';
 
 let s: Sandbox;
 const app = { clientId: `xero-node-${crypto.randomUUID()}`, clientSecret: 'xero-node-secret', redirectUri: 'https://app.example/xero/callback' };
-const scopes = ['openid', 'profile', 'email', 'offline_access', 'accounting.invoices.read', 'accounting.contacts.read'];
+const scopes = ['openid', 'profile', 'email', 'offline_access', 'accounting.settings.read', 'accounting.invoices.read', 'accounting.contacts.read'];
 type AgentWithConnect = Omit<https.Agent, 'createConnection'> & { createConnection: (options: { host?: string | null; servername?: string }, cb?: unknown) => net.Socket };
 const agent = https.globalAgent as unknown as AgentWithConnect;
 const original = agent.createConnection;
@@ -68,9 +68,14 @@ describe('xero-node (official client) against the sandbox', () => {
     expect(tokenSet.refresh_token).toBeTruthy();
     expect(tokenSet.expires_in).toBe(1800);
     expect(tokenSet.claims()).toMatchObject({ iss: 'https://identity.xero.com', aud: app.clientId, xero_userid: expect.any(String), email: `${account}@example.com` });
-    const tenants = await xero.updateTenants(false);
+    // The default (full) form also reads GET /Organisation for every tenant.
+    const tenants = await xero.updateTenants();
     expect(tenants.map((t: { tenantId: string }) => t.tenantId).sort()).toEqual([0, 1].map((i) => s.oauth.accountIds('xero', account, i).xeroTenantId).sort());
     expect(tenants[0]).toMatchObject({ tenantType: 'ORGANISATION', id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    for (const t of tenants as Array<{ tenantId: string; tenantName: string; orgData: { organisationID: string; name: string; createdDateUTC: unknown } }>) {
+      expect(t.orgData).toMatchObject({ organisationID: t.tenantId, name: t.tenantName });
+      expect(t.orgData.createdDateUTC).toBeInstanceOf(Date);
+    }
     const consentQuery = s.oauth.lastAuthorizeRequest('xero')!;
     expect(consentQuery).toMatchObject({ client_id: app.clientId, redirect_uri: app.redirectUri, response_type: 'code', scope: scopes.join(' ') });
   });

@@ -1,7 +1,7 @@
 import type { Reply } from '../providers.js';
 import { accountIds, messengerUserId, randomUuid } from './ids.js';
 import { deleteConnection, listConnections, xeroTenants } from '../xero/connections.js';
-import { xeroInvoices } from '../xero/invoices.js';
+import { xeroInvoices, xeroOrganisation } from '../xero/invoices.js';
 import { bearer, header, json } from './http.js';
 import type { RouteContext } from './routes.js';
 import type { AccessToken, OAuthState } from './state.js';
@@ -47,6 +47,7 @@ export function dataRoute(state: OAuthState, ctx: RouteContext, seededShopToken:
   switch (provider) {
     case 'xero': {
       if (path === '/api.xro/2.0/Invoices' && req.method === 'GET') return xeroInvoicesOf(authorized(bearer(req)), isReply, header(req, 'xero-tenant-id'), ctx);
+      if (path === '/api.xro/2.0/Organisation' && req.method === 'GET') return xeroOrganisationOf(authorized(bearer(req)), isReply, header(req, 'xero-tenant-id'), ctx);
       const del = /^\/connections\/([^/]+)$/i.exec(path);
       if (del && req.method === 'DELETE') {
         const a = authorized(bearer(req));
@@ -122,6 +123,17 @@ export function dataRoute(state: OAuthState, ctx: RouteContext, seededShopToken:
   return null;
 }
 
+const xeroForbidden = () => json(403, { Type: null, Title: 'Forbidden', Status: 403, Detail: 'AuthorizationUnsuccessful', Instance: randomUuid(), Extensions: {} });
+const xeroInsufficientScope = () =>
+  json(401, { Type: null, Title: 'Unauthorized', Status: 401, Detail: 'AuthorizationUnsuccessful', Instance: randomUuid(), Extensions: {} }, { 'www-authenticate': 'Bearer error="insufficient_scope"' });
+
+function xeroOrganisationOf(a: AccessToken | Reply, isReply: (v: AccessToken | Reply) => v is Reply, tenantId: string | undefined, ctx: RouteContext): Reply {
+  if (isReply(a)) return a;
+  if (!a.grant.scope.split(' ').some((x) => x === 'accounting.settings' || x === 'accounting.settings.read')) return xeroInsufficientScope();
+  const org = xeroTenants(a.grant).find((t) => t.tenantId === tenantId);
+  return org ? xeroOrganisation(org.tenantId, org.name, ctx.now) : xeroForbidden();
+}
+
 /** Xero invoices of one organisation the token's grant still reaches (`xero-tenant-id`). */
 function xeroInvoicesOf(a: AccessToken | Reply, isReply: (v: AccessToken | Reply) => v is Reply, tenantId: string | undefined, ctx: RouteContext): Reply {
   if (isReply(a)) return a;
@@ -129,9 +141,9 @@ function xeroInvoicesOf(a: AccessToken | Reply, isReply: (v: AccessToken | Reply
   // (https://community.xero.com/developer/discussion/119166525/).
   const granted = a.grant.scope.split(' ');
   if (!['accounting.invoices', 'accounting.invoices.read', 'accounting.transactions', 'accounting.transactions.read'].some((x) => granted.includes(x))) {
-    return json(401, { Type: null, Title: 'Unauthorized', Status: 401, Detail: 'AuthorizationUnsuccessful', Instance: randomUuid(), Extensions: {} }, { 'www-authenticate': 'Bearer error="insufficient_scope"' });
+    return xeroInsufficientScope();
   }
-  if (!tenantId || !xeroTenants(a.grant).some((t) => t.tenantId === tenantId)) return json(403, { Type: null, Title: 'Forbidden', Status: 403, Detail: 'AuthorizationUnsuccessful', Instance: randomUuid(), Extensions: {} });
+  if (!tenantId || !xeroTenants(a.grant).some((t) => t.tenantId === tenantId)) return xeroForbidden();
   return xeroInvoices(tenantId, ctx.url, header(ctx.req, 'if-modified-since'), ctx.now);
 }
 

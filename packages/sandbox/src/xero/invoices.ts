@@ -117,3 +117,25 @@ export function xeroInvoices(tenantId: string, url: URL, ifModifiedSince: string
     },
   };
 }
+
+/**
+ * GET /api.xro/2.0/Organisation: the organisation behind `xero-tenant-id`, in the same wrapper
+ * (xero-node's updateTenants() reads it for every tenant). Needs accounting.settings(.read).
+ * https://developer.xero.com/documentation/api/accounting/organisation
+ */
+export function xeroOrganisation(tenantId: string, name: string, now: number): Reply {
+  return {
+    status: 200,
+    body: {
+      Id: uuidFrom(createHash('sha256').update(`reply\0${now}\0${Math.random()}`).digest()),
+      Status: 'OK', ProviderName: XERO_PROVIDER_NAME, DateTimeUTC: msDate(now, false),
+      Organisations: [{
+        OrganisationID: tenantId, APIKey: '', Name: name, LegalName: name, PaysTax: true, Version: 'AU', OrganisationType: 'COMPANY',
+        BaseCurrency: 'AUD', CountryCode: 'AU', IsDemoCompany: false, OrganisationStatus: 'ACTIVE', FinancialYearEndDay: 30, FinancialYearEndMonth: 6,
+        SalesTaxBasis: 'ACCRUALS', SalesTaxPeriod: 'QUARTERLY1', DefaultSalesTax: 'Tax Exclusive', DefaultPurchasesTax: 'Tax Exclusive',
+        CreatedDateUTC: msDate(ORIGIN), OrganisationEntityType: 'COMPANY', Timezone: 'AUSEASTERNSTANDARDTIME', ShortCode: `!${tenantId.slice(0, 5)}`,
+        Edition: 'BUSINESS', Class: 'STANDARD', Addresses: [], Phones: [], ExternalLinks: [], PaymentTerms: {},
+      }],
+    },
+  };
+}
