@@ -8,7 +8,7 @@ import type { ConnectionStore, Revocation } from '../connections/store.js';
 import { type TenantPrincipal, assertRole } from '../identity/principal.js';
 import type { ProviderHttp } from '../../platform/http/provider-http.js';
 import { adapterFor } from '../../providers/registry.js';
-import type { OAuthClient } from './oauth-client.js';
+import { type OAuthClient, TokenRequestError } from './oauth-client.js';
 
 export type DisconnectDeps = {
   store: Pick<ConnectionStore, 'byId' | 'secretsOf' | 'disconnect'>;
@@ -37,9 +37,15 @@ export function createDisconnectService(deps: DisconnectDeps) {
     if (!provider.oauth?.revokeUrl || !token) return 'not_supported';
     const release = adapterFor(provider).oauth?.release;
     try {
-      if (release && secrets.refreshToken) {
-        // The stored access token may have expired; the grant's tokens are discarded afterwards anyway.
-        const fresh = await deps.client.refresh(provider, config, secrets.refreshToken);
+      // The stored access token may have expired; the grant's tokens are discarded afterwards anyway.
+      // A grant the provider no longer knows (invalid_grant) has nothing left to release.
+      const fresh = release && secrets.refreshToken
+        ? await deps.client.refresh(provider, config, secrets.refreshToken).catch((err: unknown) => {
+            if (err instanceof TokenRequestError && err.kind === 'invalid_grant') return null;
+            throw err;
+          })
+        : null;
+      if (release && fresh && secrets.refreshToken) {
         const grantToken = fresh.refreshToken ?? secrets.refreshToken;
         await release({ provider, config, accessToken: fresh.accessToken, http: deps.http, revokeGrant: async () => void (await deps.client.revoke(provider, config, grantToken)) });
         return 'revoked';

@@ -60,6 +60,14 @@ describe('disconnecting a Xero organisation', () => {
     expect(h.sandbox.oauth.stats().xero.revocations).toBe(revocations + 1);
   });
 
+  it('of a grant Xero no longer knows (the user removed the app): revoked as before, nothing to delete', async () => {
+    const { name, disconnect } = await connectOrg(1, 0);
+    h.sandbox.oauth.revoke('xero', { account: name });
+    const before = deletes().length;
+    expect((await disconnect()).json().data).toMatchObject({ status: 'disabled', revocation: 'revoked' });
+    expect(deletes().length).toBe(before);
+  });
+
   it('Xero unreachable: the connection is still disconnected here, the outcome says failed', async () => {
     const { disconnect } = await connectOrg(1, 0);
     h.sandbox.fail('xero', { status: 503 });
