@@ -112,7 +112,9 @@ const goDuration = (ms: number) => (ms < 1000 ? `${Math.max(0, Math.round(ms))}m
 function remainingHeaders(provider: string, window: string, remaining: number, limit: number, resetMs: number): Record<string, string> {
   switch (provider) {
     case 'xero':
-      return window === 'minute' ? { 'x-minlimit-remaining': String(remaining), 'x-applimit-remaining': '9999', 'x-appminlimit-remaining': '9999' } : { 'x-daylimit-remaining': String(remaining) };
+      // Every answer carries X-DayLimit-Remaining, X-MinLimit-Remaining and X-AppMinLimit-Remaining
+      // (the app-wide minute limit, 10,000, not modelled per app here): https://developer.xero.com/faq/limits
+      return window === 'minute' ? { 'x-minlimit-remaining': String(remaining), 'x-appminlimit-remaining': '9999' } : { 'x-daylimit-remaining': String(remaining) };
     // https://platform.openai.com/docs/guides/rate-limits#rate-limits-in-headers
     case 'openai':
       return { 'x-ratelimit-limit-requests': String(limit), 'x-ratelimit-remaining-requests': String(remaining), 'x-ratelimit-reset-requests': goDuration(resetMs) };

@@ -7,6 +7,7 @@ import { apiRoute, newApiState } from './apis.js';
 import { createLimits, limitKey } from './limits.js';
 import { intuitHeaders } from './quickbooks/data.js';
 import { amazonHostPath, amazonOperation, amazonRegion, requestIdHeader } from './amazon/index.js';
+import { XERO_HOSTS } from './xero/openid.js';
 
 /**
  * `path` limits the failure to requests under that prefix, relative to the provider prefix
@@ -68,6 +69,8 @@ export async function createSandbox(opts: { port?: number } = {}) {
     let [, provider = '', ...rest] = url.pathname.split('/');
     // The official Stripe client calls /v1/… at the host's root.
     if (provider === 'v1') [provider, rest] = ['stripe', ['v1', ...rest]];
+    // xero-node fixes Xero's hosts; its contract test connects them here, Host header intact.
+    if (XERO_HOSTS.includes(String(req.headers.host))) [provider, rest] = ['xero', url.pathname.split('/').slice(1)];
     let path = `/${rest.join('/')}`;
     // Amazon's regional endpoints: /amazon-sp-api/<na|eu|fe>/… (amazon/index.ts).
     let region: string | undefined;

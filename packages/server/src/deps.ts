@@ -136,7 +136,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const oauthClient = createOAuthClient({ apps: oauthApps, http });
   const oauthDeps = { store, tenancy, vault, catalog, client: oauthClient, audit, clock, ...(log ? { log } : {}) };
   const tokens = createTokenRefresher({ ...oauthDeps, ...(afterProviderAnswer ? { afterProviderAnswer } : {}) });
-  const disconnect = createDisconnectService(oauthDeps);
+  const disconnect = createDisconnectService({ ...oauthDeps, http });
   const authorize = createAuthorizeService({ ...oauthDeps, repo: createOAuthRepo(db.kysely), publicUrl, http });
   const connections = createConnectionsService({
     store,

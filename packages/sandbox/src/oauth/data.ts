@@ -1,6 +1,8 @@
 import { inventorySummaries, isRegion, participations } from '../amazon/index.js';
 import type { Reply } from '../providers.js';
-import { accountIds, messengerUserId, randomUuid, xeroConnectionId } from './ids.js';
+import { accountIds, messengerUserId, randomUuid } from './ids.js';
+import { deleteConnection, listConnections, xeroTenants } from '../xero/connections.js';
+import { xeroInvoices, xeroOrganisation } from '../xero/invoices.js';
 import { bearer, header, json } from './http.js';
 import type { RouteContext } from './routes.js';
 import { slackApi } from '../slack/web-api.js';
@@ -29,7 +31,6 @@ function graphTokenError(why: Rejection) {
   return { message, type: 'OAuthException', code: 190, ...(why === 'expired' ? { error_subcode: 463 } : why === 'revoked' ? { error_subcode: 458 } : {}), fbtrace_id: 'sandbox' };
 }
 
-const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '');
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /**
@@ -39,7 +40,7 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 export function dataRoute(state: OAuthState, ctx: RouteContext, seededShopToken: (token: string) => boolean): Reply | null {
   const { provider, path, req, url, now } = ctx;
   if (provider === 'slack') return slackApi(state, ctx);
-  if (req.method !== 'GET') return null;
+  if (req.method !== 'GET' && !(provider === 'xero' && req.method === 'DELETE')) return null;
   const authorized = (token: string | undefined, check?: (a: AccessToken) => boolean): AccessToken | Reply => {
     const r = state.checkAccess(provider, token, now);
     const why = 'access' in r ? (check && !check(r.access) ? 'unknown' : null) : r.reason;
@@ -51,15 +52,16 @@ export function dataRoute(state: OAuthState, ctx: RouteContext, seededShopToken:
 
   switch (provider) {
     case 'xero': {
-      if (path === '/api.xro/2.0/Invoices') return xeroInvoices(authorized(bearer(req)), isReply, header(req, 'xero-tenant-id'), url);
-      if (path !== '/connections') return null;
+      if (path === '/api.xro/2.0/Invoices' && req.method === 'GET') return xeroInvoicesOf(authorized(bearer(req)), isReply, header(req, 'xero-tenant-id'), ctx);
+      if (path === '/api.xro/2.0/Organisation' && req.method === 'GET') return xeroOrganisationOf(authorized(bearer(req)), isReply, header(req, 'xero-tenant-id'), ctx);
+      const del = /^\/connections\/([^/]+)$/i.exec(path);
+      if (del && req.method === 'DELETE') {
+        const a = authorized(bearer(req));
+        return isReply(a) ? a : deleteConnection(a, del[1]!);
+      }
+      if (path !== '/connections' || req.method !== 'GET') return null;
       const a = authorized(bearer(req));
-      if (isReply(a)) return a;
-      const g = a.grant;
-      return json(200, range(g.count).map((i) => {
-        const ids = accountIds('xero', g.account, i);
-        return { id: xeroConnectionId(g.account, i, g.clientId), authEventId: g.authEventId, tenantId: ids.xeroTenantId, tenantType: 'ORGANISATION', tenantName: ids.name, createdDateUtc: iso(g.createdAt), updatedDateUtc: iso(g.createdAt) };
-      }));
+      return isReply(a) ? a : listConnections(a);
     }
     case 'quickbooks': {
       const q = /^\/v3\/company\/([0-9]+)\/(query|exchangerate)$/.exec(path);
@@ -102,15 +104,26 @@ export function dataRoute(state: OAuthState, ctx: RouteContext, seededShopToken:
   return null;
 }
 
-/** Xero invoices of one organisation the token's grant covers (`xero-tenant-id`), ACCREC/ACCPAY. */
-function xeroInvoices(a: AccessToken | Reply, isReply: (v: AccessToken | Reply) => v is Reply, tenantId: string | undefined, url: URL): Reply {
+const xeroForbidden = () => json(403, { Type: null, Title: 'Forbidden', Status: 403, Detail: 'AuthorizationUnsuccessful', Instance: randomUuid(), Extensions: {} });
+const xeroInsufficientScope = () =>
+  json(401, { Type: null, Title: 'Unauthorized', Status: 401, Detail: 'AuthorizationUnsuccessful', Instance: randomUuid(), Extensions: {} }, { 'www-authenticate': 'Bearer error="insufficient_scope"' });
+
+function xeroOrganisationOf(a: AccessToken | Reply, isReply: (v: AccessToken | Reply) => v is Reply, tenantId: string | undefined, ctx: RouteContext): Reply {
   if (isReply(a)) return a;
-  const orgs = range(a.grant.count).map((i) => accountIds('xero', a.grant.account, i).xeroTenantId);
-  if (!tenantId || !orgs.includes(tenantId)) return json(403, { Type: null, Title: 'Forbidden', Status: 403, Detail: 'AuthorizationUnsuccessful', Instance: randomUuid(), Extensions: {} });
-  const all = range(6).map((i) => ({
-    InvoiceID: randomUuid(), Type: i % 2 ? 'ACCPAY' : 'ACCREC', InvoiceNumber: `INV-${1000 + i}`, Contact: { Name: i % 2 ? `Supplier ${i}` : `Customer ${i}` },
-    AmountDue: 100 * (i + 1), Total: 120 * (i + 1), CurrencyCode: 'AUD', Status: i % 3 ? 'AUTHORISED' : 'SUBMITTED', DueDate: '2026-12-31T00:00:00',
-  }));
-  const type = /Type=="(ACCREC|ACCPAY)"/.exec(url.searchParams.get('where') ?? '')?.[1];
-  return json(200, { Invoices: type ? all.filter((x) => x.Type === type) : all });
+  if (!a.grant.scope.split(' ').some((x) => x === 'accounting.settings' || x === 'accounting.settings.read')) return xeroInsufficientScope();
+  const org = xeroTenants(a.grant).find((t) => t.tenantId === tenantId);
+  return org ? xeroOrganisation(org.tenantId, org.name, ctx.now) : xeroForbidden();
+}
+
+/** Xero invoices of one organisation the token's grant still reaches (`xero-tenant-id`). */
+function xeroInvoicesOf(a: AccessToken | Reply, isReply: (v: AccessToken | Reply) => v is Reply, tenantId: string | undefined, ctx: RouteContext): Reply {
+  if (isReply(a)) return a;
+  // A token without an invoices scope: 401 naming insufficient_scope in WWW-Authenticate
+  // (https://community.xero.com/developer/discussion/119166525/).
+  const granted = a.grant.scope.split(' ');
+  if (!['accounting.invoices', 'accounting.invoices.read', 'accounting.transactions', 'accounting.transactions.read'].some((x) => granted.includes(x))) {
+    return xeroInsufficientScope();
+  }
+  if (!tenantId || !xeroTenants(a.grant).some((t) => t.tenantId === tenantId)) return xeroForbidden();
+  return xeroInvoices(tenantId, ctx.url, header(ctx.req, 'if-modified-since'), ctx.now);
 }

@@ -5,6 +5,7 @@ import { dataRoute } from './data.js';
 import { type AccountIds, OAUTH_PROVIDERS, type OAuthProvider, accountIds, isOAuthProvider, randomAccount } from './ids.js';
 import { type RouteContext, authorize, revoke, token } from './routes.js';
 import { SPECS, type ProviderConfig } from './specs.js';
+import { discovery, jwks } from '../xero/openid.js';
 import { type OAuthApp, type OAuthStats, createOAuthState } from './state.js';
 
 export type { AccountIds, OAuthApp, OAuthProvider, OAuthStats, ProviderConfig };
@@ -32,6 +33,8 @@ const ROUTES: Record<OAuthProvider, Route[]> = {
     { method: GET, path: '/identity/connect/authorize', run: authorize },
     { method: POST, path: '/connect/token', run: token },
     { method: POST, path: '/connect/revocation', run: revoke },
+    { method: GET, path: '/.well-known/openid-configuration', run: (_s, ctx) => discovery(ctx.req) },
+    { method: GET, path: '/.well-known/openid-configuration/jwks', run: () => jwks() },
   ],
   quickbooks: [
     { method: GET, path: '/connect/oauth2', run: authorize },

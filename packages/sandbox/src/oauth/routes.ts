@@ -7,6 +7,8 @@ import { type OAuthProvider, accountIds, randomAccount } from './ids.js';
 import { NO_STORE, basicCredentials, bodyParams, header, json, oauthError, redirect } from './http.js';
 import { SPECS } from './specs.js';
 import { slackScopeProblem, slackTokenBody } from '../slack/web-api.js';
+import { refusedXeroScopes } from '../xero/scopes.js';
+import { xeroIdToken } from '../xero/openid.js';
 import type { Issued, OAuthApp, OAuthState } from './state.js';
 import { exchangeForLongLived } from '../messenger/graph.js';
 import { intuitTokenBody } from '../quickbooks/tokens.js';
@@ -41,6 +43,8 @@ export function authorize(state: OAuthState, ctx: RouteContext): Reply {
     if (q.response_type !== 'code') return back({ error: 'unsupported_response_type', error_description: 'response_type must be code' });
     if (!q.scope) return back({ error: 'invalid_scope', error_description: 'scope is required' });
   }
+  // Xero refuses scopes the app may not request on its own error page, not by redirecting back.
+  if (provider === 'xero' && refusedXeroScopes(q.scope ?? '', app).length) return authorizePageError('Invalid scope for client', 'unauthorized_client');
   if (q.sandbox_deny === '1') return back({ error: 'access_denied', error_description: 'The user denied the request' });
   const scopeProblem = provider === 'slack' ? slackScopeProblem(q.scope) : null;
   if (scopeProblem) return back({ error: 'invalid_scope', error_description: scopeProblem });
@@ -100,8 +104,10 @@ function tokenReply(provider: OAuthProvider, t: Issued, req: IncomingMessage, no
   const g = t.grant;
   const body: Record<string, unknown> = (() => {
     switch (provider) {
-      case 'xero':
-        return { access_token: t.accessToken, expires_in: t.expiresIn, token_type: 'Bearer', ...(t.refreshToken ? { refresh_token: t.refreshToken } : {}), scope: g.scope };
+      case 'xero': {
+        const idToken = g.scope.split(' ').includes('openid') ? { id_token: xeroIdToken({ clientId: g.clientId, account: g.account, accessToken: t.accessToken, scope: g.scope, authTime: g.createdAt, now: Date.now() }) } : {};
+        return { ...idToken, access_token: t.accessToken, expires_in: t.expiresIn, token_type: 'Bearer', ...(t.refreshToken ? { refresh_token: t.refreshToken } : {}), scope: g.scope };
+      }
       case 'quickbooks':
         return intuitTokenBody(t, now, header(req, 'x-include-refresh-token-hard-expires-in') === 'true');
       case 'shopify':

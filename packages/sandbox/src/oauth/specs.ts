@@ -48,7 +48,7 @@ export const SPECS: Record<OAuthProvider, Spec> = {
   xero: {
     clientIdParam: 'client_id', codeParam: 'code', clientAuth: 'basic', pkce: true, strictAuthorize: true, redirectUriAtToken: true,
     rotatesRefreshTokens: true, refreshTokenTtlSeconds: 60 * 86400, graphErrors: false,
-    defaultScope: 'offline_access accounting.transactions.read accounting.contacts.read accounting.reports.read',
+    defaultScope: 'offline_access accounting.invoices.read accounting.payments.read accounting.contacts.read',
     defaults: { ...base, accessTokenTtlSeconds: 1800, refreshGraceSeconds: 1800 },
     newAccessToken: () => `xat_${randomB64(32)}`,
     newRefreshToken: () => randomHex(32),

@@ -4,9 +4,12 @@ import { SPECS, type ProviderConfig } from './specs.js';
 
 export type OAuthApp = {
   clientId: string; clientSecret: string; redirectUri: string;
-  /** Amazon: the solution id on the consent URL, when it differs from the LWA client id. */ applicationId?: string;
+  /** Amazon: the solution id on the consent URL, when it differs from the LWA client id. */
+  applicationId?: string;
   /** Shopify: when the app was created (ISO date; default: now) and how it is distributed (default public), see shopify/tokens.ts. */
   createdAt?: string; distribution?: 'public' | 'custom';
+  /** Xero: an app created before 2 March 2026, which may still request the broad (retired) scopes. */
+  legacyScopes?: boolean;
 };
 
 /** What one consent (or mintGrant) created: every token issued from it dies with it. */

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Sandbox } from '../server.js';
+import type { OAuthApp } from '../oauth/index.js';
 
 export const pkce = () => {
   const verifier = randomBytes(32).toString('base64url');
@@ -19,12 +20,12 @@ export const form = (url: string, params: Record<string, string>, headers: Recor
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(params) });
 
 /** Xero's app, consent and token calls, which most tests drive. */
-export function xero(sandbox: Sandbox, app = { clientId: `xero-${randomBytes(4).toString('hex')}`, clientSecret: 'xero-secret', redirectUri: 'https://keyhold.test/api/integrations/xero/callback' }) {
+export function xero(sandbox: Sandbox, app: OAuthApp = { clientId: `xero-${randomBytes(4).toString('hex')}`, clientSecret: 'xero-secret', redirectUri: 'https://keyhold.test/api/integrations/xero/callback' }) {
   sandbox.oauth.registerApp('xero', app);
   const base = `${sandbox.url}/xero`;
   const auth = { authorization: basic(app.clientId, app.clientSecret) };
   const authorizeUrl = (extra: Record<string, string> = {}) => {
-    const q = new URLSearchParams({ response_type: 'code', client_id: app.clientId, redirect_uri: app.redirectUri, scope: 'offline_access accounting.transactions.read', state: 'st', ...extra });
+    const q = new URLSearchParams({ response_type: 'code', client_id: app.clientId, redirect_uri: app.redirectUri, scope: 'offline_access accounting.invoices.read', state: 'st', ...extra });
     return `${base}/identity/connect/authorize?${q}`;
   };
   const exchange = (code: string, extra: Record<string, string> = {}) =>

@@ -69,6 +69,18 @@ describe('configuration', () => {
     await expect(resolveJwtKeys(c, (await import('../test-support/index.js')).silentLogger())).rejects.toThrow(/KEYHOLD_JWT_SECRET: required in production[\s\S]*KEYHOLD_ADMIN_JWT_SECRET/);
   });
 
+  it("an OAuth app's scopes come from KEYHOLD_OAUTH_<ID>_SCOPES (spaces or commas); the catalog's apply without it", () => {
+    const app = { KEYHOLD_OAUTH_XERO_CLIENT_ID: 'id', KEYHOLD_OAUTH_XERO_CLIENT_SECRET: 'secret' };
+    expect(loadConfig({ ...base, ...app }).oauthApps.xero?.scopes).toBeUndefined();
+    const c = loadConfig({ ...base, ...app, KEYHOLD_OAUTH_XERO_SCOPES: 'offline_access accounting.invoices.read,  accounting.contacts.read' });
+    expect(c.oauthApps.xero?.scopes).toEqual(['offline_access', 'accounting.invoices.read', 'accounting.contacts.read']);
+    const amazon = loadConfig({ ...base, KEYHOLD_OAUTH_AMAZON_SP_API_CLIENT_ID: 'a', KEYHOLD_OAUTH_AMAZON_SP_API_CLIENT_SECRET: 'b', KEYHOLD_OAUTH_AMAZON_SP_API_SCOPES: 'x' });
+    expect(amazon.oauthApps['amazon-sp-api']?.scopes).toEqual(['x']);
+    expect(() => loadConfig({ ...base, ...app, KEYHOLD_OAUTH_XERO_SCOPES: 'accounting."invoices"' })).toThrow(/KEYHOLD_OAUTH_XERO_SCOPES/);
+    expect(() => loadConfig({ ...base, ...app, KEYHOLD_OAUTH_XERO_SCOPES: ' , ' })).toThrow(/KEYHOLD_OAUTH_XERO_SCOPES/);
+    expect(() => loadConfig({ ...base, KEYHOLD_OAUTH_XERO_SCOPES: 'offline_access' })).toThrow(/KEYHOLD_OAUTH_XERO_CLIENT_ID/);
+  });
+
   it('rejects unknown enum values with the allowed list', () => {
     expect(() => loadConfig({ ...base, KEYHOLD_LOG_LEVEL: 'loud' })).toThrow(/KEYHOLD_LOG_LEVEL: .*"info"/);
   });

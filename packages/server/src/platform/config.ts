@@ -108,6 +108,12 @@ export type OAuthAppConfig = {
   clientSecret: Secret;
   /** Amazon SP-API: the app's solution id used on the consent page, when it differs from the LWA client id. */
   applicationId?: string;
+  /**
+   * The scopes this app requests, replacing the catalog's `oauth.scopes` (from
+   * KEYHOLD_OAUTH_<ID>_SCOPES): what a provider lets an app ask for can depend on the app
+   * (its age, its review), which only the operator knows.
+   */
+  scopes?: string[];
 };
 
 export type DatabaseConfig =
@@ -221,7 +227,9 @@ export const JOBS_LOGIN_REQUIRED =
 
 const PROVIDER_URL_VAR = /^KEYHOLD_PROVIDER_([A-Z0-9_]+)_BASE_URL$/;
 const PROVIDER_AUTH_URL_VAR = /^KEYHOLD_PROVIDER_([A-Z0-9_]+)_AUTH_URL$/;
-const OAUTH_APP_VAR = /^KEYHOLD_OAUTH_([A-Z0-9_]+)_(CLIENT_ID|CLIENT_SECRET|APPLICATION_ID)$/;
+const OAUTH_APP_VAR = /^KEYHOLD_OAUTH_([A-Z0-9_]+)_(CLIENT_ID|CLIENT_SECRET|APPLICATION_ID|SCOPES)$/;
+/** RFC 6749 §3.3 scope-token. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 const providerIdOf = (envPart: string) => envPart.toLowerCase().replaceAll('_', '-');
 
 /** `KEYHOLD_PROVIDER_AMAZON_SP_API_BASE_URL=http://127.0.0.1:4010` → `{ 'amazon-sp-api': 'http://127.0.0.1:4010' }`. */
@@ -236,9 +244,12 @@ function providerOverrides(env: NodeJS.ProcessEnv, pattern: RegExp): Record<stri
   return out;
 }
 
-/** `KEYHOLD_OAUTH_XERO_CLIENT_ID` + `KEYHOLD_OAUTH_XERO_CLIENT_SECRET` → `{ xero: {...} }`; both or neither. */
+/**
+ * `KEYHOLD_OAUTH_XERO_CLIENT_ID` + `KEYHOLD_OAUTH_XERO_CLIENT_SECRET` → `{ xero: {...} }`; both or neither.
+ * `KEYHOLD_OAUTH_XERO_SCOPES` (space- or comma-separated) replaces the catalog's scopes for that app.
+ */
 function oauthApps(env: NodeJS.ProcessEnv): Record<string, OAuthAppConfig> {
-  const parts: Record<string, Partial<Record<'CLIENT_ID' | 'CLIENT_SECRET' | 'APPLICATION_ID', string>>> = {};
+  const parts: Record<string, Partial<Record<'CLIENT_ID' | 'CLIENT_SECRET' | 'APPLICATION_ID' | 'SCOPES', string>>> = {};
   for (const [name, value] of Object.entries(env)) {
     const m = OAUTH_APP_VAR.exec(name);
     if (m && value) (parts[m[1]!] ??= {})[m[2] as 'CLIENT_ID'] = value;
@@ -250,7 +261,16 @@ function oauthApps(env: NodeJS.ProcessEnv): Record<string, OAuthAppConfig> {
       problems.push(`KEYHOLD_OAUTH_${envId}_CLIENT_ID and KEYHOLD_OAUTH_${envId}_CLIENT_SECRET: set both (or neither)`);
       continue;
     }
-    out[providerIdOf(envId)] = { clientId: p.CLIENT_ID, clientSecret: new Secret(p.CLIENT_SECRET), ...(p.APPLICATION_ID ? { applicationId: p.APPLICATION_ID } : {}) };
+    const scopes = p.SCOPES?.split(/[\s,]+/).filter(Boolean);
+    if (scopes && (scopes.length === 0 || !scopes.every((x) => SCOPE_TOKEN.test(x)))) {
+      problems.push(`KEYHOLD_OAUTH_${envId}_SCOPES: list scope names separated by spaces or commas (got ${JSON.stringify(p.SCOPES)})`);
+      continue;
+    }
+    out[providerIdOf(envId)] = {
+      clientId: p.CLIENT_ID, clientSecret: new Secret(p.CLIENT_SECRET),
+      ...(p.APPLICATION_ID ? { applicationId: p.APPLICATION_ID } : {}),
+      ...(scopes ? { scopes } : {}),
+    };
   }
   if (problems.length) throw new ConfigError(problems);
   return out;

@@ -63,6 +63,22 @@ export type OAuthHooks = {
   tokenResponse?(answer: TokenAnswer): TokenAnswer;
   /** Which provider account(s) the tokens give access to (default: one account, no routing key). */
   accounts?(grant: Grant, ctx: OAuthContext): Promise<Account[]>;
+  /**
+   * Disconnecting when the grant can reach more accounts than this connection's: removes this
+   * account at the provider, and calls `revokeGrant` only where that harms no other account
+   * (default: the whole grant is revoked). Throws when the provider could not be reached.
+   */
+  release?(req: ReleaseRequest): Promise<void>;
+};
+
+export type ReleaseRequest = {
+  provider: Provider;
+  /** The connection's non-secret config (its account id). */
+  config: Record<string, string>;
+  /** A fresh access token of the grant. */
+  accessToken: string;
+  http: ProviderHttp;
+  revokeGrant(): Promise<void>;
 };
 
 export type TokenAnswer = { status: number; body: Record<string, unknown> };

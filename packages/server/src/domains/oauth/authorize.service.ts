@@ -88,7 +88,9 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     url.searchParams.set('client_id', ctx.app.clientId);
     url.searchParams.set('redirect_uri', redirectUriFor(provider));
     url.searchParams.set('response_type', 'code');
-    if (spec.scopes.length) url.searchParams.set('scope', spec.scopes.join(spec.scopeSeparator ?? ' '));
+    // The operator's scopes for this app win over the catalog's (what an app may request can depend on the app).
+    const scopes = client.app(provider).scopes ?? spec.scopes;
+    if (scopes.length) url.searchParams.set('scope', scopes.join(spec.scopeSeparator ?? ' '));
     for (const [k, v] of Object.entries(spec.authorizeParams ?? {})) url.searchParams.set(k, v);
     url.searchParams.set('state', state);
     if (verifier) {

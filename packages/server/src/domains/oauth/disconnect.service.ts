@@ -6,13 +6,17 @@ import type { AuditService } from '../audit/audit.service.js';
 import type { Catalog, Provider } from '../catalog/catalog.js';
 import type { ConnectionStore, Revocation } from '../connections/store.js';
 import { type TenantPrincipal, assertRole } from '../identity/principal.js';
-import type { OAuthClient } from './oauth-client.js';
+import type { ProviderHttp } from '../../platform/http/provider-http.js';
+import { adapterFor } from '../../providers/registry.js';
+import { type OAuthClient, TokenRequestError } from './oauth-client.js';
 
 export type DisconnectDeps = {
   store: Pick<ConnectionStore, 'byId' | 'secretsOf' | 'disconnect'>;
   tenancy: Tenancy;
   catalog: Pick<Catalog, 'get'>;
-  client: Pick<OAuthClient, 'revoke'>;
+  client: Pick<OAuthClient, 'revoke' | 'refresh'>;
+  /** Handed to an adapter that removes one account of a grant (`oauth.release`). */
+  http: ProviderHttp;
   audit: Pick<AuditService, 'record'>;
   clock: Clock;
   log?: Pick<Logger, 'warn'>;
@@ -23,13 +27,29 @@ export function createDisconnectService(deps: DisconnectDeps) {
 
   /**
    * Revokes the grant at the provider where it has a revocation endpoint (the refresh token
-   * revokes the whole grant; else the access token). Never throws: a provider that is down must
-   * not keep a tenant from disconnecting; the outcome is reported and audited.
+   * revokes the whole grant; else the access token), or, where the adapter releases accounts one
+   * by one (a grant reaching several accounts), removes only this connection's account. Never
+   * throws: a provider that is down must not keep a tenant from disconnecting; the outcome is
+   * reported and audited.
    */
   async function revokeAtProvider(provider: Provider, config: Record<string, string>, secrets: Record<string, string>): Promise<Revocation> {
     const token = secrets.refreshToken ?? secrets.accessToken;
     if (!provider.oauth?.revokeUrl || !token) return 'not_supported';
+    const release = adapterFor(provider).oauth?.release;
     try {
+      // The stored access token may have expired; the grant's tokens are discarded afterwards anyway.
+      // A grant the provider no longer knows (invalid_grant) has nothing left to release.
+      const fresh = release && secrets.refreshToken
+        ? await deps.client.refresh(provider, config, secrets.refreshToken).catch((err: unknown) => {
+            if (err instanceof TokenRequestError && err.kind === 'invalid_grant') return null;
+            throw err;
+          })
+        : null;
+      if (release && fresh && secrets.refreshToken) {
+        const grantToken = fresh.refreshToken ?? secrets.refreshToken;
+        await release({ provider, config, accessToken: fresh.accessToken, http: deps.http, revokeGrant: async () => void (await deps.client.revoke(provider, config, grantToken)) });
+        return 'revoked';
+      }
       return (await deps.client.revoke(provider, config, token)) ? 'revoked' : 'not_supported';
     } catch (err) {
       deps.log?.warn({ provider: provider.id, err: { message: (err as Error).message } }, 'token revocation failed');
