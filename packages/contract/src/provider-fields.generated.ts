@@ -18,5 +18,5 @@ export const PROVIDER_FIELDS = {
   'stripe': { credentials: { apiKey: true, publishableKey: false, webhookSecret: false }, config: { apiVersion: false } },
   'unleashed': { credentials: { apiId: true, apiKey: true }, config: {} },
   'wise': { credentials: { apiKey: true, webhookSecret: false }, config: { profileId: true } },
-  'xero': { credentials: { accessToken: true, refreshToken: true }, config: { xeroTenantId: true, region: false } },
+  'xero': { credentials: { accessToken: true, refreshToken: true }, config: { xeroTenantId: true, region: false, dailyLimit: false } },
 } as const;

@@ -77,11 +77,15 @@ describe.each(loadCatalog().list().map((p) => [p.id, p] as const))('provider gui
     }
     const body = text.slice(0, text.indexOf('\n## Sources')).replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '');
     for (const [, n] of body.matchAll(/\[(\d+)\](?!\()/g)) expect(numbers.has(n!), `[${n}] is cited but not a numbered source`).toBe(true);
+    // A link definition points at a source listed above with its date.
+    const dated = new Set(sources.map((l) => /\]\((https?:\/\/[^)\s]+)\)/.exec(l)?.[1]).filter(Boolean));
+    const defined = new Set<string>();
     for (const d of definitions) {
-      const label = /^\[([\w-]+)\]/.exec(d)![1]!;
-      expect(labels.has(label) || numbers.has(label), `${d} has no dated entry`).toBe(true);
+      const [, label, url] = /^\[([\w-]+)\]:\s+(\S+)/.exec(d)!;
+      expect(dated.has(url!) || labels.has(label!) || numbers.has(label!), `${d} is not a dated source`).toBe(true);
+      defined.add(label!);
     }
-    for (const [, l] of body.matchAll(/\]\[([\w-]+)\]/g)) expect(labels.has(l!) || numbers.has(l!), `[…][${l}] links to no labelled source`).toBe(true);
+    for (const [, l] of body.matchAll(/\]\[([\w-]+)\]/g)) expect(labels.has(l!) || numbers.has(l!) || defined.has(l!), `[…][${l}] links to no labelled source`).toBe(true);
     // A labelled citation is `[label]` in running text (not a link's text, which is followed by `(`).
     for (const [, l] of body.matchAll(/(?<!\])\[([a-z][\w-]*)\](?![(\[:])/g)) expect(labels.has(l!), `[${l}] is cited but not a labelled source`).toBe(true);
   });

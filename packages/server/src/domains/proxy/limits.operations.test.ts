@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../platform/errors.js';
@@ -14,7 +15,7 @@ import { createLimitsRepo } from './limits.repo.js';
  */
 const entry = (rateLimits: Record<string, unknown>, configFields: Array<Record<string, unknown>> = []) => {
   const checked = validateProvider({
-    id: 'fictional', displayName: 'Fictional', category: 'Custom', authMode: 'api_key', baseUrl: 'https://api.fictional.example',
+    id: 'fictional', displayName: 'Fictional', category: 'Custom', docs: 'docs/providers/fictional.md', reviewedAt: '2026-11-27', authMode: 'api_key', baseUrl: 'https://api.fictional.example',
     credentialFields: [{ name: 'apiKey', label: 'Key', secret: true }], configFields, inject: { headers: { 'x-key': '{{apiKey}}' } }, rateLimits,
   });
   if (!checked.ok) throw new Error(checked.problems);
@@ -63,6 +64,19 @@ describe('rate limits per operation', () => {
     expect(await burst(OPERATIONS, randomUUID(), 30, { method: 'GET', path: '/sellers/v1/participations' })).toBe(10);
   });
 
+  it("a provider's 429 blocks every bucket of the call but empties only the shortest window: a minute's 429 leaves the day's budget", async () => {
+    const perDay = entry({ perMinute: 600, perDay: 100_000 }); // bursts: 120 a minute, 20,000 a day
+    const conn = randomUUID();
+    expect(await burst(perDay, conn, 5, {})).toBe(5);
+    await limiter.observe(tenantId, conn, perDay, 429, { 'retry-after': '30' });
+    expect(await burst(perDay, conn, 5, {})).toBe(0);
+    const { rows } = await db.withTenant(tenantId, (tx) => sql<{ name: string; tokens: number; blocked: boolean }>`
+      select name, tokens, blocked_until > now() as blocked from rate_buckets where tenant_id = ${tenantId} and connection_id = ${conn} order by name`.execute(tx));
+    expect(rows.map((r) => [r.name, r.blocked])).toEqual([['day', true], ['minute', true]]);
+    expect(Number(rows.find((r) => r.name === 'minute')!.tokens)).toBeLessThan(1);
+    expect(Number(rows.find((r) => r.name === 'day')!.tokens)).toBeGreaterThan(19_000);
+  });
+
   it("an operation replaces only the default figure of its own window; the connection's other windows still count its calls", async () => {
     const daily = entry({ perDay: 25, operations: [{ name: 'fast', method: 'GET', path: '/fast', perSecond: 0.01, burst: 21 }] });
     expect(limitPlan(daily, { method: 'GET', path: '/fast' }).buckets.map((b) => b.window).sort()).toEqual(['day', 'second']);
@@ -103,7 +117,7 @@ describe('rate limits a connection sets itself (rateLimits.fromConfig)', () => {
   it('the catalog refuses overrides from a secret or undeclared field, bad operation paths and duplicate operations', () => {
     const bad = (rateLimits: Record<string, unknown>, problem: RegExp) => {
       const r = validateProvider({
-        id: 'fictional', displayName: 'F', category: 'Custom', authMode: 'api_key', baseUrl: 'https://api.fictional.example',
+        id: 'fictional', displayName: 'F', category: 'Custom', docs: 'docs/providers/fictional.md', reviewedAt: '2026-11-27', authMode: 'api_key', baseUrl: 'https://api.fictional.example',
         credentialFields: [{ name: 'apiKey', label: 'Key', secret: true }], configFields: [{ name: 'token', label: 'T', secret: true }],
         inject: { headers: { 'x-key': '{{apiKey}}' } }, rateLimits,
       });

@@ -10,7 +10,8 @@ export function createLimitsRepo() {
   /**
    * Refills and takes up to `want` whole tokens from each listed bucket in one statement. The
    * rows are locked first (FOR UPDATE returns their newest version), so two processes never
-   * grant the same tokens. Time is the wall clock at the moment of the lock (not the
+   * grant the same tokens; always in name order, because calls of different operations lock
+   * overlapping sets of one connection's buckets (any other order can deadlock). Time is the wall clock at the moment of the lock (not the
    * transaction start), and `updated_at` never moves back, so no interval is refilled twice.
    * Returns fewer rows than buckets when some do not exist yet.
    */
@@ -24,6 +25,7 @@ export function createLimitsRepo() {
                coalesce(b.blocked_until > t.ts, false) as blocked
         from rate_buckets b join spec using (name) cross join (select clock_timestamp() as ts) t
         where b.connection_id = ${connectionId}
+        order by b.name
         for update of b
       )
       update rate_buckets b set tokens = cur.r - g.granted, capacity = cur.capacity, rate = cur.rate, updated_at = greatest(b.updated_at, cur.ts)
@@ -42,7 +44,8 @@ export function createLimitsRepo() {
     async take(tx: TenantTx, tenantId: string, connectionId: string, buckets: BucketSpec[], want: number): Promise<Taken[]> {
       const taken = await takeExisting(tx, connectionId, buckets, want);
       if (taken.length === buckets.length) return taken;
-      for (const b of buckets) {
+      // Name order, like every lock on these rows: two first calls creating overlapping sets must not deadlock.
+      for (const b of [...buckets].sort((x, y) => (x.name < y.name ? -1 : 1))) {
         await sql`insert into rate_buckets (tenant_id, connection_id, name, capacity, rate, tokens, updated_at)
                   values (${tenantId}, ${connectionId}, ${b.name}, ${b.capacity}, ${b.rate}, ${b.capacity}, now())
                   on conflict do nothing`.execute(tx);
@@ -58,12 +61,14 @@ export function createLimitsRepo() {
      * at the provider would be refilled on top of the provider's own count.
      */
     clamp: (tx: TenantTx, connectionId: string, name: string | null, tokens: number | null, blockedForMs: number | null) =>
-      sql`update rate_buckets set
-            tokens = case when ${tokens}::float8 is null then tokens else least(tokens, ${tokens}::float8) end,
-            updated_at = case when ${tokens}::float8 is null then updated_at else greatest(updated_at, clock_timestamp()) end,
-            blocked_until = case when ${blockedForMs}::float8 is null then blocked_until
-                                 else greatest(coalesce(blocked_until, now()), now() + make_interval(secs => ${blockedForMs}::float8 / 1000)) end
-          where connection_id = ${connectionId} and (${name}::text is null or name = ${name})`.execute(tx),
+      sql`update rate_buckets b set
+            tokens = case when ${tokens}::float8 is null then b.tokens else least(b.tokens, ${tokens}::float8) end,
+            updated_at = case when ${tokens}::float8 is null then b.updated_at else greatest(b.updated_at, clock_timestamp()) end,
+            blocked_until = case when ${blockedForMs}::float8 is null then b.blocked_until
+                                 else greatest(coalesce(b.blocked_until, now()), now() + make_interval(secs => ${blockedForMs}::float8 / 1000)) end
+          from (select name from rate_buckets where connection_id = ${connectionId} and (${name}::text is null or name = ${name})
+                order by name for update) locked
+          where b.connection_id = ${connectionId} and b.name = locked.name`.execute(tx),
 
     /** Takes a free concurrency slot (creating the connection's slots on first use); null when all are held. */
     async takeSlot(tx: TenantTx, tenantId: string, connectionId: string, slots: number, holder: string, leaseMs: number): Promise<number | null> {

@@ -14,6 +14,7 @@ export type LimitPlan = { key: string; buckets: BucketSpec[]; concurrent?: numbe
 /** What the limits of one call depend on: which operation it is and the connection's own figures. */
 export type LimitCall = { method?: string; path?: string; config?: Record<string, string> };
 type Window = 'second' | 'minute' | 'hour' | 'day';
+const WINDOW_SECONDS: Record<Window, number> = { second: 1, minute: 60, hour: 3600, day: 86_400 };
 type Figures = { perSecond?: number | undefined; burst?: number | undefined; perMinute?: number | undefined; perHour?: number | undefined; perDay?: number | undefined };
 
 /**
@@ -49,7 +50,9 @@ function connectionFigures(provider: Provider, config: Record<string, string> | 
   for (const [figure, field] of Object.entries(r.fromConfig ?? {})) {
     const v = Number(config?.[field!]);
     if (!Number.isFinite(v) || v <= 0) continue;
-    r[figure as keyof Figures | 'concurrent'] = figure === 'perSecond' ? v : Math.max(1, Math.floor(v));
+    const value = figure === 'perSecond' ? v : Math.max(1, Math.floor(v));
+    // Concurrency slots are rows in Postgres: a connection may lower the catalog's figure, never raise it.
+    r[figure as keyof Figures | 'concurrent'] = figure === 'concurrent' && r.concurrent ? Math.min(r.concurrent, value) : value;
   }
   return r;
 }
@@ -199,7 +202,10 @@ export function createRateLimiter(deps: LimiterDeps) {
     if (status === 429) {
       deps.onLimited?.(provider.id, 'provider');
       const blockedForMs = retryAfterMs(h('retry-after'), now()) ?? 1000;
-      for (const b of plan.buckets) clamps.push({ name: b.name, tokens: 0, blockedForMs });
+      // Every bucket waits out the block, but only the shortest window starts again empty: a
+      // minute's 429 must not also spend the day's budget.
+      const shortest = Math.min(...plan.buckets.map((b) => WINDOW_SECONDS[b.window]));
+      for (const b of plan.buckets) clamps.push({ name: b.name, tokens: WINDOW_SECONDS[b.window] === shortest ? 0 : null, blockedForMs });
     }
     for (const s of adapterFor(provider).rateSignals?.(h) ?? []) {
       const bucket = plan.buckets.find((b) => b.window === s.bucket);
@@ -210,7 +216,8 @@ export function createRateLimiter(deps: LimiterDeps) {
     if (!tight.length) return;
     for (const key of leases.keys()) if (key.startsWith(`${connectionId}\u0000`)) leases.delete(key);
     await tenancy.withTenant(tenantId, async (tx) => {
-      for (const c of tight) await repo.clamp(tx, connectionId, c.name, c.tokens, c.blockedForMs);
+      // Name order, like every lock on these rows (limits.repo.ts).
+      for (const c of tight.sort((x, y) => (x.name < y.name ? -1 : 1))) await repo.clamp(tx, connectionId, c.name, c.tokens, c.blockedForMs);
     });
   }
 

@@ -34,4 +34,22 @@ describe('Xero daily limit', () => {
       h.sandbox.limits.reset();
     }
   });
+
+  it('takes the daily figure from the connection (dailyLimit, the app tier) instead of the catalog 5,000', async () => {
+    const acct = await signup(h.t.app);
+    const name = `acct-${crypto.randomUUID()}`;
+    expect((await h.connect(acct, 'xero', { consent: { sandbox_account: name } })).statusCode).toBe(302);
+    const list = await h.t.app.inject({ method: 'GET', url: '/api/api-credentials', headers: bearer(acct.accessToken) });
+    const id = (list.json().data as Array<{ id: string; service_name: string }>).find((c) => c.service_name === 'xero')!.id;
+    const bad = await h.t.app.inject({ method: 'PUT', url: `/api/api-credentials/${id}`, headers: bearer(acct.accessToken), payload: { additionalConfig: { dailyLimit: 'lots' } } });
+    expect(bad.statusCode).toBe(400);
+    const set = await h.t.app.inject({ method: 'PUT', url: `/api/api-credentials/${id}`, headers: bearer(acct.accessToken), payload: { additionalConfig: { dailyLimit: '10' } } });
+    expect(set.statusCode).toBe(200);
+    const org = h.sandbox.oauth.accountIds('xero', name).xeroTenantId;
+    const statuses = [];
+    // 10 a day: a burst of 2 (20 %), then one call about every 2.7 hours.
+    for (let i = 0; i < 3; i++) statuses.push((await h.t.app.inject({ method: 'GET', url: '/api/proxy/xero/api.xro/2.0/Invoices', headers: bearer(acct.accessToken) })).statusCode);
+    expect(statuses).toEqual([200, 200, 429]);
+    expect(h.sandbox.requests().filter((r) => r.path.startsWith('/api.xro/') && r.headers['xero-tenant-id'] === org)).toHaveLength(2);
+  });
 });
