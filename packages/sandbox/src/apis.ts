@@ -12,11 +12,9 @@ import { resendApi } from './resend/api.js';
  */
 export type ApiRoute = { method: string; path: RegExp; handle(ctx: ApiCtx, m: RegExpExecArray): Reply };
 export type ApiCtx = { req: IncomingMessage; url: URL; body: string; state: ApiState };
-type Route = ApiRoute;
-type Ctx = ApiCtx;
 export type ApiState = { stripe: StripeState };
 
-const ROUTES: Record<string, Route[]> = {
+const ROUTES: Record<string, ApiRoute[]> = {
   openai: OPENAI_ROUTES,
   anthropic: ANTHROPIC_ROUTES,
   unleashed: [
@@ -31,7 +29,7 @@ const ROUTES: Record<string, Route[]> = {
 };
 
 /** The reply of one API-key data route, or null when `path` is not one. */
-export function apiRoute(provider: string, path: string, ctx: Ctx, keys: Array<Record<string, string>>): Reply | null {
+export function apiRoute(provider: string, path: string, ctx: ApiCtx, keys: Array<Record<string, string>>): Reply | null {
   if (provider === 'stripe') return stripeApi(ctx.req, ctx.url, path, ctx.body, keys, ctx.state.stripe);
   // Resend authorizes per endpoint (a sending-only key may send, nothing else).
   if (provider === 'resend') return resendApi(ctx.req, path, ctx.body, keys);

@@ -157,8 +157,12 @@ describe('node-quickbooks', () => {
     } finally {
       sandbox.limits.reset();
     }
+    const { token: access, realmId: realm } = qb as unknown as { token: string; realmId: string };
     const revoked = await call<unknown>((cb) => qb.revokeAccess(true, cb));
     expect(revoked).toBeDefined();
     expect(qb.refreshToken).toBeNull();
+    // The sandbox really ended the grant: the access token of before is refused.
+    const after = await fetch(`${QuickBooks.V3_ENDPOINT_BASE_URL}${realm}/companyinfo/${realm}`, { headers: { authorization: `Bearer ${access}`, accept: 'application/json' } });
+    expect(after.status).toBe(401);
   });
 });

@@ -31,13 +31,11 @@ function graphTokenError(why: Rejection) {
   return { message, type: 'OAuthException', code: 190, ...(why === 'expired' ? { error_subcode: 463 } : why === 'revoked' ? { error_subcode: 458 } : {}), fbtrace_id: 'sandbox' };
 }
 
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-
 /**
- * The data (and verify) routes that accept OAuth access tokens. Null when the path is not one of
- * them, or (Shopify) when the token was not issued here and the seeded credentials should decide.
+ * The data (and verify) routes that accept OAuth access tokens (Shopify's: shopify/admin.ts).
+ * Null when the path is not one of them.
  */
-export function dataRoute(state: OAuthState, ctx: RouteContext, seededShopToken: (token: string) => boolean): Reply | null {
+export function dataRoute(state: OAuthState, ctx: RouteContext): Reply | null {
   const { provider, path, req, url, now } = ctx;
   if (provider === 'slack') return slackApi(state, ctx);
   if (req.method !== 'GET' && !(provider === 'xero' && req.method === 'DELETE')) return null;

@@ -86,9 +86,8 @@ export function createOAuth() {
     const ctx: RouteContext = { provider, path, req, url, body, now: Date.now(), ...(store ? { store } : {}), ...(region ? { region } : {}) };
     const route = ROUTES[provider].find((r) => r.path === path && r.method.includes(req.method ?? 'GET'));
     if (route) return route.run(state, ctx);
-    const seededShopToken = (t: string) => seeded.some((k) => k.accessToken === t && k.storeDomain === store);
-    if (provider === 'shopify') return shopifyAdmin.handle(ctx, seededShopToken);
-    return dataRoute(state, ctx, seededShopToken);
+    if (provider === 'shopify') return shopifyAdmin.handle(ctx, (t: string) => seeded.some((k) => k.accessToken === t && k.storeDomain === store));
+    return dataRoute(state, ctx);
   }
 
   const api = {

@@ -169,5 +169,5 @@ export function revoke(state: OAuthState, ctx: RouteContext): Reply {
   if (!app) return oauthError(401, 'invalid_client', 'Client authentication failed');
   if (!params.token) return oauthError(400, 'invalid_request', 'token is required');
   if (state.revokeToken(provider, params.token, app.clientId) === 'other_client') return oauthError(400, 'unauthorized_client', 'The token was issued to another client');
-  return SPECS[provider].okEnvelope ? json(200, { ok: true, revoked: true }) : { status: 200, body: undefined };
+  return { status: 200, body: undefined };
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, addMember, bearer, enrolMfa, signup, createApiKey, refreshTokenReader } from '../../test-support/accounts.js';
+import { type Account, addMember, bearer, enrolMfa, signup, refreshTokenReader } from '../../test-support/accounts.js';
 import pg from 'pg';
 import { oauthHarness } from '../../test-support/oauth.js';
 

@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../platform/crypto/secret.js';
-import { bearer, signup, refreshTokenReader } from '../../test-support/accounts.js';
+import { signup, refreshTokenReader } from '../../test-support/accounts.js';
 import { TEST_PUBLIC_URL, testApp } from '../../test-support/index.js';
 import { callbackWith, startConnect } from '../../test-support/oauth.js';
 import { type Provider as CatalogProvider, loadCatalog } from '../catalog/catalog.js';
