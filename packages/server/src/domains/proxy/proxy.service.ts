@@ -46,6 +46,10 @@ export type ProxyDeps = {
 /** The provider's own refusal of a connection's credentials (never its body: it may echo them). */
 export type UpstreamRefusal = { tenantId: string; connectionId: string; provider: string; status: 401 | 403 };
 
+/** `WWW-Authenticate: Bearer error="insufficient_scope"`: the token is valid but not for this call. */
+const lacksScope = (headers: Record<string, string | string[] | undefined>) =>
+  /\berror\s*=\s*"?insufficient_scope\b/i.test(([] as string[]).concat(headers['www-authenticate'] ?? []).join(','));
+
 /** Marks a provider's 401/403 as the provider's, so a client never takes it for Keyhold's own auth failure. */
 export const UPSTREAM_STATUS_HEADER = 'x-keyhold-upstream-status';
 
@@ -128,8 +132,9 @@ export function createProxyService(deps: ProxyDeps) {
         await limiter.observe(p.tenantId, connectionId, provider, res.statusCode, res.headers, call);
         if (res.statusCode >= 500) failure(p.tenantId, provider, connectionId);
         else success(p.tenantId, provider, connectionId);
-        // The provider refused the token: refresh once (shared with other nodes) and try again.
-        if (res.statusCode === 401 && provider.oauth && !refreshed && replayable && conn.secrets.refreshToken) {
+        // The provider refused the token: refresh once (shared with other nodes) and try again;
+        // not when it says the grant lacks a scope (RFC 6750 §3.1), which no refresh can change.
+        if (res.statusCode === 401 && provider.oauth && !refreshed && replayable && conn.secrets.refreshToken && !lacksScope(res.headers)) {
           await res.body.dump();
           refreshed = true;
           metrics.retries.inc({ provider: provider.id, reason: 'token_refresh' });
