@@ -200,7 +200,8 @@ export function createRateLimiter(deps: LimiterDeps) {
    * Reactive: what the provider's answer says about its limits. A 429 (Retry-After) blocks the
    * buckets this call took from (an operation's 429 leaves the connection's other operations
    * alone); the remaining calls the provider's own headers report (its adapter's `rateSignals`)
-   * clamp this call's bucket of that window. Local leases are dropped so every process sees it at once.
+   * clamp this call's bucket of that window, and none left under a stated limit blocks it for one
+   * call's share of the window. Local leases are dropped so every process sees it at once.
    */
   async function observe(tenantId: string, connectionId: string, provider: Provider, status: number, headers: Record<string, string | string[] | undefined>, call: LimitCall = {}) {
     const h = (name: string) => {
