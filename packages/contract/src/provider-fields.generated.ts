@@ -3,14 +3,14 @@
 /** Credential and config field names of each catalog provider (true = required). */
 export const PROVIDER_FIELDS = {
   'amazon-sp-api': { credentials: { accessToken: true, refreshToken: true }, config: { sellingPartnerId: true, marketplaceId: true, region: true } },
-  'anthropic': { credentials: { apiKey: true }, config: {} },
+  'anthropic': { credentials: { apiKey: true }, config: { requestsPerMinute: false } },
   'assemblyai': { credentials: { apiKey: true }, config: {} },
   'capricorn': { credentials: { apiKey: true }, config: { customerId: true } },
   'custom': { credentials: { apiKey: true }, config: { baseUrl: true, headerName: true, headerTemplate: true, verifyPath: false } },
   'kustomer': { credentials: { apiKey: true }, config: { orgSubdomain: true } },
   'messenger': { credentials: { accessToken: true }, config: { pageId: true } },
   'mux': { credentials: { apiKey: true, apiSecret: true }, config: {} },
-  'openai': { credentials: { apiKey: true }, config: { organization: false } },
+  'openai': { credentials: { apiKey: true }, config: { organization: false, requestsPerMinute: false } },
   'quickbooks': { credentials: { accessToken: true, refreshToken: true }, config: { realmId: true } },
   'resend': { credentials: { apiKey: true }, config: { fromAddress: false, fromName: false, replyTo: false } },
   'shopify': { credentials: { accessToken: true, refreshToken: false }, config: { storeDomain: true, apiVersion: false } },

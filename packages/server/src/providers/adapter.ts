@@ -122,8 +122,12 @@ export type RequestHooks = {
 };
 
 export type HeaderReader = (name: string) => string | undefined;
-/** A limit bucket of the catalog's `rateLimits` and how many calls the provider says are left in it. */
-export type RateSignal = { bucket: 'second' | 'minute' | 'hour' | 'day'; remaining: number };
+/**
+ * A limit bucket of the catalog's `rateLimits` and how many calls the provider says are left in it;
+ * `limit`: the provider's own figure for that window, where its answer states it (with none left,
+ * the next call waits for the provider's rate, not the catalog's).
+ */
+export type RateSignal = { bucket: 'second' | 'minute' | 'hour' | 'day'; remaining: number; limit?: number };
 
 /** An inbound webhook request as received (raw bytes: signatures are over them). */
 export type InboundWebhook = { raw: Buffer; headers: Record<string, string | undefined> };

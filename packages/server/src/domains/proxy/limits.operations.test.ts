@@ -108,6 +108,16 @@ describe('rate limits a connection sets itself (rateLimits.fromConfig)', () => {
     expect(await burst(plan, randomUUID(), 20, { method: 'GET', path: '/x', config: { dailyLimit: '-5' } })).toBe(10);
   });
 
+  it("a connection's larger figure gives its whole burst to parallel calls: tokens leased in batches are not lost between them", async () => {
+    // 2,000 a minute: a burst of 400 and ~27 a second, leased 5 at a time.
+    const perMinute = entry({ perMinute: 50, fromConfig: { perMinute: 'rpm' } }, [{ name: 'rpm', label: 'Requests per minute', secret: false, required: false }]);
+    const started = Date.now();
+    const granted = await burst(perMinute, randomUUID(), 600, { config: { rpm: '2000' } });
+    const refilled = Math.ceil(((Date.now() - started) / 1000) * ((2000 - 400 - 1) / 60));
+    expect(granted).toBeGreaterThanOrEqual(400);
+    expect(granted).toBeLessThanOrEqual(400 + refilled);
+  });
+
   it('a changed config applies to the existing bucket at once (the bucket shrinks, it is not recreated)', async () => {
     const conn = randomUUID();
     expect(await burst(plan, conn, 2, { method: 'GET', path: '/x', config: { dailyLimit: '50' } })).toBe(2);

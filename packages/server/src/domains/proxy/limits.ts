@@ -134,7 +134,17 @@ export function createRateLimiter(deps: LimiterDeps) {
       return { granted, t };
     });
     if (taken.granted >= 1) {
-      leases.set(leaseKey, { tokens: taken.granted - 1, until: now() + LEASE_MS });
+      // Parallel calls lease at the same time: each adds its batch to what the others left, or
+      // the tokens they took from Postgres would be lost and the burst cut to a fraction.
+      const left = leases.get(leaseKey);
+      const kept = left && left.until > now() ? left.tokens : 0;
+      leases.set(leaseKey, { tokens: kept + taken.granted - 1, until: now() + LEASE_MS });
+      return 0;
+    }
+    // Postgres is empty, but a parallel call may have leased a batch meanwhile: use it, never drop it.
+    const leased = leases.get(leaseKey);
+    if (leased && leased.tokens >= 1 && leased.until > now()) {
+      leased.tokens -= 1;
       return 0;
     }
     leases.delete(leaseKey);
@@ -190,7 +200,8 @@ export function createRateLimiter(deps: LimiterDeps) {
    * Reactive: what the provider's answer says about its limits. A 429 (Retry-After) blocks the
    * buckets this call took from (an operation's 429 leaves the connection's other operations
    * alone); the remaining calls the provider's own headers report (its adapter's `rateSignals`)
-   * clamp this call's bucket of that window. Local leases are dropped so every process sees it at once.
+   * clamp this call's bucket of that window, and none left under a stated limit blocks it for one
+   * call's share of the window. Local leases are dropped so every process sees it at once.
    */
   async function observe(tenantId: string, connectionId: string, provider: Provider, status: number, headers: Record<string, string | string[] | undefined>, call: LimitCall = {}) {
     const h = (name: string) => {
@@ -209,7 +220,11 @@ export function createRateLimiter(deps: LimiterDeps) {
     }
     for (const s of adapterFor(provider).rateSignals?.(h) ?? []) {
       const bucket = plan.buckets.find((b) => b.window === s.bucket);
-      if (bucket) clamps.push({ name: bucket.name, tokens: s.remaining, blockedForMs: null });
+      if (!bucket) continue;
+      // None left under a limit the provider states: its next call is free one share of the window
+      // later at the provider's rate. The bucket refills at the catalog's, which may be far higher.
+      const blockedForMs = s.remaining < 1 && s.limit ? (WINDOW_SECONDS[s.bucket] * 1000) / s.limit : null;
+      clamps.push({ name: bucket.name, tokens: s.remaining, blockedForMs });
     }
     // Only a clamp that tightens matters; plain successes stay off the database.
     const tight = clamps.filter((c) => c.blockedForMs !== null || (c.tokens !== null && c.tokens < 2));
