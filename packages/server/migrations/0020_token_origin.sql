@@ -4,13 +4,16 @@
 -- Shopify non-expiring offline token for an expiring one); a pasted token never is.
 ALTER TABLE connections ADD COLUMN token_origin text CHECK (token_origin IN ('oauth', 'tenant'));
 
--- Existing rows: the source of the last event that wrote secrets. Events written before sources
--- were recorded (0009-0015) came only from the OAuth flow ('connected'/'reconnected'); the
--- credentials API's 'connected' and 'rotated' events carry source 'credentials'. A connection
--- with no such event stays NULL and is never upgraded.
-UPDATE connections c SET token_origin = CASE WHEN e.source IS NULL OR e.source = 'oauth' THEN 'oauth' ELSE 'tenant' END
+-- Existing rows: the source of the last event that wrote secrets. Before events recorded their
+-- source (0009-0015), 'connected'/'reconnected' events came only from the OAuth flow and
+-- 'rotated' ones only from the credentials API (0014); since 0016 the credentials API's events
+-- carry source 'credentials' and the OAuth flow's 'oauth'. A connection with no such event (saved
+-- through the credentials API before it wrote events) stays NULL and is never upgraded.
+UPDATE connections c SET token_origin = CASE
+    WHEN e.source = 'oauth' OR (e.source IS NULL AND e.type IN ('connected', 'reconnected')) THEN 'oauth'
+    ELSE 'tenant' END
 FROM (
-  SELECT DISTINCT ON (connection_id) connection_id, detail->>'source' AS source
+  SELECT DISTINCT ON (connection_id) connection_id, type, detail->>'source' AS source
   FROM connection_events
   WHERE type IN ('connected', 'reconnected', 'rotated')
   ORDER BY connection_id, id DESC
