@@ -69,6 +69,27 @@ export type OAuthHooks = {
    * (default: the whole grant is revoked). Throws when the provider could not be reached.
    */
   release?(req: ReleaseRequest): Promise<void>;
+  /**
+   * Exchanges a grant the provider is retiring (an access token without expiry or refresh token
+   * that Keyhold's OAuth flow obtained) for a current one, without the user. The background
+   * sweep calls it, under the connection's refresh lease, for connections whose token came from
+   * Keyhold's OAuth flow and has no expiry. Throws TokenRequestError: `transient` is retried
+   * later; any other kind is a definite refusal (the connection is left as it is).
+   */
+  upgradeGrant?(req: UpgradeRequest): Promise<TokenSet>;
+};
+
+export type UpgradeRequest = {
+  provider: Provider;
+  /** The connection's non-secret config. */
+  config: Record<string, string>;
+  /** The provider's token endpoint for this connection (its `{{field}}`s filled). */
+  tokenUrl: string;
+  /** The token to exchange. */
+  accessToken: string;
+  app: { clientId: string; clientSecret: string };
+  timeoutMs: number;
+  http: ProviderHttp;
 };
 
 export type ReleaseRequest = {

@@ -84,6 +84,16 @@ export function createConnectionsRepo(db: Kysely<Database>) {
         select id, tenant_id from keyhold_claim_refresh_batch(${owner}::uuid, ${now}, ${before}, ${leaseUntil}, ${limit})`.execute(db);
       return rows;
     },
+    /**
+     * Scheduler: leases a batch of connections of these providers whose token came from Keyhold's
+     * OAuth flow and never expires, for a grant upgrade (ids and tenants only).
+     */
+    async claimUpgradeBatch(owner: string, now: Date, leaseUntil: Date, providers: string[], limit: number) {
+      if (providers.length === 0) return [];
+      const { rows } = await sql<{ id: string; tenant_id: string }>`
+        select id, tenant_id from keyhold_claim_upgrade_batch(${owner}::uuid, ${now}, ${leaseUntil}, ${providers}::text[], ${limit})`.execute(db);
+      return rows;
+    },
   };
 }
 export type ConnectionsRepo = ReturnType<typeof createConnectionsRepo>;

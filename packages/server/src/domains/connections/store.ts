@@ -81,6 +81,14 @@ export function routingKeyOf(provider: Provider, config: Record<string, string>)
   return value ? value : null;
 }
 
+/**
+ * Where secrets written with this source came from: Keyhold's OAuth flow, or a tenant who saved
+ * them. Other sources (refresh, test, proxy) keep the connection's origin as it is. Derived here,
+ * on every write path, so no writer can forget it: a grant upgrade touches only 'oauth' tokens.
+ */
+const originOf = (source: EventSource): 'oauth' | 'tenant' | undefined =>
+  source === 'oauth' ? 'oauth' : source === 'credentials' ? 'tenant' : undefined;
+
 const ERROR_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
 /** A provider's error string as an event may carry it: a plain code, else `fallback`. */
 export const asErrorCode = (value: string | undefined, fallback: string) => (value !== undefined && ERROR_CODE.test(value) ? value : fallback);
@@ -116,9 +124,11 @@ export function createConnectionStore(deps: ConnectionStoreDeps) {
     await repo.insertEvent(tx, { tenant_id: row.tenant_id, connection_id: row.id, type: reason, detail: payload });
   }
 
-  async function fieldsOf(tx: TenantTx, row: ConnectionRow, change: ConnectionChange): Promise<Updateable<ConnectionsTable>> {
+  async function fieldsOf(tx: TenantTx, row: ConnectionRow, change: ConnectionChange, source: EventSource): Promise<Updateable<ConnectionsTable>> {
+    const origin = change.secrets ? originOf(source) : undefined;
     return {
       ...(change.secrets ? { secrets: await seal(tx, row.id, change.secrets), credential_version: row.credential_version + 1 } : {}),
+      ...(origin ? { token_origin: origin } : {}),
       ...(change.config ? { config: JSON.stringify(change.config), routing_key: routingKeyOf(deps.catalog.get(row.provider), change.config) } : {}),
       ...(change.authMode !== undefined ? { auth_mode: change.authMode } : {}),
       ...(change.tokenExpiresAt !== undefined ? { token_expires_at: change.tokenExpiresAt } : {}),
@@ -152,6 +162,7 @@ export function createConnectionStore(deps: ConnectionStoreDeps) {
       token_expires_at: input.tokenExpiresAt ?? null,
       last_verified_at: input.lastVerifiedAt ?? null,
       created_by: input.createdBy,
+      token_origin: originOf(detail.source) ?? null,
     });
     await note(tx, row, null, row.status, { reason: 'connected', detail });
     deps.warm?.invalidate(row.tenant_id, row.provider, row.label);
@@ -182,7 +193,7 @@ export function createConnectionStore(deps: ConnectionStoreDeps) {
     const changed = current.status !== to;
     const records = changed || !STATUS_ONLY.has(opts.reason);
     if (!records && !opts.change && !opts.lease) return current;
-    const set = { ...(await fieldsOf(tx, current, opts.change ?? {})), ...opts.extra, status: to, is_active: to !== 'disabled' };
+    const set = { ...(await fieldsOf(tx, current, opts.change ?? {}, opts.detail.source)), ...opts.extra, status: to, is_active: to !== 'disabled' };
     const row = await repo.update(tx, current.id, set, opts.lease ? { lease: opts.lease } : {});
     if (!row) return undefined;
     if (records) await note(tx, row, current.status, to, opts);
@@ -252,6 +263,7 @@ export function createConnectionStore(deps: ConnectionStoreDeps) {
     releaseRefreshLease,
     writeRefreshed,
     claimRefreshBatch: repo.claimRefreshBatch,
+    claimUpgradeBatch: repo.claimUpgradeBatch,
     conflictOf,
   };
 }

@@ -6,6 +6,7 @@ import type { OAuthHooks } from '../../providers/adapter.js';
 import { adapterFor } from '../../providers/registry.js';
 import type { OAuthSpec, Provider } from '../catalog/catalog.js';
 import { fillTemplate } from '../connections/provider-request.js';
+import { TokenRequestError } from './token-error.js';
 
 /** What a token endpoint answered, normalised across providers. */
 export type TokenSet = {
@@ -15,17 +16,7 @@ export type TokenSet = {
   scope?: string;
 };
 
-/**
- * Why a token request failed. `invalid_grant`: the grant is gone (revoked, expired, reused) and
- * only the user can fix it. `transient`: 5xx, 429, timeouts, network — retry later. `rejected`:
- * anything else (e.g. `invalid_client`, a malformed answer) — an operator has to look.
- */
-export class TokenRequestError extends Error {
-  override name = 'TokenRequestError';
-  constructor(readonly kind: 'invalid_grant' | 'transient' | 'rejected', readonly providerError: string | undefined, readonly status: number | undefined) {
-    super(`token request failed: ${kind}${providerError ? ` (${providerError})` : ''}${status ? ` HTTP ${status}` : ''}`);
-  }
-}
+export { TokenRequestError };
 
 const TIMEOUT_MS = 10_000;
 const isLoopback = (url: string) => /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//.test(url);
@@ -148,6 +139,22 @@ export function createOAuthClient(deps: { apps: Record<string, OAuthAppConfig>; 
         throw classify(err);
       }
     },
+    /**
+     * The adapter's grant upgrade (`oauth.upgradeGrant`) with the platform's app credentials;
+     * undefined when the provider has none. Errors are TokenRequestErrors.
+     */
+    async upgrade(provider: Provider, config: Record<string, string>, accessToken: string): Promise<TokenSet | undefined> {
+      const hook = adapterFor(provider).oauth?.upgradeGrant;
+      if (!hook) return undefined;
+      const a = app(provider); // throws OAUTH_NOT_CONFIGURED: an operator has to look
+      try {
+        return await hook({ provider, config, tokenUrl: server(provider, config).token_endpoint!, accessToken, app: { clientId: a.clientId, clientSecret: a.clientSecret.reveal() }, timeoutMs: TIMEOUT_MS, http: deps.http });
+      } catch (err) {
+        throw classify(err);
+      }
+    },
+    /** Whether the provider has a grant upgrade and the operator configured its OAuth app. */
+    upgradable: (provider: Provider) => Boolean(provider.oauth && adapterFor(provider).oauth?.upgradeGrant && deps.apps[provider.id]),
     /** Revokes a token where the provider has a revocation endpoint; false when it has none. */
     async revoke(provider: Provider, config: Record<string, string>, token: string): Promise<boolean> {
       const s = spec(provider);

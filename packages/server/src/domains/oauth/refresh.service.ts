@@ -10,6 +10,7 @@ import type { Catalog, Provider } from '../catalog/catalog.js';
 import type { ConnectionRow } from '../connections/connections.repo.js';
 import { type ConnectionStore, asErrorCode } from '../connections/store.js';
 import { type OAuthClient, type TokenSet, TokenRequestError } from './oauth-client.js';
+import { type UpgradeStats, createGrantUpgrader } from './upgrade.service.js';
 
 export const DEFAULT_REFRESH_MARGIN_S = 300;
 /** Longer than the token request timeout (10 s), so a live refresh never loses its lease. */
@@ -23,10 +24,10 @@ export type Fresh = { row: ConnectionRow; secrets: Record<string, string> };
 
 export type RefreshDeps = {
   /** Every connection write goes through the store (fenced on the refresh lease here). */
-  store: Pick<ConnectionStore, 'byId' | 'byIds' | 'secretsOf' | 'takeRefreshLease' | 'releaseRefreshLease' | 'writeRefreshed' | 'transition' | 'update' | 'claimRefreshBatch'>;
+  store: Pick<ConnectionStore, 'byId' | 'byIds' | 'secretsOf' | 'takeRefreshLease' | 'releaseRefreshLease' | 'writeRefreshed' | 'transition' | 'update' | 'claimRefreshBatch' | 'claimUpgradeBatch'>;
   tenancy: Tenancy;
-  catalog: Pick<Catalog, 'get'>;
-  client: Pick<OAuthClient, 'refresh'>;
+  catalog: Pick<Catalog, 'get' | 'list'>;
+  client: Pick<OAuthClient, 'refresh' | 'upgrade' | 'upgradable'>;
   audit: Pick<AuditService, 'record'>;
   clock: Clock;
   log?: Pick<Logger, 'warn' | 'info' | 'debug'>;
@@ -59,6 +60,7 @@ export function createTokenRefresher(deps: RefreshDeps) {
   const { store, tenancy, catalog } = deps;
   const now = () => deps.clock();
   const system = (tenantId: string): PrincipalCtx => ({ tenantId, actor: systemActor });
+  const upgrader = createGrantUpgrader(deps);
 
   const needsRefresh = (row: ConnectionRow, provider: Provider) =>
     row.token_expires_at !== null && row.token_expires_at.getTime() - now().getTime() < refreshMarginMs(provider);
@@ -215,11 +217,12 @@ export function createTokenRefresher(deps: RefreshDeps) {
 
   /**
    * Background refresh: leases batches of connections expiring within the margin (across tenants,
-   * ids only) and refreshes each in its tenant's context. Safe to run on every node at once.
+   * ids only) and refreshes each in its tenant's context; then upgrades retired grants (see
+   * upgrade.service.ts). Safe to run on every node at once.
    */
   async function sweep(opts: { batch?: number; concurrency?: number; marginMs?: number; maxMs?: number } = {}) {
     const started = Date.now();
-    const stats = { claimed: 0, refreshed: 0, failed: 0 };
+    const stats = { claimed: 0, refreshed: 0, failed: 0, upgrades: { claimed: 0, upgraded: 0, refused: 0, failed: 0 } as UpgradeStats };
     for (;;) {
       const t = now();
       // One lease id per batch: the claim took it, each refresh's write is fenced on it.
@@ -239,6 +242,9 @@ export function createTokenRefresher(deps: RefreshDeps) {
       });
       if (opts.maxMs !== undefined && Date.now() - started > opts.maxMs) break;
     }
+    // Refreshes first: a token about to expire matters more than one that expires next month.
+    const left = opts.maxMs === undefined ? undefined : Math.max(0, opts.maxMs - (Date.now() - started));
+    if (left !== 0) stats.upgrades = await upgrader.sweep(left === undefined ? {} : { maxMs: left });
     return stats;
   }
 

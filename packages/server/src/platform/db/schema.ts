@@ -245,6 +245,8 @@ export type ConnectionsTable = {
   refresh_lease_until: Timestamp | null;
   refresh_failures: ColumnType<number, number | undefined, number>;
   next_refresh_at: Timestamp | null;
+  /** Where the current secrets came from (migration 0020): only 'oauth' ones may be upgraded. */
+  token_origin: ColumnType<'oauth' | 'tenant' | null, 'oauth' | 'tenant' | null | undefined, 'oauth' | 'tenant' | null>;
 };
 
 export type OAuthStatesTable = {

@@ -3,6 +3,7 @@ import type { ProviderAdapter, RateSignal, TokenAnswer } from '../adapter.js';
 import { callbackInvalid } from '../shared/http.js';
 import { verifyCallback } from './callback-hmac.js';
 import { linksToProxy } from './links.js';
+import { migrateToExpiringToken } from './migrate-token.js';
 
 const SHOP_DOMAIN = /^[a-zA-Z0-9][a-zA-Z0-9-_]*\.myshopify\.com$/;
 
@@ -49,6 +50,9 @@ export const shopify: ProviderAdapter = {
     accounts: async ({ tokens }, { params }) => [
       { id: params.storeDomain!.toLowerCase(), name: params.storeDomain!, config: { storeDomain: params.storeDomain! }, neverExpires: tokens.expiresIn === undefined },
     ],
+    // Connections made before Keyhold sent `expiring=1` hold non-expiring tokens, which Shopify
+    // stops accepting on 2027-01-01: the background sweep migrates them.
+    upgradeGrant: migrateToExpiringToken,
   },
   request: { responseHeaders: linksToProxy },
   rateSignals: shopifyRateSignals,
