@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ApiRoute } from '../apis.js';
+import { parseJson } from '../json-body.js';
 
 /**
  * Anthropic's Messages API and model list, shaped as https://docs.anthropic.com/en/api describes
@@ -14,14 +15,6 @@ const MODELS = [
   ['claude-opus-4-1', 'Claude Opus 4.1', '2025-08-05T00:00:00Z'],
   ['claude-sonnet-4-0', 'Claude Sonnet 4', '2025-05-22T00:00:00Z'],
 ].map(([id, display_name, created_at]) => ({ type: 'model', id: id!, display_name: display_name!, created_at: created_at! }));
-const parseJson = (body: string): Record<string, unknown> | null => {
-  try {
-    const v = JSON.parse(body) as unknown;
-    return v && typeof v === 'object' ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-};
 // Every answer carries `request-id`: https://docs.anthropic.com/en/api/overview#response-headers
 const requestId = () => ({ 'request-id': `req_${randomBytes(12).toString('hex')}` });
 const invalid = (message: string) => ({ status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message } }, headers: requestId() });

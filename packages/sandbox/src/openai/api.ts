@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ApiRoute } from '../apis.js';
+import { parseJson } from '../json-body.js';
 
 /**
  * OpenAI's chat completions and models, shaped as https://platform.openai.com/docs/api-reference
@@ -9,14 +10,6 @@ import type { ApiRoute } from '../apis.js';
  */
 const now = () => Math.floor(Date.now() / 1000);
 const MODELS = ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'o3-mini', 'text-embedding-3-small'].map((id) => ({ id, object: 'model', created: 1_715_367_049, owned_by: 'system' }));
-const parseJson = (body: string): Record<string, unknown> | null => {
-  try {
-    const v = JSON.parse(body) as unknown;
-    return v && typeof v === 'object' ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-};
 // Every answer carries a request id: https://platform.openai.com/docs/api-reference/debugging-requests
 const requestId = () => ({ 'x-request-id': `req_${randomBytes(16).toString('hex')}` });
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Reply } from '../providers.js';
+import { parseJson } from '../json-body.js';
 
 /**
  * Resend's API as its documentation describes it: API keys carry a permission, `full_access`
@@ -30,14 +31,6 @@ function authorize(req: IncomingMessage, keys: Array<Record<string, string>>, en
   return null;
 }
 
-const parseJson = (body: string): Record<string, unknown> | null => {
-  try {
-    const v = JSON.parse(body) as unknown;
-    return v && typeof v === 'object' ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-};
 
 // One verified sending domain per sandbox, shaped as https://resend.com/docs/api-reference/domains/list-domains
 const DOMAINS = [{ id: 'd91cd9bd-1176-453e-8fc1-35364d380206', name: 'acme.example', status: 'verified', created_at: '2026-01-05 10:00:00.000000+00', region: 'us-east-1', capabilities: { sending: 'enabled', receiving: 'disabled' } }];

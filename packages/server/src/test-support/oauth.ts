@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { type Sandbox, createSandbox } from '@keyhold/sandbox';
 import type { LightMyRequestResponse } from 'fastify';
 import { Secret } from '../platform/crypto/secret.js';
@@ -99,4 +100,30 @@ async function connectWith(app: Awaited<ReturnType<typeof testApp>>['app'], sand
   }
   const res = await callbackWith(app, callback, o.cookie ?? started.cookie, o.accept);
   return Object.assign(res, { started, callback });
+}
+
+/**
+ * An OAuth harness on a scratch database whose process can "crash" right after a provider's next
+ * answer (the answer is lost, as when a node dies mid-refresh). Call inside a test file's top level.
+ */
+export function useCrashableHarness() {
+  let crashNext = false;
+  const ref = {
+    h: undefined as unknown as Awaited<ReturnType<typeof oauthHarness>>,
+    /** The next answer from a provider's token endpoint is lost. */
+    crashAfterNextAnswer: () => void (crashNext = true),
+  };
+  beforeAll(async () => {
+    ref.h = await oauthHarness({
+      scratch: true,
+      afterProviderAnswer: () => {
+        if (crashNext) {
+          crashNext = false;
+          throw new Error('injected crash after the provider answered');
+        }
+      },
+    });
+  });
+  afterAll(() => ref.h.close());
+  return ref;
 }

@@ -1,22 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type Account, addMember, bearer, enrolMfa, signup, refreshTokenReader } from '../../test-support/accounts.js';
 import pg from 'pg';
-import { oauthHarness } from '../../test-support/oauth.js';
+import { oauthHarness, useCrashableHarness } from '../../test-support/oauth.js';
 
-let crashNext = false;
+const crashable = useCrashableHarness();
 let h: Awaited<ReturnType<typeof oauthHarness>>;
-beforeAll(async () => {
-  h = await oauthHarness({
-    scratch: true,
-    afterProviderAnswer: () => {
-      if (crashNext) {
-        crashNext = false;
-        throw new Error('injected crash after the provider answered');
-      }
-    },
-  });
+beforeAll(() => {
+  h = crashable.h;
 });
-afterAll(() => h.close());
 
 const query = async (sql: string, params: unknown[]) => {
   const c = new pg.Client({ connectionString: h.scratch!.adminUrl });
@@ -120,7 +111,7 @@ describe('on-demand refresh', () => {
     const { acct, read } = await connected();
     const stored = (await read()).json().data.credentials.refreshToken;
     h.t.clock.advance(1600 * 1000);
-    crashNext = true;
+    crashable.crashAfterNextAnswer();
     expect((await read()).statusCode).toBe(500); // the node "died" after Xero rotated the token
     h.t.clock.advance(31_000); // its refresh lease runs out
     expect((await read()).json().data.credentials.refreshToken).not.toBe(stored); // the old token still worked
@@ -133,7 +124,7 @@ describe('on-demand refresh', () => {
     try {
       const { acct, read } = await connected('quickbooks');
       h.t.clock.advance(3500 * 1000);
-      crashNext = true;
+      crashable.crashAfterNextAnswer();
       expect((await read()).statusCode).toBe(500);
       h.t.clock.advance(31_000);
       expect((await read()).json().code).toBe('INTEGRATION_NEEDS_REAUTH');
@@ -165,7 +156,7 @@ describe('on-demand refresh', () => {
   it('QuickBooks within the day it keeps the refresh token: a crash after the answer is recovered from', async () => {
     const { acct, read } = await connected('quickbooks');
     h.t.clock.advance(3500 * 1000);
-    crashNext = true;
+    crashable.crashAfterNextAnswer();
     expect((await read()).statusCode).toBe(500);
     h.t.clock.advance(31_000);
     expect((await read()).statusCode).toBe(200);

@@ -1,31 +1,22 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../platform/context.js';
 import { type Account, bearer, signup } from '../../test-support/accounts.js';
 import { TEST_PUBLIC_URL } from '../../test-support/index.js';
-import { appFor, oauthHarness } from '../../test-support/oauth.js';
+import { appFor, oauthHarness, useCrashableHarness } from '../../test-support/oauth.js';
 
 /**
  * Connections Keyhold made before it asked Shopify for expiring tokens hold non-expiring offline
  * tokens, which Shopify refuses for every public app from 2027-01-01. The background sweep
  * migrates them by token exchange; a token a tenant pasted is never touched.
  */
-let crashNext = false;
+const crashable = useCrashableHarness();
 let h: Awaited<ReturnType<typeof oauthHarness>>;
+beforeAll(() => {
+  h = crashable.h;
+});
 const registerApp = (createdAt: string) =>
   h.sandbox.oauth.registerApp('shopify', { ...appFor('shopify'), redirectUri: `${TEST_PUBLIC_URL}/api/integrations/shopify/callback`, createdAt });
-beforeAll(async () => {
-  h = await oauthHarness({
-    scratch: true,
-    afterProviderAnswer: () => {
-      if (crashNext) {
-        crashNext = false;
-        throw new Error('injected crash after the provider answered');
-      }
-    },
-  });
-});
-afterAll(() => h.close());
 
 /** An app created before 2026-04-01: Shopify still accepts its non-expiring tokens (until 2027). */
 const acceptNonExpiring = () => registerApp('2025-06-01');
@@ -141,7 +132,7 @@ describe('migrating non-expiring Shopify tokens', () => {
 
   it('a crash after Shopify answered is recovered: the old token is exchanged again for the same pair', async () => {
     const { acct, shop } = await oldConnection('crash');
-    crashNext = true;
+    crashable.crashAfterNextAnswer();
     expect((await h.t.services.tokens.sweep()).upgrades.upgraded).toBe(0);
     expect(exchangesFor(shop)).toBe(1);
     expect((await h.t.services.tokens.sweep()).upgrades.claimed).toBe(0); // still leased

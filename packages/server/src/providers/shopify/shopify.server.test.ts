@@ -1,23 +1,14 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { bearer, refreshTokenReader, signup } from '../../test-support/accounts.js';
 import { TEST_PUBLIC_URL } from '../../test-support/index.js';
-import { appFor, oauthHarness } from '../../test-support/oauth.js';
+import { appFor, oauthHarness, useCrashableHarness } from '../../test-support/oauth.js';
 
-let crashNext = false;
+const crashable = useCrashableHarness();
 let h: Awaited<ReturnType<typeof oauthHarness>>;
-beforeAll(async () => {
-  h = await oauthHarness({
-    scratch: true,
-    afterProviderAnswer: () => {
-      if (crashNext) {
-        crashNext = false;
-        throw new Error('injected crash after the provider answered');
-      }
-    },
-  });
+beforeAll(() => {
+  h = crashable.h;
 });
-afterAll(() => h.close());
 
 const proxy = (acct: { accessToken: string }, path: string, init: { method?: 'GET' | 'POST'; payload?: string; headers?: Record<string, string> } = {}) =>
   h.t.app.inject({ method: init.method ?? 'GET', url: `/api/proxy${path}`, headers: { ...bearer(acct.accessToken), ...init.headers }, ...(init.payload ? { payload: init.payload } : {}) });
@@ -82,7 +73,7 @@ describe('Shopify refresh-token rotation', () => {
     const read = await refreshTokenReader(h.t.app, h.t.services.apiKeys, acct, 'shopify');
     const stored = (await read()).json().data.credentials.refreshToken as string;
     h.t.clock.advance(3400 * 1000); // inside the 300 s margin of the 1 h token
-    crashNext = true;
+    crashable.crashAfterNextAnswer();
     expect((await read()).statusCode).toBe(500); // the node "died" after Shopify rotated the pair
     h.t.clock.advance(31_000); // its refresh lease runs out
     const recovered = (await read()).json().data.credentials;
@@ -100,7 +91,7 @@ describe('Shopify refresh-token rotation', () => {
       const { acct } = await connectedStore('nograce');
       const read = await refreshTokenReader(h.t.app, h.t.services.apiKeys, acct, 'shopify');
       h.t.clock.advance(3400 * 1000);
-      crashNext = true;
+      crashable.crashAfterNextAnswer();
       expect((await read()).statusCode).toBe(500);
       h.t.clock.advance(31_000);
       expect((await read()).json().code).toBe('INTEGRATION_NEEDS_REAUTH');
