@@ -150,16 +150,68 @@ export type HeaderReader = (name: string) => string | undefined;
  */
 export type RateSignal = { bucket: 'second' | 'minute' | 'hour' | 'day'; remaining: number; limit?: number };
 
-/** An inbound webhook request as received (raw bytes: signatures are over them). */
-export type InboundWebhook = { raw: Buffer; headers: Record<string, string | undefined> };
-export type WebhookEvent = { id: string; type: string; routingKey: string; payload: unknown };
+/**
+ * An inbound webhook request as received. Signatures are over the raw bytes, so the body is never
+ * parsed before `verify` passed. Header names are lower case.
+ */
+export type InboundWebhook = {
+  method: 'GET' | 'POST';
+  raw: Buffer;
+  headers: Readonly<Record<string, string | undefined>>;
+  query: Readonly<Record<string, string>>;
+};
+
+/** Why a delivery is refused (401, nothing stored). Never "accept unsigned". */
+export type WebhookRefusal = 'no_secret' | 'missing_signature' | 'bad_signature' | 'stale_timestamp' | 'malformed';
+export type WebhookVerdict = { ok: true } | { ok: false; reason: WebhookRefusal };
+
+/**
+ * One event of a delivery, ids only for routing. A delivery may carry events of several provider
+ * accounts (Xero, QuickBooks and Meta batch them): each is stored under its own tenant.
+ */
+export type WebhookEvent = {
+  /** The provider's id of this event (dedupe key with tenant and provider); derived from the body when the provider sends none. */
+  externalId: string;
+  /** The provider's topic or event type (`orders/create`, `INVOICE.UPDATE`, `payment_intent.succeeded`). */
+  topic: string;
+  /**
+   * The routing key of the owning connection (same value as `connections.routing_key`), or null
+   * for per-connection endpoints, where the URL's token names the connection.
+   */
+  routingKey: string | null;
+  /** This event's part of the delivery, as JSON (what processing and tenants see). */
+  payload: unknown;
+  /** What the event means for the connection, acted on after the ack (processing job). */
+  effect?: 'disconnected' | 'changed';
+};
+
+/** An answer given instead of storing anything (handshakes): Meta's hub.challenge, Slack's url_verification, Xero's intent to receive. */
+export type WebhookReply = { status: number; body?: string; contentType?: string };
+
+/**
+ * Inbound webhooks of one provider. `level: 'app'`: one URL per provider
+ * (`POST /api/webhooks/:provider`), signed with the operator's app secret(s);
+ * `level: 'connection'`: one URL per connection (`POST /api/webhooks/:provider/:endpointToken`),
+ * signed with the connection's secret field `secretField` (in the vault).
+ */
 export type WebhookHooks = {
   /** The catalog's `webhooks.scheme` value these hooks implement. */
   scheme: string;
-  /** Constant-time check of the signature with any of the current secrets. */
-  verify(req: InboundWebhook, secrets: readonly string[]): boolean;
-  /** The routing keys the request is for (ids only; the owning connection is looked up by them). */
-  route(req: InboundWebhook): string[];
+  level: 'app' | 'connection';
+  /** Connection level: the connection's secret field holding the signing secret (or verification key). */
+  secretField?: string;
+  /**
+   * Constant-time check with any of the current secrets (two during a rotation window), on the raw
+   * bytes; timestamps outside the provider's window are `stale_timestamp`. `now` is injected.
+   */
+  verify(req: InboundWebhook, secrets: readonly string[], now: Date): WebhookVerdict;
+  /**
+   * A handshake to answer without storing: called for GET requests (Meta's subscription check,
+   * given the operator's verify token) and, after `verify` passed, for POSTs (Slack's
+   * url_verification, Xero's intent-to-receive with no events). Null: not a handshake.
+   */
+  handshake?(req: InboundWebhook, ctx: { verifyToken?: string }): WebhookReply | null;
+  /** Splits a verified delivery into events. Throws only on a body the provider would never send (→ 400). */
   events(req: InboundWebhook): WebhookEvent[];
 };
 
