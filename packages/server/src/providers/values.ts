@@ -12,5 +12,5 @@ export const REVOKE_FORMATS = ['form', 'json', 'slack'] as const;
 /** Inbound webhook signature schemes the catalog uses. */
 export const WEBHOOK_SCHEMES = [
   'xero_hmac_base64', 'intuit_hmac_base64', 'shopify_hmac_base64', 'stripe_signature', 'meta_hub_sha256', 'slack_v0',
-  'mux_signature', 'svix', 'kustomer_hmac', 'wise_rsa_sha256', 'assemblyai_header', 'unleashed_hmac', 'custom_hmac', 'standard_webhooks',
+  'mux_signature', 'svix', 'kustomer_hmac', 'wise_rsa_sha256', 'assemblyai_header', 'unleashed_hmac', 'custom_hmac',
 ] as const;

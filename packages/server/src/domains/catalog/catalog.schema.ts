@@ -93,7 +93,7 @@ const WebhooksSchema = z.strictObject({
   signatureHeader: z.string().optional(),
   routingKey: z.string()
     .regex(/^(endpoint|header:[A-Za-z0-9-]+|[A-Za-z_]\w*(\[\])?(\.[A-Za-z_]\w*(\[\])?)*)$/)
-    .describe("Where the owning connection is found: a payload path ('events[].tenantId'), a header ('header:X-Shop-Domain'), or 'endpoint' (connection id in the URL)"),
+    .describe("Where the owning connection is found: a payload path ('events[].tenantId'), a header ('header:X-Shop-Domain'), or 'endpoint' (the connection's opaque endpoint token in the URL)"),
 });
 
 const OAuthSchema = z.strictObject({
