@@ -7,3 +7,11 @@ export {
 export type { SandboxRequest } from './server.js';
 export type { LimitSettings } from './limits.js';
 export type { GraphqlLimits } from './shopify/graphql.js';
+export { muxDelivery, type MuxEvent } from './webhooks/mux.js';
+export { resendDelivery, type ResendEvent } from './webhooks/resend.js';
+export { kustomerDelivery, type KustomerEvent } from './webhooks/kustomer.js';
+export { wiseDelivery, wiseWebhookKeyPair, type WiseEvent } from './webhooks/wise.js';
+export { assemblyaiDelivery } from './webhooks/assemblyai.js';
+export { unleashedDelivery, type UnleashedEvent } from './webhooks/unleashed.js';
+export { customDelivery, type CustomSigning } from './webhooks/custom.js';
+export { standardWebhookHeaders } from './webhooks/standard-webhooks.js';

@@ -8,6 +8,7 @@ import { createLimits, limitKey } from './limits.js';
 import { intuitHeaders } from './quickbooks/data.js';
 import { amazonHostPath, amazonOperation, amazonRegion, requestIdHeader } from './amazon/index.js';
 import { XERO_HOSTS } from './xero/openid.js';
+import { wiseWebhookKeyPair } from './webhooks/wise.js';
 
 /**
  * `path` limits the failure to requests under that prefix, relative to the provider prefix
@@ -48,6 +49,8 @@ export async function createSandbox(opts: { port?: number } = {}) {
   const requests: SandboxRequest[] = [];
   const oauth = createOAuth();
   const limits = createLimits();
+  // Wise signs webhooks with its own RSA key; the sandbox plays Wise with a pair of its own.
+  const wiseWebhookKeys = wiseWebhookKeyPair();
   const apiState = newApiState();
 
   function takeFailure(provider: string, path: string): Failure | undefined {
@@ -168,6 +171,8 @@ export async function createSandbox(opts: { port?: number } = {}) {
     oauth: oauth.api,
     /** Shopify's GraphQL Admin API cost bucket per store: `configure({ maximumAvailable, restoreRate })`, `reset()`. */
     shopify: oauth.shopify,
+    /** Signing keys of the providers whose webhooks are signed with the provider's own key: Wise's public PEM goes on a test connection. */
+    webhookKeys: { wise: wiseWebhookKeys },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -161,6 +161,9 @@ export type InboundWebhook = {
   query: Readonly<Record<string, string>>;
 };
 
+/** What a connection-level `verify` may read besides the secrets: the connection's non-secret config. */
+export type WebhookConnection = { config: Readonly<Record<string, string>> };
+
 /** Why a delivery is refused (401, nothing stored). Never "accept unsigned". */
 export type WebhookRefusal = 'no_secret' | 'missing_signature' | 'bad_signature' | 'stale_timestamp' | 'malformed';
 export type WebhookVerdict = { ok: true } | { ok: false; reason: WebhookRefusal };
@@ -203,8 +206,11 @@ export type WebhookHooks = {
   /**
    * Constant-time check with any of the current secrets (two during a rotation window), on the raw
    * bytes; timestamps outside the provider's window are `stale_timestamp`. `now` is injected.
+   * `connection`: the connection's non-secret config, for schemes the tenant shapes (the header
+   * AssemblyAI sends, a custom API's header and encoding); connection level only, optional so
+   * adapters that need none ignore it.
    */
-  verify(req: InboundWebhook, secrets: readonly string[], now: Date): WebhookVerdict;
+  verify(req: InboundWebhook, secrets: readonly string[], now: Date, connection?: WebhookConnection): WebhookVerdict;
   /**
    * A handshake to answer without storing: called for GET requests (Meta's subscription check,
    * given the operator's verify token) and, after `verify` passed, for POSTs (Slack's

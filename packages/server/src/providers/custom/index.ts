@@ -1,4 +1,5 @@
 import type { ProviderAdapter } from '../adapter.js';
+import { customWebhooks } from './webhooks.js';
 
 /**
  * An API the tenant defines itself: its base URL, the header carrying the key (name and value
@@ -16,4 +17,5 @@ export const custom: ProviderAdapter = {
     // Without a verify path there is nothing to verify: many APIs answer `/` whatever the key.
     verify: ({ config }) => (config.verifyPath ? { method: 'GET', path: config.verifyPath, expectStatus: [200] } : undefined),
   },
+  webhooks: customWebhooks,
 };

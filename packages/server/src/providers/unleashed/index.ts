@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { ProviderAdapter } from '../adapter.js';
+import { unleashedWebhooks } from './webhooks.js';
 
 /**
  * Each request is signed: base64(HMAC-SHA256(key = the API key, message = the query string
@@ -21,4 +22,5 @@ export const unleashed: ProviderAdapter = {
     scheme: 'unleashed_hmac',
     sign: ({ url, values }) => ({ 'api-auth-signature': unleashedSignature(values.secrets.apiKey ?? '', url.search) }),
   },
+  webhooks: unleashedWebhooks,
 };

@@ -1,0 +1,5 @@
+import type { ProviderAdapter } from '../adapter.js';
+import { resendWebhooks } from './webhooks.js';
+
+/** Resend is described as data (a bearer API key) except for its Svix-signed webhooks. */
+export const resend: ProviderAdapter = { id: 'resend', webhooks: resendWebhooks };
