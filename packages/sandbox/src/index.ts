@@ -7,3 +7,7 @@ export {
 export type { SandboxRequest } from './server.js';
 export type { LimitSettings } from './limits.js';
 export type { GraphqlLimits } from './shopify/graphql.js';
+export * from './webhooks/xero.js';
+export * from './webhooks/quickbooks.js';
+export * from './webhooks/messenger.js';
+export * from './webhooks/slack.js';
