@@ -82,6 +82,9 @@ describe('Slack app webhooks', () => {
   });
 
   it('refuses verified bodies Slack would never send to the Events API (400)', () => {
+    expect(hooks.handshake!(post({ headers: {}, body: DOC.body }), {})).toBeNull();
+    expect(hooks.handshake!(post({ headers: {}, body: '{"type":"url_verification"}' }), {})).toBeNull();
+    expect(() => hooks.events(post({ headers: {}, body: '{"type":"url_verification"}' }))).toThrow(/event_callback/);
     expect(() => hooks.events(post({ headers: {}, body: DOC.body }))).toThrow(/JSON/);
     expect(() => hooks.events(post({ headers: {}, body: '{"type":"event_callback","event":{"type":"message"}}' }))).toThrow();
     expect(() => hooks.events(post({ headers: {}, body: '{"type":"block_actions"}' }))).toThrow(/event_callback/);

@@ -67,14 +67,15 @@ export const slackWebhooks: WebhookHooks = {
   verify: (req, secrets, now) => verifySlackRequest(req.raw, req.headers, secrets, now),
   handshake(req) {
     if (req.method !== 'POST') return null;
-    const body = parseJsonBody(req.raw, 'Slack');
-    // https://docs.slack.dev/reference/events/url_verification: answer with the challenge (plain text is accepted).
-    if (isRecord(body) && body.type === 'url_verification') {
-      const challenge = stringOf(body.challenge);
-      if (!challenge) throw malformedBody('Slack', 'is a url_verification without challenge');
-      return { status: 200, body: challenge, contentType: 'text/plain' };
+    let body: unknown;
+    try {
+      body = JSON.parse(req.raw.toString('utf8'));
+    } catch {
+      return null; // not JSON: `events` refuses it
     }
-    return null;
+    // https://docs.slack.dev/reference/events/url_verification: answer with the challenge (plain text is accepted).
+    const challenge = isRecord(body) && body.type === 'url_verification' ? stringOf(body.challenge) : undefined;
+    return challenge ? { status: 200, body: challenge, contentType: 'text/plain' } : null;
   },
   events(req) {
     const body = parseJsonBody(req.raw, 'Slack');

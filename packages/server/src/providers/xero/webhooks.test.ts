@@ -82,6 +82,7 @@ describe('Xero app webhooks', () => {
     const signed = post({ headers: { 'x-xero-signature': nodeSign(body) }, body });
     expect(hooks.verify(req, [KEY], NOW).ok).toBe(false);
     expect(hooks.verify(signed, [KEY], NOW)).toEqual({ ok: true });
+    expect(hooks.handshake!(signed, {})).toBeNull();
     expect(() => hooks.events(signed)).toThrow(AppError);
     const noTenant = JSON.stringify({ events: [{ ...invoiceA, tenantId: undefined }], entropy: 'x' });
     expect(() => hooks.events(post({ headers: {}, body: noTenant }))).toThrow(/tenantId/);

@@ -65,7 +65,12 @@ export const xeroWebhooks: WebhookHooks = {
   handshake(req) {
     if (req.method !== 'POST') return null;
     // Only called after verify passed: a correctly signed delivery without events is the probe.
-    return deliveryOf(req.raw).events.length === 0 ? { status: 200, body: '' } : null;
+    // A body that is not a delivery at all is left to `events`, which refuses it.
+    try {
+      return deliveryOf(req.raw).events.length === 0 ? { status: 200, body: '' } : null;
+    } catch {
+      return null;
+    }
   },
   events: (req) => deliveryOf(req.raw).events.map(toEvent),
 };
