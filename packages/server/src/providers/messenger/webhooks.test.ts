@@ -42,6 +42,12 @@ describe('Messenger app webhooks', () => {
     expect(hooks.events(req)).toEqual([]);
   });
 
+  it('verifies the published example of the same X-Hub-Signature-256 scheme (docs.github.com, "Validating webhook deliveries")', () => {
+    const req = post({ headers: { 'x-hub-signature-256': 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17' }, body: 'Hello, World!' });
+    expect(hooks.verify(req, ["It's a Secret to Everybody"], NOW)).toEqual({ ok: true });
+    expect(hooks.verify(req, ["It's a secret to everybody"], NOW)).toEqual({ ok: false, reason: 'bad_signature' });
+  });
+
   it('refuses a tampered body, another secret, a sha1 or missing signature and an unconfigured secret; accepts both secrets in a rotation', () => {
     const d = batch();
     expect(hooks.verify(post({ ...d, body: d.body.replace('m_AAA', 'm_BBB') }), [SECRET], NOW)).toEqual({ ok: false, reason: 'bad_signature' });
