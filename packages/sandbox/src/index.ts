@@ -15,3 +15,7 @@ export { assemblyaiDelivery } from './webhooks/assemblyai.js';
 export { unleashedDelivery, type UnleashedEvent } from './webhooks/unleashed.js';
 export { customDelivery, type CustomSigning } from './webhooks/custom.js';
 export { standardWebhookHeaders } from './webhooks/standard-webhooks.js';
+export * from './webhooks/xero.js';
+export * from './webhooks/quickbooks.js';
+export * from './webhooks/messenger.js';
+export * from './webhooks/slack.js';

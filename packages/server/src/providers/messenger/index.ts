@@ -1,6 +1,7 @@
 import { AppError } from '../../platform/errors.js';
 import type { Account, OAuthContext, ProviderAdapter } from '../adapter.js';
 import { getJson } from '../shared/http.js';
+import { messengerWebhooks } from './webhooks.js';
 
 type Page = { id?: string; name?: string; access_token?: string };
 type PageList = { data?: Page[]; paging?: { next?: string } };
@@ -82,4 +83,5 @@ export const messenger: ProviderAdapter = {
         .map((p) => ({ id: p.id!, name: p.name ?? p.id!, config: { pageId: p.id! }, secrets: { accessToken: p.access_token! }, neverExpires: true }));
     },
   },
+  webhooks: messengerWebhooks,
 };

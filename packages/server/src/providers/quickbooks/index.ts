@@ -1,5 +1,6 @@
 import type { ProviderAdapter, RevokeHook } from '../adapter.js';
 import { callbackInvalid } from '../shared/http.js';
+import { quickbooksWebhooks } from './webhooks.js';
 
 /**
  * The callback names the company in `realmId`.
@@ -35,4 +36,5 @@ export const quickbooks: ProviderAdapter = {
   id: 'quickbooks',
   oauth: { flow: 'quickbooks', accounts: async ({ query }) => company(query) },
   revoke: jsonRevoke,
+  webhooks: quickbooksWebhooks,
 };

@@ -1,5 +1,6 @@
 import { AppError } from '../../platform/errors.js';
 import type { Account, ProviderAdapter, RevokeHook, TokenAnswer } from '../adapter.js';
+import { slackWebhooks } from './webhooks.js';
 
 /**
  * oauth.v2.access answers HTTP 200 even for errors (`ok: false`, `error`), and calls the bot
@@ -76,4 +77,5 @@ export const slack: ProviderAdapter = {
     },
   },
   revoke: slackRevoke,
+  webhooks: slackWebhooks,
 };

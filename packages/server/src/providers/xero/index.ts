@@ -1,5 +1,6 @@
 import type { OAuthContext, ProviderAdapter, RateSignal, ReleaseRequest } from '../adapter.js';
 import { getJson } from '../shared/http.js';
+import { xeroWebhooks } from './webhooks.js';
 
 type XeroConnection = { id?: string; tenantId?: string; tenantName?: string; tenantType?: string };
 
@@ -59,4 +60,5 @@ export const xero: ProviderAdapter = {
     release,
   },
   rateSignals: xeroRateSignals,
+  webhooks: xeroWebhooks,
 };
