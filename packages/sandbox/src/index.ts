@@ -7,3 +7,5 @@ export {
 export type { SandboxRequest } from './server.js';
 export type { LimitSettings } from './limits.js';
 export type { GraphqlLimits } from './shopify/graphql.js';
+export { shopifyWebhookDelivery, type ShopifyDeliveryInput } from './webhooks/shopify.js';
+export { stripeWebhookDelivery, type StripeDeliveryInput } from './webhooks/stripe.js';

@@ -7,12 +7,13 @@ import { openai } from './openai/index.js';
 import { quickbooks } from './quickbooks/index.js';
 import { shopify } from './shopify/index.js';
 import { slack } from './slack/index.js';
+import { stripe } from './stripe/index.js';
 import { unleashed } from './unleashed/index.js';
 import { xero } from './xero/index.js';
 
 /** Catalog id → adapter, for the providers that need code. Add a provider's adapter here. */
 export const ADAPTERS: ReadonlyMap<string, ProviderAdapter> = new Map(
-  [amazonSpApi, anthropic, custom, messenger, openai, quickbooks, shopify, slack, unleashed, xero].map((a) => [a.id, a]),
+  [amazonSpApi, anthropic, custom, messenger, openai, quickbooks, shopify, slack, stripe, unleashed, xero].map((a) => [a.id, a]),
 );
 
 /** The provider's adapter; a provider the catalog describes fully as data gets one with no hooks. */
