@@ -40,6 +40,7 @@ CREATE TABLE inbound_quarantine (
   raw_body     bytea,
   headers      jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(headers) = 'object'),
   received_at  timestamptz NOT NULL,
+  effect       text CHECK (effect IN ('disconnected', 'changed')),
   CONSTRAINT inbound_quarantine_once UNIQUE (provider, external_id, routing_key)
 );
 CREATE INDEX inbound_quarantine_received ON inbound_quarantine (received_at DESC);

@@ -113,6 +113,8 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'GET /api/admin/api-keys': platform('api_keys:manage'),
   'POST /api/admin/api-keys': platform('api_keys:manage'),
   'DELETE /api/admin/api-keys/{id}': platform('api_keys:manage'),
+  'GET /api/admin/webhooks/quarantine': platform('tenants:read'),
+  'POST /api/admin/webhooks/quarantine/{id}/replay': platform('tenants:update'),
 };
 
 /** The table's key for a Fastify route: `HEAD` answers as `GET`, `:id` is `{id}`, `*` is `{*}`. */

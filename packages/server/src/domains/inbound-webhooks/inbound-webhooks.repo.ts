@@ -38,9 +38,17 @@ export function createInboundWebhooksRepo(db: Kysely<Database>) {
         .onConflict((oc) => oc.constraint('inbound_quarantine_once').doNothing()).returning('id').execute();
       return inserted.length;
     },
-    quarantinePage: (limit: number, offset: number) =>
-      db.selectFrom('inbound_quarantine').select(['id', 'provider', 'routing_key', 'topic', 'external_id', 'received_at'])
-        .orderBy('received_at', 'desc').limit(limit).offset(offset).execute(),
+    async quarantinePage(limit: number, offset: number) {
+      const [rows, total] = await Promise.all([
+        db.selectFrom('inbound_quarantine').select(['id', 'provider', 'routing_key', 'topic', 'external_id', 'received_at'])
+          .orderBy('received_at', 'desc').orderBy('id').limit(limit).offset(offset).execute(),
+        db.selectFrom('inbound_quarantine').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+      ]);
+      return { rows, total: Number(total.n) };
+    },
+    quarantined: (id: string) => db.selectFrom('inbound_quarantine').selectAll().where('id', '=', id).executeTakeFirst(),
+    /** Deleted by whoever moves it first (two replays at once move it once). */
+    releaseQuarantined: (id: string) => db.deleteFrom('inbound_quarantine').where('id', '=', id).returning('id').executeTakeFirst(),
 
     byId: (tx: TenantTx, id: string, opts: { lock?: boolean } = {}) => {
       const q = tx.selectFrom('inbound_events').selectAll().where('id', '=', id);

@@ -89,3 +89,20 @@ export function inboundWebhookRoutes(app: FastifyInstance, { inbound }: { inboun
     schema: { tags, summary: "Processes an inbound event again (owner, admin; API keys need 'credentials:write')", params: z.object({ id: z.string().uuid() }), response: { 200: successEnvelope(InboundEventSchema) } },
   }, async (req) => ok(await inbound.replay(principalOf(req), req.params.id)));
 }
+
+const QuarantinedSchema = z.object({ id: z.string().uuid(), provider: z.string(), routingKey: z.string(), topic: z.string(), externalId: z.string(), receivedAt: z.string() });
+
+/** The platform quarantine: events for accounts no organization has connected (platform admins). */
+export function quarantineRoutes(app: FastifyInstance, { inbound }: { inbound: InboundWebhooksService }) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['admin'];
+  r.get('/api/admin/webhooks/quarantine', {
+    schema: { tags, summary: 'Inbound webhooks for accounts no organization holds, newest first (ids and names only)', querystring: pageQuery(50), response: { 200: pagedEnvelope(QuarantinedSchema) } },
+  }, async (req) => {
+    const { items, pagination } = await inbound.quarantine(req.query);
+    return page(items, pagination);
+  });
+  r.post('/api/admin/webhooks/quarantine/:id/replay', {
+    schema: { tags, summary: 'Delivers a quarantined event to the organization whose connection now holds its account (409 while none does)', params: z.object({ id: z.string().uuid() }), response: { 200: successEnvelope(z.object({ id: z.string().uuid(), delivered: z.boolean() })) } },
+  }, async (req) => ok(await inbound.replayQuarantined(req.params.id)));
+}

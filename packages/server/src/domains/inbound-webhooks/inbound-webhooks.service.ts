@@ -151,7 +151,7 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     }
     const q = await repo.insertQuarantine(quarantined.map((e) => ({
       id: randomUUID(), provider, routing_key: (e.routingKey ?? '?').slice(0, 300), topic: e.topic, external_id: e.externalId,
-      payload: JSON.stringify(e.payload ?? null), raw_body: req.raw, headers, received_at: receivedAt,
+      payload: JSON.stringify(e.payload ?? null), raw_body: req.raw, headers, received_at: receivedAt, effect: e.effect ?? null,
     })));
     count(provider, 'quarantined', q);
     // After every commit. If this fails or the process dies here, the sweep queues them later.
@@ -221,6 +221,34 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     return toView(row);
   }
 
+  /** The platform quarantine, newest first: ids and names only (platform admins). */
+  async function quarantine(q: { page: number; limit: number }) {
+    const { rows, total } = await repo.quarantinePage(q.limit, (q.page - 1) * q.limit);
+    return {
+      items: rows.map((r) => ({ id: r.id, provider: r.provider, routingKey: r.routing_key, topic: r.topic, externalId: r.external_id, receivedAt: r.received_at.toISOString() })),
+      pagination: paginate(q.page, q.limit, total),
+    };
+  }
+
+  /**
+   * Hands a quarantined event to the tenant whose connection now holds its routing key (409 while
+   * none does). The tenant's row is committed before the quarantine row is deleted, so a crash in
+   * between leaves a duplicate the unique key absorbs on the next replay, never a loss.
+   */
+  async function replayQuarantined(id: string) {
+    const q = await repo.quarantined(id);
+    if (!q) throw new AppError('NOT_FOUND', 'No such quarantined event');
+    const route = (await repo.routesByKey(q.provider, [q.routing_key])).get(q.routing_key);
+    if (!route) throw new AppError('CONFLICT', 'No connection holds this account yet; connect it first');
+    const ids = await tenancy.withTenant(route.tenantId, (tx) => repo.insertEvents(tx, [{
+      id: randomUUID(), tenant_id: route.tenantId, connection_id: route.connectionId, provider: q.provider, topic: q.topic, external_id: q.external_id,
+      payload: JSON.stringify(q.payload), raw_body: q.raw_body, headers: JSON.stringify(q.headers), received_at: q.received_at, effect: q.effect,
+    }]));
+    await repo.releaseQuarantined(id);
+    if (ids.length && queue) await queue(ids.map((x) => ({ tenantId: route.tenantId, id: x })));
+    return { id, delivered: ids.length === 1 };
+  }
+
   /** Queues what a crash left unqueued (rows still `received` after `olderThanMs`). */
   async function sweep(olderThanMs = 60_000) {
     const stale = await repo.unprocessed(new Date(deps.clock().getTime() - olderThanMs), 500);
@@ -237,6 +265,6 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
   /** The URL a tenant registers at the provider for a per-connection endpoint. */
   const endpointUrl = (provider: string, token: string | null) => (token ? `${deps.publicUrl}/api/webhooks/${provider}/${token}` : null);
 
-  return { receive, process, recordFailure, list, replay, sweep, prune, endpointUrl, quarantine: repo.quarantinePage, useQueue: (q: ProcessQueue) => { queue = q; } };
+  return { receive, process, recordFailure, list, replay, sweep, prune, endpointUrl, quarantine, replayQuarantined, useQueue: (q: ProcessQueue) => { queue = q; } };
 }
 export type InboundWebhooksService = ReturnType<typeof createInboundWebhooksService>;

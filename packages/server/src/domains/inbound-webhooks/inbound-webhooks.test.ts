@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { shopifyWebhookDelivery, stripeWebhookDelivery } from '@keyhold/sandbox';
 import { describe, expect, it } from 'vitest';
-import { type Account, bearer, signup } from '../../test-support/accounts.js';
+import { type Account, STRONG_PASSWORD, bearer, freshIp, signup } from '../../test-support/accounts.js';
+import { systemActor } from '../../platform/context.js';
 import { type TestApp, adminClient, testApp, useTestApp } from '../../test-support/index.js';
 import { Secret } from '../../platform/crypto/secret.js';
 
@@ -157,6 +158,36 @@ describe('app-level webhooks (Shopify)', () => {
     const replay = await t.app.inject({ method: 'POST', url: `/api/webhooks/inbound/${row!.id}/replay`, headers: bearer(a.accessToken) });
     expect([replay.statusCode, replay.json().data.status]).toEqual([200, 'received']);
     expect(await t.services.inboundWebhooks.process(a.tenantId, row!.id)).toBe('processed');
+  });
+});
+
+describe('the platform quarantine', () => {
+  it('platform admins see it (tenants do not); a replay once the store is connected delivers to that tenant, effect included', async () => {
+    const email = `ops-${randomBytes(4).toString('hex')}@keyhold.example`;
+    const password = STRONG_PASSWORD();
+    await t.services.adminAuth.create({ tenantId: null, actor: systemActor }, { email, role: 'SUPPORT', password });
+    const admin = bearer((await t.app.inject({ method: 'POST', url: '/api/admin/auth/login', payload: { email, password }, remoteAddress: freshIp() })).json().data.accessToken);
+    const storeDomain = shop();
+    await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(storeDomain, { topic: 'app/uninstalled', eventId: `q-uninst-${storeDomain}` }));
+    const tenantUser = await signup(t.app);
+    expect((await t.app.inject({ method: 'GET', url: '/api/admin/webhooks/quarantine', headers: bearer(tenantUser.accessToken) })).statusCode).toBe(401);
+    const list = await t.app.inject({ method: 'GET', url: '/api/admin/webhooks/quarantine?limit=100', headers: admin });
+    expect(list.statusCode, list.body).toBe(200);
+    const item = list.json().data.find((x: { routingKey: string }) => x.routingKey === storeDomain);
+    expect(item).toMatchObject({ provider: 'shopify', topic: 'app/uninstalled' });
+    // SUPPORT may read but not move events between organizations.
+    expect((await t.app.inject({ method: 'POST', url: `/api/admin/webhooks/quarantine/${item.id}/replay`, headers: admin })).statusCode).toBe(403);
+    await t.services.adminAuth.create({ tenantId: null, actor: systemActor }, { email: `a-${email}`, role: 'ADMIN', password });
+    const ops = bearer((await t.app.inject({ method: 'POST', url: '/api/admin/auth/login', payload: { email: `a-${email}`, password }, remoteAddress: freshIp() })).json().data.accessToken);
+    const early = await t.app.inject({ method: 'POST', url: `/api/admin/webhooks/quarantine/${item.id}/replay`, headers: ops });
+    expect([early.statusCode, early.json().code]).toEqual([409, 'CONFLICT']);
+
+    const conn = await connectShop(tenantUser, storeDomain);
+    const replay = await t.app.inject({ method: 'POST', url: `/api/admin/webhooks/quarantine/${item.id}/replay`, headers: ops });
+    expect([replay.statusCode, replay.json().data.delivered]).toEqual([200, true]);
+    const [row] = await rowsOf(tenantUser.tenantId);
+    expect([row!.connection_id, row!.external_id, row!.effect]).toEqual([conn.id, `q-uninst-${storeDomain}`, 'disconnected']);
+    expect((await t.app.inject({ method: 'POST', url: `/api/admin/webhooks/quarantine/${item.id}/replay`, headers: ops })).statusCode).toBe(404);
   });
 });
 

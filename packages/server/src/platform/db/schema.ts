@@ -338,4 +338,5 @@ export type InboundQuarantineTable = {
   raw_body: Buffer | null;
   headers: JSONColumnType<Record<string, string>, string, string>;
   received_at: Timestamp;
+  effect: 'disconnected' | 'changed' | null;
 };
