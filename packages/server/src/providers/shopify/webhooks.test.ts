@@ -43,3 +43,26 @@ describe('Shopify inbound webhooks', () => {
     expect(a.externalId).toBe(b.externalId);
   });
 });
+
+describe("cross-check with Shopify's own library (@shopify/shopify-api webhooks.validate)", () => {
+  it("accepts the sandbox's deliveries and refuses a tampered one, as Keyhold's adapter does", async () => {
+    await import('@shopify/shopify-api/adapters/node');
+    const { ApiVersion, LogSeverity, shopifyApi } = await import('@shopify/shopify-api');
+    const { IncomingMessage } = await import('node:http');
+    const { Socket } = await import('node:net');
+    const lib = shopifyApi({ apiKey: 'k', apiSecretKey: SECRET, scopes: ['read_orders'], hostName: 'keyhold.test', apiVersion: ApiVersion.July25, isEmbeddedApp: false, logger: { level: LogSeverity.Error } });
+    const validate = async (d: { headers: Record<string, string>; body: Buffer }) => {
+      const rawRequest = new IncomingMessage(new Socket());
+      rawRequest.method = 'POST';
+      rawRequest.url = '/api/webhooks/shopify';
+      rawRequest.headers = d.headers;
+      return (await lib.webhooks.validate({ rawBody: d.body.toString('utf8'), rawRequest })).valid;
+    };
+    const d = delivery();
+    expect(await validate(d)).toBe(true);
+    expect(shopifyWebhooks.verify(asRequest(d), [SECRET], now).ok).toBe(true);
+    const tampered = { headers: d.headers, body: Buffer.from(d.body.toString().replace('4711', '4712')) };
+    expect(await validate(tampered)).toBe(false);
+    expect(shopifyWebhooks.verify(asRequest(tampered), [SECRET], now).ok).toBe(false);
+  });
+});
