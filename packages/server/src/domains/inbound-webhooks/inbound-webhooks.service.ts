@@ -6,7 +6,7 @@ import type { Tenancy } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Metrics } from '../../platform/metrics.js';
-import type { InboundWebhook, WebhookEvent, WebhookHooks, WebhookReply } from '../../providers/adapter.js';
+import type { InboundWebhook, ProviderAdapter, WebhookEvent, WebhookHooks, WebhookReply } from '../../providers/adapter.js';
 import { adapterFor } from '../../providers/registry.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { ConnectionStore } from '../connections/store.js';
@@ -36,6 +36,8 @@ export type InboundWebhooksDeps = {
   clock: Clock;
   publicUrl: string;
   log?: Pick<Logger, 'warn' | 'info'>;
+  /** The adapter registry (tests give one with a provider of their own). */
+  adapterFor?: (provider: { id: string }) => ProviderAdapter;
 };
 
 export type Delivery = { provider: string; endpointToken?: string; method: 'GET' | 'POST'; raw: Buffer; headers: Record<string, string | string[] | undefined>; query: Record<string, string> };
@@ -59,7 +61,7 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
 
   /** The adapter's webhook hooks at this URL's level; anything else is not a webhook URL (404). */
   function hooksFor(provider: string, level: 'app' | 'connection'): WebhookHooks {
-    const hooks = deps.catalog.list().find((p) => p.id === provider)?.webhooks ? adapterFor({ id: provider }).webhooks : undefined;
+    const hooks = deps.catalog.list().find((p) => p.id === provider)?.webhooks ? (deps.adapterFor ?? adapterFor)({ id: provider }).webhooks : undefined;
     if (!hooks || hooks.level !== level) throw new AppError('NOT_FOUND', 'No webhook endpoint at this URL');
     return hooks;
   }
