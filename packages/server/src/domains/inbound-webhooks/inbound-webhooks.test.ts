@@ -251,6 +251,20 @@ describe('per-connection webhooks (Stripe)', () => {
   });
 });
 
+describe('raw bodies', () => {
+  it('any content type, or none, reaches the signature check as the exact bytes sent', async () => {
+    const a = await signup(t.app);
+    const { storeDomain } = await connectShop(a);
+    for (const [i, type] of [['1', 'text/plain'], ['2', 'application/x-www-form-urlencoded'], ['3', undefined]] as const) {
+      const d = shopifyOrder(storeDomain, { eventId: `ct-${i}` });
+      const { 'content-type': _, ...rest } = d.headers;
+      const res = await deliver(t.app, '/api/webhooks/shopify', { headers: type ? { ...rest, 'content-type': type } : rest, body: d.body });
+      expect(res.statusCode, `${type}: ${res.body}`).toBe(200);
+    }
+    expect((await rowsOf(a.tenantId)).map((r) => r.external_id).sort()).toEqual(['ct-1', 'ct-2', 'ct-3']);
+  });
+});
+
 describe('limits', () => {
   it('a body over 1 MiB is 413 and nothing is stored', async () => {
     const a = await signup(t.app);
