@@ -22,6 +22,8 @@ CREATE TABLE inbound_events (
   -- What the adapter said the event means for the connection, acted on by the processing job
   -- (kept here because the raw body it was read from is pruned first).
   effect        text CHECK (effect IN ('disconnected', 'changed')),
+  -- After a failed attempt: not before this time (backoff).
+  next_attempt_at timestamptz,
   CONSTRAINT inbound_events_once UNIQUE (tenant_id, provider, external_id)
 );
 CREATE INDEX inbound_events_tenant_received ON inbound_events (tenant_id, received_at DESC, id DESC);
@@ -70,14 +72,18 @@ CREATE FUNCTION keyhold_webhook_route_by_token(p_provider text, p_token text)
   AS $$ SELECT c.tenant_id, c.id FROM connections c WHERE c.endpoint_token = p_token AND c.provider = p_provider $$;
 GRANT EXECUTE ON FUNCTION keyhold_webhook_route_by_key(text, text[]), keyhold_webhook_route_by_token(text, text) TO keyhold_app;
 
--- Processing is queued after the commit; a crash between the two leaves a row 'received' that
--- this sweep finds again (ids only) and queues.
-CREATE FUNCTION keyhold_unprocessed_inbound_events(p_before timestamptz, p_limit integer)
+-- Processing drains what is due across tenants (ids only); each event is then processed inside
+-- its tenant's context, locked, so concurrent drains process it once.
+CREATE FUNCTION keyhold_due_inbound_events(p_now timestamptz, p_limit integer)
   RETURNS TABLE (tenant_id uuid, id uuid)
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
-  AS $$ SELECT tenant_id, id FROM inbound_events WHERE status = 'received' AND received_at < p_before ORDER BY received_at LIMIT p_limit $$;
-GRANT EXECUTE ON FUNCTION keyhold_unprocessed_inbound_events(timestamptz, integer) TO keyhold_app;
-CREATE INDEX inbound_events_unprocessed ON inbound_events (received_at) WHERE status = 'received';
+  AS $$
+    SELECT tenant_id, id FROM inbound_events
+    WHERE status = 'received' AND coalesce(next_attempt_at, received_at) <= p_now
+    ORDER BY coalesce(next_attempt_at, received_at) LIMIT p_limit
+  $$;
+GRANT EXECUTE ON FUNCTION keyhold_due_inbound_events(timestamptz, integer) TO keyhold_app;
+CREATE INDEX inbound_events_due ON inbound_events ((coalesce(next_attempt_at, received_at))) WHERE status = 'received';
 
 -- Retention across tenants (raw bodies, then whole rows), counts only.
 CREATE FUNCTION keyhold_prune_inbound_events(p_raw_before timestamptz, p_rows_before timestamptz) RETURNS integer

@@ -58,7 +58,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
   await registerVaultJobs(jobs, services.vaultKeys);
   await registerOAuthJobs(jobs, services);
   await registerEventJobs(jobs, services.events);
-  await registerInboundWebhookJobs(jobs, services.inboundWebhooks, { rawDays: config.webhooks.rawRetentionDays, days: config.webhooks.retentionDays });
+  await registerInboundWebhookJobs(jobs, services.inboundWebhooks, { rawDays: config.webhooks.rawRetentionDays, days: config.webhooks.retentionDays }, log);
   app.addHook('onClose', async () => {
     await jobs.stop();
     await db.close();

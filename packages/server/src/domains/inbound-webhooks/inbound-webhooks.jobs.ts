@@ -1,31 +1,37 @@
-import type { JobPolicy, JobRunner } from '../../platform/jobs.js';
+import type { JobRunner } from '../../platform/jobs.js';
+import type { Logger } from '../../platform/logger.js';
 import type { InboundWebhooksService } from './inbound-webhooks.service.js';
 
-export const PROCESS_JOB = 'inbound-webhooks.process';
-export const SWEEP_JOB = 'inbound-webhooks.sweep';
+export const DRAIN_JOB = 'inbound-webhooks.drain';
 export const PRUNE_JOB = 'inbound-webhooks.prune';
-
-/** Retried with backoff (pg-boss): 5 tries over a few minutes; the service marks the 5th failure `failed`. */
-const PROCESS_POLICY: JobPolicy = { expireInSeconds: 120, retryLimit: 4, retryDelaySeconds: 5, retryBackoff: true };
 
 export type WebhookRetention = { rawDays: number; days: number };
 
+/** A node asks for a drain at most this often; one asked for inside the window runs at its end. */
+const KICK_WINDOW_MS = 250;
+
 /**
- * Processing runs after the ack: each stored event is a job (queued after its commit); a sweep
- * every minute queues what a crash left behind; retention prunes once a day.
+ * Processing runs after the ack, on pg-boss: a stored delivery asks for a drain (throttled, so a
+ * burst of deliveries costs a few jobs, not one per event), and a drain runs every minute anyway,
+ * which also picks up retries whose backoff passed and events a crash left behind. Retention
+ * prunes once a day.
  */
-export async function registerInboundWebhookJobs(jobs: JobRunner, inbound: InboundWebhooksService, retention: WebhookRetention) {
-  await jobs.handle<{ tenantId: string; id: string }>(PROCESS_JOB, async ({ tenantId, id }) => {
-    try {
-      await inbound.process(tenantId, id);
-    } catch (err) {
-      // Rethrown while attempts remain, so pg-boss retries with backoff; the last one stays `failed`.
-      if (await inbound.recordFailure(tenantId, id, err)) throw err;
-    }
-  });
-  inbound.useQueue(async (items) => {
-    for (const item of items) await jobs.send(PROCESS_JOB, item, { singletonKey: item.id, policy: PROCESS_POLICY });
-  });
-  await jobs.every(SWEEP_JOB, '* * * * *', () => inbound.sweep());
+export async function registerInboundWebhookJobs(jobs: JobRunner, inbound: InboundWebhooksService, retention: WebhookRetention, log?: Pick<Logger, 'warn'>) {
+  await jobs.every(DRAIN_JOB, '* * * * *', () => inbound.drain({ maxMs: 50_000 }));
   await jobs.every(PRUNE_JOB, '17 3 * * *', () => inbound.prune(retention));
+  let last = 0;
+  let trailing: NodeJS.Timeout | undefined;
+  const send = () => {
+    last = Date.now();
+    jobs.send(DRAIN_JOB, {}).catch((err: Error) => log?.warn({ err: { message: err.message } }, 'could not ask for an inbound webhook drain; the minutely one will run'));
+  };
+  inbound.useKick(() => {
+    if (trailing) return;
+    const wait = last + KICK_WINDOW_MS - Date.now();
+    if (wait <= 0) send();
+    else trailing = setTimeout(() => {
+      trailing = undefined;
+      send();
+    }, wait).unref();
+  });
 }

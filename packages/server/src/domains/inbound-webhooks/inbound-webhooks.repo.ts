@@ -69,15 +69,15 @@ export function createInboundWebhooksRepo(db: Kysely<Database>) {
     },
     markProcessed: (tx: TenantTx, id: string, at: Date) =>
       tx.updateTable('inbound_events').set((eb) => ({ status: 'processed', processed_at: at, last_error: null, attempts: eb('attempts', '+', 1) })).where('id', '=', id).execute(),
-    markAttemptFailed: (tx: TenantTx, id: string, error: string, final: boolean) =>
-      tx.updateTable('inbound_events').set((eb) => ({ last_error: error, attempts: eb('attempts', '+', 1), ...(final ? { status: 'failed' as const } : {}) })).where('id', '=', id)
+    markAttemptFailed: (tx: TenantTx, id: string, error: string, next: Date | null) =>
+      tx.updateTable('inbound_events').set((eb) => ({ last_error: error, attempts: eb('attempts', '+', 1), next_attempt_at: next, ...(next ? {} : { status: 'failed' as const }) })).where('id', '=', id)
         .returning(['attempts', 'status']).executeTakeFirst(),
     resetForReplay: (tx: TenantTx, id: string) =>
-      tx.updateTable('inbound_events').set({ status: 'received', attempts: 0, last_error: null, processed_at: null }).where('id', '=', id).returning('id').executeTakeFirst(),
+      tx.updateTable('inbound_events').set({ status: 'received', attempts: 0, last_error: null, processed_at: null, next_attempt_at: null }).where('id', '=', id).returning('id').executeTakeFirst(),
 
-    /** Rows a crash left unqueued (ids only, across tenants). */
-    async unprocessed(before: Date, limit: number): Promise<Array<{ tenantId: string; id: string }>> {
-      const { rows } = await sql<{ tenant_id: string; id: string }>`select * from keyhold_unprocessed_inbound_events(${before}, ${limit})`.execute(db);
+    /** Events due for processing, oldest first (ids only, across tenants). */
+    async due(now: Date, limit: number): Promise<Array<{ tenantId: string; id: string }>> {
+      const { rows } = await sql<{ tenant_id: string; id: string }>`select * from keyhold_due_inbound_events(${now}, ${limit})`.execute(db);
       return rows.map((r) => ({ tenantId: r.tenant_id, id: r.id }));
     },
     async prune(rawBefore: Date, rowsBefore: Date): Promise<number> {

@@ -22,8 +22,11 @@ export type WebhookAppConfig = {
   verifyToken(provider: string): string | undefined;
 };
 
-/** Queues the processing of stored events; set once the job runner exists (see inbound-webhooks.jobs.ts). */
-export type ProcessQueue = (items: Array<{ tenantId: string; id: string }>) => Promise<void>;
+/**
+ * Asks for a drain soon (after a commit); set once the job runner exists (inbound-webhooks.jobs.ts).
+ * Never awaited by a delivery: the ack does not wait for the job queue.
+ */
+export type Kick = () => void;
 
 export type InboundWebhooksDeps = {
   repo: InboundWebhooksRepo;
@@ -56,7 +59,7 @@ const MAX_ATTEMPTS = 5;
 
 export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
   const { repo, tenancy, metrics } = deps;
-  let queue: ProcessQueue | undefined;
+  let kick: Kick | undefined;
   const count = (provider: string, outcome: string, n = 1) => n > 0 && metrics.webhooks.inc({ provider, outcome }, n);
 
   /** The adapter's webhook hooks at this URL's level; anything else is not a webhook URL (404). */
@@ -141,7 +144,7 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
       if (!route) quarantined.push(e);
       else byTenant.set(route.tenantId, [...(byTenant.get(route.tenantId) ?? []), { e, route }]);
     }
-    const queued: Array<{ tenantId: string; id: string }> = [];
+    let stored = 0;
     for (const [tenantId, items] of byTenant) {
       const rows = items.map(({ e, route }) => ({
         id: randomUUID(), tenant_id: tenantId, connection_id: route.connectionId, provider, topic: e.topic, external_id: e.externalId,
@@ -149,15 +152,15 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
       }));
       const ids = await tenancy.withTenant(tenantId, (tx) => repo.insertEvents(tx, rows));
       count(provider, 'duplicate', rows.length - ids.length);
-      queued.push(...ids.map((id) => ({ tenantId, id })));
+      stored += ids.length;
     }
     const q = await repo.insertQuarantine(quarantined.map((e) => ({
       id: randomUUID(), provider, routing_key: (e.routingKey ?? '?').slice(0, 300), topic: e.topic, external_id: e.externalId,
       payload: JSON.stringify(e.payload ?? null), raw_body: req.raw, headers, received_at: receivedAt, effect: e.effect ?? null,
     })));
     count(provider, 'quarantined', q);
-    // After every commit. If this fails or the process dies here, the sweep queues them later.
-    if (queued.length && queue) await queue(queued).catch((err: Error) => deps.log?.warn({ err: { message: err.message } }, 'could not queue inbound events; the sweep will'));
+    // After every commit. If the process dies here, the minutely drain finds them anyway.
+    if (stored > 0) kick?.();
   }
 
   /**
@@ -179,15 +182,42 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     });
   }
 
-  /** Records a failed attempt; after MAX_ATTEMPTS the event is `failed` (replayable). Returns whether to retry. */
+  /**
+   * Records a failed attempt: retried after 5 s, 10 s, 20 s, 40 s (backoff); the 5th failure is
+   * `failed` with its error (replayable). Returns whether it will be retried.
+   */
   async function recordFailure(tenantId: string, id: string, err: unknown): Promise<boolean> {
     const message = (err instanceof Error ? err.message : String(err)).replace(/[^\x20-\x7e]/g, '').slice(0, 200) || 'error';
     const row = await tenancy.withTenant(tenantId, async (tx) => {
       const current = await repo.byId(tx, id, { lock: true });
       if (!current || current.status !== 'received') return undefined;
-      return repo.markAttemptFailed(tx, id, message, current.attempts + 1 >= MAX_ATTEMPTS);
+      const attempt = current.attempts + 1;
+      const next = attempt >= MAX_ATTEMPTS ? null : new Date(deps.clock().getTime() + 5_000 * 2 ** (attempt - 1));
+      return repo.markAttemptFailed(tx, id, message, next);
     });
     return row?.status === 'received';
+  }
+
+  /**
+   * Processes every event that is due, across tenants, until none is left or `maxMs` passed. Safe
+   * on every node at once: an event is processed under its row lock and only while `received`.
+   */
+  async function drain(opts: { maxMs?: number; batch?: number } = {}) {
+    const started = Date.now();
+    const stats = { processed: 0, failed: 0 };
+    for (;;) {
+      const due = await repo.due(deps.clock(), opts.batch ?? 200);
+      if (due.length === 0) return stats;
+      for (const { tenantId, id } of due) {
+        try {
+          if ((await process(tenantId, id)) === 'processed') stats.processed++;
+        } catch (err) {
+          stats.failed++;
+          await recordFailure(tenantId, id, err);
+        }
+      }
+      if (opts.maxMs !== undefined && Date.now() - started > opts.maxMs) return stats;
+    }
   }
 
   const toView = (r: Pick<InboundEventRow, 'id' | 'connection_id' | 'provider' | 'topic' | 'external_id' | 'received_at' | 'status' | 'attempts' | 'last_error' | 'processed_at'>) => ({
@@ -219,7 +249,7 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
       return reset && repo.byId(tx, id);
     });
     if (!row) throw new AppError('NOT_FOUND', 'No such inbound event');
-    if (queue) await queue([{ tenantId: p.tenantId, id }]);
+    kick?.();
     return toView(row);
   }
 
@@ -247,15 +277,8 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
       payload: JSON.stringify(q.payload), raw_body: q.raw_body, headers: JSON.stringify(q.headers), received_at: q.received_at, effect: q.effect,
     }]));
     await repo.releaseQuarantined(id);
-    if (ids.length && queue) await queue(ids.map((x) => ({ tenantId: route.tenantId, id: x })));
+    if (ids.length) kick?.();
     return { id, delivered: ids.length === 1 };
-  }
-
-  /** Queues what a crash left unqueued (rows still `received` after `olderThanMs`). */
-  async function sweep(olderThanMs = 60_000) {
-    const stale = await repo.unprocessed(new Date(deps.clock().getTime() - olderThanMs), 500);
-    if (stale.length && queue) await queue(stale);
-    return stale.length;
   }
 
   /** Retention: raw bodies after `rawDays`, whole rows (and the quarantine) after `days`. */
@@ -267,6 +290,6 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
   /** The URL a tenant registers at the provider for a per-connection endpoint. */
   const endpointUrl = (provider: string, token: string | null) => (token ? `${deps.publicUrl}/api/webhooks/${provider}/${token}` : null);
 
-  return { receive, process, recordFailure, list, replay, sweep, prune, endpointUrl, quarantine, replayQuarantined, useQueue: (q: ProcessQueue) => { queue = q; } };
+  return { receive, process, recordFailure, drain, list, replay, prune, endpointUrl, quarantine, replayQuarantined, useKick: (k: Kick) => { kick = k; } };
 }
 export type InboundWebhooksService = ReturnType<typeof createInboundWebhooksService>;

@@ -145,7 +145,7 @@ describe('app-level webhooks (Shopify)', () => {
     expect(await t.services.inboundWebhooks.process(a.tenantId, (await rowsOf(a.tenantId))[0]!.id)).toBe('skipped');
   });
 
-  it('a failing event is retried, then failed with its error, and replayable', async () => {
+  it('a failing event is retried with backoff, then failed with its error, and replayable', async () => {
     const a = await signup(t.app);
     const conn = await connectShop(a);
     await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(conn.storeDomain, { eventId: 'fail-1' }));
@@ -158,6 +158,18 @@ describe('app-level webhooks (Shopify)', () => {
     const replay = await t.app.inject({ method: 'POST', url: `/api/webhooks/inbound/${row!.id}/replay`, headers: bearer(a.accessToken) });
     expect([replay.statusCode, replay.json().data.status]).toEqual([200, 'received']);
     expect(await t.services.inboundWebhooks.process(a.tenantId, row!.id)).toBe('processed');
+  });
+
+  it('after a failed attempt the event waits out its backoff before the next one', async () => {
+    const a = await signup(t.app);
+    const conn = await connectShop(a);
+    await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(conn.storeDomain, { eventId: 'backoff-1' }));
+    const [row] = await rowsOf(a.tenantId);
+    await t.services.inboundWebhooks.recordFailure(a.tenantId, row!.id, new Error('consumer_down'));
+    const [waiting] = await rowsOf(a.tenantId);
+    expect(waiting!.next_attempt_at!.getTime() - t.clock().getTime()).toBe(5_000);
+    await t.services.inboundWebhooks.recordFailure(a.tenantId, row!.id, new Error('consumer_down'));
+    expect((await rowsOf(a.tenantId))[0]!.next_attempt_at!.getTime() - t.clock().getTime()).toBe(10_000);
   });
 });
 

@@ -326,6 +326,7 @@ export type InboundEventsTable = {
   last_error: string | null;
   processed_at: Timestamp | null;
   effect: 'disconnected' | 'changed' | null;
+  next_attempt_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 };
 
 export type InboundQuarantineTable = {
