@@ -4,6 +4,7 @@ import { bearer, signup } from '../../test-support/accounts.js';
 import { type TestApp, adminClient, useTestApp } from '../../test-support/index.js';
 import type { InboundWebhook, WebhookHooks } from '../../providers/adapter.js';
 import { adapterFor } from '../../providers/registry.js';
+import { writeAsTenant } from '../../platform/db/one-trip.js';
 import { createInboundWebhooksRepo } from './inbound-webhooks.repo.js';
 import { createInboundWebhooksService } from './inbound-webhooks.service.js';
 
@@ -25,7 +26,7 @@ const batchHooks: WebhookHooks = {
 
 function service() {
   return createInboundWebhooksService({
-    repo: createInboundWebhooksRepo(t.db.kysely),
+    repo: createInboundWebhooksRepo(t.db.kysely, (tenantId, statement) => writeAsTenant(t.db.pool, tenantId, statement)),
     tenancy: t.db,
     catalog: t.services.catalog,
     store: t.services.store,
@@ -84,5 +85,24 @@ describe('batched deliveries', () => {
     await expect(service().receive({ provider: 'shopify', method: 'POST', raw: Buffer.from(JSON.stringify([{ shop: shopA, id: 'x' }])), headers: {}, query: {} }))
       .rejects.toMatchObject({ code: 'WEBHOOK_SIGNATURE_INVALID' });
     expect(await externalIds(a.tenantId)).toEqual([]);
+  });
+});
+
+describe('the one-round-trip write', () => {
+  it("RLS still decides: a row for another tenant is refused, and the pool's connections stay usable", async () => {
+    const [a, b] = [await signup(t.app), await signup(t.app)];
+    const row = (tenantId: string) => `insert into inbound_events (id, tenant_id, connection_id, provider, topic, external_id, payload, headers, received_at) values ('${crypto.randomUUID()}', '${tenantId}', '${crypto.randomUUID()}', 'shopify', 't', '${crypto.randomUUID()}', '{}', '{}', now())`;
+    await expect(writeAsTenant(t.db.pool, a.tenantId, row(b.tenantId))).rejects.toThrow(/row-level security/);
+    // Every pooled connection is still fine (none left in an aborted transaction).
+    await Promise.all(Array.from({ length: 8 }, () => writeAsTenant(t.db.pool, a.tenantId, row(a.tenantId))));
+    expect((await t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('inbound_events').select('id').execute())).length).toBe(8);
+  });
+
+  it('quotes and odd characters in ids, topics and bodies are stored as sent', async () => {
+    const a = await signup(t.app);
+    const shopA = shop();
+    await connect(a.accessToken, shopA);
+    await post([{ shop: shopA, id: "it's');drop\\table--" }]);
+    expect(await externalIds(a.tenantId)).toEqual(["it's');drop\\table--"]);
   });
 });
