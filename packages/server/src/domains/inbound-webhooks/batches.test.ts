@@ -19,7 +19,7 @@ useTestApp((x) => (t = x));
 const batchHooks: WebhookHooks = {
   scheme: 'shopify_hmac_base64',
   level: 'app',
-  verify: (req) => (req.headers['x-test-signed'] === 'yes' ? { ok: true } : { ok: false, reason: 'bad_signature' }),
+  verify: (req, secrets) => (req.headers['x-test-signed'] === 'yes' || (req.headers['x-tenant-chosen'] !== undefined && req.headers['x-tenant-chosen'] === secrets[0]) ? { ok: true } : { ok: false, reason: 'bad_signature' }),
   events: (req: InboundWebhook) =>
     (JSON.parse(req.raw.toString()) as Array<{ shop: string; id: string }>).map((e) => ({ externalId: e.id, topic: 'orders/create', routingKey: e.shop, payload: e })),
 };
@@ -31,7 +31,7 @@ function service() {
     catalog: t.services.catalog,
     store: t.services.store,
     outbox: { append: async () => '' },
-    apps: { secrets: () => ['unused'], verifyToken: () => undefined },
+    apps: { secrets: () => ['shared-value-the-tenant-chose'], verifyToken: () => undefined },
     metrics: t.services.metrics,
     clock: t.clock,
     publicUrl: 'http://keyhold.test',
@@ -85,6 +85,17 @@ describe('batched deliveries', () => {
     await expect(service().receive({ provider: 'shopify', method: 'POST', raw: Buffer.from(JSON.stringify([{ shop: shopA, id: 'x' }])), headers: {}, query: {} }))
       .rejects.toMatchObject({ code: 'WEBHOOK_SIGNATURE_INVALID' });
     expect(await externalIds(a.tenantId)).toEqual([]);
+  });
+});
+
+describe('stored headers', () => {
+  it('a header carrying the secret is never stored, whatever its name', async () => {
+    const a = await signup(t.app);
+    const shopA = shop();
+    await connect(a.accessToken, shopA);
+    await service().receive({ provider: 'shopify', method: 'POST', raw: Buffer.from(JSON.stringify([{ shop: shopA, id: 'h1' }])), headers: { 'x-tenant-chosen': 'shared-value-the-tenant-chose', 'x-request-id': 'r1' }, query: {} });
+    const [row] = await t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('inbound_events').select('headers').execute());
+    expect(row!.headers).toEqual({ 'x-request-id': 'r1' });
   });
 });
 

@@ -47,7 +47,7 @@ const send = (reply: FastifyReply, r: WebhookReply) => {
 const delivery = (req: FastifyRequest, provider: string, endpointToken?: string) => ({
   provider,
   ...(endpointToken === undefined ? {} : { endpointToken }),
-  method: req.method === 'GET' ? ('GET' as const) : ('POST' as const),
+  method: req.method === 'POST' ? ('POST' as const) : ('GET' as const),
   raw: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
   headers: req.headers,
   query: Object.fromEntries(Object.entries((req.query ?? {}) as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string')),

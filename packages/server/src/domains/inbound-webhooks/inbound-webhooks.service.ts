@@ -47,8 +47,11 @@ export type Delivery = { provider: string; endpointToken?: string; method: 'GET'
 
 /** Headers worth keeping with an event: descriptive ones, never anything that signs or authenticates. */
 const SECRET_HEADER = /sig|hmac|auth|token|secret|key|cookie|password/i;
-function safeHeaders(headers: InboundWebhook['headers']): Record<string, string> {
-  const kept = Object.entries(headers).filter(([name, v]) => v !== undefined && !SECRET_HEADER.test(name) && (name === 'content-type' || name === 'user-agent' || /^x-|-(id|topic|event|timestamp)$/.test(name)));
+function safeHeaders(headers: InboundWebhook['headers'], secrets: readonly string[]): Record<string, string> {
+  // A provider that authenticates with a shared value in a header the tenant named (no signature)
+  // would otherwise have that value kept: any header carrying a secret is dropped whatever its name.
+  const carriesSecret = (v: string) => secrets.some((s) => s.length > 0 && v.includes(s));
+  const kept = Object.entries(headers).filter(([name, v]) => v !== undefined && !SECRET_HEADER.test(name) && !carriesSecret(v) && (name === 'content-type' || name === 'user-agent' || /^x-|-(id|topic|event|timestamp)$/.test(name)));
   return Object.fromEntries(kept.slice(0, 30).map(([name, v]) => [name, String(v).slice(0, 200)]));
 }
 
@@ -118,7 +121,7 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
         throw new AppError('VALIDATION_FAILED', 'The webhook names an event id or topic Keyhold cannot store');
       }
     }
-    await store(d.provider, req, events, route);
+    await store(d.provider, req, events, route, secrets);
     return { status: 200, body: JSON.stringify({ success: true }), contentType: 'application/json' };
   }
 
@@ -131,9 +134,9 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     });
   }
 
-  async function store(provider: string, req: InboundWebhook, events: WebhookEvent[], tokenRoute: Route | undefined) {
+  async function store(provider: string, req: InboundWebhook, events: WebhookEvent[], tokenRoute: Route | undefined, secrets: readonly string[]) {
     const receivedAt = deps.clock();
-    const headers = JSON.stringify(safeHeaders(req.headers));
+    const headers = JSON.stringify(safeHeaders(req.headers, secrets));
     // One copy of the raw body per event of a batch: each tenant keeps only its own rows.
     const keys = [...new Set(events.flatMap((e) => (e.routingKey ? [e.routingKey] : [])))];
     const routes = tokenRoute ? new Map<string, Route>() : await repo.routesByKey(provider, keys);
