@@ -20,6 +20,8 @@ export const EVENT_TYPES = [
   'connection.refresh_failed',
   'connection.rotated',
   'connection.disconnected',
+  'connection.changed',
+  'webhook.received',
 ] as const;
 export const EventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.infer<typeof EventTypeSchema>;
@@ -38,11 +40,18 @@ const FieldNames = z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/)).max
 const ErrorCode = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/);
 const Actor = z.strictObject({ type: z.enum(['user', 'platform_admin', 'api_key', 'system']), id: z.string().max(100).nullable() });
 /** What observed the change. */
-export const EventSourceSchema = z.enum(['credentials', 'oauth', 'refresh', 'proxy', 'test']);
+export const EventSourceSchema = z.enum(['credentials', 'oauth', 'refresh', 'proxy', 'test', 'webhook']);
 export type EventSource = z.infer<typeof EventSourceSchema>;
 const Revocation = z.enum(['revoked', 'not_supported', 'failed']);
 /** The provider account's display name (an organisation, store or Page name): not a secret. */
 const AccountName = z.string().max(200);
+/**
+ * Inbound webhooks: the provider's topic and event id (names, never the body). `connection.changed`
+ * says the provider reported a change of the account's data (a sync should look);
+ * `webhook.received` points at the stored event (`GET /api/webhooks/inbound`).
+ */
+const WebhookTopic = z.string().regex(/^[\x21-\x7e]{1,200}$/);
+const WebhookExternalId = z.string().regex(/^[\x21-\x7e]{1,300}$/);
 /**
  * Every payload: the connection's status before and after (`from` is null for a new connection,
  * `to` for a deleted one), what observed the change, and who made it when a person or key did.
@@ -68,6 +77,8 @@ export const EventPayloadSchemas = {
   'connection.refresh_failed': z.strictObject({ ...base, failures: z.number().int().min(1), error: ErrorCode, nextAttemptAt: z.string().datetime() }),
   'connection.rotated': z.strictObject({ ...base, fields: FieldNames }),
   'connection.disconnected': z.strictObject({ ...base, revocation: Revocation }),
+  'connection.changed': z.strictObject({ source: z.literal('webhook'), topic: WebhookTopic, inboundEventId: z.string().uuid() }),
+  'webhook.received': z.strictObject({ topic: WebhookTopic, externalId: WebhookExternalId, inboundEventId: z.string().uuid() }),
 } as const satisfies Record<EventType, z.ZodType>;
 export type EventPayload<T extends EventType> = z.infer<(typeof EventPayloadSchemas)[T]>;
 

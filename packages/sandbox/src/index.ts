@@ -19,3 +19,5 @@ export * from './webhooks/xero.js';
 export * from './webhooks/quickbooks.js';
 export * from './webhooks/messenger.js';
 export * from './webhooks/slack.js';
+export { shopifyWebhookDelivery, type ShopifyDeliveryInput } from './webhooks/shopify.js';
+export { stripeWebhookDelivery, type StripeDeliveryInput } from './webhooks/stripe.js';

@@ -37,7 +37,10 @@ import { createDisconnectService } from './domains/oauth/disconnect.service.js';
 import { createOAuthClient } from './domains/oauth/oauth-client.js';
 import { createOAuthRepo } from './domains/oauth/oauth.repo.js';
 import { createTokenRefresher } from './domains/oauth/refresh.service.js';
-import type { OAuthAppConfig, SignupMode } from './platform/config.js';
+import { type OAuthAppConfig, type SignupMode, type WebhookConfig, webhookAppSecrets } from './platform/config.js';
+import { createInboundWebhooksRepo } from './domains/inbound-webhooks/inbound-webhooks.repo.js';
+import { createInboundWebhooksService } from './domains/inbound-webhooks/inbound-webhooks.service.js';
+import { adapterFor } from './providers/registry.js';
 import type { Logger } from './platform/logger.js';
 import { createBreakers } from './domains/proxy/breaker.js';
 import { createRateLimiter } from './domains/proxy/limits.js';
@@ -48,7 +51,7 @@ import { createProviderHttp } from './platform/http/provider-http.js';
 import { createTenantUrlGuard } from './platform/http/public-dispatcher.js';
 import type { Resolve } from './platform/http/ssrf.js';
 import { createMetrics } from './platform/metrics.js';
-import { readAsTenant } from './platform/db/one-trip.js';
+import { readAsTenant, writeAsTenant } from './platform/db/one-trip.js';
 import { preparingScopes } from './platform/db/tenancy.js';
 import { createTenantsRepo } from './domains/tenants/tenants.repo.js';
 import { createTenantsService } from './domains/tenants/tenants.service.js';
@@ -78,7 +81,11 @@ export type ServiceDeps = {
   signup?: SignupMode;
   /** Length of a new organization's trial in days (KEYHOLD_TRIAL_DAYS; default 14, 0: none). */
   trialDays?: number;
+  /** Inbound webhooks: app-level secrets, verify tokens (KEYHOLD_WEBHOOK_<ID>_*). */
+  webhooks?: WebhookConfig;
 };
+
+const NO_WEBHOOK_CONFIG: WebhookConfig = { secrets: {}, verifyTokens: {}, rawRetentionDays: 30, retentionDays: 90 };
 
 /** Services that need nothing but the database (CLI maintenance commands use only these). */
 export function createCoreServices({ db, clock, trialDays }: Pick<ServiceDeps, 'db' | 'clock' | 'trialDays'>) {
@@ -88,7 +95,7 @@ export function createCoreServices({ db, clock, trialDays }: Pick<ServiceDeps, '
 }
 
 /** The composition root: the only place that wires services together. */
-export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker, resolveHost, eventConsumers, signup = 'open', trialDays }: ServiceDeps) {
+export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker, resolveHost, eventConsumers, signup = 'open', trialDays, webhooks = NO_WEBHOOK_CONFIG }: ServiceDeps) {
   // A catalog value that picks code nobody wrote stops start, naming the file and the value.
   assertAdaptersCoverCatalog(catalog.list());
   const { audit, tenants } = createCoreServices({ db, clock, trialDays });
@@ -132,7 +139,8 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   // Every call to a provider goes through this one client (timeouts; tenant URLs guarded and pinned).
   const http = createProviderHttp({ tenantUrls });
   const warm = createWarmCache();
-  const store = createConnectionStore({ repo: createConnectionsRepo(db.kysely), vault, catalog, outbox: createOutbox({ repo: eventsRepo, clock }), clock, warm });
+  const outbox = createOutbox({ repo: eventsRepo, clock });
+  const store = createConnectionStore({ repo: createConnectionsRepo(db.kysely), vault, catalog, outbox, clock, warm });
   const oauthClient = createOAuthClient({ apps: oauthApps, http });
   const oauthDeps = { store, tenancy, vault, catalog, client: oauthClient, audit, clock, ...(log ? { log } : {}) };
   const tokens = createTokenRefresher({ ...oauthDeps, ...(afterProviderAnswer ? { afterProviderAnswer } : {}) });
@@ -151,6 +159,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     revokeAtProvider: disconnect.revokeAtProvider,
     readAsTenant: (tenantId, select) => readAsTenant(db.pool, tenantId, select),
     warm,
+    publicUrl,
   });
   const metrics = createMetrics({ defaultMetrics: Boolean(log) });
   const breakers = createBreakers(breaker ?? {});
@@ -166,7 +175,22 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     ...(log ? { log } : {}),
   });
   const tenantClients = createTenantClients({ proxy, connections, catalog });
-  return { audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
+  const inboundWebhooks = createInboundWebhooksService({
+    repo: createInboundWebhooksRepo(db.kysely, (tenantId, statement) => writeAsTenant(db.pool, tenantId, statement)),
+    tenancy,
+    catalog,
+    store,
+    outbox,
+    metrics,
+    clock,
+    publicUrl,
+    apps: {
+      secrets: (provider) => webhookAppSecrets({ webhooks, oauthApps }, provider, adapterFor({ id: provider }).webhooks?.signedWithClientSecret === true),
+      verifyToken: (provider) => webhooks.verifyTokens[provider]?.reveal(),
+    },
+    ...(log ? { log } : {}),
+  });
+  return { inboundWebhooks, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
 }
 
 export type Services = ReturnType<typeof createServices>;

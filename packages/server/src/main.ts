@@ -10,6 +10,7 @@ import { registerIdentityJobs } from './domains/identity/identity.jobs.js';
 import { registerTenantJobs } from './domains/tenants/tenants.jobs.js';
 import { registerOAuthJobs } from './domains/oauth/oauth.jobs.js';
 import { registerEventJobs } from './domains/events/events.jobs.js';
+import { registerInboundWebhookJobs } from './domains/inbound-webhooks/inbound-webhooks.jobs.js';
 import { loadCatalog } from './domains/catalog/catalog.js';
 import { assertAdaptersCoverCatalog } from './providers/check.js';
 import { loadKeyRing } from './domains/vault/kek.js';
@@ -46,7 +47,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
     throw err;
   }
   const db = createDb({ url: endpoint.appUrl, poolMax: config.database.poolMax, log });
-  const services = createServices({ db, clock: systemClock, keys, ring, catalog, allowPrivateProviderUrls: config.allowPrivateProviderUrls, oauthApps: config.oauthApps, publicUrl: config.publicUrl, log, signup: config.signup, trialDays: config.trialDays });
+  const services = createServices({ db, clock: systemClock, keys, ring, catalog, allowPrivateProviderUrls: config.allowPrivateProviderUrls, oauthApps: config.oauthApps, publicUrl: config.publicUrl, log, signup: config.signup, trialDays: config.trialDays, webhooks: config.webhooks });
   const legacy = (await services.mfa.encryptLegacySecrets()) + (await services.adminAuth.encryptLegacySecrets());
   if (legacy > 0) log.info({ count: legacy }, 'moved TOTP secrets stored before the vault under it');
   const expectedMigrations = (await readMigrations()).map((m) => m.name);
@@ -57,6 +58,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
   await registerVaultJobs(jobs, services.vaultKeys);
   await registerOAuthJobs(jobs, services);
   await registerEventJobs(jobs, services.events);
+  await registerInboundWebhookJobs(jobs, services.inboundWebhooks, { rawDays: config.webhooks.rawRetentionDays, days: config.webhooks.retentionDays }, log);
   app.addHook('onClose', async () => {
     await jobs.stop();
     await db.close();

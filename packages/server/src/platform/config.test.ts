@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, webhookAppSecrets } from './config.js';
 
 const base = { NODE_ENV: 'test' } as NodeJS.ProcessEnv;
 
@@ -79,6 +79,20 @@ describe('configuration', () => {
     expect(() => loadConfig({ ...base, ...app, KEYHOLD_OAUTH_XERO_SCOPES: 'accounting."invoices"' })).toThrow(/KEYHOLD_OAUTH_XERO_SCOPES/);
     expect(() => loadConfig({ ...base, ...app, KEYHOLD_OAUTH_XERO_SCOPES: ' , ' })).toThrow(/KEYHOLD_OAUTH_XERO_SCOPES/);
     expect(() => loadConfig({ ...base, KEYHOLD_OAUTH_XERO_SCOPES: 'offline_access' })).toThrow(/KEYHOLD_OAUTH_XERO_CLIENT_ID/);
+  });
+
+  it('webhook secrets: KEYHOLD_WEBHOOK_<ID>_SECRETS (comma-separated, rotation) and _VERIFY_TOKEN; the OAuth client secret only where the provider signs with it', () => {
+    const c = loadConfig({
+      KEYHOLD_WEBHOOK_SHOPIFY_SECRETS: 'new-one, old-one', KEYHOLD_WEBHOOK_MESSENGER_VERIFY_TOKEN: 'verify-me',
+      KEYHOLD_OAUTH_SHOPIFY_CLIENT_ID: 'id', KEYHOLD_OAUTH_SHOPIFY_CLIENT_SECRET: 'client-secret',
+      KEYHOLD_OAUTH_XERO_CLIENT_ID: 'xid', KEYHOLD_OAUTH_XERO_CLIENT_SECRET: 'xero-client-secret',
+    }, '/srv');
+    expect(webhookAppSecrets(c, 'shopify', true)).toEqual(['new-one', 'old-one']);
+    expect(c.webhooks.verifyTokens.messenger?.reveal()).toBe('verify-me');
+    expect(JSON.stringify(c.webhooks)).not.toContain('new-one');
+    expect(webhookAppSecrets({ ...c, webhooks: { ...c.webhooks, secrets: {} } }, 'shopify', true)).toEqual(['client-secret']);
+    expect(webhookAppSecrets(c, 'xero', false)).toEqual([]);
+    expect([c.webhooks.rawRetentionDays, c.webhooks.retentionDays]).toEqual([30, 90]);
   });
 
   it('rejects unknown enum values with the allowed list', () => {

@@ -61,6 +61,8 @@ const EnvSchema = z.object({
     .transform(Number)
     .pipe(z.number().max(3650, 'must be at most 3650 days'))
     .default(14),
+  KEYHOLD_WEBHOOK_RAW_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  KEYHOLD_WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
 });
 
 /** Variables whose values must never be echoed back in an error message. */
@@ -98,6 +100,17 @@ export type Config = {
   signup: SignupMode;
   /** Length of a new organization's trial; 0: new organizations start active. */
   trialDays: number;
+  /** Inbound webhooks: the operator's app-level signing secrets and verify tokens, and retention. */
+  webhooks: WebhookConfig;
+};
+
+export type WebhookConfig = {
+  /** From KEYHOLD_WEBHOOK_<ID>_SECRETS (comma-separated: several during a rotation). */
+  secrets: Record<string, Secret[]>;
+  /** From KEYHOLD_WEBHOOK_<ID>_VERIFY_TOKEN (subscription handshakes). */
+  verifyTokens: Record<string, Secret>;
+  rawRetentionDays: number;
+  retentionDays: number;
 };
 
 export type MetricsAccess = { mode: 'token'; token: Secret } | { mode: Exclude<(typeof METRICS_MODES)[number], 'token'> };
@@ -174,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     metrics: metricsAccess(e),
     signup: e.KEYHOLD_SIGNUP ?? (e.NODE_ENV === 'production' ? 'closed' : 'open'),
     trialDays: e.KEYHOLD_TRIAL_DAYS,
+    webhooks: { ...webhookSecrets(env), rawRetentionDays: e.KEYHOLD_WEBHOOK_RAW_RETENTION_DAYS, retentionDays: e.KEYHOLD_WEBHOOK_RETENTION_DAYS },
     jwt: {
       ...(e.KEYHOLD_JWT_SECRET ? { tenantKey: Buffer.from(e.KEYHOLD_JWT_SECRET, 'base64') } : {}),
       ...(e.KEYHOLD_ADMIN_JWT_SECRET ? { platformKey: Buffer.from(e.KEYHOLD_ADMIN_JWT_SECRET, 'base64') } : {}),
@@ -274,6 +288,33 @@ function oauthApps(env: NodeJS.ProcessEnv): Record<string, OAuthAppConfig> {
   }
   if (problems.length) throw new ConfigError(problems);
   return out;
+}
+
+const WEBHOOK_VAR = /^KEYHOLD_WEBHOOK_([A-Z0-9_]+)_(SECRETS|VERIFY_TOKEN)$/;
+
+/** `KEYHOLD_WEBHOOK_SHOPIFY_SECRETS=new,old` → `{ shopify: [new, old] }`; values are kept as Secrets (never logged). */
+function webhookSecrets(env: NodeJS.ProcessEnv): Pick<WebhookConfig, 'secrets' | 'verifyTokens'> {
+  const secrets: Record<string, Secret[]> = {};
+  const verifyTokens: Record<string, Secret> = {};
+  for (const [name, value] of Object.entries(env)) {
+    const m = WEBHOOK_VAR.exec(name);
+    if (!m || !value) continue;
+    if (m[2] === 'VERIFY_TOKEN') verifyTokens[providerIdOf(m[1]!)] = new Secret(value);
+    else secrets[providerIdOf(m[1]!)] = value.split(',').map((v) => v.trim()).filter(Boolean).map((v) => new Secret(v));
+  }
+  return { secrets, verifyTokens };
+}
+
+/**
+ * The app-level secrets a provider's webhooks are checked with: the configured ones, else the
+ * OAuth app's client secret where the provider signs with it (Shopify signs webhooks with the
+ * app's client secret, so one variable is enough).
+ */
+export function webhookAppSecrets(config: Pick<Config, 'webhooks' | 'oauthApps'>, provider: string, clientSecretSigns: boolean): string[] {
+  const configured = config.webhooks.secrets[provider];
+  if (configured?.length) return configured.map((s) => s.reveal());
+  const app = config.oauthApps[provider];
+  return clientSecretSigns && app ? [app.clientSecret.reveal()] : [];
 }
 
 export const APP_ROLE = 'keyhold_app';

@@ -18,7 +18,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const rateLimited = new Counter({ name: 'keyhold_proxy_rate_limited_total', help: 'Requests held back by a rate limit: source=keyhold (proactive) or provider (its 429)', labelNames: ['provider', 'source'] as const, registers: [registry] });
   const retries = new Counter({ name: 'keyhold_proxy_retries_total', help: 'Retries of idempotent requests and forced token refreshes', labelNames: ['provider', 'reason'] as const, registers: [registry] });
   const breakerOpen = new Gauge({ name: 'keyhold_proxy_breakers_open', help: 'Connections whose circuit breaker is open in this process', labelNames: ['provider'] as const, registers: [registry] });
-  return { registry, proxyRequests, proxyLatency, rateLimited, retries, breakerOpen };
+  const webhooks = new Counter({
+    name: 'keyhold_webhooks_total',
+    help: 'Inbound provider webhooks by provider and outcome: received, verified, rejected, duplicate, quarantined (events, after a delivery is split)',
+    labelNames: ['provider', 'outcome'] as const,
+    registers: [registry],
+  });
+  return { registry, webhooks, proxyRequests, proxyLatency, rateLimited, retries, breakerOpen };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
 

@@ -204,6 +204,11 @@ export type WebhookHooks = {
   /** Connection level: the connection's secret field holding the signing secret (or verification key). */
   secretField?: string;
   /**
+   * App level: the provider signs with the OAuth app's client secret, so that secret is used when
+   * the operator configured no webhook secret of its own (KEYHOLD_WEBHOOK_<ID>_SECRETS).
+   */
+  signedWithClientSecret?: boolean;
+  /**
    * Constant-time check with any of the current secrets (two during a rotation window), on the raw
    * bytes; timestamps outside the provider's window are `stale_timestamp`. `now` is injected.
    * `connection`: the connection's non-secret config, for schemes the tenant shapes (the header

@@ -11,13 +11,14 @@ import { quickbooks } from './quickbooks/index.js';
 import { resend } from './resend/index.js';
 import { shopify } from './shopify/index.js';
 import { slack } from './slack/index.js';
+import { stripe } from './stripe/index.js';
 import { unleashed } from './unleashed/index.js';
 import { wise } from './wise/index.js';
 import { xero } from './xero/index.js';
 
 /** Catalog id → adapter, for the providers that need code. Add a provider's adapter here. */
 export const ADAPTERS: ReadonlyMap<string, ProviderAdapter> = new Map(
-  [amazonSpApi, anthropic, assemblyai, custom, kustomer, messenger, mux, openai, quickbooks, resend, shopify, slack, unleashed, wise, xero].map((a) => [a.id, a]),
+  [amazonSpApi, anthropic, assemblyai, custom, kustomer, messenger, mux, openai, quickbooks, resend, shopify, slack, stripe, unleashed, wise, xero].map((a) => [a.id, a]),
 );
 
 /** The provider's adapter; a provider the catalog describes fully as data gets one with no hooks. */

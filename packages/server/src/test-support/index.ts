@@ -8,7 +8,7 @@ import { type Logger, createLogger } from '../platform/logger.js';
 import { createServices } from '../deps.js';
 import { systemActor } from '../platform/context.js';
 import { type Catalog, loadCatalog } from '../domains/catalog/catalog.js';
-import type { MetricsAccess, OAuthAppConfig, SignupMode } from '../platform/config.js';
+import type { MetricsAccess, OAuthAppConfig, SignupMode, WebhookConfig } from '../platform/config.js';
 import type { Resolve } from '../platform/http/ssrf.js';
 import { type KeyRing, keyRing, parseMasterKeys } from '../domains/vault/kek.js';
 import type { EventConsumer } from '../domains/events/events.service.js';
@@ -78,6 +78,8 @@ export type TestOptions = {
   /** Who may create an organization (default open, as in development). */
   signup?: SignupMode;
   trialDays?: number;
+  /** Inbound webhooks: app-level secrets and verify tokens. */
+  webhooks?: WebhookConfig;
   /** testApp: serve this database instead of the shared test database (see migratedScratch). */
   db?: Db;
   /** What acts on drained outbox events. */
@@ -105,6 +107,7 @@ export function nodeServices(db: Db, ring: KeyRing, clock = systemClock, opts: T
     ...(opts.eventConsumers ? { eventConsumers: opts.eventConsumers } : {}),
     ...(opts.signup ? { signup: opts.signup } : {}),
     ...(opts.trialDays === undefined ? {} : { trialDays: opts.trialDays }),
+    ...(opts.webhooks ? { webhooks: opts.webhooks } : {}),
   });
 }
 

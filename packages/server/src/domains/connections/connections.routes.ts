@@ -21,6 +21,7 @@ export const MaskedCredentialSchema = z.object({
   last_verified: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
+  webhook_url: z.string().optional().describe("Where the provider should send this connection's webhooks (providers that sign per connection)"),
 });
 /** A new credential, masked, and whether the provider verified it before it was saved. */
 const CreatedCredentialSchema = MaskedCredentialSchema.extend({

@@ -49,6 +49,7 @@ export type MaskedCredential = {
   last_verified: string | null;
   created_at: string;
   updated_at: string;
+  webhook_url?: string;
 };
 
 /** A newly saved credential, and whether the provider verified it before it was saved. */
@@ -73,6 +74,8 @@ export type ConnectionsDeps = {
   warm?: WarmCache;
   /** OAuth: revokes the grant at the provider before a connection is deleted. */
   revokeAtProvider?: (provider: Provider, config: Record<string, string>, secrets: Record<string, string>) => Promise<Revocation>;
+  /** Where browsers and providers reach Keyhold (per-connection webhook URLs). */
+  publicUrl?: string;
 };
 
 const notFound = () => new AppError('NOT_FOUND', 'Credential not found');
@@ -110,6 +113,7 @@ export function createConnectionsService(deps: ConnectionsDeps) {
       last_verified: row.last_verified_at?.toISOString() ?? null,
       created_at: row.created_at.toISOString(),
       updated_at: row.updated_at.toISOString(),
+      ...(row.endpoint_token && deps.publicUrl ? { webhook_url: `${deps.publicUrl}/api/webhooks/${row.provider}/${row.endpoint_token}` } : {}),
     };
   }
 

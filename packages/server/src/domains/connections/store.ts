@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { EventSource, EventType, UpdateChange } from '@keyhold/contract';
 import type { Updateable } from 'kysely';
 import type { Clock } from '../../platform/clock.js';
@@ -7,6 +7,7 @@ import type { ConnectionEventType, ConnectionStatus, ConnectionsTable } from '..
 import { isUniqueViolation } from '../../platform/db/errors.js';
 import type { TenantTx } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
+import { adapterFor } from '../../providers/registry.js';
 import type { Catalog, Provider } from '../catalog/catalog.js';
 import type { Outbox } from '../events/outbox.js';
 import type { Vault } from '../vault/vault.service.js';
@@ -93,6 +94,12 @@ const ERROR_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
 /** A provider's error string as an event may carry it: a plain code, else `fallback`. */
 export const asErrorCode = (value: string | undefined, fallback: string) => (value !== undefined && ERROR_CODE.test(value) ? value : fallback);
 
+/**
+ * The opaque token of a per-connection webhook URL, for providers that sign per connection: random,
+ * never derived from the id, so the URL names nothing and guessing one is hopeless (192 bits).
+ */
+const endpointTokenFor = (provider: Provider) => (adapterFor(provider).webhooks?.level === 'connection' ? randomBytes(24).toString('base64url') : null);
+
 export type ConnectionStoreDeps = {
   repo: ConnectionsRepo;
   vault: Pick<Vault, 'encrypt' | 'decrypt'>;
@@ -163,6 +170,7 @@ export function createConnectionStore(deps: ConnectionStoreDeps) {
       last_verified_at: input.lastVerifiedAt ?? null,
       created_by: input.createdBy,
       token_origin: originOf(detail.source) ?? null,
+      endpoint_token: endpointTokenFor(input.provider),
     });
     await note(tx, row, null, row.status, { reason: 'connected', detail });
     deps.warm?.invalidate(row.tenant_id, row.provider, row.label);

@@ -44,6 +44,10 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'POST /api/auth/refresh': pub,
   'POST /api/auth/invite/accept': pub,
   'GET /api/integrations/{provider}/callback': pub,
+  // Providers deliver without a Keyhold principal: the signature over the raw body is the credential.
+  'POST /api/webhooks/{provider}': pub,
+  'GET /api/webhooks/{provider}': pub,
+  'POST /api/webhooks/{provider}/{endpointToken}': pub,
 
   'GET /api/auth/me': tenant('viewer', 'any'),
   'POST /api/auth/logout': self(),
@@ -67,6 +71,8 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
 
   'GET /api/audit-logs': tenant('admin', 'audit:read'),
   'GET /api/events': tenant('admin', 'events:read'),
+  'GET /api/webhooks/inbound': tenant('admin', 'events:read'),
+  'POST /api/webhooks/inbound/{id}/replay': tenant('admin', 'credentials:write', { note: "re-runs the event's effects on its connection" }),
   'GET /api/providers': tenant('viewer', 'any'),
 
   'GET /api/api-credentials': tenant('admin', 'credentials:read'),
@@ -107,6 +113,8 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'GET /api/admin/api-keys': platform('api_keys:manage'),
   'POST /api/admin/api-keys': platform('api_keys:manage'),
   'DELETE /api/admin/api-keys/{id}': platform('api_keys:manage'),
+  'GET /api/admin/webhooks/quarantine': platform('tenants:read'),
+  'POST /api/admin/webhooks/quarantine/{id}/replay': platform('tenants:update'),
 };
 
 /** The table's key for a Fastify route: `HEAD` answers as `GET`, `:id` is `{id}`, `*` is `{*}`. */

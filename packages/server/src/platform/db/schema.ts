@@ -23,6 +23,8 @@ export type Database = {
   oauth_pending: OAuthPendingTable;
   connection_events: ConnectionEventsTable;
   events: EventsTable;
+  inbound_events: InboundEventsTable;
+  inbound_quarantine: InboundQuarantineTable;
 };
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -247,6 +249,8 @@ export type ConnectionsTable = {
   next_refresh_at: Timestamp | null;
   /** Where the current secrets came from (migration 0020): only 'oauth' ones may be upgraded. */
   token_origin: ColumnType<'oauth' | 'tenant' | null, 'oauth' | 'tenant' | null | undefined, 'oauth' | 'tenant' | null>;
+  /** The opaque token of the connection's webhook URL (migration 0021), for per-connection webhooks. */
+  endpoint_token: ColumnType<string | null, string | null | undefined, string | null>;
 };
 
 export type OAuthStatesTable = {
@@ -301,4 +305,39 @@ export type EventsTable = {
   payload: JSONColumnType<Record<string, unknown>, string, never>;
   created_at: Timestamp;
   dispatched_at: Timestamp | null;
+};
+
+export const INBOUND_STATUSES = ['received', 'processed', 'failed'] as const;
+export type InboundStatus = (typeof INBOUND_STATUSES)[number];
+
+export type InboundEventsTable = {
+  id: string;
+  tenant_id: string;
+  connection_id: string;
+  provider: string;
+  topic: string;
+  external_id: string;
+  payload: JSONColumnType<object | null, string, string>;
+  raw_body: Buffer | null;
+  headers: JSONColumnType<Record<string, string>, string, string>;
+  received_at: Timestamp;
+  status: ColumnType<InboundStatus, InboundStatus | undefined, InboundStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  last_error: string | null;
+  processed_at: Timestamp | null;
+  effect: 'disconnected' | 'changed' | null;
+  next_attempt_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+};
+
+export type InboundQuarantineTable = {
+  id: string;
+  provider: string;
+  routing_key: string;
+  topic: string;
+  external_id: string;
+  payload: JSONColumnType<object | null, string, string>;
+  raw_body: Buffer | null;
+  headers: JSONColumnType<Record<string, string>, string, string>;
+  received_at: Timestamp;
+  effect: 'disconnected' | 'changed' | null;
 };

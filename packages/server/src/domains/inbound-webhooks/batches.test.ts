@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { bearer, signup } from '../../test-support/accounts.js';
+import { type TestApp, adminClient, useTestApp } from '../../test-support/index.js';
+import type { InboundWebhook, WebhookHooks } from '../../providers/adapter.js';
+import { adapterFor } from '../../providers/registry.js';
+import { writeAsTenant } from '../../platform/db/one-trip.js';
+import { createInboundWebhooksRepo } from './inbound-webhooks.repo.js';
+import { createInboundWebhooksService } from './inbound-webhooks.service.js';
+
+/**
+ * Batched deliveries (one request, events of several accounts), with an adapter of the test's own
+ * standing in for Shopify's: each event is stored under the tenant owning its account, unknown ones
+ * quarantined, all committed before the answer; bursts of deliveries store each event exactly once.
+ */
+let t: TestApp;
+useTestApp((x) => (t = x));
+
+const batchHooks: WebhookHooks = {
+  scheme: 'shopify_hmac_base64',
+  level: 'app',
+  verify: (req, secrets) => (req.headers['x-test-signed'] === 'yes' || (req.headers['x-tenant-chosen'] !== undefined && req.headers['x-tenant-chosen'] === secrets[0]) ? { ok: true } : { ok: false, reason: 'bad_signature' }),
+  events: (req: InboundWebhook) =>
+    (JSON.parse(req.raw.toString()) as Array<{ shop: string; id: string }>).map((e) => ({ externalId: e.id, topic: 'orders/create', routingKey: e.shop, payload: e })),
+};
+
+function service() {
+  return createInboundWebhooksService({
+    repo: createInboundWebhooksRepo(t.db.kysely, (tenantId, statement) => writeAsTenant(t.db.pool, tenantId, statement)),
+    tenancy: t.db,
+    catalog: t.services.catalog,
+    store: t.services.store,
+    outbox: { append: async () => '' },
+    apps: { secrets: () => ['shared-value-the-tenant-chose'], verifyToken: () => undefined },
+    metrics: t.services.metrics,
+    clock: t.clock,
+    publicUrl: 'http://keyhold.test',
+    adapterFor: (p) => (p.id === 'shopify' ? { id: 'shopify', webhooks: batchHooks } : adapterFor(p)),
+  });
+}
+const shop = () => `batch-${randomBytes(4).toString('hex')}.myshopify.com`;
+async function connect(token: string, storeDomain: string) {
+  const res = await t.app.inject({ method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(token), payload: { serviceName: 'shopify', apiKey: 'shpat_b', additionalConfig: { storeDomain } } });
+  expect(res.statusCode, res.body).toBe(201);
+}
+const externalIds = (tenantId: string) =>
+  t.db.withTenant(tenantId, (tx) => tx.selectFrom('inbound_events').select('external_id').orderBy('external_id').execute()).then((r) => r.map((x) => x.external_id));
+const post = (events: Array<{ shop: string; id: string }>) =>
+  service().receive({ provider: 'shopify', method: 'POST', raw: Buffer.from(JSON.stringify(events)), headers: { 'x-test-signed': 'yes' }, query: {} });
+
+describe('batched deliveries', () => {
+  it('one delivery for two tenants and an unknown account: each part under its own tenant, the rest quarantined', async () => {
+    const [a, b] = [await signup(t.app), await signup(t.app)];
+    const [shopA, shopB, nobody] = [shop(), shop(), shop()];
+    await connect(a.accessToken, shopA);
+    await connect(b.accessToken, shopB);
+    const reply = await post([{ shop: shopA, id: 'a1' }, { shop: shopB, id: 'b1' }, { shop: shopA, id: 'a2' }, { shop: nobody, id: 'n1' }]);
+    expect(reply.status).toBe(200);
+    expect(await externalIds(a.tenantId)).toEqual(['a1', 'a2']);
+    expect(await externalIds(b.tenantId)).toEqual(['b1']);
+    const admin = await adminClient();
+    try {
+      expect((await admin.query('select external_id from inbound_quarantine where routing_key = $1', [nobody])).rows).toEqual([{ external_id: 'n1' }]);
+    } finally {
+      await admin.end();
+    }
+  });
+
+  it('100 deliveries at once, each event sent twice, across two tenants: every event stored exactly once', async () => {
+    const [a, b] = [await signup(t.app), await signup(t.app)];
+    const [shopA, shopB] = [shop(), shop()];
+    await connect(a.accessToken, shopA);
+    await connect(b.accessToken, shopB);
+    const events = Array.from({ length: 50 }, (_, i) => [{ shop: shopA, id: `a${String(i).padStart(2, '0')}` }, { shop: shopB, id: `b${String(i).padStart(2, '0')}` }]);
+    const replies = await Promise.all([...events, ...events].map((batch) => post(batch)));
+    expect(replies.every((r) => r.status === 200)).toBe(true);
+    expect(await externalIds(a.tenantId)).toEqual(events.map((e) => e[0]!.id));
+    expect(await externalIds(b.tenantId)).toEqual(events.map((e) => e[1]!.id));
+  });
+
+  it('an unsigned batch stores nothing anywhere', async () => {
+    const a = await signup(t.app);
+    const shopA = shop();
+    await connect(a.accessToken, shopA);
+    await expect(service().receive({ provider: 'shopify', method: 'POST', raw: Buffer.from(JSON.stringify([{ shop: shopA, id: 'x' }])), headers: {}, query: {} }))
+      .rejects.toMatchObject({ code: 'WEBHOOK_SIGNATURE_INVALID' });
+    expect(await externalIds(a.tenantId)).toEqual([]);
+  });
+});
+
+describe('stored headers', () => {
+  it('a header carrying the secret is never stored, whatever its name', async () => {
+    const a = await signup(t.app);
+    const shopA = shop();
+    await connect(a.accessToken, shopA);
+    await service().receive({ provider: 'shopify', method: 'POST', raw: Buffer.from(JSON.stringify([{ shop: shopA, id: 'h1' }])), headers: { 'x-tenant-chosen': 'shared-value-the-tenant-chose', 'x-request-id': 'r1' }, query: {} });
+    const [row] = await t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('inbound_events').select('headers').execute());
+    expect(row!.headers).toEqual({ 'x-request-id': 'r1' });
+  });
+});
+
+describe('the one-round-trip write', () => {
+  it("RLS still decides: a row for another tenant is refused, and the pool's connections stay usable", async () => {
+    const [a, b] = [await signup(t.app), await signup(t.app)];
+    const row = (tenantId: string) => `insert into inbound_events (id, tenant_id, connection_id, provider, topic, external_id, payload, headers, received_at) values ('${crypto.randomUUID()}', '${tenantId}', '${crypto.randomUUID()}', 'shopify', 't', '${crypto.randomUUID()}', '{}', '{}', now())`;
+    await expect(writeAsTenant(t.db.pool, a.tenantId, row(b.tenantId))).rejects.toThrow(/row-level security/);
+    // Every pooled connection is still fine (none left in an aborted transaction).
+    await Promise.all(Array.from({ length: 8 }, () => writeAsTenant(t.db.pool, a.tenantId, row(a.tenantId))));
+    expect((await t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('inbound_events').select('id').execute())).length).toBe(8);
+  });
+
+  it('quotes and odd characters in ids, topics and bodies are stored as sent', async () => {
+    const a = await signup(t.app);
+    const shopA = shop();
+    await connect(a.accessToken, shopA);
+    await post([{ shop: shopA, id: "it's');drop\\table--" }]);
+    expect(await externalIds(a.tenantId)).toEqual(["it's');drop\\table--"]);
+  });
+});

@@ -1,0 +1,111 @@
+import { type Insertable, type Kysely, type Selectable, sql } from 'kysely';
+import type { Database, InboundEventsTable, InboundQuarantineTable, InboundStatus } from '../../platform/db/schema.js';
+import { byteaLiteral, literal } from '../../platform/db/one-trip.js';
+import type { TenantTx } from '../../platform/db/tenancy.js';
+
+export type InboundEventRow = Selectable<InboundEventsTable>;
+export type Route = { tenantId: string; connectionId: string };
+
+type NewEvent = Omit<Insertable<InboundEventsTable>, 'payload' | 'headers' | 'raw_body' | 'received_at'> & { payload: string; headers: string; raw_body: Buffer; received_at: Date };
+const nullable = (v: string | null | undefined) => (v == null ? 'null' : literal(v));
+
+/** One tenant's write in one round trip (`writeAsTenant` of platform/db/one-trip.ts). */
+export type WriteAsTenant = <T>(tenantId: string, statement: string) => Promise<T[]>;
+
+/** The only SQL for `inbound_events` and `inbound_quarantine`. */
+export function createInboundWebhooksRepo(db: Kysely<Database>, writeAsTenant?: WriteAsTenant) {
+  return {
+    /**
+     * Which connections hold these routing keys (any tenant, ignoring case): ids only, through a
+     * SECURITY DEFINER function, as the routing key's global uniqueness is the only thing that
+     * crosses tenants. The delivery is then stored inside each tenant's own context.
+     */
+    async routesByKey(provider: string, keys: string[]): Promise<Map<string, Route>> {
+      const { rows } = await sql<{ routing_key: string; tenant_id: string; connection_id: string }>`
+        select * from keyhold_webhook_route_by_key(${provider}, ${keys}::text[])`.execute(db);
+      return new Map(rows.map((r) => [r.routing_key, { tenantId: r.tenant_id, connectionId: r.connection_id }]));
+    },
+    async routeByToken(provider: string, token: string): Promise<Route | undefined> {
+      const { rows } = await sql<{ tenant_id: string; connection_id: string }>`
+        select * from keyhold_webhook_route_by_token(${provider}, ${token})`.execute(db);
+      return rows[0] && { tenantId: rows[0].tenant_id, connectionId: rows[0].connection_id };
+    },
+
+    /** Stores what is new; a redelivery (same tenant, provider, external id) writes nothing. Returns the new ids. */
+    async insertEvents(tx: TenantTx, rows: Insertable<InboundEventsTable>[]): Promise<string[]> {
+      if (rows.length === 0) return [];
+      const inserted = await tx.insertInto('inbound_events').values(rows)
+        .onConflict((oc) => oc.constraint('inbound_events_once').doNothing()).returning('id').execute();
+      return inserted.map((r) => r.id);
+    },
+    /**
+     * The same as `insertEvents` in one round trip (the hot path before a webhook's ack). Every
+     * value is quoted; ids and the tenant are made by the server.
+     */
+    async insertEventsOneTrip(tenantId: string, rows: NewEvent[]): Promise<string[]> {
+      if (!writeAsTenant) throw new Error('insertEventsOneTrip needs the one-trip writer');
+      if (rows.length === 0) return [];
+      const values = rows.map((r) => `(${[
+        literal(r.id), literal(r.tenant_id), literal(r.connection_id), literal(r.provider), literal(r.topic), literal(r.external_id),
+        `${literal(r.payload)}::jsonb`, byteaLiteral(r.raw_body), `${literal(r.headers)}::jsonb`, `${literal(r.received_at.toISOString())}::timestamptz`, nullable(r.effect),
+      ].join(', ')})`);
+      const inserted = await writeAsTenant<{ id: string }>(tenantId,
+        `insert into inbound_events (id, tenant_id, connection_id, provider, topic, external_id, payload, raw_body, headers, received_at, effect) values ${values.join(', ')} on conflict on constraint inbound_events_once do nothing returning id`);
+      return inserted.map((r) => r.id);
+    },
+    /** Platform level: no tenant context is needed or set (the table has none). */
+    async insertQuarantine(rows: Insertable<InboundQuarantineTable>[]): Promise<number> {
+      if (rows.length === 0) return 0;
+      const inserted = await db.insertInto('inbound_quarantine').values(rows)
+        .onConflict((oc) => oc.constraint('inbound_quarantine_once').doNothing()).returning('id').execute();
+      return inserted.length;
+    },
+    async quarantinePage(limit: number, offset: number) {
+      const [rows, total] = await Promise.all([
+        db.selectFrom('inbound_quarantine').select(['id', 'provider', 'routing_key', 'topic', 'external_id', 'received_at'])
+          .orderBy('received_at', 'desc').orderBy('id').limit(limit).offset(offset).execute(),
+        db.selectFrom('inbound_quarantine').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+      ]);
+      return { rows, total: Number(total.n) };
+    },
+    quarantined: (id: string) => db.selectFrom('inbound_quarantine').selectAll().where('id', '=', id).executeTakeFirst(),
+    /** Deleted by whoever moves it first (two replays at once move it once). */
+    releaseQuarantined: (id: string) => db.deleteFrom('inbound_quarantine').where('id', '=', id).returning('id').executeTakeFirst(),
+
+    byId: (tx: TenantTx, id: string, opts: { lock?: boolean } = {}) => {
+      const q = tx.selectFrom('inbound_events').selectAll().where('id', '=', id);
+      return (opts.lock ? q.forUpdate() : q).executeTakeFirst();
+    },
+    async page(tx: TenantTx, f: { provider?: string; topic?: string; status?: InboundStatus; since?: Date; limit: number; offset: number }) {
+      let q = tx.selectFrom('inbound_events');
+      if (f.provider) q = q.where('provider', '=', f.provider);
+      if (f.topic) q = q.where('topic', '=', f.topic);
+      if (f.status) q = q.where('status', '=', f.status);
+      if (f.since) q = q.where('received_at', '>=', f.since);
+      const [rows, total] = await Promise.all([
+        q.select(['id', 'connection_id', 'provider', 'topic', 'external_id', 'received_at', 'status', 'attempts', 'last_error', 'processed_at'])
+          .orderBy('received_at', 'desc').orderBy('id', 'desc').limit(f.limit).offset(f.offset).execute(),
+        q.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+      ]);
+      return { rows, total: Number(total.n) };
+    },
+    markProcessed: (tx: TenantTx, id: string, at: Date) =>
+      tx.updateTable('inbound_events').set((eb) => ({ status: 'processed', processed_at: at, last_error: null, attempts: eb('attempts', '+', 1) })).where('id', '=', id).execute(),
+    markAttemptFailed: (tx: TenantTx, id: string, error: string, next: Date | null) =>
+      tx.updateTable('inbound_events').set((eb) => ({ last_error: error, attempts: eb('attempts', '+', 1), next_attempt_at: next, ...(next ? {} : { status: 'failed' as const }) })).where('id', '=', id)
+        .returning(['attempts', 'status']).executeTakeFirst(),
+    resetForReplay: (tx: TenantTx, id: string) =>
+      tx.updateTable('inbound_events').set({ status: 'received', attempts: 0, last_error: null, processed_at: null, next_attempt_at: null }).where('id', '=', id).returning('id').executeTakeFirst(),
+
+    /** Events due for processing, oldest first (ids only, across tenants). */
+    async due(now: Date, limit: number): Promise<Array<{ tenantId: string; id: string }>> {
+      const { rows } = await sql<{ tenant_id: string; id: string }>`select * from keyhold_due_inbound_events(${now}, ${limit})`.execute(db);
+      return rows.map((r) => ({ tenantId: r.tenant_id, id: r.id }));
+    },
+    async prune(rawBefore: Date, rowsBefore: Date): Promise<number> {
+      const { rows } = await sql<{ n: number }>`select keyhold_prune_inbound_events(${rawBefore}, ${rowsBefore}) as n`.execute(db);
+      return rows[0]?.n ?? 0;
+    },
+  };
+}
+export type InboundWebhooksRepo = ReturnType<typeof createInboundWebhooksRepo>;

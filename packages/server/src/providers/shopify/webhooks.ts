@@ -1,0 +1,47 @@
+import type { InboundWebhook, WebhookEvent, WebhookHooks, WebhookVerdict } from '../adapter.js';
+import { digestEquals, hmacSha256 } from '../shared/hmac.js';
+
+/**
+ * Shopify app webhooks (one URL for the app, every store).
+ * https://shopify.dev/docs/apps/build/webhooks/verify-deliveries — `X-Shopify-Hmac-SHA256` is the
+ * base64 HMAC-SHA256 of the raw body under the app's client secret; after a rotation Shopify may
+ * sign with the new secret for up to an hour, hence several secrets. No timestamp is signed
+ * (unknown window): duplicates are caught by the event id instead.
+ * The event id: `X-Shopify-Event-Id` names the event, `X-Shopify-Webhook-Id` the delivery
+ * (https://shopify.dev/docs/apps/build/webhooks/ignore-duplicates); the event id is preferred so
+ * two deliveries of the same event are one row, the webhook id is the fallback.
+ */
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+export function verifyShopify(req: InboundWebhook, secrets: readonly string[]): WebhookVerdict {
+  if (secrets.length === 0) return { ok: false, reason: 'no_secret' };
+  const header = req.headers['x-shopify-hmac-sha256']?.trim();
+  if (!header) return { ok: false, reason: 'missing_signature' };
+  if (!BASE64.test(header)) return { ok: false, reason: 'bad_signature' };
+  const given = Buffer.from(header, 'base64');
+  let ok = false;
+  // Every secret is tried (no early exit), so timing does not tell which one matched.
+  for (const secret of secrets) ok = digestEquals(given, hmacSha256(secret, req.raw)) || ok;
+  return ok ? { ok: true } : { ok: false, reason: 'bad_signature' };
+}
+
+/** Topics that mean the store's data changed (a sync should look); `app/uninstalled` ends the grant. */
+const CHANGE_TOPIC = /^(orders|products|inventory_levels|inventory_items|customers|fulfillments|refunds)\//;
+
+export function shopifyEvents(req: InboundWebhook): WebhookEvent[] {
+  const topic = req.headers['x-shopify-topic']?.trim();
+  const shop = req.headers['x-shopify-shop-domain']?.trim().toLowerCase();
+  const externalId = (req.headers['x-shopify-event-id'] ?? req.headers['x-shopify-webhook-id'])?.trim();
+  if (!topic || !shop || !externalId) throw new Error('a Shopify delivery names its topic, store and event id');
+  const payload: unknown = req.raw.length ? JSON.parse(req.raw.toString('utf8')) : {};
+  const effect = topic === 'app/uninstalled' ? 'disconnected' : CHANGE_TOPIC.test(topic) ? 'changed' : undefined;
+  return [{ externalId, topic, routingKey: shop, payload, ...(effect ? { effect } : {}) }];
+}
+
+export const shopifyWebhooks: WebhookHooks = {
+  scheme: 'shopify_hmac_base64',
+  level: 'app',
+  signedWithClientSecret: true,
+  verify: (req, secrets) => verifyShopify(req, secrets),
+  events: shopifyEvents,
+};
