@@ -97,7 +97,7 @@ export function createCoreServices({ db, clock, trialDays }: Pick<ServiceDeps, '
 /** The composition root: the only place that wires services together. */
 export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker, resolveHost, eventConsumers, signup = 'open', trialDays, webhooks = NO_WEBHOOK_CONFIG }: ServiceDeps) {
   // A catalog value that picks code nobody wrote stops start, naming the file and the value.
-  assertAdaptersCoverCatalog(catalog.list());
+  assertAdaptersCoverCatalog(catalog.list(), { webhooks: true });
   const { audit, tenants } = createCoreServices({ db, clock, trialDays });
   const vaultRepo = createVaultRepo(db.kysely);
   const dekCache = createDekCache();

@@ -35,7 +35,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
   const keys = await resolveJwtKeys(config, log);
   const ring = await loadKeyRing(config, log);
   const catalog = loadCatalog({ baseUrlOverrides: config.providerBaseUrls, authUrlOverrides: config.providerAuthUrls });
-  assertAdaptersCoverCatalog(catalog.list()); // again in createServices; here it stops start before the database opens
+  assertAdaptersCoverCatalog(catalog.list(), { webhooks: true }); // again in createServices; here it stops start before the database opens
   const endpoint = await openDatabaseEndpoint(config.database, log);
   const dbReadyMs = Date.now() - startedAt.getTime();
   let jobsUrl: string;

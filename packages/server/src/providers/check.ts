@@ -26,7 +26,7 @@ const SELECTORS: Selector[] = [
 
 export type AdapterCheckOptions = {
   adapters?: ReadonlyMap<string, ProviderAdapter>;
-  /** Require webhook schemes to be implemented (true once inbound webhooks exist). */
+  /** Require webhook schemes to be implemented (the server always does; tests may leave it off). */
   webhooks?: boolean;
 };
 
