@@ -35,7 +35,7 @@ export const InboundQuery = pageQuery(50).extend({
   since: z.iso.datetime({ offset: true }).optional().describe('Only events received at or after this time (ISO 8601)'),
 });
 
-/** Stored before this answer, which has no body (Xero accepts no other); handshakes answer what the provider asks for (`hub.challenge`, a challenge echo) instead. */
+/** Stored before this answer, which has no body (a provider may accept no other); handshakes answer what the provider asks for (`hub.challenge`, a challenge echo) instead. */
 const Stored = { 200: z.string().describe("Empty once stored; or the provider's handshake answer") };
 
 const send = (reply: FastifyReply, r: WebhookReply) => {

@@ -125,7 +125,7 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
       }
     }
     await store(d.provider, req, events, route, secrets);
-    // Providers read only the status; Xero requires a reply with no body at all.
+    // Providers read only the status, and some accept a reply only when it has no body.
     return { status: 200 };
   }
 
