@@ -1,0 +1,312 @@
+import { randomBytes } from 'node:crypto';
+import {
+  assemblyaiDelivery, customDelivery, kustomerDelivery, messengerEntry, messengerMessage, messengerSubscribeQuery, messengerWebhookDelivery, muxDelivery,
+  quickbooksCloudEvent, quickbooksCloudEventsDelivery, resendDelivery, shopifyWebhookDelivery, slackEventCallback, slackUrlVerification,
+  slackWebhookDelivery, stripeWebhookDelivery, unleashedDelivery, wiseDelivery, wiseWebhookKeyPair, xeroIntentToReceive, xeroWebhookDelivery, xeroWebhookEvent,
+} from '@keyhold/sandbox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Secret } from '../../platform/crypto/secret.js';
+import { adapterFor } from '../../providers/registry.js';
+import { xeroEventId } from '../../providers/xero/webhooks.js';
+import { type Account, bearer, signup } from '../../test-support/accounts.js';
+import { credentialsFor } from '../../test-support/credentials.js';
+import { adminClient } from '../../test-support/index.js';
+import { appFor, oauthHarness } from '../../test-support/oauth.js';
+
+/**
+ * Every catalog provider with `webhooks:`, through the real HTTP route and the real database: a
+ * signed delivery is stored under the tenant owning the account (and nowhere else) before an empty
+ * 200; tampered, forged and stale ones are 401 and store nothing; a redelivery is still one row.
+ * A provider added to the catalog without a case below fails the first test.
+ */
+const APP_SECRETS = { xero: `xero-key-${randomBytes(8).toString('hex')}`, quickbooks: `qb-verifier-${randomBytes(8).toString('hex')}`, messenger: `meta-${randomBytes(8).toString('hex')}`, slack: `slack-${randomBytes(8).toString('hex')}` };
+const VERIFY_TOKEN = `vt-${randomBytes(8).toString('hex')}`;
+const SHOPIFY_SECRET = appFor('shopify').clientSecret; // Shopify signs webhooks with the app's client secret
+
+let h: Awaited<ReturnType<typeof oauthHarness>>;
+beforeAll(async () => {
+  h = await oauthHarness({
+    webhooks: {
+      secrets: Object.fromEntries(Object.entries(APP_SECRETS).map(([p, s]) => [p, [new Secret(s)]])),
+      verifyTokens: { messenger: new Secret(VERIFY_TOKEN) },
+      rawRetentionDays: 30,
+      retentionDays: 90,
+    },
+  });
+});
+afterAll(() => h?.close());
+
+type Sent = { headers: Record<string, string>; body: string | Buffer };
+type Conn = { id: string; key: string; url: string; secret: string };
+type SignOpts = { id: string; at: Date; forged?: boolean };
+type Case = {
+  connect(acct: Account): Promise<Conn>;
+  /** A delivery of one event `id` for this connection; `forged`: signed with a secret that is not the right one. */
+  sign(c: Conn, o: SignOpts): Sent;
+  expected(c: Conn, o: SignOpts): { topic: string; externalId: string };
+  /** The scheme signs a timestamp, so an old delivery is refused. */
+  timestamped: boolean;
+  /** The scheme signs the body (AssemblyAI sends a shared header value only). */
+  bodySigned: boolean;
+};
+
+const post = (url: string, d: Sent) => h.t.app.inject({ method: 'POST', url, headers: d.headers, payload: d.body });
+const now = () => h.t.clock();
+const uid = () => randomBytes(6).toString('hex');
+
+async function connectionOf(tenantId: string, provider: string) {
+  const c = await adminClient();
+  try {
+    const { rows } = await c.query('select id, routing_key from connections where tenant_id = $1 and provider = $2', [tenantId, provider]);
+    expect(rows, `${provider} connection of ${tenantId}`).toHaveLength(1);
+    return { id: rows[0].id as string, key: rows[0].routing_key as string };
+  } finally {
+    await c.end();
+  }
+}
+
+/** App level, OAuth: the whole connect flow against the sandbox; the routing key is the account the sandbox granted. */
+const oauthConnect = (provider: keyof typeof APP_SECRETS) => async (acct: Account): Promise<Conn> => {
+  const res = await h.connect(acct, provider, { consent: { sandbox_account: `acct-${uid()}`, sandbox_count: '1' } });
+  expect(res.statusCode, res.body).toBe(302);
+  const { id, key } = await connectionOf(acct.tenantId, provider);
+  expect(key).toBeTruthy();
+  return { id, key, url: `/api/webhooks/${provider}`, secret: APP_SECRETS[provider] };
+};
+
+/** Connection level: an API-key connection with the adapter's signing-secret field set; deliveries go to its own URL. */
+const apiKeyConnect = (provider: string, secret: () => string, base: () => { apiKey: string; apiSecret?: string; additionalConfig?: Record<string, string> }) => async (acct: Account): Promise<Conn> => {
+  const field = adapterFor({ id: provider }).webhooks!.secretField!;
+  const value = secret();
+  const { additionalConfig, ...keys } = base();
+  const res = await h.t.app.inject({
+    method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(acct.accessToken),
+    payload: { serviceName: provider, ...keys, label: `w${uid()}`, additionalConfig: { ...additionalConfig, [field]: value } },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  const data = res.json().data as { id: string; webhook_url: string };
+  expect(data.webhook_url).toMatch(new RegExp(`/api/webhooks/${provider}/[A-Za-z0-9_-]{32,64}$`));
+  return { id: data.id, key: '', url: new URL(data.webhook_url).pathname, secret: value };
+};
+const fromCredentials = (provider: string) => () => {
+  const body = credentialsFor(provider).body as { apiKey: string; apiSecret?: string; additionalConfig?: Record<string, string> };
+  return body;
+};
+const newWhsecSecret = (bytes: Buffer) => `whsec_${bytes.toString('base64')}`;
+const wrong = (c: Conn, forged?: boolean) => (forged ? `${c.secret}-not` : c.secret);
+
+const wiseKeys = wiseWebhookKeyPair();
+const wiseForger = wiseWebhookKeyPair();
+const ASSEMBLYAI_HEADER = 'X-Webhook-Secret';
+
+const CASES: Record<string, Case> = {
+  shopify: {
+    async connect(acct) {
+      const storeDomain = `store-${uid()}.myshopify.com`;
+      const res = await h.t.app.inject({ method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(acct.accessToken), payload: { serviceName: 'shopify', apiKey: `shpat_${uid()}`, additionalConfig: { storeDomain } } });
+      expect(res.statusCode, res.body).toBe(201);
+      return { id: res.json().data.id, key: storeDomain, url: '/api/webhooks/shopify', secret: SHOPIFY_SECRET };
+    },
+    sign: (c, o) => shopifyWebhookDelivery({ secret: wrong(c, o.forged), shop: c.key, topic: 'orders/create', body: { id: o.id }, eventId: o.id, at: o.at }),
+    expected: (_c, o) => ({ topic: 'orders/create', externalId: o.id }),
+    timestamped: false,
+    bodySigned: true,
+  },
+  xero: {
+    connect: oauthConnect('xero'),
+    sign: (c, o) => xeroWebhookDelivery(wrong(c, o.forged), [xeroWebhookEvent({ tenantId: c.key, resourceId: o.id, at: o.at })]),
+    expected: (c, o) => ({ topic: 'INVOICE.UPDATE', externalId: xeroEventId(xeroWebhookEvent({ tenantId: c.key, resourceId: o.id, at: o.at })) }),
+    timestamped: false,
+    bodySigned: true,
+  },
+  quickbooks: {
+    connect: oauthConnect('quickbooks'),
+    sign: (c, o) => quickbooksCloudEventsDelivery(wrong(c, o.forged), [quickbooksCloudEvent({ realmId: c.key, entity: 'Invoice', entityId: '42', at: o.at, id: o.id })]),
+    expected: (_c, o) => ({ topic: 'qbo.invoice.updated.v1', externalId: o.id }),
+    timestamped: false,
+    bodySigned: true,
+  },
+  messenger: {
+    connect: oauthConnect('messenger'),
+    sign: (c, o) => messengerWebhookDelivery(wrong(c, o.forged), [messengerEntry(c.key, o.at, [messengerMessage({ pageId: c.key, senderId: 'psid-1', text: 'hello', mid: o.id, at: o.at })])]),
+    expected: (_c, o) => ({ topic: 'messages', externalId: o.id }),
+    timestamped: false,
+    bodySigned: true,
+  },
+  slack: {
+    connect: oauthConnect('slack'),
+    sign: (c, o) => slackWebhookDelivery(wrong(c, o.forged), slackEventCallback({ teamId: c.key, event: { type: 'message', text: 'hi' }, eventId: o.id, at: o.at }), o.at),
+    expected: (_c, o) => ({ topic: 'message', externalId: o.id }),
+    timestamped: true,
+    bodySigned: true,
+  },
+  stripe: {
+    connect: apiKeyConnect('stripe', () => `whsec_${randomBytes(16).toString('hex')}`, fromCredentials('stripe')),
+    sign: (c, o) => stripeWebhookDelivery({ secrets: [wrong(c, o.forged)], type: 'payment_intent.succeeded', eventId: o.id, at: o.at }),
+    expected: (_c, o) => ({ topic: 'payment_intent.succeeded', externalId: o.id }),
+    timestamped: true,
+    bodySigned: true,
+  },
+  mux: {
+    connect: apiKeyConnect('mux', () => `mux-${randomBytes(16).toString('hex')}`, fromCredentials('mux')),
+    sign: (c, o) => muxDelivery({ secret: wrong(c, o.forged), event: { id: o.id, type: 'video.asset.ready' }, at: o.at }),
+    expected: (_c, o) => ({ topic: 'video.asset.ready', externalId: o.id }),
+    timestamped: true,
+    bodySigned: true,
+  },
+  resend: {
+    connect: apiKeyConnect('resend', () => newWhsecSecret(randomBytes(24)), fromCredentials('resend')),
+    sign: (c, o) => resendDelivery({ secret: o.forged ? newWhsecSecret(randomBytes(24)) : c.secret, id: o.id, event: { type: 'email.delivered' }, at: o.at }),
+    expected: (_c, o) => ({ topic: 'email.delivered', externalId: o.id }),
+    timestamped: true,
+    bodySigned: true,
+  },
+  kustomer: {
+    connect: apiKeyConnect('kustomer', () => `kus-${randomBytes(16).toString('hex')}`, fromCredentials('kustomer')),
+    sign: (c, o) => kustomerDelivery({ secret: wrong(c, o.forged), event: { id: o.id, type: 'kustomer.conversation.create' }, at: o.at }),
+    expected: (_c, o) => ({ topic: 'kustomer.conversation.create', externalId: o.id }),
+    timestamped: false,
+    bodySigned: true,
+  },
+  wise: {
+    connect: apiKeyConnect('wise', () => wiseKeys.publicKeyPem, fromCredentials('wise')),
+    sign: (_c, o) => wiseDelivery({ privateKey: o.forged ? wiseForger.privateKey : wiseKeys.privateKey, event: { deliveryId: o.id, type: 'transfers#state-change' }, at: o.at }),
+    expected: (_c, o) => ({ topic: 'transfers#state-change', externalId: o.id }),
+    timestamped: false,
+    bodySigned: true,
+  },
+  assemblyai: {
+    connect: apiKeyConnect('assemblyai', () => `aai-${randomBytes(16).toString('hex')}`, () => ({ apiKey: randomBytes(16).toString('hex'), additionalConfig: { webhookAuthHeaderName: ASSEMBLYAI_HEADER } })),
+    sign: (c, o) => assemblyaiDelivery({ headerName: ASSEMBLYAI_HEADER, headerValue: wrong(c, o.forged), transcriptId: o.id, status: 'completed' }),
+    expected: (_c, o) => ({ topic: 'transcript.completed', externalId: `${o.id}:completed` }),
+    timestamped: false,
+    bodySigned: false,
+  },
+  unleashed: {
+    connect: apiKeyConnect('unleashed', () => `unl-${randomBytes(16).toString('hex')}`, fromCredentials('unleashed')),
+    sign: (c, o) => unleashedDelivery({ signingKey: wrong(c, o.forged), event: { eventNotificationId: o.id, eventType: 'SalesOrder.Updated' }, at: o.at }),
+    expected: (_c, o) => ({ topic: 'SalesOrder.Updated', externalId: o.id }),
+    timestamped: true,
+    bodySigned: true,
+  },
+  custom: {
+    connect: apiKeyConnect('custom', () => `cus-${randomBytes(16).toString('hex')}`, () => ({ apiKey: `k-${uid()}`, additionalConfig: { baseUrl: 'https://api.example.com', headerName: 'Authorization', headerTemplate: 'Bearer {{apiKey}}' } })),
+    sign: (c, o) => customDelivery({ secret: wrong(c, o.forged), signing: { mode: 'hmac', header: 'X-Signature', encoding: 'hex' }, event: { id: o.id, type: 'thing.updated' }, at: o.at }),
+    expected: (_c, o) => ({ topic: 'thing.updated', externalId: o.id }),
+    timestamped: false,
+    bodySigned: true,
+  },
+};
+
+const rowsOf = (tenantId: string) =>
+  h.t.db.withTenant(tenantId, (tx) => tx.selectFrom('inbound_events').select(['connection_id', 'provider', 'topic', 'external_id']).orderBy('received_at').execute())
+    .then((rows) => rows.map((r) => [r.connection_id, r.provider, r.topic, r.external_id]));
+const refused = async (url: string, d: Sent, what: string) => {
+  const res = await post(url, d);
+  expect([res.statusCode, res.json().code], `${what}: ${res.body}`).toEqual([401, 'WEBHOOK_SIGNATURE_INVALID']);
+};
+/** The signed body with one field added by someone on the way (still valid JSON, same headers). */
+const tamper = (d: Sent): Sent => {
+  const text = Buffer.from(d.body).toString('utf8');
+  expect(text.startsWith('{') || text.startsWith('[{')).toBe(true);
+  return { headers: d.headers, body: text.replace('{', '{"injected":true,') };
+};
+async function quarantined(routingKey: string) {
+  const c = await adminClient();
+  try {
+    return (await c.query('select provider, external_id from inbound_quarantine where routing_key = $1', [routingKey])).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+describe('every catalog provider with webhooks', () => {
+  it('has a case here (a new provider cannot be forgotten)', () => {
+    const withWebhooks = h.t.services.catalog.list().filter((p) => p.webhooks).map((p) => p.id).sort();
+    expect(withWebhooks).toEqual(Object.keys(CASES).sort());
+  });
+
+  describe.each(Object.keys(CASES))('%s', (provider) => {
+    const c = CASES[provider]!;
+    it('signed → 200 with no body, stored under the owning tenant only; tampered, forged, stale → 401 and nothing stored; redelivered → one row', async () => {
+      const [a, b] = [await signup(h.t.app), await signup(h.t.app)];
+      const conn = await c.connect(a);
+      await c.connect(b); // an unrelated tenant with an account of its own at the same provider
+      const at = now();
+
+      if (c.bodySigned) await refused(conn.url, tamper(c.sign(conn, { id: `tampered-${uid()}`, at })), 'tampered body');
+      await refused(conn.url, c.sign(conn, { id: `forged-${uid()}`, at, forged: true }), 'wrong secret');
+      if (c.timestamped) await refused(conn.url, c.sign(conn, { id: `stale-${uid()}`, at: new Date(at.getTime() - 600_000) }), 'stale');
+      expect(await rowsOf(a.tenantId)).toEqual([]);
+
+      const o = { id: `evt-${uid()}`, at };
+      const d = c.sign(conn, o);
+      const res = await post(conn.url, d);
+      expect([res.statusCode, res.body], res.body).toEqual([200, '']);
+      const { topic, externalId } = c.expected(conn, o);
+      expect(await rowsOf(a.tenantId)).toEqual([[conn.id, provider, topic, externalId]]);
+      expect(await rowsOf(b.tenantId)).toEqual([]);
+
+      expect((await post(conn.url, d)).statusCode).toBe(200);
+      expect(await rowsOf(a.tenantId)).toHaveLength(1);
+      expect(h.t.logs.text()).not.toContain(conn.secret);
+    });
+  });
+});
+
+describe('handshakes through the route', () => {
+  it("Meta's GET hub.challenge: echoed for the right verify token, 403 for a wrong one; nothing stored", async () => {
+    const ok = await h.t.app.inject({ method: 'GET', url: '/api/webhooks/messenger', query: messengerSubscribeQuery(VERIFY_TOKEN, 'ch-1234') });
+    expect([ok.statusCode, ok.body]).toEqual([200, 'ch-1234']);
+    const bad = await h.t.app.inject({ method: 'GET', url: '/api/webhooks/messenger', query: messengerSubscribeQuery(`${VERIFY_TOKEN}x`, 'ch-1234') });
+    expect(bad.statusCode).toBe(403);
+    expect(bad.body).not.toContain('ch-1234');
+  });
+
+  it("Slack's url_verification: the challenge when signed, 401 when not", async () => {
+    const ok = await post('/api/webhooks/slack', slackWebhookDelivery(APP_SECRETS.slack, slackUrlVerification('slack-ch'), now()));
+    expect([ok.statusCode, ok.body]).toEqual([200, 'slack-ch']);
+    await refused('/api/webhooks/slack', slackWebhookDelivery('not-the-secret', slackUrlVerification('slack-ch'), now()), 'forged url_verification');
+  });
+
+  it("Xero's intent to receive: a good signature with no events is an empty 200, a bad one 401", async () => {
+    const ok = await post('/api/webhooks/xero', xeroIntentToReceive(APP_SECRETS.xero, { signed: true }));
+    expect([ok.statusCode, ok.body]).toEqual([200, '']);
+    const bad = await post('/api/webhooks/xero', xeroIntentToReceive(APP_SECRETS.xero, { signed: false }));
+    expect([bad.statusCode, bad.json().code]).toEqual([401, 'WEBHOOK_SIGNATURE_INVALID']);
+  });
+});
+
+describe('batches across tenants', () => {
+  type Batch = { provider: 'xero' | 'quickbooks' | 'messenger'; deliver(keys: string[], ids: string[]): Sent; externalId(key: string, id: string): string };
+  const at = () => now();
+  const batches: Batch[] = [
+    {
+      provider: 'xero',
+      deliver: (keys, ids) => xeroWebhookDelivery(APP_SECRETS.xero, keys.map((k, i) => xeroWebhookEvent({ tenantId: k, resourceId: ids[i]!, at: new Date(0) }))),
+      externalId: (k, id) => xeroEventId(xeroWebhookEvent({ tenantId: k, resourceId: id, at: new Date(0) })),
+    },
+    {
+      provider: 'quickbooks',
+      deliver: (keys, ids) => quickbooksCloudEventsDelivery(APP_SECRETS.quickbooks, keys.map((k, i) => quickbooksCloudEvent({ realmId: k, entity: 'Invoice', entityId: String(i), at: at(), id: ids[i]! }))),
+      externalId: (_k, id) => id,
+    },
+    {
+      provider: 'messenger',
+      deliver: (keys, ids) => messengerWebhookDelivery(APP_SECRETS.messenger, keys.map((k, i) => messengerEntry(k, at(), [messengerMessage({ pageId: k, senderId: 'psid-9', text: 'hi', mid: ids[i]!, at: at() })]))),
+      externalId: (_k, id) => id,
+    },
+  ];
+
+  it.each(batches.map((x) => [x.provider, x] as const))('%s: each part under its own tenant, an unknown account quarantined', async (provider, batch) => {
+    const [a, b] = [await signup(h.t.app), await signup(h.t.app)];
+    const [ca, cb] = [await CASES[provider]!.connect(a), await CASES[provider]!.connect(b)];
+    const unknown = provider === 'xero' ? crypto.randomUUID() : String(9_000_000_000 + Math.floor(Math.random() * 1e9));
+    const ids = [`a-${uid()}`, `b-${uid()}`, `n-${uid()}`];
+    const res = await post(`/api/webhooks/${provider}`, batch.deliver([ca.key, cb.key, unknown], ids));
+    expect([res.statusCode, res.body], res.body).toEqual([200, '']);
+    expect((await rowsOf(a.tenantId)).map((r) => [r[0], r[3]])).toEqual([[ca.id, batch.externalId(ca.key, ids[0]!)]]);
+    expect((await rowsOf(b.tenantId)).map((r) => [r[0], r[3]])).toEqual([[cb.id, batch.externalId(cb.key, ids[1]!)]]);
+    expect(await quarantined(unknown)).toEqual([{ provider, external_id: batch.externalId(unknown, ids[2]!) }]);
+  });
+});
