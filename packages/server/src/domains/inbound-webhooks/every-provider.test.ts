@@ -1,16 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import {
   assemblyaiDelivery, customDelivery, kustomerDelivery, messengerEntry, messengerMessage, messengerSubscribeQuery, messengerWebhookDelivery, muxDelivery,
-  quickbooksCloudEvent, quickbooksCloudEventsDelivery, resendDelivery, shopifyWebhookDelivery, slackEventCallback, slackUrlVerification,
+  quickbooksCloudEvent, quickbooksCloudEventsDelivery, quickbooksLegacyDelivery, resendDelivery, shopifyWebhookDelivery, slackEventCallback, slackUrlVerification,
   slackWebhookDelivery, stripeWebhookDelivery, unleashedDelivery, wiseDelivery, wiseWebhookKeyPair, xeroIntentToReceive, xeroWebhookDelivery, xeroWebhookEvent,
 } from '@keyhold/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../platform/crypto/secret.js';
 import { adapterFor } from '../../providers/registry.js';
+import { legacyEntityId } from '../../providers/quickbooks/webhooks.js';
 import { xeroEventId } from '../../providers/xero/webhooks.js';
-import { type Account, bearer, signup } from '../../test-support/accounts.js';
+import { type Account, bearer, enrolMfa, signup } from '../../test-support/accounts.js';
 import { credentialsFor } from '../../test-support/credentials.js';
-import { adminClient } from '../../test-support/index.js';
+import { adminClient, testApp } from '../../test-support/index.js';
 import { appFor, oauthHarness } from '../../test-support/oauth.js';
 
 /**
@@ -40,7 +41,8 @@ type Sent = { headers: Record<string, string>; body: string | Buffer };
 type Conn = { id: string; key: string; url: string; secret: string };
 type SignOpts = { id: string; at: Date; forged?: boolean };
 type Case = {
-  connect(acct: Account): Promise<Conn>;
+  /** `withoutSecret` (connection level): the connection is saved without its signing secret. */
+  connect(acct: Account, withoutSecret?: boolean): Promise<Conn>;
   /** A delivery of one event `id` for this connection; `forged`: signed with a secret that is not the right one. */
   sign(c: Conn, o: SignOpts): Sent;
   expected(c: Conn, o: SignOpts): { topic: string; externalId: string };
@@ -75,18 +77,18 @@ const oauthConnect = (provider: keyof typeof APP_SECRETS) => async (acct: Accoun
 };
 
 /** Connection level: an API-key connection with the adapter's signing-secret field set; deliveries go to its own URL. */
-const apiKeyConnect = (provider: string, secret: () => string, base: () => { apiKey: string; apiSecret?: string; additionalConfig?: Record<string, string> }) => async (acct: Account): Promise<Conn> => {
+const apiKeyConnect = (provider: string, secret: () => string, base: () => { apiKey: string; apiSecret?: string; additionalConfig?: Record<string, string> }) => async (acct: Account, withoutSecret?: boolean): Promise<Conn> => {
   const field = adapterFor({ id: provider }).webhooks!.secretField!;
-  const value = secret();
+  const value = withoutSecret ? undefined : secret();
   const { additionalConfig, ...keys } = base();
   const res = await h.t.app.inject({
     method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(acct.accessToken),
-    payload: { serviceName: provider, ...keys, label: `w${uid()}`, additionalConfig: { ...additionalConfig, [field]: value } },
+    payload: { serviceName: provider, ...keys, label: `w${uid()}`, additionalConfig: { ...additionalConfig, ...(value ? { [field]: value } : {}) } },
   });
   expect(res.statusCode, res.body).toBe(201);
   const data = res.json().data as { id: string; webhook_url: string };
   expect(data.webhook_url).toMatch(new RegExp(`/api/webhooks/${provider}/[A-Za-z0-9_-]{32,64}$`));
-  return { id: data.id, key: '', url: new URL(data.webhook_url).pathname, secret: value };
+  return { id: data.id, key: '', url: new URL(data.webhook_url).pathname, secret: value ?? '' };
 };
 const fromCredentials = (provider: string) => () => {
   const body = credentialsFor(provider).body as { apiKey: string; apiSecret?: string; additionalConfig?: Record<string, string> };
@@ -251,6 +253,41 @@ describe('every catalog provider with webhooks', () => {
       expect(await rowsOf(a.tenantId)).toHaveLength(1);
       expect(h.t.logs.text()).not.toContain(conn.secret);
     });
+
+    it('unsigned → 401; no secret configured → 401 (never accepted unsigned), until the tenant adds it; the other level\'s URL → 404', async () => {
+      const a = await signup(h.t.app);
+      const conn = await c.connect(a);
+      const d = c.sign(conn, { id: `evt-${uid()}`, at: now() });
+      await refused(conn.url, { headers: { 'content-type': 'application/json' }, body: d.body }, 'no signature headers');
+      const level = adapterFor({ id: provider }).webhooks!.level;
+      if (level === 'app') {
+        // The same delivery at an app with no webhook secret (and no OAuth app) for this provider.
+        const bare = await testApp();
+        try {
+          const res = await bare.app.inject({ method: 'POST', url: conn.url, headers: d.headers, payload: d.body });
+          expect([res.statusCode, res.json().code, res.json().error]).toEqual([401, 'WEBHOOK_SIGNATURE_INVALID', expect.stringContaining('no_secret')]);
+        } finally {
+          await bare.close();
+        }
+        expect((await post(`${conn.url}/${randomBytes(24).toString('base64url')}`, d)).statusCode).toBe(404);
+      } else {
+        const unsigned = await c.connect(a, true);
+        await refused(unsigned.url, d, 'connection without its signing secret');
+        expect((await post(`/api/webhooks/${provider}`, d)).statusCode).toBe(404);
+        expect((await post(`/api/webhooks/${provider}/${randomBytes(24).toString('base64url')}`, d)).statusCode).toBe(401);
+        expect(await rowsOf(a.tenantId)).toEqual([]);
+        // The tenant registers the URL first and pastes the secret afterwards: same URL, now accepted.
+        const field = adapterFor({ id: provider }).webhooks!.secretField!;
+        const code = await enrolMfa(h.t.app, h.t.clock, a); // changing a secret is a step-up action
+        const put = await h.t.app.inject({ method: 'PUT', url: `/api/api-credentials/${unsigned.id}?verify=false`, headers: { ...bearer(a.accessToken), 'x-mfa-code': await code() }, payload: { additionalConfig: { [field]: conn.secret } } });
+        expect(put.statusCode, put.body).toBe(200);
+        expect(new URL(put.json().data.webhook_url).pathname).toBe(unsigned.url);
+        expect((await post(unsigned.url, d)).statusCode).toBe(200);
+        expect((await rowsOf(a.tenantId)).map((r) => r[0])).toEqual([unsigned.id]);
+        return;
+      }
+      expect(await rowsOf(a.tenantId)).toEqual([]);
+    });
   });
 });
 
@@ -278,27 +315,38 @@ describe('handshakes through the route', () => {
 });
 
 describe('batches across tenants', () => {
-  type Batch = { provider: 'xero' | 'quickbooks' | 'messenger'; deliver(keys: string[], ids: string[]): Sent; externalId(key: string, id: string): string };
+  type Batch = { name: string; provider: 'xero' | 'quickbooks' | 'messenger'; deliver(keys: string[], ids: string[]): Sent; externalId(key: string, id: string): string };
   const at = () => now();
+  const legacyEntity = (id: string) => ({ name: 'Invoice', id, operation: 'Update', lastUpdated: '2026-11-01T10:00:00.000Z' });
   const batches: Batch[] = [
     {
+      name: 'xero',
       provider: 'xero',
       deliver: (keys, ids) => xeroWebhookDelivery(APP_SECRETS.xero, keys.map((k, i) => xeroWebhookEvent({ tenantId: k, resourceId: ids[i]!, at: new Date(0) }))),
       externalId: (k, id) => xeroEventId(xeroWebhookEvent({ tenantId: k, resourceId: id, at: new Date(0) })),
     },
     {
+      name: 'quickbooks (CloudEvents, two realms)',
       provider: 'quickbooks',
       deliver: (keys, ids) => quickbooksCloudEventsDelivery(APP_SECRETS.quickbooks, keys.map((k, i) => quickbooksCloudEvent({ realmId: k, entity: 'Invoice', entityId: String(i), at: at(), id: ids[i]! }))),
       externalId: (_k, id) => id,
     },
     {
+      name: 'quickbooks (legacy eventNotifications, two realms)',
+      provider: 'quickbooks',
+      deliver: (keys, ids) => quickbooksLegacyDelivery(APP_SECRETS.quickbooks, keys.map((k, i) => ({ realmId: k, entities: [legacyEntity(ids[i]!)] }))),
+      externalId: (k, id) => legacyEntityId(k, legacyEntity(id)),
+    },
+    {
+      name: 'messenger (two pages)',
       provider: 'messenger',
       deliver: (keys, ids) => messengerWebhookDelivery(APP_SECRETS.messenger, keys.map((k, i) => messengerEntry(k, at(), [messengerMessage({ pageId: k, senderId: 'psid-9', text: 'hi', mid: ids[i]!, at: at() })]))),
       externalId: (_k, id) => id,
     },
   ];
 
-  it.each(batches.map((x) => [x.provider, x] as const))('%s: each part under its own tenant, an unknown account quarantined', async (provider, batch) => {
+  it.each(batches.map((x) => [x.name, x] as const))('%s: each part under its own tenant, an unknown account quarantined; sent again, or twice in one delivery, still once', async (_name, batch) => {
+    const { provider } = batch;
     const [a, b] = [await signup(h.t.app), await signup(h.t.app)];
     const [ca, cb] = [await CASES[provider]!.connect(a), await CASES[provider]!.connect(b)];
     const unknown = provider === 'xero' ? crypto.randomUUID() : String(9_000_000_000 + Math.floor(Math.random() * 1e9));
@@ -308,5 +356,9 @@ describe('batches across tenants', () => {
     expect((await rowsOf(a.tenantId)).map((r) => [r[0], r[3]])).toEqual([[ca.id, batch.externalId(ca.key, ids[0]!)]]);
     expect((await rowsOf(b.tenantId)).map((r) => [r[0], r[3]])).toEqual([[cb.id, batch.externalId(cb.key, ids[1]!)]]);
     expect(await quarantined(unknown)).toEqual([{ provider, external_id: batch.externalId(unknown, ids[2]!) }]);
+
+    const again = await post(`/api/webhooks/${provider}`, batch.deliver([ca.key, ca.key, cb.key, unknown, unknown], [ids[0]!, ids[0]!, ids[1]!, ids[2]!, ids[2]!]));
+    expect(again.statusCode, again.body).toBe(200);
+    expect([(await rowsOf(a.tenantId)).length, (await rowsOf(b.tenantId)).length, (await quarantined(unknown)).length]).toEqual([1, 1, 1]);
   });
 });
