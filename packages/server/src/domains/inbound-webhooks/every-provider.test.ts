@@ -252,6 +252,18 @@ describe('every catalog provider with webhooks', () => {
       expect((await post(conn.url, d)).statusCode).toBe(200);
       expect(await rowsOf(a.tenantId)).toHaveLength(1);
       expect(h.t.logs.text()).not.toContain(conn.secret);
+
+      // Processed after the ack: one webhook.received for the connection, naming the event, not carrying its body.
+      const [row] = await h.t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('inbound_events').select(['id', 'effect', 'raw_body', 'headers']).execute());
+      // The exact bytes sent are kept; no signature, nor the secret, is among the stored headers.
+      expect(Buffer.from(row!.raw_body!).equals(Buffer.from(d.body))).toBe(true);
+      const signatures = Object.entries(d.headers).filter(([name]) => /sig|hmac|secret/i.test(name)).map(([, v]) => v);
+      expect(signatures.length).toBeGreaterThan(0);
+      for (const v of [...signatures, ...(conn.secret.length > 8 ? [conn.secret] : [])]) expect(JSON.stringify(row!.headers)).not.toContain(v);
+      expect(await h.t.services.inboundWebhooks.process(a.tenantId, row!.id)).toBe('processed');
+      const events = await h.t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('events').select(['type', 'payload']).where('type', 'in', ['webhook.received', 'connection.changed']).execute());
+      expect(events.map((e) => e.type).sort()).toEqual(row!.effect === 'changed' ? ['connection.changed', 'webhook.received'] : ['webhook.received']);
+      expect(JSON.stringify(events)).toContain(externalId);
     });
 
     it('unsigned → 401; no secret configured → 401 (never accepted unsigned), until the tenant adds it; the other level\'s URL → 404', async () => {
@@ -360,5 +372,49 @@ describe('batches across tenants', () => {
     const again = await post(`/api/webhooks/${provider}`, batch.deliver([ca.key, ca.key, cb.key, unknown, unknown], [ids[0]!, ids[0]!, ids[1]!, ids[2]!, ids[2]!]));
     expect(again.statusCode, again.body).toBe(200);
     expect([(await rowsOf(a.tenantId)).length, (await rowsOf(b.tenantId)).length, (await quarantined(unknown)).length]).toEqual([1, 1, 1]);
+  });
+});
+
+describe('routing variants', () => {
+  it('Shopify connected through OAuth: the store the install named receives its deliveries', async () => {
+    h.t.clock.set(Date.now()); // the install callback's timestamp is checked against Keyhold's clock
+    const acct = await signup(h.t.app);
+    const shop = `oauth-${uid()}.myshopify.com`;
+    expect((await h.connect(acct, 'shopify', { shop })).statusCode).toBe(302);
+    const conn = await connectionOf(acct.tenantId, 'shopify');
+    const res = await post('/api/webhooks/shopify', shopifyWebhookDelivery({ secret: SHOPIFY_SECRET, shop, topic: 'app/uninstalled', body: {}, eventId: 'uninstalled-1' }));
+    expect([res.statusCode, res.body]).toEqual([200, '']);
+    expect(await rowsOf(acct.tenantId)).toEqual([[conn.id, 'shopify', 'app/uninstalled', 'uninstalled-1']]);
+  });
+
+  it('Slack org-wide install: events route by the organisation; app_uninstalled disconnects once processed', async () => {
+    const acct = await signup(h.t.app);
+    expect((await h.connect(acct, 'slack', { consent: { sandbox_account: `grid-${uid()}`, sandbox_enterprise: '1' } })).statusCode).toBe(302);
+    const conn = await connectionOf(acct.tenantId, 'slack');
+    const callback = slackEventCallback({ teamId: `T${uid()}`, enterpriseId: conn.key, orgWide: true, event: { type: 'app_uninstalled' }, eventId: 'EvGRID1', at: now() });
+    const res = await post('/api/webhooks/slack', slackWebhookDelivery(APP_SECRETS.slack, callback, now()));
+    expect([res.statusCode, res.body]).toEqual([200, '']);
+    expect(await rowsOf(acct.tenantId)).toEqual([[conn.id, 'slack', 'app_uninstalled', 'EvGRID1']]);
+    const [row] = await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('inbound_events').select('id').execute());
+    expect(await h.t.services.inboundWebhooks.process(acct.tenantId, row!.id)).toBe('processed');
+    const after = await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('connections').select(['status', 'routing_key']).where('id', '=', conn.id).executeTakeFirstOrThrow());
+    expect(after).toEqual({ status: 'disabled', routing_key: null });
+  });
+
+  it('custom API in Standard Webhooks mode: signed → stored by webhook-id; stale or forged → 401', async () => {
+    const acct = await signup(h.t.app);
+    const whsec = `whsec_${randomBytes(24).toString('base64')}`;
+    const res = await h.t.app.inject({
+      method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(acct.accessToken),
+      payload: { serviceName: 'custom', apiKey: 'k', additionalConfig: { baseUrl: 'https://api.example.com', headerName: 'Authorization', headerTemplate: 'Bearer {{apiKey}}', webhookMode: 'standard', webhookSecret: whsec } },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const url = new URL(res.json().data.webhook_url).pathname;
+    const send = (secret: string, at: Date) => customDelivery({ secret, signing: { mode: 'standard', id: `msg_${uid()}` }, event: { id: 'e1', type: 'order.paid' }, at });
+    await refused(url, send(whsec, new Date(now().getTime() - 600_000)), 'stale');
+    await refused(url, send(`whsec_${randomBytes(24).toString('base64')}`, now()), 'forged');
+    const d = send(whsec, now());
+    expect((await post(url, d)).statusCode).toBe(200);
+    expect((await rowsOf(acct.tenantId)).map((r) => [r[2], r[3]])).toEqual([['order.paid', d.headers['webhook-id']]]);
   });
 });
