@@ -271,6 +271,10 @@ describe('every catalog provider with webhooks', () => {
       const conn = await c.connect(a);
       const d = c.sign(conn, { id: `evt-${uid()}`, at: now() });
       await refused(conn.url, { headers: { 'content-type': 'application/json' }, body: d.body }, 'no signature headers');
+      if (c.bodySigned) await refused(conn.url, { headers: d.headers, body: '' }, 'signature headers, empty body');
+      else expect((await post(conn.url, { headers: d.headers, body: '' })).statusCode).toBe(400); // authenticated, but no event in it
+      const big = await post(conn.url, { headers: d.headers, body: Buffer.alloc(1_048_577, 0x20) });
+      expect([big.statusCode, big.json().code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
       const level = adapterFor({ id: provider }).webhooks!.level;
       if (level === 'app') {
         // The same delivery at an app with no webhook secret (and no OAuth app) for this provider.
