@@ -88,6 +88,9 @@ const apiKeyConnect = (provider: string, secret: () => string, base: () => { api
   expect(res.statusCode, res.body).toBe(201);
   const data = res.json().data as { id: string; webhook_url: string };
   expect(data.webhook_url).toMatch(new RegExp(`/api/webhooks/${provider}/[A-Za-z0-9_-]{32,64}$`));
+  expect(data.webhook_url).not.toContain(data.id);
+  const shown = await h.t.app.inject({ method: 'GET', url: `/api/api-credentials/${data.id}`, headers: bearer(acct.accessToken) });
+  expect(shown.json().data.webhook_url).toBe(data.webhook_url);
   return { id: data.id, key: '', url: new URL(data.webhook_url).pathname, secret: value ?? '' };
 };
 const fromCredentials = (provider: string) => () => {
@@ -249,7 +252,9 @@ describe('every catalog provider with webhooks', () => {
       expect(await rowsOf(a.tenantId)).toEqual([[conn.id, provider, topic, externalId]]);
       expect(await rowsOf(b.tenantId)).toEqual([]);
 
+      // Redelivered: the same request again, and the same event signed afresh (Xero: new entropy).
       expect((await post(conn.url, d)).statusCode).toBe(200);
+      expect((await post(conn.url, c.sign(conn, o))).statusCode).toBe(200);
       expect(await rowsOf(a.tenantId)).toHaveLength(1);
       expect(h.t.logs.text()).not.toContain(conn.secret);
 
