@@ -427,3 +427,31 @@ describe('routing variants', () => {
     expect((await rowsOf(acct.tenantId)).map((r) => [r[2], r[3]])).toEqual([['order.paid', d.headers['webhook-id']]]);
   });
 });
+
+describe('an account connected after its first delivery', () => {
+  it.each(['xero', 'quickbooks', 'messenger', 'slack'] as const)('%s: quarantined until then, delivered to the connecting tenant on replay', async (provider) => {
+    const c = CASES[provider]!;
+    const name = `late-${uid()}`;
+    const key = h.sandbox.oauth.accountIds(provider, name).id;
+    const early: Conn = { id: '', key, url: `/api/webhooks/${provider}`, secret: APP_SECRETS[provider] };
+    const o = { id: `late-${uid()}`, at: now() };
+    expect((await post(early.url, c.sign(early, o))).statusCode).toBe(200);
+    const admin = await adminClient();
+    let quarantineId: string;
+    try {
+      quarantineId = (await admin.query('select id from inbound_quarantine where provider = $1 and routing_key = $2', [provider, key])).rows[0].id;
+    } finally {
+      await admin.end();
+    }
+    await expect(h.t.services.inboundWebhooks.replayQuarantined(quarantineId)).rejects.toMatchObject({ code: 'CONFLICT' });
+
+    const acct = await signup(h.t.app);
+    expect((await h.connect(acct, provider, { consent: { sandbox_account: name, sandbox_count: '1' } })).statusCode).toBe(302);
+    const conn = await connectionOf(acct.tenantId, provider);
+    expect(conn.key).toBe(key);
+    expect(await h.t.services.inboundWebhooks.replayQuarantined(quarantineId)).toEqual({ id: quarantineId, delivered: true });
+    const { topic, externalId } = c.expected(early, o);
+    expect(await rowsOf(acct.tenantId)).toEqual([[conn.id, provider, topic, externalId]]);
+    expect(await quarantined(key)).toEqual([]);
+  });
+});
