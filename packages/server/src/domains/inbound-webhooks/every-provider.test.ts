@@ -216,6 +216,13 @@ const tamper = (d: Sent): Sent => {
   expect(text.startsWith('{') || text.startsWith('[{')).toBe(true);
   return { headers: d.headers, body: text.replace('{', '{"injected":true,') };
 };
+/** keyhold_webhooks_total by outcome for one provider (this file's app only). */
+async function metrics(provider: string): Promise<Record<string, number>> {
+  const { values } = await h.t.services.metrics.registry.getSingleMetric('keyhold_webhooks_total')!.get();
+  return Object.fromEntries(values.filter((v) => v.labels.provider === provider).map((v) => [String(v.labels.outcome), v.value]));
+}
+const diff = (a: Record<string, number>, b: Record<string, number>) =>
+  Object.fromEntries(Object.entries(b).map(([k, v]) => [k, v - (a[k] ?? 0)]).filter(([, v]) => v !== 0));
 async function quarantined(routingKey: string) {
   const c = await adminClient();
   try {
@@ -231,6 +238,16 @@ describe('every catalog provider with webhooks', () => {
     expect(withWebhooks).toEqual(Object.keys(CASES).sort());
   });
 
+  it('a provider without webhooks has no webhook URL at either level (404)', async () => {
+    const without = h.t.services.catalog.list().filter((p) => !p.webhooks).map((p) => p.id);
+    expect(without).toContain('amazon-sp-api'); // notified through SQS/EventBridge, never over HTTP
+    for (const id of without) {
+      for (const url of [`/api/webhooks/${id}`, `/api/webhooks/${id}/${randomBytes(24).toString('base64url')}`]) {
+        expect((await post(url, { headers: { 'content-type': 'application/json' }, body: '{}' })).statusCode, url).toBe(404);
+      }
+    }
+  });
+
   describe.each(Object.keys(CASES))('%s', (provider) => {
     const c = CASES[provider]!;
     it('signed → 200 with no body, stored under the owning tenant only; tampered, forged, stale → 401 and nothing stored; redelivered → one row', async () => {
@@ -238,6 +255,7 @@ describe('every catalog provider with webhooks', () => {
       const conn = await c.connect(a);
       await c.connect(b); // an unrelated tenant with an account of its own at the same provider
       const at = now();
+      const before = await metrics(provider);
 
       if (c.bodySigned) await refused(conn.url, tamper(c.sign(conn, { id: `tampered-${uid()}`, at })), 'tampered body');
       await refused(conn.url, c.sign(conn, { id: `forged-${uid()}`, at, forged: true }), 'wrong secret');
@@ -257,6 +275,8 @@ describe('every catalog provider with webhooks', () => {
       expect((await post(conn.url, c.sign(conn, o))).statusCode).toBe(200);
       expect(await rowsOf(a.tenantId)).toHaveLength(1);
       expect(h.t.logs.text()).not.toContain(conn.secret);
+      const refusals = 1 + Number(c.bodySigned) + Number(c.timestamped);
+      expect(diff(before, await metrics(provider))).toEqual({ received: refusals + 3, rejected: refusals, verified: 3, duplicate: 2 });
 
       // Processed after the ack: one webhook.received for the connection, naming the event, not carrying its body.
       const [row] = await h.t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('inbound_events').select(['id', 'effect', 'raw_body', 'headers']).execute());
