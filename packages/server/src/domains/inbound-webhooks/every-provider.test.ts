@@ -278,8 +278,15 @@ describe('every catalog provider with webhooks', () => {
       const refusals = 1 + Number(c.bodySigned) + Number(c.timestamped);
       expect(diff(before, await metrics(provider))).toEqual({ received: refusals + 3, rejected: refusals, verified: 3, duplicate: 2 });
 
+      // A burst: one new event sent 10 times at once is 10 × 200 and one row.
+      const burst = { id: `burst-${uid()}`, at };
+      const answers = await Promise.all(Array.from({ length: 10 }, () => post(conn.url, c.sign(conn, burst))));
+      expect(answers.map((r) => r.statusCode)).toEqual(Array(10).fill(200));
+      expect((await rowsOf(a.tenantId)).filter((r) => r[3] === c.expected(conn, burst).externalId)).toHaveLength(1);
+      expect(await rowsOf(a.tenantId)).toHaveLength(2);
+
       // Processed after the ack: one webhook.received for the connection, naming the event, not carrying its body.
-      const [row] = await h.t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('inbound_events').select(['id', 'effect', 'raw_body', 'headers']).execute());
+      const [row] = await h.t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('inbound_events').select(['id', 'effect', 'raw_body', 'headers']).where('external_id', '=', externalId).execute());
       // The exact bytes sent are kept; no signature, nor the secret, is among the stored headers.
       expect(Buffer.from(row!.raw_body!).equals(Buffer.from(d.body))).toBe(true);
       const signatures = Object.entries(d.headers).filter(([name]) => /sig|hmac|secret/i.test(name)).map(([, v]) => v);
