@@ -284,6 +284,13 @@ describe('every catalog provider with webhooks', () => {
       expect(answers.map((r) => r.statusCode)).toEqual(Array(10).fill(200));
       expect((await rowsOf(a.tenantId)).filter((r) => r[3] === c.expected(conn, burst).externalId)).toHaveLength(1);
       expect(await rowsOf(a.tenantId)).toHaveLength(2);
+      const listed = async (acct: Account) => {
+        const res = await h.t.app.inject({ method: 'GET', url: `/api/webhooks/inbound?provider=${provider}&topic=${encodeURIComponent(topic)}`, headers: bearer(acct.accessToken) });
+        expect(res.statusCode, res.body).toBe(200);
+        return (res.json().data as Array<{ externalId: string }>).map((e) => e.externalId).sort();
+      };
+      expect(await listed(a)).toEqual([externalId, c.expected(conn, burst).externalId].sort());
+      expect(await listed(b)).toEqual([]);
 
       // Processed after the ack: one webhook.received for the connection, naming the event, not carrying its body.
       const [row] = await h.t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('inbound_events').select(['id', 'effect', 'raw_body', 'headers']).where('external_id', '=', externalId).execute());
