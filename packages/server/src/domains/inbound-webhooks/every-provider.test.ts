@@ -303,6 +303,12 @@ describe('every catalog provider with webhooks', () => {
       const events = await h.t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('events').select(['type', 'payload']).where('type', 'in', ['webhook.received', 'connection.changed']).execute());
       expect(events.map((e) => e.type).sort()).toEqual(row!.effect === 'changed' ? ['connection.changed', 'webhook.received'] : ['webhook.received']);
       expect(JSON.stringify(events)).toContain(externalId);
+
+      // `timestamped: false` is true to the scheme: with nothing signed about time, an old delivery still counts.
+      if (!c.timestamped) {
+        expect((await post(conn.url, c.sign(conn, { id: `old-${uid()}`, at: new Date(at.getTime() - 600_000) }))).statusCode).toBe(200);
+        expect(await rowsOf(a.tenantId)).toHaveLength(3);
+      }
     });
 
     it('unsigned → 401; no secret configured → 401 (never accepted unsigned), until the tenant adds it; the other level\'s URL → 404', async () => {
