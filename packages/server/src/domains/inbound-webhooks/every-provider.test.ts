@@ -367,6 +367,15 @@ describe('handshakes through the route', () => {
     expect(bad.body).not.toContain('ch-1234');
   });
 
+  it('a GET to an app-level URL without a GET handshake is 404, even shaped like Meta\'s', async () => {
+    const appLevel = Object.keys(CASES).filter((p) => adapterFor({ id: p }).webhooks!.level === 'app' && p !== 'messenger');
+    expect(appLevel.sort()).toEqual(['quickbooks', 'shopify', 'slack', 'xero']);
+    for (const p of appLevel) {
+      const res = await h.t.app.inject({ method: 'GET', url: `/api/webhooks/${p}`, query: messengerSubscribeQuery(VERIFY_TOKEN, 'ch-1') });
+      expect([res.statusCode, res.body.includes('ch-1')], p).toEqual([404, false]);
+    }
+  });
+
   it("Slack's url_verification: the challenge when signed, 401 when not", async () => {
     const ok = await post('/api/webhooks/slack', slackWebhookDelivery(APP_SECRETS.slack, slackUrlVerification('slack-ch'), now()));
     expect([ok.statusCode, ok.body]).toEqual([200, 'slack-ch']);
