@@ -100,8 +100,12 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     if (level === 'app') secrets = deps.apps.secrets(d.provider);
     else {
       route = await repo.routeByToken(d.provider, d.endpointToken!);
-      // An unknown token has no secret: the same refusal as a bad signature, so tokens cannot be probed.
-      if (route) ({ secrets, connection } = await connectionSigning(route, hooks.secretField));
+      // An unknown token gets the very refusal a wrong signature gets (not `no_secret`), so tokens cannot be probed.
+      if (!route) {
+        count(d.provider, 'rejected');
+        throw refusal('bad_signature');
+      }
+      ({ secrets, connection } = await connectionSigning(route, hooks.secretField));
     }
     // Called even without a secret: the adapter refuses (`no_secret`), or uses the key the provider
     // publishes when the tenant set none (an RSA-signing provider).
