@@ -1,5 +1,5 @@
 import type { InboundWebhook, WebhookEvent, WebhookHooks, WebhookVerdict } from '../adapter.js';
-import { digestEquals, hmacSha256 } from '../shared/hmac.js';
+import { hmacSha256, sameBytes as digestEquals } from '../shared/signed-webhooks.js';
 
 /**
  * Shopify app webhooks (one URL for the app, every store).

@@ -1,5 +1,5 @@
 import type { InboundWebhook, WebhookEvent, WebhookHooks, WebhookVerdict } from '../adapter.js';
-import { digestEquals, hmacSha256 } from '../shared/hmac.js';
+import { hmacSha256, sameBytes as digestEquals } from '../shared/signed-webhooks.js';
 
 /**
  * Stripe webhook endpoints (one per connection; the tenant pastes the URL and its `whsec_…`).
