@@ -478,6 +478,18 @@ describe('routing variants', () => {
     expect(after).toEqual({ status: 'disabled', routing_key: null });
   });
 
+  it("Xero SUBSCRIPTION events (tenantId is the app's id) are neither stored nor quarantined; the organisation's event beside them is", async () => {
+    const acct = await signup(h.t.app);
+    const conn = await CASES.xero!.connect(acct);
+    const appId = crypto.randomUUID();
+    const sub = xeroWebhookEvent({ tenantId: appId, resourceId: `sub-${uid()}`, category: 'SUBSCRIPTION', at: now() });
+    const invoice = xeroWebhookEvent({ tenantId: conn.key, resourceId: `inv-${uid()}`, at: now() });
+    const res = await post('/api/webhooks/xero', xeroWebhookDelivery(APP_SECRETS.xero, [sub, invoice]));
+    expect([res.statusCode, res.body]).toEqual([200, '']);
+    expect((await rowsOf(acct.tenantId)).map((r) => r[2])).toEqual(['INVOICE.UPDATE']);
+    expect(await quarantined(appId)).toEqual([]);
+  });
+
   it('custom API in Standard Webhooks mode: signed → stored by webhook-id; stale or forged → 401', async () => {
     const acct = await signup(h.t.app);
     const whsec = `whsec_${randomBytes(24).toString('base64')}`;
