@@ -83,3 +83,26 @@ describe('Facebook user and Page tokens', () => {
     expect([small.body.data.length, small.body.paging.next]).toEqual([60, undefined]);
   });
 });
+
+describe('POST /{page-id}/subscribed_apps', () => {
+  const subscribe = (pageId: string, token: string, fields = 'messages,messaging_postbacks') =>
+    fetch(graph(`/${pageId}/subscribed_apps`), { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields ? { subscribed_fields: fields } : {}) });
+
+  it("subscribes the app with the Page's own token only, and needs subscribed_fields", async () => {
+    const user = await shortLivedUser(2);
+    const pages = (await getJson(graph('/me/accounts'), user.access_token)).body.data as Array<{ id: string; access_token: string }>;
+    const [a, b] = [pages[0]!, pages[1]!];
+    expect((await subscribe(a.id, user.access_token)).status).toBe(400); // a user token
+    expect((await subscribe(a.id, b.access_token)).status).toBe(403); // another Page's token
+    expect((await subscribe(a.id, a.access_token, '')).status).toBe(400);
+    expect(sandbox.oauth.pageSubscription(a.id)).toBeUndefined();
+    const ok = await subscribe(a.id, a.access_token);
+    expect([ok.status, await ok.json()]).toEqual([200, { success: true }]);
+    expect(sandbox.oauth.pageSubscription(a.id)).toEqual(['messages', 'messaging_postbacks']);
+    sandbox.oauth.refusePageSubscription(b.id);
+    const refused = await subscribe(b.id, b.access_token);
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: { code: number } }).error.code).toBe(200);
+    expect((await subscribe(a.id, 'EAAnope')).status).toBe(401);
+  });
+});

@@ -76,3 +76,19 @@ export function pageAccounts(state: OAuthState, user: AccessToken, req: Incoming
   };
   return json(200, { data, ...paging });
 }
+
+/**
+ * `POST /{page-id}/subscribed_apps` with `subscribed_fields` (query or form), authenticated by
+ * that Page's token: subscribes the app to the Page's webhooks and answers `{ success: true }`.
+ * https://developers.facebook.com/docs/graph-api/reference/page/subscribed_apps (Creating)
+ */
+export function subscribeApp(state: OAuthState, token: AccessToken, pageId: string, params: URLSearchParams): Reply {
+  const page = token.page === undefined ? undefined : accountIds('messenger', token.grant.account, token.page);
+  if (!page) return graphError(400, '(#210) A page access token is required to request this resource.', 210);
+  if (page.pageId !== pageId) return graphError(403, '(#200) The page access token does not belong to this Page', 200);
+  const fields = (params.get('subscribed_fields') ?? '').split(',').map((f) => f.trim()).filter(Boolean);
+  if (fields.length === 0) return graphError(400, '(#100) The parameter subscribed_fields is required', 100);
+  if (state.refusedPageSubscriptions.has(pageId)) return graphError(403, '(#200) To subscribe to the messages field, one of these permissions is needed: pages_messaging', 200);
+  state.pageSubscriptions.set(pageId, fields);
+  return json(200, { success: true });
+}

@@ -7,7 +7,7 @@ import { bearer, header, json } from './http.js';
 import type { RouteContext } from './routes.js';
 import { slackApi } from '../slack/web-api.js';
 import type { AccessToken, OAuthState } from './state.js';
-import { pageAccounts } from '../messenger/graph.js';
+import { pageAccounts, subscribeApp } from '../messenger/graph.js';
 import { intuitTime, quickbooksExchangeRate, quickbooksQuery } from '../quickbooks/data.js';
 
 type Rejection = 'unknown' | 'expired' | 'revoked';
@@ -38,7 +38,8 @@ function graphTokenError(why: Rejection) {
 export function dataRoute(state: OAuthState, ctx: RouteContext): Reply | null {
   const { provider, path, req, url, now } = ctx;
   if (provider === 'slack') return slackApi(state, ctx);
-  if (req.method !== 'GET' && !(provider === 'xero' && req.method === 'DELETE')) return null;
+  const messengerSubscribe = provider === 'messenger' && req.method === 'POST' ? /^\/(\d+)\/subscribed_apps$/.exec(path) : null;
+  if (req.method !== 'GET' && !(provider === 'xero' && req.method === 'DELETE') && !messengerSubscribe) return null;
   const authorized = (token: string | undefined, check?: (a: AccessToken) => boolean): AccessToken | Reply => {
     const r = state.checkAccess(provider, token, now);
     const why = 'access' in r ? (check && !check(r.access) ? 'unknown' : null) : r.reason;
@@ -87,10 +88,12 @@ export function dataRoute(state: OAuthState, ctx: RouteContext): Reply | null {
       return path === '/sellers/v1/marketplaceParticipations' ? json(200, participations(region)) : inventorySummaries(url, now);
     }
     case 'messenger': {
-      if (path !== '/me' && path !== '/me/accounts') return null;
+      const subscribe = messengerSubscribe;
+      if (path !== '/me' && path !== '/me/accounts' && !subscribe) return null;
       const token = bearer(req) ?? url.searchParams.get('access_token') ?? undefined;
       const a = authorized(token);
       if (isReply(a)) return a;
+      if (subscribe) return subscribeApp(state, a, subscribe[1]!, new URLSearchParams([...url.searchParams, ...new URLSearchParams(ctx.body)]));
       const g = a.grant;
       if (path === '/me/accounts') return pageAccounts(state, a, req, url, token!);
       const page = a.page !== undefined ? accountIds('messenger', g.account, a.page) : undefined;

@@ -144,6 +144,12 @@ export function createOAuth() {
       const p = need(provider);
       state.revokeAll(p, p === 'shopify' ? opts.account?.toLowerCase() : opts.account);
     },
+    /** Messenger: the webhook fields the app is subscribed to on a Page, if it is. */
+    pageSubscription: (pageId: string): string[] | undefined => state.pageSubscriptions.get(pageId),
+    /** Messenger: Graph refuses to subscribe the app to this Page (as it does without pages_messaging). */
+    refusePageSubscription(pageId: string) {
+      state.refusedPageSubscriptions.add(pageId);
+    },
     /** Counters per provider since start (or resetStats). Revoked-token uses count as unknown. */
     stats: (): Record<OAuthProvider, OAuthStats> => state.allStats(),
     resetStats: () => state.resetStats(),

@@ -63,6 +63,10 @@ export function createOAuthState() {
   const refresh = new Map<string, RefreshToken>();
   const grants = new Map<OAuthProvider, Set<Grant>>();
   const lastAuthorize = new Map<OAuthProvider, Record<string, string>>();
+  /** Messenger: the webhook fields the app is subscribed to, by Page id (`POST /{page-id}/subscribed_apps`). */
+  const pageSubscriptions = new Map<string, string[]>();
+  /** Messenger: Pages whose subscription Graph refuses (a test's fault injection). */
+  const refusedPageSubscriptions = new Set<string>();
   let stats = new Map(OAUTH_PROVIDERS.map((p) => [p, zeroStats()]));
   const appKey = (provider: string, id: string) => `${provider}\0${id}`;
 
@@ -204,6 +208,8 @@ export function createOAuthState() {
     },
 
     createGrant,
+    pageSubscriptions,
+    refusedPageSubscriptions,
 
     /** Another access token of `grant` (Facebook's long-lived user token and Page tokens). */
     issueAccessToken(grant: Grant, opts: { expiresAt: number; page?: number; longLived?: boolean }): string {

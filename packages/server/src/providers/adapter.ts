@@ -1,6 +1,7 @@
 import type { Provider } from '../domains/catalog/catalog.js';
 import type { TokenSet } from '../domains/oauth/oauth-client.js';
 import type { ProviderHttp } from '../platform/http/provider-http.js';
+import type { Logger } from '../platform/logger.js';
 
 /**
  * The code a provider needs beyond its catalog entry. Every hook is optional: a provider the
@@ -42,6 +43,8 @@ export type OAuthContext = {
   now: Date;
   /** The only way an adapter calls the provider (account discovery). */
   http: ProviderHttp;
+  /** For what fails without failing the connect (never given secrets). */
+  log?: Pick<Logger, 'warn'>;
 };
 
 /** The optional inputs of `POST /api/integrations/:provider/authorize` an adapter may use. */

@@ -465,6 +465,31 @@ describe('routing variants', () => {
     expect(after).toEqual({ status: 'disabled', routing_key: null });
   });
 
+  it('Slack tokens_revoked naming the bot disconnects the workspace install once processed', async () => {
+    const acct = await signup(h.t.app);
+    expect((await h.connect(acct, 'slack', { consent: { sandbox_account: `ws-${uid()}` } })).statusCode).toBe(302);
+    const conn = await connectionOf(acct.tenantId, 'slack');
+    const callback = slackEventCallback({ teamId: conn.key, event: { type: 'tokens_revoked', tokens: { bot: ['U0BOT'] } }, eventId: 'EvREVOKED1', at: now() });
+    const res = await post('/api/webhooks/slack', slackWebhookDelivery(APP_SECRETS.slack, callback, now()));
+    expect([res.statusCode, res.body]).toEqual([200, '']);
+    const [row] = await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('inbound_events').select('id').execute());
+    expect(await h.t.services.inboundWebhooks.process(acct.tenantId, row!.id)).toBe('processed');
+    const after = await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('connections').select(['status', 'routing_key']).where('id', '=', conn.id).executeTakeFirstOrThrow());
+    expect(after).toEqual({ status: 'disabled', routing_key: null });
+  });
+
+  it("Xero SUBSCRIPTION events (tenantId is the app's id) are neither stored nor quarantined; the organisation's event beside them is", async () => {
+    const acct = await signup(h.t.app);
+    const conn = await CASES.xero!.connect(acct);
+    const appId = crypto.randomUUID();
+    const sub = xeroWebhookEvent({ tenantId: appId, resourceId: `sub-${uid()}`, category: 'SUBSCRIPTION', at: now() });
+    const invoice = xeroWebhookEvent({ tenantId: conn.key, resourceId: `inv-${uid()}`, at: now() });
+    const res = await post('/api/webhooks/xero', xeroWebhookDelivery(APP_SECRETS.xero, [sub, invoice]));
+    expect([res.statusCode, res.body]).toEqual([200, '']);
+    expect((await rowsOf(acct.tenantId)).map((r) => r[2])).toEqual(['INVOICE.UPDATE']);
+    expect(await quarantined(appId)).toEqual([]);
+  });
+
   it('custom API in Standard Webhooks mode: signed → stored by webhook-id; stale or forged → 401', async () => {
     const acct = await signup(h.t.app);
     const whsec = `whsec_${randomBytes(24).toString('base64')}`;

@@ -6,6 +6,7 @@ import type { OAuthChoice } from '../../platform/db/schema.js';
 import type { Tenancy } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
+import type { Logger } from '../../platform/logger.js';
 import type { Catalog, Provider } from '../catalog/catalog.js';
 import type { ConnectionStore } from '../connections/store.js';
 import { fillTemplate } from '../connections/provider-request.js';
@@ -54,6 +55,8 @@ export type AuthorizeDeps = {
   http: ProviderHttp;
   audit: Pick<AuditService, 'record'>;
   clock: Clock;
+  /** Handed to the provider's adapter for what fails without failing the connect. */
+  log?: Pick<Logger, 'warn'>;
   /** Where browsers reach Keyhold; the redirect URI is `<publicUrl>/api/integrations/<provider>/callback`. */
   publicUrl: string;
 };
@@ -65,7 +68,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
   const redirectUriFor = (provider: Provider) => `${deps.publicUrl}/api/integrations/${provider.id}/callback`;
   const ctxFor = (provider: Provider, params: Record<string, string>): OAuthContext => {
     const app = client.app(provider);
-    return { provider, params, app: { clientId: app.clientId, clientSecret: app.clientSecret.reveal(), ...(app.applicationId ? { applicationId: app.applicationId } : {}) }, now: deps.clock(), http: deps.http };
+    return { provider, params, app: { clientId: app.clientId, clientSecret: app.clientSecret.reveal(), ...(app.applicationId ? { applicationId: app.applicationId } : {}) }, now: deps.clock(), http: deps.http, ...(deps.log ? { log: deps.log } : {}) };
   };
   const invalidState = (why: string) => new AppError('OAUTH_STATE_INVALID', `This connection attempt cannot be completed: ${why}. Start connecting again`);
 

@@ -37,6 +37,9 @@ async function longLivedUserToken(shortLived: string, ctx: OAuthContext): Promis
   return body.access_token;
 }
 
+/** The Graph API version the catalog's verify request uses. */
+const graphVersion = (ctx: OAuthContext) => /\/(v\d+\.\d+)\//.exec(ctx.provider.verify?.path ?? '')?.[1] ?? 'v21.0';
+
 /**
  * Every Page of `/me/accounts`, following `paging.next` (25 per page by default):
  * https://developers.facebook.com/docs/graph-api/results/
@@ -44,8 +47,7 @@ async function longLivedUserToken(shortLived: string, ctx: OAuthContext): Promis
  * Graph's origin, with the token moved back into the Authorization header.
  */
 async function allPages(userToken: string, ctx: OAuthContext): Promise<Page[]> {
-  // The Graph API version the catalog's verify request uses.
-  const version = /\/(v\d+\.\d+)\//.exec(ctx.provider.verify?.path ?? '')?.[1] ?? 'v21.0';
+  const version = graphVersion(ctx);
   const origin = new URL(ctx.provider.baseUrl).origin;
   const pages: Page[] = [];
   let url: string | undefined = `${ctx.provider.baseUrl}/${version}/me/accounts`;
@@ -71,16 +73,55 @@ function nextLink(next: string | undefined, origin: string): string | undefined 
   return u.href;
 }
 
+/**
+ * The webhook fields Keyhold asks for on each Page: those messengerWebhooks (webhooks.ts) turns
+ * into topics. Meta delivers a field only when the app subscribes to it too (App Dashboard).
+ */
+const PAGE_WEBHOOK_FIELDS = [
+  'messages', 'messaging_postbacks', 'message_deliveries', 'message_reads', 'message_reactions', 'message_edits',
+  'message_echoes', 'messaging_optins', 'messaging_referrals', 'messaging_account_linking', 'messaging_handovers', 'standby',
+].join(',');
+
+/**
+ * A Page sends its webhooks only once the app is installed on it: `POST /{page-id}/subscribed_apps`
+ * with `subscribed_fields` and that Page's token (pages_manage_metadata), answered `{ success: true }`.
+ * https://developers.facebook.com/docs/messenger-platform/webhooks (step 4, "Install your app on
+ * your Facebook Page"), https://developers.facebook.com/docs/graph-api/reference/page/subscribed_apps
+ * The token goes in the Authorization header, the fields in a form body: nothing secret in the URL.
+ * A refusal does not fail the connect (the Page token works for sending; the subscription can be
+ * made again by reconnecting): it is logged with Graph's error code only and recorded on the
+ * connection's config (`webhooks: 'not_subscribed'`), which the connection's API shows.
+ */
+async function subscribePage(pageId: string, pageToken: string, version: string, ctx: OAuthContext): Promise<boolean> {
+  const res = await ctx.http.request(`${ctx.provider.baseUrl}/${version}/${encodeURIComponent(pageId)}/subscribed_apps`, {
+    method: 'POST',
+    headers: { accept: 'application/json', authorization: `Bearer ${pageToken}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ subscribed_fields: PAGE_WEBHOOK_FIELDS }).toString(),
+  }).catch(() => null);
+  const body = res ? ((await res.body.json().catch(() => null)) as { success?: unknown; error?: { code?: unknown } } | null) : null;
+  if (res?.statusCode === 200 && body?.success === true) return true;
+  const graphCode = typeof body?.error?.code === 'number' ? body.error.code : null;
+  ctx.log?.warn({ provider: 'messenger', pageId, status: res?.statusCode ?? null, graphError: graphCode }, 'Messenger Page not subscribed to webhooks: its events will not arrive until it is connected again');
+  return false;
+}
+
 export const messenger: ProviderAdapter = {
   id: 'messenger',
   oauth: {
     flow: 'messenger',
     async accounts({ tokens }, ctx): Promise<Account[]> {
       const userToken = await longLivedUserToken(tokens.accessToken, ctx);
-      return (await allPages(userToken, ctx))
-        .filter((p) => typeof p.id === 'string' && typeof p.access_token === 'string')
+      const pages = (await allPages(userToken, ctx)).filter((p) => typeof p.id === 'string' && typeof p.access_token === 'string');
+      const version = graphVersion(ctx);
+      // Every Page the user granted is subscribed before the choice (the hook runs before any
+      // transaction and once): events of a Page not chosen find no connection and are quarantined.
+      const accounts: Account[] = [];
+      for (const p of pages) {
+        const subscribed = await subscribePage(p.id!, p.access_token!, version, ctx);
         // Keyhold keeps only the Page token (no expiry); the user token (about 60 days) is not stored.
-        .map((p) => ({ id: p.id!, name: p.name ?? p.id!, config: { pageId: p.id! }, secrets: { accessToken: p.access_token! }, neverExpires: true }));
+        accounts.push({ id: p.id!, name: p.name ?? p.id!, config: { pageId: p.id!, webhooks: subscribed ? 'subscribed' : 'not_subscribed' }, secrets: { accessToken: p.access_token! }, neverExpires: true });
+      }
+      return accounts;
     },
   },
   webhooks: messengerWebhooks,

@@ -92,3 +92,40 @@ describe('Messenger paging links', () => {
     expect(asked.some((u) => u.includes('evil'))).toBe(false);
   });
 });
+
+describe('Messenger Page webhook subscription', () => {
+  const subscribeRequests = (from: number) => h.sandbox.requests().slice(from).filter((r) => r.provider === 'messenger' && r.path.endsWith('/subscribed_apps'));
+
+  it('subscribes the app to every granted Page with its own Page token, nothing secret in the URL', async () => {
+    const before = h.sandbox.requests().length;
+    const { row, last, pageToken } = await connectPages(2);
+    expect(row.config).toMatchObject({ pageId: last, webhooks: 'subscribed' });
+    expect(h.sandbox.oauth.pageSubscription(last)).toEqual(expect.arrayContaining(['messages', 'messaging_postbacks']));
+    const sent = subscribeRequests(before);
+    expect(sent).toHaveLength(2);
+    const forLast = sent.find((r) => r.path.includes(`/${last}/`))!;
+    expect(forLast.method).toBe('POST');
+    expect(forLast.headers.authorization).toBe(`Bearer ${pageToken}`);
+    expect(sent.every((r) => !/access_token|EAA/.test(r.path + (r.query ?? '')))).toBe(true);
+  });
+
+  it('a refused subscription does not fail the connect: it is logged without the token and shown on the connection', async () => {
+    const acct = await signup(h.t.app);
+    const name = `acct-${crypto.randomUUID()}`;
+    const pageId = h.sandbox.oauth.accountIds('messenger', name, 0).pageId!;
+    h.sandbox.oauth.refusePageSubscription(pageId);
+    const logFrom = h.t.logs.lines.length;
+    const res = await h.connect(acct, 'messenger', { consent: { sandbox_account: name, sandbox_count: '1' } });
+    expect(res.statusCode).toBe(302);
+    expect(res.headers.location).toContain('messenger=configured');
+    const row = await connectionRow(acct.tenantId);
+    expect(row.config).toMatchObject({ pageId, webhooks: 'not_subscribed' });
+    expect(h.sandbox.oauth.pageSubscription(pageId)).toBeUndefined();
+    const listed = await h.t.app.inject({ method: 'GET', url: `/api/api-credentials/${row.id}`, headers: bearer(acct.accessToken) });
+    expect(listed.body).toContain('not_subscribed');
+    const warned = h.t.logs.lines.slice(logFrom).filter((l) => l.includes('not subscribed to webhooks'));
+    expect(warned).toHaveLength(1);
+    expect(JSON.parse(warned[0]!)).toMatchObject({ provider: 'messenger', pageId, status: 403, graphError: 200 });
+    expect(h.t.logs.lines.slice(logFrom).join('\n')).not.toMatch(/EAA[A-Za-z0-9]/);
+  });
+});

@@ -81,6 +81,16 @@ describe('Slack app webhooks', () => {
     expect(hooks.events(post(slackWebhookDelivery(SECRET, body, NOW)))[0]).toMatchObject({ topic: 'app_uninstalled', routingKey: 'T0WORKSPACE', effect: 'disconnected' });
   });
 
+  it('marks tokens_revoked as disconnecting only when a bot token was revoked (Keyhold holds the bot token)', () => {
+    const revoked = (tokens: Record<string, unknown>) =>
+      hooks.events(post(slackWebhookDelivery(SECRET, slackEventCallback({ teamId: 'T0WORKSPACE', event: { type: 'tokens_revoked', tokens }, at: NOW }), NOW)))[0]!;
+    expect(revoked({ oauth: ['U0USER'], bot: ['U0BOT'] })).toMatchObject({ topic: 'tokens_revoked', routingKey: 'T0WORKSPACE', effect: 'disconnected' });
+    expect(revoked({ bot: ['U0BOT'] }).effect).toBe('disconnected');
+    expect(revoked({ oauth: ['U0USER'] }).effect).toBeUndefined();
+    expect(revoked({ oauth: ['U0USER'], bot: [] }).effect).toBeUndefined();
+    expect(revoked({}).effect).toBeUndefined();
+  });
+
   it('refuses verified bodies Slack would never send to the Events API (400)', () => {
     expect(hooks.handshake!(post({ headers: {}, body: DOC.body }), {})).toBeNull();
     expect(hooks.handshake!(post({ headers: {}, body: '{"type":"url_verification"}' }), {})).toBeNull();

@@ -55,10 +55,25 @@ function callbackEvent(body: Record<string, unknown>): WebhookEvent {
     topic,
     routingKey,
     payload: body,
-    // Sent when the app is removed from the workspace (or organisation) the install is for:
-    // https://docs.slack.dev/reference/events/app_uninstalled
-    ...(topic === 'app_uninstalled' ? { effect: 'disconnected' as const } : {}),
+    ...(endsTheInstall(topic, event) ? { effect: 'disconnected' as const } : {}),
   };
+}
+
+/**
+ * Events after which the bot token Keyhold holds for the install no longer works.
+ * - app_uninstalled: the app was removed from the workspace (or organisation):
+ *   https://docs.slack.dev/reference/events/app_uninstalled
+ * - tokens_revoked with a non-empty `event.tokens.bot`: bot tokens were revoked
+ *   (https://docs.slack.dev/reference/events/tokens_revoked ; `tokens: { oauth?: string[]; bot?: string[] }`,
+ *   lists of user ids, not tokens, as @slack/types' TokensRevokedEvent). An app has one bot user per
+ *   workspace, so a revoked bot token there is the one Keyhold holds (the install is the bot token of
+ *   oauth.v2.access). Only `oauth` (user tokens) revoked leaves the bot token working: no effect.
+ */
+function endsTheInstall(topic: string, event: Record<string, unknown> | undefined): boolean {
+  if (topic === 'app_uninstalled') return true;
+  if (topic !== 'tokens_revoked') return false;
+  const tokens = isRecord(event?.tokens) ? event.tokens : undefined;
+  return Array.isArray(tokens?.bot) && tokens.bot.length > 0;
 }
 
 export const slackWebhooks: WebhookHooks = {

@@ -69,11 +69,14 @@ describe('Xero app webhooks', () => {
     expect(hooks.verify(bad, [KEY], NOW)).toEqual({ ok: false, reason: 'bad_signature' });
   });
 
-  it('marks subscription events (about the app, not an organisation) as changing no connection', () => {
+  it('drops subscription events (tenantId is the app, not an organisation) and keeps the rest of the delivery', () => {
     const sub = xeroWebhookEvent({ tenantId: 'app-id', resourceId: 'sub-1', category: 'SUBSCRIPTION', at: NOW });
-    const [event] = hooks.events(post(xeroWebhookDelivery(KEY, [sub])));
-    expect(event).toMatchObject({ topic: 'SUBSCRIPTION.UPDATE', routingKey: 'app-id' });
-    expect(event!.effect).toBeUndefined();
+    const mixed = post(xeroWebhookDelivery(KEY, [sub, invoiceA]));
+    expect(hooks.verify(mixed, [KEY], NOW)).toEqual({ ok: true });
+    expect(hooks.events(mixed).map((e) => [e.topic, e.routingKey])).toEqual([['INVOICE.UPDATE', invoiceA.tenantId]]);
+    const only = post(xeroWebhookDelivery(KEY, [sub]));
+    expect(hooks.handshake!(only, {})).toBeNull(); // not the intent-to-receive probe
+    expect(hooks.events(only)).toEqual([]);
   });
 
   it('verifies the bytes without parsing them, and refuses a verified body Xero would never send as malformed (400)', () => {

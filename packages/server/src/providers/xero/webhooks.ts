@@ -52,11 +52,20 @@ function toEvent(item: unknown): WebhookEvent {
     topic: `${category}.${type}`,
     routingKey: tenantId,
     payload: item,
-    // Organisation events (CONTACT, INVOICE, …: CREATE/UPDATE) say the organisation's data changed;
-    // SUBSCRIPTION events are about the app (tenantType APPLICATION) and change no connection.
-    ...(stringOf(e.tenantType) !== 'APPLICATION' && (type === 'CREATE' || type === 'UPDATE') ? { effect: 'changed' as const } : {}),
+    // Organisation events (CONTACT, INVOICE, …: CREATE/UPDATE) say the organisation's data changed.
+    ...(type === 'CREATE' || type === 'UPDATE' ? { effect: 'changed' as const } : {}),
   };
 }
+
+/**
+ * SUBSCRIPTION events ("For application subscription-related events", tenantType APPLICATION) name
+ * the app's own id as `tenantId` ("OrganisationID or ApplicationID"), per
+ * https://github.com/XeroAPI/Xero-OpenAPI/blob/master/xero-webhooks.yaml . They concern the
+ * Xero App Store subscription of whoever runs Keyhold's Xero app, not any tenant's organisation,
+ * so no connection can match them and they would sit in quarantine for ever. Keyhold has no
+ * operator-level event store, so they are dropped (the rest of the delivery is kept).
+ */
+const aboutTheApp = (item: unknown) => isRecord(item) && (item.eventCategory === 'SUBSCRIPTION' || item.tenantType === 'APPLICATION');
 
 export const xeroWebhooks: WebhookHooks = {
   scheme: 'xero_hmac_base64',
@@ -72,5 +81,5 @@ export const xeroWebhooks: WebhookHooks = {
       return null;
     }
   },
-  events: (req) => deliveryOf(req.raw).events.map(toEvent),
+  events: (req) => deliveryOf(req.raw).events.filter((item) => !aboutTheApp(item)).map(toEvent),
 };
