@@ -73,3 +73,17 @@ export async function load({ url, method = 'GET', headers = {}, body, concurrenc
 }
 
 export const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : String(n));
+
+/**
+ * Stops child processes (SIGTERM) and waits until each has exited, at most `ms` (then SIGKILL), so
+ * a bench never removes a data directory a server is still shutting down on.
+ */
+export async function stopAll(procs, ms = 20_000) {
+  await Promise.all(procs.map((p) => {
+    if (p.exitCode !== null || p.signalCode !== null) return undefined;
+    const exited = new Promise((resolve) => p.once('exit', resolve));
+    p.kill('SIGTERM');
+    const timer = setTimeout(() => p.kill('SIGKILL'), ms);
+    return exited.finally(() => clearTimeout(timer));
+  }));
+}

@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { generate } from 'otplib';
 import pg from 'pg';
-import { fmt, freePort } from './lib.mjs';
+import { fmt, freePort, stopAll } from './lib.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const SUPERUSER = 'postgres'; // the embedded cluster's superuser (platform/db/embedded.ts)
@@ -138,7 +138,6 @@ try {
   console.log(`Keyhold /api/proxy         ${fmt(proxied.rps, 0).padStart(7)} req/s   p50 ${fmt(proxied.p50, 1)} ms   p99 ${fmt(proxied.p99, 1)} ms   errors ${proxied.errors}`);
   console.log(`throughput ratio ${fmt(proxied.rps / baseline.rps, 2)} (goal >= 0.8), added p99 ${fmt(proxied.p99 - baseline.p99, 1)} ms (goal <= 2)`);
 } finally {
-  for (const p of procs.reverse()) p.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 1500));
+  await stopAll(procs.reverse());
   await rm(dir, { recursive: true, force: true });
 }

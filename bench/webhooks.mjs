@@ -8,7 +8,7 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { fmt, freePort } from './lib.mjs';
+import { fmt, freePort, stopAll } from './lib.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -81,7 +81,6 @@ try {
   const paced = summary(await run(`${K}/api/webhooks/shopify`, { connections: 20, overallRate: 200, duration: SECONDS }));
   console.log(`Keyhold at a fixed 200 req/s  ${fmt(paced.rps, 0).padStart(7)} req/s   p50 ${fmt(paced.p50, 1)} ms   p99 ${fmt(paced.p99, 1)} ms (goal p99 < 50)   errors ${paced.errors}`);
 } finally {
-  for (const p of procs.reverse()) p.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 1500));
+  await stopAll(procs.reverse());
   await rm(dir, { recursive: true, force: true });
 }
