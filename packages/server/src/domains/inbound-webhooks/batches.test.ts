@@ -58,12 +58,19 @@ describe('batched deliveries', () => {
     expect(reply.status).toBe(200);
     expect(await externalIds(a.tenantId)).toEqual(['a1', 'a2']);
     expect(await externalIds(b.tenantId)).toEqual(['b1']);
+    // The whole batch is nobody's alone: no row keeps it (each keeps only its own payload).
+    const raws = (tenantId: string) => t.db.withTenant(tenantId, (tx) => tx.selectFrom('inbound_events').select(['raw_body', 'payload']).orderBy('external_id').execute());
+    expect((await raws(b.tenantId)).map((r) => [r.raw_body, r.payload])).toEqual([[null, { shop: shopB, id: 'b1' }]]);
+    expect((await raws(a.tenantId)).every((r) => r.raw_body === null)).toBe(true);
     const admin = await adminClient();
     try {
-      expect((await admin.query('select external_id from inbound_quarantine where routing_key = $1', [nobody])).rows).toEqual([{ external_id: 'n1' }]);
+      expect((await admin.query('select external_id, raw_body from inbound_quarantine where routing_key = $1', [nobody])).rows).toEqual([{ external_id: 'n1', raw_body: null }]);
     } finally {
       await admin.end();
     }
+    // A delivery wholly for one tenant keeps its raw bytes.
+    await post([{ shop: shopA, id: 'a3' }]);
+    expect((await raws(a.tenantId)).find((r) => (r.payload as { id: string }).id === 'a3')?.raw_body).toBeInstanceOf(Buffer);
   });
 
   it('100 deliveries at once, each event sent twice, across two tenants: every event stored exactly once', async () => {

@@ -6,7 +6,7 @@ import type { TenantTx } from '../../platform/db/tenancy.js';
 export type InboundEventRow = Selectable<InboundEventsTable>;
 export type Route = { tenantId: string; connectionId: string };
 
-type NewEvent = Omit<Insertable<InboundEventsTable>, 'payload' | 'headers' | 'raw_body' | 'received_at'> & { payload: string; headers: string; raw_body: Buffer; received_at: Date };
+type NewEvent = Omit<Insertable<InboundEventsTable>, 'payload' | 'headers' | 'raw_body' | 'received_at'> & { payload: string; headers: string; raw_body: Buffer | null; received_at: Date };
 const nullable = (v: string | null | undefined) => (v == null ? 'null' : literal(v));
 
 /** One tenant's write in one round trip (`writeAsTenant` of platform/db/one-trip.ts). */
@@ -47,7 +47,7 @@ export function createInboundWebhooksRepo(db: Kysely<Database>, writeAsTenant?: 
       if (rows.length === 0) return [];
       const values = rows.map((r) => `(${[
         literal(r.id), literal(r.tenant_id), literal(r.connection_id), literal(r.provider), literal(r.topic), literal(r.external_id),
-        `${literal(r.payload)}::jsonb`, byteaLiteral(r.raw_body), `${literal(r.headers)}::jsonb`, `${literal(r.received_at.toISOString())}::timestamptz`, nullable(r.effect),
+        `${literal(r.payload)}::jsonb`, r.raw_body ? byteaLiteral(r.raw_body) : 'null', `${literal(r.headers)}::jsonb`, `${literal(r.received_at.toISOString())}::timestamptz`, nullable(r.effect),
       ].join(', ')})`);
       const inserted = await writeAsTenant<{ id: string }>(tenantId,
         `insert into inbound_events (id, tenant_id, connection_id, provider, topic, external_id, payload, raw_body, headers, received_at, effect) values ${values.join(', ')} on conflict on constraint inbound_events_once do nothing returning id`);

@@ -156,6 +156,10 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
       if (!route) quarantined.push(e);
       else byTenant.set(route.tenantId, [...(byTenant.get(route.tenantId) ?? []), { e, route }]);
     }
+    // The raw body is kept only where it is one owner's alone: a batch spanning several accounts
+    // (tenants, or one tenant and the quarantine) would put the others' data under each row.
+    const owners = byTenant.size + (quarantined.length > 0 ? 1 : 0);
+    const raw = owners === 1 ? req.raw : null;
     let stored = 0;
     for (const [tenantId, items] of byTenant) {
       const rows = items.map(({ e, route }) => ({
@@ -163,13 +167,13 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
         payload: JSON.stringify(e.payload ?? null), headers, received_at: receivedAt, effect: e.effect ?? null,
       }));
       // One round trip in the tenant's RLS context (the hot path); the same rows as `insertEvents`.
-      const ids = await repo.insertEventsOneTrip(tenantId, rows.map((r) => ({ ...r, raw_body: req.raw })));
+      const ids = await repo.insertEventsOneTrip(tenantId, rows.map((r) => ({ ...r, raw_body: raw })));
       count(provider, 'duplicate', rows.length - ids.length);
       stored += ids.length;
     }
     const q = await repo.insertQuarantine(quarantined.map((e) => ({
       id: randomUUID(), provider, routing_key: (e.routingKey ?? '?').slice(0, 300), topic: e.topic, external_id: e.externalId,
-      payload: JSON.stringify(e.payload ?? null), raw_body: req.raw, headers, received_at: receivedAt, effect: e.effect ?? null,
+      payload: JSON.stringify(e.payload ?? null), raw_body: raw, headers, received_at: receivedAt, effect: e.effect ?? null,
     })));
     count(provider, 'quarantined', q);
     // After every commit. If the process dies here, the minutely drain finds them anyway.

@@ -15,7 +15,7 @@ export async function readAsTenant<T>(pool: pg.Pool, tenantId: string, select: s
   return (results[2]?.rows ?? []) as T[];
 }
 
-/** A SQL string literal (standard_conforming_strings is on in every supported Postgres). */
+/** A SQL string literal: standard strings, which every pool session has on (platform/db/pool.ts sets it at connect). */
 export const literal = (value: string) => `'${value.replaceAll("'", "''")}'`;
 
 /**

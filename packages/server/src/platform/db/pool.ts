@@ -16,6 +16,9 @@ export function createPool(opts: PoolOptions): pg.Pool {
     application_name: opts.applicationName,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,
+    // Set for every session at connect, whatever a role or database default says: inlined literals
+    // (platform/db/one-trip.ts) are quoted for standard strings, where a backslash is an ordinary character.
+    options: '-c standard_conforming_strings=on',
   });
   pool.on('error', (err) => opts.log.warn({ err: { message: err.message } }, 'idle database client error'));
   return pool;
