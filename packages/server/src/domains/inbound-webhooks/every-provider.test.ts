@@ -446,7 +446,7 @@ describe('routing variants', () => {
     const shop = `oauth-${uid()}.myshopify.com`;
     expect((await h.connect(acct, 'shopify', { shop })).statusCode).toBe(302);
     const conn = await connectionOf(acct.tenantId, 'shopify');
-    const res = await post('/api/webhooks/shopify', shopifyWebhookDelivery({ secret: SHOPIFY_SECRET, shop, topic: 'app/uninstalled', body: {}, eventId: 'uninstalled-1' }));
+    const res = await post('/api/webhooks/shopify', shopifyWebhookDelivery({ secret: SHOPIFY_SECRET, shop, topic: 'app/uninstalled', body: { myshopify_domain: shop }, eventId: 'uninstalled-1' }));
     expect([res.statusCode, res.body]).toEqual([200, '']);
     expect(await rowsOf(acct.tenantId)).toEqual([[conn.id, 'shopify', 'app/uninstalled', 'uninstalled-1']]);
   });

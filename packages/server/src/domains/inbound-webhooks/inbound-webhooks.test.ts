@@ -132,7 +132,7 @@ describe('app-level webhooks (Shopify)', () => {
     const a = await signup(t.app);
     const conn = await connectShop(a);
     await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(conn.storeDomain, { topic: 'products/update', eventId: 'chg-1' }));
-    await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(conn.storeDomain, { topic: 'app/uninstalled', eventId: 'uninst-1' }));
+    await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(conn.storeDomain, { topic: 'app/uninstalled', eventId: 'uninst-1', body: { myshopify_domain: conn.storeDomain } }));
     for (const row of await rowsOf(a.tenantId)) expect(await t.services.inboundWebhooks.process(a.tenantId, row.id)).toBe('processed');
     const after = await t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('connections').select(['status', 'routing_key']).where('id', '=', conn.id).executeTakeFirstOrThrow());
     expect(after).toEqual({ status: 'disabled', routing_key: null });
@@ -182,7 +182,7 @@ describe('the platform quarantine', () => {
     await t.services.adminAuth.create({ tenantId: null, actor: systemActor }, { email, role: 'SUPPORT', password });
     const admin = bearer((await t.app.inject({ method: 'POST', url: '/api/admin/auth/login', payload: { email, password }, remoteAddress: freshIp() })).json().data.accessToken);
     const storeDomain = shop();
-    await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(storeDomain, { topic: 'app/uninstalled', eventId: `q-uninst-${storeDomain}` }));
+    await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(storeDomain, { topic: 'app/uninstalled', eventId: `q-uninst-${storeDomain}`, body: { myshopify_domain: storeDomain } }));
     const tenantUser = await signup(t.app);
     expect((await t.app.inject({ method: 'GET', url: '/api/admin/webhooks/quarantine', headers: bearer(tenantUser.accessToken) })).statusCode).toBe(401);
     const list = await t.app.inject({ method: 'GET', url: '/api/admin/webhooks/quarantine?limit=100', headers: admin });

@@ -19,7 +19,15 @@ describe('Shopify inbound webhooks', () => {
   });
 
   it('app/uninstalled means the connection is disconnected', () => {
-    expect(shopifyWebhooks.events(asRequest(delivery({ topic: 'app/uninstalled' })))[0]!.effect).toBe('disconnected');
+    expect(shopifyWebhooks.events(asRequest(delivery({ topic: 'app/uninstalled', body: { myshopify_domain: 'acme.myshopify.com' } })))[0]!.effect).toBe('disconnected');
+  });
+
+  it("app/uninstalled under another store's header is refused: the signature covers the body, not the headers", () => {
+    // A body Shopify signed for the sender's own store, replayed with the victim's store header.
+    const forged = delivery({ topic: 'app/uninstalled', body: { myshopify_domain: 'attacker.myshopify.com' } });
+    expect(shopifyWebhooks.verify(asRequest(forged), [SECRET], now)).toEqual({ ok: true });
+    expect(() => shopifyWebhooks.events(asRequest(forged))).toThrow(/another store/);
+    expect(() => shopifyWebhooks.events(asRequest(delivery({ topic: 'app/uninstalled', body: {} })))).toThrow(/another store/);
   });
 
   it('during a rotation either secret is accepted', () => {

@@ -34,6 +34,13 @@ export function shopifyEvents(req: InboundWebhook): WebhookEvent[] {
   const externalId = (req.headers['x-shopify-event-id'] ?? req.headers['x-shopify-webhook-id'])?.trim();
   if (!topic || !shop || !externalId) throw new Error('a Shopify delivery names its topic, store and event id');
   const payload: unknown = req.raw.length ? JSON.parse(req.raw.toString('utf8')) : {};
+  // The signature covers the body only, not the headers naming store and topic: any app holder can
+  // obtain signed bodies (its own subscriptions) and send them under another store's header. The
+  // one destructive event must therefore name its store in the signed body (app/uninstalled's body
+  // is the Shop resource: https://shopify.dev/docs/api/admin-rest/latest/resources/shop).
+  if (topic === 'app/uninstalled' && String((payload as { myshopify_domain?: unknown })?.myshopify_domain ?? '').toLowerCase() !== shop) {
+    throw new Error('app/uninstalled names another store in its signed body');
+  }
   const effect = topic === 'app/uninstalled' ? 'disconnected' : CHANGE_TOPIC.test(topic) ? 'changed' : undefined;
   return [{ externalId, topic, routingKey: shop, payload, ...(effect ? { effect } : {}) }];
 }
