@@ -61,6 +61,13 @@ describe('custom webhooks: Standard Webhooks', () => {
     expect(customWebhooks.verify(inbound(delivery), [], at, standard)).toEqual({ ok: false, reason: 'no_secret' });
   });
 
+  it('a secret that decodes to a short key counts as none (anyone could sign with an empty key)', () => {
+    for (const weak of ['whsec_', '!!!!', 'whsec_AAAA']) {
+      const signed = customDelivery({ secret: weak, signing: { mode: 'standard', id: 'msg_weak' }, event, at });
+      expect(customWebhooks.verify(inbound(signed), [weak], at, standard)).toEqual({ ok: false, reason: 'no_secret' });
+    }
+  });
+
   it('a Standard Webhooks delivery is refused by an endpoint configured for an HMAC header', () => {
     expect(customWebhooks.verify(inbound(delivery), [whsec], at, { config: {} })).toEqual({ ok: false, reason: 'missing_signature' });
   });

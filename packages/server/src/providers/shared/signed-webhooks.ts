@@ -67,7 +67,8 @@ export const ACCEPT: WebhookVerdict = { ok: true };
  * the secret is `whsec_<base64 key>`; 5 minutes of tolerance either way.
  */
 export function verifyStandardWebhook(req: InboundWebhook, secrets: readonly string[], now: Date, prefix: 'svix' | 'webhook'): WebhookVerdict {
-  const keys = configured(secrets);
+  // A secret that decodes to a short key (`whsec_`, `!!!!`) is as good as none: anyone could sign with it.
+  const keys = configured(secrets).filter((k) => standardWebhookKey(k).length >= MIN_KEY_BYTES);
   if (keys.length === 0) return refuse('no_secret');
   const id = req.headers[`${prefix}-id`];
   const sent = req.headers[`${prefix}-timestamp`];
@@ -85,6 +86,8 @@ export function verifyStandardWebhook(req: InboundWebhook, secrets: readonly str
   return anyMatch(candidates, expected) ? ACCEPT : refuse('bad_signature');
 }
 export const STANDARD_WEBHOOKS_TOLERANCE_S = 5 * 60;
+/** The spec's secrets are 24–64 random bytes; fewer than 16 is refused. */
+const MIN_KEY_BYTES = 16;
 
 /** `whsec_<base64>` → the key bytes; a secret without the prefix is taken as base64 too (the spec's libraries do the same). */
 export function standardWebhookKey(secret: string): Buffer {
