@@ -139,6 +139,16 @@ describe('URLs and query strings in logged text', () => {
   });
 
   it('text without credentials is left exactly as it was', () => {
-    for (const s of ['level=info a=b+c', 'https://x.example/a?b=%7E&c=d', 'user@example.com', 'x'.repeat(50)]) expect(redactUrlSecrets(s)).toBe(s);
+    for (const s of ['level=info a=b+c', 'https://x.example/a?b=%7E&c=d', 'user@example.com', 'x'.repeat(50), '/api/webhooks/inbound/0b9e3c1a-5d6f-4a7b-8c9d-0e1f2a3b4c5d/replay', '/api/webhooks/shopify']) {
+      expect(redactUrlSecrets(s)).toBe(s);
+    }
+  });
+
+  it("a per-connection webhook URL's token is not logged", () => {
+    const { log, lines } = captureLogger();
+    const token = 'Zq3w9cTuV0kX7yLmN2pR5sA8dF1gH4jK';
+    log.info({ req: { method: 'POST', url: `/api/webhooks/stripe/${token}` } }, 'incoming request');
+    expect(JSON.parse(lines[0]!).req.url).toBe('/api/webhooks/stripe/%5BREDACTED%5D');
+    expect(lines.join('\n')).not.toContain(token);
   });
 });

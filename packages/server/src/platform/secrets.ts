@@ -98,7 +98,13 @@ const ENCODED_REDACTED = encodeURIComponent('[REDACTED]');
  * `client_secret=` in a form body) and every URL password replaced, wherever in the text they
  * are: a request URL, a redirect location, an error message. Everything else is left as it was.
  */
+/** A per-connection webhook URL's opaque token (the last segment of `/api/webhooks/<provider>/<token>`). */
+const WEBHOOK_TOKEN_PATH = /(\/api\/webhooks\/(?!inbound\/)[A-Za-z0-9-]+\/)[A-Za-z0-9_-]{16,}/g;
+
 export function redactUrlSecrets(text: string): string {
+  // The token only routes (forging still needs the signing secret), but where a provider signs
+  // with one key for all its users it is what ties a delivery to a tenant: kept out of logs.
+  if (text.includes('/api/webhooks/')) text = text.replace(WEBHOOK_TOKEN_PATH, `$1${ENCODED_REDACTED}`);
   if (!text.includes('=') && !text.includes('@')) return text;
   return text
     .replace(PARAMETER, (whole, before: string, name: string) => (isSecretQueryParam(decodeName(name)) ? `${before}${name}=${ENCODED_REDACTED}` : whole))
