@@ -123,4 +123,15 @@ describe('the one-round-trip write', () => {
     await post([{ shop: shopA, id: "it's');drop\\table--" }]);
     expect(await externalIds(a.tenantId)).toEqual(["it's');drop\\table--"]);
   });
+
+  it('a signed body with text jsonb cannot hold (NUL, a lone surrogate) is stored, not refused with a 500 on every redelivery', async () => {
+    const a = await signup(t.app);
+    const shopA = shop();
+    await connect(a.accessToken, shopA);
+    const reply = await service().receive({ provider: 'shopify', method: 'POST', raw: Buffer.from(`[{"shop":"${shopA}","id":"nul-1","note":"a\\u0000b \\ud800 c"}]`), headers: { 'x-test-signed': 'yes' }, query: {} });
+    expect(reply.status).toBe(200);
+    const rows = await t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('inbound_events').select(['payload', 'raw_body']).where('external_id', '=', 'nul-1').execute());
+    expect((rows[0]!.payload as { note: string }).note).toBe('a\ufffdb \ufffd c');
+    expect(rows[0]!.raw_body!.toString()).toContain('a\\u0000b');
+  });
 });

@@ -59,6 +59,19 @@ function safeHeaders(headers: InboundWebhook['headers'], secrets: readonly strin
 const PRINTABLE = /^[\x21-\x7e]+$/;
 const refusal = (reason: string) => new AppError('WEBHOOK_SIGNATURE_INVALID', `The webhook was refused (${reason}); nothing was stored`);
 const MAX_ATTEMPTS = 5;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * The payload as jsonb can hold it: NUL and lone surrogates become U+FFFD (jsonb refuses both, and a
+ * signed delivery that always fails would be redelivered forever). The raw body keeps the exact bytes.
+ */
+function jsonbSafe(value: unknown): unknown {
+  const text = (s: string) => s.replaceAll('\u0000', '\uFFFD').replace(LONE_SURROGATE, '\uFFFD');
+  if (typeof value === 'string') return text(value);
+  if (Array.isArray(value)) return value.map(jsonbSafe);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [text(k), jsonbSafe(v)]));
+  return value;
+}
 
 export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
   const { repo, tenancy, metrics } = deps;
@@ -164,7 +177,7 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     for (const [tenantId, items] of byTenant) {
       const rows = items.map(({ e, route }) => ({
         id: randomUUID(), tenant_id: tenantId, connection_id: route.connectionId, provider, topic: e.topic, external_id: e.externalId,
-        payload: JSON.stringify(e.payload ?? null), headers, received_at: receivedAt, effect: e.effect ?? null,
+        payload: JSON.stringify(jsonbSafe(e.payload ?? null)), headers, received_at: receivedAt, effect: e.effect ?? null,
       }));
       // One round trip in the tenant's RLS context (the hot path); the same rows as `insertEvents`.
       const ids = await repo.insertEventsOneTrip(tenantId, rows.map((r) => ({ ...r, raw_body: raw })));
@@ -173,7 +186,7 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     }
     const q = await repo.insertQuarantine(quarantined.map((e) => ({
       id: randomUUID(), provider, routing_key: (e.routingKey ?? '?').slice(0, 300), topic: e.topic, external_id: e.externalId,
-      payload: JSON.stringify(e.payload ?? null), raw_body: raw, headers, received_at: receivedAt, effect: e.effect ?? null,
+      payload: JSON.stringify(jsonbSafe(e.payload ?? null)), raw_body: raw, headers, received_at: receivedAt, effect: e.effect ?? null,
     })));
     count(provider, 'quarantined', q);
     // After every commit. If the process dies here, the minutely drain finds them anyway.
