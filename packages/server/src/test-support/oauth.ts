@@ -1,6 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { type Sandbox, createSandbox } from '@keyhold/sandbox';
 import type { LightMyRequestResponse } from 'fastify';
+import pg from 'pg';
 import { Secret } from '../platform/crypto/secret.js';
 import { type Account, bearer } from './accounts.js';
 import { TEST_PUBLIC_URL, type TestOptions, migratedScratch, testApp } from './index.js';
@@ -126,4 +127,15 @@ export function useCrashableHarness() {
   });
   afterAll(() => ref.h.close());
   return ref;
+}
+
+/** Rows of one query as the scratch database's owner (seeing past RLS), on its own short-lived client. */
+export async function adminQuery(adminUrl: string, sql: string, params: unknown[] = []) {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    return (await c.query(sql, params)).rows;
+  } finally {
+    await c.end();
+  }
 }

@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Account, addMember, bearer, enrolMfa, signup, refreshTokenReader } from '../../test-support/accounts.js';
-import pg from 'pg';
-import { oauthHarness, useCrashableHarness } from '../../test-support/oauth.js';
+import { oauthHarness, useCrashableHarness, adminQuery } from '../../test-support/oauth.js';
 
 const crashable = useCrashableHarness();
 let h: Awaited<ReturnType<typeof oauthHarness>>;
@@ -9,15 +8,7 @@ beforeAll(() => {
   h = crashable.h;
 });
 
-const query = async (sql: string, params: unknown[]) => {
-  const c = new pg.Client({ connectionString: h.scratch!.adminUrl });
-  await c.connect();
-  try {
-    return (await c.query(sql, params)).rows;
-  } finally {
-    await c.end();
-  }
-};
+const query = (sql: string, params: unknown[]) => adminQuery(h.scratch!.adminUrl, sql, params);
 const rowOf = async (tenantId: string, provider: string) => (await query('select * from connections where tenant_id = $1 and provider = $2', [tenantId, provider]))[0];
 
 async function connected(provider: 'xero' | 'quickbooks' | 'amazon-sp-api' = 'xero') {

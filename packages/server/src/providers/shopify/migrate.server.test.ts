@@ -1,9 +1,8 @@
-import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../platform/context.js';
 import { type Account, bearer, signup } from '../../test-support/accounts.js';
 import { TEST_PUBLIC_URL } from '../../test-support/index.js';
-import { appFor, oauthHarness, useCrashableHarness } from '../../test-support/oauth.js';
+import { appFor, oauthHarness, useCrashableHarness, adminQuery } from '../../test-support/oauth.js';
 
 /**
  * Connections Keyhold made before it asked Shopify for expiring tokens hold non-expiring offline
@@ -23,15 +22,7 @@ const acceptNonExpiring = () => registerApp('2025-06-01');
 /** As every public app's tokens are treated from 2027-01-01 (and a newer app's already). */
 const refuseNonExpiring = () => registerApp('2026-05-01');
 
-async function query(sql: string, params: unknown[]) {
-  const c = new pg.Client({ connectionString: h.scratch!.adminUrl });
-  await c.connect();
-  try {
-    return (await c.query(sql, params)).rows;
-  } finally {
-    await c.end();
-  }
-}
+const query = (sql: string, params: unknown[]) => adminQuery(h.scratch!.adminUrl, sql, params);
 const rowOf = async (tenantId: string) => (await query('select * from connections where tenant_id = $1', [tenantId]))[0];
 const eventsOf = async (tenantId: string) => (await query('select type, detail from connection_events where tenant_id = $1 order by id', [tenantId])) as Array<{ type: string; detail: Record<string, unknown> }>;
 const exchangesFor = (shop: string) => h.sandbox.requests().filter((r) => r.method === 'POST' && r.path === `/${shop}/admin/oauth/access_token` && r.body.includes('token-exchange')).length;

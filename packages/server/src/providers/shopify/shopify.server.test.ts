@@ -1,8 +1,7 @@
-import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bearer, refreshTokenReader, signup } from '../../test-support/accounts.js';
 import { TEST_PUBLIC_URL } from '../../test-support/index.js';
-import { appFor, oauthHarness, useCrashableHarness } from '../../test-support/oauth.js';
+import { appFor, oauthHarness, useCrashableHarness, adminQuery } from '../../test-support/oauth.js';
 
 const crashable = useCrashableHarness();
 let h: Awaited<ReturnType<typeof oauthHarness>>;
@@ -54,15 +53,7 @@ describe('Shopify through the proxy', () => {
 });
 
 describe('Shopify refresh-token rotation', () => {
-  const query = async (sql: string, params: unknown[]) => {
-    const c = new pg.Client({ connectionString: h.scratch!.adminUrl });
-    await c.connect();
-    try {
-      return (await c.query(sql, params)).rows;
-    } finally {
-      await c.end();
-    }
-  };
+  const query = (sql: string, params: unknown[]) => adminQuery(h.scratch!.adminUrl, sql, params);
   const refreshAtShopify = (shop: string, refreshToken: string) => fetch(`${h.sandbox.url}/shopify/${shop}/admin/oauth/access_token`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ client_id: appFor('shopify').clientId, client_secret: appFor('shopify').clientSecret, grant_type: 'refresh_token', refresh_token: refreshToken }),
