@@ -40,18 +40,25 @@ export function createInboundWebhooksRepo(db: Kysely<Database>, writeAsTenant?: 
     },
     /**
      * The same as `insertEvents` in one round trip (the hot path before a webhook's ack). Every
-     * value is quoted; ids and the tenant are made by the server.
+     * value is quoted; ids and the tenant are made by the server. A row routed by a routing key is
+     * written only if that connection of this tenant still holds the key (checked in the same
+     * statement, so a route remembered by this node can be stale but never misroutes); each row
+     * comes back as `owned` (the check passed) and `stored` (new, not a redelivery).
      */
-    async insertEventsOneTrip(tenantId: string, rows: NewEvent[]): Promise<string[]> {
+    async insertEventsOneTrip(tenantId: string, rows: Array<NewEvent & { routing_key: string | null }>): Promise<Array<{ id: string; owned: boolean; stored: boolean }>> {
       if (!writeAsTenant) throw new Error('insertEventsOneTrip needs the one-trip writer');
       if (rows.length === 0) return [];
       const values = rows.map((r) => `(${[
-        literal(r.id), literal(r.tenant_id), literal(r.connection_id), literal(r.provider), literal(r.topic), literal(r.external_id),
-        `${literal(r.payload)}::jsonb`, r.raw_body ? byteaLiteral(r.raw_body) : 'null', `${literal(r.headers)}::jsonb`, `${literal(r.received_at.toISOString())}::timestamptz`, nullable(r.effect),
+        `${literal(r.id)}::uuid`, `${literal(r.tenant_id)}::uuid`, `${literal(r.connection_id)}::uuid`, `${literal(r.provider)}::text`, `${literal(r.topic)}::text`, `${literal(r.external_id)}::text`,
+        `${literal(r.payload)}::jsonb`, r.raw_body ? byteaLiteral(r.raw_body) : 'null::bytea', `${literal(r.headers)}::jsonb`, `${literal(r.received_at.toISOString())}::timestamptz`,
+        `${nullable(r.effect)}::text`, `${nullable(r.routing_key)}::text`,
       ].join(', ')})`);
-      const inserted = await writeAsTenant<{ id: string }>(tenantId,
-        `insert into inbound_events (id, tenant_id, connection_id, provider, topic, external_id, payload, raw_body, headers, received_at, effect) values ${values.join(', ')} on conflict on constraint inbound_events_once do nothing returning id`);
-      return inserted.map((r) => r.id);
+      const columns = 'id, tenant_id, connection_id, provider, topic, external_id, payload, raw_body, headers, received_at, effect';
+      return writeAsTenant<{ id: string; owned: boolean; stored: boolean }>(tenantId, `with v (${columns}, routing_key) as (values ${values.join(', ')}),
+        ok as (select v.* from v where v.routing_key is null or exists (select 1 from connections c where c.tenant_id = v.tenant_id and c.id = v.connection_id
+          and c.provider = v.provider and lower(c.routing_key) = lower(v.routing_key))),
+        ins as (insert into inbound_events (${columns}) select ${columns} from ok on conflict on constraint inbound_events_once do nothing returning id)
+        select v.id, exists (select 1 from ok where ok.id = v.id) as owned, exists (select 1 from ins where ins.id = v.id) as stored from v`);
     },
     /** Platform level: no tenant context is needed or set (the table has none). */
     async insertQuarantine(rows: Insertable<InboundQuarantineTable>[]): Promise<number> {
@@ -89,6 +96,17 @@ export function createInboundWebhooksRepo(db: Kysely<Database>, writeAsTenant?: 
       ]);
       return { rows, total: Number(total.n) };
     },
+    /**
+     * A batch of this tenant's events still waiting, locked for processing; rows another drain holds
+     * are skipped, not waited for. Only what processing reads (never the bodies).
+     */
+    lockWaiting: (tx: TenantTx, tenantId: string, ids: string[]) =>
+      tx.selectFrom('inbound_events').select(['id', 'connection_id', 'topic', 'external_id', 'effect'])
+        .where('tenant_id', '=', tenantId).where('id', 'in', ids).where('status', '=', 'received')
+        .orderBy('received_at').orderBy('id').forUpdate().skipLocked().execute(),
+    markManyProcessed: (tx: TenantTx, tenantId: string, ids: string[], at: Date) =>
+      tx.updateTable('inbound_events').set((eb) => ({ status: 'processed', processed_at: at, last_error: null, attempts: eb('attempts', '+', 1) }))
+        .where('tenant_id', '=', tenantId).where('id', 'in', ids).execute(),
     markProcessed: (tx: TenantTx, id: string, at: Date) =>
       tx.updateTable('inbound_events').set((eb) => ({ status: 'processed', processed_at: at, last_error: null, attempts: eb('attempts', '+', 1) })).where('id', '=', id).execute(),
     markAttemptFailed: (tx: TenantTx, id: string, error: string, next: Date | null) =>

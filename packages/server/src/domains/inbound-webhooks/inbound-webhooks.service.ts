@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { paginate } from '@keyhold/contract';
 import type { Clock } from '../../platform/clock.js';
 import type { InboundStatus } from '../../platform/db/schema.js';
-import type { Tenancy } from '../../platform/db/tenancy.js';
+import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
+import { boundedMap } from '../../platform/bounded-map.js';
 import { AppError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Metrics } from '../../platform/metrics.js';
@@ -59,6 +60,8 @@ function safeHeaders(headers: InboundWebhook['headers'], secrets: readonly strin
 const PRINTABLE = /^[\x21-\x7e]+$/;
 const refusal = (reason: string) => new AppError('WEBHOOK_SIGNATURE_INVALID', `The webhook was refused (${reason}); nothing was stored`);
 const MAX_ATTEMPTS = 5;
+/** Routes (ids only) this node remembers; a stale one is caught by the write's ownership check. */
+const ROUTE_CACHE_SIZE = 100_000;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
@@ -71,6 +74,18 @@ function jsonbSafe(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(jsonbSafe);
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [text(k), jsonbSafe(v)]));
   return value;
+}
+
+/** Due events grouped by tenant, in order, at most `BATCH` per group. */
+const BATCH = 100;
+function batchesByTenant(due: Array<{ tenantId: string; id: string }>): Array<[string, string[]]> {
+  const groups = new Map<string, string[][]>();
+  for (const { tenantId, id } of due) {
+    const chunks = groups.get(tenantId) ?? groups.set(tenantId, [[]]).get(tenantId)!;
+    if (chunks.at(-1)!.length >= BATCH) chunks.push([]);
+    chunks.at(-1)!.push(id);
+  }
+  return [...groups].flatMap(([tenantId, chunks]) => chunks.map((ids) => [tenantId, ids] as [string, string[]]));
 }
 
 export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
@@ -156,59 +171,127 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     });
   }
 
+  /**
+   * Routes by key: this node remembers the routes it resolved (the hot path saves a lookup per
+   * delivery); the write checks ownership in its own statement, so a remembered route that went
+   * stale is noticed there, forgotten, and resolved again from the database. Keys nobody owns
+   * are never remembered: quarantine is always decided by the database.
+   */
+  const routeCache = boundedMap<string, Route>(ROUTE_CACHE_SIZE);
+  const cacheKey = (provider: string, key: string) => `${provider}\u0000${key.toLowerCase()}`;
+  async function routesFor(provider: string, keys: string[], fresh: boolean): Promise<Map<string, Route>> {
+    const routes = new Map<string, Route>();
+    const missing = fresh ? keys : keys.filter((k) => {
+      const hit = routeCache.get(cacheKey(provider, k));
+      if (hit) routes.set(k, hit);
+      return !hit;
+    });
+    if (missing.length === 0) return routes;
+    for (const [k, route] of await repo.routesByKey(provider, missing)) {
+      routeCache.set(cacheKey(provider, k), route);
+      routes.set(k, route);
+    }
+    return routes;
+  }
+
   async function store(provider: string, req: InboundWebhook, events: WebhookEvent[], tokenRoute: Route | undefined, secrets: readonly string[]) {
     const receivedAt = deps.clock();
     const headers = JSON.stringify(safeHeaders(req.headers, secrets));
     // One copy of the raw body per event of a batch: each tenant keeps only its own rows.
     const keys = [...new Set(events.flatMap((e) => (e.routingKey ? [e.routingKey] : [])))];
-    const routes = tokenRoute ? new Map<string, Route>() : await repo.routesByKey(provider, keys);
+    let pending = events;
+    let stored = 0;
+    for (const fresh of [false, true]) {
+      const routes = tokenRoute ? new Map<string, Route>() : await routesFor(provider, fresh ? [...new Set(pending.flatMap((e) => (e.routingKey ? [e.routingKey] : [])))] : keys, fresh);
+      const result = await storeRouted(provider, req, pending, (e) => tokenRoute ?? (e.routingKey ? routes.get(e.routingKey) : undefined), headers, receivedAt);
+      stored += result.stored;
+      if (result.stale.length === 0) break;
+      for (const e of result.stale) if (e.routingKey) routeCache.delete(cacheKey(provider, e.routingKey));
+      // Ownership changed between the database's answer and the write: no 2xx, the provider retries.
+      if (fresh) throw new AppError('INTEGRATION_UNAVAILABLE', 'The connection for this webhook changed while it was stored; deliver it again');
+      pending = result.stale;
+    }
+    // After every commit. If the process dies here, the minutely drain finds them anyway.
+    if (stored > 0) kick?.();
+  }
+
+  /** Stores events by the routes given; returns how many were new and the events whose route went stale. */
+  async function storeRouted(provider: string, req: InboundWebhook, events: WebhookEvent[], routeOf: (e: WebhookEvent) => Route | undefined, headers: string, receivedAt: Date) {
     const byTenant = new Map<string, Array<{ e: WebhookEvent; route: Route }>>();
     const quarantined: WebhookEvent[] = [];
     for (const e of events) {
-      const route = tokenRoute ?? (e.routingKey ? routes.get(e.routingKey) : undefined);
+      const route = routeOf(e);
       if (!route) quarantined.push(e);
       else byTenant.set(route.tenantId, [...(byTenant.get(route.tenantId) ?? []), { e, route }]);
     }
-    // The raw body is kept only where it is one owner's alone: a batch spanning several accounts
-    // (tenants, or one tenant and the quarantine) would put the others' data under each row.
-    const owners = byTenant.size + (quarantined.length > 0 ? 1 : 0);
-    const raw = owners === 1 ? req.raw : null;
+    // The raw body is kept only where it is one account's alone: a batch spanning several accounts
+    // would put the others' data under each row (and a remembered route may be stale, so "several
+    // keys, one tenant" is not proof of one owner).
+    const accounts = new Set(events.map((e) => e.routingKey ?? '')).size;
+    const raw = byTenant.size + (quarantined.length > 0 ? 1 : 0) === 1 && accounts === 1 ? req.raw : null;
     let stored = 0;
+    const stale: WebhookEvent[] = [];
     for (const [tenantId, items] of byTenant) {
       const rows = items.map(({ e, route }) => ({
         id: randomUUID(), tenant_id: tenantId, connection_id: route.connectionId, provider, topic: e.topic, external_id: e.externalId,
         payload: JSON.stringify(jsonbSafe(e.payload ?? null)), headers, received_at: receivedAt, effect: e.effect ?? null,
+        raw_body: raw, routing_key: e.routingKey ?? null,
       }));
       // One round trip in the tenant's RLS context (the hot path); the same rows as `insertEvents`.
-      const ids = await repo.insertEventsOneTrip(tenantId, rows.map((r) => ({ ...r, raw_body: raw })));
-      count(provider, 'duplicate', rows.length - ids.length);
-      stored += ids.length;
+      const results = await repo.insertEventsOneTrip(tenantId, rows);
+      const owned = results.filter((r) => r.owned);
+      const isNew = owned.filter((r) => r.stored).length;
+      count(provider, 'duplicate', owned.length - isNew);
+      stored += isNew;
+      const staleIds = new Set(results.filter((r) => !r.owned).map((r) => r.id));
+      rows.forEach((r, i) => staleIds.has(r.id) && stale.push(items[i]!.e));
     }
     const q = await repo.insertQuarantine(quarantined.map((e) => ({
       id: randomUUID(), provider, routing_key: (e.routingKey ?? '?').slice(0, 300), topic: e.topic, external_id: e.externalId,
       payload: JSON.stringify(jsonbSafe(e.payload ?? null)), raw_body: raw, headers, received_at: receivedAt, effect: e.effect ?? null,
     })));
     count(provider, 'quarantined', q);
-    // After every commit. If the process dies here, the minutely drain finds them anyway.
-    if (stored > 0) kick?.();
+    return { stored, stale };
   }
 
-  /**
-   * Acts on one stored event, once: the `webhook.received` outbox event and the adapter's effect
-   * (a disconnect, a change notice), in one tenant transaction that marks it processed.
-   */
+  type Waiting = Pick<InboundEventRow, 'id' | 'connection_id' | 'topic' | 'external_id' | 'effect'>;
+  type Conn = NonNullable<Awaited<ReturnType<ConnectionStore['byId']>>>;
+
+  /** The `webhook.received` outbox event and the adapter's effect (a disconnect, a change notice), inside the caller's transaction. */
+  async function actOn(tx: TenantTx, row: Waiting, conn: Conn | undefined) {
+    if (!conn) throw new Error('connection_not_found');
+    const subject = { connectionId: conn.id, provider: conn.provider, label: conn.label };
+    await deps.outbox.append(tx, 'webhook.received', subject, { topic: row.topic, externalId: row.external_id, inboundEventId: row.id });
+    if (row.effect === 'disconnected') await deps.store.disconnect(tx, conn, { source: 'webhook', revocation: 'revoked' });
+    if (row.effect === 'changed') await deps.outbox.append(tx, 'connection.changed', subject, { source: 'webhook', topic: row.topic, inboundEventId: row.id });
+  }
+
+  /** Acts on one stored event, once, in one tenant transaction that marks it processed (under its row lock). */
   async function process(tenantId: string, id: string): Promise<'processed' | 'skipped'> {
     return tenancy.withTenant(tenantId, async (tx) => {
       const row = await repo.byId(tx, id, { lock: true });
       if (!row || row.status !== 'received') return 'skipped';
-      const conn = await deps.store.byId(tx, row.connection_id);
-      if (!conn) throw new Error('connection_not_found');
-      const subject = { connectionId: conn.id, provider: conn.provider, label: conn.label };
-      await deps.outbox.append(tx, 'webhook.received', subject, { topic: row.topic, externalId: row.external_id, inboundEventId: row.id });
-      if (row.effect === 'disconnected') await deps.store.disconnect(tx, conn, { source: 'webhook', revocation: 'revoked' });
-      if (row.effect === 'changed') await deps.outbox.append(tx, 'connection.changed', subject, { source: 'webhook', topic: row.topic, inboundEventId: row.id });
+      await actOn(tx, row, await deps.store.byId(tx, row.connection_id));
       await repo.markProcessed(tx, row.id, deps.clock());
       return 'processed';
+    });
+  }
+
+  /**
+   * Acts on a batch of one tenant's events in one transaction (the common case: a burst of
+   * deliveries costs one transaction per batch, not per event). Any failure rolls the whole batch
+   * back; the drain then takes its events one by one, so one bad event fails alone.
+   */
+  async function processBatch(tenantId: string, ids: string[]): Promise<number> {
+    return tenancy.withTenant(tenantId, async (tx) => {
+      const rows = await repo.lockWaiting(tx, tenantId, ids);
+      const conns = new Map<string, Conn | undefined>();
+      for (const row of rows) {
+        if (!conns.has(row.connection_id)) conns.set(row.connection_id, await deps.store.byId(tx, row.connection_id));
+        await actOn(tx, row, conns.get(row.connection_id));
+      }
+      if (rows.length > 0) await repo.markManyProcessed(tx, tenantId, rows.map((r) => r.id), deps.clock());
+      return rows.length;
     });
   }
 
@@ -238,14 +321,25 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     for (;;) {
       const due = await repo.due(deps.clock(), opts.batch ?? 200);
       if (due.length === 0) return stats;
-      for (const { tenantId, id } of due) {
+      const before = stats.processed + stats.failed;
+      for (const [tenantId, ids] of batchesByTenant(due)) {
         try {
-          if ((await process(tenantId, id)) === 'processed') stats.processed++;
-        } catch (err) {
-          stats.failed++;
-          await recordFailure(tenantId, id, err);
+          stats.processed += await processBatch(tenantId, ids);
+          continue;
+        } catch {
+          // One by one below: the event that fails is retried with backoff, the others go through.
+        }
+        for (const id of ids) {
+          try {
+            if ((await process(tenantId, id)) === 'processed') stats.processed++;
+          } catch (err) {
+            stats.failed++;
+            await recordFailure(tenantId, id, err);
+          }
         }
       }
+      // Nothing moved: another drain holds every due event (it skips none of them), so leave them to it.
+      if (stats.processed + stats.failed === before) return stats;
       if (opts.maxMs !== undefined && Date.now() - started > opts.maxMs) return stats;
     }
   }

@@ -128,6 +128,29 @@ describe('app-level webhooks (Shopify)', () => {
     }
   });
 
+  it('a store that leaves a tenant is followed at once, although this node remembered its route', async () => {
+    const [a, b] = [await signup(t.app), await signup(t.app)];
+    const conn = await connectShop(a);
+    const { storeDomain } = conn;
+    expect((await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(storeDomain, { eventId: 'before' }))).statusCode).toBe(200);
+    // A uninstalls (the connection gives the store up); B connects the same store.
+    await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(storeDomain, { topic: 'app/uninstalled', eventId: 'gone', body: { myshopify_domain: storeDomain } }));
+    const gone = (await rowsOf(a.tenantId)).find((r) => r.external_id === 'gone')!;
+    await t.services.inboundWebhooks.process(a.tenantId, gone.id);
+    // Nobody holds it now: quarantined, not stored under A.
+    expect((await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(storeDomain, { eventId: 'between' }))).statusCode).toBe(200);
+    const bConn = await connectShop(b, storeDomain);
+    expect((await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(storeDomain, { eventId: 'after' }))).statusCode).toBe(200);
+    expect((await rowsOf(a.tenantId)).map((r) => r.external_id).sort()).toEqual(['before', 'gone']);
+    expect((await rowsOf(b.tenantId)).map((r) => [r.external_id, r.connection_id])).toEqual([['after', bConn.id]]);
+    const admin = await adminClient();
+    try {
+      expect((await admin.query('select external_id from inbound_quarantine where routing_key = $1', [storeDomain])).rows).toEqual([{ external_id: 'between' }]);
+    } finally {
+      await admin.end();
+    }
+  });
+
   it('app/uninstalled disconnects the connection when processed; a change notice becomes connection.changed', async () => {
     const a = await signup(t.app);
     const conn = await connectShop(a);
@@ -160,6 +183,27 @@ describe('app-level webhooks (Shopify)', () => {
     const replay = await t.app.inject({ method: 'POST', url: `/api/webhooks/inbound/${row!.id}/replay`, headers: bearer(a.accessToken) });
     expect([replay.statusCode, replay.json().data.status]).toEqual([200, 'received']);
     expect(await t.services.inboundWebhooks.process(a.tenantId, row!.id)).toBe('processed');
+  });
+
+  it('a drain acts on a tenant\'s events as a batch; one that fails fails alone, the rest are processed once', async () => {
+    const a = await signup(t.app);
+    const conn = await connectShop(a);
+    for (const id of ['b-1', 'b-2', 'b-3']) await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(conn.storeDomain, { eventId: id }));
+    const broken = (await rowsOf(a.tenantId)).find((r) => r.external_id === 'b-2')!;
+    const admin = await adminClient();
+    try {
+      // Its connection vanished (as if deleted between receipt and processing).
+      await admin.query('update inbound_events set connection_id = gen_random_uuid() where id = $1', [broken.id]);
+    } finally {
+      await admin.end();
+    }
+    await t.services.inboundWebhooks.drain();
+    const rows = (await rowsOf(a.tenantId)).sort((x, y) => x.external_id.localeCompare(y.external_id));
+    expect(rows.map((r) => [r.external_id, r.status, r.attempts, r.last_error])).toEqual([
+      ['b-1', 'processed', 1, null], ['b-2', 'received', 1, 'connection_not_found'], ['b-3', 'processed', 1, null],
+    ]);
+    const events = await t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('events').select('type').where('type', '=', 'webhook.received').execute());
+    expect(events).toHaveLength(2); // the rolled-back batch left nothing behind
   });
 
   it('after a failed attempt the event waits out its backoff before the next one', async () => {

@@ -38,5 +38,9 @@ export function refuseUnstorableText(req: FastifyRequest): void {
   if (hit) throw new AppError('VALIDATION_FAILED', `${hit}: must not contain NUL characters or unpaired surrogates`);
 }
 
-/** The proxy passes bodies through as streams; those are the provider's business, not ours. */
-const isParsed = (body: unknown) => body !== undefined && body !== null && typeof (body as { pipe?: unknown }).pipe !== 'function';
+/**
+ * The proxy passes bodies through as streams and webhooks arrive as raw `Buffer`s (signed bytes,
+ * never text Keyhold stores as such): those are the provider's business, not ours. A Buffer walked
+ * as an object would be visited byte by byte.
+ */
+const isParsed = (body: unknown) => body !== undefined && body !== null && !Buffer.isBuffer(body) && typeof (body as { pipe?: unknown }).pipe !== 'function';
