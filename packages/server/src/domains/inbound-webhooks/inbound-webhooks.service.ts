@@ -32,12 +32,14 @@ export type InboundWebhooksDeps = {
   repo: InboundWebhooksRepo;
   tenancy: Tenancy;
   catalog: Pick<Catalog, 'list'>;
-  store: Pick<ConnectionStore, 'byId' | 'secretsOf' | 'disconnect'>;
+  store: Pick<ConnectionStore, 'byId' | 'webhookSecretsOf' | 'disconnect'>;
   outbox: Pick<Outbox, 'append'>;
   apps: WebhookAppConfig;
   metrics: Pick<Metrics, 'webhooks'>;
   clock: Clock;
   publicUrl: string;
+  /** How long a connection's replaced webhook secret still verifies (KEYHOLD_WEBHOOK_SECRET_OVERLAP_HOURS, 24). */
+  secretOverlapHours?: number;
   log?: Pick<Logger, 'warn' | 'info'>;
   /** The adapter registry (tests give one with a provider of their own). */
   adapterFor?: (provider: { id: string }) => ProviderAdapter;
@@ -146,13 +148,17 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     return { status: 200 };
   }
 
-  /** The connection's signing secret (its `secretField`) and its non-secret config, which some schemes read. */
+  /**
+   * The connection's signing secret (its `secretField`; also the one a rotation replaced, during
+   * the overlap window) and its non-secret config, which some schemes read.
+   */
   async function connectionSigning(route: Route, field: string | undefined): Promise<{ secrets: string[]; connection?: WebhookConnection }> {
+    const replacedSince = new Date(deps.clock().getTime() - (deps.secretOverlapHours ?? 24) * 3_600_000);
     return tenancy.withTenant(route.tenantId, async (tx) => {
       const row = await deps.store.byId(tx, route.connectionId);
       if (!row) return { secrets: [] };
-      const value = field ? (await deps.store.secretsOf(tx, row))[field] : undefined;
-      return { secrets: value ? [value] : [], connection: { config: row.config } };
+      const secrets = field ? await deps.store.webhookSecretsOf(tx, row, field, replacedSince) : [];
+      return { secrets, connection: { config: row.config } };
     });
   }
 
