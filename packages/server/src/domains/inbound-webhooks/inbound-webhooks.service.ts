@@ -49,11 +49,12 @@ export type Delivery = { provider: string; endpointToken?: string; method: 'GET'
 
 /** Headers worth keeping with an event: descriptive ones, never anything that signs or authenticates. */
 const SECRET_HEADER = /sig|hmac|auth|token|secret|key|cookie|password/i;
-function safeHeaders(headers: InboundWebhook['headers'], secrets: readonly string[]): Record<string, string> {
+function safeHeaders(headers: InboundWebhook['headers'], secrets: readonly string[], signing: readonly string[]): Record<string, string> {
   // A provider that authenticates with a shared value in a header the tenant named (no signature)
-  // would otherwise have that value kept: any header carrying a secret is dropped whatever its name.
+  // would otherwise have that value kept: any header carrying a secret is dropped whatever its name,
+  // and so is any header the adapter says signs (a custom API's signature header, named by the tenant).
   const carriesSecret = (v: string) => secrets.some((s) => s.length > 0 && v.includes(s));
-  const kept = Object.entries(headers).filter(([name, v]) => v !== undefined && !SECRET_HEADER.test(name) && !carriesSecret(v) && (name === 'content-type' || name === 'user-agent' || /^x-|-(id|topic|event|timestamp)$/.test(name)));
+  const kept = Object.entries(headers).filter(([name, v]) => v !== undefined && !SECRET_HEADER.test(name) && !signing.includes(name) && !carriesSecret(v) && (name === 'content-type' || name === 'user-agent' || /^x-|-(id|topic|event|timestamp)$/.test(name)));
   return Object.fromEntries(kept.slice(0, 30).map(([name, v]) => [name, String(v).slice(0, 200)]));
 }
 
@@ -134,7 +135,7 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     if (handshake) return handshake;
     let events: WebhookEvent[];
     try {
-      events = hooks.events(req);
+      events = hooks.events(req, connection);
     } catch (err) {
       throw new AppError('VALIDATION_FAILED', 'The webhook body is not one this provider sends', { cause: err });
     }
@@ -143,7 +144,7 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
         throw new AppError('VALIDATION_FAILED', 'The webhook names an event id or topic Keyhold cannot store');
       }
     }
-    await store(d.provider, req, events, route, secrets);
+    await store(d.provider, req, events, route, secrets, hooks.signatureHeaders?.(connection) ?? []);
     // Providers read only the status, and some accept a reply only when it has no body.
     return { status: 200 };
   }
@@ -162,9 +163,9 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     });
   }
 
-  async function store(provider: string, req: InboundWebhook, events: WebhookEvent[], tokenRoute: Route | undefined, secrets: readonly string[]) {
+  async function store(provider: string, req: InboundWebhook, events: WebhookEvent[], tokenRoute: Route | undefined, secrets: readonly string[], signing: readonly string[]) {
     const receivedAt = deps.clock();
-    const headers = JSON.stringify(safeHeaders(req.headers, secrets));
+    const headers = JSON.stringify(safeHeaders(req.headers, secrets, signing.map((n) => n.toLowerCase())));
     // One copy of the raw body per event of a batch: each tenant keeps only its own rows.
     const keys = [...new Set(events.flatMap((e) => (e.routingKey ? [e.routingKey] : [])))];
     const routes = tokenRoute ? new Map<string, Route>() : await repo.routesByKey(provider, keys);
