@@ -52,7 +52,7 @@ const SECRET_HEADER = /sig|hmac|auth|token|secret|key|cookie|password/i;
 function safeHeaders(headers: InboundWebhook['headers'], secrets: readonly string[], signing: readonly string[]): Record<string, string> {
   // A provider that authenticates with a shared value in a header the tenant named (no signature)
   // would otherwise have that value kept: any header carrying a secret is dropped whatever its name,
-  // and so is any header the adapter says signs (a custom API's signature header, named by the tenant).
+  // and so is any header the adapter says signs (a signature header whose name the tenant chose).
   const carriesSecret = (v: string) => secrets.some((s) => s.length > 0 && v.includes(s));
   const kept = Object.entries(headers).filter(([name, v]) => v !== undefined && !SECRET_HEADER.test(name) && !signing.includes(name) && !carriesSecret(v) && (name === 'content-type' || name === 'user-agent' || /^x-|-(id|topic|event|timestamp)$/.test(name)));
   return Object.fromEntries(kept.slice(0, 30).map(([name, v]) => [name, String(v).slice(0, 200)]));
