@@ -59,10 +59,16 @@ try {
   const baseline = await child(here('./webhook-baseline.mjs'), { DATABASE_URL: `postgres://postgres:${encodeURIComponent(creds.superuserPassword)}@127.0.0.1:${pgPort}/keyhold` });
   procs.push(baseline.proc);
 
-  // A realistic order body (~2 KB); each request is a new event (its own X-Shopify-Event-Id).
-  const body = JSON.stringify({ id: 4711, name: '#1001', line_items: Array.from({ length: 8 }, (_, i) => ({ id: i, title: `Item ${i}`, quantity: 1, price: '19.90', sku: `SKU-${i}` })), note: 'x'.repeat(1200) });
-  const headers = { 'content-type': 'application/json', 'x-shopify-hmac-sha256': createHmac('sha256', SECRET).update(body).digest('base64'), 'x-shopify-shop-domain': shop, 'x-shopify-topic': 'orders/create' };
-  const requests = [{ method: 'POST', body, setupRequest: (req) => ({ ...req, headers: { ...headers, 'x-shopify-event-id': randomUUID() } }) }];
+  // A realistic order body (~2 KB); each request is a new event: Keyhold keys Shopify events by
+  // their signed body (the id headers are unsigned), so each gets its own order id and signature.
+  const orderBody = (id) => JSON.stringify({ id, name: '#1001', line_items: Array.from({ length: 8 }, (_, i) => ({ id: i, title: `Item ${i}`, quantity: 1, price: '19.90', sku: `SKU-${i}` })), note: 'x'.repeat(1200) });
+  const sign = (b) => createHmac('sha256', SECRET).update(b).digest('base64');
+  const body = orderBody(4711);
+  const headers = { 'content-type': 'application/json', 'x-shopify-hmac-sha256': sign(body), 'x-shopify-shop-domain': shop, 'x-shopify-topic': 'orders/create' };
+  const requests = [{ method: 'POST', body, setupRequest: (req) => {
+    const b = orderBody(randomUUID());
+    return { ...req, body: b, headers: { ...headers, 'x-shopify-hmac-sha256': sign(b), 'x-shopify-event-id': randomUUID() } };
+  } }];
   const run = (url, extra = {}) =>
     new Promise((resolve, reject) => autocannon({ url, connections: CONNECTIONS, duration: SECONDS, requests, pipelining: 1, ...extra }, (err, r) => (err ? reject(err) : resolve(r))));
   const summary = (r) => ({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx, ok: r['2xx'] });

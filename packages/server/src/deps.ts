@@ -184,6 +184,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     metrics,
     clock,
     publicUrl,
+    ...(webhooks.secretOverlapHours !== undefined ? { secretOverlapHours: webhooks.secretOverlapHours } : {}),
     apps: {
       secrets: (provider) => webhookAppSecrets({ webhooks, oauthApps }, provider, adapterFor({ id: provider }).webhooks?.signedWithClientSecret === true),
       verifyToken: (provider) => webhooks.verifyTokens[provider]?.reveal(),

@@ -95,6 +95,12 @@ describe('configuration', () => {
     expect([c.webhooks.rawRetentionDays, c.webhooks.retentionDays]).toEqual([30, 90]);
   });
 
+  it('KEYHOLD_WEBHOOK_SECRET_OVERLAP_HOURS: how long a replaced connection webhook secret verifies (24 by default)', () => {
+    expect(loadConfig({}, '/srv').webhooks.secretOverlapHours).toBe(24);
+    expect(loadConfig({ KEYHOLD_WEBHOOK_SECRET_OVERLAP_HOURS: '2' }, '/srv').webhooks.secretOverlapHours).toBe(2);
+    expect(() => loadConfig({ KEYHOLD_WEBHOOK_SECRET_OVERLAP_HOURS: '-1' }, '/srv')).toThrow(/KEYHOLD_WEBHOOK_SECRET_OVERLAP_HOURS/);
+  });
+
   it('rejects unknown enum values with the allowed list', () => {
     expect(() => loadConfig({ ...base, KEYHOLD_LOG_LEVEL: 'loud' })).toThrow(/KEYHOLD_LOG_LEVEL: .*"info"/);
   });

@@ -63,6 +63,7 @@ const EnvSchema = z.object({
     .default(14),
   KEYHOLD_WEBHOOK_RAW_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   KEYHOLD_WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  KEYHOLD_WEBHOOK_SECRET_OVERLAP_HOURS: z.coerce.number().min(0).max(720).default(24),
 });
 
 /** Variables whose values must never be echoed back in an error message. */
@@ -111,6 +112,8 @@ export type WebhookConfig = {
   verifyTokens: Record<string, Secret>;
   rawRetentionDays: number;
   retentionDays: number;
+  /** How long a connection's replaced webhook signing secret still verifies (KEYHOLD_WEBHOOK_SECRET_OVERLAP_HOURS). */
+  secretOverlapHours?: number;
 };
 
 export type MetricsAccess = { mode: 'token'; token: Secret } | { mode: Exclude<(typeof METRICS_MODES)[number], 'token'> };
@@ -187,7 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     metrics: metricsAccess(e),
     signup: e.KEYHOLD_SIGNUP ?? (e.NODE_ENV === 'production' ? 'closed' : 'open'),
     trialDays: e.KEYHOLD_TRIAL_DAYS,
-    webhooks: { ...webhookSecrets(env), rawRetentionDays: e.KEYHOLD_WEBHOOK_RAW_RETENTION_DAYS, retentionDays: e.KEYHOLD_WEBHOOK_RETENTION_DAYS },
+    webhooks: { ...webhookSecrets(env), rawRetentionDays: e.KEYHOLD_WEBHOOK_RAW_RETENTION_DAYS, retentionDays: e.KEYHOLD_WEBHOOK_RETENTION_DAYS, secretOverlapHours: e.KEYHOLD_WEBHOOK_SECRET_OVERLAP_HOURS },
     jwt: {
       ...(e.KEYHOLD_JWT_SECRET ? { tenantKey: Buffer.from(e.KEYHOLD_JWT_SECRET, 'base64') } : {}),
       ...(e.KEYHOLD_ADMIN_JWT_SECRET ? { platformKey: Buffer.from(e.KEYHOLD_ADMIN_JWT_SECRET, 'base64') } : {}),

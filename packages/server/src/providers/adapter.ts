@@ -225,8 +225,18 @@ export type WebhookHooks = {
    * url_verification, Xero's intent-to-receive with no events). Null: not a handshake.
    */
   handshake?(req: InboundWebhook, ctx: { verifyToken?: string }): WebhookReply | null;
-  /** Splits a verified delivery into events. Throws only on a body the provider would never send (→ 400). */
-  events(req: InboundWebhook): WebhookEvent[];
+  /**
+   * Splits a verified delivery into events. Throws only on a body the provider would never send (→ 400).
+   * Each `externalId` comes from what the signature covers (an id in the signed body, else a digest
+   * of it): an id header the signature leaves out would let a captured delivery be stored again
+   * under a fresh id. `connection`: as for `verify`.
+   */
+  events(req: InboundWebhook, connection?: WebhookConnection): WebhookEvent[];
+  /**
+   * Headers the tenant named that carry the signature or the secret (a custom API's signature
+   * header, AssemblyAI's auth header): never stored with the event, whatever their name.
+   */
+  signatureHeaders?(connection?: WebhookConnection): string[];
 };
 
 export type SyncRecord = { id: string; updatedAt: string; data: Record<string, unknown> };

@@ -3,6 +3,8 @@ import { assemblyaiDelivery, customDelivery, kustomerDelivery, messengerEntry, m
 import { afterAll, beforeAll, expect } from 'vitest';
 import { Secret } from '../platform/crypto/secret.js';
 import { adapterFor } from '../providers/registry.js';
+import { shopifyEventId } from '../providers/shopify/webhooks.js';
+import { wiseEventId } from '../providers/wise/webhooks.js';
 import { xeroEventId } from '../providers/xero/webhooks.js';
 import { type Account, bearer } from './accounts.js';
 import { credentialsFor } from './credentials.js';
@@ -100,6 +102,11 @@ export const wrong = (c: Conn, forged?: boolean) => (forged ? `${c.secret}-not` 
 export const wiseKeys = wiseWebhookKeyPair();
 export const wiseForger = wiseWebhookKeyPair();
 export const ASSEMBLYAI_HEADER = 'X-Webhook-Secret';
+/** A Wise notification about resource `o.id` (Wise's body names no event id: what changed tells events apart). */
+const wiseNotification = (o: SignOpts, privateKey: typeof wiseKeys.privateKey) => wiseDelivery({
+  privateKey, at: o.at,
+  event: { deliveryId: o.id, type: 'transfers#state-change', data: { resource: { id: o.id, type: 'transfer' }, current_state: 'outgoing_payment_sent', occurred_at: o.at.toISOString() } },
+});
 
 export const CASES: Record<string, Case> = {
   shopify: {
@@ -110,7 +117,7 @@ export const CASES: Record<string, Case> = {
       return { id: res.json().data.id, key: storeDomain, url: '/api/webhooks/shopify', secret: SHOPIFY_SECRET };
     },
     sign: (c, o) => shopifyWebhookDelivery({ secret: wrong(c, o.forged), shop: c.key, topic: 'orders/create', body: { id: o.id }, eventId: o.id, at: o.at }),
-    expected: (_c, o) => ({ topic: 'orders/create', externalId: o.id }),
+    expected: (_c, o) => ({ topic: 'orders/create', externalId: shopifyEventId('orders/create', Buffer.from(JSON.stringify({ id: o.id }))) }),
     timestamped: false,
     bodySigned: true,
   },
@@ -172,8 +179,8 @@ export const CASES: Record<string, Case> = {
   },
   wise: {
     connect: apiKeyConnect('wise', () => wiseKeys.publicKeyPem, fromCredentials('wise')),
-    sign: (_c, o) => wiseDelivery({ privateKey: o.forged ? wiseForger.privateKey : wiseKeys.privateKey, event: { deliveryId: o.id, type: 'transfers#state-change' }, at: o.at }),
-    expected: (_c, o) => ({ topic: 'transfers#state-change', externalId: o.id }),
+    sign: (_c, o) => wiseNotification(o, o.forged ? wiseForger.privateKey : wiseKeys.privateKey),
+    expected: (_c, o) => ({ topic: 'transfers#state-change', externalId: wiseEventId(JSON.parse(wiseNotification(o, wiseKeys.privateKey).body)) }),
     timestamped: false,
     bodySigned: true,
   },

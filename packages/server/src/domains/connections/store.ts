@@ -16,6 +16,8 @@ import type { WarmCache } from './warm-cache.js';
 
 /** The vault purpose of a connection's secrets blob (AAD-bound to the row id). */
 export const SECRETS_PURPOSE = 'connection.secrets';
+/** The vault purpose of the webhook signing secret a rotation replaced (migration 0022). */
+export const PREVIOUS_WEBHOOK_SECRET_PURPOSE = 'connection.previous_webhook_secret';
 
 export type Secrets = Record<string, string>;
 /** A connection's row and decrypted secrets, for the duration of one use. */
@@ -99,6 +101,11 @@ export const asErrorCode = (value: string | undefined, fallback: string) => (val
  * never derived from the id, so the URL names nothing and guessing one is hopeless (192 bits).
  */
 const endpointTokenFor = (provider: Provider) => (adapterFor(provider).webhooks?.level === 'connection' ? randomBytes(24).toString('base64url') : null);
+/** The secret field a provider signs a connection's webhooks with (connection-level webhooks only). */
+const webhookSecretFieldOf = (provider: string) => {
+  const hooks = adapterFor({ id: provider }).webhooks;
+  return hooks?.level === 'connection' ? hooks.secretField : undefined;
+};
 
 export type ConnectionStoreDeps = {
   repo: ConnectionsRepo;
@@ -131,10 +138,37 @@ export function createConnectionStore(deps: ConnectionStoreDeps) {
     await repo.insertEvent(tx, { tenant_id: row.tenant_id, connection_id: row.id, type: reason, detail: payload });
   }
 
+  /**
+   * When new secrets change the field a provider signs its webhooks with, the replaced value is
+   * kept (encrypted) with the time it was replaced: the provider may sign with it for a while yet
+   * (`webhookSecretsOf` decides how long). Removing the secret (a disconnect) keeps nothing.
+   */
+  async function previousWebhookSecret(tx: TenantTx, row: ConnectionRow, next: Secrets): Promise<Updateable<ConnectionsTable>> {
+    const field = webhookSecretFieldOf(row.provider);
+    if (!field) return {};
+    const before = (await secretsOf(tx, row))[field] ?? '';
+    const after = next[field] ?? '';
+    if (before === after) return {};
+    if (before.trim() === '' || after.trim() === '') return { previous_webhook_secret: null, webhook_secret_replaced_at: null };
+    return { previous_webhook_secret: await vault.encrypt(tx, PREVIOUS_WEBHOOK_SECRET_PURPOSE, row.id, before), webhook_secret_replaced_at: deps.clock() };
+  }
+
+  /**
+   * The secrets a connection's webhooks verify with: the current value of `field`, and the one a
+   * rotation replaced when that happened after `replacedSince` (two during a rotation window).
+   */
+  async function webhookSecretsOf(tx: TenantTx, row: ConnectionRow, field: string, replacedSince: Date): Promise<string[]> {
+    const current = (await secretsOf(tx, row))[field];
+    const previous = row.previous_webhook_secret && row.webhook_secret_replaced_at && row.webhook_secret_replaced_at > replacedSince
+      ? (await vault.decrypt(tx, PREVIOUS_WEBHOOK_SECRET_PURPOSE, row.id, row.previous_webhook_secret)).reveal()
+      : undefined;
+    return [current, previous].filter((s): s is string => s !== undefined && s !== '');
+  }
+
   async function fieldsOf(tx: TenantTx, row: ConnectionRow, change: ConnectionChange, source: EventSource): Promise<Updateable<ConnectionsTable>> {
     const origin = change.secrets ? originOf(source) : undefined;
     return {
-      ...(change.secrets ? { secrets: await seal(tx, row.id, change.secrets), credential_version: row.credential_version + 1 } : {}),
+      ...(change.secrets ? { secrets: await seal(tx, row.id, change.secrets), credential_version: row.credential_version + 1, ...(await previousWebhookSecret(tx, row, change.secrets)) } : {}),
       ...(origin ? { token_origin: origin } : {}),
       ...(change.config ? { config: JSON.stringify(change.config), routing_key: routingKeyOf(deps.catalog.get(row.provider), change.config) } : {}),
       ...(change.authMode !== undefined ? { auth_mode: change.authMode } : {}),
@@ -255,6 +289,7 @@ export function createConnectionStore(deps: ConnectionStoreDeps) {
 
   return {
     secretsOf,
+    webhookSecretsOf,
     byId: repo.byId,
     byIds: repo.byIds,
     byProviderLabel: repo.byProviderLabel,

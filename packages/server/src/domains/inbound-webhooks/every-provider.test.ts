@@ -3,6 +3,7 @@ import { customDelivery, messengerEntry, messengerMessage, messengerSubscribeQue
 import { describe, expect, it } from 'vitest';
 import { adapterFor } from '../../providers/registry.js';
 import { legacyEntityId } from '../../providers/quickbooks/webhooks.js';
+import { shopifyEventId } from '../../providers/shopify/webhooks.js';
 import { xeroEventId } from '../../providers/xero/webhooks.js';
 import { type Account, bearer, enrolMfa, signup } from '../../test-support/accounts.js';
 import { adminClient, testApp } from '../../test-support/index.js';
@@ -231,9 +232,10 @@ describe('routing variants', () => {
     const shop = `oauth-${uid()}.myshopify.com`;
     expect((await h.connect(acct, 'shopify', { shop })).statusCode).toBe(302);
     const conn = await connectionOf(acct.tenantId, 'shopify');
-    const res = await post('/api/webhooks/shopify', shopifyWebhookDelivery({ secret: SHOPIFY_SECRET, shop, topic: 'app/uninstalled', body: { myshopify_domain: shop }, eventId: 'uninstalled-1' }));
+    const sent = shopifyWebhookDelivery({ secret: SHOPIFY_SECRET, shop, topic: 'app/uninstalled', body: { myshopify_domain: shop }, eventId: 'uninstalled-1' });
+    const res = await post('/api/webhooks/shopify', sent);
     expect([res.statusCode, res.body]).toEqual([200, '']);
-    expect(await rowsOf(acct.tenantId)).toEqual([[conn.id, 'shopify', 'app/uninstalled', 'uninstalled-1']]);
+    expect(await rowsOf(acct.tenantId)).toEqual([[conn.id, 'shopify', 'app/uninstalled', shopifyEventId('app/uninstalled', sent.body)]]);
   });
 
   it('Slack org-wide install: events route by the organisation; app_uninstalled disconnects once processed', async () => {

@@ -33,12 +33,14 @@ export type InboundWebhooksDeps = {
   repo: InboundWebhooksRepo;
   tenancy: Tenancy;
   catalog: Pick<Catalog, 'list'>;
-  store: Pick<ConnectionStore, 'byId' | 'secretsOf' | 'disconnect'>;
+  store: Pick<ConnectionStore, 'byId' | 'webhookSecretsOf' | 'disconnect'>;
   outbox: Pick<Outbox, 'append'>;
   apps: WebhookAppConfig;
   metrics: Pick<Metrics, 'webhooks'>;
   clock: Clock;
   publicUrl: string;
+  /** How long a connection's replaced webhook secret still verifies (KEYHOLD_WEBHOOK_SECRET_OVERLAP_HOURS, 24). */
+  secretOverlapHours?: number;
   log?: Pick<Logger, 'warn' | 'info'>;
   /** The adapter registry (tests give one with a provider of their own). */
   adapterFor?: (provider: { id: string }) => ProviderAdapter;
@@ -48,11 +50,12 @@ export type Delivery = { provider: string; endpointToken?: string; method: 'GET'
 
 /** Headers worth keeping with an event: descriptive ones, never anything that signs or authenticates. */
 const SECRET_HEADER = /sig|hmac|auth|token|secret|key|cookie|password/i;
-function safeHeaders(headers: InboundWebhook['headers'], secrets: readonly string[]): Record<string, string> {
+function safeHeaders(headers: InboundWebhook['headers'], secrets: readonly string[], signing: readonly string[]): Record<string, string> {
   // A provider that authenticates with a shared value in a header the tenant named (no signature)
-  // would otherwise have that value kept: any header carrying a secret is dropped whatever its name.
+  // would otherwise have that value kept: any header carrying a secret is dropped whatever its name,
+  // and so is any header the adapter says signs (a signature header whose name the tenant chose).
   const carriesSecret = (v: string) => secrets.some((s) => s.length > 0 && v.includes(s));
-  const kept = Object.entries(headers).filter(([name, v]) => v !== undefined && !SECRET_HEADER.test(name) && !carriesSecret(v) && (name === 'content-type' || name === 'user-agent' || /^x-|-(id|topic|event|timestamp)$/.test(name)));
+  const kept = Object.entries(headers).filter(([name, v]) => v !== undefined && !SECRET_HEADER.test(name) && !signing.includes(name) && !carriesSecret(v) && (name === 'content-type' || name === 'user-agent' || /^x-|-(id|topic|event|timestamp)$/.test(name)));
   return Object.fromEntries(kept.slice(0, 30).map(([name, v]) => [name, String(v).slice(0, 200)]));
 }
 
@@ -147,7 +150,7 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     if (handshake) return handshake;
     let events: WebhookEvent[];
     try {
-      events = hooks.events(req);
+      events = hooks.events(req, connection);
     } catch (err) {
       throw new AppError('VALIDATION_FAILED', 'The webhook body is not one this provider sends', { cause: err });
     }
@@ -156,18 +159,22 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
         throw new AppError('VALIDATION_FAILED', 'The webhook names an event id or topic Keyhold cannot store');
       }
     }
-    await store(d.provider, req, events, route, secrets);
+    await store(d.provider, req, events, route, secrets, hooks.signatureHeaders?.(connection) ?? []);
     // Providers read only the status, and some accept a reply only when it has no body.
     return { status: 200 };
   }
 
-  /** The connection's signing secret (its `secretField`) and its non-secret config, which some schemes read. */
+  /**
+   * The connection's signing secret (its `secretField`; also the one a rotation replaced, during
+   * the overlap window) and its non-secret config, which some schemes read.
+   */
   async function connectionSigning(route: Route, field: string | undefined): Promise<{ secrets: string[]; connection?: WebhookConnection }> {
+    const replacedSince = new Date(deps.clock().getTime() - (deps.secretOverlapHours ?? 24) * 3_600_000);
     return tenancy.withTenant(route.tenantId, async (tx) => {
       const row = await deps.store.byId(tx, route.connectionId);
       if (!row) return { secrets: [] };
-      const value = field ? (await deps.store.secretsOf(tx, row))[field] : undefined;
-      return { secrets: value ? [value] : [], connection: { config: row.config } };
+      const secrets = field ? await deps.store.webhookSecretsOf(tx, row, field, replacedSince) : [];
+      return { secrets, connection: { config: row.config } };
     });
   }
 
@@ -194,9 +201,9 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     return routes;
   }
 
-  async function store(provider: string, req: InboundWebhook, events: WebhookEvent[], tokenRoute: Route | undefined, secrets: readonly string[]) {
+  async function store(provider: string, req: InboundWebhook, events: WebhookEvent[], tokenRoute: Route | undefined, secrets: readonly string[], signing: readonly string[]) {
     const receivedAt = deps.clock();
-    const headers = JSON.stringify(safeHeaders(req.headers, secrets));
+    const headers = JSON.stringify(safeHeaders(req.headers, secrets, signing.map((n) => n.toLowerCase())));
     // One copy of the raw body per event of a batch: each tenant keeps only its own rows.
     const keys = [...new Set(events.flatMap((e) => (e.routingKey ? [e.routingKey] : [])))];
     let pending = events;

@@ -5,6 +5,7 @@ import { type Account, STRONG_PASSWORD, bearer, freshIp, signup } from '../../te
 import { systemActor } from '../../platform/context.js';
 import { type TestApp, adminClient, testApp, useTestApp } from '../../test-support/index.js';
 import { Secret } from '../../platform/crypto/secret.js';
+import { shopifyEventId } from '../../providers/shopify/webhooks.js';
 
 /**
  * Inbound webhooks end to end over HTTP and the real database: verified on the raw bytes, stored
@@ -38,6 +39,8 @@ async function connectStripe(acct: Account, webhookSecret?: string) {
 const rowsOf = (tenantId: string) => t.db.withTenant(tenantId, (tx) => tx.selectFrom('inbound_events').selectAll().orderBy('received_at').execute());
 const shopifyOrder = (storeDomain: string, over: Partial<Parameters<typeof shopifyWebhookDelivery>[0]> = {}) =>
   shopifyWebhookDelivery({ secret: SHOPIFY_SECRET, shop: storeDomain, topic: 'orders/create', body: { id: 4711, name: '#1001' }, ...over });
+/** The id Keyhold keys a Shopify delivery by (its signed body with the topic; the id headers are unsigned). */
+const idOf = (d: Delivery) => shopifyEventId(d.headers['x-shopify-topic']!, d.body);
 const metric = async (provider: string, outcome: string) =>
   (await t.services.metrics.registry.getSingleMetric('keyhold_webhooks_total')!.get()).values.find((v) => v.labels.provider === provider && v.labels.outcome === outcome)?.value ?? 0;
 
@@ -47,12 +50,13 @@ describe('app-level webhooks (Shopify)', () => {
     const conn = await connectShop(a);
     await connectShop(b);
     const before = await metric('shopify', 'verified');
-    const res = await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(conn.storeDomain.toUpperCase(), { eventId: 'evt-a-1' }));
+    const sent = shopifyOrder(conn.storeDomain.toUpperCase(), { eventId: 'evt-a-1' });
+    const res = await deliver(t.app, '/api/webhooks/shopify', sent);
     expect(res.statusCode, res.body).toBe(200);
     // No body and no cookie on the ack: some providers (Xero) accept no other answer.
     expect([res.body, res.headers['set-cookie']]).toEqual(['', undefined]);
     const rows = await rowsOf(a.tenantId);
-    expect(rows.map((r) => [r.connection_id, r.provider, r.topic, r.external_id, r.status, r.effect])).toEqual([[conn.id, 'shopify', 'orders/create', 'evt-a-1', 'received', 'changed']]);
+    expect(rows.map((r) => [r.connection_id, r.provider, r.topic, r.external_id, r.status, r.effect])).toEqual([[conn.id, 'shopify', 'orders/create', idOf(sent), 'received', 'changed']]);
     expect(rows[0]!.payload).toEqual({ id: 4711, name: '#1001' });
     expect(Buffer.from(rows[0]!.raw_body!).toString()).toBe(JSON.stringify({ id: 4711, name: '#1001' }));
     expect(Object.keys(rows[0]!.headers)).not.toContain('x-shopify-hmac-sha256');
@@ -115,13 +119,14 @@ describe('app-level webhooks (Shopify)', () => {
 
   it('a store nobody connected goes to the quarantine, not to a tenant', async () => {
     const unknown = shop();
-    const res = await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(unknown, { eventId: `q-${unknown}` }));
+    const sent = shopifyOrder(unknown, { body: { id: 4711, shop: unknown } });
+    const res = await deliver(t.app, '/api/webhooks/shopify', sent);
     expect(res.statusCode).toBe(200);
     const admin = await adminClient();
     try {
       const { rows } = await admin.query('select provider, topic, external_id from inbound_quarantine where routing_key = $1', [unknown]);
-      expect(rows).toEqual([{ provider: 'shopify', topic: 'orders/create', external_id: `q-${unknown}` }]);
-      const leaked = await admin.query('select count(*)::int as n from inbound_events where external_id = $1', [`q-${unknown}`]);
+      expect(rows).toEqual([{ provider: 'shopify', topic: 'orders/create', external_id: idOf(sent) }]);
+      const leaked = await admin.query('select count(*)::int as n from inbound_events where external_id = $1', [idOf(sent)]);
       expect(leaked.rows[0].n).toBe(0);
     } finally {
       await admin.end();
@@ -132,20 +137,21 @@ describe('app-level webhooks (Shopify)', () => {
     const [a, b] = [await signup(t.app), await signup(t.app)];
     const conn = await connectShop(a);
     const { storeDomain } = conn;
-    expect((await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(storeDomain, { eventId: 'before' }))).statusCode).toBe(200);
+    expect((await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(storeDomain, { body: { id: 1, name: 'before' } }))).statusCode).toBe(200);
     // A uninstalls (the connection gives the store up); B connects the same store.
-    await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(storeDomain, { topic: 'app/uninstalled', eventId: 'gone', body: { myshopify_domain: storeDomain } }));
-    const gone = (await rowsOf(a.tenantId)).find((r) => r.external_id === 'gone')!;
+    await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(storeDomain, { topic: 'app/uninstalled', body: { myshopify_domain: storeDomain, name: 'gone' } }));
+    const nameOf = (r: { payload: unknown }) => (r.payload as { name: string }).name;
+    const gone = (await rowsOf(a.tenantId)).find((r) => nameOf(r) === 'gone')!;
     await t.services.inboundWebhooks.process(a.tenantId, gone.id);
     // Nobody holds it now: quarantined, not stored under A.
-    expect((await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(storeDomain, { eventId: 'between' }))).statusCode).toBe(200);
+    expect((await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(storeDomain, { body: { id: 2, name: 'between' } }))).statusCode).toBe(200);
     const bConn = await connectShop(b, storeDomain);
-    expect((await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(storeDomain, { eventId: 'after' }))).statusCode).toBe(200);
-    expect((await rowsOf(a.tenantId)).map((r) => r.external_id).sort()).toEqual(['before', 'gone']);
-    expect((await rowsOf(b.tenantId)).map((r) => [r.external_id, r.connection_id])).toEqual([['after', bConn.id]]);
+    expect((await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(storeDomain, { body: { id: 3, name: 'after' } }))).statusCode).toBe(200);
+    expect((await rowsOf(a.tenantId)).map(nameOf).sort()).toEqual(['before', 'gone']);
+    expect((await rowsOf(b.tenantId)).map((r) => [nameOf(r), r.connection_id])).toEqual([['after', bConn.id]]);
     const admin = await adminClient();
     try {
-      expect((await admin.query('select external_id from inbound_quarantine where routing_key = $1', [storeDomain])).rows).toEqual([{ external_id: 'between' }]);
+      expect((await admin.query("select payload->>'name' as name from inbound_quarantine where routing_key = $1", [storeDomain])).rows).toEqual([{ name: 'between' }]);
     } finally {
       await admin.end();
     }
@@ -188,8 +194,9 @@ describe('app-level webhooks (Shopify)', () => {
   it('a drain acts on a tenant\'s events as a batch; one that fails fails alone, the rest are processed once', async () => {
     const a = await signup(t.app);
     const conn = await connectShop(a);
-    for (const id of ['b-1', 'b-2', 'b-3']) await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(conn.storeDomain, { eventId: id }));
-    const broken = (await rowsOf(a.tenantId)).find((r) => r.external_id === 'b-2')!;
+    for (const name of ['b-1', 'b-2', 'b-3']) await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(conn.storeDomain, { body: { id: 1, name } }));
+    const nameOf = (r: { payload: unknown }) => (r.payload as { name: string }).name;
+    const broken = (await rowsOf(a.tenantId)).find((r) => nameOf(r) === 'b-2')!;
     const admin = await adminClient();
     try {
       // Its connection vanished (as if deleted between receipt and processing).
@@ -198,8 +205,8 @@ describe('app-level webhooks (Shopify)', () => {
       await admin.end();
     }
     await t.services.inboundWebhooks.drain();
-    const rows = (await rowsOf(a.tenantId)).sort((x, y) => x.external_id.localeCompare(y.external_id));
-    expect(rows.map((r) => [r.external_id, r.status, r.attempts, r.last_error])).toEqual([
+    const rows = (await rowsOf(a.tenantId)).sort((x, y) => nameOf(x).localeCompare(nameOf(y)));
+    expect(rows.map((r) => [nameOf(r), r.status, r.attempts, r.last_error])).toEqual([
       ['b-1', 'processed', 1, null], ['b-2', 'received', 1, 'connection_not_found'], ['b-3', 'processed', 1, null],
     ]);
     const events = await t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('events').select('type').where('type', '=', 'webhook.received').execute());
@@ -226,7 +233,8 @@ describe('the platform quarantine', () => {
     await t.services.adminAuth.create({ tenantId: null, actor: systemActor }, { email, role: 'SUPPORT', password });
     const admin = bearer((await t.app.inject({ method: 'POST', url: '/api/admin/auth/login', payload: { email, password }, remoteAddress: freshIp() })).json().data.accessToken);
     const storeDomain = shop();
-    await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(storeDomain, { topic: 'app/uninstalled', eventId: `q-uninst-${storeDomain}`, body: { myshopify_domain: storeDomain } }));
+    const uninstalled = shopifyOrder(storeDomain, { topic: 'app/uninstalled', body: { myshopify_domain: storeDomain } });
+    await deliver(t.app, '/api/webhooks/shopify', uninstalled);
     const tenantUser = await signup(t.app);
     expect((await t.app.inject({ method: 'GET', url: '/api/admin/webhooks/quarantine', headers: bearer(tenantUser.accessToken) })).statusCode).toBe(401);
     const list = await t.app.inject({ method: 'GET', url: '/api/admin/webhooks/quarantine?limit=100', headers: admin });
@@ -244,7 +252,7 @@ describe('the platform quarantine', () => {
     const replay = await t.app.inject({ method: 'POST', url: `/api/admin/webhooks/quarantine/${item.id}/replay`, headers: ops });
     expect([replay.statusCode, replay.json().data.delivered]).toEqual([200, true]);
     const [row] = await rowsOf(tenantUser.tenantId);
-    expect([row!.connection_id, row!.external_id, row!.effect]).toEqual([conn.id, `q-uninst-${storeDomain}`, 'disconnected']);
+    expect([row!.connection_id, row!.external_id, row!.effect]).toEqual([conn.id, idOf(uninstalled), 'disconnected']);
     expect((await t.app.inject({ method: 'POST', url: `/api/admin/webhooks/quarantine/${item.id}/replay`, headers: ops })).statusCode).toBe(404);
   });
 });
@@ -253,10 +261,11 @@ describe('tenants see only their own inbound events', () => {
   it("tenant B can neither list nor replay tenant A's events", async () => {
     const [a, b] = [await signup(t.app), await signup(t.app)];
     const conn = await connectShop(a);
-    await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(conn.storeDomain, { eventId: 'iso-1' }));
+    const sent = shopifyOrder(conn.storeDomain);
+    await deliver(t.app, '/api/webhooks/shopify', sent);
     const listA = await t.app.inject({ method: 'GET', url: '/api/webhooks/inbound?provider=shopify&status=received', headers: bearer(a.accessToken) });
     expect(listA.statusCode, listA.body).toBe(200);
-    expect(listA.json().data.map((e: { externalId: string }) => e.externalId)).toEqual(['iso-1']);
+    expect(listA.json().data.map((e: { externalId: string }) => e.externalId)).toEqual([idOf(sent)]);
     const id = listA.json().data[0].id as string;
     const listB = await t.app.inject({ method: 'GET', url: '/api/webhooks/inbound', headers: bearer(b.accessToken) });
     expect(listB.json().data).toEqual([]);
@@ -313,13 +322,15 @@ describe('raw bodies', () => {
   it('any content type, or none, reaches the signature check as the exact bytes sent', async () => {
     const a = await signup(t.app);
     const { storeDomain } = await connectShop(a);
+    const ids: string[] = [];
     for (const [i, type] of [['1', 'text/plain'], ['2', 'application/x-www-form-urlencoded'], ['3', undefined]] as const) {
-      const d = shopifyOrder(storeDomain, { eventId: `ct-${i}` });
+      const d = shopifyOrder(storeDomain, { body: { id: `ct-${i}` } });
+      ids.push(idOf(d));
       const { 'content-type': _, ...rest } = d.headers;
       const res = await deliver(t.app, '/api/webhooks/shopify', { headers: type ? { ...rest, 'content-type': type } : rest, body: d.body });
       expect(res.statusCode, `${type}: ${res.body}`).toBe(200);
     }
-    expect((await rowsOf(a.tenantId)).map((r) => r.external_id).sort()).toEqual(['ct-1', 'ct-2', 'ct-3']);
+    expect((await rowsOf(a.tenantId)).map((r) => r.external_id).sort()).toEqual(ids.sort());
   });
 });
 

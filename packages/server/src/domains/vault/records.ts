@@ -13,6 +13,7 @@ export type VaultRecordLocation = {
 
 export const VAULT_RECORDS: readonly VaultRecordLocation[] = [
   { table: 'connections', column: 'secrets', purpose: 'connection.secrets', scope: 'tenant' },
+  { table: 'connections', column: 'previous_webhook_secret', purpose: 'connection.previous_webhook_secret', scope: 'tenant' },
   { table: 'oauth_states', column: 'code_verifier', purpose: 'oauth_state.code_verifier', scope: 'tenant' },
   { table: 'oauth_pending', column: 'secrets', purpose: 'oauth_pending.secrets', scope: 'tenant' },
   { table: 'users', column: 'mfa_secret', purpose: 'user.mfa_secret', scope: 'tenant' },

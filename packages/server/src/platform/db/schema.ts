@@ -251,6 +251,9 @@ export type ConnectionsTable = {
   token_origin: ColumnType<'oauth' | 'tenant' | null, 'oauth' | 'tenant' | null | undefined, 'oauth' | 'tenant' | null>;
   /** The opaque token of the connection's webhook URL (migration 0021), for per-connection webhooks. */
   endpoint_token: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The webhook signing secret a rotation replaced (vault ciphertext, migration 0022), and when. */
+  previous_webhook_secret: ColumnType<string | null, string | null | undefined, string | null>;
+  webhook_secret_replaced_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 };
 
 export type OAuthStatesTable = {

@@ -25,6 +25,10 @@ export const assemblyaiWebhooks: WebhookHooks = {
     if (sent === undefined || sent === '') return refuse('missing_signature');
     return anyMatch([digest(sent)], values.map(digest)) ? ACCEPT : refuse('bad_signature');
   },
+  signatureHeaders: (connection) => {
+    const name = connection?.config.webhookAuthHeaderName?.trim().toLowerCase();
+    return name ? [name] : [];
+  },
   // Pre-recorded: `{ transcript_id, status }` (`completed` | `error`), one delivery per outcome,
   // so the pair is the event's id. A streaming session's delivery has no transcript id: its
   // body's digest stands in.

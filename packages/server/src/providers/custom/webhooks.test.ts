@@ -50,7 +50,9 @@ describe('custom webhooks: Standard Webhooks', () => {
 
   it('accepts a signed delivery; the event id is webhook-id', () => {
     expect(customWebhooks.verify(inbound(delivery), [whsec], at, standard)).toEqual({ ok: true });
-    expect(customWebhooks.events(inbound(delivery))[0]).toMatchObject({ externalId: 'msg_c1', topic: 'order.paid' });
+    expect(customWebhooks.events(inbound(delivery), standard)[0]).toMatchObject({ externalId: 'msg_c1', topic: 'order.paid' });
+    // Only Standard Webhooks signs webhook-id; in the HMAC shape the body's id is the key.
+    expect(customWebhooks.events(inbound(delivery), github)[0]).toMatchObject({ externalId: 'evt-c1' });
   });
 
   it('refuses tampered, wrong secret, stale, missing header and no secret', () => {

@@ -14,8 +14,10 @@ import { ACCEPT, anyMatch, configured, decodeSignature, hmacSha256, jsonBody, re
  */
 export const DEFAULT_SIGNATURE_HEADER = 'x-signature';
 
+const signatureHeaderOf = (config: Readonly<Record<string, string>>) => (config.webhookSignatureHeader?.trim() || DEFAULT_SIGNATURE_HEADER).toLowerCase();
+
 function verifyHmac(req: InboundWebhook, keys: string[], config: Readonly<Record<string, string>>): WebhookVerdict {
-  const headerName = (config.webhookSignatureHeader?.trim() || DEFAULT_SIGNATURE_HEADER).toLowerCase();
+  const headerName = signatureHeaderOf(config);
   const encoding = config.webhookSignatureEncoding === 'base64' ? 'base64' : 'hex';
   const prefix = config.webhookSignaturePrefix ?? '';
   const header = req.headers[headerName];
@@ -37,12 +39,15 @@ export const customWebhooks: WebhookHooks = {
     if (keys.length === 0) return refuse('no_secret');
     return verifyHmac(req, keys, config);
   },
-  // Nothing is known of a custom API's envelope: the Standard Webhooks id, else the body's `id`,
-  // else its digest; the topic from `type` or `event`, else `webhook`.
-  events(req) {
+  // Nothing is known of a custom API's envelope: the Standard Webhooks id (signed: `id.timestamp.body`),
+  // else the body's `id`, else its digest. The HMAC shape signs the body only, so no header is
+  // trusted for the id there. The topic from `type` or `event`, else `webhook`.
+  events(req, connection) {
     const body = jsonBody(req);
-    const externalId = req.headers['webhook-id'] ?? text(body.id) ?? createHash('sha256').update(req.raw).digest('hex');
+    const signedId = connection?.config.webhookMode === 'standard' ? req.headers['webhook-id'] : undefined;
+    const externalId = signedId ?? text(body.id) ?? createHash('sha256').update(req.raw).digest('hex');
     const topic = text(body.type) ?? text(body.event) ?? 'webhook';
     return [{ externalId, topic, routingKey: null, payload: body }];
   },
+  signatureHeaders: (connection) => (connection?.config.webhookMode === 'standard' ? [] : [signatureHeaderOf(connection?.config ?? {})]),
 };

@@ -1,7 +1,7 @@
 import { shopifyWebhookDelivery } from '@keyhold/sandbox';
 import { describe, expect, it } from 'vitest';
 import type { InboundWebhook } from '../adapter.js';
-import { shopifyWebhooks } from './webhooks.js';
+import { shopifyEventId, shopifyWebhooks } from './webhooks.js';
 
 const SECRET = 'shpss_app_client_secret';
 const now = new Date();
@@ -14,7 +14,7 @@ describe('Shopify inbound webhooks', () => {
     const d = delivery();
     expect(shopifyWebhooks.verify(asRequest(d), [SECRET], now)).toEqual({ ok: true });
     expect(shopifyWebhooks.events(asRequest(d))).toEqual([
-      { externalId: 'ev-1', topic: 'orders/create', routingKey: 'acme.myshopify.com', payload: { id: 4711 }, effect: 'changed' },
+      { externalId: shopifyEventId('orders/create', d.body), topic: 'orders/create', routingKey: 'acme.myshopify.com', payload: { id: 4711 }, effect: 'changed' },
     ]);
   });
 
@@ -49,6 +49,14 @@ describe('Shopify inbound webhooks', () => {
     const a = shopifyWebhooks.events(asRequest(delivery({ eventId: 'same' })))[0]!;
     const b = shopifyWebhooks.events(asRequest(delivery({ eventId: 'same' })))[0]!;
     expect(a.externalId).toBe(b.externalId);
+  });
+
+  it('the external id comes from the signed body (and the topic), never from the unsigned id headers', () => {
+    const a = shopifyWebhooks.events(asRequest(delivery({ eventId: 'one', webhookId: 'w-one' })))[0]!;
+    const b = shopifyWebhooks.events(asRequest(delivery({ eventId: 'two', webhookId: 'w-two' })))[0]!;
+    expect(a.externalId).toBe(b.externalId);
+    expect(shopifyWebhooks.events(asRequest(delivery({ body: { id: 4712 } })))[0]!.externalId).not.toBe(a.externalId);
+    expect(shopifyWebhooks.events(asRequest(delivery({ topic: 'orders/paid' })))[0]!.externalId).not.toBe(a.externalId);
   });
 });
 

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { InboundWebhook, WebhookEvent, WebhookHooks, WebhookVerdict } from '../adapter.js';
+import { derivedEventId } from '../shared/app-webhook.js';
 import { hmacSha256, sameBytes as digestEquals } from '../shared/signed-webhooks.js';
 
 /**
@@ -8,8 +10,10 @@ import { hmacSha256, sameBytes as digestEquals } from '../shared/signed-webhooks
  * sign with the new secret for up to an hour, hence several secrets. No timestamp is signed
  * (unknown window): duplicates are caught by the event id instead.
  * The event id: `X-Shopify-Event-Id` names the event, `X-Shopify-Webhook-Id` the delivery
- * (https://shopify.dev/docs/apps/build/webhooks/ignore-duplicates); the event id is preferred so
- * two deliveries of the same event are one row, the webhook id is the fallback.
+ * (https://shopify.dev/docs/apps/build/webhooks/ignore-duplicates), but the HMAC covers neither:
+ * a captured delivery resent under fresh ids would be a new row. The key is therefore a digest of
+ * the signed body (which Shopify's retries resend unchanged) with the topic, so one resource sent
+ * under two topics (orders/create, orders/paid) stays two events; the headers are kept for display.
  */
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
@@ -25,14 +29,17 @@ export function verifyShopify(req: InboundWebhook, secrets: readonly string[]): 
   return ok ? { ok: true } : { ok: false, reason: 'bad_signature' };
 }
 
+/** The dedupe key of a Shopify delivery: the topic with a digest of the signed body (see above). */
+export const shopifyEventId = (topic: string, raw: Buffer) => derivedEventId('shopify', topic, createHash('sha256').update(raw).digest('hex'));
+
 /** Topics that mean the store's data changed (a sync should look); `app/uninstalled` ends the grant. */
 const CHANGE_TOPIC = /^(orders|products|inventory_levels|inventory_items|customers|fulfillments|refunds)\//;
 
 export function shopifyEvents(req: InboundWebhook): WebhookEvent[] {
   const topic = req.headers['x-shopify-topic']?.trim();
   const shop = req.headers['x-shopify-shop-domain']?.trim().toLowerCase();
-  const externalId = (req.headers['x-shopify-event-id'] ?? req.headers['x-shopify-webhook-id'])?.trim();
-  if (!topic || !shop || !externalId) throw new Error('a Shopify delivery names its topic, store and event id');
+  if (!topic || !shop) throw new Error('a Shopify delivery names its topic and store');
+  const externalId = shopifyEventId(topic, req.raw);
   const payload: unknown = req.raw.length ? JSON.parse(req.raw.toString('utf8')) : {};
   // The signature covers the body only, not the headers naming store and topic: any app holder can
   // obtain signed bodies (its own subscriptions) and send them under another store's header. The

@@ -13,8 +13,8 @@ import { ACCEPT, decodeSignature, jsonBody, refuse, text } from '../shared/signe
  * means Wise's production key, which is exactly as strong as a tenant-pasted one. The field
  * exists for Wise's sandbox (`sandbox`), a key Wise rotates before Keyhold ships it (a PEM), and
  * Keyhold's own sandbox (its PEM). It is never empty of meaning: no value is ever "accept unsigned".
- * The signature covers only the body (no timestamp), so replays are stopped by the dedupe on
- * `X-Delivery-Id`, not by a window.
+ * The signature covers only the body (no timestamp), so replays are stopped by the dedupe, not by
+ * a window; and since `X-Delivery-Id` is outside the signature, the dedupe key is the body's.
  */
 export const WISE_PRODUCTION_PUBLIC_KEY = `-----BEGIN PUBLIC KEY-----
 MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAvO8vXV+JksBzZAY6GhSO
@@ -54,6 +54,12 @@ function keyFor(value: string): KeyObject | null {
   return parsed.get(pem) ?? null;
 }
 
+/** The dedupe key of a Wise notification: its signed body's digest, `sent_at` aside. */
+export function wiseEventId(body: Record<string, unknown>): string {
+  const { sent_at: _sentAt, ...event } = body;
+  return `sha256:${createHash('sha256').update(JSON.stringify(event)).digest('hex')}`;
+}
+
 export const wiseWebhooks: WebhookHooks = {
   scheme: 'wise_rsa_sha256',
   level: 'connection',
@@ -70,13 +76,14 @@ export const wiseWebhooks: WebhookHooks = {
     for (const key of keys) if (key) ok = verifySignature('sha256', req.raw, key, signature) || ok;
     return ok ? ACCEPT : refuse('bad_signature');
   },
-  // Envelope: `{ data, subscription_id, event_type, schema_version, sent_at }`; `X-Delivery-Id` is
-  // the notification's unique id (same page). Without it, the body's digest stands in.
+  // Envelope: `{ data, subscription_id, event_type, schema_version, sent_at }` (same page). The
+  // body names no event id and `X-Delivery-Id` is unsigned (kept among the stored headers for
+  // display only): the id is a digest of the signed body. `sent_at` is left out of it, since the
+  // page does not say whether a retry keeps it; `data` (resource, state, `occurred_at`) tells events apart.
   events(req) {
     const body = jsonBody(req);
     const topic = text(body.event_type);
     if (!topic) throw new Error('Wise webhook without an event_type');
-    const externalId = req.headers['x-delivery-id'] ?? createHash('sha256').update(req.raw).digest('hex');
-    return [{ externalId, topic, routingKey: null, payload: body }];
+    return [{ externalId: wiseEventId(body), topic, routingKey: null, payload: body }];
   },
 };
