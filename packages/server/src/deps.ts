@@ -51,7 +51,7 @@ import { createProviderHttp } from './platform/http/provider-http.js';
 import { createTenantUrlGuard } from './platform/http/public-dispatcher.js';
 import type { Resolve } from './platform/http/ssrf.js';
 import { createMetrics } from './platform/metrics.js';
-import { readAsTenant, writeAsTenant } from './platform/db/one-trip.js';
+import { readAsTenant } from './platform/db/one-trip.js';
 import { preparingScopes } from './platform/db/tenancy.js';
 import { createTenantsRepo } from './domains/tenants/tenants.repo.js';
 import { createTenantsService } from './domains/tenants/tenants.service.js';
@@ -176,7 +176,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   });
   const tenantClients = createTenantClients({ proxy, connections, catalog });
   const inboundWebhooks = createInboundWebhooksService({
-    repo: createInboundWebhooksRepo(db.kysely, (tenantId, statement) => writeAsTenant(db.pool, tenantId, statement)),
+    repo: createInboundWebhooksRepo(db.kysely),
     tenancy,
     catalog,
     store,

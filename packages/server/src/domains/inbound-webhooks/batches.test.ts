@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import { bearer, signup } from '../../test-support/accounts.js';
 import { type TestApp, adminClient, useTestApp } from '../../test-support/index.js';
 import type { InboundWebhook, WebhookHooks } from '../../providers/adapter.js';
 import { adapterFor } from '../../providers/registry.js';
-import { writeAsTenant } from '../../platform/db/one-trip.js';
 import { createInboundWebhooksRepo } from './inbound-webhooks.repo.js';
 import { createInboundWebhooksService } from './inbound-webhooks.service.js';
 
@@ -26,7 +26,7 @@ const batchHooks: WebhookHooks = {
 
 function service() {
   return createInboundWebhooksService({
-    repo: createInboundWebhooksRepo(t.db.kysely, (tenantId, statement) => writeAsTenant(t.db.pool, tenantId, statement)),
+    repo: createInboundWebhooksRepo(t.db.kysely),
     tenancy: t.db,
     catalog: t.services.catalog,
     store: t.services.store,
@@ -42,6 +42,7 @@ const shop = () => `batch-${randomBytes(4).toString('hex')}.myshopify.com`;
 async function connect(token: string, storeDomain: string) {
   const res = await t.app.inject({ method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(token), payload: { serviceName: 'shopify', apiKey: 'shpat_b', additionalConfig: { storeDomain } } });
   expect(res.statusCode, res.body).toBe(201);
+  return res.json().data.id as string;
 }
 const externalIds = (tenantId: string) =>
   t.db.withTenant(tenantId, (tx) => tx.selectFrom('inbound_events').select('external_id').orderBy('external_id').execute()).then((r) => r.map((x) => x.external_id));
@@ -106,14 +107,41 @@ describe('stored headers', () => {
   });
 });
 
-describe('the one-round-trip write', () => {
-  it("RLS still decides: a row for another tenant is refused, and the pool's connections stay usable", async () => {
+describe('the batched store (keyhold_store_inbound_events)', () => {
+  const repo = () => createInboundWebhooksRepo(t.db.kysely);
+  const row = (tenantId: string, connectionId: string, routingKey: string | null) => ({
+    id: crypto.randomUUID(), tenant_id: tenantId, connection_id: connectionId, provider: 'shopify', topic: 't', external_id: crypto.randomUUID(),
+    payload: { a: 1 }, raw_body: null, headers: {}, received_at: new Date(), effect: null, routing_key: routingKey,
+  });
+
+  it("a row naming another tenant's connection is not written, and no tenant context outlives the call", async () => {
     const [a, b] = [await signup(t.app), await signup(t.app)];
-    const row = (tenantId: string) => `insert into inbound_events (id, tenant_id, connection_id, provider, topic, external_id, payload, headers, received_at) values ('${crypto.randomUUID()}', '${tenantId}', '${crypto.randomUUID()}', 'shopify', 't', '${crypto.randomUUID()}', '{}', '{}', now())`;
-    await expect(writeAsTenant(t.db.pool, a.tenantId, row(b.tenantId))).rejects.toThrow(/row-level security/);
-    // Every pooled connection is still fine (none left in an aborted transaction).
-    await Promise.all(Array.from({ length: 8 }, () => writeAsTenant(t.db.pool, a.tenantId, row(a.tenantId))));
-    expect((await t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('inbound_events').select('id').execute())).length).toBe(8);
+    const [shopA, shopB] = [shop(), shop()];
+    const connA = await connect(a.accessToken, shopA);
+    await connect(b.accessToken, shopB);
+    // Tenant B claiming A's connection and store; A's own row in the same call goes through.
+    const out = await repo().storeEvents([row(b.tenantId, connA, shopA), row(a.tenantId, connA, shopA), row(a.tenantId, connA, shopB)]);
+    expect(out.map((r) => [r.owned, r.stored])).toEqual([[false, false], [true, true], [false, false]]);
+    expect(await externalIds(b.tenantId)).toEqual([]);
+    expect(await externalIds(a.tenantId)).toHaveLength(1);
+    const left = await t.db.kysely.transaction().execute(async (tx) => {
+      await sql`select * from keyhold_store_inbound_events(${JSON.stringify([row(a.tenantId, connA, shopA)])}::jsonb)`.execute(tx);
+      return (await sql<{ v: string | null }>`select current_setting('app.tenant_id', true) as v`.execute(tx)).rows[0]!.v;
+    });
+    expect(left ?? '').toBe('');
+  });
+
+  it('many concurrent deliveries of several tenants are all stored under their owners, each once', async () => {
+    const accts = await Promise.all([signup(t.app), signup(t.app), signup(t.app)]);
+    const shops = accts.map(() => shop());
+    await Promise.all(accts.map((x, i) => connect(x.accessToken, shops[i]!)));
+    const s = service();
+    const sends = Array.from({ length: 90 }, (_, i) => ({ shop: shops[i % 3]!, id: `c-${i % 30}` })); // each event three times
+    const replies = await Promise.all(sends.map((e) => s.receive({ provider: 'shopify', method: 'POST', raw: Buffer.from(JSON.stringify([e])), headers: { 'x-test-signed': 'yes' }, query: {} })));
+    expect(replies.every((r) => r.status === 200)).toBe(true);
+    for (const [i, x] of accts.entries()) {
+      expect((await externalIds(x.tenantId)).sort()).toEqual(Array.from({ length: 30 }, (_, k) => `c-${k}`).filter((_, k) => k % 3 === i).sort());
+    }
   });
 
   it('quotes and odd characters in ids, topics and bodies are stored as sent', async () => {

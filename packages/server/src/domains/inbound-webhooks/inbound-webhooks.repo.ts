@@ -1,19 +1,18 @@
 import { type Insertable, type Kysely, type Selectable, sql } from 'kysely';
 import type { Database, InboundEventsTable, InboundQuarantineTable, InboundStatus } from '../../platform/db/schema.js';
-import { byteaLiteral, literal } from '../../platform/db/one-trip.js';
 import type { TenantTx } from '../../platform/db/tenancy.js';
 
 export type InboundEventRow = Selectable<InboundEventsTable>;
 export type Route = { tenantId: string; connectionId: string };
 
-type NewEvent = Omit<Insertable<InboundEventsTable>, 'payload' | 'headers' | 'raw_body' | 'received_at'> & { payload: string; headers: string; raw_body: Buffer | null; received_at: Date };
-const nullable = (v: string | null | undefined) => (v == null ? 'null' : literal(v));
-
-/** One tenant's write in one round trip (`writeAsTenant` of platform/db/one-trip.ts). */
-export type WriteAsTenant = <T>(tenantId: string, statement: string) => Promise<T[]>;
+/** A row for `storeEvents`: payload and headers as JSON values, the routing key it was routed by (null for a token route). */
+export type StoreRow = {
+  id: string; tenant_id: string; connection_id: string; provider: string; topic: string; external_id: string;
+  payload: unknown; raw_body: Buffer | null; headers: Record<string, string>; received_at: Date; effect: string | null; routing_key: string | null;
+};
 
 /** The only SQL for `inbound_events` and `inbound_quarantine`. */
-export function createInboundWebhooksRepo(db: Kysely<Database>, writeAsTenant?: WriteAsTenant) {
+export function createInboundWebhooksRepo(db: Kysely<Database>) {
   return {
     /**
      * Which connections hold these routing keys (any tenant, ignoring case): ids only, through a
@@ -39,26 +38,17 @@ export function createInboundWebhooksRepo(db: Kysely<Database>, writeAsTenant?: 
       return inserted.map((r) => r.id);
     },
     /**
-     * The same as `insertEvents` in one round trip (the hot path before a webhook's ack). Every
-     * value is quoted; ids and the tenant are made by the server. A row routed by a routing key is
-     * written only if that connection of this tenant still holds the key (checked in the same
-     * statement, so a route remembered by this node can be stale but never misroutes); each row
-     * comes back as `owned` (the check passed) and `stored` (new, not a redelivery).
+     * Stores rows of any tenants in one call (`keyhold_store_inbound_events`, migration 0024):
+     * each tenant's rows inside that tenant's RLS context, one transaction for all. A row routed by
+     * a routing key is written only if that connection still holds the key; each row comes back as
+     * `owned` (the check passed) and `stored` (new, not a redelivery), in the order given.
      */
-    async insertEventsOneTrip(tenantId: string, rows: Array<NewEvent & { routing_key: string | null }>): Promise<Array<{ id: string; owned: boolean; stored: boolean }>> {
-      if (!writeAsTenant) throw new Error('insertEventsOneTrip needs the one-trip writer');
+    async storeEvents(rows: StoreRow[]): Promise<Array<{ id: string; owned: boolean; stored: boolean }>> {
       if (rows.length === 0) return [];
-      const values = rows.map((r) => `(${[
-        `${literal(r.id)}::uuid`, `${literal(r.tenant_id)}::uuid`, `${literal(r.connection_id)}::uuid`, `${literal(r.provider)}::text`, `${literal(r.topic)}::text`, `${literal(r.external_id)}::text`,
-        `${literal(r.payload)}::jsonb`, r.raw_body ? byteaLiteral(r.raw_body) : 'null::bytea', `${literal(r.headers)}::jsonb`, `${literal(r.received_at.toISOString())}::timestamptz`,
-        `${nullable(r.effect)}::text`, `${nullable(r.routing_key)}::text`,
-      ].join(', ')})`);
-      const columns = 'id, tenant_id, connection_id, provider, topic, external_id, payload, raw_body, headers, received_at, effect';
-      return writeAsTenant<{ id: string; owned: boolean; stored: boolean }>(tenantId, `with v (${columns}, routing_key) as (values ${values.join(', ')}),
-        ok as (select v.* from v where v.routing_key is null or exists (select 1 from connections c where c.tenant_id = v.tenant_id and c.id = v.connection_id
-          and c.provider = v.provider and lower(c.routing_key) = lower(v.routing_key))),
-        ins as (insert into inbound_events (${columns}) select ${columns} from ok on conflict on constraint inbound_events_once do nothing returning id)
-        select v.id, exists (select 1 from ok where ok.id = v.id) as owned, exists (select 1 from ins where ins.id = v.id) as stored from v`);
+      const json = JSON.stringify(rows.map((r) => ({ ...r, raw_body: r.raw_body?.toString('base64') ?? null, received_at: r.received_at.toISOString() })));
+      const { rows: out } = await sql<{ id: string; owned: boolean; stored: boolean }>`select * from keyhold_store_inbound_events(${json}::jsonb)`.execute(db);
+      const byId = new Map(out.map((r) => [r.id, r]));
+      return rows.map((r) => byId.get(r.id) ?? { id: r.id, owned: false, stored: false });
     },
     /** Platform level: no tenant context is needed or set (the table has none). */
     async insertQuarantine(rows: Insertable<InboundQuarantineTable>[]): Promise<number> {

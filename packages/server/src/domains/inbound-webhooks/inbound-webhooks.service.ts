@@ -4,6 +4,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { InboundStatus } from '../../platform/db/schema.js';
 import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
 import { boundedMap } from '../../platform/bounded-map.js';
+import { createGroupWriter } from '../../platform/db/group-writer.js';
 import { AppError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Metrics } from '../../platform/metrics.js';
@@ -65,6 +66,8 @@ const refusal = (reason: string) => new AppError('WEBHOOK_SIGNATURE_INVALID', `T
 const MAX_ATTEMPTS = 5;
 /** Routes (ids only) this node remembers; a stale one is caught by the write's ownership check. */
 const ROUTE_CACHE_SIZE = 100_000;
+/** Concurrent store writes per node (below the pool size, so other work keeps connections). */
+const WRITES_IN_FLIGHT = 4;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
@@ -185,6 +188,8 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
    * are never remembered: quarantine is always decided by the database.
    */
   const routeCache = boundedMap<string, Route>(ROUTE_CACHE_SIZE);
+  // Group commit for the store before the ack: a few writes at a time, the rest wait and go together.
+  const writer = createGroupWriter({ write: repo.storeEvents, maxInFlight: WRITES_IN_FLIGHT, maxBatch: 500 });
   const cacheKey = (provider: string, key: string) => `${provider}\u0000${key.toLowerCase()}`;
   async function routesFor(provider: string, keys: string[], fresh: boolean): Promise<Map<string, Route>> {
     const routes = new Map<string, Route>();
@@ -203,7 +208,7 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
 
   async function store(provider: string, req: InboundWebhook, events: WebhookEvent[], tokenRoute: Route | undefined, secrets: readonly string[], signing: readonly string[]) {
     const receivedAt = deps.clock();
-    const headers = JSON.stringify(safeHeaders(req.headers, secrets, signing.map((n) => n.toLowerCase())));
+    const headers = safeHeaders(req.headers, secrets, signing.map((n) => n.toLowerCase()));
     // One copy of the raw body per event of a batch: each tenant keeps only its own rows.
     const keys = [...new Set(events.flatMap((e) => (e.routingKey ? [e.routingKey] : [])))];
     let pending = events;
@@ -222,40 +227,37 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     if (stored > 0) kick?.();
   }
 
-  /** Stores events by the routes given; returns how many were new and the events whose route went stale. */
-  async function storeRouted(provider: string, req: InboundWebhook, events: WebhookEvent[], routeOf: (e: WebhookEvent) => Route | undefined, headers: string, receivedAt: Date) {
-    const byTenant = new Map<string, Array<{ e: WebhookEvent; route: Route }>>();
+  /**
+   * Stores events by the routes given; returns how many were new and the events whose route went
+   * stale. Every tenant's rows of this delivery go in one write, grouped with concurrent
+   * deliveries' (`writer`): one transaction for many under load.
+   */
+  async function storeRouted(provider: string, req: InboundWebhook, events: WebhookEvent[], routeOf: (e: WebhookEvent) => Route | undefined, headers: Record<string, string>, receivedAt: Date) {
+    const routed: Array<{ e: WebhookEvent; route: Route }> = [];
     const quarantined: WebhookEvent[] = [];
     for (const e of events) {
       const route = routeOf(e);
-      if (!route) quarantined.push(e);
-      else byTenant.set(route.tenantId, [...(byTenant.get(route.tenantId) ?? []), { e, route }]);
+      if (route) routed.push({ e, route });
+      else quarantined.push(e);
     }
     // The raw body is kept only where it is one account's alone: a batch spanning several accounts
     // would put the others' data under each row (and a remembered route may be stale, so "several
     // keys, one tenant" is not proof of one owner).
     const accounts = new Set(events.map((e) => e.routingKey ?? '')).size;
-    const raw = byTenant.size + (quarantined.length > 0 ? 1 : 0) === 1 && accounts === 1 ? req.raw : null;
-    let stored = 0;
-    const stale: WebhookEvent[] = [];
-    for (const [tenantId, items] of byTenant) {
-      const rows = items.map(({ e, route }) => ({
-        id: randomUUID(), tenant_id: tenantId, connection_id: route.connectionId, provider, topic: e.topic, external_id: e.externalId,
-        payload: JSON.stringify(jsonbSafe(e.payload ?? null)), headers, received_at: receivedAt, effect: e.effect ?? null,
-        raw_body: raw, routing_key: e.routingKey ?? null,
-      }));
-      // One round trip in the tenant's RLS context (the hot path); the same rows as `insertEvents`.
-      const results = await repo.insertEventsOneTrip(tenantId, rows);
-      const owned = results.filter((r) => r.owned);
-      const isNew = owned.filter((r) => r.stored).length;
-      count(provider, 'duplicate', owned.length - isNew);
-      stored += isNew;
-      const staleIds = new Set(results.filter((r) => !r.owned).map((r) => r.id));
-      rows.forEach((r, i) => staleIds.has(r.id) && stale.push(items[i]!.e));
-    }
+    const owners = new Set(routed.map((r) => r.route.tenantId)).size + (quarantined.length > 0 ? 1 : 0);
+    const raw = owners === 1 && accounts === 1 ? req.raw : null;
+    const rows = routed.map(({ e, route }) => ({
+      id: randomUUID(), tenant_id: route.tenantId, connection_id: route.connectionId, provider, topic: e.topic, external_id: e.externalId,
+      payload: jsonbSafe(e.payload ?? null), headers, received_at: receivedAt, effect: e.effect ?? null, raw_body: raw, routing_key: e.routingKey ?? null,
+    }));
+    const results = await writer.push(rows);
+    const owned = results.filter((r) => r.owned);
+    const stored = owned.filter((r) => r.stored).length;
+    count(provider, 'duplicate', owned.length - stored);
+    const stale = routed.filter((_, i) => !results[i]!.owned).map((r) => r.e);
     const q = await repo.insertQuarantine(quarantined.map((e) => ({
       id: randomUUID(), provider, routing_key: (e.routingKey ?? '?').slice(0, 300), topic: e.topic, external_id: e.externalId,
-      payload: JSON.stringify(jsonbSafe(e.payload ?? null)), raw_body: raw, headers, received_at: receivedAt, effect: e.effect ?? null,
+      payload: JSON.stringify(jsonbSafe(e.payload ?? null)), raw_body: raw, headers: JSON.stringify(headers), received_at: receivedAt, effect: e.effect ?? null,
     })));
     count(provider, 'quarantined', q);
     return { stored, stale };

@@ -1,0 +1,38 @@
+-- Storing verified webhook events before the ack, for many deliveries in one call: each tenant's
+-- rows are written inside that tenant's own RLS context (SECURITY INVOKER: the caller's role, so
+-- the policies check every row), one transaction and one commit for the whole batch (group
+-- commit under load, where one transaction per delivery made Postgres the bottleneck).
+-- A row routed by a routing key is written only if that connection of that tenant still holds the
+-- key (a node may remember a route that went stale). Each row comes back as `owned` (the check
+-- passed) and `stored` (new, not a redelivery).
+CREATE FUNCTION keyhold_store_inbound_events(p_rows jsonb)
+  RETURNS TABLE (id uuid, owned boolean, stored boolean)
+  LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = public, pg_temp
+  AS $$
+DECLARE
+  t uuid;
+BEGIN
+  FOR t IN SELECT DISTINCT (r->>'tenant_id')::uuid FROM jsonb_array_elements(p_rows) r LOOP
+    PERFORM set_config('app.tenant_id', t::text, true);
+    RETURN QUERY
+      WITH v AS (
+        SELECT (r->>'id')::uuid AS id, t AS tenant_id, (r->>'connection_id')::uuid AS connection_id, r->>'provider' AS provider,
+               r->>'topic' AS topic, r->>'external_id' AS external_id, r->'payload' AS payload,
+               decode(r->>'raw_body', 'base64') AS raw_body, r->'headers' AS headers, (r->>'received_at')::timestamptz AS received_at,
+               r->>'effect' AS effect, r->>'routing_key' AS routing_key
+        FROM jsonb_array_elements(p_rows) r WHERE (r->>'tenant_id')::uuid = t
+      ), ok AS (
+        SELECT v.* FROM v WHERE v.routing_key IS NULL OR EXISTS (
+          SELECT 1 FROM connections c WHERE c.tenant_id = v.tenant_id AND c.id = v.connection_id
+            AND c.provider = v.provider AND lower(c.routing_key) = lower(v.routing_key))
+      ), ins AS (
+        INSERT INTO inbound_events AS e (id, tenant_id, connection_id, provider, topic, external_id, payload, raw_body, headers, received_at, effect)
+        SELECT ok.id, ok.tenant_id, ok.connection_id, ok.provider, ok.topic, ok.external_id, ok.payload, ok.raw_body, ok.headers, ok.received_at, ok.effect FROM ok
+        ON CONFLICT ON CONSTRAINT inbound_events_once DO NOTHING RETURNING e.id
+      )
+      SELECT v.id, EXISTS (SELECT 1 FROM ok WHERE ok.id = v.id), EXISTS (SELECT 1 FROM ins WHERE ins.id = v.id) FROM v;
+  END LOOP;
+  -- No tenant context outlives the call, even inside a caller's longer transaction.
+  PERFORM set_config('app.tenant_id', '', true);
+END $$;
+GRANT EXECUTE ON FUNCTION keyhold_store_inbound_events(jsonb) TO keyhold_app;

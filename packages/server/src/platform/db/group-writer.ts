@@ -1,0 +1,53 @@
+/**
+ * Natural batching for a hot write path ("group commit"): callers push their rows and get their
+ * own results back; while `maxInFlight` writes are running, new pushes wait and then go together
+ * in one write. An idle system writes each push at once (no added latency); a busy one writes
+ * fewer, larger transactions. A failed write of several pushes is retried push by push, so one
+ * bad input fails alone.
+ */
+export function createGroupWriter<I, O>(opts: { write: (items: I[]) => Promise<O[]>; maxInFlight: number; maxBatch: number }) {
+  type Waiting = { items: I[]; resolve: (out: O[]) => void; reject: (err: unknown) => void };
+  const queue: Waiting[] = [];
+  let inFlight = 0;
+
+  async function run(batch: Waiting[]) {
+    inFlight++;
+    try {
+      const out = await opts.write(batch.flatMap((w) => w.items));
+      let at = 0;
+      for (const w of batch) {
+        w.resolve(out.slice(at, at + w.items.length));
+        at += w.items.length;
+      }
+    } catch (err) {
+      if (batch.length === 1) batch[0]!.reject(err);
+      else for (const w of batch) opts.write(w.items).then(w.resolve, w.reject);
+    } finally {
+      inFlight--;
+      flush();
+    }
+  }
+
+  function flush() {
+    while (queue.length > 0 && inFlight < opts.maxInFlight) {
+      const batch: Waiting[] = [];
+      let size = 0;
+      while (queue.length > 0 && (batch.length === 0 || size + queue[0]!.items.length <= opts.maxBatch)) {
+        const next = queue.shift()!;
+        size += next.items.length;
+        batch.push(next);
+      }
+      void run(batch);
+    }
+  }
+
+  return {
+    push(items: I[]): Promise<O[]> {
+      if (items.length === 0) return Promise.resolve([]);
+      return new Promise<O[]>((resolve, reject) => {
+        queue.push({ items, resolve, reject });
+        flush();
+      });
+    },
+  };
+}
