@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { paginate } from '@keyhold/contract';
 import type { Clock } from '../../platform/clock.js';
 import type { InboundStatus } from '../../platform/db/schema.js';
-import type { Tenancy } from '../../platform/db/tenancy.js';
+import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Metrics } from '../../platform/metrics.js';
@@ -41,6 +41,8 @@ export type InboundWebhooksDeps = {
   log?: Pick<Logger, 'warn' | 'info'>;
   /** The adapter registry (tests give one with a provider of their own). */
   adapterFor?: (provider: { id: string }) => ProviderAdapter;
+  /** Told, in the event's transaction, what an event says about a message Keyhold sent (notifications). */
+  onDeliveryStatus?: (tx: TenantTx, status: { provider: string; messageId: string; status: 'bounced' }) => Promise<void>;
 };
 
 export type Delivery = { provider: string; endpointToken?: string; method: 'GET' | 'POST'; raw: Buffer; headers: Record<string, string | string[] | undefined>; query: Record<string, string> };
@@ -207,6 +209,8 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
       await deps.outbox.append(tx, 'webhook.received', subject, { topic: row.topic, externalId: row.external_id, inboundEventId: row.id });
       if (row.effect === 'disconnected') await deps.store.disconnect(tx, conn, { source: 'webhook', revocation: 'revoked' });
       if (row.effect === 'changed') await deps.outbox.append(tx, 'connection.changed', subject, { source: 'webhook', topic: row.topic, inboundEventId: row.id });
+      const delivery = deps.onDeliveryStatus && (deps.adapterFor ?? adapterFor)({ id: row.provider }).webhooks?.deliveryStatus?.(row.topic, row.payload);
+      if (delivery) await deps.onDeliveryStatus!(tx, { provider: row.provider, ...delivery });
       await repo.markProcessed(tx, row.id, deps.clock());
       return 'processed';
     });
