@@ -136,7 +136,6 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     signup: { mode: signup, invitations: signupInvitations },
     clock,
   });
-  const users = createUsersService({ repo: identityRepo, tenancy: db, audit, sessions: userSessions, clock });
   const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db.kysely), tenancy, tenants, audit, mfa, clock });
   const adminsRepo = createPlatformAdminsRepo(db.kysely);
   const platformSigner = createTokenSigner('platform', keys.platformKey, clock);
@@ -169,6 +168,13 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
       sendSoon: (tenantId, id) => notifications.deliverSoon(tenantId, [id]),
     },
     ...(log ? { log } : {}),
+  });
+  const users = createUsersService({
+    repo: identityRepo, tenancy, audit, sessions: userSessions, clock, publicUrl,
+    invitationMail: {
+      enqueue: async (tx, m) => notifications.enqueue(tx, { channel: 'email', template: 'invitation', recipient: m.to, vars: { organization: await people.organization(tx), role: m.role }, secretVars: { inviteUrl: m.acceptUrl } }),
+      sendSoon: (tenantId, id) => notifications.deliverSoon(tenantId, [id]),
+    },
   });
   const notificationConsumer = createNotificationConsumer({ notifications, people, providerName: (id) => catalog.list().find((p) => p.id === id)?.displayName ?? id, publicUrl });
   const eventsRepo = createEventsRepo(db.kysely);

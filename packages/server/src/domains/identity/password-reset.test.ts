@@ -165,3 +165,26 @@ describe('password reset by email', () => {
     for (const m of others) expect(`${m.text}${m.html}${m.subject}`).not.toContain(token);
   });
 });
+
+describe('invitation email', () => {
+  it('an invitation by token is emailed with its accept link; the link is the one shown to the inviter, and works once', async () => {
+    const owner = await signup(t.app);
+    const email = `invitee-${randomBytes(3).toString('hex')}@example.com`;
+    const res = await t.app.inject({ method: 'POST', url: '/api/users', headers: bearer(owner.accessToken), payload: { email, role: 'member' } });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json().data).not.toHaveProperty('mailId');
+    await settled();
+    const [mail, ...more] = sandbox.captures.inbox(email);
+    expect(more).toHaveLength(0);
+    expect(mail!.subject).toBe('You are invited to Acme on Keyhold');
+    const token = /#token=(khi_[A-Za-z0-9_-]+)/.exec(mail!.text)?.[1];
+    expect(token).toBe(res.json().data.inviteToken);
+    expect((await t.app.inject({ method: 'POST', url: '/api/auth/invite/accept', payload: { token, password: STRONG_PASSWORD() } })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'POST', url: '/api/auth/invite/accept', payload: { token, password: STRONG_PASSWORD() } })).statusCode).toBe(401);
+    // A temporary password is never emailed (it is shown once to the inviter).
+    const temp = `temp-${randomBytes(3).toString('hex')}@example.com`;
+    await t.app.inject({ method: 'POST', url: '/api/users', headers: bearer(owner.accessToken), payload: { email: temp, role: 'member', method: 'temporary_password' } });
+    await settled();
+    expect(sandbox.captures.inbox(temp)).toHaveLength(0);
+  });
+});
