@@ -153,6 +153,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     repo: createNotificationsRepo(db.kysely),
     tenancy,
     vault,
+    audit,
     // A tenant's own sender goes through the proxy (defined below; called only after wiring).
     transports: createTransports({ http, adapterFor, tenantFetch: (...a) => tenantClients.fetch(...a), ...(email ? { platform: email } : {}) }),
     adapterFor,

@@ -10,6 +10,7 @@ import { AppError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { ProviderAdapter } from '../../providers/adapter.js';
 import { type TenantPrincipal, assertRole } from '../identity/principal.js';
+import type { AuditService } from '../audit/audit.service.js';
 import type { Vault } from '../vault/vault.service.js';
 import type { NotificationRow, NotificationsRepo } from './notifications.repo.js';
 import { type TemplateName, render } from './templates.js';
@@ -40,6 +41,7 @@ export type NotificationsDeps = {
   repo: NotificationsRepo;
   tenancy: Tenancy;
   vault: Pick<Vault, 'encrypt' | 'decrypt'>;
+  audit: Pick<AuditService, 'record'>;
   transports: Transports;
   adapterFor: (provider: { id: string }) => ProviderAdapter;
   /** The tenant's people and name, read in its transaction (identity and tenants own those tables). */
@@ -213,7 +215,10 @@ export function createNotificationsService(deps: NotificationsDeps) {
         tenant_id: p.tenantId, email_rules: s.emailRules, chat_events: s.chatEvents, chat_provider: s.chat?.provider ?? null, chat_channel: s.chat?.channel ?? null,
         email_provider: s.emailSender?.provider ?? null, email_from: s.emailSender?.from ?? null, updated_at: clock(),
       });
-      return settingsIn(tx);
+      const after = await settingsIn(tx);
+      // Where alerts go and who sends them is worth a trail (names and addresses, no secrets).
+      await deps.audit.record(p, { action: 'notification_settings.update', entity: { type: 'notification_settings', id: p.tenantId }, metadata: { ...after } }, tx);
+      return after;
     });
   }
 
