@@ -111,6 +111,33 @@ describe('connection needs re-authorisation', () => {
   });
 });
 
+describe('the sender across nodes', () => {
+  it('senders running at once send each message once', async () => {
+    const owner = await signup(t.app);
+    for (let i = 0; i < 20; i++) await needsReauth(owner.tenantId, randomUUID());
+    await t.services.events.drain();
+    await Promise.all([1, 2, 3, 4].map(() => t.services.notifications.sendDue()));
+    const mails = reauthMails(owner.email);
+    expect(mails).toHaveLength(20);
+    expect(new Set(mails.map((m) => m.idempotencyKey)).size).toBe(20);
+  });
+
+  it('a message whose sender died after claiming it is sent once its lease runs out, with the same idempotency key', async () => {
+    const owner = await signup(t.app);
+    await needsReauth(owner.tenantId, randomUUID());
+    await t.services.events.drain();
+    // What a sender that crashed right after its claim leaves: one attempt counted, a 2-minute lease.
+    await scratch.db.withTenant(owner.tenantId, (tx) => tx.updateTable('notification_log').set({ attempts: 1, next_attempt_at: new Date(t.clock().getTime() + 120_000) }).execute());
+    await t.services.notifications.sendDue();
+    expect(reauthMails(owner.email)).toHaveLength(0);
+    t.clock.advance(121_000);
+    await t.services.notifications.sendDue();
+    const row = (await list(owner)).data[0];
+    expect(row).toMatchObject({ status: 'SENT', attempts: 2 });
+    expect(reauthMails(owner.email)).toEqual([expect.objectContaining({ idempotencyKey: `keyhold-notification-${row.id}` })]);
+  });
+});
+
 describe("the tenant's own senders", () => {
   it("sends through the tenant's own Resend connection (its key, its from-address, the proxy path)", async () => {
     const owner = await signup(t.app);
