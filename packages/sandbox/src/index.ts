@@ -5,6 +5,7 @@ export {
   shopifyCallbackHmac,
 } from './oauth/index.js';
 export type { SandboxRequest } from './server.js';
+export type { CapturedEmail, CapturedPost } from './captures.js';
 export type { LimitSettings } from './limits.js';
 export type { GraphqlLimits } from './shopify/graphql.js';
 export { muxDelivery, type MuxEvent } from './webhooks/mux.js';

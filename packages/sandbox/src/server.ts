@@ -9,6 +9,7 @@ import { intuitHeaders } from './quickbooks/data.js';
 import { amazonHostPath, amazonOperation, amazonRegion, requestIdHeader } from './amazon/index.js';
 import { XERO_HOSTS } from './xero/openid.js';
 import { wiseWebhookKeyPair } from './webhooks/wise.js';
+import { createCaptures } from './captures.js';
 
 /**
  * `path` limits the failure to requests under that prefix, relative to the provider prefix
@@ -52,6 +53,7 @@ export async function createSandbox(opts: { port?: number } = {}) {
   // Wise signs webhooks with its own RSA key; the sandbox plays Wise with a pair of its own.
   const wiseWebhookKeys = wiseWebhookKeyPair();
   const apiState = newApiState();
+  const captures = createCaptures();
 
   function takeFailure(provider: string, path: string): Failure | undefined {
     const list = failures.get(provider);
@@ -84,6 +86,7 @@ export async function createSandbox(opts: { port?: number } = {}) {
     let extraHeaders: Record<string, string> = {};
     const send = (r: Reply) => {
       seen.status = r.status;
+      captures.observe(seen, r);
       release();
       const headers = { ...extraHeaders, ...(provider === 'quickbooks' ? intuitHeaders() : {}), ...r.headers };
       // Bodiless replies (redirects, revocations) carry no content type: clients must not parse them.
@@ -99,6 +102,7 @@ export async function createSandbox(opts: { port?: number } = {}) {
     if (provider === 'resend' && !req.headers['user-agent']) {
       return send({ status: 403, body: { name: 'missing_user_agent', message: 'error code: 1010', statusCode: 403 } });
     }
+    if (provider === '_sandbox') return send(captures.route(req.method ?? 'GET', path, url) ?? { status: 404, body: { error: 'not found' } });
     const failure = takeFailure(provider, path);
     // The provider's own rate limits apply to its API calls (not to OAuth endpoints). Injected
     // latency counts as time in flight (concurrency limits), an injected status is sent at once.
@@ -173,6 +177,8 @@ export async function createSandbox(opts: { port?: number } = {}) {
     shopify: oauth.shopify,
     /** Signing keys of the providers whose webhooks are signed with the provider's own key: Wise's public PEM goes on a test connection. */
     webhookKeys: { wise: wiseWebhookKeys },
+    /** What providers delivered to people: Resend's emails (`inbox(to)`), Slack's posts (`posts(channel)`); also at `/_sandbox/…`. */
+    captures: captures.api,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -15,6 +15,8 @@ import { accessOf, allows, platformRefusal, refusal } from './domains/identity/a
 import { API_KEY_PREFIX } from './domains/api-keys/api-keys.service.js';
 import { adminRoutes } from './domains/platform-admins/admin.routes.js';
 import { usersRoutes } from './domains/identity/users.routes.js';
+import { passwordResetRoutes } from './domains/identity/password-reset.routes.js';
+import { notificationsRoutes } from './domains/notifications/notifications.routes.js';
 import type { MetricsAccess } from './platform/config.js';
 import type { Logger } from './platform/logger.js';
 import { installErrorHandling } from './platform/http/error-handler.js';
@@ -67,6 +69,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(metricsPlugin, { registry: services.metrics.registry, access: deps.metricsAccess });
   authRoutes(app, { auth: services.auth, mfa: services.mfa });
   usersRoutes(app, { users: services.users });
+  passwordResetRoutes(app, { passwordReset: services.passwordReset });
+  notificationsRoutes(app, { notifications: services.notifications });
   apiKeysRoutes(app, { apiKeys: services.apiKeys });
   auditRoutes(app, { audit: services.audit });
   eventsRoutes(app, { events: services.events });

@@ -56,6 +56,13 @@ import { preparingScopes } from './platform/db/tenancy.js';
 import { createTenantsRepo } from './domains/tenants/tenants.repo.js';
 import { createTenantsService } from './domains/tenants/tenants.service.js';
 import { assertAdaptersCoverCatalog } from './providers/check.js';
+import { createPasswordReset } from './domains/identity/password-reset.js';
+import { createPasswordResetRepo } from './domains/identity/password-reset.repo.js';
+import { createNotificationConsumer } from './domains/notifications/notifications.consumer.js';
+import { createNotificationsRepo } from './domains/notifications/notifications.repo.js';
+import { createNotificationsService } from './domains/notifications/notifications.service.js';
+import { createTransports } from './domains/notifications/transports.js';
+import type { EmailSenderConfig } from './platform/config.js';
 
 export type ServiceDeps = {
   db: Db;
@@ -83,6 +90,8 @@ export type ServiceDeps = {
   trialDays?: number;
   /** Inbound webhooks: app-level secrets, verify tokens (KEYHOLD_WEBHOOK_<ID>_*). */
   webhooks?: WebhookConfig;
+  /** The platform's email sender (KEYHOLD_RESEND_API_KEY, KEYHOLD_EMAIL_FROM); none: no email is sent. */
+  email?: EmailSenderConfig;
 };
 
 const NO_WEBHOOK_CONFIG: WebhookConfig = { secrets: {}, verifyTokens: {}, rawRetentionDays: 30, retentionDays: 90 };
@@ -95,7 +104,7 @@ export function createCoreServices({ db, clock, trialDays }: Pick<ServiceDeps, '
 }
 
 /** The composition root: the only place that wires services together. */
-export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker, resolveHost, eventConsumers, signup = 'open', trialDays, webhooks = NO_WEBHOOK_CONFIG }: ServiceDeps) {
+export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker, resolveHost, eventConsumers, signup = 'open', trialDays, webhooks = NO_WEBHOOK_CONFIG, email }: ServiceDeps) {
   // A catalog value that picks code nobody wrote stops start, naming the file and the value.
   assertAdaptersCoverCatalog(catalog.list(), { webhooks: true });
   const { audit, tenants } = createCoreServices({ db, clock, trialDays });
@@ -127,17 +136,50 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     signup: { mode: signup, invitations: signupInvitations },
     clock,
   });
-  const users = createUsersService({ repo: identityRepo, tenancy: db, audit, sessions: userSessions, clock });
   const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db.kysely), tenancy, tenants, audit, mfa, clock });
   const adminsRepo = createPlatformAdminsRepo(db.kysely);
   const platformSigner = createTokenSigner('platform', keys.platformKey, clock);
   const adminSessions = sessionsOf(PLATFORM_SESSION_TABLES, platformSessionKind(adminsRepo, platformSigner));
   const adminAuth = createAdminAuthService({ repo: adminsRepo, audit, attempts, signer: platformSigner, sessions: adminSessions, tenancy, vault, clock });
-  const eventsRepo = createEventsRepo(db.kysely);
-  const events = createEventsService({ repo: eventsRepo, tenancy: db, clock, consumers: eventConsumers ?? [], ...(log ? { log } : {}) });
   const tenantUrls = createTenantUrlGuard({ allowPrivate: allowPrivateProviderUrls, ...(resolveHost ? { resolve: resolveHost } : {}) });
   // Every call to a provider goes through this one client (timeouts; tenant URLs guarded and pinned).
   const http = createProviderHttp({ tenantUrls });
+  const tenantsRepo = createTenantsRepo(db.kysely);
+  const people = {
+    emailsOf: identityRepo.activeEmailsByRole,
+    organization: async (tx: Parameters<typeof tenantsRepo.current>[0]) => (await tenantsRepo.current(tx))?.name ?? '',
+  };
+  const notifications = createNotificationsService({
+    repo: createNotificationsRepo(db.kysely),
+    tenancy,
+    vault,
+    audit,
+    // A tenant's own sender goes through the proxy (defined below; called only after wiring).
+    transports: createTransports({ http, adapterFor, tenantFetch: (...a) => tenantClients.fetch(...a), ...(email ? { platform: email } : {}) }),
+    adapterFor,
+    people,
+    publicUrl,
+    clock,
+    ...(log ? { log } : {}),
+  });
+  const passwordReset = createPasswordReset({
+    repo: createPasswordResetRepo(db.kysely), users: identityRepo, tenants, organization: people.organization, tenancy, sessions: userSessions, audit, attempts, publicUrl, clock,
+    mail: {
+      enqueue: (tx, m) => notifications.enqueue(tx, { channel: 'email', template: 'password_reset', recipient: m.to, vars: m.vars, secretVars: { resetUrl: m.resetUrl } }),
+      sendSoon: (tenantId, id) => notifications.deliverSoon(tenantId, [id]),
+    },
+    ...(log ? { log } : {}),
+  });
+  const users = createUsersService({
+    repo: identityRepo, tenancy, audit, sessions: userSessions, clock, publicUrl,
+    invitationMail: {
+      enqueue: async (tx, m) => notifications.enqueue(tx, { channel: 'email', template: 'invitation', recipient: m.to, vars: { organization: await people.organization(tx), role: m.role }, secretVars: { inviteUrl: m.acceptUrl } }),
+      sendSoon: (tenantId, id) => notifications.deliverSoon(tenantId, [id]),
+    },
+  });
+  const notificationConsumer = createNotificationConsumer({ notifications, people, providerName: (id) => catalog.list().find((p) => p.id === id)?.displayName ?? id, publicUrl });
+  const eventsRepo = createEventsRepo(db.kysely);
+  const events = createEventsService({ repo: eventsRepo, tenancy: db, clock, consumers: [notificationConsumer, ...(eventConsumers ?? [])], ...(log ? { log } : {}) });
   const warm = createWarmCache();
   const outbox = createOutbox({ repo: eventsRepo, clock });
   const store = createConnectionStore({ repo: createConnectionsRepo(db.kysely), vault, catalog, outbox, clock, warm });
@@ -189,9 +231,10 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
       secrets: (provider) => webhookAppSecrets({ webhooks, oauthApps }, provider, adapterFor({ id: provider }).webhooks?.signedWithClientSecret === true),
       verifyToken: (provider) => webhooks.verifyTokens[provider]?.reveal(),
     },
+    onDeliveryStatus: notifications.onDeliveryStatus,
     ...(log ? { log } : {}),
   });
-  return { inboundWebhooks, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
+  return { inboundWebhooks, notifications, passwordReset, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -35,6 +35,18 @@ describe('npm run demo', () => {
       expect(callback.headers.get('location')).toBe('/admin/integrations?xero=configured');
       const list = (await json(await fetch(`${K}/api/api-credentials`, { headers: auth }))).data as unknown as Array<{ service_name: string; status: string; config: Record<string, string> }>;
       expect(list).toEqual([expect.objectContaining({ service_name: 'xero', status: 'active', config: { xeroTenantId: expect.stringMatching(/^[0-9a-f-]{36}$/) } })]);
+
+      // Password reset: the email lands in the sandbox's Resend inbox, printed at start.
+      const inbox = /Emails Keyhold sends .*: (http:\/\/127\.0\.0\.1:\d+\/_sandbox\/resend\/inbox)\?to=/.exec(run.stdout())?.[1];
+      expect(inbox, run.output()).toBeDefined();
+      const forgot = await fetch(`${K}/api/auth/password/forgot`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'demo', email: 'owner@demo.keyhold.test' }) });
+      expect(forgot.status).toBe(202);
+      let mails: Array<{ subject: string }> = [];
+      for (let i = 0; i < 50 && mails.length === 0; i++) {
+        mails = (await json(await fetch(`${inbox}?to=owner@demo.keyhold.test`))).data as unknown as Array<{ subject: string }>;
+        if (mails.length === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(mails.map((m) => m.subject)).toEqual(['Reset your Keyhold password']);
     } finally {
       run.child.kill('SIGTERM');
       await run.exited;

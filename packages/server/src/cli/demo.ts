@@ -26,6 +26,8 @@ export async function runDemo(config: Config, log: Logger): Promise<number> {
     oauthApps[id] = { clientId: app.clientId, clientSecret: new Secret(app.clientSecret) };
     providerAuthUrls[id] = sandbox.baseUrlFor(id);
   }
+  const demoResendKey = `re_demo_${randomBytes(12).toString('hex')}`;
+  sandbox.seed('resend', { apiKey: demoResendKey });
   const demoConfig: Config = {
     ...config,
     dataDir: path.join(config.dataDir, 'demo'),
@@ -34,6 +36,8 @@ export async function runDemo(config: Config, log: Logger): Promise<number> {
     providerAuthUrls: { ...providerAuthUrls, ...config.providerAuthUrls },
     oauthApps: { ...oauthApps, ...config.oauthApps },
     allowPrivateProviderUrls: true,
+    // The platform's emails (password reset, invitations, alerts) go to the sandbox's Resend, whose inbox is browsable.
+    email: config.email ?? { provider: 'resend', apiKey: new Secret(demoResendKey), from: 'Keyhold demo <no-reply@demo.keyhold.test>', baseUrl: sandbox.baseUrlFor('resend') },
   };
   const stripeKey = `sk_test_demo${randomBytes(12).toString('hex')}`;
   sandbox.seed('stripe', { apiKey: stripeKey });
@@ -48,7 +52,7 @@ export async function runDemo(config: Config, log: Logger): Promise<number> {
         await services.auth.signup({ requestId: 'demo', ip: '127.0.0.1' }, { organizationName: 'Demo Company', slug: DEMO_SLUG, email: DEMO_EMAIL, password });
         lines.push(`Created demo tenant '${DEMO_SLUG}': owner ${DEMO_EMAIL} / ${password}  (shown once)`);
       }
-      lines.push(`Sandbox Stripe key valid for this run: ${stripeKey}`, 'Walkthrough: see "Try it offline" in README.md.');
+      lines.push(`Sandbox Stripe key valid for this run: ${stripeKey}`, `Emails Keyhold sends (password reset, invitations, alerts): ${sandbox.url}/_sandbox/resend/inbox?to=<address>`, 'Walkthrough: see "Try it offline" in README.md.');
       process.stdout.write(`\n${lines.join('\n')}\n\n`);
     },
     afterStop: () => sandbox.close(),

@@ -64,12 +64,16 @@ const EnvSchema = z.object({
   KEYHOLD_WEBHOOK_RAW_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   KEYHOLD_WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   KEYHOLD_WEBHOOK_SECRET_OVERLAP_HOURS: z.coerce.number().min(0).max(720).default(24),
+  // The platform's email sender (notifications, password reset, invitations): a Resend API key and from-address.
+  KEYHOLD_RESEND_API_KEY: z.string().min(8).optional(),
+  KEYHOLD_EMAIL_FROM: z.string().trim().min(3).max(254).optional(),
+  KEYHOLD_RESEND_BASE_URL: z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL').default('https://api.resend.com'),
 });
 
 /** Variables whose values must never be echoed back in an error message. */
 const SECRET_VARS = new Set([
   'DATABASE_URL', 'KEYHOLD_APP_DATABASE_URL', 'KEYHOLD_DB_APP_PASSWORD', 'KEYHOLD_JOBS_DATABASE_URL', 'KEYHOLD_DB_JOBS_PASSWORD',
-  'KEYHOLD_JWT_SECRET', 'KEYHOLD_ADMIN_JWT_SECRET', 'KEYHOLD_MASTER_KEYS', 'KEYHOLD_METRICS_TOKEN',
+  'KEYHOLD_JWT_SECRET', 'KEYHOLD_ADMIN_JWT_SECRET', 'KEYHOLD_MASTER_KEYS', 'KEYHOLD_METRICS_TOKEN', 'KEYHOLD_RESEND_API_KEY',
 ]);
 
 export type Config = {
@@ -103,7 +107,12 @@ export type Config = {
   trialDays: number;
   /** Inbound webhooks: the operator's app-level signing secrets and verify tokens, and retention. */
   webhooks: WebhookConfig;
+  /** The platform's email sender; absent: no email is sent (messages are logged FAILED `no_platform_sender`). */
+  email?: EmailSenderConfig;
 };
+
+/** The platform's email sender: the provider's id, the operator's API key, the from-address and the API's base URL. */
+export type EmailSenderConfig = { provider: string; apiKey: Secret; from: string; baseUrl: string };
 
 export type WebhookConfig = {
   /** From KEYHOLD_WEBHOOK_<ID>_SECRETS (comma-separated: several during a rotation). */
@@ -191,11 +200,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     signup: e.KEYHOLD_SIGNUP ?? (e.NODE_ENV === 'production' ? 'closed' : 'open'),
     trialDays: e.KEYHOLD_TRIAL_DAYS,
     webhooks: { ...webhookSecrets(env), rawRetentionDays: e.KEYHOLD_WEBHOOK_RAW_RETENTION_DAYS, retentionDays: e.KEYHOLD_WEBHOOK_RETENTION_DAYS, secretOverlapHours: e.KEYHOLD_WEBHOOK_SECRET_OVERLAP_HOURS },
+    ...emailSender(e),
     jwt: {
       ...(e.KEYHOLD_JWT_SECRET ? { tenantKey: Buffer.from(e.KEYHOLD_JWT_SECRET, 'base64') } : {}),
       ...(e.KEYHOLD_ADMIN_JWT_SECRET ? { platformKey: Buffer.from(e.KEYHOLD_ADMIN_JWT_SECRET, 'base64') } : {}),
     },
   };
+}
+
+/** Both the key and the from-address, or neither. */
+function emailSender(e: z.infer<typeof EnvSchema>): { email?: EmailSenderConfig } {
+  if (!e.KEYHOLD_RESEND_API_KEY && !e.KEYHOLD_EMAIL_FROM) return {};
+  if (!e.KEYHOLD_RESEND_API_KEY || !e.KEYHOLD_EMAIL_FROM) throw new ConfigError(['KEYHOLD_RESEND_API_KEY and KEYHOLD_EMAIL_FROM: set both to send email, or neither']);
+  return { email: { provider: 'resend', apiKey: new Secret(e.KEYHOLD_RESEND_API_KEY), from: e.KEYHOLD_EMAIL_FROM, baseUrl: e.KEYHOLD_RESEND_BASE_URL } };
 }
 
 /** A token implies `token`; otherwise off in production and loopback-only elsewhere. */

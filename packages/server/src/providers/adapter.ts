@@ -21,6 +21,28 @@ export type ProviderAdapter = {
   webhooks?: WebhookHooks;
   /** Sync readers by model name: typed here, implemented when syncs land. */
   syncs?: Record<string, SyncReader>;
+  /** Messages to people, for providers that send email or chat (notifications). */
+  messaging?: MessagingHooks;
+};
+
+/** One email to one recipient; `idempotencyKey` stays the same across retries of the message. */
+export type OutboundEmail = { from: string; to: string; subject: string; html: string; text: string; idempotencyKey: string };
+/** A request to the provider, path relative to its base URL; credentials are added by whoever sends it. */
+export type ProviderCall = { method: 'POST'; path: string; headers: Record<string, string>; body: string };
+
+export type MessagingHooks = {
+  email?: {
+    send(msg: OutboundEmail): ProviderCall;
+    /** The provider's id of the accepted message, from a 2xx answer's JSON. */
+    messageId(answer: unknown): string | null;
+    /** Headers carrying an operator's own API key (the platform's sender has no connection). */
+    platformAuth(apiKey: string): Record<string, string>;
+  };
+  chat?: {
+    post(msg: { channel: string; text: string }): ProviderCall;
+    /** Whether a 2xx answer accepted the post (some APIs answer 200 with an error inside). */
+    result(answer: unknown): { ok: true; id: string | null } | { ok: false; error: string };
+  };
 };
 
 /** One provider account the user authorised. `id` is the routing key (unique across tenants). */
@@ -237,6 +259,11 @@ export type WebhookHooks = {
    * header, AssemblyAI's auth header): never stored with the event, whatever their name.
    */
   signatureHeaders?(connection?: WebhookConnection): string[];
+  /**
+   * What a stored event says about a message Keyhold sent through this provider (an email that
+   * bounced), read from the event's payload when it is processed. Null: nothing about a message.
+   */
+  deliveryStatus?(topic: string, payload: unknown): { messageId: string; status: 'bounced' } | null;
 };
 
 export type SyncRecord = { id: string; updatedAt: string; data: Record<string, unknown> };

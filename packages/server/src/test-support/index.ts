@@ -8,7 +8,7 @@ import { type Logger, createLogger } from '../platform/logger.js';
 import { createServices } from '../deps.js';
 import { systemActor } from '../platform/context.js';
 import { type Catalog, loadCatalog } from '../domains/catalog/catalog.js';
-import type { MetricsAccess, OAuthAppConfig, SignupMode, WebhookConfig } from '../platform/config.js';
+import type { EmailSenderConfig, MetricsAccess, OAuthAppConfig, SignupMode, WebhookConfig } from '../platform/config.js';
 import type { Resolve } from '../platform/http/ssrf.js';
 import { type KeyRing, keyRing, parseMasterKeys } from '../domains/vault/kek.js';
 import type { EventConsumer } from '../domains/events/events.service.js';
@@ -84,6 +84,8 @@ export type TestOptions = {
   db?: Db;
   /** What acts on drained outbox events. */
   eventConsumers?: EventConsumer[];
+  /** The platform's email sender. */
+  email?: EmailSenderConfig;
   /** testApp: who may scrape /metrics (default: loopback, as in development; inject() comes from 127.0.0.1). */
   metricsAccess?: MetricsAccess;
 };
@@ -108,6 +110,7 @@ export function nodeServices(db: Db, ring: KeyRing, clock = systemClock, opts: T
     ...(opts.signup ? { signup: opts.signup } : {}),
     ...(opts.trialDays === undefined ? {} : { trialDays: opts.trialDays }),
     ...(opts.webhooks ? { webhooks: opts.webhooks } : {}),
+    ...(opts.email ? { email: opts.email } : {}),
   });
 }
 

@@ -43,6 +43,8 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'POST /api/auth/mfa/verify': pub,
   'POST /api/auth/refresh': pub,
   'POST /api/auth/invite/accept': pub,
+  'POST /api/auth/password/forgot': pub,
+  'POST /api/auth/password/reset': pub,
   'GET /api/integrations/{provider}/callback': pub,
   // Providers deliver without a Keyhold principal: the signature over the raw body is the credential.
   'POST /api/webhooks/{provider}': pub,
@@ -72,6 +74,9 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'GET /api/audit-logs': tenant('admin', 'audit:read'),
   'GET /api/events': tenant('admin', 'events:read'),
   'GET /api/webhooks/inbound': tenant('admin', 'events:read'),
+  'GET /api/notifications': tenant('admin', 'events:read'),
+  'GET /api/notifications/settings': tenant('admin', 'events:read'),
+  'PUT /api/notifications/settings': tenant('admin', 'credentials:write', { note: "chooses which of the tenant's connections send its alerts" }),
   'POST /api/webhooks/inbound/{id}/replay': tenant('admin', 'credentials:write', { note: "re-runs the event's effects on its connection" }),
   'GET /api/providers': tenant('viewer', 'any'),
 

@@ -1,5 +1,5 @@
 import { type Insertable, type Kysely, type Selectable, type Updateable, sql } from 'kysely';
-import type { Database, SignupInvitationsTable, UsersTable } from '../../platform/db/schema.js';
+import type { Database, SignupInvitationsTable, UserRole, UsersTable } from '../../platform/db/schema.js';
 import type { PlatformTx, TenantTx } from '../../platform/db/tenancy.js';
 
 export type UserRow = Selectable<UsersTable>;
@@ -24,6 +24,9 @@ export function createIdentityRepo(db: Kysely<Database>) {
       tx.selectFrom('users').selectAll().orderBy('created_at').orderBy('id').limit(limit).offset(offset).execute(),
     countUsers: async (tx: TenantTx) =>
       Number((await tx.selectFrom('users').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n),
+    /** The addresses of active users holding one of `roles` (who notifications go to). */
+    activeEmailsByRole: async (tx: TenantTx, roles: readonly UserRole[]) =>
+      roles.length === 0 ? [] : (await tx.selectFrom('users').select('email').where('is_active', '=', true).where('role', 'in', [...roles]).orderBy('email').execute()).map((r) => r.email),
     /** Active owners, locked: changes that could remove the last owner serialise on these rows. */
     lockActiveOwners: (tx: TenantTx) =>
       tx.selectFrom('users').select('id').where('role', '=', 'owner').where('is_active', '=', true).forUpdate().execute(),

@@ -34,6 +34,13 @@ export type UsersDeps = {
   audit: Pick<AuditService, 'record'>;
   sessions: Pick<Sessions, 'endAll'>;
   clock: Clock;
+  /** Emails an invitation's link (written in the invitation's transaction, sent after commit). */
+  invitationMail?: {
+    enqueue(tx: TenantTx, m: { to: string; role: UserRole; acceptUrl: string }): Promise<string | null>;
+    sendSoon(tenantId: string, id: string | null): void;
+  };
+  /** Where the accept page is: `<publicUrl>/admin/accept-invite#token=…`. */
+  publicUrl?: string;
 };
 
 const notFound = () => new AppError('NOT_FOUND', 'User not found');
@@ -96,7 +103,13 @@ export function createUsersService(deps: UsersDeps) {
           invite_expires_at: invite ? new Date(clock().getTime() + INVITE_TTL_MS) : null,
         });
         await audit.record(p, { action: 'user.invite', entity: { type: 'user', id: row.id }, metadata: { email: data.email, role: data.role, method: data.method } }, tx);
-        return { user: toUser(row), ...(temporaryPassword ? { temporaryPassword } : {}), ...(invite ? { inviteToken: invite.token } : {}) };
+        const mailId = invite && deps.invitationMail
+          ? await deps.invitationMail.enqueue(tx, { to: data.email, role: data.role, acceptUrl: `${deps.publicUrl ?? ''}/admin/accept-invite#token=${invite.token}` })
+          : null;
+        return { user: toUser(row), ...(temporaryPassword ? { temporaryPassword } : {}), ...(invite ? { inviteToken: invite.token } : {}), mailId };
+      }).then(({ mailId, ...result }) => {
+        deps.invitationMail?.sendSoon(p.tenantId, mailId);
+        return result;
       });
     } catch (err) {
       if (isUniqueViolation(err, 'users_email_per_tenant')) throw new AppError('CONFLICT', `A user with email '${data.email}' already exists`);

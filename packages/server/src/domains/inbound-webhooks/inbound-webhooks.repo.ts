@@ -91,7 +91,7 @@ export function createInboundWebhooksRepo(db: Kysely<Database>) {
      * are skipped, not waited for. Only what processing reads (never the bodies).
      */
     lockWaiting: (tx: TenantTx, tenantId: string, ids: string[]) =>
-      tx.selectFrom('inbound_events').select(['id', 'connection_id', 'topic', 'external_id', 'effect'])
+      tx.selectFrom('inbound_events').select(['id', 'connection_id', 'provider', 'topic', 'external_id', 'effect'])
         .where('tenant_id', '=', tenantId).where('id', 'in', ids).where('status', '=', 'received')
         .orderBy('received_at').orderBy('id').forUpdate().skipLocked().execute(),
     markManyProcessed: (tx: TenantTx, tenantId: string, ids: string[], at: Date) =>

@@ -45,6 +45,8 @@ export type InboundWebhooksDeps = {
   log?: Pick<Logger, 'warn' | 'info'>;
   /** The adapter registry (tests give one with a provider of their own). */
   adapterFor?: (provider: { id: string }) => ProviderAdapter;
+  /** Told, in the event's transaction, what an event says about a message Keyhold sent (notifications). */
+  onDeliveryStatus?: (tx: TenantTx, status: { provider: string; messageId: string; status: 'bounced' }) => Promise<void>;
 };
 
 export type Delivery = { provider: string; endpointToken?: string; method: 'GET' | 'POST'; raw: Buffer; headers: Record<string, string | string[] | undefined>; query: Record<string, string> };
@@ -263,7 +265,7 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     return { stored, stale };
   }
 
-  type Waiting = Pick<InboundEventRow, 'id' | 'connection_id' | 'topic' | 'external_id' | 'effect'>;
+  type Waiting = Pick<InboundEventRow, 'id' | 'connection_id' | 'provider' | 'topic' | 'external_id' | 'effect'>;
   type Conn = NonNullable<Awaited<ReturnType<ConnectionStore['byId']>>>;
 
   /** The `webhook.received` outbox event and the adapter's effect (a disconnect, a change notice), inside the caller's transaction. */
@@ -273,6 +275,11 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     await deps.outbox.append(tx, 'webhook.received', subject, { topic: row.topic, externalId: row.external_id, inboundEventId: row.id });
     if (row.effect === 'disconnected') await deps.store.disconnect(tx, conn, { source: 'webhook', revocation: 'revoked' });
     if (row.effect === 'changed') await deps.outbox.append(tx, 'connection.changed', subject, { source: 'webhook', topic: row.topic, inboundEventId: row.id });
+    // A message Keyhold sent through this provider (an email that bounced): the payload is read only for adapters that say so.
+    const deliveryStatus = deps.onDeliveryStatus && (deps.adapterFor ?? adapterFor)({ id: row.provider }).webhooks?.deliveryStatus;
+    if (!deliveryStatus) return;
+    const delivery = deliveryStatus(row.topic, (await repo.byId(tx, row.id))?.payload);
+    if (delivery) await deps.onDeliveryStatus!(tx, { provider: row.provider, ...delivery });
   }
 
   /** Acts on one stored event, once, in one tenant transaction that marks it processed (under its row lock). */

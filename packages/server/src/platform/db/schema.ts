@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+import type { NotificationLogTable, NotificationSettingsTable, PasswordResetTokensTable } from './notifications-schema.js';
 
 /** Kysely's view of Keyhold's tables. The SQL in `migrations/` is the source of truth. */
 export type Database = {
@@ -25,6 +26,9 @@ export type Database = {
   events: EventsTable;
   inbound_events: InboundEventsTable;
   inbound_quarantine: InboundQuarantineTable;
+  notification_log: NotificationLogTable;
+  notification_settings: NotificationSettingsTable;
+  password_reset_tokens: PasswordResetTokensTable;
 };
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;

@@ -1,5 +1,6 @@
 import type { WebhookHooks } from '../adapter.js';
 import { jsonBody, text, verifyStandardWebhook } from '../shared/signed-webhooks.js';
+import { resendDeliveryStatus } from './email.js';
 
 /**
  * Resend sends its webhooks through Svix: `svix-id`, `svix-timestamp`, `svix-signature`
@@ -22,4 +23,5 @@ export const resendWebhooks: WebhookHooks = {
     if (!topic || !externalId) throw new Error('Resend webhook without a type or svix-id');
     return [{ externalId, topic, routingKey: null, payload: body }];
   },
+  deliveryStatus: resendDeliveryStatus,
 };

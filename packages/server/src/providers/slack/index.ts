@@ -1,5 +1,6 @@
 import { AppError } from '../../platform/errors.js';
 import type { Account, ProviderAdapter, RevokeHook, TokenAnswer } from '../adapter.js';
+import { slackChat } from './chat.js';
 import { slackWebhooks } from './webhooks.js';
 
 /**
@@ -78,4 +79,5 @@ export const slack: ProviderAdapter = {
   },
   revoke: slackRevoke,
   webhooks: slackWebhooks,
+  messaging: { chat: slackChat },
 };

@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import type { Clock } from '../../platform/clock.js';
+import type { RequestMeta } from '../../platform/context.js';
+import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
+import { AppError } from '../../platform/errors.js';
+import type { Logger } from '../../platform/logger.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { Sessions } from '../sessions/sessions.service.js';
+import type { TenantsService } from '../tenants/tenants.service.js';
+import { type AttemptKey, type AttemptLimiter, attemptKeys } from './attempts.js';
+import type { IdentityRepo } from './identity.repo.js';
+import type { PasswordResetRepo } from './password-reset.repo.js';
+import { assertPasswordPolicy, hashPassword } from './passwords.js';
+import { newOpaqueToken, sha256 } from './tokens.js';
+
+export const RESET_TTL_MS = 30 * 60_000;
+const PREFIX = 'khp_';
+
+export const ForgotInput = z.object({ tenant: z.string().trim().toLowerCase().min(1).max(63), email: z.string().trim().toLowerCase().email().max(254) });
+export const ResetInput = z.object({ token: z.string().min(1).max(200), password: z.string().max(1024) });
+
+/** Reset requests per account (5) and per client address (the sign-in limit), per 15 minutes. */
+const resetKey = (tenant: string, email: string): AttemptKey => ({ key: `reset:account:${tenant}:${email}`, limit: 5 });
+
+export type PasswordResetDeps = {
+  repo: PasswordResetRepo;
+  users: Pick<IdentityRepo, 'userByEmail' | 'userById' | 'updateUser'>;
+  tenants: Pick<TenantsService, 'idBySlug'>;
+  organization(tx: TenantTx): Promise<string>;
+  tenancy: Tenancy;
+  sessions: Pick<Sessions, 'endAll'>;
+  audit: Pick<AuditService, 'record'>;
+  attempts: Pick<AttemptLimiter, 'reserve'>;
+  /** Writes the reset email in the token's transaction; sends it after commit. */
+  mail: {
+    enqueue(tx: TenantTx, m: { to: string; vars: Record<string, string>; resetUrl: string }): Promise<string | null>;
+    sendSoon(tenantId: string, id: string | null): void;
+  };
+  /** Where the reset page is: `<publicUrl>/admin/reset-password#token=…` (a fragment never reaches a server log). */
+  publicUrl: string;
+  clock: Clock;
+  log?: Pick<Logger, 'warn'>;
+};
+
+/**
+ * Password reset by email. `forgot` answers the same, in the same time class, whether or not the
+ * account exists: before answering it only validates and counts the request; finding the user,
+ * minting the token and sending the email happen after the answer. The token is single use, 30
+ * minutes, stored as SHA-256; using it sets the password and ends every session of the user.
+ */
+export function createPasswordReset(deps: PasswordResetDeps) {
+  const { tenancy, clock } = deps;
+  const inFlight = new Set<Promise<unknown>>();
+
+  async function forgot(meta: RequestMeta, input: z.input<typeof ForgotInput>): Promise<void> {
+    const data = ForgotInput.parse(input);
+    // Counted whatever the outcome: a request is never "released" (there is no right answer to reward).
+    await deps.attempts.reserve([resetKey(data.tenant, data.email), attemptKeys.ip(meta.ip)]);
+    const work = issue(meta, data).catch((err: unknown) => deps.log?.warn({ err: { message: (err as Error).message } }, 'a password reset could not be issued'));
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+  }
+
+  async function issue(meta: RequestMeta, data: z.output<typeof ForgotInput>) {
+    const tenantId = await deps.tenants.idBySlug(data.tenant);
+    if (!tenantId) return;
+    const token = newOpaqueToken(PREFIX);
+    const id = await tenancy.withTenant(tenantId, async (tx) => {
+      const user = await deps.users.userByEmail(tx, data.email);
+      // A pending invitation has no password to reset; a deactivated user may not get back in.
+      if (!user || !user.is_active || !user.password_hash) return undefined;
+      const now = clock();
+      // A new link replaces any earlier one.
+      await deps.repo.useAll(tx, user.id, now);
+      await deps.repo.insert(tx, { tenant_id: tenantId, user_id: user.id, token_hash: token.hash, created_at: now, expires_at: new Date(now.getTime() + RESET_TTL_MS) });
+      await deps.audit.record({ ...meta, tenantId, actor: { type: 'user', id: user.id } }, { action: 'user.password_reset_requested', entity: { type: 'user', id: user.id } }, tx);
+      return deps.mail.enqueue(tx, {
+        to: user.email,
+        vars: { email: user.email, organization: await deps.organization(tx) },
+        resetUrl: `${deps.publicUrl}/admin/reset-password#token=${token.token}`,
+      });
+    });
+    if (id !== undefined) deps.mail.sendSoon(tenantId, id);
+  }
+
+  async function reset(meta: RequestMeta, input: z.input<typeof ResetInput>): Promise<void> {
+    const data = ResetInput.parse(input);
+    const invalid = () => new AppError('TOKEN_INVALID', 'This password reset link is not valid, was already used, or has expired');
+    if (!data.token.startsWith(PREFIX)) throw invalid();
+    assertPasswordPolicy(data.password);
+    const hash = sha256(data.token);
+    const tenantId = await deps.repo.tenantOf(hash);
+    if (!tenantId) throw invalid();
+    const passwordHash = await hashPassword(data.password);
+    await tenancy.withTenant(tenantId, async (tx) => {
+      const row = await deps.repo.byHash(tx, hash);
+      if (!row || row.used_at || row.expires_at <= clock()) throw invalid();
+      const user = await deps.users.userById(tx, row.user_id, { lock: true });
+      if (!user?.is_active) throw invalid();
+      await deps.repo.useAll(tx, user.id, clock());
+      await deps.users.updateUser(tx, user.id, { password_hash: passwordHash, must_change_password: false });
+      await deps.sessions.endAll(tx, user.id, 'password_changed');
+      await deps.audit.record({ ...meta, tenantId, actor: { type: 'user', id: user.id } }, { action: 'user.password_reset', entity: { type: 'user', id: user.id } }, tx);
+    });
+  }
+
+  return {
+    forgot,
+    reset,
+    /** Resolves when reset requests answered so far have been issued (tests, shutdown). */
+    idle: async () => {
+      while (inFlight.size) await Promise.allSettled([...inFlight]);
+    },
+  };
+}
+export type PasswordReset = ReturnType<typeof createPasswordReset>;
