@@ -9,6 +9,7 @@ import { intuitHeaders } from './quickbooks/data.js';
 import { amazonHostPath, amazonOperation, amazonRegion, requestIdHeader } from './amazon/index.js';
 import { XERO_HOSTS } from './xero/openid.js';
 import { wiseWebhookKeyPair } from './webhooks/wise.js';
+import { RECEIVER_PREFIX, createWebhookReceiver } from './webhook-receiver.js';
 
 /**
  * `path` limits the failure to requests under that prefix, relative to the provider prefix
@@ -52,6 +53,7 @@ export async function createSandbox(opts: { port?: number } = {}) {
   // Wise signs webhooks with its own RSA key; the sandbox plays Wise with a pair of its own.
   const wiseWebhookKeys = wiseWebhookKeyPair();
   const apiState = newApiState();
+  const receiver = createWebhookReceiver();
 
   function takeFailure(provider: string, path: string): Failure | undefined {
     const list = failures.get(provider);
@@ -68,6 +70,7 @@ export async function createSandbox(opts: { port?: number } = {}) {
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://sandbox');
     // A client that hard-codes Amazon's hosts reaches the sandbox through a transport shim.
+    if (url.pathname.startsWith(RECEIVER_PREFIX)) return receiver.handle(req, res, url);
     url.pathname = amazonHostPath(req.headers.host, url.pathname) ?? url.pathname;
     let [, provider = '', ...rest] = url.pathname.split('/');
     // The official Stripe client calls /v1/… at the host's root.
@@ -173,6 +176,8 @@ export async function createSandbox(opts: { port?: number } = {}) {
     shopify: oauth.shopify,
     /** Signing keys of the providers whose webhooks are signed with the provider's own key: Wise's public PEM goes on a test connection. */
     webhookKeys: { wise: wiseWebhookKeys },
+    /** Tenants' webhook endpoints receiving Keyhold's outbound webhooks (webhook-receiver.ts). */
+    webhookReceiver: receiver.api(url),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

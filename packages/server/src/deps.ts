@@ -53,6 +53,10 @@ import type { Resolve } from './platform/http/ssrf.js';
 import { createMetrics } from './platform/metrics.js';
 import { readAsTenant, writeAsTenant } from './platform/db/one-trip.js';
 import { preparingScopes } from './platform/db/tenancy.js';
+import { createWebhookEndpointsRepo } from './domains/webhook-endpoints/webhook-endpoints.repo.js';
+import { createWebhookEndpointsService } from './domains/webhook-endpoints/webhook-endpoints.service.js';
+import { createDeliveryConsumer } from './domains/webhook-endpoints/deliveries.consumer.js';
+import { createDeliverySender } from './domains/webhook-endpoints/deliveries.sender.js';
 import { createTenantsRepo } from './domains/tenants/tenants.repo.js';
 import { createTenantsService } from './domains/tenants/tenants.service.js';
 import { assertAdaptersCoverCatalog } from './providers/check.js';
@@ -83,6 +87,8 @@ export type ServiceDeps = {
   trialDays?: number;
   /** Inbound webhooks: app-level secrets, verify tokens (KEYHOLD_WEBHOOK_<ID>_*). */
   webhooks?: WebhookConfig;
+  /** Outbound webhooks: attempt timeout (KEYHOLD_DELIVERY_TIMEOUT_MS) and, in tests, the jitter source. */
+  deliveries?: { timeoutMs?: number; random?: () => number };
 };
 
 const NO_WEBHOOK_CONFIG: WebhookConfig = { secrets: {}, verifyTokens: {}, rawRetentionDays: 30, retentionDays: 90 };
@@ -95,7 +101,7 @@ export function createCoreServices({ db, clock, trialDays }: Pick<ServiceDeps, '
 }
 
 /** The composition root: the only place that wires services together. */
-export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker, resolveHost, eventConsumers, signup = 'open', trialDays, webhooks = NO_WEBHOOK_CONFIG }: ServiceDeps) {
+export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker, resolveHost, eventConsumers, signup = 'open', trialDays, webhooks = NO_WEBHOOK_CONFIG, deliveries = {} }: ServiceDeps) {
   // A catalog value that picks code nobody wrote stops start, naming the file and the value.
   assertAdaptersCoverCatalog(catalog.list(), { webhooks: true });
   const { audit, tenants } = createCoreServices({ db, clock, trialDays });
@@ -134,12 +140,14 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const adminSessions = sessionsOf(PLATFORM_SESSION_TABLES, platformSessionKind(adminsRepo, platformSigner));
   const adminAuth = createAdminAuthService({ repo: adminsRepo, audit, attempts, signer: platformSigner, sessions: adminSessions, tenancy, vault, clock });
   const eventsRepo = createEventsRepo(db.kysely);
-  const events = createEventsService({ repo: eventsRepo, tenancy: db, clock, consumers: eventConsumers ?? [], ...(log ? { log } : {}) });
+  const webhookEndpointsRepo = createWebhookEndpointsRepo(db.kysely);
+  const deliveryConsumer = createDeliveryConsumer({ repo: webhookEndpointsRepo, clock, queued: () => webhookEndpoints.requestSend() });
+  const events = createEventsService({ repo: eventsRepo, tenancy: db, clock, consumers: [...(eventConsumers ?? []), deliveryConsumer], ...(log ? { log } : {}) });
   const tenantUrls = createTenantUrlGuard({ allowPrivate: allowPrivateProviderUrls, ...(resolveHost ? { resolve: resolveHost } : {}) });
   // Every call to a provider goes through this one client (timeouts; tenant URLs guarded and pinned).
   const http = createProviderHttp({ tenantUrls });
   const warm = createWarmCache();
-  const outbox = createOutbox({ repo: eventsRepo, clock });
+  const outbox = createOutbox({ repo: eventsRepo, clock, appended: events.requestDrain });
   const store = createConnectionStore({ repo: createConnectionsRepo(db.kysely), vault, catalog, outbox, clock, warm });
   const oauthClient = createOAuthClient({ apps: oauthApps, http });
   const oauthDeps = { store, tenancy, vault, catalog, client: oauthClient, audit, clock, ...(log ? { log } : {}) };
@@ -190,7 +198,22 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     },
     ...(log ? { log } : {}),
   });
-  return { inboundWebhooks, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
+  // Tenants' webhook endpoints are tenant-supplied URLs: the same guard, its own keep-alive client.
+  const webhookUrls = createTenantUrlGuard({ allowPrivate: allowPrivateProviderUrls, field: 'url', ...(resolveHost ? { resolve: resolveHost } : {}) });
+  const webhookEndpoints = createWebhookEndpointsService({ repo: webhookEndpointsRepo, tenancy, vault, audit, urls: webhookUrls, clock });
+  const webhookDeliveries = createDeliverySender({
+    repo: webhookEndpointsRepo,
+    tenancy,
+    vault,
+    http: createProviderHttp({ tenantUrls: webhookUrls }),
+    outbox,
+    clock,
+    ...(deliveries.timeoutMs ? { timeoutMs: deliveries.timeoutMs } : {}),
+    ...(deliveries.random ? { random: deliveries.random } : {}),
+    retryIn: (ms) => webhookEndpoints.requestSend(ms),
+    ...(log ? { log } : {}),
+  });
+  return { webhookEndpoints, webhookDeliveries, inboundWebhooks, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
 }
 
 export type Services = ReturnType<typeof createServices>;

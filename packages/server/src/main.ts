@@ -11,6 +11,7 @@ import { registerTenantJobs } from './domains/tenants/tenants.jobs.js';
 import { registerOAuthJobs } from './domains/oauth/oauth.jobs.js';
 import { registerEventJobs } from './domains/events/events.jobs.js';
 import { registerInboundWebhookJobs } from './domains/inbound-webhooks/inbound-webhooks.jobs.js';
+import { registerWebhookEndpointJobs } from './domains/webhook-endpoints/webhook-endpoints.jobs.js';
 import { loadCatalog } from './domains/catalog/catalog.js';
 import { assertAdaptersCoverCatalog } from './providers/check.js';
 import { loadKeyRing } from './domains/vault/kek.js';
@@ -47,7 +48,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
     throw err;
   }
   const db = createDb({ url: endpoint.appUrl, poolMax: config.database.poolMax, log });
-  const services = createServices({ db, clock: systemClock, keys, ring, catalog, allowPrivateProviderUrls: config.allowPrivateProviderUrls, oauthApps: config.oauthApps, publicUrl: config.publicUrl, log, signup: config.signup, trialDays: config.trialDays, webhooks: config.webhooks });
+  const services = createServices({ db, clock: systemClock, keys, ring, catalog, allowPrivateProviderUrls: config.allowPrivateProviderUrls, oauthApps: config.oauthApps, publicUrl: config.publicUrl, log, signup: config.signup, trialDays: config.trialDays, webhooks: config.webhooks, deliveries: { timeoutMs: config.deliveries.timeoutMs } });
   const legacy = (await services.mfa.encryptLegacySecrets()) + (await services.adminAuth.encryptLegacySecrets());
   if (legacy > 0) log.info({ count: legacy }, 'moved TOTP secrets stored before the vault under it');
   const expectedMigrations = (await readMigrations()).map((m) => m.name);
@@ -59,6 +60,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
   await registerOAuthJobs(jobs, services);
   await registerEventJobs(jobs, services.events);
   await registerInboundWebhookJobs(jobs, services.inboundWebhooks, { rawDays: config.webhooks.rawRetentionDays, days: config.webhooks.retentionDays }, log);
+  await registerWebhookEndpointJobs(jobs, services, { payloadDays: config.deliveries.payloadRetentionDays, days: config.deliveries.retentionDays }, log);
   app.addHook('onClose', async () => {
     await jobs.stop();
     await db.close();

@@ -63,6 +63,9 @@ const EnvSchema = z.object({
     .default(14),
   KEYHOLD_WEBHOOK_RAW_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   KEYHOLD_WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  KEYHOLD_DELIVERY_PAYLOAD_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  KEYHOLD_DELIVERY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  KEYHOLD_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
 });
 
 /** Variables whose values must never be echoed back in an error message. */
@@ -102,6 +105,17 @@ export type Config = {
   trialDays: number;
   /** Inbound webhooks: the operator's app-level signing secrets and verify tokens, and retention. */
   webhooks: WebhookConfig;
+  /** Outbound webhooks to tenants' endpoints: attempt timeout and retention. */
+  deliveries: DeliveryConfig;
+};
+
+export type DeliveryConfig = {
+  /** Longest an attempt may take (KEYHOLD_DELIVERY_TIMEOUT_MS, default 15 s). */
+  timeoutMs: number;
+  /** Sent bodies are dropped after this (KEYHOLD_DELIVERY_PAYLOAD_RETENTION_DAYS, default 30). */
+  payloadRetentionDays: number;
+  /** Finished deliveries and their attempt log after this (KEYHOLD_DELIVERY_RETENTION_DAYS, default 90). */
+  retentionDays: number;
 };
 
 export type WebhookConfig = {
@@ -188,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     signup: e.KEYHOLD_SIGNUP ?? (e.NODE_ENV === 'production' ? 'closed' : 'open'),
     trialDays: e.KEYHOLD_TRIAL_DAYS,
     webhooks: { ...webhookSecrets(env), rawRetentionDays: e.KEYHOLD_WEBHOOK_RAW_RETENTION_DAYS, retentionDays: e.KEYHOLD_WEBHOOK_RETENTION_DAYS },
+    deliveries: { timeoutMs: e.KEYHOLD_DELIVERY_TIMEOUT_MS, payloadRetentionDays: e.KEYHOLD_DELIVERY_PAYLOAD_RETENTION_DAYS, retentionDays: e.KEYHOLD_DELIVERY_RETENTION_DAYS },
     jwt: {
       ...(e.KEYHOLD_JWT_SECRET ? { tenantKey: Buffer.from(e.KEYHOLD_JWT_SECRET, 'base64') } : {}),
       ...(e.KEYHOLD_ADMIN_JWT_SECRET ? { platformKey: Buffer.from(e.KEYHOLD_ADMIN_JWT_SECRET, 'base64') } : {}),
