@@ -2,6 +2,7 @@ import { type Sandbox, createSandbox } from '@keyhold/sandbox';
 import { Webhook } from 'standardwebhooks';
 import { vi } from 'vitest';
 import { type Account, bearer, enrolMfa, signup } from './accounts.js';
+import { adminQuery } from './oauth.js';
 import { type TestApp, type TestOptions, migratedScratch, testApp } from './index.js';
 
 /**
@@ -38,10 +39,13 @@ export async function outboundHarness(opts: TestOptions = {}) {
     await t.services.events.drain();
     return t.services.webhookDeliveries.sendDue();
   }
-  const deliveriesOf = async (acct: Account, endpointId: string, query = '') =>
-    (await t.app.inject({ method: 'GET', url: `/api/webhook-endpoints/${endpointId}/deliveries${query}`, headers: bearer(acct.accessToken) })).json();
+  /** `who`: an account (its 15-minute access token) or an API key (for tests that move the clock by days). */
+  const deliveriesOf = async (who: Account | string, endpointId: string, query = '') =>
+    (await t.app.inject({ method: 'GET', url: `/api/webhook-endpoints/${endpointId}/deliveries${query}`, headers: bearer(typeof who === 'string' ? who : who.accessToken) })).json();
   return {
     t, sandbox, receiver, owner, createEndpoint, emit, flush, deliveriesOf,
+    /** Owner-level rows of the harness's database (RLS does not apply). */
+    query: <T>(sql: string, params: unknown[] = []) => adminQuery(scratch.adminUrl, sql, params) as Promise<T[]>,
     async close() {
       await t.close();
       await sandbox.close();
