@@ -52,4 +52,6 @@ export async function registerWebhookEndpointJobs(
     if (!afterMs) return send();
     if (afterMs <= TIMER_MAX_MS) setTimeout(send, afterMs).unref();
   });
+  // A node that starts (perhaps after a crash) sends what is due now rather than at the next minute.
+  send();
 }
