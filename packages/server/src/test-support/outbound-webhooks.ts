@@ -34,6 +34,14 @@ export async function outboundHarness(opts: TestOptions = {}) {
         t.services.store.create(tx, { tenantId, provider: stripe, label: `l-${crypto.randomUUID().slice(0, 8)}`, secrets: { apiKey: 'sk_test_x' }, config: {}, status: 'active', createdBy: null }, { source: 'credentials' }));
     }
   }
+  /** `n` outbox events written straight to the table (past a plan's connection limit; the payload is a valid one). */
+  async function emitMany(tenantId: string, n: number) {
+    await adminQuery(scratch.adminUrl,
+      `insert into events (id, tenant_id, type, subject, payload, created_at)
+       select gen_random_uuid(), $1, 'connection.needs_reauth', jsonb_build_object('connectionId', gen_random_uuid(), 'provider', 'stripe', 'label', 'l' || i),
+              '{"from":"active","to":"needs_reauth","source":"refresh","error":"invalid_grant"}'::jsonb, $2 from generate_series(1, $3) i`,
+      [tenantId, t.clock(), n]);
+  }
   /** Drain the outbox into deliveries, then send what is due. */
   async function flush() {
     await t.services.events.drain();
@@ -43,7 +51,7 @@ export async function outboundHarness(opts: TestOptions = {}) {
   const deliveriesOf = async (who: Account | string, endpointId: string, query = '') =>
     (await t.app.inject({ method: 'GET', url: `/api/webhook-endpoints/${endpointId}/deliveries${query}`, headers: bearer(typeof who === 'string' ? who : who.accessToken) })).json();
   return {
-    t, sandbox, receiver, owner, createEndpoint, emit, flush, deliveriesOf,
+    t, sandbox, receiver, owner, createEndpoint, emit, emitMany, flush, deliveriesOf,
     /** Owner-level rows of the harness's database (RLS does not apply). */
     query: <T>(sql: string, params: unknown[] = []) => adminQuery(scratch.adminUrl, sql, params) as Promise<T[]>,
     async close() {
