@@ -140,7 +140,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const adminSessions = sessionsOf(PLATFORM_SESSION_TABLES, platformSessionKind(adminsRepo, platformSigner));
   const adminAuth = createAdminAuthService({ repo: adminsRepo, audit, attempts, signer: platformSigner, sessions: adminSessions, tenancy, vault, clock });
   const eventsRepo = createEventsRepo(db.kysely);
-  const webhookEndpointsRepo = createWebhookEndpointsRepo(db.kysely);
+  const webhookEndpointsRepo = createWebhookEndpointsRepo(db.kysely, (tenantId, statement) => writeAsTenant(db.pool, tenantId, statement));
   const deliveryConsumer = createDeliveryConsumer({ repo: webhookEndpointsRepo, clock, queued: () => webhookEndpoints.requestSend() });
   const events = createEventsService({ repo: eventsRepo, tenancy: db, clock, consumers: [...(eventConsumers ?? []), deliveryConsumer], ...(log ? { log } : {}) });
   const tenantUrls = createTenantUrlGuard({ allowPrivate: allowPrivateProviderUrls, ...(resolveHost ? { resolve: resolveHost } : {}) });

@@ -10,7 +10,7 @@ import type { Outbox } from '../events/outbox.js';
 import type { Vault } from '../vault/vault.service.js';
 import { FAILING_DISABLE_MS, RETRY_AFTER_STATUSES, nextDelayMs, parseRetryAfter } from './schedule.js';
 import { messageId, standardWebhookHeaders } from './signing.js';
-import type { WebhookEndpointsRepo } from './webhook-endpoints.repo.js';
+import type { AttemptRow, WebhookEndpointsRepo } from './webhook-endpoints.repo.js';
 import { PREVIOUS_SECRET_PURPOSE, SECRET_PURPOSE, urlHost } from './webhook-endpoints.service.js';
 
 export const DEFAULT_DELIVERY_TIMEOUT_MS = 15_000;
@@ -36,6 +36,8 @@ export type DeliverySenderDeps = {
 
 type Work = { tenantId: string; id: string; endpointId: string; attempt: number; url: string; body: string; secrets: Secret[]; failing: boolean };
 type Outcome = { status: number | null; error: string | null; response: string | null; retryAfterMs: number | null; latencyMs: number };
+
+const isSuccess = (o: Outcome) => o.status !== null && o.status >= 200 && o.status <= 299;
 
 /** At most 1 KiB of what the endpoint answered, as text Postgres can hold. */
 async function readSnippet(body: Readable): Promise<string | null> {
@@ -82,6 +84,40 @@ export function createDeliverySender(deps: DeliverySenderDeps) {
     deps.log?.warn({ tenantId, endpointId, host: urlHost(url), reason }, 'webhook endpoint disabled');
   }
 
+  /**
+   * Successes wait for the write that records them; those arriving while a write is under way go
+   * together in the next (one statement per tenant), so a busy sender writes few, larger batches.
+   */
+  const delivered = (() => {
+    let queue: Array<{ a: AttemptRow; resolve: () => void; reject: (err: unknown) => void }> = [];
+    let writing = false;
+    async function pump() {
+      if (writing) return;
+      writing = true;
+      try {
+        while (queue.length > 0) {
+          const items = queue;
+          queue = [];
+          const byTenant = new Map<string, typeof items>();
+          for (const it of items) byTenant.set(it.a.tenant_id, [...(byTenant.get(it.a.tenant_id) ?? []), it]);
+          await Promise.all([...byTenant].map(([tenantId, group]) =>
+            repo.recordDelivered(tenantId, group.map((g) => g.a), deps.clock()).then(
+              () => group.forEach((g) => g.resolve()),
+              (err: unknown) => group.forEach((g) => g.reject(err)),
+            )));
+        }
+      } finally {
+        writing = false;
+      }
+    }
+    return {
+      add: (a: AttemptRow) => new Promise<void>((resolve, reject) => {
+        queue.push({ a, resolve, reject });
+        void pump();
+      }),
+    };
+  })();
+
   /** Due deliveries, taken: locked, their attempt counted, leased past the longest attempt. */
   async function take(limit: number): Promise<Work[]> {
     const now = deps.clock();
@@ -95,20 +131,36 @@ export function createDeliverySender(deps: DeliverySenderDeps) {
         if (claimed.length === 0) return [];
         const endpoints = new Map((await repo.endpointsByIds(tx, tenantId, [...new Set(claimed.map((c) => c.endpoint_id))])).map((e) => [e.id, e]));
         const out: Work[] = [];
+        const secretsOf = new Map<string, Secret[]>();
         for (const c of claimed) {
           const ep = endpoints.get(c.endpoint_id);
           if (!ep?.enabled || c.body === null) {
             await repo.finishAttempt(tx, tenantId, c.id, c.attempts, { status: 'failed', next_attempt_at: null, finished_at: now, last_error: ep?.enabled ? 'payload_pruned' : 'endpoint_disabled', attempts: c.attempts - 1 });
             continue;
           }
-          const secrets = [await deps.vault.decrypt(tx, SECRET_PURPOSE, ep.id, ep.secret)];
-          if (ep.previous_secret && ep.previous_secret_until && ep.previous_secret_until > now) secrets.push(await deps.vault.decrypt(tx, PREVIOUS_SECRET_PURPOSE, ep.id, ep.previous_secret));
+          let secrets = secretsOf.get(ep.id);
+          if (!secrets) {
+            secrets = [await deps.vault.decrypt(tx, SECRET_PURPOSE, ep.id, ep.secret)];
+            if (ep.previous_secret && ep.previous_secret_until && ep.previous_secret_until > now) secrets.push(await deps.vault.decrypt(tx, PREVIOUS_SECRET_PURPOSE, ep.id, ep.previous_secret));
+            secretsOf.set(ep.id, secrets);
+          }
           out.push({ tenantId, id: c.id, endpointId: ep.id, attempt: c.attempts, url: ep.url, body: c.body, secrets, failing: ep.failing_since !== null });
         }
         return out;
       })));
     }
     return work;
+  }
+
+  async function release(work: Work[]) {
+    const now = deps.clock();
+    const byTenant = new Map<string, Work[]>();
+    for (const w of work) byTenant.set(w.tenantId, [...(byTenant.get(w.tenantId) ?? []), w]);
+    for (const [tenantId, ws] of byTenant) {
+      await tenancy.withTenant(tenantId, async (tx) => {
+        for (const w of ws) await repo.finishAttempt(tx, tenantId, w.id, w.attempt, { attempts: w.attempt - 1, next_attempt_at: now });
+      });
+    }
   }
 
   async function attempt(w: Work): Promise<Outcome> {
@@ -128,10 +180,17 @@ export function createDeliverySender(deps: DeliverySenderDeps) {
 
   async function record(w: Work, o: Outcome): Promise<'delivered' | 'retrying' | 'failed'> {
     const now = deps.clock();
+    const logged = { id: crypto.randomUUID(), tenant_id: w.tenantId, delivery_id: w.id, attempt: w.attempt, attempted_at: now, status_code: o.status, latency_ms: o.latencyMs, error: o.error, response: o.response };
+    const success = isSuccess(o);
+    // The hot path (a success at an endpoint that was not failing) is batched: one round trip.
+    if (success && !w.failing) {
+      await delivered.add(logged);
+      return 'delivered';
+    }
     return tenancy.withTenant(w.tenantId, async (tx) => {
-      await repo.insertAttempt(tx, { id: crypto.randomUUID(), tenant_id: w.tenantId, delivery_id: w.id, attempt: w.attempt, attempted_at: now, status_code: o.status, latency_ms: o.latencyMs, error: o.error, response: o.response });
+      await repo.insertAttempt(tx, logged);
       const base = { last_status: o.status, last_error: o.error ?? (o.status !== null && (o.status < 200 || o.status > 299) ? `http_${o.status}` : null) };
-      if (o.status !== null && o.status >= 200 && o.status <= 299) {
+      if (success) {
         await repo.finishAttempt(tx, w.tenantId, w.id, w.attempt, { ...base, status: 'delivered', next_attempt_at: null, finished_at: now });
         if (w.failing) await repo.updateEndpoint(tx, w.tenantId, w.endpointId, { failing_since: null });
         return 'delivered';
@@ -167,24 +226,43 @@ export function createDeliverySender(deps: DeliverySenderDeps) {
     const queue: Work[] = [];
     let exhausted = false;
     let refill: Promise<void> | null = null;
+    const fill = () => {
+      refill ??= take(opts.batch ?? concurrency * 4).then((w) => {
+        queue.push(...w);
+        if (w.length === 0) exhausted = true;
+      }).finally(() => { refill = null; });
+      return refill;
+    };
     const next = async (): Promise<Work | undefined> => {
-      while (queue.length === 0 && !exhausted) {
-        refill ??= take(opts.batch ?? concurrency * 4).then((w) => {
-          queue.push(...w);
-          if (w.length === 0) exhausted = true;
-        }).finally(() => { refill = null; });
-        await refill;
-      }
+      while (queue.length === 0 && !exhausted) await fill();
+      // Takes the next batch while this one is still being sent, so senders rarely wait for it.
+      if (queue.length <= concurrency && !exhausted) void fill().catch(() => undefined);
       return queue.shift();
     };
+    const count = (result: Awaited<ReturnType<typeof record>>) => {
+      stats.attempts++;
+      stats[result]++;
+    };
+    // Successes are recorded in batches behind the sends: a worker sends its next delivery meanwhile
+    // (a record that fails leaves its delivery leased, so it is sent again: at least once).
+    const recording = new Set<Promise<void>>();
     await Promise.all(Array.from({ length: concurrency }, async () => {
       for (let w = await next(); w; w = await next()) {
-        const result = await record(w, await attempt(w));
-        stats.attempts++;
-        stats[result]++;
+        const outcome = await attempt(w);
+        if (isSuccess(outcome) && !w.failing) {
+          const p: Promise<void> = record(w, outcome).then(count, (err: Error) => {
+            deps.log?.warn({ tenantId: w.tenantId, deliveryId: w.id, err: { message: err.message } }, 'a delivery could not be recorded; it will be sent again');
+          }).finally(() => recording.delete(p));
+          recording.add(p);
+          if (recording.size >= 4 * concurrency) await Promise.race(recording);
+        } else count(await record(w, outcome));
         if (opts.maxMs !== undefined && Date.now() - started > opts.maxMs) exhausted = true;
       }
     }));
+    await Promise.all(recording);
+    // Taken ahead but not sent (the run hit maxMs): handed back as they were, attempt uncounted.
+    await (refill as Promise<void> | null)?.catch(() => undefined);
+    if (queue.length > 0) await release(queue.splice(0));
     return stats;
   }
 
