@@ -26,4 +26,21 @@ describe('outbound webhooks under concurrency', () => {
       'select status, attempts, count(*)::int as n from webhook_deliveries where tenant_id = $1 group by 1, 2', [o.acct.tenantId]);
     expect(rows).toEqual([{ status: 'delivered', attempts: 1, n: 2 * N }]);
   }, 60_000);
+
+  it('a run that stops early hands back what it took ahead: every counted attempt was made, the rest are due at once', async () => {
+    const o = await h.owner();
+    const name = `early-${crypto.randomUUID()}`;
+    await h.createEndpoint(o, { url: h.receiver.urlFor(name), eventTypes: ['*'] });
+    await h.emitMany(o.acct.tenantId, 60);
+    await h.t.services.events.drain();
+    const first = await h.t.services.webhookDeliveries.sendDue({ concurrency: 2, batch: 40, maxMs: 0 });
+    expect(first.attempts).toBeLessThan(60);
+    const rows = await h.query<{ attempts: number; logged: number; due: boolean }>(
+      `select d.attempts, (select count(*)::int from webhook_delivery_attempts a where a.delivery_id = d.id) as logged, d.next_attempt_at <= $2 as due
+       from webhook_deliveries d where d.tenant_id = $1 and d.status = 'pending'`, [o.acct.tenantId, h.t.clock()]);
+    expect(rows.length).toBe(60 - first.attempts);
+    expect(rows.every((r) => r.attempts === r.logged && r.due)).toBe(true);
+    await h.t.services.webhookDeliveries.sendDue();
+    expect(h.receiver.deliveries(name)).toHaveLength(60);
+  });
 });

@@ -233,7 +233,9 @@ export function createDeliverySender(deps: DeliverySenderDeps) {
       }).finally(() => { refill = null; });
       return refill;
     };
+    let timeUp = false;
     const next = async (): Promise<Work | undefined> => {
+      if (timeUp) return undefined;
       while (queue.length === 0 && !exhausted) await fill();
       // Takes the next batch while this one is still being sent, so senders rarely wait for it.
       if (queue.length <= concurrency && !exhausted) void fill().catch(() => undefined);
@@ -256,7 +258,7 @@ export function createDeliverySender(deps: DeliverySenderDeps) {
           recording.add(p);
           if (recording.size >= 4 * concurrency) await Promise.race(recording);
         } else count(await record(w, outcome));
-        if (opts.maxMs !== undefined && Date.now() - started > opts.maxMs) exhausted = true;
+        if (opts.maxMs !== undefined && Date.now() - started > opts.maxMs) timeUp = exhausted = true;
       }
     }));
     await Promise.all(recording);

@@ -257,3 +257,27 @@ describe('secrets never leak', () => {
     }
   });
 });
+
+describe('retention', () => {
+  it('bodies go after the payload retention (no more re-sending), the delivery and its attempts after the metadata retention', async () => {
+    const s = await setup();
+    await h.emit(s.o.acct.tenantId, 1);
+    await h.flush();
+    const [d] = await s.deliveries();
+    const body = async () => (await h.query<{ body: string | null }>('select body from webhook_deliveries where id = $1', [d!.id]))[0];
+    const prune = () => h.t.services.webhookDeliveries.prune({ payloadDays: 30, days: 90 });
+    h.t.clock.advance(29 * DAY);
+    await prune();
+    expect((await body())?.body).toBeTruthy();
+    h.t.clock.advance(2 * DAY);
+    await prune();
+    expect(await body()).toEqual({ body: null });
+    expect((await s.deliveries())[0]!.attemptLog).toHaveLength(1);
+    const retry = await h.t.app.inject({ method: 'POST', url: `/api/webhook-endpoints/${s.ep.id}/deliveries/${d!.id}/retry`, headers: bearer(s.key) });
+    expect([retry.statusCode, retry.json().code]).toEqual([409, 'CONFLICT']);
+    h.t.clock.advance(60 * DAY);
+    await prune();
+    expect(await s.deliveries()).toEqual([]);
+    expect(await h.query('select 1 from webhook_delivery_attempts where delivery_id = $1', [d!.id])).toEqual([]);
+  });
+});
