@@ -211,6 +211,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     ...(deliveries.timeoutMs ? { timeoutMs: deliveries.timeoutMs } : {}),
     ...(deliveries.random ? { random: deliveries.random } : {}),
     retryIn: (ms) => webhookEndpoints.requestSend(ms),
+    metrics,
     ...(log ? { log } : {}),
   });
   return { webhookEndpoints, webhookDeliveries, inboundWebhooks, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };

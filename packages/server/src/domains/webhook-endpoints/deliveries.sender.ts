@@ -6,6 +6,7 @@ import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
 import type { ProviderHttp } from '../../platform/http/provider-http.js';
 import type { Logger } from '../../platform/logger.js';
+import type { Metrics } from '../../platform/metrics.js';
 import type { Outbox } from '../events/outbox.js';
 import type { Vault } from '../vault/vault.service.js';
 import { FAILING_DISABLE_MS, RETRY_AFTER_STATUSES, nextDelayMs, parseRetryAfter } from './schedule.js';
@@ -32,6 +33,7 @@ export type DeliverySenderDeps = {
   /** A retry is due in `ms` (the jobs ask for a send then; the minutely run catches it anyway). */
   retryIn?: (ms: number) => void;
   log?: Pick<Logger, 'warn'>;
+  metrics?: Pick<Metrics, 'deliveries'>;
 };
 
 type Work = { tenantId: string; id: string; endpointId: string; attempt: number; url: string; body: string; secrets: Secret[]; failing: boolean };
@@ -244,6 +246,7 @@ export function createDeliverySender(deps: DeliverySenderDeps) {
     const count = (result: Awaited<ReturnType<typeof record>>) => {
       stats.attempts++;
       stats[result]++;
+      deps.metrics?.deliveries.inc({ outcome: result });
     };
     // Successes are recorded in batches behind the sends: a worker sends its next delivery meanwhile
     // (a record that fails leaves its delivery leased, so it is sent again: at least once).

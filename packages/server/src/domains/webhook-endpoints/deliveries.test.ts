@@ -25,6 +25,8 @@ async function setup(eventTypes = ['*']) {
   return { o, key, name, ep, deliveries, endpoint, received };
 }
 const send = () => h.t.services.webhookDeliveries.sendDue();
+const counted = async (outcome: string) =>
+  (await h.t.services.metrics.registry.getSingleMetric('keyhold_webhook_deliveries_total')!.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
 
 describe('retry schedule', () => {
   it('the jitter spreads each wait by at most ±10 %', () => {
@@ -38,6 +40,7 @@ describe('retry schedule', () => {
   it('a failing endpoint is tried 10 times: immediately, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h later; never sooner', async () => {
     const s = await setup();
     h.receiver.answer(s.name, { status: 500, body: '{"error":"down for maintenance"}' });
+    const [retrying, failed] = [await counted('retrying'), await counted('failed')];
     await h.emit(s.o.acct.tenantId, 1);
     await h.flush();
     const waits: number[] = [];
@@ -59,6 +62,7 @@ describe('retry schedule', () => {
     // Every attempt carried the same webhook-id.
     expect(new Set(s.received().map((r) => r.headers['webhook-id']))).toEqual(new Set([`msg_${d!.id}`]));
     expect(s.received()).toHaveLength(10);
+    expect([await counted('retrying') - retrying, await counted('failed') - failed], 'keyhold_webhook_deliveries_total').toEqual([9, 1]);
   });
 
   it('Retry-After is honoured on 429/502/503/504 (seconds or a date), never sooner than the schedule, and ignored on a 500', async () => {
