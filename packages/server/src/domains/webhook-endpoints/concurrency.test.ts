@@ -43,4 +43,14 @@ describe('outbound webhooks under concurrency', () => {
     await h.t.services.webhookDeliveries.sendDue();
     expect(h.receiver.deliveries(name)).toHaveLength(60);
   });
+
+  it('55 endpoints created at once for one organization: exactly 50 exist, the rest are QUOTA_EXCEEDED', async () => {
+    const o = await h.owner();
+    const p = { tenantId: o.acct.tenantId, role: 'owner' as const, userId: o.acct.userId, actor: { type: 'user' as const, id: o.acct.userId } };
+    const results = await Promise.allSettled(Array.from({ length: 55 }, (_, i) =>
+      h.t.services.webhookEndpoints.create(p, { url: h.receiver.urlFor(`cap-${i}`), description: '', eventTypes: ['*'], enabled: true })));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(50);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(Array(5).fill('QUOTA_EXCEEDED'));
+    expect(await h.query('select id from webhook_endpoints where tenant_id = $1', [o.acct.tenantId])).toHaveLength(50);
+  }, 60_000);
 });

@@ -204,6 +204,8 @@ describe('operating deliveries', () => {
     await h.emit(s.o.acct.tenantId, 1);
     await h.flush();
     expect((await s.endpoint()).enabled).toBe(false);
+    const early = await h.t.app.inject({ method: 'POST', url: `/api/webhook-endpoints/${s.ep.id}/recover`, headers: bearer(s.key), payload: { since } });
+    expect([early.statusCode, early.json().code], 'a disabled endpoint is enabled first').toEqual([409, 'CONFLICT']);
     await h.t.app.inject({ method: 'PATCH', url: `/api/webhook-endpoints/${s.ep.id}`, headers: bearer(s.key), payload: { enabled: true } });
     expect(await s.endpoint()).toMatchObject({ enabled: true, disabledReason: null });
     const res = await h.t.app.inject({ method: 'POST', url: `/api/webhook-endpoints/${s.ep.id}/recover`, headers: bearer(s.key), payload: { since } });

@@ -20,6 +20,9 @@ export function createWebhookEndpointsRepo(db: Kysely<Database>, writeAsTenant?:
   return {
     insertEndpoint: (tx: TenantTx, row: Omit<EndpointRow, 'previous_secret' | 'previous_secret_until' | 'failing_since' | 'disabled_reason'>) =>
       tx.insertInto('webhook_endpoints').values(row).execute(),
+    /** Serializes a tenant's endpoint creations until commit, so the count below holds (the cap). */
+    lockTenantEndpoints: (tx: TenantTx, tenantId: string) =>
+      sql`select pg_advisory_xact_lock(hashtextextended(${`webhook_endpoints:${tenantId}`}, 0))`.execute(tx).then(() => undefined),
     countEndpoints: async (tx: TenantTx, tenantId: string) =>
       Number((await tx.selectFrom('webhook_endpoints').where('tenant_id', '=', tenantId).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n),
     listEndpoints: (tx: TenantTx, tenantId: string) =>

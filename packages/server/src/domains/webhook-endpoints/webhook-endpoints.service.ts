@@ -90,6 +90,12 @@ export function createWebhookEndpointsService(deps: WebhookEndpointsDeps) {
   };
   const found = async (tx: TenantTx, p: TenantPrincipal, id: string, lock = false) =>
     (await repo.findEndpoint(tx, p.tenantId, id, { lock })) ?? Promise.reject(notFound('Webhook endpoint'));
+  /** Sending to a disabled endpoint is refused up front (it would only end as failed). */
+  async function enabledOrRefuse(tx: TenantTx, p: TenantPrincipal, id: string) {
+    const ep = await found(tx, p, id);
+    if (!ep.enabled) throw new AppError('CONFLICT', 'This endpoint is disabled; enable it first');
+    return ep;
+  }
   async function checkUrl(raw: string) {
     const url = await deps.urls.check(raw, 'url');
     // The guard lets any scheme through when the operator allows private URLs; plain http stays possible only then.
@@ -102,6 +108,7 @@ export function createWebhookEndpointsService(deps: WebhookEndpointsDeps) {
     const url = await checkUrl(input.url); // DNS: before the transaction
     const secret = newEndpointSecret();
     const row = await inTenant(p, async (tx) => {
+      await repo.lockTenantEndpoints(tx, p.tenantId);
       if ((await repo.countEndpoints(tx, p.tenantId)) >= MAX_ENDPOINTS) throw new AppError('QUOTA_EXCEEDED', `An organization has at most ${MAX_ENDPOINTS} webhook endpoints`);
       const id = uuidv7();
       const now = deps.clock();
@@ -188,7 +195,7 @@ export function createWebhookEndpointsService(deps: WebhookEndpointsDeps) {
   /** One more attempt now for a finished delivery (its id, and so its `webhook-id`, unchanged). */
   async function retry(p: TenantPrincipal, endpointId: string, deliveryId: string) {
     const view = await inTenant(p, async (tx) => {
-      await found(tx, p, endpointId);
+      await enabledOrRefuse(tx, p, endpointId);
       const d = await repo.findDelivery(tx, p.tenantId, endpointId, deliveryId);
       if (!d) throw notFound('Delivery');
       if (d.status === 'pending') throw new AppError('CONFLICT', 'This delivery is already scheduled');
@@ -204,7 +211,7 @@ export function createWebhookEndpointsService(deps: WebhookEndpointsDeps) {
   /** Sends again every delivery to this endpoint that failed since `since` (still within the payload retention). */
   async function recover(p: TenantPrincipal, endpointId: string, since: Date) {
     const n = await inTenant(p, async (tx) => {
-      await found(tx, p, endpointId);
+      await enabledOrRefuse(tx, p, endpointId);
       const ids = (await repo.failedSince(tx, p.tenantId, endpointId, since, MAX_RECOVER)).map((r) => r.id);
       const count = await repo.requeue(tx, p.tenantId, ids, deps.clock());
       await deps.audit.record(p, { action: 'webhook_endpoints.recover', entity: { type: 'webhook_endpoint', id: endpointId }, metadata: { since: since.toISOString(), deliveries: count } }, tx);
@@ -217,8 +224,7 @@ export function createWebhookEndpointsService(deps: WebhookEndpointsDeps) {
   /** A `test.ping` delivery, sent like any other (signed, retried, logged). */
   async function test(p: TenantPrincipal, endpointId: string) {
     const view = await inTenant(p, async (tx) => {
-      const ep = await found(tx, p, endpointId);
-      if (!ep.enabled) throw new AppError('CONFLICT', 'This endpoint is disabled; enable it first');
+      await enabledOrRefuse(tx, p, endpointId);
       const now = deps.clock();
       const id = uuidv7();
       const body = JSON.stringify({ type: 'test.ping', timestamp: now.toISOString(), data: { endpointId } });
