@@ -49,7 +49,7 @@ try {
   const actor = { type: 'system', id: null };
   const tenant = await services.tenants.create({ actor }, { slug: `bench-${randomBytes(3).toString('hex')}`, name: 'Bench' });
   const principal = { tenantId: tenant.id, role: 'owner', actor, requestId: 'bench' };
-  await services.webhookEndpoints.create(principal, { url: `${receiverUrl}/in`, description: 'bench', eventTypes: ['*'], enabled: true });
+  await services.webhookEndpoints.create(principal, { url: `${receiverUrl}/in`, description: 'bench', eventTypes: ['*'], enabled: true, signatureScheme: 'v1' });
 
   // N outbox events (about 300 bytes each once wrapped), written straight to the table.
   const pg = (await import('pg')).default;

@@ -10,6 +10,10 @@ CREATE TABLE webhook_endpoints (
   event_types           text[] NOT NULL CHECK (cardinality(event_types) BETWEEN 1 AND 100),
   enabled               boolean NOT NULL DEFAULT true,
   disabled_reason       text CHECK (disabled_reason IN ('gone_410', 'failing_5_days')),
+  -- v1: HMAC-SHA256 with a shared `whsec_` secret; v1a: ed25519, Keyhold holds the private key
+  -- (a vault ciphertext like the secret) and the tenant verifies with `public_key` (`whpk_`).
+  signature_scheme      text NOT NULL DEFAULT 'v1' CHECK (signature_scheme IN ('v1', 'v1a')),
+  public_key            text CHECK (public_key ~ '^whpk_[A-Za-z0-9+/=]{40,64}$'),
   secret                text NOT NULL CHECK (secret LIKE 'kh1.%'),
   previous_secret       text CHECK (previous_secret LIKE 'kh1.%'),
   previous_secret_until timestamptz,

@@ -48,7 +48,7 @@ describe('outbound webhooks under concurrency', () => {
     const o = await h.owner();
     const p = { tenantId: o.acct.tenantId, role: 'owner' as const, userId: o.acct.userId, actor: { type: 'user' as const, id: o.acct.userId } };
     const results = await Promise.allSettled(Array.from({ length: 55 }, (_, i) =>
-      h.t.services.webhookEndpoints.create(p, { url: h.receiver.urlFor(`cap-${i}`), description: '', eventTypes: ['*'], enabled: true })));
+      h.t.services.webhookEndpoints.create(p, { url: h.receiver.urlFor(`cap-${i}`), description: '', eventTypes: ['*'], enabled: true, signatureScheme: 'v1' })));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(50);
     expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(Array(5).fill('QUOTA_EXCEEDED'));
     expect(await h.query('select id from webhook_endpoints where tenant_id = $1', [o.acct.tenantId])).toHaveLength(50);

@@ -13,6 +13,8 @@ const EndpointSchema = z.object({
   description: z.string(),
   eventTypes: z.array(z.string()),
   enabled: z.boolean(),
+  signatureScheme: z.enum(['v1', 'v1a']),
+  publicKey: z.string().nullable().describe('v1a: the ed25519 public key (whpk_ + base64 of 32 bytes) that verifies the signatures'),
   disabledReason: z.enum(['gone_410', 'failing_5_days']).nullable().describe('Why Keyhold stopped sending (null when enabled or disabled by a person)'),
   failingSince: z.string().nullable().describe('First failed attempt since the last success; 5 days of failures disable the endpoint'),
   previousSecretValidUntil: z.string().nullable().describe('During a rotation: until when the replaced secret also signs'),
@@ -20,7 +22,7 @@ const EndpointSchema = z.object({
   updatedAt: z.string(),
 });
 const SecretField = z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/).describe('Shown once: keep it to verify signatures');
-const WithSecret = EndpointSchema.extend({ secret: SecretField });
+const WithSecret = EndpointSchema.extend({ secret: SecretField.optional().describe('v1 only, shown once: keep it to verify signatures') });
 const DeliverySchema = z.object({
   id: z.string().uuid().describe("Sent as webhook-id 'msg_<id>' on every attempt"),
   eventId: z.string().uuid().nullable(),
@@ -76,7 +78,7 @@ export function webhookEndpointsRoutes(app: FastifyInstance, { endpoints }: { en
   });
 
   r.get('/api/webhook-endpoints/:id/secret', {
-    schema: { tags, summary: "The endpoint's signing secret (owner, admin, with X-MFA-Code); audited", params: IdParams, response: { 200: successEnvelope(z.object({ secret: SecretField })) } },
+    schema: { tags, summary: "The endpoint's signing secret (owner, admin, with X-MFA-Code); audited", params: IdParams, response: { 200: successEnvelope(z.object({ secret: SecretField.optional(), publicKey: z.string().optional() })) } },
   }, async (req) => ok(await endpoints.reveal(principalOf(req), req.params.id)));
 
   r.post('/api/webhook-endpoints/:id/rotate-secret', {

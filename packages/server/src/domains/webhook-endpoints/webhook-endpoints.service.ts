@@ -9,7 +9,7 @@ import type { AuditService } from '../audit/audit.service.js';
 import { type TenantPrincipal, assertRole } from '../identity/principal.js';
 import type { Vault } from '../vault/vault.service.js';
 import type { DeliveryRow, EndpointRow, WebhookEndpointsRepo } from './webhook-endpoints.repo.js';
-import { newEndpointSecret } from './signing.js';
+import { newSigningKey } from './signing.js';
 
 export const SECRET_PURPOSE = 'webhook_endpoint.secret';
 export const PREVIOUS_SECRET_PURPOSE = 'webhook_endpoint.previous_secret';
@@ -27,6 +27,8 @@ export const CreateEndpointInput = z.strictObject({
   description: z.string().max(500).default(''),
   eventTypes: EventFilter,
   enabled: z.boolean().default(true),
+  signatureScheme: z.enum(['v1', 'v1a']).default('v1')
+    .describe('v1: HMAC-SHA256 with a whsec_ secret shown once; v1a: ed25519, verified with the endpoint\'s public key (whpk_)'),
 });
 export const UpdateEndpointInput = z.strictObject({
   url: z.string().max(2048).optional(),
@@ -56,6 +58,8 @@ export function endpointView(r: EndpointRow, now: Date) {
     description: r.description,
     eventTypes: r.event_types,
     enabled: r.enabled,
+    signatureScheme: r.signature_scheme,
+    publicKey: r.public_key,
     disabledReason: r.disabled_reason,
     failingSince: r.failing_since?.toISOString() ?? null,
     previousSecretValidUntil: rotating ? r.previous_secret_until!.toISOString() : null,
@@ -103,10 +107,13 @@ export function createWebhookEndpointsService(deps: WebhookEndpointsDeps) {
     return url.toString();
   }
 
-  async function create(p: TenantPrincipal, input: CreateEndpointInput): Promise<EndpointView & { secret: string }> {
+  /** The secret is in the answer for v1 only: with v1a the tenant needs just the public key (in the view). */
+  const withSecret = (view: EndpointView, key: ReturnType<typeof newSigningKey>) => (key.publicKey ? view : { ...view, secret: key.secret.reveal() });
+
+  async function create(p: TenantPrincipal, input: CreateEndpointInput): Promise<EndpointView & { secret?: string }> {
     assertRole(p, 'admin');
     const url = await checkUrl(input.url); // DNS: before the transaction
-    const secret = newEndpointSecret();
+    const key = newSigningKey(input.signatureScheme);
     const row = await inTenant(p, async (tx) => {
       await repo.lockTenantEndpoints(tx, p.tenantId);
       if ((await repo.countEndpoints(tx, p.tenantId)) >= MAX_ENDPOINTS) throw new AppError('QUOTA_EXCEEDED', `An organization has at most ${MAX_ENDPOINTS} webhook endpoints`);
@@ -114,13 +121,14 @@ export function createWebhookEndpointsService(deps: WebhookEndpointsDeps) {
       const now = deps.clock();
       const r = {
         id, tenant_id: p.tenantId, url, description: input.description, event_types: input.eventTypes, enabled: input.enabled,
-        secret: await deps.vault.encrypt(tx, SECRET_PURPOSE, id, secret), created_at: now, updated_at: now,
+        signature_scheme: input.signatureScheme, public_key: key.publicKey,
+        secret: await deps.vault.encrypt(tx, SECRET_PURPOSE, id, key.secret), created_at: now, updated_at: now,
       };
       await repo.insertEndpoint(tx, r);
       await deps.audit.record(p, { action: 'webhook_endpoints.create', entity: { type: 'webhook_endpoint', id }, metadata: { host: urlHost(url), eventTypes: input.eventTypes } }, tx);
       return { ...r, previous_secret: null, previous_secret_until: null, failing_since: null, disabled_reason: null };
     });
-    return { ...endpointView(row, deps.clock()), secret: secret.reveal() };
+    return withSecret(endpointView(row, deps.clock()), key);
   }
 
   const list = (p: TenantPrincipal) => inTenant(p, async (tx) => (await repo.listEndpoints(tx, p.tenantId)).map((r) => endpointView(r, deps.clock())));
@@ -154,6 +162,8 @@ export function createWebhookEndpointsService(deps: WebhookEndpointsDeps) {
   const reveal = (p: TenantPrincipal, id: string) =>
     inTenant(p, async (tx) => {
       const row = await found(tx, p, id);
+      // A v1a private key never leaves Keyhold: its endpoint's answer is the public key.
+      if (row.public_key) return { publicKey: row.public_key };
       const secret = await deps.vault.decrypt(tx, SECRET_PURPOSE, id, row.secret);
       await deps.audit.record(p, { action: 'webhook_endpoints.reveal', entity: { type: 'webhook_endpoint', id } }, tx);
       return { secret: secret.reveal() };
@@ -165,16 +175,17 @@ export function createWebhookEndpointsService(deps: WebhookEndpointsDeps) {
       const row = await found(tx, p, id, true);
       const now = deps.clock();
       const current = await deps.vault.decrypt(tx, SECRET_PURPOSE, id, row.secret);
-      const secret = newEndpointSecret();
+      const key = newSigningKey(row.signature_scheme);
       const until = new Date(now.getTime() + ROTATION_OVERLAP_MS);
       const updated = await repo.updateEndpoint(tx, p.tenantId, id, {
-        secret: await deps.vault.encrypt(tx, SECRET_PURPOSE, id, secret),
+        secret: await deps.vault.encrypt(tx, SECRET_PURPOSE, id, key.secret),
+        public_key: key.publicKey,
         previous_secret: await deps.vault.encrypt(tx, PREVIOUS_SECRET_PURPOSE, id, current),
         previous_secret_until: until,
         updated_at: now,
       });
       await deps.audit.record(p, { action: 'webhook_endpoints.rotate', entity: { type: 'webhook_endpoint', id }, metadata: { previousValidUntil: until.toISOString() } }, tx);
-      return { ...endpointView(updated!, now), secret: secret.reveal() };
+      return withSecret(endpointView(updated!, now), key);
     });
 
   async function deliveries(p: TenantPrincipal, endpointId: string, q: { page: number; limit: number; status?: 'pending' | 'delivered' | 'failed' }) {

@@ -1,3 +1,4 @@
+import { createPublicKey, verify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createApiKey } from '../../test-support/accounts.js';
 import { type OutboundHarness, outboundHarness, verifyWith } from '../../test-support/outbound-webhooks.js';
@@ -153,5 +154,36 @@ describe('webhook endpoints: Standard Webhooks signatures', () => {
     expect(after.headers['webhook-signature']!.split(' ')).toHaveLength(1);
     expect(verifyWith(fresh, after, at2)).toBeTruthy();
     expect(() => verifyWith(ep.secret, after, at2)).toThrow();
+  });
+
+  it('v1a: ed25519 signatures that the public key verifies (node:crypto); the private key is never shown; rotation sends both', async () => {
+    const o = await h.owner();
+    const name = `v1a-${crypto.randomUUID()}`;
+    const res = await h.t.app.inject({ method: 'POST', url: '/api/webhook-endpoints', headers: { ...bearer(o.acct.accessToken), 'x-mfa-code': await o.code() }, payload: { url: h.receiver.urlFor(name), eventTypes: ['*'], signatureScheme: 'v1a' } });
+    const ep = res.json().data;
+    expect([res.statusCode, ep.signatureScheme, ep.secret]).toEqual([201, 'v1a', undefined]);
+    expect(ep.publicKey).toMatch(/^whpk_[A-Za-z0-9+/]{43}=$/);
+    const reveal = await h.t.app.inject({ method: 'GET', url: `/api/webhook-endpoints/${ep.id}/secret`, headers: { ...bearer(o.acct.accessToken), 'x-mfa-code': await o.code() } });
+    expect(reveal.json().data).toEqual({ publicKey: ep.publicKey });
+
+    const keyOf = (whpk: string) => createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(whpk.slice(5), 'base64').toString('base64url') }, format: 'jwk' });
+    const verifies = (whpk: string, d: { headers: Record<string, string>; body: string }) =>
+      d.headers['webhook-signature']!.split(' ').some((sig) => sig.startsWith('v1a,')
+        && verify(null, Buffer.from(`${d.headers['webhook-id']}.${d.headers['webhook-timestamp']}.${d.body}`), keyOf(whpk), Buffer.from(sig.slice(4), 'base64')));
+    await h.emit(o.acct.tenantId, 1);
+    await h.flush();
+    const first = h.receiver.deliveries(name).at(-1)!;
+    expect(first.headers['webhook-signature']).toMatch(/^v1a,[A-Za-z0-9+/]{86}==$/);
+    expect(verifies(ep.publicKey, first)).toBe(true);
+    expect(verifies(ep.publicKey, { ...first, body: first.body.replace('stripe', 'strips') })).toBe(false);
+
+    const rotated = (await h.t.app.inject({ method: 'POST', url: `/api/webhook-endpoints/${ep.id}/rotate-secret`, headers: { ...bearer(o.acct.accessToken), 'x-mfa-code': await o.code() } })).json().data;
+    expect(rotated.publicKey).not.toBe(ep.publicKey);
+    expect(rotated.secret).toBeUndefined();
+    await h.emit(o.acct.tenantId, 1);
+    await h.flush();
+    const during = h.receiver.deliveries(name).at(-1)!;
+    expect(during.headers['webhook-signature']!.split(' ')).toHaveLength(2);
+    expect([verifies(rotated.publicKey, during), verifies(ep.publicKey, during)]).toEqual([true, true]);
   });
 });

@@ -355,6 +355,8 @@ export type WebhookEndpointsTable = {
   event_types: string[];
   enabled: boolean;
   disabled_reason: WebhookEndpointDisabledReason | null;
+  signature_scheme: ColumnType<'v1' | 'v1a', 'v1' | 'v1a' | undefined, 'v1' | 'v1a'>;
+  public_key: string | null;
   secret: string;
   previous_secret: string | null;
   previous_secret_until: Timestamp | null;
