@@ -37,7 +37,7 @@ export type DeliverySenderDeps = {
 };
 
 type Work = { tenantId: string; id: string; endpointId: string; attempt: number; url: string; body: string; secrets: Secret[]; failing: boolean };
-type Outcome = { status: number | null; error: string | null; response: string | null; retryAfterMs: number | null; latencyMs: number };
+type Outcome = { at: Date; status: number | null; error: string | null; response: string | null; retryAfterMs: number | null; latencyMs: number };
 
 const isSuccess = (o: Outcome) => o.status !== null && o.status >= 200 && o.status <= 299;
 
@@ -169,7 +169,7 @@ export function createDeliverySender(deps: DeliverySenderDeps) {
     const at = deps.clock();
     const started = performance.now();
     const headers = standardWebhookHeaders({ id: messageId(w.id), timestamp: at, body: w.body, secrets: w.secrets });
-    const done = (o: Omit<Outcome, 'latencyMs'>): Outcome => ({ ...o, latencyMs: Math.round(performance.now() - started) });
+    const done = (o: Omit<Outcome, 'latencyMs' | 'at'>): Outcome => ({ ...o, at, latencyMs: Math.round(performance.now() - started) });
     try {
       const res = await deps.http.request(w.url, { method: 'POST', headers, body: w.body, tenantUrl: { field: 'url' }, timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
       const response = await readSnippet(res.body as Readable);
@@ -182,7 +182,7 @@ export function createDeliverySender(deps: DeliverySenderDeps) {
 
   async function record(w: Work, o: Outcome): Promise<'delivered' | 'retrying' | 'failed'> {
     const now = deps.clock();
-    const logged = { id: crypto.randomUUID(), tenant_id: w.tenantId, delivery_id: w.id, attempt: w.attempt, attempted_at: now, status_code: o.status, latency_ms: o.latencyMs, error: o.error, response: o.response };
+    const logged = { id: crypto.randomUUID(), tenant_id: w.tenantId, delivery_id: w.id, attempt: w.attempt, attempted_at: o.at, status_code: o.status, latency_ms: o.latencyMs, error: o.error, response: o.response };
     const success = isSuccess(o);
     // The hot path (a success at an endpoint that was not failing) is batched: one round trip.
     if (success && !w.failing) {
@@ -260,7 +260,12 @@ export function createDeliverySender(deps: DeliverySenderDeps) {
           }).finally(() => recording.delete(p));
           recording.add(p);
           if (recording.size >= 4 * concurrency) await Promise.race(recording);
-        } else count(await record(w, outcome));
+        } else {
+          // A record that fails leaves the delivery leased: it is sent again once the lease ends.
+          await record(w, outcome).then(count, (err: Error) => {
+            deps.log?.warn({ tenantId: w.tenantId, deliveryId: w.id, err: { message: err.message } }, 'a delivery attempt could not be recorded; it will be sent again');
+          });
+        }
         if (opts.maxMs !== undefined && Date.now() - started > opts.maxMs) timeUp = exhausted = true;
       }
     }));
