@@ -22,6 +22,7 @@ export const EVENT_TYPES = [
   'connection.disconnected',
   'connection.changed',
   'webhook.received',
+  'webhook_endpoint.disabled',
 ] as const;
 export const EventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.infer<typeof EventTypeSchema>;
@@ -33,6 +34,17 @@ export const ConnectionSubjectSchema = z.strictObject({
   label: z.string().max(63),
 });
 export type ConnectionSubject = z.infer<typeof ConnectionSubjectSchema>;
+
+/** The tenant's webhook endpoint an event is about: its id and its URL's host (never the URL's path or query, never the secret). */
+export const WebhookEndpointSubjectSchema = z.strictObject({
+  endpointId: z.string().uuid(),
+  host: z.string().regex(/^[A-Za-z0-9.:[\]-]{1,255}$/),
+});
+export type WebhookEndpointSubject = z.infer<typeof WebhookEndpointSubjectSchema>;
+export type EventSubject = ConnectionSubject | WebhookEndpointSubject;
+
+/** Events about a webhook endpoint name it; every other event names a connection. */
+export const subjectSchemaFor = (type: EventType) => (type.startsWith('webhook_endpoint.') ? WebhookEndpointSubjectSchema : ConnectionSubjectSchema);
 
 /** Catalog field names (never values). */
 const FieldNames = z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/)).max(50);
@@ -79,6 +91,8 @@ export const EventPayloadSchemas = {
   'connection.disconnected': z.strictObject({ ...base, revocation: Revocation }),
   'connection.changed': z.strictObject({ source: z.literal('webhook'), topic: WebhookTopic, inboundEventId: z.string().uuid() }),
   'webhook.received': z.strictObject({ topic: WebhookTopic, externalId: WebhookExternalId, inboundEventId: z.string().uuid() }),
+  /** An endpoint Keyhold stopped sending to: it answered 410 Gone, or every attempt failed for 5 days. */
+  'webhook_endpoint.disabled': z.strictObject({ reason: z.enum(['gone_410', 'failing_5_days']) }),
 } as const satisfies Record<EventType, z.ZodType>;
 export type EventPayload<T extends EventType> = z.infer<(typeof EventPayloadSchemas)[T]>;
 
@@ -86,7 +100,7 @@ export type EventPayload<T extends EventType> = z.infer<(typeof EventPayloadSche
 export const EventSchema = z.object({
   id: z.string().uuid().describe('Time-ordered (UUIDv7)'),
   type: EventTypeSchema,
-  subject: ConnectionSubjectSchema,
+  subject: z.union([ConnectionSubjectSchema, WebhookEndpointSubjectSchema]),
   payload: z.record(z.string(), z.unknown()).describe('Per type, see the contract package (EventPayloadSchemas)'),
   createdAt: z.string(),
 });

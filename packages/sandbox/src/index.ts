@@ -1,5 +1,6 @@
 export { createSandbox, type Failure, type Sandbox } from './server.js';
 export { unleashedSignature } from './unleashed.js';
+export type { ReceivedDelivery, ReceiverAnswer, WebhookReceiver } from './webhook-receiver.js';
 export {
   type AccountIds, type MintedGrant, type OAuthApp, type OAuthProvider, type OAuthStats, type ProviderConfig, type SandboxOAuth,
   shopifyCallbackHmac,

@@ -10,6 +10,7 @@ import { amazonHostPath, amazonOperation, amazonRegion, requestIdHeader } from '
 import { XERO_HOSTS } from './xero/openid.js';
 import { wiseWebhookKeyPair } from './webhooks/wise.js';
 import { createCaptures } from './captures.js';
+import { RECEIVER_PREFIX, createWebhookReceiver } from './webhook-receiver.js';
 
 /**
  * `path` limits the failure to requests under that prefix, relative to the provider prefix
@@ -54,6 +55,7 @@ export async function createSandbox(opts: { port?: number } = {}) {
   const wiseWebhookKeys = wiseWebhookKeyPair();
   const apiState = newApiState();
   const captures = createCaptures();
+  const receiver = createWebhookReceiver();
 
   function takeFailure(provider: string, path: string): Failure | undefined {
     const list = failures.get(provider);
@@ -70,6 +72,7 @@ export async function createSandbox(opts: { port?: number } = {}) {
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://sandbox');
     // A client that hard-codes Amazon's hosts reaches the sandbox through a transport shim.
+    if (url.pathname.startsWith(RECEIVER_PREFIX)) return receiver.handle(req, res, url);
     url.pathname = amazonHostPath(req.headers.host, url.pathname) ?? url.pathname;
     let [, provider = '', ...rest] = url.pathname.split('/');
     // The official Stripe client calls /v1/… at the host's root.
@@ -179,6 +182,8 @@ export async function createSandbox(opts: { port?: number } = {}) {
     webhookKeys: { wise: wiseWebhookKeys },
     /** What providers delivered to people: Resend's emails (`inbox(to)`), Slack's posts (`posts(channel)`); also at `/_sandbox/…`. */
     captures: captures.api,
+    /** Tenants' webhook endpoints receiving Keyhold's outbound webhooks (webhook-receiver.ts). */
+    webhookReceiver: receiver.api(url),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -9,6 +9,7 @@ import { oauthRoutes } from './domains/oauth/oauth.routes.js';
 import { catalogRoutes } from './domains/catalog/catalog.routes.js';
 import { auditRoutes } from './domains/audit/audit.routes.js';
 import { eventsRoutes } from './domains/events/events.routes.js';
+import { webhookEndpointsRoutes } from './domains/webhook-endpoints/webhook-endpoints.routes.js';
 import { inboundWebhookReceiverRoutes, inboundWebhookRoutes, quarantineRoutes } from './domains/inbound-webhooks/inbound-webhooks.routes.js';
 import { authRoutes } from './domains/identity/auth.routes.js';
 import { accessOf, allows, platformRefusal, refusal } from './domains/identity/access.js';
@@ -81,6 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   inboundWebhookRoutes(app, { inbound: services.inboundWebhooks });
   await inboundWebhookReceiverRoutes(app, { inbound: services.inboundWebhooks });
   quarantineRoutes(app, { inbound: services.inboundWebhooks });
+  webhookEndpointsRoutes(app, { endpoints: services.webhookEndpoints });
   adminRoutes(app, { adminAuth: services.adminAuth, tenants: services.tenants, apiKeys: services.apiKeys, signupInvitations: services.signupInvitations });
   return app;
 }

@@ -51,8 +51,12 @@ import { createProviderHttp } from './platform/http/provider-http.js';
 import { createTenantUrlGuard } from './platform/http/public-dispatcher.js';
 import type { Resolve } from './platform/http/ssrf.js';
 import { createMetrics } from './platform/metrics.js';
-import { readAsTenant } from './platform/db/one-trip.js';
+import { readAsTenant, writeAsTenant } from './platform/db/one-trip.js';
 import { preparingScopes } from './platform/db/tenancy.js';
+import { createWebhookEndpointsRepo } from './domains/webhook-endpoints/webhook-endpoints.repo.js';
+import { createWebhookEndpointsService } from './domains/webhook-endpoints/webhook-endpoints.service.js';
+import { createDeliveryConsumer } from './domains/webhook-endpoints/deliveries.consumer.js';
+import { createDeliverySender } from './domains/webhook-endpoints/deliveries.sender.js';
 import { createTenantsRepo } from './domains/tenants/tenants.repo.js';
 import { createTenantsService } from './domains/tenants/tenants.service.js';
 import { assertAdaptersCoverCatalog } from './providers/check.js';
@@ -92,6 +96,8 @@ export type ServiceDeps = {
   webhooks?: WebhookConfig;
   /** The platform's email sender (KEYHOLD_RESEND_API_KEY, KEYHOLD_EMAIL_FROM); none: no email is sent. */
   email?: EmailSenderConfig;
+  /** Outbound webhooks: attempt timeout (KEYHOLD_DELIVERY_TIMEOUT_MS) and, in tests, the jitter source. */
+  deliveries?: { timeoutMs?: number; random?: () => number };
 };
 
 const NO_WEBHOOK_CONFIG: WebhookConfig = { secrets: {}, verifyTokens: {}, rawRetentionDays: 30, retentionDays: 90 };
@@ -104,7 +110,7 @@ export function createCoreServices({ db, clock, trialDays }: Pick<ServiceDeps, '
 }
 
 /** The composition root: the only place that wires services together. */
-export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker, resolveHost, eventConsumers, signup = 'open', trialDays, webhooks = NO_WEBHOOK_CONFIG, email }: ServiceDeps) {
+export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker, resolveHost, eventConsumers, signup = 'open', trialDays, webhooks = NO_WEBHOOK_CONFIG, email, deliveries = {} }: ServiceDeps) {
   // A catalog value that picks code nobody wrote stops start, naming the file and the value.
   assertAdaptersCoverCatalog(catalog.list(), { webhooks: true });
   const { audit, tenants } = createCoreServices({ db, clock, trialDays });
@@ -141,6 +147,8 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const platformSigner = createTokenSigner('platform', keys.platformKey, clock);
   const adminSessions = sessionsOf(PLATFORM_SESSION_TABLES, platformSessionKind(adminsRepo, platformSigner));
   const adminAuth = createAdminAuthService({ repo: adminsRepo, audit, attempts, signer: platformSigner, sessions: adminSessions, tenancy, vault, clock });
+  const webhookEndpointsRepo = createWebhookEndpointsRepo(db.kysely, (tenantId, statement) => writeAsTenant(db.pool, tenantId, statement));
+  const deliveryConsumer = createDeliveryConsumer({ repo: webhookEndpointsRepo, clock, queued: () => webhookEndpoints.requestSend() });
   const tenantUrls = createTenantUrlGuard({ allowPrivate: allowPrivateProviderUrls, ...(resolveHost ? { resolve: resolveHost } : {}) });
   // Every call to a provider goes through this one client (timeouts; tenant URLs guarded and pinned).
   const http = createProviderHttp({ tenantUrls });
@@ -179,9 +187,9 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   });
   const notificationConsumer = createNotificationConsumer({ notifications, people, providerName: (id) => catalog.list().find((p) => p.id === id)?.displayName ?? id, publicUrl });
   const eventsRepo = createEventsRepo(db.kysely);
-  const events = createEventsService({ repo: eventsRepo, tenancy: db, clock, consumers: [notificationConsumer, ...(eventConsumers ?? [])], ...(log ? { log } : {}) });
+  const events = createEventsService({ repo: eventsRepo, tenancy: db, clock, consumers: [notificationConsumer, deliveryConsumer, ...(eventConsumers ?? [])], ...(log ? { log } : {}) });
   const warm = createWarmCache();
-  const outbox = createOutbox({ repo: eventsRepo, clock });
+  const outbox = createOutbox({ repo: eventsRepo, clock, appended: events.requestDrain });
   const store = createConnectionStore({ repo: createConnectionsRepo(db.kysely), vault, catalog, outbox, clock, warm });
   const oauthClient = createOAuthClient({ apps: oauthApps, http });
   const oauthDeps = { store, tenancy, vault, catalog, client: oauthClient, audit, clock, ...(log ? { log } : {}) };
@@ -234,7 +242,23 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     onDeliveryStatus: notifications.onDeliveryStatus,
     ...(log ? { log } : {}),
   });
-  return { inboundWebhooks, notifications, passwordReset, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
+  // Tenants' webhook endpoints are tenant-supplied URLs: the same guard, its own keep-alive client.
+  const webhookUrls = createTenantUrlGuard({ allowPrivate: allowPrivateProviderUrls, field: 'url', ...(resolveHost ? { resolve: resolveHost } : {}) });
+  const webhookEndpoints = createWebhookEndpointsService({ repo: webhookEndpointsRepo, tenancy, vault, audit, urls: webhookUrls, clock });
+  const webhookDeliveries = createDeliverySender({
+    repo: webhookEndpointsRepo,
+    tenancy,
+    vault,
+    http: createProviderHttp({ tenantUrls: webhookUrls }),
+    outbox,
+    clock,
+    ...(deliveries.timeoutMs ? { timeoutMs: deliveries.timeoutMs } : {}),
+    ...(deliveries.random ? { random: deliveries.random } : {}),
+    retryIn: (ms) => webhookEndpoints.requestSend(ms),
+    metrics,
+    ...(log ? { log } : {}),
+  });
+  return { webhookEndpoints, webhookDeliveries, inboundWebhooks, notifications, passwordReset, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -12,6 +12,7 @@ import { registerOAuthJobs } from './domains/oauth/oauth.jobs.js';
 import { registerEventJobs } from './domains/events/events.jobs.js';
 import { registerInboundWebhookJobs } from './domains/inbound-webhooks/inbound-webhooks.jobs.js';
 import { registerNotificationJobs } from './domains/notifications/notifications.jobs.js';
+import { registerWebhookEndpointJobs } from './domains/webhook-endpoints/webhook-endpoints.jobs.js';
 import { loadCatalog } from './domains/catalog/catalog.js';
 import { assertAdaptersCoverCatalog } from './providers/check.js';
 import { loadKeyRing } from './domains/vault/kek.js';
@@ -48,7 +49,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
     throw err;
   }
   const db = createDb({ url: endpoint.appUrl, poolMax: config.database.poolMax, log });
-  const services = createServices({ db, clock: systemClock, keys, ring, catalog, allowPrivateProviderUrls: config.allowPrivateProviderUrls, oauthApps: config.oauthApps, publicUrl: config.publicUrl, log, signup: config.signup, trialDays: config.trialDays, webhooks: config.webhooks, ...(config.email ? { email: config.email } : {}) });
+  const services = createServices({ db, clock: systemClock, keys, ring, catalog, allowPrivateProviderUrls: config.allowPrivateProviderUrls, oauthApps: config.oauthApps, publicUrl: config.publicUrl, log, signup: config.signup, trialDays: config.trialDays, webhooks: config.webhooks, ...(config.email ? { email: config.email } : {}), deliveries: { timeoutMs: config.deliveries.timeoutMs } });
   const legacy = (await services.mfa.encryptLegacySecrets()) + (await services.adminAuth.encryptLegacySecrets());
   if (legacy > 0) log.info({ count: legacy }, 'moved TOTP secrets stored before the vault under it');
   const expectedMigrations = (await readMigrations()).map((m) => m.name);
@@ -61,6 +62,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
   await registerEventJobs(jobs, services.events);
   await registerNotificationJobs(jobs, services.notifications);
   await registerInboundWebhookJobs(jobs, services.inboundWebhooks, { rawDays: config.webhooks.rawRetentionDays, days: config.webhooks.retentionDays }, log);
+  await registerWebhookEndpointJobs(jobs, services, { payloadDays: config.deliveries.payloadRetentionDays, days: config.deliveries.retentionDays }, log);
   app.addHook('onClose', async () => {
     await jobs.stop();
     await db.close();

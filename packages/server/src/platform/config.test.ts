@@ -101,6 +101,13 @@ describe('configuration', () => {
     expect(() => loadConfig({ KEYHOLD_WEBHOOK_SECRET_OVERLAP_HOURS: '-1' }, '/srv')).toThrow(/KEYHOLD_WEBHOOK_SECRET_OVERLAP_HOURS/);
   });
 
+  it('outbound deliveries: 15 s attempts, bodies kept 30 days, the log 90, each settable', () => {
+    expect(loadConfig({ ...base }, '/srv').deliveries).toEqual({ timeoutMs: 15_000, payloadRetentionDays: 30, retentionDays: 90 });
+    const c = loadConfig({ ...base, KEYHOLD_DELIVERY_TIMEOUT_MS: '5000', KEYHOLD_DELIVERY_PAYLOAD_RETENTION_DAYS: '7', KEYHOLD_DELIVERY_RETENTION_DAYS: '30' }, '/srv');
+    expect(c.deliveries).toEqual({ timeoutMs: 5000, payloadRetentionDays: 7, retentionDays: 30 });
+    expect(() => loadConfig({ ...base, KEYHOLD_DELIVERY_TIMEOUT_MS: '0' }, '/srv')).toThrow(/KEYHOLD_DELIVERY_TIMEOUT_MS/);
+  });
+
   it('rejects unknown enum values with the allowed list', () => {
     expect(() => loadConfig({ ...base, KEYHOLD_LOG_LEVEL: 'loud' })).toThrow(/KEYHOLD_LOG_LEVEL: .*"info"/);
   });

@@ -68,6 +68,9 @@ const EnvSchema = z.object({
   KEYHOLD_RESEND_API_KEY: z.string().min(8).optional(),
   KEYHOLD_EMAIL_FROM: z.string().trim().min(3).max(254).optional(),
   KEYHOLD_RESEND_BASE_URL: z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL').default('https://api.resend.com'),
+  KEYHOLD_DELIVERY_PAYLOAD_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  KEYHOLD_DELIVERY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  KEYHOLD_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
 });
 
 /** Variables whose values must never be echoed back in an error message. */
@@ -109,6 +112,17 @@ export type Config = {
   webhooks: WebhookConfig;
   /** The platform's email sender; absent: no email is sent (messages are logged FAILED `no_platform_sender`). */
   email?: EmailSenderConfig;
+  /** Outbound webhooks to tenants' endpoints: attempt timeout and retention. */
+  deliveries: DeliveryConfig;
+};
+
+export type DeliveryConfig = {
+  /** Longest an attempt may take (KEYHOLD_DELIVERY_TIMEOUT_MS, default 15 s). */
+  timeoutMs: number;
+  /** Sent bodies are dropped after this (KEYHOLD_DELIVERY_PAYLOAD_RETENTION_DAYS, default 30). */
+  payloadRetentionDays: number;
+  /** Finished deliveries and their attempt log after this (KEYHOLD_DELIVERY_RETENTION_DAYS, default 90). */
+  retentionDays: number;
 };
 
 /** The platform's email sender: the provider's id, the operator's API key, the from-address and the API's base URL. */
@@ -201,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     trialDays: e.KEYHOLD_TRIAL_DAYS,
     webhooks: { ...webhookSecrets(env), rawRetentionDays: e.KEYHOLD_WEBHOOK_RAW_RETENTION_DAYS, retentionDays: e.KEYHOLD_WEBHOOK_RETENTION_DAYS, secretOverlapHours: e.KEYHOLD_WEBHOOK_SECRET_OVERLAP_HOURS },
     ...emailSender(e),
+    deliveries: { timeoutMs: e.KEYHOLD_DELIVERY_TIMEOUT_MS, payloadRetentionDays: e.KEYHOLD_DELIVERY_PAYLOAD_RETENTION_DAYS, retentionDays: e.KEYHOLD_DELIVERY_RETENTION_DAYS },
     jwt: {
       ...(e.KEYHOLD_JWT_SECRET ? { tenantKey: Buffer.from(e.KEYHOLD_JWT_SECRET, 'base64') } : {}),
       ...(e.KEYHOLD_ADMIN_JWT_SECRET ? { platformKey: Buffer.from(e.KEYHOLD_ADMIN_JWT_SECRET, 'base64') } : {}),

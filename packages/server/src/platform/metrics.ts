@@ -24,7 +24,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     labelNames: ['provider', 'outcome'] as const,
     registers: [registry],
   });
-  return { registry, webhooks, proxyRequests, proxyLatency, rateLimited, retries, breakerOpen };
+  const deliveries = new Counter({
+    name: 'keyhold_webhook_deliveries_total',
+    help: "Outbound webhook attempts to tenants' endpoints by outcome: delivered, retrying, failed",
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  return { registry, webhooks, deliveries, proxyRequests, proxyLatency, rateLimited, retries, breakerOpen };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
 

@@ -80,6 +80,8 @@ export type TestOptions = {
   trialDays?: number;
   /** Inbound webhooks: app-level secrets and verify tokens. */
   webhooks?: WebhookConfig;
+  /** Outbound webhooks: attempt timeout and jitter source. */
+  deliveries?: { timeoutMs?: number; random?: () => number };
   /** testApp: serve this database instead of the shared test database (see migratedScratch). */
   db?: Db;
   /** What acts on drained outbox events. */
@@ -111,6 +113,7 @@ export function nodeServices(db: Db, ring: KeyRing, clock = systemClock, opts: T
     ...(opts.trialDays === undefined ? {} : { trialDays: opts.trialDays }),
     ...(opts.webhooks ? { webhooks: opts.webhooks } : {}),
     ...(opts.email ? { email: opts.email } : {}),
+    ...(opts.deliveries ? { deliveries: opts.deliveries } : {}),
   });
 }
 

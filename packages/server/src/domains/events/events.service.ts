@@ -79,6 +79,8 @@ export function createEventsService(deps: EventsDeps) {
     }
   }
 
-  return { list, drain };
+  let kick: () => void = () => undefined;
+  /** Asks for a drain soon (the outbox calls it on append; the jobs set how, throttled). */
+  return { list, drain, requestDrain: () => kick(), useKick: (k: () => void) => { kick = k; } };
 }
 export type EventsService = ReturnType<typeof createEventsService>;

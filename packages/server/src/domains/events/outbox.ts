@@ -1,4 +1,4 @@
-import { ConnectionSubjectSchema, type ConnectionSubject, type EventPayload, EventPayloadSchemas, type EventType } from '@keyhold/contract';
+import { type EventPayload, EventPayloadSchemas, type EventSubject, type EventType, subjectSchemaFor } from '@keyhold/contract';
 import { v7 as uuidv7 } from 'uuid';
 import type { Clock } from '../../platform/clock.js';
 import { type TenantTx, scopeTenantId } from '../../platform/db/tenancy.js';
@@ -9,16 +9,17 @@ import type { EventsRepo } from './events.repo.js';
  * it describes does. Subject and payload are checked against the contract's strict schemas first:
  * a field the schema does not list (where a secret could hide) fails the whole transaction.
  */
-export function createOutbox(deps: { repo: Pick<EventsRepo, 'insert'>; clock: Clock }) {
-  async function append<T extends EventType>(tx: TenantTx, type: T, subject: ConnectionSubject, payload: EventPayload<T>): Promise<string> {
+export function createOutbox(deps: { repo: Pick<EventsRepo, 'insert'>; clock: Clock; /** After each append: ask for a drain soon (throttled by the jobs; the minutely drain runs anyway). */ appended?: () => void }) {
+  async function append<T extends EventType>(tx: TenantTx, type: T, subject: EventSubject, payload: EventPayload<T>): Promise<string> {
     const tenantId = scopeTenantId(tx);
     if (!tenantId) throw new Error('outbox events belong to a tenant');
-    const checkedSubject = ConnectionSubjectSchema.parse(subject);
+    const checkedSubject = subjectSchemaFor(type).parse(subject);
     const checkedPayload = EventPayloadSchemas[type].parse(payload);
     // UUIDv7 from this process's real time (monotonic within the process): the id orders events
     // as they were written even when the injected clock stands still.
     const id = uuidv7();
     await deps.repo.insert(tx, { id, tenant_id: tenantId, type, subject: checkedSubject, payload: checkedPayload, created_at: deps.clock() });
+    deps.appended?.();
     return id;
   }
   return { append };

@@ -80,6 +80,19 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'POST /api/webhooks/inbound/{id}/replay': tenant('admin', 'credentials:write', { note: "re-runs the event's effects on its connection" }),
   'GET /api/providers': tenant('viewer', 'any'),
 
+  // Outbound webhooks: creating, revealing, rotating and deleting touch the signing secret (step-up).
+  'GET /api/webhook-endpoints': tenant('admin', 'webhooks:read'),
+  'POST /api/webhook-endpoints': tenant('admin', null, { stepUp: true, grantScope: 'webhooks:write' }),
+  'GET /api/webhook-endpoints/{id}': tenant('admin', 'webhooks:read'),
+  'PATCH /api/webhook-endpoints/{id}': tenant('admin', 'webhooks:write'),
+  'DELETE /api/webhook-endpoints/{id}': tenant('admin', null, { stepUp: true, grantScope: 'webhooks:write' }),
+  'GET /api/webhook-endpoints/{id}/secret': tenant('admin', null, { stepUp: true, grantScope: 'webhooks:write' }),
+  'POST /api/webhook-endpoints/{id}/rotate-secret': tenant('admin', null, { stepUp: true, grantScope: 'webhooks:write' }),
+  'GET /api/webhook-endpoints/{id}/deliveries': tenant('admin', 'webhooks:read'),
+  'POST /api/webhook-endpoints/{id}/deliveries/{deliveryId}/retry': tenant('admin', 'webhooks:write'),
+  'POST /api/webhook-endpoints/{id}/recover': tenant('admin', 'webhooks:write'),
+  'POST /api/webhook-endpoints/{id}/test': tenant('admin', 'webhooks:write'),
+
   'GET /api/api-credentials': tenant('admin', 'credentials:read'),
   'GET /api/api-credentials/{id}': tenant('admin', 'credentials:read'),
   'POST /api/api-credentials': tenant('admin', 'credentials:write'),

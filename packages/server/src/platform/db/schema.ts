@@ -29,6 +29,9 @@ export type Database = {
   notification_log: NotificationLogTable;
   notification_settings: NotificationSettingsTable;
   password_reset_tokens: PasswordResetTokensTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
 };
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -347,4 +350,54 @@ export type InboundQuarantineTable = {
   headers: JSONColumnType<Record<string, string>, string, string>;
   received_at: Timestamp;
   effect: 'disconnected' | 'changed' | null;
+};
+
+export type WebhookEndpointDisabledReason = 'gone_410' | 'failing_5_days';
+
+export type WebhookEndpointsTable = {
+  id: string;
+  tenant_id: string;
+  url: string;
+  description: string;
+  event_types: string[];
+  enabled: boolean;
+  disabled_reason: WebhookEndpointDisabledReason | null;
+  signature_scheme: ColumnType<'v1' | 'v1a', 'v1' | 'v1a' | undefined, 'v1' | 'v1a'>;
+  public_key: string | null;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_until: Timestamp | null;
+  failing_since: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+};
+
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export type WebhookDeliveriesTable = {
+  id: string;
+  tenant_id: string;
+  endpoint_id: string;
+  event_id: string | null;
+  event_type: string;
+  body: string | null;
+  status: ColumnType<WebhookDeliveryStatus, WebhookDeliveryStatus | undefined, WebhookDeliveryStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: Timestamp;
+  finished_at: Timestamp | null;
+};
+
+export type WebhookDeliveryAttemptsTable = {
+  id: string;
+  tenant_id: string;
+  delivery_id: string;
+  attempt: number;
+  attempted_at: Timestamp;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+  response: string | null;
 };

@@ -1,0 +1,128 @@
+import { pageQuery, pagedEnvelope, successEnvelope } from '@keyhold/contract';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ok, page } from '../../platform/http/envelope.js';
+import { principalOf } from '../../platform/http/principals.js';
+import { CreateEndpointInput, UpdateEndpointInput, type WebhookEndpointsService } from './webhook-endpoints.service.js';
+
+/** An endpoint as answered: these fields are the guarantee that no secret is serialized. */
+const EndpointSchema = z.object({
+  id: z.string().uuid(),
+  url: z.string(),
+  description: z.string(),
+  eventTypes: z.array(z.string()),
+  enabled: z.boolean(),
+  signatureScheme: z.enum(['v1', 'v1a']),
+  publicKey: z.string().nullable().describe('v1a: the ed25519 public key (whpk_ + base64 of 32 bytes) that verifies the signatures'),
+  disabledReason: z.enum(['gone_410', 'failing_5_days']).nullable().describe('Why Keyhold stopped sending (null when enabled or disabled by a person)'),
+  failingSince: z.string().nullable().describe('First failed attempt since the last success; 5 days of failures disable the endpoint'),
+  previousSecretValidUntil: z.string().nullable().describe('During a rotation: until when the replaced secret also signs'),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+const SecretField = z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/).describe('Shown once: keep it to verify signatures');
+const WithSecret = EndpointSchema.extend({ secret: SecretField.optional().describe('v1 only, shown once: keep it to verify signatures') });
+const DeliverySchema = z.object({
+  id: z.string().uuid().describe("Sent as webhook-id 'msg_<id>' on every attempt"),
+  eventId: z.string().uuid().nullable(),
+  eventType: z.string(),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.number().int(),
+  nextAttemptAt: z.string().nullable(),
+  lastStatus: z.number().int().nullable(),
+  lastError: z.string().nullable(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+});
+const AttemptSchema = z.object({
+  attempt: z.number().int(),
+  at: z.string(),
+  status: z.number().int().nullable().describe("The endpoint's HTTP status; null when no answer came"),
+  latencyMs: z.number().int(),
+  error: z.string().nullable().describe('timeout, connection_refused, url_refused, http_<status>…'),
+  response: z.string().nullable().describe("At most 1 KiB of the endpoint's answer"),
+});
+const IdParams = z.object({ id: z.string().uuid() });
+const tags = ['webhook-endpoints'];
+
+export function webhookEndpointsRoutes(app: FastifyInstance, { endpoints }: { endpoints: WebhookEndpointsService }) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.get('/api/webhook-endpoints', {
+    schema: { tags, summary: "The organization's webhook endpoints (owner, admin; API keys need 'webhooks:read')", response: { 200: successEnvelope(z.array(EndpointSchema)) } },
+  }, async (req) => ok(await endpoints.list(principalOf(req))));
+
+  r.post('/api/webhook-endpoints', {
+    schema: {
+      tags,
+      summary: 'Add an endpoint that receives signed events (Standard Webhooks); its secret is shown once (owner, admin, with X-MFA-Code)',
+      body: CreateEndpointInput,
+      response: { 201: successEnvelope(WithSecret) },
+    },
+  }, async (req, reply) => reply.code(201).send(ok(await endpoints.create(principalOf(req), req.body))));
+
+  r.get('/api/webhook-endpoints/:id', {
+    schema: { tags, summary: 'One webhook endpoint (owner, admin)', params: IdParams, response: { 200: successEnvelope(EndpointSchema) } },
+  }, async (req) => ok(await endpoints.get(principalOf(req), req.params.id)));
+
+  r.patch('/api/webhook-endpoints/:id', {
+    schema: { tags, summary: 'Change the URL, description, event types or enabled (owner, admin)', params: IdParams, body: UpdateEndpointInput, response: { 200: successEnvelope(EndpointSchema) } },
+  }, async (req) => ok(await endpoints.update(principalOf(req), req.params.id, req.body)));
+
+  r.delete('/api/webhook-endpoints/:id', {
+    schema: { tags, summary: 'Delete an endpoint and its delivery log (owner, admin, with X-MFA-Code)', params: IdParams, response: { 200: successEnvelope(z.object({ deleted: z.literal(true) })) } },
+  }, async (req) => {
+    await endpoints.remove(principalOf(req), req.params.id);
+    return ok({ deleted: true as const });
+  });
+
+  r.get('/api/webhook-endpoints/:id/secret', {
+    schema: { tags, summary: "The endpoint's signing secret (owner, admin, with X-MFA-Code); audited", params: IdParams, response: { 200: successEnvelope(z.object({ secret: SecretField.optional(), publicKey: z.string().optional() })) } },
+  }, async (req) => ok(await endpoints.reveal(principalOf(req), req.params.id)));
+
+  r.post('/api/webhook-endpoints/:id/rotate-secret', {
+    schema: {
+      tags,
+      summary: 'A new signing secret, shown once; the replaced one keeps signing alongside it for 24 h (owner, admin, with X-MFA-Code)',
+      params: IdParams,
+      response: { 200: successEnvelope(WithSecret) },
+    },
+  }, async (req) => ok(await endpoints.rotate(principalOf(req), req.params.id)));
+
+  r.get('/api/webhook-endpoints/:id/deliveries', {
+    schema: {
+      tags,
+      summary: "Deliveries to this endpoint, newest first, with every attempt (owner, admin; API keys need 'webhooks:read')",
+      params: IdParams,
+      querystring: pageQuery(50).extend({ status: z.enum(['pending', 'delivered', 'failed']).optional() }),
+      response: { 200: pagedEnvelope(DeliverySchema.extend({ attemptLog: z.array(AttemptSchema) })) },
+    },
+  }, async (req) => {
+    const { items, pagination } = await endpoints.deliveries(principalOf(req), req.params.id, req.query);
+    return page(items, pagination);
+  });
+
+  r.post('/api/webhook-endpoints/:id/deliveries/:deliveryId/retry', {
+    schema: {
+      tags,
+      summary: 'Send a finished delivery again now, same webhook-id (owner, admin)',
+      params: z.object({ id: z.string().uuid(), deliveryId: z.string().uuid() }),
+      response: { 200: successEnvelope(DeliverySchema) },
+    },
+  }, async (req) => ok(await endpoints.retry(principalOf(req), req.params.id, req.params.deliveryId)));
+
+  r.post('/api/webhook-endpoints/:id/recover', {
+    schema: {
+      tags,
+      summary: 'Send again every delivery to this endpoint that failed since a time (owner, admin)',
+      params: IdParams,
+      body: z.strictObject({ since: z.iso.datetime({ offset: true }).describe('ISO 8601; within the payload retention (30 days)') }),
+      response: { 200: successEnvelope(z.object({ requeued: z.number().int() })) },
+    },
+  }, async (req) => ok(await endpoints.recover(principalOf(req), req.params.id, new Date(req.body.since))));
+
+  r.post('/api/webhook-endpoints/:id/test', {
+    schema: { tags, summary: 'Send a signed test.ping to the endpoint (owner, admin)', params: IdParams, response: { 202: successEnvelope(DeliverySchema) } },
+  }, async (req, reply) => reply.code(202).send(ok(await endpoints.test(principalOf(req), req.params.id))));
+}
