@@ -4,15 +4,18 @@
 -- commit under load, where one transaction per delivery made Postgres the bottleneck).
 -- A row routed by a routing key is written only if that connection of that tenant still holds the
 -- key (a node may remember a route that went stale). Each row comes back as `owned` (the check
--- passed) and `stored` (new, not a redelivery).
+-- passed) and `stored` (new, not a redelivery). Tenants are taken in id order and rows in key order,
+-- and a key appears once per insert, so two batches holding the same keys wait for each other
+-- instead of deadlocking.
 CREATE FUNCTION keyhold_store_inbound_events(p_rows jsonb)
   RETURNS TABLE (id uuid, owned boolean, stored boolean)
   LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = public, pg_temp
   AS $$
 DECLARE
   t uuid;
+  caller_tenant text := current_setting('app.tenant_id', true);
 BEGIN
-  FOR t IN SELECT DISTINCT (r->>'tenant_id')::uuid FROM jsonb_array_elements(p_rows) r LOOP
+  FOR t IN SELECT DISTINCT (r->>'tenant_id')::uuid FROM jsonb_array_elements(p_rows) r ORDER BY 1 LOOP
     PERFORM set_config('app.tenant_id', t::text, true);
     RETURN QUERY
       WITH v AS (
@@ -27,12 +30,13 @@ BEGIN
             AND c.provider = v.provider AND lower(c.routing_key) = lower(v.routing_key))
       ), ins AS (
         INSERT INTO inbound_events AS e (id, tenant_id, connection_id, provider, topic, external_id, payload, raw_body, headers, received_at, effect)
-        SELECT ok.id, ok.tenant_id, ok.connection_id, ok.provider, ok.topic, ok.external_id, ok.payload, ok.raw_body, ok.headers, ok.received_at, ok.effect FROM ok
+        SELECT DISTINCT ON (ok.provider, ok.external_id) ok.id, ok.tenant_id, ok.connection_id, ok.provider, ok.topic, ok.external_id, ok.payload, ok.raw_body, ok.headers, ok.received_at, ok.effect
+        FROM ok ORDER BY ok.provider, ok.external_id
         ON CONFLICT ON CONSTRAINT inbound_events_once DO NOTHING RETURNING e.id
       )
       SELECT v.id, EXISTS (SELECT 1 FROM ok WHERE ok.id = v.id), EXISTS (SELECT 1 FROM ins WHERE ins.id = v.id) FROM v;
   END LOOP;
-  -- No tenant context outlives the call, even inside a caller's longer transaction.
-  PERFORM set_config('app.tenant_id', '', true);
+  -- The caller's tenant context (none, on the hot path) is what remains after the call.
+  PERFORM set_config('app.tenant_id', coalesce(caller_tenant, ''), true);
 END $$;
 GRANT EXECUTE ON FUNCTION keyhold_store_inbound_events(jsonb) TO keyhold_app;

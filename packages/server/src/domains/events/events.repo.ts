@@ -9,6 +9,8 @@ export function createEventsRepo(db: Kysely<Database>) {
   return {
     insert: (tx: TenantTx, row: { id: string; tenant_id: string; type: string; subject: object; payload: object; created_at: Date }) =>
       tx.insertInto('events').values({ ...row, subject: JSON.stringify(row.subject), payload: JSON.stringify(row.payload) }).execute(),
+    insertMany: (tx: TenantTx, rows: Array<{ id: string; tenant_id: string; type: string; subject: object; payload: object; created_at: Date }>) =>
+      tx.insertInto('events').values(rows.map((row) => ({ ...row, subject: JSON.stringify(row.subject), payload: JSON.stringify(row.payload) }))).execute(),
 
     /** Newest first; `since` is inclusive. */
     async page(tx: TenantTx, f: { type?: string; since?: Date; limit: number; offset: number }) {

@@ -9,7 +9,7 @@ import type { EventsRepo } from './events.repo.js';
  * it describes does. Subject and payload are checked against the contract's strict schemas first:
  * a field the schema does not list (where a secret could hide) fails the whole transaction.
  */
-export function createOutbox(deps: { repo: Pick<EventsRepo, 'insert'>; clock: Clock; /** After each append: ask for a drain soon (throttled by the jobs; the minutely drain runs anyway). */ appended?: () => void }) {
+export function createOutbox(deps: { repo: Pick<EventsRepo, 'insert' | 'insertMany'>; clock: Clock; /** After each append: ask for a drain soon (throttled by the jobs; the minutely drain runs anyway). */ appended?: () => void }) {
   async function append<T extends EventType>(tx: TenantTx, type: T, subject: EventSubject, payload: EventPayload<T>): Promise<string> {
     const tenantId = scopeTenantId(tx);
     if (!tenantId) throw new Error('outbox events belong to a tenant');
@@ -22,6 +22,23 @@ export function createOutbox(deps: { repo: Pick<EventsRepo, 'insert'>; clock: Cl
     deps.appended?.();
     return id;
   }
-  return { append };
+
+  /** Several events in one statement (a batch of webhook events), each checked like `append`, in the order given. */
+  async function appendMany(tx: TenantTx, items: OutboxItem[]): Promise<string[]> {
+    if (items.length === 0) return [];
+    const tenantId = scopeTenantId(tx);
+    if (!tenantId) throw new Error('outbox events belong to a tenant');
+    const rows = items.map((item) => ({
+      id: uuidv7(), tenant_id: tenantId, type: item.type, subject: subjectSchemaFor(item.type).parse(item.subject),
+      payload: EventPayloadSchemas[item.type].parse(item.payload), created_at: deps.clock(),
+    }));
+    await deps.repo.insertMany(tx, rows);
+    deps.appended?.();
+    return rows.map((r) => r.id);
+  }
+  return { append, appendMany };
 }
+
+/** One event for `appendMany`: its type with that type's subject and payload. */
+export type OutboxItem = { [T in EventType]: { type: T; subject: EventSubject; payload: EventPayload<T> } }[EventType];
 export type Outbox = ReturnType<typeof createOutbox>;

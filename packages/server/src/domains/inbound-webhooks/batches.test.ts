@@ -30,7 +30,7 @@ function service() {
     tenancy: t.db,
     catalog: t.services.catalog,
     store: t.services.store,
-    outbox: { append: async () => '' },
+    outbox: { appendMany: async () => [] },
     apps: { secrets: () => ['shared-value-the-tenant-chose'], verifyToken: () => undefined },
     metrics: t.services.metrics,
     clock: t.clock,
@@ -72,6 +72,28 @@ describe('batched deliveries', () => {
     // A delivery wholly for one tenant keeps its raw bytes.
     await post([{ shop: shopA, id: 'a3' }]);
     expect((await raws(a.tenantId)).find((r) => (r.payload as { id: string }).id === 'a3')?.raw_body).toBeInstanceOf(Buffer);
+  });
+
+  it('a batch where one remembered route went stale: the part resent to the new owner keeps no raw body (it holds the others\' events)', async () => {
+    const [a, b, c] = [await signup(t.app), await signup(t.app), await signup(t.app)];
+    const [shopX, shopY] = [shop(), shop()];
+    await connect(a.accessToken, shopX);
+    const bConn = await connect(b.accessToken, shopY);
+    const s = service();
+    const send = (events: Array<{ shop: string; id: string }>) => s.receive({ provider: 'shopify', method: 'POST', raw: Buffer.from(JSON.stringify(events)), headers: { 'x-test-signed': 'yes' }, query: {} });
+    await send([{ shop: shopX, id: 'x1' }, { shop: shopY, id: 'y1' }]); // this service now remembers both routes
+    const admin = await adminClient();
+    try {
+      await admin.query('update connections set routing_key = null where id = $1', [bConn]); // Y leaves B ...
+    } finally {
+      await admin.end();
+    }
+    await connect(c.accessToken, shopY); // ... and C connects it
+    expect((await send([{ shop: shopX, id: 'x2-private-to-a' }, { shop: shopY, id: 'y2' }])).status).toBe(200);
+    const rows = (tenantId: string) => t.db.withTenant(tenantId, (tx) => tx.selectFrom('inbound_events').select(['external_id', 'raw_body']).orderBy('external_id').execute());
+    expect((await rows(c.tenantId)).map((r) => [r.external_id, r.raw_body])).toEqual([['y2', null]]);
+    expect((await rows(b.tenantId)).map((r) => r.external_id)).toEqual(['y1']);
+    expect((await rows(a.tenantId)).map((r) => [r.external_id, r.raw_body === null])).toEqual([['x1', true], ['x2-private-to-a', true]]);
   });
 
   it('100 deliveries at once, each event sent twice, across two tenants: every event stored exactly once', async () => {

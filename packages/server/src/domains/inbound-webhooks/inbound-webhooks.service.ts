@@ -12,7 +12,7 @@ import type { InboundWebhook, ProviderAdapter, WebhookConnection, WebhookEvent, 
 import { adapterFor } from '../../providers/registry.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { ConnectionStore } from '../connections/store.js';
-import type { Outbox } from '../events/outbox.js';
+import type { Outbox, OutboxItem } from '../events/outbox.js';
 import { type TenantPrincipal, assertRole } from '../identity/principal.js';
 import type { InboundEventRow, InboundWebhooksRepo, Route } from './inbound-webhooks.repo.js';
 
@@ -35,7 +35,7 @@ export type InboundWebhooksDeps = {
   tenancy: Tenancy;
   catalog: Pick<Catalog, 'list'>;
   store: Pick<ConnectionStore, 'byId' | 'webhookSecretsOf' | 'disconnect'>;
-  outbox: Pick<Outbox, 'append'>;
+  outbox: Pick<Outbox, 'appendMany'>;
   apps: WebhookAppConfig;
   metrics: Pick<Metrics, 'webhooks'>;
   clock: Clock;
@@ -70,6 +70,10 @@ const MAX_ATTEMPTS = 5;
 const ROUTE_CACHE_SIZE = 100_000;
 /** Concurrent store writes per node (below the pool size, so other work keeps connections). */
 const WRITES_IN_FLIGHT = 4;
+/** One grouped write carries at most about this many bytes (bodies are up to 1 MiB each; one JSON parameter). */
+const WRITE_MAX_BYTES = 8 * 1024 * 1024;
+/** A row's share of a grouped write: its raw body (base64) and payload, roughly. */
+const approxBytes = (r: { raw_body: Buffer | null }) => 1024 + (r.raw_body ? r.raw_body.length * 3 : 0);
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
@@ -191,7 +195,7 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
    */
   const routeCache = boundedMap<string, Route>(ROUTE_CACHE_SIZE);
   // Group commit for the store before the ack: a few writes at a time, the rest wait and go together.
-  const writer = createGroupWriter({ write: repo.storeEvents, maxInFlight: WRITES_IN_FLIGHT, maxBatch: 500 });
+  const writer = createGroupWriter({ write: repo.storeEvents, maxInFlight: WRITES_IN_FLIGHT, maxWeight: WRITE_MAX_BYTES, weight: approxBytes });
   const cacheKey = (provider: string, key: string) => `${provider}\u0000${key.toLowerCase()}`;
   async function routesFor(provider: string, keys: string[], fresh: boolean): Promise<Map<string, Route>> {
     const routes = new Map<string, Route>();
@@ -213,11 +217,16 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     const headers = safeHeaders(req.headers, secrets, signing.map((n) => n.toLowerCase()));
     // One copy of the raw body per event of a batch: each tenant keeps only its own rows.
     const keys = [...new Set(events.flatMap((e) => (e.routingKey ? [e.routingKey] : [])))];
+    // The raw body is kept only where it is one account's alone: a batch spanning several accounts
+    // would put the others' data under each row. Decided once from the whole delivery (never from
+    // the part a retry resends), and a remembered route may be stale, so "several keys, one
+    // tenant" is not proof of one owner either.
+    const raw = new Set(events.map((e) => e.routingKey ?? '')).size === 1 ? req.raw : null;
     let pending = events;
     let stored = 0;
     for (const fresh of [false, true]) {
       const routes = tokenRoute ? new Map<string, Route>() : await routesFor(provider, fresh ? [...new Set(pending.flatMap((e) => (e.routingKey ? [e.routingKey] : [])))] : keys, fresh);
-      const result = await storeRouted(provider, req, pending, (e) => tokenRoute ?? (e.routingKey ? routes.get(e.routingKey) : undefined), headers, receivedAt);
+      const result = await storeRouted(provider, raw, pending, (e) => tokenRoute ?? (e.routingKey ? routes.get(e.routingKey) : undefined), headers, receivedAt);
       stored += result.stored;
       if (result.stale.length === 0) break;
       for (const e of result.stale) if (e.routingKey) routeCache.delete(cacheKey(provider, e.routingKey));
@@ -234,7 +243,7 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
    * stale. Every tenant's rows of this delivery go in one write, grouped with concurrent
    * deliveries' (`writer`): one transaction for many under load.
    */
-  async function storeRouted(provider: string, req: InboundWebhook, events: WebhookEvent[], routeOf: (e: WebhookEvent) => Route | undefined, headers: Record<string, string>, receivedAt: Date) {
+  async function storeRouted(provider: string, raw: Buffer | null, events: WebhookEvent[], routeOf: (e: WebhookEvent) => Route | undefined, headers: Record<string, string>, receivedAt: Date) {
     const routed: Array<{ e: WebhookEvent; route: Route }> = [];
     const quarantined: WebhookEvent[] = [];
     for (const e of events) {
@@ -242,12 +251,6 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
       if (route) routed.push({ e, route });
       else quarantined.push(e);
     }
-    // The raw body is kept only where it is one account's alone: a batch spanning several accounts
-    // would put the others' data under each row (and a remembered route may be stale, so "several
-    // keys, one tenant" is not proof of one owner).
-    const accounts = new Set(events.map((e) => e.routingKey ?? '')).size;
-    const owners = new Set(routed.map((r) => r.route.tenantId)).size + (quarantined.length > 0 ? 1 : 0);
-    const raw = owners === 1 && accounts === 1 ? req.raw : null;
     const rows = routed.map(({ e, route }) => ({
       id: randomUUID(), tenant_id: route.tenantId, connection_id: route.connectionId, provider, topic: e.topic, external_id: e.externalId,
       payload: jsonbSafe(e.payload ?? null), headers, received_at: receivedAt, effect: e.effect ?? null, raw_body: raw, routing_key: e.routingKey ?? null,
@@ -268,13 +271,20 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
   type Waiting = Pick<InboundEventRow, 'id' | 'connection_id' | 'provider' | 'topic' | 'external_id' | 'effect'>;
   type Conn = NonNullable<Awaited<ReturnType<ConnectionStore['byId']>>>;
 
-  /** The `webhook.received` outbox event and the adapter's effect (a disconnect, a change notice), inside the caller's transaction. */
-  async function actOn(tx: TenantTx, row: Waiting, conn: Conn | undefined) {
+  /**
+   * The `webhook.received` outbox event and the adapter's effect (a disconnect, a change notice),
+   * inside the caller's transaction. Plain events are added to `pending` (written together by the
+   * caller); a disconnect writes what is pending first, so events keep their order.
+   */
+  async function actOn(tx: TenantTx, row: Waiting, conn: Conn | undefined, pending: OutboxItem[]) {
     if (!conn) throw new Error('connection_not_found');
     const subject = { connectionId: conn.id, provider: conn.provider, label: conn.label };
-    await deps.outbox.append(tx, 'webhook.received', subject, { topic: row.topic, externalId: row.external_id, inboundEventId: row.id });
-    if (row.effect === 'disconnected') await deps.store.disconnect(tx, conn, { source: 'webhook', revocation: 'revoked' });
-    if (row.effect === 'changed') await deps.outbox.append(tx, 'connection.changed', subject, { source: 'webhook', topic: row.topic, inboundEventId: row.id });
+    pending.push({ type: 'webhook.received', subject, payload: { topic: row.topic, externalId: row.external_id, inboundEventId: row.id } });
+    if (row.effect === 'disconnected') {
+      await deps.outbox.appendMany(tx, pending.splice(0));
+      await deps.store.disconnect(tx, conn, { source: 'webhook', revocation: 'revoked' });
+    }
+    if (row.effect === 'changed') pending.push({ type: 'connection.changed', subject, payload: { source: 'webhook', topic: row.topic, inboundEventId: row.id } });
     // A message Keyhold sent through this provider (an email that bounced): the payload is read only for adapters that say so.
     const deliveryStatus = deps.onDeliveryStatus && (deps.adapterFor ?? adapterFor)({ id: row.provider }).webhooks?.deliveryStatus;
     if (!deliveryStatus) return;
@@ -287,7 +297,9 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     return tenancy.withTenant(tenantId, async (tx) => {
       const row = await repo.byId(tx, id, { lock: true });
       if (!row || row.status !== 'received') return 'skipped';
-      await actOn(tx, row, await deps.store.byId(tx, row.connection_id));
+      const pending: OutboxItem[] = [];
+      await actOn(tx, row, await deps.store.byId(tx, row.connection_id), pending);
+      await deps.outbox.appendMany(tx, pending);
       await repo.markProcessed(tx, row.id, deps.clock());
       return 'processed';
     });
@@ -302,10 +314,12 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     return tenancy.withTenant(tenantId, async (tx) => {
       const rows = await repo.lockWaiting(tx, tenantId, ids);
       const conns = new Map<string, Conn | undefined>();
+      const pending: OutboxItem[] = [];
       for (const row of rows) {
         if (!conns.has(row.connection_id)) conns.set(row.connection_id, await deps.store.byId(tx, row.connection_id));
-        await actOn(tx, row, conns.get(row.connection_id));
+        await actOn(tx, row, conns.get(row.connection_id), pending);
       }
+      await deps.outbox.appendMany(tx, pending);
       if (rows.length > 0) await repo.markManyProcessed(tx, tenantId, rows.map((r) => r.id), deps.clock());
       return rows.length;
     });

@@ -6,7 +6,7 @@ const later = () => new Promise((r) => setTimeout(r, 5));
 describe('group writer', () => {
   it('writes at once when idle, groups what arrives while writes run, and gives each caller its own results', async () => {
     const writes: number[][] = [];
-    const w = createGroupWriter<number, number>({ maxInFlight: 1, maxBatch: 100, write: async (xs) => (writes.push(xs), await later(), xs.map((x) => x * 10)) });
+    const w = createGroupWriter<number, number>({ maxInFlight: 1, maxWeight: 100, write: async (xs) => (writes.push(xs), await later(), xs.map((x) => x * 10)) });
     const first = w.push([1]);
     const rest = [w.push([2, 3]), w.push([4]), w.push([5])];
     expect(await first).toEqual([10]);
@@ -15,7 +15,7 @@ describe('group writer', () => {
   });
 
   it('a failed group is retried push by push: the bad input fails alone', async () => {
-    const w = createGroupWriter<number, number>({ maxInFlight: 1, maxBatch: 100, write: async (xs) => {
+    const w = createGroupWriter<number, number>({ maxInFlight: 1, maxWeight: 100, write: async (xs) => {
       await later();
       if (xs.includes(13)) throw new Error('bad row');
       return xs;
@@ -26,9 +26,31 @@ describe('group writer', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
   });
 
-  it('never puts more than maxBatch items in one write (a larger push goes alone)', async () => {
+  it('the retries of a failed group run one at a time, within the writer\'s limit', async () => {
+    let running = 0;
+    let most = 0;
+    const w = createGroupWriter<number, number>({ maxInFlight: 1, maxWeight: 100, write: async (xs) => {
+      most = Math.max(most, ++running);
+      await later();
+      running--;
+      if (xs.length > 1) throw new Error('database hiccup');
+      return xs;
+    } });
+    const blocker = w.push([0]);
+    await Promise.all([blocker, ...Array.from({ length: 10 }, (_, i) => w.push([i]))]);
+    expect(most).toBe(1);
+  });
+
+  it('weighs items by the given weight (bytes, say)', async () => {
     const sizes: number[] = [];
-    const w = createGroupWriter<number, number>({ maxInFlight: 1, maxBatch: 3, write: async (xs) => (sizes.push(xs.length), await later(), xs) });
+    const w = createGroupWriter<string, string>({ maxInFlight: 1, maxWeight: 10, weight: (s) => s.length, write: async (xs) => (sizes.push(xs.length), await later(), xs) });
+    await Promise.all(['a', 'bbbb', 'cccc', 'dddd', 'eeeeeeeeeeee', 'f'].map((x) => w.push([x])));
+    expect(sizes).toEqual([1, 2, 1, 1, 1]);
+  });
+
+  it('never puts more than maxWeight in one write (a larger push goes alone)', async () => {
+    const sizes: number[] = [];
+    const w = createGroupWriter<number, number>({ maxInFlight: 1, maxWeight: 3, write: async (xs) => (sizes.push(xs.length), await later(), xs) });
     await Promise.all([w.push([1]), w.push([1, 2]), w.push([1, 2]), w.push([1, 2, 3, 4]), w.push([1])]);
     expect(sizes).toEqual([1, 2, 2, 4, 1]);
   });

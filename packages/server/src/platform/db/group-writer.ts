@@ -1,14 +1,16 @@
 /**
- * Natural batching for a hot write path ("group commit"): callers push their rows and get their
+ * Natural batching for a hot write path ("group commit"): callers push their items and get their
  * own results back; while `maxInFlight` writes are running, new pushes wait and then go together
- * in one write. An idle system writes each push at once (no added latency); a busy one writes
- * fewer, larger transactions. A failed write of several pushes is retried push by push, so one
- * bad input fails alone.
+ * in one write of at most `maxWeight` (by `weight`, one per item by default; a heavier push goes
+ * alone). An idle system writes each push at once (no added latency); a busy one writes fewer,
+ * larger transactions. A failed write of several pushes is retried push by push, one at a time
+ * in the same slot, so one bad input fails alone and a failing database is not hit harder.
  */
-export function createGroupWriter<I, O>(opts: { write: (items: I[]) => Promise<O[]>; maxInFlight: number; maxBatch: number }) {
-  type Waiting = { items: I[]; resolve: (out: O[]) => void; reject: (err: unknown) => void };
+export function createGroupWriter<I, O>(opts: { write: (items: I[]) => Promise<O[]>; maxInFlight: number; maxWeight: number; weight?: (item: I) => number }) {
+  type Waiting = { items: I[]; weight: number; resolve: (out: O[]) => void; reject: (err: unknown) => void };
   const queue: Waiting[] = [];
   let inFlight = 0;
+  const weigh = opts.weight ?? (() => 1);
 
   async function run(batch: Waiting[]) {
     inFlight++;
@@ -21,7 +23,9 @@ export function createGroupWriter<I, O>(opts: { write: (items: I[]) => Promise<O
       }
     } catch (err) {
       if (batch.length === 1) batch[0]!.reject(err);
-      else for (const w of batch) opts.write(w.items).then(w.resolve, w.reject);
+      else {
+        for (const w of batch) await opts.write(w.items).then(w.resolve, w.reject);
+      }
     } finally {
       inFlight--;
       flush();
@@ -31,10 +35,10 @@ export function createGroupWriter<I, O>(opts: { write: (items: I[]) => Promise<O
   function flush() {
     while (queue.length > 0 && inFlight < opts.maxInFlight) {
       const batch: Waiting[] = [];
-      let size = 0;
-      while (queue.length > 0 && (batch.length === 0 || size + queue[0]!.items.length <= opts.maxBatch)) {
+      let weight = 0;
+      while (queue.length > 0 && (batch.length === 0 || weight + queue[0]!.weight <= opts.maxWeight)) {
         const next = queue.shift()!;
-        size += next.items.length;
+        weight += next.weight;
         batch.push(next);
       }
       void run(batch);
@@ -45,7 +49,7 @@ export function createGroupWriter<I, O>(opts: { write: (items: I[]) => Promise<O
     push(items: I[]): Promise<O[]> {
       if (items.length === 0) return Promise.resolve([]);
       return new Promise<O[]>((resolve, reject) => {
-        queue.push({ items, resolve, reject });
+        queue.push({ items, weight: items.reduce((n, i) => n + weigh(i), 0), resolve, reject });
         flush();
       });
     },
