@@ -45,3 +45,19 @@ export async function waitForHealth(port: number, run: RunningCli, timeoutMs = 6
   }
   throw new Error(`/health did not answer within ${timeoutMs} ms:\n${run.output()}`);
 }
+
+/**
+ * The environment of a `keyhold start` on a scratch database of the suite's Postgres (the roles'
+ * passwords and master keys the global setup made), serving `port` with its files in `dataDir`.
+ */
+export function scratchServerEnv(opts: { adminUrl: string; appPassword: string; jobsPassword: string; masterKeys: string; dataDir: string; port: number }): Record<string, string> {
+  return {
+    DATABASE_URL: opts.adminUrl,
+    KEYHOLD_DB_APP_PASSWORD: opts.appPassword,
+    KEYHOLD_DB_JOBS_PASSWORD: opts.jobsPassword,
+    KEYHOLD_MASTER_KEYS: opts.masterKeys,
+    KEYHOLD_DATA_DIR: opts.dataDir,
+    KEYHOLD_PORT: String(opts.port),
+    KEYHOLD_LOG_LEVEL: 'warn',
+  };
+}

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { shopifyWebhookDelivery } from '@keyhold/sandbox';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type RunningCli, spawnCli, waitForHealth } from '../../test-support/cli.js';
+import { type RunningCli, spawnCli, waitForHealth, scratchServerEnv } from '../../test-support/cli.js';
 import { STRONG_PASSWORD } from '../../test-support/accounts.js';
 import { shopifyEventId } from '../../providers/shopify/webhooks.js';
 import { freePort, scratchDatabase } from '../../test-support/index.js';
@@ -35,13 +35,7 @@ afterAll(async () => {
 
 async function start(port: number) {
   const run = spawnCli(['start'], {
-    DATABASE_URL: scratch.adminUrl,
-    KEYHOLD_DB_APP_PASSWORD: inject('appPassword'),
-    KEYHOLD_DB_JOBS_PASSWORD: inject('jobsPassword'),
-    KEYHOLD_MASTER_KEYS: inject('masterKeys'),
-    KEYHOLD_DATA_DIR: dir,
-    KEYHOLD_PORT: String(port),
-    KEYHOLD_LOG_LEVEL: 'warn',
+    ...scratchServerEnv({ adminUrl: scratch.adminUrl, appPassword: inject('appPassword'), jobsPassword: inject('jobsPassword'), masterKeys: inject('masterKeys'), dataDir: dir, port }),
     KEYHOLD_WEBHOOK_SHOPIFY_SECRETS: SECRET,
   });
   runs.push(run);

@@ -6,7 +6,7 @@ import { type Sandbox, createSandbox, shopifyWebhookDelivery } from '@keyhold/sa
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { STRONG_PASSWORD, totpAt } from '../../test-support/accounts.js';
-import { type RunningCli, spawnCli, waitForHealth } from '../../test-support/cli.js';
+import { type RunningCli, spawnCli, waitForHealth, scratchServerEnv } from '../../test-support/cli.js';
 import { freePort, scratchDatabase } from '../../test-support/index.js';
 
 /**
@@ -36,13 +36,7 @@ afterAll(async () => {
 
 async function start(port: number) {
   const run = spawnCli(['start'], {
-    DATABASE_URL: scratch.adminUrl,
-    KEYHOLD_DB_APP_PASSWORD: inject('appPassword'),
-    KEYHOLD_DB_JOBS_PASSWORD: inject('jobsPassword'),
-    KEYHOLD_MASTER_KEYS: inject('masterKeys'),
-    KEYHOLD_DATA_DIR: dir,
-    KEYHOLD_PORT: String(port),
-    KEYHOLD_LOG_LEVEL: 'warn',
+    ...scratchServerEnv({ adminUrl: scratch.adminUrl, appPassword: inject('appPassword'), jobsPassword: inject('jobsPassword'), masterKeys: inject('masterKeys'), dataDir: dir, port }),
     KEYHOLD_WEBHOOK_SHOPIFY_SECRETS: SECRET,
     // The sandbox's receiver is on loopback, as an operator's local endpoint would be.
     KEYHOLD_ALLOW_PRIVATE_PROVIDER_URLS: 'true',
