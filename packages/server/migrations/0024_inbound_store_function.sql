@@ -1,3 +1,9 @@
+-- A delivery of one event whose payload is the body itself keeps it once: in `raw_body` (the exact
+-- bytes), with `payload` NULL. Storing the same JSON twice doubled what every delivery wrote before
+-- its ack; readers parse the raw body where the payload is NULL (it goes with the raw body at the
+-- raw retention).
+ALTER TABLE inbound_events ALTER COLUMN payload DROP NOT NULL;
+
 -- Storing verified webhook events before the ack, for many deliveries in one call: each tenant's
 -- rows are written inside that tenant's own RLS context (SECURITY INVOKER: the caller's role, so
 -- the policies check every row), one transaction and one commit for the whole batch (group

@@ -8,7 +8,8 @@ export type Route = { tenantId: string; connectionId: string };
 /** A row for `storeEvents`: payload and headers as JSON values, the routing key it was routed by (null for a token route). */
 export type StoreRow = {
   id: string; tenant_id: string; connection_id: string; provider: string; topic: string; external_id: string;
-  payload: unknown; raw_body: Buffer | null; headers: Record<string, string>; received_at: Date; effect: string | null; routing_key: string | null;
+  /** Absent: the raw body is the payload (stored once). */
+  payload?: unknown; raw_body: Buffer | null; headers: Record<string, string>; received_at: Date; effect: string | null; routing_key: string | null;
 };
 
 /** The only SQL for `inbound_events` and `inbound_quarantine`. */

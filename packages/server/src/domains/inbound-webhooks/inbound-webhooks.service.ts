@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { paginate } from '@keyhold/contract';
 import type { Clock } from '../../platform/clock.js';
 import type { InboundStatus } from '../../platform/db/schema.js';
@@ -98,6 +99,27 @@ function batchesByTenant(due: Array<{ tenantId: string; id: string }>): Array<[s
     chunks.at(-1)!.push(id);
   }
   return [...groups].flatMap(([tenantId, chunks]) => chunks.map((ids) => [tenantId, ids] as [string, string[]]));
+}
+
+/** Whether an event's payload is the JSON body itself (then the raw bytes are the only copy kept). */
+function isTheBody(payload: unknown, raw: Buffer): boolean {
+  if (payload === null || typeof payload !== 'object') return false;
+  try {
+    return isDeepStrictEqual(payload, JSON.parse(raw.toString('utf8')));
+  } catch {
+    return false;
+  }
+}
+
+/** A stored event's payload: its own, or its raw body's when that was the payload (null once the raw body is pruned). */
+export function payloadOf(row: Pick<InboundEventRow, 'payload' | 'raw_body'> | undefined): unknown {
+  if (!row) return undefined;
+  if (row.payload !== null || !row.raw_body) return row.payload;
+  try {
+    return JSON.parse(Buffer.from(row.raw_body).toString('utf8'));
+  } catch {
+    return null;
+  }
 }
 
 export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
@@ -251,9 +273,11 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
       if (route) routed.push({ e, route });
       else quarantined.push(e);
     }
+    // One event that is the whole body keeps it once, as the raw bytes (payload NULL).
+    const bodyOnly = raw !== null && events.length === 1 && isTheBody(events[0]!.payload, raw);
     const rows = routed.map(({ e, route }) => ({
       id: randomUUID(), tenant_id: route.tenantId, connection_id: route.connectionId, provider, topic: e.topic, external_id: e.externalId,
-      payload: jsonbSafe(e.payload ?? null), headers, received_at: receivedAt, effect: e.effect ?? null, raw_body: raw, routing_key: e.routingKey ?? null,
+      ...(bodyOnly ? {} : { payload: jsonbSafe(e.payload ?? null) }), headers, received_at: receivedAt, effect: e.effect ?? null, raw_body: raw, routing_key: e.routingKey ?? null,
     }));
     const results = await writer.push(rows);
     const owned = results.filter((r) => r.owned);
@@ -288,7 +312,7 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     // A message Keyhold sent through this provider (an email that bounced): the payload is read only for adapters that say so.
     const deliveryStatus = deps.onDeliveryStatus && (deps.adapterFor ?? adapterFor)({ id: row.provider }).webhooks?.deliveryStatus;
     if (!deliveryStatus) return;
-    const delivery = deliveryStatus(row.topic, (await repo.byId(tx, row.id))?.payload);
+    const delivery = deliveryStatus(row.topic, payloadOf(await repo.byId(tx, row.id)));
     if (delivery) await deps.onDeliveryStatus!(tx, { provider: row.provider, ...delivery });
   }
 

@@ -6,6 +6,7 @@ import { systemActor } from '../../platform/context.js';
 import { type TestApp, adminClient, testApp, useTestApp } from '../../test-support/index.js';
 import { Secret } from '../../platform/crypto/secret.js';
 import { shopifyEventId } from '../../providers/shopify/webhooks.js';
+import { payloadOf } from './inbound-webhooks.service.js';
 
 /**
  * Inbound webhooks end to end over HTTP and the real database: verified on the raw bytes, stored
@@ -57,7 +58,8 @@ describe('app-level webhooks (Shopify)', () => {
     expect([res.body, res.headers['set-cookie']]).toEqual(['', undefined]);
     const rows = await rowsOf(a.tenantId);
     expect(rows.map((r) => [r.connection_id, r.provider, r.topic, r.external_id, r.status, r.effect])).toEqual([[conn.id, 'shopify', 'orders/create', idOf(sent), 'received', 'changed']]);
-    expect(rows[0]!.payload).toEqual({ id: 4711, name: '#1001' });
+    // The payload is the body itself: kept once, as the raw bytes.
+    expect([rows[0]!.payload, payloadOf(rows[0])]).toEqual([null, { id: 4711, name: '#1001' }]);
     expect(Buffer.from(rows[0]!.raw_body!).toString()).toBe(JSON.stringify({ id: 4711, name: '#1001' }));
     expect(Object.keys(rows[0]!.headers)).not.toContain('x-shopify-hmac-sha256');
     expect(await rowsOf(b.tenantId)).toEqual([]);
@@ -140,7 +142,7 @@ describe('app-level webhooks (Shopify)', () => {
     expect((await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(storeDomain, { body: { id: 1, name: 'before' } }))).statusCode).toBe(200);
     // A uninstalls (the connection gives the store up); B connects the same store.
     await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(storeDomain, { topic: 'app/uninstalled', body: { myshopify_domain: storeDomain, name: 'gone' } }));
-    const nameOf = (r: { payload: unknown }) => (r.payload as { name: string }).name;
+    const nameOf = (r: Parameters<typeof payloadOf>[0]) => (payloadOf(r) as { name: string }).name;
     const gone = (await rowsOf(a.tenantId)).find((r) => nameOf(r) === 'gone')!;
     await t.services.inboundWebhooks.process(a.tenantId, gone.id);
     // Nobody holds it now: quarantined, not stored under A.
@@ -195,7 +197,7 @@ describe('app-level webhooks (Shopify)', () => {
     const a = await signup(t.app);
     const conn = await connectShop(a);
     for (const name of ['b-1', 'b-2', 'b-3']) await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(conn.storeDomain, { body: { id: 1, name } }));
-    const nameOf = (r: { payload: unknown }) => (r.payload as { name: string }).name;
+    const nameOf = (r: Parameters<typeof payloadOf>[0]) => (payloadOf(r) as { name: string }).name;
     const broken = (await rowsOf(a.tenantId)).find((r) => nameOf(r) === 'b-2')!;
     const admin = await adminClient();
     try {
