@@ -142,9 +142,10 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
   });
 
   /**
-   * Verifies, splits and stores a delivery, and says what to answer. Stored means committed: each
-   * tenant's events in one transaction of that tenant, unknown accounts in the quarantine; an
-   * error anywhere before the answer means no 2xx, so the provider delivers again.
+   * Verifies, splits and stores a delivery, and says what to answer. Stored means committed: every
+   * tenant's events in one transaction (each inside its own tenant's RLS context), unknown
+   * accounts in the quarantine; an error anywhere before the answer means no 2xx, so the provider
+   * delivers again.
    */
   async function receive(d: Delivery): Promise<WebhookReply> {
     const level = d.endpointToken === undefined ? 'app' : 'connection';
