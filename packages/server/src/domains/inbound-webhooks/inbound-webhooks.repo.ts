@@ -98,6 +98,14 @@ export function createInboundWebhooksRepo(db: Kysely<Database>) {
     markManyProcessed: (tx: TenantTx, tenantId: string, ids: string[], at: Date) =>
       tx.updateTable('inbound_events').set((eb) => ({ status: 'processed', processed_at: at, last_error: null, attempts: eb('attempts', '+', 1) }))
         .where('tenant_id', '=', tenantId).where('id', 'in', ids).execute(),
+    /**
+     * Processing commits without waiting for its WAL flush. Safe here: a processing transaction lost
+     * to a database crash loses all of itself (the event is still `received`, its outbox events
+     * and effect are gone with it) and is simply done again; and any later synchronous commit —
+     * such as the outbox drain handing its events on — flushes the WAL up to and past it first.
+     * The store before the ack never does this.
+     */
+    relaxCommit: (tx: TenantTx) => sql`set local synchronous_commit = off`.execute(tx),
     markProcessed: (tx: TenantTx, id: string, at: Date) =>
       tx.updateTable('inbound_events').set((eb) => ({ status: 'processed', processed_at: at, last_error: null, attempts: eb('attempts', '+', 1) })).where('id', '=', id).execute(),
     markAttemptFailed: (tx: TenantTx, id: string, error: string, next: Date | null) =>

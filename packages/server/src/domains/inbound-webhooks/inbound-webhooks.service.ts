@@ -337,6 +337,7 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
    */
   async function processBatch(tenantId: string, ids: string[]): Promise<number> {
     return tenancy.withTenant(tenantId, async (tx) => {
+      await repo.relaxCommit(tx);
       const rows = await repo.lockWaiting(tx, tenantId, ids);
       const conns = new Map<string, Conn | undefined>();
       const pending: OutboxItem[] = [];
