@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createApiKey } from '../../test-support/accounts.js';
 import { type OutboundHarness, outboundHarness, verifyWith } from '../../test-support/outbound-webhooks.js';
+import { createEventsRepo } from '../events/events.repo.js';
+import { createEventsService } from '../events/events.service.js';
+import { createDeliveryConsumer } from './deliveries.consumer.js';
 import { JITTER, MAX_ATTEMPTS, RETRY_DELAYS_MS, nextDelayMs } from './schedule.js';
+import { createWebhookEndpointsRepo } from './webhook-endpoints.repo.js';
 
 let h: OutboundHarness;
 beforeAll(async () => {
@@ -27,6 +31,26 @@ async function setup(eventTypes = ['*']) {
 const send = () => h.t.services.webhookDeliveries.sendDue();
 const counted = async (outcome: string) =>
   (await h.t.services.metrics.registry.getSingleMetric('keyhold_webhook_deliveries_total')!.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+
+describe('handing over', () => {
+  it('the drain asks for a send only after its transaction committed, so the send finds the deliveries', async () => {
+    const s = await setup();
+    await h.emit(s.o.acct.tenantId, 1);
+    let seen: Promise<Array<{ n: number }>> | undefined;
+    const consumer = createDeliveryConsumer({
+      repo: createWebhookEndpointsRepo(h.t.db.kysely),
+      clock: h.t.clock,
+      // What a send started now would find (another connection, as the send job's).
+      queued: () => { seen = h.query<{ n: number }>('select count(*)::int as n from webhook_deliveries where tenant_id = $1', [s.o.acct.tenantId]); },
+    });
+    // A consumer after it that takes a while: the drain's transaction commits that much later.
+    const slow = () => new Promise<void>((r) => setTimeout(r, 300));
+    const events = createEventsService({ repo: createEventsRepo(h.t.db.kysely), tenancy: h.t.db, clock: h.t.clock, consumers: [consumer, slow] });
+    expect((await events.drain()).dispatched).toBeGreaterThanOrEqual(1);
+    expect(seen, 'a send was asked for').toBeDefined();
+    expect((await seen!)[0]!.n).toBe(1);
+  });
+});
 
 describe('retry schedule', () => {
   it('the jitter spreads each wait by at most ±10 %', () => {
