@@ -12,7 +12,7 @@ import type { Vault } from '../vault/vault.service.js';
 import { FAILING_DISABLE_MS, RETRY_AFTER_STATUSES, nextDelayMs, parseRetryAfter } from './schedule.js';
 import { messageId, standardWebhookHeaders } from './signing.js';
 import type { AttemptRow, WebhookEndpointsRepo } from './webhook-endpoints.repo.js';
-import { PREVIOUS_SECRET_PURPOSE, SECRET_PURPOSE, urlHost } from './webhook-endpoints.service.js';
+import { PREVIOUS_SECRET_PURPOSE, SECRET_PURPOSE, plainHttpAllowed, urlHost } from './webhook-endpoints.service.js';
 
 export const DEFAULT_DELIVERY_TIMEOUT_MS = 15_000;
 /** What the attempt log keeps of an answer. */
@@ -177,6 +177,8 @@ export function createDeliverySender(deps: DeliverySenderDeps) {
     const started = performance.now();
     const headers = standardWebhookHeaders({ id: messageId(w.id), timestamp: at, body: w.body, secrets: w.secrets });
     const done = (o: Omit<Outcome, 'latencyMs' | 'at'>): Outcome => ({ ...o, at, latencyMs: Math.round(performance.now() - started) });
+    // Saved before plain http was limited to local receivers: refused here too, nothing connects.
+    if (!w.url.startsWith('https:') && !plainHttpAllowed(new URL(w.url))) return done({ status: null, error: 'url_refused', response: null, retryAfterMs: null });
     try {
       const res = await deps.http.request(w.url, { method: 'POST', headers, body: w.body, tenantUrl: { field: 'url' }, timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
       const response = await readSnippet(res.body as Readable);

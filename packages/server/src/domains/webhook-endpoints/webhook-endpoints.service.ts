@@ -1,10 +1,12 @@
 import { EVENT_TYPES, paginate } from '@keyhold/contract';
+import ipaddr from 'ipaddr.js';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import type { Clock } from '../../platform/clock.js';
 import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import type { TenantUrlGuard } from '../../platform/http/public-dispatcher.js';
+import { isPublicAddress } from '../../platform/http/ssrf.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { type TenantPrincipal, assertRole } from '../identity/principal.js';
 import type { Vault } from '../vault/vault.service.js';
@@ -84,6 +86,17 @@ const deliveryView = (d: Omit<DeliveryRow, 'body' | 'tenant_id'>) => ({
   finishedAt: d.finished_at?.toISOString() ?? null,
 });
 
+/**
+ * Plain http goes only to a local receiver: `localhost` or a loopback/private address literal (a
+ * name is not resolved here: what it resolves to when sending may differ). Public hosts need https.
+ */
+export function plainHttpAllowed(url: URL): boolean {
+  if (url.protocol !== 'http:') return false;
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  return ipaddr.isValid(host) && !isPublicAddress(host);
+}
+
 /** The host of an endpoint's URL: what events and logs may name (never its path or query). */
 export const urlHost = (url: string) => new URL(url).hostname;
 
@@ -104,8 +117,9 @@ export function createWebhookEndpointsService(deps: WebhookEndpointsDeps) {
   }
   async function checkUrl(raw: string) {
     const url = await deps.urls.check(raw, 'url');
-    // The guard lets any scheme through when the operator allows private URLs; plain http stays possible only then.
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AppError('VALIDATION_FAILED', 'url: must use https');
+    // The guard lets any scheme through when the operator allows private URLs: plain http stays
+    // possible only then, and only to a loopback or private address (a local receiver).
+    if (url.protocol !== 'https:' && !plainHttpAllowed(url)) throw new AppError('VALIDATION_FAILED', 'url: must use https (plain http only to a loopback or private address, with the operator\'s private-URL setting)');
     return url.toString();
   }
 

@@ -59,6 +59,30 @@ describe('webhook endpoints: management', () => {
     expect((await h.t.app.inject({ method: 'GET', url: '/api/webhook-endpoints', headers: bearer(o.acct.accessToken) })).json().data).toEqual([]);
   });
 
+  it('with the private-URL setting on, plain http is accepted for loopback and private addresses only; public hosts need https', async () => {
+    const o = await h.owner();
+    const headers = async () => ({ ...bearer(o.acct.accessToken), 'x-mfa-code': await o.code() });
+    const create = async (url: string) => h.t.app.inject({ method: 'POST', url: '/api/webhook-endpoints', headers: await headers(), payload: { url, eventTypes: ['*'] } });
+    for (const url of ['http://hooks.example.com/in', 'http://93.184.216.34/in', 'http://[2606:2800:220:1::]/in']) {
+      const res = await create(url);
+      expect([res.statusCode, res.json().code], url).toEqual([400, 'VALIDATION_FAILED']);
+      expect(res.json().error, url).toContain('url: must use https');
+    }
+    for (const url of ['http://127.0.0.1:9/in', 'http://localhost:9/in', 'http://10.0.0.5/in', 'http://[::1]:9/in', 'https://hooks.example.com/in']) {
+      const res = await create(url);
+      expect(res.statusCode, `${url}: ${res.body}`).toBe(201);
+    }
+    const ep = await h.createEndpoint(o, { url: 'http://127.0.0.1:9/moving', eventTypes: ['*'] });
+    const moved = await h.t.app.inject({ method: 'PUT', url: `/api/webhook-endpoints/${ep.id}/url`, headers: await headers(), payload: { url: 'http://hooks.example.com/in' } });
+    expect([moved.statusCode, moved.json().code]).toEqual([400, 'VALIDATION_FAILED']);
+    // An endpoint saved with such a URL before this rule: refused at the send, nothing connects.
+    await h.query('update webhook_endpoints set url = $2 where id = $1', [ep.id, 'http://93.184.216.34:9/in']);
+    await h.emit(o.acct.tenantId, 1);
+    await h.flush();
+    const [d] = (await h.deliveriesOf(o.acct, ep.id)).data;
+    expect([d.status, d.lastStatus, d.lastError]).toEqual(['pending', null, 'url_refused']);
+  });
+
   it("API keys: 'webhooks:read' lists, 'webhooks:write' edits and tests; creating, revealing, rotating and deleting are for a person with MFA", async () => {
     const o = await h.owner();
     const ep = await h.createEndpoint(o, { url: h.receiver.urlFor(`keys-${crypto.randomUUID()}`), eventTypes: ['*'] });
