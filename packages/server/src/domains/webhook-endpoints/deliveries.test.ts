@@ -141,6 +141,13 @@ describe('disabling endpoints', () => {
   const disabledEvents = async (tenantId: string) =>
     h.query<{ subject: { endpointId: string; host: string }; payload: { reason: string } }>(
       "select subject, payload from events where tenant_id = $1 and type = 'webhook_endpoint.disabled' order by id", [tenantId]);
+  /** The owners' emails about a disabled endpoint, once the drain and the notification sender ran (the sandbox's Resend inbox). */
+  const disabledMails = async (email: string) => {
+    await h.t.services.events.drain();
+    await h.t.services.notifications.sendDue();
+    await h.t.services.notifications.idle();
+    return h.sandbox.captures.inbox(email).filter((m) => m.subject.startsWith('Keyhold disabled your webhook endpoint'));
+  };
 
   it('410 Gone disables the endpoint at once, appends webhook_endpoint.disabled (id and host, no secret), and it gets nothing more', async () => {
     const s = await setup();
@@ -162,6 +169,13 @@ describe('disabling endpoints', () => {
     expect(told).toHaveLength(1);
     const body = verifyWith(watcher.secret, told[0]!, new Date(Number(told[0]!.headers['webhook-timestamp']) * 1000)) as { type: string; data: { subject: unknown; payload: unknown } };
     expect(body).toMatchObject({ type: 'webhook_endpoint.disabled', data: { subject: { endpointId: s.ep.id, host: '127.0.0.1' }, payload: { reason: 'gone_410' } } });
+    // The owner is told by email (through the notifications consumer and the platform's sender), once.
+    const mails = await disabledMails(s.o.acct.email);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]).toMatchObject({ from: 'Keyhold <no-reply@keyhold.test>', to: [s.o.acct.email], subject: 'Keyhold disabled your webhook endpoint at 127.0.0.1' });
+    expect(mails[0]!.text).toContain('gone_410');
+    expect(`${mails[0]!.text}${mails[0]!.html}`).not.toContain(s.ep.secret.slice(6));
+    expect(await disabledMails(s.o.acct.email)).toHaveLength(1);
   });
 
   it('an endpoint that failed every attempt for 5 days is disabled with webhook_endpoint.disabled; one success in between restarts the count', async () => {
@@ -196,6 +210,11 @@ describe('disabling endpoints', () => {
     expect(await disabledEvents(failing.o.acct.tenantId)).toEqual([{ subject: { endpointId: failing.ep.id, host: '127.0.0.1' }, payload: { reason: 'failing_5_days' } }]);
     expect(await flaky.endpoint()).toMatchObject({ enabled: true, disabledReason: null });
     expect(await disabledEvents(flaky.o.acct.tenantId)).toEqual([]);
+    const mails = await disabledMails(failing.o.acct.email);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]).toMatchObject({ to: [failing.o.acct.email], subject: 'Keyhold disabled your webhook endpoint at 127.0.0.1' });
+    expect(mails[0]!.text).toContain('failing_5_days');
+    expect(await disabledMails(flaky.o.acct.email)).toEqual([]);
     // Deliveries still pending for the disabled endpoint end as failed without a call.
     const before = failing.received().length;
     h.t.clock.advance(DAY);
