@@ -237,11 +237,21 @@ export function createDeliverySender(deps: DeliverySenderDeps) {
     const queue: Work[] = [];
     let exhausted = false;
     let refill: Promise<void> | null = null;
-    // Claims at most what the workers start at once: with the queue refilled only when empty, a
-    // delivery waits for at most one attempt ahead of it, well inside its lease (a batch that waited
-    // longer would be taken and sent again by another sender once its lease ran out).
+    // The queue holds only what the workers start while its lease still covers an attempt (one
+    // that waited longer would be taken and sent again by another sender once its lease ran out):
+    // at the pace of the slowest turn of a worker so far (the timeout until one is seen), fast
+    // endpoints get batches of up to `batch`, slow ones no more than the workers start at once.
+    const cap = opts.batch ?? concurrency * 4;
+    const waitBudgetMs = leaseMs - startableMs;
+    let slowestTurnMs = timeoutMs;
+    let turnSeen = false;
+    const turnTook = (ms: number) => {
+      slowestTurnMs = turnSeen ? Math.max(slowestTurnMs, ms) : ms;
+      turnSeen = true;
+    };
+    const room = () => Math.min(cap, concurrency * Math.max(1, Math.floor(waitBudgetMs / Math.max(slowestTurnMs, 1)))) - queue.length;
     const fill = () => {
-      refill ??= take(Math.min(opts.batch ?? concurrency, concurrency)).then((w) => {
+      refill ??= take(Math.max(room(), 1)).then((w) => {
         queue.push(...w);
         if (w.length === 0) exhausted = true;
       }).finally(() => { refill = null; });
@@ -256,7 +266,7 @@ export function createDeliverySender(deps: DeliverySenderDeps) {
         while (queue.length === 0 && !exhausted) await fill();
         const w = queue.shift();
         // Takes the next batch while this one is still being sent, so senders rarely wait for it.
-        if (queue.length === 0 && !exhausted) void fill().catch(() => undefined);
+        if (queue.length <= concurrency && !exhausted && room() > 0) void fill().catch(() => undefined);
         if (!w || w.leaseUntil - deps.clock().getTime() >= startableMs) return w;
         late.push(w);
       }
@@ -271,6 +281,7 @@ export function createDeliverySender(deps: DeliverySenderDeps) {
     const recording = new Set<Promise<void>>();
     await Promise.all(Array.from({ length: concurrency }, async () => {
       for (let w = await next(); w; w = await next()) {
+        const turn = performance.now();
         const outcome = await attempt(w);
         if (isSuccess(outcome) && !w.failing) {
           const p: Promise<void> = record(w, outcome).then(count, (err: Error) => {
@@ -284,6 +295,7 @@ export function createDeliverySender(deps: DeliverySenderDeps) {
             deps.log?.warn({ tenantId: w.tenantId, deliveryId: w.id, err: { message: err.message } }, 'a delivery attempt could not be recorded; it will be sent again');
           });
         }
+        turnTook(performance.now() - turn);
         if (opts.maxMs !== undefined && Date.now() - started > opts.maxMs) timeUp = exhausted = true;
       }
     }));
