@@ -106,7 +106,7 @@ describe('authorization matrix (from the OpenAPI document)', () => {
     expect(rule('PUT /api/api-credentials/{id}')).toEqual({ role: 'admin', scope: 'credentials:write', stepUp: false, keysOnly: false });
     expect(rule('GET /api/audit-logs')).toEqual({ role: 'admin', scope: 'audit:read', stepUp: false, keysOnly: false });
     expect(rule('POST /api/proxy/{provider}/{*}')).toEqual({ role: 'member', scope: 'proxy', stepUp: false, keysOnly: false });
-    for (const op of ['POST /api/webhook-endpoints', 'GET /api/webhook-endpoints/{id}/secret', 'POST /api/webhook-endpoints/{id}/rotate-secret', 'DELETE /api/webhook-endpoints/{id}']) {
+    for (const op of ['POST /api/webhook-endpoints', 'GET /api/webhook-endpoints/{id}/secret', 'POST /api/webhook-endpoints/{id}/rotate-secret', 'DELETE /api/webhook-endpoints/{id}', 'PUT /api/webhook-endpoints/{id}/url']) {
       expect(rule(op), op).toEqual({ role: 'admin', scope: null, stepUp: true, keysOnly: false });
     }
     expect(rule('GET /api/webhook-endpoints/{id}/deliveries')).toEqual({ role: 'admin', scope: 'webhooks:read', stepUp: false, keysOnly: false });

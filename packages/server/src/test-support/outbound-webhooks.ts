@@ -1,19 +1,25 @@
+import { randomBytes } from 'node:crypto';
 import { type Sandbox, createSandbox } from '@keyhold/sandbox';
 import { Webhook } from 'standardwebhooks';
 import { vi } from 'vitest';
+import { Secret } from '../platform/crypto/secret.js';
 import { type Account, bearer, enrolMfa, signup } from './accounts.js';
 import { adminQuery } from './oauth.js';
 import { type TestApp, type TestOptions, migratedScratch, testApp } from './index.js';
 
 /**
  * Outbound webhooks under test: the app on a database of its own (the outbox drain and the sender
- * work across tenants), the sandbox playing tenants' endpoints, loopback allowed as an operator
- * would for local development, and jitter pinned to none (random 0.5).
+ * work across tenants), the sandbox playing tenants' endpoints and the platform's email sender
+ * (its Resend, inbox captured), loopback allowed as an operator would for local development, and
+ * jitter pinned to none (random 0.5).
  */
 export async function outboundHarness(opts: TestOptions = {}) {
   const scratch = await migratedScratch();
-  const t = await testApp({ db: scratch.db, allowPrivateProviderUrls: true, deliveries: { random: () => 0.5, timeoutMs: 2_000 }, ...opts });
   const sandbox = await createSandbox();
+  const platformKey = `re_platform_${randomBytes(12).toString('hex')}`;
+  sandbox.seed('resend', { apiKey: platformKey });
+  const email = { provider: 'resend' as const, apiKey: new Secret(platformKey), from: 'Keyhold <no-reply@keyhold.test>', baseUrl: sandbox.baseUrlFor('resend') };
+  const t = await testApp({ db: scratch.db, allowPrivateProviderUrls: true, deliveries: { random: () => 0.5, timeoutMs: 2_000 }, email, ...opts });
   const receiver = sandbox.webhookReceiver;
 
   /** A signed-up owner with MFA, and a step-up code generator (each code moves the clock 30 s). */

@@ -9,9 +9,10 @@ import type { EventRow, EventsRepo } from './events.repo.js';
  * Something that acts on drained events (outbound webhooks, notifications, sync triggers). It
  * runs inside the tenant's transaction that marks the events dispatched, so what it writes (a
  * delivery row, a job) exists exactly when the events count as handed over. No network calls here:
- * a consumer writes work for its own worker.
+ * a consumer writes work for its own worker, and wakes that worker with `afterCommit` (run once
+ * the transaction committed, never if it rolled back), so the worker finds what was written.
  */
-export type EventConsumer = (tx: TenantTx, events: KeyholdEvent[]) => Promise<void>;
+export type EventConsumer = (tx: TenantTx, events: KeyholdEvent[], afterCommit: (fn: () => void) => void) => Promise<void>;
 
 export type EventsDeps = {
   repo: EventsRepo;
@@ -56,14 +57,25 @@ export function createEventsService(deps: EventsDeps) {
       let progressed = false;
       for (const tenantId of await repo.pendingTenants((opts.tenants ?? 50) + failed.size)) {
         if (failed.has(tenantId)) continue;
+        const committed: Array<() => void> = [];
         const n = await tenancy.withTenant(tenantId, async (tx) => {
+          committed.length = 0; // a transaction run again starts with none
           const rows = await repo.pending(tx, opts.batch ?? 200);
           if (rows.length === 0) return 0;
           const events = rows.map(toEvent);
-          for (const consume of consumers) await consume(tx, events);
+          for (const consume of consumers) await consume(tx, events, (fn) => committed.push(fn));
           await repo.markDispatched(tx, rows.map((r) => r.id), deps.clock());
           return rows.length;
-        }).catch((err: unknown) => {
+        }).then((count) => {
+          for (const fn of committed.splice(0)) {
+            try {
+              fn();
+            } catch (err) {
+              deps.log?.warn({ tenantId, err: { message: (err as Error).message } }, 'an after-commit step of an event consumer failed');
+            }
+          }
+          return count;
+        }, (err: unknown) => {
           failed.add(tenantId);
           stats.failed++;
           deps.log?.warn({ tenantId, err: { message: (err as Error).message } }, 'an event consumer failed; the events stay pending');

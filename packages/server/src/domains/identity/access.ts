@@ -80,11 +80,13 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'POST /api/webhooks/inbound/{id}/replay': tenant('admin', 'credentials:write', { note: "re-runs the event's effects on its connection" }),
   'GET /api/providers': tenant('viewer', 'any'),
 
-  // Outbound webhooks: creating, revealing, rotating and deleting touch the signing secret (step-up).
+  // Outbound webhooks: creating, moving, revealing, rotating and deleting touch where signed payloads go or the secret (step-up).
   'GET /api/webhook-endpoints': tenant('admin', 'webhooks:read'),
   'POST /api/webhook-endpoints': tenant('admin', null, { stepUp: true, grantScope: 'webhooks:write' }),
   'GET /api/webhook-endpoints/{id}': tenant('admin', 'webhooks:read'),
-  'PATCH /api/webhook-endpoints/{id}': tenant('admin', 'webhooks:write'),
+  'PATCH /api/webhook-endpoints/{id}': tenant('admin', 'webhooks:write', { note: 'not the URL' }),
+  // Where signed payloads go is worth as much as creating the endpoint.
+  'PUT /api/webhook-endpoints/{id}/url': tenant('admin', null, { stepUp: true, grantScope: 'webhooks:write' }),
   'DELETE /api/webhook-endpoints/{id}': tenant('admin', null, { stepUp: true, grantScope: 'webhooks:write' }),
   'GET /api/webhook-endpoints/{id}/secret': tenant('admin', null, { stepUp: true, grantScope: 'webhooks:write' }),
   'POST /api/webhook-endpoints/{id}/rotate-secret': tenant('admin', null, { stepUp: true, grantScope: 'webhooks:write' }),

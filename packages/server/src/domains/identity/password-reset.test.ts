@@ -176,6 +176,29 @@ describe('password reset by email', () => {
   });
 });
 
+describe('password reset under concurrency', () => {
+  it('parallel forgot requests leave exactly one valid link; parallel resets with one link: exactly one succeeds', async () => {
+    const owner = await signup(t.app);
+    const requests = await Promise.all(Array.from({ length: 5 }, () => forgot(owner.slug, owner.email)));
+    expect(requests.map((r) => r.statusCode)).toEqual(Array(5).fill(202));
+    await settled();
+    const admin = await adminClient();
+    try {
+      const valid = await admin.query('select count(*)::int as n from password_reset_tokens where tenant_id = $1 and used_at is null', [owner.tenantId]);
+      expect(valid.rows[0].n).toBe(1);
+    } finally {
+      await admin.end();
+    }
+    // The one valid link is the newest mail's; five people using it at once: one sets the password.
+    const mails = resetMails(owner.email);
+    expect(mails).toHaveLength(5);
+    const tokens = mails.map((m) => tokenIn(m.text)!);
+    const attempts = await Promise.all(tokens.flatMap((token) => Array.from({ length: 3 }, () => reset(token, STRONG_PASSWORD()))));
+    expect(attempts.filter((r) => r.statusCode === 200)).toHaveLength(1);
+    expect(attempts.filter((r) => r.statusCode !== 200).map((r) => r.json().code)).toEqual(Array(14).fill('TOKEN_INVALID'));
+  });
+});
+
 describe('invitation email', () => {
   it('an invitation by token is emailed with its accept link; the link is the one shown to the inviter, and works once', async () => {
     const owner = await signup(t.app);

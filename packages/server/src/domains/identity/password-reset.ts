@@ -66,12 +66,15 @@ export function createPasswordReset(deps: PasswordResetDeps) {
     if (!tenantId) return;
     const token = newOpaqueToken(PREFIX);
     const id = await tenancy.withTenant(tenantId, async (tx) => {
-      const user = await deps.users.userByEmail(tx, data.email);
+      const found = await deps.users.userByEmail(tx, data.email);
+      // Locked: requests for one user take turns, so each spends the link the one before it wrote
+      // (without the lock two could each spend nothing and both links would stay valid).
+      const user = found && (await deps.users.userById(tx, found.id, { lock: true }));
       // A pending invitation has no password to reset; a deactivated user may not get back in.
       if (!user || !user.is_active || !user.password_hash) return undefined;
       const now = clock();
       // A new link replaces any earlier one.
-      await deps.repo.useAll(tx, user.id, now);
+      await deps.repo.useAll(tx, tenantId, user.id, now);
       await deps.repo.insert(tx, { tenant_id: tenantId, user_id: user.id, token_hash: token.hash, created_at: now, expires_at: new Date(now.getTime() + RESET_TTL_MS) });
       await deps.audit.record({ ...meta, tenantId, actor: { type: 'user', id: user.id } }, { action: 'user.password_reset_requested', entity: { type: 'user', id: user.id } }, tx);
       return deps.mail.enqueue(tx, {
@@ -93,11 +96,11 @@ export function createPasswordReset(deps: PasswordResetDeps) {
     if (!tenantId) throw invalid();
     const passwordHash = await hashPassword(data.password);
     await tenancy.withTenant(tenantId, async (tx) => {
-      const row = await deps.repo.byHash(tx, hash);
+      const row = await deps.repo.byHash(tx, tenantId, hash);
       if (!row || row.used_at || row.expires_at <= clock()) throw invalid();
       const user = await deps.users.userById(tx, row.user_id, { lock: true });
       if (!user?.is_active) throw invalid();
-      await deps.repo.useAll(tx, user.id, clock());
+      await deps.repo.useAll(tx, tenantId, user.id, clock());
       await deps.users.updateUser(tx, user.id, { password_hash: passwordHash, must_change_password: false });
       await deps.sessions.endAll(tx, user.id, 'password_changed');
       await deps.audit.record({ ...meta, tenantId, actor: { type: 'user', id: user.id } }, { action: 'user.password_reset', entity: { type: 'user', id: user.id } }, tx);

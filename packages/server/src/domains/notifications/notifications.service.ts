@@ -86,7 +86,7 @@ export function createNotificationsService(deps: NotificationsDeps) {
   }
 
   async function settingsIn(tx: TenantTx): Promise<NotificationSettings> {
-    const row = await repo.settings(tx);
+    const row = await repo.settings(tx, scopeTenantId(tx)!);
     if (!row) return DEFAULT_SETTINGS;
     return {
       emailRules: row.email_rules as NotificationSettings['emailRules'],
@@ -99,10 +99,10 @@ export function createNotificationsService(deps: NotificationsDeps) {
   /** Takes a due message: leased, its secrets decrypted, in one short transaction. */
   async function claim(tenantId: string, id: string) {
     return tenancy.withTenant(tenantId, async (tx) => {
-      const row = await repo.claimable(tx, id, clock());
+      const row = await repo.claimable(tx, tenantId, id, clock());
       if (!row) return undefined;
       const attempts = row.attempts + 1;
-      await repo.lease(tx, id, attempts, new Date(clock().getTime() + LEASE_MS));
+      await repo.lease(tx, tenantId, id, attempts, new Date(clock().getTime() + LEASE_MS));
       const secrets = row.secret_vars ? (JSON.parse((await deps.vault.decrypt(tx, SECRET_PURPOSE, id, row.secret_vars)).reveal()) as Record<string, string>) : {};
       const settings = row.sender_provider ? await settingsIn(tx) : DEFAULT_SETTINGS;
       return { row, attempts, secrets, settings };
@@ -114,21 +114,24 @@ export function createNotificationsService(deps: NotificationsDeps) {
     const claimed = await claim(tenantId, id);
     if (!claimed) return 'skipped';
     const { row, attempts } = claimed;
-    const outcome: SendOutcome = await send(tenantId, row, claimed.secrets, claimed.settings).catch((): SendOutcome => ({ ok: false, error: 'render_failed', retry: false }));
+    // Which sender sent an email is recorded with it: a bounce report counts only from that sender.
+    let sentBy = row.sender_provider;
+    const outcome: SendOutcome = await send(tenantId, row, claimed.secrets, claimed.settings, (provider) => { sentBy = provider; })
+      .catch((): SendOutcome => ({ ok: false, error: 'render_failed', retry: false }));
     const now = clock();
     const limited = !outcome.ok && outcome.retryAfterMs !== undefined;
     const final = !outcome.ok && (!outcome.retry || attempts >= (limited ? MAX_RATE_LIMITED_ATTEMPTS : MAX_ATTEMPTS));
     const status: NotificationStatus = outcome.ok ? 'SENT' : final ? 'FAILED' : 'PENDING';
     await tenancy.withTenant(tenantId, (tx) =>
-      repo.settle(tx, id, attempts, outcome.ok
-        ? { status, provider_message_id: outcome.messageId, error: null, sent_at: now, clearSecrets: true }
+      repo.settle(tx, tenantId, id, attempts, outcome.ok
+        ? { status, provider_message_id: outcome.messageId, sender_provider: sentBy, error: null, sent_at: now, clearSecrets: true }
         : { status, error: outcome.error, clearSecrets: final, ...(final ? {} : { next_attempt_at: new Date(now.getTime() + (outcome.retryAfterMs ?? retryDelayMs(attempts))) }) }),
     );
     if (!outcome.ok) deps.log?.warn({ tenantId, notificationId: id, template: row.template, error: outcome.error, attempts, final }, 'a notification was not sent');
     return status;
   }
 
-  function send(tenantId: string, row: NotificationRow, secrets: Record<string, string>, settings: NotificationSettings): Promise<SendOutcome> {
+  function send(tenantId: string, row: NotificationRow, secrets: Record<string, string>, settings: NotificationSettings, sender: (provider: string | null) => void): Promise<SendOutcome> {
     const message = render(row.template as TemplateName, { ...row.vars, ...secrets });
     if (row.channel === 'chat') {
       if (!row.sender_provider) return Promise.resolve({ ok: false, error: 'no_chat_provider', retry: false });
@@ -137,6 +140,7 @@ export function createNotificationsService(deps: NotificationsDeps) {
     const own = row.sender_provider && settings.emailSender?.provider === row.sender_provider ? settings.emailSender : null;
     const from = own?.from ?? deps.transports.platformFrom;
     if (!from) return Promise.resolve({ ok: false, error: 'no_platform_sender', retry: false });
+    sender(own?.provider ?? null);
     return deps.transports.email(tenantId, own ? { provider: own.provider } : null, { from, to: row.recipient, ...message, idempotencyKey: `keyhold-notification-${row.id}` });
   }
 
@@ -162,7 +166,7 @@ export function createNotificationsService(deps: NotificationsDeps) {
 
   /** A provider said a message it accepted bounced (inbound webhook processing, in its transaction). */
   async function onDeliveryStatus(tx: TenantTx, s: { provider: string; messageId: string; status: 'bounced' }) {
-    await repo.markBounced(tx, s.messageId);
+    await repo.markBounced(tx, scopeTenantId(tx)!, s.provider, s.messageId);
   }
 
   /**
@@ -190,7 +194,7 @@ export function createNotificationsService(deps: NotificationsDeps) {
   async function list(p: TenantPrincipal, q: { page: number; limit: number; status?: NotificationStatus; channel?: 'email' | 'chat' }) {
     assertRole(p, 'admin');
     const { rows, total } = await tenancy.withTenant(p.tenantId, (tx) =>
-      repo.page(tx, { limit: q.limit, offset: (q.page - 1) * q.limit, ...(q.status ? { status: q.status } : {}), ...(q.channel ? { channel: q.channel } : {}) }));
+      repo.page(tx, p.tenantId, { limit: q.limit, offset: (q.page - 1) * q.limit, ...(q.status ? { status: q.status } : {}), ...(q.channel ? { channel: q.channel } : {}) }));
     const items = rows.map((r) => ({
       id: r.id, channel: r.channel, template: r.template, recipient: r.channel === 'email' ? maskEmail(r.recipient) : r.recipient,
       sender: r.sender_provider ?? 'platform', status: r.status, providerMessageId: r.provider_message_id, error: r.error,

@@ -197,6 +197,50 @@ describe("Resend's delivery webhooks", () => {
   });
 });
 
+describe("Resend's delivery webhooks: only the sender's own mail", () => {
+  it("a tenant's own webhook cannot mark mail the platform's sender sent BOUNCED (nor mail queued for its sender but sent by the platform's)", async () => {
+    const owner = await signup(t.app);
+    const { body, seed } = credentialsFor('resend');
+    sandbox.seed('resend', seed);
+    const secret = `whsec_${randomBytes(24).toString('base64')}`;
+    const saved = await t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(owner.accessToken), payload: { serviceName: 'resend', ...body, additionalConfig: { webhookSecret: secret } } });
+    expect(saved.statusCode, saved.body).toBe(201);
+    const bounce = async (emailId: string) => {
+      const delivery = resendDelivery({ secret, id: `msg_${randomUUID()}`, event: { type: 'email.bounced', data: { email_id: emailId } }, at: t.clock() });
+      const res = await t.app.inject({ method: 'POST', url: new URL(saved.json().data.webhook_url).pathname, headers: delivery.headers, payload: delivery.body });
+      expect(res.statusCode, res.body).toBe(200);
+      await t.services.inboundWebhooks.drain();
+    };
+    // 1: sent by the platform's sender (no sender of the tenant's own yet).
+    await needsReauth(owner.tenantId, randomUUID());
+    await run();
+    const platformMail = reauthMails(owner.email)[0]!;
+    expect(platformMail.apiKey).toBe(PLATFORM_KEY);
+    // 2: queued while the tenant's sender was chosen, sent after it was dropped: the platform's sender sent it.
+    await putSettings(owner, { emailSender: { provider: 'resend', from: 'alerts@acme.example' } });
+    await needsReauth(owner.tenantId, randomUUID());
+    await t.services.events.drain();
+    await putSettings(owner, { emailSender: null });
+    await t.services.notifications.sendDue();
+    const fallbackMail = reauthMails(owner.email)[1]!;
+    expect(fallbackMail.apiKey).toBe(PLATFORM_KEY);
+    // 3: sent by the tenant's own Resend connection.
+    await putSettings(owner, { emailSender: { provider: 'resend', from: 'alerts@acme.example' } });
+    await needsReauth(owner.tenantId, randomUUID());
+    await run();
+    const ownMail = reauthMails(owner.email)[2]!;
+    expect(ownMail.apiKey).toBe(seed.apiKey);
+
+    await bounce(platformMail.id);
+    await bounce(fallbackMail.id);
+    await bounce(ownMail.id);
+    const byId = new Map((await list(owner)).data.map((r: { providerMessageId: string }) => [r.providerMessageId, r]));
+    expect(byId.get(platformMail.id)).toMatchObject({ status: 'SENT', sender: 'platform' });
+    expect(byId.get(fallbackMail.id)).toMatchObject({ status: 'SENT', sender: 'platform' });
+    expect(byId.get(ownMail.id)).toMatchObject({ status: 'BOUNCED', sender: 'resend' });
+  });
+});
+
 describe('isolation and secrets', () => {
   it("tenant A never sees B's notification log; the app role without a tenant sees none", async () => {
     const a = await signup(t.app);

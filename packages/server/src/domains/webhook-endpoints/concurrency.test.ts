@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../platform/clock.js';
+import { nodeServices, testRing } from '../../test-support/index.js';
 import { type OutboundHarness, outboundHarness } from '../../test-support/outbound-webhooks.js';
 
 let h: OutboundHarness;
@@ -25,6 +27,31 @@ describe('outbound webhooks under concurrency', () => {
     const rows = await h.query<{ status: string; attempts: number; n: number }>(
       'select status, attempts, count(*)::int as n from webhook_deliveries where tenant_id = $1 group by 1, 2', [o.acct.tenantId]);
     expect(rows).toEqual([{ status: 'delivered', attempts: 1, n: 2 * N }]);
+  }, 60_000);
+
+  it('two senders against a slow endpoint: nothing taken waits past its lease, so no delivery is sent twice', async () => {
+    const o = await h.owner();
+    const name = `slow-${crypto.randomUUID()}`;
+    await h.createEndpoint(o, { url: h.receiver.urlFor(name), eventTypes: ['*'] });
+    h.receiver.answer(name, { status: 200, delayMs: 450 });
+    const N = 80;
+    await h.emitMany(o.acct.tenantId, N);
+    await h.t.services.events.drain();
+    // The harness's clock ran ahead (each MFA code moves it): due now by the real clock of the nodes below.
+    await h.query(`update webhook_deliveries set next_attempt_at = now() - interval '1 second' where tenant_id = $1`, [o.acct.tenantId]);
+    // Two nodes on the real clock, so leases run out in real time: attempts of at most 500 ms, a lease of 6 s.
+    const nodes = [0, 1].map(() => nodeServices(h.t.db, testRing(), systemClock, { allowPrivateProviderUrls: true, deliveries: { timeoutMs: 500, random: () => 0.5 } }));
+    // Asked for more than their workers can start at once (40 at 2 × 450 ms would start 9 s later).
+    const stats = await Promise.all(nodes.map((n) => n.webhookDeliveries.sendDue({ concurrency: 2, batch: 40 })));
+    const got = h.receiver.deliveries(name);
+    const ids = got.map((d) => d.headers['webhook-id']);
+    expect(ids.length - new Set(ids).size, 'deliveries sent twice').toBe(0);
+    expect(ids).toHaveLength(N);
+    expect(stats.reduce((n, s) => n + s.attempts, 0)).toBe(N);
+    const rows = await h.query<{ status: string; attempts: number; logged: number; n: number }>(
+      `select d.status, d.attempts, (select count(*)::int from webhook_delivery_attempts a where a.delivery_id = d.id) as logged, count(*)::int as n
+       from webhook_deliveries d where d.tenant_id = $1 group by 1, 2, 3`, [o.acct.tenantId]);
+    expect(rows).toEqual([{ status: 'delivered', attempts: 1, logged: 1, n: N }]);
   }, 60_000);
 
   it('a run that stops early hands back what it took ahead: every counted attempt was made, the rest are due at once', async () => {

@@ -12,10 +12,11 @@ export const eventBody = (e: KeyholdEvent) =>
 /**
  * The outbox drain's consumer: one delivery row per (event, enabled endpoint whose filter takes
  * the event), written in the drain's tenant transaction, so a delivery exists exactly when its
- * event counts as handed over. No network here: the sender does the I/O after commit.
+ * event counts as handed over. No network here: the sender does the I/O after commit, asked for
+ * (`queued`) only once the drain's transaction committed, so it finds the rows.
  */
 export function createDeliveryConsumer(deps: { repo: Pick<WebhookEndpointsRepo, 'enabledEndpoints' | 'insertDeliveries'>; clock: Clock; queued?: () => void }): EventConsumer {
-  return async (tx: TenantTx, events: KeyholdEvent[]) => {
+  return async (tx: TenantTx, events: KeyholdEvent[], afterCommit) => {
     const tenantId = scopeTenantId(tx)!;
     const endpoints = await deps.repo.enabledEndpoints(tx, tenantId);
     if (endpoints.length === 0) return;
@@ -27,6 +28,6 @@ export function createDeliveryConsumer(deps: { repo: Pick<WebhookEndpointsRepo, 
         .map((ep) => ({ id: uuidv7(), tenant_id: tenantId, endpoint_id: ep.id, event_id: e.id, event_type: e.type, body, next_attempt_at: now, created_at: now }));
     });
     await deps.repo.insertDeliveries(tx, rows);
-    if (rows.length > 0) deps.queued?.();
+    if (rows.length > 0 && deps.queued) afterCommit(deps.queued);
   };
 }

@@ -12,7 +12,7 @@ import type { Vault } from '../vault/vault.service.js';
 import { FAILING_DISABLE_MS, RETRY_AFTER_STATUSES, nextDelayMs, parseRetryAfter } from './schedule.js';
 import { messageId, standardWebhookHeaders } from './signing.js';
 import type { AttemptRow, WebhookEndpointsRepo } from './webhook-endpoints.repo.js';
-import { PREVIOUS_SECRET_PURPOSE, SECRET_PURPOSE, urlHost } from './webhook-endpoints.service.js';
+import { PREVIOUS_SECRET_PURPOSE, SECRET_PURPOSE, plainHttpAllowed, urlHost } from './webhook-endpoints.service.js';
 
 export const DEFAULT_DELIVERY_TIMEOUT_MS = 15_000;
 /** What the attempt log keeps of an answer. */
@@ -36,7 +36,7 @@ export type DeliverySenderDeps = {
   metrics?: Pick<Metrics, 'deliveries'>;
 };
 
-type Work = { tenantId: string; id: string; endpointId: string; attempt: number; url: string; body: string; secrets: Secret[]; failing: boolean };
+type Work = { tenantId: string; id: string; endpointId: string; attempt: number; url: string; body: string; secrets: Secret[]; failing: boolean; leaseUntil: number };
 type Outcome = { at: Date; status: number | null; error: string | null; response: string | null; retryAfterMs: number | null; latencyMs: number };
 
 const isSuccess = (o: Outcome) => o.status !== null && o.status >= 200 && o.status <= 299;
@@ -78,6 +78,8 @@ export function createDeliverySender(deps: DeliverySenderDeps) {
   const timeoutMs = deps.timeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS;
   // Past the longest attempt with room to record it: a delivery still leased was not lost.
   const leaseMs = 2 * timeoutMs + 5_000;
+  /** What an attempt needs left of its lease to start: its longest time and room to record it. */
+  const startableMs = timeoutMs + 2_500;
   const random = deps.random ?? Math.random;
 
   async function disable(tx: TenantTx, tenantId: string, endpointId: string, url: string, reason: 'gone_410' | 'failing_5_days', now: Date) {
@@ -123,13 +125,18 @@ export function createDeliverySender(deps: DeliverySenderDeps) {
   /** Due deliveries, taken: locked, their attempt counted, leased past the longest attempt. */
   async function take(limit: number): Promise<Work[]> {
     const now = deps.clock();
-    const due = await repo.due(now, limit);
+    // More candidates than wanted: those another sender holds are skipped, not waited for.
+    const due = await repo.due(now, limit * 4);
     const byTenant = new Map<string, string[]>();
     for (const d of due) byTenant.set(d.tenantId, [...(byTenant.get(d.tenantId) ?? []), d.id]);
     const work: Work[] = [];
+    let wanted = limit;
     for (const [tenantId, ids] of byTenant) {
+      if (wanted <= 0) break;
       work.push(...(await tenancy.withTenant(tenantId, async (tx) => {
-        const claimed = await repo.claim(tx, tenantId, ids, now, new Date(now.getTime() + leaseMs));
+        const leaseUntil = now.getTime() + leaseMs;
+        const claimed = await repo.claim(tx, tenantId, ids, now, new Date(leaseUntil), wanted);
+        wanted -= claimed.length;
         if (claimed.length === 0) return [];
         const endpoints = new Map((await repo.endpointsByIds(tx, tenantId, [...new Set(claimed.map((c) => c.endpoint_id))])).map((e) => [e.id, e]));
         const out: Work[] = [];
@@ -146,7 +153,7 @@ export function createDeliverySender(deps: DeliverySenderDeps) {
             if (ep.previous_secret && ep.previous_secret_until && ep.previous_secret_until > now) secrets.push(await deps.vault.decrypt(tx, PREVIOUS_SECRET_PURPOSE, ep.id, ep.previous_secret));
             secretsOf.set(ep.id, secrets);
           }
-          out.push({ tenantId, id: c.id, endpointId: ep.id, attempt: c.attempts, url: ep.url, body: c.body, secrets, failing: ep.failing_since !== null });
+          out.push({ tenantId, id: c.id, endpointId: ep.id, attempt: c.attempts, url: ep.url, body: c.body, secrets, failing: ep.failing_since !== null, leaseUntil });
         }
         return out;
       })));
@@ -170,6 +177,8 @@ export function createDeliverySender(deps: DeliverySenderDeps) {
     const started = performance.now();
     const headers = standardWebhookHeaders({ id: messageId(w.id), timestamp: at, body: w.body, secrets: w.secrets });
     const done = (o: Omit<Outcome, 'latencyMs' | 'at'>): Outcome => ({ ...o, at, latencyMs: Math.round(performance.now() - started) });
+    // Saved before plain http was limited to local receivers: refused here too, nothing connects.
+    if (!w.url.startsWith('https:') && !plainHttpAllowed(new URL(w.url))) return done({ status: null, error: 'url_refused', response: null, retryAfterMs: null });
     try {
       const res = await deps.http.request(w.url, { method: 'POST', headers, body: w.body, tenantUrl: { field: 'url' }, timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
       const response = await readSnippet(res.body as Readable);
@@ -228,20 +237,39 @@ export function createDeliverySender(deps: DeliverySenderDeps) {
     const queue: Work[] = [];
     let exhausted = false;
     let refill: Promise<void> | null = null;
+    // The queue holds only what the workers start while its lease still covers an attempt (one
+    // that waited longer would be taken and sent again by another sender once its lease ran out):
+    // at the pace of the slowest turn of a worker so far (the timeout until one is seen), fast
+    // endpoints get batches of up to `batch`, slow ones no more than the workers start at once.
+    const cap = opts.batch ?? concurrency * 4;
+    const waitBudgetMs = leaseMs - startableMs;
+    let slowestTurnMs = timeoutMs;
+    let turnSeen = false;
+    const turnTook = (ms: number) => {
+      slowestTurnMs = turnSeen ? Math.max(slowestTurnMs, ms) : ms;
+      turnSeen = true;
+    };
+    const room = () => Math.min(cap, concurrency * Math.max(1, Math.floor(waitBudgetMs / Math.max(slowestTurnMs, 1)))) - queue.length;
     const fill = () => {
-      refill ??= take(opts.batch ?? concurrency * 4).then((w) => {
+      refill ??= take(Math.max(room(), 1)).then((w) => {
         queue.push(...w);
         if (w.length === 0) exhausted = true;
       }).finally(() => { refill = null; });
       return refill;
     };
     let timeUp = false;
+    // Taken but waited too long to start (a slow record, a stalled node): handed back unsent.
+    const late: Work[] = [];
     const next = async (): Promise<Work | undefined> => {
-      if (timeUp) return undefined;
-      while (queue.length === 0 && !exhausted) await fill();
-      // Takes the next batch while this one is still being sent, so senders rarely wait for it.
-      if (queue.length <= concurrency && !exhausted) void fill().catch(() => undefined);
-      return queue.shift();
+      for (;;) {
+        if (timeUp) return undefined;
+        while (queue.length === 0 && !exhausted) await fill();
+        const w = queue.shift();
+        // Takes the next batch while this one is still being sent, so senders rarely wait for it.
+        if (queue.length <= concurrency && !exhausted && room() > 0) void fill().catch(() => undefined);
+        if (!w || w.leaseUntil - deps.clock().getTime() >= startableMs) return w;
+        late.push(w);
+      }
     };
     const count = (result: Awaited<ReturnType<typeof record>>) => {
       stats.attempts++;
@@ -253,6 +281,7 @@ export function createDeliverySender(deps: DeliverySenderDeps) {
     const recording = new Set<Promise<void>>();
     await Promise.all(Array.from({ length: concurrency }, async () => {
       for (let w = await next(); w; w = await next()) {
+        const turn = performance.now();
         const outcome = await attempt(w);
         if (isSuccess(outcome) && !w.failing) {
           const p: Promise<void> = record(w, outcome).then(count, (err: Error) => {
@@ -266,13 +295,15 @@ export function createDeliverySender(deps: DeliverySenderDeps) {
             deps.log?.warn({ tenantId: w.tenantId, deliveryId: w.id, err: { message: err.message } }, 'a delivery attempt could not be recorded; it will be sent again');
           });
         }
+        turnTook(performance.now() - turn);
         if (opts.maxMs !== undefined && Date.now() - started > opts.maxMs) timeUp = exhausted = true;
       }
     }));
     await Promise.all(recording);
     // Taken ahead but not sent (the run hit maxMs): handed back as they were, attempt uncounted.
     await (refill as Promise<void> | null)?.catch(() => undefined);
-    if (queue.length > 0) await release(queue.splice(0));
+    // A late one another sender took meanwhile is left alone (its attempt number moved on).
+    if (queue.length > 0 || late.length > 0) await release([...queue.splice(0), ...late]);
     return stats;
   }
 

@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createApiKey } from '../../test-support/accounts.js';
 import { type OutboundHarness, outboundHarness, verifyWith } from '../../test-support/outbound-webhooks.js';
+import { createEventsRepo } from '../events/events.repo.js';
+import { createEventsService } from '../events/events.service.js';
+import { createDeliveryConsumer } from './deliveries.consumer.js';
 import { JITTER, MAX_ATTEMPTS, RETRY_DELAYS_MS, nextDelayMs } from './schedule.js';
+import { createWebhookEndpointsRepo } from './webhook-endpoints.repo.js';
 
 let h: OutboundHarness;
 beforeAll(async () => {
@@ -27,6 +31,26 @@ async function setup(eventTypes = ['*']) {
 const send = () => h.t.services.webhookDeliveries.sendDue();
 const counted = async (outcome: string) =>
   (await h.t.services.metrics.registry.getSingleMetric('keyhold_webhook_deliveries_total')!.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+
+describe('handing over', () => {
+  it('the drain asks for a send only after its transaction committed, so the send finds the deliveries', async () => {
+    const s = await setup();
+    await h.emit(s.o.acct.tenantId, 1);
+    let seen: Promise<Array<{ n: number }>> | undefined;
+    const consumer = createDeliveryConsumer({
+      repo: createWebhookEndpointsRepo(h.t.db.kysely),
+      clock: h.t.clock,
+      // What a send started now would find (another connection, as the send job's).
+      queued: () => { seen = h.query<{ n: number }>('select count(*)::int as n from webhook_deliveries where tenant_id = $1', [s.o.acct.tenantId]); },
+    });
+    // A consumer after it that takes a while: the drain's transaction commits that much later.
+    const slow = () => new Promise<void>((r) => setTimeout(r, 300));
+    const events = createEventsService({ repo: createEventsRepo(h.t.db.kysely), tenancy: h.t.db, clock: h.t.clock, consumers: [consumer, slow] });
+    expect((await events.drain()).dispatched).toBeGreaterThanOrEqual(1);
+    expect(seen, 'a send was asked for').toBeDefined();
+    expect((await seen!)[0]!.n).toBe(1);
+  });
+});
 
 describe('retry schedule', () => {
   it('the jitter spreads each wait by at most ±10 %', () => {
@@ -117,6 +141,13 @@ describe('disabling endpoints', () => {
   const disabledEvents = async (tenantId: string) =>
     h.query<{ subject: { endpointId: string; host: string }; payload: { reason: string } }>(
       "select subject, payload from events where tenant_id = $1 and type = 'webhook_endpoint.disabled' order by id", [tenantId]);
+  /** The owners' emails about a disabled endpoint, once the drain and the notification sender ran (the sandbox's Resend inbox). */
+  const disabledMails = async (email: string) => {
+    await h.t.services.events.drain();
+    await h.t.services.notifications.sendDue();
+    await h.t.services.notifications.idle();
+    return h.sandbox.captures.inbox(email).filter((m) => m.subject.startsWith('Keyhold disabled your webhook endpoint'));
+  };
 
   it('410 Gone disables the endpoint at once, appends webhook_endpoint.disabled (id and host, no secret), and it gets nothing more', async () => {
     const s = await setup();
@@ -138,6 +169,13 @@ describe('disabling endpoints', () => {
     expect(told).toHaveLength(1);
     const body = verifyWith(watcher.secret, told[0]!, new Date(Number(told[0]!.headers['webhook-timestamp']) * 1000)) as { type: string; data: { subject: unknown; payload: unknown } };
     expect(body).toMatchObject({ type: 'webhook_endpoint.disabled', data: { subject: { endpointId: s.ep.id, host: '127.0.0.1' }, payload: { reason: 'gone_410' } } });
+    // The owner is told by email (through the notifications consumer and the platform's sender), once.
+    const mails = await disabledMails(s.o.acct.email);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]).toMatchObject({ from: 'Keyhold <no-reply@keyhold.test>', to: [s.o.acct.email], subject: 'Keyhold disabled your webhook endpoint at 127.0.0.1' });
+    expect(mails[0]!.text).toContain('gone_410');
+    expect(`${mails[0]!.text}${mails[0]!.html}`).not.toContain(s.ep.secret.slice(6));
+    expect(await disabledMails(s.o.acct.email)).toHaveLength(1);
   });
 
   it('an endpoint that failed every attempt for 5 days is disabled with webhook_endpoint.disabled; one success in between restarts the count', async () => {
@@ -172,6 +210,11 @@ describe('disabling endpoints', () => {
     expect(await disabledEvents(failing.o.acct.tenantId)).toEqual([{ subject: { endpointId: failing.ep.id, host: '127.0.0.1' }, payload: { reason: 'failing_5_days' } }]);
     expect(await flaky.endpoint()).toMatchObject({ enabled: true, disabledReason: null });
     expect(await disabledEvents(flaky.o.acct.tenantId)).toEqual([]);
+    const mails = await disabledMails(failing.o.acct.email);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]).toMatchObject({ to: [failing.o.acct.email], subject: 'Keyhold disabled your webhook endpoint at 127.0.0.1' });
+    expect(mails[0]!.text).toContain('failing_5_days');
+    expect(await disabledMails(flaky.o.acct.email)).toEqual([]);
     // Deliveries still pending for the disabled endpoint end as failed without a call.
     const before = failing.received().length;
     h.t.clock.advance(DAY);

@@ -37,8 +37,9 @@ describe('webhook endpoints: the SSRF guard of tenant URLs', () => {
     expect((await h.t.app.inject({ method: 'GET', url: '/api/webhook-endpoints', headers: bearer(o.acct.accessToken) })).json().data).toEqual([]);
 
     const ep = await h.createEndpoint(o, { url: 'https://hooks.example.test/in', eventTypes: ['*'] });
-    const moved = await h.t.app.inject({ method: 'PATCH', url: `/api/webhook-endpoints/${ep.id}`, headers: bearer(o.acct.accessToken), payload: { url } });
+    const moved = await h.t.app.inject({ method: 'PUT', url: `/api/webhook-endpoints/${ep.id}/url`, headers: { ...bearer(o.acct.accessToken), 'x-mfa-code': await o.code() }, payload: { url } });
     expect([moved.statusCode, moved.json().code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect(moved.json().error).toContain(why);
     expect((await h.t.app.inject({ method: 'GET', url: `/api/webhook-endpoints/${ep.id}`, headers: bearer(o.acct.accessToken) })).json().data.url).toBe('https://hooks.example.test/in');
   });
 

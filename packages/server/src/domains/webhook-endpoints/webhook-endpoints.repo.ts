@@ -77,10 +77,10 @@ export function createWebhookEndpointsRepo(db: Kysely<Database>, writeAsTenant?:
      * Takes due deliveries: locked (another sender skips them), counted as attempted and moved
      * past their lease, so a sender that dies leaves them due again when the lease ends.
      */
-    async claim(tx: TenantTx, tenantId: string, ids: string[], now: Date, leaseUntil: Date) {
+    async claim(tx: TenantTx, tenantId: string, ids: string[], now: Date, leaseUntil: Date, max = ids.length) {
       const rows = await tx.selectFrom('webhook_deliveries').select(['id', 'endpoint_id', 'event_type', 'body', 'attempts'])
         .where('tenant_id', '=', tenantId).where('id', 'in', ids).where('status', '=', 'pending').where('next_attempt_at', '<=', now)
-        .forUpdate().skipLocked().execute();
+        .orderBy('next_attempt_at').limit(max).forUpdate().skipLocked().execute();
       if (rows.length === 0) return [];
       await tx.updateTable('webhook_deliveries').set((eb) => ({ attempts: eb('attempts', '+', 1), next_attempt_at: leaseUntil }))
         .where('tenant_id', '=', tenantId).where('id', 'in', rows.map((r) => r.id)).execute();

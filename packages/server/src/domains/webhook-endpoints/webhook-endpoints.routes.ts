@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ok, page } from '../../platform/http/envelope.js';
 import { principalOf } from '../../platform/http/principals.js';
-import { CreateEndpointInput, UpdateEndpointInput, type WebhookEndpointsService } from './webhook-endpoints.service.js';
+import { ChangeUrlInput, CreateEndpointInput, UpdateEndpointInput, type WebhookEndpointsService } from './webhook-endpoints.service.js';
 
 /** An endpoint as answered: these fields are the guarantee that no secret is serialized. */
 const EndpointSchema = z.object({
@@ -67,8 +67,12 @@ export function webhookEndpointsRoutes(app: FastifyInstance, { endpoints }: { en
   }, async (req) => ok(await endpoints.get(principalOf(req), req.params.id)));
 
   r.patch('/api/webhook-endpoints/:id', {
-    schema: { tags, summary: 'Change the URL, description, event types or enabled (owner, admin)', params: IdParams, body: UpdateEndpointInput, response: { 200: successEnvelope(EndpointSchema) } },
+    schema: { tags, summary: 'Change the description, event types or enabled (owner, admin); the URL has its own route', params: IdParams, body: UpdateEndpointInput, response: { 200: successEnvelope(EndpointSchema) } },
   }, async (req) => ok(await endpoints.update(principalOf(req), req.params.id, req.body)));
+
+  r.put('/api/webhook-endpoints/:id/url', {
+    schema: { tags, summary: 'Move the endpoint to another URL (owner, admin, with X-MFA-Code, like creating one); audited', params: IdParams, body: ChangeUrlInput, response: { 200: successEnvelope(EndpointSchema) } },
+  }, async (req) => ok(await endpoints.changeUrl(principalOf(req), req.params.id, req.body)));
 
   r.delete('/api/webhook-endpoints/:id', {
     schema: { tags, summary: 'Delete an endpoint and its delivery log (owner, admin, with X-MFA-Code)', params: IdParams, response: { 200: successEnvelope(z.object({ deleted: z.literal(true) })) } },

@@ -1,10 +1,12 @@
 import { EVENT_TYPES, paginate } from '@keyhold/contract';
+import ipaddr from 'ipaddr.js';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import type { Clock } from '../../platform/clock.js';
 import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
 import { AppError, notFound } from '../../platform/errors.js';
 import type { TenantUrlGuard } from '../../platform/http/public-dispatcher.js';
+import { isPublicAddress } from '../../platform/http/ssrf.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { type TenantPrincipal, assertRole } from '../identity/principal.js';
 import type { Vault } from '../vault/vault.service.js';
@@ -30,12 +32,14 @@ export const CreateEndpointInput = z.strictObject({
   signatureScheme: z.enum(['v1', 'v1a']).default('v1')
     .describe('v1: HMAC-SHA256 with a whsec_ secret shown once; v1a: ed25519, verified with the endpoint\'s public key (whpk_)'),
 });
+/** Where signed events go is as sensitive as the secret: a URL change has its own step-up route. */
+const URL_HAS_ITS_OWN_ROUTE = 'url: change it with PUT /api/webhook-endpoints/{id}/url (owner, admin, with X-MFA-Code)';
 export const UpdateEndpointInput = z.strictObject({
-  url: z.string().max(2048).optional(),
   description: z.string().max(500).optional(),
   eventTypes: EventFilter.optional(),
   enabled: z.boolean().optional().describe('true also re-enables an endpoint Keyhold disabled (410 or 5 days failing)'),
-});
+}, { error: (iss) => (iss.code === 'unrecognized_keys' && iss.keys.includes('url') ? URL_HAS_ITS_OWN_ROUTE : undefined) });
+export const ChangeUrlInput = z.strictObject({ url: CreateEndpointInput.shape.url });
 export type CreateEndpointInput = z.infer<typeof CreateEndpointInput>;
 export type UpdateEndpointInput = z.infer<typeof UpdateEndpointInput>;
 
@@ -82,6 +86,17 @@ const deliveryView = (d: Omit<DeliveryRow, 'body' | 'tenant_id'>) => ({
   finishedAt: d.finished_at?.toISOString() ?? null,
 });
 
+/**
+ * Plain http goes only to a local receiver: `localhost` or a loopback/private address literal (a
+ * name is not resolved here: what it resolves to when sending may differ). Public hosts need https.
+ */
+export function plainHttpAllowed(url: URL): boolean {
+  if (url.protocol !== 'http:') return false;
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  return ipaddr.isValid(host) && !isPublicAddress(host);
+}
+
 /** The host of an endpoint's URL: what events and logs may name (never its path or query). */
 export const urlHost = (url: string) => new URL(url).hostname;
 
@@ -102,8 +117,9 @@ export function createWebhookEndpointsService(deps: WebhookEndpointsDeps) {
   }
   async function checkUrl(raw: string) {
     const url = await deps.urls.check(raw, 'url');
-    // The guard lets any scheme through when the operator allows private URLs; plain http stays possible only then.
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AppError('VALIDATION_FAILED', 'url: must use https');
+    // The guard lets any scheme through when the operator allows private URLs: plain http stays
+    // possible only then, and only to a loopback or private address (a local receiver).
+    if (url.protocol !== 'https:' && !plainHttpAllowed(url)) throw new AppError('VALIDATION_FAILED', 'url: must use https (plain http only to a loopback or private address, with the operator\'s private-URL setting)');
     return url.toString();
   }
 
@@ -135,12 +151,11 @@ export function createWebhookEndpointsService(deps: WebhookEndpointsDeps) {
   const get = (p: TenantPrincipal, id: string) => inTenant(p, async (tx) => endpointView(await found(tx, p, id), deps.clock()));
 
   async function update(p: TenantPrincipal, id: string, input: UpdateEndpointInput) {
-    assertRole(p, 'admin');
-    const url = input.url === undefined ? undefined : await checkUrl(input.url);
+    // Services are called without HTTP too: the URL moves only through `changeUrl` (step-up at the edge).
+    if ('url' in input) throw new AppError('VALIDATION_FAILED', URL_HAS_ITS_OWN_ROUTE);
     return inTenant(p, async (tx) => {
       await found(tx, p, id, true);
       const row = await repo.updateEndpoint(tx, p.tenantId, id, {
-        ...(url !== undefined ? { url } : {}),
         ...(input.description !== undefined ? { description: input.description } : {}),
         ...(input.eventTypes !== undefined ? { event_types: input.eventTypes } : {}),
         // Enabling starts afresh: the reason and the failing streak are forgotten.
@@ -148,6 +163,18 @@ export function createWebhookEndpointsService(deps: WebhookEndpointsDeps) {
         updated_at: deps.clock(),
       });
       await deps.audit.record(p, { action: 'webhook_endpoints.update', entity: { type: 'webhook_endpoint', id }, metadata: { fields: Object.keys(input) } }, tx);
+      return endpointView(row!, deps.clock());
+    });
+  }
+
+  /** Moves the endpoint (and so its signed payloads) to another URL: step-up at the edge, like creating one. */
+  async function changeUrl(p: TenantPrincipal, id: string, input: z.infer<typeof ChangeUrlInput>) {
+    assertRole(p, 'admin');
+    const url = await checkUrl(input.url); // DNS: before the transaction
+    return inTenant(p, async (tx) => {
+      const before = await found(tx, p, id, true);
+      const row = await repo.updateEndpoint(tx, p.tenantId, id, { url, updated_at: deps.clock() });
+      await deps.audit.record(p, { action: 'webhook_endpoints.change_url', entity: { type: 'webhook_endpoint', id }, metadata: { fromHost: urlHost(before.url), toHost: urlHost(url) } }, tx);
       return endpointView(row!, deps.clock());
     });
   }
@@ -247,7 +274,7 @@ export function createWebhookEndpointsService(deps: WebhookEndpointsDeps) {
   }
 
   return {
-    create, list, get, update, remove, reveal, rotate, deliveries, retry, recover, test,
+    create, list, get, update, changeUrl, remove, reveal, rotate, deliveries, retry, recover, test,
     /** Asks for a send soon, or in `afterMs` (the jobs set how; tests call `sendDue` themselves). */
     requestSend: (afterMs?: number) => kick(afterMs),
     useKick: (k: (afterMs?: number) => void) => { kick = k; },

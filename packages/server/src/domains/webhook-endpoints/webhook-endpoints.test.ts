@@ -59,6 +59,30 @@ describe('webhook endpoints: management', () => {
     expect((await h.t.app.inject({ method: 'GET', url: '/api/webhook-endpoints', headers: bearer(o.acct.accessToken) })).json().data).toEqual([]);
   });
 
+  it('with the private-URL setting on, plain http is accepted for loopback and private addresses only; public hosts need https', async () => {
+    const o = await h.owner();
+    const headers = async () => ({ ...bearer(o.acct.accessToken), 'x-mfa-code': await o.code() });
+    const create = async (url: string) => h.t.app.inject({ method: 'POST', url: '/api/webhook-endpoints', headers: await headers(), payload: { url, eventTypes: ['*'] } });
+    for (const url of ['http://hooks.example.com/in', 'http://93.184.216.34/in', 'http://[2606:2800:220:1::]/in']) {
+      const res = await create(url);
+      expect([res.statusCode, res.json().code], url).toEqual([400, 'VALIDATION_FAILED']);
+      expect(res.json().error, url).toContain('url: must use https');
+    }
+    for (const url of ['http://127.0.0.1:9/in', 'http://localhost:9/in', 'http://10.0.0.5/in', 'http://[::1]:9/in', 'https://hooks.example.com/in']) {
+      const res = await create(url);
+      expect(res.statusCode, `${url}: ${res.body}`).toBe(201);
+    }
+    const ep = await h.createEndpoint(o, { url: 'http://127.0.0.1:9/moving', eventTypes: ['*'] });
+    const moved = await h.t.app.inject({ method: 'PUT', url: `/api/webhook-endpoints/${ep.id}/url`, headers: await headers(), payload: { url: 'http://hooks.example.com/in' } });
+    expect([moved.statusCode, moved.json().code]).toEqual([400, 'VALIDATION_FAILED']);
+    // An endpoint saved with such a URL before this rule: refused at the send, nothing connects.
+    await h.query('update webhook_endpoints set url = $2 where id = $1', [ep.id, 'http://93.184.216.34:9/in']);
+    await h.emit(o.acct.tenantId, 1);
+    await h.flush();
+    const [d] = (await h.deliveriesOf(o.acct, ep.id)).data;
+    expect([d.status, d.lastStatus, d.lastError]).toEqual(['pending', null, 'url_refused']);
+  });
+
   it("API keys: 'webhooks:read' lists, 'webhooks:write' edits and tests; creating, revealing, rotating and deleting are for a person with MFA", async () => {
     const o = await h.owner();
     const ep = await h.createEndpoint(o, { url: h.receiver.urlFor(`keys-${crypto.randomUUID()}`), eventTypes: ['*'] });
@@ -76,6 +100,35 @@ describe('webhook endpoints: management', () => {
     expect(await call(writer, 'DELETE', `/api/webhook-endpoints/${ep.id}`)).toBe(403);
   });
 
+  it('moving an endpoint to another URL needs a person with a fresh MFA code, like creating one: PATCH refuses url, keys are refused', async () => {
+    const o = await h.owner();
+    const ep = await h.createEndpoint(o, { url: h.receiver.urlFor(`move-${crypto.randomUUID()}`), eventTypes: ['*'] });
+    const elsewhere = h.receiver.urlFor(`moved-${crypto.randomUUID()}`);
+    const writer = (await createApiKey(h.t.app, h.t.clock, o.acct, { role: 'admin', scopes: ['webhooks:read', 'webhooks:write'] })).key;
+    const base = `/api/webhook-endpoints/${ep.id}`;
+    const inject = (method: 'PATCH' | 'PUT', url: string, headers: Record<string, string>, payload: object) => h.t.app.inject({ method, url, headers, payload });
+
+    const patchedByKey = await inject('PATCH', base, bearer(writer), { url: elsewhere });
+    const patchedByPerson = await inject('PATCH', base, bearer(o.acct.accessToken), { url: elsewhere, description: 'moved' });
+    for (const r of [patchedByKey, patchedByPerson]) {
+      expect([r.statusCode, r.json().code], r.body).toEqual([400, 'VALIDATION_FAILED']);
+      expect(r.json().error).toContain('PUT /api/webhook-endpoints/{id}/url');
+    }
+    const byKey = await inject('PUT', `${base}/url`, bearer(writer), { url: elsewhere });
+    expect([byKey.statusCode, byKey.json().code]).toEqual([403, 'FORBIDDEN']);
+    const noCode = await inject('PUT', `${base}/url`, bearer(o.acct.accessToken), { url: elsewhere });
+    expect([noCode.statusCode, noCode.json().code]).toEqual([403, 'MFA_REQUIRED']);
+    const stillThere = await h.t.app.inject({ method: 'GET', url: base, headers: bearer(o.acct.accessToken) });
+    expect(stillThere.json().data).toMatchObject({ url: ep.url, description: '' });
+
+    const moved = await inject('PUT', `${base}/url`, { ...bearer(o.acct.accessToken), 'x-mfa-code': await o.code() }, { url: elsewhere });
+    expect(moved.statusCode, moved.body).toBe(200);
+    expect(moved.json().data).toMatchObject({ id: ep.id, url: elsewhere });
+    expect(moved.body.includes(ep.secret.slice(6, 30))).toBe(false);
+    const refused = await inject('PUT', `${base}/url`, { ...bearer(o.acct.accessToken), 'x-mfa-code': await o.code() }, { url: 'ftp://example.com/hook' });
+    expect([refused.statusCode, refused.json().code]).toEqual([400, 'VALIDATION_FAILED']);
+  });
+
   it("tenant B can neither see nor reach A's endpoints and deliveries: every route answers 404, as for a missing id", async () => {
     const a = await h.owner();
     const b = await h.owner();
@@ -84,12 +137,13 @@ describe('webhook endpoints: management', () => {
     await h.flush();
     const delivery = (await h.deliveriesOf(a.acct, ep.id)).data[0];
     expect(delivery.status).toBe('delivered');
-    const asB = async (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object, stepUp = false) =>
+    const asB = async (method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', url: string, payload?: object, stepUp = false) =>
       h.t.app.inject({ method, url, headers: { ...bearer(b.acct.accessToken), ...(stepUp ? { 'x-mfa-code': await b.code() } : {}) }, ...(payload ? { payload } : {}) });
     const base = `/api/webhook-endpoints/${ep.id}`;
     const tries = [
       await asB('GET', base),
       await asB('PATCH', base, { enabled: false }),
+      await asB('PUT', `${base}/url`, { url: h.receiver.urlFor('b-takes-over') }, true),
       await asB('GET', `${base}/deliveries`),
       await asB('POST', `${base}/deliveries/${delivery.id}/retry`),
       await asB('POST', `${base}/recover`, { since: new Date(0).toISOString() }),
