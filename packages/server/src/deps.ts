@@ -185,7 +185,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
       sendSoon: (tenantId, id) => notifications.deliverSoon(tenantId, [id]),
     },
   });
-  const notificationConsumer = createNotificationConsumer({ notifications, people, providerName: (id) => catalog.list().find((p) => p.id === id)?.displayName ?? id, publicUrl });
+  const notificationConsumer = createNotificationConsumer({ notifications, people, queued: () => notifications.requestSend(), providerName: (id) => catalog.list().find((p) => p.id === id)?.displayName ?? id, publicUrl });
   const eventsRepo = createEventsRepo(db.kysely);
   const events = createEventsService({ repo: eventsRepo, tenancy: db, clock, consumers: [notificationConsumer, deliveryConsumer, ...(eventConsumers ?? [])], ...(log ? { log } : {}) });
   const warm = createWarmCache();

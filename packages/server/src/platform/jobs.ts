@@ -100,3 +100,23 @@ export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner>
     stop: () => boss.stop({ graceful: true, timeout: 10_000 }),
   };
 }
+
+/** A node asks for a job at most this often; one asked for inside the window runs at its end. */
+const KICK_WINDOW_MS = 250;
+
+/** `send` at most once per window, the last request in a window honoured at its end. */
+export function throttled(send: () => void, windowMs = KICK_WINDOW_MS) {
+  let last = 0;
+  let trailing: NodeJS.Timeout | undefined;
+  return () => {
+    if (trailing) return;
+    const wait = last + windowMs - Date.now();
+    const go = () => {
+      trailing = undefined;
+      last = Date.now();
+      send();
+    };
+    if (wait <= 0) go();
+    else trailing = setTimeout(go, wait).unref();
+  };
+}

@@ -25,6 +25,8 @@ export type NotificationConsumerDeps = {
     emailsOf(tx: TenantTx, roles: readonly UserRole[]): Promise<string[]>;
     organization(tx: TenantTx): Promise<string>;
   };
+  /** Called once the drain that queued messages committed: ask the sender to run now. */
+  queued?: () => void;
   /** A provider's display name (`provider` id from the event subject). */
   providerName(id: string): string;
   /** Where Keyhold's admin console is (links in messages). */
@@ -57,9 +59,11 @@ function varsOf(e: KeyholdEvent, deps: NotificationConsumerDeps, organization: s
  * listed there.
  */
 export function createNotificationConsumer(deps: NotificationConsumerDeps): EventConsumer {
-  return async (tx, events) => {
+  return async (tx, events, afterCommit) => {
     const relevant = events.filter((e) => NOTIFIED[e.type] !== undefined);
     if (relevant.length === 0) return;
+    // After the commit, or the sender could run first and find nothing (then wait for the minute).
+    if (deps.queued) afterCommit?.(deps.queued);
     const settings = await deps.notifications.settingsIn(tx);
     const organization = await deps.people.organization(tx);
     for (const e of relevant) {

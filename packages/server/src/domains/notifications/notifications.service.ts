@@ -73,6 +73,9 @@ export function createNotificationsService(deps: NotificationsDeps) {
   const inFlight = new Set<Promise<unknown>>();
 
   /** Writes a PENDING message in the caller's tenant transaction; null when its dedupe key was taken. */
+  /** Asks the sender job to run soon (set by the jobs; nothing until then). */
+  let kick: () => void = () => undefined;
+
   async function enqueue(tx: TenantTx, input: EnqueueInput): Promise<string | null> {
     const tenantId = scopeTenantId(tx)!;
     const id = randomUUID();
@@ -227,6 +230,8 @@ export function createNotificationsService(deps: NotificationsDeps) {
   }
 
   return {
+    requestSend: () => kick(),
+    useKick: (k: () => void) => { kick = k; },
     enqueue, settingsIn, deliver, deliverSoon, sendDue, onDeliveryStatus, notifyTrialsEnding, list, getSettings, putSettings,
     /** Resolves when background deliveries started so far have finished. */
     idle: async () => {

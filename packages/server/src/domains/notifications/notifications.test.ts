@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type Sandbox, createSandbox, resendDelivery } from '@keyhold/sandbox';
 import pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Secret } from '../../platform/crypto/secret.js';
 import { type Account, addMember, bearer, signup } from '../../test-support/accounts.js';
 import { credentialsFor } from '../../test-support/credentials.js';
@@ -72,6 +72,22 @@ describe('connection needs re-authorisation', () => {
     await needsReauth(owner.tenantId, conn);
     await run();
     expect(reauthMails(owner.email)).toHaveLength(3);
+  });
+
+  it('the drain asks the sender to run once its transaction committed, not at the next minute', async () => {
+    const owner = await signup(t.app);
+    await needsReauth(owner.tenantId, randomUUID());
+    const seen: number[] = [];
+    t.services.notifications.useKick(() => {
+      // Asked after the commit: another connection already sees the queued message.
+      void scratch.db.withTenant(owner.tenantId, (tx) => tx.selectFrom('notification_log').select('id').execute()).then((r) => seen.push(r.length));
+    });
+    try {
+      await t.services.events.drain();
+      await vi.waitFor(() => expect(seen).toEqual([1]));
+    } finally {
+      t.services.notifications.useKick(() => undefined);
+    }
   });
 
   it('settings choose who hears of an event type: admins too, or nobody', async () => {

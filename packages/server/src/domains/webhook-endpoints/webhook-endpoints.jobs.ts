@@ -1,4 +1,4 @@
-import type { JobRunner } from '../../platform/jobs.js';
+import { type JobRunner, throttled } from '../../platform/jobs.js';
 import type { Logger } from '../../platform/logger.js';
 import { DRAIN_JOB as EVENTS_DRAIN_JOB } from '../events/events.jobs.js';
 import type { EventsService } from '../events/events.service.js';
@@ -8,27 +8,8 @@ import type { WebhookEndpointsService } from './webhook-endpoints.service.js';
 export const SEND_JOB = 'webhook-deliveries.send';
 export const PRUNE_JOB = 'webhook-deliveries.prune';
 
-/** A node asks for a job at most this often; one asked for inside the window runs at its end. */
-const KICK_WINDOW_MS = 250;
 /** Retries due sooner than this get a timer on this node; later ones are the minutely run's. */
 const TIMER_MAX_MS = 60_000;
-
-/** `send` at most once per window, the last request in a window honoured at its end. */
-function throttled(send: () => void) {
-  let last = 0;
-  let trailing: NodeJS.Timeout | undefined;
-  return () => {
-    if (trailing) return;
-    const wait = last + KICK_WINDOW_MS - Date.now();
-    const go = () => {
-      trailing = undefined;
-      last = Date.now();
-      send();
-    };
-    if (wait <= 0) go();
-    else trailing = setTimeout(go, wait).unref();
-  };
-}
 
 /**
  * Outbound webhooks on pg-boss: a send runs every minute (retries whose wait passed, deliveries a
