@@ -240,6 +240,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
       verifyToken: (provider) => webhooks.verifyTokens[provider]?.reveal(),
     },
     onDeliveryStatus: notifications.onDeliveryStatus,
+    eventsAppended: events.requestDrain,
     ...(log ? { log } : {}),
   });
   // Tenants' webhook endpoints are tenant-supplied URLs: the same guard, its own keep-alive client.

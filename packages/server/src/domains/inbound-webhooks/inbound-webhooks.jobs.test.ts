@@ -43,17 +43,20 @@ async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, ms = 20
 describe('inbound webhook jobs', () => {
   it('events stored while no job runner ran (a crash) are drained with the next ones; each delivery asks for a drain; all are processed', async () => {
     const acct = await signup(t.app);
-    const storeDomain = `s-${randomBytes(4).toString('hex')}.myshopify.com`;
-    const saved = await t.app.inject({ method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(acct.accessToken), payload: { serviceName: 'shopify', apiKey: 'shpat_1', additionalConfig: { storeDomain } } });
-    expect(saved.statusCode).toBe(201);
-    const send = (eventId: string) => t.app.inject({ method: 'POST', url: '/api/webhooks/shopify', ...(({ headers, body }) => ({ headers, payload: body }))(shopifyWebhookDelivery({ secret: SECRET, shop: storeDomain, topic: 'orders/create', body: { id: eventId }, eventId })) });
+    // Deliveries whose processing needs the job (an uninstall disconnects its connection), one store each.
+    const stores = [0, 1].map(() => `s-${randomBytes(4).toString('hex')}.myshopify.com`);
+    for (const storeDomain of stores) {
+      const saved = await t.app.inject({ method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(acct.accessToken), payload: { serviceName: 'shopify', apiKey: 'shpat_1', label: storeDomain.slice(0, 10), additionalConfig: { storeDomain } } });
+      expect(saved.statusCode, saved.body).toBe(201);
+    }
+    const uninstall = (storeDomain: string) => t.app.inject({ method: 'POST', url: '/api/webhooks/shopify', ...(({ headers, body }) => ({ headers, payload: body }))(shopifyWebhookDelivery({ secret: SECRET, shop: storeDomain, topic: 'app/uninstalled', body: { myshopify_domain: storeDomain } })) });
     // As after a crash between the commit and asking for a drain: stored, nobody told.
-    expect((await send('lost-1')).statusCode).toBe(200);
+    expect((await uninstall(stores[0]!)).statusCode).toBe(200);
     expect((await statusOf(acct.tenantId)).map((r) => r.status)).toEqual(['received']);
 
     jobs = await startJobRunner({ url: jobsRoleUrl(scratch.adminUrl, inject('jobsPassword')), log: silentLogger(), pollingIntervalSeconds: 0.5 });
     await registerInboundWebhookJobs(jobs, t.services.inboundWebhooks, { rawDays: 30, days: 90 });
-    expect((await send('kicked-1')).statusCode).toBe(200);
+    expect((await uninstall(stores[1]!)).statusCode).toBe(200);
     const all = await until(() => statusOf(acct.tenantId), (rows) => rows.length === 2 && rows.every((r) => r.status === 'processed'));
     expect(all.map((r) => r.status)).toEqual(['processed', 'processed']);
 

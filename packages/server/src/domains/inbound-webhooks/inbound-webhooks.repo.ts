@@ -10,6 +10,8 @@ export type StoreRow = {
   id: string; tenant_id: string; connection_id: string; provider: string; topic: string; external_id: string;
   /** Absent: the raw body is the payload (stored once). */
   payload?: unknown; raw_body: Buffer | null; headers: Record<string, string>; received_at: Date; effect: string | null; routing_key: string | null;
+  /** Processed in the store's own transaction: its outbox events get these ids (UUIDv7, made by the caller). */
+  announce?: { received_event_id: string; changed_event_id: string };
 };
 
 /** The only SQL for `inbound_events` and `inbound_quarantine`. */
@@ -46,7 +48,7 @@ export function createInboundWebhooksRepo(db: Kysely<Database>) {
      */
     async storeEvents(rows: StoreRow[]): Promise<Array<{ id: string; owned: boolean; stored: boolean }>> {
       if (rows.length === 0) return [];
-      const json = JSON.stringify(rows.map((r) => ({ ...r, raw_body: r.raw_body?.toString('base64') ?? null, received_at: r.received_at.toISOString() })));
+      const json = JSON.stringify(rows.map(({ announce, ...r }) => ({ ...r, ...(announce ? { announce: true, ...announce } : {}), raw_body: r.raw_body?.toString('base64') ?? null, received_at: r.received_at.toISOString() })));
       const { rows: out } = await sql<{ id: string; owned: boolean; stored: boolean }>`select * from keyhold_store_inbound_events(${json}::jsonb)`.execute(db);
       const byId = new Map(out.map((r) => [r.id, r]));
       return rows.map((r) => byId.get(r.id) ?? { id: r.id, owned: false, stored: false });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
+import { v7 as uuidv7 } from 'uuid';
 import { paginate } from '@keyhold/contract';
 import type { Clock } from '../../platform/clock.js';
 import type { InboundStatus } from '../../platform/db/schema.js';
@@ -44,6 +45,8 @@ export type InboundWebhooksDeps = {
   /** How long a connection's replaced webhook secret still verifies (KEYHOLD_WEBHOOK_SECRET_OVERLAP_HOURS, 24). */
   secretOverlapHours?: number;
   log?: Pick<Logger, 'warn' | 'info'>;
+  /** Outbox events were written by the store itself: ask for an outbox drain soon. */
+  eventsAppended?: () => void;
   /** The adapter registry (tests give one with a provider of their own). */
   adapterFor?: (provider: { id: string }) => ProviderAdapter;
   /** Told, in the event's transaction, what an event says about a message Keyhold sent (notifications). */
@@ -191,7 +194,10 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
         throw new AppError('VALIDATION_FAILED', 'The webhook names an event id or topic Keyhold cannot store');
       }
     }
-    await store(d.provider, req, events, route, secrets, hooks.signatureHeaders?.(connection) ?? []);
+    // Events whose processing is only outbox events are processed as they are stored; a disconnect,
+    // or news about a message Keyhold sent, waits for the processing job (application code).
+    const inStore = !(deps.onDeliveryStatus && hooks.deliveryStatus);
+    await store(d.provider, req, events, route, secrets, hooks.signatureHeaders?.(connection) ?? [], inStore);
     // Providers read only the status, and some accept a reply only when it has no body.
     return { status: 200 };
   }
@@ -235,7 +241,7 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     return routes;
   }
 
-  async function store(provider: string, req: InboundWebhook, events: WebhookEvent[], tokenRoute: Route | undefined, secrets: readonly string[], signing: readonly string[]) {
+  async function store(provider: string, req: InboundWebhook, events: WebhookEvent[], tokenRoute: Route | undefined, secrets: readonly string[], signing: readonly string[], inStore: boolean) {
     const receivedAt = deps.clock();
     const headers = safeHeaders(req.headers, secrets, signing.map((n) => n.toLowerCase()));
     // One copy of the raw body per event of a batch: each tenant keeps only its own rows.
@@ -247,18 +253,21 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     const raw = new Set(events.map((e) => e.routingKey ?? '')).size === 1 ? req.raw : null;
     let pending = events;
     let stored = 0;
+    let announced = 0;
     for (const fresh of [false, true]) {
       const routes = tokenRoute ? new Map<string, Route>() : await routesFor(provider, fresh ? [...new Set(pending.flatMap((e) => (e.routingKey ? [e.routingKey] : [])))] : keys, fresh);
-      const result = await storeRouted(provider, raw, pending, (e) => tokenRoute ?? (e.routingKey ? routes.get(e.routingKey) : undefined), headers, receivedAt);
+      const result = await storeRouted(provider, raw, inStore, pending, (e) => tokenRoute ?? (e.routingKey ? routes.get(e.routingKey) : undefined), headers, receivedAt);
       stored += result.stored;
+      announced += result.announced;
       if (result.stale.length === 0) break;
       for (const e of result.stale) if (e.routingKey) routeCache.delete(cacheKey(provider, e.routingKey));
       // Ownership changed between the database's answer and the write: no 2xx, the provider retries.
       if (fresh) throw new AppError('INTEGRATION_UNAVAILABLE', 'The connection for this webhook changed while it was stored; deliver it again');
       pending = result.stale;
     }
-    // After every commit. If the process dies here, the minutely drain finds them anyway.
-    if (stored > 0) kick?.();
+    // After every commit. If the process dies here, the minutely drains find them anyway.
+    if (stored > announced) kick?.();
+    if (announced > 0) deps.eventsAppended?.();
   }
 
   /**
@@ -266,7 +275,7 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
    * stale. Every tenant's rows of this delivery go in one write, grouped with concurrent
    * deliveries' (`writer`): one transaction for many under load.
    */
-  async function storeRouted(provider: string, raw: Buffer | null, events: WebhookEvent[], routeOf: (e: WebhookEvent) => Route | undefined, headers: Record<string, string>, receivedAt: Date) {
+  async function storeRouted(provider: string, raw: Buffer | null, inStore: boolean, events: WebhookEvent[], routeOf: (e: WebhookEvent) => Route | undefined, headers: Record<string, string>, receivedAt: Date) {
     const routed: Array<{ e: WebhookEvent; route: Route }> = [];
     const quarantined: WebhookEvent[] = [];
     for (const e of events) {
@@ -279,10 +288,12 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     const rows = routed.map(({ e, route }) => ({
       id: randomUUID(), tenant_id: route.tenantId, connection_id: route.connectionId, provider, topic: e.topic, external_id: e.externalId,
       ...(bodyOnly ? {} : { payload: jsonbSafe(e.payload ?? null) }), headers, received_at: receivedAt, effect: e.effect ?? null, raw_body: raw, routing_key: e.routingKey ?? null,
+      ...(inStore && e.effect !== 'disconnected' ? { announce: { received_event_id: uuidv7(), changed_event_id: uuidv7() } } : {}),
     }));
     const results = await writer.push(rows);
     const owned = results.filter((r) => r.owned);
     const stored = owned.filter((r) => r.stored).length;
+    const announced = rows.filter((r, i) => r.announce && results[i]!.stored).length;
     count(provider, 'duplicate', owned.length - stored);
     const stale = routed.filter((_, i) => !results[i]!.owned).map((r) => r.e);
     const q = await repo.insertQuarantine(quarantined.map((e) => ({
@@ -290,7 +301,7 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
       payload: JSON.stringify(jsonbSafe(e.payload ?? null)), raw_body: raw, headers: JSON.stringify(headers), received_at: receivedAt, effect: e.effect ?? null,
     })));
     count(provider, 'quarantined', q);
-    return { stored, stale };
+    return { stored, announced, stale };
   }
 
   type Waiting = Pick<InboundEventRow, 'id' | 'connection_id' | 'provider' | 'topic' | 'external_id' | 'effect'>;

@@ -42,6 +42,14 @@ const shopifyOrder = (storeDomain: string, over: Partial<Parameters<typeof shopi
   shopifyWebhookDelivery({ secret: SHOPIFY_SECRET, shop: storeDomain, topic: 'orders/create', body: { id: 4711, name: '#1001' }, ...over });
 /** The id Keyhold keys a Shopify delivery by (its signed body with the topic; the id headers are unsigned). */
 const idOf = (d: Delivery) => shopifyEventId(d.headers['x-shopify-topic']!, d.body);
+/** A stored event put back in the processing queue (a tenant's replay), as one the processing job has yet to act on. */
+async function requeued(acct: Account, d: Delivery) {
+  expect((await deliver(t.app, '/api/webhooks/shopify', d)).statusCode).toBe(200);
+  const row = (await rowsOf(acct.tenantId)).find((r) => r.external_id === idOf(d))!;
+  const res = await t.app.inject({ method: 'POST', url: `/api/webhooks/inbound/${row.id}/replay`, headers: bearer(acct.accessToken) });
+  expect([res.statusCode, res.json().data.status]).toEqual([200, 'received']);
+  return row;
+}
 const metric = async (provider: string, outcome: string) =>
   (await t.services.metrics.registry.getSingleMetric('keyhold_webhooks_total')!.get()).values.find((v) => v.labels.provider === provider && v.labels.outcome === outcome)?.value ?? 0;
 
@@ -57,7 +65,10 @@ describe('app-level webhooks (Shopify)', () => {
     // No body and no cookie on the ack: some providers (Xero) accept no other answer.
     expect([res.body, res.headers['set-cookie']]).toEqual(['', undefined]);
     const rows = await rowsOf(a.tenantId);
-    expect(rows.map((r) => [r.connection_id, r.provider, r.topic, r.external_id, r.status, r.effect])).toEqual([[conn.id, 'shopify', 'orders/create', idOf(sent), 'received', 'changed']]);
+    expect(rows.map((r) => [r.connection_id, r.provider, r.topic, r.external_id, r.status, r.effect])).toEqual([[conn.id, 'shopify', 'orders/create', idOf(sent), 'processed', 'changed']]);
+    // A change notice needs no application code: processed as it was stored, its outbox events with it.
+    const events = await t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('events').select(['type', 'payload']).where('type', 'in', ['webhook.received', 'connection.changed']).orderBy('id').execute());
+    expect(events.map((e) => [e.type, (e.payload as { inboundEventId?: string }).inboundEventId])).toEqual([['webhook.received', rows[0]!.id], ['connection.changed', rows[0]!.id]]);
     // The payload is the body itself: kept once, as the raw bytes.
     expect([rows[0]!.payload, payloadOf(rows[0])]).toEqual([null, { id: 4711, name: '#1001' }]);
     expect(Buffer.from(rows[0]!.raw_body!).toString()).toBe(JSON.stringify({ id: 4711, name: '#1001' }));
@@ -164,7 +175,8 @@ describe('app-level webhooks (Shopify)', () => {
     const conn = await connectShop(a);
     await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(conn.storeDomain, { topic: 'products/update', eventId: 'chg-1' }));
     await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(conn.storeDomain, { topic: 'app/uninstalled', eventId: 'uninst-1', body: { myshopify_domain: conn.storeDomain } }));
-    for (const row of await rowsOf(a.tenantId)) expect(await t.services.inboundWebhooks.process(a.tenantId, row.id)).toBe('processed');
+    // The change notice was processed as it was stored; the uninstall (a disconnect) by the processing job.
+    for (const row of await rowsOf(a.tenantId)) expect(await t.services.inboundWebhooks.process(a.tenantId, row.id)).toBe(row.effect === 'disconnected' ? 'processed' : 'skipped');
     const after = await t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('connections').select(['status', 'routing_key']).where('id', '=', conn.id).executeTakeFirstOrThrow());
     expect(after).toEqual({ status: 'disabled', routing_key: null });
     const events = await t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('events').select(['type', 'payload']).orderBy('id').execute());
@@ -181,8 +193,7 @@ describe('app-level webhooks (Shopify)', () => {
   it('a failing event is retried with backoff, then failed with its error, and replayable', async () => {
     const a = await signup(t.app);
     const conn = await connectShop(a);
-    await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(conn.storeDomain, { eventId: 'fail-1' }));
-    const [row] = await rowsOf(a.tenantId);
+    const row = await requeued(a, shopifyOrder(conn.storeDomain, { eventId: 'fail-1' }));
     const retries = [];
     for (let i = 0; i < 5; i++) retries.push(await t.services.inboundWebhooks.recordFailure(a.tenantId, row!.id, new Error('consumer_down')));
     expect(retries).toEqual([true, true, true, true, false]);
@@ -196,7 +207,9 @@ describe('app-level webhooks (Shopify)', () => {
   it('a drain acts on a tenant\'s events as a batch; one that fails fails alone, the rest are processed once', async () => {
     const a = await signup(t.app);
     const conn = await connectShop(a);
-    for (const name of ['b-1', 'b-2', 'b-3']) await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(conn.storeDomain, { body: { id: 1, name } }));
+    for (const name of ['b-1', 'b-2', 'b-3']) await requeued(a, shopifyOrder(conn.storeDomain, { body: { id: 1, name } }));
+    const announced = async () => (await t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('events').select('type').where('type', '=', 'webhook.received').execute())).length;
+    const before = await announced();
     const nameOf = (r: Parameters<typeof payloadOf>[0]) => (payloadOf(r) as { name: string }).name;
     const broken = (await rowsOf(a.tenantId)).find((r) => nameOf(r) === 'b-2')!;
     const admin = await adminClient();
@@ -211,15 +224,13 @@ describe('app-level webhooks (Shopify)', () => {
     expect(rows.map((r) => [nameOf(r), r.status, r.attempts, r.last_error])).toEqual([
       ['b-1', 'processed', 1, null], ['b-2', 'received', 1, 'connection_not_found'], ['b-3', 'processed', 1, null],
     ]);
-    const events = await t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('events').select('type').where('type', '=', 'webhook.received').execute());
-    expect(events).toHaveLength(2); // the rolled-back batch left nothing behind
+    expect((await announced()) - before).toBe(2); // the rolled-back batch left nothing behind
   });
 
   it('after a failed attempt the event waits out its backoff before the next one', async () => {
     const a = await signup(t.app);
     const conn = await connectShop(a);
-    await deliver(t.app, '/api/webhooks/shopify', shopifyOrder(conn.storeDomain, { eventId: 'backoff-1' }));
-    const [row] = await rowsOf(a.tenantId);
+    const row = await requeued(a, shopifyOrder(conn.storeDomain, { eventId: 'backoff-1' }));
     await t.services.inboundWebhooks.recordFailure(a.tenantId, row!.id, new Error('consumer_down'));
     const [waiting] = await rowsOf(a.tenantId);
     expect(waiting!.next_attempt_at!.getTime() - t.clock().getTime()).toBe(5_000);
@@ -265,7 +276,7 @@ describe('tenants see only their own inbound events', () => {
     const conn = await connectShop(a);
     const sent = shopifyOrder(conn.storeDomain);
     await deliver(t.app, '/api/webhooks/shopify', sent);
-    const listA = await t.app.inject({ method: 'GET', url: '/api/webhooks/inbound?provider=shopify&status=received', headers: bearer(a.accessToken) });
+    const listA = await t.app.inject({ method: 'GET', url: '/api/webhooks/inbound?provider=shopify&status=processed', headers: bearer(a.accessToken) });
     expect(listA.statusCode, listA.body).toBe(200);
     expect(listA.json().data.map((e: { externalId: string }) => e.externalId)).toEqual([idOf(sent)]);
     const id = listA.json().data[0].id as string;
@@ -273,7 +284,7 @@ describe('tenants see only their own inbound events', () => {
     expect(listB.json().data).toEqual([]);
     const replayB = await t.app.inject({ method: 'POST', url: `/api/webhooks/inbound/${id}/replay`, headers: bearer(b.accessToken) });
     expect([replayB.statusCode, replayB.json().code]).toEqual([404, 'NOT_FOUND']);
-    expect((await rowsOf(a.tenantId))[0]!.status).toBe('received');
+    expect((await rowsOf(a.tenantId))[0]!.status).toBe('processed'); // not put back in the queue
   });
 });
 
