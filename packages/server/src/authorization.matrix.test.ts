@@ -170,7 +170,7 @@ function renderAccessTable(): string {
     if (a.kind === 'public') return `| \`${op}\` | anyone | — |`;
     if (a.kind === 'platform') return `| \`${op}\` | platform admin${a.permission === 'signed-in' ? '' : ` with \`${a.permission}\``} | no API key |`;
     const who = `${a.role}${a.role === 'owner' ? '' : '+'}${a.stepUp ? ', `X-MFA-Code`' : ''}${a.keysOnly ? ' (API keys only)' : ''}`;
-    const scope = a.scope === null || a.stepUp ? 'no API key' : a.scope === 'any' ? 'any key' : `\`${a.scope}\``;
+    const scope = a.scope === null ? 'no API key' : a.scope === 'any' ? 'any key' : `\`${a.scope}\``;
     return `| \`${op}\` | ${who} | ${scope}${a.note ? `; ${a.note}` : ''} |`;
   });
   return ['| Operation | Who (role) | API-key scope |', '|---|---|---|', ...rows].join('\n');
