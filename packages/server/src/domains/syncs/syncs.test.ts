@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { shopifyWebhookDelivery } from '@keyhold/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, bearer, createApiKey, enrolMfa, signup } from '../../test-support/accounts.js';
-import { appFor, oauthHarness } from '../../test-support/oauth.js';
+import { nodeServices, silentLogger, testRing } from '../../test-support/index.js';
+import { appFor, oauthHarness, oauthOptions } from '../../test-support/oauth.js';
+import { systemClock } from '../../platform/clock.js';
+import { createDb } from '../../platform/db/database.js';
 import type { RunRequest } from './run.js';
 
 /**
@@ -91,6 +94,13 @@ describe('sync engine: Shopify orders', () => {
     expect(asked.at(-1)!.query).toMatch(/status=any/);
     const events = await eventsOf(acct, 'sync.succeeded');
     expect(events.map((e) => e.payload)).toMatchObject([{ mode: 'full', added: 600 }, { mode: 'incremental', updated: 3, cursorFrom: expect.any(String), cursorTo: expect.any(String) }]);
+
+    // A full run reads all 600 again but rewrites only the one that changed since.
+    orders().update(store, 5100, new Date());
+    expect(await run(acct, connectionId, 'manual', 'full')).toMatchObject({ status: 'succeeded', mode: 'full', added: 0, updated: 1, deleted: 0, pages: 3 });
+    const latest = await recordRows(acct, connectionId);
+    const bySeq = new Map(after.map((r) => [r.external_id, r.change_seq]));
+    expect(latest.filter((r) => r.change_seq !== bySeq.get(r.external_id)).map((r) => r.external_id)).toEqual(['5100']);
   });
 
   it('deleted orders are marked deleted only by a full run that succeeds; an incremental or failing run deletes nothing', async () => {
@@ -144,11 +154,16 @@ describe('sync engine: Shopify orders', () => {
     expect((await lastRun(acct)).trigger).toBe('reset');
   });
 
-  it('one run at a time per (connection, sync): of 6 concurrent runs one proceeds, the others are refused; another store runs alongside', async () => {
+  it('one run at a time per (connection, sync) across 2 nodes: of 6 concurrent runs one proceeds, the others are refused; another store runs alongside', async () => {
     const acct = await signup(h.t.app);
     const a = await storeOf(acct, 500, 'a');
     const b = await storeOf(acct, 500, 'b');
-    const results = await Promise.allSettled([...Array.from({ length: 6 }, () => run(acct, a.connectionId)), run(acct, b.connectionId)]);
+    // A second server node: its own pool and services over the same database.
+    const db2 = createDb({ url: h.scratch!.appUrl, poolMax: 4, log: silentLogger() });
+    const node2 = nodeServices(db2, testRing(), systemClock, oauthOptions(h.sandbox));
+    const onNode2 = () => node2.syncs.run({ tenantId: acct.tenantId, connectionId: a.connectionId, sync: 'orders', trigger: 'manual' });
+    const results = await Promise.allSettled([...Array.from({ length: 3 }, () => run(acct, a.connectionId)), ...Array.from({ length: 3 }, onNode2), run(acct, b.connectionId)])
+      .finally(() => db2.close());
     const ok = results.filter((r) => r.status === 'fulfilled');
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(ok).toHaveLength(2);
