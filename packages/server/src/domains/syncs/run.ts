@@ -111,30 +111,44 @@ export function createSyncRunner(deps: RunDeps) {
           const c = def.checkpointOf(r.data);
           if (nextCheckpoint === null || c > nextCheckpoint) nextCheckpoint = c;
         }
-        await deps.tenancy.withTenant(req.tenantId, async (tx) => {
-          counts.pages++;
-          const renewed = await deps.repo.progress(tx, req.tenantId, id, { pages: counts.pages, provider_calls: counts.providerCalls, lease_until: new Date(deps.clock().getTime() + LEASE_MS) });
-          if (!renewed) throw new SyncReadError('lease_lost', 'The run was closed by another node (its lease ran out)');
+        const force = req.trigger === 'reset';
+        const pages = counts.pages + 1;
+        const written = await deps.tenancy.withTenant(req.tenantId, async (tx) => {
           await deps.repo.lockTenantFeed(tx, req.tenantId);
-          const force = req.trigger === 'reset';
           const unchanged = force ? new Set<string>() : await deps.repo.markUnchangedSeen(tx, scope, items, seen);
           const w = await deps.repo.upsert(tx, scope, items.filter((i) => !unchanged.has(i.id)), seen, force);
           const d = await deps.repo.deleteIds(tx, scope, got.deleted ?? [], seen);
-          counts.added += w.added;
-          counts.updated += w.updated;
-          counts.deleted += d.deleted;
-          range.add([...w.seqs, ...d.seqs]);
-          await deps.repo.progress(tx, req.tenantId, id, { added: counts.added, updated: counts.updated, deleted: counts.deleted });
+          // Renewing the lease in the page's transaction: a run that lost it writes nothing.
+          const renewed = await deps.repo.progress(tx, req.tenantId, id, {
+            pages, provider_calls: counts.providerCalls, added: counts.added + w.added, updated: counts.updated + w.updated,
+            deleted: counts.deleted + d.deleted, lease_until: new Date(deps.clock().getTime() + LEASE_MS),
+          });
+          if (!renewed) throw new SyncReadError('lease_lost', 'The run was closed by another node (its lease ran out)');
+          return { w, d };
         });
+        counts.pages = pages;
+        counts.added += written.w.added;
+        counts.updated += written.w.updated;
+        counts.deleted += written.d.deleted;
+        range.add([...written.w.seqs, ...written.d.seqs]);
         page = got.next;
       } while (page !== null);
     } catch (err) {
       const code = errorCodeOf(err);
       deps.log?.warn({ syncRunId: id, sync: req.sync, connectionId: conn.id, code }, 'sync run failed');
-      await finish(req, conn, id, mode, counts, range, { status: 'failed', errorCode: code, checkpoint: null });
+      await finish(req, conn, id, mode, counts, range, { status: 'failed', errorCode: code, checkpoint: null }).catch((e: unknown) => {
+        // Already closed by the run that found its lease expired: nothing more to record.
+        if (!(e instanceof SyncReadError && e.code === 'lease_lost')) throw e;
+      });
       return { id, status: 'failed', mode, ...counts, errorCode: code };
     }
-    await finish(req, conn, id, mode, counts, range, { status: 'succeeded', errorCode: null, checkpoint: nextCheckpoint }, mode === 'full' ? seen : null);
+    try {
+      await finish(req, conn, id, mode, counts, range, { status: 'succeeded', errorCode: null, checkpoint: nextCheckpoint }, mode === 'full' ? seen : null);
+    } catch (err) {
+      // Closed by another run while this one finished: its deletes were rolled back with the close.
+      if (err instanceof SyncReadError && err.code === 'lease_lost') return { id, status: 'failed', mode, ...counts, errorCode: err.code };
+      throw err;
+    }
     return { id, status: 'succeeded', mode, ...counts, errorCode: null };
   }
 
@@ -144,26 +158,29 @@ export function createSyncRunner(deps: RunDeps) {
     counts: { added: number; updated: number; deleted: number; pages: number; providerCalls: number }, range: ReturnType<typeof seqRange>,
     outcome: { status: 'succeeded' | 'failed'; errorCode: string | null; checkpoint: string | null }, deleteUnseen: { runId: string; at: Date } | null = null,
   ) {
-    await deps.tenancy.withTenant(req.tenantId, async (tx) => {
+    counts.deleted = await deps.tenancy.withTenant(req.tenantId, async (tx) => {
+      let deleted = counts.deleted;
       if (deleteUnseen) {
         await deps.repo.lockTenantFeed(tx, req.tenantId);
         const model = deps.adapterFor({ id: conn.provider }).syncs![req.sync]!.model;
         const d = await deps.repo.deleteUnseen(tx, { tenantId: req.tenantId, connectionId: conn.id, model }, deleteUnseen);
-        counts.deleted += d.deleted;
+        deleted += d.deleted;
         range.add(d.seqs);
       }
-      await deps.repo.finishRun(tx, req.tenantId, id, {
-        status: outcome.status, finished_at: deps.clock(), added: counts.added, updated: counts.updated, deleted: counts.deleted,
+      const closed = await deps.repo.finishRun(tx, req.tenantId, id, {
+        status: outcome.status, finished_at: deps.clock(), added: counts.added, updated: counts.updated, deleted,
         pages: counts.pages, provider_calls: counts.providerCalls, checkpoint: outcome.checkpoint, cursor_from: range.from, cursor_to: range.to,
         error_code: outcome.errorCode,
       });
+      if (!closed) throw new SyncReadError('lease_lost', 'The run was closed by another node (its lease ran out)');
       const payload = {
-        syncRunId: id, sync: req.sync, trigger: req.trigger, mode, added: counts.added, updated: counts.updated, deleted: counts.deleted,
+        syncRunId: id, sync: req.sync, trigger: req.trigger, mode, added: counts.added, updated: counts.updated, deleted,
         pages: counts.pages, cursorFrom: range.from, cursorTo: range.to,
       };
       const subject = { connectionId: conn.id, provider: conn.provider, label: conn.label };
       if (outcome.status === 'succeeded') await deps.outbox.append(tx, 'sync.succeeded', subject, payload);
       else await deps.outbox.append(tx, 'sync.failed', subject, { ...payload, error: outcome.errorCode ?? 'internal_error' });
+      return deleted;
     });
   }
 

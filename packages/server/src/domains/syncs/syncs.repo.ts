@@ -104,8 +104,9 @@ export function createSyncsRepo(_db: Kysely<Database>) {
     progress: async (tx: TenantTx, tenantId: string, id: string, set: Updateable<SyncRunsTable>) =>
       (await tx.updateTable('sync_runs').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).where('status', '=', 'running').executeTakeFirst()).numUpdatedRows > 0n,
 
-    finishRun: (tx: TenantTx, tenantId: string, id: string, set: Updateable<SyncRunsTable>) =>
-      tx.updateTable('sync_runs').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).returningAll().executeTakeFirstOrThrow(),
+    /** Closes a running run; false when it is no longer running (its lease ran out and another run closed it). */
+    finishRun: async (tx: TenantTx, tenantId: string, id: string, set: Updateable<SyncRunsTable>) =>
+      (await tx.updateTable('sync_runs').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).where('status', '=', 'running').executeTakeFirst()).numUpdatedRows > 0n,
 
     /** The checkpoint of the last succeeded run (where the next incremental run starts). */
     lastCheckpoint: async (tx: TenantTx, tenantId: string, connectionId: string, sync: string) =>

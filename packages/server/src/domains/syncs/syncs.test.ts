@@ -175,11 +175,30 @@ describe('sync engine: Shopify orders', () => {
     // A run whose node died (its lease ran out) does not block the next one.
     await h.t.db.withTenant(acct.tenantId, (tx) => tx.insertInto('sync_runs').values({
       id: crypto.randomUUID(), tenant_id: acct.tenantId, connection_id: a.connectionId, sync: 'orders', trigger: 'manual', mode: 'full',
-      started_at: new Date(Date.now() - 3_600_000), lease_until: new Date(Date.now() - 60_000),
+      started_at: new Date(h.t.clock().getTime() - 3_600_000), lease_until: new Date(h.t.clock().getTime() - 60_000),
     }).execute());
     expect(await run(acct, a.connectionId)).toMatchObject({ status: 'succeeded' });
     const closed = await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('sync_runs').select(['status', 'error_code']).where('error_code', '=', 'lease_expired').execute());
     expect(closed).toEqual([{ status: 'failed', error_code: 'lease_expired' }]);
+  });
+
+  it('a run whose lease ran out (a stalled node) is closed by the next run and writes nothing more', async () => {
+    const acct = await signup(h.t.app);
+    const { store, connectionId } = await storeOf(acct, 600);
+    h.sandbox.fail('shopify', { latencyMs: 300, path: `/${store}/admin/api/2025-07/orders.json`, after: 1 });
+    try {
+      const stalled = run(acct, connectionId);
+      const runs = () => h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('sync_runs').selectAll().orderBy('id').execute());
+      while ((await runs())[0]?.pages !== 1) await new Promise((r) => setTimeout(r, 10));
+      await h.t.db.withTenant(acct.tenantId, (tx) => tx.updateTable('sync_runs').set({ lease_until: new Date(h.t.clock().getTime() - 1000) }).execute());
+      const next = await run(acct, connectionId);
+      expect(next).toMatchObject({ status: 'succeeded', added: 350 });
+      expect(await stalled).toMatchObject({ status: 'failed', errorCode: 'lease_lost', pages: 1 });
+      expect((await runs()).map((r) => [r.status, r.error_code, r.pages])).toEqual([['failed', 'lease_expired', 1], ['succeeded', null, 3]]);
+      expect(await recordRows(acct, connectionId)).toHaveLength(600);
+    } finally {
+      h.sandbox.heal('shopify');
+    }
   });
 
   it("tenant isolation: another tenant's records, runs and connections are invisible and answer 404", async () => {
