@@ -103,10 +103,15 @@ export function createSyncRunner(deps: RunDeps) {
       return { status: res.status, header: (name) => res.headers.get(name) ?? undefined, body };
     };
     try {
-      let page: string | null = null;
-      do {
-        const got = await def.fetchPage({ page, checkpoint, call });
+      let pending = def.fetchPage({ page: null, checkpoint, call });
+      for (;;) {
+        const got = await pending;
         const items = toItems(def, got.records);
+        // The next page is fetched while this one is written (the provider and Postgres overlap).
+        if (got.next !== null) {
+          pending = def.fetchPage({ page: got.next, checkpoint, call });
+          pending.catch(() => undefined); // its failure surfaces at the next `await pending`
+        }
         for (const r of got.records) {
           const c = def.checkpointOf(r.data);
           if (nextCheckpoint === null || c > nextCheckpoint) nextCheckpoint = c;
@@ -131,8 +136,8 @@ export function createSyncRunner(deps: RunDeps) {
         counts.updated += written.w.updated;
         counts.deleted += written.d.deleted;
         range.add([...written.w.seqs, ...written.d.seqs]);
-        page = got.next;
-      } while (page !== null);
+        if (got.next === null) break;
+      }
     } catch (err) {
       const code = errorCodeOf(err);
       deps.log?.warn({ syncRunId: id, sync: req.sync, connectionId: conn.id, code }, 'sync run failed');

@@ -162,8 +162,10 @@ describe('sync engine: Shopify orders', () => {
     const db2 = createDb({ url: h.scratch!.appUrl, poolMax: 4, log: silentLogger() });
     const node2 = nodeServices(db2, testRing(), systemClock, oauthOptions(h.sandbox));
     const onNode2 = () => node2.syncs.run({ tenantId: acct.tenantId, connectionId: a.connectionId, sync: 'orders', trigger: 'manual' });
+    // A slow store, so the first run is still going when every other one asks.
+    h.sandbox.fail('shopify', { latencyMs: 250, path: `/${a.store}/admin/api/2025-07/orders.json` });
     const results = await Promise.allSettled([...Array.from({ length: 3 }, () => run(acct, a.connectionId)), ...Array.from({ length: 3 }, onNode2), run(acct, b.connectionId)])
-      .finally(() => db2.close());
+      .finally(() => { h.sandbox.heal('shopify'); return db2.close(); });
     const ok = results.filter((r) => r.status === 'fulfilled');
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(ok).toHaveLength(2);
