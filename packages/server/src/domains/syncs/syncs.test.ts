@@ -203,6 +203,18 @@ describe('sync engine: Shopify orders', () => {
     }
   });
 
+  it("the sync's calls share the connection's rate limit with live traffic: 45 pages past Shopify's burst of 40 are paced, never refused", async () => {
+    const acct = await signup(h.t.app);
+    const { store, connectionId } = await storeOf(acct, 45 * 250);
+    const started = performance.now();
+    expect(await run(acct, connectionId)).toMatchObject({ status: 'succeeded', added: 45 * 250, pages: 45, providerCalls: 45 });
+    // 2 calls/s once the bucket of 40 is spent: the last 5 pages wait about 2.5 s in all.
+    expect(performance.now() - started).toBeGreaterThan(2000);
+    const answered = h.sandbox.requests().filter((r) => r.provider === 'shopify' && r.path.includes(store)).map((r) => r.status);
+    expect(answered).toHaveLength(45);
+    expect(answered.filter((s) => s !== 200)).toEqual([]);
+  }, 30_000);
+
   it("tenant isolation: another tenant's records, runs and connections are invisible and answer 404", async () => {
     const a = await signup(h.t.app);
     const b = await signup(h.t.app);
