@@ -231,7 +231,8 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   });
   const tenantClients = createTenantClients({ proxy, connections, catalog });
   const syncsRepo = createSyncsRepo(db.kysely);
-  const syncDeps = { repo: syncsRepo, tenancy, store, adapterFor, ...(log ? { log } : {}) };
+  // Syncs decrypt nothing themselves (the proxy does, in its own transactions): no data keys to prepare.
+  const syncDeps = { repo: syncsRepo, tenancy: db, store, adapterFor, ...(log ? { log } : {}) };
   const syncs = createSyncsService({ ...syncDeps, runner: createSyncRunner({ ...syncDeps, outbox, clock, tenantFetch: (...a) => tenantClients.fetch(...a) }) });
   const inboundWebhooks = createInboundWebhooksService({
     repo: createInboundWebhooksRepo(db.kysely),

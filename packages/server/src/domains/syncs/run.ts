@@ -120,8 +120,7 @@ export function createSyncRunner(deps: RunDeps) {
         const pages = counts.pages + 1;
         const written = await deps.tenancy.withTenant(req.tenantId, async (tx) => {
           await deps.repo.lockTenantFeed(tx, req.tenantId);
-          const unchanged = force ? new Set<string>() : await deps.repo.markUnchangedSeen(tx, scope, items, seen);
-          const w = await deps.repo.upsert(tx, scope, items.filter((i) => !unchanged.has(i.id)), seen, force);
+          const w = await deps.repo.writePage(tx, scope, items, seen, force);
           const d = await deps.repo.deleteIds(tx, scope, got.deleted ?? [], seen);
           // Renewing the lease in the page's transaction: a run that lost it writes nothing.
           const renewed = await deps.repo.progress(tx, req.tenantId, id, {

@@ -12,7 +12,6 @@ export type PageItem = { id: string; json: string; hash: string };
 export type Seen = { runId: string; at: Date };
 
 const changeSeq = sql<string>`nextval('records_change_seq')`;
-const bytea = (hex: string[]) => sql`array(select decode(h, 'hex') from unnest(${hex}::text[]) h)`;
 
 /** The only SQL for `records` and `sync_runs`. */
 export function createSyncsRepo(_db: Kysely<Database>) {
@@ -24,33 +23,32 @@ export function createSyncsRepo(_db: Kysely<Database>) {
     lockTenantFeed: (tx: TenantTx, tenantId: string) =>
       sql`select pg_advisory_xact_lock(hashtextextended(${`records:${tenantId}`}, 0))`.execute(tx).then(() => undefined),
 
-    /** Marks the page's unchanged records seen (payload untouched, cursor unchanged); returns their ids. */
-    async markUnchangedSeen(tx: TenantTx, s: Scope, items: PageItem[], seen: Seen): Promise<Set<string>> {
-      if (items.length === 0) return new Set();
-      const rows = await sql<{ external_id: string }>`
-        update records r set last_seen_at = ${seen.at}, seen_run_id = ${seen.runId}
-        from unnest(${items.map((i) => i.id)}::text[], ${bytea(items.map((i) => i.hash))}) as u(id, hash)
-        where r.tenant_id = ${s.tenantId} and r.connection_id = ${s.connectionId} and r.model = ${s.model}
-          and r.external_id = u.id and r.payload_hash = u.hash and r.deleted_at is null
-        returning r.external_id`.execute(tx);
-      return new Set(rows.rows.map((r) => r.external_id));
-    },
-
     /**
-     * Writes new and changed records (and ones that come back after a delete) with a fresh
-     * change_seq. `force` rewrites unchanged ones too (a reset). Returns what was inserted vs updated.
+     * Writes one page in one statement: unchanged records (same payload hash, not deleted) are only
+     * marked seen (payload, change_seq and changed_at untouched); new and changed ones, and ones that
+     * come back after a delete, are written with a fresh change_seq. `force` (a reset) rewrites all.
      */
-    async upsert(tx: TenantTx, s: Scope, items: PageItem[], seen: Seen, force: boolean) {
+    async writePage(tx: TenantTx, s: Scope, items: PageItem[], seen: Seen, force: boolean) {
       if (items.length === 0) return { added: 0, updated: 0, seqs: [] as string[] };
       const rows = await sql<{ inserted: boolean; change_seq: string }>`
+        with u as (
+          select u.id, u.payload, decode(u.hash, 'hex') as hash, u.n
+          from unnest(${items.map((i) => i.id)}::text[], ${items.map((i) => i.json)}::text[], ${items.map((i) => i.hash)}::text[]) with ordinality as u(id, payload, hash, n)
+        ), unchanged as (
+          update records r set last_seen_at = ${seen.at}, seen_run_id = ${seen.runId}
+          from u
+          where not ${force} and r.tenant_id = ${s.tenantId} and r.connection_id = ${s.connectionId} and r.model = ${s.model}
+            and r.external_id = u.id and r.payload_hash = u.hash and r.deleted_at is null
+          returning r.external_id
+        )
         insert into records (tenant_id, connection_id, model, external_id, payload, payload_hash, first_seen_at, last_seen_at, seen_run_id, changed_at, deleted_at, change_seq)
-        select ${s.tenantId}, ${s.connectionId}, ${s.model}, u.id, u.payload::jsonb, decode(u.hash, 'hex'), ${seen.at}, ${seen.at}, ${seen.runId}, ${seen.at}, null, ${changeSeq}
-        from unnest(${items.map((i) => i.id)}::text[], ${items.map((i) => i.json)}::text[], ${items.map((i) => i.hash)}::text[]) with ordinality as u(id, payload, hash, n)
+        select ${s.tenantId}, ${s.connectionId}, ${s.model}, u.id, u.payload::jsonb, u.hash, ${seen.at}, ${seen.at}, ${seen.runId}, ${seen.at}, null, ${changeSeq}
+        from u where not exists (select 1 from unchanged c where c.external_id = u.id)
         order by u.n
         on conflict (tenant_id, connection_id, model, external_id) do update set
           payload = excluded.payload, payload_hash = excluded.payload_hash, last_seen_at = excluded.last_seen_at,
           seen_run_id = excluded.seen_run_id, changed_at = excluded.changed_at, deleted_at = null, change_seq = excluded.change_seq
-        where ${force ? sql`true` : sql`records.payload_hash <> excluded.payload_hash or records.deleted_at is not null`}
+        where ${force} or records.payload_hash <> excluded.payload_hash or records.deleted_at is not null
         returning (xmax = 0) as inserted, change_seq`.execute(tx);
       const added = rows.rows.filter((r) => r.inserted).length;
       return { added, updated: rows.rows.length - added, seqs: rows.rows.map((r) => r.change_seq) };
