@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { shopifyWebhookDelivery } from '@keyhold/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, bearer, createApiKey, enrolMfa, signup } from '../../test-support/accounts.js';
@@ -7,6 +7,7 @@ import { appFor, oauthHarness, oauthOptions } from '../../test-support/oauth.js'
 import { systemClock } from '../../platform/clock.js';
 import { createDb } from '../../platform/db/database.js';
 import type { RunRequest } from './run.js';
+import { createSyncsRepo } from './syncs.repo.js';
 
 /**
  * The sync engine against the sandbox's Shopify stores, on a database of this file's own (the
@@ -214,6 +215,35 @@ describe('sync engine: Shopify orders', () => {
     expect(answered).toHaveLength(45);
     expect(answered.filter((s) => s !== 200)).toEqual([]);
   }, 30_000);
+
+  it('the change feed never skips a change: a page committed late holds back the writers after it, so a reader polling in between misses nothing', async () => {
+    const acct = await signup(h.t.app);
+    const [a, b] = [await storeOf(acct, 120, 'a'), await storeOf(acct, 120, 'b')];
+    const repo = createSyncsRepo(h.t.db.kysely);
+    const item = (id: string) => ({ id, json: JSON.stringify({ id }), hash: createHash('sha256').update(id).digest('hex') });
+    const write = (connectionId: string, id: string, hold?: Promise<void>) => h.t.db.withTenant(acct.tenantId, async (tx) => {
+      await repo.lockTenantFeed(tx, acct.tenantId);
+      await repo.writePage(tx, { tenantId: acct.tenantId, connectionId, model: 'shopify_orders' }, [item(id)], { runId: crypto.randomUUID(), at: new Date() }, false);
+      await hold;
+    });
+    let release!: () => void;
+    const first = write(a.connectionId, 'late', new Promise<void>((r) => { release = r; })); // draws its change_seq, commits later
+    await new Promise((r) => setTimeout(r, 50));
+    const second = write(b.connectionId, 'early');
+    await new Promise((r) => setTimeout(r, 150));
+    const seen: string[] = [];
+    let cursor = '0';
+    const poll = async () => {
+      const page = (await feed(acct, `cursor=${cursor}`)).json();
+      seen.push(...page.data.map((r: { externalId: string }) => r.externalId));
+      cursor = page.cursor.next;
+    };
+    await poll(); // while the first writer is still open
+    release();
+    await Promise.all([first, second]);
+    await poll();
+    expect(seen.sort()).toEqual(['early', 'late']);
+  });
 
   it("tenant isolation: another tenant's records, runs and connections are invisible and answer 404", async () => {
     const a = await signup(h.t.app);
