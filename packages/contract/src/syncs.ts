@@ -4,7 +4,7 @@ import { z } from 'zod';
 export const SYNC_TRIGGERS = ['schedule', 'manual', 'webhook', 'reset'] as const;
 export const SyncNameSchema = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/);
 /** A position in the change feed (opaque to clients; a decimal string). */
-export const ChangeCursorSchema = z.string().regex(/^\d{1,19}$/);
+export const ChangeCursorSchema = z.string().regex(/^\d{1,19}$/).refine((v) => /^\d{1,19}$/.test(v) && BigInt(v) <= 9223372036854775807n, 'out of range'); // int8, as stored
 
 /** One record of the change feed: its latest version, or its deletion (`deletedAt` set). */
 export const SyncedRecordSchema = z.object({

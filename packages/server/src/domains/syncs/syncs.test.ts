@@ -88,6 +88,7 @@ describe('sync engine: Shopify orders', () => {
     expect(news.data[0].payload.financial_status).toBe('paid');
     expect(BigInt(news.cursor.next)).toBeGreaterThan(BigInt(cursor));
     expect((await feed(acct, `cursor=${news.cursor.next}`)).json()).toMatchObject({ data: [], cursor: { next: news.cursor.next, hasMore: false } });
+    for (const bad of ['-1', 'abc', '9223372036854775808']) expect((await feed(acct, `cursor=${bad}`)).statusCode, bad).toBe(400);
 
     // The incremental run asked only for orders changed since the last run (updated_at_min), with status=any.
     const asked = h.sandbox.requests().filter((r) => r.path.includes(store) && r.path.endsWith('/orders.json'));
