@@ -23,6 +23,8 @@ export const EVENT_TYPES = [
   'connection.changed',
   'webhook.received',
   'webhook_endpoint.disabled',
+  'sync.succeeded',
+  'sync.failed',
 ] as const;
 export const EventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.infer<typeof EventTypeSchema>;
@@ -79,6 +81,17 @@ const base = { from: ConnectionStatusSchema.nullable(), to: ConnectionStatusSche
 export const UPDATE_CHANGES = ['reconnected', 'config', 'destination_changed', 'enabled', 'disabled', 'verification_failed'] as const;
 export type UpdateChange = (typeof UPDATE_CHANGES)[number];
 
+/**
+ * A sync run's outcome: counts and the change feed's range it wrote (`GET /api/records/:model?cursor=`
+ * from `cursorFrom` reads exactly its changes). `error` is a code, never a provider's message.
+ */
+const SyncName = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/);
+const syncRun = {
+  syncRunId: z.string().uuid(), sync: SyncName, trigger: z.enum(['schedule', 'manual', 'webhook', 'reset']), mode: z.enum(['full', 'incremental']),
+  added: z.number().int().min(0), updated: z.number().int().min(0), deleted: z.number().int().min(0), pages: z.number().int().min(0),
+  cursorFrom: z.string().regex(/^\d{1,19}$/).nullable(), cursorTo: z.string().regex(/^\d{1,19}$/).nullable(),
+};
+
 export const EventPayloadSchemas = {
   'connection.created': z.strictObject({ ...base, account: AccountName.optional() }),
   'connection.updated': z.strictObject({ ...base, change: z.enum(UPDATE_CHANGES), fields: FieldNames.optional(), account: AccountName.optional(), error: ErrorCode.optional() }),
@@ -93,6 +106,8 @@ export const EventPayloadSchemas = {
   'webhook.received': z.strictObject({ topic: WebhookTopic, externalId: WebhookExternalId, inboundEventId: z.string().uuid() }),
   /** An endpoint Keyhold stopped sending to: it answered 410 Gone, or every attempt failed for 5 days. */
   'webhook_endpoint.disabled': z.strictObject({ reason: z.enum(['gone_410', 'failing_5_days']) }),
+  'sync.succeeded': z.strictObject(syncRun),
+  'sync.failed': z.strictObject({ ...syncRun, error: ErrorCode }),
 } as const satisfies Record<EventType, z.ZodType>;
 export type EventPayload<T extends EventType> = z.infer<(typeof EventPayloadSchemas)[T]>;
 

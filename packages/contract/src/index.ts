@@ -4,3 +4,4 @@ export * from './health.js';
 export * from './identity.js';
 export * from './providers.js';
 export * from './events.js';
+export * from './syncs.js';

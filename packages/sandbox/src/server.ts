@@ -10,13 +10,14 @@ import { amazonHostPath, amazonOperation, amazonRegion, requestIdHeader } from '
 import { XERO_HOSTS } from './xero/openid.js';
 import { wiseWebhookKeyPair } from './webhooks/wise.js';
 import { createCaptures } from './captures.js';
+import { storeOrders } from './shopify/store-data.js';
 import { RECEIVER_PREFIX, createWebhookReceiver } from './webhook-receiver.js';
 
 /**
  * `path` limits the failure to requests under that prefix, relative to the provider prefix
  * (e.g. `/connect/token`; for Shopify either with or without the store segment).
  */
-export type Failure = { status?: number; latencyMs?: number; times?: number; path?: string };
+export type Failure = { status?: number; latencyMs?: number; times?: number; path?: string; /** Let this many matching requests through first (a provider failing mid-sync). */ after?: number };
 
 const SHOPIFY_STORE = /^\/[a-zA-Z0-9][a-zA-Z0-9-_]*\.myshopify\.com(?=\/)/;
 
@@ -62,6 +63,10 @@ export async function createSandbox(opts: { port?: number } = {}) {
     if (!list) return undefined;
     const rel = provider === 'shopify' ? path.replace(SHOPIFY_STORE, '') : path;
     const failure = list.find((f) => f.path === undefined || path.startsWith(f.path) || rel.startsWith(f.path));
+    if (failure?.after) {
+      failure.after--;
+      return undefined;
+    }
     if (failure?.times !== undefined && --failure.times <= 0) {
       list.splice(list.indexOf(failure), 1);
       if (list.length === 0) failures.delete(provider);
@@ -178,6 +183,8 @@ export async function createSandbox(opts: { port?: number } = {}) {
     oauth: oauth.api,
     /** Shopify's GraphQL Admin API cost bucket per store: `configure({ maximumAvailable, restoreRate })`, `reset()`. */
     shopify: oauth.shopify,
+    /** Shopify stores' orders: `grow(store, count)`, `update(store, id, at)`, `remove(store, id)`, `ids(store)`. */
+    shopifyOrders: storeOrders,
     /** Signing keys of the providers whose webhooks are signed with the provider's own key: Wise's public PEM goes on a test connection. */
     webhookKeys: { wise: wiseWebhookKeys },
     /** What providers delivered to people: Resend's emails (`inbox(to)`), Slack's posts (`posts(channel)`); also at `/_sandbox/…`. */

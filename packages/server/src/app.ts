@@ -18,6 +18,7 @@ import { adminRoutes } from './domains/platform-admins/admin.routes.js';
 import { usersRoutes } from './domains/identity/users.routes.js';
 import { passwordResetRoutes } from './domains/identity/password-reset.routes.js';
 import { notificationsRoutes } from './domains/notifications/notifications.routes.js';
+import { syncsRoutes } from './domains/syncs/syncs.routes.js';
 import type { MetricsAccess } from './platform/config.js';
 import type { Logger } from './platform/logger.js';
 import { installErrorHandling } from './platform/http/error-handler.js';
@@ -83,6 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await inboundWebhookReceiverRoutes(app, { inbound: services.inboundWebhooks });
   quarantineRoutes(app, { inbound: services.inboundWebhooks });
   webhookEndpointsRoutes(app, { endpoints: services.webhookEndpoints });
+  syncsRoutes(app, { syncs: services.syncs });
   adminRoutes(app, { adminAuth: services.adminAuth, tenants: services.tenants, apiKeys: services.apiKeys, signupInvitations: services.signupInvitations });
   return app;
 }

@@ -110,6 +110,11 @@ describe('authorization matrix (from the OpenAPI document)', () => {
       expect(rule(op), op).toEqual({ role: 'admin', scope: null, stepUp: true, keysOnly: false });
     }
     expect(rule('GET /api/webhook-endpoints/{id}/deliveries')).toEqual({ role: 'admin', scope: 'webhooks:read', stepUp: false, keysOnly: false });
+    // A manual sync: people with a fresh MFA code; an API key's `syncs:run` scope is its grant.
+    for (const op of ['POST /api/syncs/{connectionId}/{sync}/run', 'POST /api/syncs/{connectionId}/{sync}/reset']) {
+      expect(rule(op), op).toEqual({ role: 'admin', scope: 'syncs:run', stepUp: true, keysOnly: false });
+    }
+    expect(rule('GET /api/records/{model}')).toEqual({ role: 'member', scope: 'records:read', stepUp: false, keysOnly: false });
   });
 
   it('a route without an access rule cannot be registered; one with a rule needs nothing else (the auth plugin guards it)', async () => {
@@ -170,7 +175,7 @@ function renderAccessTable(): string {
     if (a.kind === 'public') return `| \`${op}\` | anyone | — |`;
     if (a.kind === 'platform') return `| \`${op}\` | platform admin${a.permission === 'signed-in' ? '' : ` with \`${a.permission}\``} | no API key |`;
     const who = `${a.role}${a.role === 'owner' ? '' : '+'}${a.stepUp ? ', `X-MFA-Code`' : ''}${a.keysOnly ? ' (API keys only)' : ''}`;
-    const scope = a.scope === null || a.stepUp ? 'no API key' : a.scope === 'any' ? 'any key' : `\`${a.scope}\``;
+    const scope = a.scope === null ? 'no API key' : a.scope === 'any' ? 'any key' : `\`${a.scope}\``;
     return `| \`${op}\` | ${who} | ${scope}${a.note ? `; ${a.note}` : ''} |`;
   });
   return ['| Operation | Who (role) | API-key scope |', '|---|---|---|', ...rows].join('\n');

@@ -67,6 +67,9 @@ import { createNotificationsRepo } from './domains/notifications/notifications.r
 import { createNotificationsService } from './domains/notifications/notifications.service.js';
 import { createTransports } from './domains/notifications/transports.js';
 import type { EmailSenderConfig } from './platform/config.js';
+import { createSyncRunner } from './domains/syncs/run.js';
+import { createSyncsRepo } from './domains/syncs/syncs.repo.js';
+import { createSyncsService } from './domains/syncs/syncs.service.js';
 
 export type ServiceDeps = {
   db: Db;
@@ -187,7 +190,9 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   });
   const notificationConsumer = createNotificationConsumer({ notifications, people, queued: () => notifications.requestSend(), providerName: (id) => catalog.list().find((p) => p.id === id)?.displayName ?? id, publicUrl });
   const eventsRepo = createEventsRepo(db.kysely);
-  const events = createEventsService({ repo: eventsRepo, tenancy: db, clock, consumers: [notificationConsumer, deliveryConsumer, ...(eventConsumers ?? [])], ...(log ? { log } : {}) });
+  // Change notices queue sync runs (defined below; the consumer is called only after wiring).
+  const syncConsumer: EventConsumer = (tx, batch) => syncs.onEvents(tx, batch);
+  const events = createEventsService({ repo: eventsRepo, tenancy: db, clock, consumers: [notificationConsumer, deliveryConsumer, syncConsumer, ...(eventConsumers ?? [])], ...(log ? { log } : {}) });
   const warm = createWarmCache();
   const outbox = createOutbox({ repo: eventsRepo, clock, appended: events.requestDrain });
   const store = createConnectionStore({ repo: createConnectionsRepo(db.kysely), vault, catalog, outbox, clock, warm });
@@ -225,6 +230,10 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     ...(log ? { log } : {}),
   });
   const tenantClients = createTenantClients({ proxy, connections, catalog });
+  const syncsRepo = createSyncsRepo(db.kysely);
+  // Syncs decrypt nothing themselves (the proxy does, in its own transactions): no data keys to prepare.
+  const syncDeps = { repo: syncsRepo, tenancy: db, store, adapterFor, ...(log ? { log } : {}) };
+  const syncs = createSyncsService({ ...syncDeps, runner: createSyncRunner({ ...syncDeps, outbox, clock, tenantFetch: (...a) => tenantClients.fetch(...a) }) });
   const inboundWebhooks = createInboundWebhooksService({
     repo: createInboundWebhooksRepo(db.kysely),
     tenancy,
@@ -259,7 +268,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     metrics,
     ...(log ? { log } : {}),
   });
-  return { webhookEndpoints, webhookDeliveries, inboundWebhooks, notifications, passwordReset, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
+  return { syncs, webhookEndpoints, webhookDeliveries, inboundWebhooks, notifications, passwordReset, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
 }
 
 export type Services = ReturnType<typeof createServices>;

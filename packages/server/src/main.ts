@@ -13,6 +13,7 @@ import { registerEventJobs } from './domains/events/events.jobs.js';
 import { registerInboundWebhookJobs } from './domains/inbound-webhooks/inbound-webhooks.jobs.js';
 import { registerNotificationJobs } from './domains/notifications/notifications.jobs.js';
 import { registerWebhookEndpointJobs } from './domains/webhook-endpoints/webhook-endpoints.jobs.js';
+import { registerSyncJobs } from './domains/syncs/syncs.jobs.js';
 import { loadCatalog } from './domains/catalog/catalog.js';
 import { assertAdaptersCoverCatalog } from './providers/check.js';
 import { loadKeyRing } from './domains/vault/kek.js';
@@ -63,6 +64,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
   await registerNotificationJobs(jobs, services.notifications);
   await registerInboundWebhookJobs(jobs, services.inboundWebhooks, { rawDays: config.webhooks.rawRetentionDays, days: config.webhooks.retentionDays }, log);
   await registerWebhookEndpointJobs(jobs, services, { payloadDays: config.deliveries.payloadRetentionDays, days: config.deliveries.retentionDays }, log);
+  await registerSyncJobs(jobs, services.syncs);
   app.addHook('onClose', async () => {
     await jobs.stop();
     await db.close();

@@ -61,17 +61,7 @@ export function storeData(store: string): StoreData {
     products.push(product);
   }
   for (const loc of locations) (loc as Record<string, unknown>).inventoryLevels = inventoryLevels.filter((l) => l.location === loc);
-  const orders = Array.from({ length: ORDER_COUNT }, (_, i) => {
-    const variant = products[i % PRODUCT_COUNT]!.variants[i % 2];
-    const quantity = 1 + (n(i) % 3);
-    const total = (Number(variant.price) * quantity).toFixed(2);
-    return {
-      id: gid('Order', 5000 + i), legacyResourceId: String(5000 + i), name: `#${1001 + i}`, createdAt: day(i), updatedAt: day(i + 1), processedAt: day(i),
-      currencyCode: 'USD', displayFinancialStatus: i % 7 === 0 ? 'PENDING' : 'PAID', displayFulfillmentStatus: i % 3 === 0 ? 'FULFILLED' : 'UNFULFILLED',
-      totalPriceSet: money(total), subtotalPriceSet: money(total),
-      lineItems: [{ id: gid('LineItem', 10_000 + i), name: `${variant.product.title} - ${variant.title}`, title: variant.product.title, quantity, sku: variant.sku, variant }],
-    };
-  });
+  const orders = Array.from({ length: ORDER_COUNT }, (_, i) => makeOrder(i, products, n));
   const data: StoreData = {
     shop: { id: gid('Shop', 1), name: 'Sandbox store', myshopifyDomain: store, currencyCode: 'USD', ianaTimezone: 'UTC', email: `owner@${store}` },
     orders, products, inventoryItems, locations, inventoryLevels,
@@ -79,6 +69,49 @@ export function storeData(store: string): StoreData {
   cache.set(store, data);
   return data;
 }
+
+function makeOrder(i: number, products: Array<Record<string, any>>, n: (i: number) => number): Record<string, any> {
+  const variant = products[i % PRODUCT_COUNT]!.variants[i % 2];
+  const quantity = 1 + (n(i) % 3);
+  const total = (Number(variant.price) * quantity).toFixed(2);
+  return {
+    id: gid('Order', 5000 + i), legacyResourceId: String(5000 + i), name: `#${1001 + i}`, createdAt: day(i), updatedAt: day(i + 1), processedAt: day(i),
+    currencyCode: 'USD', displayFinancialStatus: i % 7 === 0 ? 'PENDING' : 'PAID', displayFulfillmentStatus: i % 3 === 0 ? 'FULFILLED' : 'UNFULFILLED',
+    totalPriceSet: money(total), subtotalPriceSet: money(total),
+    lineItems: [{ id: gid('LineItem', 10_000 + i), name: `${variant.product.title} - ${variant.title}`, title: variant.product.title, quantity, sku: variant.sku, variant }],
+  };
+}
+
+/**
+ * Changes to a store's orders, as a merchant's day would make them (tests of syncs): more orders,
+ * an order updated (paid, fulfilled; `updated_at` moves to `at`), an order deleted.
+ */
+export const storeOrders = {
+  /** Grows the store to `count` orders (the existing ones unchanged). */
+  grow(store: string, count: number) {
+    const data = storeData(store);
+    const seed = createHash('sha256').update(store).digest();
+    const n = (i: number) => seed[i % seed.length]!;
+    const next = data.orders.length ? Number(data.orders.at(-1)!.legacyResourceId) - 5000 + 1 : 0;
+    for (let i = next; data.orders.length < count; i++) data.orders.push(makeOrder(i, data.products, n));
+  },
+  /** Marks the order paid and fulfilled at `at`; false when the store has no such order. */
+  update(store: string, id: number, at: Date): boolean {
+    const order = storeData(store).orders.find((o) => Number(o.legacyResourceId) === id);
+    if (!order) return false;
+    Object.assign(order, { updatedAt: at.toISOString().replace('.000Z', 'Z'), displayFinancialStatus: 'PAID', displayFulfillmentStatus: 'FULFILLED' });
+    return true;
+  },
+  /** Deletes the order (Shopify's REST list then simply stops returning it). */
+  remove(store: string, id: number): boolean {
+    const orders = storeData(store).orders;
+    const at = orders.findIndex((o) => Number(o.legacyResourceId) === id);
+    if (at < 0) return false;
+    orders.splice(at, 1);
+    return true;
+  },
+  ids: (store: string) => storeData(store).orders.map((o) => Number(o.legacyResourceId)),
+};
 
 /** REST Admin API shapes (snake_case, numeric ids) of the same records. */
 export const rest = {

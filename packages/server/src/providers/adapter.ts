@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { Provider } from '../domains/catalog/catalog.js';
 import type { TokenSet } from '../domains/oauth/oauth-client.js';
 import type { ProviderHttp } from '../platform/http/provider-http.js';
@@ -19,8 +20,8 @@ export type ProviderAdapter = {
   rateSignals?: (header: HeaderReader) => RateSignal[];
   /** Inbound webhooks: typed here, implemented when inbound webhooks land. */
   webhooks?: WebhookHooks;
-  /** Sync readers by model name: typed here, implemented when syncs land. */
-  syncs?: Record<string, SyncReader>;
+  /** Sync readers by sync name (`POST /api/syncs/:connectionId/:sync/run`); see domains/syncs. */
+  syncs?: Record<string, SyncDefinition>;
   /** Messages to people, for providers that send email or chat (notifications). */
   messaging?: MessagingHooks;
 };
@@ -266,8 +267,44 @@ export type WebhookHooks = {
   deliveryStatus?(topic: string, payload: unknown): { messageId: string; status: 'bounced' } | null;
 };
 
-export type SyncRecord = { id: string; updatedAt: string; data: Record<string, unknown> };
-export type SyncReader = {
-  /** Reads one page after `cursor`; `next: null` ends the run. Calls go through the proxy's rate-limited path. */
-  read(ctx: { cursor: string | null; call: (path: string) => Promise<unknown> }): Promise<{ records: SyncRecord[]; next: string | null }>;
+/**
+ * A provider's answer to one call a sync made (through the proxy's rate-limited tenant path).
+ * `body` is the parsed JSON (null when the answer was not JSON).
+ */
+export type SyncAnswer = { status: number; header: HeaderReader; body: unknown };
+/** Calls the provider as the connection, path relative to its base URL (credentials and rate limits applied by Keyhold). */
+export type SyncCall = (path: string) => Promise<SyncAnswer>;
+
+/**
+ * One page of a reader. `records` are validated against the definition's schema by the engine;
+ * `deleted`: ids the provider reports as deleted (incremental readers whose API says so);
+ * `next`: the reader's own position for the next page, null when the run has read everything.
+ */
+export type SyncPage = { records: Array<{ id: string; data: Record<string, unknown> }>; deleted?: string[]; next: string | null };
+
+/**
+ * A reader: copies one model of a connection's account into Keyhold's records store.
+ * A run with no checkpoint is full (every record; what it does not see is deleted once it
+ * succeeds); with one it is incremental (records changed since the checkpoint).
+ */
+export type SyncDefinition = {
+  /** The records' model name (`GET /api/records/:model`). */
+  model: string;
+  /** Each record as stored; a record the schema refuses fails the run (the provider changed its shape). */
+  schema: z.ZodType<Record<string, unknown>>;
+  /** Whether the provider can list changes since a checkpoint; false: every run is full. */
+  incremental: boolean;
+  /** How often a schedule should run it, in minutes (per-connection schedules are not built yet). */
+  defaultFrequencyMinutes: number;
+  /** Reads one page: `page` null starts the run; `checkpoint` null reads everything. */
+  fetchPage(ctx: { page: string | null; checkpoint: string | null; call: SyncCall }): Promise<SyncPage>;
+  /** A record's checkpoint value (e.g. its UTC modification time); the run keeps the greatest. */
+  checkpointOf(data: Record<string, unknown>): string;
 };
+
+/** Thrown by a reader for an answer it cannot use; `code` lands in the run's `error_code`. */
+export class SyncReadError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}

@@ -14,7 +14,8 @@ import { type ApiKeyScope, ROLE_RANK, TENANT_KEY_SCOPES } from './principal.js';
  *     `scope` — the scope an API key (tenant or platform) must hold; `'any'` lets every key in,
  *     `null` refuses keys (the operation is about a person: password, sessions, MFA, reveal);
  *     `keysOnly` — people are refused (they use the audited reveal instead);
- *     `stepUp` — a fresh MFA code in `X-MFA-Code` (people only, so keys are refused too).
+ *     `stepUp` — a fresh MFA code in `X-MFA-Code` from people; with a `scope`, API keys holding it
+ *     may call it too (a key has no MFA: its scope is the grant), with `scope: null` keys are refused.
  */
 export type Access =
   | { kind: 'public' }
@@ -79,6 +80,12 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'PUT /api/notifications/settings': tenant('admin', 'credentials:write', { note: "chooses which of the tenant's connections send its alerts" }),
   'POST /api/webhooks/inbound/{id}/replay': tenant('admin', 'credentials:write', { note: "re-runs the event's effects on its connection" }),
   'GET /api/providers': tenant('viewer', 'any'),
+
+  // Syncs read the tenant's provider data into its records store.
+  'GET /api/records/{model}': tenant('member', 'records:read'),
+  'GET /api/syncs/runs': tenant('member', 'records:read'),
+  'POST /api/syncs/{connectionId}/{sync}/run': tenant('admin', 'syncs:run', { stepUp: true }),
+  'POST /api/syncs/{connectionId}/{sync}/reset': tenant('admin', 'syncs:run', { stepUp: true }),
 
   // Outbound webhooks: creating, moving, revealing, rotating and deleting touch where signed payloads go or the secret (step-up).
   'GET /api/webhook-endpoints': tenant('admin', 'webhooks:read'),
@@ -159,7 +166,7 @@ export type PlatformAccess = Extract<Access, { kind: 'platform' }>;
 export function allows(a: TenantAccess, who: Powers): boolean {
   if (ROLE_RANK[who.role] < ROLE_RANK[a.role]) return false;
   if (!who.scopes) return !a.keysOnly;
-  if (a.scope === null || a.stepUp) return false;
+  if (a.scope === null) return false;
   return a.scope === 'any' || who.scopes.includes(a.scope);
 }
 
@@ -167,7 +174,7 @@ export function allows(a: TenantAccess, who: Powers): boolean {
 export function refusal(a: TenantAccess, who: Powers): string {
   if (ROLE_RANK[who.role] < ROLE_RANK[a.role]) return `This action requires the ${a.role} role${a.role === 'owner' ? '' : ' or higher'}`;
   if (!who.scopes) return `Use an API key with the '${a.scope}' scope; people use reveal`;
-  if (a.scope === null || a.stepUp) return 'API keys cannot perform this operation; a signed-in person must';
+  if (a.scope === null) return 'API keys cannot perform this operation; a signed-in person must';
   return `This API key lacks the '${a.scope}' scope`;
 }
 

@@ -11,6 +11,7 @@ export const ROLE_RANK: Record<UserRole, number> = { viewer: 1, member: 2, admin
 export const API_KEY_SCOPES = [
   'credentials:read', 'credentials:write', 'proxy', 'syncs:run', 'audit:read', 'events:read',
   'users:read', 'users:write', 'api_keys:read', 'api_keys:write', 'webhooks:read', 'webhooks:write',
+  'records:read',
   // Platform keys only: machine reads include OAuth refresh tokens (business code refreshing on its
   // own races Keyhold's fenced refresh, so it must be asked for and is audited).
   'credentials:read:refresh',

@@ -84,7 +84,8 @@ export const authPlugin = fp<AuthPluginOptions>(async (app: FastifyInstance, opt
   app.addHook('preHandler', async (req) => refuseUnstorableText(req));
   app.addHook('preHandler', async (req) => {
     const access = accessOfRequest(req);
-    if (access?.kind !== 'tenant' || !access.stepUp || !req.principal) return;
+    // API keys have no MFA: where a key may call a step-up operation at all, its scope is the grant.
+    if (access?.kind !== 'tenant' || !access.stepUp || !req.principal || req.principal.scopes) return;
     const code = req.headers['x-mfa-code'];
     await opts.verifyStepUp(req.principal, typeof code === 'string' ? code : undefined);
   });

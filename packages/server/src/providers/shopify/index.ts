@@ -4,6 +4,7 @@ import { callbackInvalid } from '../shared/http.js';
 import { verifyCallback } from './callback-hmac.js';
 import { linksToProxy } from './links.js';
 import { migrateToExpiringToken } from './migrate-token.js';
+import { shopifyOrders } from './syncs.js';
 import { shopifyWebhooks } from './webhooks.js';
 
 const SHOP_DOMAIN = /^[a-zA-Z0-9][a-zA-Z0-9-_]*\.myshopify\.com$/;
@@ -58,4 +59,5 @@ export const shopify: ProviderAdapter = {
   request: { responseHeaders: linksToProxy },
   rateSignals: shopifyRateSignals,
   webhooks: shopifyWebhooks,
+  syncs: { orders: shopifyOrders },
 };

@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
+import type { Clock } from '../../platform/clock.js';
+import { AppError } from '../../platform/errors.js';
+import type { Tenancy } from '../../platform/db/tenancy.js';
+import type { SyncMode, SyncTrigger } from '../../platform/db/syncs-schema.js';
+import type { Logger } from '../../platform/logger.js';
+import { type ProviderAdapter, type SyncAnswer, type SyncDefinition, SyncReadError } from '../../providers/adapter.js';
+import { canonicalJson } from '../audit/canonical.js';
+import type { ConnectionStore } from '../connections/store.js';
+import type { Outbox } from '../events/outbox.js';
+import type { PageItem, SyncsRepo } from './syncs.repo.js';
+
+/** A run's lease: renewed by every page; a run silent this long is taken as dead. */
+export const LEASE_MS = 5 * 60_000;
+/** How long one provider call may wait for the connection's rate limit (shared with live traffic). */
+const MAX_RATE_WAIT_MS = 30_000;
+
+/** Calls the provider as a tenant through the proxy's rate-limited path (tenant-clients.ts). */
+export type TenantFetch = (tenantId: string, provider: string, path: string, init: { label?: string; maxWaitMs?: number }) => Promise<Response>;
+
+export type RunDeps = {
+  repo: SyncsRepo;
+  tenancy: Tenancy;
+  store: Pick<ConnectionStore, 'byId'>;
+  adapterFor: (provider: { id: string }) => ProviderAdapter;
+  tenantFetch: TenantFetch;
+  outbox: Pick<Outbox, 'append'>;
+  clock: Clock;
+  log?: Pick<Logger, 'warn' | 'info'>;
+};
+
+export type RunRequest = { tenantId: string; connectionId: string; sync: string; trigger: SyncTrigger; mode?: SyncMode };
+export type RunResult = { id: string; status: 'succeeded' | 'failed'; mode: SyncMode; added: number; updated: number; deleted: number; pages: number; providerCalls: number; errorCode: string | null };
+
+/** The stable code a failure is recorded with: never a provider's or an exception's message. */
+function errorCodeOf(err: unknown): string {
+  if (err instanceof SyncReadError) return err.code;
+  if (err instanceof AppError) return err.code;
+  return 'internal_error';
+}
+
+const hashOf = (data: Record<string, unknown>) => createHash('sha256').update(canonicalJson(data)).digest('hex');
+
+/** Running change_seq range of a run (bigint strings), for the event and the history. */
+function seqRange() {
+  let min: bigint | null = null;
+  let max: bigint | null = null;
+  return {
+    add(seqs: readonly string[]) {
+      for (const s of seqs) {
+        const v = BigInt(s);
+        if (min === null || v < min) min = v;
+        if (max === null || v > max) max = v;
+      }
+    },
+    get from() { return min === null ? null : String(min - 1n); },
+    get to() { return max === null ? null : String(max); },
+  };
+}
+
+/**
+ * The sync engine's one run: claims the (connection, sync) lease, pages through the reader with
+ * no transaction open while the provider is called, writes each page in one short tenant
+ * transaction, and closes the run (deletes of a full run, checkpoint, outbox event) only after
+ * the last page. A failure anywhere closes it `failed` with a code, deleting nothing.
+ */
+export function createSyncRunner(deps: RunDeps) {
+  async function claim(req: RunRequest) {
+    return deps.tenancy.withTenant(req.tenantId, async (tx) => {
+      const conn = await deps.store.byId(tx, req.connectionId);
+      if (!conn) throw new AppError('NOT_FOUND', 'Connection not found');
+      const def = deps.adapterFor({ id: conn.provider }).syncs?.[req.sync];
+      if (!def) throw new AppError('NOT_FOUND', `The ${conn.provider} connection has no sync '${req.sync}'`);
+      const wantsFull = req.trigger === 'reset' || req.mode === 'full' || !def.incremental;
+      const checkpoint = wantsFull ? null : await deps.repo.lastCheckpoint(tx, req.tenantId, req.connectionId, req.sync);
+      const mode: SyncMode = checkpoint === null ? 'full' : 'incremental';
+      const now = deps.clock();
+      await deps.repo.closeExpired(tx, req.tenantId, req.connectionId, req.sync, now);
+      const id = await deps.repo.startRun(tx, {
+        // UUIDv7 from this process's real time: run ids order runs even when the injected clock stands still.
+        id: uuidv7(), tenant_id: req.tenantId, connection_id: req.connectionId, sync: req.sync, trigger: req.trigger, mode,
+        started_at: now, lease_until: new Date(now.getTime() + LEASE_MS),
+      });
+      if (!id) throw new AppError('SYNC_ALREADY_RUNNING', `The sync '${req.sync}' of this connection is running already`);
+      return { id, def, mode, checkpoint, conn: { id: conn.id, provider: conn.provider, label: conn.label } };
+    });
+  }
+
+  async function run(req: RunRequest): Promise<RunResult> {
+    const { id, def, mode, checkpoint, conn } = await claim(req);
+    const scope = { tenantId: req.tenantId, connectionId: conn.id, model: def.model };
+    const seen = { runId: id, at: deps.clock() };
+    const counts = { added: 0, updated: 0, deleted: 0, pages: 0, providerCalls: 0 };
+    const range = seqRange();
+    let nextCheckpoint = checkpoint;
+    const call = async (path: string): Promise<SyncAnswer> => {
+      counts.providerCalls++;
+      const res = await deps.tenantFetch(req.tenantId, conn.provider, path, { label: conn.label, maxWaitMs: MAX_RATE_WAIT_MS });
+      const text = await res.text();
+      let body: unknown = null;
+      try { body = text ? JSON.parse(text) : null; } catch { body = null; }
+      return { status: res.status, header: (name) => res.headers.get(name) ?? undefined, body };
+    };
+    try {
+      let pending = def.fetchPage({ page: null, checkpoint, call });
+      for (;;) {
+        const got = await pending;
+        const items = toItems(def, got.records);
+        // The next page is fetched while this one is written (the provider and Postgres overlap).
+        if (got.next !== null) {
+          pending = def.fetchPage({ page: got.next, checkpoint, call });
+          pending.catch(() => undefined); // its failure surfaces at the next `await pending`
+        }
+        for (const r of got.records) {
+          const c = def.checkpointOf(r.data);
+          if (nextCheckpoint === null || c > nextCheckpoint) nextCheckpoint = c;
+        }
+        const force = req.trigger === 'reset';
+        const pages = counts.pages + 1;
+        const written = await deps.tenancy.withTenant(req.tenantId, async (tx) => {
+          await deps.repo.lockTenantFeed(tx, req.tenantId);
+          const w = await deps.repo.writePage(tx, scope, items, seen, force);
+          const d = await deps.repo.deleteIds(tx, scope, got.deleted ?? [], seen);
+          // Renewing the lease in the page's transaction: a run that lost it writes nothing.
+          const renewed = await deps.repo.progress(tx, req.tenantId, id, {
+            pages, provider_calls: counts.providerCalls, added: counts.added + w.added, updated: counts.updated + w.updated,
+            deleted: counts.deleted + d.deleted, lease_until: new Date(deps.clock().getTime() + LEASE_MS),
+          });
+          if (!renewed) throw new SyncReadError('lease_lost', 'The run was closed by another node (its lease ran out)');
+          return { w, d };
+        });
+        counts.pages = pages;
+        counts.added += written.w.added;
+        counts.updated += written.w.updated;
+        counts.deleted += written.d.deleted;
+        range.add([...written.w.seqs, ...written.d.seqs]);
+        if (got.next === null) break;
+      }
+    } catch (err) {
+      const code = errorCodeOf(err);
+      deps.log?.warn({ syncRunId: id, sync: req.sync, connectionId: conn.id, code }, 'sync run failed');
+      await finish(req, conn, id, mode, counts, range, { status: 'failed', errorCode: code, checkpoint: null }).catch((e: unknown) => {
+        // Already closed by the run that found its lease expired: nothing more to record.
+        if (!(e instanceof SyncReadError && e.code === 'lease_lost')) throw e;
+      });
+      return { id, status: 'failed', mode, ...counts, errorCode: code };
+    }
+    try {
+      await finish(req, conn, id, mode, counts, range, { status: 'succeeded', errorCode: null, checkpoint: nextCheckpoint }, mode === 'full' ? seen : null);
+    } catch (err) {
+      // Closed by another run while this one finished: its deletes were rolled back with the close.
+      if (err instanceof SyncReadError && err.code === 'lease_lost') return { id, status: 'failed', mode, ...counts, errorCode: err.code };
+      throw err;
+    }
+    return { id, status: 'succeeded', mode, ...counts, errorCode: null };
+  }
+
+  /** Closes the run and appends its event in one transaction (a full run's deletes with them). */
+  async function finish(
+    req: RunRequest, conn: { id: string; provider: string; label: string }, id: string, mode: SyncMode,
+    counts: { added: number; updated: number; deleted: number; pages: number; providerCalls: number }, range: ReturnType<typeof seqRange>,
+    outcome: { status: 'succeeded' | 'failed'; errorCode: string | null; checkpoint: string | null }, deleteUnseen: { runId: string; at: Date } | null = null,
+  ) {
+    counts.deleted = await deps.tenancy.withTenant(req.tenantId, async (tx) => {
+      let deleted = counts.deleted;
+      if (deleteUnseen) {
+        await deps.repo.lockTenantFeed(tx, req.tenantId);
+        const model = deps.adapterFor({ id: conn.provider }).syncs![req.sync]!.model;
+        const d = await deps.repo.deleteUnseen(tx, { tenantId: req.tenantId, connectionId: conn.id, model }, deleteUnseen);
+        deleted += d.deleted;
+        range.add(d.seqs);
+      }
+      const closed = await deps.repo.finishRun(tx, req.tenantId, id, {
+        status: outcome.status, finished_at: deps.clock(), added: counts.added, updated: counts.updated, deleted,
+        pages: counts.pages, provider_calls: counts.providerCalls, checkpoint: outcome.checkpoint, cursor_from: range.from, cursor_to: range.to,
+        error_code: outcome.errorCode,
+      });
+      if (!closed) throw new SyncReadError('lease_lost', 'The run was closed by another node (its lease ran out)');
+      const payload = {
+        syncRunId: id, sync: req.sync, trigger: req.trigger, mode, added: counts.added, updated: counts.updated, deleted,
+        pages: counts.pages, cursorFrom: range.from, cursorTo: range.to,
+      };
+      const subject = { connectionId: conn.id, provider: conn.provider, label: conn.label };
+      if (outcome.status === 'succeeded') await deps.outbox.append(tx, 'sync.succeeded', subject, payload);
+      else await deps.outbox.append(tx, 'sync.failed', subject, { ...payload, error: outcome.errorCode ?? 'internal_error' });
+      return deleted;
+    });
+  }
+
+  return { run };
+}
+export type SyncRunner = ReturnType<typeof createSyncRunner>;
+
+/** Validates a page against the reader's schema and serializes it; one bad record fails the run. */
+function toItems(def: SyncDefinition, records: Array<{ id: string; data: Record<string, unknown> }>): PageItem[] {
+  return records.map((r) => {
+    const parsed = def.schema.safeParse(r.data);
+    if (!parsed.success) throw new SyncReadError('record_schema', `A ${def.model} record does not have the expected shape`);
+    if (!r.id || r.id.length > 300) throw new SyncReadError('record_id', `A ${def.model} record has no usable id`);
+    return { id: r.id, json: JSON.stringify(parsed.data), hash: hashOf(parsed.data) };
+  });
+}

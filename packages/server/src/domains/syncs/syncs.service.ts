@@ -1,0 +1,95 @@
+import { type SyncRun, type SyncedRecord, paginate } from '@keyhold/contract';
+import { type Tenancy, scopeTenantId } from '../../platform/db/tenancy.js';
+import type { SyncMode, SyncTrigger } from '../../platform/db/syncs-schema.js';
+import { AppError } from '../../platform/errors.js';
+import type { Logger } from '../../platform/logger.js';
+import type { ProviderAdapter } from '../../providers/adapter.js';
+import type { ConnectionStore } from '../connections/store.js';
+import type { EventConsumer } from '../events/events.service.js';
+import type { TenantPrincipal } from '../identity/principal.js';
+import type { RunRequest, SyncRunner } from './run.js';
+import type { RecordRow, RunRow, SyncsRepo } from './syncs.repo.js';
+
+/** Hands a run to whoever executes runs: pg-boss (syncs.jobs.ts) on a server, this process by default. */
+export type QueueRun = (req: RunRequest) => Promise<void>;
+
+export type SyncsDeps = {
+  repo: SyncsRepo;
+  tenancy: Tenancy;
+  store: Pick<ConnectionStore, 'byId'>;
+  adapterFor: (provider: { id: string }) => ProviderAdapter;
+  runner: SyncRunner;
+  log?: Pick<Logger, 'warn'>;
+};
+
+const notFound = () => new AppError('NOT_FOUND', 'Connection not found');
+
+export function createSyncsService(deps: SyncsDeps) {
+  // Until the jobs are wired (a server), runs go to this process in the background.
+  let queue: QueueRun = async (req) => {
+    void deps.runner.run(req).catch((err: unknown) => deps.log?.warn({ code: err instanceof AppError ? err.code : 'internal_error', sync: req.sync }, 'sync run not started'));
+  };
+
+  /** Checks that the connection has this sync (404 otherwise, also for another tenant's connection), then queues a run. */
+  async function request(p: TenantPrincipal, connectionId: string, sync: string, trigger: Extract<SyncTrigger, 'manual' | 'reset'>, mode?: SyncMode) {
+    await deps.tenancy.withTenant(p.tenantId, async (tx) => {
+      const conn = await deps.store.byId(tx, connectionId);
+      if (!conn) throw notFound();
+      if (!deps.adapterFor({ id: conn.provider }).syncs?.[sync]) throw new AppError('NOT_FOUND', `The ${conn.provider} connection has no sync '${sync}'`);
+    });
+    await queue({ tenantId: p.tenantId, connectionId, sync, trigger, ...(mode ? { mode } : {}) });
+    return { queued: true as const, connectionId, sync, trigger };
+  }
+
+  /** The change feed of one model: records changed after `cursor`, oldest change first. */
+  async function records(p: TenantPrincipal, model: string, f: { connectionId?: string; cursor: string; limit: number }) {
+    const rows = await deps.tenancy.withTenant(p.tenantId, (tx) =>
+      deps.repo.feed(tx, p.tenantId, { model, after: f.cursor, limit: f.limit + 1, ...(f.connectionId ? { connectionId: f.connectionId } : {}) }));
+    const items = rows.slice(0, f.limit).map(toRecord);
+    return { items, next: items.at(-1)?.cursor ?? f.cursor, hasMore: rows.length > f.limit };
+  }
+
+  async function runs(p: TenantPrincipal, f: { connectionId?: string; sync?: string; page: number; limit: number }) {
+    const { rows, total } = await deps.tenancy.withTenant(p.tenantId, (tx) => deps.repo.listRuns(tx, p.tenantId, f));
+    return { items: rows.map(toRun), pagination: paginate(f.page, f.limit, total) };
+  }
+
+  /**
+   * Outbox consumer: a provider's change notice (`connection.changed`, from inbound webhooks)
+   * queues an incremental run of each of the connection's incremental syncs. Runs inside the
+   * drain's transaction, so it only queues: the run does its I/O later, outside it.
+   */
+  const onEvents: EventConsumer = async (tx, events) => {
+    for (const e of events) {
+      if (e.type !== 'connection.changed' || !('connectionId' in e.subject)) continue;
+      const defs = deps.adapterFor({ id: e.subject.provider }).syncs ?? {};
+      for (const [sync, def] of Object.entries(defs)) {
+        if (!def.incremental) continue;
+        await queue({ tenantId: tenantOf(tx), connectionId: e.subject.connectionId, sync, trigger: 'webhook', mode: 'incremental' });
+      }
+    }
+  };
+
+  return { request, records, runs, onEvents, run: deps.runner.run, useQueue: (q: QueueRun) => { queue = q; } };
+}
+export type SyncsService = ReturnType<typeof createSyncsService>;
+
+const tenantOf = (tx: Parameters<EventConsumer>[0]) => scopeTenantId(tx)!;
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+function toRecord(r: RecordRow): SyncedRecord {
+  return {
+    connectionId: r.connection_id, model: r.model, externalId: r.external_id, payload: r.payload,
+    firstSeenAt: r.first_seen_at.toISOString(), lastSeenAt: r.last_seen_at.toISOString(), changedAt: r.changed_at.toISOString(),
+    deletedAt: iso(r.deleted_at), cursor: r.change_seq,
+  };
+}
+
+function toRun(r: RunRow): SyncRun {
+  return {
+    id: r.id, connectionId: r.connection_id, sync: r.sync, trigger: r.trigger, mode: r.mode, status: r.status,
+    startedAt: r.started_at.toISOString(), finishedAt: iso(r.finished_at), added: r.added, updated: r.updated, deleted: r.deleted,
+    pages: r.pages, providerCalls: r.provider_calls, cursorFrom: r.cursor_from, cursorTo: r.cursor_to, errorCode: r.error_code,
+  };
+}

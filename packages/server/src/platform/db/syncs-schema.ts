@@ -1,0 +1,48 @@
+import type { ColumnType, JSONColumnType } from 'kysely';
+
+/** Kysely's view of the records store and sync history (migration 0026). */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** pg returns int8 as a string so no precision is lost. */
+type Int8 = ColumnType<string, string | number | bigint, string | number | bigint>;
+
+export const SYNC_TRIGGERS = ['schedule', 'manual', 'webhook', 'reset'] as const;
+export type SyncTrigger = (typeof SYNC_TRIGGERS)[number];
+export type SyncMode = 'full' | 'incremental';
+export type SyncRunStatus = 'running' | 'succeeded' | 'failed';
+
+export type RecordsTable = {
+  tenant_id: string;
+  connection_id: string;
+  model: string;
+  external_id: string;
+  payload: JSONColumnType<Record<string, unknown>, string, string>;
+  payload_hash: Buffer;
+  first_seen_at: Timestamp;
+  last_seen_at: Timestamp;
+  seen_run_id: string;
+  changed_at: Timestamp;
+  deleted_at: Timestamp | null;
+  change_seq: Int8;
+};
+
+export type SyncRunsTable = {
+  id: string;
+  tenant_id: string;
+  connection_id: string;
+  sync: string;
+  trigger: SyncTrigger;
+  mode: SyncMode;
+  status: ColumnType<SyncRunStatus, SyncRunStatus | undefined, SyncRunStatus>;
+  started_at: Timestamp;
+  lease_until: Timestamp;
+  finished_at: Timestamp | null;
+  added: ColumnType<number, number | undefined, number>;
+  updated: ColumnType<number, number | undefined, number>;
+  deleted: ColumnType<number, number | undefined, number>;
+  pages: ColumnType<number, number | undefined, number>;
+  provider_calls: ColumnType<number, number | undefined, number>;
+  checkpoint: string | null;
+  cursor_from: Int8 | null;
+  cursor_to: Int8 | null;
+  error_code: string | null;
+};
