@@ -191,7 +191,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const notificationConsumer = createNotificationConsumer({ notifications, people, queued: () => notifications.requestSend(), providerName: (id) => catalog.list().find((p) => p.id === id)?.displayName ?? id, publicUrl });
   const eventsRepo = createEventsRepo(db.kysely);
   // Change notices queue sync runs (defined below; the consumer is called only after wiring).
-  const syncConsumer: EventConsumer = (tx, batch) => syncs.onEvents(tx, batch);
+  const syncConsumer: EventConsumer = (tx, batch, afterCommit) => syncs.onEvents(tx, batch, afterCommit);
   const events = createEventsService({ repo: eventsRepo, tenancy: db, clock, consumers: [notificationConsumer, deliveryConsumer, syncConsumer, ...(eventConsumers ?? [])], ...(log ? { log } : {}) });
   const warm = createWarmCache();
   const outbox = createOutbox({ repo: eventsRepo, clock, appended: events.requestDrain });
