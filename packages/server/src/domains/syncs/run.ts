@@ -11,6 +11,9 @@ import type { ConnectionStore } from '../connections/store.js';
 import type { Outbox } from '../events/outbox.js';
 import type { PageItem, SyncsRepo } from './syncs.repo.js';
 
+/** How far the provider's clock may be ahead of Keyhold's (the next incremental run re-reads this much). */
+const CHECKPOINT_SKEW_MS = 5 * 60_000;
+
 /** A run's lease: renewed by every page; a run silent this long is taken as dead. */
 export const LEASE_MS = 5 * 60_000;
 /** How long one provider call may wait for the connection's rate limit (shared with live traffic). */
@@ -34,10 +37,11 @@ export type RunRequest = { tenantId: string; connectionId: string; sync: string;
 export type RunResult = { id: string; status: 'succeeded' | 'failed'; mode: SyncMode; added: number; updated: number; deleted: number; pages: number; providerCalls: number; errorCode: string | null };
 
 /** The stable code a failure is recorded with: never a provider's or an exception's message. */
+/** A code the run history can hold (its column accepts only these characters): a reader's odd code becomes `internal_error`. */
+const STORABLE_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
 function errorCodeOf(err: unknown): string {
-  if (err instanceof SyncReadError) return err.code;
-  if (err instanceof AppError) return err.code;
-  return 'internal_error';
+  const code = err instanceof SyncReadError || err instanceof AppError ? err.code : 'internal_error';
+  return STORABLE_CODE.test(code) ? code : 'internal_error';
 }
 
 const hashOf = (data: Record<string, unknown>) => createHash('sha256').update(canonicalJson(data)).digest('hex');
@@ -94,6 +98,11 @@ export function createSyncRunner(deps: RunDeps) {
     const counts = { added: 0, updated: 0, deleted: 0, pages: 0, providerCalls: 0 };
     const range = seqRange();
     let nextCheckpoint = checkpoint;
+    // Pages come in the provider's order, not by update time: a record on a page already read may
+    // change while later pages (with later update times) are read. The next run therefore starts
+    // no later than this run's start (less a clock-skew margin); unchanged records it reads again
+    // are not rewritten.
+    const checkpointCap = new Date(deps.clock().getTime() - CHECKPOINT_SKEW_MS).toISOString();
     const call = async (path: string): Promise<SyncAnswer> => {
       counts.providerCalls++;
       const res = await deps.tenantFetch(req.tenantId, conn.provider, path, { label: conn.label, maxWaitMs: MAX_RATE_WAIT_MS });
@@ -147,7 +156,8 @@ export function createSyncRunner(deps: RunDeps) {
       return { id, status: 'failed', mode, ...counts, errorCode: code };
     }
     try {
-      await finish(req, conn, id, mode, counts, range, { status: 'succeeded', errorCode: null, checkpoint: nextCheckpoint }, mode === 'full' ? seen : null);
+      const capped = nextCheckpoint !== null && nextCheckpoint > checkpointCap ? checkpointCap : nextCheckpoint;
+      await finish(req, conn, id, mode, counts, range, { status: 'succeeded', errorCode: null, checkpoint: capped }, mode === 'full' ? seen : null);
     } catch (err) {
       // Closed by another run while this one finished: its deletes were rolled back with the close.
       if (err instanceof SyncReadError && err.code === 'lease_lost') return { id, status: 'failed', mode, ...counts, errorCode: err.code };

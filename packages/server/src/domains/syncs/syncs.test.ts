@@ -144,6 +144,20 @@ describe('sync engine: Shopify orders', () => {
     expect(await run(acct, connectionId)).toMatchObject({ status: 'succeeded', mode: 'incremental', updated: 2 });
   });
 
+  it('the next run starts no later than this run began: a record changed on a page already read is not skipped', async () => {
+    const acct = await signup(h.t.app);
+    const { store, connectionId } = await storeOf(acct, 120);
+    // A record whose update time is past this run's start (changed while the run read later pages,
+    // or a provider clock ahead): the checkpoint must not jump to it.
+    orders().update(store, 5100, new Date(h.t.clock().getTime() + 3_600_000));
+    const started = h.t.clock().getTime();
+    await run(acct, connectionId);
+    expect(new Date((await lastRun(acct)).checkpoint!).getTime()).toBeLessThanOrEqual(started);
+    // Changed at a time before that record's, after its page was read: the next run still finds it.
+    orders().update(store, 5001, new Date(started + 60_000));
+    expect(await run(acct, connectionId)).toMatchObject({ status: 'succeeded', mode: 'incremental', updated: 1 });
+  });
+
   it('reset backfills from scratch: a full run that rewrites every record into the change feed', async () => {
     const acct = await signup(h.t.app);
     const { connectionId } = await storeOf(acct, 260);
@@ -288,8 +302,9 @@ describe('sync engine: Shopify orders', () => {
     orders().update(store, 5042, new Date());
     const d = shopifyWebhookDelivery({ secret: appFor('shopify').clientSecret, shop: store, topic: 'orders/updated', body: { id: 5042 } });
     expect((await h.t.app.inject({ method: 'POST', url: '/api/webhooks/shopify', headers: d.headers, payload: d.body })).statusCode).toBe(200);
-    const inbound = await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('inbound_events').select('id').execute());
-    expect(await h.t.services.inboundWebhooks.process(acct.tenantId, inbound[0]!.id)).toBe('processed');
+    // A change notice is processed as it is stored: its connection.changed is in the outbox already.
+    const inbound = await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('inbound_events').select('status').execute());
+    expect(inbound.map((r) => r.status)).toEqual(['processed']);
     queued.length = 0;
     await h.t.services.events.drain();
     expect(queued).toEqual([{ tenantId: acct.tenantId, connectionId, sync: 'orders', trigger: 'webhook', mode: 'incremental' }]);
