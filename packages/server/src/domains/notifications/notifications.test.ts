@@ -193,14 +193,20 @@ describe("the tenant's own senders", () => {
   });
 });
 
+/** The tenant's own Resend connection with its webhook signing secret (for bounce deliveries). */
+async function connectResendWithWebhooks(owner: Account) {
+  const { body, seed } = credentialsFor('resend');
+  sandbox.seed('resend', seed);
+  const secret = `whsec_${randomBytes(24).toString('base64')}`;
+  const saved = await t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(owner.accessToken), payload: { serviceName: 'resend', ...body, additionalConfig: { webhookSecret: secret } } });
+  expect(saved.statusCode, saved.body).toBe(201);
+  return { secret, saved, seed };
+}
+
 describe("Resend's delivery webhooks", () => {
   it('an email.bounced delivery marks the sent email BOUNCED', async () => {
     const owner = await signup(t.app);
-    const { body, seed } = credentialsFor('resend');
-    sandbox.seed('resend', seed);
-    const secret = `whsec_${randomBytes(24).toString('base64')}`;
-    const saved = await t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(owner.accessToken), payload: { serviceName: 'resend', ...body, additionalConfig: { webhookSecret: secret } } });
-    expect(saved.statusCode, saved.body).toBe(201);
+    const { secret, saved } = await connectResendWithWebhooks(owner);
     await putSettings(owner, { emailSender: { provider: 'resend', from: 'alerts@acme.example' } });
     await needsReauth(owner.tenantId, randomUUID());
     await run();
@@ -216,11 +222,7 @@ describe("Resend's delivery webhooks", () => {
 describe("Resend's delivery webhooks: only the sender's own mail", () => {
   it("a tenant's own webhook cannot mark mail the platform's sender sent BOUNCED (nor mail queued for its sender but sent by the platform's)", async () => {
     const owner = await signup(t.app);
-    const { body, seed } = credentialsFor('resend');
-    sandbox.seed('resend', seed);
-    const secret = `whsec_${randomBytes(24).toString('base64')}`;
-    const saved = await t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(owner.accessToken), payload: { serviceName: 'resend', ...body, additionalConfig: { webhookSecret: secret } } });
-    expect(saved.statusCode, saved.body).toBe(201);
+    const { secret, saved, seed } = await connectResendWithWebhooks(owner);
     const bounce = async (emailId: string) => {
       const delivery = resendDelivery({ secret, id: `msg_${randomUUID()}`, event: { type: 'email.bounced', data: { email_id: emailId } }, at: t.clock() });
       const res = await t.app.inject({ method: 'POST', url: new URL(saved.json().data.webhook_url).pathname, headers: delivery.headers, payload: delivery.body });
