@@ -3,6 +3,18 @@ import type { Database, InboundEventsTable, InboundQuarantineTable, InboundStatu
 import type { TenantTx } from '../../platform/db/tenancy.js';
 
 export type InboundEventRow = Selectable<InboundEventsTable>;
+
+/** A stored event's payload: its own, or its raw body's when that was the payload (null once the raw body is pruned). */
+export function payloadOf(row: Pick<InboundEventRow, 'payload' | 'raw_body'> | undefined): unknown {
+  if (!row) return undefined;
+  if (row.payload !== null || !row.raw_body) return row.payload;
+  try {
+    return JSON.parse(Buffer.from(row.raw_body).toString('utf8'));
+  } catch {
+    return null;
+  }
+}
+
 export type Route = { tenantId: string; connectionId: string };
 
 /** A row for `storeEvents`: payload and headers as JSON values, the routing key it was routed by (null for a token route). */

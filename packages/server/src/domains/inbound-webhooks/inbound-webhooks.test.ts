@@ -6,7 +6,7 @@ import { systemActor } from '../../platform/context.js';
 import { type TestApp, adminClient, testApp, useTestApp } from '../../test-support/index.js';
 import { Secret } from '../../platform/crypto/secret.js';
 import { shopifyEventId } from '../../providers/shopify/webhooks.js';
-import { payloadOf } from './inbound-webhooks.service.js';
+import { payloadOf } from './inbound-webhooks.repo.js';
 
 /**
  * Inbound webhooks end to end over HTTP and the real database: verified on the raw bytes, stored
