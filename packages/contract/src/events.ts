@@ -107,7 +107,8 @@ export const EventPayloadSchemas = {
   /** An endpoint Keyhold stopped sending to: it answered 410 Gone, or every attempt failed for 5 days. */
   'webhook_endpoint.disabled': z.strictObject({ reason: z.enum(['gone_410', 'failing_5_days']) }),
   'sync.succeeded': z.strictObject(syncRun),
-  'sync.failed': z.strictObject({ ...syncRun, error: ErrorCode }),
+  /** `failures`: failed runs of this sync of the connection since its last success, this one included. */
+  'sync.failed': z.strictObject({ ...syncRun, error: ErrorCode, failures: z.number().int().min(1) }),
 } as const satisfies Record<EventType, z.ZodType>;
 export type EventPayload<T extends EventType> = z.infer<(typeof EventPayloadSchemas)[T]>;
 

@@ -6,17 +6,18 @@ import type { NotificationsService } from './notifications.service.js';
 import type { TemplateName } from './templates.js';
 
 /**
- * Outbox event types people hear about, and their message. `webhook_endpoint.disabled` arrives
- * with outbound webhooks and `sync.failing` with syncs; both are matched by name.
+ * Outbox event types people hear about, and their message. A failed sync is told only once it
+ * failed `SYNC_FAILURES_TOLD` times in a row (one failure is usually a provider's bad minute).
  */
 const NOTIFIED: Readonly<Record<string, TemplateName>> = {
   'connection.needs_reauth': 'connection_needs_reauth',
   'connection.refresh_failed': 'connection_refresh_failed',
   'webhook_endpoint.disabled': 'webhook_endpoint_disabled',
-  'sync.failing': 'sync_failing',
+  'sync.failed': 'sync_failing',
 };
+const SYNC_FAILURES_TOLD = 3;
 /** Connection problems are told once per connection, recipient and (UTC) day: quiet duplicates. */
-const ONCE_A_DAY = new Set(['connection.needs_reauth', 'connection.refresh_failed', 'sync.failing']);
+const ONCE_A_DAY = new Set(['connection.needs_reauth', 'connection.refresh_failed', 'sync.failed']);
 const DEFAULT_ROLES: readonly UserRole[] = ['owner'];
 
 export type NotificationConsumerDeps = {
@@ -60,7 +61,7 @@ function varsOf(e: KeyholdEvent, deps: NotificationConsumerDeps, organization: s
  */
 export function createNotificationConsumer(deps: NotificationConsumerDeps): EventConsumer {
   return async (tx, events, afterCommit) => {
-    const relevant = events.filter((e) => NOTIFIED[e.type] !== undefined);
+    const relevant = events.filter((e) => NOTIFIED[e.type] !== undefined && (e.type !== 'sync.failed' || Number(e.payload.failures) >= SYNC_FAILURES_TOLD));
     if (relevant.length === 0) return;
     // After the commit, or the sender could run first and find nothing (then wait for the minute).
     if (deps.queued) afterCommit?.(deps.queued);

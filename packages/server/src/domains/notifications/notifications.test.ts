@@ -90,6 +90,24 @@ describe('connection needs re-authorisation', () => {
     }
   });
 
+  it('a sync that failed 3 times in a row is told once that day; fewer failures are not told', async () => {
+    const owner = await signup(t.app);
+    const conn = randomUUID();
+    const failed = (failures: number) => scratch.db.withTenant(owner.tenantId, (tx) => outbox.append(tx, 'sync.failed', { connectionId: conn, provider: 'shopify', label: 'main' }, {
+      syncRunId: randomUUID(), sync: 'orders', trigger: 'schedule', mode: 'incremental', added: 0, updated: 0, deleted: 0, pages: 1, cursorFrom: null, cursorTo: null, error: 'http_503', failures,
+    }));
+    const syncMails = () => sandbox.captures.inbox(owner.email).filter((m) => m.subject.includes('keeps failing'));
+    await failed(1);
+    await failed(2);
+    await run();
+    expect(syncMails()).toHaveLength(0);
+    await failed(3);
+    await failed(4);
+    await run();
+    expect(syncMails()).toHaveLength(1);
+    expect(syncMails()[0]!.text).toContain('has failed 3 times in a row (http_503)');
+  });
+
   it('settings choose who hears of an event type: admins too, or nobody', async () => {
     const owner = await signup(t.app);
     const admin = (await t.app.inject({ method: 'POST', url: '/api/users', headers: bearer(owner.accessToken), payload: { email: `adm-${randomBytes(3).toString('hex')}@example.com`, role: 'admin', method: 'temporary_password' } })).json().data.user;

@@ -193,7 +193,10 @@ export function createSyncRunner(deps: RunDeps) {
       };
       const subject = { connectionId: conn.id, provider: conn.provider, label: conn.label };
       if (outcome.status === 'succeeded') await deps.outbox.append(tx, 'sync.succeeded', subject, payload);
-      else await deps.outbox.append(tx, 'sync.failed', subject, { ...payload, error: outcome.errorCode ?? 'internal_error' });
+      else {
+        const failures = await deps.repo.failedStreak(tx, req.tenantId, conn.id, req.sync);
+        await deps.outbox.append(tx, 'sync.failed', subject, { ...payload, error: outcome.errorCode ?? 'internal_error', failures });
+      }
       return deleted;
     });
   }

@@ -106,6 +106,16 @@ export function createSyncsRepo(_db: Kysely<Database>) {
     finishRun: async (tx: TenantTx, tenantId: string, id: string, set: Updateable<SyncRunsTable>) =>
       (await tx.updateTable('sync_runs').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).where('status', '=', 'running').executeTakeFirst()).numUpdatedRows > 0n,
 
+    /** Failed runs of this (connection, sync) since its last success: the failing streak. */
+    failedStreak: async (tx: TenantTx, tenantId: string, connectionId: string, sync: string): Promise<number> => {
+      const last = await tx.selectFrom('sync_runs').select('id').where('tenant_id', '=', tenantId).where('connection_id', '=', connectionId)
+        .where('sync', '=', sync).where('status', '=', 'succeeded').orderBy('id', 'desc').limit(1).executeTakeFirst();
+      let q = tx.selectFrom('sync_runs').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', tenantId)
+        .where('connection_id', '=', connectionId).where('sync', '=', sync).where('status', '=', 'failed');
+      if (last) q = q.where('id', '>', last.id);
+      return Number((await q.executeTakeFirstOrThrow()).n);
+    },
+
     /** The checkpoint of the last succeeded run (where the next incremental run starts). */
     lastCheckpoint: async (tx: TenantTx, tenantId: string, connectionId: string, sync: string) =>
       (await tx.selectFrom('sync_runs').select('checkpoint').where('tenant_id', '=', tenantId).where('connection_id', '=', connectionId)

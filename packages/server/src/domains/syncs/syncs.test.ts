@@ -136,7 +136,7 @@ describe('sync engine: Shopify orders', () => {
     const failed = await runFailingOnPage(acct, connectionId, store, 1);
     expect(failed).toMatchObject({ status: 'failed', mode: 'incremental', errorCode: 'http_503' });
     const [event] = await eventsOf(acct, 'sync.failed');
-    expect(event!.payload).toMatchObject({ syncRunId: failed.id, error: 'http_503', mode: 'incremental', trigger: 'manual' });
+    expect(event!.payload).toMatchObject({ syncRunId: failed.id, error: 'http_503', mode: 'incremental', trigger: 'manual', failures: 1 });
     const history = await h.t.app.inject({ method: 'GET', url: `/api/syncs/runs?connection=${connectionId}`, headers: bearer(acct.accessToken) });
     expect(history.json().data.map((r: { status: string; errorCode: string | null }) => [r.status, r.errorCode])).toEqual([['failed', 'http_503'], ['succeeded', null]]);
     expect(JSON.stringify(history.json())).not.toMatch(/shpat_/);
