@@ -221,8 +221,6 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
   async function store(provider: string, req: InboundWebhook, events: WebhookEvent[], tokenRoute: Route | undefined, secrets: readonly string[], signing: readonly string[], inStore: boolean) {
     const receivedAt = deps.clock();
     const headers = safeHeaders(req.headers, secrets, signing.map((n) => n.toLowerCase()));
-    // One copy of the raw body per event of a batch: each tenant keeps only its own rows.
-    const keys = [...new Set(events.flatMap((e) => (e.routingKey ? [e.routingKey] : [])))];
     // The raw body is kept only where it is one account's alone: a batch spanning several accounts
     // would put the others' data under each row. Decided once from the whole delivery (never from
     // the part a retry resends), and a remembered route may be stale, so "several keys, one
@@ -232,7 +230,8 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     let stored = 0;
     let announced = 0;
     for (const fresh of [false, true]) {
-      const routes = tokenRoute ? new Map<string, Route>() : await routesFor(provider, fresh ? [...new Set(pending.flatMap((e) => (e.routingKey ? [e.routingKey] : [])))] : keys, fresh);
+      const keys = [...new Set(pending.flatMap((e) => (e.routingKey ? [e.routingKey] : [])))];
+      const routes = tokenRoute ? new Map<string, Route>() : await routesFor(provider, keys, fresh);
       const result = await storeRouted(provider, raw, inStore, pending, (e) => tokenRoute ?? (e.routingKey ? routes.get(e.routingKey) : undefined), headers, receivedAt);
       stored += result.stored;
       announced += result.announced;
