@@ -15,7 +15,12 @@ export type JobRunner = {
   runNow(name: string): Promise<string | null>;
   /** Handles jobs sent to `name` with `send` (retried by pg-boss on failure). */
   handle<T extends object>(name: string, handler: (data: T) => Promise<unknown>): Promise<void>;
-  send(name: string, data: object, opts?: { singletonKey?: string; policy?: JobPolicy }): Promise<string | null>;
+  /**
+   * `debounceSeconds` (with `singletonKey`): at most one job per key in each slot of that many
+   * seconds; a send while the slot is taken goes to the next slot (pg-boss's singletonSeconds +
+   * singletonNextSlot), so a burst becomes at most two jobs. Returns null when nothing was created.
+   */
+  send(name: string, data: object, opts?: { singletonKey?: string; debounceSeconds?: number; policy?: JobPolicy }): Promise<string | null>;
   stop(): Promise<void>;
 };
 
@@ -88,10 +93,11 @@ export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner>
         for (const job of jobs) await handler(job.data as never);
       });
     },
-    async send(name, data, { singletonKey, policy } = {}) {
+    async send(name, data, { singletonKey, debounceSeconds, policy } = {}) {
       await createQueue(name);
       return boss.send(name, data, {
         ...(singletonKey ? { singletonKey } : {}),
+        ...(debounceSeconds ? { singletonSeconds: debounceSeconds, singletonNextSlot: true } : {}),
         ...(policy
           ? { expireInSeconds: policy.expireInSeconds, retryLimit: policy.retryLimit, retryDelay: policy.retryDelaySeconds, retryBackoff: policy.retryBackoff }
           : {}),

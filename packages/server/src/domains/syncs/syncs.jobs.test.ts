@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { jobsRoleUrl } from '../../platform/config.js';
 import { type JobRunner, startJobRunner } from '../../platform/jobs.js';
@@ -6,6 +6,7 @@ import { bearer, createApiKey, signup } from '../../test-support/accounts.js';
 import { silentLogger } from '../../test-support/index.js';
 import { adminQuery, oauthHarness } from '../../test-support/oauth.js';
 import { JOBS_SCHEMA } from '../../platform/db/job-schema.js';
+import type { RunRequest } from './run.js';
 import { registerSyncJobs } from './syncs.jobs.js';
 
 /** A run asked for through the API is queued on real pg-boss and run by a worker. */
@@ -48,4 +49,16 @@ describe('sync jobs', () => {
     }
     expect(queued).toMatchObject([{ state: 'completed', data: { tenantId: acct.tenantId, connectionId, sync: 'orders', trigger: 'manual' } }]);
   }, 30_000);
+
+  it('a burst of change notices for one connection queues at most two runs (this 30 s slot and the next)', async () => {
+    jobs ??= await startJobRunner({ url: jobsRoleUrl(h.scratch!.adminUrl, inject('jobsPassword')), log: silentLogger(), pollingIntervalSeconds: 0.5 });
+    let queue: ((req: RunRequest) => Promise<void>) | undefined;
+    // Only the queueing side: nothing handles the jobs, so they stay countable.
+    await registerSyncJobs({ ...jobs, handle: async () => undefined }, { run: async () => { throw new Error('not run here'); }, useQueue: (q) => { queue = q; } });
+    const req: RunRequest = { tenantId: randomUUID(), connectionId: randomUUID(), sync: 'orders', trigger: 'webhook', mode: 'incremental' };
+    for (let i = 0; i < 20; i++) await queue!(req);
+    const [made] = await adminQuery(h.scratch!.adminUrl, `select count(*)::int as n from ${JOBS_SCHEMA}.job where name = 'syncs.run' and data->>'connectionId' = $1`, [req.connectionId]);
+    expect(made.n).toBeGreaterThanOrEqual(1);
+    expect(made.n).toBeLessThanOrEqual(2);
+  });
 });

@@ -4,6 +4,8 @@ import type { RunRequest } from './run.js';
 import type { SyncsService } from './syncs.service.js';
 
 export const RUN_JOB = 'syncs.run';
+/** Change notices of one (connection, sync) within this many seconds share a run. */
+export const WEBHOOK_RUN_DEBOUNCE_SECONDS = 30;
 
 /**
  * Runs on pg-boss: any node may take a queued run; the run's lease (a `running` row in
@@ -22,6 +24,9 @@ export async function registerSyncJobs(jobs: JobRunner, syncs: Pick<SyncsService
   syncs.useQueue(async (req) => {
     await jobs.send(RUN_JOB, req, {
       singletonKey: `${req.tenantId}:${req.connectionId}:${req.sync}:${req.trigger}`,
+      // A store sending a webhook per order must not queue a run per order: change notices for one
+      // (connection, sync) become at most one run per slot and one in the next.
+      ...(req.trigger === 'webhook' ? { debounceSeconds: WEBHOOK_RUN_DEBOUNCE_SECONDS } : {}),
       policy: { expireInSeconds: 3600, retryLimit: 10, retryDelaySeconds: 30, retryBackoff: true },
     });
   });
