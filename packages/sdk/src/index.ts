@@ -12,7 +12,7 @@
  * const theirs = await keyhold.credentials('xero', { tenant: 'acme' });
  * ```
  */
-import type { ProviderConfig, ProviderCredentials, ProviderId } from '@keyhold/contract';
+import type { ProviderConfig, ProviderCredentials, ProviderId, SyncedRecord } from '@keyhold/contract';
 
 export type KeyholdOptions = {
   /** Where Keyhold runs, e.g. `https://keyhold.internal`. */
@@ -23,7 +23,22 @@ export type KeyholdOptions = {
   fetch?: typeof fetch;
 };
 
-export type { ProviderId } from '@keyhold/contract';
+export type { ProviderId, SyncedRecord } from '@keyhold/contract';
+
+/** Which records of a model to read from the change feed (`GET /api/records/:model`). */
+export type RecordsQuery = {
+  /** Only this connection's records (its id); all of the tenant's connections otherwise. */
+  connection?: string;
+  /** Start after this change cursor (from a previous page or a stored position); from the beginning by default. */
+  cursor?: string;
+  /** Records per page (1–500, Keyhold's default 100). */
+  limit?: number;
+  /** A platform key reads for the tenant it names. */
+  tenant?: string;
+};
+
+/** One page of the change feed: records changed after the cursor, oldest change first. */
+export type RecordsPage = { records: SyncedRecord[]; cursor: { next: string; hasMore: boolean } };
 
 export type ConnectionCredentials<P extends ProviderId = ProviderId> = {
   id: string;
@@ -71,6 +86,40 @@ export class Keyhold {
     this.#fetch = opts.fetch ?? fetch;
   }
 
+  /**
+   * The tenant's synced records (an API key with `records:read`). The feed is ordered by change:
+   * store `cursor.next` and pass it back later to read only what changed since; a deleted record
+   * comes again with `deletedAt` set.
+   *
+   * @example
+   * for await (const order of keyhold.records.iterate('shopify_orders')) console.log(order.payload.name);
+   */
+  readonly records = {
+    list: (model: string, q: RecordsQuery = {}): Promise<RecordsPage> => this.#recordsPage(model, q),
+    /** Every record changed after `q.cursor`, page by page, until the feed has no more. */
+    iterate: (model: string, q: RecordsQuery = {}): AsyncGenerator<SyncedRecord> => this.#iterateRecords(model, q),
+  };
+
+  async #recordsPage(model: string, q: RecordsQuery): Promise<RecordsPage> {
+    const params = new URLSearchParams();
+    if (q.connection) params.set('connection', q.connection);
+    if (q.cursor) params.set('cursor', q.cursor);
+    if (q.limit !== undefined) params.set('limit', String(q.limit));
+    const query = params.size > 0 ? `?${params}` : '';
+    const body = await this.#getBody<{ data: SyncedRecord[]; cursor: { next: string; hasMore: boolean } }>(`/api/records/${encodeURIComponent(model)}${query}`, q.tenant);
+    return { records: body.data, cursor: body.cursor };
+  }
+
+  async *#iterateRecords(model: string, q: RecordsQuery): AsyncGenerator<SyncedRecord> {
+    let cursor = q.cursor;
+    for (;;) {
+      const page = await this.#recordsPage(model, { ...q, ...(cursor !== undefined ? { cursor } : {}) });
+      yield* page.records;
+      if (!page.cursor.hasMore) return;
+      cursor = page.cursor.next;
+    }
+  }
+
   /** The credentials of the tenant's connection to `provider` (`label` picks among several). */
   async credentials<P extends ProviderId>(provider: P, opts: { label?: string; tenant?: string } = {}): Promise<ConnectionCredentials<P>> {
     const query = opts.label ? `?label=${encodeURIComponent(opts.label)}` : '';
@@ -98,12 +147,17 @@ export class Keyhold {
   }
 
   async #get<T>(path: string, tenant?: string): Promise<T> {
+    return (await this.#getBody<{ data: T }>(path, tenant)).data;
+  }
+
+  /** A successful JSON answer's whole body (`{ success: true, data, … }`); anything else throws. */
+  async #getBody<B>(path: string, tenant?: string): Promise<B> {
     const res = await this.#fetch(`${this.#baseUrl}${path}`, {
       headers: { authorization: `Bearer ${this.#apiKey}`, accept: 'application/json', ...(tenant ? { 'x-keyhold-tenant': tenant } : {}) },
     });
     if (res.ok) {
-      const body = (await res.clone().json().catch(() => ({}))) as { success?: boolean; data?: T };
-      if (body.success) return body.data as T;
+      const body = (await res.clone().json().catch(() => ({}))) as { success?: boolean };
+      if (body.success) return body as B;
     }
     throw await errorOf(res);
   }
