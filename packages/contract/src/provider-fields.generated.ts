@@ -13,7 +13,7 @@ export const PROVIDER_FIELDS = {
   'openai': { credentials: { apiKey: true }, config: { organization: false, requestsPerMinute: false } },
   'quickbooks': { credentials: { accessToken: true, refreshToken: true }, config: { realmId: true } },
   'resend': { credentials: { apiKey: true, webhookSecret: false }, config: { fromAddress: false, fromName: false, replyTo: false } },
-  'shopify': { credentials: { accessToken: true, refreshToken: false }, config: { storeDomain: true, apiVersion: false } },
+  'shopify': { credentials: { accessToken: true, refreshToken: false }, config: { storeDomain: true, apiVersion: false, restRequestsPerSecond: false, restBucketSize: false } },
   'slack': { credentials: { accessToken: true }, config: { teamId: false, enterpriseId: false, orgWideInstall: false, channel: false } },
   'stripe': { credentials: { apiKey: true, publishableKey: false, webhookSecret: false }, config: { apiVersion: false } },
   'unleashed': { credentials: { apiId: true, apiKey: true, webhookSigningKey: false }, config: {} },
