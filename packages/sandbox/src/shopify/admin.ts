@@ -79,13 +79,18 @@ function restResource(data: StoreData, store: string, version: string, resource:
   const limit = limitRaw === null ? DEFAULT_LIMIT : Number(limitRaw);
   if (!Number.isInteger(limit) || limit < 1) return json(400, { errors: { limit: 'Invalid value.' } });
   const size = Math.min(limit, MAX_LIMIT);
-  const all = records(data, resource, filters);
-  const at = cursor ? all.findIndex((r) => r.id === cursor!.last) : -1;
-  let page: typeof all;
-  if (!cursor) page = all.slice(0, size);
-  else if (cursor.direction === 'next') page = all.slice(at + 1, at + 1 + size);
-  else page = all.slice(Math.max(0, at - size), at);
-  const from = page.length ? all.indexOf(page[0]!) : 0;
+  // Orders are filtered in their stored shape and only the page is converted (a store of 100,000
+  // orders is read page by page without converting every order for every page).
+  const { all, idOf, shape } = resource === 'orders'
+    ? { all: orderRows(data, filters), idOf: (o: Record<string, any>) => Number(o.legacyResourceId), shape: rest.order }
+    : { all: records(data, resource, filters), idOf: (r: Record<string, unknown>) => r.id as number, shape: (r: Record<string, unknown>) => r };
+  const at = cursor ? all.findIndex((r) => idOf(r) === cursor!.last) : -1;
+  let rows: typeof all;
+  if (!cursor) rows = all.slice(0, size);
+  else if (cursor.direction === 'next') rows = all.slice(at + 1, at + 1 + size);
+  else rows = all.slice(Math.max(0, at - size), at);
+  const from = rows.length ? all.indexOf(rows[0]!) : 0;
+  const page = rows.map(shape);
   const links: string[] = [];
   const link = (last: number, direction: 'next' | 'prev', rel: string) => {
     const params = new URLSearchParams({ page_info: encodePageInfo({ last, direction, filters, resource }), limit: String(size) });
@@ -100,12 +105,21 @@ function restResource(data: StoreData, store: string, version: string, resource:
   return { status: 200, body: { [key]: shown }, headers: links.length ? { link: links.join(', ') } : {} };
 }
 
+/** The store's orders (stored shape) matching the REST list's filters: since_id, updated_at_min, ids. */
+function orderRows(data: StoreData, f: Record<string, string>): Array<Record<string, any>> {
+  const ids = f.ids?.split(',').map((s) => Number(s.trim()));
+  const min = f.updated_at_min ? new Date(f.updated_at_min).toISOString().replace('.000Z', 'Z') : null;
+  return data.orders.filter((o) => {
+    const id = Number(o.legacyResourceId);
+    return (!f.since_id || id > Number(f.since_id)) && (!min || String(o.updatedAt) >= min) && (!ids || ids.includes(id));
+  });
+}
+
 function records(data: StoreData, resource: string, f: Record<string, string>): Array<Record<string, unknown>> {
   const ids = (k: string) => f[k]?.split(',').map((s) => Number(s.trim()));
   const since = (r: Record<string, unknown>) => !f.since_id || (r.id as number) > Number(f.since_id);
   const updatedMin = (r: Record<string, unknown>) => !f.updated_at_min || String(r.updated_at) >= new Date(f.updated_at_min).toISOString().replace('.000Z', 'Z');
   switch (resource) {
-    case 'orders': return data.orders.map(rest.order).filter((r) => since(r) && updatedMin(r) && (!ids('ids') || ids('ids')!.includes(r.id)));
     case 'products': return data.products.map(rest.product).filter((r) => since(r) && updatedMin(r) && (!ids('ids') || ids('ids')!.includes(r.id)));
     case 'locations': return data.locations.map(rest.location);
     default: {

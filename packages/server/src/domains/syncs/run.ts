@@ -112,13 +112,14 @@ export function createSyncRunner(deps: RunDeps) {
       return { status: res.status, header: (name) => res.headers.get(name) ?? undefined, body };
     };
     try {
-      let pending = def.fetchPage({ page: null, checkpoint, call });
+      // A page is validated and serialized as soon as it arrives: the next page is fetched and
+      // prepared while this one is written (the provider, this process and Postgres overlap).
+      const fetchPrepared = (page: string | null) => def.fetchPage({ page, checkpoint, call }).then((got) => ({ got, items: toItems(def, got.records) }));
+      let pending = fetchPrepared(null);
       for (;;) {
-        const got = await pending;
-        const items = toItems(def, got.records);
-        // The next page is fetched while this one is written (the provider and Postgres overlap).
+        const { got, items } = await pending;
         if (got.next !== null) {
-          pending = def.fetchPage({ page: got.next, checkpoint, call });
+          pending = fetchPrepared(got.next);
           pending.catch(() => undefined); // its failure surfaces at the next `await pending`
         }
         for (const r of got.records) {
@@ -128,7 +129,8 @@ export function createSyncRunner(deps: RunDeps) {
         const force = req.trigger === 'reset';
         const pages = counts.pages + 1;
         const written = await deps.tenancy.withTenant(req.tenantId, async (tx) => {
-          await deps.repo.lockTenantFeed(tx, req.tenantId);
+          // writePage takes the tenant's feed lock (an empty page takes it here, for the deletes).
+          if (items.length === 0) await deps.repo.lockTenantFeed(tx, req.tenantId);
           const w = await deps.repo.writePage(tx, scope, items, seen, force);
           const d = await deps.repo.deleteIds(tx, scope, got.deleted ?? [], seen);
           // Renewing the lease in the page's transaction: a run that lost it writes nothing.

@@ -12,6 +12,8 @@ export type PageItem = { id: string; json: string; hash: string };
 export type Seen = { runId: string; at: Date };
 
 const changeSeq = sql<string>`nextval('records_change_seq')`;
+/** The advisory lock that serializes one tenant's record writers (see lockTenantFeed). */
+const feedLockKey = (tenantId: string) => sql`hashtextextended(${`records:${tenantId}`}, 0)`;
 
 /** The only SQL for `records` and `sync_runs`. */
 export function createSyncsRepo(_db: Kysely<Database>) {
@@ -21,37 +23,42 @@ export function createSyncsRepo(_db: Kysely<Database>) {
      * within a tenant the feed's order is the commit order and a reader never skips a change.
      */
     lockTenantFeed: (tx: TenantTx, tenantId: string) =>
-      sql`select pg_advisory_xact_lock(hashtextextended(${`records:${tenantId}`}, 0))`.execute(tx).then(() => undefined),
+      sql`select pg_advisory_xact_lock(${feedLockKey(tenantId)})`.execute(tx).then(() => undefined),
 
     /**
      * Writes one page in one statement: unchanged records (same payload hash, not deleted) are only
-     * marked seen (payload, change_seq and changed_at untouched); new and changed ones, and ones that
-     * come back after a delete, are written with a fresh change_seq. `force` (a reset) rewrites all.
+     * marked seen (payload, change_seq and changed_at kept); new and changed ones, and ones that
+     * come back after a delete, get a fresh change_seq. `force` (a reset) rewrites all. Takes the
+     * tenant's feed lock first (held until commit).
+     *
+     * Existing records are found by the insert's conflict check, a primary-key probe per item: a
+     * join against `records` would leave the plan to the table's statistics, and on a table not yet
+     * analyzed the planner may scan the connection's every record on each page. The rows it
+     * rewrote are those whose change_seq is past the sequence's value before the statement (the
+     * sequence is not cached per session, and the tenant's writers are serialized by the lock).
      */
     async writePage(tx: TenantTx, s: Scope, items: PageItem[], seen: Seen, force: boolean) {
       if (items.length === 0) return { added: 0, updated: 0, seqs: [] as string[] };
+      // The lock, then the sequence's value under it (OFFSET 0 keeps the order: the lock's subquery runs first).
+      const floor = BigInt((await sql<{ floor: string }>`
+        select coalesce(pg_sequence_last_value('records_change_seq'), 0) as floor
+        from (select pg_advisory_xact_lock(${feedLockKey(s.tenantId)}) offset 0) locked`.execute(tx)).rows[0]!.floor);
+      const changed = sql`(${force} or records.payload_hash <> excluded.payload_hash or records.deleted_at is not null)`;
       const rows = await sql<{ inserted: boolean; change_seq: string }>`
-        with u as (
-          select u.id, u.payload, decode(u.hash, 'hex') as hash, u.n
-          from unnest(${items.map((i) => i.id)}::text[], ${items.map((i) => i.json)}::text[], ${items.map((i) => i.hash)}::text[]) with ordinality as u(id, payload, hash, n)
-        ), unchanged as (
-          update records r set last_seen_at = ${seen.at}, seen_run_id = ${seen.runId}
-          from u
-          where not ${force} and r.tenant_id = ${s.tenantId} and r.connection_id = ${s.connectionId} and r.model = ${s.model}
-            and r.external_id = u.id and r.payload_hash = u.hash and r.deleted_at is null
-          returning r.external_id
-        )
         insert into records (tenant_id, connection_id, model, external_id, payload, payload_hash, first_seen_at, last_seen_at, seen_run_id, changed_at, deleted_at, change_seq)
-        select ${s.tenantId}, ${s.connectionId}, ${s.model}, u.id, u.payload::jsonb, u.hash, ${seen.at}, ${seen.at}, ${seen.runId}, ${seen.at}, null, ${changeSeq}
-        from u where not exists (select 1 from unchanged c where c.external_id = u.id)
+        select ${s.tenantId}, ${s.connectionId}, ${s.model}, u.id, u.payload::jsonb, decode(u.hash, 'hex'), ${seen.at}, ${seen.at}, ${seen.runId}, ${seen.at}, null, ${changeSeq}
+        from unnest(${items.map((i) => i.id)}::text[], ${items.map((i) => i.json)}::text[], ${items.map((i) => i.hash)}::text[]) with ordinality as u(id, payload, hash, n)
         order by u.n
         on conflict (tenant_id, connection_id, model, external_id) do update set
-          payload = excluded.payload, payload_hash = excluded.payload_hash, last_seen_at = excluded.last_seen_at,
-          seen_run_id = excluded.seen_run_id, changed_at = excluded.changed_at, deleted_at = null, change_seq = excluded.change_seq
-        where ${force} or records.payload_hash <> excluded.payload_hash or records.deleted_at is not null
+          last_seen_at = excluded.last_seen_at, seen_run_id = excluded.seen_run_id, deleted_at = null,
+          payload = case when ${changed} then excluded.payload else records.payload end,
+          payload_hash = excluded.payload_hash,
+          changed_at = case when ${changed} then excluded.changed_at else records.changed_at end,
+          change_seq = case when ${changed} then excluded.change_seq else records.change_seq end
         returning (xmax = 0) as inserted, change_seq`.execute(tx);
-      const added = rows.rows.filter((r) => r.inserted).length;
-      return { added, updated: rows.rows.length - added, seqs: rows.rows.map((r) => r.change_seq) };
+      const written = rows.rows.filter((r) => BigInt(r.change_seq) > floor);
+      const added = written.filter((r) => r.inserted).length;
+      return { added, updated: written.length - added, seqs: written.map((r) => r.change_seq) };
     },
 
     /** Deletes (soft) the records a successful full run did not see. */
