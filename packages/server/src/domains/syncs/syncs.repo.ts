@@ -11,42 +11,55 @@ export type Scope = { tenantId: string; connectionId: string; model: string };
 export type PageItem = { id: string; json: string; hash: string };
 export type Seen = { runId: string; at: Date };
 
-const changeSeq = sql<string>`nextval('records_change_seq')`;
-/** The advisory lock that serializes one tenant's record writers (see lockTenantFeed). */
-const feedLockKey = (tenantId: string) => sql`hashtextextended(${`records:${tenantId}`}, 0)`;
+/**
+ * Draws `n` positions of the tenant's change feed and returns the last one before them (the
+ * positions are base+1 … base+n). The tenant's row in `record_feed_positions` stays locked until
+ * commit: a tenant's record writers take turns, so its cursor order is its commit order. The base
+ * is also left in a transaction setting for `nextPosition` (statements that cannot count ahead).
+ */
+async function drawPositions(tx: TenantTx, tenantId: string, n: number): Promise<bigint> {
+  const r = await sql<{ base: string }>`
+    insert into record_feed_positions as p (tenant_id, last_seq) values (${tenantId}, ${n})
+    on conflict (tenant_id) do update set last_seq = p.last_seq + ${n}
+    returning last_seq - ${n} as base, set_config('keyhold.feed_position', (last_seq - ${n})::text, true)`.execute(tx);
+  return BigInt(r.rows[0]!.base);
+}
+
+/**
+ * The next feed position, counted per row by the statement itself (after `drawPositions(tx, t, 0)`,
+ * which locked the tenant's row; draw what was used afterwards). Deletes use it because a join that
+ * numbers the rows would leave the plan to statistics, and a table not yet analyzed may be scanned
+ * once per row.
+ */
+const nextPosition = sql<string>`set_config('keyhold.feed_position', (current_setting('keyhold.feed_position')::bigint + 1)::text, true)::bigint`;
 
 /** The only SQL for `records` and `sync_runs`. */
 export function createSyncsRepo(_db: Kysely<Database>) {
   return {
     /**
-     * Serializes a tenant's record writers until commit: change_seq is drawn after this lock, so
+     * Serializes the tenant's record writers until commit (the writes below take it themselves):
      * within a tenant the feed's order is the commit order and a reader never skips a change.
      */
-    lockTenantFeed: (tx: TenantTx, tenantId: string) =>
-      sql`select pg_advisory_xact_lock(${feedLockKey(tenantId)})`.execute(tx).then(() => undefined),
+    lockTenantFeed: (tx: TenantTx, tenantId: string) => drawPositions(tx, tenantId, 0).then(() => undefined),
 
     /**
      * Writes one page in one statement: unchanged records (same payload hash, not deleted) are only
-     * marked seen (payload, change_seq and changed_at kept); new and changed ones, and ones that
-     * come back after a delete, get a fresh change_seq. `force` (a reset) rewrites all. Takes the
-     * tenant's feed lock first (held until commit).
+     * marked seen (payload, cursor and changed_at kept); new and changed ones, and ones that come
+     * back after a delete, take the page's next feed position. `force` (a reset) rewrites all.
      *
      * Existing records are found by the insert's conflict check, a primary-key probe per item: a
      * join against `records` would leave the plan to the table's statistics, and on a table not yet
-     * analyzed the planner may scan the connection's every record on each page. The rows it
-     * rewrote are those whose change_seq is past the sequence's value before the statement (the
-     * sequence is not cached per session, and the tenant's writers are serialized by the lock).
+     * analyzed the planner may scan the connection's every record on each page. The page draws one
+     * position per item (unchanged ones leave a gap in the tenant's own feed); rewritten rows are
+     * those whose cursor is past the base.
      */
     async writePage(tx: TenantTx, s: Scope, items: PageItem[], seen: Seen, force: boolean) {
       if (items.length === 0) return { added: 0, updated: 0, seqs: [] as string[] };
-      // The lock, then the sequence's value under it (OFFSET 0 keeps the order: the lock's subquery runs first).
-      const floor = BigInt((await sql<{ floor: string }>`
-        select coalesce(pg_sequence_last_value('records_change_seq'), 0) as floor
-        from (select pg_advisory_xact_lock(${feedLockKey(s.tenantId)}) offset 0) locked`.execute(tx)).rows[0]!.floor);
+      const base = await drawPositions(tx, s.tenantId, items.length);
       const changed = sql`(${force} or records.payload_hash <> excluded.payload_hash or records.deleted_at is not null)`;
       const rows = await sql<{ inserted: boolean; change_seq: string }>`
         insert into records (tenant_id, connection_id, model, external_id, payload, payload_hash, first_seen_at, last_seen_at, seen_run_id, changed_at, deleted_at, change_seq)
-        select ${s.tenantId}, ${s.connectionId}, ${s.model}, u.id, u.payload::jsonb, decode(u.hash, 'hex'), ${seen.at}, ${seen.at}, ${seen.runId}, ${seen.at}, null, ${changeSeq}
+        select ${s.tenantId}, ${s.connectionId}, ${s.model}, u.id, u.payload::jsonb, decode(u.hash, 'hex'), ${seen.at}, ${seen.at}, ${seen.runId}, ${seen.at}, null, ${String(base)}::bigint + u.n
         from unnest(${items.map((i) => i.id)}::text[], ${items.map((i) => i.json)}::text[], ${items.map((i) => i.hash)}::text[]) with ordinality as u(id, payload, hash, n)
         order by u.n
         on conflict (tenant_id, connection_id, model, external_id) do update set
@@ -56,29 +69,33 @@ export function createSyncsRepo(_db: Kysely<Database>) {
           changed_at = case when ${changed} then excluded.changed_at else records.changed_at end,
           change_seq = case when ${changed} then excluded.change_seq else records.change_seq end
         returning (xmax = 0) as inserted, change_seq`.execute(tx);
-      const written = rows.rows.filter((r) => BigInt(r.change_seq) > floor);
+      const written = rows.rows.filter((r) => BigInt(r.change_seq) > base);
       const added = written.filter((r) => r.inserted).length;
       return { added, updated: written.length - added, seqs: written.map((r) => r.change_seq) };
     },
 
-    /** Deletes (soft) the records a successful full run did not see. */
+    /** Deletes (soft) the records a successful full run did not see; each takes a feed position. */
     async deleteUnseen(tx: TenantTx, s: Scope, seen: Seen) {
+      await drawPositions(tx, s.tenantId, 0);
       const rows = await sql<{ change_seq: string }>`
-        update records set deleted_at = ${seen.at}, changed_at = ${seen.at}, change_seq = ${changeSeq}
+        update records set deleted_at = ${seen.at}, changed_at = ${seen.at}, change_seq = ${nextPosition}
         where tenant_id = ${s.tenantId} and connection_id = ${s.connectionId} and model = ${s.model}
           and deleted_at is null and seen_run_id <> ${seen.runId}
         returning change_seq`.execute(tx);
+      if (rows.rows.length > 0) await drawPositions(tx, s.tenantId, rows.rows.length);
       return { deleted: rows.rows.length, seqs: rows.rows.map((r) => r.change_seq) };
     },
 
-    /** Deletes (soft) the records the provider reported deleted. */
+    /** Deletes (soft) the records the provider reported deleted; each takes a feed position. */
     async deleteIds(tx: TenantTx, s: Scope, ids: string[], seen: Seen) {
       if (ids.length === 0) return { deleted: 0, seqs: [] as string[] };
+      await drawPositions(tx, s.tenantId, 0);
       const rows = await sql<{ change_seq: string }>`
-        update records set deleted_at = ${seen.at}, changed_at = ${seen.at}, change_seq = ${changeSeq}, seen_run_id = ${seen.runId}
+        update records set deleted_at = ${seen.at}, changed_at = ${seen.at}, change_seq = ${nextPosition}, seen_run_id = ${seen.runId}
         where tenant_id = ${s.tenantId} and connection_id = ${s.connectionId} and model = ${s.model}
           and deleted_at is null and external_id = any(${ids}::text[])
         returning change_seq`.execute(tx);
+      if (rows.rows.length > 0) await drawPositions(tx, s.tenantId, rows.rows.length);
       return { deleted: rows.rows.length, seqs: rows.rows.map((r) => r.change_seq) };
     },
 

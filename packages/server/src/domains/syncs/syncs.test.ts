@@ -260,6 +260,15 @@ describe('sync engine: Shopify orders', () => {
     expect(seen.sort()).toEqual(['early', 'late']);
   });
 
+  it("a tenant's cursors count its own changes only: another tenant's writes leave no gaps in them", async () => {
+    const [a, b] = [await signup(h.t.app), await signup(h.t.app)];
+    const [storeA, storeB] = [await storeOf(a, 150), await storeOf(b, 300)];
+    await Promise.all([run(b, storeB.connectionId), run(a, storeA.connectionId)]);
+    const cursorsOf = async (acct: Account) => ((await feed(acct, 'limit=500')).json().data as Array<{ cursor: string }>).map((r) => Number(r.cursor));
+    expect(await cursorsOf(a)).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+    expect(await cursorsOf(b)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+  });
+
   it("tenant isolation: another tenant's records, runs and connections are invisible and answer 404", async () => {
     const a = await signup(h.t.app);
     const b = await signup(h.t.app);
