@@ -19,14 +19,14 @@ export const USD_PER: Readonly<Record<string, number>> = {
 };
 
 type Stored = { rate: number; syncToken: number; updatedMs: number };
-type Company = { home: string; currencies: Set<string>; rates: Map<string, Stored>; failure: { status: number } | null; writes: number };
+type Company = { home: string; currencies: Set<string>; rates: Map<string, Stored>; failure: { status: number } | null; writes: number; /** Reads still to be overtaken by another user's write. */ overtaken: number };
 
 const companies = new Map<string, Company>();
 
 function companyOf(realm: string): Company {
   let c = companies.get(realm);
   if (!c) {
-    c = { home: 'USD', currencies: new Set(Object.keys(USD_PER).filter((x) => x !== 'USD')), rates: new Map(), failure: null, writes: 0 };
+    c = { home: 'USD', currencies: new Set(Object.keys(USD_PER).filter((x) => x !== 'USD')), rates: new Map(), failure: null, writes: 0, overtaken: 0 };
     companies.set(realm, c);
   }
   return c;
@@ -59,7 +59,14 @@ function read(c: Company, url: URL, now: number): Reply {
   if (!c.currencies.has(source)) return validation(now, 'Invalid Reference Id', `Invalid Reference Id : currency ${source} is not active in this company`, '2500');
   const asOf = params.get('asofdate') ?? new Date(now).toISOString().slice(0, 10);
   if (!DATE.test(asOf)) return validation(now, 'Invalid date', `asofdate must be yyyy-MM-dd: ${asOf.slice(0, 20)}`, '2010');
-  return json(200, { ExchangeRate: row(c, source, asOf), time: intuitTime(now) });
+  const answer = row(c, source, asOf);
+  if (c.overtaken > 0) {
+    // Someone else saves this rate right after our read: the SyncToken just read is stale.
+    c.overtaken--;
+    const current = c.rates.get(key(source, asOf));
+    c.rates.set(key(source, asOf), { rate: current?.rate ?? answer.Rate, syncToken: (current?.syncToken ?? 0) + 1, updatedMs: now });
+  }
+  return json(200, { ExchangeRate: answer, time: intuitTime(now) });
 }
 
 /** `POST /v3/company/{realm}/exchangerate` with the ExchangeRate object (SyncToken of the version read). */
@@ -130,6 +137,10 @@ export const quickbooksCompanies = {
   },
   heal(realm: string) {
     companyOf(realm).failure = null;
+  },
+  /** The next `reads` exchange-rate reads are each followed at once by another user's save (their SyncToken goes stale). */
+  overtake(realm: string, reads = 1) {
+    companyOf(realm).overtaken = reads;
   },
   /** The rates set in this company (what writes changed), oldest first. */
   rates(realm: string) {

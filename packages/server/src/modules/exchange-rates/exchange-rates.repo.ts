@@ -38,7 +38,7 @@ export function createExchangeRatesRepo(db: Kysely<Database>) {
       let q = tx.selectFrom('exchange_rates').where('tenant_id', '=', tenantId);
       if (f.connectionId) q = q.where('connection_id', '=', f.connectionId);
       if (f.date) q = q.where(sql<boolean>`rate_date = ${f.date}::date`);
-      return q.select(['connection_id', 'currency', sql<string>`rate_date::text`.as('rate_date'), 'home_currency', sql<string>`rate::text`.as('rate'), 'source', 'synced_at', 'error_code'])
+      return q.select(['connection_id', 'currency', sql<string>`rate_date::text`.as('rate_date'), 'home_currency', sql<string>`trim_scale(rate)::text`.as('rate'), 'source', 'synced_at', 'error_code'])
         .orderBy('rate_date', 'desc').orderBy('connection_id').orderBy('currency').limit(f.limit).execute() as Promise<RateRow[]>;
     },
 
