@@ -86,7 +86,7 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'GET /api/syncs/runs': tenant('member', 'records:read'),
   'POST /api/syncs/{connectionId}/{sync}/run': tenant('admin', 'syncs:run', { stepUp: true }),
   'POST /api/syncs/{connectionId}/{sync}/reset': tenant('admin', 'syncs:run', { stepUp: true }),
-  // Exchange rates pushed into each QuickBooks company (modules/exchange-rates): a manual sync writes to the books.
+  // The exchange-rate module (modules/exchange-rates): a manual sync writes to the tenant's books.
   'POST /api/exchange-rates/sync': tenant('admin', 'syncs:run', { stepUp: true }),
   'POST /api/exchange-rates/sync-all': tenant('admin', 'syncs:run', { stepUp: true }),
   'GET /api/exchange-rates': tenant('member', 'records:read'),
