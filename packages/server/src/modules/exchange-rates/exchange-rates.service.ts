@@ -49,8 +49,7 @@ const todayOf = (d: Date) => d.toISOString().slice(0, 10);
  */
 export function createExchangeRatesService(deps: ExchangeRatesDeps) {
   let source = deps.source;
-  const inTenant = <T>(tenantId: string, fn: Parameters<Tenancy['withTenant']>[1] extends (tx: infer X) => Promise<unknown> ? (tx: X) => Promise<T> : never) =>
-    deps.tenancy.withTenant(tenantId, fn as never) as Promise<T>;
+  const inTenant: Tenancy['withTenant'] = (tenantId, fn) => deps.tenancy.withTenant(tenantId, fn);
 
   async function companies(tenantId: string): Promise<Company[]> {
     const { rows } = await deps.tenancy.withTenant(tenantId, (tx) => deps.store.page(tx, { provider: PROVIDER, isActive: true, limit: 500, offset: 0 }));

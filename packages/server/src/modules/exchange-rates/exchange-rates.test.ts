@@ -95,6 +95,21 @@ describe('exchange rates into QuickBooks companies', () => {
     expect(eStatus).toMatchObject({ rates: { total: 11, synced: 11, pending: 0 }, syncing: { total: 2, successful: 1, failed: 1 }, lastSyncAt: expect.any(String) });
   });
 
+  it('a rate source that cannot be read: 503 INTEGRATION_UNAVAILABLE, nothing written, nothing stored', async () => {
+    const acct = await signup(h.t.app);
+    const c = await company(acct, 'solo', 'USD');
+    const headers = await mfaHeaders(acct);
+    h.sandbox.fail('rates', { status: 503 });
+    try {
+      const res = await h.t.app.inject({ method: 'POST', url: `/api/exchange-rates/sync-all?date=${DAY}`, headers: await headers() });
+      expect([res.statusCode, res.json().code]).toEqual([503, 'INTEGRATION_UNAVAILABLE']);
+    } finally {
+      h.sandbox.heal('rates');
+    }
+    expect(posts(c.realm)).toEqual([]);
+    expect((await h.t.app.inject({ method: 'GET', url: '/api/exchange-rates', headers: bearer(acct.accessToken) })).json().data).toEqual([]);
+  });
+
   it('the same date twice writes nothing the second time: each rate is an action whose stored key answers the repeat', async () => {
     const acct = await signup(h.t.app);
     const c = await company(acct, 'books', 'GBP');
