@@ -17,6 +17,8 @@ const ACTION = 'exchangerate';
 /** Companies synced at once by sync-all (each writes its currencies one after the other). */
 const COMPANIES_AT_ONCE = 4;
 const CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** How long a write waits for another sync of the same company (the daily run and a manual one) to let go. */
+const IN_PROGRESS_WAIT_MS = 60_000;
 
 export type Trigger = 'manual' | 'schedule';
 export type CompanyResult = { connection: string; label: string; company: string | null; homeCurrency: string | null; rates_synced: number; error?: string };
@@ -76,6 +78,19 @@ export function createExchangeRatesService(deps: ExchangeRatesDeps) {
     return parsed.data.Preferences.CurrencyPrefs.HomeCurrency.value;
   }
 
+  /** The write, waiting while another sync of this company holds the action (one at a time per connection). */
+  async function write(req: Parameters<ExchangeRatesDeps['actions']['perform']>[0]) {
+    const until = Date.now() + IN_PROGRESS_WAIT_MS;
+    for (;;) {
+      try {
+        return await deps.actions.perform(req);
+      } catch (err) {
+        if (!(err instanceof AppError && err.code === 'ACTION_IN_PROGRESS') || Date.now() > until) throw err;
+      }
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
+    }
+  }
+
   async function syncOne(tenantId: string, c: Company, date: string, quote: RateQuote, wanted: string[] | null, trigger: Trigger): Promise<CompanyResult> {
     const started = deps.clock();
     const result: CompanyResult = { connection: c.id, label: c.label, company: c.realmId, homeCurrency: null, rates_synced: 0 };
@@ -91,7 +106,7 @@ export function createExchangeRatesService(deps: ExchangeRatesDeps) {
         if (rate === null) continue;
         const k = { connectionId: c.id, currency, date };
         await inTenant(tenantId, (tx) => deps.repo.putRate(tx, { tenant_id: tenantId, connection_id: c.id, currency, rate_date: date, home_currency: home, rate, source: quote.source, updated_at: deps.clock() }));
-        const out = await deps.actions.perform({ tenantId, connectionId: c.id, action: ACTION, input: { currency, date, rate, homeCurrency: home }, trigger });
+        const out = await write({ tenantId, connectionId: c.id, action: ACTION, input: { currency, date, rate, homeCurrency: home }, trigger });
         await inTenant(tenantId, (tx) => deps.repo.markRate(tx, tenantId, k, { synced_at: out.status === 'succeeded' ? deps.clock() : null, action_run_id: out.runId, error_code: out.errorCode }));
         if (out.status !== 'succeeded') {
           result.error = out.errorCode ?? 'internal_error';

@@ -176,6 +176,22 @@ describe('exchange rates into QuickBooks companies', () => {
     expect(companies().writes(c.realm)).toBe(3);
   });
 
+  it('two syncs of the same tenant and date at once (the daily run and a manual one): every rate is written once, both succeed', async () => {
+    const acct = await signup(h.t.app);
+    const x = await company(acct, 'x', 'USD');
+    const y = await company(acct, 'y', 'CHF');
+    const both = await Promise.all([
+      h.t.services.exchangeRates.syncAll({ tenantId: acct.tenantId }, DAY, 'schedule'),
+      h.t.services.exchangeRates.syncAll({ tenantId: acct.tenantId }, DAY),
+      h.t.services.exchangeRates.syncCompany({ tenantId: acct.tenantId }, y.connection, DAY),
+    ]);
+    expect(both.map((o) => ('total' in o ? [o.total, o.successful] : [1, o.error ? 0 : 1]))).toEqual([[2, 2], [2, 2], [1, 1]]);
+    expect([companies().writes(x.realm), companies().writes(y.realm)]).toEqual([11, 11]);
+    expect(posts(y.realm)).toHaveLength(11);
+    const runs = await actionRuns(acct, y.connection);
+    expect(runs.filter((r) => r.status === 'succeeded')).toHaveLength(11);
+  });
+
   it('settings: a disabled company is skipped, a currency list limits what is written; bad settings are refused', async () => {
     const acct = await signup(h.t.app);
     const a = await company(acct, 'a', 'USD');
