@@ -29,6 +29,8 @@ export const RecordsPageSchema = z.object({
 
 export const SyncRunSchema = z.object({
   id: z.string().uuid(),
+  /** 'action': a write to the provider (its `sync` is the action's name). */
+  kind: z.enum(['sync', 'action']),
   connectionId: z.string().uuid(),
   sync: z.string(),
   trigger: z.enum(SYNC_TRIGGERS),

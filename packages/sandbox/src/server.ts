@@ -6,6 +6,8 @@ import { VERIFY_ROUTES, type Reply, type Seeded } from './providers.js';
 import { apiRoute, newApiState } from './apis.js';
 import { createLimits, limitKey } from './limits.js';
 import { intuitHeaders } from './quickbooks/data.js';
+import { quickbooksCompanies } from './quickbooks/exchange-rates.js';
+import { dailyRates } from './rates/daily-rates.js';
 import { amazonHostPath, amazonOperation, amazonRegion, requestIdHeader } from './amazon/index.js';
 import { XERO_HOSTS } from './xero/openid.js';
 import { wiseWebhookKeyPair } from './webhooks/wise.js';
@@ -126,6 +128,7 @@ export async function createSandbox(opts: { port?: number } = {}) {
       if (failure.latencyMs) await new Promise((r) => setTimeout(r, failure.latencyMs));
       if (failure.status) return send({ status: failure.status, body: { error: 'injected failure' } });
     }
+    if (provider === 'rates' && req.method === 'GET') return send(dailyRates(path, url));
     const body = req.method === 'GET' || req.method === 'HEAD' ? '' : await readBody(req);
     if (body === null) return send({ status: 413, body: { error: 'request body too large' } });
     seen.body = body;
@@ -183,6 +186,8 @@ export async function createSandbox(opts: { port?: number } = {}) {
     oauth: oauth.api,
     /** Shopify's GraphQL Admin API cost bucket per store: `configure({ maximumAvailable, restoreRate })`, `reset()`. */
     shopify: oauth.shopify,
+    /** QuickBooks companies by realm: `configure(realm, { homeCurrency, currencies })`, `fail(realm)`, `heal`, `rates(realm)`, `writes(realm)`. */
+    quickbooksCompanies,
     /** Shopify stores' orders: `grow(store, count)`, `update(store, id, at)`, `remove(store, id)`, `ids(store)`. */
     shopifyOrders: storeOrders,
     /** Signing keys of the providers whose webhooks are signed with the provider's own key: Wise's public PEM goes on a test connection. */

@@ -70,6 +70,11 @@ import type { EmailSenderConfig } from './platform/config.js';
 import { createSyncRunner } from './domains/syncs/run.js';
 import { createSyncsRepo } from './domains/syncs/syncs.repo.js';
 import { createSyncsService } from './domains/syncs/syncs.service.js';
+import { createActionsRepo } from './domains/syncs/actions.repo.js';
+import { createActionRunner } from './domains/syncs/actions.js';
+import { createExchangeRatesRepo } from './modules/exchange-rates/exchange-rates.repo.js';
+import { createExchangeRatesService } from './modules/exchange-rates/exchange-rates.service.js';
+import { ecbRateSource } from './modules/exchange-rates/rate-sources.js';
 
 export type ServiceDeps = {
   db: Db;
@@ -234,6 +239,11 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   // Syncs decrypt nothing themselves (the proxy does, in its own transactions): no data keys to prepare.
   const syncDeps = { repo: syncsRepo, tenancy: db, store, adapterFor, ...(log ? { log } : {}) };
   const syncs = createSyncsService({ ...syncDeps, runner: createSyncRunner({ ...syncDeps, outbox, clock, tenantFetch: (...a) => tenantClients.fetch(...a) }) });
+  const actions = createActionRunner({ repo: createActionsRepo(db.kysely), tenancy: db, store, adapterFor, clock, tenantFetch: (...a) => tenantClients.fetch(...a), ...(log ? { log } : {}) });
+  const exchangeRates = createExchangeRatesService({
+    repo: createExchangeRatesRepo(db.kysely), tenancy: db, store, actions, tenantFetch: (...a) => tenantClients.fetch(...a), clock, ...(log ? { log } : {}),
+    source: ecbRateSource((url, init) => http.fetch(url, init), { today: () => clock().toISOString().slice(0, 10) }),
+  });
   const inboundWebhooks = createInboundWebhooksService({
     repo: createInboundWebhooksRepo(db.kysely),
     tenancy,
@@ -268,7 +278,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     metrics,
     ...(log ? { log } : {}),
   });
-  return { syncs, webhookEndpoints, webhookDeliveries, inboundWebhooks, notifications, passwordReset, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
+  return { syncs, actions, exchangeRates, webhookEndpoints, webhookDeliveries, inboundWebhooks, notifications, passwordReset, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -145,6 +145,16 @@ describe('node-quickbooks', () => {
     expect(bad).toMatchObject({ response: { status: 400, data: { Fault: { type: 'ValidationFault' } } } });
   });
 
+  it('updateExchangeRate writes with the SyncToken just read; the same SyncToken again is the stale-object fault 5010', async () => {
+    const qb = await qbo();
+    const read = await call<{ ExchangeRate: Record<string, unknown> & { SyncToken: string } }>((cb) => qb.getExchangeRate({ sourcecurrencycode: 'GBP', asofdate: '2026-11-24' }, cb));
+    const rate = { SourceCurrencyCode: 'GBP', TargetCurrencyCode: 'USD', AsOfDate: '2026-11-24', Rate: 1.2601, SyncToken: read.ExchangeRate.SyncToken };
+    const written = await call<{ ExchangeRate: { Rate: number; SyncToken: string } }>((cb) => qb.updateExchangeRate({ ...rate }, cb));
+    expect(written.ExchangeRate).toMatchObject({ Rate: 1.2601, SyncToken: String(Number(read.ExchangeRate.SyncToken) + 1) });
+    const stale = await call((cb) => qb.updateExchangeRate({ ...rate, Rate: 1.3 }, cb)).catch((e: QuickBooksError) => e);
+    expect(stale).toMatchObject({ response: { status: 400, data: { Fault: { type: 'ValidationFault', Error: [{ code: '5010' }] } } } });
+  });
+
   it('refreshAccessToken and revokeAccess (form-encoded) work; a throttled call is a 429 Fault with code 3001', async () => {
     const qb = await qbo();
     const refreshed = await call<{ access_token: string; refresh_token: string }>((cb) => qb.refreshAccessToken(cb));

@@ -8,7 +8,8 @@ import type { RouteContext } from './routes.js';
 import { slackApi } from '../slack/web-api.js';
 import type { AccessToken, OAuthState } from './state.js';
 import { pageAccounts, subscribeApp } from '../messenger/graph.js';
-import { intuitTime, quickbooksExchangeRate, quickbooksQuery } from '../quickbooks/data.js';
+import { intuitTime, quickbooksQuery } from '../quickbooks/data.js';
+import { quickbooksCompanyRoute } from '../quickbooks/exchange-rates.js';
 
 type Rejection = 'unknown' | 'expired' | 'revoked';
 
@@ -39,7 +40,8 @@ export function dataRoute(state: OAuthState, ctx: RouteContext): Reply | null {
   const { provider, path, req, url, now } = ctx;
   if (provider === 'slack') return slackApi(state, ctx);
   const messengerSubscribe = provider === 'messenger' && req.method === 'POST' ? /^\/(\d+)\/subscribed_apps$/.exec(path) : null;
-  if (req.method !== 'GET' && !(provider === 'xero' && req.method === 'DELETE') && !messengerSubscribe) return null;
+  const quickbooksWrite = provider === 'quickbooks' && req.method === 'POST' && /^\/v3\/company\/[0-9]+\/exchangerate$/.test(path);
+  if (req.method !== 'GET' && !(provider === 'xero' && req.method === 'DELETE') && !messengerSubscribe && !quickbooksWrite) return null;
   const authorized = (token: string | undefined, check?: (a: AccessToken) => boolean): AccessToken | Reply => {
     const r = state.checkAccess(provider, token, now);
     const why = 'access' in r ? (check && !check(r.access) ? 'unknown' : null) : r.reason;
@@ -63,11 +65,11 @@ export function dataRoute(state: OAuthState, ctx: RouteContext): Reply | null {
       return isReply(a) ? a : listConnections(a);
     }
     case 'quickbooks': {
-      const q = /^\/v3\/company\/([0-9]+)\/(query|exchangerate)$/.exec(path);
+      const q = /^\/v3\/company\/([0-9]+)\/(query|exchangerate|preferences)$/.exec(path);
       if (q) {
         const a = authorized(bearer(req), (t) => accountIds('quickbooks', t.grant.account).realmId === q[1]);
         if (isReply(a)) return a;
-        return q[2] === 'query' ? quickbooksQuery(url.searchParams.get('query') ?? '', now) : quickbooksExchangeRate(url, now);
+        return q[2] === 'query' ? quickbooksQuery(url.searchParams.get('query') ?? '', now) : quickbooksCompanyRoute(q[1]!, q[2]!, req.method ?? 'GET', url, ctx.body, now);
       }
       const m = /^\/v3\/company\/([0-9]+)\/companyinfo\/([0-9]+)$/.exec(path);
       if (!m) return null;

@@ -4,7 +4,7 @@ import { json } from '../oauth/http.js';
 
 /**
  * The QuickBooks Online data Keyhold's syncs read: invoices, bills and exchange rates, through the
- * query endpoint and `GET /exchangerate`, in Intuit's shapes
+ * query endpoint (per-company exchange rates, read and written: exchange-rates.ts), in Intuit's shapes
  * (https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries,
  * https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/exchangerate).
  */
@@ -106,15 +106,4 @@ export function quickbooksQuery(query: string, now: number): Reply {
   const page = rows.slice(from - 1, from - 1 + Math.min(1000, Number(max ?? 100)));
   if (page.length === 0) return json(200, { QueryResponse: {}, time: intuitTime(now) });
   return json(200, { QueryResponse: { [entity.name]: page, startPosition: from, maxResults: page.length }, time: intuitTime(now) });
-}
-
-/** `GET /v3/company/{realm}/exchangerate?sourcecurrencycode=EUR[&asofdate=YYYY-MM-DD]` */
-export function quickbooksExchangeRate(url: URL, now: number): Reply {
-  const params = new Map([...url.searchParams].map(([k, v]) => [k.toLowerCase(), v]));
-  const source = params.get('sourcecurrencycode')?.toUpperCase();
-  if (!source) return fault(now, 'Required param missing, need to supply the required value for the API', 'Required parameter sourcecurrencycode is missing in the request', '2020');
-  if (!(source in RATES)) return fault(now, 'Invalid Reference Id', `Invalid Reference Id : currency ${source} is not active in this company`, '2500');
-  const asOf = params.get('asofdate') ?? new Date(now).toISOString().slice(0, 10);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(asOf)) return fault(now, 'Invalid date', `asofdate must be yyyy-MM-dd: ${asOf.slice(0, 20)}`, '2010');
-  return json(200, { ExchangeRate: exchangeRate(source, asOf), time: intuitTime(now) });
 }

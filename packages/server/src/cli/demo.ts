@@ -5,6 +5,7 @@ import type { Config } from '../platform/config.js';
 import { Secret } from '../platform/crypto/secret.js';
 import type { Logger } from '../platform/logger.js';
 import { runStart } from './start.js';
+import { dailyRatesApiSource } from '../modules/exchange-rates/rate-sources.js';
 
 const DEMO_SLUG = 'demo';
 const DEMO_EMAIL = 'owner@demo.keyhold.test';
@@ -44,6 +45,8 @@ export async function runDemo(config: Config, log: Logger): Promise<number> {
   sandbox.seed('openai', { apiKey: 'sk-demo-openai' });
   return runStart(demoConfig, log, {
     async afterStart({ services, url }) {
+      // Offline: exchange rates come from the sandbox's daily-rates API instead of the ECB.
+      services.exchangeRates.useSource(dailyRatesApiSource((u, init) => fetch(u, init), sandbox.baseUrlFor('rates')));
       const lines = [`Keyhold demo running on ${url} (providers played by the sandbox at ${sandbox.url})`];
       if (await services.tenants.idBySlug(DEMO_SLUG)) {
         lines.push(`Demo tenant '${DEMO_SLUG}' exists (owner ${DEMO_EMAIL}; password as printed at its creation).`);

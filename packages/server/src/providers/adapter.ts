@@ -22,6 +22,8 @@ export type ProviderAdapter = {
   webhooks?: WebhookHooks;
   /** Sync readers by sync name (`POST /api/syncs/:connectionId/:sync/run`); see domains/syncs. */
   syncs?: Record<string, SyncDefinition>;
+  /** Writes to the provider by action name (domains/syncs/actions.ts). */
+  actions?: Record<string, ActionDefinition>;
   /** Messages to people, for providers that send email or chat (notifications). */
   messaging?: MessagingHooks;
 };
@@ -274,6 +276,33 @@ export type WebhookHooks = {
 export type SyncAnswer = { status: number; header: HeaderReader; body: unknown };
 /** Calls the provider as the connection, path relative to its base URL (credentials and rate limits applied by Keyhold). */
 export type SyncCall = (path: string) => Promise<SyncAnswer>;
+/** A call that may write: method, headers and a body besides the path (same tenant path and limits). */
+export type ActionCall = (path: string, init?: { method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'; headers?: Record<string, string>; body?: string }) => Promise<SyncAnswer>;
+
+/**
+ * A write to the provider as the connection (an action). `input` is validated against `input`'s
+ * schema first (a 400 naming the field otherwise, nothing sent). `perform` returns stable data
+ * (ids, versions, counts — never the provider's body or message) that is stored with the run
+ * and returned again for a repeated idempotency key; it throws ActionError with a stable code.
+ */
+export type ActionDefinition<I extends Record<string, unknown> = Record<string, unknown>> = {
+  input: z.ZodType<I>;
+  perform(ctx: {
+    input: I;
+    call: ActionCall;
+    /** The key this write runs under; passed to providers that take one (e.g. an `Idempotency-Key` header). */
+    idempotencyKey: string;
+    /** The connection's non-secret config (account ids the API needs in its paths). */
+    config: Readonly<Record<string, string>>;
+  }): Promise<Record<string, string | number | boolean | null>>;
+};
+
+/** Thrown by an action for an answer it cannot use or a refusal; `code` lands in the run's `error_code`. */
+export class ActionError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
 
 /**
  * One page of a reader. `records` are validated against the definition's schema by the engine;

@@ -86,6 +86,13 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'GET /api/syncs/runs': tenant('member', 'records:read'),
   'POST /api/syncs/{connectionId}/{sync}/run': tenant('admin', 'syncs:run', { stepUp: true }),
   'POST /api/syncs/{connectionId}/{sync}/reset': tenant('admin', 'syncs:run', { stepUp: true }),
+  // The exchange-rate module (modules/exchange-rates): a manual sync writes to the tenant's books.
+  'POST /api/exchange-rates/sync': tenant('admin', 'syncs:run', { stepUp: true }),
+  'POST /api/exchange-rates/sync-all': tenant('admin', 'syncs:run', { stepUp: true }),
+  'GET /api/exchange-rates': tenant('member', 'records:read'),
+  'GET /api/exchange-rates/status': tenant('member', 'records:read'),
+  'GET /api/exchange-rates/settings': tenant('member', 'records:read'),
+  'PUT /api/exchange-rates/settings/{connectionId}': tenant('admin', 'syncs:run'),
 
   // Outbound webhooks: creating, moving, revealing, rotating and deleting touch where signed payloads go or the secret (step-up).
   'GET /api/webhook-endpoints': tenant('admin', 'webhooks:read'),

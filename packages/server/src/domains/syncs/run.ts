@@ -20,7 +20,7 @@ export const LEASE_MS = 5 * 60_000;
 const MAX_RATE_WAIT_MS = 30_000;
 
 /** Calls the provider as a tenant through the proxy's rate-limited path (tenant-clients.ts). */
-export type TenantFetch = (tenantId: string, provider: string, path: string, init: { label?: string; maxWaitMs?: number }) => Promise<Response>;
+export type TenantFetch = (tenantId: string, provider: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string; label?: string; maxWaitMs?: number }) => Promise<Response>;
 
 export type RunDeps = {
   repo: SyncsRepo;

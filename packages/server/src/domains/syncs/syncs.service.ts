@@ -88,7 +88,7 @@ function toRecord(r: RecordRow): SyncedRecord {
 
 function toRun(r: RunRow): SyncRun {
   return {
-    id: r.id, connectionId: r.connection_id, sync: r.sync, trigger: r.trigger, mode: r.mode, status: r.status,
+    id: r.id, kind: r.kind, connectionId: r.connection_id, sync: r.sync, trigger: r.trigger, mode: r.mode, status: r.status,
     startedAt: r.started_at.toISOString(), finishedAt: iso(r.finished_at), added: r.added, updated: r.updated, deleted: r.deleted,
     pages: r.pages, providerCalls: r.provider_calls, cursorFrom: r.cursor_from, cursorTo: r.cursor_to, errorCode: r.error_code,
   };

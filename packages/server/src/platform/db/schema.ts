@@ -1,6 +1,7 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
 import type { NotificationLogTable, NotificationSettingsTable, PasswordResetTokensTable } from './notifications-schema.js';
 import type { RecordsTable, SyncRunsTable } from './syncs-schema.js';
+import type { ExchangeRateRunsTable, ExchangeRateSettingsTable, ExchangeRatesTable } from './exchange-rates-schema.js';
 
 /** Kysely's view of Keyhold's tables. The SQL in `migrations/` is the source of truth. */
 export type Database = {
@@ -35,6 +36,9 @@ export type Database = {
   webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
   records: RecordsTable;
   sync_runs: SyncRunsTable;
+  exchange_rate_settings: ExchangeRateSettingsTable;
+  exchange_rates: ExchangeRatesTable;
+  exchange_rate_runs: ExchangeRateRunsTable;
 };
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;

@@ -45,4 +45,8 @@ export type SyncRunsTable = {
   cursor_from: Int8 | null;
   cursor_to: Int8 | null;
   error_code: string | null;
+  /** 'action': a write to the provider (domains/syncs/actions.ts), migration 0029. */
+  kind: ColumnType<'sync' | 'action', 'sync' | 'action' | undefined, 'sync' | 'action'>;
+  idempotency_key: ColumnType<string | null, string | null | undefined, string | null>;
+  result: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
 };

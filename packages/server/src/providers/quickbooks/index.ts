@@ -1,5 +1,6 @@
-import type { ProviderAdapter, RevokeHook } from '../adapter.js';
+import type { ActionDefinition, ProviderAdapter, RevokeHook } from '../adapter.js';
 import { callbackInvalid } from '../shared/http.js';
+import { exchangeRateAction } from './actions.js';
 import { quickbooksWebhooks } from './webhooks.js';
 
 /**
@@ -37,4 +38,5 @@ export const quickbooks: ProviderAdapter = {
   oauth: { flow: 'quickbooks', accounts: async ({ query }) => company(query) },
   revoke: jsonRevoke,
   webhooks: quickbooksWebhooks,
+  actions: { exchangerate: exchangeRateAction as ActionDefinition },
 };
