@@ -70,6 +70,8 @@ import type { EmailSenderConfig } from './platform/config.js';
 import { createSyncRunner } from './domains/syncs/run.js';
 import { createSyncsRepo } from './domains/syncs/syncs.repo.js';
 import { createSyncsService } from './domains/syncs/syncs.service.js';
+import { createWorkingCapitalRepo } from './modules/working-capital/working-capital.repo.js';
+import { createWorkingCapitalService } from './modules/working-capital/working-capital.service.js';
 
 export type ServiceDeps = {
   db: Db;
@@ -234,6 +236,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   // Syncs decrypt nothing themselves (the proxy does, in its own transactions): no data keys to prepare.
   const syncDeps = { repo: syncsRepo, tenancy: db, store, adapterFor, ...(log ? { log } : {}) };
   const syncs = createSyncsService({ ...syncDeps, runner: createSyncRunner({ ...syncDeps, outbox, clock, tenantFetch: (...a) => tenantClients.fetch(...a) }) });
+  const workingCapital = createWorkingCapitalService({ repo: createWorkingCapitalRepo(db.kysely), tenancy: db, store, syncs, adapterFor, clock, ...(log ? { log } : {}) });
   const inboundWebhooks = createInboundWebhooksService({
     repo: createInboundWebhooksRepo(db.kysely),
     tenancy,
@@ -268,7 +271,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     metrics,
     ...(log ? { log } : {}),
   });
-  return { syncs, webhookEndpoints, webhookDeliveries, inboundWebhooks, notifications, passwordReset, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
+  return { syncs, workingCapital, webhookEndpoints, webhookDeliveries, inboundWebhooks, notifications, passwordReset, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -14,6 +14,7 @@ import { registerInboundWebhookJobs } from './domains/inbound-webhooks/inbound-w
 import { registerNotificationJobs } from './domains/notifications/notifications.jobs.js';
 import { registerWebhookEndpointJobs } from './domains/webhook-endpoints/webhook-endpoints.jobs.js';
 import { registerSyncJobs } from './domains/syncs/syncs.jobs.js';
+import { registerWorkingCapitalJobs } from './modules/working-capital/working-capital.jobs.js';
 import { loadCatalog } from './domains/catalog/catalog.js';
 import { assertAdaptersCoverCatalog } from './providers/check.js';
 import { loadKeyRing } from './domains/vault/kek.js';
@@ -65,6 +66,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
   await registerInboundWebhookJobs(jobs, services.inboundWebhooks, { rawDays: config.webhooks.rawRetentionDays, days: config.webhooks.retentionDays }, log);
   await registerWebhookEndpointJobs(jobs, services, { payloadDays: config.deliveries.payloadRetentionDays, days: config.deliveries.retentionDays }, log);
   await registerSyncJobs(jobs, services.syncs);
+  await registerWorkingCapitalJobs(jobs, services.workingCapital);
   app.addHook('onClose', async () => {
     await jobs.stop();
     await db.close();

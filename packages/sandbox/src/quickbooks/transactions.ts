@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
  * `MetaData.LastUpdatedTime` is Intuit's Pacific-time ISO string; every change moves it.
  */
 type Row = Record<string, unknown>;
-export const QBO_INVOICES_PER_REALM = 240;
-export const QBO_BILLS_PER_REALM = 120;
+export const QBO_INVOICES_PER_REALM = 1200;
+export const QBO_BILLS_PER_REALM = 360;
 const ORIGIN = Date.UTC(2026, 9, 1, 17);
 const HOUR = 3_600_000;
 const CREATED = '2026-10-01T09:00:00-07:00';

@@ -143,7 +143,7 @@ export function xeroControlRoute(method: string, path: string, url: URL): Reply 
 const queryError = (message: string): Reply => ({ status: 400, body: { ErrorNumber: 16, Type: 'QueryParseException', Message: message } });
 
 const FIELDS: Record<string, (x: Invoice) => string | number> = {
-  Type: (x) => x.Type, Status: (x) => x.Status, InvoiceNumber: (x) => String(x.InvoiceNumber),
+  InvoiceID: (x) => x.InvoiceID, Type: (x) => x.Type, Status: (x) => x.Status, InvoiceNumber: (x) => String(x.InvoiceNumber),
   UpdatedDateUTC: (x) => x.updatedMs, Date: (x) => String(x.DateString), DueDate: (x) => String(x.DueDateString),
 };
 

@@ -87,6 +87,10 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'POST /api/syncs/{connectionId}/{sync}/run': tenant('admin', 'syncs:run', { stepUp: true }),
   'POST /api/syncs/{connectionId}/{sync}/reset': tenant('admin', 'syncs:run', { stepUp: true }),
 
+  // Business views computed from the records store: read like the records themselves.
+  'GET /api/working-capital/current': tenant('member', 'records:read'),
+  'GET /api/working-capital/history': tenant('member', 'records:read'),
+
   // Outbound webhooks: creating, moving, revealing, rotating and deleting touch where signed payloads go or the secret (step-up).
   'GET /api/webhook-endpoints': tenant('admin', 'webhooks:read'),
   'POST /api/webhook-endpoints': tenant('admin', null, { stepUp: true, grantScope: 'webhooks:write' }),

@@ -5,7 +5,7 @@ import { AppError } from '../../platform/errors.js';
 import type { Tenancy } from '../../platform/db/tenancy.js';
 import type { SyncMode, SyncTrigger } from '../../platform/db/syncs-schema.js';
 import type { Logger } from '../../platform/logger.js';
-import { type ProviderAdapter, type SyncAnswer, type SyncDefinition, SyncReadError } from '../../providers/adapter.js';
+import { type ProviderAdapter, type SyncAnswer, type SyncCall, type SyncDefinition, SyncReadError } from '../../providers/adapter.js';
 import { canonicalJson } from '../audit/canonical.js';
 import type { ConnectionStore } from '../connections/store.js';
 import type { Outbox } from '../events/outbox.js';
@@ -20,7 +20,7 @@ export const LEASE_MS = 5 * 60_000;
 const MAX_RATE_WAIT_MS = 30_000;
 
 /** Calls the provider as a tenant through the proxy's rate-limited path (tenant-clients.ts). */
-export type TenantFetch = (tenantId: string, provider: string, path: string, init: { label?: string; maxWaitMs?: number }) => Promise<Response>;
+export type TenantFetch = (tenantId: string, provider: string, path: string, init: { label?: string; maxWaitMs?: number; headers?: Record<string, string> }) => Promise<Response>;
 
 export type RunDeps = {
   repo: SyncsRepo;
@@ -87,7 +87,7 @@ export function createSyncRunner(deps: RunDeps) {
         started_at: now, lease_until: new Date(now.getTime() + LEASE_MS),
       });
       if (!id) throw new AppError('SYNC_ALREADY_RUNNING', `The sync '${req.sync}' of this connection is running already`);
-      return { id, def, mode, checkpoint, conn: { id: conn.id, provider: conn.provider, label: conn.label } };
+      return { id, def, mode, checkpoint, conn: { id: conn.id, provider: conn.provider, label: conn.label, config: conn.config } };
     });
   }
 
@@ -103,22 +103,23 @@ export function createSyncRunner(deps: RunDeps) {
     // no later than this run's start (less a clock-skew margin); unchanged records it reads again
     // are not rewritten.
     const checkpointCap = new Date(deps.clock().getTime() - CHECKPOINT_SKEW_MS).toISOString();
-    const call = async (path: string): Promise<SyncAnswer> => {
+    const call: SyncCall = async (path, init) => {
       counts.providerCalls++;
-      const res = await deps.tenantFetch(req.tenantId, conn.provider, path, { label: conn.label, maxWaitMs: MAX_RATE_WAIT_MS });
+      const res = await deps.tenantFetch(req.tenantId, conn.provider, path, { label: conn.label, maxWaitMs: MAX_RATE_WAIT_MS, ...(init?.headers ? { headers: init.headers } : {}) });
       const text = await res.text();
       let body: unknown = null;
       try { body = text ? JSON.parse(text) : null; } catch { body = null; }
       return { status: res.status, header: (name) => res.headers.get(name) ?? undefined, body };
     };
     try {
-      let pending = def.fetchPage({ page: null, checkpoint, call });
+      const config = conn.config;
+      let pending = def.fetchPage({ page: null, checkpoint, call, config });
       for (;;) {
         const got = await pending;
         const items = toItems(def, got.records);
         // The next page is fetched while this one is written (the provider and Postgres overlap).
         if (got.next !== null) {
-          pending = def.fetchPage({ page: got.next, checkpoint, call });
+          pending = def.fetchPage({ page: got.next, checkpoint, call, config });
           pending.catch(() => undefined); // its failure surfaces at the next `await pending`
         }
         for (const r of got.records) {

@@ -1,5 +1,6 @@
 import type { ProviderAdapter, RevokeHook } from '../adapter.js';
 import { callbackInvalid } from '../shared/http.js';
+import { quickbooksBills, quickbooksInvoices } from './syncs.js';
 import { quickbooksWebhooks } from './webhooks.js';
 
 /**
@@ -37,4 +38,5 @@ export const quickbooks: ProviderAdapter = {
   oauth: { flow: 'quickbooks', accounts: async ({ query }) => company(query) },
   revoke: jsonRevoke,
   webhooks: quickbooksWebhooks,
+  syncs: { invoices: quickbooksInvoices, bills: quickbooksBills },
 };
