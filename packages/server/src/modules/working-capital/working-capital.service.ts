@@ -141,7 +141,8 @@ export function createWorkingCapitalService(deps: WorkingCapitalDeps) {
   /**
    * The current figures. From the records store when the provider's syncs are healthy (with a
    * warning once the data is older than its sync interval); from the last stored snapshot when the
-   * connection cannot reach the provider or its latest sync failed (the database fallback).
+   * connection cannot reach the provider or its latest sync failed (the database fallback), unless
+   * the records are newer than that snapshot (then from them, with the same warning).
    */
   async function current(p: TenantPrincipal, q: { connectionId?: string } = {}): Promise<WorkingCapital> {
     const conn = await accountingConnection(p.tenantId, q.connectionId);
@@ -150,7 +151,8 @@ export function createWorkingCapitalService(deps: WorkingCapitalDeps) {
     const why = conn.status !== 'active' ? `the connection is ${conn.status}` : state.failure ? `its last sync failed: ${state.failure}` : null;
     if (why !== null || state.asOf === null) {
       const snap = await deps.tenancy.withTenant(p.tenantId, (tx) => deps.repo.latest(tx, p.tenantId, conn.provider));
-      if (snap) {
+      // The snapshot unless the records are newer (a sync succeeded after it was stored).
+      if (snap && (state.asOf === null || snap.as_of.getTime() >= state.asOf.getTime())) {
         const reason = why ?? 'it has not been synced yet';
         return { ...fromRow(snap, conn.id), fromSnapshot: true, warning: `${name} integration unavailable (${reason}); showing the stored figures of ${snap.date}, synced at ${snap.as_of.toISOString()}` };
       }
@@ -164,7 +166,7 @@ export function createWorkingCapitalService(deps: WorkingCapitalDeps) {
     const f = await figures(p, conn);
     const interval = intervalMs(conn);
     const warning = why !== null
-      ? `${name} integration unavailable (${why}) and no stored figures exist; showing the data synced at ${asOf.toISOString()}`
+      ? `${name} integration unavailable (${why}); showing the data synced at ${asOf.toISOString()}`
       : deps.clock().getTime() - asOf.getTime() > interval
         ? `The ${name} data is older than its sync interval (every ${interval / 60_000} minutes): last synced at ${asOf.toISOString()}`
         : undefined;
