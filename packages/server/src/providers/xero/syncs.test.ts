@@ -83,6 +83,20 @@ describe('Xero invoices reader', () => {
     }
     expect(await run(acct, connectionId)).toMatchObject({ status: 'succeeded', mode: 'incremental', updated: 1 });
   });
+
+  it("a reader's own headers reach Xero, but never replace the connection's organisation header or token", async () => {
+    const acct = await signup(h.t.app);
+    const { account: org } = await connectAccounting(h, acct, 'xero');
+    const other = await connectAccounting(h, await signup(h.t.app), 'xero');
+    const res = await h.t.services.tenantClients.fetch(acct.tenantId, 'xero', '/api.xro/2.0/Invoices?page=1', {
+      headers: { 'If-Modified-Since': '2026-10-21T00:00:00', 'xero-tenant-id': other.account, authorization: 'Bearer stolen' },
+    });
+    expect(res.status).toBe(200);
+    const sent = invoiceCalls(org).at(-1)!;
+    expect(sent.headers['if-modified-since']).toBe('2026-10-21T00:00:00');
+    expect(sent.headers.authorization).not.toBe('Bearer stolen');
+    expect(invoiceCalls(other.account)).toEqual([]);
+  });
 });
 
 async function lastRun(acct: Account) {
