@@ -1,5 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { xeroWebhookDelivery, xeroWebhookEvent } from '@keyhold/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunRequest } from '../../domains/syncs/run.js';
+import { Secret } from '../../platform/crypto/secret.js';
 import { type Account, addMember, bearer, createApiKey, signup } from '../../test-support/accounts.js';
 import { connectAccounting } from '../../test-support/accounting.js';
 import { credentialsFor } from '../../test-support/credentials.js';
@@ -13,8 +16,13 @@ import { createSyncsRepo } from '../../domains/syncs/syncs.repo.js';
  * job sees only this file's tenants.
  */
 let h: Awaited<ReturnType<typeof oauthHarness>>;
+/** Xero's webhook signing key of Keyhold's app (change notices). */
+const XERO_WEBHOOK_KEY = `xero-key-${randomBytes(8).toString('hex')}`;
+const queued: RunRequest[] = [];
 beforeAll(async () => {
-  h = await oauthHarness({ scratch: true });
+  h = await oauthHarness({ scratch: true, webhooks: { secrets: { xero: [new Secret(XERO_WEBHOOK_KEY)] }, verifyTokens: {}, rawRetentionDays: 7, retentionDays: 30 } });
+  // Runs queued by change notices are recorded here and run by the test.
+  h.t.services.syncs.useQueue(async (req) => { queued.push(req); });
 }, 60_000);
 afterAll(() => h.close());
 
@@ -72,6 +80,21 @@ describe('working capital', () => {
     h.sandbox.xeroInvoices.pay(org, paid.InvoiceID, new Date(h.t.clock().getTime() - 10 * 60_000));
     expect(await sync(acct, connectionId, 'invoices')).toMatchObject({ mode: 'incremental', updated: 1 });
     expect((await current(acct.accessToken)).json().data.accountsReceivable).toBe((want.receivables - Math.round(paid.AmountDue * 100)) / 100);
+  });
+
+  it("a Xero change notice queues an incremental sync; once it ran, working capital shows the change", async () => {
+    const { acct, connectionId, org } = await xeroTenant();
+    const invoices = h.sandbox.xeroInvoices.list(org) as XeroInvoice[];
+    const before = xeroByHand(invoices);
+    const bill = invoices.find((i) => i.Type === 'ACCPAY' && i.Status === 'AUTHORISED' && i.AmountPaid === 0 && i.CurrencyRate === 1)!;
+    h.sandbox.xeroInvoices.void(org, bill.InvoiceID, new Date(h.t.clock().getTime() - 10 * 60_000));
+    const d = xeroWebhookDelivery(XERO_WEBHOOK_KEY, [xeroWebhookEvent({ tenantId: org, resourceId: bill.InvoiceID, category: 'INVOICE', type: 'UPDATE', at: h.t.clock() })]);
+    expect((await h.t.app.inject({ method: 'POST', url: '/api/webhooks/xero', headers: d.headers, payload: d.body })).statusCode).toBe(200);
+    queued.length = 0;
+    await h.t.services.events.drain();
+    expect(queued).toEqual([{ tenantId: acct.tenantId, connectionId, sync: 'invoices', trigger: 'webhook', mode: 'incremental' }]);
+    expect(await h.t.services.syncs.run(queued[0]!)).toMatchObject({ status: 'succeeded', mode: 'incremental', updated: 1 });
+    expect((await current(acct.accessToken)).json().data.accountsPayable).toBe((before.payables - Math.round(bill.AmountDue * 100)) / 100);
   });
 
   it('from QuickBooks: receivables are the invoices’ Balance, payables the bills’ Balance, in the home currency', async () => {
