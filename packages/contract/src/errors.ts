@@ -41,6 +41,7 @@ export const ERROR_CODES = {
   NOT_READY: 503,
   OAUTH_NOT_CONFIGURED: 503,
   INTEGRATION_TOKEN_EXPIRED: 503,
+  INTEGRATION_NOT_CONFIGURED: 503,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

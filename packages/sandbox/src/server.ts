@@ -13,6 +13,8 @@ import { XERO_HOSTS } from './xero/openid.js';
 import { wiseWebhookKeyPair } from './webhooks/wise.js';
 import { createCaptures } from './captures.js';
 import { storeOrders } from './shopify/store-data.js';
+import { xeroControlRoute, xeroInvoiceStore } from './xero/invoices.js';
+import { quickbooksBooks } from './quickbooks/transactions.js';
 import { RECEIVER_PREFIX, createWebhookReceiver } from './webhook-receiver.js';
 
 /**
@@ -112,7 +114,7 @@ export async function createSandbox(opts: { port?: number } = {}) {
     if (provider === 'resend' && !req.headers['user-agent']) {
       return send({ status: 403, body: { name: 'missing_user_agent', message: 'error code: 1010', statusCode: 403 } });
     }
-    if (provider === '_sandbox') return send(captures.route(req.method ?? 'GET', path, url) ?? { status: 404, body: { error: 'not found' } });
+    if (provider === '_sandbox') return send(captures.route(req.method ?? 'GET', path, url) ?? xeroControlRoute(req.method ?? 'GET', path, url) ?? { status: 404, body: { error: 'not found' } });
     const failure = takeFailure(provider, path);
     // The provider's own rate limits apply to its API calls (not to OAuth endpoints). Injected
     // latency counts as time in flight (concurrency limits), an injected status is sent at once.
@@ -190,6 +192,10 @@ export async function createSandbox(opts: { port?: number } = {}) {
     quickbooksCompanies,
     /** Shopify stores' orders: `grow(store, count)`, `update(store, id, at)`, `remove(store, id)`, `ids(store)`. */
     shopifyOrders: storeOrders,
+    /** Xero organisations' invoices: `list(org)`, `pay|void|remove|approve(org, invoiceId, at)`; also `POST /_sandbox/xero/invoices/<id>/<change>?tenant=<org>`. */
+    xeroInvoices: xeroInvoiceStore,
+    /** QuickBooks companies' invoices and bills: `invoices(realm)`, `bills(realm)`, `pay(realm, entity, id, at)`, `remove(realm, entity, id)`. */
+    quickbooksBooks,
     /** Signing keys of the providers whose webhooks are signed with the provider's own key: Wise's public PEM goes on a test connection. */
     webhookKeys: { wise: wiseWebhookKeys },
     /** What providers delivered to people: Resend's emails (`inbox(to)`), Slack's posts (`posts(channel)`); also at `/_sandbox/…`. */

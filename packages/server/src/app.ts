@@ -20,6 +20,7 @@ import { passwordResetRoutes } from './domains/identity/password-reset.routes.js
 import { notificationsRoutes } from './domains/notifications/notifications.routes.js';
 import { syncsRoutes } from './domains/syncs/syncs.routes.js';
 import { exchangeRatesRoutes } from './modules/exchange-rates/exchange-rates.routes.js';
+import { workingCapitalRoutes } from './modules/working-capital/working-capital.routes.js';
 import type { MetricsAccess } from './platform/config.js';
 import type { Logger } from './platform/logger.js';
 import { installErrorHandling } from './platform/http/error-handler.js';
@@ -87,6 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   webhookEndpointsRoutes(app, { endpoints: services.webhookEndpoints });
   syncsRoutes(app, { syncs: services.syncs });
   exchangeRatesRoutes(app, { exchangeRates: services.exchangeRates });
+  workingCapitalRoutes(app, { workingCapital: services.workingCapital });
   adminRoutes(app, { adminAuth: services.adminAuth, tenants: services.tenants, apiKeys: services.apiKeys, signupInvitations: services.signupInvitations });
   return app;
 }

@@ -75,6 +75,8 @@ import { createActionRunner } from './domains/syncs/actions.js';
 import { createExchangeRatesRepo } from './modules/exchange-rates/exchange-rates.repo.js';
 import { createExchangeRatesService } from './modules/exchange-rates/exchange-rates.service.js';
 import { ecbRateSource } from './modules/exchange-rates/rate-sources.js';
+import { createWorkingCapitalRepo } from './modules/working-capital/working-capital.repo.js';
+import { createWorkingCapitalService } from './modules/working-capital/working-capital.service.js';
 
 export type ServiceDeps = {
   db: Db;
@@ -244,6 +246,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     repo: createExchangeRatesRepo(db.kysely), tenancy: db, store, actions, tenantFetch: (...a) => tenantClients.fetch(...a), clock, ...(log ? { log } : {}),
     source: ecbRateSource((url, init) => http.fetch(url, init), { today: () => clock().toISOString().slice(0, 10) }),
   });
+  const workingCapital = createWorkingCapitalService({ repo: createWorkingCapitalRepo(db.kysely), tenancy: db, store, syncs, adapterFor, clock, ...(log ? { log } : {}) });
   const inboundWebhooks = createInboundWebhooksService({
     repo: createInboundWebhooksRepo(db.kysely),
     tenancy,
@@ -278,7 +281,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     metrics,
     ...(log ? { log } : {}),
   });
-  return { syncs, actions, exchangeRates, webhookEndpoints, webhookDeliveries, inboundWebhooks, notifications, passwordReset, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
+  return { syncs, actions, exchangeRates, workingCapital, webhookEndpoints, webhookDeliveries, inboundWebhooks, notifications, passwordReset, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -15,6 +15,7 @@ import { registerNotificationJobs } from './domains/notifications/notifications.
 import { registerWebhookEndpointJobs } from './domains/webhook-endpoints/webhook-endpoints.jobs.js';
 import { registerSyncJobs } from './domains/syncs/syncs.jobs.js';
 import { registerExchangeRateJobs } from './modules/exchange-rates/exchange-rates.jobs.js';
+import { registerWorkingCapitalJobs } from './modules/working-capital/working-capital.jobs.js';
 import { loadCatalog } from './domains/catalog/catalog.js';
 import { assertAdaptersCoverCatalog } from './providers/check.js';
 import { loadKeyRing } from './domains/vault/kek.js';
@@ -67,6 +68,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
   await registerWebhookEndpointJobs(jobs, services, { payloadDays: config.deliveries.payloadRetentionDays, days: config.deliveries.retentionDays }, log);
   await registerSyncJobs(jobs, services.syncs);
   await registerExchangeRateJobs(jobs, services.exchangeRates);
+  await registerWorkingCapitalJobs(jobs, services.workingCapital);
   app.addHook('onClose', async () => {
     await jobs.stop();
     await db.close();

@@ -115,16 +115,16 @@ describe('node-quickbooks', () => {
 
   it('findInvoices pages through STARTPOSITION/MAXRESULTS with fetchAll; count(*) agrees', async () => {
     const qb = await qbo();
-    const all = await call<{ QueryResponse: { Invoice: Array<{ Id: string; Balance: number; CurrencyRef: { value: string } }>; maxResults: number } }>((cb) => qb.findInvoices({ fetchAll: true, limit: 10 }, cb));
-    expect(all.QueryResponse.Invoice).toHaveLength(30);
-    expect(new Set(all.QueryResponse.Invoice.map((i) => i.Id)).size).toBe(30);
+    const all = await call<{ QueryResponse: { Invoice: Array<{ Id: string; Balance: number; CurrencyRef: { value: string } }>; maxResults: number } }>((cb) => qb.findInvoices({ fetchAll: true, limit: 1000 }, cb));
+    expect(all.QueryResponse.Invoice).toHaveLength(1200);
+    expect(new Set(all.QueryResponse.Invoice.map((i) => i.Id)).size).toBe(1200);
     const count = await call<{ QueryResponse: { totalCount: number } }>((cb) => qb.findInvoices({ count: true }, cb));
-    expect(count.QueryResponse.totalCount).toBe(30);
+    expect(count.QueryResponse.totalCount).toBe(1200);
     const open = await call<{ QueryResponse: { Invoice: Array<{ Balance: number }> } }>((cb) => qb.findInvoices([{ field: 'Balance', value: 0, operator: '>' }], cb));
     expect(open.QueryResponse.Invoice.length).toBeGreaterThan(0);
     expect(open.QueryResponse.Invoice.every((i) => i.Balance > 0)).toBe(true);
     const queries = sandbox.requests().filter((r) => r.provider === 'quickbooks' && r.path.endsWith('/query')).map((r) => new URLSearchParams(r.query).get('query'));
-    expect(queries).toContain('select * from invoice startposition 11 maxresults 10');
+    expect(queries).toContain('select * from invoice startposition 1001 maxresults 1000');
   });
 
   it('findBills with a where clause; an empty result is an empty QueryResponse', async () => {

@@ -69,7 +69,7 @@ export function dataRoute(state: OAuthState, ctx: RouteContext): Reply | null {
       if (q) {
         const a = authorized(bearer(req), (t) => accountIds('quickbooks', t.grant.account).realmId === q[1]);
         if (isReply(a)) return a;
-        return q[2] === 'query' ? quickbooksQuery(url.searchParams.get('query') ?? '', now) : quickbooksCompanyRoute(q[1]!, q[2]!, req.method ?? 'GET', url, ctx.body, now);
+        return q[2] === 'query' ? quickbooksQuery(q[1]!, url.searchParams.get('query') ?? '', now) : quickbooksCompanyRoute(q[1]!, q[2]!, req.method ?? 'GET', url, ctx.body, now);
       }
       const m = /^\/v3\/company\/([0-9]+)\/companyinfo\/([0-9]+)$/.exec(path);
       if (!m) return null;

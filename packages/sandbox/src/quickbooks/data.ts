@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Reply } from '../providers.js';
 import { json } from '../oauth/http.js';
+import { qboBills, qboInvoices } from './transactions.js';
 
 /**
  * The QuickBooks Online data Keyhold's syncs read: invoices, bills and exchange rates, through the
@@ -22,29 +23,13 @@ const HOME_CURRENCY = 'USD';
 const RATES: Record<string, number> = { EUR: 1.08, GBP: 1.27, CAD: 0.73, AUD: 0.66 };
 const meta = { CreateTime: '2026-10-01T09:00:00-07:00', LastUpdatedTime: '2026-11-20T10:00:00-08:00' };
 
-function invoices(): Row[] {
-  return Array.from({ length: 30 }, (_, i) => ({
-    Id: String(100 + i), SyncToken: '0', domain: 'QBO', sparse: false, DocNumber: `I-${1000 + i}`, TxnDate: '2026-11-01', DueDate: `2026-12-${String(1 + (i % 28)).padStart(2, '0')}`,
-    CustomerRef: { value: String(1 + (i % 5)), name: `Customer ${1 + (i % 5)}` }, CurrencyRef: { value: i % 4 === 0 ? 'EUR' : HOME_CURRENCY, name: i % 4 === 0 ? 'Euro' : 'United States Dollar' },
-    TotalAmt: 75 * (i + 1), Balance: i % 3 === 0 ? 0 : 50 * (i + 1), Line: [], MetaData: meta,
-  }));
-}
-
-function bills(): Row[] {
-  return Array.from({ length: 12 }, (_, i) => ({
-    Id: String(500 + i), SyncToken: '0', domain: 'QBO', sparse: false, DocNumber: `B-${200 + i}`, TxnDate: '2026-11-02', DueDate: `2026-12-${String(1 + (i % 28)).padStart(2, '0')}`,
-    VendorRef: { value: String(50 + (i % 3)), name: `Supplier ${1 + (i % 3)}` }, APAccountRef: { value: '33', name: 'Accounts Payable (A/P)' },
-    CurrencyRef: { value: HOME_CURRENCY, name: 'United States Dollar' }, TotalAmt: 40 * (i + 1), Balance: i % 2 ? 40 * (i + 1) : 0, Line: [], MetaData: meta,
-  }));
-}
-
 function exchangeRate(source: string, asOf: string): Row {
   return { SyncToken: '0', domain: 'QBO', AsOfDate: asOf, SourceCurrencyCode: source, Rate: RATES[source], sparse: false, TargetCurrencyCode: HOME_CURRENCY, MetaData: { LastUpdatedTime: meta.LastUpdatedTime } };
 }
 
-const ENTITIES: Record<string, { name: string; rows: () => Row[] }> = {
-  invoice: { name: 'Invoice', rows: invoices },
-  bill: { name: 'Bill', rows: bills },
+const ENTITIES: Record<string, { name: string; rows: (realm: string) => Row[] }> = {
+  invoice: { name: 'Invoice', rows: qboInvoices },
+  bill: { name: 'Bill', rows: qboBills },
   exchangerate: { name: 'ExchangeRate', rows: () => Object.keys(RATES).map((c) => exchangeRate(c, '2026-11-22')) },
 };
 
@@ -56,6 +41,7 @@ const parseError = (now: number, detail: string) => fault(now, 'Error parsing qu
 const QUERY = /^\s*select\s+(\*|count\(\*\))\s+from\s+(\w+)(?:\s+where\s+(.+?))?(?:\s+orderby\s+[\w.]+(?:\s+(?:asc|desc))?)?(?:\s+startposition\s+(\d+))?(?:\s+maxresults\s+(\d+))?\s*$/is;
 const CLAUSE = /^([\w.]+)\s*(<=|>=|=|<|>|\bin\b|\blike\b)\s*(.+)$/is;
 
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 const unquote = (v: string) => v.trim().replace(/^'(.*)'$/s, '$1').replace(/\\'/g, "'");
 const field = (row: Row, path: string): unknown =>
   path.split('.').reduce<unknown>((o, k) => {
@@ -72,7 +58,8 @@ function matcher(where: string): ((row: Row) => boolean) | null {
     const [, path, rawOp, rawValue] = m;
     const op = rawOp!.toLowerCase();
     const values = op === 'in' ? rawValue!.trim().replace(/^\((.*)\)$/s, '$1').split(',').map(unquote) : [unquote(rawValue!)];
-    const cmp = (a: unknown, b: string) => (typeof a === 'number' ? a - Number(b) : String(a ?? '').localeCompare(b));
+    // Date-times compare as instants whatever their offsets (LastUpdatedTime is Pacific time, a client may send UTC).
+    const cmp = (a: unknown, b: string) => (typeof a === 'number' ? a - Number(b) : DATE_TIME.test(String(a)) && DATE_TIME.test(b) ? Date.parse(String(a)) - Date.parse(b) : String(a ?? '').localeCompare(b));
     tests.push((row) => {
       const v = field(row, path!);
       const ref = (v && typeof v === 'object' && 'value' in v ? (v as Row).value : v) as unknown;
@@ -91,7 +78,7 @@ function matcher(where: string): ((row: Row) => boolean) | null {
 }
 
 /** `GET /v3/company/{realm}/query?query=…` */
-export function quickbooksQuery(query: string, now: number): Reply {
+export function quickbooksQuery(realm: string, query: string, now: number): Reply {
   const m = QUERY.exec(query);
   if (!m) return parseError(now, `Encountered an unexpected token in: ${query.slice(0, 80)}`);
   const [, what, entityName, where, start, max] = m;
@@ -99,7 +86,7 @@ export function quickbooksQuery(query: string, now: number): Reply {
   if (!entity) return parseError(now, `Invalid context declaration : ${entityName}`);
   const keep = where ? matcher(where) : () => true;
   if (!keep) return parseError(now, `Invalid where clause: ${where!.slice(0, 80)}`);
-  const rows = entity.rows().filter(keep);
+  const rows = entity.rows(realm).filter(keep);
   if (what !== '*') return json(200, { QueryResponse: { totalCount: rows.length }, time: intuitTime(now) });
   // STARTPOSITION is 1-based; MAXRESULTS is capped at 1000.
   const from = Math.max(1, Number(start ?? 1));

@@ -274,8 +274,12 @@ export type WebhookHooks = {
  * `body` is the parsed JSON (null when the answer was not JSON).
  */
 export type SyncAnswer = { status: number; header: HeaderReader; body: unknown };
-/** Calls the provider as the connection, path relative to its base URL (credentials and rate limits applied by Keyhold). */
-export type SyncCall = (path: string) => Promise<SyncAnswer>;
+/**
+ * Calls the provider as the connection, path relative to its base URL (credentials and rate limits
+ * applied by Keyhold). `headers`: the reader's own request headers (e.g. `If-Modified-Since`);
+ * the connection's injected ones (credentials, account headers) always win.
+ */
+export type SyncCall = (path: string, init?: { headers?: Record<string, string> }) => Promise<SyncAnswer>;
 /** A call that may write: method, headers and a body besides the path (same tenant path and limits). */
 export type ActionCall = (path: string, init?: { method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'; headers?: Record<string, string>; body?: string }) => Promise<SyncAnswer>;
 
@@ -325,8 +329,11 @@ export type SyncDefinition = {
   incremental: boolean;
   /** How often a schedule should run it, in minutes (per-connection schedules are not built yet). */
   defaultFrequencyMinutes: number;
-  /** Reads one page: `page` null starts the run; `checkpoint` null reads everything. */
-  fetchPage(ctx: { page: string | null; checkpoint: string | null; call: SyncCall }): Promise<SyncPage>;
+  /**
+   * Reads one page: `page` null starts the run; `checkpoint` null reads everything. `config`: the
+   * connection's non-secret config (account ids a path names, e.g. a QuickBooks realm).
+   */
+  fetchPage(ctx: { page: string | null; checkpoint: string | null; call: SyncCall; config: Readonly<Record<string, string>> }): Promise<SyncPage>;
   /** A record's checkpoint value (e.g. its UTC modification time); the run keeps the greatest. */
   checkpointOf(data: Record<string, unknown>): string;
 };

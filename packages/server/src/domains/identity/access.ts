@@ -94,6 +94,10 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'GET /api/exchange-rates/settings': tenant('member', 'records:read'),
   'PUT /api/exchange-rates/settings/{connectionId}': tenant('admin', 'syncs:run'),
 
+  // Business views computed from the records store: read like the records themselves.
+  'GET /api/working-capital/current': tenant('member', 'records:read'),
+  'GET /api/working-capital/history': tenant('member', 'records:read'),
+
   // Outbound webhooks: creating, moving, revealing, rotating and deleting touch where signed payloads go or the secret (step-up).
   'GET /api/webhook-endpoints': tenant('admin', 'webhooks:read'),
   'POST /api/webhook-endpoints': tenant('admin', null, { stepUp: true, grantScope: 'webhooks:write' }),

@@ -5,7 +5,7 @@ import { AppError } from '../../platform/errors.js';
 import type { Tenancy } from '../../platform/db/tenancy.js';
 import type { SyncMode, SyncTrigger } from '../../platform/db/syncs-schema.js';
 import type { Logger } from '../../platform/logger.js';
-import { type ProviderAdapter, type SyncAnswer, type SyncDefinition, SyncReadError } from '../../providers/adapter.js';
+import { type ProviderAdapter, type SyncAnswer, type SyncCall, type SyncDefinition, SyncReadError } from '../../providers/adapter.js';
 import { canonicalJson } from '../audit/canonical.js';
 import type { ConnectionStore } from '../connections/store.js';
 import type { Outbox } from '../events/outbox.js';
@@ -87,7 +87,7 @@ export function createSyncRunner(deps: RunDeps) {
         started_at: now, lease_until: new Date(now.getTime() + LEASE_MS),
       });
       if (!id) throw new AppError('SYNC_ALREADY_RUNNING', `The sync '${req.sync}' of this connection is running already`);
-      return { id, def, mode, checkpoint, conn: { id: conn.id, provider: conn.provider, label: conn.label } };
+      return { id, def, mode, checkpoint, conn: { id: conn.id, provider: conn.provider, label: conn.label, config: conn.config } };
     });
   }
 
@@ -103,9 +103,9 @@ export function createSyncRunner(deps: RunDeps) {
     // no later than this run's start (less a clock-skew margin); unchanged records it reads again
     // are not rewritten.
     const checkpointCap = new Date(deps.clock().getTime() - CHECKPOINT_SKEW_MS).toISOString();
-    const call = async (path: string): Promise<SyncAnswer> => {
+    const call: SyncCall = async (path, init) => {
       counts.providerCalls++;
-      const res = await deps.tenantFetch(req.tenantId, conn.provider, path, { label: conn.label, maxWaitMs: MAX_RATE_WAIT_MS });
+      const res = await deps.tenantFetch(req.tenantId, conn.provider, path, { label: conn.label, maxWaitMs: MAX_RATE_WAIT_MS, ...(init?.headers ? { headers: init.headers } : {}) });
       const text = await res.text();
       let body: unknown = null;
       try { body = text ? JSON.parse(text) : null; } catch { body = null; }
@@ -114,7 +114,8 @@ export function createSyncRunner(deps: RunDeps) {
     try {
       // A page is validated and serialized as soon as it arrives: the next page is fetched and
       // prepared while this one is written (the provider, this process and Postgres overlap).
-      const fetchPrepared = (page: string | null) => def.fetchPage({ page, checkpoint, call }).then((got) => ({ got, items: toItems(def, got.records) }));
+      const config = conn.config;
+      const fetchPrepared = (page: string | null) => def.fetchPage({ page, checkpoint, call, config }).then((got) => ({ got, items: toItems(def, got.records) }));
       let pending = fetchPrepared(null);
       for (;;) {
         const { got, items } = await pending;

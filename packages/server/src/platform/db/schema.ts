@@ -2,6 +2,7 @@ import type { ColumnType, Generated, JSONColumnType } from 'kysely';
 import type { NotificationLogTable, NotificationSettingsTable, PasswordResetTokensTable } from './notifications-schema.js';
 import type { RecordsTable, SyncRunsTable } from './syncs-schema.js';
 import type { ExchangeRateRunsTable, ExchangeRateSettingsTable, ExchangeRatesTable } from './exchange-rates-schema.js';
+import type { WorkingCapitalMetricsTable } from './working-capital-schema.js';
 
 /** Kysely's view of Keyhold's tables. The SQL in `migrations/` is the source of truth. */
 export type Database = {
@@ -39,6 +40,7 @@ export type Database = {
   exchange_rate_settings: ExchangeRateSettingsTable;
   exchange_rates: ExchangeRatesTable;
   exchange_rate_runs: ExchangeRateRunsTable;
+  working_capital_metrics: WorkingCapitalMetricsTable;
 };
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;

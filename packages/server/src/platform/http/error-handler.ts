@@ -33,7 +33,9 @@ function envelope(req: FastifyRequest, code: ErrorCode, error: string, actions?:
 export function installErrorHandling(app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof AppError) {
-      if (err.httpStatus >= 500) req.log.error({ err }, 'request failed');
+      // A tenant that has not set up an integration is its setup, not a fault of the server: no error-level log (alerts).
+      if (err.code === 'INTEGRATION_NOT_CONFIGURED') req.log.info({ code: err.code }, 'integration not configured');
+      else if (err.httpStatus >= 500) req.log.error({ err }, 'request failed');
       if (err.headers) reply.headers(err.headers);
       return reply.code(err.httpStatus).send(envelope(req, err.code, err.message, err.actions));
     }

@@ -1,6 +1,7 @@
 import type { ActionDefinition, ProviderAdapter, RevokeHook } from '../adapter.js';
 import { callbackInvalid } from '../shared/http.js';
 import { exchangeRateAction } from './actions.js';
+import { quickbooksBills, quickbooksInvoices } from './syncs.js';
 import { quickbooksWebhooks } from './webhooks.js';
 
 /**
@@ -39,4 +40,5 @@ export const quickbooks: ProviderAdapter = {
   revoke: jsonRevoke,
   webhooks: quickbooksWebhooks,
   actions: { exchangerate: exchangeRateAction as ActionDefinition },
+  syncs: { invoices: quickbooksInvoices, bills: quickbooksBills },
 };

@@ -1,5 +1,6 @@
 import type { OAuthContext, ProviderAdapter, RateSignal, ReleaseRequest } from '../adapter.js';
 import { getJson } from '../shared/http.js';
+import { xeroInvoices } from './syncs.js';
 import { xeroWebhooks } from './webhooks.js';
 
 type XeroConnection = { id?: string; tenantId?: string; tenantName?: string; tenantType?: string };
@@ -61,4 +62,5 @@ export const xero: ProviderAdapter = {
   },
   rateSignals: xeroRateSignals,
   webhooks: xeroWebhooks,
+  syncs: { invoices: xeroInvoices },
 };

@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Account, signup } from '../../test-support/accounts.js';
+import { connectAccounting } from '../../test-support/accounting.js';
+import { oauthHarness } from '../../test-support/oauth.js';
+
+/** The QuickBooks invoices and bills readers against the sandbox's companies, through the sync engine. */
+let h: Awaited<ReturnType<typeof oauthHarness>>;
+beforeAll(async () => {
+  h = await oauthHarness();
+}, 60_000);
+afterAll(() => h.close());
+
+const run = (acct: Account, connectionId: string, sync: 'invoices' | 'bills', mode?: 'full' | 'incremental') =>
+  h.t.services.syncs.run({ tenantId: acct.tenantId, connectionId, sync, trigger: 'manual', ...(mode ? { mode } : {}) });
+const rows = (acct: Account, connectionId: string, model: string) =>
+  h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('records').selectAll().where('connection_id', '=', connectionId).where('model', '=', model).execute());
+const queries = (realm: string) => h.sandbox.requests().filter((r) => r.provider === 'quickbooks' && r.path === `/v3/company/${realm}/query`).map((r) => new URLSearchParams(r.query).get('query')!);
+
+describe('QuickBooks invoices and bills readers', () => {
+  it("a full run pages with STARTPOSITION/MAXRESULTS through the connection's company; an incremental run filters on MetaData.LastUpdatedTime and rewrites only what changed", async () => {
+    const acct = await signup(h.t.app);
+    const { connectionId, account: realm } = await connectAccounting(h, acct, 'quickbooks');
+    const invoices = h.sandbox.quickbooksBooks.invoices(realm) as Array<{ Id: string; Balance: number; MetaData: { LastUpdatedTime: string } }>;
+    expect(invoices).toHaveLength(1200);
+
+    expect(await run(acct, connectionId, 'invoices')).toMatchObject({ status: 'succeeded', mode: 'full', added: 1200, pages: 2, providerCalls: 2 });
+    expect(queries(realm)).toEqual(['SELECT * FROM Invoice ORDERBY Id STARTPOSITION 1 MAXRESULTS 1000', 'SELECT * FROM Invoice ORDERBY Id STARTPOSITION 1001 MAXRESULTS 1000']);
+    expect(await run(acct, connectionId, 'bills')).toMatchObject({ status: 'succeeded', mode: 'full', added: 360, pages: 1 });
+    const before = new Map((await rows(acct, connectionId, 'quickbooks_invoices')).map((r) => [r.external_id, r]));
+    expect(before.get('105')!.payload).toMatchObject({ Id: '105', Balance: invoices[5]!.Balance, MetaData: { LastUpdatedTime: invoices[5]!.MetaData.LastUpdatedTime } });
+    const checkpoint = (await lastRun(acct, 'invoices')).checkpoint!;
+    expect(checkpoint).toBe(new Date(Math.max(...invoices.map((i) => Date.parse(i.MetaData.LastUpdatedTime)))).toISOString());
+
+    // Customers pay two invoices (10 min ago: before the engine's 5-minute skew margin).
+    const at = new Date(h.t.clock().getTime() - 10 * 60_000);
+    for (const id of ['101', '1150']) expect(h.sandbox.quickbooksBooks.pay(realm, 'invoice', id, at)).toBe(true);
+    expect(await run(acct, connectionId, 'invoices')).toMatchObject({ status: 'succeeded', mode: 'incremental', added: 0, updated: 2, deleted: 0, pages: 1 });
+    expect(queries(realm).at(-1)).toBe(`SELECT * FROM Invoice WHERE MetaData.LastUpdatedTime >= '${checkpoint.slice(0, 19)}+00:00' ORDERBY Id STARTPOSITION 1 MAXRESULTS 1000`);
+    const after = await rows(acct, connectionId, 'quickbooks_invoices');
+    expect(after.filter((r) => r.change_seq !== before.get(r.external_id)!.change_seq).map((r) => r.external_id).sort()).toEqual(['101', '1150']);
+    expect(after.find((r) => r.external_id === '101')!.payload).toMatchObject({ Balance: 0, SyncToken: '1' });
+    expect((await lastRun(acct, 'invoices')).checkpoint).toBe(at.toISOString());
+    // Bills untouched: an incremental bills run rewrites nothing.
+    expect(await run(acct, connectionId, 'bills')).toMatchObject({ status: 'succeeded', mode: 'incremental', updated: 0, added: 0 });
+  });
+
+  it('a deleted invoice (which the query endpoint stops listing) is marked deleted by the next successful full run only', async () => {
+    const acct = await signup(h.t.app);
+    const { connectionId, account: realm } = await connectAccounting(h, acct, 'quickbooks');
+    await run(acct, connectionId, 'invoices');
+    expect(h.sandbox.quickbooksBooks.remove(realm, 'invoice', '120')).toBe(true);
+    expect(await run(acct, connectionId, 'invoices')).toMatchObject({ status: 'succeeded', mode: 'incremental', deleted: 0 });
+    expect(await run(acct, connectionId, 'invoices', 'full')).toMatchObject({ status: 'succeeded', mode: 'full', deleted: 1, updated: 0 });
+    const deleted = (await rows(acct, connectionId, 'quickbooks_invoices')).filter((r) => r.deleted_at).map((r) => r.external_id);
+    expect(deleted).toEqual(['120']);
+  });
+
+  it("another company's realm is never asked: each connection reads its own company", async () => {
+    const acct = await signup(h.t.app);
+    const a = await connectAccounting(h, acct, 'quickbooks', 'a');
+    const b = await connectAccounting(h, acct, 'quickbooks', 'b');
+    expect(a.account).not.toBe(b.account);
+    h.sandbox.quickbooksBooks.pay(b.account, 'bill', '501', new Date(h.t.clock().getTime() - 10 * 60_000));
+    await run(acct, a.connectionId, 'bills');
+    await run(acct, b.connectionId, 'bills');
+    const balance = async (c: string) => (await rows(acct, c, 'quickbooks_bills')).find((r) => r.external_id === '501')!.payload.Balance;
+    expect(await balance(a.connectionId)).toBe(h.sandbox.quickbooksBooks.bills(a.account).find((r) => r.Id === '501')!.Balance);
+    expect(await balance(b.connectionId)).toBe(0);
+  });
+});
+
+async function lastRun(acct: Account, sync: string) {
+  return h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('sync_runs').selectAll().where('sync', '=', sync).orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow());
+}
