@@ -6,11 +6,12 @@ import { VERIFY_ROUTES, type Reply, type Seeded } from './providers.js';
 import { apiRoute, newApiState } from './apis.js';
 import { createLimits, limitKey } from './limits.js';
 import { intuitHeaders } from './quickbooks/data.js';
-import { amazonHostPath, amazonOperation, amazonRegion, requestIdHeader } from './amazon/index.js';
+import { amazonHostPath, amazonInventory, amazonOperation, amazonRegion, requestIdHeader } from './amazon/index.js';
 import { XERO_HOSTS } from './xero/openid.js';
 import { wiseWebhookKeyPair } from './webhooks/wise.js';
 import { createCaptures } from './captures.js';
-import { storeOrders } from './shopify/store-data.js';
+import { storeCatalog, storeOrders } from './shopify/store-data.js';
+import { unleashedStock } from './unleashed-stock.js';
 import { RECEIVER_PREFIX, createWebhookReceiver } from './webhook-receiver.js';
 
 /**
@@ -185,6 +186,12 @@ export async function createSandbox(opts: { port?: number } = {}) {
     shopify: oauth.shopify,
     /** Shopify stores' orders: `grow(store, count)`, `update(store, id, at)`, `remove(store, id)`, `ids(store)`. */
     shopifyOrders: storeOrders,
+    /** Shopify stores' products and stock: `grow(store, count)`, `setAvailable(store, item, location, available, at)`, views. */
+    shopifyCatalog: storeCatalog,
+    /** Amazon sellers' FBA inventory (by sandbox account): `set(account, sellerSku, fulfillable, at)`, `list(account)`. */
+    amazonInventory,
+    /** Unleashed stock on hand (by API id): `set(apiId, productCode, available, at)`, `list(apiId)`. */
+    unleashedStock,
     /** Signing keys of the providers whose webhooks are signed with the provider's own key: Wise's public PEM goes on a test connection. */
     webhookKeys: { wise: wiseWebhookKeys },
     /** What providers delivered to people: Resend's emails (`inbox(to)`), Slack's posts (`posts(channel)`); also at `/_sandbox/…`. */
