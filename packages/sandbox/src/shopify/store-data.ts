@@ -150,6 +150,13 @@ export const storeCatalog = {
     level.item.variant.inventoryQuantity += available - before;
     return true;
   },
+  /** Renames a product at `at` (its `updated_at` moves); false when the store has no such product. */
+  updateProduct(store: string, id: number, title: string, at: Date): boolean {
+    const product = storeData(store).products.find((p) => Number(p.legacyResourceId) === id);
+    if (!product) return false;
+    Object.assign(product, { title, updatedAt: at.toISOString().replace('.000Z', 'Z') });
+    return true;
+  },
   products: (store: string) => storeData(store).products.map(rest.product),
   inventoryLevels: (store: string) => storeData(store).inventoryLevels.map(rest.inventoryLevel),
   locations: (store: string) => storeData(store).locations.map(rest.location),

@@ -296,8 +296,11 @@ export type SyncDefinition = {
   incremental: boolean;
   /** How often a schedule should run it, in minutes (per-connection schedules are not built yet). */
   defaultFrequencyMinutes: number;
-  /** Reads one page: `page` null starts the run; `checkpoint` null reads everything. */
-  fetchPage(ctx: { page: string | null; checkpoint: string | null; call: SyncCall }): Promise<SyncPage>;
+  /**
+   * Reads one page: `page` null starts the run; `checkpoint` null reads everything. `config` is the
+   * connection's non-secret config (e.g. its marketplace), never its credentials.
+   */
+  fetchPage(ctx: { page: string | null; checkpoint: string | null; call: SyncCall; config: Readonly<Record<string, string>> }): Promise<SyncPage>;
   /** A record's checkpoint value (e.g. its UTC modification time); the run keeps the greatest. */
   checkpointOf(data: Record<string, unknown>): string;
 };

@@ -87,12 +87,12 @@ export function createSyncRunner(deps: RunDeps) {
         started_at: now, lease_until: new Date(now.getTime() + LEASE_MS),
       });
       if (!id) throw new AppError('SYNC_ALREADY_RUNNING', `The sync '${req.sync}' of this connection is running already`);
-      return { id, def, mode, checkpoint, conn: { id: conn.id, provider: conn.provider, label: conn.label } };
+      return { id, def, mode, checkpoint, conn: { id: conn.id, provider: conn.provider, label: conn.label }, config: conn.config };
     });
   }
 
   async function run(req: RunRequest): Promise<RunResult> {
-    const { id, def, mode, checkpoint, conn } = await claim(req);
+    const { id, def, mode, checkpoint, conn, config } = await claim(req);
     const scope = { tenantId: req.tenantId, connectionId: conn.id, model: def.model };
     const seen = { runId: id, at: deps.clock() };
     const counts = { added: 0, updated: 0, deleted: 0, pages: 0, providerCalls: 0 };
@@ -112,13 +112,13 @@ export function createSyncRunner(deps: RunDeps) {
       return { status: res.status, header: (name) => res.headers.get(name) ?? undefined, body };
     };
     try {
-      let pending = def.fetchPage({ page: null, checkpoint, call });
+      let pending = def.fetchPage({ page: null, checkpoint, call, config });
       for (;;) {
         const got = await pending;
         const items = toItems(def, got.records);
         // The next page is fetched while this one is written (the provider and Postgres overlap).
         if (got.next !== null) {
-          pending = def.fetchPage({ page: got.next, checkpoint, call });
+          pending = def.fetchPage({ page: got.next, checkpoint, call, config });
           pending.catch(() => undefined); // its failure surfaces at the next `await pending`
         }
         for (const r of got.records) {
