@@ -5,3 +5,4 @@ export * from './identity.js';
 export * from './providers.js';
 export * from './events.js';
 export * from './syncs.js';
+export * from './commerce.js';

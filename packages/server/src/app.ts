@@ -19,6 +19,7 @@ import { usersRoutes } from './domains/identity/users.routes.js';
 import { passwordResetRoutes } from './domains/identity/password-reset.routes.js';
 import { notificationsRoutes } from './domains/notifications/notifications.routes.js';
 import { syncsRoutes } from './domains/syncs/syncs.routes.js';
+import { commerceRoutes } from './modules/commerce/commerce.routes.js';
 import type { MetricsAccess } from './platform/config.js';
 import type { Logger } from './platform/logger.js';
 import { installErrorHandling } from './platform/http/error-handler.js';
@@ -85,6 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   quarantineRoutes(app, { inbound: services.inboundWebhooks });
   webhookEndpointsRoutes(app, { endpoints: services.webhookEndpoints });
   syncsRoutes(app, { syncs: services.syncs });
+  commerceRoutes(app, { commerce: services.commerce });
   adminRoutes(app, { adminAuth: services.adminAuth, tenants: services.tenants, apiKeys: services.apiKeys, signupInvitations: services.signupInvitations });
   return app;
 }

@@ -70,6 +70,8 @@ import type { EmailSenderConfig } from './platform/config.js';
 import { createSyncRunner } from './domains/syncs/run.js';
 import { createSyncsRepo } from './domains/syncs/syncs.repo.js';
 import { createSyncsService } from './domains/syncs/syncs.service.js';
+import { createCommerceRepo } from './modules/commerce/commerce.repo.js';
+import { createCommerceService } from './modules/commerce/commerce.service.js';
 
 export type ServiceDeps = {
   db: Db;
@@ -192,7 +194,9 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const eventsRepo = createEventsRepo(db.kysely);
   // Change notices queue sync runs (defined below; the consumer is called only after wiring).
   const syncConsumer: EventConsumer = (tx, batch, afterCommit) => syncs.onEvents(tx, batch, afterCommit);
-  const events = createEventsService({ repo: eventsRepo, tenancy: db, clock, consumers: [notificationConsumer, deliveryConsumer, syncConsumer, ...(eventConsumers ?? [])], ...(log ? { log } : {}) });
+  // Succeeded stock syncs are checked for low stock (defined below, like syncs).
+  const commerceConsumer: EventConsumer = (tx, batch, afterCommit) => commerce.onEvents(tx, batch, afterCommit);
+  const events = createEventsService({ repo: eventsRepo, tenancy: db, clock, consumers: [notificationConsumer, deliveryConsumer, syncConsumer, commerceConsumer, ...(eventConsumers ?? [])], ...(log ? { log } : {}) });
   const warm = createWarmCache();
   const outbox = createOutbox({ repo: eventsRepo, clock, appended: events.requestDrain });
   const store = createConnectionStore({ repo: createConnectionsRepo(db.kysely), vault, catalog, outbox, clock, warm });
@@ -234,6 +238,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   // Syncs decrypt nothing themselves (the proxy does, in its own transactions): no data keys to prepare.
   const syncDeps = { repo: syncsRepo, tenancy: db, store, adapterFor, ...(log ? { log } : {}) };
   const syncs = createSyncsService({ ...syncDeps, runner: createSyncRunner({ ...syncDeps, outbox, clock, tenantFetch: (...a) => tenantClients.fetch(...a) }) });
+  const commerce = createCommerceService({ repo: createCommerceRepo(), tenancy: db, records: syncsRepo, connections: store, adapterFor, outbox, audit, clock });
   const inboundWebhooks = createInboundWebhooksService({
     repo: createInboundWebhooksRepo(db.kysely),
     tenancy,
@@ -268,7 +273,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     metrics,
     ...(log ? { log } : {}),
   });
-  return { syncs, webhookEndpoints, webhookDeliveries, inboundWebhooks, notifications, passwordReset, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
+  return { syncs, commerce, webhookEndpoints, webhookDeliveries, inboundWebhooks, notifications, passwordReset, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
 }
 
 export type Services = ReturnType<typeof createServices>;

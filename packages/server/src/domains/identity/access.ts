@@ -86,6 +86,10 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'GET /api/syncs/runs': tenant('member', 'records:read'),
   'POST /api/syncs/{connectionId}/{sync}/run': tenant('admin', 'syncs:run', { stepUp: true }),
   'POST /api/syncs/{connectionId}/{sync}/reset': tenant('admin', 'syncs:run', { stepUp: true }),
+  // Commerce (modules/commerce): figures from synced records; its settings are changed by people.
+  'GET /api/commerce/summary': tenant('member', 'records:read'),
+  'GET /api/commerce/settings': tenant('member', 'records:read'),
+  'PUT /api/commerce/settings': tenant('admin', null),
 
   // Outbound webhooks: creating, moving, revealing, rotating and deleting touch where signed payloads go or the secret (step-up).
   'GET /api/webhook-endpoints': tenant('admin', 'webhooks:read'),
