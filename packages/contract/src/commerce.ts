@@ -3,6 +3,12 @@ import { z } from 'zod';
 /** The commerce module's API (`/api/commerce/*`): sales per Shopify store and low stock across inventories. */
 export const LOW_STOCK_MODELS = ['shopify_inventory_levels', 'amazon_fba_inventory', 'unleashed_stock_on_hand'] as const;
 
+/**
+ * A stock item's id in its provider (a Shopify `item:location`, an Amazon seller SKU, an Unleashed
+ * product guid): the seller's own words may be in it (spaces, any script), control characters not.
+ */
+export const StockItemIdSchema = z.string().regex(/^[^\p{Cc}]{1,300}$/u);
+
 export const CommerceSettingsSchema = z.strictObject({
   lowStockThreshold: z.number().int().min(0).max(1_000_000).describe('An item is low when its available quantity is under this'),
 });

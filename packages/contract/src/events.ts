@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LOW_STOCK_MODELS } from './commerce.js';
+import { LOW_STOCK_MODELS, StockItemIdSchema } from './commerce.js';
 
 /**
  * Keyhold's outbox events: what happened to a tenant's objects, in the order it happened. Read by
@@ -117,7 +117,7 @@ export const EventPayloadSchemas = {
    */
   'commerce.low_stock': z.strictObject({
     model: z.enum(LOW_STOCK_MODELS),
-    externalId: WebhookExternalId,
+    externalId: StockItemIdSchema,
     sku: z.string().regex(/^[\x20-\x7e]{1,100}$/).nullable(),
     quantity: z.number().int(),
     threshold: z.number().int().min(0),

@@ -127,7 +127,7 @@ function inventoryOf(account: string): Summary[] {
   return list;
 }
 
-/** Tests change a seller's stock: `set(account, sellerSku, fulfillable, at)`; `list(account)`. */
+/** Tests change a seller's stock: `set(account, sellerSku, fulfillable, at)`, `add(…)`; `list(account)`. */
 export const amazonInventory = {
   set(account: string, sellerSku: string, fulfillableQuantity: number, at: Date): boolean {
     const s = inventoryOf(account).find((x) => x.sellerSku === sellerSku);
@@ -136,6 +136,14 @@ export const amazonInventory = {
     s.totalQuantity = fulfillableQuantity + 1;
     s.lastUpdatedTime = at.toISOString().replace('.000Z', 'Z');
     return true;
+  },
+  /** A new SKU in the seller's inventory (its name is the seller's own text: spaces, any script). */
+  add(account: string, sellerSku: string, fulfillableQuantity: number, at: Date) {
+    const i = inventoryOf(account).length;
+    inventoryOf(account).push({
+      asin: `B0SANDBOX${String(i).padStart(3, '0')}`, fnSku: `X0SANDBOX${String(i).padStart(3, '0')}`, sellerSku, condition: 'NewItem',
+      lastUpdatedTime: at.toISOString().replace('.000Z', 'Z'), productName: sellerSku, totalQuantity: fulfillableQuantity + 1, inventoryDetails: { fulfillableQuantity },
+    });
   },
   list: (account: string) => inventoryOf(account).map((s) => structuredClone(s)),
 };

@@ -1,4 +1,4 @@
-import type { CommerceSettings, CommerceSummary } from '@keyhold/contract';
+import { type CommerceSettings, type CommerceSummary, StockItemIdSchema } from '@keyhold/contract';
 import type { Clock } from '../../platform/clock.js';
 import { type Tenancy, type TenantTx, scopeTenantId } from '../../platform/db/tenancy.js';
 import type { AuditService } from '../../domains/audit/audit.service.js';
@@ -134,7 +134,9 @@ export function createCommerceService(deps: CommerceDeps) {
       const rearm: string[] = [];
       for await (const r of feed(tx, tenantId, model, { connectionId: subject.connectionId, after: cursorFrom, upTo: cursorTo })) {
         const quantity = r.deleted_at === null ? availableOf(model, r.payload) : null;
-        if (quantity === null || quantity >= threshold) {
+        // An id the event could not carry is never told (a payload the schema refuses would fail
+        // the whole drain of the tenant, holding back its other events).
+        if (quantity === null || quantity >= threshold || !StockItemIdSchema.safeParse(r.external_id).success) {
           rearm.push(r.external_id);
           continue;
         }

@@ -143,6 +143,16 @@ describe('commerce summary', () => {
     expect(last.payload).toEqual({ model: 'shopify_inventory_levels', externalId: `${high.inventory_item_id}:${high.location_id}`, sku, quantity: 1, threshold: 10 });
   });
 
+  it("a SKU in the seller's own words (spaces, any script) is told too, and the tenant's other events still drain", async () => {
+    const sku = 'Blue mug 12 oz – ünï';
+    h.sandbox.amazonInventory.add(seller.account, sku, 2, new Date(Date.now() + 1000));
+    await run(owner, seller.connectionId, 'fba_inventory');
+    await h.t.services.events.drain();
+    expect((await lowStockEvents(owner)).at(-1)!.payload).toEqual({ model: 'amazon_fba_inventory', externalId: sku, sku: null, quantity: 2, threshold: 10 });
+    const pending = await h.t.db.withTenant(owner.tenantId, (tx) => tx.selectFrom('events').select('id').where('dispatched_at', 'is', null).where('type', '!=', 'commerce.low_stock').execute());
+    expect(pending).toEqual([]);
+  });
+
   it('the same sync event handled by parallel drains tells each item once', async () => {
     const before = (await lowStockEvents(owner)).length;
     h.sandbox.unleashedStock.set(ul.apiId, 'UL-0005', 1, new Date(Date.now() + 1000));
