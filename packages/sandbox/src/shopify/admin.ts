@@ -83,6 +83,10 @@ function restResource(data: StoreData, store: string, version: string, resource:
   if (resource === 'inventory_levels' && !filters.inventory_item_ids && !filters.location_ids) {
     return json(422, { errors: { base: ['Must specify inventory_item_ids or location_ids'] } });
   }
+  // "(maximum: 50)" for each list; the refusal's text is the sandbox's own (Shopify's is not documented).
+  for (const k of ['inventory_item_ids', 'location_ids']) {
+    if (resource === 'inventory_levels' && (filters[k]?.split(',').length ?? 0) > 50) return json(422, { errors: { [k]: ['must have at most 50 ids'] } });
+  }
   const all = records(data, resource, filters);
   const at = cursor ? all.findIndex((r) => r.id === cursor!.last) : -1;
   let page: typeof all;

@@ -140,6 +140,25 @@ export const storeCatalog = {
     for (let p = data.products.length; p < count; p++) addProduct(data, p, n);
     for (const loc of data.locations) loc.inventoryLevels = data.inventoryLevels.filter((l) => l.location === loc);
   },
+  /** Adds locations until the store has `count`; every item is stocked at each new one (available = (item + location) % 40). */
+  addLocations(store: string, count: number) {
+    const data = storeData(store);
+    for (let i = data.locations.length + 1; i <= count; i++) {
+      const loc: Record<string, any> = { id: gid('Location', 6000 + i), legacyResourceId: String(6000 + i), name: `Location ${i}`, isActive: true };
+      data.locations.push(loc);
+      for (const item of data.inventoryItems) {
+        const available = (Number(item.legacyResourceId) + i) % 40;
+        const level = {
+          id: `gid://shopify/InventoryLevel/${item.legacyResourceId}?inventory_item_id=${item.legacyResourceId}`, updatedAt: item.updatedAt, location: loc, item,
+          quantities: { available, on_hand: available + 2, committed: 2, incoming: 0, reserved: 0 },
+        };
+        item.inventoryLevels.push(level);
+        data.inventoryLevels.push(level);
+        item.variant.inventoryQuantity += available;
+      }
+      loc.inventoryLevels = data.inventoryLevels.filter((l) => l.location === loc);
+    }
+  },
   /** Sets what is available of an item at a location (its `updated_at` moves to `at`); false when there is no such level. */
   setAvailable(store: string, inventoryItemId: number, locationId: number, available: number, at: Date): boolean {
     const level = storeData(store).inventoryLevels.find((l) => Number(l.item.legacyResourceId) === inventoryItemId && Number(l.location.legacyResourceId) === locationId);

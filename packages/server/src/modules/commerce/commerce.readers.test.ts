@@ -59,6 +59,21 @@ describe('Shopify catalog readers', () => {
     expect(after.find((r) => r.external_id === '8123:6002')!.payload).toMatchObject({ available: 1 });
     expect(throttled('shopify')).toEqual([]);
   });
+
+  it('a store with more than 50 locations is read in groups of at most 50 location ids (Shopify refuses more)', async () => {
+    const acct = await signup(h.t.app);
+    const { store, connectionId } = await shopifyStore(h, acct, { label: 'many' });
+    h.sandbox.shopifyCatalog.addLocations(store, 62);
+    // 30 products × 2 variants = 60 items at 62 locations: 3,720 levels.
+    const r = await run(acct, connectionId, 'inventory_levels');
+    expect(r).toMatchObject({ status: 'succeeded', mode: 'full', added: 3720 });
+    const firsts = asked('shopify', new RegExp(`${store}.*/inventory_levels\\.json$`)).filter((c) => /location_ids=/.test(c.query));
+    expect(firsts.map((c) => new URLSearchParams(c.query).get('location_ids')!.split(',').length)).toEqual([50, 12]);
+    expect(firsts.every((c) => c.status === 200)).toBe(true);
+    const levels = h.sandbox.shopifyCatalog.inventoryLevels(store);
+    const rows = await stored(acct, connectionId, 'shopify_inventory_levels');
+    expect(new Set(rows.map((x) => x.external_id))).toEqual(new Set(levels.map((l) => `${l.inventory_item_id}:${l.location_id}`)));
+  });
 });
 
 describe('Amazon FBA inventory reader', () => {

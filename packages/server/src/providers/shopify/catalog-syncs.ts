@@ -70,8 +70,15 @@ export const shopifyInventoryLevels: SyncDefinition = {
   async fetchPage({ page, checkpoint, call }) {
     let pos: LevelsPosition;
     if (page === null) {
-      const { list } = await listPage(call, 'locations', new URLSearchParams());
-      const ids = list.map((l) => String(l.id));
+      // Followed through Link pages too, so a store with many locations is read whole either way.
+      const ids: string[] = [];
+      let q = new URLSearchParams({ limit: String(PAGE_SIZE) });
+      for (;;) {
+        const { list, next } = await listPage(call, 'locations', q);
+        ids.push(...list.map((l) => String(l.id)));
+        if (next === null) break;
+        q = new URLSearchParams({ limit: String(PAGE_SIZE), page_info: next });
+      }
       const groups: string[] = [];
       for (let i = 0; i < ids.length; i += LOCATIONS_PER_CALL) groups.push(ids.slice(i, i + LOCATIONS_PER_CALL).join(','));
       if (groups.length === 0) return { records: [], next: null };
