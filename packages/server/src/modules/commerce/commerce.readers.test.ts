@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, signup } from '../../test-support/accounts.js';
 import { oauthHarness } from '../../test-support/oauth.js';
-import { amazonSeller, shopifyStore, unleashedAccount } from './test-support.js';
+import { amazonSeller, shopifyStore, unleashedAccount } from '../../test-support/commerce.js';
 
 /**
  * The commerce readers against the sandbox: each full, then incremental, with more records than

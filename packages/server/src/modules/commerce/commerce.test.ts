@@ -2,7 +2,7 @@ import type { KeyholdEvent } from '@keyhold/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, addMember, bearer, createApiKey, signup } from '../../test-support/accounts.js';
 import { oauthHarness } from '../../test-support/oauth.js';
-import { amazonSeller, shopifyStore, unleashedAccount } from './test-support.js';
+import { amazonSeller, shopifyStore, unleashedAccount } from '../../test-support/commerce.js';
 
 /**
  * The commerce module against the sandbox: a tenant with two Shopify stores, an Amazon seller and

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import { type Account, bearer } from '../../test-support/accounts.js';
-import { credentialsFor } from '../../test-support/credentials.js';
-import type { oauthHarness } from '../../test-support/oauth.js';
+import { type Account, bearer } from './accounts.js';
+import { credentialsFor } from './credentials.js';
+import type { oauthHarness } from './oauth.js';
 
 type Harness = Awaited<ReturnType<typeof oauthHarness>>;
 
