@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LOW_STOCK_MODELS, StockItemIdSchema } from './commerce.js';
 
 /**
  * Keyhold's outbox events: what happened to a tenant's objects, in the order it happened. Read by
@@ -25,6 +26,7 @@ export const EVENT_TYPES = [
   'webhook_endpoint.disabled',
   'sync.succeeded',
   'sync.failed',
+  'commerce.low_stock',
 ] as const;
 export const EventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.infer<typeof EventTypeSchema>;
@@ -109,6 +111,17 @@ export const EventPayloadSchemas = {
   'sync.succeeded': z.strictObject(syncRun),
   /** `failures`: failed runs of this sync of the connection since its last success, this one included. */
   'sync.failed': z.strictObject({ ...syncRun, error: ErrorCode, failures: z.number().int().min(1) }),
+  /**
+   * A stock item went under the tenant's low-stock threshold (told once; again only after it was
+   * back at or above it). `sku` only when it is plain printable ASCII (it is the merchant's text).
+   */
+  'commerce.low_stock': z.strictObject({
+    model: z.enum(LOW_STOCK_MODELS),
+    externalId: StockItemIdSchema,
+    sku: z.string().regex(/^[\x20-\x7e]{1,100}$/).nullable(),
+    quantity: z.number().int(),
+    threshold: z.number().int().min(0),
+  }),
 } as const satisfies Record<EventType, z.ZodType>;
 export type EventPayload<T extends EventType> = z.infer<(typeof EventPayloadSchemas)[T]>;
 

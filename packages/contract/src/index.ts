@@ -6,3 +6,4 @@ export * from './providers.js';
 export * from './events.js';
 export * from './syncs.js';
 export * from './working-capital.js';
+export * from './commerce.js';

@@ -4,6 +4,7 @@ import { type StripeState, newStripeState, stripeApi } from './stripe/api.js';
 import { ANTHROPIC_ROUTES } from './anthropic/api.js';
 import { OPENAI_ROUTES } from './openai/api.js';
 import { resendApi } from './resend/api.js';
+import { stockOnHand } from './unleashed-stock.js';
 
 /**
  * Data endpoints of the API-key providers: enough of Stripe, Resend, OpenAI, Anthropic and
@@ -18,13 +19,7 @@ const ROUTES: Record<string, ApiRoute[]> = {
   openai: OPENAI_ROUTES,
   anthropic: ANTHROPIC_ROUTES,
   unleashed: [
-    { method: 'GET', path: /^\/StockOnHand(?:\/(\d+))?$/, handle: (_c, m) => ({ status: 200, body: {
-      Pagination: { NumberOfItems: 2, PageSize: 200, PageNumber: Number(m[1] ?? 1), NumberOfPages: 1 },
-      Items: [
-        { ProductCode: 'WIDGET-1', ProductDescription: 'Widget', QtyOnHand: 120, AvailableQty: 100, Warehouse: { WarehouseCode: 'MAIN' } },
-        { ProductCode: 'GADGET-2', ProductDescription: 'Gadget', QtyOnHand: 8, AvailableQty: 8, Warehouse: { WarehouseCode: 'MAIN' } },
-      ],
-    } }) },
+    { method: 'GET', path: /^\/StockOnHand(?:\/(\d+))?$/, handle: (c, m) => stockOnHand(String(c.req.headers['api-auth-id'] ?? ''), m[1], c.url) },
   ],
 };
 

@@ -8,13 +8,14 @@ import { createLimits, limitKey } from './limits.js';
 import { intuitHeaders } from './quickbooks/data.js';
 import { quickbooksCompanies } from './quickbooks/exchange-rates.js';
 import { dailyRates } from './rates/daily-rates.js';
-import { amazonHostPath, amazonOperation, amazonRegion, requestIdHeader } from './amazon/index.js';
 import { XERO_HOSTS } from './xero/openid.js';
 import { wiseWebhookKeyPair } from './webhooks/wise.js';
 import { createCaptures } from './captures.js';
-import { storeOrders } from './shopify/store-data.js';
 import { xeroControlRoute, xeroInvoiceStore } from './xero/invoices.js';
 import { quickbooksBooks } from './quickbooks/transactions.js';
+import { amazonHostPath, amazonInventory, amazonOperation, amazonRegion, requestIdHeader } from './amazon/index.js';
+import { storeCatalog, storeOrders } from './shopify/store-data.js';
+import { unleashedStock } from './unleashed-stock.js';
 import { RECEIVER_PREFIX, createWebhookReceiver } from './webhook-receiver.js';
 
 /**
@@ -196,6 +197,12 @@ export async function createSandbox(opts: { port?: number } = {}) {
     xeroInvoices: xeroInvoiceStore,
     /** QuickBooks companies' invoices and bills: `invoices(realm)`, `bills(realm)`, `pay(realm, entity, id, at)`, `remove(realm, entity, id)`. */
     quickbooksBooks,
+    /** Shopify stores' products and stock: `grow(store, count)`, `setAvailable(store, item, location, available, at)`, views. */
+    shopifyCatalog: storeCatalog,
+    /** Amazon sellers' FBA inventory (by sandbox account): `set(account, sellerSku, fulfillable, at)`, `list(account)`. */
+    amazonInventory,
+    /** Unleashed stock on hand (by API id): `set(apiId, productCode, available, at)`, `list(apiId)`. */
+    unleashedStock,
     /** Signing keys of the providers whose webhooks are signed with the provider's own key: Wise's public PEM goes on a test connection. */
     webhookKeys: { wise: wiseWebhookKeys },
     /** What providers delivered to people: Resend's emails (`inbox(to)`), Slack's posts (`posts(channel)`); also at `/_sandbox/…`. */

@@ -21,6 +21,7 @@ import { notificationsRoutes } from './domains/notifications/notifications.route
 import { syncsRoutes } from './domains/syncs/syncs.routes.js';
 import { exchangeRatesRoutes } from './modules/exchange-rates/exchange-rates.routes.js';
 import { workingCapitalRoutes } from './modules/working-capital/working-capital.routes.js';
+import { commerceRoutes } from './modules/commerce/commerce.routes.js';
 import type { MetricsAccess } from './platform/config.js';
 import type { Logger } from './platform/logger.js';
 import { installErrorHandling } from './platform/http/error-handler.js';
@@ -89,6 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   syncsRoutes(app, { syncs: services.syncs });
   exchangeRatesRoutes(app, { exchangeRates: services.exchangeRates });
   workingCapitalRoutes(app, { workingCapital: services.workingCapital });
+  commerceRoutes(app, { commerce: services.commerce });
   adminRoutes(app, { adminAuth: services.adminAuth, tenants: services.tenants, apiKeys: services.apiKeys, signupInvitations: services.signupInvitations });
   return app;
 }

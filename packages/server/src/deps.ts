@@ -77,6 +77,8 @@ import { createExchangeRatesService } from './modules/exchange-rates/exchange-ra
 import { ecbRateSource } from './modules/exchange-rates/rate-sources.js';
 import { createWorkingCapitalRepo } from './modules/working-capital/working-capital.repo.js';
 import { createWorkingCapitalService } from './modules/working-capital/working-capital.service.js';
+import { createCommerceRepo } from './modules/commerce/commerce.repo.js';
+import { createCommerceService } from './modules/commerce/commerce.service.js';
 
 export type ServiceDeps = {
   db: Db;
@@ -199,7 +201,9 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const eventsRepo = createEventsRepo(db.kysely);
   // Change notices queue sync runs (defined below; the consumer is called only after wiring).
   const syncConsumer: EventConsumer = (tx, batch, afterCommit) => syncs.onEvents(tx, batch, afterCommit);
-  const events = createEventsService({ repo: eventsRepo, tenancy: db, clock, consumers: [notificationConsumer, deliveryConsumer, syncConsumer, ...(eventConsumers ?? [])], ...(log ? { log } : {}) });
+  // Succeeded stock syncs are checked for low stock (defined below, like syncs).
+  const commerceConsumer: EventConsumer = (tx, batch, afterCommit) => commerce.onEvents(tx, batch, afterCommit);
+  const events = createEventsService({ repo: eventsRepo, tenancy: db, clock, consumers: [notificationConsumer, deliveryConsumer, syncConsumer, commerceConsumer, ...(eventConsumers ?? [])], ...(log ? { log } : {}) });
   const warm = createWarmCache();
   const outbox = createOutbox({ repo: eventsRepo, clock, appended: events.requestDrain });
   const store = createConnectionStore({ repo: createConnectionsRepo(db.kysely), vault, catalog, outbox, clock, warm });
@@ -247,6 +251,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     source: ecbRateSource((url, init) => http.fetch(url, init), { today: () => clock().toISOString().slice(0, 10) }),
   });
   const workingCapital = createWorkingCapitalService({ repo: createWorkingCapitalRepo(db.kysely), tenancy: db, store, syncs, adapterFor, clock, ...(log ? { log } : {}) });
+  const commerce = createCommerceService({ repo: createCommerceRepo(), tenancy: db, records: syncsRepo, connections: store, adapterFor, outbox, audit, clock });
   const inboundWebhooks = createInboundWebhooksService({
     repo: createInboundWebhooksRepo(db.kysely),
     tenancy,
@@ -281,7 +286,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     metrics,
     ...(log ? { log } : {}),
   });
-  return { syncs, actions, exchangeRates, workingCapital, webhookEndpoints, webhookDeliveries, inboundWebhooks, notifications, passwordReset, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
+  return { syncs, actions, exchangeRates, workingCapital, commerce, webhookEndpoints, webhookDeliveries, inboundWebhooks, notifications, passwordReset, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -105,46 +105,90 @@ const INVENTORY_SIZE = 120;
 const PAGE_SIZE = 50;
 /** "The string token will expire 30 seconds after being created" (fbaInventory.json, nextToken). */
 const NEXT_TOKEN_TTL_MS = 30_000;
+const INVENTORY_EPOCH = Date.UTC(2026, 9, 1);
+
+type Summary = {
+  asin: string; fnSku: string; sellerSku: string; condition: string; lastUpdatedTime: string; productName: string; totalQuantity: number;
+  inventoryDetails: { fulfillableQuantity: number };
+};
+/** Each seller's FBA inventory (by the sandbox account that consented), deterministic until a test changes it. */
+const inventories = new Map<string, Summary[]>();
+
+function inventoryOf(account: string): Summary[] {
+  let list = inventories.get(account);
+  if (!list) {
+    list = Array.from({ length: INVENTORY_SIZE }, (_, i) => ({
+      asin: `B0SANDBOX${String(i).padStart(3, '0')}`, fnSku: `X0SANDBOX${String(i).padStart(3, '0')}`, sellerSku: `SKU-${i}`, condition: 'NewItem',
+      lastUpdatedTime: new Date(INVENTORY_EPOCH + i * 60_000).toISOString().replace('.000Z', 'Z'), productName: `Sandbox product ${i}`,
+      totalQuantity: 5 * (i % 7), inventoryDetails: { fulfillableQuantity: 4 * (i % 7) },
+    }));
+    inventories.set(account, list);
+  }
+  return list;
+}
+
+/** Tests change a seller's stock: `set(account, sellerSku, fulfillable, at)`, `add(…)`; `list(account)`. */
+export const amazonInventory = {
+  set(account: string, sellerSku: string, fulfillableQuantity: number, at: Date): boolean {
+    const s = inventoryOf(account).find((x) => x.sellerSku === sellerSku);
+    if (!s) return false;
+    s.inventoryDetails = { fulfillableQuantity };
+    s.totalQuantity = fulfillableQuantity + 1;
+    s.lastUpdatedTime = at.toISOString().replace('.000Z', 'Z');
+    return true;
+  },
+  /** A new SKU in the seller's inventory (its name is the seller's own text: spaces, any script). */
+  add(account: string, sellerSku: string, fulfillableQuantity: number, at: Date) {
+    const i = inventoryOf(account).length;
+    inventoryOf(account).push({
+      asin: `B0SANDBOX${String(i).padStart(3, '0')}`, fnSku: `X0SANDBOX${String(i).padStart(3, '0')}`, sellerSku, condition: 'NewItem',
+      lastUpdatedTime: at.toISOString().replace('.000Z', 'Z'), productName: sellerSku, totalQuantity: fulfillableQuantity + 1, inventoryDetails: { fulfillableQuantity },
+    });
+  },
+  list: (account: string) => inventoryOf(account).map((s) => structuredClone(s)),
+};
 
 /**
  * FBA inventory summaries in pages: `pagination.nextToken` while more remain (absent on the last
- * page). The error text for an expired or forged token is the sandbox's own (Amazon's is not
+ * page). With `startDateTime`, only summaries changed after it ("returns inventory summaries that
+ * have had changes after the date and time specified"; later pages need it again with the token).
+ * `inventoryDetails` only with `details=true` (its default is false).
+ * https://developer-docs.amazon.com/sp-api/docs/fba-inventory-api-v1-reference#getinventorysummaries
+ * The error text for an expired or forged token is the sandbox's own (Amazon's is not
  * documented); its code, `InvalidInput`, is the models' code for bad parameters.
  */
-export function inventorySummaries(url: URL, now: number): Reply {
+export function inventorySummaries(url: URL, now: number, account = 'default'): Reply {
   const bad = (message: string): Reply => ({ status: 400, body: { errors: [{ code: 'InvalidInput', message, details: '' }] } });
   const marketplace = url.searchParams.get('marketplaceIds');
   if (!marketplace) return bad('marketplaceIds is required');
   if (url.searchParams.get('granularityType') !== 'Marketplace' || !url.searchParams.get('granularityId')) return bad('granularityType must be Marketplace and granularityId is required');
+  const startRaw = url.searchParams.get('startDateTime');
+  const start = startRaw === null ? null : Date.parse(startRaw);
+  if (start !== null && Number.isNaN(start)) return bad('startDateTime is not an ISO 8601 date-time');
   let offset = 0;
   const next = url.searchParams.get('nextToken');
   if (next) {
     const t = decodeToken(next);
-    if (!t || now - t.at > NEXT_TOKEN_TTL_MS) return bad('The nextToken is invalid or has expired');
+    if (!t || now - t.at > NEXT_TOKEN_TTL_MS || t.start !== startRaw) return bad('The nextToken is invalid or has expired');
     offset = t.offset;
   }
-  const page = Array.from({ length: Math.max(0, Math.min(PAGE_SIZE, INVENTORY_SIZE - offset)) }, (_, k) => {
-    const i = offset + k;
-    return {
-      asin: `B0SANDBOX${String(i).padStart(3, '0')}`, fnSku: `X0SANDBOX${String(i).padStart(3, '0')}`, sellerSku: `SKU-${i}`, condition: 'NewItem',
-      lastUpdatedTime: new Date(now - i * 60_000).toISOString(), productName: `Sandbox product ${i}`, totalQuantity: 5 * (i % 7),
-      ...(url.searchParams.get('details') === 'true' ? { inventoryDetails: { fulfillableQuantity: 4 * (i % 7) } } : {}),
-    };
-  });
+  const all = inventoryOf(account).filter((s) => start === null || Date.parse(s.lastUpdatedTime) > start);
+  const details = url.searchParams.get('details') === 'true';
+  const page = all.slice(offset, offset + PAGE_SIZE).map(({ inventoryDetails, ...s }) => ({ ...s, ...(details ? { inventoryDetails: { ...inventoryDetails } } : {}) }));
   const end = offset + page.length;
   return {
     status: 200,
     body: {
       payload: { granularity: { granularityType: 'Marketplace', granularityId: url.searchParams.get('granularityId') }, inventorySummaries: page },
-      ...(end < INVENTORY_SIZE ? { pagination: { nextToken: Buffer.from(JSON.stringify({ offset: end, at: now })).toString('base64url') } } : {}),
+      ...(end < all.length ? { pagination: { nextToken: Buffer.from(JSON.stringify({ offset: end, at: now, start: startRaw })).toString('base64url') } } : {}),
     },
   };
 }
 
-function decodeToken(token: string): { offset: number; at: number } | null {
+function decodeToken(token: string): { offset: number; at: number; start: string | null } | null {
   try {
-    const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { offset?: unknown; at?: unknown };
-    return typeof v.offset === 'number' && typeof v.at === 'number' ? { offset: v.offset, at: v.at } : null;
+    const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { offset?: unknown; at?: unknown; start?: unknown };
+    return typeof v.offset === 'number' && typeof v.at === 'number' ? { offset: v.offset, at: v.at, start: typeof v.start === 'string' ? v.start : null } : null;
   } catch {
     return null;
   }

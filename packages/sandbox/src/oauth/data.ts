@@ -87,7 +87,7 @@ export function dataRoute(state: OAuthState, ctx: RouteContext): Reply | null {
       // Authorizations are regional: another region's endpoint does not know the grant.
       const region = isRegion(ctx.region) ? ctx.region : 'na';
       if ((a.grant.region ?? 'na') !== region) return json(403, { errors: [{ code: 'Unauthorized', message: 'Access to requested resource is denied.', details: '' }] });
-      return path === '/sellers/v1/marketplaceParticipations' ? json(200, participations(region)) : inventorySummaries(url, now);
+      return path === '/sellers/v1/marketplaceParticipations' ? json(200, participations(region)) : inventorySummaries(url, now, a.grant.account);
     }
     case 'messenger': {
       const subscribe = messengerSubscribe;

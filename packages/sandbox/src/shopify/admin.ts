@@ -79,6 +79,14 @@ function restResource(data: StoreData, store: string, version: string, resource:
   const limit = limitRaw === null ? DEFAULT_LIMIT : Number(limitRaw);
   if (!Number.isInteger(limit) || limit < 1) return json(400, { errors: { limit: 'Invalid value.' } });
   const size = Math.min(limit, MAX_LIMIT);
+  // The list needs one of the two filters: https://shopify.dev/docs/api/admin-rest/latest/resources/inventorylevel#get-inventory-levels
+  if (resource === 'inventory_levels' && !filters.inventory_item_ids && !filters.location_ids) {
+    return json(422, { errors: { base: ['Must specify inventory_item_ids or location_ids'] } });
+  }
+  // "(maximum: 50)" for each list; the refusal's text is the sandbox's own (Shopify's is not documented).
+  for (const k of ['inventory_item_ids', 'location_ids']) {
+    if (resource === 'inventory_levels' && (filters[k]?.split(',').length ?? 0) > 50) return json(422, { errors: { [k]: ['must have at most 50 ids'] } });
+  }
   // Orders are filtered in their stored shape and only the page is converted (a store of 100,000
   // orders is read page by page without converting every order for every page).
   const { all, idOf, shape } = resource === 'orders'
@@ -127,7 +135,7 @@ function records(data: StoreData, resource: string, f: Record<string, string>): 
       const locs = ids('location_ids');
       // Levels have no id of their own; the cursor orders them by item then location.
       return data.inventoryLevels.map(rest.inventoryLevel)
-        .filter((l) => (!items || items.includes(l.inventory_item_id)) && (!locs || locs.includes(l.location_id)))
+        .filter((l) => (!items || items.includes(l.inventory_item_id)) && (!locs || locs.includes(l.location_id)) && updatedMin(l))
         .map((l) => ({ ...l, id: l.inventory_item_id * 10_000 + l.location_id }))
         .map(({ id, ...l }) => Object.defineProperty(l, 'id', { value: id, enumerable: false }) as Record<string, unknown>);
     }

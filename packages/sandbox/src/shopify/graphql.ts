@@ -32,7 +32,7 @@ function schema(d: StoreData): Record<string, Record<string, FieldDef>> {
     Shop: { id: S(), name: S(), myshopifyDomain: S(), currencyCode: S(), ianaTimezone: S(), email: S() },
     Order: {
       id: S(), legacyResourceId: S(), name: S(), createdAt: S(), updatedAt: S(), processedAt: S(), currencyCode: S(),
-      displayFinancialStatus: S(), displayFulfillmentStatus: S(), totalPriceSet: O('MoneyBag'), subtotalPriceSet: O('MoneyBag'), lineItems: C('LineItem'),
+      cancelledAt: S(), cancelReason: S(), displayFinancialStatus: S(), displayFulfillmentStatus: S(), totalPriceSet: O('MoneyBag'), subtotalPriceSet: O('MoneyBag'), lineItems: C('LineItem'),
     },
     MoneyBag: { shopMoney: O('MoneyV2'), presentmentMoney: O('MoneyV2') },
     MoneyV2: MONEY,

@@ -331,7 +331,8 @@ export type SyncDefinition = {
   defaultFrequencyMinutes: number;
   /**
    * Reads one page: `page` null starts the run; `checkpoint` null reads everything. `config`: the
-   * connection's non-secret config (account ids a path names, e.g. a QuickBooks realm).
+   * connection's non-secret config (account ids a path names, e.g. a QuickBooks realm or an
+   * Amazon marketplace), never its credentials.
    */
   fetchPage(ctx: { page: string | null; checkpoint: string | null; call: SyncCall; config: Readonly<Record<string, string>> }): Promise<SyncPage>;
   /** A record's checkpoint value (e.g. its UTC modification time); the run keeps the greatest. */

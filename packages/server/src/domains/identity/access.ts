@@ -97,6 +97,10 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   // Business views computed from the records store: read like the records themselves.
   'GET /api/working-capital/current': tenant('member', 'records:read'),
   'GET /api/working-capital/history': tenant('member', 'records:read'),
+  // Commerce (modules/commerce): figures from synced records; its settings are changed by people.
+  'GET /api/commerce/summary': tenant('member', 'records:read'),
+  'GET /api/commerce/settings': tenant('member', 'records:read'),
+  'PUT /api/commerce/settings': tenant('admin', null, { grantScope: 'syncs:run' }),
 
   // Outbound webhooks: creating, moving, revealing, rotating and deleting touch where signed payloads go or the secret (step-up).
   'GET /api/webhook-endpoints': tenant('admin', 'webhooks:read'),

@@ -300,7 +300,7 @@ describe('sync engine: Shopify orders', () => {
     expect((await h.t.app.inject({ method: 'POST', url, headers: bearer(reader) })).json().code).toBe('FORBIDDEN');
     expect((await feed(runner, '')).json().code).toBe('FORBIDDEN');
     expect((await feed(reader, '')).statusCode).toBe(200);
-    expect((await h.t.app.inject({ method: 'POST', url: `/api/syncs/${connectionId}/products/run`, headers: bearer(runner) })).json().code).toBe('NOT_FOUND');
+    expect((await h.t.app.inject({ method: 'POST', url: `/api/syncs/${connectionId}/customers/run`, headers: bearer(runner) })).json().code).toBe('NOT_FOUND');
     expect(queued.map((q) => q.trigger)).toEqual(['manual', 'reset']);
   });
 
@@ -316,8 +316,11 @@ describe('sync engine: Shopify orders', () => {
     expect(inbound.map((r) => r.status)).toEqual(['processed']);
     queued.length = 0;
     await h.t.services.events.drain();
-    expect(queued).toEqual([{ tenantId: acct.tenantId, connectionId, sync: 'orders', trigger: 'webhook', mode: 'incremental' }]);
-    expect(await svc().run(queued[0]!)).toMatchObject({ status: 'succeeded', mode: 'incremental', updated: 1 });
+    // Every incremental sync of the connection is queued (the store's products and stock too).
+    expect(queued.map((q) => q.sync).sort()).toEqual(['inventory_levels', 'orders', 'products']);
+    const ordersRun = queued.find((q) => q.sync === 'orders')!;
+    expect(ordersRun).toEqual({ tenantId: acct.tenantId, connectionId, sync: 'orders', trigger: 'webhook', mode: 'incremental' });
+    expect(await svc().run(ordersRun)).toMatchObject({ status: 'succeeded', mode: 'incremental', updated: 1 });
     expect((await lastRun(acct)).trigger).toBe('webhook');
   });
 });

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+import type { CommerceLowStockAlertsTable, CommerceSettingsTable } from './commerce-schema.js';
 import type { NotificationLogTable, NotificationSettingsTable, PasswordResetTokensTable } from './notifications-schema.js';
 import type { RecordsTable, SyncRunsTable } from './syncs-schema.js';
 import type { ExchangeRateRunsTable, ExchangeRateSettingsTable, ExchangeRatesTable } from './exchange-rates-schema.js';
@@ -6,6 +7,8 @@ import type { WorkingCapitalMetricsTable } from './working-capital-schema.js';
 
 /** Kysely's view of Keyhold's tables. The SQL in `migrations/` is the source of truth. */
 export type Database = {
+  commerce_settings: CommerceSettingsTable;
+  commerce_low_stock_alerts: CommerceLowStockAlertsTable;
   tenants: TenantsTable;
   audit_logs: AuditLogsTable;
   audit_chain_heads: AuditChainHeadsTable;

@@ -2,6 +2,7 @@ import { AppError } from '../../platform/errors.js';
 import type { AuthorizeInputs, ProviderAdapter } from '../adapter.js';
 import { callbackInvalid } from '../shared/http.js';
 import { DEFAULT_MARKETPLACE, MARKETPLACES, isSellerCentralHost } from './marketplaces.js';
+import { amazonFbaInventory } from './syncs.js';
 
 /**
  * The marketplace decides both where the seller consents (its Seller Central) and which
@@ -51,4 +52,5 @@ export const amazonSpApi: ProviderAdapter = {
       return [{ id, name: `Selling partner ${id}`, config: { sellingPartnerId: id, marketplaceId: params.marketplaceId ?? DEFAULT_MARKETPLACE, region: params.region ?? 'na' } }];
     },
   },
+  syncs: { fba_inventory: amazonFbaInventory },
 };

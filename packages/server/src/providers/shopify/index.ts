@@ -4,6 +4,7 @@ import { callbackInvalid } from '../shared/http.js';
 import { verifyCallback } from './callback-hmac.js';
 import { linksToProxy } from './links.js';
 import { migrateToExpiringToken } from './migrate-token.js';
+import { shopifyInventoryLevels, shopifyProducts } from './catalog-syncs.js';
 import { shopifyOrders } from './syncs.js';
 import { shopifyWebhooks } from './webhooks.js';
 
@@ -59,5 +60,5 @@ export const shopify: ProviderAdapter = {
   request: { responseHeaders: linksToProxy },
   rateSignals: shopifyRateSignals,
   webhooks: shopifyWebhooks,
-  syncs: { orders: shopifyOrders },
+  syncs: { orders: shopifyOrders, products: shopifyProducts, inventory_levels: shopifyInventoryLevels },
 };

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { type SyncDefinition, SyncReadError } from '../adapter.js';
 
 /** The REST Admin API version the readers speak (the catalog's verify request uses the same). */
-const API_VERSION = '2025-07';
+export const API_VERSION = '2025-07';
 /** Shopify's largest REST page. https://shopify.dev/docs/api/admin-rest/usage/pagination */
-const PAGE_SIZE = 250;
+export const PAGE_SIZE = 250;
 
 /**
  * An order as the REST Admin API returns it; only the fields Keyhold relies on are named, the
@@ -23,7 +23,7 @@ const Order = z.looseObject({
 });
 
 /** `page_info` of the `Link: <…>; rel="next"` header (the URL's host may be the store or Keyhold's proxy). */
-function nextPageInfo(link: string | undefined): string | null {
+export function nextPageInfo(link: string | undefined): string | null {
   const next = /<([^>]+)>;\s*rel="next"/.exec(link ?? '')?.[1];
   return next ? new URL(next).searchParams.get('page_info') : null;
 }

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { ProviderAdapter } from '../adapter.js';
+import { unleashedStockOnHand } from './syncs.js';
 import { unleashedWebhooks } from './webhooks.js';
 
 /**
@@ -23,4 +24,5 @@ export const unleashed: ProviderAdapter = {
     sign: ({ url, values }) => ({ 'api-auth-signature': unleashedSignature(values.secrets.apiKey ?? '', url.search) }),
   },
   webhooks: unleashedWebhooks,
+  syncs: { stock_on_hand: unleashedStockOnHand },
 };
