@@ -245,6 +245,19 @@ describe('exchange rates into QuickBooks companies', () => {
     expect((await h.t.app.inject({ method: 'POST', url: `/api/exchange-rates/sync?connection=${c.connection}&date=2026-13-40`, headers: bearer(runner) })).statusCode).toBe(400);
   });
 
+  it('an impossible date (2026-02-30) is a 400 at the route and in the action, and nothing is written', async () => {
+    const acct = await signup(h.t.app);
+    const c = await company(acct, 'dates', 'USD');
+    const runner = (await createApiKey(h.t.app, h.t.clock, acct, { role: 'admin', scopes: ['syncs:run'] })).key;
+    for (const url of [`/api/exchange-rates/sync?connection=${c.connection}&date=2026-02-30`, '/api/exchange-rates/sync-all?date=2026-02-30', '/api/exchange-rates?date=2026-04-31']) {
+      const res = await h.t.app.inject({ method: url.includes('sync') ? 'POST' : 'GET', url, headers: bearer(url.includes('sync') ? runner : acct.accessToken) });
+      expect([res.statusCode, res.json().code], url).toEqual([400, 'VALIDATION_FAILED']);
+    }
+    await expect(h.t.services.actions.perform({ tenantId: acct.tenantId, connectionId: c.connection, action: 'exchangerate', input: { currency: 'EUR', date: '2026-02-30', rate: 1.1 } }))
+      .rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(posts(c.realm)).toEqual([]);
+  });
+
   it("the writes share the company connection's rate limit with live traffic: after a burst spent the bucket, they are paced, never refused", async () => {
     const acct = await signup(h.t.app);
     const c = await company(acct, 'busy', 'USD');

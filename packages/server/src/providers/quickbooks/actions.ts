@@ -16,7 +16,7 @@ import { type ActionCall, type ActionDefinition, ActionError, type SyncAnswer } 
 const CURRENCY = z.string().regex(/^[A-Z]{3}$/);
 const ExchangeRateInput = z.strictObject({
   currency: CURRENCY.describe('SourceCurrencyCode: the foreign currency'),
-  date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).refine((d) => !Number.isNaN(Date.parse(d)), 'not a date').describe('AsOfDate'),
+  date: z.iso.date().describe('AsOfDate (a date that exists)'),
   /** Home currency units per one unit of `currency`. */
   rate: z.number().positive().finite().max(1e9),
   /** When given, the company's home currency must be this one (TargetCurrencyCode), or nothing is written. */
