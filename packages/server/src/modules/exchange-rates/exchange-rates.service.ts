@@ -126,7 +126,12 @@ export function createExchangeRatesService(deps: ExchangeRatesDeps) {
     return result;
   }
 
-  const dateOr = (date: string | undefined) => date ?? todayOf(deps.clock());
+  /** The day to sync: today (UTC) by default; a later day has no rates yet and is refused before anything is read or written. */
+  const dateOr = (date: string | undefined) => {
+    const today = todayOf(deps.clock());
+    if (date !== undefined && date > today) throw new AppError('VALIDATION_FAILED', `date: ${date} is after today (${today}, UTC)`);
+    return date ?? today;
+  };
 
   /** One company (a QuickBooks connection of the tenant; 404 for anything else). */
   async function syncCompany(p: Pick<TenantPrincipal, 'tenantId'>, connectionId: string, date?: string, trigger: Trigger = 'manual') {

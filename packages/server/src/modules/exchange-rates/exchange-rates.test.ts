@@ -258,6 +258,21 @@ describe('exchange rates into QuickBooks companies', () => {
     expect(posts(c.realm)).toEqual([]);
   });
 
+  it('a date after today (UTC) is a 400 and writes nothing', async () => {
+    const acct = await signup(h.t.app);
+    const c = await company(acct, 'future', 'USD');
+    const runner = (await createApiKey(h.t.app, h.t.clock, acct, { role: 'admin', scopes: ['syncs:run'] })).key;
+    const tomorrow = new Date(h.t.clock().getTime() + 86_400_000).toISOString().slice(0, 10);
+    for (const date of ['2099-01-01', tomorrow]) {
+      for (const url of [`/api/exchange-rates/sync?connection=${c.connection}&date=${date}`, `/api/exchange-rates/sync-all?date=${date}`]) {
+        const res = await h.t.app.inject({ method: 'POST', url, headers: bearer(runner) });
+        expect([res.statusCode, res.json().code], url).toEqual([400, 'VALIDATION_FAILED']);
+      }
+    }
+    expect(posts(c.realm)).toEqual([]);
+    expect(await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('exchange_rates').selectAll().execute())).toEqual([]);
+  });
+
   it("the writes share the company connection's rate limit with live traffic: after a burst spent the bucket, they are paced, never refused", async () => {
     const acct = await signup(h.t.app);
     const c = await company(acct, 'busy', 'USD');
