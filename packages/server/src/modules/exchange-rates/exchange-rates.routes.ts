@@ -11,7 +11,9 @@ const DateParam = z.iso.date();
 const Currency = z.string().regex(/^[A-Z]{3}$/);
 const CompanyResult = z.object({
   connection: z.string().uuid(), label: z.string(), company: z.string().nullable(), homeCurrency: z.string().nullable(),
-  rates_synced: z.number().int(), error: z.string().optional().describe('A stable code, never the provider\'s message'),
+  rates_synced: z.number().int(),
+  skipped: z.array(z.string()).optional().describe('Currencies QuickBooks refused as not active in the company (deactivated during the sync)'),
+  error: z.string().optional().describe('A stable code, never the provider\'s message'),
 });
 const SyncOne = CompanyResult.extend({ date: z.string(), rateDate: z.string(), source: z.string() });
 const SyncAll = z.object({

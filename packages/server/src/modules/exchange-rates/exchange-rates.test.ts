@@ -245,6 +245,33 @@ describe('exchange rates into QuickBooks companies', () => {
     expect((await h.t.app.inject({ method: 'POST', url: `/api/exchange-rates/sync?connection=${c.connection}&date=2026-13-40`, headers: bearer(runner) })).statusCode).toBe(400);
   });
 
+  it("a company with the default settings gets the rates of the currencies it uses (QuickBooks' active CompanyCurrency), no others", async () => {
+    const acct = await signup(h.t.app);
+    const c = await company(acct, 'few', 'USD', ['EUR', 'GBP']);
+    const out = await h.t.services.exchangeRates.syncCompany({ tenantId: acct.tenantId }, c.connection, DAY);
+    expect(out).toMatchObject({ homeCurrency: 'USD', rates_synced: 2 });
+    expect(out.error).toBeUndefined();
+    expect(companies().rates(c.realm).map((r) => r.SourceCurrencyCode).sort()).toEqual(['EUR', 'GBP']);
+    // Nothing was sent for a currency the company does not use.
+    expect(h.sandbox.requests().filter((r) => r.provider === 'quickbooks' && r.path === `/v3/company/${c.realm}/exchangerate` && r.status !== 200)).toEqual([]);
+    // A settings list is intersected with the company's currencies too.
+    expect((await h.t.app.inject({ method: 'PUT', url: `/api/exchange-rates/settings/${c.connection}`, headers: bearer(acct.accessToken), payload: { currencies: ['GBP', 'JPY'] } })).statusCode).toBe(200);
+    expect(await h.t.services.exchangeRates.syncCompany({ tenantId: acct.tenantId }, c.connection, '2026-11-26')).toMatchObject({ rates_synced: 1 });
+    expect(companies().rates(c.realm).filter((r) => r.AsOfDate === '2026-11-26').map((r) => r.SourceCurrencyCode)).toEqual(['GBP']);
+  });
+
+  it('a currency deactivated between the listing and its write (Intuit 2500) is skipped for that currency, not a company failure', async () => {
+    const acct = await signup(h.t.app);
+    const c = await company(acct, 'drop', 'USD', ['EUR', 'GBP', 'JPY']);
+    companies().deactivateAfterListing(c.realm, ['GBP']);
+    const out = await h.t.services.exchangeRates.syncCompany({ tenantId: acct.tenantId }, c.connection, DAY);
+    expect(out).toMatchObject({ rates_synced: 2, skipped: ['GBP'] });
+    expect(out.error).toBeUndefined();
+    expect(companies().rates(c.realm).map((r) => r.SourceCurrencyCode).sort()).toEqual(['EUR', 'JPY']);
+    const gbp = (await h.t.services.exchangeRates.rates({ tenantId: acct.tenantId }, { connectionId: c.connection, limit: 10 })).find((r) => r.currency === 'GBP');
+    expect(gbp).toMatchObject({ syncedAt: null, error: 'quickbooks_2500' });
+  });
+
   it('an impossible date (2026-02-30) is a 400 at the route and in the action, and nothing is written', async () => {
     const acct = await signup(h.t.app);
     const c = await company(acct, 'dates', 'USD');
@@ -284,11 +311,11 @@ describe('exchange rates into QuickBooks companies', () => {
     const started = performance.now();
     expect(await h.t.services.exchangeRates.syncCompany({ tenantId: acct.tenantId }, c.connection, DAY)).toMatchObject({ rates_synced: 11 });
     const elapsed = performance.now() - started;
-    // 23 calls (preferences, then a read and a write per currency) at ~6.6/s: about 3.5 s.
+    // 24 calls (preferences, the company's currencies, then a read and a write per currency) at ~6.6/s: about 3.6 s.
     expect(elapsed).toBeGreaterThan(2500);
     const answered = h.sandbox.requests().filter((r) => r.provider === 'quickbooks' && r.path.startsWith(`/v3/company/${c.realm}/`)).map((r) => r.status);
-    expect(answered).toHaveLength(110 + 23);
+    expect(answered).toHaveLength(110 + 24);
     expect(answered.filter((s) => s !== 200)).toEqual([]);
-    console.log(`23 QuickBooks calls after the burst was spent: ${Math.round(elapsed)} ms`);
+    console.log(`24 QuickBooks calls after the burst was spent: ${Math.round(elapsed)} ms`);
   }, 60_000);
 });
