@@ -120,6 +120,8 @@ export function createExchangeRatesService(deps: ExchangeRatesDeps) {
       if (!c.realmId) throw new AppError('NOT_FOUND', 'The connection does not name its company', { cause: 'no_realm' });
       const home = await homeCurrency(tenantId, c);
       result.homeCurrency = home;
+      // No quote of the home currency, no rate into it: a failure to report, not a success with nothing written.
+      if (home !== quote.base && quote.rates[home] === undefined) throw new AppError('RATES_NOT_AVAILABLE', `The rate source does not quote ${home}`, { cause: 'home_currency_not_quoted' });
       const active = await activeCurrencies(tenantId, c);
       // What the company uses ∩ what the source quotes (∩ the settings' list, when there is one).
       const currencies = (wanted ?? Object.keys(quote.rates)).filter((x) => x !== home && active.has(x) && quote.rates[x] !== undefined).sort();

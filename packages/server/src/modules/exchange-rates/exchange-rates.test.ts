@@ -272,6 +272,14 @@ describe('exchange rates into QuickBooks companies', () => {
     expect(gbp).toMatchObject({ syncedAt: null, error: 'quickbooks_2500' });
   });
 
+  it('a home currency the source does not quote fails the company with home_currency_not_quoted, writing nothing', async () => {
+    const acct = await signup(h.t.app);
+    const c = await company(acct, 'brazil', 'BRL', ['USD', 'EUR']);
+    const out = await h.t.services.exchangeRates.syncAll({ tenantId: acct.tenantId }, DAY);
+    expect(out).toMatchObject({ total: 1, successful: 0, failed: 1, results: [{ homeCurrency: 'BRL', rates_synced: 0, error: 'home_currency_not_quoted' }] });
+    expect(posts(c.realm)).toEqual([]);
+  });
+
   it('an impossible date (2026-02-30) is a 400 at the route and in the action, and nothing is written', async () => {
     const acct = await signup(h.t.app);
     const c = await company(acct, 'dates', 'USD');
