@@ -133,7 +133,7 @@ export function createExchangeRatesService(deps: ExchangeRatesDeps) {
         const k = { connectionId: c.id, currency, date };
         await inTenant(tenantId, (tx) => deps.repo.putRate(tx, { tenant_id: tenantId, connection_id: c.id, currency, rate_date: date, home_currency: home, rate, source: quote.source, updated_at: deps.clock() }));
         const out = await write({ tenantId, connectionId: c.id, action: ACTION, input: { currency, date, rate, homeCurrency: home }, trigger });
-        await inTenant(tenantId, (tx) => deps.repo.markRate(tx, tenantId, k, { synced_at: out.status === 'succeeded' ? deps.clock() : null, action_run_id: out.runId, error_code: out.errorCode }));
+        await inTenant(tenantId, (tx) => deps.repo.markRate(tx, tenantId, k, { rate, home_currency: home, synced_at: out.status === 'succeeded' ? deps.clock() : null, action_run_id: out.runId, error_code: out.errorCode }));
         if (out.errorCode === CURRENCY_NOT_ACTIVE) {
           // Deactivated since we listed the company's currencies: this currency only, the others go on.
           (result.skipped ??= []).push(currency);

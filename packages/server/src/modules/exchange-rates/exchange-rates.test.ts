@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, bearer, createApiKey, enrolMfa, signup } from '../../test-support/accounts.js';
 import { oauthHarness } from '../../test-support/oauth.js';
+import { createExchangeRatesRepo } from './exchange-rates.repo.js';
 import { type RateQuote, dailyRatesApiSource } from './rate-sources.js';
 
 /**
@@ -278,6 +280,25 @@ describe('exchange rates into QuickBooks companies', () => {
     const out = await h.t.services.exchangeRates.syncAll({ tenantId: acct.tenantId }, DAY);
     expect(out).toMatchObject({ total: 1, successful: 0, failed: 1, results: [{ homeCurrency: 'BRL', rates_synced: 0, error: 'home_currency_not_quoted' }] });
     expect(posts(c.realm)).toEqual([]);
+  });
+
+  it('repo: a write is marked synced only on the rate and home currency it wrote (a newer rate stored meanwhile stays pending)', async () => {
+    const acct = await signup(h.t.app);
+    const c = await company(acct, 'mark', 'USD');
+    const repo = createExchangeRatesRepo(h.t.db.kysely);
+    const k = { connectionId: c.connection, currency: 'EUR', date: DAY };
+    const put = (rate: number, home = 'USD') => h.t.db.withTenant(acct.tenantId, (tx) => repo.putRate(tx, { tenant_id: acct.tenantId, connection_id: c.connection, currency: 'EUR', rate_date: DAY, home_currency: home, rate, source: 'test', updated_at: new Date() }));
+    const mark = (rate: number, home = 'USD') => h.t.db.withTenant(acct.tenantId, (tx) => repo.markRate(tx, acct.tenantId, k, { rate, home_currency: home, synced_at: new Date(), action_run_id: uuidv7(), error_code: null }));
+    const synced = async () => (await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('exchange_rates').select('synced_at').where('connection_id', '=', c.connection).executeTakeFirstOrThrow())).synced_at;
+    await put(1.1);
+    await put(1.2); // another sync stored a newer rate while the write of 1.1 was under way
+    await mark(1.1);
+    expect(await synced()).toBeNull();
+    await put(1.2, 'CAD');
+    await mark(1.2, 'USD');
+    expect(await synced()).toBeNull();
+    await mark(1.2, 'CAD');
+    expect(await synced()).toBeInstanceOf(Date);
   });
 
   it('an impossible date (2026-02-30) is a 400 at the route and in the action, and nothing is written', async () => {
