@@ -4,7 +4,7 @@ import type { TenantTx } from '../../platform/db/tenancy.js';
 
 export type RateRow = { connection_id: string; currency: string; rate_date: string; home_currency: string; rate: string; source: string; synced_at: Date | null; error_code: string | null };
 
-/** The only SQL for the exchange-rate tables (migration 0029). */
+/** The only SQL for the exchange-rate tables (migrations 0029, 0032). */
 export function createExchangeRatesRepo(db: Kysely<Database>) {
   return {
     /** Tenants with a QuickBooks company (ids only, across tenants): the daily schedule's fan-out. */

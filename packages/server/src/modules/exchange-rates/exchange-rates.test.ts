@@ -301,6 +301,18 @@ describe('exchange rates into QuickBooks companies', () => {
     expect(await synced()).toBeInstanceOf(Date);
   });
 
+  it('repo: a small rate (IDR→USD) is stored and read back exactly as sent, and its write marks it synced', async () => {
+    const acct = await signup(h.t.app);
+    const c = await company(acct, 'small', 'USD');
+    const repo = createExchangeRatesRepo(h.t.db.kysely);
+    const rate = 6.681495123e-5;
+    await h.t.db.withTenant(acct.tenantId, (tx) => repo.putRate(tx, { tenant_id: acct.tenantId, connection_id: c.connection, currency: 'IDR', rate_date: DAY, home_currency: 'USD', rate, source: 'test', updated_at: new Date() }));
+    await h.t.db.withTenant(acct.tenantId, (tx) => repo.markRate(tx, acct.tenantId, { connectionId: c.connection, currency: 'IDR', date: DAY }, { rate, home_currency: 'USD', synced_at: new Date(), action_run_id: uuidv7(), error_code: null }));
+    const [row] = await h.t.db.withTenant(acct.tenantId, (tx) => repo.rates(tx, acct.tenantId, { connectionId: c.connection, limit: 10 }));
+    expect(row).toMatchObject({ currency: 'IDR', rate: '0.00006681495123', synced_at: expect.any(Date) });
+    expect(Number(row!.rate)).toBe(rate);
+  });
+
   it('an impossible date (2026-02-30) is a 400 at the route and in the action, and nothing is written', async () => {
     const acct = await signup(h.t.app);
     const c = await company(acct, 'dates', 'USD');
