@@ -19,14 +19,15 @@ export const USD_PER: Readonly<Record<string, number>> = {
 };
 
 type Stored = { rate: number; syncToken: number; updatedMs: number };
-type Company = { home: string; currencies: Set<string>; rates: Map<string, Stored>; failure: { status: number } | null; writes: number; /** Reads still to be overtaken by another user's write. */ overtaken: number; /** Deactivated by someone right after the next currency listing. */ dropAfterListing: string[] };
+type Company = { home: string; currencies: Set<string>; rates: Map<string, Stored>; failure: { status: number } | null; writes: number; /** Reads still to be overtaken by another user's write. */ overtaken: number; /** Deactivated by someone right after the next currency listing. */ dropAfterListing: string[];
+  /** The first answer to each POST's `requestid`: a resent POST gets it again and writes nothing. */ answered: Map<string, Reply>; /** POSTs still to be applied with their answer lost on the way back. */ lose: number };
 
 const companies = new Map<string, Company>();
 
 function companyOf(realm: string): Company {
   let c = companies.get(realm);
   if (!c) {
-    c = { home: 'USD', currencies: new Set(Object.keys(USD_PER).filter((x) => x !== 'USD')), rates: new Map(), failure: null, writes: 0, overtaken: 0, dropAfterListing: [] };
+    c = { home: 'USD', currencies: new Set(Object.keys(USD_PER).filter((x) => x !== 'USD')), rates: new Map(), failure: null, writes: 0, overtaken: 0, dropAfterListing: [], answered: new Map(), lose: 0 };
     companies.set(realm, c);
   }
   return c;
@@ -132,11 +133,28 @@ export function quickbooksCompanyQuery(realm: string, query: string, now: number
   return json(200, { QueryResponse: { CompanyCurrency: page, startPosition: from, maxResults: page.length }, time: intuitTime(now) });
 }
 
+/**
+ * Intuit's `requestid` on a write: a repeated requestid (per company) is answered with the first
+ * response, whatever it was, and nothing is applied again.
+ * https://blogs.intuit.com/2015/04/06/15346/ (Request ID update for QuickBooks Online integration)
+ */
+function idempotent(c: Company, url: URL, apply: () => Reply): Reply {
+  const rid = [...url.searchParams].find(([k]) => k.toLowerCase() === 'requestid')?.[1];
+  const seen = rid ? c.answered.get(rid) : undefined;
+  const reply = seen ?? apply();
+  if (rid && !seen) c.answered.set(rid, reply);
+  if (!seen && c.lose > 0) {
+    c.lose--;
+    return { status: 502, body: '<html><body><h1>502 Bad Gateway</h1></body></html>', headers: { 'content-type': 'text/html' } };
+  }
+  return reply;
+}
+
 /** The company's data routes (the caller checked the token's realm); null when the path is not one of them. */
 export function quickbooksCompanyRoute(realm: string, what: string, method: string, url: URL, body: string, now: number): Reply | null {
   const c = companyOf(realm);
   const route = what === 'exchangerate' && method === 'GET' ? () => read(c, url, now)
-    : what === 'exchangerate' && method === 'POST' ? () => write(c, body, now)
+    : what === 'exchangerate' && method === 'POST' ? () => idempotent(c, url, () => write(c, body, now))
       : what === 'preferences' && method === 'GET' ? () => preferences(c, now) : null;
   if (!route) return null;
   if (c.failure) return systemFault(now, c.failure.status);
@@ -166,6 +184,10 @@ export const quickbooksCompanies = {
   /** Someone deactivates these currencies right after the next CompanyCurrency listing (the listing still has them). */
   deactivateAfterListing(realm: string, codes: string[]) {
     companyOf(realm).dropAfterListing = [...codes];
+  },
+  /** The next `posts` exchange-rate writes are applied, but their answer is lost on the way back (a gateway's 502). */
+  loseAnswers(realm: string, posts = 1) {
+    companyOf(realm).lose = posts;
   },
   /** The rates set in this company (what writes changed), oldest first. */
   rates(realm: string) {

@@ -113,7 +113,7 @@ export function createSyncsRepo(_db: Kysely<Database>) {
         .where('status', '=', 'running').where('lease_until', '<', now).execute(),
 
     /** Inserts the run as `running` unless one is running already (then null): the run's lease. */
-    startRun: async (tx: TenantTx, row: Omit<RunRow, 'status' | 'finished_at' | 'added' | 'updated' | 'deleted' | 'pages' | 'provider_calls' | 'checkpoint' | 'cursor_from' | 'cursor_to' | 'error_code' | 'kind' | 'idempotency_key' | 'result'>) => {
+    startRun: async (tx: TenantTx, row: Omit<RunRow, 'status' | 'finished_at' | 'added' | 'updated' | 'deleted' | 'pages' | 'provider_calls' | 'checkpoint' | 'cursor_from' | 'cursor_to' | 'error_code' | 'kind' | 'idempotency_key' | 'result' | 'input_hash' | 'send_attempt'>) => {
       const r = await sql<{ id: string }>`
         insert into sync_runs (id, tenant_id, connection_id, sync, trigger, mode, started_at, lease_until)
         values (${row.id}, ${row.tenant_id}, ${row.connection_id}, ${row.sync}, ${row.trigger}, ${row.mode}, ${row.started_at}, ${row.lease_until})
