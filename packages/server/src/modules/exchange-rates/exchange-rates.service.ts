@@ -16,6 +16,8 @@ const PROVIDER = 'quickbooks';
 const ACTION = 'exchangerate';
 /** Intuit's fault for a currency the company does not use (Invalid Reference Id). */
 const CURRENCY_NOT_ACTIVE = 'quickbooks_2500';
+/** Connections read per page when listing a tenant's companies. */
+const COMPANIES_PAGE = 500;
 /** Companies synced at once by sync-all (each writes its currencies one after the other). */
 const COMPANIES_AT_ONCE = 4;
 const CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -57,9 +59,14 @@ export function createExchangeRatesService(deps: ExchangeRatesDeps) {
   let source = deps.source;
   const inTenant: Tenancy['withTenant'] = (tenantId, fn) => deps.tenancy.withTenant(tenantId, fn);
 
+  /** Every QuickBooks company of the tenant, page after page (a tenant may have more than one page of them). */
   async function companies(tenantId: string): Promise<Company[]> {
-    const { rows } = await deps.tenancy.withTenant(tenantId, (tx) => deps.store.page(tx, { provider: PROVIDER, isActive: true, limit: 500, offset: 0 }));
-    return rows.map((r) => ({ id: r.id, label: r.label, realmId: r.config.realmId ?? null, status: r.status }));
+    const all: Company[] = [];
+    for (let offset = 0; ; offset += COMPANIES_PAGE) {
+      const { rows } = await deps.tenancy.withTenant(tenantId, (tx) => deps.store.page(tx, { provider: PROVIDER, isActive: true, limit: COMPANIES_PAGE, offset }));
+      all.push(...rows.map((r) => ({ id: r.id, label: r.label, realmId: r.config.realmId ?? null, status: r.status })));
+      if (rows.length < COMPANIES_PAGE) return all;
+    }
   }
 
   async function settingsMap(tenantId: string) {

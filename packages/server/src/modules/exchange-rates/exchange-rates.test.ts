@@ -313,6 +313,18 @@ describe('exchange rates into QuickBooks companies', () => {
     expect(Number(row!.rate)).toBe(rate);
   });
 
+  it('a tenant with more than 500 companies: every one of them is listed (the list sync-all works through), not the first page only', async () => {
+    const acct = await signup(h.t.app);
+    const ids = Array.from({ length: 501 }, () => uuidv7());
+    // Rows only (their credentials are never read here): a tenant that grew past one page.
+    await h.t.db.withTenant(acct.tenantId, (tx) => tx.insertInto('connections').values(ids.map((id, i) => ({
+      id, tenant_id: acct.tenantId, provider: 'quickbooks', label: `company-${i}`, auth_mode: 'oauth2', secrets: 'kh1.unused', config: JSON.stringify({ realmId: String(9000 + i) }),
+    }))).execute());
+    const settings = await h.t.services.exchangeRates.getSettings({ tenantId: acct.tenantId });
+    expect(settings).toHaveLength(501);
+    expect(new Set(settings.map((c) => c.connection))).toEqual(new Set(ids));
+  });
+
   it('an impossible date (2026-02-30) is a 400 at the route and in the action, and nothing is written', async () => {
     const acct = await signup(h.t.app);
     const c = await company(acct, 'dates', 'USD');
