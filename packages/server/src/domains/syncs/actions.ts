@@ -97,7 +97,7 @@ export function createActionRunner(deps: ActionDeps) {
         started_at: now, lease_until: new Date(now.getTime() + ACTION_LEASE_MS),
       });
       const existing = claimed ? null : await deps.repo.byKey(tx, req.tenantId, conn.id, req.action, key);
-      // Before anything is sent: the same key with another input is the caller's mistake, never a replay or a resend.
+      // Before anything is sent: the same key with another input is the caller's mistake, never a replay or a second send.
       if (existing && existing.input_hash !== null && existing.input_hash !== inputHash) {
         throw new AppError('IDEMPOTENCY_KEY_REUSED', `The idempotency key of '${req.action}' was used with another input; use a new key for a new write`);
       }
