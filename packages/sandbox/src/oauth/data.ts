@@ -9,7 +9,7 @@ import { slackApi } from '../slack/web-api.js';
 import type { AccessToken, OAuthState } from './state.js';
 import { pageAccounts, subscribeApp } from '../messenger/graph.js';
 import { intuitTime, quickbooksQuery } from '../quickbooks/data.js';
-import { quickbooksCompanyRoute } from '../quickbooks/exchange-rates.js';
+import { quickbooksCompanyQuery, quickbooksCompanyRoute } from '../quickbooks/exchange-rates.js';
 
 type Rejection = 'unknown' | 'expired' | 'revoked';
 
@@ -69,7 +69,8 @@ export function dataRoute(state: OAuthState, ctx: RouteContext): Reply | null {
       if (q) {
         const a = authorized(bearer(req), (t) => accountIds('quickbooks', t.grant.account).realmId === q[1]);
         if (isReply(a)) return a;
-        return q[2] === 'query' ? quickbooksQuery(q[1]!, url.searchParams.get('query') ?? '', now) : quickbooksCompanyRoute(q[1]!, q[2]!, req.method ?? 'GET', url, ctx.body, now);
+        const query = url.searchParams.get('query') ?? '';
+        return q[2] === 'query' ? (quickbooksCompanyQuery(q[1]!, query, now) ?? quickbooksQuery(q[1]!, query, now)) : quickbooksCompanyRoute(q[1]!, q[2]!, req.method ?? 'GET', url, ctx.body, now);
       }
       const m = /^\/v3\/company\/([0-9]+)\/companyinfo\/([0-9]+)$/.exec(path);
       if (!m) return null;

@@ -19,14 +19,15 @@ export const USD_PER: Readonly<Record<string, number>> = {
 };
 
 type Stored = { rate: number; syncToken: number; updatedMs: number };
-type Company = { home: string; currencies: Set<string>; rates: Map<string, Stored>; failure: { status: number } | null; writes: number; /** Reads still to be overtaken by another user's write. */ overtaken: number };
+type Company = { home: string; currencies: Set<string>; rates: Map<string, Stored>; failure: { status: number } | null; writes: number; /** Reads still to be overtaken by another user's write. */ overtaken: number; /** Deactivated by someone right after the next currency listing. */ dropAfterListing: string[];
+  /** The first answer to each POST's `requestid`: a resent POST gets it again and writes nothing. */ answered: Map<string, Reply>; /** POSTs still to be applied with their answer lost on the way back. */ lose: number };
 
 const companies = new Map<string, Company>();
 
 function companyOf(realm: string): Company {
   let c = companies.get(realm);
   if (!c) {
-    c = { home: 'USD', currencies: new Set(Object.keys(USD_PER).filter((x) => x !== 'USD')), rates: new Map(), failure: null, writes: 0, overtaken: 0 };
+    c = { home: 'USD', currencies: new Set(Object.keys(USD_PER).filter((x) => x !== 'USD')), rates: new Map(), failure: null, writes: 0, overtaken: 0, dropAfterListing: [], answered: new Map(), lose: 0 };
     companies.set(realm, c);
   }
   return c;
@@ -111,11 +112,49 @@ function preferences(c: Company, now: number): Reply {
   });
 }
 
+const CURRENCY_QUERY = /^\s*select\s+\*\s+from\s+companycurrency(\s+where\s+active\s*=\s*(true|false))?(?:\s+startposition\s+(\d+))?(?:\s+maxresults\s+(\d+))?\s*$/i;
+
+/**
+ * `GET /v3/company/{realm}/query?query=select * from CompanyCurrency [where Active = true]`: the
+ * company's foreign currencies (never the home currency). Null for any other query.
+ * https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/companycurrency
+ */
+export function quickbooksCompanyQuery(realm: string, query: string, now: number): Reply | null {
+  const m = CURRENCY_QUERY.exec(query);
+  if (!m) return null;
+  const c = companyOf(realm);
+  if (c.failure) return systemFault(now, c.failure.status);
+  const rows = [...c.currencies].sort().map((code, i) => ({ Code: code, Name: code, Active: true, domain: 'QBO', sparse: false, Id: String(i + 1), SyncToken: '0' }))
+    .filter((r) => !m[1] || String(r.Active) === m[2]!.toLowerCase());
+  for (const code of c.dropAfterListing.splice(0)) c.currencies.delete(code);
+  const from = Math.max(1, Number(m[3] ?? 1));
+  const page = rows.slice(from - 1, from - 1 + Math.min(1000, Number(m[4] ?? 100)));
+  if (page.length === 0) return json(200, { QueryResponse: {}, time: intuitTime(now) });
+  return json(200, { QueryResponse: { CompanyCurrency: page, startPosition: from, maxResults: page.length }, time: intuitTime(now) });
+}
+
+/**
+ * Intuit's `requestid` on a write: a repeated requestid (per company) is answered with the first
+ * response, whatever it was, and nothing is applied again.
+ * https://blogs.intuit.com/2015/04/06/15346/ (Request ID update for QuickBooks Online integration)
+ */
+function idempotent(c: Company, url: URL, apply: () => Reply): Reply {
+  const rid = [...url.searchParams].find(([k]) => k.toLowerCase() === 'requestid')?.[1];
+  const seen = rid ? c.answered.get(rid) : undefined;
+  const reply = seen ?? apply();
+  if (rid && !seen) c.answered.set(rid, reply);
+  if (!seen && c.lose > 0) {
+    c.lose--;
+    return { status: 502, body: '<html><body><h1>502 Bad Gateway</h1></body></html>', headers: { 'content-type': 'text/html' } };
+  }
+  return reply;
+}
+
 /** The company's data routes (the caller checked the token's realm); null when the path is not one of them. */
 export function quickbooksCompanyRoute(realm: string, what: string, method: string, url: URL, body: string, now: number): Reply | null {
   const c = companyOf(realm);
   const route = what === 'exchangerate' && method === 'GET' ? () => read(c, url, now)
-    : what === 'exchangerate' && method === 'POST' ? () => write(c, body, now)
+    : what === 'exchangerate' && method === 'POST' ? () => idempotent(c, url, () => write(c, body, now))
       : what === 'preferences' && method === 'GET' ? () => preferences(c, now) : null;
   if (!route) return null;
   if (c.failure) return systemFault(now, c.failure.status);
@@ -141,6 +180,14 @@ export const quickbooksCompanies = {
   /** The next `reads` exchange-rate reads are each followed at once by another user's save (their SyncToken goes stale). */
   overtake(realm: string, reads = 1) {
     companyOf(realm).overtaken = reads;
+  },
+  /** Someone deactivates these currencies right after the next CompanyCurrency listing (the listing still has them). */
+  deactivateAfterListing(realm: string, codes: string[]) {
+    companyOf(realm).dropAfterListing = [...codes];
+  },
+  /** The next `posts` exchange-rate writes are applied, but their answer is lost on the way back (a gateway's 502). */
+  loseAnswers(realm: string, posts = 1) {
+    companyOf(realm).lose = posts;
   },
   /** The rates set in this company (what writes changed), oldest first. */
   rates(realm: string) {

@@ -294,7 +294,11 @@ export type ActionDefinition<I extends Record<string, unknown> = Record<string, 
   perform(ctx: {
     input: I;
     call: ActionCall;
-    /** The key this write runs under; passed to providers that take one (e.g. an `Idempotency-Key` header). */
+    /**
+     * The provider-facing key of this send (e.g. an `Idempotency-Key` header, Intuit's requestid),
+     * derived from the caller's key, the input and the send attempt: the same while the last
+     * outcome is unknown (lost answer, dead process), a new one after the provider refused.
+     */
     idempotencyKey: string;
     /** The connection's non-secret config (account ids the API needs in its paths). */
     config: Readonly<Record<string, string>>;
@@ -303,7 +307,12 @@ export type ActionDefinition<I extends Record<string, unknown> = Record<string, 
 
 /** Thrown by an action for an answer it cannot use or a refusal; `code` lands in the run's `error_code`. */
 export class ActionError extends Error {
-  constructor(readonly code: string, message: string) {
+  /**
+   * `refused`: the provider answered with a refusal (nothing written). Its idempotency cache now
+   * holds that refusal, so a retry of the key must send under a new provider-facing key. Without
+   * it the outcome is taken as unknown and a retry repeats the same send.
+   */
+  constructor(readonly code: string, message: string, readonly opts: { refused?: boolean } = {}) {
     super(message);
   }
 }

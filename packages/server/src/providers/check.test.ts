@@ -97,6 +97,13 @@ describe('a catalog entry the code does not back stops start, naming the file an
     expect(adapterProblems([hooked], { webhooks: true })).toEqual(["catalog/providers/hooked.yaml: webhooks.scheme 'stripe_signature' has no implementation in providers/hooked/index.ts"]);
   });
 
+  it('an action named like one of its syncs (both are rows of sync_runs under that name: one would block or reset the other)', () => {
+    const qb = ADAPTERS.get('quickbooks')!;
+    const sync = {} as NonNullable<ProviderAdapter['syncs']>[string]; // only the names matter here
+    const adapters = new Map(ADAPTERS).set('quickbooks', { ...qb, syncs: { exchangerate: sync, invoices: sync } });
+    expect(adapterProblems([entry('quickbooks')], { adapters })).toEqual(["providers/quickbooks/index.ts: 'exchangerate' is both an action and a sync (they share the run history and its one-running rule)"]);
+  });
+
   const db = testDb();
   afterAll(() => db.close());
   it('the composition root refuses such a catalog', () => {

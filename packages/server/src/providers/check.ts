@@ -32,7 +32,8 @@ export type AdapterCheckOptions = {
 
 /**
  * Every catalog value that picks code must be implemented by the provider's adapter, and an
- * adapter may not implement a value its catalog entry does not state. Returns the problems,
+ * adapter may not implement a value its catalog entry does not state, nor name an action like one
+ * of its syncs. Returns the problems,
  * each naming the catalog file, the field and the value.
  */
 export function adapterProblems(providers: readonly Provider[], opts: AdapterCheckOptions = {}): string[] {
@@ -52,6 +53,10 @@ export function adapterProblems(providers: readonly Provider[], opts: AdapterChe
       if (s.onlyWith === 'webhooks' && !opts.webhooks && claimed === undefined) continue;
       if (claimed !== value) problems.push(`${file}: ${s.path} '${value}' has no implementation in ${code}${claimed ? ` (it implements '${claimed}')` : ''}`);
       else if (s.hook && !s.hook(adapter!)) problems.push(`${file}: ${s.path} '${value}' is declared by ${code} but not implemented`);
+    }
+    // Actions and syncs are both rows of sync_runs under their name (history, one running at a time).
+    for (const name of Object.keys(adapter?.actions ?? {})) {
+      if (adapter?.syncs && Object.hasOwn(adapter.syncs, name)) problems.push(`${code}: '${name}' is both an action and a sync (they share the run history and its one-running rule)`);
     }
   }
   return problems;

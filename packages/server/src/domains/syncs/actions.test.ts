@@ -69,4 +69,54 @@ describe('actions', () => {
     expect(run).toMatchObject({ kind: 'action', status: 'failed', error_code: 'quickbooks_10000', result: null });
     expect(await write(acct, c.id, 'k-down')).toMatchObject({ status: 'succeeded', replayed: false });
   });
+
+  it('a key reused with another input is refused (409 IDEMPOTENCY_KEY_REUSED) before any provider call, also after a failure', async () => {
+    const acct = await signup(h.t.app);
+    const c = await company(acct);
+    const sent = () => h.sandbox.requests().filter((r) => r.provider === 'quickbooks' && r.path.startsWith(`/v3/company/${c.realm}/`)).length;
+    expect(await write(acct, c.id, 'k-reuse', 1.1)).toMatchObject({ status: 'succeeded', replayed: false });
+    const before = sent();
+    await expect(write(acct, c.id, 'k-reuse', 1.2)).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', httpStatus: 409 });
+    expect(sent()).toBe(before);
+    expect(await write(acct, c.id, 'k-reuse', 1.1)).toMatchObject({ status: 'succeeded', replayed: true });
+    // A failed key retried with another input is refused too (it would otherwise resend under the old key).
+    h.sandbox.quickbooksCompanies.fail(c.realm, 503);
+    try {
+      expect(await write(acct, c.id, 'k-fail', 1.1)).toMatchObject({ status: 'failed' });
+    } finally {
+      h.sandbox.quickbooksCompanies.heal(c.realm);
+    }
+    const afterFail = sent();
+    await expect(write(acct, c.id, 'k-fail', 1.3)).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+    expect(sent()).toBe(afterFail);
+    expect(await write(acct, c.id, 'k-fail', 1.1)).toMatchObject({ status: 'succeeded', replayed: false });
+    expect(h.sandbox.quickbooksCompanies.writes(c.realm)).toBe(2);
+  });
+
+  const requestIds = (realm: string) => h.sandbox.requests().filter((r) => r.provider === 'quickbooks' && r.method === 'POST' && r.path === `/v3/company/${realm}/exchangerate`)
+    .map((r) => new URLSearchParams(r.query).get('requestid'));
+
+  it('a write whose answer was lost is resent under the same requestid, and QuickBooks (replaying it) writes once', async () => {
+    const acct = await signup(h.t.app);
+    const c = await company(acct);
+    h.sandbox.quickbooksCompanies.loseAnswers(c.realm, 1);
+    expect(await write(acct, c.id, 'k-lost')).toMatchObject({ status: 'failed', errorCode: 'http_502' });
+    expect(await write(acct, c.id, 'k-lost')).toMatchObject({ status: 'succeeded', replayed: false, result: { syncToken: '1' } });
+    const ids = requestIds(c.realm);
+    expect(ids).toHaveLength(2);
+    expect(ids[1]).toBe(ids[0]);
+    expect(h.sandbox.quickbooksCompanies.writes(c.realm)).toBe(1);
+  });
+
+  it('a key retried after a definite refusal (a Fault) is sent under a new requestid, so it can succeed', async () => {
+    const acct = await signup(h.t.app);
+    const c = await company(acct);
+    h.sandbox.quickbooksCompanies.overtake(c.realm, 2); // both tries of the first run meet a stale SyncToken (5010)
+    expect(await write(acct, c.id, 'k-stale')).toMatchObject({ status: 'failed', errorCode: 'quickbooks_5010' });
+    expect(await write(acct, c.id, 'k-stale')).toMatchObject({ status: 'succeeded', replayed: false });
+    const ids = requestIds(c.realm);
+    expect(ids).toHaveLength(3);
+    expect(new Set(ids).size).toBe(3);
+    expect(h.sandbox.quickbooksCompanies.writes(c.realm)).toBe(1);
+  });
 });

@@ -54,9 +54,19 @@ function errorCodeOf(err: unknown): string {
   return STORABLE_CODE.test(code) ? code : 'internal_error';
 }
 
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
 /** The key of an action without a caller's key: the same input twice is the same write. */
-export const derivedKey = (action: string, input: unknown) =>
-  `sha256:${createHash('sha256').update(canonicalJson({ action, input })).digest('hex')}`;
+export const derivedKey = (action: string, input: unknown) => `sha256:${sha256(canonicalJson({ action, input }))}`;
+
+/** What a key's row remembers of its input: a key reused with another input is refused. */
+export const inputHashOf = (input: unknown) => sha256(canonicalJson(input));
+
+/**
+ * The provider-facing key of one send: the caller's key and input, and the send attempt (which
+ * moves on only after the provider refused, so a lost answer is resent under the same key).
+ */
+const sendKeyOf = (key: string, inputHash: string, attempt: number) => `send:${sha256(`${key}\u0000${inputHash}\u0000${attempt}`)}`;
 
 /**
  * Writes to a provider as a tenant's connection (adapter-defined actions), through the same
@@ -79,14 +89,20 @@ export function createActionRunner(deps: ActionDeps) {
       }
       const key = req.idempotencyKey ?? derivedKey(req.action, parsed.data);
       if (!KEY.test(key)) throw new AppError('VALIDATION_FAILED', 'idempotencyKey: 1-200 characters of A-Z a-z 0-9 _ . : -');
+      const inputHash = inputHashOf(parsed.data);
       const now = deps.clock();
       await deps.repo.closeExpired(tx, req.tenantId, conn.id, req.action, now);
-      const id = await deps.repo.claim(tx, {
-        id: uuidv7(), tenant_id: req.tenantId, connection_id: conn.id, action: req.action, key, trigger: req.trigger ?? 'manual',
+      const claimed = await deps.repo.claim(tx, {
+        id: uuidv7(), tenant_id: req.tenantId, connection_id: conn.id, action: req.action, key, input_hash: inputHash, trigger: req.trigger ?? 'manual',
         started_at: now, lease_until: new Date(now.getTime() + ACTION_LEASE_MS),
       });
-      const existing = id ? null : await deps.repo.byKey(tx, req.tenantId, conn.id, req.action, key);
-      return { id, existing, key, def, input: parsed.data, conn: { id: conn.id, provider: conn.provider, label: conn.label, config: conn.config } };
+      const existing = claimed ? null : await deps.repo.byKey(tx, req.tenantId, conn.id, req.action, key);
+      // Before anything is sent: the same key with another input is the caller's mistake, never a replay or a second send.
+      if (existing && existing.input_hash !== null && existing.input_hash !== inputHash) {
+        throw new AppError('IDEMPOTENCY_KEY_REUSED', `The idempotency key of '${req.action}' was used with another input; use a new key for a new write`);
+      }
+      const sendKey = claimed ? sendKeyOf(key, inputHash, claimed.send_attempt) : null;
+      return { id: claimed?.id ?? null, existing, key, sendKey, def, input: parsed.data, conn: { id: conn.id, provider: conn.provider, label: conn.label, config: conn.config } };
     }).catch((err: unknown) => {
       if (isUniqueViolation(err, 'sync_runs_one_running')) throw inProgress(req.action);
       throw err;
@@ -94,8 +110,8 @@ export function createActionRunner(deps: ActionDeps) {
   }
 
   async function perform(req: ActionRequest): Promise<ActionOutcome> {
-    const { id, existing, key, def, input, conn } = await claim(req);
-    if (!id) {
+    const { id, existing, key, sendKey, def, input, conn } = await claim(req);
+    if (!id || !sendKey) {
       if (existing?.status !== 'succeeded') throw inProgress(req.action);
       return { runId: existing.id, status: 'succeeded', replayed: true, idempotencyKey: key, result: existing.result, errorCode: null, providerCalls: 0 };
     }
@@ -112,15 +128,17 @@ export function createActionRunner(deps: ActionDeps) {
       return { status: res.status, header: (name) => res.headers.get(name) ?? undefined, body };
     };
     let outcome: { status: 'succeeded' | 'failed'; result: Record<string, unknown> | null; errorCode: string | null };
+    let refused = false;
     try {
-      outcome = { status: 'succeeded', result: await def.perform({ input, call, idempotencyKey: key, config: conn.config }), errorCode: null };
+      outcome = { status: 'succeeded', result: await def.perform({ input, call, idempotencyKey: sendKey, config: conn.config }), errorCode: null };
     } catch (err) {
       const code = errorCodeOf(err);
+      refused = err instanceof ActionError && err.opts.refused === true;
       deps.log?.warn({ actionRunId: id, action: req.action, connectionId: conn.id, code }, 'action failed');
       outcome = { status: 'failed', result: null, errorCode: code };
     }
     const closed = await deps.tenancy.withTenant(req.tenantId, (tx) => deps.repo.finish(tx, req.tenantId, id, {
-      status: outcome.status, finished_at: deps.clock(), provider_calls: providerCalls, error_code: outcome.errorCode, result: outcome.result,
+      status: outcome.status, finished_at: deps.clock(), provider_calls: providerCalls, error_code: outcome.errorCode, result: outcome.result, refused,
     }));
     if (!closed) return { runId: id, status: 'failed', replayed: false, idempotencyKey: key, result: null, errorCode: 'lease_lost', providerCalls };
     return { runId: id, ...outcome, replayed: false, idempotencyKey: key, providerCalls };

@@ -110,10 +110,10 @@ export function createSyncsRepo(_db: Kysely<Database>) {
     closeExpired: (tx: TenantTx, tenantId: string, connectionId: string, sync: string, now: Date) =>
       tx.updateTable('sync_runs').set({ status: 'failed', finished_at: now, error_code: 'lease_expired' })
         .where('tenant_id', '=', tenantId).where('connection_id', '=', connectionId).where('sync', '=', sync)
-        .where('status', '=', 'running').where('lease_until', '<', now).execute(),
+        .where('kind', '=', 'sync').where('status', '=', 'running').where('lease_until', '<', now).execute(),
 
     /** Inserts the run as `running` unless one is running already (then null): the run's lease. */
-    startRun: async (tx: TenantTx, row: Omit<RunRow, 'status' | 'finished_at' | 'added' | 'updated' | 'deleted' | 'pages' | 'provider_calls' | 'checkpoint' | 'cursor_from' | 'cursor_to' | 'error_code' | 'kind' | 'idempotency_key' | 'result'>) => {
+    startRun: async (tx: TenantTx, row: Omit<RunRow, 'status' | 'finished_at' | 'added' | 'updated' | 'deleted' | 'pages' | 'provider_calls' | 'checkpoint' | 'cursor_from' | 'cursor_to' | 'error_code' | 'kind' | 'idempotency_key' | 'result' | 'input_hash' | 'send_attempt'>) => {
       const r = await sql<{ id: string }>`
         insert into sync_runs (id, tenant_id, connection_id, sync, trigger, mode, started_at, lease_until)
         values (${row.id}, ${row.tenant_id}, ${row.connection_id}, ${row.sync}, ${row.trigger}, ${row.mode}, ${row.started_at}, ${row.lease_until})
@@ -133,9 +133,9 @@ export function createSyncsRepo(_db: Kysely<Database>) {
     /** Failed runs of this (connection, sync) since its last success: the failing streak. */
     failedStreak: async (tx: TenantTx, tenantId: string, connectionId: string, sync: string): Promise<number> => {
       const last = await tx.selectFrom('sync_runs').select('id').where('tenant_id', '=', tenantId).where('connection_id', '=', connectionId)
-        .where('sync', '=', sync).where('status', '=', 'succeeded').orderBy('id', 'desc').limit(1).executeTakeFirst();
+        .where('sync', '=', sync).where('kind', '=', 'sync').where('status', '=', 'succeeded').orderBy('id', 'desc').limit(1).executeTakeFirst();
       let q = tx.selectFrom('sync_runs').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', tenantId)
-        .where('connection_id', '=', connectionId).where('sync', '=', sync).where('status', '=', 'failed');
+        .where('connection_id', '=', connectionId).where('sync', '=', sync).where('kind', '=', 'sync').where('status', '=', 'failed');
       if (last) q = q.where('id', '>', last.id);
       return Number((await q.executeTakeFirstOrThrow()).n);
     },
@@ -143,7 +143,7 @@ export function createSyncsRepo(_db: Kysely<Database>) {
     /** The checkpoint of the last succeeded run (where the next incremental run starts). */
     lastCheckpoint: async (tx: TenantTx, tenantId: string, connectionId: string, sync: string) =>
       (await tx.selectFrom('sync_runs').select('checkpoint').where('tenant_id', '=', tenantId).where('connection_id', '=', connectionId)
-        .where('sync', '=', sync).where('status', '=', 'succeeded').orderBy('id', 'desc').limit(1).executeTakeFirst())?.checkpoint ?? null,
+        .where('sync', '=', sync).where('kind', '=', 'sync').where('status', '=', 'succeeded').orderBy('id', 'desc').limit(1).executeTakeFirst())?.checkpoint ?? null,
 
     listRuns: async (tx: TenantTx, tenantId: string, f: { connectionId?: string; sync?: string; page: number; limit: number }) => {
       let q = tx.selectFrom('sync_runs').where('tenant_id', '=', tenantId);

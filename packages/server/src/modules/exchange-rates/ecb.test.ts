@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { intoHome, parseEcbXml } from './rate-sources.js';
+import { ecbRateSource, intoHome, parseEcbXml } from './rate-sources.js';
 
 /** The ECB's eurofxref-daily.xml of 8 July 2022, as published (units per euro). */
 const fixture = () => readFile(new URL('./fixtures/eurofxref-daily-2022-07-08.xml', import.meta.url), 'utf8');
@@ -40,5 +40,14 @@ describe('ECB daily reference rates', () => {
   it('refuses what is not the ECB format', () => {
     expect(parseEcbXml('<html><body>maintenance</body></html>', '2022-07-08')).toBeNull();
     expect(parseEcbXml('not xml at all', '2022-07-08')).toBeNull();
+  });
+
+  it('a date before the first day the ECB file holds is 422 RATES_NOT_AVAILABLE (asking again will not help); an unreadable file is 503', async () => {
+    const xml = await fixture();
+    const served = (body: string) => async () => new Response(body, { status: 200 });
+    const ecb = ecbRateSource(served(xml), { today: () => '2022-07-08' });
+    expect((await ecb.ratesFor('2022-07-08')).date).toBe('2022-07-08');
+    await expect(ecb.ratesFor('2022-07-01')).rejects.toMatchObject({ code: 'RATES_NOT_AVAILABLE', httpStatus: 422 });
+    await expect(ecbRateSource(served('<html>maintenance</html>'), { today: () => '2022-07-08' }).ratesFor('2022-07-01')).rejects.toMatchObject({ code: 'INTEGRATION_UNAVAILABLE', httpStatus: 503 });
   });
 });

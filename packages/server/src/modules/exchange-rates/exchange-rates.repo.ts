@@ -4,7 +4,7 @@ import type { TenantTx } from '../../platform/db/tenancy.js';
 
 export type RateRow = { connection_id: string; currency: string; rate_date: string; home_currency: string; rate: string; source: string; synced_at: Date | null; error_code: string | null };
 
-/** The only SQL for the exchange-rate tables (migration 0029). */
+/** The only SQL for the exchange-rate tables (migrations 0029, 0032). */
 export function createExchangeRatesRepo(db: Kysely<Database>) {
   return {
     /** Tenants with a QuickBooks company (ids only, across tenants): the daily schedule's fan-out. */
@@ -26,10 +26,14 @@ export function createExchangeRatesRepo(db: Kysely<Database>) {
             home_currency = excluded.home_currency, rate = excluded.rate, source = excluded.source, updated_at = excluded.updated_at,
             synced_at = case when exchange_rates.rate = excluded.rate and exchange_rates.home_currency = excluded.home_currency then exchange_rates.synced_at end`.execute(tx),
 
-    /** What the write action did with the rate. */
-    markRate: (tx: TenantTx, tenantId: string, k: { connectionId: string; currency: string; date: string }, set: { synced_at: Date | null; action_run_id: string; error_code: string | null }) =>
+    /**
+     * What the write action did with the rate. Only a row still holding the rate and home currency
+     * that were written is touched: a newer rate stored meanwhile (another sync) stays pending.
+     */
+    markRate: (tx: TenantTx, tenantId: string, k: { connectionId: string; currency: string; date: string }, set: { rate: number; home_currency: string; synced_at: Date | null; action_run_id: string; error_code: string | null }) =>
       sql`update exchange_rates set synced_at = coalesce(${set.synced_at}, synced_at), action_run_id = ${set.action_run_id}, error_code = ${set.error_code}
-          where tenant_id = ${tenantId} and connection_id = ${k.connectionId} and currency = ${k.currency} and rate_date = ${k.date}::date`.execute(tx),
+          where tenant_id = ${tenantId} and connection_id = ${k.connectionId} and currency = ${k.currency} and rate_date = ${k.date}::date
+            and rate = ${set.rate} and home_currency = ${set.home_currency}`.execute(tx),
 
     insertRun: (tx: TenantTx, row: { id: string; tenant_id: string; connection_id: string; rate_date: string; trigger: 'manual' | 'schedule'; status: 'succeeded' | 'failed'; rates_synced: number; error_code: string | null; started_at: Date; finished_at: Date }) =>
       tx.insertInto('exchange_rate_runs').values(row).execute(),

@@ -6,11 +6,14 @@ import { ok } from '../../platform/http/envelope.js';
 import { principalOf } from '../../platform/http/principals.js';
 import type { ExchangeRatesService } from './exchange-rates.service.js';
 
-const DateParam = z.string().regex(/^\d{4}-\d{2}-\d{2}$/).refine((d) => !Number.isNaN(Date.parse(d)), 'not a date');
+/** A calendar date (YYYY-MM-DD that exists: 2026-02-30 is refused, where Date.parse would roll it over). */
+const DateParam = z.iso.date();
 const Currency = z.string().regex(/^[A-Z]{3}$/);
 const CompanyResult = z.object({
   connection: z.string().uuid(), label: z.string(), company: z.string().nullable(), homeCurrency: z.string().nullable(),
-  rates_synced: z.number().int(), error: z.string().optional().describe('A stable code, never the provider\'s message'),
+  rates_synced: z.number().int(),
+  skipped: z.array(z.string()).optional().describe('Currencies QuickBooks refused as not active in the company (deactivated during the sync)'),
+  error: z.string().optional().describe('A stable code, never the provider\'s message'),
 });
 const SyncOne = CompanyResult.extend({ date: z.string(), rateDate: z.string(), source: z.string() });
 const SyncAll = z.object({

@@ -14,6 +14,10 @@ import { type RateQuote, type RateSource, intoHome } from './rate-sources.js';
 /** Each company is a QuickBooks connection (one per label); its rates go in with this action. */
 const PROVIDER = 'quickbooks';
 const ACTION = 'exchangerate';
+/** Intuit's fault for a currency the company does not use (Invalid Reference Id). */
+const CURRENCY_NOT_ACTIVE = 'quickbooks_2500';
+/** Connections read per page when listing a tenant's companies. */
+const COMPANIES_PAGE = 500;
 /** Companies synced at once by sync-all (each writes its currencies one after the other). */
 const COMPANIES_AT_ONCE = 4;
 const CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -21,7 +25,7 @@ const CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
 const IN_PROGRESS_WAIT_MS = 60_000;
 
 export type Trigger = 'manual' | 'schedule';
-export type CompanyResult = { connection: string; label: string; company: string | null; homeCurrency: string | null; rates_synced: number; error?: string };
+export type CompanyResult = { connection: string; label: string; company: string | null; homeCurrency: string | null; rates_synced: number; skipped?: string[]; error?: string };
 export type Company = { id: string; label: string; realmId: string | null; status: string };
 
 export type ExchangeRatesDeps = {
@@ -40,6 +44,8 @@ export type ExchangeRatesDeps = {
  * https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/preferences
  */
 const Preferences = z.looseObject({ Preferences: z.looseObject({ CurrencyPrefs: z.looseObject({ HomeCurrency: z.looseObject({ value: z.string().regex(/^[A-Z]{3}$/) }) }) }) });
+/** `QueryResponse` without the entity's key when nothing matched (Intuit leaves it out). */
+const CompanyCurrencies = z.looseObject({ QueryResponse: z.looseObject({ CompanyCurrency: z.array(z.looseObject({ Code: z.string().regex(/^[A-Z]{3}$/), Active: z.boolean().optional() })).optional() }) });
 const Fault = z.looseObject({ Fault: z.looseObject({ Error: z.array(z.looseObject({ code: z.string().regex(/^[0-9]{1,6}$/) })).min(1) }) });
 
 const codeOf = (err: unknown) => (err instanceof AppError && CODE.test(err.code) ? err.code : 'internal_error');
@@ -53,9 +59,14 @@ export function createExchangeRatesService(deps: ExchangeRatesDeps) {
   let source = deps.source;
   const inTenant: Tenancy['withTenant'] = (tenantId, fn) => deps.tenancy.withTenant(tenantId, fn);
 
+  /** Every QuickBooks company of the tenant, page after page (a tenant may have more than one page of them). */
   async function companies(tenantId: string): Promise<Company[]> {
-    const { rows } = await deps.tenancy.withTenant(tenantId, (tx) => deps.store.page(tx, { provider: PROVIDER, isActive: true, limit: 500, offset: 0 }));
-    return rows.map((r) => ({ id: r.id, label: r.label, realmId: r.config.realmId ?? null, status: r.status }));
+    const all: Company[] = [];
+    for (let offset = 0; ; offset += COMPANIES_PAGE) {
+      const { rows } = await deps.tenancy.withTenant(tenantId, (tx) => deps.store.page(tx, { provider: PROVIDER, isActive: true, limit: COMPANIES_PAGE, offset }));
+      all.push(...rows.map((r) => ({ id: r.id, label: r.label, realmId: r.config.realmId ?? null, status: r.status })));
+      if (rows.length < COMPANIES_PAGE) return all;
+    }
   }
 
   async function settingsMap(tenantId: string) {
@@ -63,9 +74,9 @@ export function createExchangeRatesService(deps: ExchangeRatesDeps) {
     return new Map(rows.map((r) => [r.connection_id, { enabled: r.enabled, currencies: r.currencies }]));
   }
 
-  /** The company's home currency, read from QuickBooks each sync (a company may change it only before its first transaction, but may). */
-  async function homeCurrency(tenantId: string, c: Company): Promise<string> {
-    const res = await deps.tenantFetch(tenantId, PROVIDER, `/v3/company/${c.realmId}/preferences`, { label: c.label, maxWaitMs: 30_000 });
+  /** A read of the company's QuickBooks data; a refusal is a stable code (Intuit's fault code, else the HTTP status). */
+  async function readCompany(tenantId: string, c: Company, path: string): Promise<unknown> {
+    const res = await deps.tenantFetch(tenantId, PROVIDER, `/v3/company/${c.realmId}/${path}`, { label: c.label, maxWaitMs: 30_000 });
     const text = await res.text();
     let body: unknown = null;
     try { body = JSON.parse(text); } catch { body = null; }
@@ -73,9 +84,27 @@ export function createExchangeRatesService(deps: ExchangeRatesDeps) {
       const fault = Fault.safeParse(body);
       throw new AppError('INTEGRATION_UNAVAILABLE', 'QuickBooks did not answer', { cause: fault.success ? `quickbooks_${fault.data.Fault.Error[0]!.code}` : `http_${res.status}` });
     }
-    const parsed = Preferences.safeParse(body);
+    return body;
+  }
+
+  /** The company's home currency, read from QuickBooks each sync (a company may change it only before its first transaction, but may). */
+  async function homeCurrency(tenantId: string, c: Company): Promise<string> {
+    const parsed = Preferences.safeParse(await readCompany(tenantId, c, 'preferences'));
     if (!parsed.success) throw new AppError('INTEGRATION_UNAVAILABLE', 'QuickBooks answered in an unexpected shape', { cause: 'unexpected_answer' });
     return parsed.data.Preferences.CurrencyPrefs.HomeCurrency.value;
+  }
+
+  /**
+   * The foreign currencies the company uses: its active CompanyCurrency rows (the home currency is
+   * not one of them). Intuit refuses a rate for any other currency (fault 2500), so only these are
+   * written. One page is enough: there are fewer ISO currencies than MAXRESULTS.
+   * https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/companycurrency
+   */
+  async function activeCurrencies(tenantId: string, c: Company): Promise<Set<string>> {
+    const q = new URLSearchParams({ query: 'select * from CompanyCurrency where Active = true startposition 1 maxresults 1000' });
+    const parsed = CompanyCurrencies.safeParse(await readCompany(tenantId, c, `query?${q}`));
+    if (!parsed.success) throw new AppError('INTEGRATION_UNAVAILABLE', 'QuickBooks answered in an unexpected shape', { cause: 'unexpected_answer' });
+    return new Set((parsed.data.QueryResponse.CompanyCurrency ?? []).filter((x) => x.Active !== false).map((x) => x.Code));
   }
 
   /** The write, waiting while another sync of this company holds the action (one at a time per connection). */
@@ -98,7 +127,11 @@ export function createExchangeRatesService(deps: ExchangeRatesDeps) {
       if (!c.realmId) throw new AppError('NOT_FOUND', 'The connection does not name its company', { cause: 'no_realm' });
       const home = await homeCurrency(tenantId, c);
       result.homeCurrency = home;
-      const currencies = (wanted ?? Object.keys(quote.rates)).filter((x) => x !== home && quote.rates[x] !== undefined).sort();
+      // No quote of the home currency, no rate into it: a failure to report, not a success with nothing written.
+      if (home !== quote.base && quote.rates[home] === undefined) throw new AppError('RATES_NOT_AVAILABLE', `The rate source does not quote ${home}`, { cause: 'home_currency_not_quoted' });
+      const active = await activeCurrencies(tenantId, c);
+      // What the company uses ∩ what the source quotes (∩ the settings' list, when there is one).
+      const currencies = (wanted ?? Object.keys(quote.rates)).filter((x) => x !== home && active.has(x) && quote.rates[x] !== undefined).sort();
       // One currency after the other: QuickBooks locks each rate by SyncToken, and the company's
       // calls share its connection's rate limit with everything else the tenant does.
       for (const currency of currencies) {
@@ -107,7 +140,12 @@ export function createExchangeRatesService(deps: ExchangeRatesDeps) {
         const k = { connectionId: c.id, currency, date };
         await inTenant(tenantId, (tx) => deps.repo.putRate(tx, { tenant_id: tenantId, connection_id: c.id, currency, rate_date: date, home_currency: home, rate, source: quote.source, updated_at: deps.clock() }));
         const out = await write({ tenantId, connectionId: c.id, action: ACTION, input: { currency, date, rate, homeCurrency: home }, trigger });
-        await inTenant(tenantId, (tx) => deps.repo.markRate(tx, tenantId, k, { synced_at: out.status === 'succeeded' ? deps.clock() : null, action_run_id: out.runId, error_code: out.errorCode }));
+        await inTenant(tenantId, (tx) => deps.repo.markRate(tx, tenantId, k, { rate, home_currency: home, synced_at: out.status === 'succeeded' ? deps.clock() : null, action_run_id: out.runId, error_code: out.errorCode }));
+        if (out.errorCode === CURRENCY_NOT_ACTIVE) {
+          // Deactivated since we listed the company's currencies: this currency only, the others go on.
+          (result.skipped ??= []).push(currency);
+          continue;
+        }
         if (out.status !== 'succeeded') {
           result.error = out.errorCode ?? 'internal_error';
           break; // the company is failing: report it rather than hammer it with every currency
@@ -126,7 +164,12 @@ export function createExchangeRatesService(deps: ExchangeRatesDeps) {
     return result;
   }
 
-  const dateOr = (date: string | undefined) => date ?? todayOf(deps.clock());
+  /** The day to sync: today (UTC) by default; a later day has no rates yet and is refused before anything is read or written. */
+  const dateOr = (date: string | undefined) => {
+    const today = todayOf(deps.clock());
+    if (date !== undefined && date > today) throw new AppError('VALIDATION_FAILED', `date: ${date} is after today (${today}, UTC)`);
+    return date ?? today;
+  };
 
   /** One company (a QuickBooks connection of the tenant; 404 for anything else). */
   async function syncCompany(p: Pick<TenantPrincipal, 'tenantId'>, connectionId: string, date?: string, trigger: Trigger = 'manual') {

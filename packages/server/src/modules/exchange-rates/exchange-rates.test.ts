@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, bearer, createApiKey, enrolMfa, signup } from '../../test-support/accounts.js';
 import { oauthHarness } from '../../test-support/oauth.js';
+import { createExchangeRatesRepo } from './exchange-rates.repo.js';
 import { type RateQuote, dailyRatesApiSource } from './rate-sources.js';
 
 /**
@@ -245,6 +247,112 @@ describe('exchange rates into QuickBooks companies', () => {
     expect((await h.t.app.inject({ method: 'POST', url: `/api/exchange-rates/sync?connection=${c.connection}&date=2026-13-40`, headers: bearer(runner) })).statusCode).toBe(400);
   });
 
+  it("a company with the default settings gets the rates of the currencies it uses (QuickBooks' active CompanyCurrency), no others", async () => {
+    const acct = await signup(h.t.app);
+    const c = await company(acct, 'few', 'USD', ['EUR', 'GBP']);
+    const out = await h.t.services.exchangeRates.syncCompany({ tenantId: acct.tenantId }, c.connection, DAY);
+    expect(out).toMatchObject({ homeCurrency: 'USD', rates_synced: 2 });
+    expect(out.error).toBeUndefined();
+    expect(companies().rates(c.realm).map((r) => r.SourceCurrencyCode).sort()).toEqual(['EUR', 'GBP']);
+    // Nothing was sent for a currency the company does not use.
+    expect(h.sandbox.requests().filter((r) => r.provider === 'quickbooks' && r.path === `/v3/company/${c.realm}/exchangerate` && r.status !== 200)).toEqual([]);
+    // A settings list is intersected with the company's currencies too.
+    expect((await h.t.app.inject({ method: 'PUT', url: `/api/exchange-rates/settings/${c.connection}`, headers: bearer(acct.accessToken), payload: { currencies: ['GBP', 'JPY'] } })).statusCode).toBe(200);
+    expect(await h.t.services.exchangeRates.syncCompany({ tenantId: acct.tenantId }, c.connection, '2026-11-26')).toMatchObject({ rates_synced: 1 });
+    expect(companies().rates(c.realm).filter((r) => r.AsOfDate === '2026-11-26').map((r) => r.SourceCurrencyCode)).toEqual(['GBP']);
+  });
+
+  it('a currency deactivated between the listing and its write (Intuit 2500) is skipped for that currency, not a company failure', async () => {
+    const acct = await signup(h.t.app);
+    const c = await company(acct, 'drop', 'USD', ['EUR', 'GBP', 'JPY']);
+    companies().deactivateAfterListing(c.realm, ['GBP']);
+    const out = await h.t.services.exchangeRates.syncCompany({ tenantId: acct.tenantId }, c.connection, DAY);
+    expect(out).toMatchObject({ rates_synced: 2, skipped: ['GBP'] });
+    expect(out.error).toBeUndefined();
+    expect(companies().rates(c.realm).map((r) => r.SourceCurrencyCode).sort()).toEqual(['EUR', 'JPY']);
+    const gbp = (await h.t.services.exchangeRates.rates({ tenantId: acct.tenantId }, { connectionId: c.connection, limit: 10 })).find((r) => r.currency === 'GBP');
+    expect(gbp).toMatchObject({ syncedAt: null, error: 'quickbooks_2500' });
+  });
+
+  it('a home currency the source does not quote fails the company with home_currency_not_quoted, writing nothing', async () => {
+    const acct = await signup(h.t.app);
+    const c = await company(acct, 'brazil', 'BRL', ['USD', 'EUR']);
+    const out = await h.t.services.exchangeRates.syncAll({ tenantId: acct.tenantId }, DAY);
+    expect(out).toMatchObject({ total: 1, successful: 0, failed: 1, results: [{ homeCurrency: 'BRL', rates_synced: 0, error: 'home_currency_not_quoted' }] });
+    expect(posts(c.realm)).toEqual([]);
+  });
+
+  it('repo: a write is marked synced only on the rate and home currency it wrote (a newer rate stored meanwhile stays pending)', async () => {
+    const acct = await signup(h.t.app);
+    const c = await company(acct, 'mark', 'USD');
+    const repo = createExchangeRatesRepo(h.t.db.kysely);
+    const k = { connectionId: c.connection, currency: 'EUR', date: DAY };
+    const put = (rate: number, home = 'USD') => h.t.db.withTenant(acct.tenantId, (tx) => repo.putRate(tx, { tenant_id: acct.tenantId, connection_id: c.connection, currency: 'EUR', rate_date: DAY, home_currency: home, rate, source: 'test', updated_at: new Date() }));
+    const mark = (rate: number, home = 'USD') => h.t.db.withTenant(acct.tenantId, (tx) => repo.markRate(tx, acct.tenantId, k, { rate, home_currency: home, synced_at: new Date(), action_run_id: uuidv7(), error_code: null }));
+    const synced = async () => (await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('exchange_rates').select('synced_at').where('connection_id', '=', c.connection).executeTakeFirstOrThrow())).synced_at;
+    await put(1.1);
+    await put(1.2); // another sync stored a newer rate while the write of 1.1 was under way
+    await mark(1.1);
+    expect(await synced()).toBeNull();
+    await put(1.2, 'CAD');
+    await mark(1.2, 'USD');
+    expect(await synced()).toBeNull();
+    await mark(1.2, 'CAD');
+    expect(await synced()).toBeInstanceOf(Date);
+  });
+
+  it('repo: a small rate (IDR→USD) is stored and read back exactly as sent, and its write marks it synced', async () => {
+    const acct = await signup(h.t.app);
+    const c = await company(acct, 'small', 'USD');
+    const repo = createExchangeRatesRepo(h.t.db.kysely);
+    const rate = 6.681495123e-5;
+    await h.t.db.withTenant(acct.tenantId, (tx) => repo.putRate(tx, { tenant_id: acct.tenantId, connection_id: c.connection, currency: 'IDR', rate_date: DAY, home_currency: 'USD', rate, source: 'test', updated_at: new Date() }));
+    await h.t.db.withTenant(acct.tenantId, (tx) => repo.markRate(tx, acct.tenantId, { connectionId: c.connection, currency: 'IDR', date: DAY }, { rate, home_currency: 'USD', synced_at: new Date(), action_run_id: uuidv7(), error_code: null }));
+    const [row] = await h.t.db.withTenant(acct.tenantId, (tx) => repo.rates(tx, acct.tenantId, { connectionId: c.connection, limit: 10 }));
+    expect(row).toMatchObject({ currency: 'IDR', rate: '0.00006681495123', synced_at: expect.any(Date) });
+    expect(Number(row!.rate)).toBe(rate);
+  });
+
+  it('a tenant with more than 500 companies: every one of them is listed (the list sync-all works through), not the first page only', async () => {
+    const acct = await signup(h.t.app);
+    const ids = Array.from({ length: 501 }, () => uuidv7());
+    // Rows only (their credentials are never read here): a tenant that grew past one page.
+    await h.t.db.withTenant(acct.tenantId, (tx) => tx.insertInto('connections').values(ids.map((id, i) => ({
+      id, tenant_id: acct.tenantId, provider: 'quickbooks', label: `company-${i}`, auth_mode: 'oauth2', secrets: 'kh1.unused', config: JSON.stringify({ realmId: String(9000 + i) }),
+    }))).execute());
+    const settings = await h.t.services.exchangeRates.getSettings({ tenantId: acct.tenantId });
+    expect(settings).toHaveLength(501);
+    expect(new Set(settings.map((c) => c.connection))).toEqual(new Set(ids));
+  });
+
+  it('an impossible date (2026-02-30) is a 400 at the route and in the action, and nothing is written', async () => {
+    const acct = await signup(h.t.app);
+    const c = await company(acct, 'dates', 'USD');
+    const runner = (await createApiKey(h.t.app, h.t.clock, acct, { role: 'admin', scopes: ['syncs:run'] })).key;
+    for (const url of [`/api/exchange-rates/sync?connection=${c.connection}&date=2026-02-30`, '/api/exchange-rates/sync-all?date=2026-02-30', '/api/exchange-rates?date=2026-04-31']) {
+      const res = await h.t.app.inject({ method: url.includes('sync') ? 'POST' : 'GET', url, headers: bearer(url.includes('sync') ? runner : acct.accessToken) });
+      expect([res.statusCode, res.json().code], url).toEqual([400, 'VALIDATION_FAILED']);
+    }
+    await expect(h.t.services.actions.perform({ tenantId: acct.tenantId, connectionId: c.connection, action: 'exchangerate', input: { currency: 'EUR', date: '2026-02-30', rate: 1.1 } }))
+      .rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(posts(c.realm)).toEqual([]);
+  });
+
+  it('a date after today (UTC) is a 400 and writes nothing', async () => {
+    const acct = await signup(h.t.app);
+    const c = await company(acct, 'future', 'USD');
+    const runner = (await createApiKey(h.t.app, h.t.clock, acct, { role: 'admin', scopes: ['syncs:run'] })).key;
+    const tomorrow = new Date(h.t.clock().getTime() + 86_400_000).toISOString().slice(0, 10);
+    for (const date of ['2099-01-01', tomorrow]) {
+      for (const url of [`/api/exchange-rates/sync?connection=${c.connection}&date=${date}`, `/api/exchange-rates/sync-all?date=${date}`]) {
+        const res = await h.t.app.inject({ method: 'POST', url, headers: bearer(runner) });
+        expect([res.statusCode, res.json().code], url).toEqual([400, 'VALIDATION_FAILED']);
+      }
+    }
+    expect(posts(c.realm)).toEqual([]);
+    expect(await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('exchange_rates').selectAll().execute())).toEqual([]);
+  });
+
   it("the writes share the company connection's rate limit with live traffic: after a burst spent the bucket, they are paced, never refused", async () => {
     const acct = await signup(h.t.app);
     const c = await company(acct, 'busy', 'USD');
@@ -256,11 +364,11 @@ describe('exchange rates into QuickBooks companies', () => {
     const started = performance.now();
     expect(await h.t.services.exchangeRates.syncCompany({ tenantId: acct.tenantId }, c.connection, DAY)).toMatchObject({ rates_synced: 11 });
     const elapsed = performance.now() - started;
-    // 23 calls (preferences, then a read and a write per currency) at ~6.6/s: about 3.5 s.
+    // 24 calls (preferences, the company's currencies, then a read and a write per currency) at ~6.6/s: about 3.6 s.
     expect(elapsed).toBeGreaterThan(2500);
     const answered = h.sandbox.requests().filter((r) => r.provider === 'quickbooks' && r.path.startsWith(`/v3/company/${c.realm}/`)).map((r) => r.status);
-    expect(answered).toHaveLength(110 + 23);
+    expect(answered).toHaveLength(110 + 24);
     expect(answered.filter((s) => s !== 200)).toEqual([]);
-    console.log(`23 QuickBooks calls after the burst was spent: ${Math.round(elapsed)} ms`);
+    console.log(`24 QuickBooks calls after the burst was spent: ${Math.round(elapsed)} ms`);
   }, 60_000);
 });

@@ -9,7 +9,10 @@ import { AppError } from '../../platform/errors.js';
  */
 export type RateQuote = { source: string; base: string; date: string; rates: Readonly<Record<string, number>> };
 
-/** Where the daily rates come from. Throws AppError INTEGRATION_UNAVAILABLE when it cannot answer. */
+/**
+ * Where the daily rates come from. Throws AppError INTEGRATION_UNAVAILABLE when it cannot answer
+ * (try again later), RATES_NOT_AVAILABLE when it answered but has no rates that far back.
+ */
 export type RateSource = { id: string; ratesFor(date: string): Promise<RateQuote> };
 
 const CURRENCY = /^[A-Z]{3}$/;
@@ -69,6 +72,8 @@ export function ecbRateSource(fetch: Fetch, opts: { today: () => string; timeout
         throw unavailable('ecb');
       }
       const quote = parseEcbXml(xml, date);
+      // A file that reads fine for the latest date holds days, only none this early: a retry will not help.
+      if (!quote && parseEcbXml(xml, '9999-12-31')) throw new AppError('RATES_NOT_AVAILABLE', `The exchange-rate source (ecb) has no rates for ${date}; it covers the last 90 days`);
       if (!quote) throw unavailable('ecb');
       return quote;
     },

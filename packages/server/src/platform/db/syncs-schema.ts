@@ -49,4 +49,6 @@ export type SyncRunsTable = {
   kind: ColumnType<'sync' | 'action', 'sync' | 'action' | undefined, 'sync' | 'action'>;
   idempotency_key: ColumnType<string | null, string | null | undefined, string | null>;
   result: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  input_hash: ColumnType<string | null, string | null | undefined, string | null>;
+  send_attempt: ColumnType<number, number | undefined, number>;
 };

@@ -16,7 +16,7 @@ import { type ActionCall, type ActionDefinition, ActionError, type SyncAnswer } 
 const CURRENCY = z.string().regex(/^[A-Z]{3}$/);
 const ExchangeRateInput = z.strictObject({
   currency: CURRENCY.describe('SourceCurrencyCode: the foreign currency'),
-  date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).refine((d) => !Number.isNaN(Date.parse(d)), 'not a date').describe('AsOfDate'),
+  date: z.iso.date().describe('AsOfDate (a date that exists)'),
   /** Home currency units per one unit of `currency`. */
   rate: z.number().positive().finite().max(1e9),
   /** When given, the company's home currency must be this one (TargetCurrencyCode), or nothing is written. */
@@ -33,7 +33,8 @@ const Fault = z.looseObject({ Fault: z.looseObject({ Error: z.array(z.looseObjec
 function failure(a: SyncAnswer): ActionError {
   const fault = Fault.safeParse(a.body);
   if (fault.success && /^[0-9]{1,6}$/.test(fault.data.Fault.Error[0]!.code)) {
-    return new ActionError(`quickbooks_${fault.data.Fault.Error[0]!.code}`, 'QuickBooks refused the exchange rate');
+    // A Fault is Intuit's own answer, and what it replays for this requestid from now on.
+    return new ActionError(`quickbooks_${fault.data.Fault.Error[0]!.code}`, 'QuickBooks refused the exchange rate', { refused: true });
   }
   return new ActionError(`http_${a.status}`, 'QuickBooks answered with an error');
 }
@@ -58,7 +59,8 @@ async function read(call: ActionCall, realm: string, input: ExchangeRateInput) {
 
 /**
  * `requestid` makes a retried POST idempotent at Intuit (it answers the first response again);
- * at most 50 characters, unique per company.
+ * at most 50 characters, unique per company. `key` is the runner's provider-facing key (caller's
+ * key, input hash, send attempt); `attempt` the re-read after a stale SyncToken within one send.
  * https://blogs.intuit.com/2015/04/06/15346/ (Request ID update for QuickBooks Online integration)
  */
 const requestIdOf = (key: string, attempt: number) => createHash('sha256').update(`${key}\u0000${attempt}`).digest('hex').slice(0, 40);
