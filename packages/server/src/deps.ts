@@ -70,6 +70,8 @@ import type { EmailSenderConfig } from './platform/config.js';
 import { createSyncRunner } from './domains/syncs/run.js';
 import { createSyncsRepo } from './domains/syncs/syncs.repo.js';
 import { createSyncsService } from './domains/syncs/syncs.service.js';
+import { createSchedules } from './domains/syncs/schedules.js';
+import { createSchedulesRepo } from './domains/syncs/schedules.repo.js';
 
 export type ServiceDeps = {
   db: Db;
@@ -233,7 +235,9 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const syncsRepo = createSyncsRepo(db.kysely);
   // Syncs decrypt nothing themselves (the proxy does, in its own transactions): no data keys to prepare.
   const syncDeps = { repo: syncsRepo, tenancy: db, store, adapterFor, ...(log ? { log } : {}) };
-  const syncs = createSyncsService({ ...syncDeps, runner: createSyncRunner({ ...syncDeps, outbox, clock, tenantFetch: (...a) => tenantClients.fetch(...a) }) });
+  const syncProviders = () => catalog.list().map((p) => p.id).filter((id) => adapterFor({ id }).syncs);
+  const schedules = createSchedules({ ...syncDeps, repo: createSchedulesRepo(db.kysely), syncProviders, clock });
+  const syncs = createSyncsService({ ...syncDeps, schedules, runner: createSyncRunner({ ...syncDeps, outbox, clock, tenantFetch: (...a) => tenantClients.fetch(...a) }) });
   const inboundWebhooks = createInboundWebhooksService({
     repo: createInboundWebhooksRepo(db.kysely),
     tenancy,

@@ -13,8 +13,8 @@ export type JobRunner = {
   every(name: string, cron: string, handler: () => Promise<unknown>): Promise<void>;
   /** Queues a run now (operators, tests). */
   runNow(name: string): Promise<string | null>;
-  /** Handles jobs sent to `name` with `send` (retried by pg-boss on failure). */
-  handle<T extends object>(name: string, handler: (data: T) => Promise<unknown>): Promise<void>;
+  /** Handles jobs sent to `name` with `send` (retried by pg-boss on failure; `attempt` counts from 1). */
+  handle<T extends object>(name: string, handler: (data: T, job: { attempt: number; lastAttempt: boolean }) => Promise<unknown>): Promise<void>;
   /**
    * `debounceSeconds` (with `singletonKey`): at most one job per key in each slot of that many
    * seconds; a send while the slot is taken goes to the next slot (pg-boss's singletonSeconds +
@@ -89,8 +89,8 @@ export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner>
     runNow: (name) => boss.send(name, {}),
     async handle(name, handler) {
       await createQueue(name);
-      await boss.work<object>(name, work, async (jobs) => {
-        for (const job of jobs) await handler(job.data as never);
+      await boss.work<object>(name, { ...work, includeMetadata: true }, async (jobs) => {
+        for (const job of jobs) await handler(job.data as never, { attempt: job.retryCount + 1, lastAttempt: job.retryCount >= job.retryLimit });
       });
     },
     async send(name, data, { singletonKey, debounceSeconds, policy } = {}) {

@@ -1,6 +1,6 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
 import type { NotificationLogTable, NotificationSettingsTable, PasswordResetTokensTable } from './notifications-schema.js';
-import type { RecordsTable, SyncRunsTable } from './syncs-schema.js';
+import type { RecordsTable, SyncRunsTable, SyncSchedulesTable } from './syncs-schema.js';
 
 /** Kysely's view of Keyhold's tables. The SQL in `migrations/` is the source of truth. */
 export type Database = {
@@ -35,6 +35,7 @@ export type Database = {
   webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
   records: RecordsTable;
   sync_runs: SyncRunsTable;
+  sync_schedules: SyncSchedulesTable;
 };
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
