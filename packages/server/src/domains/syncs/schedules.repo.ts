@@ -49,11 +49,11 @@ export function createSchedulesRepo(db: Kysely<Database>) {
       if (set.paused !== undefined) q = q.set({ paused: set.paused });
       if (set.frequency_minutes !== undefined) {
         const minutes = set.frequency_minutes;
-        // From the last time it was due (or now), never in the past: a shorter frequency does not
-        // start a run at once (that is a manual run's job, with its step-up).
+        // From the last time it was due (a schedule that never ran keeps its first run), never in
+        // the past: a shorter frequency does not start a run at once (a manual run's job, with its step-up).
         q = q.set({
           frequency_minutes: minutes,
-          next_run_at: sql<Date>`greatest(${now}::timestamptz, coalesce(last_due_at, ${now}::timestamptz) + make_interval(mins => coalesce(${minutes}::int, default_frequency_minutes)))`,
+          next_run_at: sql<Date>`greatest(${now}::timestamptz, coalesce(last_due_at + make_interval(mins => coalesce(${minutes}::int, default_frequency_minutes)), next_run_at))`,
         });
       }
       return q.returningAll().executeTakeFirst();
