@@ -2,6 +2,7 @@ import { type JobPolicy, type JobRunner, throttled } from '../../platform/jobs.j
 import { AppError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { RunRequest, RunResult } from './run.js';
+import type { Fairness } from './schedules.repo.js';
 import type { SyncsService } from './syncs.service.js';
 
 export const RUN_JOB = 'syncs.run';
@@ -32,9 +33,9 @@ const retryable = (req: RunRequest, r: RunResult) =>
 export async function registerSyncJobs(
   jobs: JobRunner,
   syncs: Pick<SyncsService, 'run' | 'useQueue'> & Partial<Pick<SyncsService, 'tick' | 'release'>>,
-  opts: { retryDelaySeconds?: number; log?: Pick<Logger, 'warn'> } = {},
+  opts: { retryDelaySeconds?: number; fairness?: Fairness; log?: Pick<Logger, 'warn'> } = {},
 ) {
-  const tick = syncs.tick;
+  const tick = syncs.tick ? () => syncs.tick!(opts.fairness) : undefined;
   // Another tick soon after a scheduled run ended: its tenant may take its next due run.
   const tickSoon = tick
     ? throttled(() => void tick().catch((err: Error) => opts.log?.warn({ err: { message: err.message } }, 'sync scheduler tick failed')))
