@@ -106,7 +106,7 @@ try {
     if (withBig) await admin.query('update sync_schedules set paused = false, next_run_at = now() where tenant_id = $1', [big.id]);
     await new Promise((r) => setTimeout(r, 1000)); // the big tenant's backlog is queued first
     const waits = [];
-    let censored = 0;
+    let censored = null;
     const started = new Date();
     const end = performance.now() + SECONDS * 1000;
     const runsOfSmall = async () => (await admin.query(`select count(*)::int as n from sync_runs where tenant_id = $1 and status <> 'running'`, [small.id])).rows[0].n;
@@ -120,9 +120,8 @@ try {
         const { rows } = await admin.query(`select extract(epoch from started_at - due_at) * 1000 as ms from sync_runs where tenant_id = $1 order by id desc limit 1`, [small.id]);
         waits.push(Number(rows[0].ms));
       } else {
-        // Still waiting when time ran out: counted as the time waited so far (a lower bound).
-        censored++;
-        waits.push(performance.now() - due);
+        // Still waiting when time ran out: reported apart (the time waited so far, a lower bound).
+        censored = performance.now() - due;
       }
       await admin.query('update sync_schedules set paused = true where tenant_id = $1', [small.id]);
     }
@@ -145,8 +144,7 @@ try {
   console.log(`# sync scheduler fairness: small tenant (1 store) vs big tenant (${BIG} stores due at once), ${WORKERS} workers (pg-boss), one Postgres (seeded in ${fmt(seedS)} s)`);
   console.log('scenario                 samples   small tenant queue wait p50 / p99 (ms)   vs alone (p50 / p99)   big runs done meanwhile');
   for (const r of results) {
-    const ge = r.censored ? '>=' : '';
-    console.log(`${r.name.padEnd(24)} ${String(r.samples).padStart(7)}   ${(ge + fmt(r.p50, 0)).padStart(14)} / ${(ge + fmt(r.p99, 0)).padEnd(22)}  ${fmt(r.p50 / base.p50, 1).padStart(8)}x / ${fmt(r.p99 / base.p99, 1)}x   ${String(r.bigDone).padStart(10)}${r.censored ? `   (${r.censored} still waiting at the end: lower bounds)` : ''}`);
+    console.log(`${r.name.padEnd(24)} ${String(r.samples).padStart(7)}   ${fmt(r.p50, 0).padStart(14)} / ${fmt(r.p99, 0).padEnd(22)}  ${fmt(r.p50 / base.p50, 1).padStart(8)}x / ${fmt(r.p99 / base.p99, 1)}x   ${String(r.bigDone).padStart(10)}${r.censored !== null ? `   (+1 run still waiting after ${fmt(r.censored / 1000, 1)} s when time ran out)` : ''}`);
   }
   await admin.end();
   await db.close();

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shopifyWebhookDelivery } from '@keyhold/sandbox';
 import { type Account, addMember, bearer, createApiKey, enrolMfa, signup } from '../../test-support/accounts.js';
-import { appFor, oauthHarness } from '../../test-support/oauth.js';
+import { appFor, oauthHarness, oauthOptions } from '../../test-support/oauth.js';
+import { nodeServices, silentLogger, testRing } from '../../test-support/index.js';
+import { createDb } from '../../platform/db/database.js';
 import { schedulesOf, shopifyStore, transitionTo } from '../../test-support/syncs.js';
 import type { RunRequest } from './run.js';
 
@@ -117,6 +119,29 @@ describe('sync schedules', () => {
     expect(row.lastSuccessAt).toEqual(expect.any(String));
     const history = (await api(key, 'GET', `/api/syncs/runs?connection=${row.connectionId}`)).json().data;
     expect(history[0]).toMatchObject({ trigger: 'schedule', attempt: 1, dueAt: inFlight[0]!.dueAt });
+  });
+
+  it('two nodes ticking at the same moment queue each due (connection, sync) once', async () => {
+    const acct = await signup(h.t.app);
+    const stores = [];
+    for (let i = 0; i < 8; i++) stores.push(await shopifyStore(h, acct, 120, `s${i}`));
+    const db2 = createDb({ url: h.scratch!.appUrl, poolMax: 4, log: silentLogger() });
+    const node2 = nodeServices(db2, testRing(), h.t.clock, oauthOptions(h.sandbox));
+    const onNode2: RunRequest[] = [];
+    node2.syncs.useQueue(async (req) => { onNode2.push(req); });
+    try {
+      for (let round = 0; round < 10; round++) {
+        queued.length = 0;
+        onNode2.length = 0;
+        await Promise.all([svc().tick(), node2.syncs.tick(), svc().tick(), node2.syncs.tick(), svc().tick(), node2.syncs.tick()]);
+        const all = [...mine(acct), ...onNode2.filter((q) => q.tenantId === acct.tenantId)];
+        expect(all.map((q) => q.connectionId).sort(), `round ${round}`).toEqual(stores.map((s) => s.connectionId).sort());
+        for (const q of all) await svc().release(q);
+        h.t.clock.advance(61 * 60_000); // all due again
+      }
+    } finally {
+      await db2.close();
+    }
   });
 
   it('needs_reauth pauses the connection’s syncs (no scheduled run; a queued run is skipped with a code; a manual run is refused) and a reconnect resumes them', async () => {
