@@ -112,10 +112,12 @@ export function createSchedules(deps: SchedulesDeps) {
    * One scheduler tick (any node; claims serialize in Postgres): adds missing schedules across
    * tenants, claims due ones fairly and queues them with trigger `schedule`.
    */
-  async function tick(queue: (req: RunRequest) => Promise<void>, fairness: Fairness = DEFAULT_FAIRNESS) {
+  async function tick(queue: (req: RunRequest) => Promise<void>, fairness: Fairness = DEFAULT_FAIRNESS, opts: { ensure?: boolean } = {}) {
     const now = deps.clock();
     let ensured = 0;
-    for (const provider of deps.syncProviders()) ensured += await deps.repo.ensureAll(provider, defaultsOf(provider), now);
+    // Adding missing schedules scans every connection of each provider: the minute's tick does
+    // it, not the quick ticks after each run.
+    if (opts.ensure !== false) for (const provider of deps.syncProviders()) ensured += await deps.repo.ensureAll(provider, defaultsOf(provider), now);
     const due = await deps.repo.claimDue(now, new Date(now.getTime() + IN_FLIGHT_MS), fairness);
     let queued = 0;
     for (const d of due) {

@@ -35,10 +35,10 @@ export async function registerSyncJobs(
   syncs: Pick<SyncsService, 'run' | 'useQueue'> & Partial<Pick<SyncsService, 'tick' | 'release'>>,
   opts: { retryDelaySeconds?: number; fairness?: Fairness; log?: Pick<Logger, 'warn'> } = {},
 ) {
-  const tick = syncs.tick ? () => syncs.tick!(opts.fairness) : undefined;
+  const tick = syncs.tick ? (ensure = true) => syncs.tick!(opts.fairness, { ensure }) : undefined;
   // Another tick soon after a scheduled run ended: its tenant may take its next due run.
   const tickSoon = tick
-    ? throttled(() => void tick().catch((err: Error) => opts.log?.warn({ err: { message: err.message } }, 'sync scheduler tick failed')))
+    ? throttled(() => void tick(false).catch((err: Error) => opts.log?.warn({ err: { message: err.message } }, 'sync scheduler tick failed')))
     : () => undefined;
   await jobs.handle<RunRequest>(RUN_JOB, async (data, job) => {
     const req: RunRequest = { ...data, attempt: job.attempt };

@@ -98,7 +98,7 @@ export function createSyncsService(deps: SyncsDeps) {
   };
 
   /** One scheduler tick: due schedules of every tenant, claimed fairly, queued with trigger `schedule`. */
-  const tick = (fairness?: Fairness) => deps.schedules.tick((req) => queue(req), fairness);
+  const tick = (fairness?: Fairness, opts?: { ensure?: boolean }) => deps.schedules.tick((req) => queue(req), fairness, opts);
 
   return {
     request, records, runs, runAll, onEvents, tick, run: deps.runner.run, useQueue: (q: QueueRun) => { queue = q; },
