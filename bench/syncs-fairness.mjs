@@ -2,9 +2,11 @@
 // alone and while a big tenant's many due stores sync on the same workers. Runs go through the
 // real engine (pg-boss queue and workers, the scheduler's fair claim, the proxy's tenant path,
 // the sandbox's Shopify stores). Scenarios, side by side in one run:
-//   alone       the small tenant only (the baseline)
-//   fair        + the big tenant's backlog, default caps (10 per tenant per tick, 10 in flight)
-//   no caps     + the same backlog, caps lifted (every due schedule claimed at once; the control)
+//   alone                      the small tenant only (the baseline)
+//   caps + priority (default)  + the big tenant's backlog: 10 per tenant per tick, 10 in flight,
+//                              and a tenant with fewer runs in flight is queued at a higher priority
+//   caps only                  + the same backlog, every run at the same priority
+//   neither (control)          + the same backlog, caps lifted and no priority
 // Run: npm run bench:syncs-fairness   (builds first)
 //   BENCH_BIG_CONNECTIONS=1000  BENCH_WORKERS=4  BENCH_SAMPLES=40  BENCH_SECONDS=40
 import { randomBytes } from 'node:crypto';
@@ -93,12 +95,12 @@ try {
     }
   };
 
-  async function scenario(name, { withBig, fairness }) {
+  async function scenario(name, { withBig, fairness, prioritize = true }) {
     await quiet();
     for (const r of runners.splice(0)) await r.stop();
     for (let i = 0; i < WORKERS; i++) {
       const jobs = await startJobRunner({ url: jobsRoleUrl(endpoint.adminUrl, endpoint.jobsPassword), log, pollingIntervalSeconds: 0.5 });
-      await registerSyncJobs(jobs, services.syncs, { fairness, log });
+      await registerSyncJobs(jobs, services.syncs, { fairness, prioritize, log });
       runners.push(jobs);
     }
     clearInterval(ticker);
@@ -135,16 +137,17 @@ try {
   await services.syncs.tick({ perTenant: 0, maxInFlight: 0, limit: 0 });
   const results = [];
   results.push(await scenario('alone', { withBig: false, fairness: DEFAULT_FAIRNESS }));
-  results.push(await scenario('fair (default caps)', { withBig: true, fairness: DEFAULT_FAIRNESS }));
-  results.push(await scenario('no caps (control)', { withBig: true, fairness: { perTenant: 1_000_000, maxInFlight: 1_000_000, limit: 1_000_000 } }));
+  results.push(await scenario('caps + priority (default)', { withBig: true, fairness: DEFAULT_FAIRNESS }));
+  results.push(await scenario('caps only', { withBig: true, fairness: DEFAULT_FAIRNESS, prioritize: false }));
+  results.push(await scenario('neither (control)', { withBig: true, fairness: { perTenant: 1_000_000, maxInFlight: 1_000_000, limit: 1_000_000 }, prioritize: false }));
   await quiet();
   clearInterval(ticker);
 
   const base = results[0];
   console.log(`# sync scheduler fairness: small tenant (1 store) vs big tenant (${BIG} stores due at once), ${WORKERS} workers (pg-boss), one Postgres (seeded in ${fmt(seedS)} s)`);
-  console.log('scenario                 samples   small tenant queue wait p50 / p99 (ms)   vs alone (p50 / p99)   big runs done meanwhile');
+  console.log('scenario                    samples   small tenant queue wait p50 / p99 (ms)   vs alone (p50 / p99)   big runs done meanwhile');
   for (const r of results) {
-    console.log(`${r.name.padEnd(24)} ${String(r.samples).padStart(7)}   ${fmt(r.p50, 0).padStart(14)} / ${fmt(r.p99, 0).padEnd(22)}  ${fmt(r.p50 / base.p50, 1).padStart(8)}x / ${fmt(r.p99 / base.p99, 1)}x   ${String(r.bigDone).padStart(10)}${r.censored !== null ? `   (+1 run still waiting after ${fmt(r.censored / 1000, 1)} s when time ran out)` : ''}`);
+    console.log(`${r.name.padEnd(27)} ${String(r.samples).padStart(7)}   ${fmt(r.p50, 0).padStart(14)} / ${fmt(r.p99, 0).padEnd(22)}  ${fmt(r.p50 / base.p50, 1).padStart(8)}x / ${fmt(r.p99 / base.p99, 1)}x   ${String(r.bigDone).padStart(10)}${r.censored !== null ? `   (+1 run still waiting after ${fmt(r.censored / 1000, 1)} s when time ran out)` : ''}`);
   }
   await admin.end();
   await db.close();

@@ -57,9 +57,11 @@ GRANT EXECUTE ON FUNCTION keyhold_ensure_sync_schedules(text, text[], integer[],
 -- tenant's second; a tenant gets at most p_per_tenant per claim and never more than
 -- p_max_in_flight queued or running at once, so a tenant with thousands of due connections
 -- holds a bounded share of the queue and a small tenant's run waits behind at most that share.
--- One claimer at a time (the advisory lock): the round robin needs the whole picture.
+-- `ahead`: how many of its tenant's scheduled runs are queued or running before this one (the
+-- queue's priority: a tenant with nothing in flight goes first). One claimer at a time (the
+-- advisory lock): the round robin needs the whole picture.
 CREATE FUNCTION keyhold_claim_due_syncs(p_now timestamptz, p_in_flight_until timestamptz, p_per_tenant integer, p_max_in_flight integer, p_limit integer)
-  RETURNS TABLE (tenant_id uuid, connection_id uuid, sync text, due_at timestamptz)
+  RETURNS TABLE (tenant_id uuid, connection_id uuid, sync text, due_at timestamptz, ahead integer)
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
   AS $$
   BEGIN
@@ -78,7 +80,8 @@ CREATE FUNCTION keyhold_claim_due_syncs(p_now timestamptz, p_in_flight_until tim
         AND (s.in_flight_until IS NULL OR s.in_flight_until <= p_now)
         AND c.is_active AND c.status IN ('active', 'degraded')
     ), picked AS (
-      SELECT d.tenant_id, d.connection_id, d.sync, d.next_run_at FROM due d LEFT JOIN busy b ON b.tenant_id = d.tenant_id
+      SELECT d.tenant_id, d.connection_id, d.sync, d.next_run_at, (COALESCE(b.n, 0) + d.rank - 1)::integer AS ahead
+      FROM due d LEFT JOIN busy b ON b.tenant_id = d.tenant_id
       WHERE d.rank <= LEAST(p_per_tenant, p_max_in_flight - COALESCE(b.n, 0))
       ORDER BY d.rank, d.next_run_at
       LIMIT p_limit
@@ -88,7 +91,7 @@ CREATE FUNCTION keyhold_claim_due_syncs(p_now timestamptz, p_in_flight_until tim
           next_run_at = p_now + make_interval(mins => COALESCE(s.frequency_minutes, s.default_frequency_minutes))
     FROM picked p
     WHERE s.tenant_id = p.tenant_id AND s.connection_id = p.connection_id AND s.sync = p.sync
-    RETURNING s.tenant_id, s.connection_id, s.sync, p.next_run_at;
+    RETURNING s.tenant_id, s.connection_id, s.sync, p.next_run_at, p.ahead;
   END
   $$;
 GRANT EXECUTE ON FUNCTION keyhold_claim_due_syncs(timestamptz, timestamptz, integer, integer, integer) TO keyhold_app;

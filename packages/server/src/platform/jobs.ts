@@ -20,7 +20,7 @@ export type JobRunner = {
    * seconds; a send while the slot is taken goes to the next slot (pg-boss's singletonSeconds +
    * singletonNextSlot), so a burst becomes at most two jobs. Returns null when nothing was created.
    */
-  send(name: string, data: object, opts?: { singletonKey?: string; debounceSeconds?: number; policy?: JobPolicy }): Promise<string | null>;
+  send(name: string, data: object, opts?: { singletonKey?: string; debounceSeconds?: number; policy?: JobPolicy; /** Higher first (pg-boss priority; default 0). */ priority?: number }): Promise<string | null>;
   stop(): Promise<void>;
 };
 
@@ -93,10 +93,11 @@ export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner>
         for (const job of jobs) await handler(job.data as never, { attempt: job.retryCount + 1, lastAttempt: job.retryCount >= job.retryLimit });
       });
     },
-    async send(name, data, { singletonKey, debounceSeconds, policy } = {}) {
+    async send(name, data, { singletonKey, debounceSeconds, policy, priority } = {}) {
       await createQueue(name);
       return boss.send(name, data, {
         ...(singletonKey ? { singletonKey } : {}),
+        ...(priority ? { priority } : {}),
         ...(debounceSeconds ? { singletonSeconds: debounceSeconds, singletonNextSlot: true } : {}),
         ...(policy
           ? { expireInSeconds: policy.expireInSeconds, retryLimit: policy.retryLimit, retryDelay: policy.retryDelaySeconds, retryBackoff: policy.retryBackoff }

@@ -6,7 +6,8 @@ import type { TenantTx } from '../../platform/db/tenancy.js';
 export type ScheduleRow = Selectable<SyncSchedulesTable>;
 /** A sync of a provider and its default frequency (from the provider adapter's definition). */
 export type SyncDefault = { sync: string; minutes: number };
-export type DueRun = { tenant_id: string; connection_id: string; sync: string; due_at: Date };
+/** `ahead`: the tenant's scheduled runs queued or running before this one. */
+export type DueRun = { tenant_id: string; connection_id: string; sync: string; due_at: Date; ahead: number };
 /** How the scheduler shares the queue between tenants (see keyhold_claim_due_syncs, migration 0027). */
 export type Fairness = { perTenant: number; maxInFlight: number; limit: number };
 
@@ -28,7 +29,7 @@ export function createSchedulesRepo(db: Kysely<Database>) {
     /** Across tenants: claims due schedules, round robin over tenants within the fairness caps (ids only). */
     async claimDue(now: Date, inFlightUntil: Date, f: Fairness): Promise<DueRun[]> {
       const { rows } = await sql<DueRun>`
-        select tenant_id, connection_id, sync, due_at from keyhold_claim_due_syncs(${now}, ${inFlightUntil}, ${f.perTenant}, ${f.maxInFlight}, ${f.limit})`.execute(db);
+        select tenant_id, connection_id, sync, due_at, ahead from keyhold_claim_due_syncs(${now}, ${inFlightUntil}, ${f.perTenant}, ${f.maxInFlight}, ${f.limit})`.execute(db);
       return rows;
     },
 

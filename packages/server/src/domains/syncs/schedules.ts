@@ -14,7 +14,8 @@ import type { Fairness, ScheduleState, SchedulesRepo, SyncDefault } from './sche
  * The default share of the queue per tenant: a tick claims at most `perTenant` of one tenant's
  * due schedules, and a tenant never has more than `maxInFlight` scheduled runs queued or running.
  * A small tenant's due run therefore waits behind at most (tenants × maxInFlight) runs, not behind
- * a big tenant's whole backlog.
+ * a big tenant's whole backlog; and since it is queued with a higher priority than the runs of a
+ * tenant with many in flight, a free worker takes it first.
  */
 export const DEFAULT_FAIRNESS: Fairness = { perTenant: 10, maxInFlight: 10, limit: 500 };
 /** A claimed run counts as in flight at most this long (a node that died with it frees the slot). */
@@ -112,7 +113,7 @@ export function createSchedules(deps: SchedulesDeps) {
    * One scheduler tick (any node; claims serialize in Postgres): adds missing schedules across
    * tenants, claims due ones fairly and queues them with trigger `schedule`.
    */
-  async function tick(queue: (req: RunRequest) => Promise<void>, fairness: Fairness = DEFAULT_FAIRNESS, opts: { ensure?: boolean } = {}) {
+  async function tick(queue: (req: RunRequest, opts: { priority: number }) => Promise<void>, fairness: Fairness = DEFAULT_FAIRNESS, opts: { ensure?: boolean } = {}) {
     const now = deps.clock();
     let ensured = 0;
     // Adding missing schedules scans every connection of each provider: the minute's tick does
@@ -123,7 +124,9 @@ export function createSchedules(deps: SchedulesDeps) {
     for (const d of due) {
       const req: RunRequest = { tenantId: d.tenant_id, connectionId: d.connection_id, sync: d.sync, trigger: 'schedule', dueAt: d.due_at.toISOString() };
       try {
-        await queue(req);
+        // The queue serves higher priorities first: a tenant with few runs ahead of this one
+        // (a small tenant) overtakes the queued runs of a tenant with many.
+        await queue(req, { priority: Math.max(0, fairness.maxInFlight - d.ahead) });
         queued++;
       } catch (err) {
         deps.log?.warn({ sync: d.sync, connectionId: d.connection_id, err: { message: (err as Error).message } }, 'a scheduled sync run could not be queued');

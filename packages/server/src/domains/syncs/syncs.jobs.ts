@@ -3,6 +3,7 @@ import { AppError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { RunRequest, RunResult } from './run.js';
 import type { Fairness } from './schedules.repo.js';
+import { DEFAULT_FAIRNESS } from './schedules.js';
 import type { SyncsService } from './syncs.service.js';
 
 export const RUN_JOB = 'syncs.run';
@@ -33,7 +34,7 @@ const retryable = (req: RunRequest, r: RunResult) =>
 export async function registerSyncJobs(
   jobs: JobRunner,
   syncs: Pick<SyncsService, 'run' | 'useQueue'> & Partial<Pick<SyncsService, 'tick' | 'release'>>,
-  opts: { retryDelaySeconds?: number; fairness?: Fairness; log?: Pick<Logger, 'warn'> } = {},
+  opts: { retryDelaySeconds?: number; fairness?: Fairness; /** false: every run at the same priority (to measure fairness without it). */ prioritize?: boolean; log?: Pick<Logger, 'warn'> } = {},
 ) {
   const tick = syncs.tick ? (ensure = true) => syncs.tick!(opts.fairness, { ensure }) : undefined;
   // Another tick soon after a scheduled run ended: its tenant may take its next due run.
@@ -59,8 +60,11 @@ export async function registerSyncJobs(
       }
     }
   });
-  syncs.useQueue(async (req) => {
+  // Runs asked for by a person or a change notice: ahead of any scheduled run.
+  const askedPriority = (opts.fairness ?? DEFAULT_FAIRNESS).maxInFlight + 1;
+  syncs.useQueue(async (req, o) => {
     await jobs.send(RUN_JOB, req, {
+      priority: opts.prioritize === false ? 0 : (o?.priority ?? (req.trigger === 'schedule' ? 0 : askedPriority)),
       singletonKey: `${req.tenantId}:${req.connectionId}:${req.sync}:${req.trigger}`,
       // A store sending a webhook per order must not queue a run per order: change notices for one
       // (connection, sync) become at most one run per slot and one in the next.

@@ -12,8 +12,12 @@ import type { Fairness } from './schedules.repo.js';
 import type { Schedules } from './schedules.js';
 import type { RecordRow, RunRow, SyncsRepo } from './syncs.repo.js';
 
-/** Hands a run to whoever executes runs: pg-boss (syncs.jobs.ts) on a server, this process by default. */
-export type QueueRun = (req: RunRequest) => Promise<void>;
+/**
+ * Hands a run to whoever executes runs: pg-boss (syncs.jobs.ts) on a server, this process by
+ * default. `priority`: higher is served first (scheduled runs of tenants with few in flight);
+ * runs a person or a change notice asked for come first.
+ */
+export type QueueRun = (req: RunRequest, opts?: { priority?: number }) => Promise<void>;
 
 export type SyncsDeps = {
   repo: SyncsRepo;
@@ -98,7 +102,7 @@ export function createSyncsService(deps: SyncsDeps) {
   };
 
   /** One scheduler tick: due schedules of every tenant, claimed fairly, queued with trigger `schedule`. */
-  const tick = (fairness?: Fairness, opts?: { ensure?: boolean }) => deps.schedules.tick((req) => queue(req), fairness, opts);
+  const tick = (fairness?: Fairness, opts?: { ensure?: boolean }) => deps.schedules.tick((req, o) => queue(req, o), fairness, opts);
 
   return {
     request, records, runs, runAll, onEvents, tick, run: deps.runner.run, useQueue: (q: QueueRun) => { queue = q; },
