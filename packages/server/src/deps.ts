@@ -236,8 +236,8 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   // Syncs decrypt nothing themselves (the proxy does, in its own transactions): no data keys to prepare.
   const syncDeps = { repo: syncsRepo, tenancy: db, store, adapterFor, ...(log ? { log } : {}) };
   const syncProviders = () => catalog.list().map((p) => p.id).filter((id) => adapterFor({ id }).syncs);
-  const schedules = createSchedules({ ...syncDeps, repo: createSchedulesRepo(db.kysely), syncProviders, clock });
-  const syncs = createSyncsService({ ...syncDeps, schedules, runner: createSyncRunner({ ...syncDeps, outbox, clock, tenantFetch: (...a) => tenantClients.fetch(...a) }) });
+  const schedules = createSchedules({ ...syncDeps, repo: createSchedulesRepo(db.kysely), syncProviders, clock, audit });
+  const syncs = createSyncsService({ ...syncDeps, schedules, audit, runner: createSyncRunner({ ...syncDeps, outbox, clock, tenantFetch: (...a) => tenantClients.fetch(...a) }) });
   const inboundWebhooks = createInboundWebhooksService({
     repo: createInboundWebhooksRepo(db.kysely),
     tenancy,

@@ -58,6 +58,13 @@ describe('sync schedules', () => {
       expect([res.statusCode, res.json().code], JSON.stringify(bad)).toEqual([400, 'VALIDATION_FAILED']);
     }
     expect((await api(acct, 'PUT', `/api/syncs/${a.connectionId}/products/schedule`, { paused: true })).json().code).toBe('NOT_FOUND');
+    // Each change is in the audit log (3 accepted above; the refused ones wrote nothing).
+    const audit = await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('audit_logs').select(['action', 'entity_id', 'metadata']).where('action', '=', 'sync_schedules.update').orderBy('seq').execute());
+    expect(audit.map((e) => [e.entity_id, e.metadata])).toEqual([
+      [a.connectionId, { sync: 'orders', frequencyMinutes: 15, paused: false }],
+      [a.connectionId, { sync: 'orders', frequencyMinutes: 15, paused: true }],
+      [a.connectionId, { sync: 'orders', frequencyMinutes: null, paused: false }],
+    ]);
   });
 
   it('who may: a member reads the state but cannot change a schedule; a key needs syncs:run to change it and records:read to read it; another tenant gets 404', async () => {
@@ -202,6 +209,8 @@ describe('sync schedules', () => {
     expect((await api(key, 'POST', '/api/syncs/run-all')).json().data).toEqual({ queued: 2 });
     const reader = (await createApiKey(h.t.app, h.t.clock, acct, { role: 'admin', scopes: ['records:read'] })).key;
     expect((await api(reader, 'POST', '/api/syncs/run-all')).json().code).toBe('FORBIDDEN');
+    const audit = await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('audit_logs').select(['actor_type', 'metadata']).where('action', '=', 'syncs.run_all').orderBy('seq').execute());
+    expect(audit.map((e) => [e.actor_type, e.metadata])).toEqual([['user', { queued: 2 }], ['api_key', { queued: 2 }]]);
     // Another tenant's run-all queues nothing of this one.
     const other = await signup(h.t.app);
     queued.length = 0;

@@ -5,6 +5,7 @@ import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { ProviderAdapter } from '../../providers/adapter.js';
+import type { AuditService } from '../audit/audit.service.js';
 import type { ConnectionStore } from '../connections/store.js';
 import type { TenantPrincipal } from '../identity/principal.js';
 import type { RunRequest } from './run.js';
@@ -29,6 +30,7 @@ export type SchedulesDeps = {
   /** Catalog ids of the providers whose adapters define syncs. */
   syncProviders: () => string[];
   clock: Clock;
+  audit: Pick<AuditService, 'record'>;
   log?: Pick<Logger, 'warn' | 'info'>;
 };
 
@@ -89,6 +91,10 @@ export function createSchedules(deps: SchedulesDeps) {
         ...(body.paused !== undefined ? { paused: body.paused } : {}),
       }, deps.clock());
       const [row] = (await deps.repo.state(tx, p.tenantId, { connectionId })).filter((r) => r.sync === sync);
+      await deps.audit.record(p, {
+        action: 'sync_schedules.update', entity: { type: 'connection', id: connectionId },
+        metadata: { sync, frequencyMinutes: row!.frequency_minutes, paused: row!.paused },
+      }, tx);
       return toState(row!);
     });
   }

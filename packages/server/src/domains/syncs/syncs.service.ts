@@ -4,6 +4,7 @@ import type { SyncMode, SyncTrigger } from '../../platform/db/syncs-schema.js';
 import { AppError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { ProviderAdapter } from '../../providers/adapter.js';
+import type { AuditService } from '../audit/audit.service.js';
 import type { ConnectionStore } from '../connections/store.js';
 import type { EventConsumer } from '../events/events.service.js';
 import type { TenantPrincipal } from '../identity/principal.js';
@@ -26,6 +27,7 @@ export type SyncsDeps = {
   adapterFor: (provider: { id: string }) => ProviderAdapter;
   runner: SyncRunner;
   schedules: Schedules;
+  audit: Pick<AuditService, 'record'>;
   log?: Pick<Logger, 'warn'>;
 };
 
@@ -72,6 +74,7 @@ export function createSyncsService(deps: SyncsDeps) {
       return (await deps.repo.usableSyncs(tx, p.tenantId)).filter((r) => deps.adapterFor({ id: r.provider }).syncs?.[r.sync]);
     });
     for (const r of todo) await queue({ tenantId: p.tenantId, connectionId: r.connection_id, sync: r.sync, trigger: 'manual' });
+    await deps.audit.record(p, { action: 'syncs.run_all', entity: { type: 'tenant', id: p.tenantId }, metadata: { queued: todo.length } });
     return { queued: todo.length };
   }
 
