@@ -17,6 +17,7 @@ import { amazonHostPath, amazonInventory, amazonOperation, amazonRegion, request
 import { storeCatalog, storeOrders } from './shopify/store-data.js';
 import { unleashedStock } from './unleashed-stock.js';
 import { RECEIVER_PREFIX, createWebhookReceiver } from './webhook-receiver.js';
+import { faultsRoute } from './faults.js';
 
 /**
  * `path` limits the failure to requests under that prefix, relative to the provider prefix
@@ -79,6 +80,22 @@ export async function createSandbox(opts: { port?: number } = {}) {
     return failure;
   }
 
+  function fail(provider: string, failure: Failure) {
+    const list = (failures.get(provider) ?? []).filter((f) => f.path !== failure.path);
+    list.push({ ...failure });
+    list.sort((a, b) => (b.path?.length ?? -1) - (a.path?.length ?? -1));
+    failures.set(provider, list);
+  }
+
+  function heal(provider: string, path?: string) {
+    if (path === undefined) return failures.delete(provider);
+    const list = failures.get(provider) ?? [];
+    const kept = list.filter((f) => f.path !== path);
+    if (kept.length) failures.set(provider, kept);
+    else failures.delete(provider);
+    return kept.length !== list.length;
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://sandbox');
     // A client that hard-codes Amazon's hosts reaches the sandbox through a transport shim.
@@ -115,6 +132,7 @@ export async function createSandbox(opts: { port?: number } = {}) {
     if (provider === 'resend' && !req.headers['user-agent']) {
       return send({ status: 403, body: { name: 'missing_user_agent', message: 'error code: 1010', statusCode: 403 } });
     }
+    if (provider === '_sandbox' && path === '/faults') return send(faultsRoute(req.method ?? 'GET', url, (await readBody(req)) ?? '', { fail, heal }));
     if (provider === '_sandbox') return send(captures.route(req.method ?? 'GET', path, url) ?? xeroControlRoute(req.method ?? 'GET', path, url) ?? { status: 404, body: { error: 'not found' } });
     const failure = takeFailure(provider, path);
     // The provider's own rate limits apply to its API calls (not to OAuth endpoints). Injected
@@ -165,22 +183,10 @@ export async function createSandbox(opts: { port?: number } = {}) {
     seed(provider: string, credentials: Record<string, string>) {
       seeded.set(provider, [...(seeded.get(provider) ?? []), credentials]);
     },
-    /** The next `times` requests (default: all) to `provider` (under `path`, if given) fail as described. */
-    fail(provider: string, failure: Failure) {
-      const list = (failures.get(provider) ?? []).filter((f) => f.path !== failure.path);
-      list.push({ ...failure });
-      list.sort((a, b) => (b.path?.length ?? -1) - (a.path?.length ?? -1));
-      failures.set(provider, list);
-    },
-    /** Ends injected failures of `provider` (only the one for `path`, if given). */
-    heal(provider: string, path?: string) {
-      if (path === undefined) return failures.delete(provider);
-      const list = failures.get(provider) ?? [];
-      const kept = list.filter((f) => f.path !== path);
-      if (kept.length) failures.set(provider, kept);
-      else failures.delete(provider);
-      return kept.length !== list.length;
-    },
+    /** The next `times` requests (default: all) to `provider` (under `path`, if given) fail as described; also `POST /_sandbox/faults`. */
+    fail,
+    /** Ends injected failures of `provider` (only the one for `path`, if given); also `DELETE /_sandbox/faults?provider=`. */
+    heal,
     /** Every request served: provider, method, path, query, request headers, body and the status answered. */
     requests: () => [...requests],
     /** The providers' rate limits (documented values by default): `configure(provider, …)`, `reset()`. */

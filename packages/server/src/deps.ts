@@ -79,6 +79,8 @@ import { createWorkingCapitalRepo } from './modules/working-capital/working-capi
 import { createWorkingCapitalService } from './modules/working-capital/working-capital.service.js';
 import { createCommerceRepo } from './modules/commerce/commerce.repo.js';
 import { createCommerceService } from './modules/commerce/commerce.service.js';
+import { createSchedules } from './domains/syncs/schedules.js';
+import { createSchedulesRepo } from './domains/syncs/schedules.repo.js';
 
 export type ServiceDeps = {
   db: Db;
@@ -244,7 +246,9 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const syncsRepo = createSyncsRepo(db.kysely);
   // Syncs decrypt nothing themselves (the proxy does, in its own transactions): no data keys to prepare.
   const syncDeps = { repo: syncsRepo, tenancy: db, store, adapterFor, ...(log ? { log } : {}) };
-  const syncs = createSyncsService({ ...syncDeps, runner: createSyncRunner({ ...syncDeps, outbox, clock, tenantFetch: (...a) => tenantClients.fetch(...a) }) });
+  const syncProviders = () => catalog.list().map((p) => p.id).filter((id) => adapterFor({ id }).syncs);
+  const schedules = createSchedules({ ...syncDeps, repo: createSchedulesRepo(db.kysely), syncProviders, clock, audit });
+  const syncs = createSyncsService({ ...syncDeps, schedules, audit, runner: createSyncRunner({ ...syncDeps, outbox, clock, tenantFetch: (...a) => tenantClients.fetch(...a) }) });
   const actions = createActionRunner({ repo: createActionsRepo(db.kysely), tenancy: db, store, adapterFor, clock, tenantFetch: (...a) => tenantClients.fetch(...a), ...(log ? { log } : {}) });
   const exchangeRates = createExchangeRatesService({
     repo: createExchangeRatesRepo(db.kysely), tenancy: db, store, actions, tenantFetch: (...a) => tenantClients.fetch(...a), clock, ...(log ? { log } : {}),

@@ -66,7 +66,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
   await registerNotificationJobs(jobs, services.notifications);
   await registerInboundWebhookJobs(jobs, services.inboundWebhooks, { rawDays: config.webhooks.rawRetentionDays, days: config.webhooks.retentionDays }, log);
   await registerWebhookEndpointJobs(jobs, services, { payloadDays: config.deliveries.payloadRetentionDays, days: config.deliveries.retentionDays }, log);
-  await registerSyncJobs(jobs, services.syncs);
+  await registerSyncJobs(jobs, services.syncs, { log });
   await registerExchangeRateJobs(jobs, services.exchangeRates);
   await registerWorkingCapitalJobs(jobs, services.workingCapital);
   app.addHook('onClose', async () => {

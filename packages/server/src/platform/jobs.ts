@@ -13,14 +13,14 @@ export type JobRunner = {
   every(name: string, cron: string, handler: () => Promise<unknown>): Promise<void>;
   /** Queues a run now (operators, tests). */
   runNow(name: string): Promise<string | null>;
-  /** Handles jobs sent to `name` with `send` (retried by pg-boss on failure). */
-  handle<T extends object>(name: string, handler: (data: T) => Promise<unknown>): Promise<void>;
+  /** Handles jobs sent to `name` with `send` (retried by pg-boss on failure; `attempt` counts from 1). */
+  handle<T extends object>(name: string, handler: (data: T, job: { attempt: number; lastAttempt: boolean }) => Promise<unknown>): Promise<void>;
   /**
    * `debounceSeconds` (with `singletonKey`): at most one job per key in each slot of that many
    * seconds; a send while the slot is taken goes to the next slot (pg-boss's singletonSeconds +
    * singletonNextSlot), so a burst becomes at most two jobs. Returns null when nothing was created.
    */
-  send(name: string, data: object, opts?: { singletonKey?: string; debounceSeconds?: number; policy?: JobPolicy }): Promise<string | null>;
+  send(name: string, data: object, opts?: { singletonKey?: string; debounceSeconds?: number; policy?: JobPolicy; /** Higher first (pg-boss priority; default 0). */ priority?: number }): Promise<string | null>;
   stop(): Promise<void>;
 };
 
@@ -89,14 +89,15 @@ export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner>
     runNow: (name) => boss.send(name, {}),
     async handle(name, handler) {
       await createQueue(name);
-      await boss.work<object>(name, work, async (jobs) => {
-        for (const job of jobs) await handler(job.data as never);
+      await boss.work<object>(name, { ...work, includeMetadata: true }, async (jobs) => {
+        for (const job of jobs) await handler(job.data as never, { attempt: job.retryCount + 1, lastAttempt: job.retryCount >= job.retryLimit });
       });
     },
-    async send(name, data, { singletonKey, debounceSeconds, policy } = {}) {
+    async send(name, data, { singletonKey, debounceSeconds, policy, priority } = {}) {
       await createQueue(name);
       return boss.send(name, data, {
         ...(singletonKey ? { singletonKey } : {}),
+        ...(priority ? { priority } : {}),
         ...(debounceSeconds ? { singletonSeconds: debounceSeconds, singletonNextSlot: true } : {}),
         ...(policy
           ? { expireInSeconds: policy.expireInSeconds, retryLimit: policy.retryLimit, retryDelay: policy.retryDelaySeconds, retryBackoff: policy.retryBackoff }

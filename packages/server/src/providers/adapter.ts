@@ -336,7 +336,7 @@ export type SyncDefinition = {
   schema: z.ZodType<Record<string, unknown>>;
   /** Whether the provider can list changes since a checkpoint; false: every run is full. */
   incremental: boolean;
-  /** How often a schedule should run it, in minutes (per-connection schedules are not built yet). */
+  /** How often a schedule runs it, in minutes, unless the tenant overrides it per connection (domains/syncs/schedules.ts). */
   defaultFrequencyMinutes: number;
   /**
    * Reads one page: `page` null starts the run; `checkpoint` null reads everything. `config`: the

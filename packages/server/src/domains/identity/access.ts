@@ -83,7 +83,11 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
 
   // Syncs read the tenant's provider data into its records store.
   'GET /api/records/{model}': tenant('member', 'records:read'),
+  'GET /api/syncs': tenant('member', 'records:read'),
   'GET /api/syncs/runs': tenant('member', 'records:read'),
+  // A schedule starts no run at once (a shorter frequency counts from the last due run), so no step-up.
+  'PUT /api/syncs/{connectionId}/{sync}/schedule': tenant('admin', 'syncs:run'),
+  'POST /api/syncs/run-all': tenant('admin', 'syncs:run', { stepUp: true }),
   'POST /api/syncs/{connectionId}/{sync}/run': tenant('admin', 'syncs:run', { stepUp: true }),
   'POST /api/syncs/{connectionId}/{sync}/reset': tenant('admin', 'syncs:run', { stepUp: true }),
   // The exchange-rate module (modules/exchange-rates): a manual sync writes to the tenant's books.

@@ -156,7 +156,7 @@ export function createRateLimiter(deps: LimiterDeps) {
    * Waits (up to `maxWaitMs`) for room under every limit of the connection, then holds a
    * concurrency slot where the provider limits concurrency. Throws 429 RATE_LIMITED otherwise.
    */
-  async function acquire(tenantId: string, connectionId: string, provider: Provider, opts: { maxWaitMs: number; call?: LimitCall }): Promise<Permit> {
+  async function acquire(tenantId: string, connectionId: string, provider: Provider, opts: { maxWaitMs: number; call?: LimitCall; onWait?: (ms: number) => void }): Promise<Permit> {
     const plan = limitPlan(provider, opts.call);
     const deadline = now() + opts.maxWaitMs;
     const limited = (waitMs: number, what: string) => {
@@ -169,6 +169,7 @@ export function createRateLimiter(deps: LimiterDeps) {
         const wait = await takeToken(tenantId, connectionId, plan);
         if (wait === 0) break;
         if (now() + wait > deadline) throw limited(wait, 'no more requests right now');
+        opts.onWait?.(wait);
         await sleep(wait);
       }
     }
@@ -181,7 +182,9 @@ export function createRateLimiter(deps: LimiterDeps) {
       });
       if (slot !== null) break;
       if (now() + 100 > deadline) throw limited(1000, `${plan.concurrent} requests at a time`);
-      await sleep(50 + Math.random() * 50);
+      const pause = 50 + Math.random() * 50;
+      opts.onWait?.(pause);
+      await sleep(pause);
     }
     let released = false;
     return {

@@ -96,7 +96,8 @@ export function createProxyService(deps: ProxyDeps) {
     return res;
   }
 
-  async function send(p: TenantPrincipal, providerId: string, req: ProxyRequest, opts: { label?: string; maxWaitMs?: number } = {}): Promise<ProxyResponse> {
+  /** `onRateWait`: told each time the call waits for a rate limit (Keyhold's or the provider's 429); a sync run sums them. */
+  async function send(p: TenantPrincipal, providerId: string, req: ProxyRequest, opts: { label?: string; maxWaitMs?: number; onRateWait?: (ms: number) => void } = {}): Promise<ProxyResponse> {
     const provider = deps.catalog.get(providerId);
     const maxWaitMs = opts.maxWaitMs ?? 0;
     let conn = await deps.connections.forUse(p, provider, opts.label ?? 'default', 'proxy.use');
@@ -106,7 +107,7 @@ export function createProxyService(deps: ProxyDeps) {
     let built = target(provider, conn, req.path);
     // Limits may be per operation (method + path) and per connection (figures its config sets).
     const call = { method: req.method, path: req.path, config: conn.row.config };
-    const permit = await limiter.acquire(p.tenantId, connectionId, provider, { maxWaitMs, call });
+    const permit = await limiter.acquire(p.tenantId, connectionId, provider, { maxWaitMs, call, ...(opts.onRateWait ? { onWait: opts.onRateWait } : {}) });
     const replayable = req.body === undefined || Buffer.isBuffer(req.body);
     const canRetry = replayable && IDEMPOTENT.has(req.method.toUpperCase());
     const streamed = req.body !== undefined && !Buffer.isBuffer(req.body) ? ownedBody(req.body) : null;
@@ -147,6 +148,7 @@ export function createProxyService(deps: ProxyDeps) {
           if (res.statusCode !== 429 || wait <= maxWaitMs) {
             await res.body.dump();
             metrics.retries.inc({ provider: provider.id, reason: String(res.statusCode) });
+            if (res.statusCode === 429) opts.onRateWait?.(wait);
             await sleep(wait);
             continue;
           }

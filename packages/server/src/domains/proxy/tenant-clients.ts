@@ -16,13 +16,13 @@ export function createTenantClients(deps: { proxy: Pick<ProxyService, 'send'>; c
 
   return {
     /** The provider's answer to one call, as a web `Response` (credentials injected, limits respected). */
-    async fetch(tenantId: string, provider: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string | Buffer; label?: string; maxWaitMs?: number } = {}): Promise<Response> {
+    async fetch(tenantId: string, provider: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string | Buffer; label?: string; maxWaitMs?: number; onRateWait?: (ms: number) => void } = {}): Promise<Response> {
       const res = await deps.proxy.send(as(tenantId), provider, {
         method: init.method ?? 'GET',
         path,
         headers: init.headers ?? {},
         ...(init.body !== undefined ? { body: Buffer.from(init.body) } : {}),
-      }, { ...(init.label ? { label: init.label } : {}), maxWaitMs: init.maxWaitMs ?? 0 });
+      }, { ...(init.label ? { label: init.label } : {}), maxWaitMs: init.maxWaitMs ?? 0, ...(init.onRateWait ? { onRateWait: init.onRateWait } : {}) });
       const headers = new Headers();
       for (const [k, v] of Object.entries(res.headers)) for (const value of [v].flat()) headers.append(k, value);
       const body = res.status === 204 || res.status === 304 ? null : (Readable.toWeb(res.body) as ReadableStream);

@@ -1,9 +1,9 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../platform/db/schema.js';
-import type { SyncTrigger } from '../../platform/db/syncs-schema.js';
+import type { SyncRunStatus, SyncTrigger } from '../../platform/db/syncs-schema.js';
 import type { TenantTx } from '../../platform/db/tenancy.js';
 
-export type ActionRunRow = { id: string; status: 'running' | 'succeeded' | 'failed'; result: Record<string, unknown> | null; error_code: string | null; provider_calls: number; input_hash: string | null };
+export type ActionRunRow = { id: string; status: SyncRunStatus; result: Record<string, unknown> | null; error_code: string | null; provider_calls: number; input_hash: string | null };
 
 /** The only SQL for actions: their rows in `sync_runs` (kind 'action'). */
 export function createActionsRepo(_db: Kysely<Database>) {

@@ -20,7 +20,7 @@ export const LEASE_MS = 5 * 60_000;
 const MAX_RATE_WAIT_MS = 30_000;
 
 /** Calls the provider as a tenant through the proxy's rate-limited path (tenant-clients.ts). */
-export type TenantFetch = (tenantId: string, provider: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string; label?: string; maxWaitMs?: number }) => Promise<Response>;
+export type TenantFetch = (tenantId: string, provider: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string; label?: string; maxWaitMs?: number; onRateWait?: (ms: number) => void }) => Promise<Response>;
 
 export type RunDeps = {
   repo: SyncsRepo;
@@ -33,8 +33,16 @@ export type RunDeps = {
   log?: Pick<Logger, 'warn' | 'info'>;
 };
 
-export type RunRequest = { tenantId: string; connectionId: string; sync: string; trigger: SyncTrigger; mode?: SyncMode };
-export type RunResult = { id: string; status: 'succeeded' | 'failed'; mode: SyncMode; added: number; updated: number; deleted: number; pages: number; providerCalls: number; errorCode: string | null };
+/** `dueAt`: when a scheduled run was due (queue wait = start - due); `attempt`: the job's retry attempt (1 = first). */
+export type RunRequest = { tenantId: string; connectionId: string; sync: string; trigger: SyncTrigger; mode?: SyncMode; dueAt?: string; attempt?: number };
+export type RunResult = {
+  id: string; status: 'succeeded' | 'failed' | 'skipped'; mode: SyncMode; added: number; updated: number; deleted: number; pages: number; providerCalls: number;
+  /** Time the run's provider calls waited for the connection's rate limits. */
+  rateWaitMs: number; errorCode: string | null;
+};
+
+/** Why a run was not started: the connection cannot be used until a person acts. */
+const SKIP_CODE = { needs_reauth: 'connection_needs_reauth', disabled: 'connection_disabled' } as const;
 
 /** The stable code a failure is recorded with: never a provider's or an exception's message. */
 /** A code the run history can hold (its column accepts only these characters): a reader's odd code becomes `internal_error`. */
@@ -76,26 +84,40 @@ export function createSyncRunner(deps: RunDeps) {
       if (!conn) throw new AppError('NOT_FOUND', 'Connection not found');
       const def = deps.adapterFor({ id: conn.provider }).syncs?.[req.sync];
       if (!def) throw new AppError('NOT_FOUND', `The ${conn.provider} connection has no sync '${req.sync}'`);
+      const skip = conn.status === 'needs_reauth' ? SKIP_CODE.needs_reauth : !conn.is_active ? SKIP_CODE.disabled : null;
       const wantsFull = req.trigger === 'reset' || req.mode === 'full' || !def.incremental;
       const checkpoint = wantsFull ? null : await deps.repo.lastCheckpoint(tx, req.tenantId, req.connectionId, req.sync);
       const mode: SyncMode = checkpoint === null ? 'full' : 'incremental';
       const now = deps.clock();
-      await deps.repo.closeExpired(tx, req.tenantId, req.connectionId, req.sync, now);
-      const id = await deps.repo.startRun(tx, {
+      const row = {
         // UUIDv7 from this process's real time: run ids order runs even when the injected clock stands still.
         id: uuidv7(), tenant_id: req.tenantId, connection_id: req.connectionId, sync: req.sync, trigger: req.trigger, mode,
-        started_at: now, lease_until: new Date(now.getTime() + LEASE_MS),
-      });
+        started_at: now, attempt: req.attempt ?? 1, due_at: req.dueAt ? new Date(req.dueAt) : null,
+      };
+      if (skip) {
+        await deps.repo.recordSkipped(tx, { ...row, error_code: skip });
+        return { skipped: { id: row.id, mode, code: skip } } as const;
+      }
+      await deps.repo.closeExpired(tx, req.tenantId, req.connectionId, req.sync, now);
+      const id = await deps.repo.startRun(tx, { ...row, lease_until: new Date(now.getTime() + LEASE_MS) });
       if (!id) throw new AppError('SYNC_ALREADY_RUNNING', `The sync '${req.sync}' of this connection is running already`);
       return { id, def, mode, checkpoint, conn: { id: conn.id, provider: conn.provider, label: conn.label, config: conn.config } };
     });
   }
 
   async function run(req: RunRequest): Promise<RunResult> {
-    const { id, def, mode, checkpoint, conn } = await claim(req);
+    const claimed = await claim(req);
+    if ('skipped' in claimed && claimed.skipped) {
+      const { id, mode, code } = claimed.skipped;
+      deps.log?.info({ syncRunId: id, sync: req.sync, connectionId: req.connectionId, code }, 'sync run skipped');
+      return { id, status: 'skipped', mode, added: 0, updated: 0, deleted: 0, pages: 0, providerCalls: 0, rateWaitMs: 0, errorCode: code };
+    }
+    const { id, def, mode, checkpoint, conn } = claimed as Exclude<typeof claimed, { skipped: unknown }>;
     const scope = { tenantId: req.tenantId, connectionId: conn.id, model: def.model };
     const seen = { runId: id, at: deps.clock() };
-    const counts = { added: 0, updated: 0, deleted: 0, pages: 0, providerCalls: 0 };
+    const counts = { added: 0, updated: 0, deleted: 0, pages: 0, providerCalls: 0, rateWaitMs: 0 };
+    // The proxy reports each wait for the connection's rate limits (live traffic passes no callback).
+    const onRateWait = (ms: number) => { counts.rateWaitMs += Math.round(ms); };
     const range = seqRange();
     let nextCheckpoint = checkpoint;
     // Pages come in the provider's order, not by update time: a record on a page already read may
@@ -105,7 +127,7 @@ export function createSyncRunner(deps: RunDeps) {
     const checkpointCap = new Date(deps.clock().getTime() - CHECKPOINT_SKEW_MS).toISOString();
     const call: SyncCall = async (path, init) => {
       counts.providerCalls++;
-      const res = await deps.tenantFetch(req.tenantId, conn.provider, path, { label: conn.label, maxWaitMs: MAX_RATE_WAIT_MS, ...(init?.headers ? { headers: init.headers } : {}) });
+      const res = await deps.tenantFetch(req.tenantId, conn.provider, path, { label: conn.label, maxWaitMs: MAX_RATE_WAIT_MS, onRateWait, ...(init?.headers ? { headers: init.headers } : {}) });
       const text = await res.text();
       let body: unknown = null;
       try { body = text ? JSON.parse(text) : null; } catch { body = null; }
@@ -137,7 +159,7 @@ export function createSyncRunner(deps: RunDeps) {
           // Renewing the lease in the page's transaction: a run that lost it writes nothing.
           const renewed = await deps.repo.progress(tx, req.tenantId, id, {
             pages, provider_calls: counts.providerCalls, added: counts.added + w.added, updated: counts.updated + w.updated,
-            deleted: counts.deleted + d.deleted, lease_until: new Date(deps.clock().getTime() + LEASE_MS),
+            deleted: counts.deleted + d.deleted, rate_wait_ms: counts.rateWaitMs, lease_until: new Date(deps.clock().getTime() + LEASE_MS),
           });
           if (!renewed) throw new SyncReadError('lease_lost', 'The run was closed by another node (its lease ran out)');
           return { w, d };
@@ -172,7 +194,7 @@ export function createSyncRunner(deps: RunDeps) {
   /** Closes the run and appends its event in one transaction (a full run's deletes with them). */
   async function finish(
     req: RunRequest, conn: { id: string; provider: string; label: string }, id: string, mode: SyncMode,
-    counts: { added: number; updated: number; deleted: number; pages: number; providerCalls: number }, range: ReturnType<typeof seqRange>,
+    counts: { added: number; updated: number; deleted: number; pages: number; providerCalls: number; rateWaitMs: number }, range: ReturnType<typeof seqRange>,
     outcome: { status: 'succeeded' | 'failed'; errorCode: string | null; checkpoint: string | null }, deleteUnseen: { runId: string; at: Date } | null = null,
   ) {
     counts.deleted = await deps.tenancy.withTenant(req.tenantId, async (tx) => {
@@ -186,7 +208,7 @@ export function createSyncRunner(deps: RunDeps) {
       }
       const closed = await deps.repo.finishRun(tx, req.tenantId, id, {
         status: outcome.status, finished_at: deps.clock(), added: counts.added, updated: counts.updated, deleted,
-        pages: counts.pages, provider_calls: counts.providerCalls, checkpoint: outcome.checkpoint, cursor_from: range.from, cursor_to: range.to,
+        pages: counts.pages, provider_calls: counts.providerCalls, rate_wait_ms: counts.rateWaitMs, checkpoint: outcome.checkpoint, cursor_from: range.from, cursor_to: range.to,
         error_code: outcome.errorCode,
       });
       if (!closed) throw new SyncReadError('lease_lost', 'The run was closed by another node (its lease ran out)');

@@ -8,6 +8,7 @@ import { adminQuery, oauthHarness } from '../../test-support/oauth.js';
 import { JOBS_SCHEMA } from '../../platform/db/job-schema.js';
 import type { RunRequest } from './run.js';
 import { registerSyncJobs } from './syncs.jobs.js';
+import { shopifyStore } from '../../test-support/syncs.js';
 
 /** A run asked for through the API is queued on real pg-boss and run by a worker. */
 let h: Awaited<ReturnType<typeof oauthHarness>>;
@@ -61,4 +62,42 @@ describe('sync jobs', () => {
     expect(made.n).toBeGreaterThanOrEqual(1);
     expect(made.n).toBeLessThanOrEqual(2);
   });
+
+  it('a scheduled run whose provider fails mid-sync is recorded failed with a sync.failed event, retried by pg-boss with backoff, and the retry succeeds; each attempt is in the history', async () => {
+    jobs ??= await startJobRunner({ url: jobsRoleUrl(h.scratch!.adminUrl, inject('jobsPassword')), log: silentLogger(), pollingIntervalSeconds: 0.5 });
+    await registerSyncJobs(jobs, h.t.services.syncs, { retryDelaySeconds: 1 });
+    const acct = await signup(h.t.app);
+    const { store, connectionId } = await shopifyStore(h, acct, 600);
+    const key = (await createApiKey(h.t.app, h.t.clock, acct, { role: 'admin', scopes: ['records:read'] })).key;
+    const runs = async () => (await h.t.app.inject({ method: 'GET', url: `/api/syncs/runs?connection=${connectionId}`, headers: bearer(key) })).json().data as Array<Record<string, unknown>>;
+    const until = async (done: (r: Array<Record<string, unknown>>) => boolean) => {
+      const end = Date.now() + 20_000;
+      let seen = await runs();
+      while (!done(seen) && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 100));
+        seen = await runs();
+      }
+      return seen;
+    };
+    // The store answers its first page, then 503 until healed.
+    h.sandbox.fail('shopify', { status: 503, path: `/${store}/admin/api/2025-07/orders.json`, after: 1 });
+    try {
+      const { claimed } = await h.t.services.syncs.tick();
+      expect(claimed.filter((c) => c.connection_id === connectionId)).toHaveLength(1);
+      const failed = await until((r) => r.some((x) => x.status === 'failed'));
+      expect(failed).toMatchObject([{ status: 'failed', trigger: 'schedule', attempt: 1, pages: 1, errorCode: 'http_503' }]);
+    } finally {
+      h.sandbox.heal('shopify');
+    }
+    const history = await until((r) => r.some((x) => x.status === 'succeeded'));
+    expect(history.map((r) => [r.trigger, r.attempt, r.status])).toEqual([['schedule', 2, 'succeeded'], ['schedule', 1, 'failed']]);
+    expect(history[0]).toMatchObject({ mode: 'full', added: 350, updated: 0, deleted: 0, pages: 3, dueAt: history[1]!.dueAt });
+    const events = await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('events').select(['type', 'payload']).where('type', 'like', 'sync.%').orderBy('id').execute());
+    expect(events).toMatchObject([{ type: 'sync.failed', payload: { error: 'http_503', trigger: 'schedule', failures: 1 } }, { type: 'sync.succeeded', payload: { added: 350 } }]);
+    const records = await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('records').select('deleted_at').where('connection_id', '=', connectionId).execute());
+    expect([records.length, records.filter((r) => r.deleted_at).length]).toEqual([600, 0]);
+    // The schedule's run is no longer in flight once it succeeded.
+    const [schedule] = await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('sync_schedules').select('in_flight_until').where('connection_id', '=', connectionId).execute());
+    expect(schedule!.in_flight_until).toBeNull();
+  }, 40_000);
 });

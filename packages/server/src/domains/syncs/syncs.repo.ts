@@ -113,14 +113,18 @@ export function createSyncsRepo(_db: Kysely<Database>) {
         .where('kind', '=', 'sync').where('status', '=', 'running').where('lease_until', '<', now).execute(),
 
     /** Inserts the run as `running` unless one is running already (then null): the run's lease. */
-    startRun: async (tx: TenantTx, row: Omit<RunRow, 'status' | 'finished_at' | 'added' | 'updated' | 'deleted' | 'pages' | 'provider_calls' | 'checkpoint' | 'cursor_from' | 'cursor_to' | 'error_code' | 'kind' | 'idempotency_key' | 'result' | 'input_hash' | 'send_attempt'>) => {
+    startRun: async (tx: TenantTx, row: Omit<RunRow, 'status' | 'finished_at' | 'added' | 'updated' | 'deleted' | 'pages' | 'provider_calls' | 'checkpoint' | 'cursor_from' | 'cursor_to' | 'error_code' | 'kind' | 'idempotency_key' | 'result' | 'input_hash' | 'send_attempt' | 'rate_wait_ms'>) => {
       const r = await sql<{ id: string }>`
-        insert into sync_runs (id, tenant_id, connection_id, sync, trigger, mode, started_at, lease_until)
-        values (${row.id}, ${row.tenant_id}, ${row.connection_id}, ${row.sync}, ${row.trigger}, ${row.mode}, ${row.started_at}, ${row.lease_until})
+        insert into sync_runs (id, tenant_id, connection_id, sync, trigger, mode, started_at, lease_until, attempt, due_at)
+        values (${row.id}, ${row.tenant_id}, ${row.connection_id}, ${row.sync}, ${row.trigger}, ${row.mode}, ${row.started_at}, ${row.lease_until}, ${row.attempt}, ${row.due_at})
         on conflict (tenant_id, connection_id, sync) where status = 'running' do nothing
         returning id`.execute(tx);
       return r.rows[0]?.id ?? null;
     },
+
+    /** A run that was not started (its connection cannot be used): recorded, closed at once, with its code. */
+    recordSkipped: (tx: TenantTx, row: Pick<RunRow, 'id' | 'tenant_id' | 'connection_id' | 'sync' | 'trigger' | 'mode' | 'started_at' | 'attempt' | 'due_at' | 'error_code'>) =>
+      tx.insertInto('sync_runs').values({ ...row, status: 'skipped', lease_until: row.started_at, finished_at: row.started_at }).execute(),
 
     /** Progress of a running run (also renews its lease); false when the run is no longer ours. */
     progress: async (tx: TenantTx, tenantId: string, id: string, set: Updateable<SyncRunsTable>) =>
@@ -144,6 +148,13 @@ export function createSyncsRepo(_db: Kysely<Database>) {
     lastCheckpoint: async (tx: TenantTx, tenantId: string, connectionId: string, sync: string) =>
       (await tx.selectFrom('sync_runs').select('checkpoint').where('tenant_id', '=', tenantId).where('connection_id', '=', connectionId)
         .where('sync', '=', sync).where('kind', '=', 'sync').where('status', '=', 'succeeded').orderBy('id', 'desc').limit(1).executeTakeFirst())?.checkpoint ?? null,
+
+    /** Every sync schedule of the tenant's connections that can be used now (run-all). */
+    usableSyncs: (tx: TenantTx, tenantId: string) =>
+      tx.selectFrom('sync_schedules as s').innerJoin('connections as c', 'c.id', 's.connection_id')
+        .select(['s.connection_id', 's.sync', 'c.provider'])
+        .where('s.tenant_id', '=', tenantId).where('c.tenant_id', '=', tenantId).where('c.is_active', '=', true).where('c.status', 'in', ['active', 'degraded'])
+        .orderBy('c.provider').orderBy('c.label').orderBy('s.sync').execute(),
 
     listRuns: async (tx: TenantTx, tenantId: string, f: { connectionId?: string; sync?: string; page: number; limit: number }) => {
       let q = tx.selectFrom('sync_runs').where('tenant_id', '=', tenantId);

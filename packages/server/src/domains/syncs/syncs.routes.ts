@@ -1,4 +1,7 @@
-import { ChangeCursorSchema, RecordsPageSchema, SyncNameSchema, SyncRunRequestedSchema, SyncRunSchema, pageQuery, pagedEnvelope, successEnvelope } from '@keyhold/contract';
+import {
+  ChangeCursorSchema, RecordsPageSchema, SyncNameSchema, SyncRunAllSchema, SyncRunRequestedSchema, SyncRunSchema, SyncScheduleBodySchema, SyncStateSchema,
+  pageQuery, pagedEnvelope, successEnvelope,
+} from '@keyhold/contract';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -47,6 +50,32 @@ export function syncsRoutes(app: FastifyInstance, { syncs }: { syncs: SyncsServi
       response: { 202: successEnvelope(SyncRunRequestedSchema) },
     },
   }, async (req, reply) => reply.code(202).send(ok(await syncs.request(principalOf(req), req.params.connectionId, req.params.sync, 'reset'))));
+
+  r.get('/api/syncs', {
+    schema: {
+      tags: ['syncs'],
+      summary: "State of every sync of every connection: schedule, pause, last run, next run, last success (member+; API keys need 'records:read')",
+      response: { 200: successEnvelope(z.array(SyncStateSchema)) },
+    },
+  }, async (req) => ok(await syncs.state(principalOf(req))));
+
+  r.put('/api/syncs/:connectionId/:sync/schedule', {
+    schema: {
+      tags: ['syncs'],
+      summary: "Sets how often a sync of a connection runs (null: its default) and pauses or resumes it (admin+; API keys need 'syncs:run')",
+      params: RunParams,
+      body: SyncScheduleBodySchema,
+      response: { 200: successEnvelope(SyncStateSchema) },
+    },
+  }, async (req) => ok(await syncs.setSchedule(principalOf(req), req.params.connectionId, req.params.sync, req.body)));
+
+  r.post('/api/syncs/run-all', {
+    schema: {
+      tags: ['syncs'],
+      summary: "Queues a run of every sync of every usable connection of the organization (admin+ with X-MFA-Code; API keys need 'syncs:run')",
+      response: { 202: successEnvelope(SyncRunAllSchema) },
+    },
+  }, async (req, reply) => reply.code(202).send(ok(await syncs.runAll(principalOf(req)))));
 
   r.get('/api/syncs/runs', {
     schema: {

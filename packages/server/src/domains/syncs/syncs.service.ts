@@ -4,14 +4,21 @@ import type { SyncMode, SyncTrigger } from '../../platform/db/syncs-schema.js';
 import { AppError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { ProviderAdapter } from '../../providers/adapter.js';
+import type { AuditService } from '../audit/audit.service.js';
 import type { ConnectionStore } from '../connections/store.js';
 import type { EventConsumer } from '../events/events.service.js';
 import type { TenantPrincipal } from '../identity/principal.js';
 import type { RunRequest, SyncRunner } from './run.js';
+import type { Fairness } from './schedules.repo.js';
+import type { Schedules } from './schedules.js';
 import type { RecordRow, RunRow, SyncsRepo } from './syncs.repo.js';
 
-/** Hands a run to whoever executes runs: pg-boss (syncs.jobs.ts) on a server, this process by default. */
-export type QueueRun = (req: RunRequest) => Promise<void>;
+/**
+ * Hands a run to whoever executes runs: pg-boss (syncs.jobs.ts) on a server, this process by
+ * default. `priority`: higher is served first (scheduled runs of tenants with few in flight);
+ * runs a person or a change notice asked for come first.
+ */
+export type QueueRun = (req: RunRequest, opts?: { priority?: number }) => Promise<void>;
 
 export type SyncsDeps = {
   repo: SyncsRepo;
@@ -19,6 +26,8 @@ export type SyncsDeps = {
   store: Pick<ConnectionStore, 'byId'>;
   adapterFor: (provider: { id: string }) => ProviderAdapter;
   runner: SyncRunner;
+  schedules: Schedules;
+  audit: Pick<AuditService, 'record'>;
   log?: Pick<Logger, 'warn'>;
 };
 
@@ -30,12 +39,16 @@ export function createSyncsService(deps: SyncsDeps) {
     void deps.runner.run(req).catch((err: unknown) => deps.log?.warn({ code: err instanceof AppError ? err.code : 'internal_error', sync: req.sync }, 'sync run not started'));
   };
 
-  /** Checks that the connection has this sync (404 otherwise, also for another tenant's connection), then queues a run. */
+  /**
+   * Checks that the connection has this sync (404 otherwise, also for another tenant's connection)
+   * and can be used (409 INTEGRATION_NEEDS_REAUTH: a run would be skipped), then queues a run.
+   */
   async function request(p: TenantPrincipal, connectionId: string, sync: string, trigger: Extract<SyncTrigger, 'manual' | 'reset'>, mode?: SyncMode) {
     await deps.tenancy.withTenant(p.tenantId, async (tx) => {
       const conn = await deps.store.byId(tx, connectionId);
       if (!conn) throw notFound();
       if (!deps.adapterFor({ id: conn.provider }).syncs?.[sync]) throw new AppError('NOT_FOUND', `The ${conn.provider} connection has no sync '${sync}'`);
+      if (conn.status === 'needs_reauth') throw new AppError('INTEGRATION_NEEDS_REAUTH', `The ${conn.provider} connection needs to be reconnected before it can sync`);
     });
     await queue({ tenantId: p.tenantId, connectionId, sync, trigger, ...(mode ? { mode } : {}) });
     return { queued: true as const, connectionId, sync, trigger };
@@ -54,23 +67,50 @@ export function createSyncsService(deps: SyncsDeps) {
     return { items: rows.map(toRun), pagination: paginate(f.page, f.limit, total) };
   }
 
+  /** Queues a run of every sync of every connection of the tenant that can be used (trigger `manual`). */
+  async function runAll(p: TenantPrincipal) {
+    const todo = await deps.tenancy.withTenant(p.tenantId, async (tx) => {
+      await deps.schedules.ensureTenant(tx, p.tenantId);
+      return (await deps.repo.usableSyncs(tx, p.tenantId)).filter((r) => deps.adapterFor({ id: r.provider }).syncs?.[r.sync]);
+    });
+    for (const r of todo) await queue({ tenantId: p.tenantId, connectionId: r.connection_id, sync: r.sync, trigger: 'manual' });
+    await deps.audit.record(p, { action: 'syncs.run_all', entity: { type: 'tenant', id: p.tenantId }, metadata: { queued: todo.length } });
+    return { queued: todo.length };
+  }
+
   /**
-   * Outbox consumer: a provider's change notice (`connection.changed`, from inbound webhooks)
-   * queues an incremental run of each of the connection's incremental syncs. Runs inside the
-   * drain's transaction, so it only queues: the run does its I/O later, outside it.
+   * Outbox consumer, inside the drain's transaction: a connection that needs reauthorization
+   * pauses its schedules and one usable again resumes them (rows written in the transaction); a
+   * provider's change notice (`connection.changed`, from inbound webhooks) queues an incremental
+   * run of each incremental sync, once the transaction committed (`afterCommit`): no queue I/O
+   * inside it, and no run queued for events whose hand-over rolled back.
    */
-  const onEvents: EventConsumer = async (tx, events) => {
+  const onEvents: EventConsumer = async (tx, events, afterCommit) => {
+    const tenantId = tenantOf(tx);
+    await deps.schedules.onConnectionEvents(tx, tenantId, events);
+    const runs: RunRequest[] = [];
     for (const e of events) {
       if (e.type !== 'connection.changed' || !('connectionId' in e.subject)) continue;
       const defs = deps.adapterFor({ id: e.subject.provider }).syncs ?? {};
       for (const [sync, def] of Object.entries(defs)) {
-        if (!def.incremental) continue;
-        await queue({ tenantId: tenantOf(tx), connectionId: e.subject.connectionId, sync, trigger: 'webhook', mode: 'incremental' });
+        if (def.incremental) runs.push({ tenantId, connectionId: e.subject.connectionId, sync, trigger: 'webhook', mode: 'incremental' });
       }
     }
+    if (runs.length === 0) return;
+    afterCommit(() => {
+      for (const req of runs) {
+        queue(req).catch((err: unknown) => deps.log?.warn({ sync: req.sync, connectionId: req.connectionId, err: { message: (err as Error).message } }, 'a change notice could not queue its sync run'));
+      }
+    });
   };
 
-  return { request, records, runs, onEvents, run: deps.runner.run, useQueue: (q: QueueRun) => { queue = q; } };
+  /** One scheduler tick: due schedules of every tenant, claimed fairly, queued with trigger `schedule`. */
+  const tick = (fairness?: Fairness, opts?: { ensure?: boolean }) => deps.schedules.tick((req, o) => queue(req, o), fairness, opts);
+
+  return {
+    request, records, runs, runAll, onEvents, tick, run: deps.runner.run, useQueue: (q: QueueRun) => { queue = q; },
+    state: deps.schedules.state, setSchedule: deps.schedules.setSchedule, release: deps.schedules.release,
+  };
 }
 export type SyncsService = ReturnType<typeof createSyncsService>;
 
@@ -90,6 +130,6 @@ function toRun(r: RunRow): SyncRun {
   return {
     id: r.id, kind: r.kind, connectionId: r.connection_id, sync: r.sync, trigger: r.trigger, mode: r.mode, status: r.status,
     startedAt: r.started_at.toISOString(), finishedAt: iso(r.finished_at), added: r.added, updated: r.updated, deleted: r.deleted,
-    pages: r.pages, providerCalls: r.provider_calls, cursorFrom: r.cursor_from, cursorTo: r.cursor_to, errorCode: r.error_code,
+    pages: r.pages, providerCalls: r.provider_calls, rateWaitMs: r.rate_wait_ms, attempt: r.attempt, dueAt: iso(r.due_at), cursorFrom: r.cursor_from, cursorTo: r.cursor_to, errorCode: r.error_code,
   };
 }

@@ -59,7 +59,7 @@ describe('sync engine: Shopify orders', () => {
     const acct = await signup(h.t.app);
     const { store, connectionId } = await storeOf(acct, 600);
     const first = await run(acct, connectionId);
-    expect(first).toMatchObject({ status: 'succeeded', mode: 'full', added: 600, updated: 0, deleted: 0, pages: 3, providerCalls: 3 });
+    expect(first).toMatchObject({ status: 'succeeded', mode: 'full', added: 600, updated: 0, deleted: 0, pages: 3, providerCalls: 3, rateWaitMs: 0 });
     const before = await recordRows(acct, connectionId);
     expect(before).toHaveLength(600);
 
@@ -223,12 +223,32 @@ describe('sync engine: Shopify orders', () => {
     const acct = await signup(h.t.app);
     const { store, connectionId } = await storeOf(acct, 45 * 250);
     const started = performance.now();
-    expect(await run(acct, connectionId)).toMatchObject({ status: 'succeeded', added: 45 * 250, pages: 45, providerCalls: 45 });
+    expect(await run(acct, connectionId)).toMatchObject({ status: 'succeeded', added: 45 * 250, pages: 45, providerCalls: 45, rateWaitMs: expect.any(Number) });
     // 2 calls/s once the bucket of 40 is spent: the last 5 pages wait about 2.5 s in all.
     expect(performance.now() - started).toBeGreaterThan(2000);
     const answered = h.sandbox.requests().filter((r) => r.provider === 'shopify' && r.path.includes(store)).map((r) => r.status);
     expect(answered).toHaveLength(45);
     expect(answered.filter((s) => s !== 200)).toEqual([]);
+    // The history says how long the run waited for the limit, never more than the run took.
+    const history = (await h.t.app.inject({ method: 'GET', url: `/api/syncs/runs?connection=${connectionId}`, headers: bearer(acct.accessToken) })).json().data;
+    expect(history[0].rateWaitMs).toBeLessThan(performance.now() - started);
+  }, 30_000);
+
+  it('a run after live traffic spent the burst waits for the shared limit: the history shows the wait, and the store never answered 429', async () => {
+    const acct = await signup(h.t.app);
+    const { store, connectionId } = await storeOf(acct, 600);
+    // Live traffic through the proxy's tenant path takes the whole burst of 40 (and a few more are refused by Keyhold, not the store).
+    const live = await Promise.allSettled(Array.from({ length: 45 }, () => h.t.services.tenantClients.fetch(acct.tenantId, 'shopify', '/admin/api/2025-07/orders.json?limit=1').then(async (r) => { await r.text(); return r.status; })));
+    expect(live.filter((r) => r.status === 'fulfilled').length).toBeGreaterThanOrEqual(35);
+    expect(live.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(expect.arrayContaining(['RATE_LIMITED']));
+    const result = await run(acct, connectionId);
+    expect(result).toMatchObject({ status: 'succeeded', added: 600, pages: 3 });
+    // 3 pages at 2 calls/s once the bucket is empty: about 1.5 s of waiting, less what refilled meanwhile.
+    expect(result.rateWaitMs).toBeGreaterThanOrEqual(500);
+    const history = (await h.t.app.inject({ method: 'GET', url: `/api/syncs/runs?connection=${connectionId}`, headers: bearer(acct.accessToken) })).json().data;
+    expect(history[0]).toMatchObject({ id: result.id, rateWaitMs: result.rateWaitMs });
+    const answered = h.sandbox.requests().filter((r) => r.provider === 'shopify' && r.path.includes(store)).map((r) => r.status);
+    expect(answered.filter((s) => s === 429)).toEqual([]);
   }, 30_000);
 
   it('the change feed never skips a change: a page committed late holds back the writers after it, so a reader polling in between misses nothing', async () => {

@@ -1,7 +1,7 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
 import type { CommerceLowStockAlertsTable, CommerceSettingsTable } from './commerce-schema.js';
 import type { NotificationLogTable, NotificationSettingsTable, PasswordResetTokensTable } from './notifications-schema.js';
-import type { RecordsTable, SyncRunsTable } from './syncs-schema.js';
+import type { RecordsTable, SyncRunsTable, SyncSchedulesTable } from './syncs-schema.js';
 import type { ExchangeRateRunsTable, ExchangeRateSettingsTable, ExchangeRatesTable } from './exchange-rates-schema.js';
 import type { WorkingCapitalMetricsTable } from './working-capital-schema.js';
 
@@ -44,6 +44,7 @@ export type Database = {
   exchange_rates: ExchangeRatesTable;
   exchange_rate_runs: ExchangeRateRunsTable;
   working_capital_metrics: WorkingCapitalMetricsTable;
+  sync_schedules: SyncSchedulesTable;
 };
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;

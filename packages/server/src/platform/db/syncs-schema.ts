@@ -1,6 +1,6 @@
 import type { ColumnType, JSONColumnType } from 'kysely';
 
-/** Kysely's view of the records store and sync history (migration 0026). */
+/** Kysely's view of the records store, sync history and schedules (migrations 0026, 0027). */
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 /** pg returns int8 as a string so no precision is lost. */
 type Int8 = ColumnType<string, string | number | bigint, string | number | bigint>;
@@ -8,7 +8,7 @@ type Int8 = ColumnType<string, string | number | bigint, string | number | bigin
 export const SYNC_TRIGGERS = ['schedule', 'manual', 'webhook', 'reset'] as const;
 export type SyncTrigger = (typeof SYNC_TRIGGERS)[number];
 export type SyncMode = 'full' | 'incremental';
-export type SyncRunStatus = 'running' | 'succeeded' | 'failed';
+export type SyncRunStatus = 'running' | 'succeeded' | 'failed' | 'skipped';
 
 export type RecordsTable = {
   tenant_id: string;
@@ -51,4 +51,23 @@ export type SyncRunsTable = {
   result: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   input_hash: ColumnType<string | null, string | null | undefined, string | null>;
   send_attempt: ColumnType<number, number | undefined, number>;
+  attempt: ColumnType<number, number | undefined, number>;
+  due_at: Timestamp | null;
+  rate_wait_ms: ColumnType<number, number | undefined, number>;
+};
+
+export const SCHEDULE_PAUSE_REASONS = ['needs_reauth', 'disabled'] as const;
+export type SchedulePauseReason = (typeof SCHEDULE_PAUSE_REASONS)[number];
+
+export type SyncSchedulesTable = {
+  tenant_id: string;
+  connection_id: string;
+  sync: string;
+  default_frequency_minutes: number;
+  frequency_minutes: number | null;
+  paused: ColumnType<boolean, boolean | undefined, boolean>;
+  paused_reason: SchedulePauseReason | null;
+  next_run_at: Timestamp;
+  last_due_at: Timestamp | null;
+  in_flight_until: Timestamp | null;
 };
