@@ -20,6 +20,7 @@ import { passwordResetRoutes } from './domains/identity/password-reset.routes.js
 import { notificationsRoutes } from './domains/notifications/notifications.routes.js';
 import { syncsRoutes } from './domains/syncs/syncs.routes.js';
 import { exchangeRatesRoutes } from './modules/exchange-rates/exchange-rates.routes.js';
+import { adminUiRoutes } from './admin-ui/admin-ui.js';
 import type { MetricsAccess } from './platform/config.js';
 import type { Logger } from './platform/logger.js';
 import { installErrorHandling } from './platform/http/error-handler.js';
@@ -36,6 +37,8 @@ export type AppDeps = HealthDeps & {
   services: Services;
   /** Who may scrape `/metrics` (KEYHOLD_METRICS). */
   metricsAccess: MetricsAccess;
+  /** The built console (packages/web/dist by default); tests point it elsewhere. */
+  adminUiRoot?: string;
 };
 
 /**
@@ -87,6 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   webhookEndpointsRoutes(app, { endpoints: services.webhookEndpoints });
   syncsRoutes(app, { syncs: services.syncs });
   exchangeRatesRoutes(app, { exchangeRates: services.exchangeRates });
+  await adminUiRoutes(app, deps.adminUiRoot ? { root: deps.adminUiRoot } : {});
   adminRoutes(app, { adminAuth: services.adminAuth, tenants: services.tenants, apiKeys: services.apiKeys, signupInvitations: services.signupInvitations });
   return app;
 }
