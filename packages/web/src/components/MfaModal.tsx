@@ -54,7 +54,7 @@ export function MfaModal({ opened, title, description, confirmLabel, danger, onC
           <TextInput label="Authenticator code" inputMode="numeric" autoComplete="one-time-code" data-autofocus required {...form.getInputProps('code')} />
           <Group justify="flex-end">
             <Button variant="default" onClick={close}>Cancel</Button>
-            <Button type="submit" color={danger ? 'red' : undefined} loading={busy}>{confirmLabel}</Button>
+            <Button type="submit" color={danger ? 'red.9' : undefined} loading={busy}>{confirmLabel}</Button>
           </Group>
         </Stack>
       </form>

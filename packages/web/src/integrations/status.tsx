@@ -1,4 +1,4 @@
-import { Badge } from '@mantine/core';
+import { Badge, Box } from '@mantine/core';
 import type { Connection } from '../api/types';
 
 export type DisplayStatus = 'active' | 'needs_reauth' | 'degraded' | 'disabled' | 'error' | 'not_connected';
@@ -21,9 +21,17 @@ export function statusOf(c: Connection | undefined): DisplayStatus {
 
 export function StatusPill({ status }: { status: DisplayStatus }) {
   const look = LOOK[status];
-  // Dark text on the light fill keeps the contrast above 4.5:1 for every colour.
+  // Dark text on the tinted fill keeps the contrast above 4.5:1; the dot carries the colour.
   return (
-    <Badge color={look.color} variant={look.variant} radius="xl" tt="none" c={status === 'not_connected' ? 'gray.8' : `${look.color}.9`} data-status={status}>
+    <Badge
+      color={look.color}
+      variant={look.variant}
+      radius="xl"
+      tt="none"
+      c="dark.7"
+      data-status={status}
+      leftSection={<Box component="span" aria-hidden w={8} h={8} bg={`${look.color}.7`} style={{ borderRadius: '50%', display: 'inline-block' }} />}
+    >
       {look.label}
     </Badge>
   );

@@ -28,7 +28,13 @@ export function ConnectionPage() {
   const catalog = useCatalog();
   const events = useConnectionEvents(id, canManage);
   const [rotating, setRotating] = useState(false);
+  // Kept after closing, so the modal's text does not change while it fades out.
   const [guarded, setGuarded] = useState<Guarded | null>(null);
+  const [mfaOpen, setMfaOpen] = useState(false);
+  const ask = (g: Guarded) => {
+    setGuarded(g);
+    setMfaOpen(true);
+  };
   const [revealed, setRevealed] = useState<Revealed | null>(null);
 
   const test = useMutation({
@@ -83,8 +89,8 @@ export function ConnectionPage() {
             {provider?.credentialFields.some((f) => f.secret) ? (
               <Button variant="default" leftSection={<IconKey size={16} aria-hidden />} onClick={() => setRotating(true)}>Rotate</Button>
             ) : null}
-            {isOwner ? <Button variant="default" leftSection={<IconEye size={16} aria-hidden />} onClick={() => setGuarded({ kind: 'reveal' })}>Reveal</Button> : null}
-            {isOwner ? <Button color="red" variant="light" leftSection={<IconTrash size={16} aria-hidden />} onClick={() => setGuarded({ kind: 'delete' })}>Delete</Button> : null}
+            {isOwner ? <Button variant="default" leftSection={<IconEye size={16} aria-hidden />} onClick={() => ask({ kind: 'reveal' })}>Reveal</Button> : null}
+            {isOwner ? <Button color="red" variant="light" leftSection={<IconTrash size={16} aria-hidden />} onClick={() => ask({ kind: 'delete' })}>Delete</Button> : null}
           </Group>
         ) : null}
       </Group>
@@ -134,16 +140,16 @@ export function ConnectionPage() {
 
       {provider ? (
         <Modal opened={rotating} onClose={() => setRotating(false)} title={`Rotate ${name} (${c.label})`} size="lg">
-          <RotateForm provider={provider} onSubmit={(body) => { setRotating(false); setGuarded({ kind: 'rotate', body }); }} />
+          <RotateForm provider={provider} onSubmit={(body) => { setRotating(false); ask({ kind: 'rotate', body }); }} />
         </Modal>
       ) : null}
       <MfaModal
-        opened={guarded !== null}
+        opened={mfaOpen}
         title={guardedText.title}
         description={guardedText.description}
         confirmLabel={guardedText.confirm}
         danger={guarded?.kind === 'delete'}
-        onClose={() => setGuarded(null)}
+        onClose={() => setMfaOpen(false)}
         onConfirm={runGuarded}
       />
       <Modal opened={revealed !== null} onClose={() => setRevealed(null)} title="Credentials" size="lg">

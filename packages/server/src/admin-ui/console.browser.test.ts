@@ -1,0 +1,205 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { type Sandbox, createSandbox } from '@keyhold/sandbox';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Account, STRONG_PASSWORD, bearer, enrolMfa, freshIp } from '../test-support/accounts.js';
+import { credentialsFor } from '../test-support/credentials.js';
+import { type TestApp, testApp, uniqueSlug } from '../test-support/index.js';
+import { assertConsoleBuilt, browserTestsSkipped, cspViolations, expectAccessible, holdsFocus, isFocused, launchChromium, pageStorage } from './browser.js';
+
+const skipped = browserTestsSkipped();
+if (skipped) console.warn(skipped);
+
+/** KEYHOLD_SCREENSHOTS=docs/screenshots also writes the README's pictures. */
+const shots = process.env.KEYHOLD_SCREENSHOTS;
+const shoot = async (page: Page, name: string) => {
+  if (!shots) return;
+  mkdirSync(shots, { recursive: true });
+  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: false });
+};
+
+describe.skipIf(skipped !== null)('the console in a real browser', () => {
+  let t: TestApp;
+  let sandbox: Sandbox;
+  let browser: Browser;
+  let base: string;
+
+  beforeAll(async () => {
+    assertConsoleBuilt();
+    sandbox = await createSandbox();
+    t = await testApp({ providerBaseUrls: { stripe: sandbox.baseUrlFor('stripe') } });
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await sandbox?.close();
+  });
+
+  const apiLogin = async (slug: string, email: string, password: string) => {
+    const res = await t.app.inject({ method: 'POST', url: '/api/auth/login', remoteAddress: freshIp(), payload: { tenant: slug, email, password } });
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json().data;
+  };
+
+  it('sign up, sign in, connect Stripe with Test, rotate behind the MFA modal; a viewer cannot rotate', async () => {
+    const slug = uniqueSlug('ui');
+    const email = `owner-${randomBytes(3).toString('hex')}@example.com`;
+    const password = STRONG_PASSWORD();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const page = await context.newPage();
+    const refused = cspViolations(page);
+
+    // Sign up: the organization and its owner.
+    await page.goto(`${base}/admin/sign-up`);
+    await expectAccessible(page, 'sign-up');
+    await page.getByLabel('Organization name').fill('Acme Trading');
+    await page.getByLabel('Workspace address').fill(slug);
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel(/^Password/).fill(password);
+    await page.getByRole('button', { name: 'Create organization' }).click();
+    await page.waitForURL('**/admin/integrations');
+
+    // Sign out and in again with the password.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL('**/admin/sign-in');
+    await expectAccessible(page, 'sign-in');
+    await shoot(page, 'sign-in');
+    await page.getByLabel(/^Organization/).fill(slug);
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel(/^Password/).fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL('**/admin/integrations');
+
+    // Integrations, grouped by the catalog's categories.
+    const { categories } = (await t.app.inject({ method: 'GET', url: '/api/providers', headers: bearer((await apiLogin(slug, email, password)).accessToken) })).json().data;
+    for (const category of ['Accounting', 'Payments', 'E-commerce']) expect(categories).toContain(category);
+    for (const category of categories as string[]) await expect.poll(() => page.getByRole('heading', { name: category, exact: true }).count()).toBe(1);
+    const stripeCard = page.locator('article[data-provider="stripe"]');
+    await expect.poll(() => stripeCard.locator('[data-status="not_connected"]').count()).toBe(1);
+    await expectAccessible(page, 'integrations');
+
+    // Stripe by API key: Save waits for a passing Test of the values on screen.
+    const { seed } = credentialsFor('stripe');
+    sandbox.seed('stripe', seed);
+    await page.getByRole('button', { name: 'Connect Stripe' }).click();
+    const connect = page.getByRole('dialog', { name: 'Connect Stripe' });
+    await connect.getByLabel('Secret key').fill('not-a-key');
+    await connect.getByRole('button', { name: 'Test', exact: true }).click();
+    await expect.poll(() => connect.getByText('Not the format of a secret key').count()).toBe(1);
+    await connect.getByLabel('Secret key').fill(seed.apiKey!);
+    expect(await connect.getByRole('button', { name: 'Save' }).isDisabled()).toBe(true);
+    await expectAccessible(page, 'connect form');
+    await connect.getByRole('button', { name: 'Test', exact: true }).click();
+    await connect.getByText('Test passed').waitFor();
+    await connect.getByRole('button', { name: 'Save' }).click();
+    await stripeCard.locator('[data-status="active"]').waitFor();
+    await shoot(page, 'integrations');
+
+    // The owner enrols MFA (through the API for now) and opens the connection.
+    const session = await apiLogin(slug, email, password);
+    const owner: Account = { slug, email, password, accessToken: session.accessToken, refreshToken: session.refreshToken, tenantId: session.tenant.id, userId: session.user.id };
+    const nextCode = await enrolMfa(t.app, t.clock, owner);
+    await page.getByRole('link', { name: 'Stripe default' }).click();
+    await page.getByRole('heading', { name: 'Stripe · default' }).waitFor();
+    const connectionId = page.url().split('/').pop()!;
+    await page.getByText('created', { exact: true }).waitFor(); // the event timeline
+    await expectAccessible(page, 'connection page');
+
+    // Keyboard only in the MFA modal: focus starts in the code field, Tab stays inside, Escape closes.
+    await page.getByRole('main').getByRole('button', { name: 'Delete' }).click();
+    const del = page.getByRole('dialog', { name: 'Delete Stripe (default)' });
+    await expect.poll(() => isFocused(del.getByLabel('Authenticator code'))).toBe(true);
+    for (let i = 0; i < 5; i++) {
+      await page.keyboard.press('Tab');
+      expect(await holdsFocus(del)).toBe(true);
+    }
+    await expectAccessible(page, 'MFA modal');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+    expect((await t.app.inject({ method: 'GET', url: `/api/api-credentials/${connectionId}`, headers: bearer(owner.accessToken) })).statusCode).toBe(200);
+
+    // Rotate: new key, then the code typed and confirmed with Enter.
+    const rotated = credentialsFor('stripe').seed.apiKey!;
+    sandbox.seed('stripe', { apiKey: rotated });
+    await page.getByRole('main').getByRole('button', { name: 'Rotate' }).click();
+    await page.getByLabel('New secret key').fill(rotated);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Confirm rotation' });
+    await expect.poll(() => isFocused(confirm.getByLabel('Authenticator code'))).toBe(true);
+    await page.keyboard.type('000000');
+    await page.keyboard.press('Enter');
+    await confirm.getByRole('alert').waitFor(); // a wrong code keeps the modal open with the reason
+    await page.keyboard.type(await nextCode());
+    await page.keyboard.press('Enter');
+    await confirm.waitFor({ state: 'hidden' });
+    const after = (await t.app.inject({ method: 'GET', url: `/api/api-credentials/${connectionId}`, headers: bearer(owner.accessToken) })).json().data;
+    expect(after.api_key.endsWith(rotated.slice(-4))).toBe(true);
+    await page.getByText('rotated', { exact: true }).waitFor();
+    await shoot(page, 'connection');
+    expect(refused).toEqual([]);
+
+    // A viewer: no Connect, no Rotate, and the API refuses the rotation anyway.
+    const viewerEmail = `viewer-${randomBytes(3).toString('hex')}@example.com`;
+    const invited = await t.app.inject({ method: 'POST', url: '/api/users', headers: bearer(owner.accessToken), payload: { email: viewerEmail, role: 'viewer', method: 'temporary_password' } });
+    expect(invited.statusCode, invited.body).toBe(201);
+    const viewerPassword = invited.json().data.temporaryPassword as string;
+    const viewerContext = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const viewerPage = await viewerContext.newPage();
+    await viewerPage.goto(`${base}/admin/sign-in`);
+    await viewerPage.getByLabel(/^Organization/).fill(slug);
+    await viewerPage.getByLabel('Email').fill(viewerEmail);
+    await viewerPage.getByLabel(/^Password/).fill(viewerPassword);
+    await viewerPage.getByRole('button', { name: 'Sign in' }).click();
+    await viewerPage.getByText('Read-only').waitFor();
+    expect(await viewerPage.getByRole('button', { name: /^Connect / }).count()).toBe(0);
+    await expectAccessible(viewerPage, 'integrations as a viewer');
+    await viewerPage.goto(`${base}/admin/connections/${connectionId}`);
+    await viewerPage.getByText('This connection could not be shown').waitFor();
+    expect(await viewerPage.getByRole('button', { name: 'Rotate' }).count()).toBe(0);
+    const viewer = await apiLogin(slug, viewerEmail, viewerPassword);
+    const refusedRotation = await t.app.inject({ method: 'PUT', url: `/api/api-credentials/${connectionId}`, headers: { ...bearer(viewer.accessToken), 'x-mfa-code': await nextCode() }, payload: { apiKey: rotated } });
+    expect(refusedRotation.statusCode).toBe(403);
+    await viewerContext.close();
+
+    // The owner signs in again: now with the MFA step.
+    const again = await browser.newContext();
+    const second = await again.newPage();
+    await second.goto(`${base}/admin/integrations`);
+    await second.waitForURL('**/admin/sign-in');
+    await second.getByLabel(/^Organization/).fill(slug);
+    await second.getByLabel('Email').fill(email);
+    await second.getByLabel(/^Password/).fill(password);
+    await second.getByRole('button', { name: 'Sign in' }).click();
+    await second.getByLabel('Verification code').fill(await nextCode());
+    await expectAccessible(second, 'MFA step');
+    await second.getByRole('button', { name: 'Verify' }).click();
+    await second.waitForURL('**/admin/integrations');
+    await again.close();
+    await context.close();
+  }, 180_000);
+
+  it('a reload keeps the person signed in through the refresh cookie, and the token is in no storage', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const slug = uniqueSlug('ui');
+    await page.goto(`${base}/admin/sign-up`);
+    await page.getByLabel('Organization name').fill('Reload Ltd');
+    await page.getByLabel('Workspace address').fill(slug);
+    await page.getByLabel('Email').fill(`owner-${randomBytes(3).toString('hex')}@example.com`);
+    await page.getByLabel(/^Password/).fill(STRONG_PASSWORD());
+    await page.getByRole('button', { name: 'Create organization' }).click();
+    await page.waitForURL('**/admin/integrations');
+    await page.reload();
+    await page.getByRole('heading', { name: 'Integrations' }).waitFor();
+    const stored = await pageStorage(page);
+    expect(stored).not.toMatch(/eyJ|khr_/);
+    const cookies = await context.cookies();
+    expect(cookies.find((c) => c.name === 'keyhold_refresh')).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/api/auth' });
+    await context.close();
+  }, 60_000);
+});
