@@ -15,6 +15,8 @@ const theme = createTheme({
   primaryColor: 'indigo',
   primaryShade: 8,
   defaultRadius: 'md',
+  // People who ask their system for less motion get no modal and notification animations.
+  respectReducedMotion: true,
   // Close buttons are icons: they need a name for screen readers.
   components: {
     Modal: Modal.extend({ defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } }),
@@ -36,7 +38,8 @@ const queryClient = new QueryClient({
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <MantineProvider theme={theme} cssVariablesResolver={contrast} forceColorScheme="light">
-      <Notifications position="top-right" />
+      {/* Bottom: at the top they would cover the page's action buttons. */}
+      <Notifications position="bottom-right" />
       <QueryClientProvider client={queryClient}>
         <BrowserRouter basename="/admin">
           <SessionProvider>

@@ -9,15 +9,26 @@ import { credentialsFor } from '../test-support/credentials.js';
 import { type TestApp, testApp, uniqueSlug } from '../test-support/index.js';
 import { assertConsoleBuilt, browserTestsSkipped, cspViolations, expectAccessible, holdsFocus, isFocused, launchChromium, pageStorage } from './browser.js';
 
+/** Without animations, so axe measures contrast on finished frames, not a modal fading in. */
+const STILL = { viewport: { width: 1280, height: 860 }, reducedMotion: 'reduce' as const };
+
 const skipped = browserTestsSkipped();
 if (skipped) console.warn(skipped);
 
 /** KEYHOLD_SCREENSHOTS=docs/screenshots also writes the README's pictures. */
 const shots = process.env.KEYHOLD_SCREENSHOTS;
-const shoot = async (page: Page, name: string) => {
+const shoot = async (page: Page, name: string, height = 860) => {
   if (!shots) return;
   mkdirSync(shots, { recursive: true });
+  // A still page: no dialog fading out, no notification over the content.
+  await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+  for (const close of await page.getByRole('button', { name: 'Close notification' }).all()) await close.click();
+  await expect.poll(() => page.getByRole('button', { name: 'Close notification' }).count()).toBe(0);
+  await page.setViewportSize({ width: 1280, height });
+  await page.evaluate('window.scrollTo(0, 0)');
+  await page.waitForTimeout(400);
   await page.screenshot({ path: `${shots}/${name}.png`, fullPage: false });
+  await page.setViewportSize({ width: 1280, height: 860 });
 };
 
 describe.skipIf(skipped !== null)('the console in a real browser', () => {
@@ -50,7 +61,7 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     const slug = uniqueSlug('ui');
     const email = `owner-${randomBytes(3).toString('hex')}@example.com`;
     const password = STRONG_PASSWORD();
-    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const context = await browser.newContext(STILL);
     const page = await context.newPage();
     const refused = cspViolations(page);
 
@@ -98,7 +109,7 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     await connect.getByText('Test passed').waitFor();
     await connect.getByRole('button', { name: 'Save' }).click();
     await stripeCard.locator('[data-status="active"]').waitFor();
-    await shoot(page, 'integrations');
+    await shoot(page, 'integrations', 1500);
 
     // The owner enrols MFA (through the API for now) and opens the connection.
     const session = await apiLogin(slug, email, password);
@@ -148,7 +159,7 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     const invited = await t.app.inject({ method: 'POST', url: '/api/users', headers: bearer(owner.accessToken), payload: { email: viewerEmail, role: 'viewer', method: 'temporary_password' } });
     expect(invited.statusCode, invited.body).toBe(201);
     const viewerPassword = invited.json().data.temporaryPassword as string;
-    const viewerContext = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const viewerContext = await browser.newContext(STILL);
     const viewerPage = await viewerContext.newPage();
     await viewerPage.goto(`${base}/admin/sign-in`);
     await viewerPage.getByLabel(/^Organization/).fill(slug);
@@ -167,7 +178,7 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     await viewerContext.close();
 
     // The owner signs in again: now with the MFA step.
-    const again = await browser.newContext();
+    const again = await browser.newContext(STILL);
     const second = await again.newPage();
     await second.goto(`${base}/admin/integrations`);
     await second.waitForURL('**/admin/sign-in');
@@ -184,7 +195,7 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
   }, 180_000);
 
   it('a reload keeps the person signed in through the refresh cookie, and the token is in no storage', async () => {
-    const context = await browser.newContext();
+    const context = await browser.newContext(STILL);
     const page = await context.newPage();
     const slug = uniqueSlug('ui');
     await page.goto(`${base}/admin/sign-up`);

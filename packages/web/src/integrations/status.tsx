@@ -30,6 +30,7 @@ export function StatusPill({ status }: { status: DisplayStatus }) {
       tt="none"
       c="dark.7"
       data-status={status}
+      style={{ flexShrink: 0 }}
       leftSection={<Box component="span" aria-hidden w={8} h={8} bg={`${look.color}.7`} style={{ borderRadius: '50%', display: 'inline-block' }} />}
     >
       {look.label}

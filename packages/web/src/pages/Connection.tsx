@@ -114,9 +114,9 @@ export function ConnectionPage() {
           {c.webhook_url ? (
             <Stack gap={4} mt="sm">
               <Text size="sm" fw={500}>Webhook URL to paste at {name}</Text>
-              <Group gap="xs" wrap="nowrap">
-                <Code style={{ overflowWrap: 'anywhere' }}>{c.webhook_url}</Code>
-                <CopyButton value={c.webhook_url}>{({ copied, copy }) => <Button size="xs" variant="light" onClick={copy}>{copied ? 'Copied' : 'Copy'}</Button>}</CopyButton>
+              <Group gap="xs" wrap="nowrap" align="flex-start">
+                <Code style={{ overflowWrap: 'anywhere', flex: 1, minWidth: 0 }}>{c.webhook_url}</Code>
+                <CopyButton value={c.webhook_url}>{({ copied, copy }) => <Button size="xs" variant="light" onClick={copy} style={{ flexShrink: 0 }}>{copied ? 'Copied' : 'Copy'}</Button>}</CopyButton>
               </Group>
             </Stack>
           ) : null}
@@ -158,8 +158,8 @@ export function ConnectionPage() {
           {revealed ? Object.entries(revealed.credentials).map(([k, v]) => (
             <Group key={k} gap="xs" wrap="nowrap">
               <Text size="sm" w={160}>{provider?.credentialFields.find((f) => f.name === k)?.label ?? k}</Text>
-              <Code style={{ overflowWrap: 'anywhere' }}>{v}</Code>
-              <CopyButton value={v}>{({ copied, copy }) => <Button size="xs" variant="light" onClick={copy}>{copied ? 'Copied' : 'Copy'}</Button>}</CopyButton>
+              <Code style={{ overflowWrap: 'anywhere', flex: 1, minWidth: 0 }}>{v}</Code>
+              <CopyButton value={v}>{({ copied, copy }) => <Button size="xs" variant="light" onClick={copy} style={{ flexShrink: 0 }}>{copied ? 'Copied' : 'Copy'}</Button>}</CopyButton>
             </Group>
           )) : null}
         </Stack>
