@@ -78,6 +78,7 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     // Sign out and in again with the password.
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL('**/admin/sign-in');
+    await page.getByRole('link', { name: 'Create an organization' }).waitFor(); // sign-up is open here
     await expectAccessible(page, 'sign-in');
     await shoot(page, 'sign-in');
     await page.getByLabel(/^Organization/).fill(slug);
@@ -212,5 +213,26 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     const cookies = await context.cookies();
     expect(cookies.find((c) => c.name === 'keyhold_refresh')).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/api/auth' });
     await context.close();
+  }, 60_000);
+
+  it('where the operator closed sign-up, the console offers none', async () => {
+    const closed = await testApp({ signup: 'closed' });
+    try {
+      await closed.app.listen({ host: '127.0.0.1', port: 0 });
+      const url = `http://127.0.0.1:${(closed.app.server.address() as AddressInfo).port}`;
+      const context = await browser.newContext(STILL);
+      const page = await context.newPage();
+      await page.goto(`${url}/admin/sign-up`);
+      await page.getByText('Sign-up is closed').waitFor();
+      expect(await page.getByRole('button', { name: 'Create organization' }).count()).toBe(0);
+      await expectAccessible(page, 'sign-up closed');
+      // Back on sign-in the mode is already known (cached), so the missing link is not a race.
+      await page.getByRole('link', { name: 'Back to sign-in' }).click();
+      await page.getByRole('button', { name: 'Sign in' }).waitFor();
+      expect(await page.getByRole('link', { name: 'Create an organization' }).count()).toBe(0);
+      await context.close();
+    } finally {
+      await closed.close();
+    }
   }, 60_000);
 });

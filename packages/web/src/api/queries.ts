@@ -19,3 +19,7 @@ export const useConnectionEvents = (id: string, enabled: boolean) =>
     queryFn: async () => (await api<KeyholdEvent[]>('GET', '/api/events?limit=200')).filter((e) => 'connectionId' in e.subject && e.subject.connectionId === id),
     enabled,
   });
+
+/** The operator's KEYHOLD_SIGNUP: whether to offer sign-up at all, and with an invitation. */
+export const useSignupMode = () =>
+  useQuery({ queryKey: ['signup-mode'], queryFn: () => api<{ mode: 'open' | 'invite' | 'closed' }>('GET', '/api/auth/signup'), staleTime: Infinity });

@@ -2,6 +2,7 @@ import { Anchor, Button, PasswordInput, Stack, Text, TextInput } from '@mantine/
 import { useForm } from '@mantine/form';
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
+import { useSignupMode } from '../api/queries';
 import { useSession } from '../auth/session';
 import { AuthCard } from '../components/AuthCard';
 import { ErrorAlert } from '../components/ErrorAlert';
@@ -13,6 +14,7 @@ export function SignInPage() {
 
 function PasswordStep({ onMfa }: { onMfa: (token: string) => void }) {
   const { signIn } = useSession();
+  const signupMode = useSignupMode();
   const navigate = useNavigate();
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -46,9 +48,11 @@ function PasswordStep({ onMfa }: { onMfa: (token: string) => void }) {
           <TextInput label="Email" type="email" autoComplete="username" required {...form.getInputProps('email')} />
           <PasswordInput label="Password" autoComplete="current-password" required {...form.getInputProps('password')} />
           <Button type="submit" loading={busy} fullWidth>Sign in</Button>
-          <Text size="sm" ta="center">
-            New to Keyhold? <Anchor component={Link} to="/sign-up">Create an organization</Anchor>
-          </Text>
+          {signupMode.data && signupMode.data.mode !== 'closed' ? (
+            <Text size="sm" ta="center">
+              New to Keyhold? <Anchor component={Link} to="/sign-up">Create an organization</Anchor>
+            </Text>
+          ) : null}
         </Stack>
       </form>
     </AuthCard>

@@ -1,7 +1,8 @@
-import { Anchor, Button, PasswordInput, Stack, Text, TextInput } from '@mantine/core';
+import { Alert, Anchor, Button, PasswordInput, Stack, Text, TextInput } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
+import { useSignupMode } from '../api/queries';
 import { useSession } from '../auth/session';
 import { AuthCard } from '../components/AuthCard';
 import { ErrorAlert } from '../components/ErrorAlert';
@@ -9,6 +10,7 @@ import { ErrorAlert } from '../components/ErrorAlert';
 /** Creating an organization; the operator's sign-up mode (open, invitation, closed) is the server's answer. */
 export function SignUpPage() {
   const { signUp } = useSession();
+  const mode = useSignupMode().data?.mode;
   const navigate = useNavigate();
   const [params] = useSearchParams();
   const [error, setError] = useState<unknown>(null);
@@ -20,6 +22,7 @@ export function SignUpPage() {
       slug: (v) => (!v || /^[a-z0-9][a-z0-9-]{1,62}$/.test(v) ? null : 'Lowercase letters, digits and dashes'),
       email: (v) => (/^\S+@\S+$/.test(v) ? null : 'Enter your email address'),
       password: (v) => (v.length >= 12 ? null : 'At least 12 characters'),
+      invitation: (v) => (mode === 'invite' && !v.trim() ? 'Sign-up here is by invitation: paste yours' : null),
     },
   });
   const submit = form.onSubmit(async (v) => {
@@ -40,6 +43,14 @@ export function SignUpPage() {
       setBusy(false);
     }
   });
+  if (mode === 'closed') {
+    return (
+      <AuthCard title="Create an organization">
+        <Alert color="blue" title="Sign-up is closed">The operator of this Keyhold creates organizations. Ask them for an invitation or an account.</Alert>
+        <Anchor component={Link} to="/sign-in" size="sm">Back to sign-in</Anchor>
+      </AuthCard>
+    );
+  }
   return (
     <AuthCard title="Create an organization" subtitle="You become its owner.">
       <form onSubmit={submit} noValidate>
@@ -49,7 +60,7 @@ export function SignUpPage() {
           <TextInput label="Workspace address" description="Used to sign in; derived from the name when empty" {...form.getInputProps('slug')} />
           <TextInput label="Email" type="email" autoComplete="email" required {...form.getInputProps('email')} />
           <PasswordInput label="Password" description="12 characters or more" autoComplete="new-password" required {...form.getInputProps('password')} />
-          <TextInput label="Invitation" description="Only when the operator invited you" {...form.getInputProps('invitation')} />
+          {mode === 'invite' ? <TextInput label="Invitation" description="The invitation the operator sent you (khs_…)" required {...form.getInputProps('invitation')} /> : null}
           <Button type="submit" loading={busy} fullWidth>Create organization</Button>
           <Text size="sm" ta="center">
             Already have an account? <Anchor component={Link} to="/sign-in">Sign in</Anchor>
