@@ -19,10 +19,12 @@ function SignedIn({ children }: { children: ReactNode }) {
   return children;
 }
 
+/** Once signed in (or already), on to the deep link that asked for sign-in, else Integrations. */
 function SignedOut({ children }: { children: ReactNode }) {
   const { state } = useSession();
+  const from = (useLocation().state as { from?: { pathname: string; search: string } } | null)?.from;
   if (state.phase === 'loading') return <Center mih="100vh"><Loader aria-label="Loading" /></Center>;
-  if (state.phase === 'signed-in') return <Navigate to="/integrations" replace />;
+  if (state.phase === 'signed-in') return <Navigate to={from ? `${from.pathname}${from.search}` : '/integrations'} replace />;
   return children;
 }
 

@@ -6,7 +6,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, STRONG_PASSWORD, bearer, enrolMfa, freshIp } from '../test-support/accounts.js';
 import { credentialsFor } from '../test-support/credentials.js';
-import { type TestApp, testApp, uniqueSlug } from '../test-support/index.js';
+import { type TestApp, freePort, testApp, uniqueSlug } from '../test-support/index.js';
+import { oauthOptions } from '../test-support/oauth.js';
 import { assertConsoleBuilt, browserTestsSkipped, cspViolations, expectAccessible, holdsFocus, isFocused, launchChromium, pageStorage } from './browser.js';
 
 /** Without animations, so axe measures contrast on finished frames, not a modal fading in. */
@@ -40,9 +41,11 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
   beforeAll(async () => {
     assertConsoleBuilt();
     sandbox = await createSandbox();
-    t = await testApp({ providerBaseUrls: { stripe: sandbox.baseUrlFor('stripe') } });
-    await t.app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+    // The OAuth redirect URIs name the server's own address, so it is chosen before the app is built.
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    t = await testApp({ ...oauthOptions(sandbox, base), publicUrl: base });
+    await t.app.listen({ host: '127.0.0.1', port });
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -57,7 +60,7 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     return res.json().data;
   };
 
-  it('sign up, sign in, connect Stripe with Test, rotate behind the MFA modal; a viewer cannot rotate', async () => {
+  it('sign up, sign in, connect Xero by OAuth and Stripe with Test, rotate and reveal behind the MFA modal; a viewer cannot rotate; a deep link survives sign-in with MFA', async () => {
     const slug = uniqueSlug('ui');
     const email = `owner-${randomBytes(3).toString('hex')}@example.com`;
     const password = STRONG_PASSWORD();
@@ -110,6 +113,12 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     await connect.getByText('Test passed').waitFor();
     await connect.getByRole('button', { name: 'Save' }).click();
     await stripeCard.locator('[data-status="active"]').waitFor();
+
+    // Xero by OAuth: the browser goes to the (sandbox) consent page and Keyhold's callback sends it back into the app.
+    await page.getByRole('button', { name: 'Connect Xero' }).click();
+    await page.getByRole('dialog', { name: 'Connect Xero' }).getByRole('button', { name: 'Continue to Xero' }).click();
+    await page.waitForURL('**/admin/integrations**');
+    await page.locator('article[data-provider="xero"] [data-status="active"]').waitFor();
     await shoot(page, 'integrations', 1500);
 
     // The owner enrols MFA (through the API for now) and opens the connection.
@@ -153,6 +162,16 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     expect(after.api_key.endsWith(rotated.slice(-4))).toBe(true);
     await page.getByText('rotated', { exact: true }).waitFor();
     await shoot(page, 'connection');
+
+    // Reveal (owner): the plaintext shows once, after the code.
+    await page.getByRole('main').getByRole('button', { name: 'Reveal' }).click();
+    await page.getByRole('dialog', { name: 'Reveal credentials' }).getByLabel('Authenticator code').fill(await nextCode());
+    await page.keyboard.press('Enter');
+    const shown = page.getByRole('dialog', { name: 'Credentials' });
+    await shown.getByText(rotated, { exact: true }).waitFor();
+    await expectAccessible(page, 'revealed credentials');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
     expect(refused).toEqual([]);
 
     // A viewer: no Connect, no Rotate, and the API refuses the rotation anyway.
@@ -178,10 +197,10 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     expect(refusedRotation.statusCode).toBe(403);
     await viewerContext.close();
 
-    // The owner signs in again: now with the MFA step.
+    // The owner follows a deep link in a new browser: sign-in, now with the MFA step, then the page asked for.
     const again = await browser.newContext(STILL);
     const second = await again.newPage();
-    await second.goto(`${base}/admin/integrations`);
+    await second.goto(`${base}/admin/connections/${connectionId}`);
     await second.waitForURL('**/admin/sign-in');
     await second.getByLabel(/^Organization/).fill(slug);
     await second.getByLabel('Email').fill(email);
@@ -190,7 +209,8 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     await second.getByLabel('Verification code').fill(await nextCode());
     await expectAccessible(second, 'MFA step');
     await second.getByRole('button', { name: 'Verify' }).click();
-    await second.waitForURL('**/admin/integrations');
+    await second.waitForURL(`**/admin/connections/${connectionId}`);
+    await second.getByRole('heading', { name: 'Stripe · default' }).waitFor();
     await again.close();
     await context.close();
   }, 180_000);

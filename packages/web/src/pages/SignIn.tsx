@@ -1,7 +1,7 @@
 import { Anchor, Button, PasswordInput, Stack, Text, TextInput } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useState } from 'react';
-import { Link, useNavigate } from 'react-router';
+import { Link } from 'react-router';
 import { useSignupMode } from '../api/queries';
 import { useSession } from '../auth/session';
 import { AuthCard } from '../components/AuthCard';
@@ -15,7 +15,6 @@ export function SignInPage() {
 function PasswordStep({ onMfa }: { onMfa: (token: string) => void }) {
   const { signIn } = useSession();
   const signupMode = useSignupMode();
-  const navigate = useNavigate();
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const form = useForm({
@@ -31,8 +30,8 @@ function PasswordStep({ onMfa }: { onMfa: (token: string) => void }) {
     setError(null);
     try {
       const challenge = await signIn({ ...values, tenant: values.tenant.trim() });
+      // Signed in: the signed-out guard (app.tsx) takes the person where they were going.
       if (challenge) onMfa(challenge.mfaToken);
-      else navigate('/integrations');
     } catch (e) {
       setError(e);
     } finally {
@@ -61,7 +60,6 @@ function PasswordStep({ onMfa }: { onMfa: (token: string) => void }) {
 
 function MfaStep({ mfaToken, onBack }: { mfaToken: string; onBack: () => void }) {
   const { completeMfa } = useSession();
-  const navigate = useNavigate();
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const form = useForm({ initialValues: { code: '' }, validate: { code: (v) => (v.trim() ? null : 'Enter the code') } });
@@ -70,7 +68,6 @@ function MfaStep({ mfaToken, onBack }: { mfaToken: string; onBack: () => void })
     setError(null);
     try {
       await completeMfa({ mfaToken, code: code.trim() });
-      navigate('/integrations');
     } catch (e) {
       setError(e);
     } finally {

@@ -1,7 +1,7 @@
 import { Alert, Anchor, Button, PasswordInput, Stack, Text, TextInput } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useState } from 'react';
-import { Link, useNavigate, useSearchParams } from 'react-router';
+import { Link, useSearchParams } from 'react-router';
 import { useSignupMode } from '../api/queries';
 import { useSession } from '../auth/session';
 import { AuthCard } from '../components/AuthCard';
@@ -11,7 +11,6 @@ import { ErrorAlert } from '../components/ErrorAlert';
 export function SignUpPage() {
   const { signUp } = useSession();
   const mode = useSignupMode().data?.mode;
-  const navigate = useNavigate();
   const [params] = useSearchParams();
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -36,7 +35,6 @@ export function SignUpPage() {
         ...(v.slug ? { slug: v.slug } : {}),
         ...(v.invitation ? { invitation: v.invitation.trim() } : {}),
       });
-      navigate('/integrations');
     } catch (e) {
       setError(e);
     } finally {
