@@ -119,6 +119,8 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     await page.getByRole('dialog', { name: 'Connect Xero' }).getByRole('button', { name: 'Continue to Xero' }).click();
     await page.waitForURL('**/admin/integrations**');
     await page.locator('article[data-provider="xero"] [data-status="active"]').waitFor();
+    await page.getByText('Xero is connected.').waitFor();
+    expect(page.url()).not.toContain('xero=configured'); // read once, not shown again on reload
     await shoot(page, 'integrations', 1500);
 
     // The owner enrols MFA (through the API for now) and opens the connection.
@@ -215,15 +217,17 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     await context.close();
   }, 180_000);
 
-  it('a reload keeps the person signed in through the refresh cookie, and the token is in no storage', async () => {
+  it('a reload keeps the person signed in through the refresh cookie, the token is in no storage, and a session ended elsewhere signs the page out', async () => {
     const context = await browser.newContext(STILL);
     const page = await context.newPage();
     const slug = uniqueSlug('ui');
+    const email = `owner-${randomBytes(3).toString('hex')}@example.com`;
+    const password = STRONG_PASSWORD();
     await page.goto(`${base}/admin/sign-up`);
     await page.getByLabel('Organization name').fill('Reload Ltd');
     await page.getByLabel('Workspace address').fill(slug);
-    await page.getByLabel('Email').fill(`owner-${randomBytes(3).toString('hex')}@example.com`);
-    await page.getByLabel(/^Password/).fill(STRONG_PASSWORD());
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel(/^Password/).fill(password);
     await page.getByRole('button', { name: 'Create organization' }).click();
     await page.waitForURL('**/admin/integrations');
     await page.reload();
@@ -232,6 +236,16 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     expect(stored).not.toMatch(/eyJ|khr_/);
     const cookies = await context.cookies();
     expect(cookies.find((c) => c.name === 'keyhold_refresh')).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/api/auth' });
+
+    // The same person ends the browser's session from another sign-in: the page's next call signs it out.
+    const other = await apiLogin(slug, email, password);
+    const sessions = (await t.app.inject({ method: 'GET', url: '/api/auth/sessions', headers: bearer(other.accessToken) })).json().data as Array<{ id: string; current: boolean }>;
+    for (const s of sessions.filter((x) => !x.current)) {
+      expect((await t.app.inject({ method: 'DELETE', url: `/api/auth/sessions/${s.id}`, headers: bearer(other.accessToken) })).statusCode).toBe(200);
+    }
+    await page.getByRole('link', { name: 'Security' }).click();
+    await page.getByRole('link', { name: 'Integrations' }).click(); // remounts the page: its connections are asked again
+    await page.waitForURL('**/admin/sign-in');
     await context.close();
   }, 60_000);
 

@@ -6,9 +6,15 @@ import type { ErrorAction, ErrorCode } from '@keyhold/contract';
  */
 let accessToken: string | null = null;
 let refreshing: Promise<boolean> | null = null;
+let onSessionLost: () => void = () => undefined;
 
 export function setAccessToken(token: string | null) {
   accessToken = token;
+}
+
+/** Called when the refresh cookie no longer signs in (session ended elsewhere, expired, revoked). */
+export function setSessionLostHandler(handler: () => void) {
+  onSessionLost = handler;
 }
 
 export class ApiError extends Error {
@@ -68,15 +74,15 @@ export async function api<T>(method: string, path: string, opts: Options = {}): 
   }
   if (res.status === 401 && opts.retryAfterRefresh !== false && !path.startsWith('/api/auth/')) {
     if (await refreshSession()) return api<T>(method, path, { ...opts, retryAfterRefresh: false });
+    onSessionLost();
   }
   const body = (await res.json().catch(() => null)) as Record<string, unknown> | null;
   if (!res.ok || body?.success === false) {
     throw new ApiError(
       res.status,
       typeof body?.code === 'string' ? body.code : 'HTTP_ERROR',
-      typeof body?.error === 'string' && body.error !== 'Connection test failed'
-        ? body.error
-        : typeof body?.message === 'string' ? body.message : `Request failed (${res.status})`,
+      // Error envelopes carry `error`; the test-connection failure also a more specific `message`.
+      typeof body?.message === 'string' ? body.message : typeof body?.error === 'string' ? body.error : `Request failed (${res.status})`,
       Array.isArray(body?.actions) ? (body.actions as ErrorAction[]) : [],
     );
   }

@@ -1,5 +1,5 @@
 import { type ReactNode, createContext, useCallback, useContext, useEffect, useMemo, useState } from 'react';
-import { api, refreshSession, setAccessToken } from '../api/client';
+import { api, refreshSession, setAccessToken, setSessionLostHandler } from '../api/client';
 import type { LoginResponse, Me, Role, SignedIn } from '../api/types';
 
 type SessionState =
@@ -27,6 +27,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     setAccessToken(s.accessToken);
     setState({ phase: 'signed-in', me: meOf(s) });
   }, []);
+
+  useEffect(() => setSessionLostHandler(() => setState({ phase: 'signed-out' })), []);
 
   // A reload keeps nobody's token: the refresh cookie decides whether the person is still signed in.
   useEffect(() => {

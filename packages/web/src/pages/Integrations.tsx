@@ -1,6 +1,6 @@
 import { Alert, Center, Loader, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { useEffect } from 'react';
+import { useEffect, useMemo } from 'react';
 import { useSearchParams } from 'react-router';
 import { useCatalog, useConnections } from '../api/queries';
 import { useMe } from '../auth/session';
@@ -8,15 +8,16 @@ import { ErrorAlert } from '../components/ErrorAlert';
 import { ProviderCard } from '../integrations/ProviderCard';
 
 /** Reads what the OAuth callback says in the address (?xero=configured, ?xero=error&code=…) once. */
-function useCallbackOutcome() {
+function useCallbackOutcome(nameOf: ((id: string) => string) | null) {
   const [params, setParams] = useSearchParams();
   useEffect(() => {
+    if (!nameOf) return; // the catalog names the provider
     for (const [provider, outcome] of params) {
-      if (outcome === 'configured') notifications.show({ color: 'green', title: 'Connected', message: `${provider} is connected.` });
-      if (outcome === 'error') notifications.show({ color: 'red', title: 'Not connected', message: `${provider}: ${params.get('code') ?? 'the connection was not completed'}` });
+      if (outcome === 'configured') notifications.show({ color: 'green', title: 'Connected', message: `${nameOf(provider)} is connected.` });
+      if (outcome === 'error') notifications.show({ color: 'red', title: `${nameOf(provider)} not connected`, message: params.get('code') ?? 'The connection was not completed.' });
     }
     if ([...params.values()].some((v) => v === 'configured' || v === 'error')) setParams({}, { replace: true });
-  }, [params, setParams]);
+  }, [params, setParams, nameOf]);
   return params.get('pending');
 }
 
@@ -25,7 +26,11 @@ export function IntegrationsPage() {
   const canManage = me.atLeast('admin');
   const catalog = useCatalog();
   const connections = useConnections(canManage);
-  const pending = useCallbackOutcome();
+  const nameOf = useMemo(() => {
+    const providers = catalog.data?.providers;
+    return providers ? (id: string) => providers.find((p) => p.id === id)?.displayName ?? id : null;
+  }, [catalog.data]);
+  const pending = useCallbackOutcome(nameOf);
 
   if (catalog.isPending) return <Center py="xl"><Loader aria-label="Loading integrations" /></Center>;
   if (catalog.error) return <ErrorAlert error={catalog.error} title="Integrations could not be loaded" />;
