@@ -60,7 +60,7 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     return res.json().data;
   };
 
-  it('sign up, sign in, connect Xero by OAuth and Stripe with Test, rotate and reveal behind the MFA modal; a viewer cannot rotate; a deep link survives sign-in with MFA', async () => {
+  it('sign up, sign in, connect Xero by OAuth (twice: the second picks one of two organisations) and Stripe with Test, rotate and reveal behind the MFA modal; a viewer cannot rotate; a deep link survives sign-in with MFA', async () => {
     const slug = uniqueSlug('ui');
     const email = `owner-${randomBytes(3).toString('hex')}@example.com`;
     const password = STRONG_PASSWORD();
@@ -121,6 +121,22 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     await page.locator('article[data-provider="xero"] [data-status="active"]').waitFor();
     await page.getByText('Xero is connected.').waitFor();
     expect(page.url()).not.toContain('xero=configured'); // read once, not shown again on reload
+
+    // A second Xero connection whose consent authorised two organisations: the person picks one.
+    const consentPage = (url: URL) => url.searchParams.get('response_type') === 'code';
+    await page.route(consentPage, (route) => route.continue({ url: `${route.request().url()}&sandbox_count=2` }));
+    await page.getByRole('button', { name: 'Add account (Xero)' }).click();
+    const xeroDialog = page.getByRole('dialog', { name: 'Connect Xero' });
+    await xeroDialog.getByLabel('Label').fill('subsidiary');
+    await xeroDialog.getByRole('button', { name: 'Continue to Xero' }).click();
+    await page.waitForURL('**/admin/integrations?xero=choose**');
+    const picker = page.getByRole('dialog', { name: 'Choose the Xero account' });
+    await expect.poll(() => picker.getByRole('radio').count()).toBe(2);
+    await expectAccessible(page, 'account picker');
+    await picker.getByRole('radio').nth(1).check();
+    await picker.getByRole('button', { name: 'Connect' }).click();
+    await expect.poll(() => page.locator('article[data-provider="xero"] [data-status="active"]').count()).toBe(2);
+    await page.unroute(consentPage);
     await shoot(page, 'integrations', 1500);
 
     // The owner enrols MFA (through the API for now) and opens the connection.

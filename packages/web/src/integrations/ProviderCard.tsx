@@ -30,7 +30,7 @@ export function ProviderCard({ provider, connections, canManage }: Props) {
         ))}
         {canManage ? (
           <Group mt="auto" pt="xs">
-            <Button size="xs" variant={connections.length ? 'default' : 'filled'} leftSection={connections.length ? <IconPlus size={14} aria-hidden /> : null} onClick={open} aria-label={connections.length ? `Add another ${provider.displayName} account` : `Connect ${provider.displayName}`}>
+            <Button size="xs" variant={connections.length ? 'default' : 'filled'} leftSection={connections.length ? <IconPlus size={14} aria-hidden /> : null} onClick={open} aria-label={connections.length ? `Add account (${provider.displayName})` : `Connect ${provider.displayName}`}>
               {connections.length ? 'Add account' : 'Connect'}
             </Button>
           </Group>

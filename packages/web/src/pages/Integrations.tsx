@@ -5,6 +5,7 @@ import { useSearchParams } from 'react-router';
 import { useCatalog, useConnections } from '../api/queries';
 import { useMe } from '../auth/session';
 import { ErrorAlert } from '../components/ErrorAlert';
+import { PendingChoice } from '../integrations/PendingChoice';
 import { ProviderCard } from '../integrations/ProviderCard';
 
 /** Reads what the OAuth callback says in the address (?xero=configured, ?xero=error&code=…) once. */
@@ -18,7 +19,7 @@ function useCallbackOutcome(nameOf: ((id: string) => string) | null) {
     }
     if ([...params.values()].some((v) => v === 'configured' || v === 'error')) setParams({}, { replace: true });
   }, [params, setParams, nameOf]);
-  return params.get('pending');
+  return { pending: params.get('pending'), setParams };
 }
 
 export function IntegrationsPage() {
@@ -30,7 +31,7 @@ export function IntegrationsPage() {
     const providers = catalog.data?.providers;
     return providers ? (id: string) => providers.find((p) => p.id === id)?.displayName ?? id : null;
   }, [catalog.data]);
-  const pending = useCallbackOutcome(nameOf);
+  const { pending, setParams } = useCallbackOutcome(nameOf);
 
   if (catalog.isPending) return <Center py="xl"><Loader aria-label="Loading integrations" /></Center>;
   if (catalog.error) return <ErrorAlert error={catalog.error} title="Integrations could not be loaded" />;
@@ -47,7 +48,7 @@ export function IntegrationsPage() {
       {!canManage ? (
         <Alert color="blue" title="Read-only">Your role ({me.role}) sees which providers are available; owners and admins connect and manage accounts.</Alert>
       ) : null}
-      {pending ? <Alert color="blue" title="Choose an account">Several accounts were authorised; choosing one here comes soon. Connect again and allow only one meanwhile.</Alert> : null}
+      {pending && nameOf ? <PendingChoice pendingId={pending} nameOf={nameOf} onDone={() => setParams({}, { replace: true })} /> : null}
       <ErrorAlert error={connections.error} title="Connections could not be loaded" />
       {catalog.data.categories.map((category) => (
         <section key={category} aria-labelledby={`cat-${category}`}>
