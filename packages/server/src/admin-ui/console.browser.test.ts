@@ -60,7 +60,7 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     return res.json().data;
   };
 
-  it('sign up, sign in, connect Xero by OAuth (twice: the second picks one of two organisations) and Stripe with Test, rotate and reveal behind the MFA modal; a viewer cannot rotate; a deep link survives sign-in with MFA', async () => {
+  it('sign up, sign in, connect Xero by OAuth (twice: the second picks one of two organisations) and Stripe with Test, rotate, reveal and disconnect behind the MFA modal; a viewer cannot rotate; a deep link survives sign-in with MFA', async () => {
     const slug = uniqueSlug('ui');
     const email = `owner-${randomBytes(3).toString('hex')}@example.com`;
     const password = STRONG_PASSWORD();
@@ -190,6 +190,17 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     await expectAccessible(page, 'revealed credentials');
     await page.keyboard.press('Escape');
     await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+
+    // An OAuth connection: Reconnect and Disconnect instead of Rotate; Disconnect behind the MFA modal.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Integrations' }).click();
+    await page.getByRole('link', { name: 'Xero subsidiary' }).click();
+    await page.getByRole('heading', { name: 'Xero · subsidiary' }).waitFor();
+    expect(await page.getByRole('main').getByRole('button', { name: 'Rotate' }).count()).toBe(0);
+    await page.getByRole('main').getByRole('button', { name: 'Reconnect' }).waitFor();
+    await page.getByRole('main').getByRole('button', { name: 'Disconnect' }).click();
+    await page.getByRole('dialog', { name: 'Disconnect Xero (subsidiary)' }).getByLabel('Authenticator code').fill(await nextCode());
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByRole('main').locator('[data-status]').first().getAttribute('data-status')).toBe('disabled');
     expect(refused).toEqual([]);
 
     // A viewer: no Connect, no Rotate, and the API refuses the rotation anyway.

@@ -1,6 +1,6 @@
 import { Alert, Anchor, Breadcrumbs, Button, Card, Center, Code, CopyButton, Group, Loader, Modal, SimpleGrid, Stack, Table, Text, Timeline, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { IconEye, IconKey, IconPlugConnected, IconTrash } from '@tabler/icons-react';
+import { IconEye, IconKey, IconPlugConnected, IconPlugConnectedX, IconRefresh, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -11,11 +11,12 @@ import { useMe } from '../auth/session';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { MfaModal } from '../components/MfaModal';
 import { RotateForm } from '../integrations/RotateForm';
+import { AUTHORIZE_PARAMS, isOAuth } from '../integrations/fields';
 import { StatusPill, statusOf } from '../integrations/status';
 
 const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : 'never');
 
-type Guarded = { kind: 'rotate'; body: { apiKey?: string; apiSecret?: string } } | { kind: 'reveal' } | { kind: 'delete' };
+type Guarded = { kind: 'rotate'; body: { apiKey?: string; apiSecret?: string } } | { kind: 'reveal' } | { kind: 'delete' } | { kind: 'disconnect' };
 
 export function ConnectionPage() {
   const { id = '' } = useParams();
@@ -43,11 +44,22 @@ export function ConnectionPage() {
     onSuccess: () => notifications.show({ color: 'green', title: 'Test passed', message: 'The provider accepted the credentials.' }),
   });
 
+  // OAuth connections get new tokens by consenting again (same label: the same connection).
+  const reconnect = useMutation({
+    mutationFn: (q: URLSearchParams) => api<{ authUrl: string }>('GET', `/api/integrations/${encodeURIComponent(connection.data!.service_name)}/authorize?${q}`),
+    onSuccess: ({ authUrl }) => window.location.assign(authUrl),
+  });
+
   if (connection.isPending) return <Center py="xl"><Loader aria-label="Loading connection" /></Center>;
   if (connection.error) return <ErrorAlert error={connection.error} title="This connection could not be shown" />;
   const c = connection.data;
   const provider = catalog.data?.providers.find((p) => p.id === c.service_name);
   const name = provider?.displayName ?? c.service_name;
+  const oauth = provider ? isOAuth(provider) : false;
+  const startReconnect = () => reconnect.mutate(new URLSearchParams([
+    ['label', c.label],
+    ...AUTHORIZE_PARAMS.filter((k) => c.config[k]).map((k) => [k, c.config[k]!] as [string, string]),
+  ]));
 
   async function runGuarded(code: string) {
     if (!guarded) return;
@@ -56,6 +68,9 @@ export function ConnectionPage() {
       notifications.show({ color: 'green', title: 'Rotated', message: `${name} now uses the new credentials.` });
     } else if (guarded.kind === 'reveal') {
       setRevealed(await api<Revealed>('GET', `/api/api-credentials/${id}/reveal`, { mfaCode: code }));
+    } else if (guarded.kind === 'disconnect') {
+      await api('POST', `/api/integrations/${id}/disconnect`, { mfaCode: code, body: {} });
+      notifications.show({ color: 'green', title: 'Disconnected', message: `${name} (${c.label}) was disconnected; Reconnect brings it back.` });
     } else {
       await api('DELETE', `/api/api-credentials/${id}`, { mfaCode: code });
       notifications.show({ color: 'green', title: 'Deleted', message: `${name} (${c.label}) was deleted.` });
@@ -69,6 +84,7 @@ export function ConnectionPage() {
   const guardedText = {
     rotate: { title: 'Confirm rotation', description: `Replace the credentials of ${name} (${c.label}).`, confirm: 'Rotate' },
     reveal: { title: 'Reveal credentials', description: 'The plaintext credentials are shown once on this screen; revealing is audited.', confirm: 'Reveal' },
+    disconnect: { title: `Disconnect ${name} (${c.label})`, description: `Keyhold revokes its access at ${name} and stops using this connection; it keeps its id for a reconnect.`, confirm: 'Disconnect' },
     delete: { title: `Delete ${name} (${c.label})`, description: 'The credentials are removed for good; calls through Keyhold to this account stop.', confirm: 'Delete' },
   }[guarded?.kind ?? 'rotate'];
 
@@ -86,7 +102,9 @@ export function ConnectionPage() {
         {canManage ? (
           <Group gap="xs">
             <Button variant="default" leftSection={<IconPlugConnected size={16} aria-hidden />} onClick={() => test.mutate()} loading={test.isPending}>Test</Button>
-            {provider?.credentialFields.some((f) => f.secret) ? (
+            {oauth ? <Button variant="default" leftSection={<IconRefresh size={16} aria-hidden />} onClick={startReconnect} loading={reconnect.isPending || reconnect.isSuccess}>Reconnect</Button> : null}
+            {oauth && isOwner ? <Button variant="default" leftSection={<IconPlugConnectedX size={16} aria-hidden />} onClick={() => ask({ kind: 'disconnect' })}>Disconnect</Button> : null}
+            {!oauth && provider?.credentialFields.some((f) => f.secret) ? (
               <Button variant="default" leftSection={<IconKey size={16} aria-hidden />} onClick={() => setRotating(true)}>Rotate</Button>
             ) : null}
             {isOwner ? <Button variant="default" leftSection={<IconEye size={16} aria-hidden />} onClick={() => ask({ kind: 'reveal' })}>Reveal</Button> : null}
@@ -95,6 +113,7 @@ export function ConnectionPage() {
         ) : null}
       </Group>
       <ErrorAlert error={test.error} title="Test failed" />
+      <ErrorAlert error={reconnect.error} title="Could not reconnect" />
 
       <SimpleGrid cols={{ base: 1, md: 2 }} spacing="lg">
         <Card withBorder radius="md">
@@ -148,7 +167,7 @@ export function ConnectionPage() {
         title={guardedText.title}
         description={guardedText.description}
         confirmLabel={guardedText.confirm}
-        danger={guarded?.kind === 'delete'}
+        danger={guarded?.kind === 'delete' || guarded?.kind === 'disconnect'}
         onClose={() => setMfaOpen(false)}
         onConfirm={runGuarded}
       />
