@@ -1,14 +1,17 @@
 import { Center, Loader } from '@mantine/core';
-import type { ReactNode } from 'react';
+import { type ReactNode, Suspense, lazy } from 'react';
 import { Navigate, Route, Routes, useLocation } from 'react-router';
 import { useSession } from './auth/session';
-import { Shell } from './components/Shell';
-import { ConnectionPage } from './pages/Connection';
-import { IntegrationsPage } from './pages/Integrations';
 import { NotFoundPage } from './pages/NotFound';
-import { SecurityPage } from './pages/Security';
 import { SignInPage } from './pages/SignIn';
 import { SignUpPage } from './pages/SignUp';
+
+// The signed-in screens load after sign-in: the sign-in page stays small.
+const Shell = lazy(() => import('./components/Shell').then((m) => ({ default: m.Shell })));
+const IntegrationsPage = lazy(() => import('./pages/Integrations').then((m) => ({ default: m.IntegrationsPage })));
+const ConnectionPage = lazy(() => import('./pages/Connection').then((m) => ({ default: m.ConnectionPage })));
+const SecurityPage = lazy(() => import('./pages/Security').then((m) => ({ default: m.SecurityPage })));
+const loading = <Center mih="100vh"><Loader aria-label="Loading" /></Center>;
 
 function SignedIn({ children }: { children: ReactNode }) {
   const { state } = useSession();
@@ -16,7 +19,7 @@ function SignedIn({ children }: { children: ReactNode }) {
   if (state.phase === 'loading') return <Center mih="100vh"><Loader aria-label="Loading" /></Center>;
   // Back to the same deep link (an OAuth callback's ?provider=configured) after signing in.
   if (state.phase === 'signed-out') return <Navigate to="/sign-in" replace state={{ from: location }} />;
-  return children;
+  return <Suspense fallback={loading}>{children}</Suspense>;
 }
 
 /** Once signed in (or already), on to the deep link that asked for sign-in, else Integrations. */
