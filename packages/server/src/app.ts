@@ -22,6 +22,7 @@ import { syncsRoutes } from './domains/syncs/syncs.routes.js';
 import { exchangeRatesRoutes } from './modules/exchange-rates/exchange-rates.routes.js';
 import { workingCapitalRoutes } from './modules/working-capital/working-capital.routes.js';
 import { commerceRoutes } from './modules/commerce/commerce.routes.js';
+import { adminUiRoutes } from './admin-ui/admin-ui.js';
 import type { MetricsAccess } from './platform/config.js';
 import type { Logger } from './platform/logger.js';
 import { installErrorHandling } from './platform/http/error-handler.js';
@@ -38,6 +39,8 @@ export type AppDeps = HealthDeps & {
   services: Services;
   /** Who may scrape `/metrics` (KEYHOLD_METRICS). */
   metricsAccess: MetricsAccess;
+  /** The built console (packages/web/dist by default); tests point it elsewhere. */
+  adminUiRoot?: string;
 };
 
 /**
@@ -91,6 +94,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   exchangeRatesRoutes(app, { exchangeRates: services.exchangeRates });
   workingCapitalRoutes(app, { workingCapital: services.workingCapital });
   commerceRoutes(app, { commerce: services.commerce });
+  await adminUiRoutes(app, deps.adminUiRoot ? { root: deps.adminUiRoot } : {});
   adminRoutes(app, { adminAuth: services.adminAuth, tenants: services.tenants, apiKeys: services.apiKeys, signupInvitations: services.signupInvitations });
   return app;
 }

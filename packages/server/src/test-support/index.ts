@@ -90,6 +90,8 @@ export type TestOptions = {
   email?: EmailSenderConfig;
   /** testApp: who may scrape /metrics (default: loopback, as in development; inject() comes from 127.0.0.1). */
   metricsAccess?: MetricsAccess;
+  /** testApp: where the built admin console is (default packages/web/dist). */
+  adminUiRoot?: string;
 };
 
 export const TEST_PUBLIC_URL = 'http://keyhold.test';
@@ -176,7 +178,7 @@ export async function testApp(opts: TestOptions = {}) {
   const clock = movableClock();
   const logs = captureLogger('debug');
   const services = testServices(db, clock, { log: logs.log, ...opts });
-  const app = await buildApp({ logger: logs.log, trustProxy: false, version: 'test', startedAt: new Date(), expectedMigrations: [], db, services, metricsAccess: opts.metricsAccess ?? { mode: 'loopback' } });
+  const app = await buildApp({ logger: logs.log, trustProxy: false, version: 'test', startedAt: new Date(), expectedMigrations: [], db, services, metricsAccess: opts.metricsAccess ?? { mode: 'loopback' }, ...(opts.adminUiRoot ? { adminUiRoot: opts.adminUiRoot } : {}) });
   return {
     app,
     db,

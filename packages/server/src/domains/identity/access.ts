@@ -40,6 +40,7 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'GET /health': pub,
   'GET /ready': pub,
   'POST /api/auth/signup': pub,
+  'GET /api/auth/signup': pub,
   'POST /api/auth/login': pub,
   'POST /api/auth/mfa/verify': pub,
   'POST /api/auth/refresh': pub,

@@ -38,6 +38,14 @@ export function authRoutes(app: FastifyInstance, { auth, mfa }: AuthRoutesDeps) 
     return reply.code(201).send(ok(result));
   });
 
+  r.get('/api/auth/signup', {
+    schema: {
+      tags,
+      summary: 'Whether this server lets people create an organization: open, invite (with an invitation) or closed',
+      response: { 200: successEnvelope(z.object({ mode: z.enum(['open', 'invite', 'closed']) })) },
+    },
+  }, async () => ok({ mode: auth.signupMode() }));
+
   r.post('/api/auth/login', {
     schema: { tags, summary: 'Sign in; answers an MFA challenge when the user has MFA', body: LoginBody, response: { 200: successEnvelope(LoginResponseSchema) } },
   }, async (req, reply) => {

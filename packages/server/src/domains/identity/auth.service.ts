@@ -186,7 +186,10 @@ export function createAuthService(deps: AuthDeps) {
     });
   }
 
-  return { signup, login, completeMfaLogin, refresh, authenticate, logout, listSessions, revokeSession, me, changePassword };
+  /** Who may create an organization here (KEYHOLD_SIGNUP), for sign-in pages to offer sign-up or not. */
+  const signupMode = () => deps.signup.mode;
+
+  return { signup, signupMode, login, completeMfaLogin, refresh, authenticate, logout, listSessions, revokeSession, me, changePassword };
 }
 export type AuthService = ReturnType<typeof createAuthService>;
 

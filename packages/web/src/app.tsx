@@ -1,0 +1,48 @@
+import { Center, Loader } from '@mantine/core';
+import { type ReactNode, Suspense, lazy } from 'react';
+import { Navigate, Route, Routes, useLocation } from 'react-router';
+import { useSession } from './auth/session';
+import { NotFoundPage } from './pages/NotFound';
+import { SignInPage } from './pages/SignIn';
+import { SignUpPage } from './pages/SignUp';
+
+// The signed-in screens load after sign-in: the sign-in page stays small.
+const Shell = lazy(() => import('./components/Shell').then((m) => ({ default: m.Shell })));
+const IntegrationsPage = lazy(() => import('./pages/Integrations').then((m) => ({ default: m.IntegrationsPage })));
+const ConnectionPage = lazy(() => import('./pages/Connection').then((m) => ({ default: m.ConnectionPage })));
+const SecurityPage = lazy(() => import('./pages/Security').then((m) => ({ default: m.SecurityPage })));
+const loading = <Center mih="100vh"><Loader aria-label="Loading" /></Center>;
+
+function SignedIn({ children }: { children: ReactNode }) {
+  const { state } = useSession();
+  const location = useLocation();
+  if (state.phase === 'loading') return <Center mih="100vh"><Loader aria-label="Loading" /></Center>;
+  // Back to the same deep link (an OAuth callback's ?provider=configured) after signing in.
+  if (state.phase === 'signed-out') return <Navigate to="/sign-in" replace state={{ from: location }} />;
+  return <Suspense fallback={loading}>{children}</Suspense>;
+}
+
+/** Once signed in (or already), on to the deep link that asked for sign-in, else Integrations. */
+function SignedOut({ children }: { children: ReactNode }) {
+  const { state } = useSession();
+  const from = (useLocation().state as { from?: { pathname: string; search: string } } | null)?.from;
+  if (state.phase === 'loading') return <Center mih="100vh"><Loader aria-label="Loading" /></Center>;
+  if (state.phase === 'signed-in') return <Navigate to={from ? `${from.pathname}${from.search}` : '/integrations'} replace />;
+  return children;
+}
+
+export function App() {
+  return (
+    <Routes>
+      <Route path="/sign-in" element={<SignedOut><SignInPage /></SignedOut>} />
+      <Route path="/sign-up" element={<SignedOut><SignUpPage /></SignedOut>} />
+      <Route element={<SignedIn><Shell /></SignedIn>}>
+        <Route index element={<Navigate to="/integrations" replace />} />
+        <Route path="/integrations" element={<IntegrationsPage />} />
+        <Route path="/connections/:id" element={<ConnectionPage />} />
+        <Route path="/settings/security" element={<SecurityPage />} />
+        <Route path="*" element={<NotFoundPage />} />
+      </Route>
+    </Routes>
+  );
+}

@@ -1,0 +1,52 @@
+import { AppShell, Burger, Button, Group, NavLink, Stack, Text } from '@mantine/core';
+import { useDisclosure } from '@mantine/hooks';
+import { IconLogout, IconPlugConnected, IconShieldLock } from '@tabler/icons-react';
+import { NavLink as RouterLink, Outlet, useLocation } from 'react-router';
+import { useMe, useSession } from '../auth/session';
+
+const NAV = [
+  { to: '/integrations', label: 'Integrations', icon: IconPlugConnected },
+  { to: '/settings/security', label: 'Security', icon: IconShieldLock },
+];
+
+/** The signed-in frame: header with the organization and the person, navigation on the left. */
+export function Shell() {
+  const [opened, { toggle }] = useDisclosure();
+  const me = useMe();
+  const { signOut } = useSession();
+  const { pathname } = useLocation();
+  return (
+    <AppShell header={{ height: 56 }} navbar={{ width: 220, breakpoint: 'sm', collapsed: { mobile: !opened } }} padding="lg">
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between">
+          <Group gap="sm">
+            <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Toggle navigation" />
+            <Text fw={700} c="indigo.8">Keyhold</Text>
+            <Text c="dimmed" size="sm">{me.tenant.name} · {me.tenant.slug}</Text>
+          </Group>
+          <Group gap="sm">
+            <Text size="sm">{me.user?.email} <Text span c="dimmed">({me.role})</Text></Text>
+            <Button variant="subtle" size="xs" leftSection={<IconLogout size={16} aria-hidden />} onClick={() => void signOut()}>Sign out</Button>
+          </Group>
+        </Group>
+      </AppShell.Header>
+      <AppShell.Navbar p="xs" component="nav" aria-label="Main">
+        <Stack gap={2}>
+          {NAV.map((n) => (
+            <NavLink
+              key={n.to}
+              component={RouterLink}
+              to={n.to}
+              label={n.label}
+              leftSection={<n.icon size={18} aria-hidden />}
+              active={pathname.startsWith(n.to) || (n.to === '/integrations' && pathname.startsWith('/connections'))}
+            />
+          ))}
+        </Stack>
+      </AppShell.Navbar>
+      <AppShell.Main>
+        <Outlet />
+      </AppShell.Main>
+    </AppShell>
+  );
+}
