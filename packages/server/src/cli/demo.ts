@@ -6,6 +6,8 @@ import { Secret } from '../platform/crypto/secret.js';
 import type { Logger } from '../platform/logger.js';
 import { runStart } from './start.js';
 import { dailyRatesApiSource } from '../modules/exchange-rates/rate-sources.js';
+import { createProviderHttp } from '../platform/http/provider-http.js';
+import { createTenantUrlGuard } from '../platform/http/public-dispatcher.js';
 
 const DEMO_SLUG = 'demo';
 const DEMO_EMAIL = 'owner@demo.keyhold.test';
@@ -46,7 +48,9 @@ export async function runDemo(config: Config, log: Logger): Promise<number> {
   return runStart(demoConfig, log, {
     async afterStart({ services, url }) {
       // Offline: exchange rates come from the sandbox's daily-rates API instead of the ECB.
-      services.exchangeRates.useSource(dailyRatesApiSource((u, init) => fetch(u, init), sandbox.baseUrlFor('rates')));
+      // Through a provider HTTP client like the ECB source's (timeouts, User-Agent); the sandbox is local, not a tenant's URL.
+      const http = createProviderHttp({ tenantUrls: createTenantUrlGuard({ allowPrivate: true }) });
+      services.exchangeRates.useSource(dailyRatesApiSource((u, init) => http.fetch(u, init), sandbox.baseUrlFor('rates')));
       const lines = [`Keyhold demo running on ${url} (providers played by the sandbox at ${sandbox.url})`];
       if (await services.tenants.idBySlug(DEMO_SLUG)) {
         lines.push(`Demo tenant '${DEMO_SLUG}' exists (owner ${DEMO_EMAIL}; password as printed at its creation).`);

@@ -58,14 +58,14 @@ export const ECB_90_DAYS_URL = 'https://www.ecb.europa.eu/stats/eurofxref/eurofx
 type Fetch = (url: string, init?: { signal?: AbortSignal }) => Promise<Response>;
 
 /** The ECB's files: today's for today, the 90-day history for an earlier date. */
-export function ecbRateSource(fetch: Fetch, opts: { today: () => string; timeoutMs?: number }): RateSource {
+export function ecbRateSource(send: Fetch, opts: { today: () => string; timeoutMs?: number }): RateSource {
   return {
     id: 'ecb',
     async ratesFor(date) {
       const url = date >= opts.today() ? ECB_DAILY_URL : ECB_90_DAYS_URL;
       let xml: string;
       try {
-        const res = await fetch(url, { signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000) });
+        const res = await send(url, { signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000) });
         if (res.status !== 200) throw new Error(`status ${res.status}`);
         xml = await res.text();
       } catch {
@@ -84,13 +84,13 @@ export function ecbRateSource(fetch: Fetch, opts: { today: () => string; timeout
  * A daily-rates API in Frankfurter's format (`GET <base>/<YYYY-MM-DD>?from=EUR` →
  * `{ amount: 1, base, date, rates }`; https://frankfurter.dev). The sandbox plays it.
  */
-export function dailyRatesApiSource(fetch: Fetch, baseUrl: string, opts: { timeoutMs?: number } = {}): RateSource {
+export function dailyRatesApiSource(send: Fetch, baseUrl: string, opts: { timeoutMs?: number } = {}): RateSource {
   const Answer = z.object({ base: z.string().regex(CURRENCY), date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/), rates: z.record(z.string().regex(CURRENCY), z.number().positive()) });
   return {
     id: 'daily-rates-api',
     async ratesFor(date) {
       try {
-        const res = await fetch(`${baseUrl.replace(/\/$/, '')}/${date}?from=EUR`, { signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000) });
+        const res = await send(`${baseUrl.replace(/\/$/, '')}/${date}?from=EUR`, { signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000) });
         if (res.status !== 200) throw new Error(`status ${res.status}`);
         const a = Answer.parse(await res.json());
         return { source: 'daily-rates-api', base: a.base, date: a.date, rates: { ...a.rates, [a.base]: 1 } };
