@@ -50,10 +50,14 @@ export function createCommerceService(deps: CommerceDeps) {
     }
   }
 
+  /**
+   * The live records of a model, each once: a record a sync rewrites while the pages are read moves
+   * to a later feed position and is read again, so the last version read wins (a deletion removes it).
+   */
   async function live(tx: TenantTx, tenantId: string, model: string) {
-    const out: Row[] = [];
-    for await (const r of feed(tx, tenantId, model)) if (r.deleted_at === null) out.push(r);
-    return out;
+    const latest = new Map<string, Row>();
+    for await (const r of feed(tx, tenantId, model)) latest.set(`${r.connection_id}\u0000${r.external_id}`, r);
+    return [...latest.values()].filter((r) => r.deleted_at === null);
   }
 
   const thresholdOf = async (tx: TenantTx, tenantId: string) => (await deps.repo.threshold(tx, tenantId)) ?? DEFAULT_LOW_STOCK_THRESHOLD;

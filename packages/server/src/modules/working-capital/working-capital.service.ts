@@ -85,15 +85,21 @@ export function createWorkingCapitalService(deps: WorkingCapitalDeps) {
     return { asOf: never ? null : asOf, failure };
   }
 
-  /** Every live (not deleted) record of `model`, through the records change feed. */
+  /**
+   * Every live (not deleted) record of `model`, through the records change feed, each once: a
+   * record a sync rewrites while the feed is read moves to a later position and is read again, so
+   * the versions are kept by (connection, id) and the last one read wins (a deletion removes it).
+   */
   async function eachRecord(p: TenantPrincipal, model: string, visit: (payload: Record<string, unknown>, connectionId: string) => void, connectionId?: string) {
+    const latest = new Map<string, { payload: Record<string, unknown>; connectionId: string } | null>();
     let cursor = '0';
     for (;;) {
       const page = await deps.syncs.records(p, model, { cursor, limit: FEED_PAGE, ...(connectionId ? { connectionId } : {}) });
-      for (const r of page.items) if (!r.deletedAt) visit(r.payload, r.connectionId);
-      if (!page.hasMore) return;
+      for (const r of page.items) latest.set(`${r.connectionId}\u0000${r.externalId}`, r.deletedAt ? null : { payload: r.payload, connectionId: r.connectionId });
+      if (!page.hasMore) break;
       cursor = page.next;
     }
+    for (const r of latest.values()) if (r) visit(r.payload, r.connectionId);
   }
 
   async function figures(p: TenantPrincipal, conn: Accounting): Promise<Figures> {

@@ -125,6 +125,35 @@ describe('working capital', () => {
     });
   });
 
+  it('a record rewritten by a sync while the figures are read counts once: the receivables are the old or the new state, never both', async () => {
+    const { acct, connectionId, org } = await xeroTenant();
+    const want = xeroByHand(h.sandbox.xeroInvoices.list(org) as XeroInvoice[]);
+    const syncs = h.t.services.syncs;
+    const read = syncs.records;
+    let changed: string | null = null;
+    // Pages of 100, and after the first one a submitted invoice of that page is approved and synced
+    // (it moves to a later position of the change feed, still due: both versions count the same).
+    syncs.records = async (p, model, f) => {
+      const page = await read(p, model, { ...f, limit: Math.min(f.limit, 100) });
+      if (model === 'xero_invoices' && changed === null) {
+        const inv = page.items.map((r) => r.payload as unknown as XeroInvoice).find((i) => i.Type === 'ACCREC' && i.Status === 'SUBMITTED' && i.AmountDue > 0);
+        expect(inv).toBeDefined();
+        changed = inv!.InvoiceID;
+        expect(h.sandbox.xeroInvoices.approve(org, changed, new Date(h.t.clock().getTime() - 10 * 60_000))).toBe(true);
+        expect(await sync(acct, connectionId, 'invoices')).toMatchObject({ status: 'succeeded', updated: 1 });
+      }
+      return page;
+    };
+    try {
+      const wc = (await current(acct.accessToken)).json().data;
+      expect(changed).not.toBeNull();
+      expect(wc.accountsReceivable).toBe(want.receivables / 100);
+      expect(wc.accountsReceivable).toBe(xeroByHand(h.sandbox.xeroInvoices.list(org) as XeroInvoice[]).receivables / 100);
+    } finally {
+      syncs.records = read;
+    }
+  });
+
   it('no accounting connection: 503 INTEGRATION_NOT_CONFIGURED with the actions to connect Xero or QuickBooks', async () => {
     const acct = await signup(h.t.app);
     const res = await current(acct.accessToken);
