@@ -21,6 +21,8 @@ const STOCK = { provider: 'unleashed', model: 'unleashed_stock_on_hand' };
 const FEED_PAGE = 1000;
 /** How many days `history` answers at most (one row a day). */
 export const MAX_HISTORY_DAYS = 366;
+/** The daily job snapshots at most this many companies per accounting provider and tenant. */
+const MAX_COMPANIES = 100;
 
 export type WorkingCapitalDeps = {
   tenancy: Tenancy;
@@ -156,7 +158,7 @@ export function createWorkingCapitalService(deps: WorkingCapitalDeps) {
     const state = await syncState(p, conn);
     const why = conn.status !== 'active' ? `the connection is ${conn.status}` : state.failure ? `its last sync failed: ${state.failure}` : null;
     if (why !== null || state.asOf === null) {
-      const snap = await deps.tenancy.withTenant(p.tenantId, (tx) => deps.repo.latest(tx, p.tenantId, conn.provider));
+      const snap = await deps.tenancy.withTenant(p.tenantId, (tx) => deps.repo.latest(tx, p.tenantId, conn.id));
       // The snapshot unless the records are newer (a sync succeeded after it was stored).
       if (snap && (state.asOf === null || snap.as_of.getTime() >= state.asOf.getTime())) {
         const reason = why ?? 'it has not been synced yet';
@@ -179,16 +181,21 @@ export function createWorkingCapitalService(deps: WorkingCapitalDeps) {
     return answer(conn, f, asOf, warning);
   }
 
-  /** Stores today's snapshot of one tenant from its records (replacing an earlier one of today); null when there is nothing to store. */
-  async function snapshot(tenantId: string): Promise<WorkingCapitalSnapshot | null> {
+  /** The tenant's active accounting connections (Xero first, then QuickBooks). */
+  async function accountingConnections(tenantId: string): Promise<Accounting[]> {
+    return deps.tenancy.withTenant(tenantId, async (tx) => {
+      const out: Accounting[] = [];
+      for (const provider of Object.keys(SOURCES) as Source[]) {
+        const { rows } = await deps.store.page(tx, { provider, isActive: true, limit: MAX_COMPANIES, offset: 0 });
+        out.push(...rows.map((r) => ({ id: r.id, provider, label: r.label, status: r.status })));
+      }
+      return out;
+    });
+  }
+
+  /** Stores today's snapshot of one accounting connection from its records (replacing an earlier one of today); null when it was never synced. */
+  async function snapshotOf(tenantId: string, conn: Accounting): Promise<WorkingCapitalSnapshot | null> {
     const p = system(tenantId);
-    let conn: Accounting;
-    try {
-      conn = await accountingConnection(tenantId);
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'INTEGRATION_NOT_CONFIGURED') return null;
-      throw err;
-    }
     const { asOf } = await syncState(p, conn);
     if (asOf === null) return null;
     const f = await figures(p, conn);
@@ -202,14 +209,33 @@ export function createWorkingCapitalService(deps: WorkingCapitalDeps) {
     return { date, ...figuresOf };
   }
 
-  /** The daily job: a snapshot of every tenant with an accounting connection, each in its own context. */
+  /** Stores today's snapshot of the named accounting connection (default: the tenant's default one); null when there is nothing to store. */
+  async function snapshot(tenantId: string, connectionId?: string): Promise<WorkingCapitalSnapshot | null> {
+    let conn: Accounting;
+    try {
+      conn = await accountingConnection(tenantId, connectionId);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'INTEGRATION_NOT_CONFIGURED') return null;
+      throw err;
+    }
+    return snapshotOf(tenantId, conn);
+  }
+
+  /** The daily job: a snapshot of every active accounting connection of every tenant, each tenant in its own context. */
   async function snapshotAll() {
     const ids = await deps.repo.tenantsWith(Object.keys(SOURCES));
     let stored = 0;
     let failed = 0;
     for (const id of ids) {
       try {
-        if (await snapshot(id)) stored++;
+        for (const conn of await accountingConnections(id)) {
+          try {
+            if (await snapshotOf(id, conn)) stored++;
+          } catch (err) {
+            failed++;
+            deps.log?.warn({ tenantId: id, connectionId: conn.id, code: err instanceof AppError ? err.code : 'internal_error' }, 'working capital snapshot failed');
+          }
+        }
       } catch (err) {
         failed++;
         deps.log?.warn({ tenantId: id, code: err instanceof AppError ? err.code : 'internal_error' }, 'working capital snapshot failed');
@@ -218,14 +244,21 @@ export function createWorkingCapitalService(deps: WorkingCapitalDeps) {
     return { tenants: ids.length, stored, failed };
   }
 
-  /** Daily snapshots from `from` to `to` (UTC days, inclusive; default the last 30 days). */
-  async function history(p: TenantPrincipal, q: { from?: string; to?: string }): Promise<WorkingCapitalSnapshot[]> {
+  /** One accounting connection's daily snapshots (default: the tenant's default one) from `from` to `to` (UTC days, inclusive; default the last 30 days). */
+  async function history(p: TenantPrincipal, q: { from?: string; to?: string; connectionId?: string }): Promise<WorkingCapitalSnapshot[]> {
     const to = q.to ?? day(deps.clock());
     const from = q.from ?? day(new Date(Date.parse(`${to}T00:00:00Z`) - 29 * 86_400_000));
     const span = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000;
     if (span < 0) throw new AppError('VALIDATION_FAILED', 'from: must not be after to');
     if (span >= MAX_HISTORY_DAYS) throw new AppError('VALIDATION_FAILED', `from: the range may span at most ${MAX_HISTORY_DAYS} days`);
-    const rows = await deps.tenancy.withTenant(p.tenantId, (tx) => deps.repo.between(tx, p.tenantId, from, to));
+    let conn: Accounting;
+    try {
+      conn = await accountingConnection(p.tenantId, q.connectionId);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'INTEGRATION_NOT_CONFIGURED') return [];
+      throw err;
+    }
+    const rows = await deps.tenancy.withTenant(p.tenantId, (tx) => deps.repo.between(tx, p.tenantId, conn.id, from, to));
     return rows.map((r) => {
       const { fromSnapshot: _, warning: __, connectionId: ___, ...rest } = fromRow(r, null);
       return { date: r.date, ...rest };

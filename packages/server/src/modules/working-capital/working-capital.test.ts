@@ -191,6 +191,35 @@ describe('working capital', () => {
     expect((await current(acct.accessToken)).json().data).toMatchObject({ fromSnapshot: false, accountsReceivable: want.receivables / 100 });
   });
 
+  it('two QuickBooks companies: each has its own snapshots; while B cannot be synced, B never answers with A\'s figures', async () => {
+    const acct = await signup(h.t.app);
+    const a = await connectAccounting(h, acct, 'quickbooks', 'company-a');
+    const b = await connectAccounting(h, acct, 'quickbooks', 'company-b');
+    for (const s of ['invoices', 'bills']) expect(await sync(acct, a.connectionId, s)).toMatchObject({ status: 'succeeded' });
+    const job = await h.t.services.workingCapital.snapshotAll();
+    expect(job.failed).toBe(0);
+    h.sandbox.fail('quickbooks', { status: 503 });
+    try {
+      expect(await sync(acct, b.connectionId, 'invoices')).toMatchObject({ status: 'failed' });
+    } finally {
+      h.sandbox.heal('quickbooks');
+    }
+    const res = await current(acct.accessToken, `?connection=${b.connectionId}`);
+    expect([res.statusCode, res.json().code]).toEqual([503, 'INTEGRATION_UNAVAILABLE']);
+    const receivablesA = qboByHand(h.sandbox.quickbooksBooks.invoices(a.account) as QboTxn[]);
+    expect((await current(acct.accessToken, `?connection=${a.connectionId}`)).json().data).toMatchObject({ connectionId: a.connectionId, accountsReceivable: receivablesA / 100 });
+    // Once B is synced, the daily job stores both companies' figures, and each history is its own.
+    for (const s of ['invoices', 'bills']) expect(await sync(acct, b.connectionId, s)).toMatchObject({ status: 'succeeded' });
+    expect(await h.t.services.workingCapital.snapshotAll()).toMatchObject({ failed: 0 });
+    const receivablesB = qboByHand(h.sandbox.quickbooksBooks.invoices(b.account) as QboTxn[]);
+    expect(receivablesB).not.toBe(receivablesA);
+    const today = h.t.clock().toISOString().slice(0, 10);
+    for (const [c, want] of [[a.connectionId, receivablesA], [b.connectionId, receivablesB]] as const) {
+      const days = (await history(acct.accessToken, `from=${today}&to=${today}&connection=${c}`)).json().data;
+      expect(days.map((d: { accountsReceivable: number }) => d.accountsReceivable)).toEqual([want / 100]);
+    }
+  });
+
   it('data older than its sync interval (60 minutes) carries a warning', async () => {
     const { acct } = await xeroTenant();
     // A key, not a session: sessions expire while the clock moves an hour on.
