@@ -8,7 +8,9 @@ ALTER TABLE working_capital_metrics
   DROP CONSTRAINT working_capital_metrics_connection_id_fkey,
   ALTER COLUMN connection_id SET NOT NULL,
   ADD CONSTRAINT working_capital_metrics_connection_id_fkey FOREIGN KEY (connection_id) REFERENCES connections (id) ON DELETE CASCADE,
-  ADD PRIMARY KEY (tenant_id, connection_id, metric_date);
+  ADD PRIMARY KEY (tenant_id, connection_id, metric_date),
+  -- The accounting company's home currency the figures are in (null: its records did not tell it).
+  ADD COLUMN currency text CHECK (currency ~ '^[A-Z]{3}$');
 
 -- Commerce low-stock alerts. A connection's stock model is "watched" once its first sync was
 -- evaluated: that first evaluation (and a reset's) records the low items silently and tells one

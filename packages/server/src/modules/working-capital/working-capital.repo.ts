@@ -5,6 +5,7 @@ import type { TenantTx } from '../../platform/db/tenancy.js';
 export type SnapshotInput = {
   tenantId: string;
   date: string;
+  currency: string | null;
   source: 'xero' | 'quickbooks';
   connectionId: string;
   receivablesCents: number;
@@ -16,7 +17,7 @@ export type SnapshotInput = {
 
 const money = (cents: number | null) => (cents === null ? null : (cents / 100).toFixed(2));
 const columns = [
-  sql<string>`metric_date::text`.as('date'), 'source', 'connection_id', 'accounts_receivable', 'accounts_payable', 'inventory_value', 'cash_balance',
+  sql<string>`metric_date::text`.as('date'), 'source', 'connection_id', 'currency', 'accounts_receivable', 'accounts_payable', 'inventory_value', 'cash_balance',
   'working_capital', 'current_ratio', 'as_of',
 ] as const;
 
@@ -26,11 +27,11 @@ export function createWorkingCapitalRepo(db: Kysely<Database>) {
     /** One snapshot per connection and day: a second one the same day replaces the figures. */
     upsert: (tx: TenantTx, s: SnapshotInput, now: Date) =>
       tx.insertInto('working_capital_metrics').values({
-        tenant_id: s.tenantId, metric_date: s.date, source: s.source, connection_id: s.connectionId,
+        tenant_id: s.tenantId, metric_date: s.date, source: s.source, connection_id: s.connectionId, currency: s.currency,
         accounts_receivable: money(s.receivablesCents)!, accounts_payable: money(s.payablesCents)!,
         inventory_value: money(s.inventoryCents), cash_balance: money(s.cashCents), as_of: s.asOf, updated_at: now,
       }).onConflict((oc) => oc.columns(['tenant_id', 'connection_id', 'metric_date']).doUpdateSet((eb) => ({
-        source: eb.ref('excluded.source'),
+        source: eb.ref('excluded.source'), currency: eb.ref('excluded.currency'),
         accounts_receivable: eb.ref('excluded.accounts_receivable'), accounts_payable: eb.ref('excluded.accounts_payable'),
         inventory_value: eb.ref('excluded.inventory_value'), cash_balance: eb.ref('excluded.cash_balance'),
         as_of: eb.ref('excluded.as_of'), updated_at: eb.ref('excluded.updated_at'),

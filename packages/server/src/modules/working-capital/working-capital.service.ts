@@ -8,7 +8,7 @@ import type { ProviderAdapter } from '../../providers/adapter.js';
 import type { ConnectionStore } from '../../domains/connections/store.js';
 import type { TenantPrincipal } from '../../domains/identity/principal.js';
 import type { SyncsService } from '../../domains/syncs/syncs.service.js';
-import { currentRatio, fromCents, quickbooksCents, stockCents, xeroContribution } from './figures.js';
+import { currentRatio, fromCents, homeCurrencyOf, quickbooksCents, stockCents, xeroContribution } from './figures.js';
 import type { SnapshotRow, WorkingCapitalRepo } from './working-capital.repo.js';
 
 type Source = 'xero' | 'quickbooks';
@@ -35,7 +35,7 @@ export type WorkingCapitalDeps = {
 };
 
 type Accounting = { id: string; provider: Source; label: string; status: string };
-type Figures = { receivables: number; payables: number; inventory: number | null };
+type Figures = { currency: string | null; receivables: number; payables: number; inventory: number | null; inventoryWarning?: string };
 
 const isSource = (p: string): p is Source => p in SOURCES;
 const day = (d: Date) => d.toISOString().slice(0, 10);
@@ -107,32 +107,51 @@ export function createWorkingCapitalService(deps: WorkingCapitalDeps) {
   async function figures(p: TenantPrincipal, conn: Accounting): Promise<Figures> {
     let receivables = 0;
     let payables = 0;
+    const currencies = new Set<string>();
+    const tell = (txn: Record<string, unknown>) => { const c = homeCurrencyOf(conn.provider, txn); if (c) currencies.add(c); };
     if (conn.provider === 'xero') {
       await eachRecord(p, 'xero_invoices', (inv) => {
+        tell(inv);
         const c = xeroContribution(inv);
         if (c?.side === 'receivable') receivables += c.cents;
         else if (c) payables += c.cents;
       }, conn.id);
     } else {
-      await eachRecord(p, 'quickbooks_invoices', (inv) => { receivables += quickbooksCents(inv); }, conn.id);
-      await eachRecord(p, 'quickbooks_bills', (bill) => { payables += quickbooksCents(bill); }, conn.id);
+      await eachRecord(p, 'quickbooks_invoices', (inv) => { tell(inv); receivables += quickbooksCents(inv); }, conn.id);
+      await eachRecord(p, 'quickbooks_bills', (bill) => { tell(bill); payables += quickbooksCents(bill); }, conn.id);
     }
-    return { receivables, payables, inventory: await inventory(p) };
+    // Records disagreeing on the home currency tell none.
+    const currency = currencies.size === 1 ? [...currencies][0]! : null;
+    return { currency, receivables, payables, ...(await inventory(p, currency)) };
   }
 
-  /** Stock at cost over the tenant's stock connections; null when it has none. */
-  async function inventory(p: TenantPrincipal): Promise<number | null> {
+  /**
+   * Stock at cost over the tenant's stock connections; null when it has none. Added only when
+   * every stock connection is known to keep its costs in the accounting home currency (its
+   * config's `currency`: the stock records do not name one); else null and a warning, never a
+   * sum of two currencies.
+   */
+  async function inventory(p: TenantPrincipal, currency: string | null): Promise<{ inventory: number | null; inventoryWarning?: string }> {
     const { rows } = await deps.tenancy.withTenant(p.tenantId, (tx) => deps.store.page(tx, { provider: STOCK.provider, isActive: true, limit: 100, offset: 0 }));
-    if (rows.length === 0) return null;
+    if (rows.length === 0) return { inventory: null };
+    const stockCurrencies = rows.map((r) => { const c = (r.config as Record<string, unknown>).currency; return typeof c === 'string' && /^[A-Z]{3}$/.test(c) ? c : null; });
+    const left = 'Inventory value left out: ';
+    if (currency === null) return { inventory: null, inventoryWarning: `${left}the accounting home currency is not known from the synced records, so stock cannot be added to it` };
+    if (stockCurrencies.includes(null)) {
+      return { inventory: null, inventoryWarning: `${left}the currency of the Unleashed stock is not known (its stock records do not name it; set the connection's currency), so it is not added to figures in ${currency}` };
+    }
+    const other = stockCurrencies.find((c) => c !== currency);
+    if (other) return { inventory: null, inventoryWarning: `${left}the Unleashed stock is in ${other}, not ${currency}` };
     const ids = new Set(rows.map((r) => r.id));
     let cents = 0;
     await eachRecord(p, STOCK.model, (item, connectionId) => { if (ids.has(connectionId)) cents += stockCents(item); });
-    return cents;
+    return { inventory: cents };
   }
 
-  function answer(conn: Accounting, f: Figures, asOf: Date, warning?: string): WorkingCapital {
+  function answer(conn: Accounting, f: Figures, asOf: Date, syncWarning?: string): WorkingCapital {
+    const warning = [syncWarning, f.inventoryWarning].filter(Boolean).join('; ');
     return {
-      source: conn.provider, connectionId: conn.id,
+      source: conn.provider, connectionId: conn.id, currency: f.currency,
       accountsReceivable: fromCents(f.receivables), accountsPayable: fromCents(f.payables),
       inventoryValue: f.inventory === null ? null : fromCents(f.inventory), cashBalance: null,
       workingCapital: fromCents(f.receivables + (f.inventory ?? 0) - f.payables), currentRatio: currentRatio(f.receivables, f.inventory, f.payables),
@@ -202,7 +221,7 @@ export function createWorkingCapitalService(deps: WorkingCapitalDeps) {
     const now = deps.clock();
     const date = day(now);
     await deps.tenancy.withTenant(tenantId, (tx) => deps.repo.upsert(tx, {
-      tenantId, date, source: conn.provider, connectionId: conn.id, receivablesCents: f.receivables, payablesCents: f.payables,
+      tenantId, date, currency: f.currency, source: conn.provider, connectionId: conn.id, receivablesCents: f.receivables, payablesCents: f.payables,
       inventoryCents: f.inventory, cashCents: null, asOf,
     }, now));
     const { fromSnapshot: _, warning: __, connectionId: ___, ...figuresOf } = answer(conn, f, asOf);
@@ -273,7 +292,7 @@ const numOrNull = (v: string | null) => (v === null ? null : Number(v));
 
 function fromRow(r: SnapshotRow, connectionId: string | null): WorkingCapital {
   return {
-    source: r.source, connectionId: r.connection_id ?? connectionId,
+    source: r.source, connectionId: r.connection_id ?? connectionId, currency: r.currency,
     accountsReceivable: Number(r.accounts_receivable), accountsPayable: Number(r.accounts_payable),
     inventoryValue: numOrNull(r.inventory_value), cashBalance: numOrNull(r.cash_balance),
     workingCapital: Number(r.working_capital), currentRatio: numOrNull(r.current_ratio),

@@ -105,7 +105,7 @@ describe('working capital', () => {
     const payables = qboByHand(h.sandbox.quickbooksBooks.bills(realm) as QboTxn[]);
     expect((h.sandbox.quickbooksBooks.invoices(realm) as QboTxn[]).some((i) => i.ExchangeRate && i.Balance > 0)).toBe(true);
     const wc = (await current(acct.accessToken)).json().data;
-    expect(wc).toMatchObject({ source: 'quickbooks', connectionId, accountsReceivable: receivables / 100, accountsPayable: payables / 100, workingCapital: (receivables - payables) / 100, fromSnapshot: false });
+    expect(wc).toMatchObject({ source: 'quickbooks', connectionId, currency: 'USD', accountsReceivable: receivables / 100, accountsPayable: payables / 100, workingCapital: (receivables - payables) / 100, fromSnapshot: false });
   });
 
   it("inventory value is the Unleashed stock records' TotalCost (deleted lines left out), and counts in working capital and the current ratio", async () => {
@@ -114,6 +114,11 @@ describe('working capital', () => {
     h.sandbox.seed('unleashed', seed);
     const created = await h.t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(acct.accessToken), payload: { serviceName: 'unleashed', ...body } });
     expect(created.statusCode, created.body).toBe(201);
+    // The stock's costs are in the organisation's base currency (AUD).
+    await h.t.db.withTenant(acct.tenantId, async (tx) => {
+      const row = await tx.selectFrom('connections').select('config').where('id', '=', created.json().data.id).executeTakeFirstOrThrow();
+      await tx.updateTable('connections').set({ config: JSON.stringify({ ...(row.config as object), currency: 'AUD' }) as never }).where('id', '=', created.json().data.id).execute();
+    });
     expect((await current(acct.accessToken)).json().data.inventoryValue).toBe(0);
     const stock = [{ id: 'a1', TotalCost: 1234.5 }, { id: 'b2', TotalCost: 99.99 }, { id: 'c3', TotalCost: 500 }];
     await writeStock(acct, created.json().data.id, stock, ['c3']);
@@ -152,6 +157,33 @@ describe('working capital', () => {
     } finally {
       syncs.records = read;
     }
+  });
+
+  it("inventory is added only in the accounting home currency: the answer names it; stock of another or an unknown currency is left out with a warning", async () => {
+    const { acct, org } = await xeroTenant();
+    const { body, seed } = credentialsFor('unleashed');
+    h.sandbox.seed('unleashed', seed);
+    const created = await h.t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(acct.accessToken), payload: { serviceName: 'unleashed', ...body } });
+    const stockId = created.json().data.id as string;
+    await writeStock(acct, stockId, [{ id: 'a1', TotalCost: 1000 }], []);
+    const { receivables, payables } = xeroByHand(h.sandbox.xeroInvoices.list(org) as XeroInvoice[]);
+    const setCurrency = (currency: string | null) => h.t.db.withTenant(acct.tenantId, async (tx) => {
+      const row = await tx.selectFrom('connections').select('config').where('id', '=', stockId).executeTakeFirstOrThrow();
+      const { currency: _, ...rest } = row.config as Record<string, unknown>;
+      await tx.updateTable('connections').set({ config: JSON.stringify(currency ? { ...rest, currency } : rest) as never }).where('id', '=', stockId).execute();
+    });
+    // The organisation's base currency is AUD (its invoices that need no conversion); the stock's is not known.
+    let wc = (await current(acct.accessToken)).json().data;
+    expect(wc).toMatchObject({ currency: 'AUD', inventoryValue: null, workingCapital: (receivables - payables) / 100 });
+    expect(wc.warning).toMatch(/^Inventory value left out: the currency of the Unleashed stock is not known/);
+    await setCurrency('NZD');
+    wc = (await current(acct.accessToken)).json().data;
+    expect(wc).toMatchObject({ currency: 'AUD', inventoryValue: null });
+    expect(wc.warning).toMatch(/Unleashed stock is in NZD, not AUD/);
+    await setCurrency('AUD');
+    wc = (await current(acct.accessToken)).json().data;
+    expect(wc).toMatchObject({ currency: 'AUD', inventoryValue: 1000, workingCapital: (receivables + 100_000 - payables) / 100 });
+    expect(wc.warning).toBeUndefined();
   });
 
   it('no accounting connection: 503 INTEGRATION_NOT_CONFIGURED with the actions to connect Xero or QuickBooks', async () => {
