@@ -27,6 +27,7 @@ export const EVENT_TYPES = [
   'sync.succeeded',
   'sync.failed',
   'commerce.low_stock',
+  'commerce.low_stock_summary',
 ] as const;
 export const EventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.infer<typeof EventTypeSchema>;
@@ -121,6 +122,20 @@ export const EventPayloadSchemas = {
     sku: z.string().regex(/^[\x20-\x7e]{1,100}$/).nullable(),
     quantity: z.number().int(),
     threshold: z.number().int().min(0),
+  }),
+  /**
+   * Items of one sync run that went under the threshold, told together: the connection's first
+   * sync (`initial`) and a reset record them without an event each; past 100 events in one run
+   * (`capped`) the rest are told here. `count`: all the run's newly low items; `told`: how many of
+   * them had an event of their own; `lowest`: the lowest ones (at most 20).
+   */
+  'commerce.low_stock_summary': z.strictObject({
+    model: z.enum(LOW_STOCK_MODELS),
+    reason: z.enum(['initial', 'reset', 'capped']),
+    count: z.number().int().min(1),
+    told: z.number().int().min(0),
+    threshold: z.number().int().min(0),
+    lowest: z.array(z.strictObject({ externalId: StockItemIdSchema, sku: z.string().regex(/^[\x20-\x7e]{1,100}$/).nullable(), quantity: z.number().int() })).max(20),
   }),
 } as const satisfies Record<EventType, z.ZodType>;
 export type EventPayload<T extends EventType> = z.infer<(typeof EventPayloadSchemas)[T]>;

@@ -9,9 +9,10 @@ export const WorkingCapitalSourceSchema = z.enum(['xero', 'quickbooks']);
 export const WorkingCapitalSchema = z.object({
   source: WorkingCapitalSourceSchema,
   connectionId: z.string().uuid().nullable(),
+  currency: z.string().nullable().describe("The accounting company's home (base) currency every figure is in; null when its records do not tell it"),
   accountsReceivable: z.number().describe('Amounts due on approved sales invoices (Xero: AUTHORISED/SUBMITTED ACCREC AmountDue; QuickBooks: invoice Balance)'),
   accountsPayable: z.number().describe('Amounts due on approved bills (Xero: AUTHORISED/SUBMITTED ACCPAY AmountDue; QuickBooks: bill Balance)'),
-  inventoryValue: z.number().nullable().describe('Stock on hand at cost (Unleashed TotalCost); null without a stock source'),
+  inventoryValue: z.number().nullable().describe('Stock on hand at cost (Unleashed TotalCost); null without a stock source, or when the stock is not known to be in `currency` (then a `warning` says why)'),
   cashBalance: z.number().nullable().describe('Null while no cash figure is available'),
   workingCapital: z.number().describe('accountsReceivable + inventoryValue − accountsPayable'),
   currentRatio: z.number().nullable().describe('(accountsReceivable + inventoryValue) ÷ accountsPayable; null when nothing is payable'),
@@ -24,6 +25,7 @@ export type WorkingCapital = z.infer<typeof WorkingCapitalSchema>;
 export const WorkingCapitalSnapshotSchema = z.object({
   date: z.string().describe('UTC day, YYYY-MM-DD'),
   source: WorkingCapitalSourceSchema,
+  currency: z.string().nullable(),
   accountsReceivable: z.number(),
   accountsPayable: z.number(),
   inventoryValue: z.number().nullable(),

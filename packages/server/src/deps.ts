@@ -1,3 +1,4 @@
+import type { EventPayload } from '@keyhold/contract';
 import type { Clock } from './platform/clock.js';
 import type { Db } from './platform/db/database.js';
 import type { JwtKeys } from './platform/dev-keys.js';
@@ -203,9 +204,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const eventsRepo = createEventsRepo(db.kysely);
   // Change notices queue sync runs (defined below; the consumer is called only after wiring).
   const syncConsumer: EventConsumer = (tx, batch, afterCommit) => syncs.onEvents(tx, batch, afterCommit);
-  // Succeeded stock syncs are checked for low stock (defined below, like syncs).
-  const commerceConsumer: EventConsumer = (tx, batch, afterCommit) => commerce.onEvents(tx, batch, afterCommit);
-  const events = createEventsService({ repo: eventsRepo, tenancy: db, clock, consumers: [notificationConsumer, deliveryConsumer, syncConsumer, commerceConsumer, ...(eventConsumers ?? [])], ...(log ? { log } : {}) });
+  const events = createEventsService({ repo: eventsRepo, tenancy: db, clock, consumers: [notificationConsumer, deliveryConsumer, syncConsumer, ...(eventConsumers ?? [])], ...(log ? { log } : {}) });
   const warm = createWarmCache();
   const outbox = createOutbox({ repo: eventsRepo, clock, appended: events.requestDrain });
   const store = createConnectionStore({ repo: createConnectionsRepo(db.kysely), vault, catalog, outbox, clock, warm });
@@ -248,7 +247,15 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const syncDeps = { repo: syncsRepo, tenancy: db, store, adapterFor, ...(log ? { log } : {}) };
   const syncProviders = () => catalog.list().map((p) => p.id).filter((id) => adapterFor({ id }).syncs);
   const schedules = createSchedules({ ...syncDeps, repo: createSchedulesRepo(db.kysely), syncProviders, clock, audit });
-  const syncs = createSyncsService({ ...syncDeps, schedules, audit, runner: createSyncRunner({ ...syncDeps, outbox, clock, tenantFetch: (...a) => tenantClients.fetch(...a) }) });
+  // A succeeded stock sync is checked for low stock in its own closing transaction (commerce is defined below).
+  const runOutbox: Pick<typeof outbox, 'append'> = {
+    append: async (tx, type, subject, payload) => {
+      const id = await outbox.append(tx, type, subject, payload);
+      if (type === 'sync.succeeded') await commerce.evaluateRun(tx, subject, payload as EventPayload<'sync.succeeded'>);
+      return id;
+    },
+  };
+  const syncs = createSyncsService({ ...syncDeps, schedules, audit, runner: createSyncRunner({ ...syncDeps, outbox: runOutbox, clock, tenantFetch: (...a) => tenantClients.fetch(...a) }) });
   const actions = createActionRunner({ repo: createActionsRepo(db.kysely), tenancy: db, store, adapterFor, clock, tenantFetch: (...a) => tenantClients.fetch(...a), ...(log ? { log } : {}) });
   const exchangeRates = createExchangeRatesService({
     repo: createExchangeRatesRepo(db.kysely), tenancy: db, store, actions, tenantFetch: (...a) => tenantClients.fetch(...a), clock, ...(log ? { log } : {}),

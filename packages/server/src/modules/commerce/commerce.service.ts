@@ -1,4 +1,4 @@
-import { type CommerceSettings, type CommerceSummary, StockItemIdSchema } from '@keyhold/contract';
+import { type CommerceSettings, type CommerceSummary, type EventPayload, type EventSubject, StockItemIdSchema } from '@keyhold/contract';
 import type { Clock } from '../../platform/clock.js';
 import { type Tenancy, type TenantTx, scopeTenantId } from '../../platform/db/tenancy.js';
 import type { AuditService } from '../../domains/audit/audit.service.js';
@@ -18,6 +18,12 @@ export const DEFAULT_LOW_STOCK_THRESHOLD = 10;
 const LOW_STOCK_LISTED = 500;
 /** Records read from the change feed per query. */
 const FEED_PAGE = 1000;
+/** Items of one run told with an event each; the rest of the run's newly low items are told in one summary. */
+export const LOW_STOCK_EVENTS_PER_RUN = 100;
+/** A summary lists this many of its lowest items. */
+const SUMMARY_LISTED = 20;
+/** Alert rows written per statement. */
+const ALERT_BATCH = 1000;
 /** A tenant with more Shopify stores than this sees the first ones (by creation). */
 const MAX_STORES = 500;
 
@@ -50,10 +56,14 @@ export function createCommerceService(deps: CommerceDeps) {
     }
   }
 
+  /**
+   * The live records of a model, each once: a record a sync rewrites while the pages are read moves
+   * to a later feed position and is read again, so the last version read wins (a deletion removes it).
+   */
   async function live(tx: TenantTx, tenantId: string, model: string) {
-    const out: Row[] = [];
-    for await (const r of feed(tx, tenantId, model)) if (r.deleted_at === null) out.push(r);
-    return out;
+    const latest = new Map<string, Row>();
+    for await (const r of feed(tx, tenantId, model)) latest.set(`${r.connection_id}\u0000${r.external_id}`, r);
+    return [...latest.values()].filter((r) => r.deleted_at === null);
   }
 
   const thresholdOf = async (tx: TenantTx, tenantId: string) => (await deps.repo.threshold(tx, tenantId)) ?? DEFAULT_LOW_STOCK_THRESHOLD;
@@ -63,7 +73,7 @@ export function createCommerceService(deps: CommerceDeps) {
     const now = deps.clock();
     return deps.tenancy.withTenant(p.tenantId, async (tx) => {
       const threshold = await thresholdOf(tx, p.tenantId);
-      const { rows: stores } = await deps.connections.page(tx, { provider: 'shopify', limit: MAX_STORES, offset: 0 });
+      const { rows: stores } = await deps.connections.page(tx, { provider: 'shopify', isActive: true, limit: MAX_STORES, offset: 0 });
       const ordersOf = new Map<string, Array<Record<string, unknown>>>();
       for (const r of await live(tx, p.tenantId, 'shopify_orders')) {
         const list = ordersOf.get(r.connection_id) ?? [];
@@ -113,41 +123,58 @@ export function createCommerceService(deps: CommerceDeps) {
   }
 
   /**
-   * Outbox consumer: a succeeded sync of a stock model is evaluated over exactly the records it
-   * changed (its change-feed range; a later change of a record belongs to a later run's event).
-   * An item under the threshold that was not told yet gets one `commerce.low_stock` event; one
-   * at or above it (or deleted) is re-armed. Runs in the drain's transaction: alert state and
-   * events commit together, and the alert row's primary key tells an item once however many
-   * drains run.
+   * Evaluates one succeeded sync of a stock model over exactly the records it changed (its
+   * change-feed range). Called in the run's own closing transaction (runs of a sync never overlap,
+   * so the range still holds the versions the run wrote: an item back above the threshold and down
+   * again in the next run is seen both times), and again by the outbox consumer (idempotent).
+   * An item under the threshold not told yet (or told under another threshold) is told; one at or
+   * above it (or deleted) is re-armed. The connection's first evaluated sync and a reset record the
+   * low items silently and tell one `commerce.low_stock_summary`; past LOW_STOCK_EVENTS_PER_RUN
+   * events in one run, the rest are told in one summary.
    */
-  const onEvents: EventConsumer = async (tx, events) => {
+  async function evaluateRun(tx: TenantTx, subject: EventSubject, payload: EventPayload<'sync.succeeded'>) {
+    if (!('connectionId' in subject)) return;
     const tenantId = scopeTenantId(tx)!;
-    let threshold: number | null = null;
-    for (const e of events) {
-      if (e.type !== 'sync.succeeded' || !('connectionId' in e.subject)) continue;
-      const subject = e.subject;
-      const { sync, cursorFrom, cursorTo } = e.payload as { sync: string; cursorFrom: string | null; cursorTo: string | null };
-      const model = deps.adapterFor({ id: subject.provider }).syncs?.[sync]?.model;
-      if (!model || !isStockModel(model) || cursorFrom === null || cursorTo === null) continue;
-      threshold ??= await thresholdOf(tx, tenantId);
-      const skus = model === 'shopify_inventory_levels' ? skusOfProducts((await live(tx, tenantId, 'shopify_products')).filter((r) => r.connection_id === subject.connectionId).map((r) => r.payload)) : undefined;
-      const rearm: string[] = [];
-      for await (const r of feed(tx, tenantId, model, { connectionId: subject.connectionId, after: cursorFrom, upTo: cursorTo })) {
-        const quantity = r.deleted_at === null ? availableOf(model, r.payload) : null;
-        // An id the event could not carry is never told (a payload the schema refuses would fail
-        // the whole drain of the tenant, holding back its other events).
-        if (quantity === null || quantity >= threshold || !StockItemIdSchema.safeParse(r.external_id).success) {
-          rearm.push(r.external_id);
-          continue;
-        }
-        const told = await deps.repo.markAlerted(tx, tenantId, { connectionId: subject.connectionId, model, externalId: r.external_id }, quantity, threshold, deps.clock());
-        if (!told) continue;
-        await deps.outbox.append(tx, 'commerce.low_stock', subject, { model, externalId: r.external_id, sku: eventSku(skuOf(model, r.payload, skus)), quantity, threshold });
-      }
-      for (let i = 0; i < rearm.length; i += 1000) await deps.repo.rearm(tx, tenantId, subject.connectionId, model, rearm.slice(i, i + 1000));
+    const { sync, cursorFrom, cursorTo, trigger } = payload;
+    const model = deps.adapterFor({ id: subject.provider }).syncs?.[sync]?.model;
+    if (!model || !isStockModel(model) || cursorFrom === null || cursorTo === null) return;
+    const threshold = await thresholdOf(tx, tenantId);
+    const now = deps.clock();
+    const initial = await deps.repo.watch(tx, tenantId, subject.connectionId, model, now);
+    const skus = model === 'shopify_inventory_levels' ? skusOfProducts((await live(tx, tenantId, 'shopify_products')).filter((r) => r.connection_id === subject.connectionId).map((r) => r.payload)) : undefined;
+    const rearm: string[] = [];
+    const low: Array<{ externalId: string; quantity: number; sku: string | null }> = [];
+    for await (const r of feed(tx, tenantId, model, { connectionId: subject.connectionId, after: cursorFrom, upTo: cursorTo })) {
+      const quantity = r.deleted_at === null ? availableOf(model, r.payload) : null;
+      // An id the event could not carry is never told (a payload the schema refuses would fail
+      // the whole drain of the tenant, holding back its other events).
+      if (quantity === null || quantity >= threshold || !StockItemIdSchema.safeParse(r.external_id).success) rearm.push(r.external_id);
+      else low.push({ externalId: r.external_id, quantity, sku: eventSku(skuOf(model, r.payload, skus)) });
     }
+    for (let i = 0; i < rearm.length; i += ALERT_BATCH) await deps.repo.rearm(tx, tenantId, subject.connectionId, model, rearm.slice(i, i + ALERT_BATCH));
+    const told: typeof low = [];
+    for (let i = 0; i < low.length; i += ALERT_BATCH) {
+      const batch = low.slice(i, i + ALERT_BATCH);
+      const fresh = await deps.repo.markAlerted(tx, tenantId, subject.connectionId, model, batch, threshold, now);
+      told.push(...batch.filter((l) => fresh.has(l.externalId)));
+    }
+    if (told.length === 0) return;
+    told.sort((a, b) => a.quantity - b.quantity || a.externalId.localeCompare(b.externalId));
+    const quiet = initial || trigger === 'reset';
+    const single = quiet ? [] : told.slice(0, LOW_STOCK_EVENTS_PER_RUN);
+    for (const t of single) await deps.outbox.append(tx, 'commerce.low_stock', subject, { model, externalId: t.externalId, sku: t.sku, quantity: t.quantity, threshold });
+    if (single.length === told.length) return;
+    await deps.outbox.append(tx, 'commerce.low_stock_summary', subject, {
+      model, reason: initial ? 'initial' : trigger === 'reset' ? 'reset' : 'capped', count: told.length, told: single.length, threshold,
+      lowest: told.slice(0, SUMMARY_LISTED).map((t) => ({ externalId: t.externalId, sku: t.sku, quantity: t.quantity })),
+    });
+  }
+
+  /** Outbox consumer: each `sync.succeeded` evaluated as above, in the drain's transaction. */
+  const onEvents: EventConsumer = async (tx, events) => {
+    for (const e of events) if (e.type === 'sync.succeeded') await evaluateRun(tx, e.subject as EventSubject, e.payload as EventPayload<'sync.succeeded'>);
   };
 
-  return { summary, settings, saveSettings, onEvents };
+  return { summary, settings, saveSettings, onEvents, evaluateRun };
 }
 export type CommerceService = ReturnType<typeof createCommerceService>;

@@ -47,3 +47,14 @@ export function currentRatio(receivablesCents: number, inventoryCents: number | 
   if (payablesCents <= 0) return null;
   return Math.round(((receivablesCents + (inventoryCents ?? 0)) * 10_000) / payablesCents) / 10_000;
 }
+
+/**
+ * The home (base) currency a record tells, when it tells one: a Xero invoice needing no conversion
+ * (`CurrencyRate` 1 or absent) is in the organisation's base currency; a QuickBooks transaction
+ * without `ExchangeRate` is in the company's home currency.
+ */
+export function homeCurrencyOf(provider: 'xero' | 'quickbooks', txn: Payload): string | null {
+  const code = provider === 'xero' ? txn.CurrencyCode : (txn.CurrencyRef as Payload | undefined)?.value;
+  const converted = provider === 'xero' ? num(txn.CurrencyRate) !== 0 && num(txn.CurrencyRate) !== 1 : num(txn.ExchangeRate) !== 0 && num(txn.ExchangeRate) !== 1;
+  return !converted && typeof code === 'string' && /^[A-Z]{3}$/.test(code) ? code : null;
+}

@@ -22,9 +22,14 @@ export function workingCapitalRoutes(app: FastifyInstance, { workingCapital }: {
   r.get('/api/working-capital/history', {
     schema: {
       tags: ['working-capital'],
-      summary: "Daily working capital snapshots from `from` to `to` (UTC days, inclusive; default the last 30 days; at most 366) (member+; API keys need 'records:read')",
-      querystring: z.strictObject({ from: Day.optional(), to: Day.optional() }),
+      summary: "One accounting connection's daily working capital snapshots from `from` to `to` (UTC days, inclusive; default the last 30 days; at most 366) (member+; API keys need 'records:read')",
+      querystring: z.strictObject({
+        from: Day.optional(), to: Day.optional(),
+        connection: z.string().uuid().optional().describe('The accounting connection (default: the first Xero connection, else the first QuickBooks one)'),
+      }),
       response: { 200: successEnvelope(z.array(WorkingCapitalSnapshotSchema)) },
     },
-  }, async (req) => ok(await workingCapital.history(principalOf(req), { ...(req.query.from ? { from: req.query.from } : {}), ...(req.query.to ? { to: req.query.to } : {}) })));
+  }, async (req) => ok(await workingCapital.history(principalOf(req), {
+    ...(req.query.from ? { from: req.query.from } : {}), ...(req.query.to ? { to: req.query.to } : {}), ...(req.query.connection ? { connectionId: req.query.connection } : {}),
+  })));
 }

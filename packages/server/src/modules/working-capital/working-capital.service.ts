@@ -8,7 +8,7 @@ import type { ProviderAdapter } from '../../providers/adapter.js';
 import type { ConnectionStore } from '../../domains/connections/store.js';
 import type { TenantPrincipal } from '../../domains/identity/principal.js';
 import type { SyncsService } from '../../domains/syncs/syncs.service.js';
-import { currentRatio, fromCents, quickbooksCents, stockCents, xeroContribution } from './figures.js';
+import { currentRatio, fromCents, homeCurrencyOf, quickbooksCents, stockCents, xeroContribution } from './figures.js';
 import type { SnapshotRow, WorkingCapitalRepo } from './working-capital.repo.js';
 
 type Source = 'xero' | 'quickbooks';
@@ -21,6 +21,8 @@ const STOCK = { provider: 'unleashed', model: 'unleashed_stock_on_hand' };
 const FEED_PAGE = 1000;
 /** How many days `history` answers at most (one row a day). */
 export const MAX_HISTORY_DAYS = 366;
+/** The daily job snapshots at most this many companies per accounting provider and tenant. */
+const MAX_COMPANIES = 100;
 
 export type WorkingCapitalDeps = {
   tenancy: Tenancy;
@@ -33,7 +35,7 @@ export type WorkingCapitalDeps = {
 };
 
 type Accounting = { id: string; provider: Source; label: string; status: string };
-type Figures = { receivables: number; payables: number; inventory: number | null };
+type Figures = { currency: string | null; receivables: number; payables: number; inventory: number | null; inventoryWarning?: string };
 
 const isSource = (p: string): p is Source => p in SOURCES;
 const day = (d: Date) => d.toISOString().slice(0, 10);
@@ -85,46 +87,71 @@ export function createWorkingCapitalService(deps: WorkingCapitalDeps) {
     return { asOf: never ? null : asOf, failure };
   }
 
-  /** Every live (not deleted) record of `model`, through the records change feed. */
+  /**
+   * Every live (not deleted) record of `model`, through the records change feed, each once: a
+   * record a sync rewrites while the feed is read moves to a later position and is read again, so
+   * the versions are kept by (connection, id) and the last one read wins (a deletion removes it).
+   */
   async function eachRecord(p: TenantPrincipal, model: string, visit: (payload: Record<string, unknown>, connectionId: string) => void, connectionId?: string) {
+    const latest = new Map<string, { payload: Record<string, unknown>; connectionId: string } | null>();
     let cursor = '0';
     for (;;) {
       const page = await deps.syncs.records(p, model, { cursor, limit: FEED_PAGE, ...(connectionId ? { connectionId } : {}) });
-      for (const r of page.items) if (!r.deletedAt) visit(r.payload, r.connectionId);
-      if (!page.hasMore) return;
+      for (const r of page.items) latest.set(`${r.connectionId}\u0000${r.externalId}`, r.deletedAt ? null : { payload: r.payload, connectionId: r.connectionId });
+      if (!page.hasMore) break;
       cursor = page.next;
     }
+    for (const r of latest.values()) if (r) visit(r.payload, r.connectionId);
   }
 
   async function figures(p: TenantPrincipal, conn: Accounting): Promise<Figures> {
     let receivables = 0;
     let payables = 0;
+    const currencies = new Set<string>();
+    const tell = (txn: Record<string, unknown>) => { const c = homeCurrencyOf(conn.provider, txn); if (c) currencies.add(c); };
     if (conn.provider === 'xero') {
       await eachRecord(p, 'xero_invoices', (inv) => {
+        tell(inv);
         const c = xeroContribution(inv);
         if (c?.side === 'receivable') receivables += c.cents;
         else if (c) payables += c.cents;
       }, conn.id);
     } else {
-      await eachRecord(p, 'quickbooks_invoices', (inv) => { receivables += quickbooksCents(inv); }, conn.id);
-      await eachRecord(p, 'quickbooks_bills', (bill) => { payables += quickbooksCents(bill); }, conn.id);
+      await eachRecord(p, 'quickbooks_invoices', (inv) => { tell(inv); receivables += quickbooksCents(inv); }, conn.id);
+      await eachRecord(p, 'quickbooks_bills', (bill) => { tell(bill); payables += quickbooksCents(bill); }, conn.id);
     }
-    return { receivables, payables, inventory: await inventory(p) };
+    // Records disagreeing on the home currency tell none.
+    const currency = currencies.size === 1 ? [...currencies][0]! : null;
+    return { currency, receivables, payables, ...(await inventory(p, currency)) };
   }
 
-  /** Stock at cost over the tenant's stock connections; null when it has none. */
-  async function inventory(p: TenantPrincipal): Promise<number | null> {
+  /**
+   * Stock at cost over the tenant's stock connections; null when it has none. Added only when
+   * every stock connection is known to keep its costs in the accounting home currency (its
+   * config's `currency`: the stock records do not name one); else null and a warning, never a
+   * sum of two currencies.
+   */
+  async function inventory(p: TenantPrincipal, currency: string | null): Promise<{ inventory: number | null; inventoryWarning?: string }> {
     const { rows } = await deps.tenancy.withTenant(p.tenantId, (tx) => deps.store.page(tx, { provider: STOCK.provider, isActive: true, limit: 100, offset: 0 }));
-    if (rows.length === 0) return null;
+    if (rows.length === 0) return { inventory: null };
+    const stockCurrencies = rows.map((r) => { const c = (r.config as Record<string, unknown>).currency; return typeof c === 'string' && /^[A-Z]{3}$/.test(c) ? c : null; });
+    const left = 'Inventory value left out: ';
+    if (currency === null) return { inventory: null, inventoryWarning: `${left}the accounting home currency is not known from the synced records, so stock cannot be added to it` };
+    if (stockCurrencies.includes(null)) {
+      return { inventory: null, inventoryWarning: `${left}the currency of the Unleashed stock is not known (its stock records do not name it; set the connection's currency), so it is not added to figures in ${currency}` };
+    }
+    const other = stockCurrencies.find((c) => c !== currency);
+    if (other) return { inventory: null, inventoryWarning: `${left}the Unleashed stock is in ${other}, not ${currency}` };
     const ids = new Set(rows.map((r) => r.id));
     let cents = 0;
     await eachRecord(p, STOCK.model, (item, connectionId) => { if (ids.has(connectionId)) cents += stockCents(item); });
-    return cents;
+    return { inventory: cents };
   }
 
-  function answer(conn: Accounting, f: Figures, asOf: Date, warning?: string): WorkingCapital {
+  function answer(conn: Accounting, f: Figures, asOf: Date, syncWarning?: string): WorkingCapital {
+    const warning = [syncWarning, f.inventoryWarning].filter(Boolean).join('; ');
     return {
-      source: conn.provider, connectionId: conn.id,
+      source: conn.provider, connectionId: conn.id, currency: f.currency,
       accountsReceivable: fromCents(f.receivables), accountsPayable: fromCents(f.payables),
       inventoryValue: f.inventory === null ? null : fromCents(f.inventory), cashBalance: null,
       workingCapital: fromCents(f.receivables + (f.inventory ?? 0) - f.payables), currentRatio: currentRatio(f.receivables, f.inventory, f.payables),
@@ -150,7 +177,7 @@ export function createWorkingCapitalService(deps: WorkingCapitalDeps) {
     const state = await syncState(p, conn);
     const why = conn.status !== 'active' ? `the connection is ${conn.status}` : state.failure ? `its last sync failed: ${state.failure}` : null;
     if (why !== null || state.asOf === null) {
-      const snap = await deps.tenancy.withTenant(p.tenantId, (tx) => deps.repo.latest(tx, p.tenantId, conn.provider));
+      const snap = await deps.tenancy.withTenant(p.tenantId, (tx) => deps.repo.latest(tx, p.tenantId, conn.id));
       // The snapshot unless the records are newer (a sync succeeded after it was stored).
       if (snap && (state.asOf === null || snap.as_of.getTime() >= state.asOf.getTime())) {
         const reason = why ?? 'it has not been synced yet';
@@ -173,37 +200,61 @@ export function createWorkingCapitalService(deps: WorkingCapitalDeps) {
     return answer(conn, f, asOf, warning);
   }
 
-  /** Stores today's snapshot of one tenant from its records (replacing an earlier one of today); null when there is nothing to store. */
-  async function snapshot(tenantId: string): Promise<WorkingCapitalSnapshot | null> {
+  /** The tenant's active accounting connections (Xero first, then QuickBooks). */
+  async function accountingConnections(tenantId: string): Promise<Accounting[]> {
+    return deps.tenancy.withTenant(tenantId, async (tx) => {
+      const out: Accounting[] = [];
+      for (const provider of Object.keys(SOURCES) as Source[]) {
+        const { rows } = await deps.store.page(tx, { provider, isActive: true, limit: MAX_COMPANIES, offset: 0 });
+        out.push(...rows.map((r) => ({ id: r.id, provider, label: r.label, status: r.status })));
+      }
+      return out;
+    });
+  }
+
+  /** Stores today's snapshot of one accounting connection from its records (replacing an earlier one of today); null when it was never synced. */
+  async function snapshotOf(tenantId: string, conn: Accounting): Promise<WorkingCapitalSnapshot | null> {
     const p = system(tenantId);
-    let conn: Accounting;
-    try {
-      conn = await accountingConnection(tenantId);
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'INTEGRATION_NOT_CONFIGURED') return null;
-      throw err;
-    }
     const { asOf } = await syncState(p, conn);
     if (asOf === null) return null;
     const f = await figures(p, conn);
     const now = deps.clock();
     const date = day(now);
     await deps.tenancy.withTenant(tenantId, (tx) => deps.repo.upsert(tx, {
-      tenantId, date, source: conn.provider, connectionId: conn.id, receivablesCents: f.receivables, payablesCents: f.payables,
+      tenantId, date, currency: f.currency, source: conn.provider, connectionId: conn.id, receivablesCents: f.receivables, payablesCents: f.payables,
       inventoryCents: f.inventory, cashCents: null, asOf,
     }, now));
     const { fromSnapshot: _, warning: __, connectionId: ___, ...figuresOf } = answer(conn, f, asOf);
     return { date, ...figuresOf };
   }
 
-  /** The daily job: a snapshot of every tenant with an accounting connection, each in its own context. */
+  /** Stores today's snapshot of the named accounting connection (default: the tenant's default one); null when there is nothing to store. */
+  async function snapshot(tenantId: string, connectionId?: string): Promise<WorkingCapitalSnapshot | null> {
+    let conn: Accounting;
+    try {
+      conn = await accountingConnection(tenantId, connectionId);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'INTEGRATION_NOT_CONFIGURED') return null;
+      throw err;
+    }
+    return snapshotOf(tenantId, conn);
+  }
+
+  /** The daily job: a snapshot of every active accounting connection of every tenant, each tenant in its own context. */
   async function snapshotAll() {
     const ids = await deps.repo.tenantsWith(Object.keys(SOURCES));
     let stored = 0;
     let failed = 0;
     for (const id of ids) {
       try {
-        if (await snapshot(id)) stored++;
+        for (const conn of await accountingConnections(id)) {
+          try {
+            if (await snapshotOf(id, conn)) stored++;
+          } catch (err) {
+            failed++;
+            deps.log?.warn({ tenantId: id, connectionId: conn.id, code: err instanceof AppError ? err.code : 'internal_error' }, 'working capital snapshot failed');
+          }
+        }
       } catch (err) {
         failed++;
         deps.log?.warn({ tenantId: id, code: err instanceof AppError ? err.code : 'internal_error' }, 'working capital snapshot failed');
@@ -212,14 +263,21 @@ export function createWorkingCapitalService(deps: WorkingCapitalDeps) {
     return { tenants: ids.length, stored, failed };
   }
 
-  /** Daily snapshots from `from` to `to` (UTC days, inclusive; default the last 30 days). */
-  async function history(p: TenantPrincipal, q: { from?: string; to?: string }): Promise<WorkingCapitalSnapshot[]> {
+  /** One accounting connection's daily snapshots (default: the tenant's default one) from `from` to `to` (UTC days, inclusive; default the last 30 days). */
+  async function history(p: TenantPrincipal, q: { from?: string; to?: string; connectionId?: string }): Promise<WorkingCapitalSnapshot[]> {
     const to = q.to ?? day(deps.clock());
     const from = q.from ?? day(new Date(Date.parse(`${to}T00:00:00Z`) - 29 * 86_400_000));
     const span = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000;
     if (span < 0) throw new AppError('VALIDATION_FAILED', 'from: must not be after to');
     if (span >= MAX_HISTORY_DAYS) throw new AppError('VALIDATION_FAILED', `from: the range may span at most ${MAX_HISTORY_DAYS} days`);
-    const rows = await deps.tenancy.withTenant(p.tenantId, (tx) => deps.repo.between(tx, p.tenantId, from, to));
+    let conn: Accounting;
+    try {
+      conn = await accountingConnection(p.tenantId, q.connectionId);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'INTEGRATION_NOT_CONFIGURED') return [];
+      throw err;
+    }
+    const rows = await deps.tenancy.withTenant(p.tenantId, (tx) => deps.repo.between(tx, p.tenantId, conn.id, from, to));
     return rows.map((r) => {
       const { fromSnapshot: _, warning: __, connectionId: ___, ...rest } = fromRow(r, null);
       return { date: r.date, ...rest };
@@ -234,7 +292,7 @@ const numOrNull = (v: string | null) => (v === null ? null : Number(v));
 
 function fromRow(r: SnapshotRow, connectionId: string | null): WorkingCapital {
   return {
-    source: r.source, connectionId: r.connection_id ?? connectionId,
+    source: r.source, connectionId: r.connection_id ?? connectionId, currency: r.currency,
     accountsReceivable: Number(r.accounts_receivable), accountsPayable: Number(r.accounts_payable),
     inventoryValue: numOrNull(r.inventory_value), cashBalance: numOrNull(r.cash_balance),
     workingCapital: Number(r.working_capital), currentRatio: numOrNull(r.current_ratio),

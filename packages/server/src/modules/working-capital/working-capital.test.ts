@@ -105,7 +105,7 @@ describe('working capital', () => {
     const payables = qboByHand(h.sandbox.quickbooksBooks.bills(realm) as QboTxn[]);
     expect((h.sandbox.quickbooksBooks.invoices(realm) as QboTxn[]).some((i) => i.ExchangeRate && i.Balance > 0)).toBe(true);
     const wc = (await current(acct.accessToken)).json().data;
-    expect(wc).toMatchObject({ source: 'quickbooks', connectionId, accountsReceivable: receivables / 100, accountsPayable: payables / 100, workingCapital: (receivables - payables) / 100, fromSnapshot: false });
+    expect(wc).toMatchObject({ source: 'quickbooks', connectionId, currency: 'USD', accountsReceivable: receivables / 100, accountsPayable: payables / 100, workingCapital: (receivables - payables) / 100, fromSnapshot: false });
   });
 
   it("inventory value is the Unleashed stock records' TotalCost (deleted lines left out), and counts in working capital and the current ratio", async () => {
@@ -114,6 +114,11 @@ describe('working capital', () => {
     h.sandbox.seed('unleashed', seed);
     const created = await h.t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(acct.accessToken), payload: { serviceName: 'unleashed', ...body } });
     expect(created.statusCode, created.body).toBe(201);
+    // The stock's costs are in the organisation's base currency (AUD).
+    await h.t.db.withTenant(acct.tenantId, async (tx) => {
+      const row = await tx.selectFrom('connections').select('config').where('id', '=', created.json().data.id).executeTakeFirstOrThrow();
+      await tx.updateTable('connections').set({ config: JSON.stringify({ ...(row.config as object), currency: 'AUD' }) as never }).where('id', '=', created.json().data.id).execute();
+    });
     expect((await current(acct.accessToken)).json().data.inventoryValue).toBe(0);
     const stock = [{ id: 'a1', TotalCost: 1234.5 }, { id: 'b2', TotalCost: 99.99 }, { id: 'c3', TotalCost: 500 }];
     await writeStock(acct, created.json().data.id, stock, ['c3']);
@@ -123,6 +128,62 @@ describe('working capital', () => {
       inventoryValue: inventory / 100, workingCapital: (receivables + inventory - payables) / 100,
       currentRatio: Math.round(((receivables + inventory) * 10_000) / payables) / 10_000,
     });
+  });
+
+  it('a record rewritten by a sync while the figures are read counts once: the receivables are the old or the new state, never both', async () => {
+    const { acct, connectionId, org } = await xeroTenant();
+    const want = xeroByHand(h.sandbox.xeroInvoices.list(org) as XeroInvoice[]);
+    const syncs = h.t.services.syncs;
+    const read = syncs.records;
+    let changed: string | null = null;
+    // Pages of 100, and after the first one a submitted invoice of that page is approved and synced
+    // (it moves to a later position of the change feed, still due: both versions count the same).
+    syncs.records = async (p, model, f) => {
+      const page = await read(p, model, { ...f, limit: Math.min(f.limit, 100) });
+      if (model === 'xero_invoices' && changed === null) {
+        const inv = page.items.map((r) => r.payload as unknown as XeroInvoice).find((i) => i.Type === 'ACCREC' && i.Status === 'SUBMITTED' && i.AmountDue > 0);
+        expect(inv).toBeDefined();
+        changed = inv!.InvoiceID;
+        expect(h.sandbox.xeroInvoices.approve(org, changed, new Date(h.t.clock().getTime() - 10 * 60_000))).toBe(true);
+        expect(await sync(acct, connectionId, 'invoices')).toMatchObject({ status: 'succeeded', updated: 1 });
+      }
+      return page;
+    };
+    try {
+      const wc = (await current(acct.accessToken)).json().data;
+      expect(changed).not.toBeNull();
+      expect(wc.accountsReceivable).toBe(want.receivables / 100);
+      expect(wc.accountsReceivable).toBe(xeroByHand(h.sandbox.xeroInvoices.list(org) as XeroInvoice[]).receivables / 100);
+    } finally {
+      syncs.records = read;
+    }
+  });
+
+  it("inventory is added only in the accounting home currency: the answer names it; stock of another or an unknown currency is left out with a warning", async () => {
+    const { acct, org } = await xeroTenant();
+    const { body, seed } = credentialsFor('unleashed');
+    h.sandbox.seed('unleashed', seed);
+    const created = await h.t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(acct.accessToken), payload: { serviceName: 'unleashed', ...body } });
+    const stockId = created.json().data.id as string;
+    await writeStock(acct, stockId, [{ id: 'a1', TotalCost: 1000 }], []);
+    const { receivables, payables } = xeroByHand(h.sandbox.xeroInvoices.list(org) as XeroInvoice[]);
+    const setCurrency = (currency: string | null) => h.t.db.withTenant(acct.tenantId, async (tx) => {
+      const row = await tx.selectFrom('connections').select('config').where('id', '=', stockId).executeTakeFirstOrThrow();
+      const { currency: _, ...rest } = row.config as Record<string, unknown>;
+      await tx.updateTable('connections').set({ config: JSON.stringify(currency ? { ...rest, currency } : rest) as never }).where('id', '=', stockId).execute();
+    });
+    // The organisation's base currency is AUD (its invoices that need no conversion); the stock's is not known.
+    let wc = (await current(acct.accessToken)).json().data;
+    expect(wc).toMatchObject({ currency: 'AUD', inventoryValue: null, workingCapital: (receivables - payables) / 100 });
+    expect(wc.warning).toMatch(/^Inventory value left out: the currency of the Unleashed stock is not known/);
+    await setCurrency('NZD');
+    wc = (await current(acct.accessToken)).json().data;
+    expect(wc).toMatchObject({ currency: 'AUD', inventoryValue: null });
+    expect(wc.warning).toMatch(/Unleashed stock is in NZD, not AUD/);
+    await setCurrency('AUD');
+    wc = (await current(acct.accessToken)).json().data;
+    expect(wc).toMatchObject({ currency: 'AUD', inventoryValue: 1000, workingCapital: (receivables + 100_000 - payables) / 100 });
+    expect(wc.warning).toBeUndefined();
   });
 
   it('no accounting connection: 503 INTEGRATION_NOT_CONFIGURED with the actions to connect Xero or QuickBooks', async () => {
@@ -160,6 +221,35 @@ describe('working capital', () => {
 
     expect(await sync(acct, connectionId, 'invoices')).toMatchObject({ status: 'succeeded' });
     expect((await current(acct.accessToken)).json().data).toMatchObject({ fromSnapshot: false, accountsReceivable: want.receivables / 100 });
+  });
+
+  it('two QuickBooks companies: each has its own snapshots; while B cannot be synced, B never answers with A\'s figures', async () => {
+    const acct = await signup(h.t.app);
+    const a = await connectAccounting(h, acct, 'quickbooks', 'company-a');
+    const b = await connectAccounting(h, acct, 'quickbooks', 'company-b');
+    for (const s of ['invoices', 'bills']) expect(await sync(acct, a.connectionId, s)).toMatchObject({ status: 'succeeded' });
+    const job = await h.t.services.workingCapital.snapshotAll();
+    expect(job.failed).toBe(0);
+    h.sandbox.fail('quickbooks', { status: 503 });
+    try {
+      expect(await sync(acct, b.connectionId, 'invoices')).toMatchObject({ status: 'failed' });
+    } finally {
+      h.sandbox.heal('quickbooks');
+    }
+    const res = await current(acct.accessToken, `?connection=${b.connectionId}`);
+    expect([res.statusCode, res.json().code]).toEqual([503, 'INTEGRATION_UNAVAILABLE']);
+    const receivablesA = qboByHand(h.sandbox.quickbooksBooks.invoices(a.account) as QboTxn[]);
+    expect((await current(acct.accessToken, `?connection=${a.connectionId}`)).json().data).toMatchObject({ connectionId: a.connectionId, accountsReceivable: receivablesA / 100 });
+    // Once B is synced, the daily job stores both companies' figures, and each history is its own.
+    for (const s of ['invoices', 'bills']) expect(await sync(acct, b.connectionId, s)).toMatchObject({ status: 'succeeded' });
+    expect(await h.t.services.workingCapital.snapshotAll()).toMatchObject({ failed: 0 });
+    const receivablesB = qboByHand(h.sandbox.quickbooksBooks.invoices(b.account) as QboTxn[]);
+    expect(receivablesB).not.toBe(receivablesA);
+    const today = h.t.clock().toISOString().slice(0, 10);
+    for (const [c, want] of [[a.connectionId, receivablesA], [b.connectionId, receivablesB]] as const) {
+      const days = (await history(acct.accessToken, `from=${today}&to=${today}&connection=${c}`)).json().data;
+      expect(days.map((d: { accountsReceivable: number }) => d.accountsReceivable)).toEqual([want / 100]);
+    }
   });
 
   it('data older than its sync interval (60 minutes) carries a warning', async () => {

@@ -9,6 +9,8 @@ export type WorkingCapitalMetricsTable = {
   metric_date: ColumnType<string, string, string>;
   source: 'xero' | 'quickbooks';
   connection_id: string | null;
+  /** The accounting home currency of the figures (migration 0033); null when not known. */
+  currency: string | null;
   accounts_receivable: Numeric;
   accounts_payable: Numeric;
   inventory_value: Numeric | null;
