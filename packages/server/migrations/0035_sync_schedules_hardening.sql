@@ -7,6 +7,9 @@ ALTER TABLE sync_schedules ADD COLUMN pending_trigger text CHECK (pending_trigge
 -- The id of the claim that holds the in-flight slot: only that claim's run may release or renew it
 -- (a stale job whose slot expired and was claimed again must not free the newer claim's slot).
 ALTER TABLE sync_schedules ADD COLUMN in_flight_claim uuid;
+-- The claim's due scan (a run-all also covers schedules a person paused).
+DROP INDEX sync_schedules_due;
+CREATE INDEX sync_schedules_due ON sync_schedules (next_run_at) WHERE paused_reason IS NULL AND (NOT paused OR pending_trigger IS NOT NULL);
 
 CREATE OR REPLACE FUNCTION keyhold_ensure_sync_schedules(p_provider text, p_syncs text[], p_defaults integer[], p_now timestamptz)
   RETURNS integer

@@ -182,6 +182,26 @@ describe('in-flight slots', () => {
     expect((await scheduleOf(acct, connectionId)).in_flight_until).toBeNull();
   });
 
+  it('a burst: every claimed run of a tenant throws at once and ticks race; the tenant never has more than maxInFlight claimed', async () => {
+    await drainQueue();
+    const acct = await signup(h.t.app);
+    await adminQuery(h.scratch!.adminUrl, 'update tenants set max_connections = 1000 where id = $1', [acct.tenantId]);
+    for (let i = 0; i < 6; i++) await shopifyStore(h, acct, 120, `burst-${i}`);
+    await svc().tick();
+    const claimed = fifo.filter((q) => q.tenantId === acct.tenantId);
+    fifo.length = 0;
+    expect(claimed).toHaveLength(DEFAULT_FAIRNESS.maxInFlight);
+    const handler = await handlerWith(async () => { throw new Error('the provider reset the connection'); });
+    await Promise.all(claimed.map((req) => handler(req, { attempt: 1, lastAttempt: false }).catch(() => undefined)));
+    // The same moment: more ticks (other nodes) while the failed runs wait for their retries.
+    await Promise.all(Array.from({ length: 4 }, () => svc().tick(undefined, { ensure: false })));
+    await svc().tick(undefined, { ensure: false });
+    expect(fifo.filter((q) => q.tenantId === acct.tenantId)).toEqual([]);
+    const inFlight = await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('sync_schedules').select('connection_id').where('in_flight_until', 'is not', null).execute());
+    expect(inFlight).toHaveLength(DEFAULT_FAIRNESS.maxInFlight);
+    for (const req of claimed) await svc().release(req);
+  });
+
   it("a stale job's release does not free the slot of a newer claim of the same schedule", async () => {
     const { acct, connectionId, req: stale } = await claimedOrders();
     // The stale job's slot ran out and the schedule was claimed again.
