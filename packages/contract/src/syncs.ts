@@ -62,7 +62,7 @@ export const SyncScheduleBodySchema = z.strictObject({
 }).refine((b) => b.frequencyMinutes !== undefined || b.paused !== undefined, 'Give frequencyMinutes or paused');
 export type SyncScheduleBody = z.infer<typeof SyncScheduleBodySchema>;
 
-/** The state of one sync of one connection (`GET /api/syncs`). */
+/** The state of one sync of one connection (`GET /api/syncs`, paginated: `page`, `limit` ≤ 500, default 100). */
 export const SyncStateSchema = z.object({
   connectionId: z.string().uuid(),
   provider: z.string(),

@@ -33,8 +33,11 @@ export type RunDeps = {
   log?: Pick<Logger, 'warn' | 'info'>;
 };
 
-/** `dueAt`: when a scheduled run was due (queue wait = start - due); `attempt`: the job's retry attempt (1 = first). */
-export type RunRequest = { tenantId: string; connectionId: string; sync: string; trigger: SyncTrigger; mode?: SyncMode; dueAt?: string; attempt?: number };
+/**
+ * `dueAt`: when a scheduled run was due (queue wait = start - due); `attempt`: the job's retry
+ * attempt (1 = first); `claim`: the scheduler's claim whose in-flight slot the run holds (schedules.ts).
+ */
+export type RunRequest = { tenantId: string; connectionId: string; sync: string; trigger: SyncTrigger; mode?: SyncMode; dueAt?: string; attempt?: number; claim?: string };
 export type RunResult = {
   id: string; status: 'succeeded' | 'failed' | 'skipped'; mode: SyncMode; added: number; updated: number; deleted: number; pages: number; providerCalls: number;
   /** Time the run's provider calls waited for the connection's rate limits. */
@@ -42,7 +45,7 @@ export type RunResult = {
 };
 
 /** Why a run was not started: the connection cannot be used until a person acts. */
-const SKIP_CODE = { needs_reauth: 'connection_needs_reauth', disabled: 'connection_disabled' } as const;
+const SKIP_CODE = { needs_reauth: 'connection_needs_reauth', disabled: 'connection_disabled', schedule_paused: 'schedule_paused' } as const;
 
 /** The stable code a failure is recorded with: never a provider's or an exception's message. */
 /** A code the run history can hold (its column accepts only these characters): a reader's odd code becomes `internal_error`. */
@@ -84,7 +87,9 @@ export function createSyncRunner(deps: RunDeps) {
       if (!conn) throw new AppError('NOT_FOUND', 'Connection not found');
       const def = deps.adapterFor({ id: conn.provider }).syncs?.[req.sync];
       if (!def) throw new AppError('NOT_FOUND', `The ${conn.provider} connection has no sync '${req.sync}'`);
-      const skip = conn.status === 'needs_reauth' ? SKIP_CODE.needs_reauth : !conn.is_active ? SKIP_CODE.disabled : null;
+      const skip = conn.status === 'needs_reauth' ? SKIP_CODE.needs_reauth : !conn.is_active ? SKIP_CODE.disabled
+        // A scheduled run (or its retry) after a person paused the schedule.
+        : req.trigger === 'schedule' && await deps.repo.schedulePaused(tx, req.tenantId, req.connectionId, req.sync) ? SKIP_CODE.schedule_paused : null;
       const wantsFull = req.trigger === 'reset' || req.mode === 'full' || !def.incremental;
       const checkpoint = wantsFull ? null : await deps.repo.lastCheckpoint(tx, req.tenantId, req.connectionId, req.sync);
       const mode: SyncMode = checkpoint === null ? 'full' : 'incremental';

@@ -1,6 +1,5 @@
-import type { ConnectionStatus, KeyholdEvent, SyncScheduleBody, SyncState } from '@keyhold/contract';
+import { type KeyholdEvent, type Pagination, type SyncScheduleBody, type SyncState, paginate } from '@keyhold/contract';
 import type { Clock } from '../../platform/clock.js';
-import type { SchedulePauseReason } from '../../platform/db/syncs-schema.js';
 import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
@@ -9,7 +8,7 @@ import type { AuditService } from '../audit/audit.service.js';
 import type { ConnectionStore } from '../connections/store.js';
 import type { TenantPrincipal } from '../identity/principal.js';
 import type { RunRequest } from './run.js';
-import type { Fairness, ScheduleState, SchedulesRepo, SyncDefault } from './schedules.repo.js';
+import type { Fairness, ScheduleState, SchedulesRepo, SyncDefault, SyncOf } from './schedules.repo.js';
 
 /**
  * The default share of the queue per tenant: a tick claims at most `perTenant` of one tenant's
@@ -34,13 +33,8 @@ export type SchedulesDeps = {
   log?: Pick<Logger, 'warn' | 'info'>;
 };
 
-/** What a connection event's new status means for its schedules (undefined: nothing). */
-function pauseFor(to: ConnectionStatus | null | undefined): SchedulePauseReason | null | undefined {
-  if (to === 'needs_reauth') return 'needs_reauth';
-  if (to === 'disabled') return 'disabled';
-  if (to === 'active' || to === 'degraded') return null;
-  return undefined;
-}
+/** Connection events that may change whether the connection can be used (its status or is_active). */
+const MAY_PAUSE = (e: KeyholdEvent) => e.type.startsWith('connection.') && 'to' in e.payload;
 
 /**
  * Per-connection schedules: one row per (connection, sync), created lazily (definitions are code:
@@ -68,14 +62,17 @@ export function createSchedules(deps: SchedulesDeps) {
     };
   };
 
-  /** Every sync of every connection of the tenant, with its schedule and last runs. */
-  async function state(p: TenantPrincipal): Promise<SyncState[]> {
-    const rows = await deps.tenancy.withTenant(p.tenantId, async (tx) => {
+  // A sync whose definition left the adapter keeps its row (and history) but is not listed.
+  const known = (): SyncOf[] => deps.syncProviders().flatMap((provider) => defaultsOf(provider).map((d) => ({ provider, sync: d.sync })));
+
+  /** A page of every sync of every connection of the tenant, with its schedule and last runs. */
+  async function state(p: TenantPrincipal, f: { page: number; limit: number } = { page: 1, limit: 100 }): Promise<{ items: SyncState[]; pagination: Pagination }> {
+    const k = known();
+    const { rows, total } = await deps.tenancy.withTenant(p.tenantId, async (tx) => {
       await ensureTenant(tx, p.tenantId);
-      return deps.repo.state(tx, p.tenantId);
+      return { rows: await deps.repo.state(tx, p.tenantId, { known: k, ...f }), total: await deps.repo.count(tx, p.tenantId, { known: k }) };
     });
-    // A sync whose definition left the adapter keeps its row (and history) but is not shown.
-    return rows.filter((r) => deps.adapterFor({ id: r.provider }).syncs?.[r.sync]).map(toState);
+    return { items: rows.map(toState), pagination: paginate(f.page, f.limit, total) };
   }
 
   /** A person's frequency override and/or pause of one sync of a connection. */
@@ -90,7 +87,7 @@ export function createSchedules(deps: SchedulesDeps) {
         ...(body.frequencyMinutes !== undefined ? { frequency_minutes: body.frequencyMinutes } : {}),
         ...(body.paused !== undefined ? { paused: body.paused } : {}),
       }, deps.clock());
-      const [row] = (await deps.repo.state(tx, p.tenantId, { connectionId })).filter((r) => r.sync === sync);
+      const [row] = (await deps.repo.state(tx, p.tenantId, { connectionId, known: [{ provider: conn.provider, sync }] }));
       await deps.audit.record(p, {
         action: 'sync_schedules.update', entity: { type: 'connection', id: connectionId },
         metadata: { sync, frequencyMinutes: row!.frequency_minutes, paused: row!.paused },
@@ -102,18 +99,30 @@ export function createSchedules(deps: SchedulesDeps) {
   /**
    * Outbox: a connection that needs reauthorization (or was disabled) pauses its schedules; one
    * that can be used again (reconnected, recovered, enabled) resumes them, its next run due now.
-   * Writes only rows in the drain's transaction.
+   * The pause follows the connection's row as it is now, not the event (an older event applied
+   * after a newer one changes nothing). Writes only the event's connection's rows, in the drain's
+   * transaction.
    */
   async function onConnectionEvents(tx: TenantTx, tenantId: string, events: KeyholdEvent[]) {
+    const done = new Set<string>();
     for (const e of events) {
-      if (!e.type.startsWith('connection.') || !('connectionId' in e.subject)) continue;
-      const reason = pauseFor((e.payload as { to?: ConnectionStatus | null }).to);
-      if (reason === undefined) continue;
+      if (!MAY_PAUSE(e) || !('connectionId' in e.subject) || done.has(e.subject.connectionId)) continue;
       if (!deps.adapterFor({ id: e.subject.provider }).syncs) continue;
-      await deps.repo.ensureTenant(tx, tenantId, e.subject.provider, defaultsOf(e.subject.provider), deps.clock());
-      await deps.repo.setPausedReason(tx, tenantId, e.subject.connectionId, reason, deps.clock());
+      done.add(e.subject.connectionId);
+      await deps.repo.ensureTenant(tx, tenantId, e.subject.provider, defaultsOf(e.subject.provider), deps.clock(), e.subject.connectionId);
+      await deps.repo.syncPausedReason(tx, tenantId, e.subject.connectionId, deps.clock());
     }
   }
+
+  /** Run-all: every usable schedule of the tenant is due now, its run recorded `manual`; the fair claim hands them out. */
+  async function markAllDue(tx: TenantTx, tenantId: string) {
+    let marked = 0;
+    for (const provider of deps.syncProviders()) marked += await deps.repo.markAllDue(tx, tenantId, provider, defaultsOf(provider).map((d) => d.sync), deps.clock());
+    return marked;
+  }
+
+  /** The tenant's claimed runs queued or running now. */
+  const inFlight = (tx: TenantTx, tenantId: string) => deps.repo.inFlight(tx, tenantId, deps.clock());
 
   /**
    * One scheduler tick (any node; claims serialize in Postgres): adds missing schedules across
@@ -128,7 +137,9 @@ export function createSchedules(deps: SchedulesDeps) {
     const due = await deps.repo.claimDue(now, new Date(now.getTime() + IN_FLIGHT_MS), fairness);
     let queued = 0;
     for (const d of due) {
-      const req: RunRequest = { tenantId: d.tenant_id, connectionId: d.connection_id, sync: d.sync, trigger: 'schedule', dueAt: d.due_at.toISOString() };
+      const req: RunRequest = {
+        tenantId: d.tenant_id, connectionId: d.connection_id, sync: d.sync, trigger: d.run_trigger, dueAt: d.due_at.toISOString(), claim: d.claim_id,
+      };
       try {
         // The queue serves higher priorities first: a tenant with few runs ahead of this one
         // (a small tenant) overtakes the queued runs of a tenant with many.
@@ -142,10 +153,18 @@ export function createSchedules(deps: SchedulesDeps) {
     return { ensured, queued, claimed: due };
   }
 
-  /** A scheduled run ended: its tenant may have another in flight. */
-  const release = (req: Pick<RunRequest, 'tenantId' | 'connectionId' | 'sync'>) =>
-    deps.tenancy.withTenant(req.tenantId, (tx) => deps.repo.release(tx, req.tenantId, req.connectionId, req.sync));
+  /** A claimed run ended: its tenant may have another in flight (a run without a claim holds no slot). */
+  const release = async (req: Pick<RunRequest, 'tenantId' | 'connectionId' | 'sync' | 'claim'>) => {
+    if (req.claim) await deps.tenancy.withTenant(req.tenantId, (tx) => deps.repo.release(tx, req.tenantId, req.connectionId, req.sync, req.claim!));
+  };
 
-  return { state, setSchedule, onConnectionEvents, tick, release, ensureTenant };
+  /** An attempt of a claimed run starts: its slot is held again from now (a retry may come long after the claim). */
+  const renew = async (req: Pick<RunRequest, 'tenantId' | 'connectionId' | 'sync' | 'claim'>) => {
+    if (!req.claim) return false;
+    return deps.tenancy.withTenant(req.tenantId, (tx) =>
+      deps.repo.renew(tx, req.tenantId, req.connectionId, req.sync, req.claim!, new Date(deps.clock().getTime() + IN_FLIGHT_MS)));
+  };
+
+  return { state, setSchedule, onConnectionEvents, markAllDue, inFlight, tick, release, renew, ensureTenant };
 }
 export type Schedules = ReturnType<typeof createSchedules>;

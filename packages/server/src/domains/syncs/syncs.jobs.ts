@@ -33,7 +33,7 @@ const retryable = (req: RunRequest, r: RunResult) =>
  */
 export async function registerSyncJobs(
   jobs: JobRunner,
-  syncs: Pick<SyncsService, 'run' | 'useQueue'> & Partial<Pick<SyncsService, 'tick' | 'release'>>,
+  syncs: Pick<SyncsService, 'run' | 'useQueue'> & Partial<Pick<SyncsService, 'tick' | 'release' | 'renew'>>,
   opts: { retryDelaySeconds?: number; fairness?: Fairness; /** false: every run at the same priority (to measure fairness without it). */ prioritize?: boolean; log?: Pick<Logger, 'warn'> } = {},
 ) {
   const tick = syncs.tick ? (ensure = true) => syncs.tick!(opts.fairness, { ensure }) : undefined;
@@ -43,7 +43,9 @@ export async function registerSyncJobs(
     : () => undefined;
   await jobs.handle<RunRequest>(RUN_JOB, async (data, job) => {
     const req: RunRequest = { ...data, attempt: job.attempt };
-    // A scheduled run waiting for its retry still counts toward its tenant's runs in flight.
+    // A claimed run's slot is held from the start of each attempt (a retry may come long after the claim).
+    if (req.claim && syncs.renew) await syncs.renew(req);
+    // A claimed run waiting for its retry still counts toward its tenant's runs in flight.
     let retrying = false;
     try {
       const result = await syncs.run(req);
@@ -51,20 +53,25 @@ export async function registerSyncJobs(
       if (retrying) throw new RetryRun(`sync run failed (${result.errorCode}); pg-boss tries again`);
     } catch (err) {
       if (err instanceof RetryRun) throw err;
-      if (err instanceof AppError && err.code === 'SYNC_ALREADY_RUNNING' && req.trigger === 'webhook') throw err;
-      if (!(err instanceof AppError)) throw err;
+      const rethrow = !(err instanceof AppError) || (err.code === 'SYNC_ALREADY_RUNNING' && req.trigger === 'webhook');
+      // Whatever is thrown, pg-boss tries again unless this was the last attempt.
+      if (rethrow) {
+        retrying = !job.lastAttempt;
+        throw err;
+      }
     } finally {
-      if (req.trigger === 'schedule' && syncs.release && !retrying) {
+      if (req.claim && syncs.release && !retrying) {
         await syncs.release(req);
         tickSoon();
       }
     }
   });
-  // Runs asked for by a person or a change notice: ahead of any scheduled run.
+  // A single run a person asked for (manual, reset) comes ahead of any claimed run; claimed runs
+  // and change notices carry a priority from their tenant's runs in flight.
   const askedPriority = (opts.fairness ?? DEFAULT_FAIRNESS).maxInFlight + 1;
   syncs.useQueue(async (req, o) => {
     await jobs.send(RUN_JOB, req, {
-      priority: opts.prioritize === false ? 0 : (o?.priority ?? (req.trigger === 'schedule' ? 0 : askedPriority)),
+      priority: opts.prioritize === false ? 0 : (o?.priority ?? (req.trigger === 'manual' || req.trigger === 'reset' ? askedPriority : 0)),
       singletonKey: `${req.tenantId}:${req.connectionId}:${req.sync}:${req.trigger}`,
       // A store sending a webhook per order must not queue a run per order: change notices for one
       // (connection, sync) become at most one run per slot and one in the next.

@@ -149,6 +149,11 @@ export function createSyncsRepo(_db: Kysely<Database>) {
       (await tx.selectFrom('sync_runs').select('checkpoint').where('tenant_id', '=', tenantId).where('connection_id', '=', connectionId)
         .where('sync', '=', sync).where('kind', '=', 'sync').where('status', '=', 'succeeded').orderBy('id', 'desc').limit(1).executeTakeFirst())?.checkpoint ?? null,
 
+    /** Whether a person paused this schedule (a scheduled run queued before the pause is skipped). */
+    schedulePaused: async (tx: TenantTx, tenantId: string, connectionId: string, sync: string) =>
+      (await tx.selectFrom('sync_schedules').select('paused').where('tenant_id', '=', tenantId).where('connection_id', '=', connectionId)
+        .where('sync', '=', sync).executeTakeFirst())?.paused === true,
+
     /** Every sync schedule of the tenant's connections that can be used now (run-all). */
     usableSyncs: (tx: TenantTx, tenantId: string) =>
       tx.selectFrom('sync_schedules as s').innerJoin('connections as c', 'c.id', 's.connection_id')

@@ -54,10 +54,14 @@ export function syncsRoutes(app: FastifyInstance, { syncs }: { syncs: SyncsServi
   r.get('/api/syncs', {
     schema: {
       tags: ['syncs'],
-      summary: "State of every sync of every connection: schedule, pause, last run, next run, last success (member+; API keys need 'records:read')",
-      response: { 200: successEnvelope(z.array(SyncStateSchema)) },
+      summary: "State of every sync of every connection, a page at a time: schedule, pause, last run, next run, last success (member+; API keys need 'records:read')",
+      querystring: pageQuery(100),
+      response: { 200: pagedEnvelope(SyncStateSchema) },
     },
-  }, async (req) => ok(await syncs.state(principalOf(req))));
+  }, async (req) => {
+    const { items, pagination } = await syncs.state(principalOf(req), req.query);
+    return page(items, pagination);
+  });
 
   r.put('/api/syncs/:connectionId/:sync/schedule', {
     schema: {

@@ -10,13 +10,13 @@ import type { EventConsumer } from '../events/events.service.js';
 import type { TenantPrincipal } from '../identity/principal.js';
 import type { RunRequest, SyncRunner } from './run.js';
 import type { Fairness } from './schedules.repo.js';
-import type { Schedules } from './schedules.js';
+import { DEFAULT_FAIRNESS, type Schedules } from './schedules.js';
 import type { RecordRow, RunRow, SyncsRepo } from './syncs.repo.js';
 
 /**
  * Hands a run to whoever executes runs: pg-boss (syncs.jobs.ts) on a server, this process by
- * default. `priority`: higher is served first (scheduled runs of tenants with few in flight);
- * runs a person or a change notice asked for come first.
+ * default. `priority`: higher is served first (runs of tenants with few in flight); without
+ * one, a single run a person asked for (manual, reset) comes first.
  */
 export type QueueRun = (req: RunRequest, opts?: { priority?: number }) => Promise<void>;
 
@@ -41,7 +41,7 @@ export function createSyncsService(deps: SyncsDeps) {
 
   /**
    * Checks that the connection has this sync (404 otherwise, also for another tenant's connection)
-   * and can be used (409 INTEGRATION_NEEDS_REAUTH: a run would be skipped), then queues a run.
+   * and can be used (409 INTEGRATION_NEEDS_REAUTH / INTEGRATION_DISABLED: a run would be skipped), then queues a run.
    */
   async function request(p: TenantPrincipal, connectionId: string, sync: string, trigger: Extract<SyncTrigger, 'manual' | 'reset'>, mode?: SyncMode) {
     await deps.tenancy.withTenant(p.tenantId, async (tx) => {
@@ -49,6 +49,7 @@ export function createSyncsService(deps: SyncsDeps) {
       if (!conn) throw notFound();
       if (!deps.adapterFor({ id: conn.provider }).syncs?.[sync]) throw new AppError('NOT_FOUND', `The ${conn.provider} connection has no sync '${sync}'`);
       if (conn.status === 'needs_reauth') throw new AppError('INTEGRATION_NEEDS_REAUTH', `The ${conn.provider} connection needs to be reconnected before it can sync`);
+      if (!conn.is_active) throw new AppError('INTEGRATION_DISABLED', `The ${conn.provider} connection is disabled; enable it before it can sync`);
     });
     await queue({ tenantId: p.tenantId, connectionId, sync, trigger, ...(mode ? { mode } : {}) });
     return { queued: true as const, connectionId, sync, trigger };
@@ -67,15 +68,20 @@ export function createSyncsService(deps: SyncsDeps) {
     return { items: rows.map(toRun), pagination: paginate(f.page, f.limit, total) };
   }
 
-  /** Queues a run of every sync of every connection of the tenant that can be used (trigger `manual`). */
+  /**
+   * Runs every sync of every connection of the tenant that can be used (trigger `manual`): marks
+   * their schedules due now and lets the fair claim hand them out, so a tenant's run-all of
+   * thousands of connections takes its share of the queue, not all of it.
+   */
   async function runAll(p: TenantPrincipal) {
-    const todo = await deps.tenancy.withTenant(p.tenantId, async (tx) => {
+    const marked = await deps.tenancy.withTenant(p.tenantId, async (tx) => {
       await deps.schedules.ensureTenant(tx, p.tenantId);
-      return (await deps.repo.usableSyncs(tx, p.tenantId)).filter((r) => deps.adapterFor({ id: r.provider }).syncs?.[r.sync]);
+      return deps.schedules.markAllDue(tx, p.tenantId);
     });
-    for (const r of todo) await queue({ tenantId: p.tenantId, connectionId: r.connection_id, sync: r.sync, trigger: 'manual' });
-    await deps.audit.record(p, { action: 'syncs.run_all', entity: { type: 'tenant', id: p.tenantId }, metadata: { queued: todo.length } });
-    return { queued: todo.length };
+    await deps.audit.record(p, { action: 'syncs.run_all', entity: { type: 'tenant', id: p.tenantId }, metadata: { queued: marked } });
+    // The first share now (another claimer holding the claim hands them out instead).
+    await tick(undefined, { ensure: false });
+    return { queued: marked };
   }
 
   /**
@@ -97,9 +103,12 @@ export function createSyncsService(deps: SyncsDeps) {
       }
     }
     if (runs.length === 0) return;
+    // Like scheduled runs: a tenant with many runs queued or running (a storm of change notices)
+    // gets lower priorities, so it does not hold up other tenants' runs.
+    const base = await deps.schedules.inFlight(tx, tenantId);
     afterCommit(() => {
-      for (const req of runs) {
-        queue(req).catch((err: unknown) => deps.log?.warn({ sync: req.sync, connectionId: req.connectionId, err: { message: (err as Error).message } }, 'a change notice could not queue its sync run'));
+      for (const [i, req] of runs.entries()) {
+        queue(req, { priority: Math.max(0, DEFAULT_FAIRNESS.maxInFlight - base - i) }).catch((err: unknown) => deps.log?.warn({ sync: req.sync, connectionId: req.connectionId, err: { message: (err as Error).message } }, 'a change notice could not queue its sync run'));
       }
     });
   };
@@ -109,7 +118,7 @@ export function createSyncsService(deps: SyncsDeps) {
 
   return {
     request, records, runs, runAll, onEvents, tick, run: deps.runner.run, useQueue: (q: QueueRun) => { queue = q; },
-    state: deps.schedules.state, setSchedule: deps.schedules.setSchedule, release: deps.schedules.release,
+    state: deps.schedules.state, setSchedule: deps.schedules.setSchedule, release: deps.schedules.release, renew: deps.schedules.renew,
   };
 }
 export type SyncsService = ReturnType<typeof createSyncsService>;

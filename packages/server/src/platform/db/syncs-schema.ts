@@ -70,4 +70,8 @@ export type SyncSchedulesTable = {
   next_run_at: Timestamp;
   last_due_at: Timestamp | null;
   in_flight_until: Timestamp | null;
+  /** Set by run-all: the next claimed run is recorded `manual` (migration 0035). */
+  pending_trigger: ColumnType<'manual' | null, 'manual' | null | undefined, 'manual' | null>;
+  /** The claim holding the in-flight slot: only its run releases or renews it (migration 0035). */
+  in_flight_claim: ColumnType<string | null, string | null | undefined, string | null>;
 };
