@@ -346,6 +346,12 @@ export type SyncDefinition = {
   fetchPage(ctx: { page: string | null; checkpoint: string | null; call: SyncCall; config: Readonly<Record<string, string>> }): Promise<SyncPage>;
   /** A record's checkpoint value (e.g. its UTC modification time); the run keeps the greatest. */
   checkpointOf(data: Record<string, unknown>): string;
+  /**
+   * The reader pages by position (an offset or a page number): a record deleted on a page already
+   * read moves the next one onto it, and the run never reads that one. A full run then deletes
+   * only what it and the previous succeeded full run both missed (domains/syncs/README.md).
+   */
+  offsetPaging?: boolean;
 };
 
 /** Thrown by a reader for an answer it cannot use; `code` lands in the run's `error_code`. */

@@ -98,10 +98,14 @@ export function createSyncRunner(deps: RunDeps) {
         await deps.repo.recordSkipped(tx, { ...row, error_code: skip });
         return { skipped: { id: row.id, mode, code: skip } } as const;
       }
+      // An offset-paged reader may miss a live record once (a delete on a page already read shifts
+      // it): a full run deletes only what the previous succeeded full run missed too.
+      const lastFull = mode === 'full' && def.offsetPaging ? await deps.repo.lastFullRun(tx, req.tenantId, req.connectionId, req.sync) : undefined;
       await deps.repo.closeExpired(tx, req.tenantId, req.connectionId, req.sync, now);
       const id = await deps.repo.startRun(tx, { ...row, lease_until: new Date(now.getTime() + LEASE_MS) });
       if (!id) throw new AppError('SYNC_ALREADY_RUNNING', `The sync '${req.sync}' of this connection is running already`);
-      return { id, def, mode, checkpoint, conn: { id: conn.id, provider: conn.provider, label: conn.label, config: conn.config } };
+      const deleteBefore = def.offsetPaging ? (lastFull?.id ?? null) : undefined;
+      return { id, def, mode, checkpoint, deleteBefore, conn: { id: conn.id, provider: conn.provider, label: conn.label, config: conn.config } };
     });
   }
 
@@ -112,7 +116,7 @@ export function createSyncRunner(deps: RunDeps) {
       deps.log?.info({ syncRunId: id, sync: req.sync, connectionId: req.connectionId, code }, 'sync run skipped');
       return { id, status: 'skipped', mode, added: 0, updated: 0, deleted: 0, pages: 0, providerCalls: 0, rateWaitMs: 0, errorCode: code };
     }
-    const { id, def, mode, checkpoint, conn } = claimed as Exclude<typeof claimed, { skipped: unknown }>;
+    const { id, def, mode, checkpoint, deleteBefore, conn } = claimed as Exclude<typeof claimed, { skipped: unknown }>;
     const scope = { tenantId: req.tenantId, connectionId: conn.id, model: def.model };
     const seen = { runId: id, at: deps.clock() };
     const counts = { added: 0, updated: 0, deleted: 0, pages: 0, providerCalls: 0, rateWaitMs: 0 };
@@ -182,7 +186,7 @@ export function createSyncRunner(deps: RunDeps) {
     }
     try {
       const capped = nextCheckpoint !== null && nextCheckpoint > checkpointCap ? checkpointCap : nextCheckpoint;
-      await finish(req, conn, id, mode, counts, range, { status: 'succeeded', errorCode: null, checkpoint: capped }, mode === 'full' ? seen : null);
+      await finish(req, conn, id, mode, counts, range, { status: 'succeeded', errorCode: null, checkpoint: capped }, mode === 'full' ? { ...seen, before: deleteBefore } : null);
     } catch (err) {
       // Closed by another run while this one finished: its deletes were rolled back with the close.
       if (err instanceof SyncReadError && err.code === 'lease_lost') return { id, status: 'failed', mode, ...counts, errorCode: err.code };
@@ -195,16 +199,19 @@ export function createSyncRunner(deps: RunDeps) {
   async function finish(
     req: RunRequest, conn: { id: string; provider: string; label: string }, id: string, mode: SyncMode,
     counts: { added: number; updated: number; deleted: number; pages: number; providerCalls: number; rateWaitMs: number }, range: ReturnType<typeof seqRange>,
-    outcome: { status: 'succeeded' | 'failed'; errorCode: string | null; checkpoint: string | null }, deleteUnseen: { runId: string; at: Date } | null = null,
+    outcome: { status: 'succeeded' | 'failed'; errorCode: string | null; checkpoint: string | null }, deleteUnseen: { runId: string; at: Date; before: string | null | undefined } | null = null,
   ) {
     counts.deleted = await deps.tenancy.withTenant(req.tenantId, async (tx) => {
       let deleted = counts.deleted;
       if (deleteUnseen) {
         await deps.repo.lockTenantFeed(tx, req.tenantId);
         const model = deps.adapterFor({ id: conn.provider }).syncs![req.sync]!.model;
-        const d = await deps.repo.deleteUnseen(tx, { tenantId: req.tenantId, connectionId: conn.id, model }, deleteUnseen);
-        deleted += d.deleted;
-        range.add(d.seqs);
+        // `before` null: an offset-paged reader's first succeeded full run, which has nothing to confirm.
+        if (deleteUnseen.before !== null) {
+          const d = await deps.repo.deleteUnseen(tx, { tenantId: req.tenantId, connectionId: conn.id, model }, deleteUnseen, deleteUnseen.before);
+          deleted += d.deleted;
+          range.add(d.seqs);
+        }
       }
       const closed = await deps.repo.finishRun(tx, req.tenantId, id, {
         status: outcome.status, finished_at: deps.clock(), added: counts.added, updated: counts.updated, deleted,
