@@ -339,6 +339,12 @@ export type SyncDefinition = {
   /** How often a schedule runs it, in minutes, unless the tenant overrides it per connection (domains/syncs/schedules.ts). */
   defaultFrequencyMinutes: number;
   /**
+   * Reconciliation interval: a scheduled or change-notice run is full (and so finds deletes) once
+   * the last succeeded full run is older than this; 24 when absent. A reader whose incremental
+   * API reports deletes in every run may set it higher.
+   */
+  fullRunEveryHours?: number;
+  /**
    * Reads one page: `page` null starts the run; `checkpoint` null reads everything. `config`: the
    * connection's non-secret config (account ids a path names, e.g. a QuickBooks realm or an
    * Amazon marketplace), never its credentials.

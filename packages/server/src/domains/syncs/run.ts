@@ -14,6 +14,9 @@ import type { PageItem, SyncsRepo } from './syncs.repo.js';
 /** How far the provider's clock may be ahead of Keyhold's (the next incremental run re-reads this much). */
 const CHECKPOINT_SKEW_MS = 5 * 60_000;
 
+/** How often a run Keyhold starts itself is full (to find deletes), unless the definition says otherwise. */
+export const DEFAULT_FULL_RUN_EVERY_HOURS = 24;
+
 /** A run's lease: renewed by every page; a run silent this long is taken as dead. */
 export const LEASE_MS = 5 * 60_000;
 /** How long one provider call may wait for the connection's rate limit (shared with live traffic). */
@@ -85,10 +88,15 @@ export function createSyncRunner(deps: RunDeps) {
       const def = deps.adapterFor({ id: conn.provider }).syncs?.[req.sync];
       if (!def) throw new AppError('NOT_FOUND', `The ${conn.provider} connection has no sync '${req.sync}'`);
       const skip = conn.status === 'needs_reauth' ? SKIP_CODE.needs_reauth : !conn.is_active ? SKIP_CODE.disabled : null;
-      const wantsFull = req.trigger === 'reset' || req.mode === 'full' || !def.incremental;
+      const now = deps.clock();
+      const lastFull = def.incremental || def.offsetPaging ? await deps.repo.lastFullRun(tx, req.tenantId, req.connectionId, req.sync) : undefined;
+      // Most incremental APIs do not report deletes: a run Keyhold starts itself (schedule, change
+      // notice) is full once the last succeeded full run is older than the reconciliation interval.
+      const reconcile = (req.trigger === 'schedule' || req.trigger === 'webhook')
+        && (!lastFull || now.getTime() - lastFull.started_at.getTime() > (def.fullRunEveryHours ?? DEFAULT_FULL_RUN_EVERY_HOURS) * 3_600_000);
+      const wantsFull = req.trigger === 'reset' || req.mode === 'full' || !def.incremental || reconcile;
       const checkpoint = wantsFull ? null : await deps.repo.lastCheckpoint(tx, req.tenantId, req.connectionId, req.sync);
       const mode: SyncMode = checkpoint === null ? 'full' : 'incremental';
-      const now = deps.clock();
       const row = {
         // UUIDv7 from this process's real time: run ids order runs even when the injected clock stands still.
         id: uuidv7(), tenant_id: req.tenantId, connection_id: req.connectionId, sync: req.sync, trigger: req.trigger, mode,
@@ -98,12 +106,11 @@ export function createSyncRunner(deps: RunDeps) {
         await deps.repo.recordSkipped(tx, { ...row, error_code: skip });
         return { skipped: { id: row.id, mode, code: skip } } as const;
       }
-      // An offset-paged reader may miss a live record once (a delete on a page already read shifts
-      // it): a full run deletes only what the previous succeeded full run missed too.
-      const lastFull = mode === 'full' && def.offsetPaging ? await deps.repo.lastFullRun(tx, req.tenantId, req.connectionId, req.sync) : undefined;
       await deps.repo.closeExpired(tx, req.tenantId, req.connectionId, req.sync, now);
       const id = await deps.repo.startRun(tx, { ...row, lease_until: new Date(now.getTime() + LEASE_MS) });
       if (!id) throw new AppError('SYNC_ALREADY_RUNNING', `The sync '${req.sync}' of this connection is running already`);
+      // An offset-paged reader may miss a live record once (a delete on a page already read shifts
+      // it): a full run deletes only what the previous succeeded full run missed too.
       const deleteBefore = def.offsetPaging ? (lastFull?.id ?? null) : undefined;
       return { id, def, mode, checkpoint, deleteBefore, conn: { id: conn.id, provider: conn.provider, label: conn.label, config: conn.config } };
     });

@@ -59,6 +59,27 @@ describe('QuickBooks invoices and bills readers', () => {
     expect(deleted).toEqual(['120']);
   });
 
+  it('a scheduled run is full once the last full run is older than the reconciliation interval (24 h): a deleted invoice is then marked deleted', async () => {
+    const acct = await signup(h.t.app);
+    const { connectionId, account: realm } = await connectAccounting(h, acct, 'quickbooks');
+    await run(acct, connectionId, 'invoices');
+    expect(h.sandbox.quickbooksBooks.remove(realm, 'invoice', '130')).toBe(true);
+    const scheduled = () => h.t.services.syncs.run({ tenantId: acct.tenantId, connectionId, sync: 'invoices', trigger: 'schedule' });
+    h.t.clock.advance(23 * 3_600_000);
+    expect(await scheduled()).toMatchObject({ status: 'succeeded', mode: 'incremental', deleted: 0 });
+    // A change notice within the interval stays incremental too.
+    expect(await h.t.services.syncs.run({ tenantId: acct.tenantId, connectionId, sync: 'invoices', trigger: 'webhook', mode: 'incremental' }))
+      .toMatchObject({ status: 'succeeded', mode: 'incremental', deleted: 0 });
+    h.t.clock.advance(2 * 3_600_000);
+    // Full: the record is missing for the first time. QuickBooks pages by offset, so one miss is
+    // not yet a delete; the next full run (a day later) confirms it.
+    expect(await scheduled()).toMatchObject({ status: 'succeeded', mode: 'full' });
+    expect(await scheduled()).toMatchObject({ status: 'succeeded', mode: 'incremental', deleted: 0 });
+    h.t.clock.advance(25 * 3_600_000);
+    expect(await scheduled()).toMatchObject({ status: 'succeeded', mode: 'full', deleted: 1 });
+    expect((await rows(acct, connectionId, 'quickbooks_invoices')).filter((r) => r.deleted_at).map((r) => r.external_id)).toEqual(['130']);
+  });
+
   it('offset paging: an invoice deleted on a page already read shifts a live one past the run; it is not marked deleted, and the deleted one is after two full runs miss it', async () => {
     const acct = await signup(h.t.app);
     const { connectionId, account: realm } = await connectAccounting(h, acct, 'quickbooks');

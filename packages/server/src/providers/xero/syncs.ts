@@ -49,6 +49,8 @@ export const xeroInvoices: SyncDefinition = {
   schema: Invoice,
   incremental: true,
   defaultFrequencyMinutes: 60,
+  // Every incremental run lists deleted invoices (status DELETED): full runs only as a weekly check.
+  fullRunEveryHours: 7 * 24,
   async fetchPage({ page, checkpoint, call }) {
     const n = page === null ? 1 : Number(page);
     const q = new URLSearchParams({ page: String(n), pageSize: String(PAGE_SIZE), order: 'InvoiceID ASC' });
