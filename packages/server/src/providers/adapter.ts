@@ -350,7 +350,7 @@ export type SyncDefinition = {
    * Amazon marketplace), never its credentials.
    */
   fetchPage(ctx: { page: string | null; checkpoint: string | null; call: SyncCall; config: Readonly<Record<string, string>> }): Promise<SyncPage>;
-  /** A record's checkpoint value (e.g. its UTC modification time); the run keeps the greatest. */
+  /** A record's checkpoint value (e.g. its UTC modification time); the run keeps the greatest. '' (no time) counts as none. */
   checkpointOf(data: Record<string, unknown>): string;
   /**
    * The reader pages by position (an offset or a page number): a record deleted on a page already

@@ -95,7 +95,9 @@ export function createSyncRunner(deps: RunDeps) {
       const reconcile = (req.trigger === 'schedule' || req.trigger === 'webhook')
         && (!lastFull || now.getTime() - lastFull.started_at.getTime() > (def.fullRunEveryHours ?? DEFAULT_FULL_RUN_EVERY_HOURS) * 3_600_000);
       const wantsFull = req.trigger === 'reset' || req.mode === 'full' || !def.incremental || reconcile;
-      const checkpoint = wantsFull ? null : await deps.repo.lastCheckpoint(tx, req.tenantId, req.connectionId, req.sync);
+      // An empty checkpoint (stored by older versions when no record had a time) is none: an
+      // "incremental" run from it would read everything and never delete.
+      const checkpoint = wantsFull ? null : (await deps.repo.lastCheckpoint(tx, req.tenantId, req.connectionId, req.sync)) || null;
       const mode: SyncMode = checkpoint === null ? 'full' : 'incremental';
       const row = {
         // UUIDv7 from this process's real time: run ids order runs even when the injected clock stands still.
@@ -157,8 +159,9 @@ export function createSyncRunner(deps: RunDeps) {
           pending.catch(() => undefined); // its failure surfaces at the next `await pending`
         }
         for (const r of got.records) {
+          // A record without a time ('') does not move the checkpoint.
           const c = def.checkpointOf(r.data);
-          if (nextCheckpoint === null || c > nextCheckpoint) nextCheckpoint = c;
+          if (c && (nextCheckpoint === null || c > nextCheckpoint)) nextCheckpoint = c;
         }
         const force = req.trigger === 'reset';
         const pages = counts.pages + 1;
