@@ -11,7 +11,11 @@ import type { ConnectionStore } from '../connections/store.js';
 import type { Outbox } from '../events/outbox.js';
 import type { PageItem, SyncsRepo } from './syncs.repo.js';
 
-/** How far the provider's clock may be ahead of Keyhold's (the next incremental run re-reads this much). */
+/**
+ * How far the provider's clock may be behind Keyhold's: a record changed just after this run began
+ * may carry a provider time earlier than the run's start by Keyhold's clock, so the checkpoint is
+ * capped this much before that start (the next incremental run re-reads this much).
+ */
 const CHECKPOINT_SKEW_MS = 5 * 60_000;
 
 /** How often a run Keyhold starts itself is full (to find deletes), unless the definition says otherwise. */
