@@ -339,13 +339,25 @@ export type SyncDefinition = {
   /** How often a schedule runs it, in minutes, unless the tenant overrides it per connection (domains/syncs/schedules.ts). */
   defaultFrequencyMinutes: number;
   /**
+   * Reconciliation interval: a scheduled or change-notice run is full (and so finds deletes) once
+   * the last succeeded full run is older than this; 24 when absent. A reader whose incremental
+   * API reports deletes in every run may set it higher.
+   */
+  fullRunEveryHours?: number;
+  /**
    * Reads one page: `page` null starts the run; `checkpoint` null reads everything. `config`: the
    * connection's non-secret config (account ids a path names, e.g. a QuickBooks realm or an
    * Amazon marketplace), never its credentials.
    */
   fetchPage(ctx: { page: string | null; checkpoint: string | null; call: SyncCall; config: Readonly<Record<string, string>> }): Promise<SyncPage>;
-  /** A record's checkpoint value (e.g. its UTC modification time); the run keeps the greatest. */
+  /** A record's checkpoint value (e.g. its UTC modification time); the run keeps the greatest. '' (no time) counts as none. */
   checkpointOf(data: Record<string, unknown>): string;
+  /**
+   * The reader pages by position (an offset or a page number): a record deleted on a page already
+   * read moves the next one onto it, and the run never reads that one. A full run then deletes
+   * only what it and the previous succeeded full run both missed (domains/syncs/README.md).
+   */
+  offsetPaging?: boolean;
 };
 
 /** Thrown by a reader for an answer it cannot use; `code` lands in the run's `error_code`. */

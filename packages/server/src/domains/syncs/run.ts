@@ -11,8 +11,15 @@ import type { ConnectionStore } from '../connections/store.js';
 import type { Outbox } from '../events/outbox.js';
 import type { PageItem, SyncsRepo } from './syncs.repo.js';
 
-/** How far the provider's clock may be ahead of Keyhold's (the next incremental run re-reads this much). */
+/**
+ * How far the provider's clock may be behind Keyhold's: a record changed just after this run began
+ * may carry a provider time earlier than the run's start by Keyhold's clock, so the checkpoint is
+ * capped this much before that start (the next incremental run re-reads this much).
+ */
 const CHECKPOINT_SKEW_MS = 5 * 60_000;
+
+/** How often a run Keyhold starts itself is full (to find deletes), unless the definition says otherwise. */
+export const DEFAULT_FULL_RUN_EVERY_HOURS = 24;
 
 /** A run's lease: renewed by every page; a run silent this long is taken as dead. */
 export const LEASE_MS = 5 * 60_000;
@@ -90,10 +97,17 @@ export function createSyncRunner(deps: RunDeps) {
       const skip = conn.status === 'needs_reauth' ? SKIP_CODE.needs_reauth : !conn.is_active ? SKIP_CODE.disabled
         // A scheduled run (or its retry) after a person paused the schedule.
         : req.trigger === 'schedule' && await deps.repo.schedulePaused(tx, req.tenantId, req.connectionId, req.sync) ? SKIP_CODE.schedule_paused : null;
-      const wantsFull = req.trigger === 'reset' || req.mode === 'full' || !def.incremental;
-      const checkpoint = wantsFull ? null : await deps.repo.lastCheckpoint(tx, req.tenantId, req.connectionId, req.sync);
-      const mode: SyncMode = checkpoint === null ? 'full' : 'incremental';
       const now = deps.clock();
+      const lastFull = def.incremental || def.offsetPaging ? await deps.repo.lastFullRun(tx, req.tenantId, req.connectionId, req.sync) : undefined;
+      // Most incremental APIs do not report deletes: a run Keyhold starts itself (schedule, change
+      // notice) is full once the last succeeded full run is older than the reconciliation interval.
+      const reconcile = (req.trigger === 'schedule' || req.trigger === 'webhook')
+        && (!lastFull || now.getTime() - lastFull.started_at.getTime() > (def.fullRunEveryHours ?? DEFAULT_FULL_RUN_EVERY_HOURS) * 3_600_000);
+      const wantsFull = req.trigger === 'reset' || req.mode === 'full' || !def.incremental || reconcile;
+      // An empty checkpoint (stored by older versions when no record had a time) is none: an
+      // "incremental" run from it would read everything and never delete.
+      const checkpoint = wantsFull ? null : (await deps.repo.lastCheckpoint(tx, req.tenantId, req.connectionId, req.sync)) || null;
+      const mode: SyncMode = checkpoint === null ? 'full' : 'incremental';
       const row = {
         // UUIDv7 from this process's real time: run ids order runs even when the injected clock stands still.
         id: uuidv7(), tenant_id: req.tenantId, connection_id: req.connectionId, sync: req.sync, trigger: req.trigger, mode,
@@ -106,7 +120,10 @@ export function createSyncRunner(deps: RunDeps) {
       await deps.repo.closeExpired(tx, req.tenantId, req.connectionId, req.sync, now);
       const id = await deps.repo.startRun(tx, { ...row, lease_until: new Date(now.getTime() + LEASE_MS) });
       if (!id) throw new AppError('SYNC_ALREADY_RUNNING', `The sync '${req.sync}' of this connection is running already`);
-      return { id, def, mode, checkpoint, conn: { id: conn.id, provider: conn.provider, label: conn.label, config: conn.config } };
+      // An offset-paged reader may miss a live record once (a delete on a page already read shifts
+      // it): a full run deletes only what the previous succeeded full run missed too.
+      const deleteBefore = def.offsetPaging ? (lastFull?.id ?? null) : undefined;
+      return { id, def, mode, checkpoint, deleteBefore, conn: { id: conn.id, provider: conn.provider, label: conn.label, config: conn.config } };
     });
   }
 
@@ -117,7 +134,7 @@ export function createSyncRunner(deps: RunDeps) {
       deps.log?.info({ syncRunId: id, sync: req.sync, connectionId: req.connectionId, code }, 'sync run skipped');
       return { id, status: 'skipped', mode, added: 0, updated: 0, deleted: 0, pages: 0, providerCalls: 0, rateWaitMs: 0, errorCode: code };
     }
-    const { id, def, mode, checkpoint, conn } = claimed as Exclude<typeof claimed, { skipped: unknown }>;
+    const { id, def, mode, checkpoint, deleteBefore, conn } = claimed as Exclude<typeof claimed, { skipped: unknown }>;
     const scope = { tenantId: req.tenantId, connectionId: conn.id, model: def.model };
     const seen = { runId: id, at: deps.clock() };
     const counts = { added: 0, updated: 0, deleted: 0, pages: 0, providerCalls: 0, rateWaitMs: 0 };
@@ -151,8 +168,9 @@ export function createSyncRunner(deps: RunDeps) {
           pending.catch(() => undefined); // its failure surfaces at the next `await pending`
         }
         for (const r of got.records) {
+          // A record without a time ('') does not move the checkpoint.
           const c = def.checkpointOf(r.data);
-          if (nextCheckpoint === null || c > nextCheckpoint) nextCheckpoint = c;
+          if (c && (nextCheckpoint === null || c > nextCheckpoint)) nextCheckpoint = c;
         }
         const force = req.trigger === 'reset';
         const pages = counts.pages + 1;
@@ -187,7 +205,7 @@ export function createSyncRunner(deps: RunDeps) {
     }
     try {
       const capped = nextCheckpoint !== null && nextCheckpoint > checkpointCap ? checkpointCap : nextCheckpoint;
-      await finish(req, conn, id, mode, counts, range, { status: 'succeeded', errorCode: null, checkpoint: capped }, mode === 'full' ? seen : null);
+      await finish(req, conn, id, mode, counts, range, { status: 'succeeded', errorCode: null, checkpoint: capped }, mode === 'full' ? { ...seen, before: deleteBefore } : null);
     } catch (err) {
       // Closed by another run while this one finished: its deletes were rolled back with the close.
       if (err instanceof SyncReadError && err.code === 'lease_lost') return { id, status: 'failed', mode, ...counts, errorCode: err.code };
@@ -200,16 +218,19 @@ export function createSyncRunner(deps: RunDeps) {
   async function finish(
     req: RunRequest, conn: { id: string; provider: string; label: string }, id: string, mode: SyncMode,
     counts: { added: number; updated: number; deleted: number; pages: number; providerCalls: number; rateWaitMs: number }, range: ReturnType<typeof seqRange>,
-    outcome: { status: 'succeeded' | 'failed'; errorCode: string | null; checkpoint: string | null }, deleteUnseen: { runId: string; at: Date } | null = null,
+    outcome: { status: 'succeeded' | 'failed'; errorCode: string | null; checkpoint: string | null }, deleteUnseen: { runId: string; at: Date; before: string | null | undefined } | null = null,
   ) {
     counts.deleted = await deps.tenancy.withTenant(req.tenantId, async (tx) => {
       let deleted = counts.deleted;
       if (deleteUnseen) {
         await deps.repo.lockTenantFeed(tx, req.tenantId);
         const model = deps.adapterFor({ id: conn.provider }).syncs![req.sync]!.model;
-        const d = await deps.repo.deleteUnseen(tx, { tenantId: req.tenantId, connectionId: conn.id, model }, deleteUnseen);
-        deleted += d.deleted;
-        range.add(d.seqs);
+        // `before` null: an offset-paged reader's first succeeded full run, which has nothing to confirm.
+        if (deleteUnseen.before !== null) {
+          const d = await deps.repo.deleteUnseen(tx, { tenantId: req.tenantId, connectionId: conn.id, model }, deleteUnseen, deleteUnseen.before);
+          deleted += d.deleted;
+          range.add(d.seqs);
+        }
       }
       const closed = await deps.repo.finishRun(tx, req.tenantId, id, {
         status: outcome.status, finished_at: deps.clock(), added: counts.added, updated: counts.updated, deleted,

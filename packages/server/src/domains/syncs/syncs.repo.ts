@@ -74,13 +74,18 @@ export function createSyncsRepo(_db: Kysely<Database>) {
       return { added, updated: written.length - added, seqs: written.map((r) => r.change_seq) };
     },
 
-    /** Deletes (soft) the records a successful full run did not see; each takes a feed position. */
-    async deleteUnseen(tx: TenantTx, s: Scope, seen: Seen) {
+    /**
+     * Deletes (soft) the records a successful full run did not see; each takes a feed position.
+     * `seenBefore` (a run id): only records last seen before that run, i.e. missed by it as well
+     * (run ids are UUIDv7, ordered by time).
+     */
+    async deleteUnseen(tx: TenantTx, s: Scope, seen: Seen, seenBefore?: string) {
       await drawPositions(tx, s.tenantId, 0);
       const rows = await sql<{ change_seq: string }>`
         update records set deleted_at = ${seen.at}, changed_at = ${seen.at}, change_seq = ${nextPosition}
         where tenant_id = ${s.tenantId} and connection_id = ${s.connectionId} and model = ${s.model}
           and deleted_at is null and seen_run_id <> ${seen.runId}
+          ${seenBefore === undefined ? sql`` : sql`and seen_run_id < ${seenBefore}::uuid`}
         returning change_seq`.execute(tx);
       if (rows.rows.length > 0) await drawPositions(tx, s.tenantId, rows.rows.length);
       return { deleted: rows.rows.length, seqs: rows.rows.map((r) => r.change_seq) };
@@ -153,6 +158,12 @@ export function createSyncsRepo(_db: Kysely<Database>) {
     schedulePaused: async (tx: TenantTx, tenantId: string, connectionId: string, sync: string) =>
       (await tx.selectFrom('sync_schedules').select('paused').where('tenant_id', '=', tenantId).where('connection_id', '=', connectionId)
         .where('sync', '=', sync).executeTakeFirst())?.paused === true,
+
+    /** The last succeeded full run of this (connection, sync): its id and (clock) start. */
+    lastFullRun: (tx: TenantTx, tenantId: string, connectionId: string, sync: string) =>
+      tx.selectFrom('sync_runs').select(['id', 'started_at']).where('tenant_id', '=', tenantId).where('connection_id', '=', connectionId)
+        .where('sync', '=', sync).where('kind', '=', 'sync').where('status', '=', 'succeeded').where('mode', '=', 'full')
+        .orderBy('id', 'desc').limit(1).executeTakeFirst(),
 
     /** Every sync schedule of the tenant's connections that can be used now (run-all). */
     usableSyncs: (tx: TenantTx, tenantId: string) =>

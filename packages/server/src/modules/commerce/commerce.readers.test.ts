@@ -1,7 +1,11 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, signup } from '../../test-support/accounts.js';
 import { oauthHarness } from '../../test-support/oauth.js';
 import { amazonSeller, shopifyStore, unleashedAccount } from '../../test-support/commerce.js';
+import { createSyncRunner } from '../../domains/syncs/run.js';
+import { createSyncsRepo } from '../../domains/syncs/syncs.repo.js';
+import { adapterFor } from '../../providers/registry.js';
 
 /**
  * The commerce readers against the sandbox: each full, then incremental, with more records than
@@ -96,6 +100,51 @@ describe('Amazon FBA inventory reader', () => {
     const incremental = asked('amazon-sp-api', /^\/fba\/inventory\/v1\/summaries$/).slice(-2);
     expect(incremental.every((c) => /startDateTime=/.test(c.query) && c.status === 200)).toBe(true);
     expect(throttled('amazon-sp-api')).toEqual([]);
+  });
+});
+
+describe('Amazon FBA inventory reader: checkpoints and marketplace', () => {
+  const lastRun = (acct: Account, connectionId: string) =>
+    h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('sync_runs').selectAll().where('connection_id', '=', connectionId).orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow());
+
+  it('summaries without a time (Amazon leaves lastUpdatedTime empty for some) leave no checkpoint: the next run is full, never an "incremental" run reading everything', async () => {
+    const acct = await signup(h.t.app);
+    const { connectionId } = await amazonSeller(h, acct);
+    // Amazon's answers as they come for such a seller: no summary has a time.
+    const runner = createSyncRunner({
+      repo: createSyncsRepo(h.t.db.kysely), tenancy: h.t.db, store: h.t.services.store, adapterFor, clock: h.t.clock,
+      outbox: { append: async () => 'not-recorded' }, // this run's event is not what the test is about
+      tenantFetch: async (...a) => {
+        const res = await h.t.services.tenantClients.fetch(...a);
+        const body = (await res.json()) as { payload?: { inventorySummaries?: Array<Record<string, unknown>> } };
+        for (const s of body.payload?.inventorySummaries ?? []) delete s.lastUpdatedTime;
+        return new Response(JSON.stringify(body), { status: res.status, headers: res.headers });
+      },
+    });
+    const again = () => runner.run({ tenantId: acct.tenantId, connectionId, sync: 'fba_inventory', trigger: 'manual' });
+    expect(await again()).toMatchObject({ status: 'succeeded', mode: 'full', added: 120 });
+    expect((await lastRun(acct, connectionId)).checkpoint).toBeNull();
+    expect(await again()).toMatchObject({ status: 'succeeded', mode: 'full', added: 0 });
+    expect(asked('amazon-sp-api', /^\/fba\/inventory\/v1\/summaries$/).slice(-3).every((c) => !/startDateTime=/.test(c.query))).toBe(true);
+  });
+
+  it('an empty checkpoint already in the history counts as none: the next run is full', async () => {
+    const acct = await signup(h.t.app);
+    const { connectionId } = await amazonSeller(h, acct);
+    expect(await run(acct, connectionId, 'fba_inventory')).toMatchObject({ status: 'succeeded', mode: 'full' });
+    const last = await lastRun(acct, connectionId);
+    await h.t.db.withTenant(acct.tenantId, (tx) => tx.updateTable('sync_runs').set({ checkpoint: '' }).where('id', '=', last.id).execute());
+    expect(await run(acct, connectionId, 'fba_inventory')).toMatchObject({ status: 'succeeded', mode: 'full' });
+  });
+
+  it('a connection whose marketplace id Keyhold does not know fails the run with config_missing (never reads another marketplace)', async () => {
+    const acct = await signup(h.t.app);
+    const { connectionId } = await amazonSeller(h, acct);
+    await h.t.db.withTenant(acct.tenantId, (tx) =>
+      tx.updateTable('connections').set({ config: sql`config || jsonb_build_object('marketplaceId', 'AXXXXXXXXXXXXX')` }).where('id', '=', connectionId).execute());
+    const calls = asked('amazon-sp-api', /^\/fba\/inventory\/v1\/summaries$/).length;
+    expect(await run(acct, connectionId, 'fba_inventory')).toMatchObject({ status: 'failed', errorCode: 'config_missing', providerCalls: 0 });
+    expect(asked('amazon-sp-api', /^\/fba\/inventory\/v1\/summaries$/)).toHaveLength(calls);
   });
 });
 

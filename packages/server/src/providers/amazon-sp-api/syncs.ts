@@ -38,7 +38,10 @@ export const amazonFbaInventory: SyncDefinition = {
   incremental: true,
   defaultFrequencyMinutes: 60,
   async fetchPage({ page, checkpoint, call, config }) {
-    const marketplace = config.marketplaceId && MARKETPLACES[config.marketplaceId] ? config.marketplaceId : DEFAULT_MARKETPLACE;
+    // Absent: the US marketplace, as authorize takes a seller connected without one. Unknown:
+    // reading another marketplace would store the wrong stock, so the run fails.
+    const marketplace = config.marketplaceId ?? DEFAULT_MARKETPLACE;
+    if (!MARKETPLACES[marketplace]) throw new SyncReadError('config_missing', 'The Amazon connection names a marketplace Keyhold does not know');
     const q = new URLSearchParams({ details: 'true', granularityType: 'Marketplace', granularityId: marketplace, marketplaceIds: marketplace });
     const since = checkpoint ? Date.parse(checkpoint) : Number.NaN;
     if (!Number.isNaN(since)) q.set('startDateTime', new Date(since - 1000).toISOString());

@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, signup } from '../../test-support/accounts.js';
 import { connectAccounting } from '../../test-support/accounting.js';
 import { oauthHarness } from '../../test-support/oauth.js';
+import { createSyncRunner } from '../../domains/syncs/run.js';
+import { createSyncsRepo } from '../../domains/syncs/syncs.repo.js';
+import { adapterFor } from '../registry.js';
 
 /** The QuickBooks invoices and bills readers against the sandbox's companies, through the sync engine. */
 let h: Awaited<ReturnType<typeof oauthHarness>>;
@@ -44,15 +47,67 @@ describe('QuickBooks invoices and bills readers', () => {
     expect(await run(acct, connectionId, 'bills')).toMatchObject({ status: 'succeeded', mode: 'incremental', updated: 0, added: 0 });
   });
 
-  it('a deleted invoice (which the query endpoint stops listing) is marked deleted by the next successful full run only', async () => {
+  it('a deleted invoice (which the query endpoint stops listing) is marked deleted only once two successive successful full runs miss it', async () => {
     const acct = await signup(h.t.app);
     const { connectionId, account: realm } = await connectAccounting(h, acct, 'quickbooks');
     await run(acct, connectionId, 'invoices');
     expect(h.sandbox.quickbooksBooks.remove(realm, 'invoice', '120')).toBe(true);
     expect(await run(acct, connectionId, 'invoices')).toMatchObject({ status: 'succeeded', mode: 'incremental', deleted: 0 });
+    expect(await run(acct, connectionId, 'invoices', 'full')).toMatchObject({ status: 'succeeded', mode: 'full', deleted: 0, updated: 0 });
     expect(await run(acct, connectionId, 'invoices', 'full')).toMatchObject({ status: 'succeeded', mode: 'full', deleted: 1, updated: 0 });
     const deleted = (await rows(acct, connectionId, 'quickbooks_invoices')).filter((r) => r.deleted_at).map((r) => r.external_id);
     expect(deleted).toEqual(['120']);
+  });
+
+  it('a scheduled run is full once the last full run is older than the reconciliation interval (24 h): a deleted invoice is then marked deleted', async () => {
+    const acct = await signup(h.t.app);
+    const { connectionId, account: realm } = await connectAccounting(h, acct, 'quickbooks');
+    await run(acct, connectionId, 'invoices');
+    expect(h.sandbox.quickbooksBooks.remove(realm, 'invoice', '130')).toBe(true);
+    const scheduled = () => h.t.services.syncs.run({ tenantId: acct.tenantId, connectionId, sync: 'invoices', trigger: 'schedule' });
+    h.t.clock.advance(23 * 3_600_000);
+    expect(await scheduled()).toMatchObject({ status: 'succeeded', mode: 'incremental', deleted: 0 });
+    // A change notice within the interval stays incremental too.
+    expect(await h.t.services.syncs.run({ tenantId: acct.tenantId, connectionId, sync: 'invoices', trigger: 'webhook', mode: 'incremental' }))
+      .toMatchObject({ status: 'succeeded', mode: 'incremental', deleted: 0 });
+    h.t.clock.advance(2 * 3_600_000);
+    // Full: the record is missing for the first time. QuickBooks pages by offset, so one miss is
+    // not yet a delete; the next full run (a day later) confirms it.
+    expect(await scheduled()).toMatchObject({ status: 'succeeded', mode: 'full' });
+    expect(await scheduled()).toMatchObject({ status: 'succeeded', mode: 'incremental', deleted: 0 });
+    h.t.clock.advance(25 * 3_600_000);
+    expect(await scheduled()).toMatchObject({ status: 'succeeded', mode: 'full', deleted: 1 });
+    expect((await rows(acct, connectionId, 'quickbooks_invoices')).filter((r) => r.deleted_at).map((r) => r.external_id)).toEqual(['130']);
+  });
+
+  it('offset paging: an invoice deleted on a page already read shifts a live one past the run; it is not marked deleted, and the deleted one is after two full runs miss it', async () => {
+    const acct = await signup(h.t.app);
+    const { connectionId, account: realm } = await connectAccounting(h, acct, 'quickbooks');
+    await run(acct, connectionId, 'invoices');
+    // The bookkeeper deletes invoice 150 (page 1) right after page 1 was read: the invoice at
+    // position 1001 moves to 1000, which page 2 (from 1001) no longer covers.
+    let removeAfterPage1 = true;
+    const runner = createSyncRunner({
+      repo: createSyncsRepo(h.t.db.kysely), tenancy: h.t.db, store: h.t.services.store, adapterFor, clock: h.t.clock,
+      outbox: { append: async () => 'not-recorded' }, // this run's event is not what the test is about
+      tenantFetch: async (...a) => {
+        const res = await h.t.services.tenantClients.fetch(...a);
+        if (removeAfterPage1 && a[2].includes('STARTPOSITION+1+')) {
+          removeAfterPage1 = false;
+          expect(h.sandbox.quickbooksBooks.remove(realm, 'invoice', '150')).toBe(true);
+        }
+        return res;
+      },
+    });
+    const full = () => runner.run({ tenantId: acct.tenantId, connectionId, sync: 'invoices', trigger: 'manual', mode: 'full' });
+    expect(await full()).toMatchObject({ status: 'succeeded', mode: 'full', pages: 2, added: 0, deleted: 0 });
+    expect(removeAfterPage1).toBe(false);
+    const live = async () => (await rows(acct, connectionId, 'quickbooks_invoices')).filter((r) => !r.deleted_at).map((r) => r.external_id);
+    expect(await live()).toHaveLength(1200);
+    expect(await full()).toMatchObject({ status: 'succeeded', mode: 'full', deleted: 0 });
+    expect(await full()).toMatchObject({ status: 'succeeded', mode: 'full', deleted: 1 });
+    expect((await live()).sort()).toEqual(h.sandbox.quickbooksBooks.invoices(realm).map((r) => r.Id).sort());
+    expect((await rows(acct, connectionId, 'quickbooks_invoices')).filter((r) => r.deleted_at).map((r) => r.external_id)).toEqual(['150']);
   });
 
   it("another company's realm is never asked: each connection reads its own company", async () => {

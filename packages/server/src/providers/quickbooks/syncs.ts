@@ -39,6 +39,8 @@ function transactions(entity: 'Invoice' | 'Bill', model: string): SyncDefinition
     schema: Transaction,
     incremental: true,
     defaultFrequencyMinutes: 60,
+    // STARTPOSITION: an invoice deleted on a page already read moves the next one onto that page.
+    offsetPaging: true,
     async fetchPage({ page, checkpoint, call, config }) {
       const realm = config.realmId;
       if (!realm || !/^[0-9]+$/.test(realm)) throw new SyncReadError('config_missing', 'The QuickBooks connection has no company (realm) id');

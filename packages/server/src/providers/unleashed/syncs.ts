@@ -41,6 +41,8 @@ export const unleashedStockOnHand: SyncDefinition = {
   schema: StockOnHand,
   incremental: true,
   defaultFrequencyMinutes: 60,
+  // Page numbers: an item deleted on a page already read moves the next one onto that page.
+  offsetPaging: true,
   async fetchPage({ page, checkpoint, call }) {
     const number = page === null ? 1 : Number(page);
     const q = new URLSearchParams({ pageSize: String(PAGE_SIZE) });

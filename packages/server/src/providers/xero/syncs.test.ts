@@ -18,7 +18,7 @@ const rows = (acct: Account, connectionId: string) =>
 const invoiceCalls = (org: string) => h.sandbox.requests().filter((r) => r.provider === 'xero' && r.path === '/api.xro/2.0/Invoices' && r.headers['xero-tenant-id'] === org);
 
 describe('Xero invoices reader', () => {
-  it('a full run pages through every invoice (100 a page, the organisation header injected); an incremental run asks with If-Modified-Since and rewrites only the changed ones', async () => {
+  it('a full run reads every invoice in one page of 1000 (the most Xero allows; the organisation header injected); an incremental run asks with If-Modified-Since and rewrites only the changed ones', async () => {
     const acct = await signup(h.t.app);
     const { connectionId, account: org } = await connectAccounting(h, acct, 'xero');
     const all = h.sandbox.xeroInvoices.list(org);
@@ -26,10 +26,10 @@ describe('Xero invoices reader', () => {
     const live = all.filter((i) => i.Status !== 'DELETED');
 
     const first = await run(acct, connectionId);
-    expect(first).toMatchObject({ status: 'succeeded', mode: 'full', added: live.length, updated: 0, pages: 6, providerCalls: 6 });
+    expect(first).toMatchObject({ status: 'succeeded', mode: 'full', added: live.length, updated: 0, pages: 1, providerCalls: 1 });
     const full = invoiceCalls(org);
-    expect(full.map((r) => new URLSearchParams(r.query).get('page'))).toEqual(['1', '2', '3', '4', '5', '6']);
-    expect(full.every((r) => new URLSearchParams(r.query).get('pageSize') === '100' && r.headers['if-modified-since'] === undefined)).toBe(true);
+    expect(full.map((r) => new URLSearchParams(r.query).get('page'))).toEqual(['1']);
+    expect(full.every((r) => new URLSearchParams(r.query).get('pageSize') === '1000' && r.headers['if-modified-since'] === undefined)).toBe(true);
     const before = new Map((await rows(acct, connectionId)).map((r) => [r.external_id, r]));
     expect(before.size).toBe(live.length);
     // The record is Xero's own invoice, field names and .NET dates as sent.
@@ -68,8 +68,8 @@ describe('Xero invoices reader', () => {
 
     // Nothing changed since: an incremental run reads the last change again and rewrites nothing.
     expect(await run(acct, connectionId)).toMatchObject({ status: 'succeeded', mode: 'incremental', added: 0, updated: 0, deleted: 0 });
-    // A full run reads all 6 pages again, rewrites nothing and keeps the deleted draft deleted.
-    expect(await run(acct, connectionId, 'full')).toMatchObject({ status: 'succeeded', mode: 'full', added: 0, updated: 0, deleted: 0, pages: 6 });
+    // A full run reads the one page again, rewrites nothing and keeps the deleted draft deleted.
+    expect(await run(acct, connectionId, 'full')).toMatchObject({ status: 'succeeded', mode: 'full', added: 0, updated: 0, deleted: 0, pages: 1 });
   });
 
   it('a failing Xero fails the run with a code; the next run starts from the last success and still finds the change', async () => {
