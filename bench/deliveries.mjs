@@ -5,55 +5,28 @@
 // embedded Postgres, without HTTP server or job runner (only the sender is measured).
 // Run: npm run bench:deliveries   (builds first)   BENCH_DELIVERIES=5000 BENCH_CONCURRENCY=16
 import { spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
-import { fmt, freePort, stopAll } from './lib.mjs';
+import { fmt, servicesForBench, stopAll } from './lib.mjs';
 
 const N = Number(process.env.BENCH_DELIVERIES ?? 5000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const dist = (p) => new URL(`../packages/server/dist/${p}`, import.meta.url).href;
 const here = (p) => new URL(p, import.meta.url).pathname;
 
 const receiver = spawn(process.execPath, [here('./receiver.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
 const receiverUrl = await new Promise((resolve) => receiver.stdout.once('data', (d) => resolve(String(d).trim())));
 const received = async () => Number(await (await fetch(`${receiverUrl}/count`)).text());
 
-const dir = await mkdtemp(path.join(tmpdir(), 'keyhold-bench-deliveries-'));
-await chmod(dir, 0o755);
-let endpoint;
-let db;
+let bench;
 try {
-  const { loadConfig } = await import(dist('platform/config.js'));
-  const { createLogger } = await import(dist('platform/logger.js'));
-  const { openDatabaseEndpoint, createDb } = await import(dist('platform/db/database.js'));
-  const { migrate } = await import(dist('platform/db/migrate.js'));
-  const { createServices } = await import(dist('deps.js'));
-  const { loadCatalog } = await import(dist('domains/catalog/catalog.js'));
-  const { loadKeyRing } = await import(dist('domains/vault/kek.js'));
-  const log = createLogger({ level: 'error' });
-  const config = loadConfig({
-    NODE_ENV: 'development', KEYHOLD_DATA_DIR: dir, KEYHOLD_PG_PORT: String(await freePort()), KEYHOLD_DB_POOL_MAX: '10',
-    KEYHOLD_MASTER_KEYS: `bench-1:${randomBytes(32).toString('base64')}`, KEYHOLD_ALLOW_PRIVATE_PROVIDER_URLS: 'true',
-  });
-  endpoint = await openDatabaseEndpoint(config.database, log);
-  await migrate({ adminUrl: endpoint.adminUrl, appPassword: endpoint.appPassword, jobsPassword: endpoint.jobsPassword, log });
-  db = createDb({ url: endpoint.appUrl, poolMax: config.database.poolMax, log });
-  const services = createServices({
-    db, clock: () => new Date(), keys: { tenantKey: randomBytes(32), platformKey: randomBytes(32) }, ring: await loadKeyRing(config, log),
-    catalog: loadCatalog({}), allowPrivateProviderUrls: true, log,
-  });
-  const actor = { type: 'system', id: null };
-  const tenant = await services.tenants.create({ actor }, { slug: `bench-${randomBytes(3).toString('hex')}`, name: 'Bench' });
-  const principal = { tenantId: tenant.id, role: 'owner', actor, requestId: 'bench' };
+  bench = await servicesForBench({ name: 'deliveries' });
+  const { services, principal, tenant } = bench;
   await services.webhookEndpoints.create(principal, { url: `${receiverUrl}/in`, description: 'bench', eventTypes: ['*'], enabled: true, signatureScheme: 'v1' });
 
   // N outbox events (about 300 bytes each once wrapped), written straight to the table.
   const pg = (await import('pg')).default;
-  const admin = new pg.Client({ connectionString: endpoint.adminUrl });
+  const admin = new pg.Client({ connectionString: bench.adminUrl });
   await admin.connect();
   const subject = JSON.stringify({ connectionId: randomUUID(), provider: 'stripe', label: 'default' });
   const payload = JSON.stringify({ from: 'active', to: 'needs_reauth', source: 'refresh', error: 'invalid_grant' });
@@ -106,8 +79,6 @@ try {
   console.log(`Keyhold sender (take, sign, POST, record) ${fmt(keyholdRate, 0).padStart(7)} deliveries/s   (${keyholdGot} received, ${stats.attempts} attempts)`);
   console.log(`throughput ratio ${fmt(keyholdRate / bareRate, 2)}`);
 } finally {
-  await db?.close();
-  await endpoint?.stop();
+  await bench?.stop();
   await stopAll([receiver]);
-  await rm(dir, { recursive: true, force: true });
 }

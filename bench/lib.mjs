@@ -87,3 +87,49 @@ export async function stopAll(procs, ms = 20_000) {
     return exited.finally(() => clearTimeout(timer));
   }));
 }
+
+/**
+ * Keyhold's services in this process (no HTTP server, no job runner) on a fresh embedded Postgres
+ * in a temp dir, with one bench tenant and its owner principal. `catalog` takes the catalog's
+ * overrides (e.g. a sandbox's base URLs). `stop()` closes the pool, the database and the dir.
+ */
+export async function servicesForBench({ name, catalog = {} }) {
+  const { loadConfig } = await import(dist('platform/config.js'));
+  const { createLogger } = await import(dist('platform/logger.js'));
+  const { openDatabaseEndpoint, createDb } = await import(dist('platform/db/database.js'));
+  const { migrate } = await import(dist('platform/db/migrate.js'));
+  const { createServices } = await import(dist('deps.js'));
+  const { loadCatalog } = await import(dist('domains/catalog/catalog.js'));
+  const { loadKeyRing } = await import(dist('domains/vault/kek.js'));
+  const { randomBytes } = await import('node:crypto');
+  const dir = await mkdtemp(path.join(tmpdir(), `keyhold-bench-${name}-`));
+  await chmod(dir, 0o755);
+  let endpoint;
+  let db;
+  const stop = async () => {
+    await db?.close();
+    await endpoint?.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const log = createLogger({ level: 'error' });
+    const config = loadConfig({
+      NODE_ENV: 'development', KEYHOLD_DATA_DIR: dir, KEYHOLD_PG_PORT: String(await freePort()), KEYHOLD_DB_POOL_MAX: '10',
+      KEYHOLD_MASTER_KEYS: `bench-1:${randomBytes(32).toString('base64')}`, KEYHOLD_ALLOW_PRIVATE_PROVIDER_URLS: 'true',
+    });
+    endpoint = await openDatabaseEndpoint(config.database, log);
+    await migrate({ adminUrl: endpoint.adminUrl, appPassword: endpoint.appPassword, jobsPassword: endpoint.jobsPassword, log });
+    db = createDb({ url: endpoint.appUrl, poolMax: config.database.poolMax, log });
+    const services = createServices({
+      db, clock: () => new Date(), keys: { tenantKey: randomBytes(32), platformKey: randomBytes(32) }, ring: await loadKeyRing(config, log),
+      catalog: loadCatalog(catalog), allowPrivateProviderUrls: true, log,
+    });
+    const actor = { type: 'system', id: null };
+    const tenant = await services.tenants.create({ actor }, { slug: `bench-${randomBytes(3).toString('hex')}`, name: 'Bench' });
+    const principal = { tenantId: tenant.id, role: 'owner', actor, requestId: 'bench' };
+    return { services, tenant, principal, adminUrl: endpoint.adminUrl, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -7,18 +7,14 @@
 // Run: npm run bench:syncs   (builds first)   BENCH_ORDERS=100000 BENCH_ROUNDS=2
 import { fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { Agent, request } from 'undici';
-import { fmt, freePort, stopAll } from './lib.mjs';
+import { fmt, servicesForBench, stopAll } from './lib.mjs';
 
 const N = Number(process.env.BENCH_ORDERS ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const API = '/admin/api/2025-07';
-const dist = (p) => new URL(`../packages/server/dist/${p}`, import.meta.url).href;
 
 const shop = fork(new URL('./shopify-store.mjs', import.meta.url).pathname, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 const next = () => new Promise((resolve) => shop.once('message', resolve));
@@ -32,37 +28,14 @@ async function newStore() {
   return { store, token };
 }
 
-const dir = await mkdtemp(path.join(tmpdir(), 'keyhold-bench-syncs-'));
-await chmod(dir, 0o755);
-let endpoint;
-let db;
+let bench;
 let admin;
 try {
-  const { loadConfig } = await import(dist('platform/config.js'));
-  const { createLogger } = await import(dist('platform/logger.js'));
-  const { openDatabaseEndpoint, createDb } = await import(dist('platform/db/database.js'));
-  const { migrate } = await import(dist('platform/db/migrate.js'));
-  const { createServices } = await import(dist('deps.js'));
-  const { loadCatalog } = await import(dist('domains/catalog/catalog.js'));
-  const { loadKeyRing } = await import(dist('domains/vault/kek.js'));
-  const log = createLogger({ level: 'error' });
-  const config = loadConfig({
-    NODE_ENV: 'development', KEYHOLD_DATA_DIR: dir, KEYHOLD_PG_PORT: String(await freePort()), KEYHOLD_DB_POOL_MAX: '10',
-    KEYHOLD_MASTER_KEYS: `bench-1:${randomBytes(32).toString('base64')}`,
-  });
-  endpoint = await openDatabaseEndpoint(config.database, log);
-  await migrate({ adminUrl: endpoint.adminUrl, appPassword: endpoint.appPassword, jobsPassword: endpoint.jobsPassword, log });
-  db = createDb({ url: endpoint.appUrl, poolMax: config.database.poolMax, log });
-  const services = createServices({
-    db, clock: () => new Date(), keys: { tenantKey: randomBytes(32), platformKey: randomBytes(32) }, ring: await loadKeyRing(config, log),
-    catalog: loadCatalog({ baseUrlOverrides: { shopify: `${sandboxUrl}/shopify/{{storeDomain}}` } }), allowPrivateProviderUrls: true, log,
-  });
-  const actor = { type: 'system', id: null };
-  const tenant = await services.tenants.create({ actor }, { slug: `bench-${randomBytes(3).toString('hex')}`, name: 'Bench' });
-  const principal = { tenantId: tenant.id, role: 'owner', actor, requestId: 'bench' };
+  bench = await servicesForBench({ name: 'syncs', catalog: { baseUrlOverrides: { shopify: `${sandboxUrl}/shopify/{{storeDomain}}` } } });
+  const { services, tenant, principal } = bench;
 
   // The bare loop's table: the records store's key and payload, no RLS, no hash, no feed.
-  admin = new pg.Client({ connectionString: endpoint.adminUrl });
+  admin = new pg.Client({ connectionString: bench.adminUrl });
   await admin.connect();
   await admin.query(`create table bench_records (tenant_id uuid, connection_id uuid, model text, external_id text, payload jsonb,
     primary key (tenant_id, connection_id, model, external_id))`);
@@ -120,9 +93,7 @@ try {
   console.log(`throughput ratio (median of rounds) ${fmt(median(ratios), 2)}   rounds: ${ratios.map((x) => fmt(x, 2)).join(', ')}`);
 } finally {
   await admin?.end();
-  await db?.close();
-  await endpoint?.stop();
+  await bench?.stop();
   shop.disconnect();
   await stopAll([shop]);
-  await rm(dir, { recursive: true, force: true });
 }
