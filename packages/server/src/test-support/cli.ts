@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './free-port.js';
 
 /** The built CLI (`npm test` builds first, as CI does). */
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -59,5 +60,37 @@ export function scratchServerEnv(opts: { adminUrl: string; appPassword: string; 
     KEYHOLD_DATA_DIR: opts.dataDir,
     KEYHOLD_PORT: String(opts.port),
     KEYHOLD_LOG_LEVEL: 'warn',
+  };
+}
+
+/**
+ * `count` Keyhold server processes (`keyhold start`) on one scratch database, each with its own
+ * job runner, the providers in `providers` played by `sandbox`. Returns them once /health answers,
+ * and a stop that ends them all.
+ */
+export async function startServers(count: number, o: { adminUrl: string; appPassword: string; jobsPassword: string; masterKeys: string; sandbox: { baseUrlFor(p: string): string }; providers: string[] }) {
+  const servers: Array<{ run: RunningCli; url: string }> = [];
+  for (let i = 0; i < count; i++) {
+    const port = await freePort();
+    const run = spawnCli(['start'], {
+      DATABASE_URL: o.adminUrl,
+      KEYHOLD_DB_APP_PASSWORD: o.appPassword,
+      KEYHOLD_DB_JOBS_PASSWORD: o.jobsPassword,
+      KEYHOLD_PORT: String(port),
+      KEYHOLD_MASTER_KEYS: o.masterKeys,
+      KEYHOLD_JWT_SECRET: Buffer.alloc(32, 7).toString('base64'),
+      KEYHOLD_ADMIN_JWT_SECRET: Buffer.alloc(32, 8).toString('base64'),
+      ...Object.fromEntries(o.providers.map((p) => [`KEYHOLD_PROVIDER_${p.toUpperCase().replaceAll('-', '_')}_BASE_URL`, o.sandbox.baseUrlFor(p)])),
+      KEYHOLD_LOG_LEVEL: 'warn',
+    });
+    servers.push({ run, url: `http://127.0.0.1:${port}` });
+  }
+  await Promise.all(servers.map((s) => waitForHealth(Number(new URL(s.url).port), s.run)));
+  return {
+    servers,
+    async stop() {
+      for (const s of servers) s.run.child.kill('SIGTERM');
+      await Promise.all(servers.map((s) => s.run.exited));
+    },
   };
 }

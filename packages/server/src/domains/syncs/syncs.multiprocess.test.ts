@@ -1,7 +1,7 @@
 import { type Sandbox, createSandbox } from '@keyhold/sandbox';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type RunningCli, spawnCli, waitForHealth } from '../../test-support/cli.js';
-import { freePort, migratedScratch } from '../../test-support/index.js';
+import { startServers } from '../../test-support/cli.js';
+import { migratedScratch } from '../../test-support/index.js';
 
 /**
  * Two Keyhold server processes on one Postgres, each with its own job runner, asked at once to
@@ -10,31 +10,20 @@ import { freePort, migratedScratch } from '../../test-support/index.js';
  */
 let sandbox: Sandbox;
 let scratch: Awaited<ReturnType<typeof migratedScratch>>;
-const servers: Array<{ run: RunningCli; url: string }> = [];
+let cluster: Awaited<ReturnType<typeof startServers>>;
+let servers: Awaited<ReturnType<typeof startServers>>['servers'];
 
 beforeAll(async () => {
   sandbox = await createSandbox();
   scratch = await migratedScratch();
-  for (let i = 0; i < 2; i++) {
-    const port = await freePort();
-    const run = spawnCli(['start'], {
-      DATABASE_URL: scratch.adminUrl,
-      KEYHOLD_DB_APP_PASSWORD: inject('appPassword'),
-      KEYHOLD_DB_JOBS_PASSWORD: inject('jobsPassword'),
-      KEYHOLD_PORT: String(port),
-      KEYHOLD_MASTER_KEYS: inject('masterKeys'),
-      KEYHOLD_JWT_SECRET: Buffer.alloc(32, 7).toString('base64'),
-      KEYHOLD_ADMIN_JWT_SECRET: Buffer.alloc(32, 8).toString('base64'),
-      KEYHOLD_PROVIDER_SHOPIFY_BASE_URL: sandbox.baseUrlFor('shopify'),
-      KEYHOLD_LOG_LEVEL: 'warn',
-    });
-    servers.push({ run, url: `http://127.0.0.1:${port}` });
-  }
-  await Promise.all(servers.map((s) => waitForHealth(Number(new URL(s.url).port), s.run)));
+  cluster = await startServers(2, {
+    adminUrl: scratch.adminUrl, appPassword: inject('appPassword'), jobsPassword: inject('jobsPassword'), masterKeys: inject('masterKeys'),
+    sandbox, providers: ['shopify'],
+  });
+  servers = cluster.servers;
 }, 120_000);
 afterAll(async () => {
-  for (const s of servers) s.run.child.kill('SIGTERM');
-  await Promise.all(servers.map((s) => s.run.exited));
+  await cluster?.stop();
   await scratch.db.close();
   await scratch.drop();
   await sandbox.close();
