@@ -16,7 +16,7 @@ export const PROVIDER_FIELDS = {
   'shopify': { credentials: { accessToken: true, refreshToken: false }, config: { storeDomain: true, apiVersion: false, restRequestsPerSecond: false, restBucketSize: false } },
   'slack': { credentials: { accessToken: true }, config: { teamId: false, enterpriseId: false, orgWideInstall: false, channel: false } },
   'stripe': { credentials: { apiKey: true, publishableKey: false, webhookSecret: false }, config: { apiVersion: false } },
-  'unleashed': { credentials: { apiId: true, apiKey: true, webhookSigningKey: false }, config: {} },
+  'unleashed': { credentials: { apiId: true, apiKey: true, webhookSigningKey: false }, config: { currency: false } },
   'wise': { credentials: { apiKey: true, webhookPublicKey: false }, config: { profileId: true } },
   'xero': { credentials: { accessToken: true, refreshToken: true }, config: { xeroTenantId: true, region: false, dailyLimit: false } },
 } as const;

@@ -112,13 +112,9 @@ describe('working capital', () => {
     const { acct, org } = await xeroTenant();
     const { body, seed } = credentialsFor('unleashed');
     h.sandbox.seed('unleashed', seed);
-    const created = await h.t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(acct.accessToken), payload: { serviceName: 'unleashed', ...body } });
+    // The stock's costs are in the organisation's base currency (AUD): the tenant says so in the connection's config.
+    const created = await h.t.app.inject({ method: 'POST', url: '/api/api-credentials', headers: bearer(acct.accessToken), payload: { serviceName: 'unleashed', ...body, additionalConfig: { ...(body.additionalConfig as Record<string, string>), currency: 'AUD' } } });
     expect(created.statusCode, created.body).toBe(201);
-    // The stock's costs are in the organisation's base currency (AUD).
-    await h.t.db.withTenant(acct.tenantId, async (tx) => {
-      const row = await tx.selectFrom('connections').select('config').where('id', '=', created.json().data.id).executeTakeFirstOrThrow();
-      await tx.updateTable('connections').set({ config: JSON.stringify({ ...(row.config as object), currency: 'AUD' }) as never }).where('id', '=', created.json().data.id).execute();
-    });
     expect((await current(acct.accessToken)).json().data.inventoryValue).toBe(0);
     const stock = [{ id: 'a1', TotalCost: 1234.5 }, { id: 'b2', TotalCost: 99.99 }, { id: 'c3', TotalCost: 500 }];
     await writeStock(acct, created.json().data.id, stock, ['c3']);
