@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { type Sandbox, createSandbox } from '@keyhold/sandbox';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { freePort } from './free-port.js';
+import { migratedScratch } from './index.js';
 
 /** The built CLI (`npm test` builds first, as CI does). */
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -92,5 +95,31 @@ export async function startServers(count: number, o: { adminUrl: string; appPass
       for (const s of servers) s.run.child.kill('SIGTERM');
       await Promise.all(servers.map((s) => s.run.exited));
     },
+  };
+}
+
+/**
+ * For a test file: before its tests, a sandbox, a scratch database and `count` server processes
+ * on it (providers in `providers` played by the sandbox); all stopped after them.
+ */
+export function serverCluster(count: number, providers: string[]) {
+  const state: { sandbox?: Sandbox; scratch?: Awaited<ReturnType<typeof migratedScratch>>; cluster?: Awaited<ReturnType<typeof startServers>> } = {};
+  beforeAll(async () => {
+    state.sandbox = await createSandbox();
+    state.scratch = await migratedScratch();
+    state.cluster = await startServers(count, {
+      adminUrl: state.scratch.adminUrl, appPassword: inject('appPassword'), jobsPassword: inject('jobsPassword'), masterKeys: inject('masterKeys'),
+      sandbox: state.sandbox, providers,
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await state.cluster?.stop();
+    await state.scratch?.db.close();
+    await state.scratch?.drop();
+    await state.sandbox?.close();
+  });
+  return {
+    get sandbox() { return state.sandbox!; },
+    get servers() { return state.cluster!.servers; },
   };
 }
