@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type SyncCall, type SyncDefinition, SyncReadError } from '../adapter.js';
-import { API_VERSION, PAGE_SIZE, nextPageInfo } from './syncs.js';
+import { API_VERSION, PAGE_SIZE, listQuery, nextPageInfo } from './syncs.js';
 
 /**
  * A product as the REST Admin API returns it, with its variants; only the fields Keyhold relies on
@@ -43,9 +43,7 @@ export const shopifyProducts: SyncDefinition = {
   incremental: true,
   defaultFrequencyMinutes: 360,
   async fetchPage({ page, checkpoint, call }) {
-    const q = new URLSearchParams({ limit: String(PAGE_SIZE) });
-    if (page !== null) q.set('page_info', page);
-    else if (checkpoint !== null) q.set('updated_at_min', checkpoint);
+    const q = listQuery(page, checkpoint);
     const { list, next } = await listPage(call, 'products', q);
     return { records: list.map((p) => ({ id: String(p.id), data: p })), next };
   },
@@ -86,12 +84,7 @@ export const shopifyInventoryLevels: SyncDefinition = {
     } else {
       pos = JSON.parse(page) as LevelsPosition;
     }
-    const q = new URLSearchParams({ limit: String(PAGE_SIZE) });
-    if (pos.pageInfo !== null) q.set('page_info', pos.pageInfo);
-    else {
-      q.set('location_ids', pos.groups[0]!);
-      if (checkpoint !== null) q.set('updated_at_min', checkpoint);
-    }
+    const q = listQuery(pos.pageInfo, checkpoint, { location_ids: pos.groups[0]! });
     const { list, next } = await listPage(call, 'inventory_levels', q);
     const rest = next !== null ? { groups: pos.groups, pageInfo: next } : pos.groups.length > 1 ? { groups: pos.groups.slice(1), pageInfo: null } : null;
     return {

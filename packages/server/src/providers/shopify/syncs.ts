@@ -29,6 +29,21 @@ export function nextPageInfo(link: string | undefined): string | null {
 }
 
 /**
+ * The query of one list page: `page_info` and `limit` alone on later pages (Shopify refuses the
+ * filters with it), the filters and `updated_at_min` (when incremental) on the first.
+ * https://shopify.dev/docs/api/admin-rest/usage/pagination
+ */
+export function listQuery(page: string | null, checkpoint: string | null, filters: Record<string, string> = {}) {
+  const q = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  if (page !== null) q.set('page_info', page);
+  else {
+    for (const [k, v] of Object.entries(filters)) q.set(k, v);
+    if (checkpoint !== null) q.set('updated_at_min', checkpoint);
+  }
+  return q;
+}
+
+/**
  * Orders, full or changed since a checkpoint (`updated_at_min`, inclusive, in UTC). Cursor
  * pagination: the filters go with the first request only; later pages carry just `page_info`
  * and `limit`. `status=any` because the list endpoint returns only open orders by default.
@@ -40,12 +55,7 @@ export const shopifyOrders: SyncDefinition = {
   incremental: true,
   defaultFrequencyMinutes: 60,
   async fetchPage({ page, checkpoint, call }) {
-    const q = new URLSearchParams({ limit: String(PAGE_SIZE) });
-    if (page !== null) q.set('page_info', page);
-    else {
-      q.set('status', 'any');
-      if (checkpoint !== null) q.set('updated_at_min', checkpoint);
-    }
+    const q = listQuery(page, checkpoint, { status: 'any' });
     const answer = await call(`/admin/api/${API_VERSION}/orders.json?${q}`);
     if (answer.status !== 200) throw new SyncReadError(`http_${answer.status}`, `Shopify answered ${answer.status} to an orders page`);
     const orders = (answer.body as { orders?: unknown })?.orders;
