@@ -7,6 +7,7 @@ import { type JobRunner, startJobRunner } from '../../platform/jobs.js';
 import { silentLogger } from '../../test-support/index.js';
 import { type Account, bearer, createApiKey, signup } from '../../test-support/accounts.js';
 import { adminQuery, oauthHarness } from '../../test-support/oauth.js';
+import { adapterFor } from '../../providers/registry.js';
 import { shopifyStore } from '../../test-support/syncs.js';
 import type { RunRequest } from './run.js';
 import { DEFAULT_FAIRNESS } from './schedules.js';
@@ -98,6 +99,21 @@ describe('run-all and change notices share the queue fairly', () => {
     const quietNotices = fifo.filter((r) => r.tenantId === quiet.tenantId);
     expect(quietNotices.length).toBeGreaterThan(0);
     expect(Math.max(...quietNotices.map((r) => r.priority))).toBe(DEFAULT_FAIRNESS.maxInFlight);
+    fifo.length = 0;
+  });
+
+  it('a batch of change notices (a webhook per order) queues one run of each sync per connection, not one per notice', async () => {
+    const acct = await signup(h.t.app);
+    const busy = await shopifyStore(h, acct, 120, 'busy');
+    const other = await shopifyStore(h, acct, 120, 'other');
+    fifo.length = 0;
+    const notices = [...Array.from({ length: 25 }, () => event(busy.connectionId, 'connection.changed', {})), event(other.connectionId, 'connection.changed', {})];
+    await applyEvents(acct, notices);
+    const queued = fifo.filter((q) => q.trigger === 'webhook').map((q) => `${q.connectionId}:${q.sync}`);
+    const incremental = Object.values(adapterFor({ id: 'shopify' }).syncs ?? {}).filter((d) => d.incremental).length;
+    expect(incremental).toBeGreaterThan(0);
+    expect(queued).toHaveLength(2 * incremental);
+    expect(new Set(queued).size).toBe(queued.length);
     fifo.length = 0;
   });
 });

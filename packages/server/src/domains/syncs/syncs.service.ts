@@ -94,20 +94,23 @@ export function createSyncsService(deps: SyncsDeps) {
   const onEvents: EventConsumer = async (tx, events, afterCommit) => {
     const tenantId = tenantOf(tx);
     await deps.schedules.onConnectionEvents(tx, tenantId, events);
-    const runs: RunRequest[] = [];
+    // A batch of notices for one connection (a store sending a webhook per order) asks for one
+    // run of each sync: every notice in the batch happened before that run is queued.
+    const runs = new Map<string, RunRequest>();
     for (const e of events) {
       if (e.type !== 'connection.changed' || !('connectionId' in e.subject)) continue;
       const defs = deps.adapterFor({ id: e.subject.provider }).syncs ?? {};
       for (const [sync, def] of Object.entries(defs)) {
-        if (def.incremental) runs.push({ tenantId, connectionId: e.subject.connectionId, sync, trigger: 'webhook', mode: 'incremental' });
+        const key = `${e.subject.connectionId}:${sync}`;
+        if (def.incremental && !runs.has(key)) runs.set(key, { tenantId, connectionId: e.subject.connectionId, sync, trigger: 'webhook', mode: 'incremental' });
       }
     }
-    if (runs.length === 0) return;
+    if (runs.size === 0) return;
     // Like scheduled runs: a tenant with many runs queued or running (a storm of change notices)
     // gets lower priorities, so it does not hold up other tenants' runs.
     const base = await deps.schedules.inFlight(tx, tenantId);
     afterCommit(() => {
-      for (const [i, req] of runs.entries()) {
+      for (const [i, req] of [...runs.values()].entries()) {
         queue(req, { priority: Math.max(0, DEFAULT_FAIRNESS.maxInFlight - base - i) }).catch((err: unknown) => deps.log?.warn({ sync: req.sync, connectionId: req.connectionId, err: { message: (err as Error).message } }, 'a change notice could not queue its sync run'));
       }
     });
