@@ -105,7 +105,8 @@ export const EventPayloadSchemas = {
   'connection.refresh_failed': z.strictObject({ ...base, failures: z.number().int().min(1), error: ErrorCode, nextAttemptAt: z.string().datetime() }),
   'connection.rotated': z.strictObject({ ...base, fields: FieldNames }),
   'connection.disconnected': z.strictObject({ ...base, revocation: Revocation }),
-  'connection.changed': z.strictObject({ source: z.literal('webhook'), topic: WebhookTopic, inboundEventId: z.string().uuid() }),
+  /** One per connection for the notices stored together: the first one's topic and event, `notices` how many. */
+  'connection.changed': z.strictObject({ source: z.literal('webhook'), topic: WebhookTopic, inboundEventId: z.string().uuid(), notices: z.number().int().min(1).optional() }),
   'webhook.received': z.strictObject({ topic: WebhookTopic, externalId: WebhookExternalId, inboundEventId: z.string().uuid() }),
   /** An endpoint Keyhold stopped sending to: it answered 410 Gone, or every attempt failed for 5 days. */
   'webhook_endpoint.disabled': z.strictObject({ reason: z.enum(['gone_410', 'failing_5_days']) }),

@@ -24,7 +24,7 @@ const batchHooks: WebhookHooks = {
     (JSON.parse(req.raw.toString()) as Array<{ shop: string; id: string }>).map((e) => ({ externalId: e.id, topic: 'orders/create', routingKey: e.shop, payload: e })),
 };
 
-function service() {
+function service(hooks: WebhookHooks = batchHooks) {
   return createInboundWebhooksService({
     repo: createInboundWebhooksRepo(t.db.kysely),
     tenancy: t.db,
@@ -35,12 +35,12 @@ function service() {
     metrics: t.services.metrics,
     clock: t.clock,
     publicUrl: 'http://keyhold.test',
-    adapterFor: (p) => (p.id === 'shopify' ? { id: 'shopify', webhooks: batchHooks } : adapterFor(p)),
+    adapterFor: (p) => (p.id === 'shopify' ? { id: 'shopify', webhooks: hooks } : adapterFor(p)),
   });
 }
 const shop = () => `batch-${randomBytes(4).toString('hex')}.myshopify.com`;
-async function connect(token: string, storeDomain: string) {
-  const res = await t.app.inject({ method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(token), payload: { serviceName: 'shopify', apiKey: 'shpat_b', additionalConfig: { storeDomain } } });
+async function connect(token: string, storeDomain: string, label?: string) {
+  const res = await t.app.inject({ method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(token), payload: { serviceName: 'shopify', apiKey: 'shpat_b', additionalConfig: { storeDomain }, ...(label ? { label } : {}) } });
   expect(res.statusCode, res.body).toBe(201);
   return res.json().data.id as string;
 }
@@ -72,6 +72,20 @@ describe('batched deliveries', () => {
     // A delivery wholly for one tenant keeps its raw bytes.
     await post([{ shop: shopA, id: 'a3' }]);
     expect((await raws(a.tenantId)).find((r) => (r.payload as { id: string }).id === 'a3')?.raw_body).toBeInstanceOf(Buffer);
+  });
+
+  it('change notices stored together make one connection.changed per connection (saying how many), and a webhook.received each', async () => {
+    const a = await signup(t.app);
+    const [s1, s2] = [shop(), shop()];
+    const [c1, c2] = [await connect(a.accessToken, s1), await connect(a.accessToken, s2, 'second')];
+    const notices: WebhookHooks = { ...batchHooks, events: (req) => batchHooks.events(req).map((e) => ({ ...e, effect: 'changed' as const })) };
+    const events = [{ shop: s1, id: 'n1' }, { shop: s2, id: 'n2' }, { shop: s1, id: 'n3' }, { shop: s1, id: 'n4' }, { shop: s2, id: 'n5' }];
+    const reply = await service(notices).receive({ provider: 'shopify', method: 'POST', raw: Buffer.from(JSON.stringify(events)), headers: { 'x-test-signed': 'yes' }, query: {} });
+    expect(reply.status).toBe(200);
+    const rows = await t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('events').select(['type', 'subject', 'payload']).where('tenant_id', '=', a.tenantId).orderBy('id').execute());
+    expect(rows.filter((r) => r.type === 'webhook.received')).toHaveLength(5);
+    const changed = rows.filter((r) => r.type === 'connection.changed').map((r) => [(r.subject as { connectionId: string }).connectionId, (r.payload as { notices: number }).notices]);
+    expect(changed.sort()).toEqual([[c1, 3], [c2, 2]].sort());
   });
 
   it('a batch where one remembered route went stale: the part resent to the new owner keeps no raw body (it holds the others\' events)', async () => {

@@ -51,7 +51,7 @@ export function createInboundProcessing(deps: {
       await deps.outbox.appendMany(tx, pending.splice(0));
       await deps.store.disconnect(tx, conn, { source: 'webhook', revocation: 'revoked' });
     }
-    if (row.effect === 'changed') pending.push({ type: 'connection.changed', subject, payload: { source: 'webhook', topic: row.topic, inboundEventId: row.id } });
+    if (row.effect === 'changed') pending.push({ type: 'connection.changed', subject, payload: { source: 'webhook', topic: row.topic, inboundEventId: row.id, notices: 1 } });
     // A message Keyhold sent through this provider (an email that bounced): the payload is read only for adapters that say so.
     const deliveryStatus = deps.onDeliveryStatus && deps.adapterFor({ id: row.provider }).webhooks?.deliveryStatus;
     if (!deliveryStatus) return;
