@@ -16,6 +16,7 @@ export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts'],
     globalSetup: ['packages/server/src/test-support/global-setup.ts'],
+    setupFiles: ['packages/server/src/test-support/sql-capture.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 90_000,

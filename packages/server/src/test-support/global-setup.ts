@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -9,6 +9,7 @@ import { startEmbeddedPostgres } from '../platform/db/embedded.js';
 import { migrate } from '../platform/db/migrate.js';
 import { createLogger } from '../platform/logger.js';
 import { freePort } from './free-port.js';
+import { loadParser, missingTenantPredicates, tenantTables } from './tenant-predicates.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -22,6 +23,8 @@ declare module 'vitest' {
     jobsPassword: string;
     /** One master key for the whole run, so every worker can unwrap every tenant's DEKs. */
     masterKeys: string;
+    /** Where each worker writes the statements Keyhold's code issued (sql-capture.ts). */
+    sqlLogDir: string;
   }
 }
 
@@ -66,7 +69,36 @@ export default async function setup(project: TestProject) {
   project.provide('jobsUrl', jobsRoleUrl(adminUrl, jobsPassword));
   project.provide('jobsPassword', jobsPassword);
   project.provide('masterKeys', `test-1:${randomBytes(32).toString('base64')}`);
-  return teardown;
+  const sqlLogDir = await mkdtemp(path.join(tmpdir(), 'keyhold-test-sql-'));
+  project.provide('sqlLogDir', sqlLogDir);
+  return async () => {
+    try {
+      await checkTenantPredicates(adminUrl, sqlLogDir);
+    } finally {
+      await rm(sqlLogDir, { recursive: true, force: true });
+      await teardown();
+    }
+  };
+}
+
+/**
+ * The run fails when a statement Keyhold issued reaches a tenant table without naming its
+ * tenant_id (tenant-predicates.ts). The verdict is also written as JSON for CI's count
+ * (KEYHOLD_TENANT_PREDICATES_REPORT).
+ */
+async function checkTenantPredicates(adminUrl: string, dir: string) {
+  const statements = new Set<string>();
+  for (const f of await readdir(dir)) {
+    for (const line of (await readFile(path.join(dir, f), 'utf8')).split('\n')) if (line) statements.add(JSON.parse(line) as string);
+  }
+  await loadParser();
+  const tables = await tenantTables(adminUrl);
+  const violations = [...statements].map((sql) => ({ sql, tables: missingTenantPredicates(sql, tables) })).filter((v) => v.tables.length > 0);
+  const report = process.env.KEYHOLD_TENANT_PREDICATES_REPORT;
+  if (report) await writeFile(report, JSON.stringify({ statements: statements.size, violations }, null, 2));
+  if (violations.length === 0) return;
+  const list = violations.map((v) => `  [${v.tables.join(', ')}] ${v.sql.replace(/\s+/g, ' ').slice(0, 300)}`).join('\n');
+  throw new Error(`${violations.length} of ${statements.size} statements reach a tenant table without a tenant_id predicate:\n${list}`);
 }
 
 async function adminQuery(url: string, sql: string) {

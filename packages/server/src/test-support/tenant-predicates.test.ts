@@ -1,0 +1,39 @@
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadParser, missingTenantPredicates, tenantTables } from './tenant-predicates.js';
+
+/** The checker the suite runs over every statement it issued (global-setup.ts): what it accepts and what it reports. */
+const tables = new Set(['events', 'connections', 'inbound_events']);
+beforeAll(() => loadParser());
+const missing = (sql: string) => missingTenantPredicates(sql, tables);
+
+describe('tenant_id predicates', () => {
+  it('the tenant tables are read from the database: forced RLS and a tenant_id column', async () => {
+    const found = await tenantTables(inject('adminUrl'));
+    expect(found.has('connections')).toBe(true);
+    expect(found.has('events')).toBe(true);
+    expect(found.has('tenants')).toBe(false);
+  });
+
+  it('accepts statements that name tenant_id for every tenant table they touch', () => {
+    expect(missing('select * from events where tenant_id = $1 and id > $2 order by id limit 10')).toEqual([]);
+    expect(missing('select e.id from events e join connections c on c.tenant_id = e.tenant_id and c.id = e.id where e.tenant_id = $1')).toEqual([]);
+    expect(missing('select * from events e join connections c using (tenant_id, id) where e.tenant_id = $1')).toEqual([]);
+    expect(missing('update connections set status = $1 where tenant_id = $2 and id = $3')).toEqual([]);
+    expect(missing('delete from inbound_events where "tenant_id" = $1 and received_at < $2')).toEqual([]);
+    expect(missing('insert into events (id, tenant_id, type) values ($1, $2, $3)')).toEqual([]);
+    expect(missing('select count(*) from tenants where id = $1')).toEqual([]);
+    expect(missing('select keyhold_store_inbound_events($1)')).toEqual([]);
+  });
+
+  it('reports each tenant table a statement reaches without its tenant_id', () => {
+    expect(missing('select * from events where id = $1')).toEqual(['events']);
+    expect(missing('update connections set status = $1 where id = $2')).toEqual(['connections']);
+    expect(missing('delete from inbound_events where id = any($1)')).toEqual(['inbound_events']);
+    expect(missing('insert into events (id, type) values ($1, $2)')).toEqual(['events']);
+    // One table named, the joined one not.
+    expect(missing('select * from events e join connections c on c.id = e.id where e.tenant_id = $1')).toEqual(['connections']);
+    // A predicate inside a subquery constrains the subquery only.
+    expect(missing('select * from events where id in (select id from connections where tenant_id = $1)')).toEqual(['events']);
+    expect(missing('with x as (select id from events) select * from connections where tenant_id = $1')).toEqual(['events']);
+  });
+});
