@@ -1,6 +1,7 @@
 import { type Kysely, type Transaction, sql } from 'kysely';
 import { AppError } from '../errors.js';
 import type { Database } from './schema.js';
+import { TenantPredicatePlugin } from './tenant-predicate-plugin.js';
 
 const SCOPE = Symbol('keyhold.scope');
 
@@ -83,7 +84,9 @@ export function createTenancy(db: Kysely<Database>): Tenancy {
       return runOutsideWhenAsked(() =>
         db.transaction().execute(async (trx) => {
           await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(trx);
-          return fn(Object.defineProperty(trx, SCOPE, { value: { tenantId } }) as TenantTx);
+          // Statements built on the transaction name the tenant too (tenant-predicate-plugin.ts).
+          const scoped = trx.withPlugin(new TenantPredicatePlugin(tenantId));
+          return fn(Object.defineProperty(scoped, SCOPE, { value: { tenantId } }) as TenantTx);
         }),
       );
     },
