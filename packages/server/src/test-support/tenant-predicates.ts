@@ -32,7 +32,7 @@ export async function tenantTables(adminUrl: string): Promise<Set<string>> {
 export const loadParser = () => loadModule();
 
 /** The tenant tables a statement reads or writes without naming their `tenant_id`; [] when it is fine or not SQL the parser knows. */
-export function missingTenantPredicates(sql: string, tables: Set<string>): string[] {
+export function missingTenantPredicates(sql: string, tables: ReadonlySet<string>): string[] {
   let tree: { stmts?: Array<{ stmt: Node }> };
   try {
     tree = parseSync(sql) as typeof tree;
@@ -46,7 +46,7 @@ export function missingTenantPredicates(sql: string, tables: Set<string>): strin
   return [...missing].sort();
 }
 
-function check(kind: string, node: Node, tables: Set<string>): string[] {
+function check(kind: string, node: Node, tables: ReadonlySet<string>): string[] {
   if (kind === 'InsertStmt') {
     const table = relname(node.relation);
     if (!table || !tables.has(table)) return [];

@@ -1,6 +1,6 @@
 import { type Insertable, type Kysely, type Selectable, type Updateable, sql } from 'kysely';
 import type { ConnectionEventType, ConnectionsTable, Database } from '../../platform/db/schema.js';
-import type { TenantTx } from '../../platform/db/tenancy.js';
+import { type TenantTx, scopeTenantId } from '../../platform/db/tenancy.js';
 
 export type ConnectionRow = Selectable<ConnectionsTable>;
 
@@ -74,7 +74,7 @@ export function createConnectionsRepo(db: Kysely<Database>) {
                refresh_failures = 0, next_refresh_at = null, refresh_lease_owner = null, refresh_lease_until = null, updated_at = now()
         from unnest(${items.map((i) => i.id)}::uuid[], ${items.map((i) => i.secrets)}::text[], ${items.map((i) => i.expiresAt)}::timestamptz[], ${items.map((i) => i.version)}::int[])
              as u(id, secrets, expires_at, version)
-        where c.id = u.id and c.refresh_lease_owner = ${lease}::uuid
+        where c.tenant_id = ${scopeTenantId(tx)}::uuid and c.id = u.id and c.refresh_lease_owner = ${lease}::uuid
         returning c.id`.execute(tx);
       return rows.map((r) => r.id);
     },

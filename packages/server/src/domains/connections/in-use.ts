@@ -65,7 +65,7 @@ export function createConnectionUse(deps: Pick<ConnectionsDeps, 'store' | 'tenan
     if (now() - hit.checkedAt < REVALIDATE_MS) return { warm: true, inUse: { row: hit.row, secrets: hit.secrets } };
     const [state] = await deps.readAsTenant<{ id: string; updated_at: Date; status: ConnectionRow['status']; is_active: boolean; token_expires_at: Date | null }>(
       p.tenantId,
-      `select id, updated_at, status, is_active, token_expires_at from connections where provider = ${literal(provider.id)} and label = ${literal(label)}`,
+      `select id, updated_at, status, is_active, token_expires_at from connections where tenant_id = ${literal(p.tenantId)} and provider = ${literal(provider.id)} and label = ${literal(label)}`,
     );
     if (!state || state.id !== hit.row.id || state.updated_at.getTime() !== hit.row.updated_at.getTime() || !state.is_active) {
       warm.delete(key);

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { TenantTx } from '../../platform/db/tenancy.js';
+import { type TenantTx, scopeTenantId } from '../../platform/db/tenancy.js';
 import type { BucketSpec } from './limits.js';
 
 /** `blockedForMs`: how long the provider's block still lasts, measured by the database's clock. */
@@ -24,13 +24,13 @@ export function createLimitsRepo() {
                least(spec.capacity, b.tokens + greatest(0, extract(epoch from (t.ts - b.updated_at))) * spec.rate) as r,
                coalesce(b.blocked_until > t.ts, false) as blocked
         from rate_buckets b join spec using (name) cross join (select clock_timestamp() as ts) t
-        where b.connection_id = ${connectionId}
+        where b.tenant_id = ${scopeTenantId(tx)}::uuid and b.connection_id = ${connectionId}
         order by b.name
         for update of b
       )
       update rate_buckets b set tokens = cur.r - g.granted, capacity = cur.capacity, rate = cur.rate, updated_at = greatest(b.updated_at, cur.ts)
       from cur cross join lateral (select case when cur.blocked then 0 else least(${want}::float8, floor(cur.r)) end as granted) g
-      where b.connection_id = cur.connection_id and b.name = cur.name
+      where b.tenant_id = ${scopeTenantId(tx)}::uuid and b.connection_id = cur.connection_id and b.name = cur.name
       returning b.name, g.granted, b.tokens, b.rate, greatest(0, coalesce(extract(epoch from (b.blocked_until - cur.ts)) * 1000, 0))::float8 as blocked_ms`.execute(tx);
     return rows.map((r) => ({ name: r.name, granted: Number(r.granted), tokens: Number(r.tokens), rate: Number(r.rate), blockedForMs: Number(r.blocked_ms) }));
   }
@@ -54,7 +54,7 @@ export function createLimitsRepo() {
     },
     /** Gives back tokens taken from one bucket but not usable because another bucket was empty. */
     giveBack: (tx: TenantTx, connectionId: string, name: string, n: number) =>
-      sql`update rate_buckets set tokens = least(capacity, tokens + ${n}) where connection_id = ${connectionId} and name = ${name}`.execute(tx),
+      sql`update rate_buckets set tokens = least(capacity, tokens + ${n}) where tenant_id = ${scopeTenantId(tx)}::uuid and connection_id = ${connectionId} and name = ${name}`.execute(tx),
     /**
      * What the provider said: at most `tokens` left, and/or nothing until `blockedForMs` passed.
      * "At most N left" holds now, so the refill counts from now: otherwise the time the call spent
@@ -66,22 +66,22 @@ export function createLimitsRepo() {
             updated_at = case when ${tokens}::float8 is null then b.updated_at else greatest(b.updated_at, clock_timestamp()) end,
             blocked_until = case when ${blockedForMs}::float8 is null then b.blocked_until
                                  else greatest(coalesce(b.blocked_until, now()), now() + make_interval(secs => ${blockedForMs}::float8 / 1000)) end
-          from (select name from rate_buckets where connection_id = ${connectionId} and (${name}::text is null or name = ${name})
+          from (select name from rate_buckets where tenant_id = ${scopeTenantId(tx)}::uuid and connection_id = ${connectionId} and (${name}::text is null or name = ${name})
                 order by name for update) locked
-          where b.connection_id = ${connectionId} and b.name = locked.name`.execute(tx),
+          where b.tenant_id = ${scopeTenantId(tx)}::uuid and b.connection_id = ${connectionId} and b.name = locked.name`.execute(tx),
 
     /** Takes a free concurrency slot (creating the connection's slots on first use); null when all are held. */
     async takeSlot(tx: TenantTx, tenantId: string, connectionId: string, slots: number, holder: string, leaseMs: number): Promise<number | null> {
       const attempt = () => sql<{ slot: number }>`
         update rate_slots set holder = ${holder}, held_until = now() + make_interval(secs => ${leaseMs}::float8 / 1000)
-        where (connection_id, slot) = (
+        where tenant_id = ${tenantId}::uuid and (connection_id, slot) = (
           select connection_id, slot from rate_slots
-          where connection_id = ${connectionId} and slot < ${slots} and held_until < now()
+          where tenant_id = ${tenantId}::uuid and connection_id = ${connectionId} and slot < ${slots} and held_until < now()
           limit 1 for update skip locked)
         returning slot`.execute(tx);
       let { rows } = await attempt();
       if (rows.length === 0) {
-        const { rows: exist } = await sql<{ n: number }>`select count(*)::int as n from rate_slots where connection_id = ${connectionId}`.execute(tx);
+        const { rows: exist } = await sql<{ n: number }>`select count(*)::int as n from rate_slots where tenant_id = ${tenantId}::uuid and connection_id = ${connectionId}`.execute(tx);
         if ((exist[0]?.n ?? 0) >= slots) return null;
         await sql`insert into rate_slots (tenant_id, connection_id, slot)
                   select ${tenantId}, ${connectionId}, g from generate_series(0, ${slots - 1}) g on conflict do nothing`.execute(tx);
@@ -90,7 +90,7 @@ export function createLimitsRepo() {
       return rows[0]?.slot ?? null;
     },
     releaseSlot: (tx: TenantTx, connectionId: string, holder: string) =>
-      sql`update rate_slots set holder = null, held_until = '-infinity' where connection_id = ${connectionId} and holder = ${holder}`.execute(tx),
+      sql`update rate_slots set holder = null, held_until = '-infinity' where tenant_id = ${scopeTenantId(tx)}::uuid and connection_id = ${connectionId} and holder = ${holder}`.execute(tx),
   };
 }
 export type LimitsRepo = ReturnType<typeof createLimitsRepo>;

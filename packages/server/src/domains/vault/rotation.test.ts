@@ -123,7 +123,7 @@ describe('online key rotation', () => {
       { scope: tenant.id, version: 1, kekId: 'test-2', state: 'retired', records: 0 },
       { scope: tenant.id, version: 2, kekId: 'test-2', state: 'active', records: N },
     ]);
-    const audit = await db.withTenant(tenant.id, (tx) => tx.selectFrom('audit_logs').select(['action', 'metadata']).where('action', 'like', 'vault.%').execute());
+    const audit = await db.withTenant(tenant.id, (tx) => tx.selectFrom('audit_logs').select(['action', 'metadata']).where('action', 'like', 'vault.%').orderBy('seq').execute());
     expect(audit.map((a) => a.action)).toEqual(['vault.kek_rotate', 'vault.dek_rotate', 'vault.reencrypt', 'vault.dek_retire']);
     expect(JSON.stringify(audit)).not.toMatch(/wrapped|[A-Za-z0-9+/]{43}=/);
   }, 60_000);

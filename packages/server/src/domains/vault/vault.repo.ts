@@ -1,11 +1,18 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../platform/db/schema.js';
+import { TENANT_TABLES } from '../../platform/db/tenant-predicate-plugin.js';
 import { type ScopedTx, scopeTenantId } from '../../platform/db/tenancy.js';
 import type { VaultRecordLocation } from './records.js';
 
 const ofScope = (tx: ScopedTx) => {
   const tenantId = scopeTenantId(tx);
   return tenantId === null ? sql<boolean>`tenant_id is null` : sql<boolean>`tenant_id = ${tenantId}`;
+};
+
+/** A tenant table's rows of the transaction's tenant, named besides RLS (docs/scale.md); platform tables have no tenant column. */
+const ofLocation = (tx: ScopedTx, loc: VaultRecordLocation) => {
+  const tenantId = scopeTenantId(tx);
+  return tenantId !== null && TENANT_TABLES.has(loc.table) ? sql`and tenant_id = ${tenantId}::uuid` : sql``;
 };
 
 /** SQL for `tenant_keys`, always inside the scope (tenant or platform) of the transaction. */
@@ -38,7 +45,7 @@ export function createVaultRepo(db: Kysely<Database>) {
       const col = sql.ref(loc.column);
       const { rows } = await sql<{ version: number; n: number }>`
         select split_part(${col}, '.', 2)::int as version, count(*)::int as n
-        from ${sql.table(loc.table)} where ${col} like 'kh1.%' group by 1`.execute(tx);
+        from ${sql.table(loc.table)} where ${col} like 'kh1.%' ${ofLocation(tx, loc)} group by 1`.execute(tx);
       return new Map(rows.map((r) => [r.version, r.n]));
     },
     /** Rows of a location still on a version older than `latest`, locked, skipping rows others hold. */
@@ -46,14 +53,14 @@ export function createVaultRepo(db: Kysely<Database>) {
       const col = sql.ref(loc.column);
       const { rows } = await sql<{ id: string; value: string }>`
         select id, ${col} as value from ${sql.table(loc.table)}
-        where ${col} like 'kh1.%' and split_part(${col}, '.', 2)::int < ${latest}
+        where ${col} like 'kh1.%' and split_part(${col}, '.', 2)::int < ${latest} ${ofLocation(tx, loc)}
         order by id limit ${limit} for update skip locked`.execute(tx);
       return rows;
     },
     /** Compare-and-set, so a value rewritten meanwhile by its owner is left alone. */
     async replaceCiphertext(tx: ScopedTx, loc: VaultRecordLocation, id: string, from: string, to: string) {
       const col = sql.ref(loc.column);
-      await sql`update ${sql.table(loc.table)} set ${col} = ${to} where id = ${id} and ${col} = ${from}`.execute(tx);
+      await sql`update ${sql.table(loc.table)} set ${col} = ${to} where id = ${id} and ${col} = ${from} ${ofLocation(tx, loc)}`.execute(tx);
     },
 
     /** Every scope that holds keys (ids only; null = platform). */
