@@ -64,6 +64,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', req.id);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
+    // While draining, clients (and load balancers) open their next request on another node.
+    if (deps.draining?.()) reply.header('connection', 'close');
     // API responses may carry credentials metadata; nothing under /api is cacheable.
     if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
   });

@@ -29,7 +29,11 @@ export type RunningKeyhold = {
   app: FastifyInstance;
   url: string;
   services: Services;
-  /** Stops accepting requests, drains, ends the pool, then stops the embedded Postgres. */
+  /**
+   * Drains (for `config.shutdownDrainMs`: /ready answers 503, every response closes its
+   * connection), stops accepting connections, finishes requests in flight, stops the job runner,
+   * ends the pool, then stops the embedded Postgres.
+   */
   stop(): Promise<void>;
 };
 
@@ -56,7 +60,8 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
   const legacy = (await services.mfa.encryptLegacySecrets()) + (await services.adminAuth.encryptLegacySecrets());
   if (legacy > 0) log.info({ count: legacy }, 'moved TOTP secrets stored before the vault under it');
   const expectedMigrations = (await readMigrations()).map((m) => m.name);
-  const app = await buildApp({ logger: log, trustProxy: config.trustProxy, version: VERSION, startedAt, expectedMigrations, db, services, metricsAccess: config.metrics });
+  let draining = false;
+  const app = await buildApp({ logger: log, trustProxy: config.trustProxy, version: VERSION, startedAt, expectedMigrations, db, services, metricsAccess: config.metrics, draining: () => draining });
   const jobs = await startJobRunner({ url: jobsUrl, log });
   await registerTenantJobs(jobs, services.tenants);
   await registerIdentityJobs(jobs, services.attempts);
@@ -96,6 +101,11 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
     url,
     services,
     async stop() {
+      draining = true;
+      if (config.shutdownDrainMs > 0) {
+        log.info({ drainMs: config.shutdownDrainMs }, 'draining: /ready answers 503 until the listener closes');
+        await new Promise((r) => setTimeout(r, config.shutdownDrainMs));
+      }
       await app.close();
       await endpoint.stop();
     },

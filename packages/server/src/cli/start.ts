@@ -17,8 +17,9 @@ function note(write: () => void) {
 
 /**
  * Runs the server until a signal; returns -1 so the CLI leaves the process alive. The first
- * signal drains (HTTP, jobs, pool, then the embedded Postgres) with a 20 s limit; a second one
- * exits at once. Either way the embedded Postgres is stopped (by its exit hook if not before).
+ * signal drains (KEYHOLD_SHUTDOWN_DRAIN_SECONDS, then HTTP, jobs, pool, then the embedded
+ * Postgres) with a limit of the drain time plus 20 s; a second one exits at once. Either way the
+ * embedded Postgres is stopped (by its exit hook if not before).
  */
 export async function runStart(config: Config, log: Logger, hooks: { afterStart?: (k: RunningKeyhold) => Promise<void>; afterStop?: () => Promise<void> } = {}): Promise<number> {
   const running = await startKeyhold(config, log);
@@ -32,10 +33,11 @@ export async function runStart(config: Config, log: Logger, hooks: { afterStart?
     stopping = true;
     // Armed before anything that could stall (a log write included), and unref'd so it never
     // keeps an otherwise finished process alive.
+    const limitMs = config.shutdownDrainMs + FORCE_EXIT_MS;
     setTimeout(() => {
-      note(() => log.error(`shutdown took longer than ${FORCE_EXIT_MS / 1000} s; exiting`));
+      note(() => log.error(`shutdown took longer than ${limitMs / 1000} s; exiting`));
       process.exit(1);
-    }, FORCE_EXIT_MS).unref();
+    }, limitMs).unref();
     note(() => log.info({ signal }, 'shutting down'));
     running.stop().then(() => hooks.afterStop?.()).then(
       () => {

@@ -101,6 +101,13 @@ describe('configuration', () => {
     expect(() => loadConfig({ KEYHOLD_WEBHOOK_SECRET_OVERLAP_HOURS: '-1' }, '/srv')).toThrow(/KEYHOLD_WEBHOOK_SECRET_OVERLAP_HOURS/);
   });
 
+  it('shutdown drain: 10 s in production (a load balancer must see /ready fail first), none elsewhere, settable', () => {
+    expect(loadConfig({ ...base }, '/srv').shutdownDrainMs).toBe(0);
+    expect(loadConfig({ NODE_ENV: 'production' }, '/srv').shutdownDrainMs).toBe(10_000);
+    expect(loadConfig({ NODE_ENV: 'production', KEYHOLD_SHUTDOWN_DRAIN_SECONDS: '2.5' }, '/srv').shutdownDrainMs).toBe(2_500);
+    expect(() => loadConfig({ ...base, KEYHOLD_SHUTDOWN_DRAIN_SECONDS: '-1' }, '/srv')).toThrow(/KEYHOLD_SHUTDOWN_DRAIN_SECONDS/);
+  });
+
   it('outbound deliveries: 15 s attempts, bodies kept 30 days, the log 90, each settable', () => {
     expect(loadConfig({ ...base }, '/srv').deliveries).toEqual({ timeoutMs: 15_000, payloadRetentionDays: 30, retentionDays: 90 });
     const c = loadConfig({ ...base, KEYHOLD_DELIVERY_TIMEOUT_MS: '5000', KEYHOLD_DELIVERY_PAYLOAD_RETENTION_DAYS: '7', KEYHOLD_DELIVERY_RETENTION_DAYS: '30' }, '/srv');

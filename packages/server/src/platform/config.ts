@@ -71,6 +71,7 @@ const EnvSchema = z.object({
   KEYHOLD_DELIVERY_PAYLOAD_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   KEYHOLD_DELIVERY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   KEYHOLD_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
+  KEYHOLD_SHUTDOWN_DRAIN_SECONDS: z.coerce.number().min(0).max(300).optional(),
 });
 
 /** Variables whose values must never be echoed back in an error message. */
@@ -114,6 +115,12 @@ export type Config = {
   email?: EmailSenderConfig;
   /** Outbound webhooks to tenants' endpoints: attempt timeout and retention. */
   deliveries: DeliveryConfig;
+  /**
+   * On SIGTERM, how long the node keeps serving with /ready answering 503 before it stops
+   * accepting connections, so load balancers take it out first (KEYHOLD_SHUTDOWN_DRAIN_SECONDS;
+   * default 10 s in production, 0 elsewhere).
+   */
+  shutdownDrainMs: number;
 };
 
 export type DeliveryConfig = {
@@ -216,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     webhooks: { ...webhookSecrets(env), rawRetentionDays: e.KEYHOLD_WEBHOOK_RAW_RETENTION_DAYS, retentionDays: e.KEYHOLD_WEBHOOK_RETENTION_DAYS, secretOverlapHours: e.KEYHOLD_WEBHOOK_SECRET_OVERLAP_HOURS },
     ...emailSender(e),
     deliveries: { timeoutMs: e.KEYHOLD_DELIVERY_TIMEOUT_MS, payloadRetentionDays: e.KEYHOLD_DELIVERY_PAYLOAD_RETENTION_DAYS, retentionDays: e.KEYHOLD_DELIVERY_RETENTION_DAYS },
+    shutdownDrainMs: (e.KEYHOLD_SHUTDOWN_DRAIN_SECONDS ?? (e.NODE_ENV === 'production' ? 10 : 0)) * 1000,
     jwt: {
       ...(e.KEYHOLD_JWT_SECRET ? { tenantKey: Buffer.from(e.KEYHOLD_JWT_SECRET, 'base64') } : {}),
       ...(e.KEYHOLD_ADMIN_JWT_SECRET ? { platformKey: Buffer.from(e.KEYHOLD_ADMIN_JWT_SECRET, 'base64') } : {}),

@@ -9,6 +9,8 @@ export type HealthDeps = {
   /** Migrations this build ships; readiness needs all of them applied. */
   expectedMigrations: string[];
   db: { ping(): Promise<void>; appliedMigrations(): Promise<string[]> };
+  /** True once the node is shutting down: readiness fails so load balancers stop sending it requests. */
+  draining?: () => boolean;
 };
 
 export function healthRoutes(app: FastifyInstance, deps: HealthDeps) {
@@ -21,10 +23,13 @@ export function healthRoutes(app: FastifyInstance, deps: HealthDeps) {
   r.get('/ready', {
     schema: {
       tags: ['system'],
-      summary: 'Readiness: the database is reachable and every migration is applied',
+      summary: 'Readiness: the database is reachable, every migration is applied and the node is not shutting down',
       response: { 200: successEnvelope(ReadinessSchema), 503: ErrorEnvelopeSchema },
     },
   }, async (req, reply) => {
+    if (deps.draining?.()) {
+      return reply.code(503).send({ success: false, code: 'NOT_READY', error: 'Shutting down', requestId: req.id });
+    }
     let applied: string[];
     try {
       await deps.db.ping();
