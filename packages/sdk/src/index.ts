@@ -56,7 +56,7 @@ export type ConnectionCredentials<P extends ProviderId = ProviderId> = {
   /**
    * The provider API's base URL as this Keyhold is configured (the real API in production, the
    * sandbox on `npm run demo`); the official-client factories point their clients there. Null
-   * when the connection lacks what the URL needs; absent from servers before 0.2.0.
+   * when the connection lacks what the URL needs (older servers leave it out: the clients then use their own defaults).
    */
   baseUrl: string | null;
 };
