@@ -53,6 +53,12 @@ export type ConnectionCredentials<P extends ProviderId = ProviderId> = {
   status: string;
   /** When an OAuth access token expires (Keyhold refreshes it before); null when it does not. */
   expiresAt: string | null;
+  /**
+   * The provider API's base URL as this Keyhold is configured (the real API in production, the
+   * sandbox on `npm run demo`); the official-client factories point their clients there. Null
+   * when the connection lacks what the URL needs (older servers leave it out: the clients then use their own defaults).
+   */
+  baseUrl: string | null;
 };
 
 /** A Keyhold error with its stable code (`NOT_FOUND`, `FORBIDDEN`, `TENANT_SUSPENDED`…). */

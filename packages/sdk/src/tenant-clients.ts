@@ -11,12 +11,14 @@ export type TenantClientOptions = {
   maxAgeMs?: number;
 };
 
-type Entry<C> = { connectionId: string; version: number; client: C; checkedAt: number };
+type Entry<C> = { connectionId: string; version: number; baseUrl: string | null; client: C; checkedAt: number };
 
 /**
  * Official provider clients configured for one tenant, cached per tenant + connection +
  * credential version (and client options): never shared between tenants, rebuilt when the
- * credential rotates. `O` are the official client's own options (base URL, retries…).
+ * credential rotates or the server's base URL for the provider changes. `build` points the client
+ * at `creds.baseUrl`; `O` are the official client's own options (retries…, or a base URL of the
+ * caller's, which wins).
  */
 export function tenantClients<P extends ProviderId, C, O>(provider: P, build: (creds: ConnectionCredentials<P>, clientOptions: O | undefined) => C) {
   const caches = new WeakMap<Keyhold, Map<string, Entry<C>>>();
@@ -38,12 +40,13 @@ export function tenantClients<P extends ProviderId, C, O>(provider: P, build: (c
       }
       throw err;
     }
-    if (hit && hit.connectionId === creds.id && hit.version === creds.credentialVersion) {
+    const baseUrl = creds.baseUrl ?? null;
+    if (hit && hit.connectionId === creds.id && hit.version === creds.credentialVersion && hit.baseUrl === baseUrl) {
       hit.checkedAt = Date.now();
       return hit.client;
     }
     const client = build(creds, opts.client);
-    cache.set(key, { connectionId: creds.id, version: creds.credentialVersion, client, checkedAt: Date.now() });
+    cache.set(key, { connectionId: creds.id, version: creds.credentialVersion, baseUrl, client, checkedAt: Date.now() });
     return client;
   }
 

@@ -144,6 +144,7 @@ export function connectionsRoutes(app: FastifyInstance, { connections }: { conne
           credentialVersion: z.number().int().describe('Changes whenever the secret rotates; cache clients per version'),
           status: z.string(),
           expiresAt: z.string().nullable().describe('When the OAuth access token expires (never less than the refresh margin away); null when it does not expire'),
+          baseUrl: z.string().nullable().describe("The provider API's base URL as this server is configured (the catalog's, or an override such as the demo's sandbox); official clients built from this read point there"),
         })),
       },
     },

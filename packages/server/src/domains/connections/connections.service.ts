@@ -11,7 +11,7 @@ import type { MfaService } from '../identity/mfa.service.js';
 import { type TenantPrincipal, assertRole, assertScope } from '../identity/principal.js';
 import type { ConnectionRow } from './connections.repo.js';
 import { Label, primaryField, secondaryField, splitInput } from './fields.js';
-import { tenantBaseUrlField } from './provider-request.js';
+import { providerBaseUrl, tenantBaseUrlField } from './provider-request.js';
 import { verifyCredentials } from './verify.js';
 import type { TenantUrlGuard } from '../../platform/http/public-dispatcher.js';
 import type { ProviderHttp } from '../../platform/http/provider-http.js';
@@ -411,7 +411,23 @@ export function createConnectionsService(deps: ConnectionsDeps) {
       credentialVersion: row.credential_version,
       status: row.status,
       expiresAt: row.token_expires_at?.toISOString() ?? null,
+      baseUrl: machineBaseUrl(provider, row.config, secrets),
     };
+  }
+
+  /**
+   * Where this server sends the provider's API calls for the connection (the catalog's base URL
+   * or its configured override, e.g. the sandbox in the demo), so an official client built from
+   * the read reaches the same place. Filled from non-secret config only; null when the
+   * connection lacks a field the URL needs.
+   */
+  function machineBaseUrl(provider: Provider, config: Record<string, string>, secrets: Record<string, string>): string | null {
+    try {
+      return providerBaseUrl(provider, { config, secrets });
+    } catch (err) {
+      if (err instanceof AppError) return null;
+      throw err;
+    }
   }
 
   return { create, list, get, reveal, update, remove, testConnection, testSaved, readForMachine, forUse, forceRefresh, setHealth };

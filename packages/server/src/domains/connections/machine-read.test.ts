@@ -30,6 +30,28 @@ describe('GET /api/connections/:provider/credentials', () => {
     expect(missing.json().actions[0]).toMatchObject({ label: 'Connect OpenAI' });
   });
 
+  it("carries the provider's base URL as this server is configured, filled from the connection's non-secret config", async () => {
+    const a = await signup(t.app);
+    await t.app.inject({ method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(a.accessToken), payload: { serviceName: 'stripe', apiKey: 'sk_test_baseurl' } });
+    await t.app.inject({ method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(a.accessToken), payload: { serviceName: 'shopify', apiKey: 'shpat_baseurl', additionalConfig: { storeDomain: 'acme.myshopify.com' } } });
+    const apiKey = await keyFor(a, ['credentials:read']);
+    const read = async (provider: string) => (await t.app.inject({ method: 'GET', url: `/api/connections/${provider}/credentials`, headers: bearer(apiKey) })).json().data;
+    expect((await read('stripe')).baseUrl).toBe('https://api.stripe.com');
+    expect((await read('shopify')).baseUrl).toBe('https://acme.myshopify.com');
+
+    // A server whose catalog points Stripe elsewhere (the demo: at the sandbox) says so.
+    const elsewhere = await testApp({ providerBaseUrls: { stripe: 'http://127.0.0.1:9/stripe/' } });
+    try {
+      const b = await signup(elsewhere.app);
+      await elsewhere.app.inject({ method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(b.accessToken), payload: { serviceName: 'stripe', apiKey: 'sk_test_elsewhere' } });
+      const key = (await createApiKey(elsewhere.app, elsewhere.clock, b, { name: 'svc', scopes: ['credentials:read'], role: 'member' })).key;
+      const res = await elsewhere.app.inject({ method: 'GET', url: '/api/connections/stripe/credentials', headers: bearer(key) });
+      expect(res.json().data.baseUrl).toBe('http://127.0.0.1:9/stripe');
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
   it('refuses people, keys without the scope, and never crosses tenants', async () => {
     const a = await signup(t.app);
     const b = await signup(t.app);

@@ -3,7 +3,7 @@ import { IntegrationNotConfigured, Keyhold, KeyholdError } from '@keyhold/sdk';
 import { getTenantAnthropicClient } from '@keyhold/sdk/anthropic';
 import { getTenantOpenAIClient } from '@keyhold/sdk/openai';
 import { requireTenantResendClient } from '@keyhold/sdk/resend';
-import { getTenantStripeClient, requireTenantStripeClient } from '@keyhold/sdk/stripe';
+import { getTenantStripeClient, requireTenantStripeClient, stripeOptionsFor } from '@keyhold/sdk/stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, bearer, enrolMfa, signup, createApiKey } from '../../test-support/accounts.js';
 import { credentialsFor } from '../../test-support/credentials.js';
@@ -38,8 +38,11 @@ async function tenantWith(providers: string[]) {
   return { acct, keys, keyhold: new Keyhold({ baseUrl, apiKey }) };
 }
 
-/** The official clients pointed at the sandbox instead of the real API. */
-const stripeAtSandbox = () => ({ client: { host: '127.0.0.1', port, protocol: 'http' as const }, maxAgeMs: 0 });
+/**
+ * No base URL of the caller's: the clients go where the server's catalog points (the sandbox,
+ * `<sandbox>/stripe` with its path, as on `npm run demo`), from the credential read's `baseUrl`.
+ */
+const stripeAtSandbox = () => ({ maxAgeMs: 0 });
 
 describe('per-tenant official clients', () => {
   it('getTenantStripeClient: the official stripe client with the tenant’s own key works; null or a typed error when not connected', async () => {
@@ -84,16 +87,30 @@ describe('per-tenant official clients', () => {
 
   it('openai, anthropic and resend factories give working official clients', async () => {
     const a = await tenantWith(['openai', 'anthropic', 'resend']);
-    const openai = await getTenantOpenAIClient(a.keyhold, a.acct.slug, { client: { baseURL: `${sandbox.baseUrlFor('openai')}/v1` } });
+    const openai = await getTenantOpenAIClient(a.keyhold, a.acct.slug);
     const chat = await openai!.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
     expect(chat.choices[0]?.message.role).toBe('assistant');
-    const anthropic = await getTenantAnthropicClient(a.keyhold, a.acct.slug, { client: { baseURL: sandbox.baseUrlFor('anthropic') } });
+    const anthropic = await getTenantAnthropicClient(a.keyhold, a.acct.slug);
     const msg = await anthropic!.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
     expect(msg.type).toBe('message');
-    const resend = await requireTenantResendClient(a.keyhold, a.acct.slug, { client: { baseUrl: sandbox.baseUrlFor('resend') } });
+    const resend = await requireTenantResendClient(a.keyhold, a.acct.slug);
     const sent = await resend.emails.send({ from: 'shop@acme.example', to: 'buyer@example.com', subject: 'Hi', text: 'Thanks' });
     expect(sent.error).toBeNull();
     expect(sent.data?.id).toBeTruthy();
+    // The calls above reached the sandbox, not the real APIs.
+    expect(sandbox.requests().map((r) => `${r.provider} ${r.path}`)).toEqual(expect.arrayContaining(['openai /v1/chat/completions', 'anthropic /v1/messages', 'resend /emails']));
+  });
+
+  it("a caller's own client options still win over the server's base URL", async () => {
+    const a = await tenantWith(['stripe']);
+    // The sandbox also answers Stripe's /v1/… at its root; a path-less host proves these options were used.
+    const stripe = await requireTenantStripeClient(a.keyhold, a.acct.slug, { client: { host: '127.0.0.1', port, protocol: 'http' }, maxAgeMs: 0 });
+    const before = sandbox.requests().length;
+    expect((await stripe.balance.retrieve()).object).toBe('balance');
+    expect(sandbox.requests().slice(before).map((r) => r.path)).toEqual(['/v1/balance']);
+    // Production: the real Stripe host, port 443, Stripe's own transport (no path to keep).
+    expect(stripeOptionsFor('https://api.stripe.com')).toEqual({ host: 'api.stripe.com', port: 443, protocol: 'https' });
+    expect(stripeOptionsFor(null)).toEqual({});
   });
 });
 
