@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createSandbox } from '@keyhold/sandbox';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CLI, runCli } from '../test-support/cli.js';
 import { adminClient, testApp, testDb, testServices, uniqueSlug } from '../test-support/index.js';
@@ -150,6 +151,29 @@ describe('keyhold users reset-password', () => {
       expect(nobody.output).toContain('No active user nobody@reset.example');
     } finally {
       await t.close();
+    }
+  }, 120_000);
+
+  it('with email delivery configured emails a reset link instead, printing nothing secret', async () => {
+    const sandbox = await createSandbox();
+    try {
+      sandbox.seed('resend', { apiKey: 're_cli_reset_sender' });
+      const db = testDb();
+      const services = testServices(db);
+      const slug = uniqueSlug('cli-mail');
+      const email = 'owner@mail-reset.example';
+      await services.auth.signup({ ip: '127.0.0.1' }, { organizationName: 'Mail Co', slug, email, password: 'the-original-passphrase' });
+      await db.close();
+      const mailEnv = { ...env, KEYHOLD_RESEND_API_KEY: 're_cli_reset_sender', KEYHOLD_EMAIL_FROM: 'Keyhold <no-reply@keyhold.example>', KEYHOLD_RESEND_BASE_URL: sandbox.baseUrlFor('resend') };
+
+      const reset = await runCli(['users', 'reset-password', '--tenant', slug, '--email', email], mailEnv);
+      expect(reset.code, reset.output).toBe(0);
+      expect(reset.stdout.trim()).toBe(`Sent a password reset link to ${email} (valid 30 minutes, single use).`);
+      expect(reset.output).not.toMatch(/khp_/);
+      const inbox = await (await fetch(`${sandbox.url}/_sandbox/resend/inbox?to=${email}`)).json() as { data: Array<{ subject: string }> };
+      expect(inbox.data.map((m) => m.subject)).toEqual(['Reset your Keyhold password']);
+    } finally {
+      await sandbox.close();
     }
   }, 120_000);
 });
