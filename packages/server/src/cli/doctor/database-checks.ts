@@ -51,6 +51,7 @@ export async function rlsCheck(admin: pg.Client): Promise<CheckResult> {
     where n.nspname = current_schema() and c.relkind in ('r', 'p') and not c.relispartition
       and (c.relname = 'tenants' or exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped))
     order by c.relname`);
+  if (rows.length === 0) return fail('db.rls', title, 'no tenant table found', "Run 'keyhold migrate' (or start the server once)");
   const disabled = rows.filter((r) => !r.enabled).map((r) => r.name);
   const unforced = rows.filter((r) => r.enabled && !r.forced).map((r) => r.name);
   const noPolicy = rows.filter((r) => r.enabled && r.policies === 0).map((r) => r.name);

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type pg from 'pg';
 import { loadCatalog } from '../../domains/catalog/catalog.js';
 import { type DatabaseEndpoint, openDatabaseEndpoint } from '../../platform/db/database.js';
@@ -34,10 +36,14 @@ export async function runDoctor({ config, log, values }: CommandContext): Promis
   const clients: pg.Client[] = [];
   try {
     try {
+      // A doctor looks; it does not create a cluster where none was started yet.
+      if (config.database.mode === 'embedded' && !existsSync(path.join(config.database.pgDataDir, 'PG_VERSION'))) {
+        throw new Error(`no embedded database in ${config.database.pgDataDir} yet`);
+      }
       endpoint = await openDatabaseEndpoint(config.database, log, { attachToRunning: true });
       target = describe(endpoint);
     } catch (err) {
-      results.push(fail('db.reachable', 'Database reachable', errorText(err), 'Check DATABASE_URL (or KEYHOLD_PG_DATA_DIR / --data-dir) and that Postgres is running'));
+      results.push(fail('db.reachable', 'Database reachable', errorText(err), "Start Keyhold once ('npm start' or 'keyhold start'), or point at its data: --data-dir <dir>, KEYHOLD_PG_DATA_DIR or DATABASE_URL"));
     }
     if (endpoint) {
       const admin = await connect(endpoint.adminUrl).then((c) => (clients.push(c), c), (err: unknown) => {
