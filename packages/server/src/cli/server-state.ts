@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { Config } from '../platform/config.js';
+import type { Logger } from '../platform/logger.js';
 
 /**
  * A running server leaves `<data dir>/keyhold-server.json` (no secrets: where its embedded Postgres
@@ -27,20 +28,29 @@ const ServerState = z.object({
 });
 export type ServerState = z.infer<typeof ServerState>;
 
-/** Kept after a stop (the pid tells whether it runs), so commands still find a stopped demo's database. */
-export async function writeServerState(config: Config, url: string, kind: ServerState['kind']): Promise<void> {
-  const file = path.join(config.dataDir, STATE_FILE);
+/**
+ * Kept after a stop (the pid tells whether it runs), so commands still find a stopped demo's
+ * database. Only for the embedded Postgres: with DATABASE_URL commands use that. Best effort: a
+ * read-only data dir costs the CLI its shortcut, never the server its start.
+ */
+export async function writeServerState(config: Config, url: string, kind: ServerState['kind'], log: Pick<Logger, 'warn'>): Promise<void> {
+  if (config.database.mode !== 'embedded') return;
   const state: ServerState = {
     pid: process.pid,
     url,
     kind,
     dataDir: config.dataDir,
-    database: config.database.mode === 'embedded' ? { mode: 'embedded', pgDataDir: config.database.pgDataDir, pgPort: config.database.pgPort } : { mode: 'external' },
+    database: { mode: 'embedded', pgDataDir: config.database.pgDataDir, pgPort: config.database.pgPort },
     providerBaseUrls: kind === 'demo' ? config.providerBaseUrls : {},
     allowPrivateProviderUrls: kind === 'demo' && config.allowPrivateProviderUrls,
     startedAt: new Date().toISOString(),
   };
-  await writeFile(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  try {
+    await mkdir(config.dataDir, { recursive: true });
+    await writeFile(path.join(config.dataDir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  } catch (err) {
+    log.warn({ err: { message: (err as Error).message } }, `could not write ${STATE_FILE}; CLI commands need KEYHOLD_PG_PORT to find this server's database`);
+  }
 }
 
 export function readServerState(dataDir: string): ServerState | undefined {

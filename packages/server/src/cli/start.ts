@@ -24,7 +24,7 @@ function note(write: () => void) {
 export async function runStart(config: Config, log: Logger, hooks: { afterStart?: (k: RunningKeyhold) => Promise<void>; afterStop?: () => Promise<void>; kind?: 'server' | 'demo' } = {}): Promise<number> {
   const running = await startKeyhold(config, log);
   // Lets `keyhold <command>` find this server's database by itself (see server-state.ts).
-  await writeServerState(config, running.url, hooks.kind ?? 'server');
+  await writeServerState(config, running.url, hooks.kind ?? 'server', log);
   await hooks.afterStart?.(running);
   let stopping = false;
   const shutdown = (signal: (typeof SHUTDOWN_SIGNALS)[number]) => {
