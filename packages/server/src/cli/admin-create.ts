@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline';
 import { type Services, createServices } from '../deps.js';
 import { systemClock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
@@ -9,14 +8,15 @@ import { loadCatalog } from '../domains/catalog/catalog.js';
 import { loadKeyRing } from '../domains/vault/kek.js';
 import { resolveJwtKeys } from '../platform/dev-keys.js';
 import type { Logger } from '../platform/logger.js';
+import { readSecret } from './prompt.js';
 
-/** `keyhold admin create --email E --role R [--password P]`; prompts for the password on a terminal. */
+/** `keyhold admin create --email E --role R [--password P]`; without it, asks on a terminal (hidden) or reads stdin's first line. */
 export async function runAdminCreate(config: Config, log: Logger, opts: { email?: string; role?: string; password?: string }): Promise<number> {
   if (!opts.email || !opts.role) {
     process.stderr.write('Usage: keyhold admin create --email <email> --role <SUPER_ADMIN|ADMIN|DEVELOPER|SUPPORT|MARKETING|FINANCE|SALES> [--password <password>]\n');
     return 2;
   }
-  const password = opts.password ?? (await readPassword());
+  const password = opts.password ?? (await readSecret('Password (12 characters or more): '));
   return withPlatformServices(config, log, async (services) => {
     const admin = await services.adminAuth.create({ tenantId: null, actor: systemActor }, { email: opts.email!, role: opts.role as never, password });
     process.stdout.write(`Created platform admin ${admin.email} (${admin.role}), id ${admin.id}\n`);
@@ -36,21 +36,4 @@ export async function withPlatformServices(config: Config, log: Logger, fn: (ser
     await db.close();
     await endpoint.stop();
   }
-}
-
-/** Reads a password without echoing it on a terminal, or the first line of piped input. */
-function readPassword(): Promise<string> {
-  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY === true });
-  return new Promise((resolve) => {
-    if (process.stdin.isTTY) {
-      process.stdout.write('Password: ');
-      (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => undefined;
-    }
-    rl.once('line', (line) => {
-      rl.close();
-      if (process.stdin.isTTY) process.stdout.write('\n');
-      resolve(line);
-    });
-    rl.once('close', () => resolve(''));
-  });
 }

@@ -48,6 +48,7 @@ describe('keyhold CLI', () => {
     const { code, output } = await runCli(['frobnicate'], {});
     expect(code).toBe(2);
     expect(output).toContain('Usage: keyhold');
+    expect(output).toContain("unknown command 'frobnicate'");
   });
 });
 
@@ -77,6 +78,12 @@ describe('keyhold start on an embedded Postgres', () => {
     const verify = await runCli(['audit', 'verify'], e1);
     expect(verify.code).toBe(0);
     expect(verify.output).toContain('all intact');
+    // Given only the data dir, a command finds the running server's Postgres by itself, and
+    // doctor passes on this fresh start.
+    const doctor = await runCli(['doctor', '--data-dir', dataDir], {});
+    expect(doctor.code, doctor.output).toBe(0);
+    expect(doctor.stdout).toContain(`embedded Postgres at 127.0.0.1:${e1.KEYHOLD_PG_PORT}/keyhold`);
+    expect(doctor.stdout).toMatch(/^PASS  Row-level security on tenant tables/m);
 
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);

@@ -1,86 +1,104 @@
 import { parseArgs } from 'node:util';
 import { ZodError } from 'zod';
+import { AppError } from '../platform/errors.js';
 import { ConfigError, loadConfig } from '../platform/config.js';
 import { createLogger, stdioLogDestination } from '../platform/logger.js';
-import { runAdminCreate } from './admin-create.js';
-import { runAdminInviteOrg } from './admin-invite.js';
-import { runAuditVerify } from './audit-verify.js';
-import { generateKey } from './generate-key.js';
-import { runDemo } from './demo.js';
-import { runKeys } from './keys.js';
-import { runMigrate } from './migrate.js';
-import { runStart } from './start.js';
+import { VERSION } from '../version.js';
+import { CliError, type Command, EXIT, commandHelp, usageLine } from './command.js';
+import { COMMANDS } from './commands.js';
+import { PromptInterrupted } from './prompt.js';
+import { locateServer } from './server-state.js';
 
-const USAGE = `Usage: keyhold <command> [options]
+function globalUsage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.path.join(' ').length)) + 2;
+  return [
+    'Usage: keyhold <command> [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.path.join(' ').padEnd(width)}${c.summary}`),
+    '',
+    'Options: --data-dir <dir> (the Keyhold data dir to use; default KEYHOLD_DATA_DIR or ./.keyhold), -h/--help, -V/--version',
+    "'keyhold <command> --help' shows a command's own options. Exit codes: 0 ok, 1 failed, 2 usage error, 130 interrupted.",
+    'Configuration comes from environment variables; see README.md.',
+    '',
+  ].join('\n');
+}
 
-Commands:
-  start                       Start the server (embedded Postgres unless DATABASE_URL is set)
-  demo                        Start with the provider sandbox and a demo tenant (offline try-out)
-  migrate                     Apply pending database migrations and exit
-  generate-key                Print a new random 32-byte key, base64
-  audit verify [--tenant T]   Recompute audit hash chains (all, or one tenant by id or slug)
-                              and report the first broken link; --json for machine output
-  admin create --email E --role R [--password P]
-                              Create a platform admin (prompts for the password when omitted)
-  admin invite-org [--email E] [--days N]
-                              Print a single-use invitation to create an organization
-                              (for KEYHOLD_SIGNUP=invite; N days, default 7)
-  keys status                 Master and data keys, and how many records use each
-  keys rotate-master          Rewrap every data key under the first KEYHOLD_MASTER_KEYS entry
-  keys rotate-tenant <T>|--all [--now]
-                              New data key version; records re-encrypted by the server (or now)
-  keys retire [<T>|--all]     Retire data key versions no record uses any more
-
-Configuration comes from environment variables; see README.md.`;
+/** The command named by the leading words of argv (the longest match), and the arguments after them. */
+function findCommand(argv: string[]): { command?: Command; rest: string[]; words: string[] } {
+  const words: string[] = [];
+  for (const a of argv) {
+    if (a.startsWith('-')) break;
+    words.push(a);
+  }
+  let best: Command | undefined;
+  for (const c of COMMANDS) {
+    if (c.path.every((w, i) => words[i] === w) && (!best || c.path.length > best.path.length)) best = c;
+  }
+  if (!best) return { rest: argv, words };
+  const at = argv.indexOf(best.path[best.path.length - 1]!, best.path.length - 1);
+  return { command: best, rest: argv.slice(at + 1), words };
+}
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      tenant: { type: 'string' },
-      json: { type: 'boolean' },
-      all: { type: 'boolean' },
-      now: { type: 'boolean' },
-      email: { type: 'string' },
-      role: { type: 'string' },
-      password: { type: 'string' },
-      days: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  const [command, sub] = positionals;
-  if (values.help || !command) {
-    process.stdout.write(`${USAGE}\n`);
-    return command || values.help ? 0 : 2;
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    process.stdout.write(`keyhold ${VERSION}\n`);
+    return EXIT.ok;
   }
-  if (command === 'generate-key') {
-    process.stdout.write(`${generateKey()}\n`);
-    return 0;
+  const { command, rest, words } = findCommand(argv);
+  if (!command) {
+    const asked = argv.length === 0 || argv.includes('--help') || argv.includes('-h');
+    if (asked && words.length === 0) {
+      process.stdout.write(globalUsage());
+      return argv.length === 0 ? EXIT.usage : EXIT.ok;
+    }
+    const group = COMMANDS.filter((c) => c.path[0] === words[0]);
+    const hint = group.length ? `'${words[0]}' takes one of: ${group.map((c) => c.path.slice(1).join(' ')).join(', ')}\n` : '';
+    process.stderr.write(`keyhold: unknown command '${words.join(' ')}'\n${hint}\n${group.length ? group.map((c) => `  ${usageLine(c)}`).join('\n') + '\n' : globalUsage()}`);
+    return EXIT.usage;
   }
-  const config = loadConfig();
-  // `start` logs to stdout like any server; one-shot commands keep stdout for their output.
-  const log = createLogger({ level: config.logLevel, destination: stdioLogDestination(command === 'start' || command === 'demo' ? 1 : 2) });
-  switch (command) {
-    case 'start':
-      return runStart(config, log);
-    case 'demo':
-      return runDemo(config, log);
-    case 'migrate':
-      return runMigrate(config, log);
-    case 'audit':
-      if (sub === 'verify') return runAuditVerify(config, log, { tenant: values.tenant, json: values.json ?? false });
-      break;
-    case 'keys':
-      return runKeys(config, log, { sub, target: positionals[2], all: values.all ?? false, now: values.now ?? false, json: values.json ?? false });
-    case 'admin':
-      if (sub === 'create') return runAdminCreate(config, log, { email: values.email, role: values.role, password: values.password });
-      if (sub === 'invite-org') return runAdminInviteOrg(config, log, { email: values.email, days: values.days });
-      break;
+
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      strict: true,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' }, 'data-dir': { type: 'string' } },
+    }) as typeof parsed;
+  } catch (err) {
+    process.stderr.write(`keyhold ${command.path.join(' ')}: ${(err as Error).message}\n\n${commandHelp(command)}`);
+    return EXIT.usage;
   }
-  process.stderr.write(`Unknown command: ${positionals.join(' ')}\n\n${USAGE}\n`);
-  return 2;
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(commandHelp(command));
+    return EXIT.ok;
+  }
+  if (positionals.length > (command.maxPositionals ?? 0)) {
+    process.stderr.write(`keyhold ${command.path.join(' ')}: unexpected argument '${positionals[command.maxPositionals ?? 0]}'\n\n${commandHelp(command)}`);
+    return EXIT.usage;
+  }
+  if (command.standalone) return command.standalone({ values, positionals });
+
+  const dataDir = values['data-dir'] as string | undefined;
+  const env = dataDir ? { ...process.env, KEYHOLD_DATA_DIR: dataDir } : process.env;
+  let config = loadConfig(env);
+  const log = createLogger({ level: config.logLevel, destination: stdioLogDestination(command.logsToStdout ? 1 : 2) });
+  if (command.locatesServer) {
+    const located = locateServer(config, env, { dataDirChosen: dataDir !== undefined });
+    config = located.config;
+    if (located.note) process.stderr.write(`${located.note}\n`);
+  }
+  try {
+    return await command.run!({ config, log, values, positionals });
+  } catch (err) {
+    if (err instanceof CliError) {
+      process.stderr.write(`keyhold ${command.path.join(' ')}: ${err.message}\n`);
+      return EXIT.failed;
+    }
+    throw err;
+  }
 }
 
 main(process.argv.slice(2)).then(
@@ -89,16 +107,17 @@ main(process.argv.slice(2)).then(
     if (code !== -1) process.exit(code);
   },
   (err: unknown) => {
-    if (err instanceof ConfigError) {
+    if (err instanceof PromptInterrupted) {
+      process.exit(EXIT.interrupted);
+    } else if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
     } else if (err instanceof ZodError) {
       process.stderr.write(`keyhold: invalid input: ${err.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}\n`);
-    } else if (err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`${err.message}\n\n${USAGE}\n`);
-      process.exit(2);
+    } else if (err instanceof AppError) {
+      process.stderr.write(`keyhold: ${err.message} [${err.code}]\n`);
     } else {
       process.stderr.write(`keyhold: ${err instanceof Error ? err.message : String(err)}\n`);
     }
-    process.exit(1);
+    process.exit(EXIT.failed);
   },
 );

@@ -2,6 +2,7 @@ import { constants } from 'node:os';
 import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import { type RunningKeyhold, startKeyhold } from '../main.js';
+import { writeServerState } from './server-state.js';
 
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const FORCE_EXIT_MS = 20_000;
@@ -21,8 +22,10 @@ function note(write: () => void) {
  * Postgres) with a limit of the drain time plus 20 s; a second one exits at once. Either way the
  * embedded Postgres is stopped (by its exit hook if not before).
  */
-export async function runStart(config: Config, log: Logger, hooks: { afterStart?: (k: RunningKeyhold) => Promise<void>; afterStop?: () => Promise<void> } = {}): Promise<number> {
+export async function runStart(config: Config, log: Logger, hooks: { afterStart?: (k: RunningKeyhold) => Promise<void>; afterStop?: () => Promise<void>; kind?: 'server' | 'demo' } = {}): Promise<number> {
   const running = await startKeyhold(config, log);
+  // Lets `keyhold <command>` find this server's database by itself (see server-state.ts).
+  await writeServerState(config, running.url, hooks.kind ?? 'server', log);
   await hooks.afterStart?.(running);
   let stopping = false;
   const shutdown = (signal: (typeof SHUTDOWN_SIGNALS)[number]) => {

@@ -11,12 +11,15 @@ export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.u
 
 export type RunningCli = { child: ChildProcess; output: () => string; stdout: () => string; exited: Promise<number | null> };
 
-export function spawnCli(args: string[], env: Record<string, string>): RunningCli {
+/** `input`: written to the command's stdin, which then ends (a pipe, as in `echo … | keyhold …`). */
+export function spawnCli(args: string[], env: Record<string, string>, opts: { input?: string; cwd?: string } = {}): RunningCli {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first`);
   const child = spawn(process.execPath, [CLI, ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'development', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
   });
+  if (opts.input !== undefined) child.stdin!.end(opts.input);
   let out = '';
   let stdout = '';
   child.stdout!.on('data', (d) => {
@@ -29,8 +32,8 @@ export function spawnCli(args: string[], env: Record<string, string>): RunningCl
 }
 
 /** Runs a CLI command to completion. */
-export async function runCli(args: string[], env: Record<string, string>) {
-  const run = spawnCli(args, env);
+export async function runCli(args: string[], env: Record<string, string>, opts: { input?: string; cwd?: string } = {}) {
+  const run = spawnCli(args, env, opts);
   const code = await run.exited;
   return { code, output: run.output(), stdout: run.stdout() };
 }

@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock } from '../../platform/clock.js';
-import type { RequestMeta } from '../../platform/context.js';
+import type { PrincipalCtx, RequestMeta } from '../../platform/context.js';
 import type { Tenancy, TenantTx } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
@@ -64,9 +65,14 @@ export function createPasswordReset(deps: PasswordResetDeps) {
   async function issue(meta: RequestMeta, data: z.output<typeof ForgotInput>) {
     const tenantId = await deps.tenants.idBySlug(data.tenant);
     if (!tenantId) return;
+    await issueLink(tenantId, data.email, (userId) => ({ ...meta, tenantId, actor: { type: 'user', id: userId } }));
+  }
+
+  /** Mints a link for an active user with a password and writes its email; false when there is no such user. */
+  async function issueLink(tenantId: string, email: string, auditCtx: (userId: string) => PrincipalCtx): Promise<boolean> {
     const token = newOpaqueToken(PREFIX);
     const id = await tenancy.withTenant(tenantId, async (tx) => {
-      const found = await deps.users.userByEmail(tx, data.email);
+      const found = await deps.users.userByEmail(tx, email);
       // Locked: requests for one user take turns, so each spends the link the one before it wrote
       // (without the lock two could each spend nothing and both links would stay valid).
       const user = found && (await deps.users.userById(tx, found.id, { lock: true }));
@@ -76,7 +82,7 @@ export function createPasswordReset(deps: PasswordResetDeps) {
       // A new link replaces any earlier one.
       await deps.repo.useAll(tx, tenantId, user.id, now);
       await deps.repo.insert(tx, { tenant_id: tenantId, user_id: user.id, token_hash: token.hash, created_at: now, expires_at: new Date(now.getTime() + RESET_TTL_MS) });
-      await deps.audit.record({ ...meta, tenantId, actor: { type: 'user', id: user.id } }, { action: 'user.password_reset_requested', entity: { type: 'user', id: user.id } }, tx);
+      await deps.audit.record(auditCtx(user.id), { action: 'user.password_reset_requested', entity: { type: 'user', id: user.id } }, tx);
       return deps.mail.enqueue(tx, {
         to: user.email,
         vars: { email: user.email, organization: await deps.organization(tx) },
@@ -84,6 +90,35 @@ export function createPasswordReset(deps: PasswordResetDeps) {
       });
     });
     if (id !== undefined) deps.mail.sendSoon(tenantId, id);
+    return id !== undefined;
+  }
+
+  /**
+   * The platform operator's reset (`keyhold users reset-password`): the same emailed link, audited
+   * as the operator, answered plainly (the operator may know whether the user exists).
+   */
+  async function sendLinkAsOperator(ctx: Omit<PrincipalCtx, 'tenantId'>, tenantId: string, email: string): Promise<boolean> {
+    return issueLink(tenantId, email.trim().toLowerCase(), () => ({ ...ctx, tenantId }));
+  }
+
+  /**
+   * The operator's reset without email: a random temporary password the user must change
+   * (`must_change_password`), shown to the operator once; pending links are spent and every
+   * session of the user ends. Undefined when the tenant has no active user with that email.
+   */
+  async function setTemporaryPassword(ctx: Omit<PrincipalCtx, 'tenantId'>, tenantId: string, email: string): Promise<string | undefined> {
+    const password = randomBytes(15).toString('base64url');
+    const passwordHash = await hashPassword(password);
+    return tenancy.withTenant(tenantId, async (tx) => {
+      const found = await deps.users.userByEmail(tx, email.trim().toLowerCase());
+      const user = found && (await deps.users.userById(tx, found.id, { lock: true }));
+      if (!user || !user.is_active) return undefined;
+      await deps.repo.useAll(tx, tenantId, user.id, clock());
+      await deps.users.updateUser(tx, user.id, { password_hash: passwordHash, must_change_password: true });
+      await deps.sessions.endAll(tx, user.id, 'password_changed');
+      await deps.audit.record({ ...ctx, tenantId }, { action: 'user.password_reset', entity: { type: 'user', id: user.id }, metadata: { method: 'temporary_password' } }, tx);
+      return password;
+    });
   }
 
   async function reset(meta: RequestMeta, input: z.input<typeof ResetInput>): Promise<void> {
@@ -110,6 +145,8 @@ export function createPasswordReset(deps: PasswordResetDeps) {
   return {
     forgot,
     reset,
+    sendLinkAsOperator,
+    setTemporaryPassword,
     /** Resolves when reset requests answered so far have been issued (tests, shutdown). */
     idle: async () => {
       while (inFlight.size) await Promise.allSettled([...inFlight]);
