@@ -20,7 +20,9 @@ export const useWorkingCapital = () =>
 export const useWorkingCapitalHistory = (days: number, enabled: boolean) =>
   useQuery({
     queryKey: ['working-capital', 'history', days],
-    queryFn: () => api<WorkingCapitalSnapshot[]>('GET', `/api/working-capital/history?from=${day(new Date(Date.now() - (days - 1) * 86_400_000))}&to=${day(new Date())}`),
+    // 30 days is the API's default, counted from the server's today (this browser's clock may differ).
+    queryFn: () => api<WorkingCapitalSnapshot[]>('GET', days === 30 ? '/api/working-capital/history'
+      : `/api/working-capital/history?from=${day(new Date(Date.now() - (days - 1) * 86_400_000))}&to=${day(new Date())}`),
     enabled,
   });
 

@@ -10,6 +10,9 @@ import { usePlatformAdmin } from '../../platform/session';
 
 type Quarantined = { id: string; provider: string; routingKey: string; topic: string; externalId: string; receivedAt: string };
 const STATUS_LABEL: Record<string, string> = { active: 'Active', needs_reauth: 'Needs re-auth', degraded: 'Degraded', disabled: 'Disabled', error: 'Error' };
+const ORDER = Object.keys(STATUS_LABEL);
+/** Statuses in a fixed order (healthy first), whatever order the counts came in. */
+const byStatus = (counts: Record<string, number>) => Object.entries(counts).sort(([a], [b]) => (ORDER.indexOf(a) >>> 0) - (ORDER.indexOf(b) >>> 0));
 
 function Stat({ label, value, tone }: { label: string; value: number; tone?: 'bad' }) {
   return (
@@ -82,10 +85,10 @@ export function HealthPage() {
               <Title order={2} size="h4" mb="sm">Connections by status</Title>
               {h.connections.total ? (
                 <BarFigure label="Connections by status" x="status" height={220}
-                  data={Object.entries(h.connections.byStatus).map(([status, n]) => ({ status: STATUS_LABEL[status] ?? status, n }))}
+                  data={byStatus(h.connections.byStatus).map(([status, n]) => ({ status: STATUS_LABEL[status] ?? status, n }))}
                   series={[{ key: 'n', label: 'Connections', color: 'var(--mantine-color-indigo-8)' }]} />
               ) : <Text size="sm">No connections yet.</Text>}
-              <Text size="sm" mt="xs" data-testid="by-status">{Object.entries(h.connections.byStatus).map(([k, v]) => `${STATUS_LABEL[k] ?? k}: ${v}`).join(' · ')}</Text>
+              <Text size="sm" mt="xs" data-testid="by-status">{byStatus(h.connections.byStatus).map(([k, v]) => `${STATUS_LABEL[k] ?? k}: ${v}`).join(' · ')}</Text>
             </Card>
             <Card withBorder padding="md" radius="md">
               <Title order={2} size="h4" mb="sm">Keys</Title>
