@@ -26,15 +26,15 @@ export function LineFigure({ data, x, series, label, height = 280 }: { data: Arr
   );
 }
 
-/** Bars per category (`x`), one bar per series. */
-export function BarFigure({ data, x, series, label, height = 280 }: { data: Array<Record<string, unknown>>; x: string; series: Series[]; label: string; height?: number }) {
+/** Bars per category (`x`), one bar per series; `counts` keeps the axis to whole numbers. */
+export function BarFigure({ data, x, series, label, height = 280, counts = false }: { data: Array<Record<string, unknown>>; x: string; series: Series[]; label: string; height?: number; counts?: boolean }) {
   return (
     <Box role="img" aria-label={label} h={height}>
       <ResponsiveContainer width="100%" height="100%">
         <BarChart data={data} margin={{ top: 8, right: 24, bottom: 8, left: 8 }} accessibilityLayer={false}>
           <CartesianGrid strokeDasharray="3 3" stroke="var(--mantine-color-gray-3)" />
           <XAxis dataKey={x} tick={{ fontSize: 12, fill: 'var(--mantine-color-gray-8)' }} />
-          <YAxis tickFormatter={number} tick={{ fontSize: 12, fill: 'var(--mantine-color-gray-8)' }} width={90} />
+          <YAxis tickFormatter={number} tick={{ fontSize: 12, fill: 'var(--mantine-color-gray-8)' }} width={90} allowDecimals={!counts} />
           <Tooltip formatter={number} />
           <Legend />
           {series.map((s) => <Bar key={s.key} dataKey={s.key} name={s.label} fill={s.color} isAnimationActive={false} />)}

@@ -1,5 +1,5 @@
 import type { CommerceSummary } from '@keyhold/contract';
-import { Button, Card, Center, Group, Loader, NumberInput, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { Button, Card, Center, Grid, Group, Loader, NumberInput, Stack, Table, Text, Title } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { notifications } from '@mantine/notifications';
 import { useQueryClient } from '@tanstack/react-query';
@@ -69,8 +69,9 @@ export function CommercePage() {
       {s && !empty ? (
         <>
           <Text size="sm" c="dimmed">As of {when(s.asOf)} · from synced records</Text>
-          <SimpleGrid cols={{ base: 1, md: 2 }}>
-            <Card withBorder padding="md" radius="md">
+          <Grid>
+            <Grid.Col span={{ base: 12, lg: 5 }}>
+            <Card withBorder padding="md" radius="md" h="100%">
               <Title order={2} size="h4" mb="sm">Sales per store{currency ? ` (${currency})` : ''}</Title>
               {s.stores.length && currency ? (
                 <BarFigure
@@ -81,10 +82,12 @@ export function CommercePage() {
                 />
               ) : <Text size="sm">No sales in the last 30 days.</Text>}
             </Card>
-            <Card withBorder padding="md" radius="md">
+            </Grid.Col>
+            <Grid.Col span={{ base: 12, lg: 7 }}>
+            <Card withBorder padding="md" radius="md" h="100%">
               <Title order={2} size="h4" mb="sm">Stores</Title>
               <Table striped>
-                <Table.Thead><Table.Tr><Table.Th>Store</Table.Th><Table.Th>Orders (7 d)</Table.Th><Table.Th>Sales (7 d)</Table.Th><Table.Th>Orders (30 d)</Table.Th><Table.Th>Sales (30 d)</Table.Th></Table.Tr></Table.Thead>
+                <Table.Thead><Table.Tr><Table.Th>Store</Table.Th><Table.Th>Orders, 7 days</Table.Th><Table.Th>Sales, 7 days</Table.Th><Table.Th>Orders, 30 days</Table.Th><Table.Th>Sales, 30 days</Table.Th></Table.Tr></Table.Thead>
                 <Table.Tbody>
                   {s.stores.map((st) => (
                     <Table.Tr key={st.connectionId} data-store={st.label}>
@@ -96,7 +99,8 @@ export function CommercePage() {
                 </Table.Tbody>
               </Table>
             </Card>
-          </SimpleGrid>
+            </Grid.Col>
+          </Grid>
           <Card withBorder padding="md" radius="md">
             <Title order={2} size="h4" mb="xs">Low stock</Title>
             <Text size="sm" mb="sm" data-testid="low-stock-count">{s.lowStock.count} item{s.lowStock.count === 1 ? '' : 's'} under {s.lowStockThreshold} available{s.lowStock.count > s.lowStock.items.length ? ` (the lowest ${s.lowStock.items.length} listed)` : ''}</Text>

@@ -84,7 +84,7 @@ export function HealthPage() {
             <Card withBorder padding="md" radius="md">
               <Title order={2} size="h4" mb="sm">Connections by status</Title>
               {h.connections.total ? (
-                <BarFigure label="Connections by status" x="status" height={220}
+                <BarFigure label="Connections by status" x="status" height={220} counts
                   data={byStatus(h.connections.byStatus).map(([status, n]) => ({ status: STATUS_LABEL[status] ?? status, n }))}
                   series={[{ key: 'n', label: 'Connections', color: 'var(--mantine-color-indigo-8)' }]} />
               ) : <Text size="sm">No connections yet.</Text>}

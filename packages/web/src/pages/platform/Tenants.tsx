@@ -39,7 +39,7 @@ export function TenantsPage() {
         <Text size="sm" c="dimmed" mb="xs" data-testid="tenant-total">{total} tenant{total === 1 ? '' : 's'}</Text>
         <Table.ScrollContainer minWidth={700}>
           <Table striped highlightOnHover>
-            <Table.Thead><Table.Tr><Table.Th>Name</Table.Th><Table.Th>Slug</Table.Th><Table.Th>Plan</Table.Th><Table.Th>Status</Table.Th><Table.Th>Users / connections (max)</Table.Th><Table.Th>Created</Table.Th></Table.Tr></Table.Thead>
+            <Table.Thead><Table.Tr><Table.Th>Name</Table.Th><Table.Th>Slug</Table.Th><Table.Th>Plan</Table.Th><Table.Th>Status</Table.Th><Table.Th>Quota (users / connections)</Table.Th><Table.Th>Created</Table.Th></Table.Tr></Table.Thead>
             <Table.Tbody>
               {(tenants.data?.data ?? []).map((t) => (
                 <Table.Tr key={t.id} data-tenant={t.slug}>
