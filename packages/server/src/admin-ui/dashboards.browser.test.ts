@@ -10,7 +10,7 @@ import { shopifyStore } from '../test-support/commerce.js';
 import { type TestApp, freePort, migratedScratch, testApp } from '../test-support/index.js';
 import { adminQuery, callbackWith, consentAt, oauthOptions, startConnect, type ConnectOptions } from '../test-support/oauth.js';
 import { seedHealth } from '../test-support/platform-health.js';
-import { assertConsoleBuilt, browserTestsSkipped, cspViolations, expectAccessible, launchChromium } from './browser.js';
+import { assertConsoleBuilt, browserTestsSkipped, cspViolations, expectAccessible, launchChromium, pageStorage } from './browser.js';
 
 /**
  * The dashboards and the platform console in a real browser, on a database of this file's own
@@ -96,14 +96,23 @@ describe.skipIf(skipped !== null)('dashboards and the platform console in a real
     const context = await browser.newContext(STILL);
     const page = await context.newPage();
     const refused = cspViolations(page);
+    const scripts: string[] = [];
+    page.on('request', (r) => { if (r.resourceType() === 'script') scripts.push(r.url()); });
 
     await page.goto(`${base}/admin/platform/health`);
     await page.waitForURL('**/admin/platform/sign-in');
+    // The chart library is fetched by the pages that draw charts, never by a sign-in page.
+    await page.getByLabel('Email').waitFor();
+    expect(scripts.filter((u) => /\/assets\/charts-/.test(u))).toEqual([]);
     await expectAccessible(page, 'platform sign-in');
     await page.getByLabel('Email').fill(email);
     await page.getByLabel(/^Password/).fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL('**/admin/platform/health');
+    // A reload stays signed in through the HttpOnly cookie; no token in any storage.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Health', level: 1 }).waitFor();
+    expect(await pageStorage(page)).not.toMatch(/eyJ|refresh/i);
 
     // Health: the figures are the seeded ones.
     const stat = (label: string) => page.locator(`[data-stat="${label}"]`).textContent();
@@ -118,6 +127,7 @@ describe.skipIf(skipped !== null)('dashboards and the platform console in a real
     expect(await page.locator('[data-attention]').first().getAttribute('data-attention')).toBe(a.slug);
     await expect.poll(() => page.getByRole('button', { name: /^Replay/ }).count()).toBe(0); // SUPPORT may not replay (tenants:update)
     await page.getByRole('img', { name: 'Connections by status' }).waitFor();
+    expect(scripts.filter((u) => /\/assets\/charts-/.test(u))).toHaveLength(1);
     await expectAccessible(page, 'platform health');
     await shoot(page, 'platform-health', 1100);
 
@@ -168,6 +178,8 @@ describe.skipIf(skipped !== null)('dashboards and the platform console in a real
     const context = await browser.newContext(STILL);
     const page = await context.newPage();
     const refused = cspViolations(page);
+    const charts: string[] = [];
+    page.on('request', (r) => { if (/\/assets\/charts-/.test(r.url())) charts.push(r.url()); });
     await signInAs(page, owner, '/dashboards/working-capital');
 
     // Nothing connected: a friendly call to action linking to the integrations page, not an error.
@@ -182,6 +194,8 @@ describe.skipIf(skipped !== null)('dashboards and the platform console in a real
     await follow(page, 'Exchange rates');
     await page.getByRole('heading', { name: 'Connect QuickBooks to see this' }).waitFor();
     await expectAccessible(page, 'exchange rates (not configured)');
+    // Sign-in and pages without a chart never fetched the chart library.
+    expect(charts).toEqual([]);
 
     // Xero synced, today's snapshot stored, and three weeks of earlier days.
     const h = harness();

@@ -121,7 +121,9 @@ describe('platform health', () => {
     const again = await t.app.inject({ method: 'POST', url: '/api/admin/auth/refresh', headers: { cookie: cookie.split(';')[0]! }, payload: {} });
     expect(again.statusCode, again.body).toBe(200);
     expect((await get('/api/admin/auth/me', again.json().data.accessToken)).statusCode).toBe(200);
-    // The old cookie was rotated: using it again is reuse, and ends the session.
+    const out = await t.app.inject({ method: 'POST', url: '/api/admin/auth/logout', headers: bearer(again.json().data.accessToken), payload: {} });
+    expect(([] as string[]).concat(out.headers['set-cookie'] ?? []).some((c) => /^keyhold_admin_refresh=;.*Path=\/api\/admin\/auth/i.test(c))).toBe(true);
+    // The old cookie was rotated: using it again is reuse, and is refused.
     expect((await t.app.inject({ method: 'POST', url: '/api/admin/auth/refresh', headers: { cookie: cookie.split(';')[0]! }, payload: {} })).statusCode).toBe(401);
   });
 });
