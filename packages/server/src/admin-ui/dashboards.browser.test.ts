@@ -243,9 +243,25 @@ describe.skipIf(skipped !== null)('dashboards and the platform console in a real
     await shoot(page, 'commerce', 1150);
 
     // Exchange rates: one row per QuickBooks company; Sync now asks for the MFA code first.
-    await connectAccounting(h as never, owner, 'quickbooks', 'uk-company');
+    const qbo = await connectAccounting(h as never, owner, 'quickbooks', 'uk-company');
+    // Yesterday's rates, written into the company by the daily sync, and today's: one still pending.
+    const today = new Date(NOW).toISOString().slice(0, 10);
+    const yesterday = new Date(NOW - 86_400_000).toISOString().slice(0, 10);
+    const rates: Array<[string, string, string, boolean]> = [
+      ['EUR', yesterday, '0.8412', true], ['USD', yesterday, '0.7531', true], ['EUR', today, '0.8420', true], ['USD', today, '0.7529', false],
+    ];
+    for (const [currency, date, rate, written] of rates) {
+      await adminQuery(scratch.adminUrl, `insert into exchange_rates (tenant_id, connection_id, currency, rate_date, home_currency, rate, source, synced_at, updated_at)
+        values ($1, $2, $3, $4, 'GBP', $5, 'ecb', $6, now())`, [owner.tenantId, qbo.connectionId, currency, date, rate, written ? new Date(NOW) : null]);
+    }
+    await adminQuery(scratch.adminUrl, `insert into exchange_rate_runs (id, tenant_id, connection_id, rate_date, trigger, status, rates_synced, started_at, finished_at)
+      values (gen_random_uuid(), $1, $2, $3, 'schedule', 'succeeded', 2, $4, $4)`, [owner.tenantId, qbo.connectionId, yesterday, new Date(NOW - 86_400_000)]);
     await follow(page, 'Exchange rates');
-    await page.locator('[data-company="uk-company"]').waitFor();
+    const company = page.locator('[data-company="uk-company"]');
+    await company.waitFor();
+    await expect.poll(() => company.textContent()).toContain('3 of 4');
+    await expect.poll(() => page.getByRole('cell', { name: '0.7529' }).count()).toBe(1);
+    await shoot(page, 'exchange-rates');
     await page.getByRole('button', { name: 'Sync now' }).click();
     await page.getByRole('dialog', { name: 'Sync exchange rates now' }).getByLabel('Authenticator code').waitFor();
     await expectAccessible(page, 'exchange rates sync dialog');

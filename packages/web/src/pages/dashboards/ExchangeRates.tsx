@@ -84,7 +84,7 @@ export function ExchangeRatesPage() {
                 {rates.data.map((r) => (
                   <Table.Tr key={`${r.date}-${r.currency}`}>
                     <Table.Td>{r.date}</Table.Td><Table.Td>{r.currency} → {r.homeCurrency}</Table.Td><Table.Td>{r.rate}</Table.Td><Table.Td>{r.source}</Table.Td>
-                    <Table.Td>{r.error ? <Text size="sm" c="red.9">Not written ({r.error})</Text> : when(r.syncedAt)}</Table.Td>
+                    <Table.Td>{r.error ? <Text size="sm" c="red.9">Not written ({r.error})</Text> : r.syncedAt ? when(r.syncedAt) : 'Pending'}</Table.Td>
                   </Table.Tr>
                 ))}
               </Table.Tbody>
