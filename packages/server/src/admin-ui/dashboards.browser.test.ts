@@ -248,6 +248,14 @@ describe.skipIf(skipped !== null)('dashboards and the platform console in a real
     expect(summary.lowStock.count).toBeGreaterThan(0);
     await expectAccessible(page, 'commerce');
     await shoot(page, 'commerce', 1150);
+    // Settings: a lower threshold lists fewer items, as the API counts them.
+    await page.getByLabel('Low-stock threshold').fill('3');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Low-stock threshold saved').waitFor();
+    const lower = (await t.app.inject({ method: 'GET', url: '/api/commerce/summary', headers: bearer(owner.accessToken) })).json().data;
+    expect(lower.lowStockThreshold).toBe(3);
+    expect(lower.lowStock.count).toBeLessThan(summary.lowStock.count);
+    await expect.poll(() => page.getByTestId('low-stock-count').textContent()).toContain(`${lower.lowStock.count} item${lower.lowStock.count === 1 ? '' : 's'} under 3 available`);
 
     // Exchange rates: one row per QuickBooks company; Sync now asks for the MFA code first.
     const qbo = await connectAccounting(h as never, owner, 'quickbooks', 'uk-company');
