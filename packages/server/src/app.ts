@@ -15,6 +15,7 @@ import { authRoutes } from './domains/identity/auth.routes.js';
 import { accessOf, allows, platformRefusal, refusal } from './domains/identity/access.js';
 import { API_KEY_PREFIX } from './domains/api-keys/api-keys.service.js';
 import { adminRoutes } from './domains/platform-admins/admin.routes.js';
+import { platformHealthRoutes } from './domains/platform-admins/platform-health.routes.js';
 import { usersRoutes } from './domains/identity/users.routes.js';
 import { passwordResetRoutes } from './domains/identity/password-reset.routes.js';
 import { notificationsRoutes } from './domains/notifications/notifications.routes.js';
@@ -98,6 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   commerceRoutes(app, { commerce: services.commerce });
   await adminUiRoutes(app, deps.adminUiRoot ? { root: deps.adminUiRoot } : {});
   adminRoutes(app, { adminAuth: services.adminAuth, tenants: services.tenants, apiKeys: services.apiKeys, signupInvitations: services.signupInvitations });
+  platformHealthRoutes(app, { platformHealth: services.platformHealth, tenants: services.tenants });
   return app;
 }
 

@@ -16,6 +16,8 @@ import { createTokenSigner } from './domains/identity/tokens.js';
 import { createUsersService } from './domains/identity/users.service.js';
 import { createAdminAuthService } from './domains/platform-admins/admin-auth.service.js';
 import { createPlatformAdminsRepo } from './domains/platform-admins/platform-admins.repo.js';
+import { createPlatformHealthRepo } from './domains/platform-admins/platform-health.repo.js';
+import { createPlatformHealthService } from './domains/platform-admins/platform-health.service.js';
 import { platformSessionKind } from './domains/platform-admins/platform-sessions.js';
 import { PLATFORM_SESSION_TABLES, TENANT_SESSION_TABLES, createSessionsRepo } from './domains/sessions/sessions.repo.js';
 import { createSessions } from './domains/sessions/sessions.service.js';
@@ -297,7 +299,8 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     metrics,
     ...(log ? { log } : {}),
   });
-  return { syncs, actions, exchangeRates, workingCapital, commerce, webhookEndpoints, webhookDeliveries, inboundWebhooks, notifications, passwordReset, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
+  const platformHealth = createPlatformHealthService({ repo: createPlatformHealthRepo(db.kysely), ring, tenants, clock });
+  return { platformHealth, syncs, actions, exchangeRates, workingCapital, commerce, webhookEndpoints, webhookDeliveries, inboundWebhooks, notifications, passwordReset, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -11,6 +11,11 @@ const Shell = lazy(() => import('./components/Shell').then((m) => ({ default: m.
 const IntegrationsPage = lazy(() => import('./pages/Integrations').then((m) => ({ default: m.IntegrationsPage })));
 const ConnectionPage = lazy(() => import('./pages/Connection').then((m) => ({ default: m.ConnectionPage })));
 const SecurityPage = lazy(() => import('./pages/Security').then((m) => ({ default: m.SecurityPage })));
+const WorkingCapitalPage = lazy(() => import('./pages/dashboards/WorkingCapital').then((m) => ({ default: m.WorkingCapitalPage })));
+const ExchangeRatesPage = lazy(() => import('./pages/dashboards/ExchangeRates').then((m) => ({ default: m.ExchangeRatesPage })));
+const CommercePage = lazy(() => import('./pages/dashboards/Commerce').then((m) => ({ default: m.CommercePage })));
+// The platform console (operators): its own sign-in and session, loaded only under /platform.
+const PlatformApp = lazy(() => import('./pages/platform/PlatformApp').then((m) => ({ default: m.PlatformApp })));
 const loading = <Center mih="100vh"><Loader aria-label="Loading" /></Center>;
 
 function SignedIn({ children }: { children: ReactNode }) {
@@ -36,11 +41,15 @@ export function App() {
     <Routes>
       <Route path="/sign-in" element={<SignedOut><SignInPage /></SignedOut>} />
       <Route path="/sign-up" element={<SignedOut><SignUpPage /></SignedOut>} />
+      <Route path="/platform/*" element={<Suspense fallback={loading}><PlatformApp /></Suspense>} />
       <Route element={<SignedIn><Shell /></SignedIn>}>
         <Route index element={<Navigate to="/integrations" replace />} />
         <Route path="/integrations" element={<IntegrationsPage />} />
         <Route path="/connections/:id" element={<ConnectionPage />} />
         <Route path="/settings/security" element={<SecurityPage />} />
+        <Route path="/dashboards/working-capital" element={<WorkingCapitalPage />} />
+        <Route path="/dashboards/exchange-rates" element={<ExchangeRatesPage />} />
+        <Route path="/dashboards/commerce" element={<CommercePage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

@@ -1,11 +1,14 @@
 import { AppShell, Burger, Button, Group, NavLink, Stack, Text } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { IconLogout, IconPlugConnected, IconShieldLock } from '@tabler/icons-react';
+import { IconArrowsExchange, IconBuildingStore, IconChartLine, IconLogout, IconPlugConnected, IconShieldLock } from '@tabler/icons-react';
 import { NavLink as RouterLink, Outlet, useLocation } from 'react-router';
 import { useMe, useSession } from '../auth/session';
 
 const NAV = [
   { to: '/integrations', label: 'Integrations', icon: IconPlugConnected },
+  { to: '/dashboards/working-capital', label: 'Working capital', icon: IconChartLine },
+  { to: '/dashboards/exchange-rates', label: 'Exchange rates', icon: IconArrowsExchange },
+  { to: '/dashboards/commerce', label: 'Commerce', icon: IconBuildingStore },
   { to: '/settings/security', label: 'Security', icon: IconShieldLock },
 ];
 

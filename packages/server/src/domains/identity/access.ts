@@ -160,6 +160,9 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'GET /api/admin/api-keys': platform('api_keys:manage'),
   'POST /api/admin/api-keys': platform('api_keys:manage'),
   'DELETE /api/admin/api-keys/{id}': platform('api_keys:manage'),
+  'GET /api/admin/tenants/{id}/usage': platform('tenants:read'),
+  'GET /api/admin/health': platform('platform:read'),
+  'GET /api/admin/admins': platform('platform:read'),
   'GET /api/admin/webhooks/quarantine': platform('tenants:read'),
   'POST /api/admin/webhooks/quarantine/{id}/replay': platform('tenants:update'),
 };

@@ -1,8 +1,10 @@
+import type {} from '@fastify/cookie';
 import {
   LoginBody, MfaCodeBody, MfaSetupSchema, MfaVerifyBody, RefreshBody, TenantStatusSchema,
   TokenPairSchema, pageQuery, pagedEnvelope, successEnvelope,
 } from '@keyhold/contract';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { REFRESH_TTL_MS } from '../sessions/sessions.service.js';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { TENANT_PLANS } from '../../platform/db/schema.js';
@@ -54,6 +56,16 @@ const SignupInvitationSchema = z.object({
   expiresAt: z.string(),
 });
 
+/** The platform console's refresh token, out of scripts' reach (as the tenant console's). */
+export const ADMIN_REFRESH_COOKIE = 'keyhold_admin_refresh';
+const ADMIN_COOKIE_PATH = '/api/admin/auth';
+
+function setAdminRefreshCookie(req: FastifyRequest, reply: FastifyReply, token: string) {
+  reply.setCookie(ADMIN_REFRESH_COOKIE, token, {
+    httpOnly: true, secure: req.protocol === 'https', sameSite: 'strict', path: ADMIN_COOKIE_PATH, maxAge: Math.floor(REFRESH_TTL_MS / 1000),
+  });
+}
+
 export type AdminRoutesDeps = { adminAuth: AdminAuthService; tenants: TenantsService; apiKeys: ApiKeysService; signupInvitations: Pick<SignupInvitations, 'issue'> };
 
 export function adminRoutes(app: FastifyInstance, { adminAuth, tenants, apiKeys, signupInvitations }: AdminRoutesDeps) {
@@ -62,14 +74,27 @@ export function adminRoutes(app: FastifyInstance, { adminAuth, tenants, apiKeys,
   const tags = ['admin'];
 
   r.post('/api/admin/auth/login', { schema: { tags: authTags, body: AdminLoginBody, response: { 200: successEnvelope(AdminLoginResponse) } } },
-    async (req) => ok(await adminAuth.login(requestMeta(req), req.body)));
+    async (req, reply) => {
+      const result = await adminAuth.login(requestMeta(req), req.body);
+      if ('refreshToken' in result) setAdminRefreshCookie(req, reply, result.refreshToken);
+      return ok(result);
+    });
   r.post('/api/admin/auth/mfa/verify', { schema: { tags: authTags, body: MfaVerifyBody, response: { 200: successEnvelope(AdminSignedIn) } } },
-    async (req) => ok(await adminAuth.completeMfaLogin(requestMeta(req), req.body)));
-  r.post('/api/admin/auth/refresh', { schema: { tags: authTags, body: RefreshBody, response: { 200: successEnvelope(TokenPairSchema) } } },
-    async (req) => ok(await adminAuth.refresh(requestMeta(req), req.body?.refreshToken)));
+    async (req, reply) => {
+      const result = await adminAuth.completeMfaLogin(requestMeta(req), req.body);
+      setAdminRefreshCookie(req, reply, result.refreshToken);
+      return ok(result);
+    });
+  r.post('/api/admin/auth/refresh', { schema: { tags: authTags, summary: 'Exchange a refresh token (body or cookie) for a new pair; the old one dies', body: RefreshBody, response: { 200: successEnvelope(TokenPairSchema) } } },
+    async (req, reply) => {
+      const result = await adminAuth.refresh(requestMeta(req), req.body?.refreshToken ?? req.cookies[ADMIN_REFRESH_COOKIE]);
+      setAdminRefreshCookie(req, reply, result.refreshToken);
+      return ok(result);
+    });
   r.post('/api/admin/auth/logout', { schema: { tags: authTags, response: { 200: successEnvelope(z.object({ loggedOut: z.literal(true) })) } } },
-    async (req) => {
+    async (req, reply) => {
       await adminAuth.logout(adminOf(req));
+      reply.clearCookie(ADMIN_REFRESH_COOKIE, { path: ADMIN_COOKIE_PATH });
       return ok({ loggedOut: true as const });
     });
   r.get('/api/admin/auth/me', { schema: { tags: authTags, response: { 200: successEnvelope(AdminSchema) } } },

@@ -6,7 +6,7 @@ import { PLATFORM_PERMISSIONS, assertPermission } from './permissions.js';
 describe('platform role table', () => {
   it('the README table and the enforced permissions are the same', () => {
     const readme = readFileSync(new URL('./README.md', import.meta.url), 'utf8');
-    const lines = readme.split('\n').filter((l) => /^\| (tenants|api_keys):/.test(l));
+    const lines = readme.split('\n').filter((l) => /^\| (tenants|api_keys|platform):/.test(l));
     const documented = Object.fromEntries(
       lines.map((l) => {
         const cells = l.split('|').slice(1, -1).map((c) => c.trim());

@@ -8,6 +8,8 @@ export const PLATFORM_PERMISSIONS = {
   'tenants:update': ['SUPER_ADMIN', 'ADMIN', 'FINANCE', 'SALES'],
   'tenants:suspend': ['SUPER_ADMIN', 'ADMIN', 'SUPPORT'],
   'tenants:delete': ['SUPER_ADMIN'],
+  /** Cross-tenant health figures, key status and the admins list (operations staff). */
+  'platform:read': ['SUPER_ADMIN', 'ADMIN', 'DEVELOPER', 'SUPPORT'],
   'api_keys:manage': ['SUPER_ADMIN', 'ADMIN', 'DEVELOPER'],
   /** Platform keys with 'credentials:read' read every tenant's plaintext secrets. */
   'api_keys:read_secrets': ['SUPER_ADMIN'],

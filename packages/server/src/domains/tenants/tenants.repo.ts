@@ -21,6 +21,14 @@ export function createTenantsRepo(db: Kysely<Database>) {
       return { ids: rows.map((r) => r.id), total: Number(rows[0]?.total ?? 0) };
     },
 
+    /** What the tenant uses against its quotas, counted inside its own context. */
+    async usage(tx: TenantTx, tenantId: string) {
+      const users = await tx.selectFrom('users').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', tenantId).where('is_active', '=', true).executeTakeFirstOrThrow();
+      const keys = await tx.selectFrom('api_keys').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', tenantId).where('revoked_at', 'is', null).executeTakeFirstOrThrow();
+      const conns = await tx.selectFrom('connections').select(['status', (eb) => eb.fn.countAll<string>().as('n')]).where('tenant_id', '=', tenantId).groupBy('status').execute();
+      return { users: Number(users.n), apiKeys: Number(keys.n), connectionsByStatus: Object.fromEntries(conns.map((c) => [c.status, Number(c.n)])) as Record<string, number> };
+    },
+
     async expiredTrialIds(now: Date): Promise<string[]> {
       const { rows } = await sql<{ id: string }>`select keyhold_expired_trial_ids(${now}) as id`.execute(db);
       return rows.map((r) => r.id);

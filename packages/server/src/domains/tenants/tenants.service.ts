@@ -103,6 +103,17 @@ export function createTenantsService(deps: TenantsDeps) {
     return toTenant(row);
   }
 
+  /** Users, API keys and connections (by status) against the tenant's quotas; 404 for no such tenant. */
+  async function usage(tenantId: string) {
+    return deps.tenancy.withTenant(tenantId, async (tx) => {
+      const row = await deps.repo.current(tx);
+      if (!row) throw notFound('Tenant');
+      const u = await deps.repo.usage(tx, tenantId);
+      const connections = Object.values(u.connectionsByStatus).reduce((a, b) => a + b, 0);
+      return { ...u, connections, maxUsers: row.max_users, maxConnections: row.max_connections };
+    });
+  }
+
   /** Resolves a slug to a tenant id for sign-in and CLI commands; undefined when none. */
   const idBySlug = (slug: string) => deps.repo.idBySlug(slug.trim().toLowerCase());
 
@@ -150,7 +161,7 @@ export function createTenantsService(deps: TenantsDeps) {
     return ids;
   }
 
-  return { create, createInTx, get, idBySlug, search, update, setStatus, expireTrials };
+  return { create, createInTx, get, usage, idBySlug, search, update, setStatus, expireTrials };
 }
 
 export type TenantsService = ReturnType<typeof createTenantsService>;
