@@ -10,6 +10,10 @@ import { SignUpPage } from './pages/SignUp';
 const Shell = lazy(() => import('./components/Shell').then((m) => ({ default: m.Shell })));
 const IntegrationsPage = lazy(() => import('./pages/Integrations').then((m) => ({ default: m.IntegrationsPage })));
 const ConnectionPage = lazy(() => import('./pages/Connection').then((m) => ({ default: m.ConnectionPage })));
+const WebhookEndpointsPage = lazy(() => import('./pages/data/WebhookEndpoints').then((m) => ({ default: m.WebhookEndpointsPage })));
+const WebhookEndpointPage = lazy(() => import('./pages/data/WebhookEndpoint').then((m) => ({ default: m.WebhookEndpointPage })));
+const InboundEventsPage = lazy(() => import('./pages/data/InboundEvents').then((m) => ({ default: m.InboundEventsPage })));
+const NotificationsPage = lazy(() => import('./pages/data/Notifications').then((m) => ({ default: m.NotificationsPage })));
 const SecurityPage = lazy(() => import('./pages/Security').then((m) => ({ default: m.SecurityPage })));
 const loading = <Center mih="100vh"><Loader aria-label="Loading" /></Center>;
 
@@ -41,6 +45,10 @@ export function App() {
         <Route path="/integrations" element={<IntegrationsPage />} />
         <Route path="/connections/:id" element={<ConnectionPage />} />
         <Route path="/settings/security" element={<SecurityPage />} />
+        <Route path="/webhooks/endpoints" element={<WebhookEndpointsPage />} />
+        <Route path="/webhooks/endpoints/:id" element={<WebhookEndpointPage />} />
+        <Route path="/webhooks/inbound" element={<InboundEventsPage />} />
+        <Route path="/notifications" element={<NotificationsPage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

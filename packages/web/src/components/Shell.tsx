@@ -1,11 +1,16 @@
 import { AppShell, Burger, Button, Group, NavLink, Stack, Text } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { IconLogout, IconPlugConnected, IconShieldLock } from '@tabler/icons-react';
+import { IconBell, IconInbox, IconLogout, IconPlugConnected, IconShieldLock, IconWebhook } from '@tabler/icons-react';
+import type { Role } from '../api/types';
 import { NavLink as RouterLink, Outlet, useLocation } from 'react-router';
 import { useMe, useSession } from '../auth/session';
 
-const NAV = [
+const NAV: Array<{ to: string; label: string; icon: typeof IconPlugConnected; role?: Role }> = [
   { to: '/integrations', label: 'Integrations', icon: IconPlugConnected },
+  // Owners and admins only (the API refuses the others).
+  { to: '/webhooks/endpoints', label: 'Webhook endpoints', icon: IconWebhook, role: 'admin' },
+  { to: '/webhooks/inbound', label: 'Inbound webhooks', icon: IconInbox, role: 'admin' },
+  { to: '/notifications', label: 'Notifications', icon: IconBell, role: 'admin' },
   { to: '/settings/security', label: 'Security', icon: IconShieldLock },
 ];
 
@@ -32,7 +37,7 @@ export function Shell() {
       </AppShell.Header>
       <AppShell.Navbar p="xs" component="nav" aria-label="Main">
         <Stack gap={2}>
-          {NAV.map((n) => (
+          {NAV.filter((n) => !n.role || me.atLeast(n.role)).map((n) => (
             <NavLink
               key={n.to}
               component={RouterLink}
