@@ -69,8 +69,8 @@ export function ConnectionSyncs({ connectionId, canRun, name }: { connectionId: 
                 {canRun ? (
                   <Table.Td>
                     <Group gap="xs" wrap="nowrap" justify="flex-end">
-                      <Button size="xs" variant="light" leftSection={<IconPlayerPlay size={14} aria-hidden />} aria-label={`Run ${s.sync} now`} onClick={() => { setGuarded({ kind: 'run', sync: s }); setOpen(true); }}>Run now</Button>
-                      <Button size="xs" variant="default" leftSection={<IconRotate size={14} aria-hidden />} aria-label={`Reset ${s.sync}`} onClick={() => { setGuarded({ kind: 'reset', sync: s }); setOpen(true); }}>Reset</Button>
+                      <Button size="xs" variant="light" leftSection={<IconPlayerPlay size={14} aria-hidden />} aria-label={`Run now: ${s.sync}`} onClick={() => { setGuarded({ kind: 'run', sync: s }); setOpen(true); }}>Run now</Button>
+                      <Button size="xs" variant="default" leftSection={<IconRotate size={14} aria-hidden />} aria-label={`Reset: ${s.sync}`} onClick={() => { setGuarded({ kind: 'reset', sync: s }); setOpen(true); }}>Reset</Button>
                     </Group>
                   </Table.Td>
                 ) : null}

@@ -14,8 +14,10 @@ export function Deliveries({ endpointId }: { endpointId: string }) {
   const queryClient = useQueryClient();
   const [status, setStatus] = useState('all');
   const [page, setPage] = useState(1);
-  const [shown, setShown] = useState<WebhookDelivery | null>(null);
+  // By id: the modal follows the list as it refreshes (a retry adds an attempt).
+  const [shownId, setShown] = useState<string | null>(null);
   const deliveries = useDeliveries(endpointId, { page, ...(status === 'all' ? {} : { status }) });
+  const shown = deliveries.data?.items.find((d) => d.id === shownId) ?? null;
   const retry = useMutation({
     mutationFn: (d: WebhookDelivery) => api('POST', `/api/webhook-endpoints/${endpointId}/deliveries/${d.id}/retry`),
     onSuccess: () => {
@@ -50,7 +52,7 @@ export function Deliveries({ endpointId }: { endpointId: string }) {
                     <Table.Td><Text size="sm">{when(d.nextAttemptAt, '—')}</Text></Table.Td>
                     <Table.Td>
                       <Group gap="xs" wrap="nowrap">
-                        <Button size="xs" variant="subtle" onClick={() => setShown(d)} aria-label={`Attempts of delivery ${d.id}`}>Attempts</Button>
+                        <Button size="xs" variant="subtle" onClick={() => setShown(d.id)} aria-label={`Attempts of delivery ${d.id}`}>Attempts</Button>
                         {d.status !== 'pending' ? (
                           <Button size="xs" variant="light" leftSection={<IconRefresh size={14} aria-hidden />} loading={retry.isPending && retry.variables?.id === d.id}
                             aria-label={`Retry delivery ${d.id}`} onClick={() => retry.mutate(d)}>Retry</Button>
@@ -65,7 +67,7 @@ export function Deliveries({ endpointId }: { endpointId: string }) {
           {deliveries.data.pagination.totalPages > 1 ? <Pagination total={deliveries.data.pagination.totalPages} value={page} onChange={setPage} size="sm" aria-label="Delivery pages" /> : null}
         </Stack>
       ) : null}
-      <Modal opened={shown !== null} onClose={() => setShown(null)} title="Attempts" size="xl">
+      <Modal opened={shownId !== null} onClose={() => setShown(null)} title="Attempts" size="xl">
         {shown ? (
           <Stack gap="xs">
             <Text size="sm">webhook-id <Code>msg_{shown.id}</Code> · {shown.eventType}</Text>

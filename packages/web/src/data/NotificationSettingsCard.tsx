@@ -17,11 +17,12 @@ const ALERTS = [
 ] as const;
 const ROLES = [{ value: 'owner', label: 'Owners' }, { value: 'admin', label: 'Admins' }, { value: 'member', label: 'Members' }, { value: 'viewer', label: 'Viewers' }];
 
-type Values = { emailRules: Record<string, string[]>; chatEvents: string[]; chatProvider: string | null; chatChannel: string; emailProvider: string | null; emailFrom: string };
+// Rules by ALERTS' index: event types hold dots, which form paths read as nesting.
+type Values = { emailRules: string[][]; chatEvents: string[]; chatProvider: string | null; chatChannel: string; emailProvider: string | null; emailFrom: string };
 
 const toValues = (s: NotificationSettings): Values => ({
   // Unlisted types email the owners (the server's default), so the form shows that.
-  emailRules: Object.fromEntries(ALERTS.map((a) => [a.type, s.emailRules[a.type] ?? ['owner']])),
+  emailRules: ALERTS.map((a) => s.emailRules[a.type] ?? ['owner']),
   chatEvents: s.chatEvents,
   chatProvider: s.chat?.provider ?? null,
   chatChannel: s.chat?.channel ?? '',
@@ -43,7 +44,7 @@ export function NotificationSettingsCard() {
   const save = useMutation({
     mutationFn: (v: Values) => api<NotificationSettings>('PUT', '/api/notifications/settings', {
       body: {
-        emailRules: v.emailRules,
+        emailRules: Object.fromEntries(ALERTS.map((a, i) => [a.type, v.emailRules[i] ?? []])),
         chatEvents: v.chatEvents,
         chat: v.chatProvider ? { provider: v.chatProvider, channel: v.chatChannel.trim() } : null,
         emailSender: v.emailProvider ? { provider: v.emailProvider, from: v.emailFrom.trim() } : null,
@@ -72,11 +73,11 @@ export function NotificationSettingsCard() {
           <Table aria-label="Alert recipients" layout="fixed">
             <Table.Thead><Table.Tr><Table.Th>Alert</Table.Th><Table.Th w="45%">Email to</Table.Th><Table.Th w={110}>Chat</Table.Th></Table.Tr></Table.Thead>
             <Table.Tbody>
-              {ALERTS.map((a) => (
+              {ALERTS.map((a, i) => (
                 <Table.Tr key={a.type}>
                   <Table.Td><Text size="sm">{a.label}</Text></Table.Td>
                   <Table.Td>
-                    <MultiSelect aria-label={`Email for: ${a.label}`} data={ROLES} placeholder="Nobody" size="xs" {...form.getInputProps(`emailRules.${a.type}`)} />
+                    <MultiSelect aria-label={`Email for: ${a.label}`} data={ROLES} placeholder="Nobody" size="xs" {...form.getInputProps(`emailRules.${i}`)} />
                   </Table.Td>
                   <Table.Td>
                     <Checkbox aria-label={`Chat for: ${a.label}`} checked={form.values.chatEvents.includes(a.type)}
