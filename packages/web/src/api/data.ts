@@ -46,6 +46,7 @@ export const useDeliveries = (id: string, f: { page: number; status?: string }) 
     queryFn: () => apiPage<WebhookDelivery>(`/api/webhook-endpoints/${id}/deliveries?${query({ ...f, limit: 20 })}`),
     placeholderData: keepPreviousData,
     refetchInterval: (q) => (q.state.data?.items.some((d) => d.status === 'pending') ? 2_000 : false),
+    refetchIntervalInBackground: true,
   });
 
 export const useNotifications = (f: { page: number; status?: string; channel?: string }) =>

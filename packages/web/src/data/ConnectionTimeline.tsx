@@ -10,6 +10,8 @@ function detailOf(e: KeyholdEvent): string {
   const parts: string[] = [];
   if (typeof p.change === 'string') parts.push(p.change.replaceAll('_', ' '));
   if (typeof p.from === 'string' && typeof p.to === 'string' && p.from !== p.to) parts.push(`${p.from} → ${p.to}`);
+  if (typeof p.sync === 'string') parts.push(p.sync);
+  if (typeof p.added === 'number') parts.push(`${p.added} added, ${String(p.updated ?? 0)} updated, ${String(p.deleted ?? 0)} deleted`);
   if (typeof p.topic === 'string') parts.push(p.topic);
   if (typeof p.source === 'string') parts.push(`by ${p.source}`);
   if (typeof p.error === 'string') parts.push(p.error);
@@ -28,7 +30,7 @@ export function ConnectionTimeline({ connectionId, enabled }: { connectionId: st
       {events.data && events.data.length > 0 ? (
         <Timeline bulletSize={14} lineWidth={2} active={-1}>
           {events.data.map((e) => (
-            <Timeline.Item key={e.id} title={e.type.replace(/^[a-z_]+\./, '').replaceAll('_', ' ')}>
+            <Timeline.Item key={e.id} title={e.type.replace(/^connection\./, '').replaceAll(/[._]/g, ' ')}>
               {detailOf(e) ? <Text size="sm">{detailOf(e)}</Text> : null}
               <Text size="xs" c="dimmed">{when(e.createdAt)}</Text>
             </Timeline.Item>

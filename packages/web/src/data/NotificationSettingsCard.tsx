@@ -77,7 +77,7 @@ export function NotificationSettingsCard() {
                 <Table.Tr key={a.type}>
                   <Table.Td><Text size="sm">{a.label}</Text></Table.Td>
                   <Table.Td>
-                    <MultiSelect aria-label={`Email for: ${a.label}`} data={ROLES} placeholder="Nobody" size="xs" {...form.getInputProps(`emailRules.${i}`)} />
+                    <MultiSelect aria-label={`Email for: ${a.label}`} data={ROLES} placeholder={form.values.emailRules[i]?.length ? undefined : 'Nobody'} size="xs" {...form.getInputProps(`emailRules.${i}`)} />
                   </Table.Td>
                   <Table.Td>
                     <Checkbox aria-label={`Chat for: ${a.label}`} checked={form.values.chatEvents.includes(a.type)}
