@@ -246,6 +246,21 @@ describe.skipIf(skipped !== null)('the console data screens in a real browser', 
     await expect.poll(() => deliveries.locator('[data-status="delivered"]').count(), { timeout: 10_000 }).toBe(3); // and the disabled event's
     await shoot(page, 'webhook-deliveries', 1000);
 
+    // Rotate: a new secret, shown once, that verifies the next delivery (the old one signs alongside for 24 h).
+    await main.getByRole('button', { name: 'Manage' }).click();
+    await page.getByRole('menuitem', { name: 'Rotate secret' }).click();
+    await page.getByRole('dialog', { name: 'Rotate the signing secret' }).getByLabel('Authenticator code').fill(await nextCode());
+    await page.keyboard.press('Enter');
+    const rotated = (await page.getByRole('dialog', { name: 'Signing secret' }).getByTestId('signing-secret').textContent())!;
+    expect(rotated).toMatch(/^whsec_/);
+    expect(rotated).not.toBe(secret);
+    await page.getByRole('dialog', { name: 'Signing secret' }).getByRole('button', { name: 'Done' }).click();
+    await main.getByRole('row', { name: /Old secret signs until/ }).waitFor();
+    await main.getByRole('button', { name: 'Send test' }).click();
+    await expect.poll(() => deliveries.getByRole('row').count(), { timeout: 5_000 }).toBe(5); // header + 4
+    await flush();
+    expect(verifyWith(rotated, sandbox.webhookReceiver.deliveries('console').at(-1)!, t.clock())).toMatchObject({ type: 'test.ping' });
+
     // The list, with the endpoint back to enabled.
     await nav(page, 'Webhook endpoints');
     await main.getByRole('table', { name: 'Webhook endpoints' }).locator(`tr[data-endpoint="${endpointId}"] [data-status="enabled"]`).waitFor();
@@ -269,6 +284,16 @@ describe.skipIf(skipped !== null)('the console data screens in a real browser', 
     expect(settings).toMatchObject({ emailRules: { 'sync.failed': ['owner', 'admin'] }, chatEvents: ['webhook_endpoint.disabled'] });
     await expectAccessible(page, 'notifications');
     await shoot(page, 'notifications', 1000);
+
+    // Delete the endpoint (behind the code): the list is empty again.
+    await nav(page, 'Webhook endpoints');
+    await main.getByRole('link', { name: receiverUrl }).click();
+    await main.getByRole('button', { name: 'Manage' }).click();
+    await page.getByRole('menuitem', { name: 'Delete' }).click();
+    await page.getByRole('dialog', { name: 'Delete the endpoint' }).getByLabel('Authenticator code').fill(await nextCode());
+    await page.keyboard.press('Enter');
+    await page.waitForURL('**/admin/webhooks/endpoints');
+    await main.getByText('No endpoints yet.', { exact: false }).waitFor();
     expect(refused).toEqual([]);
     await context.close();
   }, 240_000);
