@@ -8,3 +8,4 @@ export * from './syncs.js';
 export * from './working-capital.js';
 export * from './commerce.js';
 export * from './platform.js';
+export * from './webhooks.js';

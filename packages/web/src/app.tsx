@@ -10,6 +10,10 @@ import { SignUpPage } from './pages/SignUp';
 const Shell = lazy(() => import('./components/Shell').then((m) => ({ default: m.Shell })));
 const IntegrationsPage = lazy(() => import('./pages/Integrations').then((m) => ({ default: m.IntegrationsPage })));
 const ConnectionPage = lazy(() => import('./pages/Connection').then((m) => ({ default: m.ConnectionPage })));
+const WebhookEndpointsPage = lazy(() => import('./pages/data/WebhookEndpoints').then((m) => ({ default: m.WebhookEndpointsPage })));
+const WebhookEndpointPage = lazy(() => import('./pages/data/WebhookEndpoint').then((m) => ({ default: m.WebhookEndpointPage })));
+const InboundEventsPage = lazy(() => import('./pages/data/InboundEvents').then((m) => ({ default: m.InboundEventsPage })));
+const NotificationsPage = lazy(() => import('./pages/data/Notifications').then((m) => ({ default: m.NotificationsPage })));
 const SecurityPage = lazy(() => import('./pages/Security').then((m) => ({ default: m.SecurityPage })));
 const WorkingCapitalPage = lazy(() => import('./pages/dashboards/WorkingCapital').then((m) => ({ default: m.WorkingCapitalPage })));
 const ExchangeRatesPage = lazy(() => import('./pages/dashboards/ExchangeRates').then((m) => ({ default: m.ExchangeRatesPage })));
@@ -50,6 +54,10 @@ export function App() {
         <Route path="/dashboards/working-capital" element={<WorkingCapitalPage />} />
         <Route path="/dashboards/exchange-rates" element={<ExchangeRatesPage />} />
         <Route path="/dashboards/commerce" element={<CommercePage />} />
+        <Route path="/webhooks/endpoints" element={<WebhookEndpointsPage />} />
+        <Route path="/webhooks/endpoints/:id" element={<WebhookEndpointPage />} />
+        <Route path="/webhooks/inbound" element={<InboundEventsPage />} />
+        <Route path="/notifications" element={<NotificationsPage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

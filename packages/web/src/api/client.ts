@@ -28,7 +28,8 @@ export class ApiError extends Error {
   }
 }
 
-type Options = { body?: unknown; mfaCode?: string; retryAfterRefresh?: boolean };
+/** `envelope`: the whole success envelope (a page's `pagination` with its `data`), not only `data`. */
+type Options = { body?: unknown; mfaCode?: string; retryAfterRefresh?: boolean; envelope?: boolean };
 
 /** Exchanges the refresh cookie for a new access token; concurrent callers share one exchange. */
 export function refreshSession(): Promise<boolean> {
@@ -86,5 +87,5 @@ export async function api<T>(method: string, path: string, opts: Options = {}): 
       Array.isArray(body?.actions) ? (body.actions as ErrorAction[]) : [],
     );
   }
-  return (body?.data ?? body) as T;
+  return (opts.envelope ? body : (body?.data ?? body)) as T;
 }

@@ -48,6 +48,8 @@ export type Connection = {
   is_active: boolean;
   last_used: string | null;
   last_verified: string | null;
+  last_refreshed: string | null;
+  token_expires_at: string | null;
   created_at: string;
   updated_at: string;
   webhook_url?: string;

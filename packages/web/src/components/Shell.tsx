@@ -1,14 +1,19 @@
 import { AppShell, Burger, Button, Group, NavLink, Stack, Text } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { IconArrowsExchange, IconBuildingStore, IconChartLine, IconLogout, IconPlugConnected, IconShieldLock } from '@tabler/icons-react';
+import { IconArrowsExchange, IconBell, IconBuildingStore, IconChartLine, IconInbox, IconLogout, IconPlugConnected, IconShieldLock, IconWebhook } from '@tabler/icons-react';
+import type { Role } from '../api/types';
 import { NavLink as RouterLink, Outlet, useLocation } from 'react-router';
 import { useMe, useSession } from '../auth/session';
 
-const NAV = [
+const NAV: Array<{ to: string; label: string; icon: typeof IconPlugConnected; role?: Role }> = [
   { to: '/integrations', label: 'Integrations', icon: IconPlugConnected },
   { to: '/dashboards/working-capital', label: 'Working capital', icon: IconChartLine },
   { to: '/dashboards/exchange-rates', label: 'Exchange rates', icon: IconArrowsExchange },
   { to: '/dashboards/commerce', label: 'Commerce', icon: IconBuildingStore },
+  // Owners and admins only (the API refuses the others).
+  { to: '/webhooks/endpoints', label: 'Webhook endpoints', icon: IconWebhook, role: 'admin' },
+  { to: '/webhooks/inbound', label: 'Inbound webhooks', icon: IconInbox, role: 'admin' },
+  { to: '/notifications', label: 'Notifications', icon: IconBell, role: 'admin' },
   { to: '/settings/security', label: 'Security', icon: IconShieldLock },
 ];
 
@@ -35,7 +40,7 @@ export function Shell() {
       </AppShell.Header>
       <AppShell.Navbar p="xs" component="nav" aria-label="Main">
         <Stack gap={2}>
-          {NAV.map((n) => (
+          {NAV.filter((n) => !n.role || me.atLeast(n.role)).map((n) => (
             <NavLink
               key={n.to}
               component={RouterLink}

@@ -1,20 +1,24 @@
-import { Alert, Anchor, Breadcrumbs, Button, Card, Center, Code, CopyButton, Group, Loader, Modal, SimpleGrid, Stack, Table, Text, Timeline, Title } from '@mantine/core';
+import { Alert, Anchor, Breadcrumbs, Button, Card, Center, Code, CopyButton, Group, Loader, Modal, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { IconEye, IconKey, IconPlugConnected, IconPlugConnectedX, IconRefresh, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api } from '../api/client';
-import { useCatalog, useConnection, useConnectionEvents } from '../api/queries';
+import { useConnectionSyncs } from '../api/data';
+import { useCatalog, useConnection } from '../api/queries';
 import type { Revealed } from '../api/types';
 import { useMe } from '../auth/session';
 import { ErrorAlert } from '../components/ErrorAlert';
 import { MfaModal } from '../components/MfaModal';
+import { when } from '../data/format';
 import { RotateForm } from '../integrations/RotateForm';
 import { AUTHORIZE_PARAMS, isOAuth } from '../integrations/fields';
 import { StatusPill, statusOf } from '../integrations/status';
+import { ConnectionSyncs } from '../data/ConnectionSyncs';
+import { ConnectionTimeline } from '../data/ConnectionTimeline';
+import { WebhookUrl } from '../data/WebhookUrl';
 
-const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : 'never');
 
 type Guarded = { kind: 'rotate'; body: { apiKey?: string; apiSecret?: string } } | { kind: 'reveal' } | { kind: 'delete' } | { kind: 'disconnect' };
 
@@ -27,7 +31,7 @@ export function ConnectionPage() {
   const queryClient = useQueryClient();
   const connection = useConnection(id);
   const catalog = useCatalog();
-  const events = useConnectionEvents(id, canManage);
+  const syncs = useConnectionSyncs(id);
   const [rotating, setRotating] = useState(false);
   // Kept after closing, so the modal's text does not change while it fades out.
   const [guarded, setGuarded] = useState<Guarded | null>(null);
@@ -56,6 +60,10 @@ export function ConnectionPage() {
   const provider = catalog.data?.providers.find((p) => p.id === c.service_name);
   const name = provider?.displayName ?? c.service_name;
   const oauth = provider ? isOAuth(provider) : false;
+  // The newest success of any of its syncs (undefined: the provider has no syncs).
+  const lastSynced = syncs.data && syncs.data.length > 0
+    ? syncs.data.map((s) => s.lastSuccessAt).filter((t): t is string => t !== null).sort().pop() ?? null
+    : undefined;
   const startReconnect = () => reconnect.mutate(new URLSearchParams([
     ['label', c.label],
     ...AUTHORIZE_PARAMS.filter((k) => c.config[k]).map((k) => [k, c.config[k]!] as [string, string]),
@@ -125,37 +133,19 @@ export function ConnectionPage() {
               <Table.Tr><Table.Th>Updated</Table.Th><Table.Td>{when(c.updated_at)}</Table.Td></Table.Tr>
               <Table.Tr><Table.Th>Last verified</Table.Th><Table.Td>{when(c.last_verified)}</Table.Td></Table.Tr>
               <Table.Tr><Table.Th>Last used</Table.Th><Table.Td>{when(c.last_used)}</Table.Td></Table.Tr>
+              {oauth ? <Table.Tr><Table.Th>Last refreshed</Table.Th><Table.Td>{when(c.last_refreshed)}</Table.Td></Table.Tr> : null}
+              {c.token_expires_at ? <Table.Tr><Table.Th>Token expires</Table.Th><Table.Td>{when(c.token_expires_at)}</Table.Td></Table.Tr> : null}
+              {lastSynced !== undefined ? <Table.Tr><Table.Th>Last synced</Table.Th><Table.Td>{when(lastSynced)}</Table.Td></Table.Tr> : null}
               {Object.entries(c.config).map(([k, v]) => (
                 <Table.Tr key={k}><Table.Th>{provider?.configFields.find((f) => f.name === k)?.label ?? k}</Table.Th><Table.Td>{v}</Table.Td></Table.Tr>
               ))}
             </Table.Tbody>
           </Table>
-          {c.webhook_url ? (
-            <Stack gap={4} mt="sm">
-              <Text size="sm" fw={500}>Webhook URL to paste at {name}</Text>
-              <Group gap="xs" wrap="nowrap" align="flex-start">
-                <Code style={{ overflowWrap: 'anywhere', flex: 1, minWidth: 0 }}>{c.webhook_url}</Code>
-                <CopyButton value={c.webhook_url}>{({ copied, copy }) => <Button size="xs" variant="light" onClick={copy} style={{ flexShrink: 0 }}>{copied ? 'Copied' : 'Copy'}</Button>}</CopyButton>
-              </Group>
-            </Stack>
-          ) : null}
+          {c.webhook_url ? <WebhookUrl url={c.webhook_url} provider={provider} name={name} /> : null}
         </Card>
-        <Card withBorder radius="md">
-          <Title order={2} size="h4" mb="sm">Events</Title>
-          {events.isPending && canManage ? <Loader size="sm" aria-label="Loading events" /> : null}
-          <ErrorAlert error={events.error} title="Events could not be loaded" />
-          {events.data && events.data.length === 0 ? <Text c="dimmed" size="sm">No events yet.</Text> : null}
-          {events.data && events.data.length > 0 ? (
-            <Timeline bulletSize={14} lineWidth={2} active={-1}>
-              {events.data.map((e) => (
-                <Timeline.Item key={e.id} title={e.type.replace('connection.', '').replaceAll('_', ' ')}>
-                  <Text size="xs" c="dimmed">{when(e.createdAt)}</Text>
-                </Timeline.Item>
-              ))}
-            </Timeline>
-          ) : null}
-        </Card>
+        <ConnectionTimeline connectionId={id} enabled={canManage} />
       </SimpleGrid>
+      <ConnectionSyncs connectionId={id} canRun={canManage} name={`${name} (${c.label})`} />
 
       {provider ? (
         <Modal opened={rotating} onClose={() => setRotating(false)} title={`Rotate ${name} (${c.label})`} size="lg">

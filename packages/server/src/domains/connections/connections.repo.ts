@@ -71,7 +71,8 @@ export function createConnectionsRepo(db: Kysely<Database>) {
     async writeManyUnderLease(tx: TenantTx, lease: string, items: Array<{ id: string; secrets: string; expiresAt: Date | null; version: number }>): Promise<string[]> {
       const { rows } = await sql<{ id: string }>`
         update connections c set secrets = u.secrets, token_expires_at = u.expires_at, credential_version = u.version,
-               refresh_failures = 0, next_refresh_at = null, refresh_lease_owner = null, refresh_lease_until = null, updated_at = now()
+               refresh_failures = 0, next_refresh_at = null, refresh_lease_owner = null, refresh_lease_until = null, updated_at = now(),
+               last_refreshed_at = now()
         from unnest(${items.map((i) => i.id)}::uuid[], ${items.map((i) => i.secrets)}::text[], ${items.map((i) => i.expiresAt)}::timestamptz[], ${items.map((i) => i.version)}::int[])
              as u(id, secrets, expires_at, version)
         where c.tenant_id = ${scopeTenantId(tx)}::uuid and c.id = u.id and c.refresh_lease_owner = ${lease}::uuid

@@ -19,6 +19,8 @@ export const MaskedCredentialSchema = z.object({
   is_active: z.boolean(),
   last_used: z.string().nullable(),
   last_verified: z.string().nullable(),
+  last_refreshed: z.string().nullable().describe('When Keyhold last renewed the access token (OAuth)'),
+  token_expires_at: z.string().nullable().describe('When the current access token expires (OAuth)'),
   created_at: z.string(),
   updated_at: z.string(),
   webhook_url: z.string().optional().describe("Where the provider should send this connection's webhooks (providers that sign per connection)"),

@@ -47,6 +47,8 @@ export type MaskedCredential = {
   is_active: boolean;
   last_used: string | null;
   last_verified: string | null;
+  last_refreshed: string | null;
+  token_expires_at: string | null;
   created_at: string;
   updated_at: string;
   webhook_url?: string;
@@ -111,6 +113,8 @@ export function createConnectionsService(deps: ConnectionsDeps) {
       is_active: row.is_active,
       last_used: row.last_used_at?.toISOString() ?? null,
       last_verified: row.last_verified_at?.toISOString() ?? null,
+      last_refreshed: row.last_refreshed_at?.toISOString() ?? null,
+      token_expires_at: row.token_expires_at?.toISOString() ?? null,
       created_at: row.created_at.toISOString(),
       updated_at: row.updated_at.toISOString(),
       ...(row.endpoint_token && deps.publicUrl ? { webhook_url: `${deps.publicUrl}/api/webhooks/${row.provider}/${row.endpoint_token}` } : {}),

@@ -11,7 +11,7 @@ beforeAll(async () => {
   // A deliberately wrong route: it tries to put a secret in the masked shape.
   t.app.withTypeProvider<ZodTypeProvider>().get('/test/leaky', { schema: { hide: true, response: { 200: successEnvelope(MaskedCredentialSchema) } } }, async () => ({
     success: true as const,
-    data: { id: crypto.randomUUID(), service_name: 'stripe', label: 'default', api_key: 'sk_****1234', api_secret: 'sk_live_LEAKED' as '***', config: {}, status: 'active', is_active: true, last_used: null, last_verified: null, created_at: '', updated_at: '', secrets: 'sk_live_LEAKED' },
+    data: { id: crypto.randomUUID(), service_name: 'stripe', label: 'default', api_key: 'sk_****1234', api_secret: 'sk_live_LEAKED' as '***', config: {}, status: 'active', is_active: true, last_used: null, last_verified: null, last_refreshed: null, token_expires_at: null, created_at: '', updated_at: '', secrets: 'sk_live_LEAKED' },
   }));
 });
 afterAll(() => t.close());
@@ -151,7 +151,7 @@ describe('the masked schema cannot carry a secret', () => {
     const res = await t.app.inject({ method: 'GET', url: '/test/leaky' });
     expect(res.statusCode).toBe(500);
     expect(res.body).not.toContain('LEAKED');
-    expect(MaskedCredentialSchema.safeParse({ ...MaskedCredentialSchema.parse({ id: crypto.randomUUID(), service_name: 's', label: 'l', api_key: 'x', api_secret: null, config: {}, status: 'active', is_active: true, last_used: null, last_verified: null, created_at: '', updated_at: '' }), secrets: 'x' }).data).not.toHaveProperty('secrets');
+    expect(MaskedCredentialSchema.safeParse({ ...MaskedCredentialSchema.parse({ id: crypto.randomUUID(), service_name: 's', label: 'l', api_key: 'x', api_secret: null, config: {}, status: 'active', is_active: true, last_used: null, last_verified: null, last_refreshed: null, token_expires_at: null, created_at: '', updated_at: '' }), secrets: 'x' }).data).not.toHaveProperty('secrets');
   });
 
   it('a planted key appears in no list/get response, log line or audit entry', async () => {

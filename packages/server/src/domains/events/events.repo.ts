@@ -12,9 +12,11 @@ export function createEventsRepo(db: Kysely<Database>) {
     insertMany: (tx: TenantTx, rows: Array<{ id: string; tenant_id: string; type: string; subject: object; payload: object; created_at: Date }>) =>
       tx.insertInto('events').values(rows.map((row) => ({ ...row, subject: JSON.stringify(row.subject), payload: JSON.stringify(row.payload) }))).execute(),
 
-    /** Newest first; `since` is inclusive. */
-    async page(tx: TenantTx, f: { type?: string; since?: Date; limit: number; offset: number }) {
-      let q = tx.selectFrom('events');
+    /** Newest first; `since` is inclusive; `connectionId`: events whose subject is that connection. */
+    async page(tx: TenantTx, f: { tenantId: string; type?: string; since?: Date; connectionId?: string; limit: number; offset: number }) {
+      let q = tx.selectFrom('events').where('tenant_id', '=', f.tenantId);
+      // The same expression as the index events_tenant_connection (migration 0041).
+      if (f.connectionId) q = q.where(sql<string>`subject ->> 'connectionId'`, '=', f.connectionId);
       if (f.type) q = q.where('type', '=', f.type);
       if (f.since) q = q.where('created_at', '>=', f.since);
       const [rows, total] = await Promise.all([

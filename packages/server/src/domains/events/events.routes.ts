@@ -9,6 +9,7 @@ import type { EventsService } from './events.service.js';
 export const EventsQuery = pageQuery(50).extend({
   type: z.enum(EVENT_TYPES).optional().describe('Only events of this type'),
   since: z.iso.datetime({ offset: true }).optional().describe('Only events created at or after this time (ISO 8601)'),
+  connection: z.string().uuid().optional().describe("Only this connection's events (a connection's timeline)"),
 });
 
 export function eventsRoutes(app: FastifyInstance, { events }: { events: EventsService }) {
@@ -20,8 +21,8 @@ export function eventsRoutes(app: FastifyInstance, { events }: { events: EventsS
       response: { 200: pagedEnvelope(EventSchema) },
     },
   }, async (req) => {
-    const { since, ...rest } = req.query;
-    const { items, pagination } = await events.list(principalOf(req), { ...rest, ...(since ? { since: new Date(since) } : {}) });
+    const { since, connection, ...rest } = req.query;
+    const { items, pagination } = await events.list(principalOf(req), { ...rest, ...(since ? { since: new Date(since) } : {}), ...(connection ? { connectionId: connection } : {}) });
     return page(items, pagination);
   });
 }

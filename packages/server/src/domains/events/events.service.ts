@@ -35,10 +35,10 @@ export function createEventsService(deps: EventsDeps) {
   const consumers = deps.consumers ?? [];
 
   /** The tenant's events, newest first (admin and up; keys need `events:read`, checked at the edge). */
-  async function list(p: TenantPrincipal, q: { page: number; limit: number; type?: EventType; since?: Date }) {
+  async function list(p: TenantPrincipal, q: { page: number; limit: number; type?: EventType; since?: Date; connectionId?: string }) {
     assertRole(p, 'admin');
     const { rows, total } = await tenancy.withTenant(p.tenantId, (tx) =>
-      repo.page(tx, { limit: q.limit, offset: (q.page - 1) * q.limit, ...(q.type ? { type: q.type } : {}), ...(q.since ? { since: q.since } : {}) }),
+      repo.page(tx, { tenantId: p.tenantId, limit: q.limit, offset: (q.page - 1) * q.limit, ...(q.type ? { type: q.type } : {}), ...(q.since ? { since: q.since } : {}), ...(q.connectionId ? { connectionId: q.connectionId } : {}) }),
     );
     return { items: rows.map(toEvent), pagination: paginate(q.page, q.limit, total) };
   }

@@ -53,6 +53,24 @@ describe('GET /api/events', () => {
     expect(other.body).not.toContain(first);
   });
 
+  it("?connection= is one connection's timeline: only its events, none of another tenant's connection", async () => {
+    const [a, b] = [await signup(t.app), await signup(t.app)];
+    const one = await connect(a, 'one');
+    const two = await connect(a, 'two');
+    await call(a.accessToken, 'PUT', `/api/api-credentials/${one}`, { isActive: false });
+    const theirs = await connect(b, 'theirs');
+
+    const timeline = (await events(a.accessToken, `?connection=${one}`)).json();
+    expect(timeline.data.map((e: { type: string; subject: { connectionId: string } }) => [e.type, e.subject.connectionId]))
+      .toEqual([['connection.updated', one], ['connection.created', one]]);
+    expect(timeline.pagination.total).toBe(2);
+    expect((await events(a.accessToken, `?connection=${two}&type=connection.updated`)).json().pagination.total).toBe(0);
+    const foreign = (await events(a.accessToken, `?connection=${theirs}`)).json();
+    expect([foreign.data, foreign.pagination.total]).toEqual([[], 0]);
+    const bad = await events(a.accessToken, '?connection=not-a-uuid');
+    expect([bad.statusCode, bad.json().code]).toEqual([400, 'VALIDATION_FAILED']);
+  });
+
   it('admin and up; a key needs events:read; bad filters are a 400 naming the field', async () => {
     const a = await signup(t.app);
     await connect(a, 'default');

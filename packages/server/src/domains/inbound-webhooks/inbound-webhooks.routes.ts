@@ -1,8 +1,7 @@
-import { successEnvelope, pageQuery, pagedEnvelope } from '@keyhold/contract';
+import { INBOUND_EVENT_STATUSES, InboundEventSchema, successEnvelope, pageQuery, pagedEnvelope } from '@keyhold/contract';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { INBOUND_STATUSES } from '../../platform/db/schema.js';
 import { ok, page } from '../../platform/http/envelope.js';
 import { principalOf } from '../../platform/http/principals.js';
 import type { WebhookReply } from '../../providers/adapter.js';
@@ -15,23 +14,12 @@ const ProviderId = z.string().regex(/^[a-z][a-z0-9-]{1,40}$/);
 const ProviderParams = z.object({ provider: ProviderId });
 const TokenParams = z.object({ provider: ProviderId, endpointToken: z.string().regex(/^[A-Za-z0-9_-]{32,64}$/) });
 
-export const InboundEventSchema = z.object({
-  id: z.string().uuid(),
-  connectionId: z.string().uuid(),
-  provider: z.string(),
-  topic: z.string(),
-  externalId: z.string(),
-  status: z.enum(INBOUND_STATUSES),
-  attempts: z.number().int(),
-  lastError: z.string().nullable(),
-  receivedAt: z.string(),
-  processedAt: z.string().nullable(),
-});
+export { InboundEventSchema };
 
 export const InboundQuery = pageQuery(50).extend({
   provider: ProviderId.optional(),
   topic: z.string().max(200).optional(),
-  status: z.enum(INBOUND_STATUSES).optional(),
+  status: z.enum(INBOUND_EVENT_STATUSES).optional(),
   since: z.iso.datetime({ offset: true }).optional().describe('Only events received at or after this time (ISO 8601)'),
 });
 

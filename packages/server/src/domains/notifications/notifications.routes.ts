@@ -1,32 +1,12 @@
-import { pageQuery, pagedEnvelope, successEnvelope } from '@keyhold/contract';
+import { NOTIFICATION_STATUSES, NotificationSchema, NotificationSettingsSchema, pageQuery, pagedEnvelope, successEnvelope } from '@keyhold/contract';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { NOTIFICATION_STATUSES } from '../../platform/db/notifications-schema.js';
 import { ok, page } from '../../platform/http/envelope.js';
 import { principalOf } from '../../platform/http/principals.js';
 import { type NotificationsService, SettingsInput } from './notifications.service.js';
 
-/** What a list shows: no variables, no secrets; email recipients masked. */
-const NotificationSchema = z.object({
-  id: z.string().uuid(),
-  channel: z.enum(['email', 'chat']),
-  template: z.string(),
-  recipient: z.string().describe('Email addresses are masked (first character and domain)'),
-  sender: z.string().describe("'platform' or the provider of the tenant's own connection"),
-  status: z.enum(NOTIFICATION_STATUSES),
-  providerMessageId: z.string().nullable(),
-  error: z.string().nullable(),
-  attempts: z.number().int(),
-  createdAt: z.string(),
-  sentAt: z.string().nullable(),
-});
-const SettingsSchema = z.object({
-  emailRules: z.record(z.string(), z.array(z.string())),
-  chatEvents: z.array(z.string()),
-  chat: z.object({ provider: z.string(), channel: z.string() }).nullable(),
-  emailSender: z.object({ provider: z.string(), from: z.string() }).nullable(),
-});
+const SettingsSchema = NotificationSettingsSchema;
 
 export function notificationsRoutes(app: FastifyInstance, { notifications }: { notifications: NotificationsService }) {
   const r = app.withTypeProvider<ZodTypeProvider>();

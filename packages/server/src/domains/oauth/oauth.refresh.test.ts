@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Account, addMember, bearer, enrolMfa, signup, refreshTokenReader } from '../../test-support/accounts.js';
+import { type Account, addMember, bearer, enrolMfa, freshIp, signup, refreshTokenReader } from '../../test-support/accounts.js';
 import { oauthHarness, useCrashableHarness, adminQuery } from '../../test-support/oauth.js';
 
 const crashable = useCrashableHarness();
@@ -26,6 +26,10 @@ describe('on-demand refresh', () => {
   it('refreshes a token inside the margin before handing it out, once, and persists the rotated pair', async () => {
     const { acct, read } = await connected();
     const first = (await read()).json().data;
+    const id = (await rowOf(acct.tenantId, 'xero')).id as string;
+    const masked = async (token: string) => (await h.t.app.inject({ method: 'GET', url: `/api/api-credentials/${id}`, headers: bearer(token) })).json().data;
+    // The console shows when a refresh last renewed the token: never, right after connecting.
+    expect(await masked(acct.accessToken)).toMatchObject({ last_refreshed: null, token_expires_at: first.expiresAt });
     const before = refreshes();
     expect((await read()).json().data.credentials.accessToken).toBe(first.credentials.accessToken); // fresh: no refresh
     h.t.clock.advance((1800 - 200) * 1000); // 200 s left, inside the 300 s margin
@@ -40,6 +44,10 @@ describe('on-demand refresh', () => {
     expect(new Date(after.expiresAt).getTime() - h.t.clock().getTime()).toBeGreaterThan(1700_000);
     const row = await rowOf(acct.tenantId, 'xero');
     expect([row.refresh_lease_owner, row.status]).toEqual([null, 'active']);
+    const signedIn = await h.t.app.inject({ method: 'POST', url: '/api/auth/login', remoteAddress: freshIp(), payload: { tenant: acct.slug, email: acct.email, password: acct.password } });
+    const shown = await masked(signedIn.json().data.accessToken);
+    expect(shown.last_refreshed).toBe(row.last_refreshed_at.toISOString());
+    expect(shown.token_expires_at).toBe(after.expiresAt);
   });
 
   it('marks a revoked grant needs_reauth: 409 with a reconnect action, an event, an audit entry, and no retry loop', async () => {

@@ -142,10 +142,10 @@ export function createSchedulesRepo(db: Kysely<Database>) {
     },
 
     /** How many schedules `state` lists (its pages' total). */
-    count: async (tx: TenantTx, tenantId: string, f: { known?: SyncOf[] } = {}): Promise<number> => {
+    count: async (tx: TenantTx, tenantId: string, f: { connectionId?: string; known?: SyncOf[] } = {}): Promise<number> => {
       const { rows } = await sql<{ n: string }>`
         select count(*) as n from sync_schedules s join connections c on c.id = s.connection_id and c.tenant_id = s.tenant_id
-        where s.tenant_id = ${tenantId} ${knownOnly(f.known)}`.execute(tx);
+        where s.tenant_id = ${tenantId} ${f.connectionId ? sql`and s.connection_id = ${f.connectionId}` : sql``} ${knownOnly(f.known)}`.execute(tx);
       return Number(rows[0]?.n ?? 0);
     },
   };

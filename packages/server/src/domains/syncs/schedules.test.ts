@@ -76,6 +76,19 @@ describe('sync schedules', () => {
     ]);
   });
 
+  it("GET /api/syncs?connection= lists one connection's syncs (its page on the console), counted alone; another tenant's connection lists none", async () => {
+    const acct = await signup(h.t.app);
+    const a = await shopifyStore(h, acct, 120, 'a');
+    await shopifyStore(h, acct, 120, 'b');
+    const res = (await api(acct, 'GET', `/api/syncs?connection=${a.connectionId}&limit=2`)).json();
+    expect(res.data.map((s: Record<string, string>) => [s.connectionId, s.sync])).toEqual(SHOPIFY_SYNCS.slice(0, 2).map(([sync]) => [a.connectionId, sync]));
+    expect(res.pagination).toMatchObject({ total: SHOPIFY_SYNCS.length, hasMore: true });
+    const other = await signup(h.t.app);
+    const foreign = (await api(other, 'GET', `/api/syncs?connection=${a.connectionId}`)).json();
+    expect([foreign.data, foreign.pagination.total]).toEqual([[], 0]);
+    expect((await api(acct, 'GET', '/api/syncs?connection=nope')).statusCode).toBe(400);
+  });
+
   it('who may: a member reads the state but cannot change a schedule; a key needs syncs:run to change it and records:read to read it; another tenant gets 404', async () => {
     const acct = await signup(h.t.app);
     const { connectionId } = await shopifyStore(h, acct);

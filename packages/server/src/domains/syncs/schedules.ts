@@ -66,11 +66,11 @@ export function createSchedules(deps: SchedulesDeps) {
   const known = (): SyncOf[] => deps.syncProviders().flatMap((provider) => defaultsOf(provider).map((d) => ({ provider, sync: d.sync })));
 
   /** A page of every sync of every connection of the tenant, with its schedule and last runs. */
-  async function state(p: TenantPrincipal, f: { page: number; limit: number } = { page: 1, limit: 100 }): Promise<{ items: SyncState[]; pagination: Pagination }> {
+  async function state(p: TenantPrincipal, f: { page: number; limit: number; connectionId?: string } = { page: 1, limit: 100 }): Promise<{ items: SyncState[]; pagination: Pagination }> {
     const k = known();
     const { rows, total } = await deps.tenancy.withTenant(p.tenantId, async (tx) => {
       await ensureTenant(tx, p.tenantId);
-      return { rows: await deps.repo.state(tx, p.tenantId, { known: k, ...f }), total: await deps.repo.count(tx, p.tenantId, { known: k }) };
+      return { rows: await deps.repo.state(tx, p.tenantId, { known: k, ...f }), total: await deps.repo.count(tx, p.tenantId, { known: k, ...(f.connectionId ? { connectionId: f.connectionId } : {}) }) };
     });
     return { items: rows.map(toState), pagination: paginate(f.page, f.limit, total) };
   }

@@ -55,11 +55,12 @@ export function syncsRoutes(app: FastifyInstance, { syncs }: { syncs: SyncsServi
     schema: {
       tags: ['syncs'],
       summary: "State of every sync of every connection, a page at a time: schedule, pause, last run, next run, last success (member+; API keys need 'records:read')",
-      querystring: pageQuery(100),
+      querystring: pageQuery(100).extend({ connection: z.string().uuid().optional().describe("Only this connection's syncs") }),
       response: { 200: pagedEnvelope(SyncStateSchema) },
     },
   }, async (req) => {
-    const { items, pagination } = await syncs.state(principalOf(req), req.query);
+    const { connection, ...rest } = req.query;
+    const { items, pagination } = await syncs.state(principalOf(req), { ...rest, ...(connection ? { connectionId: connection } : {}) });
     return page(items, pagination);
   });
 

@@ -1,4 +1,7 @@
-import { pageQuery, pagedEnvelope, successEnvelope } from '@keyhold/contract';
+import {
+  WEBHOOK_DELIVERY_STATUSES, WebhookDeliverySchema, WebhookDeliveryWithAttemptsSchema, WebhookEndpointSchema, WebhookEndpointWithSecretSchema, WebhookSecretSchema,
+  pageQuery, pagedEnvelope, successEnvelope,
+} from '@keyhold/contract';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -6,43 +9,10 @@ import { ok, page } from '../../platform/http/envelope.js';
 import { principalOf } from '../../platform/http/principals.js';
 import { ChangeUrlInput, CreateEndpointInput, UpdateEndpointInput, type WebhookEndpointsService } from './webhook-endpoints.service.js';
 
-/** An endpoint as answered: these fields are the guarantee that no secret is serialized. */
-const EndpointSchema = z.object({
-  id: z.string().uuid(),
-  url: z.string(),
-  description: z.string(),
-  eventTypes: z.array(z.string()),
-  enabled: z.boolean(),
-  signatureScheme: z.enum(['v1', 'v1a']),
-  publicKey: z.string().nullable().describe('v1a: the ed25519 public key (whpk_ + base64 of 32 bytes) that verifies the signatures'),
-  disabledReason: z.enum(['gone_410', 'failing_5_days']).nullable().describe('Why Keyhold stopped sending (null when enabled or disabled by a person)'),
-  failingSince: z.string().nullable().describe('First failed attempt since the last success; 5 days of failures disable the endpoint'),
-  previousSecretValidUntil: z.string().nullable().describe('During a rotation: until when the replaced secret also signs'),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
-const SecretField = z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/).describe('Shown once: keep it to verify signatures');
-const WithSecret = EndpointSchema.extend({ secret: SecretField.optional().describe('v1 only, shown once: keep it to verify signatures') });
-const DeliverySchema = z.object({
-  id: z.string().uuid().describe("Sent as webhook-id 'msg_<id>' on every attempt"),
-  eventId: z.string().uuid().nullable(),
-  eventType: z.string(),
-  status: z.enum(['pending', 'delivered', 'failed']),
-  attempts: z.number().int(),
-  nextAttemptAt: z.string().nullable(),
-  lastStatus: z.number().int().nullable(),
-  lastError: z.string().nullable(),
-  createdAt: z.string(),
-  finishedAt: z.string().nullable(),
-});
-const AttemptSchema = z.object({
-  attempt: z.number().int(),
-  at: z.string(),
-  status: z.number().int().nullable().describe("The endpoint's HTTP status; null when no answer came"),
-  latencyMs: z.number().int(),
-  error: z.string().nullable().describe('timeout, connection_refused, url_refused, http_<status>…'),
-  response: z.string().nullable().describe("At most 1 KiB of the endpoint's answer"),
-});
+const EndpointSchema = WebhookEndpointSchema;
+const WithSecret = WebhookEndpointWithSecretSchema;
+const SecretField = WebhookSecretSchema;
+const DeliverySchema = WebhookDeliverySchema;
 const IdParams = z.object({ id: z.string().uuid() });
 const tags = ['webhook-endpoints'];
 
@@ -99,8 +69,8 @@ export function webhookEndpointsRoutes(app: FastifyInstance, { endpoints }: { en
       tags,
       summary: "Deliveries to this endpoint, newest first, with every attempt (owner, admin; API keys need 'webhooks:read')",
       params: IdParams,
-      querystring: pageQuery(50).extend({ status: z.enum(['pending', 'delivered', 'failed']).optional() }),
-      response: { 200: pagedEnvelope(DeliverySchema.extend({ attemptLog: z.array(AttemptSchema) })) },
+      querystring: pageQuery(50).extend({ status: z.enum(WEBHOOK_DELIVERY_STATUSES).optional() }),
+      response: { 200: pagedEnvelope(WebhookDeliveryWithAttemptsSchema) },
     },
   }, async (req) => {
     const { items, pagination } = await endpoints.deliveries(principalOf(req), req.params.id, req.query);

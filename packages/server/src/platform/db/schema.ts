@@ -260,6 +260,8 @@ export type ConnectionsTable = {
   last_used_at: Timestamp | null;
   last_verified_at: Timestamp | null;
   last_synced_at: Timestamp | null;
+  /** When a refresh last renewed the access token (migration 0041); a routine refresh writes no event. */
+  last_refreshed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   created_by: string | null;
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
