@@ -7,3 +7,4 @@ export * from './events.js';
 export * from './syncs.js';
 export * from './working-capital.js';
 export * from './commerce.js';
+export * from './people.js';
