@@ -11,6 +11,12 @@ const Shell = lazy(() => import('./components/Shell').then((m) => ({ default: m.
 const IntegrationsPage = lazy(() => import('./pages/Integrations').then((m) => ({ default: m.IntegrationsPage })));
 const ConnectionPage = lazy(() => import('./pages/Connection').then((m) => ({ default: m.ConnectionPage })));
 const SecurityPage = lazy(() => import('./pages/Security').then((m) => ({ default: m.SecurityPage })));
+const UsersPage = lazy(() => import('./pages/people/Users').then((m) => ({ default: m.UsersPage })));
+const ApiKeysPage = lazy(() => import('./pages/people/ApiKeys').then((m) => ({ default: m.ApiKeysPage })));
+const AuditPage = lazy(() => import('./pages/people/Audit').then((m) => ({ default: m.AuditPage })));
+const GetStartedPage = lazy(() => import('./pages/people/GetStarted').then((m) => ({ default: m.GetStartedPage })));
+const ForgotPasswordPage = lazy(() => import('./pages/people/ForgotPassword').then((m) => ({ default: m.ForgotPasswordPage })));
+const SetPasswordPage = lazy(() => import('./pages/people/ResetPassword').then((m) => ({ default: m.SetPasswordPage })));
 const loading = <Center mih="100vh"><Loader aria-label="Loading" /></Center>;
 
 function SignedIn({ children }: { children: ReactNode }) {
@@ -25,10 +31,13 @@ function SignedIn({ children }: { children: ReactNode }) {
 /** Once signed in (or already), on to the deep link that asked for sign-in, else Integrations. */
 function SignedOut({ children }: { children: ReactNode }) {
   const { state } = useSession();
-  const from = (useLocation().state as { from?: { pathname: string; search: string } } | null)?.from;
+  const location = useLocation();
+  const from = (location.state as { from?: { pathname: string; search: string } } | null)?.from;
   if (state.phase === 'loading') return <Center mih="100vh"><Loader aria-label="Loading" /></Center>;
-  if (state.phase === 'signed-in') return <Navigate to={from ? `${from.pathname}${from.search}` : '/integrations'} replace />;
-  return children;
+  // A new organization starts with its first steps.
+  const home = location.pathname === '/sign-up' ? '/get-started' : '/integrations';
+  if (state.phase === 'signed-in') return <Navigate to={from ? `${from.pathname}${from.search}` : home} replace />;
+  return <Suspense fallback={loading}>{children}</Suspense>;
 }
 
 export function App() {
@@ -36,11 +45,19 @@ export function App() {
     <Routes>
       <Route path="/sign-in" element={<SignedOut><SignInPage /></SignedOut>} />
       <Route path="/sign-up" element={<SignedOut><SignUpPage /></SignedOut>} />
+      <Route path="/forgot-password" element={<SignedOut><ForgotPasswordPage /></SignedOut>} />
+      {/* Emailed links land here whether or not this browser is signed in. */}
+      <Route path="/reset-password" element={<Suspense fallback={loading}><SetPasswordPage kind="reset" /></Suspense>} />
+      <Route path="/accept-invite" element={<Suspense fallback={loading}><SetPasswordPage kind="invite" /></Suspense>} />
       <Route element={<SignedIn><Shell /></SignedIn>}>
         <Route index element={<Navigate to="/integrations" replace />} />
         <Route path="/integrations" element={<IntegrationsPage />} />
         <Route path="/connections/:id" element={<ConnectionPage />} />
         <Route path="/settings/security" element={<SecurityPage />} />
+        <Route path="/settings/users" element={<UsersPage />} />
+        <Route path="/settings/api-keys" element={<ApiKeysPage />} />
+        <Route path="/audit" element={<AuditPage />} />
+        <Route path="/get-started" element={<GetStartedPage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

@@ -28,7 +28,8 @@ export class ApiError extends Error {
   }
 }
 
-type Options = { body?: unknown; mfaCode?: string; retryAfterRefresh?: boolean };
+/** `as`: the envelope's `data` (default), a paged list with its `pagination`, or the body as text (CSV). */
+type Options = { body?: unknown; mfaCode?: string; retryAfterRefresh?: boolean; as?: 'data' | 'paged' | 'text' };
 
 /** Exchanges the refresh cookie for a new access token; concurrent callers share one exchange. */
 export function refreshSession(): Promise<boolean> {
@@ -76,7 +77,14 @@ export async function api<T>(method: string, path: string, opts: Options = {}): 
     if (await refreshSession()) return api<T>(method, path, { ...opts, retryAfterRefresh: false });
     onSessionLost();
   }
-  const body = (await res.json().catch(() => null)) as Record<string, unknown> | null;
+  const raw = await res.text().catch(() => '');
+  const body = (() => {
+    try {
+      return JSON.parse(raw) as Record<string, unknown> | null;
+    } catch {
+      return null;
+    }
+  })();
   if (!res.ok || body?.success === false) {
     throw new ApiError(
       res.status,
@@ -86,5 +94,7 @@ export async function api<T>(method: string, path: string, opts: Options = {}): 
       Array.isArray(body?.actions) ? (body.actions as ErrorAction[]) : [],
     );
   }
+  if (opts.as === 'text') return raw as T;
+  if (opts.as === 'paged') return { items: body?.data ?? [], pagination: body?.pagination } as T;
   return (body?.data ?? body) as T;
 }

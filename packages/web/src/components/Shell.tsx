@@ -1,11 +1,17 @@
 import { AppShell, Burger, Button, Group, NavLink, Stack, Text } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { IconLogout, IconPlugConnected, IconShieldLock } from '@tabler/icons-react';
+import { IconKey, IconListCheck, IconLogout, IconPlugConnected, IconRocket, IconShieldLock, IconUsers } from '@tabler/icons-react';
+import type { Role } from '../api/types';
+import { OnboardingBanner } from '../people/OnboardingBanner';
 import { NavLink as RouterLink, Outlet, useLocation } from 'react-router';
 import { useMe, useSession } from '../auth/session';
 
-const NAV = [
+const NAV: Array<{ to: string; label: string; icon: typeof IconKey; min?: Role }> = [
+  { to: '/get-started', label: 'Get started', icon: IconRocket },
   { to: '/integrations', label: 'Integrations', icon: IconPlugConnected },
+  { to: '/settings/users', label: 'Users & roles', icon: IconUsers, min: 'admin' },
+  { to: '/settings/api-keys', label: 'API keys', icon: IconKey, min: 'admin' },
+  { to: '/audit', label: 'Audit log', icon: IconListCheck, min: 'admin' },
   { to: '/settings/security', label: 'Security', icon: IconShieldLock },
 ];
 
@@ -32,7 +38,7 @@ export function Shell() {
       </AppShell.Header>
       <AppShell.Navbar p="xs" component="nav" aria-label="Main">
         <Stack gap={2}>
-          {NAV.map((n) => (
+          {NAV.filter((n) => !n.min || me.atLeast(n.min)).map((n) => (
             <NavLink
               key={n.to}
               component={RouterLink}
@@ -45,6 +51,7 @@ export function Shell() {
         </Stack>
       </AppShell.Navbar>
       <AppShell.Main>
+        <OnboardingBanner />
         <Outlet />
       </AppShell.Main>
     </AppShell>
