@@ -76,7 +76,7 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     await page.getByLabel('Email').fill(email);
     await page.getByLabel(/^Password/).fill(password);
     await page.getByRole('button', { name: 'Create organization' }).click();
-    await page.waitForURL('**/admin/integrations');
+    await page.waitForURL('**/admin/get-started'); // a new organization starts with its first steps
 
     // Sign out and in again with the password.
     await page.getByRole('button', { name: 'Sign out' }).click();
@@ -256,9 +256,9 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     await page.getByLabel('Email').fill(email);
     await page.getByLabel(/^Password/).fill(password);
     await page.getByRole('button', { name: 'Create organization' }).click();
-    await page.waitForURL('**/admin/integrations');
+    await page.waitForURL('**/admin/get-started');
     await page.reload();
-    await page.getByRole('heading', { name: 'Integrations' }).waitFor();
+    await page.getByRole('heading', { name: 'Get started' }).waitFor();
     const stored = await pageStorage(page);
     expect(stored).not.toMatch(/eyJ|khr_/);
     const cookies = await context.cookies();

@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Card, Code, CopyButton, Group, List, SimpleGrid, Stack, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Badge, Button, Card, Code, CopyButton, Group, List, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
@@ -46,15 +46,15 @@ export function MfaEnrolment() {
     <Card withBorder radius="md">
       <Group justify="space-between" mb="sm">
         <Title order={2} size="h4">Two-step verification</Title>
-        <Badge color={enabled ? 'green' : 'gray'} variant="light" data-mfa={enabled ? 'on' : 'off'}>{enabled ? 'On' : 'Off'}</Badge>
+        <Badge c="dark.7" color={enabled ? 'green' : 'gray'} variant="light" data-mfa={enabled ? 'on' : 'off'}>{enabled ? 'On' : 'Off'}</Badge>
       </Group>
       {codes ? (
         <Stack gap="sm">
           <Alert color="yellow" title="Save your recovery codes now">
             Each code signs you in once if you lose your authenticator. They are shown only this once.
           </Alert>
-          <List spacing={2} ff="monospace" aria-label="Recovery codes" listStyleType="none">
-            <SimpleGrid cols={2} spacing={4}>{codes.map((c) => <List.Item key={c}>{c}</List.Item>)}</SimpleGrid>
+          <List spacing={2} ff="monospace" aria-label="Recovery codes" listStyleType="none" style={{ columns: 2, maxWidth: 360 }}>
+            {codes.map((c) => <List.Item key={c}>{c}</List.Item>)}
           </List>
           <Group gap="xs">
             <CopyButton value={codes.join('\n')}>{({ copied, copy }) => <Button variant="light" onClick={copy}>{copied ? 'Copied' : 'Copy all'}</Button>}</CopyButton>

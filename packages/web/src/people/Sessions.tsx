@@ -34,8 +34,8 @@ export function Sessions() {
                   <Table.Td><Text size="sm">{when(s.createdAt)}</Text></Table.Td>
                   <Table.Td><Text size="sm">{when(s.lastUsedAt)}</Text></Table.Td>
                   <Table.Td>
-                    {s.current ? <Badge variant="light">This browser</Badge> : (
-                      <Button size="xs" variant="subtle" color="red" loading={revoke.isPending && revoke.variables?.id === s.id} onClick={() => revoke.mutate(s)} aria-label={`End the session from ${s.ip ?? 'an unknown address'} started ${when(s.createdAt)}`}>End session</Button>
+                    {s.current ? <Badge c="dark.7" variant="light">This browser</Badge> : (
+                      <Button size="xs" variant="subtle" color="red" loading={revoke.isPending && revoke.variables?.id === s.id} onClick={() => revoke.mutate(s)} aria-label={`End session from ${s.ip ?? 'an unknown address'} started ${when(s.createdAt)}`}>End session</Button>
                     )}
                   </Table.Td>
                 </Table.Tr>

@@ -57,7 +57,7 @@ export function ApiKeysPage() {
                   <Table.Td>{k.name}</Table.Td>
                   <Table.Td><Text ff="monospace" size="sm">{k.prefix}…</Text></Table.Td>
                   <Table.Td>{k.role ? ROLE_LABEL[k.role as Role] ?? k.role : '—'}</Table.Td>
-                  <Table.Td><Group gap={4}>{k.scopes.map((s) => <Badge key={s} variant="outline" color="gray" tt="none">{s}</Badge>)}</Group></Table.Td>
+                  <Table.Td><Group gap={4}>{k.scopes.map((s) => <Badge c="dark.7" key={s} variant="outline" color="gray" tt="none">{s}</Badge>)}</Group></Table.Td>
                   <Table.Td><Text size="sm">{when(k.createdAt)}</Text></Table.Td>
                   <Table.Td><Text size="sm">{when(k.lastUsedAt)}</Text></Table.Td>
                   <Table.Td><Button size="xs" color="red" variant="subtle" aria-label={`Revoke ${k.name}`} onClick={() => setRevoking(k)}>Revoke</Button></Table.Td>

@@ -104,7 +104,7 @@ export function AuditPage() {
                   <Table.Tr key={e.id} data-action={e.action}>
                     <Table.Td><Text size="sm">{new Date(e.createdAt).toLocaleString()}</Text></Table.Td>
                     <Table.Td><Code>{e.action}</Code></Table.Td>
-                    <Table.Td><Badge variant="light" color={e.outcome === 'failure' ? 'red' : 'green'}>{e.outcome}</Badge></Table.Td>
+                    <Table.Td><Badge c="dark.7" variant="light" color={e.outcome === 'failure' ? 'red' : 'green'}>{e.outcome}</Badge></Table.Td>
                     <Table.Td><Text size="sm">{actor(e)}</Text></Table.Td>
                     <Table.Td><Text size="sm">{e.entity ? `${e.entity.type} ${e.entity.id ?? ''}` : '—'}</Text></Table.Td>
                     <Table.Td><Text size="sm">{e.ip ?? '—'}</Text></Table.Td>

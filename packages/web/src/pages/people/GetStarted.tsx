@@ -34,7 +34,7 @@ export function GetStartedPage() {
                 <Text size="sm" c="dimmed">{s.description}</Text>
               </div>
             </Group>
-            {s.done ? <Badge color="green" variant="light">Done</Badge> : s.skipped ? <Badge color="gray" variant="light">Skipped</Badge> : null}
+            {s.done ? <Badge c="dark.7" color="green" variant="light">Done</Badge> : s.skipped ? <Badge c="dark.7" color="gray" variant="light">Skipped</Badge> : null}
           </Group>
           {!s.done ? (
             <Group mt="sm" gap="xs">

@@ -1,12 +1,11 @@
 import { Alert, Anchor, Button, PasswordInput, Stack, Text } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useMutation } from '@tanstack/react-query';
-import { useState } from 'react';
 import { Link } from 'react-router';
 import { api } from '../../api/client';
 import { AuthCard } from '../../components/AuthCard';
 import { ErrorAlert } from '../../components/ErrorAlert';
-import { takeTokenFromHash } from '../../people/tokenFromHash';
+import { useTokenFromHash } from '../../people/tokenFromHash';
 
 type Props = { kind: 'reset' | 'invite' };
 
@@ -18,7 +17,7 @@ const TEXT = {
 /** Lands from an emailed link (`/admin/reset-password#token=…`, `/admin/accept-invite#token=…`). */
 export function SetPasswordPage({ kind }: Props) {
   const t = TEXT[kind];
-  const [token] = useState(takeTokenFromHash);
+  const token = useTokenFromHash();
   const form = useForm({
     initialValues: { password: '', confirm: '' },
     validate: {

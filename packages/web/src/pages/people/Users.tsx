@@ -75,10 +75,10 @@ export function UsersPage() {
                     ) : <Text size="sm">{ROLE_LABEL[u.role]}</Text>}
                   </Table.Td>
                   <Table.Td>
-                    {u.invitePending ? <Badge color="blue" variant="light">Invited</Badge>
-                      : u.isActive ? <Badge color="green" variant="light">Active</Badge> : <Badge color="gray" variant="light">Switched off</Badge>}
+                    {u.invitePending ? <Badge c="dark.7" color="blue" variant="light">Invited</Badge>
+                      : u.isActive ? <Badge c="dark.7" color="green" variant="light">Active</Badge> : <Badge c="dark.7" color="gray" variant="light">Switched off</Badge>}
                   </Table.Td>
-                  <Table.Td><Badge color={u.mfaEnabled ? 'green' : 'gray'} variant="outline">{u.mfaEnabled ? 'On' : 'Off'}</Badge></Table.Td>
+                  <Table.Td><Badge c="dark.7" color={u.mfaEnabled ? 'green' : 'gray'} variant="outline">{u.mfaEnabled ? 'On' : 'Off'}</Badge></Table.Td>
                   <Table.Td><Text size="sm">{when(u.lastLoginAt)}</Text></Table.Td>
                   <Table.Td>
                     <Switch aria-label={`${u.email} may sign in`} checked={u.isActive} disabled={!editable} onChange={(e) => update.mutate({ id: u.id, isActive: e.currentTarget.checked })} />
