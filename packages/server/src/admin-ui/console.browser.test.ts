@@ -77,6 +77,8 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     await page.getByLabel(/^Password/).fill(password);
     await page.getByRole('button', { name: 'Create organization' }).click();
     await page.waitForURL('**/admin/get-started'); // a new organization starts with its first steps
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Integrations' }).click();
+    await page.waitForURL('**/admin/integrations');
 
     // Sign out and in again with the password.
     await page.getByRole('button', { name: 'Sign out' }).click();
@@ -257,8 +259,8 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     await page.getByLabel(/^Password/).fill(password);
     await page.getByRole('button', { name: 'Create organization' }).click();
     await page.waitForURL('**/admin/get-started');
-    await page.reload();
-    await page.getByRole('heading', { name: 'Get started' }).waitFor();
+    await page.goto(`${base}/admin/integrations`); // a new page load, like a reload
+    await page.getByRole('heading', { name: 'Integrations', exact: true }).waitFor();
     const stored = await pageStorage(page);
     expect(stored).not.toMatch(/eyJ|khr_/);
     const cookies = await context.cookies();

@@ -25,6 +25,9 @@ const expectAccessible = async (page: Page, where: string) => {
 const STILL = { viewport: { width: 1280, height: 860 }, reducedMotion: 'reduce' as const };
 const RESEND_KEY = `re_platform_${randomBytes(12).toString('hex')}`;
 
+/** Pages answer slower when the machine is busy: a poll waits as long as a locator does. */
+const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000 });
+
 const skipped = browserTestsSkipped();
 if (skipped) console.warn(skipped);
 
@@ -33,10 +36,10 @@ const shots = process.env.KEYHOLD_SCREENSHOTS;
 const shoot = async (page: Page, name: string, opts: { height?: number; keepDialog?: boolean } = {}) => {
   if (!shots) return;
   mkdirSync(shots, { recursive: true });
-  if (!opts.keepDialog) await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+  if (!opts.keepDialog) await poll(() => page.getByRole('dialog').count()).toBe(0);
   // Notifications also close by themselves meanwhile: a click that finds none left is fine.
   for (const close of await page.getByRole('button', { name: 'Close notification' }).all()) await close.click({ timeout: 2000 }).catch(() => undefined);
-  await expect.poll(() => page.getByRole('button', { name: 'Close notification' }).count()).toBe(0);
+  await poll(() => page.getByRole('button', { name: 'Close notification' }).count()).toBe(0);
   await page.setViewportSize({ width: 1280, height: opts.height ?? 860 });
   await page.evaluate('window.scrollTo(0, 0)');
   await page.waitForTimeout(400);
@@ -123,19 +126,20 @@ describe.skipIf(skipped !== null)('people and security in a real browser', () =>
     await page.getByRole('button', { name: 'Create organization' }).click();
     await page.waitForURL('**/admin/get-started');
     const step = (id: string) => page.locator(`[data-step="${id}"]`);
-    for (const id of ['connect', 'mfa', 'invite']) await expect.poll(() => step(id).getAttribute('data-state')).toBe('todo');
+    for (const id of ['connect', 'mfa', 'invite']) await poll(() => step(id).getAttribute('data-state')).toBe('todo');
     await expectAccessible(page, 'get started');
     await shoot(page, 'get-started');
 
     // "Skip for now" on one step is the server's to remember: a reload (a new page, a token from the cookie) keeps it.
     await page.getByRole('button', { name: 'Skip for now: Invite a teammate' }).click();
-    await expect.poll(() => step('invite').getAttribute('data-state')).toBe('skipped');
+    await poll(() => step('invite').getAttribute('data-state')).toBe('skipped');
     await page.reload();
-    await expect.poll(() => step('invite').getAttribute('data-state')).toBe('skipped');
+    await poll(() => step('invite').getAttribute('data-state')).toBe('skipped');
     // Elsewhere a reminder shows until it is set aside, which also holds across a reload; the list stays reachable.
     await nav.getByRole('link', { name: 'Integrations' }).click();
     const reminder = page.getByRole('region', { name: 'Setup reminder' });
     await reminder.waitFor();
+    await expectAccessible(page, 'setup reminder');
     await reminder.getByRole('button', { name: 'Skip for now' }).click();
     await reminder.waitFor({ state: 'detached' });
     await page.reload();
@@ -165,17 +169,17 @@ describe.skipIf(skipped !== null)('people and security in a real browser', () =>
     await page.getByLabel('Code from the app').fill(await totpAt(secret, t.clock()));
     await page.getByRole('button', { name: 'Turn on' }).click();
     const codes = page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem');
-    await expect.poll(() => codes.count()).toBe(10);
+    await poll(() => codes.count()).toBe(10);
     const shown = (await codes.allTextContents()).map((c) => c.trim());
     await expectAccessible(page, 'recovery codes');
     const file = await downloaded(page, () => page.getByRole('button', { name: 'Download' }).click());
     expect(file.name).toBe('keyhold-recovery-codes.txt');
     for (const c of shown) expect(file.text).toContain(c);
     await page.getByRole('button', { name: 'I saved them' }).click();
-    await expect.poll(() => page.locator('[data-mfa]').getAttribute('data-mfa')).toBe('on');
+    await poll(() => page.locator('[data-mfa]').getAttribute('data-mfa')).toBe('on');
     // Shown once: a reload shows no codes.
     await page.reload();
-    await expect.poll(() => page.locator('[data-mfa]').getAttribute('data-mfa')).toBe('on');
+    await poll(() => page.locator('[data-mfa]').getAttribute('data-mfa')).toBe('on');
     expect(await page.getByRole('list', { name: 'Recovery codes' }).count()).toBe(0);
 
     // Xero through the sandbox consent: the card shows Active.
@@ -213,7 +217,7 @@ describe.skipIf(skipped !== null)('people and security in a real browser', () =>
     await page.keyboard.press('Enter');
     await page.getByRole('dialog', { name: 'Credentials' }).getByText(rotated, { exact: true }).waitFor();
     await page.keyboard.press('Escape');
-    await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+    await poll(() => page.getByRole('dialog').count()).toBe(0);
 
     // The audit log shows both; filtered to the credentials' family, and exported as the same CSV.
     await nav.getByRole('link', { name: 'Audit log' }).click();
@@ -223,7 +227,7 @@ describe.skipIf(skipped !== null)('people and security in a real browser', () =>
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await page.locator('tr[data-action="api_credentials.rotate"]').waitFor();
     await page.locator('tr[data-action="api_credentials.reveal"]').waitFor();
-    await expect.poll(() => page.locator('tr[data-action="user.signup"]').count()).toBe(0);
+    await poll(() => page.locator('tr[data-action="user.signup"]').count()).toBe(0);
     const csv = await downloaded(page, () => page.getByRole('button', { name: 'Export CSV' }).click());
     expect(csv.name).toMatch(/^keyhold-audit-log-\d{4}-\d{2}-\d{2}\.csv$/);
     expect(csv.text.split('\r\n')[0]).toBe('"created_at","seq","action","outcome","actor_type","actor_id","entity_type","entity_id","ip","user_agent","request_id","metadata"');
@@ -305,19 +309,19 @@ describe.skipIf(skipped !== null)('people and security in a real browser', () =>
     // Sessions: the sign-ins elsewhere are listed and ended from here; this browser stays signed in.
     await nav.getByRole('link', { name: 'Security' }).click();
     const others = page.locator('tr[data-session="other"]');
-    await expect.poll(() => others.count()).toBeGreaterThan(0);
+    await poll(() => others.count()).toBeGreaterThan(0);
     await expectAccessible(page, 'security with sessions');
     while ((await others.count()) > 0) {
       const before = await others.count();
       await others.first().getByRole('button', { name: /^End session from/ }).click();
-      await expect.poll(() => others.count()).toBe(before - 1);
+      await poll(() => others.count()).toBe(before - 1);
     }
     expect((await t.app.inject({ method: 'POST', url: '/api/auth/refresh', payload: { refreshToken: owner.refreshToken } })).statusCode).toBe(401);
     await page.locator('tr[data-session="current"]').waitFor();
 
     // Every first step is now done.
     await nav.getByRole('link', { name: 'Get started' }).click();
-    for (const id of ['connect', 'mfa', 'invite']) await expect.poll(() => step(id).getAttribute('data-state')).toBe('done');
+    for (const id of ['connect', 'mfa', 'invite']) await poll(() => step(id).getAttribute('data-state')).toBe('done');
     expect(refused).toEqual([]);
 
     // A viewer: no admin pages in the navigation, no Rotate, and the API refuses the rotation anyway.

@@ -1,4 +1,4 @@
-import { Alert, Anchor, Box, Button, Group, Text } from '@mantine/core';
+import { Button, Group, Paper, Text, ThemeIcon } from '@mantine/core';
 import { IconRocket } from '@tabler/icons-react';
 import { Link, useLocation } from 'react-router';
 import { useUpdateOnboarding } from '../api/people';
@@ -11,13 +11,17 @@ export function OnboardingBanner() {
   const update = useUpdateOnboarding();
   if (!list.ready || list.dismissedAt || list.remaining === 0 || pathname === '/get-started') return null;
   return (
-    <Box component="section" aria-label="Setup reminder" mb="lg">
-    <Alert color="indigo" variant="light" icon={<IconRocket aria-hidden />} title="Finish setting up" role="status">
+    <Paper component="section" aria-label="Setup reminder" withBorder radius="md" p="sm" mb="lg">
       <Group justify="space-between" gap="xs">
-        <Text size="sm">{list.remaining} of {list.steps.length} first steps left. <Anchor component={Link} to="/get-started">Continue setup</Anchor></Text>
-        <Button size="xs" variant="subtle" loading={update.isPending} onClick={() => update.mutate({ dismissed: true })}>Skip for now</Button>
+        <Group gap="sm">
+          <ThemeIcon variant="light" radius="xl" aria-hidden><IconRocket size={18} /></ThemeIcon>
+          <Text size="sm"><Text span fw={600}>Finish setting up:</Text> {list.remaining} of {list.steps.length} first steps left.</Text>
+        </Group>
+        <Group gap="xs">
+          <Button component={Link} to="/get-started" size="xs">Continue setup</Button>
+          <Button size="xs" variant="default" loading={update.isPending} onClick={() => update.mutate({ dismissed: true })}>Skip for now</Button>
+        </Group>
       </Group>
-    </Alert>
-    </Box>
+    </Paper>
   );
 }

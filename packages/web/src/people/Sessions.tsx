@@ -1,4 +1,4 @@
-import { Badge, Button, Card, Loader, Table, Text, Title } from '@mantine/core';
+import { Button, Card, Loader, Table, Text, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { api } from '../api/client';
@@ -34,7 +34,7 @@ export function Sessions() {
                   <Table.Td><Text size="sm">{when(s.createdAt)}</Text></Table.Td>
                   <Table.Td><Text size="sm">{when(s.lastUsedAt)}</Text></Table.Td>
                   <Table.Td>
-                    {s.current ? <Badge c="dark.7" variant="light">This browser</Badge> : (
+                    {s.current ? <Text size="sm" fw={500}>This browser</Text> : (
                       <Button size="xs" variant="subtle" color="red" loading={revoke.isPending && revoke.variables?.id === s.id} onClick={() => revoke.mutate(s)} aria-label={`End session from ${s.ip ?? 'an unknown address'} started ${when(s.createdAt)}`}>End session</Button>
                     )}
                   </Table.Td>

@@ -1,4 +1,4 @@
-import { Badge, Button, Center, Code, Group, Loader, Pagination, Select, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Button, Center, Code, Group, Loader, Pagination, Select, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { IconDownload } from '@tabler/icons-react';
 import { useMutation } from '@tanstack/react-query';
@@ -7,8 +7,9 @@ import { type AuditEntry, type AuditFilter, fetchAuditCsv, useAuditLog, useUsers
 import { useMe } from '../../auth/session';
 import { ErrorAlert } from '../../components/ErrorAlert';
 
-type FilterForm = { action: string; actorId: string; outcome: string; from: string; to: string };
-const EMPTY: FilterForm = { action: '', actorId: '', outcome: '', from: '', to: '' };
+// Selects clear with null (an empty string would keep showing the last choice).
+type FilterForm = { action: string; actorId: string | null; outcome: string | null; from: string; to: string };
+const EMPTY: FilterForm = { action: '', actorId: null, outcome: null, from: '', to: '' };
 
 /** A day typed in the date field, as the instant it starts where the person is. */
 const dayStart = (day: string, plusDays = 0) => {
@@ -70,11 +71,6 @@ export function AuditPage() {
           setFilter(toFilter(v));
           setPage(1);
         })}
-        onReset={() => {
-          form.reset();
-          setFilter({});
-          setPage(1);
-        }}
         noValidate
       >
         <SimpleGrid cols={{ base: 1, sm: 2, lg: 5 }} spacing="sm">
@@ -86,7 +82,16 @@ export function AuditPage() {
         </SimpleGrid>
         <Group mt="sm" gap="xs">
           <Button type="submit">Apply filters</Button>
-          <Button type="reset" variant="subtle">Clear</Button>
+          <Button
+            variant="subtle"
+            onClick={() => {
+              form.setValues(EMPTY);
+              setFilter({});
+              setPage(1);
+            }}
+          >
+            Clear
+          </Button>
         </Group>
       </form>
       <ErrorAlert error={log.error} title="The audit log could not be loaded" />
@@ -94,7 +99,7 @@ export function AuditPage() {
       {log.data ? (
         <>
           <Text size="sm" c="dimmed" aria-live="polite">{log.data.pagination.total} entries</Text>
-          <Table.ScrollContainer minWidth={860}>
+          <Table.ScrollContainer minWidth={1000}>
             <Table striped verticalSpacing="xs" aria-label="Audit entries">
               <Table.Thead>
                 <Table.Tr><Table.Th>Time</Table.Th><Table.Th>Action</Table.Th><Table.Th>Outcome</Table.Th><Table.Th>Actor</Table.Th><Table.Th>Entity</Table.Th><Table.Th>Address</Table.Th></Table.Tr>
@@ -104,7 +109,7 @@ export function AuditPage() {
                   <Table.Tr key={e.id} data-action={e.action}>
                     <Table.Td><Text size="sm">{new Date(e.createdAt).toLocaleString()}</Text></Table.Td>
                     <Table.Td><Code>{e.action}</Code></Table.Td>
-                    <Table.Td><Badge c="dark.7" variant="light" color={e.outcome === 'failure' ? 'red' : 'green'}>{e.outcome}</Badge></Table.Td>
+                    <Table.Td><Text size="sm" fw={600} c={e.outcome === 'failure' ? 'red.9' : 'green.9'}>{e.outcome}</Text></Table.Td>
                     <Table.Td><Text size="sm">{actor(e)}</Text></Table.Td>
                     <Table.Td><Text size="sm">{e.entity ? `${e.entity.type} ${e.entity.id ?? ''}` : '—'}</Text></Table.Td>
                     <Table.Td><Text size="sm">{e.ip ?? '—'}</Text></Table.Td>
