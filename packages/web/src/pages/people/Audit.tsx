@@ -109,7 +109,7 @@ export function AuditPage() {
                   <Table.Tr key={e.id} data-action={e.action}>
                     <Table.Td><Text size="sm">{new Date(e.createdAt).toLocaleString()}</Text></Table.Td>
                     <Table.Td><Code>{e.action}</Code></Table.Td>
-                    <Table.Td><Text size="sm" fw={600} c={e.outcome === 'failure' ? 'red.9' : 'green.9'}>{e.outcome}</Text></Table.Td>
+                    <Table.Td><Text size="sm" fw={600} c={e.outcome === 'failure' ? 'red.9' : 'dark.7'}>{e.outcome}</Text></Table.Td>
                     <Table.Td><Text size="sm">{actor(e)}</Text></Table.Td>
                     <Table.Td><Text size="sm">{e.entity ? `${e.entity.type} ${e.entity.id ?? ''}` : '—'}</Text></Table.Td>
                     <Table.Td><Text size="sm">{e.ip ?? '—'}</Text></Table.Td>
