@@ -130,7 +130,7 @@ function InviteModal({ opened, myRole, onClose, onInvited }: { opened: boolean; 
       {result ? (
         <Stack gap="sm">
           {result.temporaryPassword ? <ShownOnce label="Temporary password" value={result.temporaryPassword} note="Give it to them over a channel you trust; they choose their own at first sign-in." /> : null}
-          {result.inviteToken ? <ShownOnce label="Invitation" value={result.inviteToken} note="The invitation is emailed when email is set up; otherwise send it yourself. It works once, for 7 days." /> : null}
+          {result.inviteToken ? <ShownOnce label="Invitation link" value={`${window.location.origin}/admin/accept-invite#token=${result.inviteToken}`} note="It is emailed when email is set up; otherwise send it yourself. It works once, for 7 days." /> : null}
           <Group justify="flex-end"><Button onClick={close}>Done</Button></Group>
         </Stack>
       ) : (
