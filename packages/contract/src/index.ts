@@ -9,3 +9,4 @@ export * from './working-capital.js';
 export * from './commerce.js';
 export * from './platform.js';
 export * from './webhooks.js';
+export * from './people.js';

@@ -17,6 +17,7 @@ import { API_KEY_PREFIX } from './domains/api-keys/api-keys.service.js';
 import { adminRoutes } from './domains/platform-admins/admin.routes.js';
 import { platformHealthRoutes } from './domains/platform-admins/platform-health.routes.js';
 import { usersRoutes } from './domains/identity/users.routes.js';
+import { onboardingRoutes } from './domains/identity/onboarding.js';
 import { passwordResetRoutes } from './domains/identity/password-reset.routes.js';
 import { notificationsRoutes } from './domains/notifications/notifications.routes.js';
 import { syncsRoutes } from './domains/syncs/syncs.routes.js';
@@ -80,6 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(metricsPlugin, { registry: services.metrics.registry, access: deps.metricsAccess });
   authRoutes(app, { auth: services.auth, mfa: services.mfa });
   usersRoutes(app, { users: services.users });
+  onboardingRoutes(app, { onboarding: services.onboarding });
   passwordResetRoutes(app, { passwordReset: services.passwordReset });
   notificationsRoutes(app, { notifications: services.notifications });
   apiKeysRoutes(app, { apiKeys: services.apiKeys });

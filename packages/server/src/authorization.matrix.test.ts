@@ -81,7 +81,8 @@ function expected(access: Access, p: Principal): 'allowed' | 'forbidden' | 'unau
 function outcome(res: LightMyRequestResponse): 'allowed' | 'forbidden' | 'unauthenticated' {
   if (res.statusCode === 401) return 'unauthenticated';
   // HEAD answers carry no body; the proxy marks Keyhold's own refusals in a header.
-  const code = res.body ? res.json().code : res.headers['x-keyhold-error'];
+  // An allowed CSV export answers text, not an envelope.
+  const code = res.body && String(res.headers['content-type']).includes('json') ? res.json().code : res.headers['x-keyhold-error'];
   if (res.statusCode === 403 && code === 'FORBIDDEN') return 'forbidden';
   return 'allowed';
 }

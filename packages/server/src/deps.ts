@@ -14,6 +14,7 @@ import { createMfaService } from './domains/identity/mfa.service.js';
 import { createSignupInvitations } from './domains/identity/signup-invitations.js';
 import { createTokenSigner } from './domains/identity/tokens.js';
 import { createUsersService } from './domains/identity/users.service.js';
+import { createOnboarding } from './domains/identity/onboarding.js';
 import { createAdminAuthService } from './domains/platform-admins/admin-auth.service.js';
 import { createPlatformAdminsRepo } from './domains/platform-admins/platform-admins.repo.js';
 import { createPlatformHealthRepo } from './domains/platform-admins/platform-health.repo.js';
@@ -141,6 +142,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const identityRepo = createIdentityRepo(db.kysely);
   const attempts = createAttemptLimiter({ repo: createAttemptsRepo(db.kysely), clock });
   const mfa = createMfaService({ repo: identityRepo, vault, tenancy, audit, attempts, clock });
+  const onboarding = createOnboarding({ repo: identityRepo, tenancy, clock });
   const tenantSigner = createTokenSigner('tenant', keys.tenantKey, clock);
   // One sessions module, one instance per kind of principal (its tables and its standing rule).
   const sessionsOf = (tables: Parameters<typeof createSessionsRepo>[1], kind: Parameters<typeof createSessions>[0]['kind']) =>
@@ -300,7 +302,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     ...(log ? { log } : {}),
   });
   const platformHealth = createPlatformHealthService({ repo: createPlatformHealthRepo(db.kysely), ring, tenants, clock });
-  return { platformHealth, syncs, actions, exchangeRates, workingCapital, commerce, webhookEndpoints, webhookDeliveries, inboundWebhooks, notifications, passwordReset, audit, tenants, auth, signupInvitations, mfa, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
+  return { platformHealth, syncs, actions, exchangeRates, workingCapital, commerce, webhookEndpoints, webhookDeliveries, inboundWebhooks, notifications, passwordReset, audit, tenants, auth, signupInvitations, mfa, onboarding, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -20,6 +20,12 @@ const ExchangeRatesPage = lazy(() => import('./pages/dashboards/ExchangeRates').
 const CommercePage = lazy(() => import('./pages/dashboards/Commerce').then((m) => ({ default: m.CommercePage })));
 // The platform console (operators): its own sign-in and session, loaded only under /platform.
 const PlatformApp = lazy(() => import('./pages/platform/PlatformApp').then((m) => ({ default: m.PlatformApp })));
+const UsersPage = lazy(() => import('./pages/people/Users').then((m) => ({ default: m.UsersPage })));
+const ApiKeysPage = lazy(() => import('./pages/people/ApiKeys').then((m) => ({ default: m.ApiKeysPage })));
+const AuditPage = lazy(() => import('./pages/people/Audit').then((m) => ({ default: m.AuditPage })));
+const GetStartedPage = lazy(() => import('./pages/people/GetStarted').then((m) => ({ default: m.GetStartedPage })));
+const ForgotPasswordPage = lazy(() => import('./pages/people/ForgotPassword').then((m) => ({ default: m.ForgotPasswordPage })));
+const SetPasswordPage = lazy(() => import('./pages/people/ResetPassword').then((m) => ({ default: m.SetPasswordPage })));
 const loading = <Center mih="100vh"><Loader aria-label="Loading" /></Center>;
 
 function SignedIn({ children }: { children: ReactNode }) {
@@ -34,10 +40,13 @@ function SignedIn({ children }: { children: ReactNode }) {
 /** Once signed in (or already), on to the deep link that asked for sign-in, else Integrations. */
 function SignedOut({ children }: { children: ReactNode }) {
   const { state } = useSession();
-  const from = (useLocation().state as { from?: { pathname: string; search: string } } | null)?.from;
+  const location = useLocation();
+  const from = (location.state as { from?: { pathname: string; search: string } } | null)?.from;
   if (state.phase === 'loading') return <Center mih="100vh"><Loader aria-label="Loading" /></Center>;
-  if (state.phase === 'signed-in') return <Navigate to={from ? `${from.pathname}${from.search}` : '/integrations'} replace />;
-  return children;
+  // A new organization starts with its first steps.
+  const home = location.pathname === '/sign-up' ? '/get-started' : '/integrations';
+  if (state.phase === 'signed-in') return <Navigate to={from ? `${from.pathname}${from.search}` : home} replace />;
+  return <Suspense fallback={loading}>{children}</Suspense>;
 }
 
 export function App() {
@@ -46,6 +55,10 @@ export function App() {
       <Route path="/sign-in" element={<SignedOut><SignInPage /></SignedOut>} />
       <Route path="/sign-up" element={<SignedOut><SignUpPage /></SignedOut>} />
       <Route path="/platform/*" element={<Suspense fallback={loading}><PlatformApp /></Suspense>} />
+      <Route path="/forgot-password" element={<SignedOut><ForgotPasswordPage /></SignedOut>} />
+      {/* Emailed links land here whether or not this browser is signed in. */}
+      <Route path="/reset-password" element={<Suspense fallback={loading}><SetPasswordPage kind="reset" /></Suspense>} />
+      <Route path="/accept-invite" element={<Suspense fallback={loading}><SetPasswordPage kind="invite" /></Suspense>} />
       <Route element={<SignedIn><Shell /></SignedIn>}>
         <Route index element={<Navigate to="/integrations" replace />} />
         <Route path="/integrations" element={<IntegrationsPage />} />
@@ -58,6 +71,10 @@ export function App() {
         <Route path="/webhooks/endpoints/:id" element={<WebhookEndpointPage />} />
         <Route path="/webhooks/inbound" element={<InboundEventsPage />} />
         <Route path="/notifications" element={<NotificationsPage />} />
+        <Route path="/settings/users" element={<UsersPage />} />
+        <Route path="/settings/api-keys" element={<ApiKeysPage />} />
+        <Route path="/audit" element={<AuditPage />} />
+        <Route path="/get-started" element={<GetStartedPage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

@@ -29,7 +29,8 @@ export class ApiError extends Error {
 }
 
 /** `envelope`: the whole success envelope (a page's `pagination` with its `data`), not only `data`. */
-type Options = { body?: unknown; mfaCode?: string; retryAfterRefresh?: boolean; envelope?: boolean };
+/** `as`: the envelope's `data` (default), a paged list with its `pagination`, or the body as text (CSV). */
+type Options = { body?: unknown; mfaCode?: string; retryAfterRefresh?: boolean; envelope?: boolean; as?: 'data' | 'paged' | 'text' };
 
 /** Exchanges the refresh cookie for a new access token; concurrent callers share one exchange. */
 export function refreshSession(): Promise<boolean> {
@@ -77,7 +78,14 @@ export async function api<T>(method: string, path: string, opts: Options = {}): 
     if (await refreshSession()) return api<T>(method, path, { ...opts, retryAfterRefresh: false });
     onSessionLost();
   }
-  const body = (await res.json().catch(() => null)) as Record<string, unknown> | null;
+  const raw = await res.text().catch(() => '');
+  const body = (() => {
+    try {
+      return JSON.parse(raw) as Record<string, unknown> | null;
+    } catch {
+      return null;
+    }
+  })();
   if (!res.ok || body?.success === false) {
     throw new ApiError(
       res.status,
@@ -87,5 +95,8 @@ export async function api<T>(method: string, path: string, opts: Options = {}): 
       Array.isArray(body?.actions) ? (body.actions as ErrorAction[]) : [],
     );
   }
-  return (opts.envelope ? body : (body?.data ?? body)) as T;
+  if (opts.as === 'text') return raw as T;
+  if (opts.envelope) return body as T;
+  if (opts.as === 'paged') return { items: body?.data ?? [], pagination: body?.pagination } as T;
+  return (body?.data ?? body) as T;
 }

@@ -1,19 +1,24 @@
 import { AppShell, Burger, Button, Group, NavLink, Stack, Text } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { IconArrowsExchange, IconBell, IconBuildingStore, IconChartLine, IconInbox, IconLogout, IconPlugConnected, IconShieldLock, IconWebhook } from '@tabler/icons-react';
+import { IconArrowsExchange, IconBell, IconBuildingStore, IconChartLine, IconInbox, IconKey, IconListCheck, IconLogout, IconPlugConnected, IconRocket, IconShieldLock, IconUsers, IconWebhook } from '@tabler/icons-react';
 import type { Role } from '../api/types';
+import { OnboardingBanner } from '../people/OnboardingBanner';
 import { NavLink as RouterLink, Outlet, useLocation } from 'react-router';
 import { useMe, useSession } from '../auth/session';
 
-const NAV: Array<{ to: string; label: string; icon: typeof IconPlugConnected; role?: Role }> = [
+/** `min`: the least role that sees the entry (the API refuses the others anyway). */
+const NAV: Array<{ to: string; label: string; icon: typeof IconKey; min?: Role }> = [
+  { to: '/get-started', label: 'Get started', icon: IconRocket },
   { to: '/integrations', label: 'Integrations', icon: IconPlugConnected },
   { to: '/dashboards/working-capital', label: 'Working capital', icon: IconChartLine },
   { to: '/dashboards/exchange-rates', label: 'Exchange rates', icon: IconArrowsExchange },
   { to: '/dashboards/commerce', label: 'Commerce', icon: IconBuildingStore },
-  // Owners and admins only (the API refuses the others).
-  { to: '/webhooks/endpoints', label: 'Webhook endpoints', icon: IconWebhook, role: 'admin' },
-  { to: '/webhooks/inbound', label: 'Inbound webhooks', icon: IconInbox, role: 'admin' },
-  { to: '/notifications', label: 'Notifications', icon: IconBell, role: 'admin' },
+  { to: '/webhooks/endpoints', label: 'Webhook endpoints', icon: IconWebhook, min: 'admin' },
+  { to: '/webhooks/inbound', label: 'Inbound webhooks', icon: IconInbox, min: 'admin' },
+  { to: '/notifications', label: 'Notifications', icon: IconBell, min: 'admin' },
+  { to: '/settings/users', label: 'Users & roles', icon: IconUsers, min: 'admin' },
+  { to: '/settings/api-keys', label: 'API keys', icon: IconKey, min: 'admin' },
+  { to: '/audit', label: 'Audit log', icon: IconListCheck, min: 'admin' },
   { to: '/settings/security', label: 'Security', icon: IconShieldLock },
 ];
 
@@ -40,7 +45,7 @@ export function Shell() {
       </AppShell.Header>
       <AppShell.Navbar p="xs" component="nav" aria-label="Main">
         <Stack gap={2}>
-          {NAV.filter((n) => !n.role || me.atLeast(n.role)).map((n) => (
+          {NAV.filter((n) => !n.min || me.atLeast(n.min)).map((n) => (
             <NavLink
               key={n.to}
               component={RouterLink}
@@ -53,6 +58,7 @@ export function Shell() {
         </Stack>
       </AppShell.Navbar>
       <AppShell.Main>
+        <OnboardingBanner />
         <Outlet />
       </AppShell.Main>
     </AppShell>

@@ -46,6 +46,7 @@ function PasswordStep({ onMfa }: { onMfa: (token: string) => void }) {
           <TextInput label="Organization" description="Your workspace address, e.g. acme" autoComplete="organization" required {...form.getInputProps('tenant')} />
           <TextInput label="Email" type="email" autoComplete="username" required {...form.getInputProps('email')} />
           <PasswordInput label="Password" autoComplete="current-password" required {...form.getInputProps('password')} />
+          <Anchor component={Link} to="/forgot-password" size="sm">Forgot your password?</Anchor>
           <Button type="submit" loading={busy} fullWidth>Sign in</Button>
           {signupMode.data && signupMode.data.mode !== 'closed' ? (
             <Text size="sm" ta="center">

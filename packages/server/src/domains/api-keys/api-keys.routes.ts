@@ -1,22 +1,12 @@
-import { successEnvelope } from '@keyhold/contract';
+import { ApiKeySchema, CreatedApiKeySchema, successEnvelope } from '@keyhold/contract';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ok } from '../../platform/http/envelope.js';
 import { principalOf } from '../../platform/http/principals.js';
 import { type ApiKeysService, CreateApiKeyInput, CreatePlatformApiKeyInput } from './api-keys.service.js';
-export { CreatePlatformApiKeyInput };
+export { ApiKeySchema, CreatePlatformApiKeyInput, CreatedApiKeySchema };
 
-export const ApiKeySchema = z.object({
-  id: z.string().uuid(),
-  name: z.string(),
-  prefix: z.string().describe('First characters of the key, to recognise it'),
-  scopes: z.array(z.string()),
-  role: z.string().nullable(),
-  createdAt: z.string(),
-  lastUsedAt: z.string().nullable(),
-});
-export const CreatedApiKeySchema = ApiKeySchema.extend({ key: z.string().describe('The key itself. Shown once; store it now') });
 /** The service's own input schema: one definition for the route, the OpenAPI document and the service. */
 export const CreateApiKeyBody = CreateApiKeyInput.extend({
   role: CreateApiKeyInput.shape.role.describe('The role the key acts with (at most your own)'),

@@ -3,6 +3,21 @@ import { sql } from 'kysely';
 import type { AuditLogsTable, Database } from '../../platform/db/schema.js';
 import type { ScopedTx } from '../../platform/db/tenancy.js';
 import { GENESIS_HASH } from './canonical.js';
+import { type AuditFilter, FAILURE_ACTION_PATTERN } from './audit.filters.js';
+
+/** The tenant's entries matching a filter (the tenant named as well as enforced by RLS). */
+function filtered(tx: ScopedTx, tenantId: string, f: AuditFilter) {
+  let q = tx.selectFrom('audit_logs').where('tenant_id', '=', tenantId);
+  if (f.action?.endsWith('.*')) q = q.where('action', 'like', `${f.action.slice(0, -1).replace(/[\\%_]/g, '\\$&')}%`);
+  else if (f.action) q = q.where('action', '=', f.action);
+  if (f.actorType) q = q.where('actor_type', '=', f.actorType);
+  if (f.actorId) q = q.where('actor_id', '=', f.actorId);
+  if (f.entityId) q = q.where('entity_id', '=', f.entityId);
+  if (f.outcome) q = q.where(sql<boolean>`(action ~ ${FAILURE_ACTION_PATTERN}) = ${f.outcome === 'failure'}`);
+  if (f.from) q = q.where('created_at', '>=', new Date(f.from));
+  if (f.to) q = q.where('created_at', '<', new Date(f.to));
+  return q;
+}
 
 export type ChainHead = { lastSeq: number; lastHash: string };
 
@@ -68,14 +83,20 @@ export function createAuditRepo(db: Kysely<Database>) {
         .executeTakeFirst()) !== undefined,
 
     /** Newest first, for people reading the log. */
-    async page(tx: ScopedTx, opts: { limit: number; offset: number; action?: string }) {
-      let q = tx.selectFrom('audit_logs');
-      if (opts.action) q = q.where('action', '=', opts.action);
+    async page(tx: ScopedTx, tenantId: string, opts: { limit: number; offset: number; filter: AuditFilter }) {
+      const q = filtered(tx, tenantId, opts.filter);
       const [rows, total] = await Promise.all([
         q.selectAll().orderBy('seq', 'desc').limit(opts.limit).offset(opts.offset).execute(),
         q.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
       ]);
       return { rows, total: Number(total.n) };
+    },
+
+    /** Newest first by seq below `beforeSeq` (keyset paging, for exports that read many pages). */
+    pageBefore: (tx: ScopedTx, tenantId: string, filter: AuditFilter, beforeSeq: number | null, limit: number) => {
+      let q = filtered(tx, tenantId, filter);
+      if (beforeSeq !== null) q = q.where('seq', '<', String(beforeSeq));
+      return q.selectAll().orderBy('seq', 'desc').limit(limit).execute();
     },
 
     /** Every tenant with an audit chain (ids only, via the SECURITY DEFINER function). */

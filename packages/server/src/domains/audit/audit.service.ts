@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { paginate } from '@keyhold/contract';
+import type { Selectable } from 'kysely';
 import type { Clock } from '../../platform/clock.js';
 import type { PrincipalCtx } from '../../platform/context.js';
 import type { ScopedTx, Tenancy } from '../../platform/db/tenancy.js';
@@ -7,6 +8,9 @@ import { scopeTenantId } from '../../platform/db/tenancy.js';
 import { scrubSecrets } from '../../platform/secrets.js';
 import { type ChainedEntry, GENESIS_HASH, chainedEntryFromRow, entryHash } from './canonical.js';
 import type { AuditRepo } from './audit.repo.js';
+import type { AuditLogsTable } from '../../platform/db/schema.js';
+import { type AuditFilter, outcomeOf } from './audit.filters.js';
+import { csvRow } from './audit.csv.js';
 
 export type AuditEntryInput = {
   /** `<entity>.<verb>`, e.g. `api_credentials.reveal`. */
@@ -158,28 +162,55 @@ export function createAuditService(deps: AuditDeps) {
   }
 
   /** A page of the tenant's audit log, newest first. */
-  async function list(tenantId: string, opts: { page: number; limit: number; action?: string }) {
-    const { rows, total } = await deps.tenancy.withTenant(tenantId, (tx) =>
-      deps.repo.page(tx, { limit: opts.limit, offset: (opts.page - 1) * opts.limit, ...(opts.action ? { action: opts.action } : {}) }),
-    );
-    return {
-      items: rows.map((r) => ({
-        id: r.id,
-        seq: Number(r.seq),
-        action: r.action,
-        actor: { type: r.actor_type, id: r.actor_id },
-        entity: r.entity_type ? { type: r.entity_type, id: r.entity_id } : null,
-        ip: r.ip,
-        userAgent: r.user_agent,
-        requestId: r.request_id,
-        metadata: r.metadata,
-        createdAt: r.created_at.toISOString(),
-      })),
-      pagination: paginate(opts.page, opts.limit, total),
-    };
+  async function list(tenantId: string, opts: { page: number; limit: number } & AuditFilter) {
+    const { page, limit, ...filter } = opts;
+    const { rows, total } = await deps.tenancy.withTenant(tenantId, (tx) => deps.repo.page(tx, tenantId, { limit, offset: (page - 1) * limit, filter }));
+    return { items: rows.map(toEntry), pagination: paginate(page, limit, total) };
   }
 
-  return { record, recordAtMostEvery, verify, list };
+  /**
+   * The filtered log as CSV, newest first, at most `EXPORT_MAX_ROWS` entries (`truncated` says
+   * whether older ones were left out); read in pages so one export holds no long transaction.
+   */
+  async function exportCsv(tenantId: string, filter: AuditFilter): Promise<{ csv: string; rows: number; truncated: boolean }> {
+    let csv = csvRow(EXPORT_COLUMNS);
+    let rows = 0;
+    let before: number | null = null;
+    for (;;) {
+      const want = Math.min(EXPORT_PAGE, EXPORT_MAX_ROWS + 1 - rows);
+      const batch = await deps.tenancy.withTenant(tenantId, (tx) => deps.repo.pageBefore(tx, tenantId, filter, before, want));
+      for (const r of batch.slice(0, EXPORT_MAX_ROWS - rows)) {
+        const e = toEntry(r);
+        csv += csvRow([e.createdAt, e.seq, e.action, e.outcome, e.actor.type, e.actor.id, e.entity?.type, e.entity?.id, e.ip, e.userAgent, e.requestId, JSON.stringify(e.metadata)]);
+      }
+      rows += Math.min(batch.length, EXPORT_MAX_ROWS - rows);
+      if (batch.length < want) return { csv, rows, truncated: false };
+      if (rows >= EXPORT_MAX_ROWS) return { csv, rows, truncated: true };
+      before = Number(batch[batch.length - 1]!.seq);
+    }
+  }
+
+  return { record, recordAtMostEvery, verify, list, exportCsv };
 }
 
 export type AuditService = ReturnType<typeof createAuditService>;
+
+export const EXPORT_MAX_ROWS = 10_000;
+const EXPORT_PAGE = 1000;
+const EXPORT_COLUMNS = ['created_at', 'seq', 'action', 'outcome', 'actor_type', 'actor_id', 'entity_type', 'entity_id', 'ip', 'user_agent', 'request_id', 'metadata'];
+
+function toEntry(r: Selectable<AuditLogsTable>) {
+  return {
+    id: r.id,
+    seq: Number(r.seq),
+    action: r.action,
+    outcome: outcomeOf(r.action),
+    actor: { type: r.actor_type, id: r.actor_id },
+    entity: r.entity_type ? { type: r.entity_type, id: r.entity_id } : null,
+    ip: r.ip,
+    userAgent: r.user_agent,
+    requestId: r.request_id,
+    metadata: r.metadata,
+    createdAt: r.created_at.toISOString(),
+  };
+}

@@ -61,6 +61,8 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'POST /api/auth/mfa/setup': self(),
   'POST /api/auth/mfa/enable': self(),
   'POST /api/auth/mfa/disable': self(),
+  'GET /api/auth/onboarding': self(),
+  'PUT /api/auth/onboarding': self(),
 
   'GET /api/users': tenant('admin', 'users:read'),
   'POST /api/users': tenant('admin', 'users:write', { note: 'a key grants a role only when it could do everything that role can' }),
@@ -74,6 +76,7 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'DELETE /api/api-keys/{id}': tenant('admin', 'api_keys:write'),
 
   'GET /api/audit-logs': tenant('admin', 'audit:read'),
+  'GET /api/audit-logs/export.csv': tenant('admin', 'audit:read'),
   'GET /api/events': tenant('admin', 'events:read'),
   'GET /api/webhooks/inbound': tenant('admin', 'events:read'),
   'GET /api/notifications': tenant('admin', 'events:read'),

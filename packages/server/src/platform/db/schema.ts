@@ -120,6 +120,8 @@ export type UsersTable = {
   mfa_secret: string | null;
   mfa_last_step: Int8 | null;
   last_login_at: Timestamp | null;
+  onboarding_skipped: ColumnType<string[], string[] | undefined, string[]>;
+  onboarding_dismissed_at: Timestamp | null;
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
 };
