@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { Secret } from './crypto/secret.js';
+import { type IdpConfig, idpConfig } from './idp-config.js';
 
 /**
  * Keyhold's whole configuration, parsed once at boot from the environment and then passed
@@ -114,6 +115,8 @@ export type Config = {
   email?: EmailSenderConfig;
   /** Outbound webhooks to tenants' endpoints: attempt timeout and retention. */
   deliveries: DeliveryConfig;
+  /** The SaaS's own identity provider whose tokens Keyhold trusts (KEYHOLD_IDP_*); absent: none. */
+  idp?: IdpConfig;
 };
 
 export type DeliveryConfig = {
@@ -195,6 +198,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const dataDir = path.resolve(cwd, e.KEYHOLD_DATA_DIR);
   const providerBaseUrls = providerOverrides(env, PROVIDER_URL_VAR);
   const port = e.KEYHOLD_PORT ?? e.PORT ?? 3000;
+  const { idp, problems: idpProblems } = idpConfig(env, e.NODE_ENV === 'production');
+  if (idpProblems.length) throw new ConfigError(idpProblems);
   return {
     env: e.NODE_ENV,
     host: e.KEYHOLD_HOST,
@@ -216,6 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     webhooks: { ...webhookSecrets(env), rawRetentionDays: e.KEYHOLD_WEBHOOK_RAW_RETENTION_DAYS, retentionDays: e.KEYHOLD_WEBHOOK_RETENTION_DAYS, secretOverlapHours: e.KEYHOLD_WEBHOOK_SECRET_OVERLAP_HOURS },
     ...emailSender(e),
     deliveries: { timeoutMs: e.KEYHOLD_DELIVERY_TIMEOUT_MS, payloadRetentionDays: e.KEYHOLD_DELIVERY_PAYLOAD_RETENTION_DAYS, retentionDays: e.KEYHOLD_DELIVERY_RETENTION_DAYS },
+    ...(idp ? { idp } : {}),
     jwt: {
       ...(e.KEYHOLD_JWT_SECRET ? { tenantKey: Buffer.from(e.KEYHOLD_JWT_SECRET, 'base64') } : {}),
       ...(e.KEYHOLD_ADMIN_JWT_SECRET ? { platformKey: Buffer.from(e.KEYHOLD_ADMIN_JWT_SECRET, 'base64') } : {}),
