@@ -33,6 +33,7 @@ beforeAll(async () => {
   principals.push({ name: 'owner session', headers: bearer(owner.accessToken), tenant: { role: 'owner' } });
   // People of the SaaS's identity provider answer exactly as people signed in to Keyhold.
   await t.services.tenants.update({ actor: systemActor }, owner.tenantId, { idpOrgId: `org_${owner.slug}`, maxUsers: 20 });
+  t.clock.set(Date.now()); // the app's clock stands still; IdP tokens are issued at the real time
   for (const role of ['owner', 'admin', 'member', 'viewer'] as const) {
     idp.claims.set(role, { org_id: `org_${owner.slug}`, org_role: `org:${role}`, email: `idp-${role}-${owner.slug}@saas.example` });
     const token = await idp.token(role);

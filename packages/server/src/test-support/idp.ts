@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type JWK, exportJWK, generateKeyPair } from 'jose';
+import { type CryptoKey, type JWK, exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
 import type { IdpConfig } from '../platform/idp-config.js';
 

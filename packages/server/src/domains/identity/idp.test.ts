@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { type JWTPayload, SignJWT, base64url, decodeJwt, exportSPKI, generateKeyPair } from 'jose';
+import { createPublicKey, randomBytes } from 'node:crypto';
+import { type CryptoKey, type JWTPayload, SignJWT, base64url, decodeJwt, exportSPKI, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../platform/context.js';
 import { bearer, signup } from '../../test-support/accounts.js';
@@ -26,7 +26,11 @@ const newOrg = async () => {
 };
 const template = (user: string, org: string, role = 'org:admin', more: Record<string, unknown> = {}) =>
   idp.claims.set(user, { org_id: org, org_role: role, email: `${user}-${randomBytes(3).toString('hex')}@saas.example`, ...more });
-const get = (url: string, token: string) => t.app.inject({ method: 'GET', url, headers: bearer(token) });
+/** The test app's clock stands still unless moved; IdP tokens are issued at the real time. */
+const get = (url: string, token: string) => {
+  t.clock.set(Date.now());
+  return t.app.inject({ method: 'GET', url, headers: bearer(token) });
+};
 
 beforeAll(async () => {
   idp = await startTestIdp(USERS);
@@ -119,9 +123,8 @@ describe('tokens Keyhold refuses', () => {
     ['a token not valid yet (nbf)', async () => forged({ ...good(), nbf: Math.floor(Date.now() / 1000) + 600 }), 401, 'TOKEN_INVALID'],
     ['alg none', async () => `${base64url.encode(JSON.stringify({ alg: 'none', typ: 'JWT' }))}.${base64url.encode(JSON.stringify({ ...good(), iss: idp.issuer, aud: IDP_AUDIENCE, iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 60 }))}.`, 401, 'TOKEN_INVALID'],
     ['HS256 keyed with the IdP’s public key', async () => {
-      const { publicKey } = await import('node:crypto').then((c) => ({ publicKey: c.createPublicKey({ key: idp.currentKey().publicJwk as never, format: 'jwk' }) }));
-      const pem = new TextEncoder().encode(await exportSPKI(publicKey as never));
-      return forged(good(), { alg: 'HS256', key: pem });
+      const pem = await exportSPKI(createPublicKey({ key: idp.currentKey().publicJwk as import('node:crypto').JsonWebKey, format: 'jwk' }));
+      return forged(good(), { alg: 'HS256', key: new TextEncoder().encode(pem) });
     }, 401, 'TOKEN_INVALID'],
     ['a key the IdP does not publish, under its key id', async () => forged(good(), { key: (await generateKeyPair('RS256')).privateKey }), 401, 'TOKEN_INVALID'],
   ])('refuses %s', async (_name, make, status, code) => {
@@ -150,12 +153,14 @@ describe('tokens Keyhold refuses', () => {
 describe('tenants stay apart', () => {
   it("a token for tenant A cannot read tenant B's credential, whatever header it sends", async () => {
     template('cy', orgB.orgId, 'org:admin');
+    t.clock.set(Date.now());
     const inB = await t.app.inject({ method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(await idp.token('cy')), payload: { serviceName: 'stripe', apiKey: `sk_test_${randomBytes(12).toString('hex')}` } });
     expect(inB.statusCode, inB.body).toBe(201);
     const id = inB.json().data.id;
     template('ada', orgA.orgId, 'org:admin');
     const a = await idp.token('ada');
     expect((await get(`/api/api-credentials/${id}`, a)).statusCode).toBe(404);
+    t.clock.set(Date.now());
     const list = await t.app.inject({ method: 'GET', url: '/api/api-credentials', headers: { ...bearer(a), 'x-keyhold-tenant': orgB.id } });
     expect(list.statusCode).toBe(200);
     expect(JSON.stringify(list.json().data)).not.toContain(id);
@@ -193,6 +198,7 @@ describe('Keyhold still decides who gets in', () => {
     const owner = await idp.token('kai');
     const lu = await idp.token('lu');
     const luId = (await get('/api/auth/me', lu)).json().data.user.id;
+    t.clock.set(Date.now());
     const off = await t.app.inject({ method: 'PATCH', url: `/api/users/${luId}`, headers: bearer(owner), payload: { isActive: false } });
     expect(off.statusCode, off.body).toBe(200);
     const res = await get('/api/auth/me', lu);
@@ -291,6 +297,7 @@ describe('claim mapping', () => {
 
   it('finds the tenant by slug from a nested claim when configured so', async () => {
     idp.claims.set('ned', { o: { id: 'org_whatever', slg: orgB.slug, rol: 'member' }, email: `ned-${randomBytes(3).toString('hex')}@saas.example` });
+    bySlug.clock.set(Date.now());
     const res = await bySlug.app.inject({ method: 'GET', url: '/api/auth/me', headers: bearer(await idp.token('ned')) });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json().data).toMatchObject({ tenant: { id: orgB.id }, role: 'member' });
