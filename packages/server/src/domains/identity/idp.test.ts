@@ -2,7 +2,7 @@ import { createPublicKey, randomBytes } from 'node:crypto';
 import { type CryptoKey, type JWTPayload, SignJWT, base64url, decodeJwt, exportSPKI, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../platform/context.js';
-import { bearer, signup } from '../../test-support/accounts.js';
+import { STRONG_PASSWORD, bearer, freshIp, signup } from '../../test-support/accounts.js';
 import { type TestApp, adminClient, movableClock, testApp, uniqueSlug } from '../../test-support/index.js';
 import { createIdpTokenVerifier } from './idp-tokens.js';
 import { IDP_AUDIENCE, type TestIdp, startTestIdp } from '../../test-support/idp.js';
@@ -301,5 +301,26 @@ describe('claim mapping', () => {
     const res = await bySlug.app.inject({ method: 'GET', url: '/api/auth/me', headers: bearer(await idp.token('ned')) });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json().data).toMatchObject({ tenant: { id: orgB.id }, role: 'member' });
+  });
+});
+
+describe("a tenant's identity provider organisation id", () => {
+  it('is set by a platform admin, shown on the tenant, and unique among tenants', async () => {
+    const email = `idp-admin-${randomBytes(4).toString('hex')}@keyhold.example`;
+    const password = STRONG_PASSWORD();
+    await t.services.adminAuth.create({ tenantId: null, actor: systemActor }, { email, role: 'SUPER_ADMIN', password });
+    const admin = (await t.app.inject({ method: 'POST', url: '/api/admin/auth/login', payload: { email, password }, remoteAddress: freshIp() })).json().data.accessToken;
+    const orgId = `org_${randomBytes(6).toString('hex')}`;
+    const created = await t.app.inject({ method: 'POST', url: '/api/admin/tenants', headers: bearer(admin), payload: { slug: uniqueSlug('idp'), name: 'Made by an admin', idpOrgId: orgId } });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json().data.idpOrgId).toBe(orgId);
+    const other = await newOrg();
+    const taken = await t.app.inject({ method: 'PATCH', url: `/api/admin/tenants/${other.id}`, headers: bearer(admin), payload: { idpOrgId: orgId } });
+    expect([taken.statusCode, taken.json().code]).toEqual([409, 'CONFLICT']);
+    const cleared = await t.app.inject({ method: 'PATCH', url: `/api/admin/tenants/${other.id}`, headers: bearer(admin), payload: { idpOrgId: null } });
+    expect(cleared.json().data.idpOrgId).toBeNull();
+    // Its members no longer sign in through the old id.
+    template('ada', other.orgId, 'org:admin');
+    expect((await get('/api/auth/me', await idp.token('ada'))).json().code).toBe('IDP_TENANT_UNKNOWN');
   });
 });
