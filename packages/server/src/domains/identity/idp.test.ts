@@ -2,7 +2,7 @@ import { createPublicKey, randomBytes } from 'node:crypto';
 import { type CryptoKey, type JWTPayload, SignJWT, base64url, decodeJwt, exportSPKI, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../platform/context.js';
-import { STRONG_PASSWORD, bearer, freshIp, signup } from '../../test-support/accounts.js';
+import { type Account, STRONG_PASSWORD, bearer, enrolMfa, freshIp, signup } from '../../test-support/accounts.js';
 import { type TestApp, adminClient, movableClock, testApp, uniqueSlug } from '../../test-support/index.js';
 import { createIdpTokenVerifier } from './idp-tokens.js';
 import { IDP_AUDIENCE, type TestIdp, startTestIdp } from '../../test-support/idp.js';
@@ -249,6 +249,21 @@ describe('step-up MFA', () => {
     template('gus', org.orgId, 'org:owner', extra);
     // NOT_FOUND: the step-up passed and the (made-up) credential was looked for.
     expect((await reveal(await idp.token('gus'))).json().code).toBe(code);
+  });
+});
+
+describe('step-up MFA with Keyhold TOTP', () => {
+  it('an IdP user who enrolled TOTP in Keyhold steps up with X-MFA-Code like a local user', async () => {
+    const org = await newOrg();
+    template('gus', org.orgId, 'org:owner');
+    const token = await idp.token('gus');
+    const userId = (await get('/api/auth/me', token)).json().data.user.id;
+    const nextCode = await enrolMfa(t.app, t.clock, { accessToken: token, userId } as Account);
+    const code = await nextCode();
+    const url = `/api/api-credentials/${crypto.randomUUID()}/reveal`;
+    expect((await t.app.inject({ method: 'GET', url, headers: bearer(token) })).json().code).toBe('MFA_REQUIRED');
+    expect((await t.app.inject({ method: 'GET', url, headers: { ...bearer(token), 'x-mfa-code': '000000' } })).json().code).toBe('MFA_REQUIRED');
+    expect((await t.app.inject({ method: 'GET', url, headers: { ...bearer(token), 'x-mfa-code': code } })).json().code).toBe('NOT_FOUND');
   });
 });
 
