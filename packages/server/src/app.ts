@@ -112,7 +112,9 @@ function authEdge(services: Services): AuthPluginOptions {
     tenantPrincipal: (token, call) =>
       token.startsWith(API_KEY_PREFIX)
         ? services.apiKeys.authenticate(token, { ...call.meta, method: call.method, url: call.url }, call.tenantHeader)
-        : services.auth.authenticate(token, call.meta),
+        : services.idpAuth?.claimsIssuer(token)
+          ? services.idpAuth.authenticate(token, call.meta)
+          : services.auth.authenticate(token, call.meta),
     platformAdmin: (token, meta) => services.adminAuth.authenticate(token, meta),
     tenantRefusal: (access, p) => (allows(access, p) ? null : refusal(access, p)),
     platformRefusal: (access, admin) => platformRefusal(access, admin.role),

@@ -9,25 +9,37 @@ import { systemActor } from './platform/context.js';
 import { PLATFORM_ROLES, type PlatformRole, type UserRole } from './platform/db/schema.js';
 import { type Account, STRONG_PASSWORD, addMember, bearer, createApiKey, freshIp, signup } from './test-support/accounts.js';
 import { testApp } from './test-support/index.js';
+import { type TestIdp, startTestIdp } from './test-support/idp.js';
 
 /**
  * The authorization matrix, generated from the OpenAPI document: every operation × every kind of
  * principal (people of each role, tenant keys of each role × each scope, platform keys of each
- * scope, platform admins of each role). Each request carries input the operation refuses, so an
+ * scope, platform admins of each role, users signed in by the identity provider of each role). Each request carries input the operation refuses, so an
  * allowed call stops at validation (or at MFA) and nothing is changed; a refused one is a 403
  * FORBIDDEN (or 401 for the wrong kind of token) from the auth edge.
  */
 
 let t: Awaited<ReturnType<typeof testApp>>;
+let idp: TestIdp;
 let owner: Account;
 type Principal = { name: string; headers: Record<string, string>; tenant?: { role: UserRole; scopes?: ApiKeyScope[] }; platformRole?: PlatformRole };
 const principals: Principal[] = [];
 let operations: Array<{ method: string; path: string; hasBody: boolean }> = [];
 
 beforeAll(async () => {
-  t = await testApp();
+  idp = await startTestIdp(['owner', 'admin', 'member', 'viewer']);
+  t = await testApp({ idp: idp.config() });
   owner = await signup(t.app);
   principals.push({ name: 'owner session', headers: bearer(owner.accessToken), tenant: { role: 'owner' } });
+  // People of the SaaS's identity provider answer exactly as people signed in to Keyhold.
+  await t.services.tenants.update({ actor: systemActor }, owner.tenantId, { idpOrgId: `org_${owner.slug}`, maxUsers: 20 });
+  t.clock.set(Date.now()); // the app's clock stands still; IdP tokens are issued at the real time
+  for (const role of ['owner', 'admin', 'member', 'viewer'] as const) {
+    idp.claims.set(role, { org_id: `org_${owner.slug}`, org_role: `org:${role}`, email: `idp-${role}-${owner.slug}@saas.example` });
+    const token = await idp.token(role);
+    expect((await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: bearer(token) })).statusCode).toBe(200);
+    principals.push({ name: `${role} via identity provider`, headers: bearer(token), tenant: { role } });
+  }
   for (const role of ['admin', 'member', 'viewer'] as const) {
     principals.push({ name: `${role} session`, headers: bearer(await addMember(t.app, owner, role)), tenant: { role } });
   }
@@ -55,7 +67,10 @@ beforeAll(async () => {
     Object.entries(ops).map(([method, op]) => ({ method: method.toUpperCase(), path, hasBody: op.requestBody !== undefined })),
   );
 }, 120_000);
-afterAll(() => t.close());
+afterAll(async () => {
+  await t?.close();
+  await idp?.close();
+});
 
 /** A request the operation must refuse as input: ids that are no uuid, names too long, bad pages. */
 function invalidRequest(op: { method: string; path: string; hasBody: boolean }) {

@@ -15,6 +15,10 @@ import { createSignupInvitations } from './domains/identity/signup-invitations.j
 import { createTokenSigner } from './domains/identity/tokens.js';
 import { createUsersService } from './domains/identity/users.service.js';
 import { createOnboarding } from './domains/identity/onboarding.js';
+import { createIdpAuth } from './domains/identity/idp.service.js';
+import { createIdpRepo } from './domains/identity/idp.repo.js';
+import { createIdpTokenVerifier } from './domains/identity/idp-tokens.js';
+import type { IdpConfig } from './platform/idp-config.js';
 import { createAdminAuthService } from './domains/platform-admins/admin-auth.service.js';
 import { createPlatformAdminsRepo } from './domains/platform-admins/platform-admins.repo.js';
 import { createPlatformHealthRepo } from './domains/platform-admins/platform-health.repo.js';
@@ -116,6 +120,8 @@ export type ServiceDeps = {
   email?: EmailSenderConfig;
   /** Outbound webhooks: attempt timeout (KEYHOLD_DELIVERY_TIMEOUT_MS) and, in tests, the jitter source. */
   deliveries?: { timeoutMs?: number; random?: () => number };
+  /** The SaaS's own identity provider whose tokens sign users in (KEYHOLD_IDP_*); none: not trusted. */
+  idp?: IdpConfig;
 };
 
 const NO_WEBHOOK_CONFIG: WebhookConfig = { secrets: {}, verifyTokens: {}, rawRetentionDays: 30, retentionDays: 90 };
@@ -128,7 +134,7 @@ export function createCoreServices({ db, clock, trialDays }: Pick<ServiceDeps, '
 }
 
 /** The composition root: the only place that wires services together. */
-export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker, resolveHost, eventConsumers, signup = 'open', trialDays, webhooks = NO_WEBHOOK_CONFIG, email, deliveries = {} }: ServiceDeps) {
+export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker, resolveHost, eventConsumers, signup = 'open', trialDays, webhooks = NO_WEBHOOK_CONFIG, email, deliveries = {}, idp }: ServiceDeps) {
   // A catalog value that picks code nobody wrote stops start, naming the file and the value.
   assertAdaptersCoverCatalog(catalog.list(), { webhooks: true });
   const { audit, tenants } = createCoreServices({ db, clock, trialDays });
@@ -161,6 +167,9 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     signup: { mode: signup, invitations: signupInvitations },
     clock,
   });
+  const idpAuth = idp
+    ? createIdpAuth({ config: idp, verifier: createIdpTokenVerifier(idp, clock), repo: createIdpRepo(db.kysely), users: identityRepo, tenancy: db, audit, clock })
+    : undefined;
   const apiKeys = createApiKeysService({ repo: createApiKeysRepo(db.kysely), tenancy, tenants, audit, mfa, clock });
   const adminsRepo = createPlatformAdminsRepo(db.kysely);
   const platformSigner = createTokenSigner('platform', keys.platformKey, clock);
@@ -302,7 +311,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     ...(log ? { log } : {}),
   });
   const platformHealth = createPlatformHealthService({ repo: createPlatformHealthRepo(db.kysely), ring, tenants, clock });
-  return { platformHealth, syncs, actions, exchangeRates, workingCapital, commerce, webhookEndpoints, webhookDeliveries, inboundWebhooks, notifications, passwordReset, audit, tenants, auth, signupInvitations, mfa, onboarding, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
+  return { platformHealth, syncs, actions, exchangeRates, workingCapital, commerce, webhookEndpoints, webhookDeliveries, inboundWebhooks, notifications, passwordReset, audit, tenants, auth, idpAuth, signupInvitations, mfa, onboarding, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
 }
 
 export type Services = ReturnType<typeof createServices>;

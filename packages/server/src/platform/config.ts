@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { Secret } from './crypto/secret.js';
+import { type IdpConfig, idpConfig } from './idp-config.js';
 
 /**
  * Keyhold's whole configuration, parsed once at boot from the environment and then passed
@@ -121,6 +122,8 @@ export type Config = {
    * default 10 s in production, 0 elsewhere).
    */
   shutdownDrainMs: number;
+  /** The SaaS's own identity provider whose tokens Keyhold trusts (KEYHOLD_IDP_*); absent: none. */
+  idp?: IdpConfig;
 };
 
 export type DeliveryConfig = {
@@ -202,6 +205,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const dataDir = path.resolve(cwd, e.KEYHOLD_DATA_DIR);
   const providerBaseUrls = providerOverrides(env, PROVIDER_URL_VAR);
   const port = e.KEYHOLD_PORT ?? e.PORT ?? 3000;
+  const { idp, problems: idpProblems } = idpConfig(env, e.NODE_ENV === 'production');
+  if (idpProblems.length) throw new ConfigError(idpProblems);
   return {
     env: e.NODE_ENV,
     host: e.KEYHOLD_HOST,
@@ -224,6 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     ...emailSender(e),
     deliveries: { timeoutMs: e.KEYHOLD_DELIVERY_TIMEOUT_MS, payloadRetentionDays: e.KEYHOLD_DELIVERY_PAYLOAD_RETENTION_DAYS, retentionDays: e.KEYHOLD_DELIVERY_RETENTION_DAYS },
     shutdownDrainMs: (e.KEYHOLD_SHUTDOWN_DRAIN_SECONDS ?? (e.NODE_ENV === 'production' ? 10 : 0)) * 1000,
+    ...(idp ? { idp } : {}),
     jwt: {
       ...(e.KEYHOLD_JWT_SECRET ? { tenantKey: Buffer.from(e.KEYHOLD_JWT_SECRET, 'base64') } : {}),
       ...(e.KEYHOLD_ADMIN_JWT_SECRET ? { platformKey: Buffer.from(e.KEYHOLD_ADMIN_JWT_SECRET, 'base64') } : {}),

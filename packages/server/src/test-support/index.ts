@@ -92,6 +92,8 @@ export type TestOptions = {
   metricsAccess?: MetricsAccess;
   /** testApp: where the built admin console is (default packages/web/dist). */
   adminUiRoot?: string;
+  /** The identity provider whose tokens sign users in (KEYHOLD_IDP_*). */
+  idp?: import('../platform/idp-config.js').IdpConfig;
 };
 
 export const TEST_PUBLIC_URL = 'http://keyhold.test';
@@ -116,6 +118,7 @@ export function nodeServices(db: Db, ring: KeyRing, clock = systemClock, opts: T
     ...(opts.webhooks ? { webhooks: opts.webhooks } : {}),
     ...(opts.email ? { email: opts.email } : {}),
     ...(opts.deliveries ? { deliveries: opts.deliveries } : {}),
+    ...(opts.idp ? { idp: opts.idp } : {}),
   });
 }
 

@@ -96,6 +96,9 @@ export function createMfaService(deps: MfaDeps) {
    * `then` runs in the same transaction once the code is accepted.
    */
   async function verifyStepUp(p: TenantPrincipal, code: string | undefined, then?: (tx: TenantTx, user: UserRow) => Promise<void>) {
+    // The IdP's recent MFA stands in for a code on sensitive operations, never for managing
+    // Keyhold's own TOTP (`then`: disabling it needs a code from it).
+    if (p.idp?.mfa && !then) return;
     if (!p.userId) throw new AppError('MFA_ENROLLMENT_REQUIRED', 'This action needs a signed-in user with MFA enabled');
     // Counted before the check; only a wrong code leaves it counted (a missing code or enrolment
     // throws before any code is checked, and releases it).

@@ -29,6 +29,11 @@ export type TenantPrincipal = PrincipalCtx & {
   sessionId?: string;
   /** Set for an API key: what it may do. A user session is not limited by scopes. */
   scopes?: readonly ApiKeyScope[];
+  /**
+   * Set for a user signed in by the identity provider's token (no Keyhold session): who they are
+   * there, and whether the token shows a recent MFA that KEYHOLD_IDP_AMR_SATISFIES_MFA accepts.
+   */
+  idp?: { issuer: string; subject: string; mfa: boolean };
 };
 
 export function assertRole(p: TenantPrincipal, min: UserRole) {

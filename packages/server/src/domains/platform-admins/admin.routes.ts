@@ -30,6 +30,7 @@ const TenantSchema = z.object({
   maxUsers: z.number().int(),
   maxConnections: z.number().int(),
   features: z.record(z.string(), z.unknown()),
+  idpOrgId: z.string().nullable().describe("The identity provider's id for this organisation (KEYHOLD_IDP_ORG_MATCH=external_id)"),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -42,6 +43,7 @@ const TenantCreateBody = z.object({
   maxUsers: z.number().int().min(1).optional(),
   maxConnections: z.number().int().min(1).optional(),
   features: z.record(z.string(), z.unknown()).optional(),
+  idpOrgId: z.string().min(1).max(255).nullable().optional().describe("The identity provider's id for this organisation, e.g. Clerk's org_… id"),
 });
 const TenantPatchBody = TenantCreateBody.omit({ slug: true, status: true }).partial().extend({ trialEndsAt: z.string().datetime().nullable().optional() });
 

@@ -21,6 +21,8 @@ export const CreateTenantInput = z.object({
   maxUsers: z.number().int().min(1).max(100_000).default(5),
   maxConnections: z.number().int().min(1).max(100_000).default(10),
   features: z.record(z.string(), z.unknown()).default({}),
+  /** The identity provider's id for this organisation (docs/identity-provider.md). */
+  idpOrgId: z.string().trim().min(1).max(255).nullable().default(null),
 });
 export type CreateTenantInput = z.input<typeof CreateTenantInput>;
 
@@ -31,6 +33,7 @@ export const UpdateTenantInput = z.object({
   maxConnections: z.number().int().min(1).max(100_000).optional(),
   features: z.record(z.string(), z.unknown()).optional(),
   trialEndsAt: z.coerce.date().nullable().optional(),
+  idpOrgId: z.string().trim().min(1).max(255).nullable().optional(),
 });
 
 export type Tenant = {
@@ -43,6 +46,7 @@ export type Tenant = {
   maxUsers: number;
   maxConnections: number;
   features: Record<string, unknown>;
+  idpOrgId: string | null;
   createdAt: string;
   updatedAt: string;
 };
@@ -80,6 +84,7 @@ export function createTenantsService(deps: TenantsDeps) {
       max_users: data.maxUsers,
       max_connections: data.maxConnections,
       features: JSON.stringify(data.features),
+      idp_org_id: data.idpOrgId,
       created_at: now,
       updated_at: now,
     });
@@ -127,7 +132,7 @@ export function createTenantsService(deps: TenantsDeps) {
 
   async function update(ctx: Omit<PrincipalCtx, 'tenantId'>, tenantId: string, input: z.input<typeof UpdateTenantInput>): Promise<Tenant> {
     const data = UpdateTenantInput.parse(input);
-    return deps.tenancy.withTenant(tenantId, async (tx) => {
+    return withSlugConflict('', () => deps.tenancy.withTenant(tenantId, async (tx) => {
       const row = await deps.repo.updateCurrent(tx, {
         ...(data.name ? { name: data.name } : {}),
         ...(data.plan ? { plan: data.plan } : {}),
@@ -135,11 +140,12 @@ export function createTenantsService(deps: TenantsDeps) {
         ...(data.maxConnections ? { max_connections: data.maxConnections } : {}),
         ...(data.features ? { features: JSON.stringify(data.features) } : {}),
         ...(data.trialEndsAt !== undefined ? { trial_ends_at: data.trialEndsAt } : {}),
+        ...(data.idpOrgId !== undefined ? { idp_org_id: data.idpOrgId } : {}),
       });
       if (!row) throw notFound('Tenant');
       await deps.audit.record({ ...ctx, tenantId }, { action: 'tenant.update', entity: { type: 'tenant', id: tenantId }, metadata: { changes: data } }, tx);
       return toTenant(row);
-    });
+    }));
   }
 
   /** Suspends, reactivates, cancels or expires a tenant; suspension takes effect on the next request. */
@@ -178,12 +184,13 @@ export function assertTenantOpen(status: string) {
   if (isLockedOut(status)) throw tenantSuspended();
 }
 
-/** Runs `fn`, turning a duplicate slug into a 409 the user can act on. */
+/** Runs `fn`, turning a duplicate slug (or IdP organisation id) into a 409 the user can act on. */
 export async function withSlugConflict<T>(slug: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if (isUniqueViolation(err, 'tenants_slug_key')) throw new AppError('CONFLICT', `A tenant with slug '${slug}' already exists`);
+    if (isUniqueViolation(err, 'tenants_idp_org_id_key')) throw new AppError('CONFLICT', 'Another tenant already has this identity provider organisation id');
     throw err;
   }
 }
@@ -199,6 +206,7 @@ function toTenant(row: TenantRow): Tenant {
     maxUsers: row.max_users,
     maxConnections: row.max_connections,
     features: row.features,
+    idpOrgId: row.idp_org_id,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };

@@ -14,6 +14,7 @@ export type Database = {
   audit_chain_heads: AuditChainHeadsTable;
   keyhold_migrations: MigrationsTable;
   users: UsersTable;
+  user_identities: UserIdentitiesTable;
   mfa_recovery_codes: MfaRecoveryCodesTable;
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;
@@ -67,6 +68,8 @@ export type TenantsTable = {
   max_users: ColumnType<number, number | undefined, number>;
   max_connections: ColumnType<number, number | undefined, number>;
   features: JSONColumnType<Record<string, unknown>, string | undefined, string>;
+  /** The identity provider's id for this organisation (KEYHOLD_IDP_ORG_MATCH=external_id). */
+  idp_org_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
   deleted_at: Timestamp | null;
@@ -124,6 +127,15 @@ export type UsersTable = {
   onboarding_dismissed_at: Timestamp | null;
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
+};
+
+/** A user created from an identity provider's token, linked by (issuer, subject). */
+export type UserIdentitiesTable = {
+  tenant_id: string;
+  user_id: string;
+  issuer: string;
+  subject: string;
+  created_at: DefaultTimestamp;
 };
 
 export type MfaRecoveryCodesTable = {
