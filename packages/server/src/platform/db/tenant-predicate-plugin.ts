@@ -15,7 +15,7 @@ export const TENANT_TABLES: ReadonlySet<string> = new Set([
   'inbound_events', 'mfa_recovery_codes', 'notification_log', 'notification_settings', 'oauth_pending', 'oauth_states',
   'password_reset_tokens', 'rate_buckets', 'rate_slots', 'record_feed_positions', 'records', 'refresh_tokens', 'sessions',
   'sync_runs', 'sync_schedules', 'tenant_keys', 'users', 'webhook_deliveries', 'webhook_delivery_attempts',
-  'webhook_endpoints', 'working_capital_metrics',
+  'user_identities', 'webhook_endpoints', 'working_capital_metrics',
 ]);
 
 /**
