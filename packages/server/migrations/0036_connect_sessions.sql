@@ -54,3 +54,13 @@ ALTER TABLE platform_api_keys ADD CONSTRAINT platform_api_keys_scopes_check CHEC
   'credentials:read', 'credentials:write', 'proxy', 'syncs:run', 'audit:read', 'events:read',
   'users:read', 'users:write', 'api_keys:read', 'api_keys:write', 'webhooks:read', 'webhooks:write',
   'credentials:read:refresh', 'records:read', 'connect']::text[] AND cardinality(scopes) > 0);
+
+-- Housekeeping: a session is worth nothing a day after it expired (the audit chain keeps its story).
+CREATE OR REPLACE FUNCTION keyhold_purge_expired_oauth(p_now timestamptz) RETURNS integer
+  LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+  AS $$
+    WITH s AS (DELETE FROM oauth_states WHERE expires_at < p_now RETURNING 1),
+         p AS (DELETE FROM oauth_pending WHERE expires_at < p_now RETURNING 1),
+         c AS (DELETE FROM connect_sessions WHERE expires_at < p_now - interval '1 day' RETURNING 1)
+    SELECT ((SELECT count(*) FROM s) + (SELECT count(*) FROM p) + (SELECT count(*) FROM c))::integer
+  $$;

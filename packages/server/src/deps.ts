@@ -236,7 +236,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     publicUrl,
     connectSessions: connectCompletion,
   });
-  const connectSessions = createConnectSessionsService({ repo: connectSessionsRepo, tenancy, catalog, connections, authorize, store, audit, clock, publicUrl, production });
+  const connectSessions = createConnectSessionsService({ repo: connectSessionsRepo, tenancy, catalog, connections, authorize, store, tenants, audit, clock, publicUrl, production });
   const metrics = createMetrics({ defaultMetrics: Boolean(log) });
   const breakers = createBreakers(breaker ?? {});
   const limiter = createRateLimiter({ repo: createLimitsRepo(), tenancy: db, clock, onLimited: (provider, source) => metrics.rateLimited.inc({ provider, source }) });

@@ -13,6 +13,7 @@ import type { ConnectionStore } from '../connections/store.js';
 import { type TenantPrincipal, assertRole } from '../identity/principal.js';
 import { newOpaqueToken, sha256 } from '../identity/tokens.js';
 import type { AuthorizeService } from '../oauth/authorize.service.js';
+import { type TenantsService, assertTenantOpen } from '../tenants/tenants.service.js';
 import { STATE_TTL_MS } from '../oauth/authorize.service.js';
 import { sessionExpired, sessionUsed } from './completion.js';
 import type { ConnectSessionsRepo } from './connect-sessions.repo.js';
@@ -65,6 +66,8 @@ export type ConnectSessionsDeps = {
   connections: Pick<ConnectionsService, 'create' | 'testConnection'>;
   authorize: Pick<AuthorizeService, 'startForConnectSession'>;
   store: Pick<ConnectionStore, 'byId'>;
+  /** A suspended tenant's links stop working, as its keys do. */
+  tenants: Pick<TenantsService, 'get'>;
   audit: Pick<AuditService, 'record'>;
   clock: Clock;
   publicUrl: string;
@@ -157,6 +160,7 @@ export function createConnectSessionsService(deps: ConnectSessionsDeps) {
     if (!row) throw invalid();
     if (row.used_at) throw sessionUsed();
     if (row.expires_at.getTime() <= clock().getTime()) throw sessionExpired();
+    assertTenantOpen((await deps.tenants.get(row.tenant_id)).status);
     return row;
   }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, bearer, createApiKey, signup } from '../../test-support/accounts.js';
 import { credentialsFor } from '../../test-support/credentials.js';
+import { Keyhold } from '@keyhold/sdk';
 import { adminClient, appClient } from '../../test-support/index.js';
 import { consentAt, oauthHarness } from '../../test-support/oauth.js';
 
@@ -181,6 +182,15 @@ describe('the Connect page API (the session token is its only credential)', () =
     expect(await sql('select id from connections where tenant_id = $1', [acct.tenantId])).toHaveLength(0);
   });
 
+  it("a suspended tenant's links stop working", async () => {
+    const acct = await signup(app());
+    const s = await openSession(acct, { allowedProviders: ['stripe'] });
+    await sql("update tenants set status = 'suspended' where id = $1", [acct.tenantId]);
+    const res = await saveStripe(s.token, stripeKey());
+    expect([res.statusCode, res.json().code]).toEqual([403, 'TENANT_SUSPENDED']);
+    expect(await sql('select id from connections where tenant_id = $1', [acct.tenantId])).toHaveLength(0);
+  });
+
   it("one tenant's sessions are invisible in another's context (RLS)", async () => {
     const a = await signup(app());
     const b = await signup(app());
@@ -262,5 +272,16 @@ describe('OAuth from the Connect page, and reconnect', () => {
     expect(after).toEqual([{ id: conn.id, status: 'active' }]);
     const events = await sql('select type from events where tenant_id = $1 order by created_at', [acct.tenantId]);
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['connection.created', 'connection.updated']));
+  });
+});
+
+describe('@keyhold/sdk', () => {
+  it('keyhold.connect.createSession opens a session over HTTP', async () => {
+    const acct = await signup(app());
+    const baseUrl = await app().listen({ host: '127.0.0.1', port: 0 });
+    const keyhold = new Keyhold({ baseUrl, apiKey: await connectKey(acct) });
+    const s = await keyhold.connect.createSession({ allowedProviders: ['stripe'], endUser: { id: 'u-1' }, allowedOrigins: ['https://app.example.com'] });
+    expect(s.url).toBe(`http://keyhold.test/connect/${s.token}`);
+    await expect(keyhold.connect.createSession({ allowedOrigins: ['https://app.example.com/x'] })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', status: 400 });
   });
 });
