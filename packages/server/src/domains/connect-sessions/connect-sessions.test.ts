@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, bearer, createApiKey, signup } from '../../test-support/accounts.js';
 import { credentialsFor } from '../../test-support/credentials.js';
 import { Keyhold } from '@keyhold/sdk';
+import { redactUrlSecrets } from '../../platform/secrets.js';
 import { adminClient, appClient } from '../../test-support/index.js';
 import { consentAt, oauthHarness } from '../../test-support/oauth.js';
 
@@ -213,6 +214,8 @@ describe('the Connect page API (the session token is its only credential)', () =
     expect(framed.headers['content-security-policy']).toContain('frame-ancestors https://app.example.com http://localhost:5173');
     expect(framed.headers['x-frame-options']).toBeUndefined();
     expect(framed.headers['cache-control']).toBe('no-store');
+    expect(h.t.logs.text()).not.toContain(s.token.slice(4)); // the page's address is redacted in request logs
+    expect(redactUrlSecrets(`GET ${s.url}`)).not.toContain(s.token.slice(4));
     const unknown = await app().inject({ method: 'GET', url: `/connect/khc_${'B'.repeat(43)}` });
     expect(unknown.headers['content-security-policy']).toContain("frame-ancestors 'none'");
     expect((await saveStripe(s.token, stripeKey())).statusCode).toBe(201);
