@@ -52,8 +52,20 @@ function Connected({ result }: { result: CompletedWithTargets }) {
   );
 }
 
+/** Why the provider's side did not end in a connection (the callback's code in `?error=`). */
+const CALLBACK_ERRORS: Record<string, string> = {
+  OAUTH_ACCESS_DENIED: 'Access was not granted, so nothing was connected. You can start again from the application.',
+  ACCOUNT_ALREADY_CONNECTED: 'This account is already connected elsewhere.',
+};
+
 /** After an OAuth round trip (/connect/done): what the session connected, announced like a save. */
 function Done({ token }: { token: string }) {
+  const failed = new URLSearchParams(window.location.search).get('error');
+  if (failed) return <Refusal error={new ConnectApiError(0, failed, CALLBACK_ERRORS[failed] ?? `The provider did not complete the connection (${failed}).`)} />;
+  return <DoneResult token={token} />;
+}
+
+function DoneResult({ token }: { token: string }) {
   const result = useQuery({ queryKey: ['connect-result'], queryFn: () => connectApi<CompletedWithTargets>(token, 'GET', '/api/connect/session/result') });
   if (result.isPending) return <Frame><Loader aria-label="Loading" /></Frame>;
   if (result.isError) return <Refusal error={result.error} />;

@@ -225,13 +225,23 @@ describe('the Connect page API (the session token is its only credential)', () =
 });
 
 describe('OAuth from the Connect page, and reconnect', () => {
-  async function oauthThroughSession(s: Session, provider = 'xero', consent: Record<string, string> = {}) {
+  async function oauthThroughSession(s: Session, provider = 'xero', consent: Record<string, string> = {}, accept?: string) {
     const start = await app().inject({ method: 'POST', url: `/api/connect/session/oauth/${provider}`, headers: page(s.token), payload: {} });
     expect(start.statusCode, start.body).toBe(200);
     const cookie = ([] as string[]).concat(start.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
     const callback = await consentAt({ authUrl: start.json().data.authUrl, cookie }, consent);
-    return app().inject({ method: 'GET', url: `${callback.pathname}${callback.search}`, headers: { cookie } });
+    return app().inject({ method: 'GET', url: `${callback.pathname}${callback.search}`, headers: { cookie, ...(accept ? { accept } : {}) } });
   }
+
+  it('a refused consent sends the end user back to the Connect page, not the console, and leaves the link usable', async () => {
+    const acct = await signup(app());
+    const s = await openSession(acct, { allowedProviders: ['xero'] });
+    const denied = await oauthThroughSession(s, 'xero', { sandbox_deny: '1' }, 'text/html');
+    expect(denied.statusCode).toBe(400);
+    expect(denied.body).toContain('href="/connect/done?error=OAUTH_ACCESS_DENIED"');
+    expect(denied.body).not.toContain('/admin');
+    expect((await oauthThroughSession(s)).statusCode).toBe(302);
+  });
 
   it('the callback completes the session and returns the browser to the Connect page', async () => {
     const acct = await signup(app());

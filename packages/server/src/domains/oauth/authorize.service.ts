@@ -2,7 +2,8 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import * as oauth from 'oauth4webapi';
 import { z } from 'zod';
 import type { Clock } from '../../platform/clock.js';
-import type { OAuthChoice } from '../../platform/db/schema.js';
+import type { OAuthChoice, OAuthStatesTable } from '../../platform/db/schema.js';
+import type { Selectable } from 'kysely';
 import type { Tenancy } from '../../platform/db/tenancy.js';
 import type { Actor } from '../../platform/context.js';
 import type { ConnectSessionCompletion } from '../connect-sessions/completion.js';
@@ -70,6 +71,7 @@ export type AuthorizeDeps = {
 export const CONNECT_DONE_PATH = '/connect/done';
 
 type CallbackOutcome = { redirect: string };
+type OAuthStateRow = Selectable<OAuthStatesTable>;
 
 export function createAuthorizeService(deps: AuthorizeDeps) {
   const { repo, tenancy, vault, catalog, client, audit } = deps;
@@ -167,6 +169,19 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     });
     if (!claimed) throw invalidState('it is unknown, expired or already used');
     const { row } = claimed;
+    const sessionId = row.connect_session_id ?? null;
+    try {
+      return await finishCallback(provider, query, cookies, state, row, claimed.verifier);
+    } catch (err) {
+      // An end user on a Connect page goes back to it (never to the console) and reads why there.
+      if (sessionId && err instanceof AppError) throw new AppError(err.code, err.message, { status: err.httpStatus, actions: [{ label: 'Back', url: `${CONNECT_DONE_PATH}?error=${err.code}` }] });
+      throw err;
+    }
+  }
+
+  async function finishCallback(provider: Provider, query: Record<string, string>, cookies: Record<string, string | undefined>, state: string, row: OAuthStateRow, verifier: string | null): Promise<CallbackOutcome> {
+    const claimed = { verifier };
+    const tenantId = row.tenant_id;
     const sessionId = row.connect_session_id ?? null;
     // A Connect page's flow acts for whoever opened the session; `begin` below names it.
     const principal = { tenantId, actor: sessionId ? { type: 'api_key' as const, id: null } : { type: 'user' as const, id: row.user_id } };
