@@ -172,6 +172,7 @@ describe.skipIf(skipped !== null)('hosted Connect embedded in another origin, in
     await popup.getByText('Test passed').waitFor();
     await popup.getByRole('button', { name: 'Save' }).click();
     await popup.getByRole('heading', { name: 'Account connected' }).waitFor();
+    await expectAccessible(popup, 'Connect page: connected');
     await app.waitForTimeout(500);
     expect(await received(app)).toEqual([]);
     expect(await outcome(app)).toBe('');
