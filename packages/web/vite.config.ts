@@ -11,6 +11,8 @@ export default defineConfig({
     // Source maps stay out of the served files: the console ships no source of its own to strangers.
     sourcemap: false,
     chunkSizeWarningLimit: 800,
+    // Two pages: the console (index.html, /admin) and the hosted Connect page (connect.html, /connect).
+    rollupOptions: { input: { index: 'index.html', connect: 'connect.html' } },
   },
   server: { proxy: { '/api': 'http://127.0.0.1:3000' } },
 });

@@ -62,6 +62,26 @@ export type ConnectionCredentials<P extends ProviderId = ProviderId> = {
 };
 
 /** A Keyhold error with its stable code (`NOT_FOUND`, `FORBIDDEN`, `TENANT_SUSPENDED`…). */
+/** Input of `keyhold.connect.createSession` (POST /api/connect/sessions). */
+export type ConnectSessionInput = {
+  /** Catalog ids the Connect page offers (default: every provider). */
+  allowedProviders?: ProviderId[];
+  /** Label of the connection it creates (several connections per provider). */
+  label?: string;
+  /** Your own user who connects, for your records and Keyhold's audit. */
+  endUser?: { id: string; email?: string };
+  /** Exact origins (`https://app.example.com`) that may embed the page and receive its message. */
+  allowedOrigins?: string[];
+  /** Where the page sends a browser that was not opened by openConnect (connectionId added). */
+  returnTo?: string;
+  /** At most 1800 (the default). */
+  expiresInSeconds?: number;
+  /** A platform key names the tenant. */
+  tenant?: string;
+};
+/** A Connect session: hand `url` to the browser (openConnect from @keyhold/connect). Single use. */
+export type ConnectSession = { id: string; token: string; url: string; expiresAt: string };
+
 export class KeyholdError extends Error {
   override name = 'KeyholdError';
   constructor(
@@ -124,6 +144,33 @@ export class Keyhold {
       if (!page.cursor.hasMore) return;
       cursor = page.cursor.next;
     }
+  }
+
+  /**
+   * Hosted Connect (an API key with the `connect` scope): a single-use, short-lived session for
+   * one of your end users, who connects an account on Keyhold's page without a Keyhold account.
+   *
+   * @example
+   * const { url } = await keyhold.connect.createSession({ allowedProviders: ['stripe'], allowedOrigins: ['https://app.example.com'] });
+   */
+  readonly connect = {
+    createSession: ({ tenant, ...body }: ConnectSessionInput = {}): Promise<ConnectSession> => this.#post<ConnectSession>('/api/connect/sessions', body, tenant),
+    /** Re-authorises a connection in `needs_reauth` (409 RECONNECT_NOT_NEEDED otherwise). */
+    reconnect: ({ tenant, ...body }: Omit<ConnectSessionInput, 'allowedProviders' | 'label'> & { connectionId: string }): Promise<ConnectSession> =>
+      this.#post<ConnectSession>('/api/connect/sessions/reconnect', body, tenant),
+  };
+
+  async #post<T>(path: string, body: unknown, tenant?: string): Promise<T> {
+    const res = await this.#fetch(`${this.#baseUrl}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.#apiKey}`, accept: 'application/json', 'content-type': 'application/json', ...(tenant ? { 'x-keyhold-tenant': tenant } : {}) },
+      body: JSON.stringify(body),
+    });
+    if (res.ok) {
+      const json = (await res.clone().json().catch(() => ({}))) as { success?: boolean; data?: T };
+      if (json.success) return json.data as T;
+    }
+    throw await errorOf(res);
   }
 
   /** The credentials of the tenant's connection to `provider` (`label` picks among several). */

@@ -6,6 +6,7 @@ import { apiKeysRoutes } from './domains/api-keys/api-keys.routes.js';
 import { connectionsRoutes } from './domains/connections/connections.routes.js';
 import { proxyRoutes } from './domains/proxy/proxy.routes.js';
 import { oauthRoutes } from './domains/oauth/oauth.routes.js';
+import { connectSessionsRoutes } from './domains/connect-sessions/connect-sessions.routes.js';
 import { catalogRoutes } from './domains/catalog/catalog.routes.js';
 import { auditRoutes } from './domains/audit/audit.routes.js';
 import { eventsRoutes } from './domains/events/events.routes.js';
@@ -90,6 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   catalogRoutes(app, { catalog: services.catalog });
   connectionsRoutes(app, { connections: services.connections });
   oauthRoutes(app, { authorize: services.authorize, disconnect: services.disconnect });
+  connectSessionsRoutes(app, { connectSessions: services.connectSessions });
   proxyRoutes(app, { proxy: services.proxy });
   inboundWebhookRoutes(app, { inbound: services.inboundWebhooks });
   await inboundWebhookReceiverRoutes(app, { inbound: services.inboundWebhooks });
@@ -99,7 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   exchangeRatesRoutes(app, { exchangeRates: services.exchangeRates });
   workingCapitalRoutes(app, { workingCapital: services.workingCapital });
   commerceRoutes(app, { commerce: services.commerce });
-  await adminUiRoutes(app, deps.adminUiRoot ? { root: deps.adminUiRoot } : {});
+  await adminUiRoutes(app, { ...(deps.adminUiRoot ? { root: deps.adminUiRoot } : {}), connectFrameAncestors: services.connectSessions.frameAncestors });
   adminRoutes(app, { adminAuth: services.adminAuth, tenants: services.tenants, apiKeys: services.apiKeys, signupInvitations: services.signupInvitations });
   platformHealthRoutes(app, { platformHealth: services.platformHealth, tenants: services.tenants });
   return app;

@@ -44,6 +44,9 @@ import { createAuthorizeService } from './domains/oauth/authorize.service.js';
 import { createDisconnectService } from './domains/oauth/disconnect.service.js';
 import { createOAuthClient } from './domains/oauth/oauth-client.js';
 import { createOAuthRepo } from './domains/oauth/oauth.repo.js';
+import { createConnectSessionCompletion } from './domains/connect-sessions/completion.js';
+import { createConnectSessionsRepo } from './domains/connect-sessions/connect-sessions.repo.js';
+import { createConnectSessionsService } from './domains/connect-sessions/connect-sessions.service.js';
 import { createTokenRefresher } from './domains/oauth/refresh.service.js';
 import { type OAuthAppConfig, type SignupMode, type WebhookConfig, webhookAppSecrets } from './platform/config.js';
 import { createInboundWebhooksRepo } from './domains/inbound-webhooks/inbound-webhooks.repo.js';
@@ -122,6 +125,8 @@ export type ServiceDeps = {
   deliveries?: { timeoutMs?: number; random?: () => number };
   /** The SaaS's own identity provider whose tokens sign users in (KEYHOLD_IDP_*); none: not trusted. */
   idp?: IdpConfig;
+  /** NODE_ENV=production: hosted Connect accepts only https origins and return URLs. */
+  production?: boolean;
 };
 
 const NO_WEBHOOK_CONFIG: WebhookConfig = { secrets: {}, verifyTokens: {}, rawRetentionDays: 30, retentionDays: 90 };
@@ -134,7 +139,7 @@ export function createCoreServices({ db, clock, trialDays }: Pick<ServiceDeps, '
 }
 
 /** The composition root: the only place that wires services together. */
-export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker, resolveHost, eventConsumers, signup = 'open', trialDays, webhooks = NO_WEBHOOK_CONFIG, email, deliveries = {}, idp }: ServiceDeps) {
+export function createServices({ db, clock, keys, ring, catalog, allowPrivateProviderUrls = false, oauthApps = {}, publicUrl = 'http://127.0.0.1:3000', log, afterProviderAnswer, breaker, resolveHost, eventConsumers, signup = 'open', trialDays, webhooks = NO_WEBHOOK_CONFIG, email, deliveries = {}, idp, production = false }: ServiceDeps) {
   // A catalog value that picks code nobody wrote stops start, naming the file and the value.
   assertAdaptersCoverCatalog(catalog.list(), { webhooks: true });
   const { audit, tenants } = createCoreServices({ db, clock, trialDays });
@@ -225,7 +230,9 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
   const oauthDeps = { store, tenancy, vault, catalog, client: oauthClient, audit, clock, ...(log ? { log } : {}) };
   const tokens = createTokenRefresher({ ...oauthDeps, ...(afterProviderAnswer ? { afterProviderAnswer } : {}) });
   const disconnect = createDisconnectService({ ...oauthDeps, http });
-  const authorize = createAuthorizeService({ ...oauthDeps, repo: createOAuthRepo(db.kysely), publicUrl, http });
+  const connectSessionsRepo = createConnectSessionsRepo(db.kysely);
+  const connectCompletion = createConnectSessionCompletion(connectSessionsRepo, clock);
+  const authorize = createAuthorizeService({ ...oauthDeps, repo: createOAuthRepo(db.kysely), publicUrl, http, connectSessions: connectCompletion });
   const connections = createConnectionsService({
     store,
     tenancy,
@@ -240,7 +247,9 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     readAsTenant: (tenantId, select) => readAsTenant(db.pool, tenantId, select),
     warm,
     publicUrl,
+    connectSessions: connectCompletion,
   });
+  const connectSessions = createConnectSessionsService({ repo: connectSessionsRepo, tenancy, catalog, connections, authorize, store, tenants, audit, clock, publicUrl, production });
   const metrics = createMetrics({ defaultMetrics: Boolean(log) });
   const breakers = createBreakers(breaker ?? {});
   const limiter = createRateLimiter({ repo: createLimitsRepo(), tenancy: db, clock, onLimited: (provider, source) => metrics.rateLimited.inc({ provider, source }) });
@@ -311,7 +320,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     ...(log ? { log } : {}),
   });
   const platformHealth = createPlatformHealthService({ repo: createPlatformHealthRepo(db.kysely), ring, tenants, clock });
-  return { platformHealth, syncs, actions, exchangeRates, workingCapital, commerce, webhookEndpoints, webhookDeliveries, inboundWebhooks, notifications, passwordReset, audit, tenants, auth, idpAuth, signupInvitations, mfa, onboarding, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
+  return { platformHealth, syncs, actions, exchangeRates, workingCapital, commerce, webhookEndpoints, webhookDeliveries, inboundWebhooks, notifications, passwordReset, audit, tenants, auth, idpAuth, signupInvitations, mfa, onboarding, users, apiKeys, adminAuth, attempts, vault, vaultKeys, catalog, store, connections, connectSessions, authorize, disconnect, tokens, events, metrics, proxy, tenantClients };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -56,7 +56,7 @@ export async function startKeyhold(config: Config, log: Logger): Promise<Running
     throw err;
   }
   const db = createDb({ url: endpoint.appUrl, poolMax: config.database.poolMax, log });
-  const services = createServices({ db, clock: systemClock, keys, ring, catalog, allowPrivateProviderUrls: config.allowPrivateProviderUrls, oauthApps: config.oauthApps, publicUrl: config.publicUrl, log, signup: config.signup, trialDays: config.trialDays, webhooks: config.webhooks, ...(config.email ? { email: config.email } : {}), deliveries: { timeoutMs: config.deliveries.timeoutMs }, ...(config.idp ? { idp: config.idp } : {}) });
+  const services = createServices({ db, clock: systemClock, keys, ring, catalog, allowPrivateProviderUrls: config.allowPrivateProviderUrls, oauthApps: config.oauthApps, publicUrl: config.publicUrl, log, signup: config.signup, trialDays: config.trialDays, webhooks: config.webhooks, ...(config.email ? { email: config.email } : {}), deliveries: { timeoutMs: config.deliveries.timeoutMs }, ...(config.idp ? { idp: config.idp } : {}), production: config.env === 'production' });
   const legacy = (await services.mfa.encryptLegacySecrets()) + (await services.adminAuth.encryptLegacySecrets());
   if (legacy > 0) log.info({ count: legacy }, 'moved TOTP secrets stored before the vault under it');
   const expectedMigrations = (await readMigrations()).map((m) => m.name);

@@ -32,6 +32,15 @@ const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><t
 <p>Run <code>npm run build</code> in the Keyhold directory, then start the server again (<code>npm start</code> does both).</p>
 <p>The API under <code>/api</code> works without it.</p></main></body></html>`;
 
+/**
+ * The hosted Connect page: the console's policy, except that the session's own allowed origins
+ * (and nobody else) may frame it. Origins are validated exact `scheme://host[:port]` values.
+ */
+export function connectCsp(frameAncestors: readonly string[]): string {
+  const ancestors = frameAncestors.length > 0 ? frameAncestors.join(' ') : "'none'";
+  return ADMIN_CSP.replace("frame-ancestors 'none'", `frame-ancestors ${ancestors}`);
+}
+
 function page(reply: FastifyReply, status: number, html: string) {
   return reply
     .code(status)
@@ -49,7 +58,7 @@ function page(reply: FastifyReply, status: number, html: string) {
  * Without a build, /admin explains how to make one instead of failing the server.
  * `/connect` is kept free for the hosted Connect page.
  */
-export async function adminUiRoutes(app: FastifyInstance, opts: { root?: string } = {}) {
+export async function adminUiRoutes(app: FastifyInstance, opts: { root?: string; connectFrameAncestors?: (token: string) => Promise<string[]> } = {}) {
   const root = opts.root ?? DEFAULT_ADMIN_UI_ROOT;
   const indexPath = join(root, 'index.html');
   const built = existsSync(indexPath);
@@ -59,6 +68,7 @@ export async function adminUiRoutes(app: FastifyInstance, opts: { root?: string 
   if (!built) {
     app.get('/admin', { schema }, (_req, reply) => page(reply, 503, NOT_BUILT));
     app.get('/admin/*', { schema }, (_req, reply) => page(reply, 503, NOT_BUILT));
+    connectRoute(app, NOT_BUILT, opts.connectFrameAncestors);
     return;
   }
 
@@ -73,4 +83,27 @@ export async function adminUiRoutes(app: FastifyInstance, opts: { root?: string 
   });
   app.get('/admin', { schema }, (_req, reply) => page(reply, 200, index));
   app.get('/admin/*', { schema }, (_req, reply) => page(reply, 200, index));
+
+  const connectPath = join(root, 'connect.html');
+  connectRoute(app, existsSync(connectPath) ? readFileSync(connectPath, 'utf8') : NOT_BUILT, opts.connectFrameAncestors);
+}
+
+/**
+ * The hosted Connect page (connect.html: its own small bundle). Each request looks the token up
+ * by hash, without spending it, for the origins that may frame the page; unknown, used or expired
+ * tokens get 'none' (the page then shows why it cannot continue).
+ */
+function connectRoute(app: FastifyInstance, html: string, frameAncestors?: (token: string) => Promise<string[]>) {
+  app.get('/connect/*', { schema: { hide: true } }, async (req, reply) => {
+    const token = (req.params as { '*': string })['*'].split('/')[0] ?? '';
+    const origins = frameAncestors && token.startsWith('khc_') ? await frameAncestors(token) : [];
+    reply
+      .code(html === NOT_BUILT ? 503 : 200)
+      .header('content-type', 'text/html; charset=utf-8')
+      // The page's address holds a single-use token: nothing keeps a copy.
+      .header('cache-control', 'no-store')
+      .header('content-security-policy', connectCsp(origins));
+    if (origins.length === 0) reply.header('x-frame-options', 'DENY');
+    return reply.send(html);
+  });
 }

@@ -101,7 +101,11 @@ const ENCODED_REDACTED = encodeURIComponent('[REDACTED]');
 /** A per-connection webhook URL's opaque token (the last segment of `/api/webhooks/<provider>/<token>`). */
 const WEBHOOK_TOKEN_PATH = /(\/api\/webhooks\/(?!inbound\/)[A-Za-z0-9-]+\/)[A-Za-z0-9_-]{16,}/g;
 
+/** A hosted Connect page's session token (`/connect/<token>`): it opens the page. */
+const CONNECT_TOKEN_PATH = /(\/connect\/)khc_[A-Za-z0-9_-]{16,}/g;
+
 export function redactUrlSecrets(text: string): string {
+  if (text.includes('/connect/khc_')) text = text.replace(CONNECT_TOKEN_PATH, `$1${ENCODED_REDACTED}`);
   // The token only routes (forging still needs the signing secret), but where a provider signs
   // with one key for all its users it is what ties a delivery to a tenant: kept out of logs.
   if (text.includes('/api/webhooks/')) text = text.replace(WEBHOOK_TOKEN_PATH, `$1${ENCODED_REDACTED}`);

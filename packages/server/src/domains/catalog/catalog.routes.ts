@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ok } from '../../platform/http/envelope.js';
-import { CATEGORIES, type Catalog, type CatalogField } from './catalog.js';
+import { CATEGORIES, type Catalog, type CatalogField, type Provider } from './catalog.js';
 import { AUTH_MODES, CatalogFieldSchema } from './catalog.schema.js';
 
 /** A catalog field as a form shows it: `required` spelled out, `destination` left to the server. */
@@ -26,6 +26,27 @@ export const ProviderSchema = z.object({
   webhooks: z.boolean(),
 });
 
+/** A provider as forms show it (ProviderSchema): what it needs, never a credential or OAuth app data. */
+export function providerView(p: Provider): z.infer<typeof ProviderSchema> {
+  const field = ({ destination: _, ...f }: CatalogField) => ({ ...f, required: f.required ?? true });
+  return {
+    id: p.id,
+    displayName: p.displayName,
+    category: p.category,
+    ...(p.description ? { description: p.description } : {}),
+    ...(p.docsUrl ? { docsUrl: p.docsUrl } : {}),
+    docs: p.docs,
+    reviewedAt: p.reviewedAt,
+    authMode: p.authMode,
+    credentialFields: p.credentialFields.map(field),
+    configFields: (p.configFields ?? []).map(field),
+    canTestConnection: p.verify !== undefined,
+    // The connection-wide figures; per-operation limits and per-connection overrides stay server-side.
+    ...(p.rateLimits ? { rateLimits: (({ operations: _o, fromConfig: _f, ...figures }) => figures)(p.rateLimits) } : {}),
+    webhooks: p.webhooks !== undefined,
+  };
+}
+
 export function catalogRoutes(app: FastifyInstance, { catalog }: { catalog: Catalog }) {
   app.withTypeProvider<ZodTypeProvider>().get('/api/providers', {
     schema: {
@@ -34,23 +55,7 @@ export function catalogRoutes(app: FastifyInstance, { catalog }: { catalog: Cata
       response: { 200: successEnvelope(z.object({ categories: z.array(z.enum(CATEGORIES)), providers: z.array(ProviderSchema) })) },
     },
   }, async () => {
-    const field = ({ destination: _, ...f }: CatalogField) => ({ ...f, required: f.required ?? true });
-    const providers = catalog.list().map((p) => ({
-      id: p.id,
-      displayName: p.displayName,
-      category: p.category,
-      ...(p.description ? { description: p.description } : {}),
-      ...(p.docsUrl ? { docsUrl: p.docsUrl } : {}),
-      docs: p.docs,
-      reviewedAt: p.reviewedAt,
-      authMode: p.authMode,
-      credentialFields: p.credentialFields.map(field),
-      configFields: (p.configFields ?? []).map(field),
-      canTestConnection: p.verify !== undefined,
-      // The connection-wide figures; per-operation limits and per-connection overrides stay server-side.
-      ...(p.rateLimits ? { rateLimits: (({ operations: _o, fromConfig: _f, ...figures }) => figures)(p.rateLimits) } : {}),
-      webhooks: p.webhooks !== undefined,
-    }));
+    const providers = catalog.list().map(providerView);
     return ok({ categories: CATEGORIES.filter((c) => providers.some((p) => p.category === c)), providers });
   });
 }

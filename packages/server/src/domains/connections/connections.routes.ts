@@ -53,7 +53,7 @@ const ListQuery = pageQuery().extend({
   isActive: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });
 
-const TestResult = z.object({
+export const TestResult = z.object({
   success: z.literal(true),
   message: z.string(),
   data: z.object({
@@ -63,7 +63,7 @@ const TestResult = z.object({
     restricted: z.string().optional().describe('Present when the provider accepted the key but limits it to part of its API: what it cannot do'),
   }),
 });
-const TestFailure = z.object({
+export const TestFailure = z.object({
   success: z.literal(false),
   message: z.string(),
   error: z.string(),
@@ -73,7 +73,7 @@ const TestFailure = z.object({
 });
 
 /** The documented test-connection answers: 200 on success, 422 rejected, 502 unreachable. */
-function testReply(reply: FastifyReply, requestId: string, t: { serviceName: string; result: VerifyResult; testedAt: string }) {
+export function testReply(reply: FastifyReply, requestId: string, t: { serviceName: string; result: VerifyResult; testedAt: string }) {
   if (t.result.ok) {
     const restricted = t.result.restricted;
     return reply.code(200).send({

@@ -17,6 +17,7 @@ import type { TenantUrlGuard } from '../../platform/http/public-dispatcher.js';
 import type { ProviderHttp } from '../../platform/http/provider-http.js';
 import { type WarmCache, createWarmCache } from './warm-cache.js';
 import { createConnectionUse } from './in-use.js';
+import type { ConnectSessionCompletion } from '../connect-sessions/completion.js';
 import type { ConnectionChange, ConnectionStore, EventDetail, InUse, Revocation } from './store.js';
 
 export type { InUse } from './store.js';
@@ -78,6 +79,8 @@ export type ConnectionsDeps = {
   revokeAtProvider?: (provider: Provider, config: Record<string, string>, secrets: Record<string, string>) => Promise<Revocation>;
   /** Where browsers and providers reach Keyhold (per-connection webhook URLs). */
   publicUrl?: string;
+  /** Hosted Connect: a save from a Connect page completes its session in the same transaction. */
+  connectSessions?: ConnectSessionCompletion;
 };
 
 const notFound = () => new AppError('NOT_FOUND', 'Credential not found');
@@ -127,7 +130,7 @@ export function createConnectionsService(deps: ConnectionsDeps) {
    * provider call happens before, and outside, the tenant transaction. A provider without a verify
    * request is saved unverified.
    */
-  async function create(p: TenantPrincipal, input: z.input<typeof CreateCredentialInput>, opts: { verify?: boolean } = {}): Promise<CreatedCredential> {
+  async function create(p: TenantPrincipal, input: z.input<typeof CreateCredentialInput>, opts: { verify?: boolean; connectSessionId?: string } = {}): Promise<CreatedCredential> {
     assertRole(p, 'admin');
     const data = CreateCredentialInput.parse(input);
     const provider = deps.catalog.get(data.serviceName);
@@ -137,6 +140,11 @@ export function createConnectionsService(deps: ConnectionsDeps) {
     const { verified } = check;
     try {
       return await tenancy.withTenant(p.tenantId, async (tx) => {
+        const session = opts.connectSessionId;
+        if (session) {
+          if (!deps.connectSessions) throw new Error('Connect sessions are not wired');
+          await deps.connectSessions.begin(tx, session);
+        }
         const row = await store.create(tx, {
           tenantId: p.tenantId,
           provider,
@@ -147,7 +155,8 @@ export function createConnectionsService(deps: ConnectionsDeps) {
           createdBy: p.actor.id,
           ...(verified ? { lastVerifiedAt: deps.clock() } : {}),
         }, madeBy(p));
-        await audit.record(p, { action: 'api_credentials.create', entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label: data.label, fields: Object.keys(credentials), verified, ...(check.restricted ? { restricted: true } : {}) } }, tx);
+        if (session) await deps.connectSessions!.finish(tx, session, row.id);
+        await audit.record(p, { action: 'api_credentials.create', entity: { type: 'connection', id: row.id }, metadata: { serviceName: provider.id, label: data.label, fields: Object.keys(credentials), verified, ...(check.restricted ? { restricted: true } : {}), ...(session ? { connectSession: session } : {}) } }, tx);
         return { ...(await toMasked(tx, row)), verified, ...(check.restricted ? { restricted: check.restricted } : {}) };
       });
     } catch (err) {

@@ -143,6 +143,16 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'POST /api/integrations/pending/{id}/select': tenant('admin', null, { grantScope: 'credentials:write' }),
   'POST /api/integrations/{id}/disconnect': tenant('owner', null, { stepUp: true }),
 
+  // Hosted Connect: a SaaS's back end opens a session for its end user; the page that follows
+  // holds only the session token (single use, 30 min at most), which is its credential.
+  'POST /api/connect/sessions': tenant('admin', 'connect', { keysOnly: true }),
+  'POST /api/connect/sessions/reconnect': tenant('admin', 'connect', { keysOnly: true }),
+  'GET /api/connect/session': pub,
+  'POST /api/connect/session/test': pub,
+  'POST /api/connect/session/credentials': pub,
+  'POST /api/connect/session/oauth/{provider}': pub,
+  'GET /api/connect/session/result': pub,
+
   ...Object.fromEntries(PROXY_METHODS.map((m) => [`${m} /api/proxy/{provider}/{*}`, tenant('member', 'proxy')])),
 
   'POST /api/admin/auth/login': pub,

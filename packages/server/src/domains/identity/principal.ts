@@ -12,6 +12,8 @@ export const API_KEY_SCOPES = [
   'credentials:read', 'credentials:write', 'proxy', 'syncs:run', 'audit:read', 'events:read',
   'users:read', 'users:write', 'api_keys:read', 'api_keys:write', 'webhooks:read', 'webhooks:write',
   'records:read',
+  // Opens hosted Connect sessions for the SaaS's end users (domains/connect-sessions).
+  'connect',
   // Platform keys only: machine reads include OAuth refresh tokens (business code refreshing on its
   // own races Keyhold's fenced refresh, so it must be asked for and is audited).
   'credentials:read:refresh',

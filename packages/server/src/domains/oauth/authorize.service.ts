@@ -2,8 +2,11 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import * as oauth from 'oauth4webapi';
 import { z } from 'zod';
 import type { Clock } from '../../platform/clock.js';
-import type { OAuthChoice } from '../../platform/db/schema.js';
+import type { OAuthChoice, OAuthStatesTable } from '../../platform/db/schema.js';
+import type { Selectable } from 'kysely';
 import type { Tenancy } from '../../platform/db/tenancy.js';
+import type { Actor } from '../../platform/context.js';
+import type { ConnectSessionCompletion } from '../connect-sessions/completion.js';
 import { AppError } from '../../platform/errors.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { Logger } from '../../platform/logger.js';
@@ -59,9 +62,16 @@ export type AuthorizeDeps = {
   log?: Pick<Logger, 'warn'>;
   /** Where browsers reach Keyhold; the redirect URI is `<publicUrl>/api/integrations/<provider>/callback`. */
   publicUrl: string;
+  /** Hosted Connect (domains/connect-sessions): a flow started from a Connect page completes its session. */
+  connectSessions?: ConnectSessionCompletion;
 };
 
+
+/** Where the browser lands after an OAuth flow started from a Connect page. */
+export const CONNECT_DONE_PATH = '/connect/done';
+
 type CallbackOutcome = { redirect: string };
+type OAuthStateRow = Selectable<OAuthStatesTable>;
 
 export function createAuthorizeService(deps: AuthorizeDeps) {
   const { repo, tenancy, vault, catalog, client, audit } = deps;
@@ -77,8 +87,20 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     assertRole(p, 'admin');
     if (!p.userId) throw new AppError('FORBIDDEN', 'Connecting an account by OAuth needs a signed-in user (a browser), not an API key');
     const data = AuthorizeInput.parse(input);
+    return begin(p, { userId: p.userId }, providerId, data, safeReturnTo(data.returnTo));
+  }
+
+  /**
+   * Starts a connection for a Connect session's end user (no Keyhold user): the state carries the
+   * session, and the callback completes it and returns the browser to the Connect page.
+   */
+  async function startForConnectSession(p: { tenantId: string; actor: Actor }, sessionId: string, providerId: string, input: z.input<typeof AuthorizeInput>) {
+    const data = AuthorizeInput.parse({ ...input, returnTo: undefined });
+    return begin(p, { connectSessionId: sessionId }, providerId, data, CONNECT_DONE_PATH);
+  }
+
+  async function begin(p: { tenantId: string; actor: Actor }, who: { userId?: string; connectSessionId?: string }, providerId: string, data: z.output<typeof AuthorizeInput>, returnTo: string | null) {
     const provider = catalog.get(providerId);
-    const returnTo = safeReturnTo(data.returnTo);
     const hooks = adapterFor(provider).oauth;
     const params = hooks?.authorizeParams?.(data) ?? {};
     const ctx = ctxFor(provider, params);
@@ -108,7 +130,8 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
         id,
         state_hash: sha256(state),
         tenant_id: p.tenantId,
-        user_id: p.userId!,
+        user_id: who.userId ?? null,
+        connect_session_id: who.connectSessionId ?? null,
         provider: provider.id,
         label: data.label,
         browser_hash: sha256(browser),
@@ -118,7 +141,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
         params: JSON.stringify(params),
         expires_at: new Date(deps.clock().getTime() + STATE_TTL_MS),
       });
-      await audit.record(p, { action: 'oauth.authorize_started', metadata: { serviceName: provider.id, label: data.label } }, tx);
+      await audit.record(p, { action: 'oauth.authorize_started', metadata: { serviceName: provider.id, label: data.label, ...(who.connectSessionId ? { connectSession: who.connectSessionId } : {}) } }, tx);
     });
     return {
       authUrl: url.toString(),
@@ -146,7 +169,22 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     });
     if (!claimed) throw invalidState('it is unknown, expired or already used');
     const { row } = claimed;
-    const principal = { tenantId, actor: { type: 'user' as const, id: row.user_id } };
+    const sessionId = row.connect_session_id ?? null;
+    try {
+      return await finishCallback(provider, query, cookies, state, row, claimed.verifier);
+    } catch (err) {
+      // An end user on a Connect page goes back to it (never to the console) and reads why there.
+      if (sessionId && err instanceof AppError) throw new AppError(err.code, err.message, { status: err.httpStatus, actions: [{ label: 'Back', url: `${CONNECT_DONE_PATH}?error=${err.code}` }] });
+      throw err;
+    }
+  }
+
+  async function finishCallback(provider: Provider, query: Record<string, string>, cookies: Record<string, string | undefined>, state: string, row: OAuthStateRow, verifier: string | null): Promise<CallbackOutcome> {
+    const claimed = { verifier };
+    const tenantId = row.tenant_id;
+    const sessionId = row.connect_session_id ?? null;
+    // A Connect page's flow acts for whoever opened the session; `begin` below names it.
+    const principal = { tenantId, actor: sessionId ? { type: 'api_key' as const, id: null } : { type: 'user' as const, id: row.user_id } };
     if (row.provider !== provider.id) throw invalidState('it was issued for another provider');
     if (row.expires_at.getTime() < deps.clock().getTime()) throw invalidState('it has expired');
     const cookie = cookies[bindingCookieName(state)];
@@ -172,13 +210,17 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
     // Without an adapter saying otherwise, the tokens are for one account the provider does not name.
     const accounts = hooks?.accounts ? await hooks.accounts({ tokens, response, query }, ctx) : [{ id: null, name: provider.displayName, config: {} }];
     if (accounts.length === 0) throw new AppError('OAUTH_CALLBACK_INVALID', `No ${provider.displayName} account was authorised`);
+    if (accounts.length > 1 && sessionId) {
+      // The account picker belongs to the admin console; a Connect page connects one account.
+      throw new AppError('OAUTH_CALLBACK_INVALID', `Several ${provider.displayName} accounts were authorised; authorise one account at a time here`);
+    }
     if (accounts.length > 1) {
       const pendingId = randomUUID();
       await tenancy.withTenant(tenantId, async (tx) => {
         await repo.insertPending(tx, {
           id: pendingId,
           tenant_id: tenantId,
-          user_id: row.user_id,
+          user_id: row.user_id!,
           provider: provider.id,
           label: row.label,
           secrets: await vault.encrypt(tx, PENDING_PURPOSE, pendingId, JSON.stringify({ tokens, accounts })),
@@ -189,8 +231,8 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
       });
       return done(`${provider.id}=choose&pending=${pendingId}`);
     }
-    await saveAccount(principal, provider, row.label, accounts[0]!, tokens);
-    return done(`${provider.id}=configured`);
+    const saved = await saveAccount(principal, provider, row.label, accounts[0]!, tokens, sessionId ? { connectSessionId: sessionId } : {});
+    return done(sessionId ? `session=${row.connect_session_id}&connection=${saved.id}` : `${provider.id}=configured`);
   }
 
   /** The accounts waiting for the user's choice (only the user who connected sees them). */
@@ -221,12 +263,17 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
    * id; the routing key (derived by the store from the account's config) refuses an account
    * another connection already holds.
    */
-  async function saveAccount(p: { tenantId: string; actor: TenantPrincipal['actor'] }, provider: Provider, label: string, account: Account, tokens: TokenSet) {
+  async function saveAccount(p: { tenantId: string; actor: TenantPrincipal['actor'] }, provider: Provider, label: string, account: Account, tokens: TokenSet, opts: { connectSessionId?: string } = {}) {
     const secrets = account.secrets ?? { accessToken: tokens.accessToken, ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}) };
     const expiresAt = account.neverExpires || account.secrets || tokens.expiresIn === undefined ? null : new Date(deps.clock().getTime() + tokens.expiresIn * 1000);
-    const detail = { source: 'oauth' as const, by: { type: p.actor.type, id: p.actor.id }, account: account.name.slice(0, 200) };
+    const sessionId = opts.connectSessionId;
     try {
       return await tenancy.withTenant(p.tenantId, async (tx) => {
+        if (sessionId) {
+          if (!deps.connectSessions) throw new Error('Connect sessions are not wired');
+          p = { tenantId: p.tenantId, actor: (await deps.connectSessions.begin(tx, sessionId)).actor };
+        }
+        const detail = { source: 'oauth' as const, by: { type: p.actor.type, id: p.actor.id }, account: account.name.slice(0, 200) };
         const existing = await deps.store.byProviderLabel(tx, provider.id, label, { lock: true });
         const saved = existing
           ? (await deps.store.update(tx, existing, {
@@ -237,7 +284,8 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
               resetRefresh: true,
             }, { reason: 'reconnected', detail, to: 'active' }))!
           : await deps.store.create(tx, { tenantId: p.tenantId, provider, label, secrets, config: account.config, status: 'active', createdBy: p.actor.id, tokenExpiresAt: expiresAt }, detail);
-        await audit.record(p, { action: 'oauth.connected', entity: { type: 'connection', id: saved.id }, metadata: { serviceName: provider.id, label, account: account.id, reconnect: Boolean(existing) } }, tx);
+        if (sessionId) await deps.connectSessions!.finish(tx, sessionId, saved.id);
+        await audit.record(p, { action: 'oauth.connected', entity: { type: 'connection', id: saved.id }, metadata: { serviceName: provider.id, label, account: account.id, reconnect: Boolean(existing), ...(sessionId ? { connectSession: sessionId } : {}) } }, tx);
         return saved;
       });
     } catch (err) {
@@ -248,7 +296,7 @@ export function createAuthorizeService(deps: AuthorizeDeps) {
   /** Deletes expired states and abandoned choices (all tenants; a job). */
   const purgeExpired = () => repo.purgeExpired(deps.clock());
 
-  return { start, callback, pending, choose, saveAccount, redirectUriFor, purgeExpired };
+  return { start, startForConnectSession, callback, pending, choose, saveAccount, redirectUriFor, purgeExpired };
 }
 export type AuthorizeService = ReturnType<typeof createAuthorizeService>;
 

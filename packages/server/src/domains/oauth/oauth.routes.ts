@@ -16,7 +16,9 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
 const wantsHtml = (req: FastifyRequest) => (req.headers.accept ?? '').includes('text/html');
 
 function errorPage(reply: FastifyReply, provider: string, err: AppError, requestId: string) {
-  const back = `/admin/integrations?${encodeURIComponent(provider)}=error&code=${err.code}`;
+  // A flow from a hosted Connect page names its own way back (its end user has no console).
+  const connectBack = err.actions?.find((a) => a.url.startsWith('/connect/'))?.url;
+  const back = connectBack ?? `/admin/integrations?${encodeURIComponent(provider)}=error&code=${err.code}`;
   return reply
     .code(err.httpStatus)
     .header('content-type', 'text/html; charset=utf-8')
@@ -24,7 +26,7 @@ function errorPage(reply: FastifyReply, provider: string, err: AppError, request
     .send(`<!doctype html><html><head><meta charset="utf-8"><title>Connection not completed</title></head><body>
 <h1>The connection was not completed</h1><p>${escapeHtml(err.message)}</p>
 <p>Code: <code>${err.code}</code> · Request: <code>${escapeHtml(requestId)}</code></p>
-<p><a href="${escapeHtml(back)}">Back to integrations</a></p></body></html>`);
+<p><a href="${escapeHtml(back)}">${connectBack ? 'Back' : 'Back to integrations'}</a></p></body></html>`);
 }
 
 export function oauthRoutes(app: FastifyInstance, deps: { authorize: AuthorizeService; disconnect: DisconnectService }) {

@@ -28,6 +28,7 @@ export type Database = {
   tenant_keys: TenantKeysTable;
   connections: ConnectionsTable;
   oauth_states: OAuthStatesTable;
+  connect_sessions: ConnectSessionsTable;
   oauth_pending: OAuthPendingTable;
   connection_events: ConnectionEventsTable;
   events: EventsTable;
@@ -296,7 +297,9 @@ export type OAuthStatesTable = {
   id: string;
   state_hash: string;
   tenant_id: string;
-  user_id: string;
+  /** Null for a flow started from a Connect page (`connect_session_id` instead). */
+  user_id: string | null;
+  connect_session_id?: string | null;
   provider: string;
   label: string;
   browser_hash: string;
@@ -306,6 +309,24 @@ export type OAuthStatesTable = {
   params: JSONColumnType<Record<string, string>, string | undefined, string>;
   expires_at: Timestamp;
   created_at: DefaultTimestamp;
+};
+
+export type ConnectSessionsTable = {
+  id: string;
+  tenant_id: string;
+  token_hash: string;
+  allowed_providers: string[] | null;
+  label: string;
+  end_user_id: string | null;
+  end_user_email: string | null;
+  allowed_origins: string[];
+  return_to: string | null;
+  reconnect_connection_id: string | null;
+  created_by: string;
+  expires_at: Timestamp;
+  used_at: Date | null;
+  connection_id: string | null;
+  created_at: Timestamp;
 };
 
 export type OAuthChoice = { id: string; name: string };
