@@ -98,6 +98,8 @@ async function checkTenantPredicates(adminUrl: string, dir: string) {
   if (report) await writeFile(report, JSON.stringify({ statements: statements.size, violations }, null, 2));
   if (violations.length === 0) return;
   const list = violations.map((v) => `  [${v.tables.join(', ')}] ${v.sql.replace(/\s+/g, ' ').slice(0, 300)}`).join('\n');
+  // vitest reports a teardown error without failing the run: the exit code is set here.
+  process.exitCode = 1;
   throw new Error(`${violations.length} of ${statements.size} statements reach a tenant table without a tenant_id predicate:\n${list}`);
 }
 

@@ -23,6 +23,9 @@ describe('tenant_id predicates', () => {
     expect(missing('insert into events (id, tenant_id, type) values ($1, $2, $3)')).toEqual([]);
     expect(missing('select count(*) from tenants where id = $1')).toEqual([]);
     expect(missing('select keyhold_store_inbound_events($1)')).toEqual([]);
+    expect(missing('select * from events where tenant_id = any($1::uuid[]) and id = $2')).toEqual([]);
+    expect(missing("select * from events where tenant_id in ($1, '7c2f9a44-0000-4000-8000-000000000000') and (id = $2 or type = $3)")).toEqual([]);
+    expect(missing('select * from events e join connections c on c.tenant_id = e.tenant_id where e.tenant_id = $1::uuid')).toEqual([]);
   });
 
   it('reports each tenant table a statement reaches without its tenant_id', () => {
@@ -35,5 +38,12 @@ describe('tenant_id predicates', () => {
     // A predicate inside a subquery constrains the subquery only.
     expect(missing('select * from events where id in (select id from connections where tenant_id = $1)')).toEqual(['events']);
     expect(missing('with x as (select id from events) select * from connections where tenant_id = $1')).toEqual(['events']);
+    // Named but not constraining: under an OR, against nothing, a join on the tenant with no table pinned.
+    expect(missing('select * from events where id = $1 or tenant_id = $2')).toEqual(['events']);
+    expect(missing('select * from events where tenant_id is not null and id = $1')).toEqual(['events']);
+    expect(missing('select * from events e join connections c on c.id = e.id and c.tenant_id = e.tenant_id')).toEqual(['connections', 'events']);
+    expect(missing('select * from events e join connections c using (tenant_id)')).toEqual(['connections', 'events']);
+    expect(missing('select * from events where tenant_id = current_setting($1)::uuid')).toEqual(['events']);
+    expect(missing('this is not sql')).toEqual(['(not parsed)']);
   });
 });

@@ -6,8 +6,10 @@ import { loadModule, parseSync } from 'libpg-query';
  * (tenant_id as the distribution column) a policy on `current_setting` does not route a query to
  * one shard, an explicit `tenant_id` predicate does (docs/scale.md). This checks statements with
  * Postgres's own parser (libpg-query): each SELECT / UPDATE / DELETE that reads a tenant table
- * must constrain that table's `tenant_id` in its WHERE or a JOIN condition (a predicate inside a
- * subquery constrains only the subquery), each INSERT must list `tenant_id`.
+ * must constrain that table's `tenant_id` by a top-level `= value` (or IN / = ANY of values) in
+ * its WHERE or a JOIN condition, or by a join on the tenant with a table that is (a predicate
+ * inside a subquery constrains only the subquery, one under an OR nothing); each INSERT must list
+ * `tenant_id`.
  */
 
 type Node = Record<string, unknown>;
@@ -31,13 +33,13 @@ export async function tenantTables(adminUrl: string): Promise<Set<string>> {
 
 export const loadParser = () => loadModule();
 
-/** The tenant tables a statement reads or writes without naming their `tenant_id`; [] when it is fine or not SQL the parser knows. */
+/** The tenant tables a statement reaches without constraining their `tenant_id`; `(not parsed)` for text the parser refuses. */
 export function missingTenantPredicates(sql: string, tables: ReadonlySet<string>): string[] {
   let tree: { stmts?: Array<{ stmt: Node }> };
   try {
     tree = parseSync(sql) as typeof tree;
   } catch {
-    return [];
+    return ['(not parsed)'];
   }
   const missing = new Set<string>();
   walk(tree.stmts ?? [], (kind, node) => {
@@ -54,28 +56,77 @@ function check(kind: string, node: Node, tables: ReadonlySet<string>): string[] 
     return cols.includes('tenant_id') ? [] : [table];
   }
   const refs: Ref[] = [];
-  const quals: unknown[] = [];
-  const usingTenant = { all: false };
-  if (kind === 'SelectStmt') collectFrom(node.fromClause, refs, quals, usingTenant);
+  const conjuncts: unknown[] = [];
+  const usingTenant: Array<[string, string]> = [];
+  if (kind === 'SelectStmt') collectFrom(node.fromClause, refs, conjuncts, usingTenant);
   else if (kind === 'UpdateStmt') {
     addRange(node.relation, refs);
-    collectFrom(node.fromClause, refs, quals, usingTenant);
+    collectFrom(node.fromClause, refs, conjuncts, usingTenant);
   } else if (kind === 'DeleteStmt') {
     addRange(node.relation, refs);
-    collectFrom(node.usingClause, refs, quals, usingTenant);
+    collectFrom(node.usingClause, refs, conjuncts, usingTenant);
   } else return [];
   const scoped = refs.filter((r) => tables.has(r.table));
-  if (scoped.length === 0 || usingTenant.all) return [];
-  const named = new Set<string>();
-  let bare = false;
-  for (const q of [node.whereClause, ...quals]) {
-    columnRefs(q, (fields) => {
-      if (fields.at(-1) !== 'tenant_id') return;
-      if (fields.length === 1) bare = true;
-      else named.add(fields.at(-2)!);
-    });
+  if (scoped.length === 0) return [];
+  conjuncts.push(...andTerms(node.whereClause));
+  // A table is constrained by a top-level `tenant_id = <value>` (or IN / = ANY of values), or by
+  // `tenant_id = <a constrained table's tenant_id>` (a join on the tenant); anything under an OR,
+  // a comparison with another column or a function result does not route to one shard.
+  const constrained = new Set<string>();
+  const equalities: Array<[string, string]> = [...usingTenant];
+  const single = scoped.length === 1 ? scoped[0]!.alias : undefined;
+  const tenantOf = (v: unknown): string | undefined => {
+    const fields = columnFields(v);
+    if (!fields || fields.at(-1) !== 'tenant_id') return undefined;
+    return fields.length === 1 ? single ?? '*' : fields.at(-2);
+  };
+  for (const term of conjuncts) {
+    const e = (term as Node).A_Expr as Node | undefined;
+    if (!e) continue;
+    const op = ((e.name as Node[] | undefined) ?? []).map((n) => (n.String as { sval?: string } | undefined)?.sval).join('');
+    const left = tenantOf(e.lexpr);
+    const right = tenantOf(e.rexpr);
+    if (e.kind === 'AEXPR_OP' && op === '=') {
+      if (left && right) equalities.push([left, right]);
+      else if (left && isValue(e.rexpr)) constrained.add(left);
+      else if (right && isValue(e.lexpr)) constrained.add(right);
+    } else if ((e.kind === 'AEXPR_IN' && op === '=') || (e.kind === 'AEXPR_OP_ANY' && op === '=')) {
+      if (left && (isValue(e.rexpr) || (Array.isArray(e.rexpr) && e.rexpr.every(isValue)))) constrained.add(left);
+    }
   }
-  return scoped.filter((r) => !bare && !named.has(r.alias) && !named.has(r.table)).map((r) => r.table);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [a, b] of equalities) {
+      if (constrained.has(a) === constrained.has(b)) continue;
+      constrained.add(a);
+      constrained.add(b);
+      grew = true;
+    }
+  }
+  return scoped.filter((r) => !constrained.has(r.alias) && !constrained.has('*')).map((r) => r.table);
+}
+
+/** The terms of a top-level AND (a single term otherwise). */
+function andTerms(v: unknown): unknown[] {
+  if (!v) return [];
+  const b = (v as Node).BoolExpr as Node | undefined;
+  if (b?.boolop === 'AND_EXPR') return ((b.args as unknown[]) ?? []).flatMap(andTerms);
+  return [v];
+}
+
+function columnFields(v: unknown): string[] | undefined {
+  let x = v as Node | undefined;
+  while (x?.TypeCast) x = (x.TypeCast as Node).arg as Node;
+  const ref = x?.ColumnRef as Node | undefined;
+  return ref ? ((ref.fields as Node[]) ?? []).map((f) => (f.String as { sval?: string } | undefined)?.sval ?? '*') : undefined;
+}
+
+/** A parameter or a constant (possibly cast): what Citus can route on. */
+function isValue(v: unknown): boolean {
+  let x = v as Node | undefined;
+  while (x?.TypeCast) x = (x.TypeCast as Node).arg as Node;
+  if (x?.List) return (((x.List as Node).items as unknown[]) ?? []).every(isValue);
+  return Boolean(x?.ParamRef || x?.A_Const);
 }
 
 function relname(v: unknown): string | undefined {
@@ -89,30 +140,21 @@ function addRange(v: unknown, refs: Ref[]) {
   if (table) refs.push({ table, alias: ((v as Node).alias as { aliasname?: string } | undefined)?.aliasname ?? table });
 }
 
-function collectFrom(items: unknown, refs: Ref[], quals: unknown[], usingTenant: { all: boolean }) {
+function collectFrom(items: unknown, refs: Ref[], conjuncts: unknown[], usingTenant: Array<[string, string]>) {
   for (const item of (items as Node[] | undefined) ?? []) {
     if (item.RangeVar) addRange(item.RangeVar, refs);
     else if (item.JoinExpr) {
       const j = item.JoinExpr as Node;
-      collectFrom([j.larg, j.rarg], refs, quals, usingTenant);
-      if (j.quals) quals.push(j.quals);
+      const before = refs.length;
+      collectFrom([j.larg], refs, conjuncts, usingTenant);
+      const leftRefs = refs.slice(before);
+      const mid = refs.length;
+      collectFrom([j.rarg], refs, conjuncts, usingTenant);
+      const rightRefs = refs.slice(mid);
+      conjuncts.push(...andTerms(j.quals));
       const using = ((j.usingClause as Node[] | undefined) ?? []).map((u) => (u.String as { sval?: string } | undefined)?.sval);
-      if (using.includes('tenant_id')) usingTenant.all = true;
+      if (using.includes('tenant_id')) for (const l of leftRefs) for (const r of rightRefs) usingTenant.push([l.alias, r.alias]);
     }
-  }
-}
-
-/** Column references of an expression, not descending into subqueries (their predicates are theirs). */
-function columnRefs(v: unknown, found: (fields: string[]) => void) {
-  if (Array.isArray(v)) return v.forEach((x) => columnRefs(x, found));
-  if (!v || typeof v !== 'object') return;
-  for (const [k, x] of Object.entries(v as Node)) {
-    if (k === 'SubLink' || k === 'SelectStmt') continue;
-    if (k === 'ColumnRef') {
-      found((((x as Node).fields as Node[]) ?? []).map((f) => (f.String as { sval?: string } | undefined)?.sval ?? '*'));
-      continue;
-    }
-    columnRefs(x, found);
   }
 }
 

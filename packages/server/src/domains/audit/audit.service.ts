@@ -176,17 +176,19 @@ export function createAuditService(deps: AuditDeps) {
     let csv = csvRow(EXPORT_COLUMNS);
     let rows = 0;
     let before: number | null = null;
+    const page = (n: number) => deps.tenancy.withTenant(tenantId, (tx) => deps.repo.pageBefore(tx, tenantId, filter, before, n));
     for (;;) {
-      const want = Math.min(EXPORT_PAGE, EXPORT_MAX_ROWS + 1 - rows);
-      const batch = await deps.tenancy.withTenant(tenantId, (tx) => deps.repo.pageBefore(tx, tenantId, filter, before, want));
-      for (const r of batch.slice(0, EXPORT_MAX_ROWS - rows)) {
+      const want = Math.min(EXPORT_PAGE, EXPORT_MAX_ROWS - rows);
+      const batch = await page(want);
+      for (const r of batch) {
         const e = toEntry(r);
         csv += csvRow([e.createdAt, e.seq, e.action, e.outcome, e.actor.type, e.actor.id, e.entity?.type, e.entity?.id, e.ip, e.userAgent, e.requestId, JSON.stringify(e.metadata)]);
       }
-      rows += Math.min(batch.length, EXPORT_MAX_ROWS - rows);
+      rows += batch.length;
       if (batch.length < want) return { csv, rows, truncated: false };
-      if (rows >= EXPORT_MAX_ROWS) return { csv, rows, truncated: true };
       before = Number(batch[batch.length - 1]!.seq);
+      // At the cap: truncated only if an older entry is left out.
+      if (rows >= EXPORT_MAX_ROWS) return { csv, rows, truncated: (await page(1)).length > 0 };
     }
   }
 

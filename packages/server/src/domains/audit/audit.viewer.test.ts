@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, addMember, bearer, createApiKey, signup } from '../../test-support/accounts.js';
-import { type TestApp, testApp } from '../../test-support/index.js';
+import { type TestApp, adminClient, testApp } from '../../test-support/index.js';
 import { csvCell } from './audit.csv.js';
+import { EXPORT_MAX_ROWS } from './audit.service.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -138,6 +139,31 @@ describe('audit log CSV export', () => {
     expect(new Set(seqs).size).toBe(n);
     expect(seqs).toEqual([...seqs].sort((x, y) => y - x));
   }, 60_000);
+
+  it('says truncated only when an entry was left out: exactly the cap is whole, one more is not', async () => {
+    const owner = await signup(t.app);
+    const admin = await adminClient();
+    // Rows written directly (the export reads them; the chain is not what is tested here).
+    const seed = (from: number, count: number) => admin.query(
+      `insert into audit_logs (id, tenant_id, seq, actor_type, action, metadata, created_at, prev_hash, hash)
+       select gen_random_uuid(), $1, 1000000 + g, 'system', 'test.cap', '{}', now(), repeat('0', 64), repeat('0', 64) from generate_series($2::int, $3::int) g`,
+      [owner.tenantId, from, from + count - 1]);
+    try {
+      await seed(1, EXPORT_MAX_ROWS);
+      const whole = await t.app.inject({ method: 'GET', url: '/api/audit-logs/export.csv?action=test.cap', headers: bearer(owner.accessToken) });
+      expect(whole.headers['x-keyhold-truncated']).toBe('false');
+      expect(parseQuotedCsv(whole.body).slice(1)).toHaveLength(EXPORT_MAX_ROWS);
+      await seed(EXPORT_MAX_ROWS + 1, 1);
+      const cut = await t.app.inject({ method: 'GET', url: '/api/audit-logs/export.csv?action=test.cap', headers: bearer(owner.accessToken) });
+      expect(cut.headers['x-keyhold-truncated']).toBe('true');
+      const rows = parseQuotedCsv(cut.body).slice(1);
+      expect(rows).toHaveLength(EXPORT_MAX_ROWS);
+      // Newest first: the oldest entry is the one left out.
+      expect(rows.map((r) => Number(r[1]))).not.toContain(1_000_001);
+    } finally {
+      await admin.end();
+    }
+  }, 120_000);
 
   it('is refused to members, viewers and API keys without audit:read, and never shows another organization', async () => {
     const owner = await signup(t.app);

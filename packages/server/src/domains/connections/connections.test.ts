@@ -111,7 +111,7 @@ describe('reading and access control', () => {
     const res = await call('GET', `/api/api-credentials/${id}/reveal`, acct.accessToken, undefined, { 'x-mfa-code': await nextCode() });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toMatchObject({ success: true, data: { api_key: key, service_name: 'stripe' }, warning: 'These are sensitive credentials. Handle with care.' });
-    const audit = await t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('audit_logs').select(['action', 'metadata']).where('action', 'like', 'api_credentials.%').execute());
+    const audit = await t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('audit_logs').select(['action', 'metadata']).where('action', 'like', 'api_credentials.%').orderBy('seq').execute());
     expect(audit.map((a) => a.action)).toEqual(['api_credentials.create', 'api_credentials.reveal']);
     expect(JSON.stringify(audit)).not.toContain(key);
   });
@@ -159,7 +159,7 @@ describe('the masked schema cannot carry a secret', () => {
     const key = STRIPE_KEY();
     const { id } = (await call('POST', '/api/api-credentials?verify=false', acct.accessToken, { serviceName: 'stripe', apiKey: key })).json().data;
     const bodies = [(await call('GET', '/api/api-credentials', acct.accessToken)).body, (await call('GET', `/api/api-credentials/${id}`, acct.accessToken)).body];
-    const audit = await t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('audit_logs').selectAll().execute());
+    const audit = await t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('audit_logs').selectAll().orderBy('seq').execute());
     for (const text of [...bodies, t.logs.text(), JSON.stringify(audit)]) expect(text).not.toContain(key);
   });
 });

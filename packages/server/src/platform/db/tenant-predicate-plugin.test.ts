@@ -24,6 +24,8 @@ describe('tenant predicates in every built statement', () => {
     const id = randomUUID();
     const cases = [
       (tx: TenantTx) => tx.selectFrom('connections').selectAll().where('id', '=', id),
+      // An OR in the query's own WHERE keeps the tenant's predicate outside it.
+      (tx: TenantTx) => tx.selectFrom('connections').selectAll().where((eb) => eb.or([eb('id', '=', id), eb('label', '=', 'x')])),
       (tx: TenantTx) => tx.selectFrom('connections as c').innerJoin('connection_events as e', 'e.connection_id', 'c.id').select('e.id').where('c.id', '=', id),
       (tx: TenantTx) => tx.selectFrom('connections as c').leftJoin('sync_schedules as s', 's.connection_id', 'c.id').select('c.id'),
       (tx: TenantTx) => tx.selectFrom('events').select('id').where('id', 'in', (eb) => eb.selectFrom('inbound_events').select('id')),
@@ -35,7 +37,7 @@ describe('tenant predicates in every built statement', () => {
       expect(missingTenantPredicates(q.sql, TENANT_TABLES), q.sql).toEqual([]);
       expect(q.parameters).toContain(a.tenantId);
     }
-    const left = await compiled(a.tenantId, cases[2]!);
+    const left = await compiled(a.tenantId, cases[3]!);
     // The outer join's table is constrained in its ON, not in WHERE (which would drop connections without a schedule).
     expect(left.sql).toMatch(/left join "sync_schedules" as "s" on "s"\."connection_id" = "c"\."id" and "s"\."tenant_id" = \$1 where "c"\."tenant_id" = \$2/);
     const tenants = await compiled(a.tenantId, (tx) => tx.selectFrom('tenants').select('id'));
