@@ -26,6 +26,9 @@ describe('tenant_id predicates', () => {
     expect(missing('select * from events where tenant_id = any($1::uuid[]) and id = $2')).toEqual([]);
     expect(missing("select * from events where tenant_id in ($1, '7c2f9a44-0000-4000-8000-000000000000') and (id = $2 or type = $3)")).toEqual([]);
     expect(missing('select * from events e join connections c on c.tenant_id = e.tenant_id where e.tenant_id = $1::uuid')).toEqual([]);
+    // A lateral subquery correlated on the tenant with the pinned outer table; the platform's own rows.
+    expect(missing('select * from connections c left join lateral (select id from events e where e.tenant_id = c.tenant_id limit 1) l on true where c.tenant_id = $1')).toEqual([]);
+    expect(missing('select * from events where tenant_id is null and id = $1')).toEqual([]);
   });
 
   it('reports each tenant table a statement reaches without its tenant_id', () => {

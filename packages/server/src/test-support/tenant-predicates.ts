@@ -80,14 +80,24 @@ function check(kind: string, node: Node, tables: ReadonlySet<string>): string[] 
     if (!fields || fields.at(-1) !== 'tenant_id') return undefined;
     return fields.length === 1 ? single ?? '*' : fields.at(-2);
   };
+  const aliases = new Set(refs.map((r) => r.alias));
   for (const term of conjuncts) {
+    // `tenant_id IS NULL`: the platform's own rows of a shared table (audit chain, data keys).
+    const nullTest = (term as Node).NullTest as Node | undefined;
+    if (nullTest?.nulltesttype === 'IS_NULL') {
+      const t = tenantOf(nullTest.arg);
+      if (t) constrained.add(t);
+    }
     const e = (term as Node).A_Expr as Node | undefined;
     if (!e) continue;
     const op = ((e.name as Node[] | undefined) ?? []).map((n) => (n.String as { sval?: string } | undefined)?.sval).join('');
     const left = tenantOf(e.lexpr);
     const right = tenantOf(e.rexpr);
     if (e.kind === 'AEXPR_OP' && op === '=') {
-      if (left && right) equalities.push([left, right]);
+      // A correlated subquery's join on the tenant with the outer query's table (checked as a statement of its own).
+      if (left && right && !aliases.has(right)) constrained.add(left);
+      else if (left && right && !aliases.has(left)) constrained.add(right);
+      else if (left && right) equalities.push([left, right]);
       else if (left && isValue(e.rexpr)) constrained.add(left);
       else if (right && isValue(e.lexpr)) constrained.add(right);
     } else if ((e.kind === 'AEXPR_IN' && op === '=') || (e.kind === 'AEXPR_OP_ANY' && op === '=')) {
