@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   MFA_ENROLLMENT_REQUIRED: 403,
   TENANT_SUSPENDED: 403,
   SIGNUP_CLOSED: 403,
+  // Signed in with a temporary password: only changing it (and signing out) is open until then.
+  PASSWORD_CHANGE_REQUIRED: 403,
   // A valid identity-provider token Keyhold cannot place: its organisation is no tenant, its role
   // claim maps to no role, or a claim the mapping needs is absent.
   IDP_TENANT_UNKNOWN: 403,

@@ -204,7 +204,7 @@ export function createServices({ db, clock, keys, ring, catalog, allowPrivatePro
     ...(log ? { log } : {}),
   });
   const passwordReset = createPasswordReset({
-    repo: createPasswordResetRepo(db.kysely), users: identityRepo, tenants, organization: people.organization, tenancy, sessions: userSessions, audit, attempts, publicUrl, clock,
+    repo: createPasswordResetRepo(db.kysely), users: identityRepo, identities: createIdpRepo(db.kysely), tenants, organization: people.organization, tenancy, sessions: userSessions, audit, attempts, publicUrl, clock,
     mail: {
       enqueue: (tx, m) => notifications.enqueue(tx, { channel: 'email', template: 'password_reset', recipient: m.to, vars: m.vars, secretVars: { resetUrl: m.resetUrl } }),
       sendSoon: (tenantId, id) => notifications.deliverSoon(tenantId, [id]),

@@ -115,9 +115,12 @@ describe.skipIf(!bin)('three nodes on one Debian Postgres', () => {
         const email = `admin@${slug}.example`;
         const invited = await call('POST', '/api/users', owner, { email, role: 'admin', method: 'temporary_password' });
         expectStatus(invited, 201);
-        const password = data(invited).temporaryPassword as string;
-        const signedIn = await call('POST', '/api/auth/login', undefined, { tenant: slug, email, password });
+        const temporary = data(invited).temporaryPassword as string;
+        const signedIn = await call('POST', '/api/auth/login', undefined, { tenant: slug, email, password: temporary });
         expectStatus(signedIn, 200);
+        // The temporary password opens nothing but its own change.
+        const password = `${temporary}-chosen`;
+        expectStatus(await call('POST', '/api/auth/password', data(signedIn).accessToken as string, { currentPassword: temporary, newPassword: password }), 200);
         // One Stripe key the proxy and reads use, another that saves verify (Stripe limits per key).
         const [proxyKey, saveKey] = [`sk_live_${randomBytes(12).toString('hex')}`, `sk_live_${randomBytes(12).toString('hex')}`];
         sandbox.seed('stripe', { apiKey: proxyKey });

@@ -25,6 +25,7 @@ const ApiKeysPage = lazy(() => import('./pages/people/ApiKeys').then((m) => ({ d
 const AuditPage = lazy(() => import('./pages/people/Audit').then((m) => ({ default: m.AuditPage })));
 const GetStartedPage = lazy(() => import('./pages/people/GetStarted').then((m) => ({ default: m.GetStartedPage })));
 const ForgotPasswordPage = lazy(() => import('./pages/people/ForgotPassword').then((m) => ({ default: m.ForgotPasswordPage })));
+const ChangePasswordPage = lazy(() => import('./pages/people/ChangePassword').then((m) => ({ default: m.ChangePasswordPage })));
 const SetPasswordPage = lazy(() => import('./pages/people/ResetPassword').then((m) => ({ default: m.SetPasswordPage })));
 const loading = <Center mih="100vh"><Loader aria-label="Loading" /></Center>;
 
@@ -34,6 +35,9 @@ function SignedIn({ children }: { children: ReactNode }) {
   if (state.phase === 'loading') return <Center mih="100vh"><Loader aria-label="Loading" /></Center>;
   // Back to the same deep link (an OAuth callback's ?provider=configured) after signing in.
   if (state.phase === 'signed-out') return <Navigate to="/sign-in" replace state={{ from: location }} />;
+  // A temporary password opens nothing else (the API answers 403 PASSWORD_CHANGE_REQUIRED):
+  // choosing one's own comes first, then the page that was asked for.
+  if (state.me.user?.mustChangePassword) return <Suspense fallback={loading}><ChangePasswordPage /></Suspense>;
   return <Suspense fallback={loading}>{children}</Suspense>;
 }
 

@@ -315,7 +315,12 @@ describe.skipIf(skipped !== null)('the console data screens in a real browser', 
     const viewerEmail = `viewer-${randomBytes(3).toString('hex')}@example.com`;
     const invited = await t.app.inject({ method: 'POST', url: '/api/users', headers: bearer(await token()), payload: { email: viewerEmail, role: 'viewer', method: 'temporary_password' } });
     expect(invited.statusCode, invited.body).toBe(201);
-    const viewer = { slug: owner.slug, email: viewerEmail, password: invited.json().data.temporaryPassword as string };
+    const temporary = invited.json().data.temporaryPassword as string;
+    // The viewer chooses their own password first (a temporary one opens nothing else).
+    const viewerLogin = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { tenant: owner.slug, email: viewerEmail, password: temporary } });
+    const chosen = await t.app.inject({ method: 'POST', url: '/api/auth/password', headers: bearer(viewerLogin.json().data.accessToken), payload: { currentPassword: temporary, newPassword: 'the-viewer-chose-this-one' } });
+    expect(chosen.statusCode, chosen.body).toBe(200);
+    const viewer = { slug: owner.slug, email: viewerEmail, password: 'the-viewer-chose-this-one' };
 
     const context = await browser.newContext(STILL);
     const page = await context.newPage();

@@ -1,5 +1,5 @@
 import type { ParseArgsConfig } from 'node:util';
-import type { Config } from '../platform/config.js';
+import type { Config, ConfigError } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 
 /** What a command's `run` gets: the located configuration, a logger on stderr and its parsed arguments. */
@@ -25,6 +25,8 @@ export type Command = {
   /** Runs before configuration is read (nothing to connect to). */
   standalone?: (ctx: Omit<CommandContext, 'config' | 'log'>) => Promise<number> | number;
   run?: (ctx: CommandContext) => Promise<number>;
+  /** Reports a configuration that does not load, instead of the usual error (the doctor). */
+  onConfigError?: (err: ConfigError, ctx: Omit<CommandContext, 'config' | 'log'>) => Promise<number> | number;
   /** Long-running servers log to stdout; one-shot commands keep stdout for their output. */
   logsToStdout?: boolean;
   /** Servers choose their own database; one-shot commands look for the running server's. */

@@ -32,6 +32,7 @@ export const COMMANDS: Command[] = [
   { path: ['demo'], summary: 'Start with the provider sandbox and a demo tenant (offline try-out; state kept in <data dir>/demo)', logsToStdout: true, run: async ({ config, log }) => (await demo()).runDemo(config, log) },
   { path: ['migrate'], summary: 'Apply pending database migrations and exit', locatesServer: true, run: async ({ config, log }) => (await migrate()).runMigrate(config, log) },
   { path: ['doctor'], summary: 'Check configuration, database, isolation and deployment; each check pass/warn/fail with a fix', args: '[--json]', options: json, locatesServer: true, run: async (ctx) => (await doctor()).runDoctor(ctx),
+    onConfigError: async (err, ctx) => (await doctor()).runDoctorWithoutConfig(err, ctx),
     details: 'Exits 1 when any check fails (warnings alone exit 0). --json prints {"ok", "checks": [{id, status, summary, fix?}]}.' },
   { path: ['generate-key'], summary: 'Print a new random 32-byte key, base64', standalone: async () => (process.stdout.write(`${(await import('./generate-key.js')).generateKey()}\n`), 0) },
   { path: ['tenants', 'list'], summary: 'List tenants (slug, status, plan, created, name)', args: '[--status S] [--plan P] [--search TEXT] [--limit N] [--json]',

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ZodError } from 'zod';
 import { AppError } from '../platform/errors.js';
-import { ConfigError, loadConfig } from '../platform/config.js';
+import { type Config, ConfigError, loadConfig } from '../platform/config.js';
 import { createLogger, stdioLogDestination } from '../platform/logger.js';
 import { VERSION } from '../version.js';
 import { CliError, type Command, EXIT, commandHelp, usageLine } from './command.js';
@@ -83,7 +83,13 @@ async function main(argv: string[]): Promise<number> {
 
   const dataDir = values['data-dir'] as string | undefined;
   const env = dataDir ? { ...process.env, KEYHOLD_DATA_DIR: dataDir } : process.env;
-  let config = loadConfig(env);
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError && command.onConfigError) return command.onConfigError(err, { values, positionals });
+    throw err;
+  }
   const log = createLogger({ level: config.logLevel, destination: stdioLogDestination(command.logsToStdout ? 1 : 2) });
   if (command.locatesServer) {
     const located = locateServer(config, env, { dataDirChosen: dataDir !== undefined });

@@ -154,6 +154,69 @@ describe('keyhold users reset-password', () => {
     }
   }, 120_000);
 
+  it('holds a temporary password to changing it: until then the session reaches only me, password change, logout and refresh', async () => {
+    const db = testDb();
+    const services = testServices(db);
+    const slug = uniqueSlug('cli-must-change');
+    const email = 'owner@must-change.example';
+    await services.auth.signup({ ip: '127.0.0.1' }, { organizationName: 'Must Change Co', slug, email, password: 'the-original-passphrase' });
+    await db.close();
+    const t = await testApp();
+    try {
+      const reset = await runCli(['users', 'reset-password', '--tenant', slug, '--email', email, '--print'], env);
+      expect(reset.code, reset.output).toBe(0);
+      const temporary = reset.stdout.trim();
+      const signedIn = (await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { tenant: slug, email, password: temporary } })).json().data;
+      const as = (token: string) => ({ authorization: `Bearer ${token}` });
+
+      const refused = await t.app.inject({ url: '/api/api-credentials', headers: as(signedIn.accessToken) });
+      expect(refused.statusCode, refused.body).toBe(403);
+      expect(refused.json().code).toBe('PASSWORD_CHANGE_REQUIRED');
+      expect((await t.app.inject({ url: '/api/users', headers: as(signedIn.accessToken) })).json().code).toBe('PASSWORD_CHANGE_REQUIRED');
+      expect((await t.app.inject({ url: '/api/auth/me', headers: as(signedIn.accessToken) })).json().data.user.mustChangePassword).toBe(true);
+      // A refreshed token is held the same way.
+      const refreshed = await t.app.inject({ method: 'POST', url: '/api/auth/refresh', payload: { refreshToken: signedIn.refreshToken } });
+      expect(refreshed.statusCode, refreshed.body).toBe(200);
+      const token = refreshed.json().data.accessToken;
+      expect((await t.app.inject({ url: '/api/api-credentials', headers: as(token) })).json().code).toBe('PASSWORD_CHANGE_REQUIRED');
+
+      const changed = await t.app.inject({ method: 'POST', url: '/api/auth/password', headers: as(token), payload: { currentPassword: temporary, newPassword: 'a-brand-new-passphrase' } });
+      expect(changed.statusCode, changed.body).toBeLessThan(300);
+      const after = await t.app.inject({ url: '/api/api-credentials', headers: as(token) });
+      expect(after.statusCode, after.body).toBe(200);
+      expect((await t.app.inject({ url: '/api/auth/me', headers: as(token) })).json().data.user.mustChangePassword).toBe(false);
+      expect((await t.app.inject({ method: 'POST', url: '/api/auth/logout', headers: as(token) })).statusCode).toBeLessThan(300);
+    } finally {
+      await t.close();
+    }
+  }, 120_000);
+
+  it('refuses a user who has not accepted their invitation, and one the identity provider signs in, naming why', async () => {
+    const db = testDb();
+    const services = testServices(db);
+    const slug = uniqueSlug('cli-reset-refuse');
+    const signedUp = await services.auth.signup({ ip: '127.0.0.1' }, { organizationName: 'Refuse Co', slug, email: 'owner@refuse.example', password: 'the-original-passphrase' });
+    const owner = await services.auth.authenticate(signedUp.accessToken, { ip: '127.0.0.1' });
+    await services.users.invite(owner, { email: 'invitee@refuse.example', role: 'member' });
+    await db.close();
+    const admin = await adminClient();
+    try {
+      await admin.query(`insert into user_identities (tenant_id, user_id, issuer, subject) values ($1, $2, 'https://idp.refuse.example', 'subject-1')`, [signedUp.tenant.id, signedUp.user.id]);
+      const invitee = await runCli(['users', 'reset-password', '--tenant', slug, '--email', 'invitee@refuse.example', '--print'], env);
+      expect(invitee.code).toBe(1);
+      expect(invitee.output).toContain('invitee@refuse.example has not accepted their invitation yet');
+      expect(invitee.stdout.trim()).toBe('');
+      const linked = await runCli(['users', 'reset-password', '--tenant', slug, '--email', 'owner@refuse.example', '--print'], env);
+      expect(linked.code).toBe(1);
+      expect(linked.output).toContain('owner@refuse.example signs in through the identity provider');
+      expect(linked.stdout.trim()).toBe('');
+      const { rows } = await admin.query(`select password_hash is null as pending, must_change_password from users where tenant_id = $1 order by email`, [signedUp.tenant.id]);
+      expect(rows).toEqual([{ pending: true, must_change_password: false }, { pending: false, must_change_password: false }]);
+    } finally {
+      await admin.end();
+    }
+  }, 120_000);
+
   it('with email delivery configured emails a reset link instead, printing nothing secret', async () => {
     const sandbox = await createSandbox();
     try {

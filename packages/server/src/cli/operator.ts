@@ -9,6 +9,7 @@ import type { Config } from '../platform/config.js';
 import { type PrincipalCtx, systemActor } from '../platform/context.js';
 import { createDb, openDatabaseEndpoint } from '../platform/db/database.js';
 import { isUuid } from '../platform/db/tenancy.js';
+import { AppError } from '../platform/errors.js';
 import { resolveJwtKeys } from '../platform/dev-keys.js';
 import type { Logger } from '../platform/logger.js';
 import { VERSION } from '../version.js';
@@ -59,7 +60,17 @@ export async function withServices(config: Config, log: Logger, fn: (services: S
 
 /** A tenant id from an id or a slug, or a CliError naming what was given. */
 export async function resolveTenant(services: Pick<Services, 'tenants'>, ref: string): Promise<string> {
-  const id = isUuid(ref) ? ref : await services.tenants.idBySlug(ref);
+  const id = isUuid(ref) ? await idIfExists(services, ref) : await services.tenants.idBySlug(ref);
   if (!id) throw new CliError(`No tenant '${ref}'`);
   return id;
+}
+
+/** An id is looked up too: work under an id no tenant has fails later with a database error. */
+async function idIfExists(services: Pick<Services, 'tenants'>, id: string): Promise<string | undefined> {
+  try {
+    return (await services.tenants.get(id)).id;
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'NOT_FOUND') return undefined;
+    throw err;
+  }
 }

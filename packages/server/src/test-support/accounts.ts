@@ -50,12 +50,18 @@ async function enrolMfaOnce(app: FastifyInstance, clock: { (): Date; advance(ms:
   };
 }
 
-/** Adds a user with `role` to the owner's organization and signs them in; returns their access token. */
+/**
+ * Adds a user with `role` to the owner's organization and signs them in, past the temporary
+ * password (changed, as the user must before anything else); returns their access token.
+ */
 export async function addMember(app: FastifyInstance, owner: Account, role: string): Promise<string> {
   const email = `${role}-${randomBytes(4).toString('hex')}@example.com`;
   const { temporaryPassword } = (await app.inject({ method: 'POST', url: '/api/users', headers: bearer(owner.accessToken), payload: { email, role, method: 'temporary_password' } })).json().data;
   const login = await app.inject({ method: 'POST', url: '/api/auth/login', remoteAddress: freshIp(), payload: { tenant: owner.slug, email, password: temporaryPassword } });
-  return login.json().data.accessToken as string;
+  const accessToken = login.json().data.accessToken as string;
+  const changed = await app.inject({ method: 'POST', url: '/api/auth/password', headers: bearer(accessToken), payload: { currentPassword: temporaryPassword, newPassword: `member-${randomBytes(8).toString('hex')}` } });
+  if (changed.statusCode >= 300) throw new Error(`addMember: the password change failed: ${changed.body}`);
+  return accessToken;
 }
 
 /**

@@ -14,6 +14,8 @@ type Session = {
   completeMfa(input: { mfaToken: string; code: string }): Promise<void>;
   signUp(input: { organizationName: string; slug?: string; email: string; password: string; invitation?: string }): Promise<void>;
   signOut(): Promise<void>;
+  /** The person chose their own password: the temporary one no longer holds them. */
+  passwordChanged(): void;
 };
 
 const SessionContext = createContext<Session | null>(null);
@@ -60,6 +62,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       await api('POST', '/api/auth/logout', { body: {} }).catch(() => undefined);
       setAccessToken(null);
       setState({ phase: 'signed-out' });
+    },
+    passwordChanged() {
+      setState((s) => (s.phase === 'signed-in' && s.me.user ? { phase: 'signed-in', me: { ...s.me, user: { ...s.me.user, mustChangePassword: false } } } : s));
     },
   }), [state, enter]);
 

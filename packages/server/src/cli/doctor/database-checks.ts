@@ -68,29 +68,53 @@ export async function rlsCheck(admin: pg.Client): Promise<CheckResult> {
   return pass('db.rls', title, `${rows.length} tables: enabled, forced, with a policy`);
 }
 
-/** The app role (what requests run as) is no superuser, lacks BYPASSRLS and owns nothing. */
+/**
+ * The app role (what requests run as) is no superuser, lacks BYPASSRLS, owns nothing (itself or
+ * through a role it belongs to: an owner may drop RLS) and may create nothing (an object it
+ * creates, it owns).
+ */
 export async function appRoleCheck(app: pg.Client, adminUser: string): Promise<CheckResult> {
   const title = 'App role privileges';
-  const { rows } = await app.query<{ role: string; superuser: boolean; bypass: boolean }>(
-    `select rolname as role, rolsuper as superuser, rolbypassrls as bypass from pg_roles where rolname = current_user`);
+  const { rows } = await app.query<{ role: string; superuser: boolean; bypass: boolean; create_db: boolean; create_public: boolean }>(`
+    select rolname as role, rolsuper as superuser, rolbypassrls as bypass,
+      has_database_privilege(current_user, current_database(), 'CREATE') as create_db,
+      coalesce(to_regnamespace('public') is not null and has_schema_privilege(current_user, 'public', 'CREATE'), false) as create_public
+    from pg_roles where rolname = current_user`);
   const r = rows[0]!;
-  const owned = (await app.query<{ name: string }>(`
-    select format('%s %s', case c.relkind when 'S' then 'sequence' when 'v' then 'view' else 'table' end, c.relname) as name
-      from pg_class c join pg_namespace n on n.oid = c.relnamespace
-      where c.relowner = (select oid from pg_roles where rolname = current_user) and n.nspname not in ('pg_catalog', 'information_schema') and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')
-    union all select format('schema %s', nspname) from pg_namespace where nspowner = (select oid from pg_roles where rolname = current_user)
-    union all select format('function %s', p.proname) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-      where p.proowner = (select oid from pg_roles where rolname = current_user) and n.nspname not in ('pg_catalog', 'information_schema')
-    order by 1`)).rows.map((o) => o.name);
+  // 'MEMBER' rather than 'USAGE': a member without INHERIT can still SET ROLE to the owner.
+  const owned = (await app.query<{ owner: string; name: string }>(`
+    with objects as (
+      select c.relowner as owner, format('%s %s', case c.relkind when 'S' then 'sequence' when 'v' then 'view' else 'table' end, c.relname) as name
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname not in ('pg_catalog', 'information_schema') and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')
+      union all select nspowner, format('schema %s', nspname) from pg_namespace
+        where nspname not in ('pg_catalog', 'information_schema') and nspname not like 'pg\\_%'
+      union all select p.proowner, format('function %s', p.proname) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where n.nspname not in ('pg_catalog', 'information_schema'))
+    select r.rolname as owner, o.name from objects o join pg_roles r on r.oid = o.owner
+      where pg_has_role(current_user, o.owner, 'MEMBER')
+    order by 1, 2`)).rows;
+  const own = owned.filter((o) => o.owner === r.role).map((o) => o.name);
+  const byOwner = new Map<string, string[]>();
+  for (const o of owned.filter((x) => x.owner !== r.role)) byOwner.set(o.owner, [...(byOwner.get(o.owner) ?? []), o.name]);
   const problems = [
     r.role === adminUser && `requests would run as the migrator ${r.role}`,
     r.superuser && `${r.role} is a superuser`,
     r.bypass && `${r.role} has BYPASSRLS`,
-    owned.length > 0 && `${r.role} owns ${someOf(owned)}`,
+    own.length > 0 && `${r.role} owns ${someOf(own)}`,
+    ...[...byOwner].map(([owner, names]) => `${r.role} is a member of ${owner}, which owns ${someOf(names)}`),
+    r.create_db && `${r.role} may create objects in the database`,
+    r.create_public && `${r.role} may create objects in schema public`,
   ].filter(Boolean);
   if (problems.length) {
+    const fixes = [
+      `'alter role ${r.role} nosuperuser nobypassrls;'`,
+      ...[...byOwner.keys()].map((owner) => `'revoke ${owner} from ${r.role};'`),
+      r.create_db && `'revoke create on database <name> from ${r.role}, public;'`,
+      r.create_public && `'revoke create on schema public from ${r.role}, public;'`,
+    ].filter(Boolean);
     return fail('db.app_role', title, problems.join('; '),
-      `Requests must run as a role RLS binds: 'alter role ${r.role} nosuperuser nobypassrls;' and give what it owns back (e.g. 'alter table <name> owner to keyhold_owner;'). See docs/security-model.md`);
+      `Requests must run as a role RLS binds: ${fixes.join(' ')} and give what it owns back (e.g. 'alter table <name> owner to keyhold_owner;'). See docs/security-model.md`);
   }
   const expected = r.role === APP_ROLE ? '' : ` (named ${r.role}, not ${APP_ROLE})`;
   return pass('db.app_role', title, `${r.role}${expected}: not superuser, no BYPASSRLS, owns nothing`);

@@ -77,6 +77,52 @@ describe('keyhold doctor', () => {
     }
   }, 120_000);
 
+  it('fails when the app role owns tables through a role it belongs to, or may create in the database or schema public', async () => {
+    const scratch = await migratedScratch();
+    // Roles are cluster-wide: a role of this test's own owns a table in the scratch database only.
+    const owner = `keyhold_doctor_owner_${crypto.randomUUID().slice(0, 8)}`;
+    const s = new pg.Client({ connectionString: scratch.adminUrl });
+    await s.connect();
+    try {
+      await s.query(`create role ${owner} nologin`);
+      await s.query(`alter table webhook_endpoints owner to ${owner}`);
+      await s.query(`grant ${owner} to keyhold_app`);
+      await s.query('grant create on schema public to keyhold_app');
+      await s.query('do $$ begin execute format(\'grant create on database %I to keyhold_app\', current_database()); end $$');
+
+      const { code, report } = await doctor(serverEnv(scratch.adminUrl));
+      expect(code).toBe(1);
+      const check = byId(report.checks)['db.app_role']!;
+      expect(check.status).toBe('fail');
+      expect(check.summary).toContain(`keyhold_app is a member of ${owner}, which owns table webhook_endpoints`);
+      expect(check.summary).toContain('keyhold_app may create objects in the database');
+      expect(check.summary).toContain('keyhold_app may create objects in schema public');
+      expect(check.fix).toContain(`revoke ${owner} from keyhold_app`);
+    } finally {
+      await s.query(`revoke ${owner} from keyhold_app`).catch(() => undefined);
+      await s.end();
+      await scratch.db.close();
+      await scratch.drop();
+      const c = new pg.Client({ connectionString: inject('adminUrl') });
+      await c.connect();
+      await c.query(`drop role if exists ${owner}`).finally(() => c.end());
+    }
+  }, 120_000);
+
+  it('reports a configuration that does not load as a failed check, in JSON and in text', async () => {
+    const env = { ...serverEnv(inject('adminUrl')), KEYHOLD_METRICS_TOKEN: 'short-not-shown' };
+    const { code, report } = await doctor(env);
+    expect(code).toBe(1);
+    expect(report.ok).toBe(false);
+    expect(report.checks).toEqual([expect.objectContaining({ id: 'config.load', status: 'fail', summary: expect.stringContaining('KEYHOLD_METRICS_TOKEN: must be at least 32 characters') })]);
+    expect(JSON.stringify(report)).not.toContain('short-not-shown');
+
+    const text = await runCli(['doctor'], env);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toMatch(/^FAIL {2}Configuration loads: .*KEYHOLD_METRICS_TOKEN: must be at least 32 characters/m);
+    expect(text.stdout).toMatch(/^0 passed, 0 warning\(s\), 1 failed$/m);
+  }, 120_000);
+
   it('fails in production without https, keys or a protected /metrics', async () => {
     const { code, report } = await doctor({ ...serverEnv(inject('adminUrl')), NODE_ENV: 'production', KEYHOLD_METRICS: 'open', KEYHOLD_MASTER_KEYS: 'main-1:dG9vLXNob3J0' });
     expect(code).toBe(1);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { loadCatalog } from '../../domains/catalog/catalog.js';
 import { type DatabaseEndpoint, openDatabaseEndpoint } from '../../platform/db/database.js';
+import type { ConfigError } from '../../platform/config.js';
 import type { CommandContext } from '../command.js';
 import { type CheckResult, fail } from './check.js';
 import { configChecks } from './config-checks.js';
@@ -72,12 +73,26 @@ export async function runDoctor({ config, log, values }: CommandContext): Promis
     await endpoint?.stop();
   }
 
+  return report(results, `${config.env}, ${target}`, values.json === true);
+}
+
+/**
+ * `keyhold doctor` when the configuration itself does not load: that is the one finding (JSON
+ * readers still get their report), and nothing else can be checked without it.
+ */
+export function runDoctorWithoutConfig(err: ConfigError, { values }: Pick<CommandContext, 'values'>): number {
+  const check = fail('config.load', 'Configuration loads', err.problems.join('; '), 'Fix the environment variables named, then run keyhold doctor again (see README.md)');
+  return report([check], 'configuration not loaded', values.json === true);
+}
+
+/** Prints the findings (JSON or text); 1 when any failed. */
+function report(results: CheckResult[], target: string, json: boolean): number {
   const failed = results.filter((r) => r.status === 'fail').length;
   const warned = results.filter((r) => r.status === 'warn').length;
-  if (values.json) {
+  if (json) {
     process.stdout.write(`${JSON.stringify({ ok: failed === 0, target, checks: results }, null, 2)}\n`);
   } else {
-    const lines = [`Keyhold doctor: ${config.env}, ${target}`, ''];
+    const lines = [`Keyhold doctor: ${target}`, ''];
     for (const r of results) {
       lines.push(`${r.status.toUpperCase().padEnd(5)} ${r.title}: ${r.summary}`);
       if (r.fix) lines.push(`      fix: ${r.fix}`);

@@ -107,4 +107,41 @@ describe('keyhold import-env', () => {
     const saved = await services.connections.list({ ...machine(tenant.id), scopes: undefined }, { page: 1, limit: 50 });
     expect(saved.items.map((c) => c.service_name)).toEqual(['stripe']);
   }, 120_000);
+  it('--dry-run --verify saves no connection and says the tests it ran are in the audit log', async () => {
+    const tenant = await services.newTenant('import-dry-verify');
+    sandbox.seed('stripe', { apiKey: 'sk_test_CANARYdryverify' });
+    const file = path.join(dir, 'dry-verify.env');
+    await writeFile(file, 'STRIPE_SECRET_KEY=sk_test_CANARYdryverify\n');
+    const providers = { KEYHOLD_PROVIDER_STRIPE_BASE_URL: sandbox.baseUrlFor('stripe') };
+
+    const run = await runCli(['import-env', '--tenant', tenant.slug, '--file', file, '--dry-run', '--verify'], { ...env(), ...providers });
+    expect(run.code, run.output).toBe(0);
+    expect(run.stdout).not.toContain('nothing saved');
+    expect(run.stdout).toContain('Dry run: no connection saved; each --verify test with a provider is recorded in the audit log (api_credentials.test).');
+    expect(run.stdout).toMatch(/would import +stripe +from STRIPE_SECRET_KEY \(verified with the provider\)/);
+    const json = JSON.parse((await runCli(['import-env', '--tenant', tenant.slug, '--file', file, '--dry-run', '--verify', '--json'], { ...env(), ...providers })).stdout);
+    expect(json).toMatchObject({ dryRun: true, auditedTests: 1 });
+
+    const admin = await adminClient();
+    try {
+      const { rows } = await admin.query(`select action from audit_logs where tenant_id = $1 and action like 'api_credentials.%' order by action`, [tenant.id]);
+      expect(rows.map((r) => r.action)).toEqual(['api_credentials.test', 'api_credentials.test']);
+    } finally {
+      await admin.end();
+    }
+    expect((await services.connections.list({ ...machine(tenant.id), scopes: undefined }, { page: 1, limit: 50 })).items).toEqual([]);
+  }, 120_000);
+
+  it('names a tenant that does not exist, by id or by slug, and exits 1', async () => {
+    const file = path.join(dir, 'no-tenant.env');
+    await writeFile(file, 'STRIPE_SECRET_KEY=sk_test_CANARYnotenant\n');
+    const missingId = crypto.randomUUID();
+    for (const ref of [missingId, `no-such-tenant-${missingId.slice(0, 8)}`]) {
+      const run = await runCli(['import-env', '--tenant', ref, '--file', file], env());
+      expect(run.code, run.output).toBe(1);
+      expect(run.output).toMatch(new RegExp(`^keyhold import-env: No tenant '${ref}'$`, 'm'));
+      expect(run.output).not.toContain('no result');
+      expect(run.output).not.toContain('CANARY');
+    }
+  }, 120_000);
 });

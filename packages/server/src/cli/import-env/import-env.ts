@@ -101,11 +101,14 @@ export async function runImportEnv({ config, log, values }: CommandContext): Pro
     const tenantId = await resolveTenant(services, String(values.tenant));
     const { lines, ignored } = await importEnv(services, operatorInTenant(tenantId), env, opts);
     const failed = lines.some((l) => l.outcome === 'failed');
+    // A verify test sends the credentials to the provider, so it is audited even in a dry run.
+    const auditedTests = opts.dryRun ? lines.filter((l) => l.verified !== undefined).length : 0;
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ file, tenantId, dryRun: opts.dryRun, results: lines, ignoredVariables: ignored }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ file, tenantId, dryRun: opts.dryRun, ...(opts.dryRun ? { auditedTests } : {}), results: lines, ignoredVariables: ignored }, null, 2)}\n`);
       return failed ? 1 : 0;
     }
-    const out: string[] = [`${opts.dryRun ? 'Dry run: nothing saved. ' : ''}Importing ${file} into tenant ${String(values.tenant)}`];
+    const dryRun = !opts.dryRun ? '' : opts.verify ? 'Dry run: no connection saved; each --verify test with a provider is recorded in the audit log (api_credentials.test).\n' : 'Dry run: nothing saved. ';
+    const out: string[] = [`${dryRun}Importing ${file} into tenant ${String(values.tenant)}`];
     for (const l of lines) {
       const verified = l.verified === undefined ? '' : l.verified ? ' (verified with the provider)' : opts.verify ? ' (the provider has no verify request)' : ' (not verified; --verify checks first)';
       out.push(`  ${VERB[l.outcome].padEnd(13)} ${l.provider.padEnd(14)} from ${l.variables.join(', ')}${l.reason ? `: ${l.reason}` : verified}`);

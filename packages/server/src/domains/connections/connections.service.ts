@@ -432,11 +432,12 @@ export function createConnectionsService(deps: ConnectionsDeps) {
    * Where this server sends the provider's API calls for the connection (the catalog's base URL
    * or its configured override, e.g. the sandbox in the demo), so an official client built from
    * the read reaches the same place. Filled from non-secret config only; null when the
-   * connection lacks a field the URL needs.
+   * connection lacks a field the URL needs. Any userinfo (`user:pass@`) is dropped: a base URL
+   * configured with credentials must not hand them to every key holding 'credentials:read'.
    */
   function machineBaseUrl(provider: Provider, config: Record<string, string>, secrets: Record<string, string>): string | null {
     try {
-      return providerBaseUrl(provider, { config, secrets });
+      return withoutUserinfo(providerBaseUrl(provider, { config, secrets }));
     } catch (err) {
       if (err instanceof AppError) return null;
       throw err;
@@ -446,3 +447,13 @@ export function createConnectionsService(deps: ConnectionsDeps) {
   return { create, list, get, reveal, update, remove, testConnection, testSaved, readForMachine, forUse, forceRefresh, setHealth };
 }
 export type ConnectionsService = ReturnType<typeof createConnectionsService>;
+
+/** The URL without `user:pass@`; a value that is not an absolute URL has no userinfo to drop. */
+function withoutUserinfo(url: string): string {
+  if (!URL.canParse(url)) return url;
+  const parsed = new URL(url);
+  if (!parsed.username && !parsed.password) return url;
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.toString().replace(/\/+$/, '');
+}

@@ -52,6 +52,21 @@ describe('GET /api/connections/:provider/credentials', () => {
     }
   });
 
+  it('never hands out userinfo (user:pass@) that a configured base URL carries', async () => {
+    const withUserinfo = await testApp({ providerBaseUrls: { stripe: 'http://proxyuser:proxy-secret@127.0.0.1:9/stripe/' } });
+    try {
+      const b = await signup(withUserinfo.app);
+      await withUserinfo.app.inject({ method: 'POST', url: '/api/api-credentials?verify=false', headers: bearer(b.accessToken), payload: { serviceName: 'stripe', apiKey: 'sk_test_userinfo' } });
+      const key = (await createApiKey(withUserinfo.app, withUserinfo.clock, b, { name: 'svc', scopes: ['credentials:read'], role: 'member' })).key;
+      const res = await withUserinfo.app.inject({ method: 'GET', url: '/api/connections/stripe/credentials', headers: bearer(key) });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().data.baseUrl).toBe('http://127.0.0.1:9/stripe');
+      expect(res.body).not.toContain('proxy-secret');
+    } finally {
+      await withUserinfo.close();
+    }
+  });
+
   it('refuses people, keys without the scope, and never crosses tenants', async () => {
     const a = await signup(t.app);
     const b = await signup(t.app);

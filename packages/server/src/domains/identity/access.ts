@@ -15,7 +15,9 @@ import { type ApiKeyScope, ROLE_RANK, TENANT_KEY_SCOPES } from './principal.js';
  *     `null` refuses keys (the operation is about a person: password, sessions, MFA, reveal);
  *     `keysOnly` — people are refused (they use the audited reveal instead);
  *     `stepUp` — a fresh MFA code in `X-MFA-Code` from people; with a `scope`, API keys holding it
- *     may call it too (a key has no MFA: its scope is the grant), with `scope: null` keys are refused.
+ *     may call it too (a key has no MFA: its scope is the grant), with `scope: null` keys are refused;
+ *     `beforePasswordChange` — open to a user who still holds a temporary password (every other
+ *     operation answers 403 PASSWORD_CHANGE_REQUIRED until they choose their own).
  */
 export type Access =
   | { kind: 'public' }
@@ -27,7 +29,7 @@ export type Access =
  * `grantScope`: a people-only operation's worth in scopes — a key gives a person this power only
  * if it holds that scope (OAuth consent creates connections, as `credentials:write` does).
  */
-type TenantMore = { keysOnly?: true; stepUp?: true; self?: true; grantScope?: ApiKeyScope; note?: string };
+type TenantMore = { keysOnly?: true; stepUp?: true; self?: true; grantScope?: ApiKeyScope; beforePasswordChange?: true; note?: string };
 
 const pub: Access = { kind: 'public' };
 const platform = (permission: PlatformPermission | 'signed-in'): Access => ({ kind: 'platform', permission });
@@ -53,11 +55,11 @@ export const OPERATION_ACCESS: Readonly<Record<string, Access>> = {
   'GET /api/webhooks/{provider}': pub,
   'POST /api/webhooks/{provider}/{endpointToken}': pub,
 
-  'GET /api/auth/me': tenant('viewer', 'any'),
-  'POST /api/auth/logout': self(),
+  'GET /api/auth/me': tenant('viewer', 'any', { beforePasswordChange: true }),
+  'POST /api/auth/logout': tenant('viewer', null, { self: true, beforePasswordChange: true }),
   'GET /api/auth/sessions': self(),
   'DELETE /api/auth/sessions/{id}': self(),
-  'POST /api/auth/password': self(),
+  'POST /api/auth/password': tenant('viewer', null, { self: true, beforePasswordChange: true }),
   'POST /api/auth/mfa/setup': self(),
   'POST /api/auth/mfa/enable': self(),
   'POST /api/auth/mfa/disable': self(),

@@ -145,7 +145,10 @@ export function createAuthService(deps: AuthDeps) {
   /** Resolves an access token to its principal, checking session, user and tenant on every call. */
   async function authenticate(token: string, meta: RequestMeta): Promise<TenantPrincipal> {
     const s = await deps.sessions.authenticate(token);
-    return { ...meta, tenantId: s.tenantId!, actor: { type: 'user', id: s.id }, role: s.role as UserRole, userId: s.id, sessionId: s.sessionId };
+    return {
+      ...meta, tenantId: s.tenantId!, actor: { type: 'user', id: s.id }, role: s.role as UserRole, userId: s.id, sessionId: s.sessionId,
+      ...(s.passwordChangeRequired ? { passwordChangeRequired: true as const } : {}),
+    };
   }
 
   async function logout(p: TenantPrincipal) {

@@ -38,7 +38,7 @@ export function createIdentityRepo(db: Kysely<Database>) {
         .selectFrom('users as u')
         .innerJoin('tenants as t', 't.id', 'u.tenant_id')
         .leftJoin('sessions as s', (j) => j.onRef('s.user_id', '=', 'u.id').on('s.id', '=', sessionId))
-        .select(['u.role', 'u.is_active', 't.status as tenant_status', 't.deleted_at as tenant_deleted_at', 's.revoked_at', 's.expires_at as session_expires_at', 's.id as session_id'])
+        .select(['u.role', 'u.is_active', 'u.must_change_password', 't.status as tenant_status', 't.deleted_at as tenant_deleted_at', 's.revoked_at', 's.expires_at as session_expires_at', 's.id as session_id'])
         .where('u.id', '=', userId)
         .executeTakeFirst(),
 

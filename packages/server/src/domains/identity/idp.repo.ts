@@ -26,6 +26,10 @@ export function createIdpRepo(db: Kysely<Database>) {
         .where('i.subject', '=', subject)
         .executeTakeFirst(),
 
+    /** Whether the identity provider signs this user in (a Keyhold password is not theirs to use). */
+    isLinked: async (tx: TenantTx, userId: string) =>
+      (await tx.selectFrom('user_identities').select('user_id').where('user_id', '=', userId).executeTakeFirst()) !== undefined,
+
     insertIdentity: (tx: TenantTx, row: { tenant_id: string; user_id: string; issuer: string; subject: string }) =>
       tx.insertInto('user_identities').values(row).execute(),
 

@@ -9,12 +9,16 @@ import type { AuditService } from '../audit/audit.service.js';
 import type { Sessions } from '../sessions/sessions.service.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import { type AttemptKey, type AttemptLimiter, attemptKeys } from './attempts.js';
-import type { IdentityRepo } from './identity.repo.js';
+import type { IdentityRepo, UserRow } from './identity.repo.js';
+import type { IdpRepo } from './idp.repo.js';
 import type { PasswordResetRepo } from './password-reset.repo.js';
 import { assertPasswordPolicy, hashPassword } from './passwords.js';
 import { newOpaqueToken, sha256 } from './tokens.js';
 
 export const RESET_TTL_MS = 30 * 60_000;
+
+/** Why an operator's reset was refused. */
+export type OperatorResetRefusal = 'no_user' | 'invitation_pending' | 'identity_provider';
 const PREFIX = 'khp_';
 
 export const ForgotInput = z.object({ tenant: z.string().trim().toLowerCase().min(1).max(63), email: z.string().trim().toLowerCase().email().max(254) });
@@ -26,6 +30,7 @@ const resetKey = (tenant: string, email: string): AttemptKey => ({ key: `reset:a
 export type PasswordResetDeps = {
   repo: PasswordResetRepo;
   users: Pick<IdentityRepo, 'userByEmail' | 'userById' | 'updateUser'>;
+  identities: Pick<IdpRepo, 'isLinked'>;
   tenants: Pick<TenantsService, 'idBySlug'>;
   organization(tx: TenantTx): Promise<string>;
   tenancy: Tenancy;
@@ -94,30 +99,46 @@ export function createPasswordReset(deps: PasswordResetDeps) {
   }
 
   /**
+   * Why the operator may not reset this user's password; null when they may. A pending invitation
+   * has no password to reset (as for the emailed link), a deactivated user may not get back in,
+   * and a user the identity provider signs in resets their password there.
+   */
+  async function operatorRefusal(tx: TenantTx, user: UserRow | undefined): Promise<OperatorResetRefusal | null> {
+    if (!user || !user.is_active) return 'no_user';
+    if (await deps.identities.isLinked(tx, user.id)) return 'identity_provider';
+    if (!user.password_hash) return 'invitation_pending';
+    return null;
+  }
+
+  /**
    * The platform operator's reset (`keyhold users reset-password`): the same emailed link, audited
    * as the operator, answered plainly (the operator may know whether the user exists).
    */
-  async function sendLinkAsOperator(ctx: Omit<PrincipalCtx, 'tenantId'>, tenantId: string, email: string): Promise<boolean> {
-    return issueLink(tenantId, email.trim().toLowerCase(), () => ({ ...ctx, tenantId }));
+  async function sendLinkAsOperator(ctx: Omit<PrincipalCtx, 'tenantId'>, tenantId: string, email: string): Promise<OperatorResetRefusal | null> {
+    const address = email.trim().toLowerCase();
+    const refused = await tenancy.withTenant(tenantId, async (tx) => operatorRefusal(tx, await deps.users.userByEmail(tx, address)));
+    if (refused) return refused;
+    return (await issueLink(tenantId, address, () => ({ ...ctx, tenantId }))) ? null : 'no_user';
   }
 
   /**
    * The operator's reset without email: a random temporary password the user must change
    * (`must_change_password`), shown to the operator once; pending links are spent and every
-   * session of the user ends. Undefined when the tenant has no active user with that email.
+   * session of the user ends. A refusal (see `operatorRefusal`) changes nothing.
    */
-  async function setTemporaryPassword(ctx: Omit<PrincipalCtx, 'tenantId'>, tenantId: string, email: string): Promise<string | undefined> {
+  async function setTemporaryPassword(ctx: Omit<PrincipalCtx, 'tenantId'>, tenantId: string, email: string): Promise<{ password: string } | { refused: OperatorResetRefusal }> {
     const password = randomBytes(15).toString('base64url');
     const passwordHash = await hashPassword(password);
     return tenancy.withTenant(tenantId, async (tx) => {
       const found = await deps.users.userByEmail(tx, email.trim().toLowerCase());
       const user = found && (await deps.users.userById(tx, found.id, { lock: true }));
-      if (!user || !user.is_active) return undefined;
+      const refused = await operatorRefusal(tx, user);
+      if (refused || !user) return { refused: refused ?? 'no_user' };
       await deps.repo.useAll(tx, tenantId, user.id, clock());
       await deps.users.updateUser(tx, user.id, { password_hash: passwordHash, must_change_password: true });
       await deps.sessions.endAll(tx, user.id, 'password_changed');
       await deps.audit.record({ ...ctx, tenantId }, { action: 'user.password_reset', entity: { type: 'user', id: user.id }, metadata: { method: 'temporary_password' } }, tx);
-      return password;
+      return { password };
     });
   }
 

@@ -36,6 +36,11 @@ export type TenantPrincipal = PrincipalCtx & {
    * there, and whether the token shows a recent MFA that KEYHOLD_IDP_AMR_SATISFIES_MFA accepts.
    */
   idp?: { issuer: string; subject: string; mfa: boolean };
+  /**
+   * Set for a user signed in with a temporary password (an operator's reset, an invitation with
+   * one): only operations marked `beforePasswordChange` are open until they choose their own.
+   */
+  passwordChangeRequired?: true;
 };
 
 export function assertRole(p: TenantPrincipal, min: UserRole) {

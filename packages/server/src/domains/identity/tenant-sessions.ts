@@ -8,7 +8,8 @@ const SESSION_MAX_MS = 30 * 86_400_000;
 
 /**
  * Tenant users' sessions: a session stands while its user is active and its tenant is neither
- * deleted nor locked out (suspended, cancelled → 403 TENANT_SUSPENDED).
+ * deleted nor locked out (suspended, cancelled → 403 TENANT_SUSPENDED). A user holding a
+ * temporary password (`must_change_password`) stands, held to changing it (the auth edge).
  */
 export function tenantSessionKind(repo: Pick<IdentityRepo, 'principalState'>, signer: TokenSigner): SessionKind {
   return {
@@ -24,7 +25,7 @@ export function tenantSessionKind(repo: Pick<IdentityRepo, 'principalState'>, si
         throw sessionEnded();
       }
       assertTenantOpen(state.tenant_status);
-      return state.role;
+      return { role: state.role, passwordChangeRequired: state.must_change_password };
     },
   };
 }

@@ -11,7 +11,7 @@ afterAll(() => t.close());
 const call = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, token: string, payload?: object) =>
   t.app.inject({ method, url, headers: bearer(token), ...(payload ? { payload } : {}) });
 
-/** Adds a user with a temporary password and signs them in; returns their access token and id. */
+/** Adds a user with a temporary password, signs them in and changes it; returns their access token and id. */
 async function addUser(owner: Account, role: string, inviterToken = owner.accessToken) {
   const email = `${role}-${Math.random().toString(36).slice(2, 8)}@example.com`;
   const res = await call('POST', '/api/users', inviterToken, { email, role, method: 'temporary_password' });
@@ -19,7 +19,9 @@ async function addUser(owner: Account, role: string, inviterToken = owner.access
   const { user, temporaryPassword } = res.json().data;
   const login = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { tenant: owner.slug, email, password: temporaryPassword }, remoteAddress: freshIp() });
   expect(login.statusCode).toBe(200);
-  return { id: user.id as string, token: login.json().data.accessToken as string, email };
+  const token = login.json().data.accessToken as string;
+  expect((await call('POST', '/api/auth/password', token, { currentPassword: temporaryPassword, newPassword: STRONG_PASSWORD() })).statusCode).toBe(200);
+  return { id: user.id as string, token, email };
 }
 
 describe('roles', () => {
@@ -115,12 +117,16 @@ describe('passwords', () => {
       t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { tenant: owner.slug, email: 'temp@example.com', password }, remoteAddress: freshIp() });
     const a = (await signIn(temporaryPassword)).json().data.accessToken;
     const b = (await signIn(temporaryPassword)).json().data.accessToken;
+    // Until it is changed, the temporary password opens nothing else.
+    const held = await call('GET', '/api/providers', a);
+    expect([held.statusCode, held.json().code]).toEqual([403, 'PASSWORD_CHANGE_REQUIRED']);
     const weak = await call('POST', '/api/auth/password', a, { currentPassword: temporaryPassword, newPassword: 'short' });
     expect(weak.json().error).toBe('newPassword: must be at least 12 characters');
     expect((await call('POST', '/api/auth/password', a, { currentPassword: 'not-the-password', newPassword: STRONG_PASSWORD() })).statusCode).toBe(401);
     const next = STRONG_PASSWORD();
     expect((await call('POST', '/api/auth/password', a, { currentPassword: temporaryPassword, newPassword: next })).statusCode).toBe(200);
     expect((await call('GET', '/api/auth/me', a)).json().data.user.mustChangePassword).toBe(false);
+    expect((await call('GET', '/api/providers', a)).statusCode).toBe(200);
     expect((await call('GET', '/api/auth/me', b)).statusCode).toBe(401);
     expect((await signIn(temporaryPassword)).statusCode).toBe(401);
     expect((await signIn(next)).statusCode).toBe(200);

@@ -15,7 +15,7 @@ export function platformSessionKind(repo: Pick<PlatformAdminsRepo, 'sessionState
     async standing(tx, adminId, sessionId, now) {
       const state = await repo.sessionState(tx, adminId, sessionId);
       if (!state?.is_active || state.revoked_at || state.expires_at <= now) throw sessionEnded();
-      return state.role;
+      return { role: state.role };
     },
   };
 }

@@ -28,8 +28,11 @@ export type SessionKind = {
    * The subject's role if it may go on holding `sessionId`, read with the session in one round
    * trip inside the kind's scope; throws (session ended, tenant suspended) otherwise.
    */
-  standing(tx: ScopedTx, subjectId: string, sessionId: string, now: Date): Promise<string>;
+  standing(tx: ScopedTx, subjectId: string, sessionId: string, now: Date): Promise<Standing>;
 };
+
+/** A subject's standing: its role, and whether it must change its password before anything else. */
+export type Standing = { role: string; passwordChangeRequired?: boolean };
 
 export type SessionsDeps = {
   repo: SessionsRepo;
@@ -91,7 +94,7 @@ export function createSessions(deps: SessionsDeps) {
         return 'reused';
       }
       if (row.revoked_at || row.expires_at <= now || row.session_expires_at <= now) throw sessionEnded();
-      const role = await kind.standing(tx, row.subject_id, row.session_id, now);
+      const { role } = await kind.standing(tx, row.subject_id, row.session_id, now);
       await repo.markRotated(tx, row.id, now);
       await repo.touchSession(tx, row.session_id, now);
       await deps.audit.record(holder(row.subject_id, tenantId, meta), { action: `${kind.auditPrefix}.refresh`, entity: sessionEntity(row.session_id) }, tx);
@@ -103,13 +106,13 @@ export function createSessions(deps: SessionsDeps) {
   }
 
   /** The live session an access token stands for, checked against the database on every call. */
-  async function authenticate(token: string): Promise<SessionSubject & { sessionId: string }> {
+  async function authenticate(token: string): Promise<SessionSubject & { sessionId: string; passwordChangeRequired: boolean }> {
     const claims = await kind.signer.verifyAccess(token);
     const tenantId = claims.tid ?? null;
     const scopeOk = repo.tenantScoped ? tenantId !== null && isUuid(tenantId) : tenantId === null;
     if (!scopeOk || !isUuid(claims.sub) || !isUuid(claims.sid)) throw new AppError('TOKEN_INVALID', 'The token is not valid');
-    const role = await inScope(tenantId, (tx) => kind.standing(tx, claims.sub, claims.sid, clock()));
-    return { id: claims.sub, tenantId, role, sessionId: claims.sid };
+    const { role, passwordChangeRequired = false } = await inScope(tenantId, (tx) => kind.standing(tx, claims.sub, claims.sid, clock()));
+    return { id: claims.sub, tenantId, role, sessionId: claims.sid, passwordChangeRequired };
   }
 
   /** Ends the caller's current session. */

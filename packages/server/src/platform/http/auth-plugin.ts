@@ -51,7 +51,8 @@ export function assertRouteGuarded(route: RouteShape, accessOf: AuthPluginOption
  * The auth edge for every principal kind, registered once for the whole app. Per request:
  * 1. preValidation — the route's table entry decides: public passes; a tenant operation takes a
  *    user's access token or an API key, a platform operation a platform admin's token (the only
- *    sources of `req.principal` / `req.admin`), then the table's role, scope or permission;
+ *    sources of `req.principal` / `req.admin`), then a temporary password's hold (only operations
+ *    marked `beforePasswordChange`), then the table's role, scope or permission;
  * 2. schema validation;
  * 3. preHandler — the text rule for all input, then step-up MFA where the table asks for it: a
  *    one-time code is never spent on a request that fails validation, and an unauthenticated
@@ -77,6 +78,9 @@ export const authPlugin = fp<AuthPluginOptions>(async (app: FastifyInstance, opt
     const tenant = req.headers['x-keyhold-tenant'];
     const p = await opts.tenantPrincipal(bearerToken(req), { meta: requestMeta(req), method: req.method, url: req.url, ...(typeof tenant === 'string' ? { tenantHeader: tenant } : {}) });
     req.principal = p;
+    if (p.passwordChangeRequired && !access.beforePasswordChange) {
+      throw new AppError('PASSWORD_CHANGE_REQUIRED', 'Choose a new password first (POST /api/auth/password): you signed in with a temporary one');
+    }
     const why = opts.tenantRefusal(access, p);
     if (why) throw new AppError('FORBIDDEN', why);
   });
