@@ -15,7 +15,7 @@ const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /** The published packages, by directory under packages/ (one line per package). */
-const PUBLISHED = ['contract', 'sdk'];
+const PUBLISHED = ['contract', 'sdk', 'connect'];
 
 type Manifest = { name: string; version: string; private?: boolean; dependencies?: Record<string, string>; exports: Record<string, Record<string, string>> };
 const manifest = (dir: string): Manifest => JSON.parse(readFileSync(path.join(ROOT, 'packages', dir, 'package.json'), 'utf8'));
