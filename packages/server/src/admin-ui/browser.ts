@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -57,3 +57,29 @@ type InPage = { ownerDocument: { activeElement: unknown }; contains(other: unkno
 export const isFocused = (l: Locator) => l.evaluate((el) => el === (el as unknown as InPage).ownerDocument.activeElement);
 export const holdsFocus = (l: Locator) => l.evaluate((el) => (el as unknown as InPage).contains((el as unknown as InPage).ownerDocument.activeElement));
 export const pageStorage = (page: Page) => page.evaluate('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie') as Promise<string>;
+
+/** Without animations, so axe measures contrast on finished frames, not a modal fading in. */
+export const STILL = { viewport: { width: 1280, height: 860 }, reducedMotion: 'reduce' as const };
+
+/** Closes every notification on the page (they may cover buttons; they also close by themselves meanwhile). */
+export async function dismissNotifications(page: Page) {
+  for (const close of await page.getByRole('button', { name: 'Close notification' }).all()) await close.click({ timeout: 2000 }).catch(() => undefined);
+  await expect.poll(() => page.getByRole('button', { name: 'Close notification' }).count(), { timeout: 15_000 }).toBe(0);
+}
+
+/**
+ * With KEYHOLD_SCREENSHOTS=docs/screenshots, a still picture of the page for the README: no
+ * dialog fading out (unless `keepDialog`), no notification over the content, scrolled to the top.
+ */
+export async function screenshot(page: Page, name: string, opts: { height?: number; keepDialog?: boolean } = {}) {
+  const dir = process.env.KEYHOLD_SCREENSHOTS;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  if (!opts.keepDialog) await expect.poll(() => page.getByRole('dialog').count(), { timeout: 15_000 }).toBe(0);
+  await dismissNotifications(page);
+  await page.setViewportSize({ width: 1280, height: opts.height ?? 860 });
+  await page.evaluate('window.scrollTo(0, 0)');
+  await page.waitForTimeout(400);
+  await page.screenshot({ path: `${dir}/${name}.png`, fullPage: false });
+  await page.setViewportSize(STILL.viewport);
+}

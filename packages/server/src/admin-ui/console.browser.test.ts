@@ -1,36 +1,18 @@
-import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { type Sandbox, createSandbox } from '@keyhold/sandbox';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, STRONG_PASSWORD, bearer, enrolMfa, freshIp } from '../test-support/accounts.js';
 import { credentialsFor } from '../test-support/credentials.js';
 import { type TestApp, freePort, testApp, uniqueSlug } from '../test-support/index.js';
 import { oauthOptions } from '../test-support/oauth.js';
-import { assertConsoleBuilt, browserTestsSkipped, cspViolations, expectAccessible, holdsFocus, isFocused, launchChromium, pageStorage } from './browser.js';
+import { assertConsoleBuilt, browserTestsSkipped, cspViolations, expectAccessible, holdsFocus, isFocused, launchChromium, pageStorage, screenshot, STILL } from './browser.js';
 
-/** Without animations, so axe measures contrast on finished frames, not a modal fading in. */
-const STILL = { viewport: { width: 1280, height: 860 }, reducedMotion: 'reduce' as const };
 
 const skipped = browserTestsSkipped();
 if (skipped) console.warn(skipped);
 
-/** KEYHOLD_SCREENSHOTS=docs/screenshots also writes the README's pictures. */
-const shots = process.env.KEYHOLD_SCREENSHOTS;
-const shoot = async (page: Page, name: string, height = 860) => {
-  if (!shots) return;
-  mkdirSync(shots, { recursive: true });
-  // A still page: no dialog fading out, no notification over the content.
-  await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
-  for (const close of await page.getByRole('button', { name: 'Close notification' }).all()) await close.click();
-  await expect.poll(() => page.getByRole('button', { name: 'Close notification' }).count()).toBe(0);
-  await page.setViewportSize({ width: 1280, height });
-  await page.evaluate('window.scrollTo(0, 0)');
-  await page.waitForTimeout(400);
-  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: false });
-  await page.setViewportSize({ width: 1280, height: 860 });
-};
 
 describe.skipIf(skipped !== null)('the console in a real browser', () => {
   let t: TestApp;
@@ -85,7 +67,7 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     await page.waitForURL('**/admin/sign-in');
     await page.getByRole('link', { name: 'Create an organization' }).waitFor(); // sign-up is open here
     await expectAccessible(page, 'sign-in');
-    await shoot(page, 'sign-in');
+    await screenshot(page, 'sign-in');
     await page.getByLabel(/^Organization/).fill(slug);
     await page.getByLabel('Email').fill(email);
     await page.getByLabel(/^Password/).fill(password);
@@ -139,7 +121,7 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     await picker.getByRole('button', { name: 'Connect' }).click();
     await expect.poll(() => page.locator('article[data-provider="xero"] [data-status="active"]').count()).toBe(2);
     await page.unroute(consentPage);
-    await shoot(page, 'integrations', 1500);
+    await screenshot(page, 'integrations', { height: 1500 });
 
     // The owner enrols MFA (through the API for now) and opens the connection.
     const session = await apiLogin(slug, email, password);
@@ -181,7 +163,7 @@ describe.skipIf(skipped !== null)('the console in a real browser', () => {
     const after = (await t.app.inject({ method: 'GET', url: `/api/api-credentials/${connectionId}`, headers: bearer(owner.accessToken) })).json().data;
     expect(after.api_key.endsWith(rotated.slice(-4))).toBe(true);
     await page.getByText('rotated', { exact: true }).waitFor();
-    await shoot(page, 'connection');
+    await screenshot(page, 'connection');
 
     // Reveal (owner): the plaintext shows once, after the code.
     await page.getByRole('main').getByRole('button', { name: 'Reveal' }).click();

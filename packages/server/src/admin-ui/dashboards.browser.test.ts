@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { type Sandbox, createSandbox } from '@keyhold/sandbox';
 import type { Browser, Page } from 'playwright-core';
@@ -10,29 +9,15 @@ import { shopifyStore } from '../test-support/commerce.js';
 import { type TestApp, freePort, migratedScratch, testApp } from '../test-support/index.js';
 import { adminQuery, callbackWith, consentAt, oauthOptions, startConnect, type ConnectOptions } from '../test-support/oauth.js';
 import { seedHealth } from '../test-support/platform-health.js';
-import { assertConsoleBuilt, browserTestsSkipped, cspViolations, expectAccessible, launchChromium, pageStorage } from './browser.js';
+import { assertConsoleBuilt, browserTestsSkipped, cspViolations, expectAccessible, launchChromium, pageStorage, screenshot, STILL } from './browser.js';
 
 /**
  * The dashboards and the platform console in a real browser, on a database of this file's own
  * (the health page counts across every tenant, so only this file's tenants may be there).
  */
-const STILL = { viewport: { width: 1280, height: 860 }, reducedMotion: 'reduce' as const };
 const skipped = browserTestsSkipped();
 if (skipped) console.warn(skipped);
 
-const shots = process.env.KEYHOLD_SCREENSHOTS;
-const shoot = async (page: Page, name: string, height = 860) => {
-  if (!shots) return;
-  mkdirSync(shots, { recursive: true });
-  await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
-  for (const close of await page.getByRole('button', { name: 'Close notification' }).all()) await close.click();
-  await expect.poll(() => page.getByRole('button', { name: 'Close notification' }).count()).toBe(0);
-  await page.setViewportSize({ width: 1280, height });
-  await page.evaluate('window.scrollTo(0, 0)');
-  await page.waitForTimeout(500);
-  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: false });
-  await page.setViewportSize({ width: 1280, height: 860 });
-};
 
 /** The sandbox's Shopify orders are dated from 2026-10-01, one an hour: "now" is within them. */
 const NOW = Date.UTC(2026, 9, 12, 12);
@@ -136,7 +121,7 @@ describe.skipIf(skipped !== null)('dashboards and the platform console in a real
     await page.getByRole('img', { name: 'Connections by status' }).waitFor();
     expect(scripts.filter((u) => /\/assets\/charts-/.test(u))).toHaveLength(1);
     await expectAccessible(page, 'platform health');
-    await shoot(page, 'platform-health', 1100);
+    await screenshot(page, 'platform-health', { height: 1100 });
 
     // Admins.
     await follow(page, 'Admins');
@@ -148,7 +133,7 @@ describe.skipIf(skipped !== null)('dashboards and the platform console in a real
     await page.waitForURL('**/admin/platform/tenants');
     await expect.poll(() => page.getByTestId('tenant-total').textContent()).toBe(`${expected.tenants.trial + expected.tenants.suspended} tenants`);
     await expectAccessible(page, 'platform tenants');
-    await shoot(page, 'platform-tenants');
+    await screenshot(page, 'platform-tenants');
     await page.getByLabel('Search').fill(a.slug);
     await expect.poll(() => page.locator('[data-tenant]').count()).toBe(1);
     await page.getByLabel('Search').fill('');
@@ -225,7 +210,7 @@ describe.skipIf(skipped !== null)('dashboards and the platform console in a real
     await expect.poll(() => page.locator('svg .recharts-line').count()).toBe(3);
     expect(await page.getByRole('row').count()).toBe(22 + 1);
     await expectAccessible(page, 'working capital');
-    await shoot(page, 'working-capital', 1150);
+    await screenshot(page, 'working-capital', { height: 1150 });
 
     // Two Shopify stores synced: sales per store and the low-stock list, as the API counts them.
     const harnessShop = h as never;
@@ -247,7 +232,7 @@ describe.skipIf(skipped !== null)('dashboards and the platform console in a real
     expect(await page.getByTestId('low-stock-count').textContent()).toContain(`${summary.lowStock.count} item`);
     expect(summary.lowStock.count).toBeGreaterThan(0);
     await expectAccessible(page, 'commerce');
-    await shoot(page, 'commerce', 1150);
+    await screenshot(page, 'commerce', { height: 1150 });
     // Settings: a lower threshold lists fewer items, as the API counts them.
     await page.getByLabel('Low-stock threshold').fill('3');
     await page.getByRole('button', { name: 'Save' }).click();
@@ -276,7 +261,7 @@ describe.skipIf(skipped !== null)('dashboards and the platform console in a real
     await company.waitFor();
     await expect.poll(() => company.textContent()).toContain('3 of 4');
     await expect.poll(() => page.getByRole('cell', { name: '0.7529' }).count()).toBe(1);
-    await shoot(page, 'exchange-rates');
+    await screenshot(page, 'exchange-rates');
     await page.getByRole('button', { name: 'Sync now' }).click();
     await page.getByRole('dialog', { name: 'Sync exchange rates now' }).getByLabel('Authenticator code').waitFor();
     await expectAccessible(page, 'exchange rates sync dialog');

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { type Sandbox, createSandbox, resendDelivery } from '@keyhold/sandbox';
 import type { Browser, Page } from 'playwright-core';
@@ -8,32 +7,17 @@ import { type Account, bearer, enrolMfa, freshIp, signup } from '../test-support
 import { type TestApp, freePort, migratedScratch, testApp } from '../test-support/index.js';
 import { oauthOptions } from '../test-support/oauth.js';
 import { verifyWith } from '../test-support/outbound-webhooks.js';
-import { assertConsoleBuilt, browserTestsSkipped, cspViolations, expectAccessible, launchChromium } from './browser.js';
+import { assertConsoleBuilt, browserTestsSkipped, cspViolations, dismissNotifications, expectAccessible, launchChromium, screenshot, STILL } from './browser.js';
 
 /**
  * The console's data screens in a real browser: a connection's syncs, timeline and webhook URL;
  * outbound webhook endpoints and their deliveries; inbound webhooks; notifications. The app runs on
  * a database of its own, because the outbox drain and the delivery sender work across tenants.
  */
-const STILL = { viewport: { width: 1280, height: 860 }, reducedMotion: 'reduce' as const };
 
 const skipped = browserTestsSkipped();
 if (skipped) console.warn(skipped);
 
-/** KEYHOLD_SCREENSHOTS=docs/screenshots also writes the README's pictures. */
-const shots = process.env.KEYHOLD_SCREENSHOTS;
-const shoot = async (page: Page, name: string, height = 860) => {
-  if (!shots) return;
-  mkdirSync(shots, { recursive: true });
-  await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
-  for (const close of await page.getByRole('button', { name: 'Close notification' }).all()) await close.click();
-  await expect.poll(() => page.getByRole('button', { name: 'Close notification' }).count()).toBe(0);
-  await page.setViewportSize({ width: 1280, height });
-  await page.evaluate('window.scrollTo(0, 0)');
-  await page.waitForTimeout(400);
-  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: false });
-  await page.setViewportSize({ width: 1280, height: 860 });
-};
 
 describe.skipIf(skipped !== null)('the console data screens in a real browser', () => {
   let t: TestApp;
@@ -84,11 +68,6 @@ describe.skipIf(skipped !== null)('the console data screens in a real browser', 
     // Off the menu: an active link under the pointer has its hover shade, which axe would measure.
     await page.mouse.move(900, 5);
   };
-  /** Earlier notifications may still cover the buttons of the table's right edge (a slow machine keeps them longer). */
-  const dismissNotifications = async (page: Page) => {
-    for (const close of await page.getByRole('button', { name: 'Close notification' }).all()) await close.click().catch(() => undefined);
-    await expect.poll(() => page.getByRole('button', { name: 'Close notification' }).count()).toBe(0);
-  };
   /** What the outbox and the delivery worker do in a server, done now (no job runner here). */
   const flush = async () => {
     await t.services.events.drain();
@@ -130,7 +109,7 @@ describe.skipIf(skipped !== null)('the console data screens in a real browser', 
     await main.getByRole('table', { name: 'Syncs' }).locator('tr[data-sync="invoices"] [data-status="succeeded"]').waitFor();
     expect(await main.getByRole('row', { name: /Last synced never/ }).count()).toBe(0);
     await expectAccessible(page, 'connection page with syncs');
-    await shoot(page, 'connection-syncs', 1100);
+    await screenshot(page, 'connection-syncs', { height: 1100 });
 
     // Reset asks for the code too; a wrong one starts nothing.
     const runsBefore = (await t.app.inject({ method: 'GET', url: '/api/syncs/runs', headers: bearer(owner.accessToken) })).json().pagination.total;
@@ -183,7 +162,7 @@ describe.skipIf(skipped !== null)('the console data screens in a real browser', 
     await page.getByRole('option', { name: 'Failed' }).click(); // again: cleared
     await inbound.getByRole('cell', { name: 'email.delivered', exact: true }).waitFor();
     await expectAccessible(page, 'inbound webhooks');
-    await shoot(page, 'inbound-webhooks');
+    await screenshot(page, 'inbound-webhooks');
     await inbound.getByRole('button', { name: /^Replay email\.delivered/ }).click();
     await page.getByText('The event is processed again.').waitFor();
 
@@ -250,7 +229,7 @@ describe.skipIf(skipped !== null)('the console data screens in a real browser', 
     await expect.poll(() => sandbox.webhookReceiver.deliveries('console').at(-1)?.status, { timeout: 5_000 }).toBe(200);
     await expect.poll(() => deliveries.locator('[data-status="failed"]').count(), { timeout: 10_000 }).toBe(0);
     await expect.poll(() => deliveries.locator('[data-status="delivered"]').count(), { timeout: 10_000 }).toBe(3); // and the disabled event's
-    await shoot(page, 'webhook-deliveries', 1000);
+    await screenshot(page, 'webhook-deliveries', { height: 1000 });
 
     // Rotate: a new secret, shown once, that verifies the next delivery (the old one signs alongside for 24 h).
     await main.getByRole('button', { name: 'Manage' }).click();
@@ -271,7 +250,7 @@ describe.skipIf(skipped !== null)('the console data screens in a real browser', 
     await nav(page, 'Webhook endpoints');
     await main.getByRole('table', { name: 'Webhook endpoints' }).locator(`tr[data-endpoint="${endpointId}"] [data-status="enabled"]`).waitFor();
     await expectAccessible(page, 'webhook endpoints');
-    await shoot(page, 'webhook-endpoints');
+    await screenshot(page, 'webhook-endpoints');
 
     // Notifications: the disabled endpoint was emailed to the owner; the settings change who hears of it.
     await flush(); // the webhook_endpoint.disabled event → an email to the owners
@@ -289,7 +268,7 @@ describe.skipIf(skipped !== null)('the console data screens in a real browser', 
     const settings = (await t.app.inject({ method: 'GET', url: '/api/notifications/settings', headers: bearer(owner.accessToken) })).json().data;
     expect(settings).toMatchObject({ emailRules: { 'sync.failed': ['owner', 'admin'] }, chatEvents: ['webhook_endpoint.disabled'] });
     await expectAccessible(page, 'notifications');
-    await shoot(page, 'notifications', 1000);
+    await screenshot(page, 'notifications', { height: 1000 });
 
     // Delete the endpoint (behind the code): the list is empty again.
     await nav(page, 'Webhook endpoints');

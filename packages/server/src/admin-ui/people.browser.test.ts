@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { type Sandbox, createSandbox } from '@keyhold/sandbox';
 import * as jsqrModule from 'jsqr';
@@ -10,7 +10,7 @@ import { STRONG_PASSWORD, bearer, freshIp, totpAt } from '../test-support/accoun
 import { credentialsFor } from '../test-support/credentials.js';
 import { type TestApp, freePort, testApp, uniqueSlug } from '../test-support/index.js';
 import { oauthOptions } from '../test-support/oauth.js';
-import { assertConsoleBuilt, browserTestsSkipped, cspViolations, expectAccessible as axeCheck, launchChromium } from './browser.js';
+import { assertConsoleBuilt, browserTestsSkipped, cspViolations, expectAccessible as axeCheck, launchChromium, screenshot, STILL } from './browser.js';
 
 /**
  * axe on the page at rest: the pointer parked off the navigation it just clicked (an active nav
@@ -21,8 +21,6 @@ const expectAccessible = async (page: Page, where: string) => {
   await axeCheck(page, where);
 };
 
-/** Without animations, so axe measures contrast on finished frames, not a modal fading in. */
-const STILL = { viewport: { width: 1280, height: 860 }, reducedMotion: 'reduce' as const };
 const RESEND_KEY = `re_platform_${randomBytes(12).toString('hex')}`;
 
 /** Pages answer slower when the machine is busy: a poll waits as long as a locator does. */
@@ -31,21 +29,6 @@ const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000 
 const skipped = browserTestsSkipped();
 if (skipped) console.warn(skipped);
 
-/** KEYHOLD_SCREENSHOTS=docs/screenshots also writes the README's pictures. */
-const shots = process.env.KEYHOLD_SCREENSHOTS;
-const shoot = async (page: Page, name: string, opts: { height?: number; keepDialog?: boolean } = {}) => {
-  if (!shots) return;
-  mkdirSync(shots, { recursive: true });
-  if (!opts.keepDialog) await poll(() => page.getByRole('dialog').count()).toBe(0);
-  // Notifications also close by themselves meanwhile: a click that finds none left is fine.
-  for (const close of await page.getByRole('button', { name: 'Close notification' }).all()) await close.click({ timeout: 2000 }).catch(() => undefined);
-  await poll(() => page.getByRole('button', { name: 'Close notification' }).count()).toBe(0);
-  await page.setViewportSize({ width: 1280, height: opts.height ?? 860 });
-  await page.evaluate('window.scrollTo(0, 0)');
-  await page.waitForTimeout(400);
-  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: false });
-  await page.setViewportSize({ width: 1280, height: 860 });
-};
 
 type QrDecoder = (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null;
 // jsqr is CommonJS: its function is the module's default export here.
@@ -128,7 +111,7 @@ describe.skipIf(skipped !== null)('people and security in a real browser', () =>
     const step = (id: string) => page.locator(`[data-step="${id}"]`);
     for (const id of ['connect', 'mfa', 'invite']) await poll(() => step(id).getAttribute('data-state')).toBe('todo');
     await expectAccessible(page, 'get started');
-    await shoot(page, 'get-started');
+    await screenshot(page, 'get-started');
 
     // "Skip for now" on one step is the server's to remember: a reload (a new page, a token from the cookie) keeps it.
     await page.getByRole('button', { name: 'Skip for now: Invite a teammate' }).click();
@@ -158,7 +141,7 @@ describe.skipIf(skipped !== null)('people and security in a real browser', () =>
     const secret = otpauth.searchParams.get('secret')!;
     expect(secret.replace(/\s/g, '')).toBe((await page.getByTestId('mfa-secret').textContent())!.replace(/\s/g, ''));
     await expectAccessible(page, 'MFA enrolment');
-    await shoot(page, 'security-mfa');
+    await screenshot(page, 'security-mfa');
     const nextCode = async () => {
       t.clock.advance(30_000);
       return totpAt(secret, t.clock());
@@ -240,7 +223,7 @@ describe.skipIf(skipped !== null)('people and security in a real browser', () =>
     await page.getByText('0 entries').waitFor();
     await page.getByRole('button', { name: 'Clear' }).click();
     await page.locator('tr[data-action="user.signup"]').waitFor();
-    await shoot(page, 'audit');
+    await screenshot(page, 'audit');
 
     // Users & roles: a viewer by temporary password (shown once), a member by invitation who becomes an admin and is removed.
     await nav.getByRole('link', { name: 'Users & roles' }).click();
@@ -268,7 +251,7 @@ describe.skipIf(skipped !== null)('people and security in a real browser', () =>
     const roles = async () => Object.fromEntries(((await t.app.inject({ method: 'GET', url: '/api/users', headers: bearer(owner.accessToken) })).json().data as Array<{ email: string; role: string }>).map((u) => [u.email, u.role]));
     expect(await roles()).toEqual({ [email]: 'owner', [viewerEmail]: 'viewer', [memberEmail]: 'admin' });
     await expectAccessible(page, 'users');
-    await shoot(page, 'users');
+    await screenshot(page, 'users');
     await page.getByRole('button', { name: `Remove ${memberEmail}` }).click();
     await page.getByRole('dialog', { name: `Remove ${memberEmail}` }).getByRole('button', { name: 'Remove' }).click();
     await page.locator(`tr[data-user="${memberEmail}"]`).waitFor({ state: 'detached' });
@@ -300,7 +283,7 @@ describe.skipIf(skipped !== null)('people and security in a real browser', () =>
     await page.getByRole('dialog', { name: 'API key secrets-reader' }).getByRole('button', { name: 'Done' }).click();
     await page.locator('tr[data-key="secrets-reader"]').waitFor();
     await expectAccessible(page, 'API keys');
-    await shoot(page, 'api-keys');
+    await screenshot(page, 'api-keys');
     await page.getByRole('button', { name: 'Revoke reporting' }).click();
     await page.getByRole('dialog', { name: 'Revoke reporting' }).getByRole('button', { name: 'Revoke' }).click();
     await page.locator('tr[data-key="reporting"]').waitFor({ state: 'detached' });
