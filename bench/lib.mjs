@@ -133,3 +133,33 @@ export async function servicesForBench({ name, catalog = {} }) {
     throw err;
   }
 }
+
+/**
+ * One benchmark's results, in the shape `npm run bench` tabulates: each row a measure with
+ * Keyhold's figure, the baseline's (side by side in the same run), their ratio, the goal and
+ * whether it is met. `higherIsBetter` says which way the ratio must point (throughput: true;
+ * latency, time, size: false). Rows are printed; with BENCH_RESULTS_FILE set (the runner sets
+ * it), they are also appended to that file as JSON lines.
+ *
+ *   report('proxy', [{ measure: 'P2 throughput, 32 conns', unit: 'req/s', keyhold: 7100, baseline: 8400, goal: 0.8 }])
+ *
+ * `goal` is a ratio (keyhold / baseline) unless `goalAbsolute` is given: a bound on the Keyhold
+ * figure itself (e.g. added p99 ≤ 2 ms, rotation ≤ 60 s). Rows with neither are informational.
+ */
+export async function report(bench, rows) {
+  const { appendFile } = await import('node:fs/promises');
+  const out = rows.map((r) => {
+    const higherIsBetter = r.higherIsBetter ?? true;
+    const ratio = r.baseline ? r.keyhold / r.baseline : null;
+    let met = null;
+    if (r.goalAbsolute !== undefined) met = higherIsBetter ? r.keyhold >= r.goalAbsolute : r.keyhold <= r.goalAbsolute;
+    else if (r.goal !== undefined && ratio !== null) met = higherIsBetter ? ratio >= r.goal : ratio <= r.goal;
+    return { bench, measure: r.measure, unit: r.unit ?? '', keyhold: r.keyhold, baseline: r.baseline ?? null, ratio, goal: r.goal ?? null, goalAbsolute: r.goalAbsolute ?? null, higherIsBetter, met, note: r.note ?? null };
+  });
+  for (const r of out) {
+    const goal = r.goalAbsolute !== null ? `${r.higherIsBetter ? '≥' : '≤'} ${r.goalAbsolute} ${r.unit}` : r.goal !== null ? `${r.higherIsBetter ? '≥' : '≤'} ${r.goal}×` : '';
+    console.log(`[${bench}] ${r.measure}: ${fmt(r.keyhold)} ${r.unit}${r.baseline !== null ? ` vs ${fmt(r.baseline)} (${fmt(r.ratio, 2)}×)` : ''}${goal ? ` goal ${goal}: ${r.met ? 'met' : 'MISSED'}` : ''}`);
+  }
+  if (process.env.BENCH_RESULTS_FILE) await appendFile(process.env.BENCH_RESULTS_FILE, out.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  return out;
+}
