@@ -3,7 +3,8 @@
 //       SDK over HTTP, vs a bare primary-key SELECT of the same row through pg.
 //   P2  throughput and latency through /api/proxy vs a bare undici pass-through proxy to the same
 //       upstream at the same concurrency (autocannon on loopback, time-bounded).
-// Run: npm run bench:proxy   (builds first)   BENCH_SECONDS=8 BENCH_CONNECTIONS=32
+//   Memory: the server process's RSS (VmRSS) idle and at its peak under the P2 load.
+// Run: npm run bench:proxy   (builds first)   BENCH_SECONDS=8 BENCH_CONNECTIONS=32,128
 import { spawn } from 'node:child_process';
 import crypto, { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -13,13 +14,21 @@ import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { generate } from 'otplib';
 import pg from 'pg';
-import { fmt, freePort, stopAll } from './lib.mjs';
+import { fmt, freePort, report, stopAll } from './lib.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const SUPERUSER = 'postgres'; // the embedded cluster's superuser (platform/db/embedded.ts)
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '32,128').split(',').map(Number).filter((n) => n > 0);
 const dist = (p) => new URL(`../packages/server/dist/${p}`, import.meta.url).href;
 const here = (p) => new URL(p, import.meta.url).pathname;
+
+/** A process's resident memory (MiB) and CPU time so far (ms), from /proc (Linux). */
+async function processStats(pid) {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+  // Fields 14 and 15 of /proc/<pid>/stat (utime, stime), in clock ticks of 10 ms.
+  return { rssMiB: Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024, cpuMs: (Number(stat[11]) + Number(stat[12])) * 10 };
+}
 
 /** Starts a node script and resolves with the first line it prints (its URL). */
 function child(script, env, args = []) {
@@ -126,17 +135,48 @@ try {
   await db.close();
 
   // ---- P2: proxy throughput and latency ----------------------------------------------------
-  const run = (url, headers) =>
-    new Promise((resolve, reject) => autocannon({ url, connections: CONNECTIONS, duration: SECONDS, headers, pipelining: 1 }, (err, r) => (err ? reject(err) : resolve(r))));
-  const summary = (r) => ({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx });
-  await run(`${passthrough.url}/api/proxy/custom/v1/balance`, {}); // warm-up both
-  await run(`${K}/api/proxy/custom/v1/balance`, { authorization: `Bearer ${apiKey}` });
-  const baseline = summary(await run(`${passthrough.url}/api/proxy/custom/v1/balance`, {}));
-  const proxied = summary(await run(`${K}/api/proxy/custom/v1/balance`, { authorization: `Bearer ${apiKey}` }));
-  console.log(`# P2 proxy, ${CONNECTIONS} connections, ${SECONDS} s each (autocannon, loopback, 2 cores shared by all processes)`);
-  console.log(`bare undici pass-through   ${fmt(baseline.rps, 0).padStart(7)} req/s   p50 ${fmt(baseline.p50, 1)} ms   p99 ${fmt(baseline.p99, 1)} ms   errors ${baseline.errors}`);
-  console.log(`Keyhold /api/proxy         ${fmt(proxied.rps, 0).padStart(7)} req/s   p50 ${fmt(proxied.p50, 1)} ms   p99 ${fmt(proxied.p99, 1)} ms   errors ${proxied.errors}`);
-  console.log(`throughput ratio ${fmt(proxied.rps / baseline.rps, 2)} (goal >= 0.8), added p99 ${fmt(proxied.p99 - baseline.p99, 1)} ms (goal <= 2)`);
+  const idle = await processStats(keyhold.pid);
+  const run = (url, headers, connections, duration = SECONDS) =>
+    new Promise((resolve, reject) => autocannon({ url, connections, duration, headers, pipelining: 1 }, (err, r) => (err ? reject(err) : resolve(r))));
+  /** One load run, with the CPU time the serving process spent on it per request and its peak RSS. */
+  const measure = async (proc, url, headers, connections) => {
+    const before = await processStats(proc.pid);
+    let peak = before.rssMiB;
+    const sampler = setInterval(() => void processStats(proc.pid).then((s) => { peak = Math.max(peak, s.rssMiB); }).catch(() => undefined), 250);
+    const r = await run(url, headers, connections).finally(() => clearInterval(sampler));
+    const after = await processStats(proc.pid);
+    return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx, cpuUs: ((after.cpuMs - before.cpuMs) * 1000) / Math.max(1, r.requests.total), peakMiB: Math.max(peak, after.rssMiB) };
+  };
+  const bareUrl = `${passthrough.url}/api/proxy/custom/v1/balance`;
+  const proxyUrl = `${K}/api/proxy/custom/v1/balance`;
+  const auth = { authorization: `Bearer ${apiKey}` };
+  const warmUp = Math.min(2, SECONDS);
+  const rows = [
+    { measure: 'P1 credential read, in-process helper (warm)', unit: 'µs', keyhold: helperUs, baseline: base, goal: 1.3, higherIsBetter: false, note: 'served from memory, checked once a second' },
+    { measure: 'P1 credential read, its once-a-second check', unit: 'µs', keyhold: revalidateUs, baseline: base, higherIsBetter: false, note: 'one round trip, RLS context set' },
+    { measure: 'P1 credential read, SDK over HTTP', unit: 'µs', keyhold: sdkUs, baseline: base, higherIsBetter: false },
+  ];
+  let loadPeak = idle.rssMiB;
+  for (const connections of CONNECTIONS) {
+    await run(bareUrl, {}, connections, warmUp);
+    await run(proxyUrl, auth, connections, warmUp);
+    const baseline = await measure(passthrough.proc, bareUrl, {}, connections);
+    const proxied = await measure(keyhold, proxyUrl, auth, connections);
+    loadPeak = Math.max(loadPeak, proxied.peakMiB);
+    console.log(`# P2 proxy, ${connections} connections, ${SECONDS} s each (autocannon, loopback, 2 cores shared by all processes)`);
+    console.log(`bare undici pass-through   ${fmt(baseline.rps, 0).padStart(7)} req/s   p50 ${fmt(baseline.p50, 1)} ms   p99 ${fmt(baseline.p99, 1)} ms   errors ${baseline.errors}   CPU ${fmt(baseline.cpuUs, 0)} µs/req`);
+    console.log(`Keyhold /api/proxy         ${fmt(proxied.rps, 0).padStart(7)} req/s   p50 ${fmt(proxied.p50, 1)} ms   p99 ${fmt(proxied.p99, 1)} ms   errors ${proxied.errors}   CPU ${fmt(proxied.cpuUs, 0)} µs/req`);
+    rows.push(
+      { measure: `P2 proxy throughput, ${connections} conns`, unit: 'req/s', keyhold: proxied.rps, baseline: baseline.rps, goal: 0.8, note: `errors ${proxied.errors} (baseline ${baseline.errors})` },
+      { measure: `P2 proxy added p99, ${connections} conns`, unit: 'ms', keyhold: proxied.p99 - baseline.p99, goalAbsolute: 2, higherIsBetter: false, note: `p99 ${fmt(proxied.p99)} vs ${fmt(baseline.p99)} ms` },
+      { measure: `P2 server CPU per request, ${connections} conns`, unit: 'µs', keyhold: proxied.cpuUs, baseline: baseline.cpuUs, higherIsBetter: false, note: 'user+system time of the serving process / requests served' },
+    );
+  }
+  rows.push(
+    { measure: 'RSS of one Keyhold node, idle', unit: 'MiB', keyhold: idle.rssMiB, higherIsBetter: false, note: 'VmRSS of the server process (embedded Postgres not counted)' },
+    { measure: 'RSS of one Keyhold node, peak under P2 load', unit: 'MiB', keyhold: loadPeak, higherIsBetter: false, note: 'sampled every 250 ms' },
+  );
+  await report('proxy', rows);
 } finally {
   await stopAll(procs.reverse());
   await rm(dir, { recursive: true, force: true });

@@ -16,6 +16,8 @@ import { newOpaqueToken, sha256 } from '../identity/tokens.js';
 import { type TenantsService, assertTenantOpen } from '../tenants/tenants.service.js';
 import type { ApiKeysRepo } from './api-keys.repo.js';
 
+type Verified = { tenantId: string; keyId: string; role: TenantPrincipal['role']; scopes: TenantPrincipal['scopes']; at: number };
+
 export const API_KEY_PREFIX = 'kh_';
 
 /** Machine reads with OAuth refresh tokens are for the platform's own back end only. */
@@ -102,6 +104,9 @@ export function createApiKeysService(deps: ApiKeysDeps) {
       if (revoked === 0) throw new AppError('NOT_FOUND', 'API key not found');
       await audit.record(p, { action: 'api_key.revoke', entity: { type: 'api_key', id }, metadata: { keysCreatedFromIt: revoked - 1 } }, tx);
     });
+    // A verification still in flight began before the revocation: neither it nor its answer is reused.
+    revocations++;
+    verifying.clear();
     verified.clear();
   }
 
@@ -110,7 +115,9 @@ export function createApiKeysService(deps: ApiKeysDeps) {
    * integration does not pay a transaction per request. A revocation here takes effect at once;
    * on other nodes, and for a tenant's suspension, within VERIFIED_MS.
    */
-  const verified = boundedMap<string, { tenantId: string; keyId: string; role: TenantPrincipal['role']; scopes: TenantPrincipal['scopes']; at: number }>(10_000);
+  const verified = boundedMap<string, Verified>(10_000);
+  const verifying = new Map<string, Promise<Verified | null>>();
+  let revocations = 0;
 
   /**
    * A tenant key acts in its own tenant; a platform key acts in the tenant named by
@@ -123,24 +130,14 @@ export function createApiKeysService(deps: ApiKeysDeps) {
     const cacheKey = `${hash}\u0000${tenantHeader ?? ''}`;
     const hit = verified.get(cacheKey);
     if (hit && Date.now() - hit.at < VERIFIED_MS) return { ...meta, tenantId: hit.tenantId, actor: { type: 'api_key', id: hit.keyId }, role: hit.role, scopes: hit.scopes };
-    const tenantId = await repo.tenantOf(hash);
-    if (tenantId) {
-      const key = await tenancy.withTenant(tenantId, async (tx) => {
-        const row = await repo.byHash(tx, hash);
-        if (row && !row.revoked_at) await repo.touch(tx, row.id, now);
-        return row;
-      });
-      if (!key || key.revoked_at) throw invalidKey();
-      // A tenant key acts only for its own tenant: naming another one is a mistake worth a loud no,
-      // not a silent answer about the key's own tenant.
-      if (tenantHeader && tenantHeader !== tenantId && (await deps.tenants.idBySlug(tenantHeader)) !== tenantId) {
-        throw new AppError('FORBIDDEN', 'This API key belongs to another organization than x-keyhold-tenant names');
-      }
-      await assertTenantUsable(tenantId);
-      const scopes = key.scopes as TenantPrincipal['scopes'];
-      verified.set(cacheKey, { tenantId, keyId: key.id, role: key.role, scopes, at: Date.now() });
-      return { ...meta, tenantId, actor: { type: 'api_key', id: key.id }, role: key.role, scopes };
+    // Parallel calls with the same key share one verification (a busy client's burst is one transaction, not one each).
+    let pending = verifying.get(cacheKey);
+    if (!pending) {
+      pending = verifyTenantKey(hash, tenantHeader, now, cacheKey).finally(() => verifying.get(cacheKey) === pending && verifying.delete(cacheKey));
+      verifying.set(cacheKey, pending);
     }
+    const v = await pending;
+    if (v) return { ...meta, tenantId: v.tenantId, actor: { type: 'api_key', id: v.keyId }, role: v.role, scopes: v.scopes };
     const platformKey = await repo.platformByHash(hash);
     if (!platformKey || platformKey.revoked_at) throw invalidKey();
     if (!tenantHeader) throw new AppError('VALIDATION_FAILED', 'headers.x-keyhold-tenant: a platform API key must name the tenant it acts for');
@@ -157,6 +154,29 @@ export function createApiKeysService(deps: ApiKeysDeps) {
     };
     await audit.record(principal, { action: 'platform_api_key.use', entity: { type: 'platform_api_key', id: platformKey.id }, metadata: { method: meta.method, path: meta.url?.split('?')[0] } });
     return principal;
+  }
+
+  /** A tenant key's verification (null: not a tenant key), cached for VERIFIED_MS when it passes. */
+  async function verifyTenantKey(hash: string, tenantHeader: string | undefined, now: Date, cacheKey: string): Promise<Verified | null> {
+    const generation = revocations;
+    const tenantId = await repo.tenantOf(hash);
+    if (!tenantId) return null;
+    const key = await tenancy.withTenant(tenantId, async (tx) => {
+      const row = await repo.byHash(tx, hash);
+      if (row && !row.revoked_at) await repo.touch(tx, row.id, now);
+      return row;
+    });
+    if (!key || key.revoked_at) throw invalidKey();
+    // A tenant key acts only for its own tenant: naming another one is a mistake worth a loud no,
+    // not a silent answer about the key's own tenant.
+    if (tenantHeader && tenantHeader !== tenantId && (await deps.tenants.idBySlug(tenantHeader)) !== tenantId) {
+      throw new AppError('FORBIDDEN', 'This API key belongs to another organization than x-keyhold-tenant names');
+    }
+    await assertTenantUsable(tenantId);
+    const scopes = key.scopes as TenantPrincipal['scopes'];
+    const entry = { tenantId, keyId: key.id, role: key.role, scopes, at: Date.now() };
+    if (generation === revocations) verified.set(cacheKey, entry);
+    return entry;
   }
 
   async function assertTenantUsable(tenantId: string) {

@@ -8,7 +8,9 @@ import type { ConnectionRow } from './connections.repo.js';
 import type { ConnectionsDeps } from './connections.service.js';
 import { Label } from './fields.js';
 import type { InUse } from './store.js';
-import type { WarmCache } from './warm-cache.js';
+import type { WarmCache, WarmEntry } from './warm-cache.js';
+
+type ConnectionState = { id: string; updated_at: Date; status: ConnectionRow['status']; is_active: boolean; token_expires_at: Date | null };
 
 /** How long a decrypted connection may be reused from this process's memory (always re-validated first). */
 const WARM_MS = 60_000;
@@ -27,6 +29,7 @@ export function createConnectionUse(deps: Pick<ConnectionsDeps, 'store' | 'tenan
   const now = () => deps.clock().getTime();
   const noted = boundedMap<string, number>(NOTED_MAX);
   const readSecrets = store.secretsOf;
+  const checking = new WeakMap<WarmEntry, Promise<ConnectionState | undefined>>();
 
   /**
    * One connection of the principal's tenant, ready to use: active, its OAuth token refreshed
@@ -63,10 +66,16 @@ export function createConnectionUse(deps: Pick<ConnectionsDeps, 'store' | 'tenan
     if (!hit || !deps.readAsTenant || now() - hit.cachedAt > WARM_MS) return null;
     // Checked within the last second: trusted as is (a change made on another node shows within 1 s).
     if (now() - hit.checkedAt < REVALIDATE_MS) return { warm: true, inUse: { row: hit.row, secrets: hit.secrets } };
-    const [state] = await deps.readAsTenant<{ id: string; updated_at: Date; status: ConnectionRow['status']; is_active: boolean; token_expires_at: Date | null }>(
-      p.tenantId,
-      `select id, updated_at, status, is_active, token_expires_at from connections where tenant_id = ${literal(p.tenantId)} and provider = ${literal(provider.id)} and label = ${literal(label)}`,
-    );
+    // One check per entry at a time: a burst of parallel calls shares it instead of each sending its own.
+    let check = checking.get(hit);
+    if (!check) {
+      check = deps.readAsTenant<ConnectionState>(
+        p.tenantId,
+        `select id, updated_at, status, is_active, token_expires_at from connections where tenant_id = ${literal(p.tenantId)} and provider = ${literal(provider.id)} and label = ${literal(label)}`,
+      ).then(([row]) => row).finally(() => checking.delete(hit));
+      checking.set(hit, check);
+    }
+    const state = await check;
     if (!state || state.id !== hit.row.id || state.updated_at.getTime() !== hit.row.updated_at.getTime() || !state.is_active) {
       warm.delete(key);
       return null;

@@ -92,6 +92,23 @@ export function limitPlan(provider: Provider, call: LimitCall = {}): LimitPlan {
   return { key: buckets.map((b) => b.name).join(','), buckets, ...(r.concurrent ? { concurrent: r.concurrent } : {}) };
 }
 
+/**
+ * `limitPlan`, computed once per provider and connection config when the plan cannot depend on
+ * the call's method and path (no per-operation limits): it was built twice on every proxy call.
+ * Keyed by the config object, which a warm connection keeps until the connection changes.
+ */
+const plainPlans = new WeakMap<Provider, WeakMap<object, LimitPlan>>();
+const NO_CONFIG = {};
+function planFor(provider: Provider, call: LimitCall = {}): LimitPlan {
+  if (provider.rateLimits?.operations?.length) return limitPlan(provider, call);
+  let byConfig = plainPlans.get(provider);
+  if (!byConfig) plainPlans.set(provider, (byConfig = new WeakMap()));
+  const key = call.config ?? NO_CONFIG;
+  let plan = byConfig.get(key);
+  if (!plan) byConfig.set(key, (plan = limitPlan(provider, call)));
+  return plan;
+}
+
 /** How many tokens one process leases at a time: ~200 ms of refill, at least 1, at most a quarter of the bucket. */
 const leaseSize = (b: BucketSpec) => Math.max(1, Math.min(Math.floor(b.rate * 0.2), Math.floor(b.capacity / 4)));
 /** Leased tokens not used within this time are dropped (never given back: the total stays within the limit). */
@@ -157,7 +174,7 @@ export function createRateLimiter(deps: LimiterDeps) {
    * concurrency slot where the provider limits concurrency. Throws 429 RATE_LIMITED otherwise.
    */
   async function acquire(tenantId: string, connectionId: string, provider: Provider, opts: { maxWaitMs: number; call?: LimitCall; onWait?: (ms: number) => void }): Promise<Permit> {
-    const plan = limitPlan(provider, opts.call);
+    const plan = planFor(provider, opts.call);
     const deadline = now() + opts.maxWaitMs;
     const limited = (waitMs: number, what: string) => {
       deps.onLimited?.(provider.id, 'keyhold');
@@ -211,7 +228,7 @@ export function createRateLimiter(deps: LimiterDeps) {
       const v = headers[name];
       return Array.isArray(v) ? v[0] : v;
     };
-    const plan = limitPlan(provider, call);
+    const plan = planFor(provider, call);
     const clamps: Array<{ name: string; tokens: number | null; blockedForMs: number | null }> = [];
     if (status === 429) {
       deps.onLimited?.(provider.id, 'provider');

@@ -7,11 +7,12 @@ import type { Logger } from '../../platform/logger.js';
 import { type Metrics, statusClass } from '../../platform/metrics.js';
 import type { Catalog, Provider } from '../catalog/catalog.js';
 import type { ConnectionsService, InUse } from '../connections/connections.service.js';
-import { buildProviderRequest, defaultHeaderNames, providerBaseUrl, tenantBaseUrlField } from '../connections/provider-request.js';
+import { providerBaseUrl, tenantBaseUrlField } from '../connections/provider-request.js';
 import type { TenantPrincipal } from '../identity/principal.js';
 import { adapterFor } from '../../providers/registry.js';
 import type { Breakers } from './breaker.js';
-import { assertUnderBase, forwardableRequestHeaders, forwardableResponseHeaders } from './headers.js';
+import { forwardableResponseHeaders } from './headers.js';
+import { type Target, providerTarget } from './prepared.js';
 import { type RateLimiter, retryAfterMs } from './limits.js';
 
 export type ProxyRequest = {
@@ -71,22 +72,16 @@ export function createProxyService(deps: ProxyDeps) {
     });
 
   /**
-   * The provider request for this connection: the client's path and query as written (never
-   * templated), credentials only where the catalog injects them. Anything thrown here is about
+   * The provider request for this connection (see prepared.ts). Anything thrown here is about
    * the request or the connection, not the provider: it never reaches the breaker.
    */
-  function target(provider: Provider, conn: InUse, path: string) {
-    const values = { config: conn.row.config, secrets: conn.secrets };
-    const built = buildProviderRequest(provider, values, path);
-    assertUnderBase(built.url, providerBaseUrl(provider, values));
-    return built;
-  }
+  const target = (provider: Provider, conn: InUse, req: ProxyRequest) => providerTarget(provider, conn, req.path, req.headers);
 
-  async function attempt(provider: Provider, built: { url: string; headers: Record<string, string> }, req: ProxyRequest, body: Buffer | Readable | null) {
+  async function attempt(provider: Provider, built: Target, req: ProxyRequest, body: Buffer | Readable | null) {
     const started = performance.now();
     const res = await deps.http.request(built.url, {
       method: req.method,
-      headers: withClientDefaults(provider, req.headers, built.headers),
+      headers: built.headers,
       body,
       timeoutMs: 30_000,
       bodyTimeoutMs: 60_000,
@@ -104,7 +99,7 @@ export function createProxyService(deps: ProxyDeps) {
     const connectionId = conn.row.id;
     const gate = breakers.check(connectionId);
     if (!gate.allowed) throw unavailable(provider, gate.retryInMs, 'has been failing');
-    let built = target(provider, conn, req.path);
+    let built = target(provider, conn, req);
     // Limits may be per operation (method + path) and per connection (figures its config sets).
     const call = { method: req.method, path: req.path, config: conn.row.config };
     const permit = await limiter.acquire(p.tenantId, connectionId, provider, { maxWaitMs, call, ...(opts.onRateWait ? { onWait: opts.onRateWait } : {}) });
@@ -140,7 +135,7 @@ export function createProxyService(deps: ProxyDeps) {
           refreshed = true;
           metrics.retries.inc({ provider: provider.id, reason: 'token_refresh' });
           conn = await deps.connections.forceRefresh(p.tenantId, conn);
-          built = target(provider, conn, req.path);
+          built = target(provider, conn, req);
           continue;
         }
         if (RETRY_STATUS.has(res.statusCode) && canRetry && n < MAX_RETRIES) {
@@ -239,11 +234,3 @@ const headerOf = (h: Record<string, string | string[] | undefined>, name: string
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
 };
-
-/** The client's headers (those it may send), Keyhold's injection on top; a catalog default only where the client sent none. */
-function withClientDefaults(provider: Provider, client: IncomingHttpHeaders, injected: Record<string, string>): Record<string, string> {
-  const defaults = new Set(defaultHeaderNames(provider));
-  const enforced = Object.fromEntries(Object.entries(injected).filter(([name]) => !defaults.has(name)));
-  const fallback = Object.fromEntries(Object.entries(injected).filter(([name]) => defaults.has(name)));
-  return { ...fallback, ...forwardableRequestHeaders(client, enforced), ...enforced };
-}

@@ -60,8 +60,17 @@ export function assertRouteGuarded(route: RouteShape, accessOf: AuthPluginOption
  * Routes declare nothing about auth.
  */
 export const authPlugin = fp<AuthPluginOptions>(async (app: FastifyInstance, opts) => {
-  const accessOfRequest = (req: FastifyRequest) =>
-    outsideApi(req.routeOptions.url, req.routeOptions.schema) ? undefined : (opts.accessOf(req.method, req.routeOptions.url!) ?? refusedToAll());
+  // The table's answer per method and route pattern, looked up once: routes are fixed at start, so
+  // this stays as small as the route table, and no request pays for the lookup (or twice for it).
+  const known = new Map<string, Access | undefined>();
+  const accessOfRequest = (req: FastifyRequest) => {
+    const route = req.routeOptions;
+    const key = `${req.method} ${route.url}`;
+    if (known.has(key)) return known.get(key) ?? (outsideApi(route.url, route.schema) ? undefined : refusedToAll());
+    const access = outsideApi(route.url, route.schema) ? undefined : opts.accessOf(req.method, route.url!);
+    known.set(key, access);
+    return access ?? (outsideApi(route.url, route.schema) ? undefined : refusedToAll());
+  };
 
   app.addHook('onRoute', (route) => assertRouteGuarded(route, opts.accessOf));
 
@@ -85,8 +94,8 @@ export const authPlugin = fp<AuthPluginOptions>(async (app: FastifyInstance, opt
     if (why) throw new AppError('FORBIDDEN', why);
   });
 
-  app.addHook('preHandler', async (req) => refuseUnstorableText(req));
   app.addHook('preHandler', async (req) => {
+    refuseUnstorableText(req);
     const access = accessOfRequest(req);
     // API keys have no MFA: where a key may call a step-up operation at all, its scope is the grant.
     if (access?.kind !== 'tenant' || !access.stepUp || !req.principal || req.principal.scopes) return;
