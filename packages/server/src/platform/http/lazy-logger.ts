@@ -1,31 +1,53 @@
 import type { FastifyBaseLogger } from 'fastify';
 
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
-const LEVELS: Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+type Parent = FastifyBaseLogger & { isLevelEnabled?: (l: string) => boolean };
 
 /**
  * Fastify gives every request a child logger. With redaction configured, creating a pino child
  * costs real CPU (its bindings go through the redactor) — per request, even when the request
  * never logs. This child is created on the first log call at an enabled level, and only then.
+ * A class, so a request that never logs allocates one small object (no closures per level).
  */
-export function lazyChildLogger(parent: FastifyBaseLogger, bindings: Record<string, unknown>, opts: object): FastifyBaseLogger {
-  let real: FastifyBaseLogger | undefined;
-  const get = () => (real ??= parent.child(bindings, opts));
-  const enabled = (level: Level) => (parent as unknown as { isLevelEnabled?: (l: string) => boolean }).isLevelEnabled?.(level) ?? true;
-  const lazy = {
-    get level() {
-      return real?.level ?? parent.level;
-    },
-    set level(value: string) {
-      get().level = value;
-    },
-    silent: () => undefined,
-    child: (b: Record<string, unknown>, o?: object) => get().child(b, o),
-  } as unknown as FastifyBaseLogger;
-  for (const level of LEVELS) {
-    (lazy as unknown as Record<Level, (...args: unknown[]) => void>)[level] = (...args: unknown[]) => {
-      if (real || enabled(level)) (get()[level] as (...a: unknown[]) => void)(...args);
-    };
+class LazyChild {
+  private real: FastifyBaseLogger | undefined;
+  constructor(private readonly parent: Parent, private readonly bindings: Record<string, unknown>, private readonly opts: object) {}
+  private get(): FastifyBaseLogger {
+    return (this.real ??= this.parent.child(this.bindings, this.opts));
   }
-  return lazy;
+  private log(level: Level, args: unknown[]) {
+    if (this.real || (this.parent.isLevelEnabled?.(level) ?? true)) (this.get()[level] as (...a: unknown[]) => void)(...args);
+  }
+  get level(): string {
+    return this.real?.level ?? this.parent.level;
+  }
+  set level(value: string) {
+    this.get().level = value;
+  }
+  silent() {}
+  child(bindings: Record<string, unknown>, opts?: object) {
+    return this.get().child(bindings, opts);
+  }
+  fatal(...args: unknown[]) {
+    this.log('fatal', args);
+  }
+  error(...args: unknown[]) {
+    this.log('error', args);
+  }
+  warn(...args: unknown[]) {
+    this.log('warn', args);
+  }
+  info(...args: unknown[]) {
+    this.log('info', args);
+  }
+  debug(...args: unknown[]) {
+    this.log('debug', args);
+  }
+  trace(...args: unknown[]) {
+    this.log('trace', args);
+  }
+}
+
+export function lazyChildLogger(parent: FastifyBaseLogger, bindings: Record<string, unknown>, opts: object): FastifyBaseLogger {
+  return new LazyChild(parent as Parent, bindings, opts) as unknown as FastifyBaseLogger;
 }
