@@ -30,6 +30,7 @@ export function createConnectionUse(deps: Pick<ConnectionsDeps, 'store' | 'tenan
   const noted = boundedMap<string, number>(NOTED_MAX);
   const readSecrets = store.secretsOf;
   const checking = new WeakMap<WarmEntry, Promise<ConnectionState | undefined>>();
+  const reading = new Map<string, { read: ReturnType<typeof coldRead>; changes: number }>();
 
   /**
    * One connection of the principal's tenant, ready to use: active, its OAuth token refreshed
@@ -42,7 +43,7 @@ export function createConnectionUse(deps: Pick<ConnectionsDeps, 'store' | 'tenan
       throw new AppError('NOT_FOUND', `No ${provider.displayName} connection labelled like that for this organization`);
     }
     const key = warm.keyOf(p.tenantId, provider.id, label);
-    const current = (await warmRead(p, key, provider, label)) ?? (await coldRead(p, provider, label, action));
+    const current = (await warmRead(p, key, provider, label)) ?? (await coldReadOnce(p, key, provider, label, action));
     if (!current.warm) warm.set(key, { ...current.inUse, cachedAt: now(), checkedAt: now() });
     else await noteUse(p, current.inUse.row, provider, label, action);
     // Outside any transaction: a refresh may call the provider.
@@ -83,6 +84,22 @@ export function createConnectionUse(deps: Pick<ConnectionsDeps, 'store' | 'tenan
     hit.checkedAt = now();
     hit.row = { ...hit.row, status: state.status, token_expires_at: state.token_expires_at };
     return { warm: true, inUse: { row: hit.row, secrets: hit.secrets } };
+  }
+
+  /**
+   * Parallel calls of one principal that all find the connection cold (a burst when the warm entry
+   * expires) share one read and one decryption. Never shared across a change this process made to
+   * a connection meanwhile: a call begun after it reads the new row.
+   */
+  function coldReadOnce(p: TenantPrincipal, key: string, provider: Provider, label: string, action: string) {
+    const readKey = `${key}\u0000${p.actor.type}\u0000${p.actor.id ?? ''}`;
+    const inFlight = reading.get(readKey);
+    if (inFlight && inFlight.changes === warm.changes()) return inFlight.read;
+    const read = coldRead(p, provider, label, action);
+    const entry = { read, changes: warm.changes() };
+    reading.set(readKey, entry);
+    void read.finally(() => reading.get(readKey) === entry && reading.delete(readKey)).catch(() => undefined);
+    return read;
   }
 
   async function coldRead(p: TenantPrincipal, provider: Provider, label: string, action: string) {

@@ -11,12 +11,18 @@ export type WarmEntry = { row: ConnectionRow; secrets: Record<string, string>; c
 export function createWarmCache(max = 10_000) {
   const map = boundedMap<string, WarmEntry>(max);
   const keyOf = (tenantId: string, provider: string, label: string) => `${tenantId}\u0000${provider}\u0000${label}`;
+  let changes = 0;
   return {
     keyOf,
     get: (key: string) => map.get(key),
     set: (key: string, entry: WarmEntry) => map.set(key, entry),
     delete: (key: string) => map.delete(key),
-    invalidate: (tenantId: string, provider: string, label: string) => map.delete(keyOf(tenantId, provider, label)),
+    invalidate: (tenantId: string, provider: string, label: string) => {
+      changes++;
+      map.delete(keyOf(tenantId, provider, label));
+    },
+    /** How many changes this process has made to connections: a read begun before one is not shared after it. */
+    changes: () => changes,
   };
 }
 export type WarmCache = ReturnType<typeof createWarmCache>;

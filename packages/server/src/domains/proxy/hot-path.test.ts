@@ -57,6 +57,16 @@ describe('hot path: a burst of parallel calls shares its database round trips', 
     expect(checks.count).toBe(1);
   });
 
+  it('a burst that finds the connection cold (its minute in memory is over) reads and decrypts it once', async () => {
+    const { key } = await tenantWithStripeKey();
+    expect((await read(key)).statusCode).toBe(200); // now warm
+    t.clock.advance(61_000);
+    const coldReads = countStatements(/from "connections" where "provider" = \$1 and "label" = \$2/);
+    const burst = await Promise.all(Array.from({ length: 20 }, () => read(key)));
+    expect(burst.map((r) => r.statusCode)).toEqual(Array(20).fill(200));
+    expect(coldReads.count).toBe(1);
+  });
+
   it('a revoked key is refused at once even while other calls with it are in flight', async () => {
     const { owner, key } = await tenantWithStripeKey();
     const keys = await t.app.inject({ method: 'GET', url: '/api/api-keys', headers: bearer(owner.accessToken) });
