@@ -94,7 +94,7 @@ try {
   // The round whose ratio is the median, so that the reported ratio is the median of the rounds'.
   const mid = ratios.indexOf(median(ratios));
   await report('syncs', [
-    { measure: `full sync of ${N} Shopify orders (median of ${ROUNDS} rounds) vs bare fetch + INSERT … ON CONFLICT`, unit: 'records/s', keyhold: keyhold[mid].rate, baseline: bare[mid].rate, goal: 0.7 },
+    { measure: `full sync of ${N} Shopify orders (median of ${ROUNDS} round${ROUNDS === 1 ? '' : 's'}) vs bare fetch + INSERT … ON CONFLICT`, unit: 'records/s', keyhold: keyhold[mid].rate, baseline: bare[mid].rate, goal: 0.7 },
   ]);
 } finally {
   await admin?.end();

@@ -99,7 +99,7 @@ try {
   console.log(`Keyhold at a fixed 200 req/s  ${fmt(paced.rps, 0).padStart(7)} req/s   p50 ${fmt(paced.p50, 1)} ms   p99 ${fmt(paced.p99, 1)} ms (goal p99 < 50)   errors ${paced.errors}`);
   const errors = rounds.reduce((n, r) => n + r.keyholdRun.errors, paced.errors);
   await report('webhooks', [
-    { measure: `P4 verified+routed+stored acks, ${CONNECTIONS} conns (median of ${ROUNDS} rounds) vs bare Node + INSERT`, unit: 'req/s', keyhold: medianRound.keyholdRun.rps, baseline: medianRound.bare.rps, goal: 0.7 },
+    { measure: `P4 verified+routed+stored acks, ${CONNECTIONS} conns (median of ${ROUNDS} round${ROUNDS === 1 ? '' : 's'}) vs bare Node + INSERT`, unit: 'req/s', keyhold: medianRound.keyholdRun.rps, baseline: medianRound.bare.rps, goal: 0.7 },
     { measure: 'P4 ack p99 at a fixed 200 req/s', unit: 'ms', keyhold: paced.p99, goalAbsolute: 50, higherIsBetter: false },
     { measure: 'P4 failed or non-2xx webhook requests', unit: 'requests', keyhold: errors, goalAbsolute: 0, higherIsBetter: false },
     { measure: 'HTTP floor (401 after the HMAC check, no database)', unit: 'req/s', keyhold: refused.rps },
