@@ -13,7 +13,7 @@
 //   BENCH_VERBOSE=1             also print each benchmark's own output (always in bench/results/<name>.log)
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -22,6 +22,8 @@ const here = (p) => new URL(p, import.meta.url).pathname;
 const RESULTS_DIR = here('./results');
 const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_SECONDS ?? 300);
 const VERBOSE = process.env.BENCH_VERBOSE === '1';
+/** A benchmark reports once, at its end: still running this long after its report, it is stopped. */
+const EXIT_GRACE_S = Number(process.env.BENCH_EXIT_GRACE_SECONDS ?? 60);
 
 /**
  * The short settings of the one-command run, per benchmark (environment names each benchmark
@@ -53,17 +55,21 @@ function settingsOf(bench) {
   return out;
 }
 
-function envFor(bench, settings, resultsFile) {
+/**
+ * Each benchmark gets a temp dir of its own (TMPDIR), removed after it, so that the data
+ * directories of one that was stopped or crashed do not stay behind.
+ */
+function envFor(settings, resultsFile, tmpDir) {
   const env = { ...process.env };
   for (const k of OWN_KEYS) delete env[k];
-  return { ...env, ...settings, BENCH_RESULTS_FILE: resultsFile };
+  return { ...env, ...settings, BENCH_RESULTS_FILE: resultsFile, TMPDIR: tmpDir };
 }
 
 /**
  * Runs one benchmark in its own process group, so that a timeout stops it together with what it
  * started (Keyhold nodes, Postgres, upstreams). Its output goes to its log file.
  */
-function runOne(bench, env, logFile, timeoutS) {
+function runOne(bench, env, logFile, timeoutS, resultsFile) {
   return new Promise((resolve) => {
     const log = createWriteStream(logFile);
     const proc = spawn(process.execPath, [here(`./${bench.name}.mjs`)], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -77,6 +83,7 @@ function runOne(bench, env, logFile, timeoutS) {
     proc.stdout.on('data', (c) => keep(c, process.stdout));
     proc.stderr.on('data', (c) => keep(c, process.stderr));
     let timedOut = false;
+    let hungAfterReport = false;
     const signalGroup = (sig) => {
       try {
         process.kill(-proc.pid, sig);
@@ -84,16 +91,29 @@ function runOne(bench, env, logFile, timeoutS) {
         // the group is gone already
       }
     };
-    const timer = setTimeout(() => {
-      timedOut = true;
+    const stop = () => {
       signalGroup('SIGTERM');
       setTimeout(() => signalGroup('SIGKILL'), 10_000).unref();
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
     }, timeoutS * 1000);
+    let graceTimer;
+    const watcher = setInterval(() => {
+      if (graceTimer || !existsSync(resultsFile)) return;
+      graceTimer = setTimeout(() => {
+        hungAfterReport = true;
+        stop();
+      }, EXIT_GRACE_S * 1000);
+    }, 1000);
     proc.on('close', (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(graceTimer);
+      clearInterval(watcher);
       // Whatever the benchmark left running in its group (a server it did not get to stop).
       signalGroup('SIGKILL');
-      log.end(() => resolve({ code, signal, timedOut, tail }));
+      log.end(() => resolve({ code, signal, timedOut, hungAfterReport, tail }));
     });
   });
 }
@@ -138,6 +158,8 @@ const selected = BENCHES.filter((b) => !only || only.includes(b.name));
 
 await mkdir(RESULTS_DIR, { recursive: true });
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'keyhold-bench-all-'));
+// Run as root, embedded Postgres runs as the user 'postgres', which must be able to enter it.
+await chmod(tmp, 0o755);
 const started = new Date();
 // Other work on a shared machine weighs on every figure: the load when the run began is kept with them.
 const loadAtStart = os.loadavg().map((x) => Number(x.toFixed(2)));
@@ -162,18 +184,23 @@ try {
     const b0 = performance.now();
     // The soak's own duration comes on top of the usual allowance.
     const timeoutS = TIMEOUT_S + Number(settings.BENCH_SOAK_SECONDS ?? 0);
-    const { code, signal, timedOut, tail } = await runOne(bench, envFor(bench, settings, resultsFile), logFile, timeoutS);
+    const tmpDir = path.join(tmp, bench.name);
+    await mkdir(tmpDir);
+    await chmod(tmpDir, 0o755);
+    const { code, signal, timedOut, hungAfterReport, tail } = await runOne(bench, envFor(settings, resultsFile, tmpDir), logFile, timeoutS, resultsFile);
     const seconds = (performance.now() - b0) / 1000;
     const text = await readFile(resultsFile, 'utf8').catch(() => '');
+    await rm(tmpDir, { recursive: true, force: true });
     const reported = text.split('\n').filter(Boolean).map((l) => ({ ...JSON.parse(l), failed: false }));
     rows.push(...reported);
     let status = 'ok';
-    if (timedOut) status = `timed out after ${timeoutS} s`;
+    if (hungAfterReport) status = `still running ${EXIT_GRACE_S} s after its report, stopped (its rows are kept)`;
+    else if (timedOut) status = `timed out after ${timeoutS} s`;
     else if (code !== 0) status = `crashed (${signal ? `signal ${signal}` : `exit code ${code}`})`;
     else if (reported.length === 0) status = 'reported no rows';
     if (status !== 'ok') {
       rows.push(failedRow(`${status}; output in bench/results/${bench.name}.log`));
-      console.log(`  ${status} after ${seconds.toFixed(0)} s; its last lines:\n${tail.map((l) => `    ${l}`).join('\n')}`);
+      console.log(`  ${timedOut || hungAfterReport ? status : `${status} after ${seconds.toFixed(0)} s`}; ${tail.length ? `its last lines:\n${tail.map((l) => `    ${l}`).join("\n")}` : "no output"}`);
     } else {
       console.log(`  done in ${seconds.toFixed(0)} s, ${reported.length} rows`);
     }
