@@ -22,6 +22,11 @@ const CONCURRENCY = Number(process.env.BENCH_SOAK_CONCURRENCY ?? 8);
 // Short soaks sample more often so the 20% windows still hold several samples each.
 const SAMPLE_SECONDS = Number(process.env.BENCH_SOAK_SAMPLE_SECONDS ?? Math.max(1, Math.min(5, SECONDS / 30)));
 const IDLE_SECONDS = 5;
+/**
+ * In a shorter soak the 20% warm-up ends before the heap has grown to its working size, so the
+ * growth is shown without its goal (the one-command run uses a one-minute soak).
+ */
+const GOAL_MIN_SECONDS = 300;
 const here = (p) => new URL(p, import.meta.url).pathname;
 const MB = 1024 * 1024;
 
@@ -162,6 +167,9 @@ try {
   const earlyRss = mean(early.map((s) => s.rss));
   const lateRss = mean(late.map((s) => s.rss));
   const rssSlope = slope(afterWarmUp.map((s) => ({ x: s.at / 60, y: s.rss / MB })));
+  // The heap's low-water mark (just after a collection) is what a leak raises; its mean only
+  // follows where the sawtooth was sampled.
+  const lowWater = (xs) => Math.min(...xs.map((s) => s.heap).filter(Number.isFinite));
   const heapSlope = slope(afterWarmUp.filter((s) => Number.isFinite(s.heap)).map((s) => ({ x: s.at / 60, y: s.heap / MB })));
   const total = Object.values(counts).reduce((n, c) => n + c.ok + c.failed, 0);
   const failed = Object.values(counts).reduce((n, c) => n + c.failed, 0);
@@ -171,15 +179,19 @@ try {
     console.log(`${kind.padEnd(16)} ${fmt(c.ok / elapsed, 0).padStart(7)} req/s   failed ${c.failed}${c.statuses.size ? ` (${[...c.statuses].join(', ')})` : ''}`);
   }
   console.log(`RSS idle ${fmt(idleRss / MB)} MB   under load ${fmt(mean(afterWarmUp.map((s) => s.rss)) / MB)} MB (max ${fmt(Math.max(...samples.map((s) => s.rss)) / MB)} MB)`);
-  console.log(`RSS after warm-up ${fmt(earlyRss / MB)} MB → last 20% ${fmt(lateRss / MB)} MB (${fmt((lateRss / earlyRss - 1) * 100)}%, goal ≤ 10%)   slope ${fmt(rssSlope, 2)} MB/min   heap used slope ${fmt(heapSlope, 2)} MB/min`);
+  console.log(`RSS after warm-up ${fmt(earlyRss / MB)} MB → last 20% ${fmt(lateRss / MB)} MB (${fmt((lateRss / earlyRss - 1) * 100)}%, goal ≤ 10% in a soak of ${GOAL_MIN_SECONDS} s or more)   slope ${fmt(rssSlope, 2)} MB/min   heap used slope ${fmt(heapSlope, 2)} MB/min   heap low-water ${fmt(lowWater(early) / MB)} → ${fmt(lowWater(late) / MB)} MB`);
   console.log('samples (s: RSS MB / heap used MB): ' + samples.map((s) => `${fmt(s.at, 0)}: ${fmt(s.rss / MB, 0)}/${fmt(s.heap / MB, 0)}`).join('  '));
 
   await report('soak', [
     { measure: 'RSS, idle node', unit: 'MB', keyhold: idleRss / MB, higherIsBetter: false },
     { measure: `RSS under mixed load (${CONCURRENCY} clients)`, unit: 'MB', keyhold: mean(afterWarmUp.map((s) => s.rss)) / MB, higherIsBetter: false },
-    { measure: `RSS growth over a ${fmt(elapsed, 0)} s soak: last 20% vs the 20% after warm-up`, unit: 'MB', keyhold: lateRss / MB, baseline: earlyRss / MB, goal: 1.1, higherIsBetter: false },
+    {
+      measure: `RSS growth over a ${fmt(elapsed, 0)} s soak: last 20% vs the 20% after warm-up`, unit: 'MB', keyhold: lateRss / MB, baseline: earlyRss / MB, higherIsBetter: false,
+      ...(SECONDS >= GOAL_MIN_SECONDS ? { goal: 1.1 } : { note: `goal ≤ 1.1× applies to soaks of ${GOAL_MIN_SECONDS} s or more (BENCH_SOAK_SECONDS=600: npm run bench:soak)` }),
+    },
     { measure: 'RSS slope after warm-up', unit: 'MB/min', keyhold: rssSlope, higherIsBetter: false },
     { measure: 'V8 heap used slope after warm-up', unit: 'MB/min', keyhold: heapSlope, higherIsBetter: false },
+    { measure: 'V8 heap low-water mark: last 20% vs the 20% after warm-up', unit: 'MB', keyhold: lowWater(late) / MB, baseline: lowWater(early) / MB, higherIsBetter: false },
     { measure: 'mixed requests served', unit: 'req/s', keyhold: (total - failed) / elapsed },
     { measure: 'failed requests during the soak', unit: 'requests', keyhold: failed, goalAbsolute: 0, higherIsBetter: false },
   ]);
