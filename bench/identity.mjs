@@ -3,7 +3,7 @@
 // Run: npm run bench:identity   (builds first)
 import { createHash, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { fmt, load, startKeyholdForBench } from './lib.mjs';
+import { fmt, load, report, startKeyholdForBench } from './lib.mjs';
 
 const { hashPassword, verifyPassword } = await import(new URL('../packages/server/dist/domains/identity/passwords.js', import.meta.url).href);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -40,6 +40,13 @@ try {
   console.log(row('GET /health (baseline)', baseline));
   console.log(row('GET /api/auth/me', me));
   console.log(row('POST /api/auth/login', login));
+  // No goal was set for identity: its figures are informational (argon2id is slow by design).
+  await report('identity', [
+    { measure: 'argon2id hash', unit: 'ms', keyhold: hashMs, higherIsBetter: false },
+    { measure: 'argon2id verify', unit: 'ms', keyhold: verifyMs, higherIsBetter: false },
+    { measure: 'GET /api/auth/me vs GET /health', unit: 'req/s', keyhold: me.rps, baseline: baseline.rps },
+    { measure: 'POST /api/auth/login vs GET /health', unit: 'req/s', keyhold: login.rps, baseline: baseline.rps },
+  ]);
 } finally {
   await kh.stop();
 }
