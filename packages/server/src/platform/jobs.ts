@@ -60,14 +60,20 @@ async function retryOnDeadlock<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner> {
-  const boss = new PgBoss({
+  // pg-boss hands its options to pg's Pool, whose `connectionTimeoutMillis` its types do not list.
+  const options: ConstructorParameters<typeof PgBoss>[0] & { connectionTimeoutMillis: number } = {
     connectionString: opts.url,
     schema: JOBS_SCHEMA,
     application_name: 'keyhold-jobs',
     max: 3,
+    // About sixteen workers poll through these three connections. Without a timeout, a worker still
+    // waiting for one when the node stops is never answered (the pool's end() does not reject its
+    // waiters), pg-boss waits on that worker forever and the process never exits.
+    connectionTimeoutMillis: 5_000,
     maintenanceIntervalSeconds: opts.maintenanceIntervalSeconds ?? 10,
     ...(opts.pollingIntervalSeconds ? { pollingIntervalSeconds: opts.pollingIntervalSeconds } : {}),
-  });
+  };
+  const boss = new PgBoss(options);
   boss.on('error', (err) => opts.log.error({ err: { message: err.message } }, 'job runner error'));
   await retryOnDeadlock(() => boss.start());
   // Requeue at once what a crashed process left active past its expiration, instead of waiting
