@@ -28,7 +28,7 @@ function randomToken(bytes = 18) {
 }
 
 /** The catalog's own view of a provider: the secret and config fields a seeded row fills in. */
-async function defaultSpec(catalog, adapterFor, id) {
+async function defaultSpec(catalog, adapterFor, id, slugPrefix) {
   const p = catalog.get(id);
   const routingField = p.oauth?.routingKeyField;
   const connectionWebhooks = adapterFor(p).webhooks?.level === 'connection';
@@ -39,7 +39,7 @@ async function defaultSpec(catalog, adapterFor, id) {
     authMode: p.authMode,
     secrets: () => Object.fromEntries([...new Set(secretNames)].map((n) => [n, `seed_${randomToken()}`])),
     config: ({ tenantIndex, connectionIndex }) =>
-      Object.fromEntries(configFields.map((f) => [f.name, f.name === routingField ? `seed-${tenantIndex}-${connectionIndex}` : (f.default ?? f.example ?? 'seed')])),
+      Object.fromEntries(configFields.map((f) => [f.name, f.name === routingField ? `${slugPrefix}-${tenantIndex}-${connectionIndex}` : (f.default ?? f.example ?? 'seed')])),
     routingKey: routingField ? ({ config }) => config[routingField] : () => null,
     endpointToken: connectionWebhooks ? () => randomToken(24) : () => null,
     // OAuth tokens expire later today (spread over hours), so nothing is due for refresh unless asked.
@@ -72,7 +72,7 @@ export async function seedTenants({
   const kek = parseMasterKeys(masterKeys, 'seed')[0];
   const specs = await Promise.all(providers.map(async (p) => {
     const spec = typeof p === 'string' ? { id: p } : p;
-    return { ...(await defaultSpec(catalog, adapterFor, spec.id)), ...spec };
+    return { ...(await defaultSpec(catalog, adapterFor, spec.id, slugPrefix)), ...spec };
   }));
   const sampleAt = new Set(Array.from({ length: Math.min(sampleSize, tenants) }, (_, k) => (sampleSize <= 1 ? 0 : Math.round((k * (tenants - 1)) / (Math.min(sampleSize, tenants) - 1)))));
   const sample = [];
