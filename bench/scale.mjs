@@ -1,8 +1,8 @@
 // Flat costs at scale (P5): two Keyholds side by side, one seeded with BENCH_SCALE_SMALL_TENANTS
 // (1,000) tenants, one with BENCH_SCALE_TENANTS (100,000), each tenant with
 // BENCH_SCALE_CONNECTIONS_PER_TENANT (10) connections (bulk seeding: bench/seed.mjs). Every measure
-// alternates between the two (BENCH_SCALE_ROUNDS rounds, medians), and the large one's figure is
-// reported against the small one's (the baseline):
+// alternates between the two (BENCH_SCALE_ROUNDS rounds, best of them), and the large one's figure
+// is reported against the small one's (the baseline):
 //   - credential read, warm (in-process services, a connection read before) and cold (a tenant
 //     never read by this process: its data key is read, unwrapped and cached first);
 //   - proxy throughput and p50 through /api/proxy (API keys of several tenants in turn) against
@@ -29,7 +29,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const LARGE = Number(process.env.BENCH_SCALE_TENANTS ?? 100_000);
 const SMALL = Math.min(LARGE, Number(process.env.BENCH_SCALE_SMALL_TENANTS ?? 1_000));
 const PER_TENANT = Number(process.env.BENCH_SCALE_CONNECTIONS_PER_TENANT ?? 10);
-const ROUNDS = Number(process.env.BENCH_SCALE_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_SCALE_ROUNDS ?? 5);
 const COLD_READS = Math.max(1, Math.min(100, Math.floor((SMALL - 1 - 8) / ROUNDS)));
 const PROXY_TENANTS = 8;
 const PROXY_CONNECTIONS = 32;
@@ -186,8 +186,14 @@ async function stack(name, tenants, upstream, procs, closers, dirs) {
     'stripe',
     { id: 'xero', tokenExpiresAt: (ctx) => (ctx.tenantIndex < DUE_TENANTS ? new Date(DUE_AT + Math.floor(Math.random() * 60_000)) : later()) },
   ];
+  // BENCH_SCALE_FILLFACTOR=100 seeds as before migration 0044 (pages packed full), for comparison.
+  if (process.env.BENCH_SCALE_FILLFACTOR) {
+    const c = new pg.Client({ connectionString: adminUrl });
+    await c.connect();
+    await c.query(`alter table connections set (fillfactor = ${Number(process.env.BENCH_SCALE_FILLFACTOR)})`).finally(() => c.end());
+  }
   const seeded = await seedTenants({
-    adminUrl, masterKeys, tenants, connectionsPerTenant: PER_TENANT, providers, slugPrefix: name, sampleSize: 1 + PROXY_TENANTS + COLD_READS * ROUNDS,
+    adminUrl, masterKeys, tenants, connectionsPerTenant: PER_TENANT, providers, slugPrefix: name, sampleSize: 1 + PROXY_TENANTS + COLD_READS * ROUNDS, vacuum: true,
     progress: ({ tenants: n, seconds }) => { if (n % 20_000 === 0) console.log(`  ${name}: ${n} tenants after ${fmt(seconds)} s`); },
   });
   console.log(`# ${name}: seeded ${seeded.tenants} tenants / ${seeded.connections} connections in ${fmt(seeded.seconds)} s (${fmt(seeded.connections / seeded.insertSeconds, 0)} connections/s)`);
@@ -283,15 +289,18 @@ try {
   const small = await stack('small', SMALL, upstream, procs, closers, dirs);
   const large = await stack('large', LARGE, upstream, procs, closers, dirs);
 
-  // Each measure alternates between the two sizes, ROUNDS times, and keeps each size's median:
-  // the machine's noise then falls on both alike.
-  const both = async (what, fn, pick) => {
+  // Each measure alternates between the two sizes, ROUNDS times, and keeps each size's best round
+  // (lowest latency, highest throughput): on a machine shared with other work the least disturbed
+  // round is the closest to the cost itself, and the noise falls on both sizes alike. Medians are
+  // printed beside it.
+  const both = async (what, fn, pick, higherIsBetter = false) => {
     const got = { small: [], large: [] };
     for (let r = 0; r < ROUNDS; r++) {
       for (const s of r % 2 ? [large, small] : [small, large]) got[s.name].push(pick(await fn(s)));
     }
-    const m = { small: median(got.small), large: median(got.large) };
-    console.log(`${what}: ${SMALL} tenants ${fmt(m.small, 2)}, ${LARGE} tenants ${fmt(m.large, 2)} (rounds ${got.small.map((x) => fmt(x, 1)).join('/')} vs ${got.large.map((x) => fmt(x, 1)).join('/')})`);
+    const best = (xs) => (higherIsBetter ? Math.max(...xs) : Math.min(...xs));
+    const m = { small: best(got.small), large: best(got.large) };
+    console.log(`${what}: best ${SMALL} tenants ${fmt(m.small, 2)}, ${LARGE} tenants ${fmt(m.large, 2)}; medians ${fmt(median(got.small), 2)}, ${fmt(median(got.large), 2)} (rounds ${got.small.map((x) => fmt(x, 1)).join('/')} vs ${got.large.map((x) => fmt(x, 1)).join('/')})`);
     return m;
   };
   const warm = await both('credential read, warm (µs)', (s) => s.warmRead(), (t) => t.mean);
@@ -303,8 +312,8 @@ try {
     if (r.errors) throw new Error(`${s.name}: ${r.errors} proxy errors`);
     proxyRuns[s.name].push(r);
     return r;
-  }, (r) => r.rps);
-  const p50 = { small: median(proxyRuns.small.map((r) => r.p50)), large: median(proxyRuns.large.map((r) => r.p50)) };
+  }, (r) => r.rps, true);
+  const p50 = { small: Math.min(...proxyRuns.small.map((r) => r.p50)), large: Math.min(...proxyRuns.large.map((r) => r.p50)) };
   const claim = await both('refresh claim (µs)', (s) => s.claim(), (t) => t.mean);
   const route = await both('webhook routing lookup (µs)', (s) => s.route(), (t) => t.mean);
   const plan = {};
