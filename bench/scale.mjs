@@ -10,7 +10,8 @@
 //   - the refresh sweep's claim (keyhold_claim_refresh_batch; the same 200 connections are due at
 //     both sizes, each claim rolled back) with its plan and buffers;
 //   - the inbound-webhook routing lookup by routing key (keyhold_webhook_route_by_key), with its plan;
-// plus the database's size and the DEK cache's memory (informational).
+// plus the database's size, the DEK cache's memory and the vault's after serving many tenants
+// (informational).
 // Run: npm run bench:scale   (builds first)   BENCH_SECONDS=5 BENCH_SCALE_TENANTS=100000
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
