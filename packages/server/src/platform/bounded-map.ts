@@ -10,5 +10,8 @@ export function boundedMap<K, V>(max: number) {
     },
     delete: (k: K) => map.delete(k),
     clear: () => map.clear(),
+    get size() {
+      return map.size;
+    },
   };
 }

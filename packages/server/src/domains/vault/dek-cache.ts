@@ -44,6 +44,8 @@ export function createDekCache(opts: { max?: number; ttlMs?: number; now?: () =>
     get size() {
       return entries.size;
     },
+    /** How many keys it holds at most. */
+    max,
   };
 }
 export type DekCache = ReturnType<typeof createDekCache>;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../platform/clock.js';
+import { boundedMap } from '../../platform/bounded-map.js';
 import { openGcm, sealGcm } from '../../platform/crypto/aes-gcm.js';
 import { Secret } from '../../platform/crypto/secret.js';
 import { NeedsWorkOutsideTransaction, type ScopedTx, type Tenancy, scopeTenantId } from '../../platform/db/tenancy.js';
@@ -52,7 +53,9 @@ const MIN_KEY_LIFE_MS = 30_000;
  */
 export function createVault(deps: VaultDeps) {
   const { repo, ring, cache } = deps;
-  const known = new Map<string, ScopeKeys>();
+  // Key lists of as many scopes as the cache holds keys: a scope whose keys were evicted is read
+  // again anyway, and a node serving 100,000 tenants must not keep a list for each (docs/scale.md).
+  const known = boundedMap<string, ScopeKeys>(cache.max);
   const refreshing = new Map<string, Promise<ScopeKeys>>();
   const now = () => deps.clock().getTime();
   const inScope = <T>(tenantId: string | null, fn: (tx: ScopedTx) => Promise<T>) =>
@@ -194,6 +197,9 @@ export function createVault(deps: VaultDeps) {
   /** The DEK version a ciphertext was made with (for re-encryption sweeps and `keys status`). */
   const versionOf = (ciphertext: string) => Number(FORMAT.exec(ciphertext)?.[1] ?? Number.NaN);
 
-  return { prepare, encrypt, decrypt, versionOf, wrapNewKey, adoptNewKey };
+  /** How many scopes' key lists this node keeps (bounded by the DEK cache's size). */
+  const scopesKept = () => known.size;
+
+  return { prepare, encrypt, decrypt, versionOf, wrapNewKey, adoptNewKey, scopesKept };
 }
 export type Vault = ReturnType<typeof createVault>;
