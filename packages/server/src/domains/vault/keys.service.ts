@@ -24,11 +24,11 @@ type Progress = (message: string) => void;
 
 /**
  * Tenants per master-key rotation batch, and batches at a time: a batch's write transaction holds
- * its tenants' audit chain heads for a few milliseconds, and two batches keep both the database
- * and the rewrapping busy.
+ * its tenants' audit chain heads for a fraction of a second (a tenant's own audited action waits
+ * that long at most), and three batches keep the database busy while one is being rewrapped.
  */
 const MASTER_BATCH = 500;
-const MASTER_PARALLEL = 2;
+const MASTER_PARALLEL = 3;
 const DEADLOCK = '40P01';
 const DEADLOCK_ATTEMPTS = 3;
 
