@@ -29,6 +29,8 @@ type Progress = (message: string) => void;
  */
 const MASTER_BATCH = 500;
 const MASTER_PARALLEL = 3;
+/** Master-key calls in flight per batch: a remote KMS answers in milliseconds, not microseconds. */
+const KEK_CALLS_AT_ONCE = 16;
 const DEADLOCK = '40P01';
 const DEADLOCK_ATTEMPTS = 3;
 
@@ -105,10 +107,23 @@ export function createKeysService(deps: KeysDeps) {
    * entry per tenant it changed. A deadlock with another batch writer is retried.
    */
   async function rotateMasterBatch(tenantIds: string[], to: KekProvider): Promise<number> {
-    const rewraps: Array<{ tenantId: string; version: number; from: string; fromKek: string; to: string }> = [];
-    for (const k of await repo.keysOfTenants(tenantIds)) {
-      if (k.kek_id !== to.id) rewraps.push({ tenantId: k.tenant_id, version: k.version, from: k.wrapped_dek, fromKek: k.kek_id, to: await rewrappedUnder(to, k.tenant_id, k) });
-    }
+    const stale = (await repo.keysOfTenants(tenantIds)).filter((k) => k.kek_id !== to.id);
+    // In the order read (tenant by tenant), so every batch writer locks rows and heads alike.
+    const rewraps = new Array<{ tenantId: string; version: number; from: string; fromKek: string; to: string }>(stale.length);
+    let nextKey = 0;
+    let failed = false; // one failure stops the others: nothing of this batch is written
+    const rewrapper = async () => {
+      for (let i = nextKey++; i < stale.length && !failed; i = nextKey++) {
+        const k = stale[i]!;
+        try {
+          rewraps[i] = { tenantId: k.tenant_id, version: k.version, from: k.wrapped_dek, fromKek: k.kek_id, to: await rewrappedUnder(to, k.tenant_id, k) };
+        } catch (err) {
+          failed = true;
+          throw err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: KEK_CALLS_AT_ONCE }, rewrapper));
     if (rewraps.length === 0) return 0;
     for (let attempt = 1; ; attempt++) {
       try {
