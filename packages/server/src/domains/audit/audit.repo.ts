@@ -1,4 +1,4 @@
-import type { Insertable, Kysely } from 'kysely';
+import type { Insertable, Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';
 import type { AuditLogsTable, Database } from '../../platform/db/schema.js';
 import type { ScopedTx } from '../../platform/db/tenancy.js';
@@ -20,6 +20,11 @@ function filtered(tx: ScopedTx, tenantId: string, f: AuditFilter) {
 }
 
 export type ChainHead = { lastSeq: number; lastHash: string };
+/**
+ * A transaction with no tenant of its own, for batch work across tenants (master-key rotation):
+ * only the SQL functions of migration 0045 run in it, and they enter each tenant's context in turn.
+ */
+export type CrossTenantTx = Transaction<Database>;
 
 export function createAuditRepo(db: Kysely<Database>) {
   const chainOf = (tenantId: string | null) => (tenantId === null ? sql<boolean>`tenant_id is null` : sql<boolean>`tenant_id = ${tenantId}`);
@@ -56,6 +61,18 @@ export function createAuditRepo(db: Kysely<Database>) {
         .set({ last_seq: head.lastSeq, last_hash: head.lastHash, updated_at: new Date() })
         .where(chainOf(tenantId))
         .execute();
+    },
+
+    /** Locks (creating on first use) many tenants' chain heads, in the order given. */
+    async lockHeads(tx: CrossTenantTx, tenantIds: string[]): Promise<Map<string, ChainHead>> {
+      const { rows } = await sql<{ tenant_id: string; last_seq: string; last_hash: string }>`
+        select tenant_id, last_seq, last_hash from keyhold_lock_audit_heads(${tenantIds}::uuid[])`.execute(tx);
+      return new Map(rows.map((r) => [r.tenant_id, { lastSeq: Number(r.last_seq), lastHash: r.last_hash }]));
+    },
+
+    /** Appends entries of chains whose heads `lockHeads` holds, and advances those heads. */
+    async appendEach(tx: CrossTenantTx, rows: Array<Insertable<AuditLogsTable>>) {
+      await sql`select keyhold_append_audit_entries(${JSON.stringify(rows.map((r) => ({ ...r, metadata: JSON.parse(String(r.metadata)) })))}::jsonb)`.execute(tx);
     },
 
     /** One page of a chain in order, for verification. */

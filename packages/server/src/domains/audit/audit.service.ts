@@ -7,7 +7,7 @@ import type { ScopedTx, Tenancy } from '../../platform/db/tenancy.js';
 import { scopeTenantId } from '../../platform/db/tenancy.js';
 import { scrubSecrets } from '../../platform/secrets.js';
 import { type ChainedEntry, GENESIS_HASH, chainedEntryFromRow, entryHash } from './canonical.js';
-import type { AuditRepo } from './audit.repo.js';
+import type { AuditRepo, ChainHead, CrossTenantTx } from './audit.repo.js';
 import type { AuditLogsTable } from '../../platform/db/schema.js';
 import { type AuditFilter, outcomeOf } from './audit.filters.js';
 import { csvRow } from './audit.csv.js';
@@ -43,19 +43,9 @@ const VERIFY_PAGE = 1000;
 export function createAuditService(deps: AuditDeps) {
   const newId = deps.newId ?? randomUUID;
 
-  /**
-   * Appends an entry to the principal's chain. Pass the caller's transaction so the entry commits
-   * or rolls back with the action it describes; without one, it commits on its own.
-   */
-  async function record(ctx: PrincipalCtx, input: AuditEntryInput, tx?: ScopedTx): Promise<{ id: string; seq: number }> {
+  /** The next link of a chain: the entry after `head`, hashed. */
+  function chainedRow(ctx: PrincipalCtx, input: AuditEntryInput, head: ChainHead) {
     if (!ACTION.test(input.action)) throw new Error(`audit action '${input.action}' is not <entity>.<verb>`);
-    if (tx && scopeTenantId(tx) !== ctx.tenantId) throw new Error('audit entry tenant differs from the transaction tenant');
-    if (!tx) {
-      return ctx.tenantId === null
-        ? deps.tenancy.withPlatform((t) => record(ctx, input, t))
-        : deps.tenancy.withTenant(ctx.tenantId, (t) => record(ctx, input, t));
-    }
-    const head = await deps.repo.lockHead(tx, ctx.tenantId);
     const entry: ChainedEntry = {
       id: newId(),
       tenantId: ctx.tenantId,
@@ -72,7 +62,7 @@ export function createAuditService(deps: AuditDeps) {
       createdAt: deps.clock().toISOString(),
     };
     const hash = entryHash(head.lastHash, entry);
-    await deps.repo.append(tx, {
+    return {
       id: entry.id,
       tenant_id: entry.tenantId,
       seq: entry.seq,
@@ -88,9 +78,39 @@ export function createAuditService(deps: AuditDeps) {
       created_at: entry.createdAt,
       prev_hash: head.lastHash,
       hash,
-    });
-    await deps.repo.advanceHead(tx, ctx.tenantId, { lastSeq: entry.seq, lastHash: hash });
-    return { id: entry.id, seq: entry.seq };
+    };
+  }
+
+  /**
+   * Appends an entry to the principal's chain. Pass the caller's transaction so the entry commits
+   * or rolls back with the action it describes; without one, it commits on its own.
+   */
+  async function record(ctx: PrincipalCtx, input: AuditEntryInput, tx?: ScopedTx): Promise<{ id: string; seq: number }> {
+    if (!ACTION.test(input.action)) throw new Error(`audit action '${input.action}' is not <entity>.<verb>`);
+    if (tx && scopeTenantId(tx) !== ctx.tenantId) throw new Error('audit entry tenant differs from the transaction tenant');
+    if (!tx) {
+      return ctx.tenantId === null
+        ? deps.tenancy.withPlatform((t) => record(ctx, input, t))
+        : deps.tenancy.withTenant(ctx.tenantId, (t) => record(ctx, input, t));
+    }
+    const head = await deps.repo.lockHead(tx, ctx.tenantId);
+    const row = chainedRow(ctx, input, head);
+    await deps.repo.append(tx, row);
+    await deps.repo.advanceHead(tx, ctx.tenantId, { lastSeq: row.seq, lastHash: row.hash });
+    return { id: row.id, seq: row.seq };
+  }
+
+  /**
+   * Appends one entry to each of many tenants' chains in the caller's cross-tenant batch
+   * transaction (master-key rotation): heads are locked in tenant-id order and every row is
+   * written under its own tenant's context, so each chain stays exactly as `record` keeps it.
+   */
+  async function recordEach(tx: CrossTenantTx, items: Array<{ ctx: PrincipalCtx & { tenantId: string }; input: AuditEntryInput }>) {
+    const sorted = [...items].sort((a, b) => (a.ctx.tenantId < b.ctx.tenantId ? -1 : a.ctx.tenantId > b.ctx.tenantId ? 1 : 0));
+    if (new Set(sorted.map((i) => i.ctx.tenantId)).size !== sorted.length) throw new Error('recordEach takes one entry per tenant');
+    if (sorted.length === 0) return;
+    const heads = await deps.repo.lockHeads(tx, sorted.map((i) => i.ctx.tenantId));
+    await deps.repo.appendEach(tx, sorted.map((i) => chainedRow(i.ctx, i.input, heads.get(i.ctx.tenantId)!)));
   }
 
   /**
@@ -192,7 +212,7 @@ export function createAuditService(deps: AuditDeps) {
     }
   }
 
-  return { record, recordAtMostEvery, verify, list, exportCsv };
+  return { record, recordEach, recordAtMostEvery, verify, list, exportCsv };
 }
 
 export type AuditService = ReturnType<typeof createAuditService>;

@@ -2,6 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../platform/db/schema.js';
 import { TENANT_TABLES } from '../../platform/db/tenant-predicate-plugin.js';
 import { type ScopedTx, scopeTenantId } from '../../platform/db/tenancy.js';
+import type { CrossTenantTx } from '../audit/audit.repo.js';
 import type { VaultRecordLocation } from './records.js';
 
 const ofScope = (tx: ScopedTx) => {
@@ -61,6 +62,27 @@ export function createVaultRepo(db: Kysely<Database>) {
     async replaceCiphertext(tx: ScopedTx, loc: VaultRecordLocation, id: string, from: string, to: string) {
       const col = sql.ref(loc.column);
       await sql`update ${sql.table(loc.table)} set ${col} = ${to} where id = ${id} and ${col} = ${from} ${ofLocation(tx, loc)}`.execute(tx);
+    },
+
+    /** Scopes holding a data key not wrapped by `kekId` (ids only; null = platform first, then by id). */
+    async scopesNotUnder(kekId: string): Promise<Array<string | null>> {
+      const { rows } = await sql<{ tenant_id: string | null }>`select tenant_id from keyhold_key_scopes_not_under(${kekId})`.execute(db);
+      return rows.map((r) => r.tenant_id);
+    },
+    /** Every data key of these tenants, each tenant's read in its own context (migration 0045). */
+    async keysOfTenants(tenantIds: string[]) {
+      const { rows } = await sql<{ tenant_id: string; version: number; kek_id: string; wrapped_dek: string }>`
+        select tenant_id, version, kek_id, wrapped_dek from keyhold_data_keys_of(${tenantIds}::uuid[])`.execute(db);
+      return rows;
+    },
+    /** One transaction with no tenant of its own, for the cross-tenant batch statements below. */
+    crossTenant: <T>(fn: (tx: CrossTenantTx) => Promise<T>) => db.transaction().execute(fn),
+    /** Replaces each wrapping only while it is still exactly `from`; returns those it replaced. */
+    async rewrapEach(tx: CrossTenantTx, rows: Array<{ tenantId: string; version: number; from: string; to: string }>, toKek: string) {
+      const { rows: done } = await sql<{ tenant_id: string; version: number }>`
+        select tenant_id, version from keyhold_rewrap_data_keys(${rows.map((r) => r.tenantId)}::uuid[], ${rows.map((r) => r.version)}::int[],
+          ${rows.map((r) => r.from)}::text[], ${rows.map((r) => r.to)}::text[], ${toKek})`.execute(tx);
+      return done;
     },
 
     /** Every scope that holds keys (ids only; null = platform). */
