@@ -2,7 +2,8 @@
 // margin, refreshed by 2 Keyhold worker processes (background sweeps) on one Postgres against the
 // sandbox's token endpoint. Baseline, side by side in the same run: 2 bare processes
 // (bench/refresh-baseline.mjs) doing the same physical work — same token endpoint, same
-// concurrency, same pages, same number of UPDATE statements per refresh — without leases, tenant
+// concurrency, same pages, same number of UPDATE statements per refresh (Keyhold's measured answers
+// per UPDATE) — without leases, tenant
 // transactions or encryption. Also prints the sweep's claim query plan (EXPLAIN ANALYZE, BUFFERS).
 // Run: npm run bench:refresh   (builds first)
 //   BENCH_REFRESH_CONNECTIONS="20000,200000"  sizes, one run each
@@ -23,8 +24,6 @@ const WORKERS = 2;
 /** Per worker process, Keyhold's and the baseline's alike. */
 const CONCURRENCY = Number(process.env.BENCH_REFRESH_CONCURRENCY ?? 32);
 const BATCH = 200;
-/** Answers per UPDATE statement: Keyhold's write chunk (refresh.service.ts), mirrored by the baseline. */
-const WIDTH = 16;
 const [EXPIRY_LO, EXPIRY_HI] = (process.env.BENCH_REFRESH_EXPIRY_S ?? '60,300').split(',').map(Number);
 
 const dist = (p) => new URL(`../packages/server/dist/${p}`, import.meta.url).href;
@@ -169,15 +168,11 @@ try {
     await admin.query(`vacuum analyze ${table}`);
   }
 
-  const claimSql = (limit) => `
-    update connections c set refresh_lease_owner = gen_random_uuid(), refresh_lease_until = now() + interval '30 seconds'
-     where c.id in (select x.id from connections x
-                     where x.is_active and x.status in ('active', 'degraded')
-                       and x.token_expires_at is not null and x.token_expires_at < now() + interval '300 seconds'
-                       and (x.next_refresh_at is null or x.next_refresh_at <= now())
-                       and (x.refresh_lease_until is null or x.refresh_lease_until < now())
-                     order by x.token_expires_at limit ${limit} for update skip locked)
-     returning c.id, c.tenant_id`;
+  /** The claim function's own SQL (read from the database, so the plan is the one it runs), with bench values for its parameters. */
+  const { rows: [fn] } = await admin.query("select prosrc from pg_proc where proname = 'keyhold_claim_refresh_batch'");
+  const claimSql = (limit) => fn.prosrc
+    .replaceAll('p_owner', 'gen_random_uuid()').replaceAll('p_now', 'now()').replaceAll('p_before', "(now() + interval '300 seconds')")
+    .replaceAll('p_lease_until', "(now() + interval '30 seconds')").replaceAll('p_limit', String(limit));
 
   /** The claim's plan and its median time over 5 runs, each rolled back (the function's own SQL). */
   async function claimPlan(label) {
@@ -203,17 +198,6 @@ try {
     step('seeded');
     const seedS = (performance.now() - s0) / 1000;
 
-    // Baseline first: the same sandbox, fresh stats.
-    await setExpiries('bench_baseline_tokens', 'expires_at');
-    step('baseline run');
-    sandbox.oauth.resetStats();
-    const baselineScript = fileURLToPath(new URL('./refresh-baseline.mjs', import.meta.url));
-    const base = await runProcesses(baselineScript, Array.from({ length: WORKERS }, (_, part) => ({
-      url: endpoint.adminUrl, sandboxUrl: sandbox.url, clientId: app.clientId, clientSecret: app.clientSecret, part, batch: BATCH, concurrency: CONCURRENCY, width: WIDTH, poolMax: 8,
-    })));
-    const baseRefreshed = base.reduce((s, r) => s + r.refreshed, 0);
-    const baselineRps = baseRefreshed / (Math.max(...base.map((r) => r.ms)) / 1000);
-
     // Keyhold: 2 worker processes sweep until nothing is left.
     await setExpiries('connections', 'token_expires_at');
     await admin.query('drop table if exists bench_expiry; create table bench_expiry as select id, token_expires_at as expires_at from connections');
@@ -233,9 +217,21 @@ try {
     await admin.query('vacuum analyze connections');
     const claimSteadyMs = await claimPlan(`${n} connections, none due (steady state)`);
 
+    // Baseline: the same sandbox, fresh stats, as many answers per UPDATE as Keyhold wrote.
+    const width = Math.max(1, Math.round(results.reduce((s, r) => s + r.refreshed, 0) / Math.max(1, results.reduce((s, r) => s + r.writes, 0))));
+    await setExpiries('bench_baseline_tokens', 'expires_at');
+    step('baseline run');
+    sandbox.oauth.resetStats();
+    const baselineScript = fileURLToPath(new URL('./refresh-baseline.mjs', import.meta.url));
+    const base = await runProcesses(baselineScript, Array.from({ length: WORKERS }, (_, part) => ({
+      url: endpoint.adminUrl, sandboxUrl: sandbox.url, clientId: app.clientId, clientSecret: app.clientSecret, part, batch: BATCH, concurrency: CONCURRENCY, width, poolMax: 8,
+    })));
+    const baseRefreshed = base.reduce((s, r) => s + r.refreshed, 0);
+    const baselineRps = baseRefreshed / (Math.max(...base.map((r) => r.ms)) / 1000);
+
     const rate = c.refreshed / keyholdS;
     console.log(`# token refresh: ${n} expiring connections (expiry in ${EXPIRY_LO}-${EXPIRY_HI} s), ${WORKERS} processes x ${CONCURRENCY} concurrent, one Postgres (seeded in ${fmt(seedS)} s)`);
-    console.log(`fair baseline (bare script)    ${fmt(baselineRps, 0).padStart(8)} refreshes/s   (${baseRefreshed} refreshed, ${base.reduce((s, r) => s + r.failed, 0)} failed)`);
+    console.log(`fair baseline (bare script)    ${fmt(baselineRps, 0).padStart(8)} refreshes/s   (${baseRefreshed} refreshed, ${base.reduce((s, r) => s + r.failed, 0)} failed, ${width} answers per UPDATE like Keyhold)`);
     console.log(`Keyhold background refresh     ${fmt(rate, 0).padStart(8)} refreshes/s   ratio ${fmt(rate / baselineRps, 2)} (goal >= 0.8), all in ${fmt(keyholdS, 1)} s`);
     console.log(`refresh calls at the provider  ${String(calls).padStart(8)}   refreshed ${c.refreshed}/${n}, twice ${c.twice}, before expiry ${c.in_time}`);
     console.log(`per worker: ${results.map((r) => `claimed ${r.claimed} refreshed ${r.refreshed} failed ${r.failed}`).join(' | ')}`);

@@ -35,7 +35,7 @@ const started = performance.now();
 const out = { mode: input.mode, pid: process.pid };
 try {
   if (input.mode === 'sweep') {
-    const totals = { claimed: 0, refreshed: 0, failed: 0 };
+    const totals = { claimed: 0, refreshed: 0, failed: 0, writes: 0 };
     for (;;) {
       const s = await services.tokens.sweep({ batch: input.batch ?? 200, concurrency: input.concurrency ?? 16 });
       for (const k of Object.keys(totals)) totals[k] += s[k];
