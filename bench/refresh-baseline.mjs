@@ -38,7 +38,6 @@ async function readPage() {
   );
   if (rows.length < input.batch) exhausted = true;
   if (rows.length) ({ expires_at: lastExpiry, id: lastId } = rows.at(-1));
-  if (process.env.BENCH_VERBOSE) console.error(`baseline part ${input.part}: page of ${rows.length}`);
   queue.push(...rows);
 }
 
@@ -73,7 +72,6 @@ async function slot() {
       body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(item.refresh_token)}`,
     });
     const body = await res.body.json();
-    if (process.env.BENCH_VERBOSE && res.statusCode !== 200) console.error(res.statusCode, body);
     if (res.statusCode !== 200) {
       failed++;
       continue;
