@@ -15,6 +15,7 @@ const basic = `Basic ${Buffer.from(`${input.clientId}:${input.clientSecret}`).to
 const tokenUrl = `${input.sandboxUrl}/xero/connect/token`;
 
 const started = performance.now();
+const cpuAtStart = process.cpuUsage();
 const queue = [];
 let lastExpiry = null;
 let lastId = null;
@@ -94,4 +95,5 @@ try {
   await agent.close();
   await pool.end();
 }
-process.stdout.write(`${JSON.stringify({ refreshed, failed, ms: Math.round(performance.now() - started) })}\n`);
+const cpu = process.cpuUsage(cpuAtStart);
+process.stdout.write(`${JSON.stringify({ refreshed, failed, ms: Math.round(performance.now() - started), cpuMs: Math.round((cpu.user + cpu.system) / 1000) })}\n`);

@@ -32,6 +32,7 @@ const services = createServices({
 });
 
 const started = performance.now();
+const cpuAtStart = process.cpuUsage();
 const out = { mode: input.mode, pid: process.pid };
 try {
   if (input.mode === 'sweep') {
@@ -68,6 +69,8 @@ try {
   }
 } finally {
   out.ms = Math.round(performance.now() - started);
+  const cpu = process.cpuUsage(cpuAtStart);
+  out.cpuMs = Math.round((cpu.user + cpu.system) / 1000);
   await db.close();
 }
 process.stdout.write(`${JSON.stringify(out)}\n`);
