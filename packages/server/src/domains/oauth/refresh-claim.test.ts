@@ -80,4 +80,23 @@ describe('refresh claim', () => {
     expect(all).toHaveLength(made.size);
     expect(new Set(all)).toEqual(made);
   });
+
+  it('a sweep whose lease another node took over writes nothing for that row, and the rest of its batch as usual', async () => {
+    const t = await tenant();
+    const [kept, takenOver] = [await conn(t, 10), await conn(t, 20)];
+    const lease = randomUUID();
+    expect(ids(await repo.claimRefreshBatch(lease, now, at(300), at(30), 10))).toEqual(new Set([kept, takenOver]));
+    // The lease ran out on one row; another node took it, refreshed and wrote version 2.
+    const other = randomUUID();
+    await admin.query('update connections set refresh_lease_owner = $2, refresh_lease_until = $3 where id = $1', [takenOver, other, at(60)]);
+    await scratch.db.withTenant(t, (tx) => repo.writeManyUnderLease(tx, other, [{ id: takenOver, secrets: 'kh1.1.NEWER', expiresAt: at(1800), version: 2 }]));
+    const written = await scratch.db.withTenant(t, (tx) => repo.writeManyUnderLease(tx, lease, [
+      { id: kept, secrets: 'kh1.1.STALE-OK', expiresAt: at(1800), version: 2 },
+      { id: takenOver, secrets: 'kh1.1.STALE', expiresAt: at(1800), version: 2 },
+    ]));
+    expect(written).toEqual([kept]);
+    const { rows } = await admin.query('select id, secrets, credential_version, refresh_lease_owner from connections where id = any($1) order by token_expires_at', [[kept, takenOver]]);
+    expect(rows.find((r) => r.id === takenOver)).toMatchObject({ secrets: 'kh1.1.NEWER', credential_version: 2 });
+    expect(rows.find((r) => r.id === kept)).toMatchObject({ secrets: 'kh1.1.STALE-OK', credential_version: 2, refresh_lease_owner: null });
+  });
 });

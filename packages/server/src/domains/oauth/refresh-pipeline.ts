@@ -100,7 +100,8 @@ export async function runRefreshPipeline<G extends WriteKey, T extends WriteKey,
 
   async function slot() {
     for (let item = await next(); item; item = await next()) {
-      const answer = await p.call(item);
+      // `call` handles its own failures; should one escape, this item is done all the same.
+      const answer = await p.call(item).catch(() => null);
       const w = writerOf(item);
       w.outstanding--;
       if (answer !== null) w.pending.push(answer);

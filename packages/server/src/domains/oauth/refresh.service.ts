@@ -285,7 +285,15 @@ export function createTokenRefresher(deps: RefreshDeps) {
   async function callProvider(h: Held, stats: { failed: number }): Promise<Answer | null> {
     // Waited in the queue past its lease: someone else may hold it now.
     if ((h.row.refresh_lease_until?.getTime() ?? 0) <= now().getTime()) return null;
-    const provider = catalog.get(h.row.provider);
+    let provider: Provider;
+    try {
+      provider = catalog.get(h.row.provider);
+    } catch (err) {
+      // A provider no longer in the catalog: nothing to call; its lease runs out.
+      stats.failed++;
+      deps.log?.warn({ connectionId: h.row.id, err: { message: (err as Error).message } }, 'background refresh failed');
+      return null;
+    }
     try {
       if (!h.secrets.refreshToken) {
         await refreshHeld(h.tenantId, provider, h, h.lease);
