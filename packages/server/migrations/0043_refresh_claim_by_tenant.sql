@@ -2,9 +2,10 @@
 -- batch in that tenant's own transactions (one read, one write per 32 answers), so a batch of
 -- 200 connections spread over 200 tenants cost 400 transactions. The claim now takes the tenants
 -- of the most urgent due connections, most urgent first, and each one's due connections (in
--- expiry order) until the batch is full: the most urgent connection is always in the batch, and
--- a backlog (after an outage, a bulk import) costs a few transactions per tenant, not per
--- connection. Both scans are tight index scans over connections that can be refreshed at all
+-- expiry order) that expire within a fifth of the margin (60 s of 300) of its most urgent one,
+-- until the batch is full: the most urgent connection is always in the batch, no connection is
+-- put behind another tenant's that expires more than that window later, and a backlog (after an
+-- outage, a bulk import) costs a few transactions per tenant, not per connection. Both scans are tight index scans over connections that can be refreshed at all
 -- (the partial indexes leave out disabled, needs_reauth and non-expiring ones).
 DROP INDEX connections_token_expiry;
 CREATE INDEX connections_refresh_due ON connections (token_expires_at)
@@ -34,6 +35,7 @@ CREATE OR REPLACE FUNCTION keyhold_claim_refresh_batch(p_owner uuid, p_now times
          WHERE y.tenant_id = u.tenant_id
            AND y.is_active AND y.status IN ('active', 'degraded')
            AND y.token_expires_at IS NOT NULL AND y.token_expires_at < p_before
+           AND y.token_expires_at < u.first_expiry + (p_before - p_now) / 5
            AND (y.next_refresh_at IS NULL OR y.next_refresh_at <= p_now)
            AND (y.refresh_lease_until IS NULL OR y.refresh_lease_until < p_now)
          ORDER BY y.token_expires_at

@@ -54,6 +54,15 @@ describe('refresh claim', () => {
     expect(await claim(3)).toEqual([]);
   });
 
+  it('does not pull a tenant\'s later connections ahead of another tenant\'s urgent one (beyond a fifth of the margin)', async () => {
+    const [a, b] = [await tenant(), await tenant()];
+    const a1 = await conn(a, 10);
+    const aLater = await conn(a, 200); // 190 s after a1: outside the 60 s window
+    const b1 = await conn(b, 20);
+    expect(ids(await claim(2))).toEqual(new Set([a1, b1]));
+    expect(ids(await claim(2))).toEqual(new Set([aLater]));
+  });
+
   it('never claims what must not be refreshed now: leased, backing off, needs a reconnect, disabled, not due, not expiring', async () => {
     const t = await tenant();
     await conn(t, 10, { refresh_lease_owner: randomUUID(), refresh_lease_until: at(20) });
@@ -64,7 +73,9 @@ describe('refresh claim', () => {
     await conn(t, null);
     const due = await conn(t, 100);
     const expiredLease = await conn(t, 5, { refresh_lease_owner: randomUUID(), refresh_lease_until: at(-1) });
-    expect(ids(await claim(50))).toEqual(new Set([expiredLease, due]));
+    const claimed = new Set<string>();
+    for (let batch = await claim(50); batch.length; batch = await claim(50)) for (const c of batch) claimed.add(c.id);
+    expect(claimed).toEqual(new Set([expiredLease, due]));
   });
 
   it('parallel sweeps never claim one connection twice', async () => {
