@@ -32,10 +32,11 @@ const services = createServices({
 });
 
 const started = performance.now();
+const cpuAtStart = process.cpuUsage();
 const out = { mode: input.mode, pid: process.pid };
 try {
   if (input.mode === 'sweep') {
-    const totals = { claimed: 0, refreshed: 0, failed: 0 };
+    const totals = { claimed: 0, refreshed: 0, failed: 0, writes: 0 };
     for (;;) {
       const s = await services.tokens.sweep({ batch: input.batch ?? 200, concurrency: input.concurrency ?? 16 });
       for (const k of Object.keys(totals)) totals[k] += s[k];
@@ -68,6 +69,8 @@ try {
   }
 } finally {
   out.ms = Math.round(performance.now() - started);
+  const cpu = process.cpuUsage(cpuAtStart);
+  out.cpuMs = Math.round((cpu.user + cpu.system) / 1000);
   await db.close();
 }
 process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -21,26 +21,65 @@ export { TokenRequestError };
 const TIMEOUT_MS = 10_000;
 const isLoopback = (url: string) => /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//.test(url);
 
+/** Statuses whose responses never have a body (the Fetch standard's "null body status"). */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+/** Token, revocation and discovery answers are small; a bigger one is refused unread. */
+const MAX_ANSWER_BYTES = 1 << 20;
+
 /**
- * oauth4webapi's HTTP calls, through the provider HTTP client's fetch (undici underneath: about
- * a third of the CPU of the global fetch per token request, which matters when thousands of
- * tokens refresh each minute). A provider whose answers oauth4webapi (rightly) refuses has its
- * adapter's `tokenResponse` rewrite them into RFC 6749 form first; only those answers are read
- * here, the others go to oauth4webapi as they came.
+ * oauth4webapi's HTTP calls, through the provider HTTP client's `request` (undici underneath:
+ * about a third of the CPU of the global fetch per token request, which matters when thousands of
+ * tokens refresh each minute). The answer is read whole and handed over as a Response built from
+ * text: building one around the streaming body cost three times as much again, and these answers
+ * are a few hundred bytes. A provider whose answers oauth4webapi (rightly) refuses has its
+ * adapter's `tokenResponse` rewrite them into RFC 6749 form first.
  */
-const normalizingFetch = (http: Pick<ProviderHttp, 'fetch'>, rewrite: OAuthHooks['tokenResponse']) => (async (input: string | URL, init: RequestInit = {}) => {
-  const res = await http.fetch(input, { ...init, timeoutMs: TIMEOUT_MS });
-  if (!rewrite || !(res.headers.get('content-type') ?? '').includes('json')) return res;
-  const text = await res.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return new Response(text, { status: res.status, headers: res.headers });
+const normalizingFetch = (http: Pick<ProviderHttp, 'request'>, rewrite: OAuthHooks['tokenResponse']) => (async (input: string | URL, init: RequestInit = {}) => {
+  const headers = new Headers(init.headers);
+  let body: string | null = null;
+  if (init.body instanceof URLSearchParams) {
+    if (!headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
+    body = init.body.toString();
+  } else if (typeof init.body === 'string') body = init.body;
+  else if (init.body !== undefined && init.body !== null) throw new TypeError('OAuth requests send form or text bodies');
+  const method = (init.method ?? 'GET').toUpperCase();
+  const res = await http.request(String(input), { method, headers: Object.fromEntries(headers), body, timeoutMs: TIMEOUT_MS, ...(init.signal ? { signal: init.signal } : {}) });
+  if (Number(res.headers['content-length'] ?? 0) > MAX_ANSWER_BYTES) {
+    await res.body.dump();
+    throw new TypeError('the OAuth server\'s answer is too large');
   }
-  const answer = typeof body === 'object' && body !== null && !Array.isArray(body) ? rewrite({ status: res.status, body: body as Record<string, unknown> }) : { status: res.status, body };
+  const text = await res.body.text();
+  const answerHeaders = new Headers();
+  for (const [name, value] of Object.entries(res.headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) answerHeaders.append(name, v);
+  }
+  const bodiless = NULL_BODY.has(res.statusCode) || method === 'HEAD';
+  if (!rewrite || bodiless || !(answerHeaders.get('content-type') ?? '').includes('json')) return new Response(bodiless ? null : text, { status: res.statusCode, headers: answerHeaders });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return new Response(text, { status: res.statusCode, headers: answerHeaders });
+  }
+  const answer = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? rewrite({ status: res.statusCode, body: parsed as Record<string, unknown> }) : { status: res.statusCode, body: parsed };
   return new Response(JSON.stringify(answer.body), { status: answer.status, headers: { 'content-type': 'application/json' } });
 }) as typeof fetch;
+
+/**
+ * The request and the answer's body within TIMEOUT_MS. A timer cleared when done, not
+ * `AbortSignal.timeout()`: that costs about 20 times as much CPU (a transferable signal per call,
+ * kept alive until it fires), which showed in profiles of background refreshes at thousands a second.
+ */
+async function withDeadline<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new DOMException('The token request timed out', 'TimeoutError')), TIMEOUT_MS);
+  try {
+    return await fn(deadline.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function classify(err: unknown): TokenRequestError {
   if (err instanceof TokenRequestError) return err;
@@ -86,9 +125,9 @@ export function createOAuthClient(deps: { apps: Record<string, OAuthAppConfig>; 
     };
   }
 
-  function options(provider: Provider, as: oauth.AuthorizationServer) {
+  function options(provider: Provider, as: oauth.AuthorizationServer, signal?: AbortSignal) {
     return {
-      signal: AbortSignal.timeout(TIMEOUT_MS),
+      signal: signal ?? AbortSignal.timeout(TIMEOUT_MS),
       [oauth.customFetch]: normalizingFetch(deps.http, adapterFor(provider).oauth?.tokenResponse),
       ...(isLoopback(as.token_endpoint!) ? { [oauth.allowInsecureRequests]: true } : {}),
     };
@@ -133,8 +172,10 @@ export function createOAuthClient(deps: { apps: Record<string, OAuthAppConfig>; 
       const as = server(provider, config);
       const client: oauth.Client = { client_id: app(provider).clientId };
       try {
-        const res = await oauth.refreshTokenGrantRequest(as, client, clientAuth(provider), refreshToken, options(provider, as));
-        return toTokenSet(await oauth.processRefreshTokenResponse(as, client, res));
+        return await withDeadline(async (signal) => {
+          const res = await oauth.refreshTokenGrantRequest(as, client, clientAuth(provider), refreshToken, options(provider, as, signal));
+          return toTokenSet(await oauth.processRefreshTokenResponse(as, client, res));
+        });
       } catch (err) {
         throw classify(err);
       }

@@ -10,6 +10,7 @@ import type { Catalog, Provider } from '../catalog/catalog.js';
 import type { ConnectionRow } from '../connections/connections.repo.js';
 import { type ConnectionStore, asErrorCode } from '../connections/store.js';
 import { type OAuthClient, type TokenSet, TokenRequestError } from './oauth-client.js';
+import { runRefreshPipeline } from './refresh-pipeline.js';
 import { type UpgradeStats, createGrantUpgrader } from './upgrade.service.js';
 
 export const DEFAULT_REFRESH_MARGIN_S = 300;
@@ -17,6 +18,12 @@ export const DEFAULT_REFRESH_MARGIN_S = 300;
 const LEASE_MS = 30_000;
 /** How long a reader waits for another node's refresh before answering 503. */
 const WAIT_FOR_OTHER_MS = 15_000;
+/**
+ * Background refreshes written per statement at most (fewer when a tenant has fewer waiting): a
+ * crash between the provider's answers and the write loses at most this many per tenant, which
+ * providers with a rotation grace window forgive (see README).
+ */
+const WRITE_WIDTH = 32;
 /** Consecutive transient failures before the connection shows as `degraded`. */
 export const DEGRADED_AFTER = 3;
 
@@ -218,89 +225,113 @@ export function createTokenRefresher(deps: RefreshDeps) {
   /**
    * Background refresh: leases batches of connections expiring within the margin (across tenants,
    * ids only) and refreshes each in its tenant's context; then upgrades retired grants (see
-   * upgrade.service.ts). Safe to run on every node at once.
+   * upgrade.service.ts). Safe to run on every node at once. Pipelined (refresh-pipeline.ts):
+   * `concurrency` provider calls run at all times, the next batch is claimed and read while the
+   * current one is in flight, and each tenant's answers are written as they come (group commit).
    */
   async function sweep(opts: { batch?: number; concurrency?: number; marginMs?: number; maxMs?: number } = {}) {
     const started = Date.now();
-    const stats = { claimed: 0, refreshed: 0, failed: 0, upgrades: { claimed: 0, upgraded: 0, refused: 0, failed: 0 } as UpgradeStats };
-    for (;;) {
-      const t = now();
+    const stats = { claimed: 0, refreshed: 0, failed: 0, writes: 0, upgrades: { claimed: 0, upgraded: 0, refused: 0, failed: 0 } as UpgradeStats };
+    await runRefreshPipeline({
+      concurrency: opts.concurrency ?? 16,
+      writeWidth: WRITE_WIDTH,
       // One lease id per batch: the claim took it, each refresh's write is fenced on it.
-      const lease = randomUUID();
-      const claimed = await store.claimRefreshBatch(lease, t, new Date(t.getTime() + (opts.marginMs ?? DEFAULT_REFRESH_MARGIN_S * 1000)), new Date(t.getTime() + LEASE_MS), opts.batch ?? 100);
-      if (claimed.length === 0) break;
-      stats.claimed += claimed.length;
-      const byTenant = new Map<string, string[]>();
-      for (const c of claimed) byTenant.set(c.tenant_id, [...(byTenant.get(c.tenant_id) ?? []), c.id]);
-      await eachLimited([...byTenant], Math.max(1, Math.ceil((opts.concurrency ?? 16) / 4)), async ([tenantId, ids]) => {
-        try {
-          await refreshGroup(tenantId, ids, lease, stats, Math.min(opts.concurrency ?? 16, 16));
-        } catch (err) {
-          stats.failed += ids.length;
-          deps.log?.warn({ tenantId, err: { message: (err as Error).message } }, 'background refresh failed');
-        }
-      });
-      if (opts.maxMs !== undefined && Date.now() - started > opts.maxMs) break;
-    }
+      claim: async () => {
+        if (opts.maxMs !== undefined && Date.now() - started > opts.maxMs) return [];
+        const t = now();
+        const lease = randomUUID();
+        const claimed = await store.claimRefreshBatch(lease, t, new Date(t.getTime() + (opts.marginMs ?? DEFAULT_REFRESH_MARGIN_S * 1000)), new Date(t.getTime() + LEASE_MS), opts.batch ?? 100);
+        stats.claimed += claimed.length;
+        return groupByTenant(claimed).map(([tenantId, ids]) => ({ tenantId, lease, ids }));
+      },
+      read: (group) => readHeld(group, stats),
+      call: (item) => callProvider(item, stats),
+      write: async (key, answers) => {
+        stats.writes++;
+        const written = await writeAnswers(key.tenantId, key.lease, answers).catch((err) => {
+          stats.failed += answers.length;
+          deps.log?.warn({ tenantId: key.tenantId, err: { message: (err as Error).message } }, 'background refresh failed');
+          return 0;
+        });
+        stats.refreshed += written;
+      },
+    });
     // Refreshes first: a token about to expire matters more than one that expires next month.
     const left = opts.maxMs === undefined ? undefined : Math.max(0, opts.maxMs - (Date.now() - started));
     if (left !== 0) stats.upgrades = await upgrader.sweep(left === undefined ? {} : { maxMs: left });
     return stats;
   }
 
-  /**
-   * One tenant's share of a claimed batch: read once, call the provider for up to `width` at a
-   * time, and write each such chunk in one statement (each row still fenced on the lease), so a
-   * crash can lose at most one chunk's answers — recoverable where the provider has a grace window.
-   */
-  async function refreshGroup(tenantId: string, ids: string[], lease: string, stats: { refreshed: number; failed: number }, width: number) {
-    const held = await tenancy.withTenant(tenantId, async (tx) => {
-      const out: Fresh[] = [];
-      for (const row of await store.byIds(tx, ids)) out.push({ row, secrets: await store.secretsOf(tx, row) });
-      return out;
-    });
-    // A batch that took longer than the lease has lost it for the rest: leave those to others.
-    const mine = held.filter((h) => h.row.refresh_lease_owner === lease && (h.row.refresh_lease_until?.getTime() ?? 0) > now().getTime());
-    for (let i = 0; i < mine.length; i += width) {
-      const answers = await Promise.all(mine.slice(i, i + width).map(async (h) => {
-        const provider = catalog.get(h.row.provider);
-        try {
-          if (!h.secrets.refreshToken) {
-            await refreshHeld(tenantId, provider, h, lease);
-            return null;
-          }
-          const tokens = await deps.client.refresh(provider, h.row.config, h.secrets.refreshToken);
-          deps.afterProviderAnswer?.(h.row.id);
-          return { h, provider, tokens };
-        } catch (err) {
-          stats.failed++;
-          await failed(tenantId, provider, h, lease, asTokenError(err)).catch(() => undefined);
-          return null;
-        }
-      }));
-      const ok = answers.filter((a): a is NonNullable<typeof a> => a !== null);
-      if (ok.length === 0) continue;
-      const written = await tenancy.withTenant(tenantId, async (tx) => {
-        const ids = await store.writeRefreshed(tx, lease, ok.map((a) => ({
-          row: a.h.row,
-          secrets: { ...a.h.secrets, accessToken: a.tokens.accessToken, ...(a.tokens.refreshToken ? { refreshToken: a.tokens.refreshToken } : {}) },
-          expiresAt: a.tokens.expiresIn === undefined ? null : new Date(now().getTime() + a.tokens.expiresIn * 1000),
-        })));
-        for (const a of ok) if (ids.has(a.h.row.id)) await noteRecovered(tx, tenantId, a.provider, a.h.row);
-        return ids.size;
+  type Held = Fresh & { tenantId: string; lease: string };
+  type Answer = { held: Held; provider: Provider; tokens: TokenSet };
+
+  /** One tenant's share of a claimed batch, read and decrypted in one transaction; rows whose lease was lost are left to others. */
+  async function readHeld(group: { tenantId: string; lease: string; ids: string[] }, stats: { failed: number }): Promise<Held[]> {
+    try {
+      const rows = await tenancy.withTenant(group.tenantId, async (tx) => {
+        const out: Held[] = [];
+        for (const row of await store.byIds(tx, group.ids)) out.push({ row, secrets: await store.secretsOf(tx, row), tenantId: group.tenantId, lease: group.lease });
+        return out;
       });
-      stats.refreshed += written;
+      return rows.filter((h) => h.row.refresh_lease_owner === group.lease);
+    } catch (err) {
+      stats.failed += group.ids.length;
+      deps.log?.warn({ tenantId: group.tenantId, err: { message: (err as Error).message } }, 'background refresh failed');
+      return [];
     }
+  }
+
+  /** The provider's answer for one held connection, or null when there is nothing to write (failure recorded, lease run out). */
+  async function callProvider(h: Held, stats: { failed: number }): Promise<Answer | null> {
+    // Waited in the queue past its lease: someone else may hold it now.
+    if ((h.row.refresh_lease_until?.getTime() ?? 0) <= now().getTime()) return null;
+    let provider: Provider;
+    try {
+      provider = catalog.get(h.row.provider);
+    } catch (err) {
+      // A provider no longer in the catalog: nothing to call; its lease runs out.
+      stats.failed++;
+      deps.log?.warn({ connectionId: h.row.id, err: { message: (err as Error).message } }, 'background refresh failed');
+      return null;
+    }
+    try {
+      if (!h.secrets.refreshToken) {
+        await refreshHeld(h.tenantId, provider, h, h.lease);
+        return null;
+      }
+      const tokens = await deps.client.refresh(provider, h.row.config, h.secrets.refreshToken);
+      deps.afterProviderAnswer?.(h.row.id);
+      return { held: h, provider, tokens };
+    } catch (err) {
+      stats.failed++;
+      await failed(h.tenantId, provider, h, h.lease, asTokenError(err)).catch(() => undefined);
+      return null;
+    }
+  }
+
+  /** Several answers of one tenant in one statement, each row still fenced on the lease; returns how many were written. */
+  async function writeAnswers(tenantId: string, lease: string, answers: Answer[]): Promise<number> {
+    return tenancy.withTenant(tenantId, async (tx) => {
+      const ids = await store.writeRefreshed(tx, lease, answers.map((a) => ({
+        row: a.held.row,
+        secrets: { ...a.held.secrets, accessToken: a.tokens.accessToken, ...(a.tokens.refreshToken ? { refreshToken: a.tokens.refreshToken } : {}) },
+        expiresAt: a.tokens.expiresIn === undefined ? null : new Date(now().getTime() + a.tokens.expiresIn * 1000),
+      })));
+      for (const a of answers) if (ids.has(a.held.row.id)) await noteRecovered(tx, tenantId, a.provider, a.held.row);
+      return ids.size;
+    });
   }
 
   return { fresh, sweep };
 }
 export type TokenRefresher = ReturnType<typeof createTokenRefresher>;
 
-async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+function groupByTenant(claimed: Array<{ id: string; tenant_id: string }>): Array<[string, string[]]> {
+  const byTenant = new Map<string, string[]>();
+  for (const c of claimed) {
+    const ids = byTenant.get(c.tenant_id);
+    if (ids) ids.push(c.id);
+    else byTenant.set(c.tenant_id, [c.id]);
+  }
+  return [...byTenant];
 }
