@@ -30,7 +30,7 @@ export function createConnectionUse(deps: Pick<ConnectionsDeps, 'store' | 'tenan
   const noted = boundedMap<string, number>(NOTED_MAX);
   const readSecrets = store.secretsOf;
   const checking = new WeakMap<WarmEntry, Promise<ConnectionState | undefined>>();
-  const reading = new Map<string, { read: ReturnType<typeof coldRead>; changes: number }>();
+  const reading = new Map<string, { read: ReturnType<typeof coldRead>; version: number }>();
 
   /**
    * One connection of the principal's tenant, ready to use: active, its OAuth token refreshed
@@ -43,8 +43,11 @@ export function createConnectionUse(deps: Pick<ConnectionsDeps, 'store' | 'tenan
       throw new AppError('NOT_FOUND', `No ${provider.displayName} connection labelled like that for this organization`);
     }
     const key = warm.keyOf(p.tenantId, provider.id, label);
-    const current = (await warmRead(p, key, provider, label)) ?? (await coldReadOnce(p, key, provider, label, action));
-    if (!current.warm) warm.set(key, { ...current.inUse, cachedAt: now(), checkedAt: now() });
+    // A row read while this process changed the connection may be the old one: used, never kept.
+    const version = warm.versionOf(key);
+    const keep = (inUse: InUse) => warm.versionOf(key) === version && warm.set(key, { ...inUse, cachedAt: now(), checkedAt: now() });
+    const current = (await warmRead(p, key, provider, label)) ?? (await coldReadOnce(p, key, version, provider, label, action));
+    if (!current.warm) keep(current.inUse);
     else await noteUse(p, current.inUse.row, provider, label, action);
     // Outside any transaction: a refresh may call the provider.
     let used: InUse;
@@ -54,7 +57,7 @@ export function createConnectionUse(deps: Pick<ConnectionsDeps, 'store' | 'tenan
       warm.delete(key); // e.g. now needs_reauth: the next use reads the row again
       throw err;
     }
-    if (used !== current.inUse) warm.set(key, { ...used, cachedAt: now(), checkedAt: now() });
+    if (used !== current.inUse) keep(used);
     return used;
   }
 
@@ -87,16 +90,17 @@ export function createConnectionUse(deps: Pick<ConnectionsDeps, 'store' | 'tenan
   }
 
   /**
-   * Parallel calls of one principal that all find the connection cold (a burst when the warm entry
-   * expires) share one read and one decryption. Never shared across a change this process made to
-   * a connection meanwhile: a call begun after it reads the new row.
+   * Parallel calls of one principal for one action that all find the connection cold (a burst
+   * when the warm entry expires) share one read, one decryption and one audit check. Never shared
+   * across a change this process made to the connection meanwhile: a call begun after it reads the
+   * new row. Each action is read (and audited) on its own, so none goes unrecorded.
    */
-  function coldReadOnce(p: TenantPrincipal, key: string, provider: Provider, label: string, action: string) {
-    const readKey = `${key}\u0000${p.actor.type}\u0000${p.actor.id ?? ''}`;
+  function coldReadOnce(p: TenantPrincipal, key: string, version: number, provider: Provider, label: string, action: string) {
+    const readKey = `${key}\u0000${p.actor.type}\u0000${p.actor.id ?? ''}\u0000${action}`;
     const inFlight = reading.get(readKey);
-    if (inFlight && inFlight.changes === warm.changes()) return inFlight.read;
+    if (inFlight && inFlight.version === version) return inFlight.read;
     const read = coldRead(p, provider, label, action);
-    const entry = { read, changes: warm.changes() };
+    const entry = { read, version };
     reading.set(readKey, entry);
     void read.finally(() => reading.get(readKey) === entry && reading.delete(readKey)).catch(() => undefined);
     return read;

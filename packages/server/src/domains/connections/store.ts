@@ -5,7 +5,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Actor } from '../../platform/context.js';
 import type { ConnectionEventType, ConnectionStatus, ConnectionsTable } from '../../platform/db/schema.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
-import type { TenantTx } from '../../platform/db/tenancy.js';
+import { type TenantTx, afterCommit } from '../../platform/db/tenancy.js';
 import { AppError } from '../../platform/errors.js';
 import { adapterFor } from '../../providers/registry.js';
 import type { Catalog, Provider } from '../catalog/catalog.js';
@@ -113,7 +113,7 @@ export type ConnectionStoreDeps = {
   catalog: Pick<Catalog, 'get'>;
   outbox: Pick<Outbox, 'append'>;
   clock: Clock;
-  /** This process's warm connections: an entry is dropped whenever its row changes. */
+  /** This process's warm connections: an entry is dropped whenever its row changes (and again once committed). */
   warm?: Pick<WarmCache, 'invalidate'>;
 };
 
@@ -129,6 +129,17 @@ export function createConnectionStore(deps: ConnectionStoreDeps) {
   const secretsOf = async (tx: TenantTx, row: ConnectionRow): Promise<Secrets> =>
     JSON.parse((await vault.decrypt(tx, SECRETS_PURPOSE, row.id, row.secrets)).reveal()) as Secrets;
   const seal = (tx: TenantTx, id: string, secrets: Secrets) => vault.encrypt(tx, SECRETS_PURPOSE, id, JSON.stringify(secrets));
+
+  /**
+   * This process's warm copy of a changed connection is dropped now and again once the change is
+   * committed: a read begun before the commit still sees the old row, and must not keep it.
+   */
+  function dropWarm(tx: TenantTx, row: Pick<ConnectionRow, 'tenant_id' | 'provider' | 'label'>) {
+    const { warm } = deps;
+    if (!warm) return;
+    warm.invalidate(row.tenant_id, row.provider, row.label);
+    afterCommit(tx, () => warm.invalidate(row.tenant_id, row.provider, row.label));
+  }
 
   /** The connection event and its outbox event, from one payload (the contract checks it). */
   async function note(tx: TenantTx, row: ConnectionRow, from: ConnectionStatus | null, to: ConnectionStatus | null, { reason, detail }: Note) {
@@ -207,7 +218,7 @@ export function createConnectionStore(deps: ConnectionStoreDeps) {
       endpoint_token: endpointTokenFor(input.provider),
     });
     await note(tx, row, null, row.status, { reason: 'connected', detail });
-    deps.warm?.invalidate(row.tenant_id, row.provider, row.label);
+    dropWarm(tx, row);
     return row;
   }
 
@@ -239,7 +250,7 @@ export function createConnectionStore(deps: ConnectionStoreDeps) {
     const row = await repo.update(tx, current.id, set, opts.lease ? { lease: opts.lease } : {});
     if (!row) return undefined;
     if (records) await note(tx, row, current.status, to, opts);
-    deps.warm?.invalidate(row.tenant_id, row.provider, row.label);
+    dropWarm(tx, row);
     return row;
   }
 
@@ -252,7 +263,7 @@ export function createConnectionStore(deps: ConnectionStoreDeps) {
     if (!current) return undefined;
     await repo.remove(tx, current.id);
     await note(tx, current, current.status, null, { reason: 'deleted', detail });
-    deps.warm?.invalidate(current.tenant_id, current.provider, current.label);
+    dropWarm(tx, current);
     return current;
   }
 

@@ -9,15 +9,32 @@ const SCOPE = Symbol('keyhold.scope');
  * A transaction whose RLS context is set to one tenant. Only `withTenant` creates one, so a repo
  * function that takes a `TenantTx` cannot run outside a tenant's context.
  */
-export type TenantTx = Transaction<Database> & { readonly [SCOPE]: { tenantId: string } };
+export type TenantTx = Transaction<Database> & { readonly [SCOPE]: { tenantId: string; committed: Array<() => void> } };
 
 /** A transaction in the platform scope: sees platform rows (e.g. platform audit events), no tenant's. */
-export type PlatformTx = Transaction<Database> & { readonly [SCOPE]: { tenantId: null } };
+export type PlatformTx = Transaction<Database> & { readonly [SCOPE]: { tenantId: null; committed: Array<() => void> } };
 
 export type ScopedTx = TenantTx | PlatformTx;
 
 export function scopeTenantId(tx: ScopedTx): string | null {
   return tx[SCOPE].tenantId;
+}
+
+/**
+ * Runs `fn` once the scope's transaction has committed (never if it rolls back): for in-process
+ * state that must not change before the database does, e.g. dropping a cached copy of a row, so a
+ * read that starts before the commit cannot bring the old row back.
+ */
+export function afterCommit(tx: ScopedTx, fn: () => void) {
+  tx[SCOPE].committed.push(fn);
+}
+
+/** The transaction's result, after the work it asked to run once committed. */
+async function committing<T>(run: (committed: Array<() => void>) => Promise<T>): Promise<T> {
+  const committed: Array<() => void> = [];
+  const result = await run(committed);
+  for (const fn of committed) fn();
+  return result;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -82,20 +99,24 @@ export function createTenancy(db: Kysely<Database>): Tenancy {
     async withTenant(tenantId, fn) {
       if (!isUuid(tenantId)) throw new Error('withTenant needs a tenant uuid');
       return runOutsideWhenAsked(() =>
-        db.transaction().execute(async (trx) => {
-          await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(trx);
-          // Statements built on the transaction name the tenant too (tenant-predicate-plugin.ts).
-          const scoped = trx.withPlugin(new TenantPredicatePlugin(tenantId));
-          return fn(Object.defineProperty(scoped, SCOPE, { value: { tenantId } }) as TenantTx);
-        }),
+        committing((committed) =>
+          db.transaction().execute(async (trx) => {
+            await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(trx);
+            // Statements built on the transaction name the tenant too (tenant-predicate-plugin.ts).
+            const scoped = trx.withPlugin(new TenantPredicatePlugin(tenantId));
+            return fn(Object.defineProperty(scoped, SCOPE, { value: { tenantId, committed } }) as TenantTx);
+          }),
+        ),
       );
     },
     async withPlatform(fn) {
       return runOutsideWhenAsked(() =>
-        db.transaction().execute(async (trx) => {
-          await sql`select set_config('app.platform_scope', 'on', true)`.execute(trx);
-          return fn(Object.defineProperty(trx, SCOPE, { value: { tenantId: null } }) as PlatformTx);
-        }),
+        committing((committed) =>
+          db.transaction().execute(async (trx) => {
+            await sql`select set_config('app.platform_scope', 'on', true)`.execute(trx);
+            return fn(Object.defineProperty(trx, SCOPE, { value: { tenantId: null, committed } }) as PlatformTx);
+          }),
+        ),
       );
     },
   };
