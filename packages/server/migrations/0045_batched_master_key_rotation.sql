@@ -1,8 +1,10 @@
 -- Master-key rotation of many tenants in batches: one statement reads, rewraps or audits a whole
--- batch, yet every row is still read and written inside its own tenant's context. These functions
--- are SECURITY INVOKER: they run as the app role, set `app.tenant_id` to each tenant in turn
+-- batch, yet every row is still read and written inside its own tenant's context. All but the first
+-- (ids only, SECURITY DEFINER) are SECURITY INVOKER: they run as the app role, set `app.tenant_id` to each tenant in turn
 -- (transaction-local, as withTenant does) and name `tenant_id` in every statement, so RLS applies
--- to each tenant's rows exactly as in a tenant transaction. Only ids cross tenants.
+-- to each tenant's rows exactly as in a tenant transaction. Only ids cross tenants. Each ends by
+-- clearing `app.tenant_id`, so none may be called inside a tenant transaction (it would fail
+-- closed: the rest of that transaction would see no rows).
 
 -- Which scopes hold a data key not wrapped by `current_kek` (ids only; NULL = platform).
 CREATE FUNCTION keyhold_key_scopes_not_under(current_kek text) RETURNS TABLE (tenant_id uuid)
@@ -19,7 +21,9 @@ DECLARE t uuid;
 BEGIN
   FOREACH t IN ARRAY tenant_ids LOOP
     PERFORM set_config('app.tenant_id', t::text, true);
-    RETURN QUERY SELECT k.tenant_id, k.version, k.kek_id, k.wrapped_dek FROM tenant_keys k WHERE k.tenant_id = t;
+    RETURN QUERY SELECT k.tenant_id, k.version, k.kek_id, k.wrapped_dek FROM tenant_keys k WHERE k.tenant_id = t
+      -- Version order: the rewrite locks rows in the order read, as retire() does, so they never deadlock.
+      ORDER BY k.version;
   END LOOP;
   PERFORM set_config('app.tenant_id', '', true);
 END $$;
