@@ -130,7 +130,7 @@ const fmtNum = (n) => {
 const fmtRatio = (x) => (Math.abs(x) >= 0.1 || x === 0 ? x.toFixed(2) : x.toPrecision(2));
 const goalText = (r) => (r.goalAbsolute !== null && r.goalAbsolute !== undefined
   ? `${r.higherIsBetter ? '≥' : '≤'} ${fmtNum(r.goalAbsolute)} ${r.unit}`
-  : r.goal !== null && r.goal !== undefined ? `${r.higherIsBetter ? '≥' : '≤'} ${r.goal}×` : '');
+  : r.goal !== null && r.goal !== undefined ? `${r.higherIsBetter ? '≥' : '≤'} ${+r.goal.toFixed(2)}×` : '');
 const metText = (r) => (r.failed ? 'FAILED' : r.met === true ? 'yes' : r.met === false ? 'NO' : '');
 
 function table(rows) {

@@ -157,7 +157,7 @@ export async function report(bench, rows) {
     return { bench, measure: r.measure, unit: r.unit ?? '', keyhold: r.keyhold, baseline: r.baseline ?? null, ratio, goal: r.goal ?? null, goalAbsolute: r.goalAbsolute ?? null, higherIsBetter, met, note: r.note ?? null };
   });
   for (const r of out) {
-    const goal = r.goalAbsolute !== null ? `${r.higherIsBetter ? '≥' : '≤'} ${r.goalAbsolute} ${r.unit}` : r.goal !== null ? `${r.higherIsBetter ? '≥' : '≤'} ${r.goal}×` : '';
+    const goal = r.goalAbsolute !== null ? `${r.higherIsBetter ? '≥' : '≤'} ${r.goalAbsolute} ${r.unit}` : r.goal !== null ? `${r.higherIsBetter ? '≥' : '≤'} ${+r.goal.toFixed(2)}×` : '';
     console.log(`[${bench}] ${r.measure}: ${fmt(r.keyhold)} ${r.unit}${r.baseline !== null ? ` vs ${fmt(r.baseline)} (${fmt(r.ratio, 2)}×)` : ''}${goal ? ` goal ${goal}: ${r.met ? 'met' : 'MISSED'}` : ''}`);
   }
   if (process.env.BENCH_RESULTS_FILE) await appendFile(process.env.BENCH_RESULTS_FILE, out.map((r) => JSON.stringify(r)).join('\n') + '\n');
