@@ -163,3 +163,42 @@ export async function report(bench, rows) {
   if (process.env.BENCH_RESULTS_FILE) await appendFile(process.env.BENCH_RESULTS_FILE, out.map((r) => JSON.stringify(r)).join('\n') + '\n');
   return out;
 }
+
+/** Starts a node script and resolves with the first line it prints (its URL). */
+export async function startChild(script, env = {}, args = []) {
+  const { spawn } = await import('node:child_process');
+  const proc = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve({ proc, url: out.split('\n')[0].trim() });
+    });
+    proc.on('exit', (code) => reject(new Error(`${script} exited ${code}`)));
+  });
+}
+
+/**
+ * Keyhold as a user runs it: `keyhold start` in its own process on an embedded Postgres in `dir`,
+ * resolved once /ready answers. `env` adds to (and overrides) the bench defaults; `procs` gets the
+ * process for stopAll. KEYHOLD_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles it.
+ */
+export async function startKeyholdProcess({ dir, env = {}, procs }) {
+  const { spawn } = await import('node:child_process');
+  const { randomBytes } = await import('node:crypto');
+  const port = Number(env.KEYHOLD_PORT ?? (await freePort()));
+  const pgPort = Number(env.KEYHOLD_PG_PORT ?? (await freePort()));
+  const nodeArgs = (process.env.KEYHOLD_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const bin = new URL('../packages/server/bin/keyhold.js', import.meta.url).pathname;
+  const proc = spawn(process.execPath, [...nodeArgs, bin, 'start'], {
+    env: {
+      ...process.env, KEYHOLD_DATA_DIR: dir, KEYHOLD_MASTER_KEYS: `bench-1:${randomBytes(32).toString('base64')}`,
+      KEYHOLD_LOG_LEVEL: 'warn', NODE_ENV: 'development', ...env, KEYHOLD_PORT: String(port), KEYHOLD_PG_PORT: String(pgPort),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  procs?.push(proc);
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 600 && !(await fetch(`${url}/ready`).catch(() => null))?.ok; i++) await new Promise((r) => setTimeout(r, 100));
+  return { proc, url, port, pgPort };
+}

@@ -5,7 +5,6 @@
 //       upstream at the same concurrency (autocannon on loopback, time-bounded).
 //   Memory: the server process's RSS (VmRSS) idle and at its peak under the P2 load.
 // Run: npm run bench:proxy   (builds first)   BENCH_SECONDS=8 BENCH_CONNECTIONS=32,128
-import { spawn } from 'node:child_process';
 import crypto, { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { generate } from 'otplib';
 import pg from 'pg';
-import { fmt, freePort, report, stopAll } from './lib.mjs';
+import { fmt, report, stopAll, startChild, startKeyholdProcess } from './lib.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const SUPERUSER = 'postgres'; // the embedded cluster's superuser (platform/db/embedded.ts)
@@ -30,46 +29,20 @@ async function processStats(pid) {
   return { rssMiB: Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024, cpuMs: (Number(stat[11]) + Number(stat[12])) * 10 };
 }
 
-/** Starts a node script and resolves with the first line it prints (its URL). */
-function child(script, env, args = []) {
-  const proc = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const line = out.split('\n')[0];
-      if (out.includes('\n')) resolve({ proc, url: line.trim() });
-    });
-    proc.on('exit', (code) => reject(new Error(`${script} exited ${code}`)));
-  });
-}
 
 const upstreamKey = `up_${randomBytes(16).toString('hex')}`;
 const dir = await mkdtemp(path.join(tmpdir(), 'keyhold-bench-proxy-'));
 await chmod(dir, 0o755);
 const procs = [];
 try {
-  const upstream = await child(here('./upstream.mjs'), { UPSTREAM_KEY: upstreamKey });
+  const upstream = await startChild(here('./upstream.mjs'), { UPSTREAM_KEY: upstreamKey });
   procs.push(upstream.proc);
-  const passthrough = await child(here('./passthrough.mjs'), { UPSTREAM_URL: upstream.url, UPSTREAM_KEY: upstreamKey });
+  const passthrough = await startChild(here('./passthrough.mjs'), { UPSTREAM_URL: upstream.url, UPSTREAM_KEY: upstreamKey });
   procs.push(passthrough.proc);
 
   // Keyhold as a user runs it: `keyhold start`, embedded Postgres, its own process.
-  const port = await freePort();
-  const pgPort = await freePort();
   const masterKeys = `bench-1:${randomBytes(32).toString('base64')}`;
-  // KEYHOLD_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server under load.
-  const nodeArgs = (process.env.KEYHOLD_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const keyhold = spawn(process.execPath, [...nodeArgs, here('../packages/server/bin/keyhold.js'), 'start'], {
-    env: { ...process.env, KEYHOLD_DATA_DIR: dir, KEYHOLD_PORT: String(port), KEYHOLD_PG_PORT: String(pgPort), KEYHOLD_MASTER_KEYS: masterKeys, KEYHOLD_LOG_LEVEL: 'warn', KEYHOLD_ALLOW_PRIVATE_PROVIDER_URLS: 'true', NODE_ENV: 'development' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  procs.push(keyhold);
-  const K = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    if ((await fetch(`${K}/ready`).catch(() => null))?.ok) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const { proc: keyhold, url: K, pgPort } = await startKeyholdProcess({ dir, procs, env: { KEYHOLD_MASTER_KEYS: masterKeys, KEYHOLD_ALLOW_PRIVATE_PROVIDER_URLS: 'true' } });
   const post = async (url, body, token, extra = {}) => {
     const res = await fetch(`${K}${url}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra }, body: JSON.stringify(body) });
     const json = await res.json();

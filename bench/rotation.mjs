@@ -15,7 +15,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { Agent, request } from 'undici';
-import { fmt, freePort, report, stopAll } from './lib.mjs';
+import { fmt, freePort, report, stopAll, startChild } from './lib.mjs';
 import { seedTenants } from './seed.mjs';
 
 const TENANTS = Number(process.env.BENCH_ROTATION_TENANTS ?? 100_000);
@@ -29,18 +29,6 @@ const dist = (p) => new URL(`../packages/server/dist/${p}`, import.meta.url).hre
 const here = (p) => new URL(p, import.meta.url).pathname;
 const KEYHOLD = here('../packages/server/bin/keyhold.js');
 
-/** Starts a node script and resolves with the first line it prints (its URL). */
-function child(script, env) {
-  const proc = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('\n')) resolve({ proc, url: out.split('\n')[0].trim() });
-    });
-    proc.on('exit', (code) => reject(new Error(`${script} exited ${code}`)));
-  });
-}
 
 /**
  * Sends requests back to back from `concurrency` workers until `until()` says stop, cycling
@@ -77,7 +65,7 @@ const dir = await mkdtemp(path.join(tmpdir(), 'keyhold-bench-rotation-'));
 await chmod(dir, 0o755);
 const procs = [];
 try {
-  const upstream = await child(here('./upstream.mjs'), { UPSTREAM_KEY: upstreamKey });
+  const upstream = await startChild(here('./upstream.mjs'), { UPSTREAM_KEY: upstreamKey });
   procs.push(upstream.proc);
 
   const port = await freePort();

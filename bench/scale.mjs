@@ -13,7 +13,6 @@
 // plus the database's size, the DEK cache's memory and the vault's after serving many tenants
 // (informational).
 // Run: npm run bench:scale   (builds first)   BENCH_SECONDS=5 BENCH_SCALE_TENANTS=100000
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,7 +22,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import pg from 'pg';
 import { Agent, request } from 'undici';
-import { fmt, freePort, report, stopAll } from './lib.mjs';
+import { fmt, report, stopAll, startChild, startKeyholdProcess } from './lib.mjs';
 import { seedTenants } from './seed.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -46,18 +45,6 @@ const SUPERUSER = 'postgres'; // the embedded cluster's superuser (platform/db/e
 const dist = (p) => new URL(`../packages/server/dist/${p}`, import.meta.url).href;
 const here = (p) => new URL(p, import.meta.url).pathname;
 
-/** Starts a node script and resolves with the first line it prints (its URL). */
-function child(script, env, args = []) {
-  const proc = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('\n')) resolve({ proc, url: out.split('\n')[0].trim() });
-    });
-    proc.on('exit', (code) => reject(new Error(`${script} exited ${code}`)));
-  });
-}
 
 /** Mean µs per call of `fn` over `n` sequential calls after a warm-up, and the median. */
 async function timeOps(n, fn, warmup = 100) {
@@ -161,18 +148,8 @@ async function stack(name, tenants, upstream, procs, closers, dirs) {
   const dir = await mkdtemp(path.join(tmpdir(), `keyhold-bench-scale-${name}-`));
   await chmod(dir, 0o755);
   dirs.push(dir);
-  const port = await freePort();
-  const pgPort = await freePort();
   const masterKeys = `bench-1:${randomBytes(32).toString('base64')}`;
-  // KEYHOLD_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the servers.
-  const nodeArgs = (process.env.KEYHOLD_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const keyhold = spawn(process.execPath, [...nodeArgs, here('../packages/server/bin/keyhold.js'), 'start'], {
-    env: { ...process.env, KEYHOLD_DATA_DIR: dir, KEYHOLD_PORT: String(port), KEYHOLD_PG_PORT: String(pgPort), KEYHOLD_MASTER_KEYS: masterKeys, KEYHOLD_LOG_LEVEL: 'warn', KEYHOLD_ALLOW_PRIVATE_PROVIDER_URLS: 'true', NODE_ENV: 'development' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  procs.push(keyhold);
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 600 && !(await fetch(`${url}/ready`).catch(() => null))?.ok; i++) await new Promise((r) => setTimeout(r, 100));
+  const { proc: keyhold, url, pgPort } = await startKeyholdProcess({ dir, procs, env: { KEYHOLD_MASTER_KEYS: masterKeys, KEYHOLD_ALLOW_PRIVATE_PROVIDER_URLS: 'true' } });
   const creds = JSON.parse(await readFile(path.join(dir, 'pg', 'keyhold-credentials.json'), 'utf8'));
   const adminUrl = `postgres://${SUPERUSER}:${encodeURIComponent(creds.superuserPassword)}@127.0.0.1:${pgPort}/keyhold`;
   const appUrl = `postgres://keyhold_app:${encodeURIComponent(creds.appPassword)}@127.0.0.1:${pgPort}/keyhold`;
@@ -284,7 +261,7 @@ const closers = [];
 const dirs = [];
 try {
   const upstreamKey = `up_${randomBytes(16).toString('hex')}`;
-  const up = await child(here('./upstream.mjs'), { UPSTREAM_KEY: upstreamKey });
+  const up = await startChild(here('./upstream.mjs'), { UPSTREAM_KEY: upstreamKey });
   procs.push(up.proc);
   const upstream = { url: up.url, key: upstreamKey };
   const small = await stack('small', SMALL, upstream, procs, closers, dirs);

@@ -7,7 +7,6 @@
 // as MB/min.
 // Run: npm run bench:soak   (builds first)
 //   BENCH_SOAK_SECONDS=600  BENCH_SOAK_CONCURRENCY=8  BENCH_SOAK_SAMPLE_SECONDS=5
-import { spawn } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +14,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { generate } from 'otplib';
 import { Agent, request } from 'undici';
-import { fmt, freePort, report, stopAll } from './lib.mjs';
+import { fmt, report, stopAll, startChild, startKeyholdProcess } from './lib.mjs';
 
 const SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 600);
 const CONCURRENCY = Number(process.env.BENCH_SOAK_CONCURRENCY ?? 8);
@@ -30,18 +29,6 @@ const GOAL_MIN_SECONDS = 300;
 const here = (p) => new URL(p, import.meta.url).pathname;
 const MB = 1024 * 1024;
 
-/** Starts a node script and resolves with the first line it prints (its URL). */
-function child(script, env) {
-  const proc = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('\n')) resolve({ proc, url: out.split('\n')[0].trim() });
-    });
-    proc.on('exit', (code) => reject(new Error(`${script} exited ${code}`)));
-  });
-}
 
 async function rssOf(pid) {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -65,20 +52,9 @@ await chmod(dir, 0o755);
 const procs = [];
 const dispatcher = new Agent({ connections: CONCURRENCY + 2, pipelining: 1 });
 try {
-  const upstream = await child(here('./upstream.mjs'), { UPSTREAM_KEY: upstreamKey });
+  const upstream = await startChild(here('./upstream.mjs'), { UPSTREAM_KEY: upstreamKey });
   procs.push(upstream.proc);
-  const port = await freePort();
-  const nodeArgs = (process.env.KEYHOLD_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const keyhold = spawn(process.execPath, [...nodeArgs, here('../packages/server/bin/keyhold.js'), 'start'], {
-    env: { ...process.env, KEYHOLD_DATA_DIR: dir, KEYHOLD_PORT: String(port), KEYHOLD_PG_PORT: String(await freePort()), KEYHOLD_MASTER_KEYS: `bench-1:${randomBytes(32).toString('base64')}`, KEYHOLD_LOG_LEVEL: 'warn', KEYHOLD_ALLOW_PRIVATE_PROVIDER_URLS: 'true', NODE_ENV: 'development' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  procs.push(keyhold);
-  const K = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    if ((await fetch(`${K}/ready`).catch(() => null))?.ok) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const { proc: keyhold, url: K } = await startKeyholdProcess({ dir, procs, env: { KEYHOLD_ALLOW_PRIVATE_PROVIDER_URLS: 'true' } });
   const post = async (url, body, token, extra = {}) => {
     const res = await fetch(`${K}${url}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra }, body: JSON.stringify(body) });
     const json = await res.json();

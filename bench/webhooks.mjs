@@ -2,13 +2,12 @@
 // tenant and stored before the ack, vs a bare Node HTTP server doing one INSERT of the same raw
 // bodies into the same Postgres, at the same concurrency; then ack latency at a fixed 200 req/s.
 // Run: npm run bench:webhooks   (builds first)   BENCH_SECONDS=8 BENCH_CONNECTIONS=32 BENCH_ROUNDS=3
-import { spawn } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { fmt, freePort, report, stopAll } from './lib.mjs';
+import { fmt, report, stopAll, startChild, startKeyholdProcess } from './lib.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 // The first of a comma list, so the list bench/proxy takes from the same name also works here.
@@ -17,36 +16,12 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const here = (p) => new URL(p, import.meta.url).pathname;
 const SECRET = `shpss_${randomBytes(16).toString('hex')}`;
 
-function child(script, env) {
-  const proc = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('\n')) resolve({ proc, url: out.split('\n')[0].trim() });
-    });
-    proc.on('exit', (code) => reject(new Error(`${script} exited ${code}`)));
-  });
-}
 
 const dir = await mkdtemp(path.join(tmpdir(), 'keyhold-bench-webhooks-'));
 await chmod(dir, 0o755);
 const procs = [];
 try {
-  const port = await freePort();
-  const pgPort = await freePort();
-  // KEYHOLD_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server under load.
-  const nodeArgs = (process.env.KEYHOLD_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const keyhold = spawn(process.execPath, [...nodeArgs, here('../packages/server/bin/keyhold.js'), 'start'], {
-    env: { ...process.env, KEYHOLD_DATA_DIR: dir, KEYHOLD_PORT: String(port), KEYHOLD_PG_PORT: String(pgPort), KEYHOLD_MASTER_KEYS: `bench-1:${randomBytes(32).toString('base64')}`, KEYHOLD_LOG_LEVEL: 'warn', KEYHOLD_WEBHOOK_SHOPIFY_SECRETS: SECRET, NODE_ENV: 'development' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  procs.push(keyhold);
-  const K = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    if ((await fetch(`${K}/ready`).catch(() => null))?.ok) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const { url: K, pgPort } = await startKeyholdProcess({ dir, procs, env: { KEYHOLD_WEBHOOK_SHOPIFY_SECRETS: SECRET } });
   const post = async (url, body, token) => {
     const res = await fetch(`${K}${url}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
     const json = await res.json();
@@ -58,7 +33,7 @@ try {
   await post('/api/api-credentials?verify=false', { serviceName: 'shopify', apiKey: 'shpat_bench', additionalConfig: { storeDomain: shop } }, owner.accessToken);
 
   const creds = JSON.parse(await readFile(path.join(dir, 'pg', 'keyhold-credentials.json'), 'utf8'));
-  const baseline = await child(here('./webhook-baseline.mjs'), { DATABASE_URL: `postgres://postgres:${encodeURIComponent(creds.superuserPassword)}@127.0.0.1:${pgPort}/keyhold` });
+  const baseline = await startChild(here('./webhook-baseline.mjs'), { DATABASE_URL: `postgres://postgres:${encodeURIComponent(creds.superuserPassword)}@127.0.0.1:${pgPort}/keyhold` });
   procs.push(baseline.proc);
 
   // A realistic order body (~2 KB); each request is a new event: Keyhold keys Shopify events by
