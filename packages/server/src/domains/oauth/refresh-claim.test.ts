@@ -78,6 +78,25 @@ describe('refresh claim', () => {
     expect(claimed).toEqual(new Set([expiredLease, due]));
   });
 
+  it('a claim running while another holds the most urgent rows takes the next tenants, not nothing', async () => {
+    const [a, b] = [await tenant(), await tenant()];
+    for (let i = 0; i < 5; i++) await conn(a, 10 + i);
+    const bIds = new Set<string>();
+    for (let i = 0; i < 5; i++) bIds.add(await conn(b, 100 + i));
+    const other = new pg.Client({ connectionString: scratch.adminUrl });
+    await other.connect();
+    try {
+      // Another node's claim of A's rows, not yet committed: its locks are held.
+      await other.query('begin');
+      const first = await other.query('select * from keyhold_claim_refresh_batch($1, $2, $3, $4, $5)', [randomUUID(), now, at(300), at(30), 5]);
+      expect(first.rows).toHaveLength(5);
+      expect(ids(await claim(5))).toEqual(bIds);
+      await other.query('commit');
+    } finally {
+      await other.end();
+    }
+  });
+
   it('parallel sweeps never claim one connection twice', async () => {
     const tenants = await Promise.all(Array.from({ length: 4 }, tenant));
     const made = new Set<string>();

@@ -18,6 +18,29 @@ function fakeWork(batches: Array<Array<[string, number[]]>>) {
 }
 
 describe('refresh pipeline', () => {
+  it('writes an answer that waited maxHoldMs, even while its tenant still has items out (its lease runs on)', async () => {
+    const ids = Array.from({ length: 6 }, (_, i) => i);
+    const writes: Array<{ at: number; answers: number[] }> = [];
+    const started = Date.now();
+    await runRefreshPipeline({
+      concurrency: 6,
+      writeWidth: 32,
+      maxHoldMs: 50,
+      ...fakeWork([[['t1', ids]]]),
+      call: async (item: Item) => {
+        await sleep(item.id === 0 ? 400 : 2);
+        return item.id;
+      },
+      write: async (_key, answers: number[]) => {
+        writes.push({ at: Date.now() - started, answers: [...answers].sort() });
+      },
+    });
+    // Five fast answers go together once they have waited 50 ms, long before the slow one returns.
+    expect(writes[0]!.answers).toEqual([1, 2, 3, 4, 5]);
+    expect(writes[0]!.at).toBeLessThan(300);
+    expect(writes.at(-1)!.answers).toEqual([0]);
+  });
+
   it('keeps every slot busy while one answer is slow: the others are called and written meanwhile', async () => {
     const ids = Array.from({ length: 40 }, (_, i) => i);
     let inFlight = 0;

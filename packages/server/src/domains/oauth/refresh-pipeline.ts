@@ -6,6 +6,11 @@ export type RefreshPipeline<G extends WriteKey, T extends WriteKey, A> = {
   concurrency: number;
   /** Answers written by one statement at most; a crash loses at most this many per tenant. */
   writeWidth: number;
+  /**
+   * An answer waits at most this long for others of its tenant before it is written (default 1 s):
+   * its lease runs on meanwhile, and the tenant's other items may still be queued behind others.
+   */
+  maxHoldMs?: number;
   /** The next claimed batch, by tenant; empty when nothing is left. */
   claim: () => Promise<G[]>;
   /** A group's items, read in its tenant's context (never throws: failures are counted by the caller). */
@@ -19,7 +24,7 @@ export type RefreshPipeline<G extends WriteKey, T extends WriteKey, A> = {
 /** Tenants whose rows a claim's reads fetch at once. */
 const READS_AT_ONCE = 4;
 
-type Writer = { key: WriteKey; pending: unknown[]; outstanding: number; running: Promise<void> | null };
+type Writer = { key: WriteKey; pending: unknown[]; outstanding: number; running: Promise<void> | null; hold: NodeJS.Timeout | null };
 
 /**
  * Runs claimed refreshes as a pipeline instead of batch after batch: `concurrency` provider
@@ -74,20 +79,31 @@ export async function runRefreshPipeline<G extends WriteKey, T extends WriteKey,
   function writerOf(k: WriteKey): Writer {
     let w = writers.get(keyOf(k));
     if (!w) {
-      w = { key: { tenantId: k.tenantId, lease: k.lease }, pending: [], outstanding: 0, running: null };
+      w = { key: { tenantId: k.tenantId, lease: k.lease }, pending: [], outstanding: 0, running: null, hold: null };
       writers.set(keyOf(k), w);
     }
     return w;
   }
 
-  /** Starts a write when a full statement's worth is pending or nothing more is coming; one write per tenant at a time. */
-  function maybeWrite(w: Writer) {
+  /**
+   * Starts a write when a full statement's worth is pending, nothing more is coming, or the oldest
+   * pending answer has waited `maxHoldMs`; one write per tenant at a time.
+   */
+  function maybeWrite(w: Writer, held = false) {
     if (w.running) return;
     if (w.pending.length === 0) {
       if (w.outstanding === 0) writers.delete(keyOf(w.key));
       return;
     }
-    if (w.pending.length < p.writeWidth && w.outstanding > 0) return;
+    if (w.pending.length < p.writeWidth && w.outstanding > 0 && !held) {
+      w.hold ??= setTimeout(() => {
+        w.hold = null;
+        maybeWrite(w, true);
+      }, p.maxHoldMs ?? 1_000);
+      return;
+    }
+    if (w.hold) clearTimeout(w.hold);
+    w.hold = null;
     const answers = w.pending.splice(0, p.writeWidth) as A[];
     const run = p.write(w.key, answers).finally(() => {
       w.running = null;

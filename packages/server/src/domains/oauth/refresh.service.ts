@@ -16,6 +16,15 @@ import { type UpgradeStats, createGrantUpgrader } from './upgrade.service.js';
 export const DEFAULT_REFRESH_MARGIN_S = 300;
 /** Longer than the token request timeout (10 s), so a live refresh never loses its lease. */
 const LEASE_MS = 30_000;
+/**
+ * A background sweep's lease: its items wait in the pipeline's queue before their call, so it is
+ * longer than an interactive refresh's. A call starts only while at least CALL_BY_MS of it remain
+ * (the 10 s token request and the write fit before it ends); an item that waited longer is left for
+ * the next sweep, never called on a lease another node may take over meanwhile (with a provider
+ * that rotates refresh tokens, the loser's answer would be lost with the only valid refresh token).
+ */
+const SWEEP_LEASE_MS = 60_000;
+const CALL_BY_MS = 20_000;
 /** How long a reader waits for another node's refresh before answering 503. */
 const WAIT_FOR_OTHER_MS = 15_000;
 /**
@@ -240,7 +249,7 @@ export function createTokenRefresher(deps: RefreshDeps) {
         if (opts.maxMs !== undefined && Date.now() - started > opts.maxMs) return [];
         const t = now();
         const lease = randomUUID();
-        const claimed = await store.claimRefreshBatch(lease, t, new Date(t.getTime() + (opts.marginMs ?? DEFAULT_REFRESH_MARGIN_S * 1000)), new Date(t.getTime() + LEASE_MS), opts.batch ?? 100);
+        const claimed = await store.claimRefreshBatch(lease, t, new Date(t.getTime() + (opts.marginMs ?? DEFAULT_REFRESH_MARGIN_S * 1000)), new Date(t.getTime() + SWEEP_LEASE_MS), opts.batch ?? 100);
         stats.claimed += claimed.length;
         return groupByTenant(claimed).map(([tenantId, ids]) => ({ tenantId, lease, ids }));
       },
@@ -283,8 +292,8 @@ export function createTokenRefresher(deps: RefreshDeps) {
 
   /** The provider's answer for one held connection, or null when there is nothing to write (failure recorded, lease run out). */
   async function callProvider(h: Held, stats: { failed: number }): Promise<Answer | null> {
-    // Waited in the queue past its lease: someone else may hold it now.
-    if ((h.row.refresh_lease_until?.getTime() ?? 0) <= now().getTime()) return null;
+    // Waited in the queue too long: the call and its write might outlast the lease (see CALL_BY_MS).
+    if ((h.row.refresh_lease_until?.getTime() ?? 0) - now().getTime() < CALL_BY_MS) return null;
     let provider: Provider;
     try {
       provider = catalog.get(h.row.provider);
@@ -318,6 +327,9 @@ export function createTokenRefresher(deps: RefreshDeps) {
         expiresAt: a.tokens.expiresIn === undefined ? null : new Date(now().getTime() + a.tokens.expiresIn * 1000),
       })));
       for (const a of answers) if (ids.has(a.held.row.id)) await noteRecovered(tx, tenantId, a.provider, a.held.row);
+      const lost = answers.filter((a) => !ids.has(a.held.row.id)).map((a) => a.held.row.id);
+      // The fence refused them: another holder took the lease (the write came too late).
+      if (lost.length) deps.log?.warn({ tenantId, connectionIds: lost }, 'background refresh answers not written: the lease was taken over');
       return ids.size;
     });
   }
