@@ -23,7 +23,7 @@ const isLoopback = (url: string) => /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(
 
 /** Statuses whose responses never have a body (the Fetch standard's "null body status"). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
-/** Token, revocation and discovery answers are small; a bigger one is refused unread. */
+/** Token, revocation and discovery answers are small; a bigger one is refused (unread when it says so). */
 const MAX_ANSWER_BYTES = 1 << 20;
 
 /**
@@ -48,7 +48,7 @@ const normalizingFetch = (http: Pick<ProviderHttp, 'request'>, rewrite: OAuthHoo
     await res.body.dump();
     throw new TypeError('the OAuth server\'s answer is too large');
   }
-  const text = await res.body.text();
+  const text = await boundedText(res.body);
   const answerHeaders = new Headers();
   for (const [name, value] of Object.entries(res.headers)) {
     if (value === undefined) continue;
@@ -65,6 +65,21 @@ const normalizingFetch = (http: Pick<ProviderHttp, 'request'>, rewrite: OAuthHoo
   const answer = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? rewrite({ status: res.statusCode, body: parsed as Record<string, unknown> }) : { status: res.statusCode, body: parsed };
   return new Response(JSON.stringify(answer.body), { status: answer.status, headers: { 'content-type': 'application/json' } });
 }) as typeof fetch;
+
+/** The answer's text, refused once it passes MAX_ANSWER_BYTES (a chunked answer declares no length). */
+async function boundedText(body: AsyncIterable<Buffer | Uint8Array> & { destroy?: (err?: Error) => unknown }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > MAX_ANSWER_BYTES) {
+      body.destroy?.();
+      throw new TypeError('the OAuth server\'s answer is too large');
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 /**
  * The request and the answer's body within TIMEOUT_MS. A timer cleared when done, not

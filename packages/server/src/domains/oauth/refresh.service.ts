@@ -257,11 +257,26 @@ export function createTokenRefresher(deps: RefreshDeps) {
       call: (item) => callProvider(item, stats),
       write: async (key, answers) => {
         stats.writes++;
-        const written = await writeAnswers(key.tenantId, key.lease, answers).catch((err) => {
-          stats.failed += answers.length;
-          deps.log?.warn({ tenantId: key.tenantId, err: { message: (err as Error).message } }, 'background refresh failed');
-          return 0;
+        const warn = (err: unknown) => deps.log?.warn({ tenantId: key.tenantId, err: { message: (err as Error).message } }, 'background refresh failed');
+        let written = await writeAnswers(key.tenantId, key.lease, answers).catch((err) => {
+          warn(err);
+          return null;
         });
+        // One row's failure (a deadlock, a seal error) must not cost the others their new tokens:
+        // the batch rolled back whole, so each answer is written again on its own.
+        if (written === null && answers.length > 1) {
+          written = 0;
+          for (const a of answers) {
+            written += await writeAnswers(key.tenantId, key.lease, [a]).catch((err) => {
+              warn(err);
+              stats.failed++;
+              return 0;
+            });
+          }
+        } else if (written === null) {
+          written = 0;
+          stats.failed += answers.length;
+        }
         stats.refreshed += written;
       },
     });
