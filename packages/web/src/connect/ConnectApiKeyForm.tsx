@@ -1,9 +1,8 @@
-import { Alert, Button, Group, PasswordInput, Stack, TextInput } from '@mantine/core';
 import { useForm } from '@mantine/form';
-import { IconCircleCheck } from '@tabler/icons-react';
 import { useMutation } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { Provider } from '../api/types';
+import { CredentialFields } from '../integrations/CredentialFields';
 import { credentialBody, fieldError, formFields } from '../integrations/fields';
 import { type Completed, connectApi } from './api';
 import { ProblemAlert } from './ProblemAlert';
@@ -39,23 +38,7 @@ export function ConnectApiKeyForm({ token, provider, onConnected }: Props) {
 
   return (
     <form onSubmit={form.onSubmit((v) => save.mutate(v))} noValidate aria-label={`Connect ${provider.displayName}`}>
-      <Stack gap="sm">
-        {fields.map((f) => {
-          const common = { label: f.label, description: f.help, placeholder: f.example, required: f.required, autoComplete: 'off', ...form.getInputProps(f.name) };
-          return f.secret ? <PasswordInput {...common} key={f.name} /> : <TextInput {...common} key={f.name} />;
-        })}
-        <ProblemAlert error={test.error} title="Test failed" />
-        {testedOk ? (
-          <Alert color="green" icon={<IconCircleCheck aria-hidden />} title="Test passed">
-            {provider.displayName} accepted these credentials.
-          </Alert>
-        ) : null}
-        <ProblemAlert error={save.error} title="Not saved" />
-        <Group justify="flex-end">
-          {provider.canTestConnection ? <Button variant="default" onClick={runTest} loading={test.isPending}>Test</Button> : null}
-          <Button type="submit" loading={save.isPending} disabled={provider.canTestConnection && !testedOk}>Save</Button>
-        </Group>
-      </Stack>
+      <CredentialFields provider={provider} fields={fields} form={form} test={test} save={save} testedOk={testedOk} onTest={runTest} Problem={ProblemAlert} />
     </form>
   );
 }

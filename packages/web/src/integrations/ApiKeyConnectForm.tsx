@@ -1,12 +1,12 @@
-import { Alert, Button, Group, PasswordInput, Stack, TextInput } from '@mantine/core';
+import { TextInput } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { notifications } from '@mantine/notifications';
-import { IconCircleCheck } from '@tabler/icons-react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api } from '../api/client';
 import type { Provider } from '../api/types';
 import { ErrorAlert } from '../components/ErrorAlert';
+import { CredentialFields } from './CredentialFields';
 import { LABEL_PATTERN, credentialBody, fieldError, formFields } from './fields';
 
 type Props = { provider: Provider; takenLabels: string[]; onDone: () => void };
@@ -54,32 +54,9 @@ export function ApiKeyConnectForm({ provider, takenLabels, onDone }: Props) {
 
   return (
     <form onSubmit={form.onSubmit((v) => save.mutate(v))} noValidate>
-      <Stack gap="sm">
+      <CredentialFields provider={provider} fields={fields} form={form} test={test} save={save} testedOk={testedOk} onTest={runTest} Problem={ErrorAlert}>
         <TextInput label="Label" description="Tells several accounts of one provider apart" required {...form.getInputProps('label')} />
-        {fields.map((f) => {
-          const common = {
-            key: f.name,
-            label: f.label,
-            description: f.help,
-            placeholder: f.example,
-            required: f.required,
-            autoComplete: 'off',
-            ...form.getInputProps(f.name),
-          };
-          return f.secret ? <PasswordInput {...common} key={f.name} /> : <TextInput {...common} key={f.name} />;
-        })}
-        {test.error ? <ErrorAlert error={test.error} title="Test failed" /> : null}
-        {testedOk ? (
-          <Alert color="green" icon={<IconCircleCheck aria-hidden />} title="Test passed">
-            {provider.displayName} accepted these credentials.
-          </Alert>
-        ) : null}
-        <ErrorAlert error={save.error} title="Not saved" />
-        <Group justify="flex-end">
-          {provider.canTestConnection ? <Button variant="default" onClick={runTest} loading={test.isPending}>Test</Button> : null}
-          <Button type="submit" loading={save.isPending} disabled={provider.canTestConnection && !testedOk}>Save</Button>
-        </Group>
-      </Stack>
+      </CredentialFields>
     </form>
   );
 }
