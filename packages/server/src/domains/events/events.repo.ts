@@ -4,7 +4,7 @@ import type { TenantTx } from '../../platform/db/tenancy.js';
 
 export type EventRow = Selectable<EventsTable>;
 
-/** The only SQL for `events`. Rows are appended and marked dispatched, never edited or deleted. */
+/** The only SQL for `events` and `event_queue`. Events are appended, never edited or deleted; queue entries are made by a trigger and deleted when taken. */
 export function createEventsRepo(db: Kysely<Database>) {
   return {
     insert: (tx: TenantTx, row: { id: string; tenant_id: string; type: string; subject: object; payload: object; created_at: Date }) =>
@@ -26,16 +26,23 @@ export function createEventsRepo(db: Kysely<Database>) {
       return { rows, total: Number(total.n) };
     },
 
-    /** Drain: tenants with undispatched events, across tenants (ids only, SECURITY DEFINER). */
+    /** Drain: tenants with queued events, across tenants (ids only, SECURITY DEFINER). */
     async pendingTenants(limit: number): Promise<string[]> {
       const { rows } = await sql<{ id: string }>`select keyhold_tenants_with_pending_events(${limit}) as id`.execute(db);
       return rows.map((r) => r.id);
     },
-    /** The oldest undispatched events of the tenant, locked; another drainer skips them. */
-    pending: (tx: TenantTx, limit: number) =>
-      tx.selectFrom('events').selectAll().where('dispatched_at', 'is', null).orderBy('id').limit(limit).forUpdate().skipLocked().execute(),
-    markDispatched: (tx: TenantTx, ids: string[], at: Date) =>
-      tx.updateTable('events').set({ dispatched_at: at }).where('id', 'in', ids).execute(),
+    /**
+     * Takes the tenant's oldest queued events: their queue entries are deleted (entries another
+     * drainer holds are skipped, not waited for) and the events returned, oldest first. Taken
+     * means handed over only when the caller's transaction commits; a rollback queues them again.
+     */
+    async take(tx: TenantTx, tenantId: string, limit: number): Promise<EventRow[]> {
+      const taken = await tx.deleteFrom('event_queue').where('tenant_id', '=', tenantId)
+        .where('id', 'in', (eb) => eb.selectFrom('event_queue').select('id').where('tenant_id', '=', tenantId).orderBy('id').limit(limit).forUpdate().skipLocked())
+        .returning('id').execute();
+      if (taken.length === 0) return [];
+      return tx.selectFrom('events').selectAll().where('tenant_id', '=', tenantId).where('id', 'in', taken.map((r) => r.id)).orderBy('id').execute();
+    },
   };
 }
 export type EventsRepo = ReturnType<typeof createEventsRepo>;

@@ -7,7 +7,7 @@ import type { EventRow, EventsRepo } from './events.repo.js';
 
 /**
  * Something that acts on drained events (outbound webhooks, notifications, sync triggers). It
- * runs inside the tenant's transaction that marks the events dispatched, so what it writes (a
+ * runs inside the tenant's transaction that takes the events off the queue, so what it writes (a
  * delivery row, a job) exists exactly when the events count as handed over. No network calls here:
  * a consumer writes work for its own worker, and wakes that worker with `afterCommit` (run once
  * the transaction committed, never if it rolled back), so the worker finds what was written.
@@ -21,6 +21,9 @@ export type EventsDeps = {
   consumers?: EventConsumer[];
   log?: Pick<Logger, 'warn'>;
 };
+
+/** Events handed over per tenant transaction: larger batches mean fewer transactions under a burst. */
+const DRAIN_BATCH = 500;
 
 const toEvent = (r: EventRow): KeyholdEvent => ({
   id: r.id,
@@ -44,7 +47,7 @@ export function createEventsService(deps: EventsDeps) {
   }
 
   /**
-   * Hands undispatched events to the consumers and marks them, tenant by tenant (oldest waiting
+   * Hands queued events to the consumers and takes them off the queue, tenant by tenant (oldest waiting
    * first), `batch` at a time. Safe on every node at once: a tenant's pending rows are taken with
    * FOR UPDATE SKIP LOCKED, so two drainers never hand over the same event.
    */
@@ -60,11 +63,10 @@ export function createEventsService(deps: EventsDeps) {
         const committed: Array<() => void> = [];
         const n = await tenancy.withTenant(tenantId, async (tx) => {
           committed.length = 0; // a transaction run again starts with none
-          const rows = await repo.pending(tx, opts.batch ?? 200);
+          const rows = await repo.take(tx, tenantId, opts.batch ?? DRAIN_BATCH);
           if (rows.length === 0) return 0;
           const events = rows.map(toEvent);
           for (const consume of consumers) await consume(tx, events, (fn) => committed.push(fn));
-          await repo.markDispatched(tx, rows.map((r) => r.id), deps.clock());
           return rows.length;
         }).then((count) => {
           for (const fn of committed.splice(0)) {

@@ -32,6 +32,7 @@ export type Database = {
   oauth_pending: OAuthPendingTable;
   connection_events: ConnectionEventsTable;
   events: EventsTable;
+  event_queue: EventQueueTable;
   inbound_events: InboundEventsTable;
   inbound_quarantine: InboundQuarantineTable;
   notification_log: NotificationLogTable;
@@ -364,7 +365,12 @@ export type EventsTable = {
   subject: JSONColumnType<Record<string, unknown>, string, never>;
   payload: JSONColumnType<Record<string, unknown>, string, never>;
   created_at: Timestamp;
-  dispatched_at: Timestamp | null;
+};
+
+/** Events not yet handed to the consumers (migration 0047): made by a trigger on `events`, deleted by the drain. */
+export type EventQueueTable = {
+  tenant_id: string;
+  id: string;
 };
 
 export const INBOUND_STATUSES = ['received', 'processed', 'failed'] as const;

@@ -11,7 +11,7 @@ import {
  */
 export const TENANT_TABLES: ReadonlySet<string> = new Set([
   'api_keys', 'audit_chain_heads', 'audit_logs', 'commerce_low_stock_alerts', 'commerce_settings', 'commerce_stock_watches',
-  'connect_sessions', 'connection_events', 'connections', 'events', 'exchange_rate_runs', 'exchange_rate_settings', 'exchange_rates',
+  'connect_sessions', 'connection_events', 'connections', 'event_queue', 'events', 'exchange_rate_runs', 'exchange_rate_settings', 'exchange_rates',
   'inbound_events', 'mfa_recovery_codes', 'notification_log', 'notification_settings', 'oauth_pending', 'oauth_states',
   'password_reset_tokens', 'rate_buckets', 'rate_slots', 'record_feed_positions', 'records', 'refresh_tokens', 'sessions',
   'sync_runs', 'sync_schedules', 'tenant_keys', 'users', 'webhook_deliveries', 'webhook_delivery_attempts',
