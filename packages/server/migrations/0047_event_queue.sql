@@ -11,8 +11,10 @@ CREATE TABLE event_queue (
   PRIMARY KEY (tenant_id, id)
 );
 SELECT keyhold_enable_tenant_rls('event_queue');
--- Entries are made by the trigger below only; the drain reads and deletes them.
+-- Entries are made by the trigger below only; the drain reads, locks (FOR UPDATE needs an UPDATE
+-- privilege on some column) and deletes them.
 GRANT SELECT, DELETE ON event_queue TO keyhold_app;
+GRANT UPDATE (id) ON event_queue TO keyhold_app;
 
 -- Every event is queued in the statement that inserts it, whoever inserts it (the outbox in the
 -- app, the webhook store function): one INSERT per statement, from its transition table. The owner

@@ -73,7 +73,7 @@ const refusal = (reason: string) => new AppError('WEBHOOK_SIGNATURE_INVALID', `T
 /** Routes (ids only) this node remembers; a stale one is caught by the write's ownership check. */
 const ROUTE_CACHE_SIZE = 100_000;
 /** Concurrent store writes per node (below the pool size, so other work keeps connections). */
-const WRITES_IN_FLIGHT = 4;
+const WRITES_IN_FLIGHT = 2;
 /** One grouped write carries at most about this many bytes (bodies are up to 1 MiB each; one JSON parameter). */
 const WRITE_MAX_BYTES = 8 * 1024 * 1024;
 /** A row's share of a grouped write: its raw body (base64) and payload, roughly. */
@@ -262,7 +262,7 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
     // One event that is the whole body keeps it once, as the raw bytes (payload NULL).
     const bodyOnly = raw !== null && events.length === 1 && isTheBody(events[0]!.payload, raw);
     const rows = routed.map(({ e, route }) => ({
-      id: randomUUID(), tenant_id: route.tenantId, connection_id: route.connectionId, provider, topic: e.topic, external_id: e.externalId,
+      id: uuidv7(), tenant_id: route.tenantId, connection_id: route.connectionId, provider, topic: e.topic, external_id: e.externalId,
       ...(bodyOnly ? {} : { payload: jsonbSafe(e.payload ?? null) }), headers, received_at: receivedAt, effect: e.effect ?? null, raw_body: raw, routing_key: e.routingKey ?? null,
       ...(inStore && e.effect !== 'disconnected' ? { announce: { received_event_id: uuidv7(), changed_event_id: uuidv7() } } : {}),
     }));
