@@ -22,7 +22,7 @@ describe('tenant_id predicates', () => {
     expect(missing('delete from inbound_events where "tenant_id" = $1 and received_at < $2')).toEqual([]);
     expect(missing('insert into events (id, tenant_id, type) values ($1, $2, $3)')).toEqual([]);
     expect(missing('select count(*) from tenants where id = $1')).toEqual([]);
-    expect(missing('select keyhold_store_inbound_events($1)')).toEqual([]);
+    expect(missing('select keyhold_store_inbound_events($1, $2)')).toEqual([]);
     expect(missing('select * from events where tenant_id = any($1::uuid[]) and id = $2')).toEqual([]);
     expect(missing("select * from events where tenant_id in ($1, '7c2f9a44-0000-4000-8000-000000000000') and (id = $2 or type = $3)")).toEqual([]);
     expect(missing('select * from events e join connections c on c.tenant_id = e.tenant_id where e.tenant_id = $1::uuid')).toEqual([]);

@@ -161,10 +161,30 @@ describe('the batched store (keyhold_store_inbound_events)', () => {
     expect(await externalIds(b.tenantId)).toEqual([]);
     expect(await externalIds(a.tenantId)).toHaveLength(1);
     const left = await t.db.kysely.transaction().execute(async (tx) => {
-      await sql`select * from keyhold_store_inbound_events(${JSON.stringify([row(a.tenantId, connA, shopA)])}::jsonb)`.execute(tx);
+      await sql`select * from keyhold_store_inbound_events(${JSON.stringify([row(a.tenantId, connA, shopA)])}::jsonb, ${Buffer.alloc(0)}::bytea)`.execute(tx);
       return (await sql<{ v: string | null }>`select current_setting('app.tenant_id', true) as v`.execute(tx)).rows[0]!.v;
     });
     expect(left ?? '').toBe('');
+  });
+
+  it('raw bodies of one call (any bytes, shared, absent, empty) are each stored exactly as given', async () => {
+    const a = await signup(t.app);
+    const shopA = shop();
+    const connA = await connect(a.accessToken, shopA);
+    const binary = Buffer.from([0, 255, 254, 0x5c, 0x27, 0x22, 10, 0, 1]);
+    const shared = Buffer.from('{"one":"delivery","cut":"into two rows"}');
+    const rows = [
+      { ...row(a.tenantId, connA, shopA), raw_body: binary },
+      { ...row(a.tenantId, connA, shopA), raw_body: shared },
+      { ...row(a.tenantId, connA, shopA), raw_body: null },
+      { ...row(a.tenantId, connA, shopA), raw_body: shared },
+      { ...row(a.tenantId, connA, shopA), raw_body: Buffer.alloc(0) },
+      { ...row(a.tenantId, connA, shopA), raw_body: Buffer.from('last') },
+    ];
+    expect((await repo().storeEvents(rows)).every((r) => r.stored)).toBe(true);
+    const stored = await t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('inbound_events').select(['external_id', 'raw_body']).execute());
+    const byId = new Map(stored.map((r) => [r.external_id, r.raw_body]));
+    expect(rows.map((r) => byId.get(r.external_id))).toEqual([binary, shared, null, shared, Buffer.alloc(0), Buffer.from('last')]);
   });
 
   it('many concurrent deliveries of several tenants are all stored under their owners, each once', async () => {

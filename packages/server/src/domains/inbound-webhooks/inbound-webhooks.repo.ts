@@ -60,8 +60,23 @@ export function createInboundWebhooksRepo(db: Kysely<Database>) {
      */
     async storeEvents(rows: StoreRow[]): Promise<Array<{ id: string; owned: boolean; stored: boolean }>> {
       if (rows.length === 0) return [];
-      const json = JSON.stringify(rows.map(({ announce, ...r }) => ({ ...r, ...(announce ? { announce: true, ...announce } : {}), raw_body: r.raw_body?.toString('base64') ?? null, received_at: r.received_at.toISOString() })));
-      const { rows: out } = await sql<{ id: string; owned: boolean; stored: boolean }>`select * from keyhold_store_inbound_events(${json}::jsonb)`.execute(db);
+      // The raw bodies go end to end in one binary parameter, each row naming its slice (1-based
+      // start, length); rows cut from one delivery share one copy.
+      const bodies: Buffer[] = [];
+      const slices = new Map<Buffer, [number, number]>();
+      let end = 0;
+      const sliceOf = (raw: Buffer) => {
+        let slice = slices.get(raw);
+        if (!slice) {
+          slice = [end + 1, raw.length];
+          slices.set(raw, slice);
+          bodies.push(raw);
+          end += raw.length;
+        }
+        return slice;
+      };
+      const json = JSON.stringify(rows.map(({ announce, raw_body, ...r }) => ({ ...r, ...(announce ? { announce: true, ...announce } : {}), body: raw_body ? sliceOf(raw_body) : null, received_at: r.received_at.toISOString() })));
+      const { rows: out } = await sql<{ id: string; owned: boolean; stored: boolean }>`select * from keyhold_store_inbound_events(${json}::jsonb, ${Buffer.concat(bodies, end)}::bytea)`.execute(db);
       const byId = new Map(out.map((r) => [r.id, r]));
       return rows.map((r) => byId.get(r.id) ?? { id: r.id, owned: false, stored: false });
     },
