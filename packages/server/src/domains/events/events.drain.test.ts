@@ -102,4 +102,32 @@ describe('outbox drain', () => {
     expect((await services.events.drain()).dispatched).toBe(2);
     expect(await pending()).toEqual([]);
   });
+
+  it('tenants with queued events come oldest waiting first, as many as asked', async () => {
+    const [b, a, c] = [await newTenant(), await newTenant(), await newTenant()];
+    await connections(b, 1);
+    await connections(a, 2);
+    await connections(c, 1);
+    await connections(b, 1); // b's oldest entry is still the first
+    const waiting = async (limit: number) => (await sql<{ id: string }>`select keyhold_tenants_with_pending_events(${limit}) as id`.execute(scratch.db.kysely)).rows.map((r) => r.id);
+    expect(await waiting(10)).toEqual([b.id, a.id, c.id]);
+    expect(await waiting(2)).toEqual([b.id, a.id]);
+    await services.events.drain();
+    expect(await waiting(10)).toEqual([]);
+  });
+
+  it('queue entries are made by the trigger only, events are never edited, and a tenant cannot take another tenant\'s entries', async () => {
+    const [a, b] = [await newTenant(), await newTenant()];
+    await connections(a, 2);
+    const denied = (q: (tx: TenantTx) => Promise<unknown>, tenantId: string) => scratch.db.withTenant(tenantId, q).then(() => 'allowed', (e: Error) => e.message);
+    expect(await denied((tx) => sql`insert into event_queue (tenant_id, id) values (${a.id}, ${crypto.randomUUID()})`.execute(tx), a.id)).toMatch(/permission denied/);
+    expect(await denied((tx) => sql`update events set type = 'connection.deleted' where tenant_id = ${a.id}`.execute(tx), a.id)).toMatch(/permission denied/);
+    expect(await denied((tx) => sql`delete from events where tenant_id = ${a.id}`.execute(tx), a.id)).toMatch(/permission denied/);
+    // From b's context, a's entries are invisible: nothing is deleted, nothing taken.
+    const taken = await scratch.db.withTenant(b.id, (tx) => sql<{ id: string }>`delete from event_queue where tenant_id = ${a.id} returning id`.execute(tx));
+    expect(taken.rows).toEqual([]);
+    expect(await pending()).toEqual([{ tenant_id: a.id, n: 2 }]);
+    await services.events.drain();
+    expect(await pending()).toEqual([]);
+  });
 });
