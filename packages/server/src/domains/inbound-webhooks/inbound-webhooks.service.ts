@@ -95,6 +95,9 @@ function jsonbSafe(value: unknown): unknown {
 /** Whether an event's payload is the JSON body itself (then the raw bytes are the only copy kept). */
 function isTheBody(payload: unknown, raw: Buffer): boolean {
   if (payload === null || typeof payload !== 'object') return false;
+  // Most providers send compact JSON: the payload written back is then the very bytes, which is
+  // cheaper to see than parsing the body again and comparing trees.
+  if (JSON.stringify(payload) === raw.toString('utf8')) return true;
   try {
     return isDeepStrictEqual(payload, JSON.parse(raw.toString('utf8')));
   } catch {
