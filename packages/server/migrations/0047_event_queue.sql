@@ -5,16 +5,21 @@
 -- dispatched, which every drain then walked (a bitmap scan of ~44,000 entries to find 220 pending
 -- rows under a webhook burst). Now an event is inserted once and never written again; its queue
 -- entry (two uuids) is inserted with it and deleted when a drain hands it over.
+--
+-- During a rolling upgrade, nodes of the previous version cannot hand events over any more (their
+-- drain reads the dropped column and fails, logged once a minute); nothing is lost or handed over
+-- twice: the events wait in the queue for an upgraded node. docs/deploy.md says so.
 CREATE TABLE event_queue (
   tenant_id uuid NOT NULL,
   id        uuid NOT NULL,
   PRIMARY KEY (tenant_id, id)
 );
 SELECT keyhold_enable_tenant_rls('event_queue');
--- Entries are made by the trigger below only; the drain reads, locks (FOR UPDATE needs an UPDATE
--- privilege on some column) and deletes them.
+-- Entries are made by the trigger below only; the drain reads, locks and deletes them. FOR UPDATE
+-- needs an UPDATE privilege on some column: on `tenant_id`, which RLS lets no update change (the
+-- row must stay in the transaction's tenant), so the app can change no entry.
 GRANT SELECT, DELETE ON event_queue TO keyhold_app;
-GRANT UPDATE (id) ON event_queue TO keyhold_app;
+GRANT UPDATE (tenant_id) ON event_queue TO keyhold_app;
 
 -- Every event is queued in the statement that inserts it, whoever inserts it (the outbox in the
 -- app, the webhook store function): one INSERT per statement, from its transition table. The owner
@@ -35,13 +40,15 @@ REVOKE UPDATE (dispatched_at) ON events FROM keyhold_app;
 ALTER TABLE events DROP COLUMN dispatched_at;
 
 -- Every read of `events` names its tenant: the primary key leads with it, which makes the separate
--- (tenant_id, id) index redundant (one index fewer to write per event).
+-- (tenant_id, id) index redundant (one index fewer to write per event). The key is rebuilt with
+-- the table locked (event writes wait for it: about a second per million events).
 ALTER TABLE events DROP CONSTRAINT events_pkey;
 ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY (tenant_id, id);
 DROP INDEX events_tenant;
 
 -- Tenants with queued events, the one waiting longest first (ids only). A skip scan over the
--- queue's key: one index probe per tenant, not a read of every queued entry.
+-- queue's key: one index probe per tenant, not a read of every queued entry. (On Citus, where a
+-- recursive query over a distributed table is refused, this becomes a query per shard.)
 CREATE OR REPLACE FUNCTION keyhold_tenants_with_pending_events(p_limit integer) RETURNS SETOF uuid
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
   AS $$

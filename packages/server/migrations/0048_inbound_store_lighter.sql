@@ -14,7 +14,6 @@
 --   decoding in Postgres, and the JSON Postgres parses is a tenth of the size.
 ALTER TABLE inbound_events DROP CONSTRAINT inbound_events_tenant_id_fkey;
 ALTER TABLE events DROP CONSTRAINT events_tenant_id_fkey;
-DROP FUNCTION keyhold_store_inbound_events(jsonb);
 
 CREATE FUNCTION keyhold_store_inbound_events(p_rows jsonb, p_bodies bytea)
   RETURNS TABLE (id uuid, owned boolean, stored boolean)
@@ -67,3 +66,28 @@ BEGIN
   PERFORM set_config('app.tenant_id', coalesce(caller_tenant, ''), true);
 END $$;
 GRANT EXECUTE ON FUNCTION keyhold_store_inbound_events(jsonb, bytea) TO keyhold_app;
+
+-- The previous version's call (bodies base64 inside the JSON), kept for nodes of that version during
+-- a rolling upgrade so that they keep storing and acknowledging webhooks: it hands the same rows
+-- to the new function. To be dropped by a later release.
+CREATE OR REPLACE FUNCTION keyhold_store_inbound_events(p_rows jsonb)
+  RETURNS TABLE (id uuid, owned boolean, stored boolean)
+  LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = public, pg_temp
+  AS $$
+DECLARE
+  r jsonb;
+  body bytea;
+  bodies bytea := ''::bytea;
+  rows jsonb := '[]'::jsonb;
+BEGIN
+  FOR r IN SELECT value FROM jsonb_array_elements(p_rows) LOOP
+    IF r->>'raw_body' IS NULL THEN
+      rows := rows || jsonb_build_array(r - 'raw_body');
+    ELSE
+      body := decode(r->>'raw_body', 'base64');
+      rows := rows || jsonb_build_array((r - 'raw_body') || jsonb_build_object('body', jsonb_build_array(length(bodies) + 1, length(body))));
+      bodies := bodies || body;
+    END IF;
+  END LOOP;
+  RETURN QUERY SELECT * FROM keyhold_store_inbound_events(rows, bodies);
+END $$;

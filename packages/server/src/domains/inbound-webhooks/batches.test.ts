@@ -187,6 +187,19 @@ describe('the batched store (keyhold_store_inbound_events)', () => {
     expect(rows.map((r) => byId.get(r.external_id))).toEqual([binary, shared, null, shared, Buffer.alloc(0), Buffer.from('last')]);
   });
 
+  it("the previous version's call (bodies base64 inside the JSON) still stores, for nodes not yet upgraded", async () => {
+    const a = await signup(t.app);
+    const shopA = shop();
+    const connA = await connect(a.accessToken, shopA);
+    const [first, second] = [Buffer.from([0, 1, 2, 255]), Buffer.from('{"second":true}')];
+    const rows = [{ ...row(a.tenantId, connA, shopA), raw_body: first.toString('base64') }, { ...row(a.tenantId, connA, shopA), raw_body: null }, { ...row(a.tenantId, connA, shopA), raw_body: second.toString('base64') }];
+    const out = await sql<{ stored: boolean }>`select * from keyhold_store_inbound_events(${JSON.stringify(rows)}::jsonb)`.execute(t.db.kysely);
+    expect(out.rows.map((r) => r.stored)).toEqual([true, true, true]);
+    const stored = await t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('inbound_events').select(['external_id', 'raw_body']).execute());
+    const byId = new Map(stored.map((r) => [r.external_id, r.raw_body]));
+    expect(rows.map((r) => byId.get(r.external_id))).toEqual([first, null, second]);
+  });
+
   it('many concurrent deliveries of several tenants are all stored under their owners, each once', async () => {
     const accts = await Promise.all([signup(t.app), signup(t.app), signup(t.app)]);
     const shops = accts.map(() => shop());

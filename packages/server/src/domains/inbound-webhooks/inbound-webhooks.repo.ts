@@ -53,7 +53,7 @@ export function createInboundWebhooksRepo(db: Kysely<Database>) {
       return inserted.map((r) => r.id);
     },
     /**
-     * Stores rows of any tenants in one call (`keyhold_store_inbound_events`, migration 0024):
+     * Stores rows of any tenants in one call (`keyhold_store_inbound_events(jsonb, bytea)`, migration 0048):
      * each tenant's rows inside that tenant's RLS context, one transaction for all. A row routed by
      * a routing key is written only if that connection still holds the key; each row comes back as
      * `owned` (the check passed) and `stored` (new, not a redelivery), in the order given.

@@ -46,6 +46,20 @@ describe('migrations', () => {
     expect(rows).toEqual(files.map((f) => ({ name: f.name, checksum: f.checksum })));
   });
 
+  it('carry events not yet handed over into the outbox queue (0047), and only those', async () => {
+    const url = await freshDb();
+    const before = path.join(dir, 'before-0047');
+    await cp(MIGRATIONS_DIR, before, { recursive: true, filter: (src) => !/\/(004[7-9]|00[5-9]\d)_[^/]*$/.test(src) });
+    await migrate({ adminUrl: url, log, dir: before });
+    const [tenant] = await query<{ id: string }>(url, "insert into tenants (slug, name) values ('queue-upgrade', 'Queue upgrade') returning id");
+    const event = (n: number, dispatched: boolean) =>
+      `insert into events (id, tenant_id, type, subject, payload, created_at, dispatched_at) values ('00000000-0000-7000-8000-00000000000${n}', '${tenant!.id}', 'connection.created', '{}', '{}', now(), ${dispatched ? 'now()' : 'null'})`;
+    for (const [n, dispatched] of [[1, true], [2, false], [3, true], [4, false]] as const) await query(url, event(n, dispatched));
+    await migrate({ adminUrl: url, log });
+    const queued = await query<{ tenant_id: string; id: string }>(url, 'select tenant_id, id from event_queue order by id');
+    expect(queued).toEqual([2, 4].map((n) => ({ tenant_id: tenant!.id, id: `00000000-0000-7000-8000-00000000000${n}` })));
+  });
+
   it('create objects owned by the owner role, not by the migrator or the app role', async () => {
     const url = await freshDb();
     await migrate({ adminUrl: url, log });
