@@ -61,3 +61,17 @@ CREATE OR REPLACE FUNCTION keyhold_tenants_with_pending_events(p_limit integer) 
     )
     SELECT t.tenant_id FROM t ORDER BY t.id LIMIT p_limit
   $$;
+
+-- A drain's batch: the tenant's oldest queued entries, locked (entries another drain holds are
+-- skipped) and deleted; their ids come back. Always by the queue's key in order, one probe for the
+-- batch: the planner, misled by a queue that changes faster than its statistics, otherwise read
+-- every entry of the tenant into a bitmap and sorted them (26 ms a batch at 51,000 queued, growing
+-- with the backlog). SECURITY INVOKER: RLS applies, so a tenant takes only its own entries.
+CREATE FUNCTION keyhold_take_queued_events(p_tenant uuid, p_limit integer) RETURNS SETOF uuid
+  LANGUAGE sql VOLATILE SECURITY INVOKER SET search_path = public, pg_temp SET enable_bitmapscan = off SET enable_sort = off
+  AS $$
+    DELETE FROM event_queue q WHERE q.tenant_id = p_tenant AND q.id = ANY (ARRAY(
+      SELECT x.id FROM event_queue x WHERE x.tenant_id = p_tenant ORDER BY x.tenant_id, x.id LIMIT p_limit FOR UPDATE SKIP LOCKED))
+    RETURNING q.id
+  $$;
+GRANT EXECUTE ON FUNCTION keyhold_take_queued_events(uuid, integer) TO keyhold_app;

@@ -37,11 +37,10 @@ export function createEventsRepo(db: Kysely<Database>) {
      * means handed over only when the caller's transaction commits; a rollback queues them again.
      */
     async take(tx: TenantTx, tenantId: string, limit: number): Promise<EventRow[]> {
-      const taken = await tx.deleteFrom('event_queue').where('tenant_id', '=', tenantId)
-        .where('id', 'in', (eb) => eb.selectFrom('event_queue').select('id').where('tenant_id', '=', tenantId).orderBy('id').limit(limit).forUpdate().skipLocked())
-        .returning('id').execute();
+      const { rows: taken } = await sql<{ id: string }>`select keyhold_take_queued_events(${tenantId}, ${limit}) as id`.execute(tx);
       if (taken.length === 0) return [];
-      return tx.selectFrom('events').selectAll().where('tenant_id', '=', tenantId).where('id', 'in', taken.map((r) => r.id)).orderBy('id').execute();
+      return tx.selectFrom('events').selectAll().where('tenant_id', '=', tenantId)
+        .where(sql<boolean>`id = any(${taken.map((r) => r.id)}::uuid[])`).orderBy('id').execute();
     },
   };
 }
