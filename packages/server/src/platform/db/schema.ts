@@ -4,6 +4,9 @@ import type { NotificationLogTable, NotificationSettingsTable, PasswordResetToke
 import type { RecordsTable, SyncRunsTable, SyncSchedulesTable } from './syncs-schema.js';
 import type { ExchangeRateRunsTable, ExchangeRateSettingsTable, ExchangeRatesTable } from './exchange-rates-schema.js';
 import type { WorkingCapitalMetricsTable } from './working-capital-schema.js';
+import type {
+  EventQueueTable, EventsTable, InboundEventsTable, InboundQuarantineTable, WebhookDeliveriesTable, WebhookDeliveryAttemptsTable, WebhookEndpointsTable,
+} from './events-schema.js';
 
 /** Kysely's view of Keyhold's tables. The SQL in `migrations/` is the source of truth. */
 export type Database = {
@@ -358,102 +361,4 @@ export type ConnectionEventsTable = {
   created_at: DefaultTimestamp;
 };
 
-export type EventsTable = {
-  id: string;
-  tenant_id: string;
-  type: string;
-  subject: JSONColumnType<Record<string, unknown>, string, never>;
-  payload: JSONColumnType<Record<string, unknown>, string, never>;
-  created_at: Timestamp;
-};
-
-/** Events not yet handed to the consumers (migration 0047): made by a trigger on `events`, deleted by the drain. */
-export type EventQueueTable = {
-  tenant_id: string;
-  id: string;
-};
-
-export const INBOUND_STATUSES = ['received', 'processed', 'failed'] as const;
-export type InboundStatus = (typeof INBOUND_STATUSES)[number];
-
-export type InboundEventsTable = {
-  id: string;
-  tenant_id: string;
-  connection_id: string;
-  provider: string;
-  topic: string;
-  external_id: string;
-  payload: JSONColumnType<object | null, string, string>;
-  raw_body: Buffer | null;
-  headers: JSONColumnType<Record<string, string>, string, string>;
-  received_at: Timestamp;
-  status: ColumnType<InboundStatus, InboundStatus | undefined, InboundStatus>;
-  attempts: ColumnType<number, number | undefined, number>;
-  last_error: string | null;
-  processed_at: Timestamp | null;
-  effect: 'disconnected' | 'changed' | null;
-  next_attempt_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
-};
-
-export type InboundQuarantineTable = {
-  id: string;
-  provider: string;
-  routing_key: string;
-  topic: string;
-  external_id: string;
-  payload: JSONColumnType<object | null, string, string>;
-  raw_body: Buffer | null;
-  headers: JSONColumnType<Record<string, string>, string, string>;
-  received_at: Timestamp;
-  effect: 'disconnected' | 'changed' | null;
-};
-
-export type WebhookEndpointDisabledReason = 'gone_410' | 'failing_5_days';
-
-export type WebhookEndpointsTable = {
-  id: string;
-  tenant_id: string;
-  url: string;
-  description: string;
-  event_types: string[];
-  enabled: boolean;
-  disabled_reason: WebhookEndpointDisabledReason | null;
-  signature_scheme: ColumnType<'v1' | 'v1a', 'v1' | 'v1a' | undefined, 'v1' | 'v1a'>;
-  public_key: string | null;
-  secret: string;
-  previous_secret: string | null;
-  previous_secret_until: Timestamp | null;
-  failing_since: Timestamp | null;
-  created_at: Timestamp;
-  updated_at: Timestamp;
-};
-
-export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
-
-export type WebhookDeliveriesTable = {
-  id: string;
-  tenant_id: string;
-  endpoint_id: string;
-  event_id: string | null;
-  event_type: string;
-  body: string | null;
-  status: ColumnType<WebhookDeliveryStatus, WebhookDeliveryStatus | undefined, WebhookDeliveryStatus>;
-  attempts: ColumnType<number, number | undefined, number>;
-  next_attempt_at: Timestamp | null;
-  last_status: number | null;
-  last_error: string | null;
-  created_at: Timestamp;
-  finished_at: Timestamp | null;
-};
-
-export type WebhookDeliveryAttemptsTable = {
-  id: string;
-  tenant_id: string;
-  delivery_id: string;
-  attempt: number;
-  attempted_at: Timestamp;
-  status_code: number | null;
-  latency_ms: number;
-  error: string | null;
-  response: string | null;
-};
+export * from './events-schema.js';
