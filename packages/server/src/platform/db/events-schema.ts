@@ -21,10 +21,9 @@ export type EventQueueTable = {
 export const INBOUND_STATUSES = ['received', 'processed', 'failed'] as const;
 export type InboundStatus = (typeof INBOUND_STATUSES)[number];
 
-export type InboundEventsTable = {
+/** What a stored provider event keeps, whether under its tenant or in the platform quarantine. */
+type StoredProviderEvent = {
   id: string;
-  tenant_id: string;
-  connection_id: string;
   provider: string;
   topic: string;
   external_id: string;
@@ -32,25 +31,21 @@ export type InboundEventsTable = {
   raw_body: Buffer | null;
   headers: JSONColumnType<Record<string, string>, string, string>;
   received_at: Timestamp;
+  effect: 'disconnected' | 'changed' | null;
+};
+
+export type InboundEventsTable = StoredProviderEvent & {
+  tenant_id: string;
+  connection_id: string;
   status: ColumnType<InboundStatus, InboundStatus | undefined, InboundStatus>;
   attempts: ColumnType<number, number | undefined, number>;
   last_error: string | null;
   processed_at: Timestamp | null;
-  effect: 'disconnected' | 'changed' | null;
   next_attempt_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 };
 
-export type InboundQuarantineTable = {
-  id: string;
-  provider: string;
+export type InboundQuarantineTable = StoredProviderEvent & {
   routing_key: string;
-  topic: string;
-  external_id: string;
-  payload: JSONColumnType<object | null, string, string>;
-  raw_body: Buffer | null;
-  headers: JSONColumnType<Record<string, string>, string, string>;
-  received_at: Timestamp;
-  effect: 'disconnected' | 'changed' | null;
 };
 
 export type WebhookEndpointDisabledReason = 'gone_410' | 'failing_5_days';
