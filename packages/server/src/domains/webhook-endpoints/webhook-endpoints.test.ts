@@ -241,3 +241,43 @@ describe('webhook endpoints: Standard Webhooks signatures', () => {
     expect([verifies(rotated.publicKey, during), verifies(ep.publicKey, during)]).toEqual([true, true]);
   });
 });
+
+describe('webhook endpoints: which events wait for the drain', () => {
+  /** A `webhook.received` event written as the app writes it (inside the tenant's transaction); returns whether it was queued. */
+  async function received(tenantId: string) {
+    const id = crypto.randomUUID();
+    await h.t.db.withTenant(tenantId, (tx) => tx.insertInto('events').values({
+      id, tenant_id: tenantId, type: 'webhook.received', created_at: h.t.clock(),
+      subject: JSON.stringify({ connectionId: crypto.randomUUID(), provider: 'shopify', label: 'store' }),
+      payload: JSON.stringify({ topic: 'orders/create', externalId: `ev-${id}`, inboundEventId: crypto.randomUUID() }),
+    }).execute());
+    return { id, queued: (await h.query('select 1 from event_queue where tenant_id = $1 and id = $2', [tenantId, id])).length === 1 };
+  }
+
+  it("webhook.received is queued only while the tenant has an enabled endpoint taking it ('*' or the type); other types always are", async () => {
+    const o = await h.owner();
+    const tenantId = o.acct.tenantId;
+    expect((await received(tenantId)).queued).toBe(false);
+    // Other types are queued without any endpoint (notifications and syncs act on them).
+    await h.emit(tenantId, 1);
+    expect(await h.query("select 1 from event_queue q join events e on e.tenant_id = q.tenant_id and e.id = q.id where q.tenant_id = $1 and e.type = 'connection.created'", [tenantId])).toHaveLength(1);
+    // An endpoint for other types does not make it wanted.
+    await h.createEndpoint(o, { url: h.receiver.urlFor(`others-${crypto.randomUUID()}`), eventTypes: ['connection.created'] });
+    expect((await received(tenantId)).queued).toBe(false);
+    // Another tenant's endpoint does not either.
+    const other = await h.owner();
+    await h.createEndpoint(other, { url: h.receiver.urlFor(`elsewhere-${crypto.randomUUID()}`), eventTypes: ['*'] });
+    expect((await received(tenantId)).queued).toBe(false);
+    const name = `received-${crypto.randomUUID()}`;
+    const ep = await h.createEndpoint(o, { url: h.receiver.urlFor(name), eventTypes: ['webhook.received'] });
+    const wanted = await received(tenantId);
+    expect(wanted.queued).toBe(true);
+    await h.flush();
+    expect(h.receiver.deliveries(name).map((d) => JSON.parse(d.body).data.eventId)).toEqual([wanted.id]);
+    const disabled = await h.t.app.inject({ method: 'PATCH', url: `/api/webhook-endpoints/${ep.id}`, headers: bearer(o.acct.accessToken), payload: { enabled: false } });
+    expect(disabled.statusCode).toBe(200);
+    expect((await received(tenantId)).queued).toBe(false);
+    await h.createEndpoint(o, { url: h.receiver.urlFor(`all-${crypto.randomUUID()}`), eventTypes: ['*'] });
+    expect((await received(tenantId)).queued).toBe(true);
+  });
+});
