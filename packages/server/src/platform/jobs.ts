@@ -1,5 +1,6 @@
 import PgBoss from 'pg-boss';
 import { JOBS_SCHEMA } from './db/job-schema.js';
+import { createDebounceMemo } from './debounce-memo.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -19,6 +20,8 @@ export type JobRunner = {
    * `debounceSeconds` (with `singletonKey`): at most one job per key in each slot of that many
    * seconds; a send while the slot is taken goes to the next slot (pg-boss's singletonSeconds +
    * singletonNextSlot), so a burst becomes at most two jobs. Returns null when nothing was created.
+   * Once a send of a key created nothing, the node answers that key's sends itself (null) until
+   * its slot ends (debounce-memo.ts): a storm of sends costs the database a few statements.
    */
   send(name: string, data: object, opts?: { singletonKey?: string; debounceSeconds?: number; policy?: JobPolicy; /** Higher first (pg-boss priority; default 0). */ priority?: number }): Promise<string | null>;
   stop(): Promise<void>;
@@ -79,7 +82,16 @@ export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner>
   // Requeue at once what a crashed process left active past its expiration, instead of waiting
   // for the first maintenance tick: a restarted node resumes that work immediately.
   await boss.expire().catch((err: Error) => opts.log.warn({ err: { message: err.message } }, 'could not expire stale jobs at start'));
-  const createQueue = (name: string) => retryOnDeadlock(() => boss.createQueue(name));
+  // A queue is created once per node (pg-boss's createQueue is a statement every call, and every
+  // send needed it).
+  const created = new Set<string>();
+  const createQueue = async (name: string) => {
+    if (created.has(name)) return;
+    await retryOnDeadlock(() => boss.createQueue(name));
+    created.add(name);
+  };
+  const clock = await databaseClock(boss, opts.log);
+  const debounced = createDebounceMemo({ dbNow: clock.now, marginMs: DEBOUNCE_MARGIN_MS });
   const work = opts.pollingIntervalSeconds ? { pollingIntervalSeconds: opts.pollingIntervalSeconds } : {};
   return {
     async every(name, cron, handler) {
@@ -100,8 +112,11 @@ export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner>
       });
     },
     async send(name, data, { singletonKey, debounceSeconds, policy, priority } = {}) {
+      const memoKey = debounceSeconds && singletonKey ? `${name}\u0000${debounceSeconds}\u0000${singletonKey}` : undefined;
+      if (memoKey && debounced.isFull(memoKey)) return null;
       await createQueue(name);
-      return boss.send(name, data, {
+      const sentAt = clock.now();
+      const id = await boss.send(name, data, {
         ...(singletonKey ? { singletonKey } : {}),
         ...(priority ? { priority } : {}),
         ...(debounceSeconds ? { singletonSeconds: debounceSeconds, singletonNextSlot: true } : {}),
@@ -109,9 +124,40 @@ export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner>
           ? { expireInSeconds: policy.expireInSeconds, retryLimit: policy.retryLimit, retryDelay: policy.retryDelaySeconds, retryBackoff: policy.retryBackoff }
           : {}),
       });
+      if (memoKey && id === null) debounced.foundFull(memoKey, debounceSeconds!, sentAt);
+      return id;
     },
-    stop: () => boss.stop({ graceful: true, timeout: 10_000 }),
+    async stop() {
+      clock.stop();
+      await boss.stop({ graceful: true, timeout: 10_000 });
+    },
   };
+}
+
+/** Debounced sends: how far the node's estimate of the database's clock may be off (see debounce-memo.ts). */
+const DEBOUNCE_MARGIN_MS = 1_000;
+/** The database's clock is compared with the node's this often (pg-boss checks its own every 10 minutes too). */
+const CLOCK_CHECK_MS = 600_000;
+
+/**
+ * The database's clock as seen from this node: the node's clock plus the skew measured at start
+ * and every 10 minutes (half the round trip is taken as the query's moment). A failed check keeps
+ * the last skew and is logged.
+ */
+async function databaseClock(boss: PgBoss, log: Logger) {
+  let skew = 0;
+  const measure = async () => {
+    try {
+      const before = Date.now();
+      const { rows } = await boss.getDb().executeSql('select extract(epoch from clock_timestamp()) * 1000 as ms', []) as { rows: Array<{ ms: string | number }> };
+      skew = Number(rows[0]!.ms) - (before + Date.now()) / 2;
+    } catch (err) {
+      log.warn({ err: { message: (err as Error).message } }, 'could not read the database clock; debounced jobs keep the last skew');
+    }
+  };
+  await measure();
+  const timer = setInterval(() => void measure(), CLOCK_CHECK_MS).unref();
+  return { now: () => Date.now() + skew, stop: () => clearInterval(timer) };
 }
 
 /** A node asks for a job at most this often; one asked for inside the window runs at its end. */
