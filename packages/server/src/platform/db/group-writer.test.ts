@@ -55,3 +55,57 @@ describe('group writer', () => {
     expect(sizes).toEqual([1, 2, 2, 4, 1]);
   });
 });
+
+describe('group writer: another write only after the running one took moreAfterMs', () => {
+  it('quick writes go one at a time (larger groups); a write running past moreAfterMs lets the next start beside it', async () => {
+    const starts: Array<{ items: number[]; at: number }> = [];
+    const t0 = performance.now();
+    let release: () => void = () => undefined;
+    const slow = new Promise<void>((r) => { release = r; });
+    const w = createGroupWriter<number, number>({ maxInFlight: 2, maxWeight: 100, moreAfterMs: 40, write: async (xs) => {
+      starts.push({ items: xs, at: performance.now() - t0 });
+      if (xs.includes(0)) await slow;
+      return xs;
+    } });
+    const stuck = w.push([0]);
+    const next = [w.push([1]), w.push([2])];
+    await later();
+    // The first write has run ~5 ms: the others wait for it rather than starting a second write.
+    expect(starts.map((s) => s.items)).toEqual([[0]]);
+    expect(await Promise.all(next)).toEqual([[1], [2]]);
+    // They went together, once the first had run 40 ms, while it was still running.
+    expect(starts.map((s) => s.items)).toEqual([[0], [1, 2]]);
+    expect(starts[1]!.at).toBeGreaterThanOrEqual(39);
+    release();
+    expect(await stuck).toEqual([0]);
+  });
+
+  it('without the option, writes start beside each other at once, up to maxInFlight', async () => {
+    const starts: number[][] = [];
+    let release: () => void = () => undefined;
+    const slow = new Promise<void>((r) => { release = r; });
+    const w = createGroupWriter<number, number>({ maxInFlight: 2, maxWeight: 100, write: async (xs) => (starts.push(xs), await slow, xs) });
+    const all = [w.push([1]), w.push([2]), w.push([3])];
+    await later();
+    expect(starts).toEqual([[1], [2]]);
+    release();
+    await Promise.all(all);
+    expect(starts).toEqual([[1], [2], [3]]);
+  });
+});
+
+describe('group writer: the next write goes out before the callers of the last one continue', () => {
+  it('a write that takes a few promise steps to reach the database is submitted before the finished write\'s callers resume', async () => {
+    const events: string[] = [];
+    const w = createGroupWriter<number, number>({ maxInFlight: 1, maxWeight: 100, write: async (xs) => {
+      for (let i = 0; i < 5; i++) await null; // a driver's steps before the query is sent
+      events.push(`submit ${xs.join(',')}`);
+      await later();
+      return xs;
+    } });
+    const first = w.push([1]).then(() => events.push('caller of 1 resumes'));
+    const second = w.push([2]).then(() => events.push('caller of 2 resumes'));
+    await Promise.all([first, second]);
+    expect(events).toEqual(['submit 1', 'submit 2', 'caller of 1 resumes', 'caller of 2 resumes']);
+  });
+});
