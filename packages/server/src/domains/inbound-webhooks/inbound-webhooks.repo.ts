@@ -26,8 +26,44 @@ export type StoreRow = {
   announce?: { received_event_id: string; changed_event_id: string };
 };
 
+/**
+ * A row with its JSON made ahead of the write: when its delivery arrives, typically while another
+ * write runs, so that the write only joins the parts (its raw body's slice goes in then).
+ */
+export type PreparedStoreRow = { id: string; raw_body: Buffer | null; json: string };
+
+export function prepareStoreRow(r: StoreRow): PreparedStoreRow {
+  const { announce, raw_body, ...rest } = r;
+  return { id: r.id, raw_body, json: JSON.stringify({ ...rest, ...(announce ? { announce: true, ...announce } : {}), received_at: r.received_at.toISOString() }) };
+}
+
 /** The only SQL for `inbound_events` and `inbound_quarantine`. */
 export function createInboundWebhooksRepo(db: Kysely<Database>) {
+  /** `storeEvents` with rows prepared ahead (`prepareStoreRow`): the group writer's write. */
+  async function storePrepared(rows: PreparedStoreRow[]): Promise<Array<{ id: string; owned: boolean; stored: boolean }>> {
+    if (rows.length === 0) return [];
+    // The raw bodies go end to end in one binary parameter, each row naming its slice (1-based
+    // start, length); rows cut from one delivery share one copy.
+    const bodies: Buffer[] = [];
+    const slices = new Map<Buffer, string>();
+    let end = 0;
+    const sliceOf = (raw: Buffer) => {
+      let slice = slices.get(raw);
+      if (!slice) {
+        slice = `[${end + 1},${raw.length}]`;
+        slices.set(raw, slice);
+        bodies.push(raw);
+        end += raw.length;
+      }
+      return slice;
+    };
+    // Each prepared JSON is an object with fields; the slice is put in front of them.
+    const json = `[${rows.map((r) => `{"body":${r.raw_body ? sliceOf(r.raw_body) : 'null'},${r.json.slice(1)}`).join(',')}]`;
+    const { rows: out } = await sql<{ id: string; owned: boolean; stored: boolean }>`select * from keyhold_store_inbound_events(${json}::jsonb, ${Buffer.concat(bodies, end)}::bytea)`.execute(db);
+    const byId = new Map(out.map((r) => [r.id, r]));
+    return rows.map((r) => byId.get(r.id) ?? { id: r.id, owned: false, stored: false });
+  }
+
   return {
     /**
      * Which connections hold these routing keys (any tenant, ignoring case): ids only, through a
@@ -58,28 +94,8 @@ export function createInboundWebhooksRepo(db: Kysely<Database>) {
      * a routing key is written only if that connection still holds the key; each row comes back as
      * `owned` (the check passed) and `stored` (new, not a redelivery), in the order given.
      */
-    async storeEvents(rows: StoreRow[]): Promise<Array<{ id: string; owned: boolean; stored: boolean }>> {
-      if (rows.length === 0) return [];
-      // The raw bodies go end to end in one binary parameter, each row naming its slice (1-based
-      // start, length); rows cut from one delivery share one copy.
-      const bodies: Buffer[] = [];
-      const slices = new Map<Buffer, [number, number]>();
-      let end = 0;
-      const sliceOf = (raw: Buffer) => {
-        let slice = slices.get(raw);
-        if (!slice) {
-          slice = [end + 1, raw.length];
-          slices.set(raw, slice);
-          bodies.push(raw);
-          end += raw.length;
-        }
-        return slice;
-      };
-      const json = JSON.stringify(rows.map(({ announce, raw_body, ...r }) => ({ ...r, ...(announce ? { announce: true, ...announce } : {}), body: raw_body ? sliceOf(raw_body) : null, received_at: r.received_at.toISOString() })));
-      const { rows: out } = await sql<{ id: string; owned: boolean; stored: boolean }>`select * from keyhold_store_inbound_events(${json}::jsonb, ${Buffer.concat(bodies, end)}::bytea)`.execute(db);
-      const byId = new Map(out.map((r) => [r.id, r]));
-      return rows.map((r) => byId.get(r.id) ?? { id: r.id, owned: false, stored: false });
-    },
+    storeEvents: (rows: StoreRow[]) => storePrepared(rows.map(prepareStoreRow)),
+    storePrepared,
     /** Platform level: no tenant context is needed or set (the table has none). */
     async insertQuarantine(rows: Insertable<InboundQuarantineTable>[]): Promise<number> {
       if (rows.length === 0) return 0;

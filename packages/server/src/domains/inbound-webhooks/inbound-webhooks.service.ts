@@ -16,7 +16,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { ConnectionStore } from '../connections/store.js';
 import type { Outbox } from '../events/outbox.js';
 import { type TenantPrincipal, assertRole } from '../identity/principal.js';
-import type { InboundEventRow, InboundWebhooksRepo, Route } from './inbound-webhooks.repo.js';
+import { type InboundEventRow, type InboundWebhooksRepo, type Route, prepareStoreRow } from './inbound-webhooks.repo.js';
 import { createInboundProcessing } from './inbound-webhooks.processing.js';
 
 /** The operator's app-level webhook configuration (secrets never leave this object but into `verify`). */
@@ -213,7 +213,7 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
    */
   const routeCache = boundedMap<string, Route>(ROUTE_CACHE_SIZE);
   // Group commit for the store before the ack: a few writes at a time, the rest wait and go together.
-  const writer = createGroupWriter({ write: repo.storeEvents, maxInFlight: WRITES_IN_FLIGHT, moreAfterMs: MORE_WRITES_AFTER_MS, maxWeight: WRITE_MAX_BYTES, weight: approxBytes });
+  const writer = createGroupWriter({ write: repo.storePrepared, maxInFlight: WRITES_IN_FLIGHT, moreAfterMs: MORE_WRITES_AFTER_MS, maxWeight: WRITE_MAX_BYTES, weight: approxBytes });
   const cacheKey = (provider: string, key: string) => `${provider}\u0000${key.toLowerCase()}`;
   async function routesFor(provider: string, keys: string[], fresh: boolean): Promise<Map<string, Route>> {
     const routes = new Map<string, Route>();
@@ -278,7 +278,8 @@ export function createInboundWebhooksService(deps: InboundWebhooksDeps) {
       ...(bodyOnly ? {} : { payload: jsonbSafe(e.payload ?? null) }), headers, received_at: receivedAt, effect: e.effect ?? null, raw_body: raw, routing_key: e.routingKey ?? null,
       ...(inStore && e.effect !== 'disconnected' ? { announce: { received_event_id: uuidv7(), changed_event_id: uuidv7() } } : {}),
     }));
-    const results = await writer.push(rows);
+    // Made into JSON now, while the running write is in the database, not when the next one starts.
+    const results = await writer.push(rows.map(prepareStoreRow));
     const owned = results.filter((r) => r.owned);
     const stored = owned.filter((r) => r.stored).length;
     const announced = rows.filter((r, i) => r.announce && results[i]!.stored).length;
