@@ -1,7 +1,7 @@
 // P4 inbound webhooks: Shopify deliveries verified (HMAC on the raw body), routed to the owning
 // tenant and stored before the ack, vs a bare Node HTTP server doing one INSERT of the same raw
 // bodies into the same Postgres, at the same concurrency; then ack latency at a fixed 200 req/s.
-// Run: npm run bench:webhooks   (builds first)   BENCH_SECONDS=8 BENCH_CONNECTIONS=32 BENCH_ROUNDS=3
+// Run: npm run bench:webhooks   (builds first)   BENCH_SECONDS=8 BENCH_CONNECTIONS=32 BENCH_ROUNDS=5
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import { fmt, report, stopAll, startChild, startKeyholdProcess } from './lib.mjs
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 // The first of a comma list, so the list bench/proxy takes from the same name also works here.
 const CONNECTIONS = Number((process.env.BENCH_CONNECTIONS ?? '32').split(',')[0]);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const here = (p) => new URL(p, import.meta.url).pathname;
 const SECRET = `shpss_${randomBytes(16).toString('hex')}`;
 
