@@ -9,9 +9,10 @@
 -- events stored after it took them; every other type is queued as before. A consumer that starts
 -- acting on `webhook.received` must change this function (events README, "Queue").
 --
--- SECURITY DEFINER as before (the app role cannot write the queue); the lookup runs under the
--- inserting transaction's tenant context (RLS is forced on `webhook_endpoints`), which is the
--- inserted events' own tenant. The index `webhook_endpoints_tenant` leads with `tenant_id`.
+-- SECURITY DEFINER as before (the app role cannot write the queue). As the owner, the function
+-- sees every tenant's endpoints (the owner's maintenance policy, migration 0002): the predicate
+-- `w.tenant_id = n.tenant_id` is what keeps one tenant's endpoint from queueing another tenant's
+-- events, and must stay. The index `webhook_endpoints_tenant` leads with `tenant_id`.
 CREATE OR REPLACE FUNCTION keyhold_queue_new_events() RETURNS trigger
   LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
   AS $$

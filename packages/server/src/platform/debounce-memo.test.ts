@@ -37,3 +37,17 @@ describe('debounce memo', () => {
     expect(['a', 'b', 'c'].map((k) => memo.isFull(k))).toEqual([false, true, true]);
   });
 });
+
+describe('debounce memo without an estimate of the database clock', () => {
+  it('answers nothing: every send asks the database', () => {
+    let now: number | undefined;
+    const memo = createDebounceMemo({ dbNow: () => now, marginMs: 1_000 });
+    memo.foundFull('k', 30, undefined);
+    expect(memo.isFull('k')).toBe(false);
+    now = 1_700_000_005_000;
+    memo.foundFull('k', 30, now);
+    expect(memo.isFull('k')).toBe(true);
+    now = undefined; // the estimate was lost
+    expect(memo.isFull('k')).toBe(false);
+  });
+});

@@ -69,6 +69,10 @@ describe('app-level webhooks (Shopify)', () => {
     // A change notice needs no application code: processed as it was stored, its outbox events with it.
     const events = await t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('events').select(['type', 'payload']).where('type', 'in', ['webhook.received', 'connection.changed']).orderBy('id').execute());
     expect(events.map((e) => [e.type, (e.payload as { inboundEventId?: string }).inboundEventId])).toEqual([['webhook.received', rows[0]!.id], ['connection.changed', rows[0]!.id]]);
+    // Only the change notice waits for the drain (syncs act on it); the tenant has no endpoint taking webhook.received.
+    const queued = await t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('event_queue').innerJoin('events', (j) => j.onRef('events.tenant_id', '=', 'event_queue.tenant_id').onRef('events.id', '=', 'event_queue.id'))
+      .select('events.type').where('event_queue.tenant_id', '=', a.tenantId).where('events.type', 'in', ['webhook.received', 'connection.changed']).execute());
+    expect(queued.map((q) => q.type)).toEqual(['connection.changed']);
     // The payload is the body itself: kept once, as the raw bytes.
     expect([rows[0]!.payload, payloadOf(rows[0])]).toEqual([null, { id: 4711, name: '#1001' }]);
     expect(Buffer.from(rows[0]!.raw_body!).toString()).toBe(JSON.stringify({ id: 4711, name: '#1001' }));

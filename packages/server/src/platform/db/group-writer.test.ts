@@ -80,6 +80,25 @@ describe('group writer: another write only after the running one took moreAfterM
     expect(await stuck).toEqual([0]);
   });
 
+  it('while one write stalls, the next starts at once once the second lane is free (counted from the running write, not the last one)', async () => {
+    let release: () => void = () => undefined;
+    const slow = new Promise<void>((r) => { release = r; });
+    const starts: Array<{ items: number[]; at: number }> = [];
+    const w = createGroupWriter<number, number>({ maxInFlight: 2, maxWeight: 100, moreAfterMs: 40, write: async (xs) => {
+      starts.push({ items: xs, at: performance.now() });
+      if (xs.includes(0)) await slow;
+      return xs;
+    } });
+    const stuck = w.push([0]);
+    await w.push([1]); // waits ~40 ms, then goes beside the stalled write and is done at once
+    const pushedAt = performance.now();
+    await w.push([2]);
+    expect(starts.map((s) => s.items)).toEqual([[0], [1], [2]]);
+    expect(starts[2]!.at - pushedAt).toBeLessThan(20);
+    release();
+    await stuck;
+  });
+
   it('without the option, writes start beside each other at once, up to maxInFlight', async () => {
     const starts: number[][] = [];
     let release: () => void = () => undefined;

@@ -14,13 +14,15 @@ export function createGroupWriter<I, O>(opts: { write: (items: I[]) => Promise<O
   type Waiting = { items: I[]; weight: number; resolve: (out: O[]) => void; reject: (err: unknown) => void };
   const queue: Waiting[] = [];
   let inFlight = 0;
-  let newestStart = 0;
+  // When each running write started (at most maxInFlight of them).
+  const running = new Set<{ at: number }>();
   let recheck: NodeJS.Timeout | undefined;
   const weigh = opts.weight ?? (() => 1);
 
   async function run(batch: Waiting[]) {
     inFlight++;
-    newestStart = performance.now();
+    const started = { at: performance.now() };
+    running.add(started);
     let settle = () => undefined as void;
     try {
       const out = await opts.write(batch.flatMap((w) => w.items));
@@ -38,6 +40,7 @@ export function createGroupWriter<I, O>(opts: { write: (items: I[]) => Promise<O
       }
     } finally {
       inFlight--;
+      running.delete(started);
       flush();
     }
     // The next write reaches the database before these callers go on: their continuations (an
@@ -50,7 +53,8 @@ export function createGroupWriter<I, O>(opts: { write: (items: I[]) => Promise<O
   function mayStart() {
     if (inFlight >= opts.maxInFlight) return false;
     if (inFlight === 0 || !opts.moreAfterMs) return true;
-    const wait = newestStart + opts.moreAfterMs - performance.now();
+    const newest = Math.max(...[...running].map((r) => r.at));
+    const wait = newest + opts.moreAfterMs - performance.now();
     if (wait <= 0) return true;
     recheck ??= setTimeout(() => {
       recheck = undefined;
