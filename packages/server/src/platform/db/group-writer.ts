@@ -13,14 +13,12 @@
 export function createGroupWriter<I, O>(opts: { write: (items: I[]) => Promise<O[]>; maxInFlight: number; maxWeight: number; weight?: (item: I) => number; moreAfterMs?: number }) {
   type Waiting = { items: I[]; weight: number; resolve: (out: O[]) => void; reject: (err: unknown) => void };
   const queue: Waiting[] = [];
-  let inFlight = 0;
-  // When each running write started (at most maxInFlight of them).
+  // The running writes, by when each started (at most maxInFlight of them).
   const running = new Set<{ at: number }>();
   let recheck: NodeJS.Timeout | undefined;
   const weigh = opts.weight ?? (() => 1);
 
   async function run(batch: Waiting[]) {
-    inFlight++;
     const started = { at: performance.now() };
     running.add(started);
     let settle = () => undefined as void;
@@ -39,7 +37,6 @@ export function createGroupWriter<I, O>(opts: { write: (items: I[]) => Promise<O
         for (const w of batch) await opts.write(w.items).then(w.resolve, w.reject);
       }
     } finally {
-      inFlight--;
       running.delete(started);
       flush();
     }
@@ -51,8 +48,8 @@ export function createGroupWriter<I, O>(opts: { write: (items: I[]) => Promise<O
 
   /** Whether another write may start now (and if not for a while, a flush is set for then). */
   function mayStart() {
-    if (inFlight >= opts.maxInFlight) return false;
-    if (inFlight === 0 || !opts.moreAfterMs) return true;
+    if (running.size >= opts.maxInFlight) return false;
+    if (running.size === 0 || !opts.moreAfterMs) return true;
     const newest = Math.max(...[...running].map((r) => r.at));
     const wait = newest + opts.moreAfterMs - performance.now();
     if (wait <= 0) return true;
