@@ -12,6 +12,12 @@ for (const run of ["node-default", "node-22", "node-24"]) {
   console.log(`${run}: ${r.numPassedTests ?? 0} passed, ${r.numFailedTests ?? 0} failed`);
   passed += r.numPassedTests ?? 0;
   failed += r.numFailedTests ?? 0;
+  // Name each failed test and the first line of its failure, so a failure is diagnosable from the last lines alone.
+  for (const file of r.testResults ?? []) {
+    const failures = (file.assertionResults ?? []).filter((a) => a.status === "failed");
+    if (failures.length === 0 && file.status === "failed") console.log(`${run}: FAILED ${path.relative(process.cwd(), file.name)}: ${String(file.message ?? "").split("\n")[0]}`);
+    for (const a of failures) console.log(`${run}: FAILED ${path.relative(process.cwd(), file.name)} > ${a.fullName}: ${String((a.failureMessages ?? [])[0] ?? "").split("\n")[0].slice(0, 300)}`);
+  }
   // The global teardown's check (every statement over a tenant table names tenant_id) counts as one test.
   let p = null;
   try { p = JSON.parse(fs.readFileSync(path.join(dir, `${run}-predicates.json`), "utf8")); } catch {}
