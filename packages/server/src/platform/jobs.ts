@@ -1,5 +1,6 @@
 import PgBoss from 'pg-boss';
 import { JOBS_SCHEMA } from './db/job-schema.js';
+import { startDatabaseClock } from './database-clock.js';
 import { createDebounceMemo } from './debounce-memo.js';
 import type { Logger } from './logger.js';
 
@@ -90,7 +91,14 @@ export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner>
     await retryOnDeadlock(() => boss.createQueue(name));
     created.add(name);
   };
-  const clock = await databaseClock(boss, opts.log);
+  // Slots are cut by the database's clock; pg-boss also checks its own skew every 10 minutes.
+  const clock = await startDatabaseClock({
+    read: async () => {
+      const { rows } = await boss.getDb().executeSql('select extract(epoch from clock_timestamp()) * 1000 as ms', []) as { rows: Array<{ ms: string | number }> };
+      return Number(rows[0]!.ms);
+    },
+    onError: (err) => opts.log.warn({ err: { message: err.message } }, 'could not read the database clock; debounced jobs keep the last reading'),
+  });
   const debounced = createDebounceMemo({ dbNow: clock.now, marginMs: DEBOUNCE_MARGIN_MS });
   const work = opts.pollingIntervalSeconds ? { pollingIntervalSeconds: opts.pollingIntervalSeconds } : {};
   return {
@@ -136,38 +144,6 @@ export async function startJobRunner(opts: JobRunnerOptions): Promise<JobRunner>
 
 /** Debounced sends: how far the node's estimate of the database's clock may be off (see debounce-memo.ts). */
 const DEBOUNCE_MARGIN_MS = 1_000;
-/** The database's clock is read this often (pg-boss checks its own skew every 10 minutes too). */
-const CLOCK_CHECK_MS = 600_000;
-/** A reading of the database's clock is used only if its round trip took at most this (its error is at most half). */
-const CLOCK_MAX_ROUND_TRIP_MS = 200;
-
-/**
- * The database's clock as seen from this node: the best of three readings (the shortest round
- * trip; its middle taken as the reading's moment), carried forward by the node's monotonic clock,
- * so a step of the node's wall clock does not move it. Read at start and every 10 minutes. While
- * no reading was precise enough (`now()` undefined), debounced sends always ask the database.
- */
-async function databaseClock(boss: PgBoss, log: Logger) {
-  let anchor: { db: number; at: number } | undefined;
-  const read = async () => {
-    let best: { db: number; at: number; roundTrip: number } | undefined;
-    try {
-      for (let i = 0; i < 3; i++) {
-        const before = performance.now();
-        const { rows } = await boss.getDb().executeSql('select extract(epoch from clock_timestamp()) * 1000 as ms', []) as { rows: Array<{ ms: string | number }> };
-        const after = performance.now();
-        if (!best || after - before < best.roundTrip) best = { db: Number(rows[0]!.ms), at: (before + after) / 2, roundTrip: after - before };
-      }
-    } catch (err) {
-      log.warn({ err: { message: (err as Error).message } }, 'could not read the database clock; debounced jobs keep the last reading');
-    }
-    if (best && best.roundTrip <= CLOCK_MAX_ROUND_TRIP_MS) anchor = { db: best.db, at: best.at };
-  };
-  await read();
-  const timer = setInterval(() => void read(), CLOCK_CHECK_MS).unref();
-  return { now: () => (anchor ? anchor.db + (performance.now() - anchor.at) : undefined), stop: () => clearInterval(timer) };
-}
-
 /** A node asks for a job at most this often; one asked for inside the window runs at its end. */
 const KICK_WINDOW_MS = 250;
 
