@@ -3,6 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { runRefreshPipeline, type WriteKey } from './refresh-pipeline.js';
 
 type Group = WriteKey & { ids: number[] };
+
+/** A slow provider call: answers once `release` is called (or after 5 s, so a pipeline that waits for it still ends). */
+function slowAnswer() {
+  let release = () => undefined as void;
+  const released = new Promise<void>((r) => { release = r; });
+  return { release, wait: () => Promise.race([released, sleep(5_000)]) };
+}
 type Item = WriteKey & { id: number };
 
 /** Claims `batches` in turn (then nothing), each split by tenant as the claim query returns them. */
@@ -21,6 +28,7 @@ describe('refresh pipeline', () => {
   it('writes an answer that waited maxHoldMs, even while its tenant still has items out (its lease runs on)', async () => {
     const ids = Array.from({ length: 6 }, (_, i) => i);
     const writes: Array<{ at: number; answers: number[] }> = [];
+    const slow = slowAnswer();
     const started = Date.now();
     await runRefreshPipeline({
       concurrency: 6,
@@ -28,16 +36,18 @@ describe('refresh pipeline', () => {
       maxHoldMs: 50,
       ...fakeWork([[['t1', ids]]]),
       call: async (item: Item) => {
-        await sleep(item.id === 0 ? 400 : 2);
+        await (item.id === 0 ? slow.wait() : sleep(2));
         return item.id;
       },
       write: async (_key, answers: number[]) => {
         writes.push({ at: Date.now() - started, answers: [...answers].sort() });
+        slow.release(); // the slow call answers only once something was written
       },
     });
-    // Five fast answers go together once they have waited 50 ms, long before the slow one returns.
+    // Five fast answers go together once they have waited 50 ms, while the slow one is still out
+    // (a pipeline waiting for the whole batch would write all six together, after 5 s).
     expect(writes[0]!.answers).toEqual([1, 2, 3, 4, 5]);
-    expect(writes[0]!.at).toBeLessThan(300);
+    expect(writes[0]!.at).toBeGreaterThanOrEqual(49);
     expect(writes.at(-1)!.answers).toEqual([0]);
   });
 
@@ -48,6 +58,7 @@ describe('refresh pipeline', () => {
     const written: number[] = [];
     let slowDone = false;
     let writtenBeforeSlow = 0;
+    const slow = slowAnswer();
     await runRefreshPipeline({
       concurrency: 4,
       writeWidth: 5,
@@ -55,7 +66,7 @@ describe('refresh pipeline', () => {
       call: async (item: Item) => {
         inFlight++;
         most = Math.max(most, inFlight);
-        await sleep(item.id === 0 ? 300 : 2);
+        await (item.id === 0 ? slow.wait() : sleep(2));
         inFlight--;
         if (item.id === 0) slowDone = true;
         return item.id;
@@ -63,6 +74,8 @@ describe('refresh pipeline', () => {
       write: async (_key, answers: number[]) => {
         if (!slowDone) writtenBeforeSlow += answers.length;
         written.push(...answers);
+        // The slow call answers once t2 and t1's full writes are done (or after 5 s if they cannot be).
+        if (written.length === 35) slow.release();
       },
     });
     expect(most).toBe(4);
