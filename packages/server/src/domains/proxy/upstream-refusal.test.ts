@@ -137,7 +137,6 @@ describe("a provider's own 401/403 through the proxy", () => {
     const res = await proxyWithHook.send({ tenantId: acct.tenantId, role: 'admin', actor: systemActor }, 'stripe', { method: 'GET', path: '/v1/balance', headers: {} });
     res.body.resume();
     expect(res.status).toBe(401);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(warned).toEqual(['could not record the provider refusing the credentials']);
+    await expect.poll(() => warned, { timeout: 5_000 }).toEqual(['could not record the provider refusing the credentials']);
   });
 });

@@ -291,7 +291,8 @@ describe('sync schedules', () => {
       expect(mine(acct)).toEqual([]);
       failDrain = false;
       await h.t.services.events.drain();
-      await new Promise((r) => setTimeout(r, 50));
+      // The runs are queued after the drain's commit, each once it has looked at the event.
+      await expect.poll(() => dispatchedWhenQueued.length, { timeout: 5_000 }).toBe(SHOPIFY_SYNCS.length);
       // One incremental run of each of the connection's (incremental) syncs.
       expect(mine(acct).sort((x, y) => x.sync.localeCompare(y.sync)))
         .toEqual(SHOPIFY_SYNCS.map(([sync]) => ({ tenantId: acct.tenantId, connectionId, sync, trigger: 'webhook', mode: 'incremental' } satisfies RunRequest)));
