@@ -63,8 +63,7 @@ describe('OAuth token answers', () => {
     // Refused for its size (a transient failure, like a declared one), not read to its end and
     // then refused as a body that is not JSON.
     await expect(clientAt('/chunked')()).rejects.toMatchObject({ name: 'TokenRequestError', kind: 'transient' });
-    await new Promise((r) => setTimeout(r, 50));
-    expect(chunkedAtClose).toBeDefined();
+    await expect.poll(() => chunkedAtClose, { timeout: 5_000 }).toBeDefined();
     expect(chunkedAtClose!).toBeLessThan(16 << 20);
   });
 });

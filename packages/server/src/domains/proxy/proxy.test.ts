@@ -228,8 +228,7 @@ describe('proxy: limits and breaker', () => {
       const open = await proxy(acct, '/openai/v1/models');
       expect([open.statusCode, open.json().code]).toEqual([503, 'INTEGRATION_UNAVAILABLE']);
       expect(h.sandbox.requests().length).toBe(calls);
-      await new Promise((r) => setTimeout(r, 50));
-      expect(await status(acct)).toBe('degraded');
+      await expect.poll(() => status(acct), { timeout: 5_000 }).toBe('degraded');
       // Still failing when the cooldown ends: the single probe fails and the breaker opens again.
       await new Promise((r) => setTimeout(r, 350));
       expect((await proxy(acct, '/openai/v1/models')).statusCode).toBe(500);
@@ -240,8 +239,7 @@ describe('proxy: limits and breaker', () => {
     await new Promise((r) => setTimeout(r, 350));
     expect((await proxy(acct, '/openai/v1/models')).statusCode).toBe(200); // the probe succeeds
     expect((await proxy(acct, '/openai/v1/models')).statusCode).toBe(200);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(await status(acct)).toBe('active');
+    await expect.poll(() => status(acct), { timeout: 5_000 }).toBe('active');
     const events = await h.t.db.withTenant(acct.tenantId, (tx) => tx.selectFrom('connection_events').select('type').orderBy('id').execute());
     expect(events.map((e) => e.type)).toEqual(['connected', 'degraded', 'recovered']);
   });
