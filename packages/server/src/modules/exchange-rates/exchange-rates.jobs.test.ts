@@ -41,14 +41,21 @@ describe('exchange rates: the daily run', () => {
     await registerExchangeRateJobs(jobs, h.t.services.exchangeRates);
     await jobs.runNow(DAILY_CRON_JOB);
     const today = new Date().toISOString().slice(0, 10);
+    const runsOf = (tenantId: string) => h.t.db.withTenant(tenantId, (tx) => tx.selectFrom('exchange_rate_runs').select(['trigger', 'status', 'rates_synced']).execute());
+    // A company's run row is the last thing its sync writes (after its last rate reached QuickBooks),
+    // so wait for those rows, not for the rates: waiting for the rates can land before the rows exist.
     const end = Date.now() + 30_000;
-    while (realms.some((r) => h.sandbox.quickbooksCompanies.rates(r).length < 11) && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
+    let runs = { a: await runsOf(a.tenantId), b: await runsOf(b.tenantId) };
+    while ((runs.a.length < 2 || runs.b.length < 1) && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 200));
+      runs = { a: await runsOf(a.tenantId), b: await runsOf(b.tenantId) };
+    }
+    const succeeded = { trigger: 'schedule', status: 'succeeded', rates_synced: 11 };
+    expect(runs).toEqual({ a: [succeeded, succeeded], b: [succeeded] });
     for (const [realm, home] of [[realms[0]!, 'USD'], [realms[1]!, 'NZD'], [realms[2]!, 'EUR']] as const) {
       const rates = h.sandbox.quickbooksCompanies.rates(realm);
       expect(rates, realm).toHaveLength(11);
       expect(rates.every((r) => r.TargetCurrencyCode === home && r.AsOfDate === today)).toBe(true);
     }
-    const runs = await h.t.db.withTenant(a.tenantId, (tx) => tx.selectFrom('exchange_rate_runs').select(['trigger', 'status', 'rates_synced']).execute());
-    expect(runs).toEqual([{ trigger: 'schedule', status: 'succeeded', rates_synced: 11 }, { trigger: 'schedule', status: 'succeeded', rates_synced: 11 }]);
   }, 60_000);
 });
