@@ -51,8 +51,14 @@ describe('shutdown drain', () => {
 
     const signalledAt = Date.now();
     run.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
-    const ready = await fetch(`${base}/ready`);
+    // The node turns /ready to 503 once it handles the signal: asked until then, for at most 1.5 s
+    // (well inside the 2 s drain, so the requests below still find the listener open).
+    let ready = await fetch(`${base}/ready`);
+    while (ready.status !== 503 && Date.now() - signalledAt < 1_500) {
+      await ready.arrayBuffer();
+      await new Promise((r) => setTimeout(r, 20));
+      ready = await fetch(`${base}/ready`);
+    }
     expect(ready.status).toBe(503);
     expect(((await ready.json()) as { code: string }).code).toBe('NOT_READY');
     const health = await fetch(`${base}/health`);

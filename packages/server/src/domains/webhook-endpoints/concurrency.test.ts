@@ -33,16 +33,19 @@ describe('outbound webhooks under concurrency', () => {
     const o = await h.owner();
     const name = `slow-${crypto.randomUUID()}`;
     await h.createEndpoint(o, { url: h.receiver.urlFor(name), eventTypes: ['*'] });
-    h.receiver.answer(name, { status: 200, delayMs: 450 });
-    const N = 80;
+    h.receiver.answer(name, { status: 200, delayMs: 1_000 });
+    const N = 40;
     await h.emitMany(o.acct.tenantId, N);
     await h.t.services.events.drain();
     // The harness's clock ran ahead (each MFA code moves it): due now by the real clock of the nodes below.
     await h.query(`update webhook_deliveries set next_attempt_at = now() - interval '1 second' where tenant_id = $1`, [o.acct.tenantId]);
-    // Two nodes on the real clock, so leases run out in real time: attempts of at most 500 ms, a lease of 6 s.
-    const nodes = [0, 1].map(() => nodeServices(h.t.db, testRing(), systemClock, { allowPrivateProviderUrls: true, deliveries: { timeoutMs: 500, random: () => 0.5 } }));
-    // Asked for more than their workers can start at once (40 at 2 × 450 ms would start 9 s later).
-    const stats = await Promise.all(nodes.map((n) => n.webhookDeliveries.sendDue({ concurrency: 2, batch: 40 })));
+    // Two nodes on the real clock, so leases run out in real time: attempts of at most 2.5 s (a
+    // stalled event loop cannot push the endpoint's 1 s past it), a lease of 10 s (2 × 2.5 s + 5 s),
+    // and an attempt starts only with 5 s of it left (2.5 s + 2.5 s): each worker takes 4 turns of
+    // about 1 s ahead, so turns up to a fifth slower than the slowest seen still start in time.
+    const nodes = [0, 1].map(() => nodeServices(h.t.db, testRing(), systemClock, { allowPrivateProviderUrls: true, deliveries: { timeoutMs: 2_500, random: () => 0.5 } }));
+    // Asked for more than their workers can start within a lease (40 at 2 × 1 s would start 20 s later).
+    const stats = await Promise.all(nodes.map((n) => n.webhookDeliveries.sendDue({ concurrency: 2, batch: N })));
     const got = h.receiver.deliveries(name);
     const ids = got.map((d) => d.headers['webhook-id']);
     expect(ids.length - new Set(ids).size, 'deliveries sent twice').toBe(0);
