@@ -97,7 +97,12 @@ export function createSyncRunner(deps: RunDeps) {
       const skip = conn.status === 'needs_reauth' ? SKIP_CODE.needs_reauth : !conn.is_active ? SKIP_CODE.disabled
         // A scheduled run (or its retry) after a person paused the schedule.
         : req.trigger === 'schedule' && await deps.repo.schedulePaused(tx, req.tenantId, req.connectionId, req.sync) ? SKIP_CODE.schedule_paused : null;
+      // A run of this sync that is finishing right now is waited for before anything is read:
+      // planned from what was there before its commit, this run would read the whole store again
+      // where an incremental read was due, and its start would precede the other's end.
+      const leaseHeld = skip ? undefined : await deps.repo.lockRunning(tx, req.tenantId, req.connectionId, req.sync);
       const now = deps.clock();
+      if (leaseHeld && leaseHeld >= now) throw new AppError('SYNC_ALREADY_RUNNING', `The sync '${req.sync}' of this connection is running already`);
       const lastFull = def.incremental || def.offsetPaging ? await deps.repo.lastFullRun(tx, req.tenantId, req.connectionId, req.sync) : undefined;
       // Most incremental APIs do not report deletes: a run Keyhold starts itself (schedule, change
       // notice) is full once the last succeeded full run is older than the reconciliation interval.

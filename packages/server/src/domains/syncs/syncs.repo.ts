@@ -117,6 +117,14 @@ export function createSyncsRepo(_db: Kysely<Database>) {
         .where('tenant_id', '=', tenantId).where('connection_id', '=', connectionId).where('sync', '=', sync)
         .where('kind', '=', 'sync').where('status', '=', 'running').where('lease_until', '<', now).execute(),
 
+    /**
+     * The lease of the run of this (connection, sync) that is running, locked: a run finishing
+     * right now is waited for, and is then no longer running.
+     */
+    lockRunning: async (tx: TenantTx, tenantId: string, connectionId: string, sync: string) =>
+      (await tx.selectFrom('sync_runs').select('lease_until').where('tenant_id', '=', tenantId).where('connection_id', '=', connectionId)
+        .where('sync', '=', sync).where('kind', '=', 'sync').where('status', '=', 'running').forUpdate().executeTakeFirst())?.lease_until,
+
     /** Inserts the run as `running` unless one is running already (then null): the run's lease. */
     startRun: async (tx: TenantTx, row: Omit<RunRow, 'status' | 'finished_at' | 'added' | 'updated' | 'deleted' | 'pages' | 'provider_calls' | 'checkpoint' | 'cursor_from' | 'cursor_to' | 'error_code' | 'kind' | 'idempotency_key' | 'result' | 'input_hash' | 'send_attempt' | 'rate_wait_ms'>) => {
       const r = await sql<{ id: string }>`

@@ -3,7 +3,8 @@ import { shopifyWebhookDelivery } from '@keyhold/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, bearer, createApiKey, enrolMfa, signup } from '../../test-support/accounts.js';
 import { nodeServices, silentLogger, testRing } from '../../test-support/index.js';
-import { appFor, oauthHarness, oauthOptions } from '../../test-support/oauth.js';
+import { v7 as uuidv7 } from 'uuid';
+import { adminQuery, appFor, oauthHarness, oauthOptions } from '../../test-support/oauth.js';
 import { systemClock } from '../../platform/clock.js';
 import { createDb } from '../../platform/db/database.js';
 import type { RunRequest } from './run.js';
@@ -377,3 +378,35 @@ async function runFailingOnPage(acct: Account, connectionId: string, store: stri
     h.sandbox.heal('shopify');
   }
 }
+
+describe('sync engine: a run asked for while another finishes', () => {
+  it('waits for the finishing run and plans from what it wrote: incremental from its checkpoint, not a second full read', async () => {
+    const acct = await signup(h.t.app);
+    const { connectionId } = await storeOf(acct, 120);
+    const repo = createSyncsRepo(h.t.db.kysely);
+    // Another node's first run of this sync: running, its lease held.
+    const other = uuidv7();
+    await h.t.db.withTenant(acct.tenantId, (tx) => repo.startRun(tx, {
+      id: other, tenant_id: acct.tenantId, connection_id: connectionId, sync: 'orders', trigger: 'manual', mode: 'full',
+      started_at: h.t.clock(), lease_until: new Date(h.t.clock().getTime() + 600_000), attempt: 1, due_at: null,
+    }));
+    // Its finish is under way: the run closed with a checkpoint, the transaction not committed yet.
+    let commit!: () => void;
+    const held = new Promise<void>((r) => { commit = r; });
+    let closed = false;
+    const finishing = h.t.db.withTenant(acct.tenantId, async (tx) => {
+      closed = await repo.finishRun(tx, acct.tenantId, other, { status: 'succeeded', finished_at: h.t.clock(), added: 120, pages: 1, checkpoint: '2020-01-01T00:00:00.000Z' });
+      await held;
+    });
+    await expect.poll(() => closed, { timeout: 10_000 }).toBe(true);
+    // The run asked for now meets the finishing one: it waits for it (a lock wait), then goes on.
+    const asked = run(acct, connectionId);
+    const waiting = () => adminQuery(h.scratch!.adminUrl, "select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()");
+    await expect.poll(async () => (await waiting()).length, { timeout: 10_000 }).toBeGreaterThan(0);
+    commit();
+    await finishing;
+    const result = await asked;
+    // Planned before the other run's commit, it would read the whole store again as a full run.
+    expect(result).toMatchObject({ status: 'succeeded', mode: 'incremental' });
+  });
+});
