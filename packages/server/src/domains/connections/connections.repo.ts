@@ -11,9 +11,10 @@ export type ConnectionRow = Selectable<ConnectionsTable>;
 export function createConnectionsRepo(db: Kysely<Database>) {
   return {
     insert: (tx: TenantTx, row: Insertable<ConnectionsTable>) => tx.insertInto('connections').values(row).returningAll().executeTakeFirstOrThrow(),
-    byId: (tx: TenantTx, id: string, opts: { lock?: boolean } = {}) => {
+    /** `lock`: true to change the row; 'keyShare' to keep it from being deleted meanwhile (what a foreign key to it takes later anyway, taken first). */
+    byId: (tx: TenantTx, id: string, opts: { lock?: boolean | 'keyShare' } = {}) => {
       const q = tx.selectFrom('connections').selectAll().where('id', '=', id);
-      return (opts.lock ? q.forUpdate() : q).executeTakeFirst();
+      return (opts.lock === 'keyShare' ? q.forKeyShare() : opts.lock ? q.forUpdate() : q).executeTakeFirst();
     },
     byIds: (tx: TenantTx, ids: string[]) => tx.selectFrom('connections').selectAll().where('id', 'in', ids).execute(),
     byProviderLabel: (tx: TenantTx, provider: string, label: string, opts: { lock?: boolean } = {}) => {

@@ -90,7 +90,8 @@ function seqRange() {
 export function createSyncRunner(deps: RunDeps) {
   async function claim(req: RunRequest) {
     return deps.tenancy.withTenant(req.tenantId, async (tx) => {
-      const conn = await deps.store.byId(tx, req.connectionId);
+      // The connection before the run's row (a delete takes them in that order, so no lock cycle).
+      const conn = await deps.store.byId(tx, req.connectionId, { lock: 'keyShare' });
       if (!conn) throw new AppError('NOT_FOUND', 'Connection not found');
       const def = deps.adapterFor({ id: conn.provider }).syncs?.[req.sync];
       if (!def) throw new AppError('NOT_FOUND', `The ${conn.provider} connection has no sync '${req.sync}'`);

@@ -3,6 +3,7 @@ import { shopifyWebhookDelivery } from '@keyhold/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, bearer, createApiKey, enrolMfa, signup } from '../../test-support/accounts.js';
 import { nodeServices, silentLogger, testRing } from '../../test-support/index.js';
+import { sql } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { adminQuery, appFor, oauthHarness, oauthOptions } from '../../test-support/oauth.js';
 import { systemClock } from '../../platform/clock.js';
@@ -393,18 +394,23 @@ describe('sync engine: a run asked for while another finishes', () => {
     // Its finish is under way: the run closed with a checkpoint, the transaction not committed yet.
     let commit!: () => void;
     const held = new Promise<void>((r) => { commit = r; });
-    let closed = false;
+    let finisher: number | undefined;
     const finishing = h.t.db.withTenant(acct.tenantId, async (tx) => {
-      closed = await repo.finishRun(tx, acct.tenantId, other, { status: 'succeeded', finished_at: h.t.clock(), added: 120, pages: 1, checkpoint: '2020-01-01T00:00:00.000Z' });
+      await repo.finishRun(tx, acct.tenantId, other, { status: 'succeeded', finished_at: h.t.clock(), added: 120, pages: 1, checkpoint: '2020-01-01T00:00:00.000Z' });
+      finisher = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx)).rows[0]!.pid;
       await held;
     });
-    await expect.poll(() => closed, { timeout: 10_000 }).toBe(true);
-    // The run asked for now meets the finishing one: it waits for it (a lock wait), then goes on.
-    const asked = run(acct, connectionId);
-    const waiting = () => adminQuery(h.scratch!.adminUrl, "select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()");
-    await expect.poll(async () => (await waiting()).length, { timeout: 10_000 }).toBeGreaterThan(0);
-    commit();
-    await finishing;
+    let asked: ReturnType<typeof run> | undefined;
+    try {
+      await expect.poll(() => finisher, { timeout: 10_000 }).toBeDefined();
+      // The run asked for now meets the finishing one: it waits for it (a lock wait), then goes on.
+      asked = run(acct, connectionId);
+      const waitingOnFinisher = () => adminQuery(h.scratch!.adminUrl, 'select 1 from pg_locks where not granted and $1 = any(pg_blocking_pids(pid))', [finisher]);
+      await expect.poll(async () => (await waitingOnFinisher()).length, { timeout: 10_000 }).toBeGreaterThan(0);
+    } finally {
+      commit();
+      await finishing;
+    }
     const result = await asked;
     // Planned before the other run's commit, it would read the whole store again as a full run.
     expect(result).toMatchObject({ status: 'succeeded', mode: 'incremental' });
